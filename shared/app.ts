@@ -1,0 +1,116 @@
+import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { Deps } from "./deps";
+import { ApiError } from "./errors";
+import type { Principal } from "./principal";
+import { StoreUnavailableError } from "./store/types";
+
+/** Variables every Edgeback request context carries. */
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    principal: Principal;
+  };
+}
+
+/** Headers a browser may send, and read, on cross-origin calls (API.md §3). */
+export const CORS_ALLOW_HEADERS = [
+  "content-type",
+  "authorization",
+  "x-api-key",
+  "x-refresh-token",
+  "x-refresh-token-mode",
+  "if-match",
+  "if-none-match",
+  "idempotency-key",
+];
+export const CORS_EXPOSE_HEADERS = [
+  "x-request-id",
+  "etag",
+  "retry-after",
+  "ratelimit-limit",
+  "ratelimit-remaining",
+  "ratelimit-reset",
+  "x-ratelimit-limit",
+  "x-ratelimit-remaining",
+  "x-ratelimit-reset",
+];
+
+/** Converts any thrown value into an ApiError; unknown errors become a bare 500/503. */
+function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof StoreUnavailableError) return new ApiError("SERVICE_UNAVAILABLE");
+  if (error instanceof HTTPException && error.status < 500) {
+    return new ApiError(error.status === 413 ? "PAYLOAD_TOO_LARGE" : "INVALID_JSON");
+  }
+  return new ApiError("INTERNAL_ERROR");
+}
+
+/** Writes the error envelope for an ApiError. */
+export function errorResponse(c: Context, error: ApiError) {
+  for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
+  const body = {
+    success: false,
+    message: error.message,
+    code: error.code,
+    ...(error.details ? { details: error.details } : {}),
+    requestId: c.get("requestId") as string | undefined,
+  };
+  return c.json(body, error.status as ContentfulStatusCode);
+}
+
+/**
+ * The app every function starts from: request id, CORS, body limit, health, and one error
+ * handler that writes the error envelope. 500s log the cause and never return it.
+ */
+export function createBaseApp(deps: Deps, options: { maxBodyBytes?: number } = {}): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const maxSize = options.maxBodyBytes ?? deps.config.maxJsonBytes;
+
+  app.use(requestId({ headerName: "x-request-id" }));
+  app.use(
+    cors({
+      origin: (origin) => origin || null,
+      credentials: true,
+      allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+      allowHeaders: CORS_ALLOW_HEADERS,
+      exposeHeaders: CORS_EXPOSE_HEADERS,
+      maxAge: 600,
+    }),
+  );
+  app.use(
+    bodyLimit({
+      maxSize,
+      onError: () => {
+        throw new ApiError("PAYLOAD_TOO_LARGE", `Request body exceeds ${maxSize} bytes`);
+      },
+    }),
+  );
+
+  app.get("/api/health", async (c) => {
+    try {
+      await deps.store.ping();
+    } catch {
+      const details = [{ path: "store", message: "document store unreachable" }];
+      return errorResponse(c, new ApiError("SERVICE_UNAVAILABLE", undefined, { details }));
+    }
+    const time = new Date(deps.clock.now()).toISOString();
+    return c.json({ success: true, data: { status: "ok", store: deps.store.kind, time } });
+  });
+
+  app.notFound((c) => errorResponse(c, new ApiError("NOT_FOUND", "Route not found")));
+
+  app.onError((error, c) => {
+    const apiError = toApiError(error);
+    if (apiError.status >= 500) {
+      deps.log.error("request failed", { requestId: c.get("requestId"), path: c.req.path, error });
+    }
+    return errorResponse(c, apiError);
+  });
+
+  return app;
+}

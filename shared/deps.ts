@@ -1,0 +1,57 @@
+import type { Config } from "./config";
+import { createSecretBox } from "./crypto";
+import { createProjectService, type ProjectService } from "./projects";
+import { openStore } from "./store";
+import type { DocumentStore } from "./store/types";
+
+/** Time source; tests pass a controllable one. */
+export interface Clock {
+  now(): number;
+}
+
+/** Structured logger; `console` by default. */
+export interface Logger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Everything a function needs, wired once per instance and shared by the apps it serves. */
+export interface Deps {
+  config: Config;
+  clock: Clock;
+  log: Logger;
+  store: DocumentStore;
+  projects: ProjectService;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** Logs one JSON line per event; errors keep their stack in the log, never in a response. */
+export const consoleLogger: Logger = {
+  info: (message, fields) => console.log(JSON.stringify({ level: "info", message, ...fields })),
+  warn: (message, fields) => console.warn(JSON.stringify({ level: "warn", message, ...fields })),
+  error: (message, fields) =>
+    console.error(
+      JSON.stringify({ level: "error", message, ...fields }, (_key, value) =>
+        value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value,
+      ),
+    ),
+};
+
+/** Wires the dependencies for a configuration; `overrides` replace single parts (tests, platforms). */
+export async function createDeps(
+  config: Config,
+  overrides: Partial<Pick<Deps, "clock" | "log" | "store">> = {},
+): Promise<Deps> {
+  const clock = overrides.clock ?? systemClock;
+  const log = overrides.log ?? consoleLogger;
+  const store = overrides.store ?? (await openStore(config.store));
+  const projects = createProjectService({
+    store,
+    clock,
+    secretBox: createSecretBox(config.encryptionKey),
+    keyCacheTtlMs: config.keyCacheTtlSeconds * 1000,
+  });
+  return { config, clock, log, store, projects };
+}

@@ -1,0 +1,90 @@
+/**
+ * The one error type of Edgeback and its code table (API.md §2).
+ * A shipped code is never renamed; add new ones at the end of their group.
+ */
+
+/** Every error code, with its HTTP status and default message. */
+export const ERROR_CODES = {
+  INVALID_JSON: [400, "Malformed JSON in request body"],
+  VALIDATION_FAILED: [400, "Validation failed"],
+  INVALID_QUERY: [400, "Invalid query"],
+  INVALID_FIELD_NAME: [400, "Invalid field name"],
+  INVALID_ID: [400, "Invalid id"],
+  OTP_INVALID: [400, "Invalid code"],
+  OTP_EXPIRED: [400, "Code expired"],
+  API_KEY_MISSING: [401, "API key missing"],
+  API_KEY_INVALID: [401, "API key invalid"],
+  AUTH_REQUIRED: [401, "Authentication required"],
+  TOKEN_INVALID: [401, "Token invalid"],
+  TOKEN_EXPIRED: [401, "Token expired"],
+  INVALID_CREDENTIALS: [401, "Invalid email or password"],
+  REFRESH_TOKEN_INVALID: [401, "Refresh token invalid"],
+  REFRESH_TOKEN_REUSED: [401, "Refresh token reused; session revoked"],
+  ADMIN_TOKEN_INVALID: [401, "Admin token missing or invalid"],
+  WRITE_BLOCKED: [403, "Write blocked for publishable key"],
+  READ_BLOCKED: [403, "Read blocked for publishable key"],
+  OWNER_MISMATCH: [403, "RLS owner mismatch"],
+  INSERT_DENIED: [403, "Insert denied"],
+  OWNER_IMMUTABLE: [403, "Owner field immutable"],
+  USERS_COLLECTION_BLOCKED: [403, "The users collection is reachable only through /api/userAuth"],
+  ORIGIN_NOT_ALLOWED: [403, "Origin not allowed"],
+  QUOTA_EXCEEDED: [403, "Quota exceeded"],
+  EMAIL_NOT_VERIFIED: [403, "Email not verified"],
+  FORBIDDEN: [403, "Forbidden"],
+  NOT_FOUND: [404, "Not found"],
+  PROJECT_NOT_FOUND: [404, "Project not found"],
+  COLLECTION_NOT_FOUND: [404, "Collection not found"],
+  DOCUMENT_NOT_FOUND: [404, "Document not found"],
+  FILE_NOT_FOUND: [404, "File not found"],
+  USER_NOT_FOUND: [404, "User not found"],
+  METHOD_NOT_ALLOWED: [405, "Method not allowed"],
+  DUPLICATE_VALUE: [409, "Duplicate value"],
+  EMAIL_TAKEN: [409, "Email already registered"],
+  USERNAME_TAKEN: [409, "Username already taken"],
+  COLLECTION_EXISTS: [409, "Collection already exists"],
+  PRECONDITION_FAILED: [412, "Precondition failed"],
+  PAYLOAD_TOO_LARGE: [413, "Payload too large"],
+  FILE_TOO_LARGE: [413, "File too large"],
+  UNSUPPORTED_MEDIA_TYPE: [415, "Unsupported media type"],
+  OTP_ATTEMPTS_EXCEEDED: [429, "Too many attempts"],
+  OTP_COOLDOWN: [429, "Please wait before requesting another code"],
+  RATE_LIMITED: [429, "Too many requests"],
+  INTERNAL_ERROR: [500, "Internal server error"],
+  SERVICE_UNAVAILABLE: [503, "Service unavailable"],
+} as const satisfies Record<string, readonly [number, string]>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** One entry of `details`: which field failed and why (path in dot notation). */
+export interface ErrorDetail {
+  path: string;
+  message: string;
+  [extra: string]: unknown;
+}
+
+/** The only error the HTTP layer turns into an error envelope. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly details: ErrorDetail[] | undefined;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    options: { details?: ErrorDetail[]; headers?: Record<string, string> } = {},
+  ) {
+    const [status, fallback] = ERROR_CODES[code];
+    super(message ?? fallback);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.details = options.details;
+    this.headers = options.headers;
+  }
+}
+
+/** Shorthand for `new ApiError(...)`, for use in expressions. */
+export function apiError(code: ErrorCode, message?: string, details?: ErrorDetail[]): ApiError {
+  return new ApiError(code, message, details ? { details } : {});
+}

@@ -1,0 +1,40 @@
+import type { Context, MiddlewareHandler } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { z } from "zod";
+import { ApiError, type ErrorDetail } from "./errors";
+
+/** Writes the success envelope `{success: true, data, message?}`. */
+export function ok(c: Context, data: unknown, status: ContentfulStatusCode = 200, message?: string) {
+  return c.json(message === undefined ? { success: true, data } : { success: true, data, message }, status);
+}
+
+/** Parses a request body as JSON (whatever its content type); empty → undefined; malformed → INVALID_JSON. */
+export async function readJson(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  if (text.trim() === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError("INVALID_JSON");
+  }
+}
+
+/** Turns zod issues into `details` entries with dot-notation paths. */
+export function zodDetails(error: z.ZodError): ErrorDetail[] {
+  return error.issues.map((issue) => ({ path: issue.path.map(String).join("."), message: issue.message }));
+}
+
+/** Validates a value with a zod schema; failure → 400 VALIDATION_FAILED listing every failing field. */
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ApiError("VALIDATION_FAILED", undefined, { details: zodDetails(result.error) });
+  return result.data;
+}
+
+/** Middleware: reads the JSON body, validates it, and exposes it as `c.get("body")`. */
+export function jsonBody<S extends z.ZodType>(schema: S): MiddlewareHandler<{ Variables: { body: z.output<S> } }> {
+  return async (c, next) => {
+    c.set("body", parseWith(schema, (await readJson(c)) ?? {}));
+    await next();
+  };
+}

@@ -1,0 +1,24 @@
+/** Who is calling: the project an API key belongs to, and which kind of key it is. */
+
+export type KeyType = "publishable" | "secret";
+
+/** Project settings (API.md §9); every group optional, merged deeply on PATCH. */
+export type ProjectSettings = Record<string, unknown>;
+
+/** A project as the request path sees it: resolved from a key, secrets already opened. */
+export interface ResolvedProject {
+  id: string;
+  name: string;
+  allowedOrigins: string[];
+  settings: ProjectSettings;
+  /** The per-project HS256 secret for end-user tokens (plaintext, in memory only). */
+  jwtSecret: string;
+  /** The project's own MongoDB URI (bring your own database), opened. */
+  databaseUri: string | undefined;
+}
+
+/** The caller of a project-facing request. */
+export interface Principal {
+  project: ResolvedProject;
+  keyType: KeyType;
+}

@@ -1,0 +1,244 @@
+import { find as mingoFind, update as mingoUpdate, Query } from "mingo";
+import { newId } from "../../ids";
+import {
+  type Collection,
+  type Doc,
+  DuplicateKeyError,
+  type Filter,
+  type FindOptions,
+  type IndexSpec,
+  type Projection,
+  type Update,
+} from "../types";
+import { exactCount, planQuery } from "./planner";
+import { indexValue, SortedIndex } from "./sorted-index";
+import type { WriteOp } from "./write-ops";
+
+/** What a collection needs from its database: loading, durable writes, and the catalog. */
+export interface CollectionHost {
+  readonly db: string;
+  load(coll: string): Promise<{ docs: string[]; indexes: IndexSpec[] }>;
+  /** Makes the ops durable (with the collection's creation when it is new); resolves once committed. */
+  write(coll: string, ops: WriteOp[]): Promise<void>;
+  assertOpen(): void;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object") {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** A stored, frozen document and the JSON it was made from (what goes to disk). */
+function seal(doc: object): { doc: Doc; json: string } {
+  const json = JSON.stringify(doc);
+  return { doc: deepFreeze(JSON.parse(json) as Doc), json };
+}
+
+/** A collection held in memory, indexed, with mingo as the judge of MongoDB semantics. */
+export class EmbeddedCollection implements Collection {
+  private readonly docs = new Map<string, Doc>();
+  private readonly indexes = new Map<string, SortedIndex>([["_id", new SortedIndex("_id", true)]]);
+  private loaded: Promise<void> | undefined;
+
+  constructor(
+    private readonly host: CollectionHost,
+    readonly name: string,
+  ) {}
+
+  private async ready(): Promise<void> {
+    this.host.assertOpen();
+    this.loaded ??= this.load();
+    await this.loaded;
+  }
+
+  private async load(): Promise<void> {
+    const { docs, indexes } = await this.host.load(this.name);
+    for (const json of docs) {
+      const doc = deepFreeze(JSON.parse(json) as Doc);
+      this.docs.set(doc._id, doc);
+    }
+    this.rebuild(this.indexes.get("_id") as SortedIndex);
+    for (const spec of indexes) {
+      const index = new SortedIndex(spec.field, spec.unique);
+      this.rebuild(index);
+      this.indexes.set(spec.field, index);
+    }
+  }
+
+  private rebuild(index: SortedIndex): string | undefined {
+    return index.rebuild(Array.from(this.docs.values(), (doc) => [doc._id, indexValue(doc, index.field)]));
+  }
+
+  /** The stored documents matching a query, in order, paged (no projection). */
+  private select(filter: Filter, { sort, skip = 0, limit = 0 }: FindOptions = {}): Doc[] {
+    const query = new Query(filter);
+    const plan = planQuery(filter, sort, this.indexes);
+    if (plan.kind === "walk") {
+      const out: Doc[] = [];
+      let skipped = 0;
+      for (const id of plan.index.walk(plan.direction, plan.range)) {
+        const doc = this.docs.get(id) as Doc;
+        if (!query.test(doc)) continue;
+        if (skipped++ < skip) continue;
+        out.push(doc);
+        if (out.length === limit) break;
+      }
+      return out;
+    }
+    let source: Iterable<Doc> = this.docs.values();
+    if (plan.kind === "candidates") {
+      const { index, ranges } = plan.from;
+      const ids = new Set(index.irregular.keys());
+      for (const range of ranges) for (const id of index.walk(1, range)) ids.add(id);
+      source = Array.from(ids, (id) => this.docs.get(id) as Doc);
+    }
+    let cursor = query.find<Doc>(Array.from(source));
+    if (sort) cursor = cursor.sort(sort);
+    if (skip) cursor = cursor.skip(skip);
+    if (limit) cursor = cursor.limit(limit);
+    return cursor.all();
+  }
+
+  private project(docs: Doc[], projection: Projection | undefined): Doc[] {
+    if (!projection || Object.keys(projection).length === 0) return docs;
+    return mingoFind(docs, {}, projection).all() as Doc[];
+  }
+
+  private assertUnique(doc: Doc, isNew: boolean): void {
+    if (isNew && this.docs.has(doc._id)) throw new DuplicateKeyError("_id");
+    for (const index of this.indexes.values()) {
+      if (index.unique && index.field !== "_id" && index.clashes(doc._id, indexValue(doc, index.field))) {
+        throw new DuplicateKeyError(index.field);
+      }
+    }
+  }
+
+  private attach(doc: Doc): void {
+    this.docs.set(doc._id, doc);
+    for (const index of this.indexes.values()) index.add(doc._id, indexValue(doc, index.field));
+  }
+
+  private detach(doc: Doc): void {
+    this.docs.delete(doc._id);
+    for (const index of this.indexes.values()) index.remove(doc._id, indexValue(doc, index.field));
+  }
+
+  /** Swaps a stored document for its new version, atomically with the unique checks. */
+  private async swap(current: Doc, next: object): Promise<Doc> {
+    const { doc, json } = seal({ ...next, _id: current._id });
+    this.detach(current);
+    try {
+      this.assertUnique(doc, false);
+    } catch (error) {
+      this.attach(current);
+      throw error;
+    }
+    this.attach(doc);
+    await this.host.write(this.name, [{ op: "put", id: doc._id, json }]);
+    return doc;
+  }
+
+  async find(filter: Filter, options: FindOptions = {}): Promise<Doc[]> {
+    await this.ready();
+    return this.project(this.select(filter, options), options.projection);
+  }
+
+  async findOne(filter: Filter, options: Pick<FindOptions, "projection" | "sort"> = {}): Promise<Doc | null> {
+    const [doc] = await this.find(filter, { ...options, limit: 1 });
+    return doc ?? null;
+  }
+
+  async count(filter: Filter = {}): Promise<number> {
+    await this.ready();
+    if (Object.keys(filter).length === 0) return this.docs.size;
+    return exactCount(filter, this.indexes) ?? this.select(filter).length;
+  }
+
+  async insertOne(input: Omit<Doc, "_id"> & { _id?: string }): Promise<Doc> {
+    const [doc] = await this.insertMany([input]);
+    return doc as Doc;
+  }
+
+  async insertMany(inputs: Array<Omit<Doc, "_id"> & { _id?: string }>): Promise<Doc[]> {
+    await this.ready();
+    const sealed = inputs.map((input) => seal({ ...input, _id: input._id ?? newId() }));
+    const attached: Doc[] = [];
+    try {
+      for (const { doc } of sealed) {
+        this.assertUnique(doc, true);
+        this.attach(doc);
+        attached.push(doc);
+      }
+    } catch (error) {
+      for (const doc of attached) this.detach(doc);
+      throw error;
+    }
+    await this.host.write(
+      this.name,
+      sealed.map(({ doc, json }) => ({ op: "put", id: doc._id, json })),
+    );
+    return sealed.map(({ doc }) => doc);
+  }
+
+  async updateOne(filter: Filter, update: Update): Promise<Doc | null> {
+    await this.ready();
+    const [current] = this.select(filter, { limit: 1 });
+    if (!current) return null;
+    const next = structuredClone(current);
+    mingoUpdate(next, update as Parameters<typeof mingoUpdate>[1]);
+    return this.swap(current, next);
+  }
+
+  async replaceOne(filter: Filter, replacement: Omit<Doc, "_id">): Promise<Doc | null> {
+    await this.ready();
+    const [current] = this.select(filter, { limit: 1 });
+    return current ? this.swap(current, replacement) : null;
+  }
+
+  async deleteOne(filter: Filter): Promise<Doc | null> {
+    await this.ready();
+    const [doc] = this.select(filter, { limit: 1 });
+    if (!doc) return null;
+    this.detach(doc);
+    await this.host.write(this.name, [{ op: "delete", id: doc._id }]);
+    return doc;
+  }
+
+  async deleteMany(filter: Filter): Promise<number> {
+    await this.ready();
+    const docs = this.select(filter);
+    for (const doc of docs) this.detach(doc);
+    if (docs.length > 0)
+      await this.host.write(
+        this.name,
+        docs.map((doc) => ({ op: "delete", id: doc._id }) as const),
+      );
+    return docs.length;
+  }
+
+  async createIndex(field: string, options: { unique?: boolean } = {}): Promise<void> {
+    await this.ready();
+    const unique = options.unique === true;
+    if (field === "_id" || this.indexes.get(field)?.unique === unique) return;
+    const index = new SortedIndex(field, unique);
+    if (this.rebuild(index) !== undefined) throw new DuplicateKeyError(field);
+    this.indexes.set(field, index);
+    await this.host.write(this.name, [{ op: "createIndex", field, unique }]);
+  }
+
+  async dropIndex(field: string): Promise<void> {
+    await this.ready();
+    if (field === "_id" || !this.indexes.delete(field)) return;
+    await this.host.write(this.name, [{ op: "dropIndex", field }]);
+  }
+
+  async listIndexes(): Promise<IndexSpec[]> {
+    await this.ready();
+    return [...this.indexes.values()]
+      .filter((i) => i.field !== "_id")
+      .map((i) => ({ field: i.field, unique: i.unique }));
+  }
+}

@@ -1,0 +1,102 @@
+import type { Collection, Database, DocumentStore, IndexSpec, TenantLocation } from "../types";
+import { StoreUnavailableError } from "../types";
+import { type CollectionHost, EmbeddedCollection } from "./collection";
+import type { Persistence, StoredWrite, WriteOp } from "./write-ops";
+
+/** The map's value for `key`, made and kept on first use. */
+function memo<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  const existing = map.get(key);
+  if (existing !== undefined) return existing;
+  const made = make();
+  map.set(key, made);
+  return made;
+}
+
+/**
+ * The embedded document store: MongoDB semantics from mingo over in-memory indexed collections,
+ * made durable in one SQLite file under `dataDir` (or kept in memory only when `dataDir` is null,
+ * as in tests and in workerd). A write resolves only once it is committed to disk.
+ */
+export async function openEmbeddedStore(options: { dataDir: string | null }): Promise<DocumentStore> {
+  const persistence: Persistence | undefined =
+    options.dataDir === null ? undefined : await (await import("./sqlite")).openSqlitePersistence(options.dataDir);
+  const catalog = new Map<string, Set<string>>();
+  const databases = new Map<string, EmbeddedDatabase>();
+  let unavailable: string | undefined;
+  let closing: Promise<void> | undefined;
+
+  const collectionsOf = (db: string) => memo(catalog, db, () => new Set<string>());
+  for (const [db, coll] of (await persistence?.catalog()) ?? []) collectionsOf(db).add(coll);
+
+  function assertOpen(): void {
+    if (unavailable) throw new StoreUnavailableError(unavailable);
+  }
+
+  async function commit(write: StoredWrite): Promise<void> {
+    if (!persistence) return;
+    try {
+      await persistence.commit(write);
+    } catch (error) {
+      // Memory may now be ahead of disk: refuse everything until the store is reopened from disk.
+      unavailable ??= "Embedded store failed to persist a write; reopen it";
+      throw new StoreUnavailableError(unavailable, { cause: error });
+    }
+  }
+
+  class EmbeddedDatabase implements Database, CollectionHost {
+    private readonly collections = new Map<string, EmbeddedCollection>();
+    constructor(readonly db: string) {}
+
+    assertOpen = assertOpen;
+
+    async load(coll: string): Promise<{ docs: string[]; indexes: IndexSpec[] }> {
+      if (!persistence || !collectionsOf(this.db).has(coll)) return { docs: [], indexes: [] };
+      return persistence.load(this.db, coll);
+    }
+
+    write(coll: string, ops: WriteOp[]): Promise<void> {
+      collectionsOf(this.db).add(coll);
+      return commit({ kind: "ops", db: this.db, coll, ops });
+    }
+
+    collection(name: string): Collection {
+      return memo(this.collections, name, () => new EmbeddedCollection(this, name));
+    }
+
+    async listCollections(): Promise<string[]> {
+      assertOpen();
+      return [...collectionsOf(this.db)].sort();
+    }
+
+    async dropCollection(name: string): Promise<void> {
+      assertOpen();
+      this.collections.delete(name);
+      if (collectionsOf(this.db).delete(name)) await commit({ kind: "dropCollection", db: this.db, coll: name });
+    }
+
+    async drop(): Promise<void> {
+      assertOpen();
+      this.collections.clear();
+      catalog.delete(this.db);
+      await commit({ kind: "dropDatabase", db: this.db });
+    }
+  }
+
+  const database = (name: string): Database => memo(databases, name, () => new EmbeddedDatabase(name));
+
+  return {
+    kind: "embedded",
+    platform: () => database("platform"),
+    // The embedded store keeps every tenant locally; a project's own MongoDB URI needs the mongo store.
+    tenant: ({ projectId }: TenantLocation) => database(`project_${projectId}`),
+    async ping() {
+      assertOpen();
+      await persistence?.ping();
+    },
+    close() {
+      unavailable ??= "Embedded store is closed";
+      closing ??= persistence?.close() ?? Promise.resolve();
+      return closing;
+    },
+  };
+}

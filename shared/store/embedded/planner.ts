@@ -1,0 +1,158 @@
+import type { Filter, Sort } from "../types";
+import { type Bound, bracketOf, type IndexKey, type Range, type SortedIndex } from "./sorted-index";
+
+/**
+ * Chooses how to answer a query from the indexes: which candidates to hand to mingo (always the
+ * final judge), and whether a sorted index can produce the order so a page needs no full sort.
+ * Every candidate set is a superset of the matches; an unusable condition is simply ignored.
+ */
+
+type Indexes = ReadonlyMap<string, SortedIndex>;
+
+/** Candidates from one index: ranges (a union) plus that index's irregular documents. */
+export interface IndexCandidates {
+  index: SortedIndex;
+  ranges: Range[];
+  count: number;
+}
+
+export type Plan =
+  | { kind: "scan" }
+  | { kind: "candidates"; from: IndexCandidates }
+  | { kind: "walk"; index: SortedIndex; direction: 1 | -1; range: Range | undefined };
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === "object" && !Array.isArray(v);
+
+function equality(value: unknown): Range | undefined {
+  const bracket = bracketOf(value);
+  if (bracket === undefined || bracket <= 1) return undefined; // missing/null match absent fields too
+  const bound = { key: value as IndexKey, inclusive: true };
+  return { bracket, lo: bound, hi: bound };
+}
+
+/** The ranges a field condition confines its matches to; undefined when it does not confine them. */
+export function rangesOf(condition: unknown): Range[] | undefined {
+  if (!isPlainObject(condition) || !Object.keys(condition).some((k) => k.startsWith("$"))) {
+    const range = equality(condition);
+    return range ? [range] : undefined;
+  }
+  if ("$eq" in condition) {
+    const range = equality(condition.$eq);
+    if (range) return [range];
+  }
+  if (Array.isArray(condition.$in)) {
+    const ranges = condition.$in.map(equality);
+    if (ranges.every((r) => r !== undefined)) return ranges as Range[];
+  }
+  let range: Range | undefined;
+  for (const [op, inclusive, end] of [
+    ["$gt", false, "lo"],
+    ["$gte", true, "lo"],
+    ["$lt", false, "hi"],
+    ["$lte", true, "hi"],
+  ] as const) {
+    if (!(op in condition)) continue;
+    const bracket = bracketOf(condition[op]);
+    if (bracket === undefined || bracket <= 1) continue;
+    if (range && range.bracket !== bracket) return []; // no value is in two type brackets
+    range = { ...(range ?? { bracket }), [end]: { key: condition[op] as IndexKey, inclusive } };
+  }
+  return range ? [range] : undefined;
+}
+
+/** Field conditions that every match must satisfy: top-level fields, `$and`, and a one-field `$or`. */
+function conjuncts(filter: Filter, out: Array<[string, Range[]]> = []): Array<[string, Range[]]> {
+  for (const [key, value] of Object.entries(filter)) {
+    if (key === "$and" && Array.isArray(value)) {
+      for (const part of value) if (isPlainObject(part)) conjuncts(part, out);
+    } else if (key === "$or" && Array.isArray(value)) {
+      // Keyset cursors look like {$or: [{f: {$lt: v}}, {f: v, _id: {$lt: id}}]}: a field every branch
+      // constrains confines the matches to the union of those constraints.
+      const branches = value.map((part) => (isPlainObject(part) ? conjuncts(part) : []));
+      const field = branches[0]?.find(([f]) => branches.every((b) => b.some(([g]) => g === f)))?.[0];
+      if (field) out.push([field, branches.flatMap((b) => b.filter(([f]) => f === field).flatMap(([, r]) => r))]);
+    } else if (!key.startsWith("$")) {
+      const ranges = rangesOf(value);
+      if (ranges) out.push([key, ranges]);
+    }
+  }
+  return out;
+}
+
+/** The smallest candidate set the indexes offer, if any. */
+function bestCandidates(conditions: Array<[string, Range[]]>, indexes: Indexes): IndexCandidates | undefined {
+  let best: IndexCandidates | undefined;
+  for (const [field, ranges] of conditions) {
+    const index = indexes.get(field);
+    if (!index) continue;
+    const count = ranges.reduce((sum, r) => sum + index.count(r), index.irregular.size);
+    if (!best || count < best.count) best = { index, ranges, count };
+  }
+  return best;
+}
+
+/** The index that yields documents in `sort` order: sort on one indexed field, optionally then `_id` the same way. */
+function sortIndex(sort: Sort | undefined, indexes: Indexes): { index: SortedIndex; direction: 1 | -1 } | undefined {
+  if (!sort) return undefined;
+  const keys = Object.entries(sort);
+  const [first, second] = keys;
+  if (!first || keys.length > 2) return undefined;
+  const [field, direction] = first;
+  if (second && (second[0] !== "_id" || second[1] !== direction || field === "_id")) return undefined;
+  const index = indexes.get(field);
+  if (!index || index.irregular.size > 0) return undefined;
+  return { index, direction };
+}
+
+/** One range covering every range of a union (a superset), when they share a type bracket. */
+function hull(ranges: Range[]): Range | undefined {
+  const [first, ...rest] = ranges;
+  if (!first || rest.some((r) => r.bracket !== first.bracket)) return undefined;
+  const outer = (a: Bound | undefined, b: Bound | undefined, lower: boolean): Bound | undefined => {
+    if (!a || !b) return undefined;
+    if (a.key === b.key) return { key: a.key, inclusive: a.inclusive || b.inclusive };
+    return (a.key as string | number) < (b.key as string | number) === lower ? a : b;
+  };
+  return rest.reduce(
+    (acc, r) => ({ bracket: acc.bracket, lo: outer(acc.lo, r.lo, true), hi: outer(acc.hi, r.hi, false) }),
+    first,
+  );
+}
+
+/** Below this many candidates, sorting them beats walking a sort index. */
+const SMALL_CANDIDATE_SET = 512;
+
+/** Plans a find: candidates, an ordered walk (confined to the sort field's own range when it has one), or a scan. */
+export function planQuery(filter: Filter, sort: Sort | undefined, indexes: Indexes): Plan {
+  const conditions = conjuncts(filter);
+  const candidates = bestCandidates(conditions, indexes);
+  const ordered = sortIndex(sort, indexes);
+  if (ordered && !(candidates && candidates.count <= SMALL_CANDIDATE_SET)) {
+    const own = conditions.find(([field]) => field === ordered.index.field);
+    return { kind: "walk", index: ordered.index, direction: ordered.direction, range: own && hull(own[1]) };
+  }
+  return candidates ? { kind: "candidates", from: candidates } : { kind: "scan" };
+}
+
+const EXACT_OPERATORS = new Set(["$gt", "$gte", "$lt", "$lte"]);
+
+/**
+ * The count an index answers on its own, without mingo: a filter of one indexed field whose
+ * condition is exactly an equality, an `$in` of distinct scalars, or a range; otherwise undefined.
+ */
+export function exactCount(filter: Filter, indexes: Indexes): number | undefined {
+  const [field, ...others] = Object.keys(filter);
+  if (!field || others.length > 0 || field.startsWith("$")) return undefined;
+  const index = indexes.get(field);
+  const condition = filter[field];
+  if (!index || index.irregular.size > 0) return undefined;
+  if (isPlainObject(condition)) {
+    const ops = Object.keys(condition);
+    const single = ops.length === 1 && (ops[0] === "$eq" || ops[0] === "$in");
+    if (!single && !ops.every((op) => EXACT_OPERATORS.has(op))) return undefined;
+    const values = condition.$in;
+    if (Array.isArray(values) && new Set(values).size !== values.length) return undefined;
+  }
+  return rangesOf(condition)?.reduce((sum, range) => sum + index.count(range), 0);
+}

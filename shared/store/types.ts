@@ -1,0 +1,107 @@
+/**
+ * The document-store port. It speaks MongoDB's own filter, sort, projection and update
+ * documents over plain JSON documents; adapters: `embedded` (mingo + SQLite) and `mongo`.
+ * Documents are JSON: dates are ISO 8601 strings, ids are 24-hex strings.
+ */
+
+/** A stored document. `_id` is a 24-hex string. */
+export interface Doc {
+  _id: string;
+  [field: string]: unknown;
+}
+
+/** A MongoDB query filter (already vetted by the caller: only allowed operators). */
+export type Filter = Record<string, unknown>;
+
+/** Ordered sort spec: `{createdAt: -1, _id: -1}`. */
+export type Sort = Record<string, 1 | -1>;
+
+/** Inclusion or exclusion projection; `_id` is always kept. */
+export type Projection = Record<string, 0 | 1>;
+
+/** MongoDB update operators the port supports. */
+export interface Update {
+  $set?: Record<string, unknown>;
+  $unset?: Record<string, "" | 1 | true>;
+  $inc?: Record<string, number>;
+}
+
+export interface FindOptions {
+  sort?: Sort;
+  skip?: number;
+  limit?: number;
+  projection?: Projection;
+}
+
+export interface IndexSpec {
+  field: string;
+  unique: boolean;
+}
+
+/** One collection of one database. Every write is atomic per call and durable once it resolves. */
+export interface Collection {
+  find(filter: Filter, options?: FindOptions): Promise<Doc[]>;
+  findOne(filter: Filter, options?: Pick<FindOptions, "projection" | "sort">): Promise<Doc | null>;
+  count(filter?: Filter): Promise<number>;
+  /** Inserts one document; assigns `_id` when missing; returns the stored document. */
+  insertOne(doc: Omit<Doc, "_id"> & { _id?: string }): Promise<Doc>;
+  /** Inserts all documents or none (a duplicate anywhere rejects the whole batch). */
+  insertMany(docs: Array<Omit<Doc, "_id"> & { _id?: string }>): Promise<Doc[]>;
+  /**
+   * Updates the first document matching `filter`; returns it as it is after the update, or null.
+   * A version precondition is part of the filter (`{_id, version: 3}`): check and write are atomic.
+   */
+  updateOne(filter: Filter, update: Update): Promise<Doc | null>;
+  /** Replaces the first document matching `filter` (keeping its `_id`); returns the new one, or null. */
+  replaceOne(filter: Filter, doc: Omit<Doc, "_id">): Promise<Doc | null>;
+  /** Deletes the first document matching `filter`; returns it, or null. */
+  deleteOne(filter: Filter): Promise<Doc | null>;
+  deleteMany(filter: Filter): Promise<number>;
+  /** Creates a secondary index on a (dotted) field; `unique` only among documents that have it. */
+  createIndex(field: string, options?: { unique?: boolean }): Promise<void>;
+  dropIndex(field: string): Promise<void>;
+  listIndexes(): Promise<IndexSpec[]>;
+}
+
+/** One database: the platform's own, or one tenant project's. */
+export interface Database {
+  collection(name: string): Collection;
+  listCollections(): Promise<string[]>;
+  dropCollection(name: string): Promise<void>;
+  /** Deletes every collection of this database. */
+  drop(): Promise<void>;
+}
+
+/** Where a tenant project's documents live. */
+export interface TenantLocation {
+  projectId: string;
+  /** The project's own MongoDB (bring your own database); else the operator's. */
+  uri?: string;
+}
+
+/** The whole store: the platform database plus one database per project. */
+export interface DocumentStore {
+  readonly kind: "embedded" | "mongo";
+  platform(): Database;
+  tenant(location: TenantLocation): Database;
+  /** Resolves when the store answers; rejects otherwise. */
+  ping(): Promise<void>;
+  /** Finishes pending writes and releases every resource. */
+  close(): Promise<void>;
+}
+
+/** Thrown by every adapter when a unique index rejects a write. */
+export class DuplicateKeyError extends Error {
+  constructor(readonly field: string) {
+    super(`Duplicate value for unique field "${field}"`);
+    this.name = "DuplicateKeyError";
+  }
+}
+
+/** Thrown when the store cannot do the operation safely (closed, unreachable, failed disk). */
+export class StoreUnavailableError extends Error {
+  constructor(message = "Document store unavailable", options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "StoreUnavailableError";
+  }
+}

@@ -1,0 +1,42 @@
+import { type Config, loadConfig } from "../shared/config";
+import { type Clock, createDeps, type Deps, type Logger } from "../shared/deps";
+import { openEmbeddedStore } from "../shared/store/embedded";
+
+export const ADMIN_TOKEN = "test-admin-token-0123456789";
+
+/** A clock tests can move. */
+export function fakeClock(start = Date.parse("2026-01-01T00:00:00Z")): Clock & { advance(ms: number): void } {
+  let now = start;
+  return {
+    now: () => now,
+    advance: (ms) => {
+      now += ms;
+    },
+  };
+}
+
+/** A logger that keeps what it is told, so tests can assert on it and keep output quiet. */
+export function memoryLogger(): Logger & { lines: Array<{ level: string; message: string; fields?: unknown }> } {
+  const lines: Array<{ level: string; message: string; fields?: unknown }> = [];
+  const push = (level: string) => (message: string, fields?: unknown) => void lines.push({ level, message, fields });
+  return { lines, info: push("info"), warn: push("warn"), error: push("error") };
+}
+
+/** Test configuration: in-memory embedded store, a known admin token; `env` overrides variables. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({ NODE_ENV: "test", ADMIN_TOKEN, ...env });
+}
+
+/** Real dependencies over an in-memory embedded store. */
+export async function testDeps(
+  options: { env?: Record<string, string>; clock?: Clock } = {},
+): Promise<Deps & { log: ReturnType<typeof memoryLogger> }> {
+  const log = memoryLogger();
+  const store = await openEmbeddedStore({ dataDir: null });
+  const deps = await createDeps(testConfig(options.env), {
+    store,
+    log,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  return { ...deps, log };
+}
