@@ -57,6 +57,14 @@ export interface Collection {
   /** Deletes the first document matching `filter`; returns it, or null. */
   deleteOne(filter: Filter): Promise<Doc | null>;
   deleteMany(filter: Filter): Promise<number>;
+  /**
+   * Runs an aggregation pipeline (already vetted by the caller: allowed stages only). A leading
+   * `$match` uses the indexes. `maxTimeMs` bounds the run where the adapter can interrupt it.
+   */
+  aggregate(
+    pipeline: Array<Record<string, unknown>>,
+    options?: { maxTimeMs?: number },
+  ): Promise<Array<Record<string, unknown>>>;
   /** Creates a secondary index on a (dotted) field; `unique` only among documents that have it. */
   createIndex(field: string, options?: { unique?: boolean }): Promise<void>;
   dropIndex(field: string): Promise<void>;

@@ -1,4 +1,4 @@
-import { find as mingoFind, update as mingoUpdate, Query } from "mingo";
+import { Aggregator, find as mingoFind, update as mingoUpdate, ProcessingMode, Query } from "mingo";
 import { newId } from "../../ids";
 import {
   type Collection,
@@ -102,9 +102,13 @@ export class EmbeddedCollection implements Collection {
     return cursor.all();
   }
 
+  /** Applies a projection; `_id` is always kept. mingo excludes by deleting, so exclusions work on copies. */
   private project(docs: Doc[], projection: Projection | undefined): Doc[] {
-    if (!projection || Object.keys(projection).length === 0) return docs;
-    return mingoFind(docs, {}, projection).all() as Doc[];
+    const { _id, ...fields } = projection ?? {};
+    const values = Object.values(fields);
+    if (values.length === 0) return _id === 1 ? docs.map((doc) => ({ _id: doc._id })) : docs;
+    const source = values.includes(0) ? docs.map((doc) => structuredClone(doc)) : docs;
+    return mingoFind(source, {}, fields).all() as Doc[];
   }
 
   private assertUnique(doc: Doc, isNew: boolean): void {
@@ -217,6 +221,16 @@ export class EmbeddedCollection implements Collection {
         docs.map((doc) => ({ op: "delete", id: doc._id }) as const),
       );
     return docs.length;
+  }
+
+  async aggregate(pipeline: Array<Record<string, unknown>>): Promise<Array<Record<string, unknown>>> {
+    await this.ready();
+    const [first, ...rest] = pipeline;
+    const match = first && Object.keys(first).length === 1 ? (first.$match as Filter | undefined) : undefined;
+    const source = match ? this.select(match) : [...this.docs.values()];
+    // Stored documents are frozen; mingo works on copies so stages like $addFields can write.
+    const aggregator = new Aggregator(match ? rest : pipeline, { processingMode: ProcessingMode.CLONE_INPUT });
+    return aggregator.run(source) as Array<Record<string, unknown>>;
   }
 
   async createIndex(field: string, options: { unique?: boolean } = {}): Promise<void> {

@@ -24,6 +24,7 @@ export async function openEmbeddedStore(options: { dataDir: string | null }): Pr
   const databases = new Map<string, EmbeddedDatabase>();
   let unavailable: string | undefined;
   let closing: Promise<void> | undefined;
+  const loading = new Set<Promise<unknown>>();
 
   const collectionsOf = (db: string) => memo(catalog, db, () => new Set<string>());
   for (const [db, coll] of (await persistence?.catalog()) ?? []) collectionsOf(db).add(coll);
@@ -51,7 +52,9 @@ export async function openEmbeddedStore(options: { dataDir: string | null }): Pr
 
     async load(coll: string): Promise<{ docs: string[]; indexes: IndexSpec[] }> {
       if (!persistence || !collectionsOf(this.db).has(coll)) return { docs: [], indexes: [] };
-      return persistence.load(this.db, coll);
+      const load = persistence.load(this.db, coll);
+      loading.add(load);
+      return load.finally(() => loading.delete(load));
     }
 
     write(coll: string, ops: WriteOp[]): Promise<void> {
@@ -95,7 +98,13 @@ export async function openEmbeddedStore(options: { dataDir: string | null }): Pr
     },
     close() {
       unavailable ??= "Embedded store is closed";
-      closing ??= persistence?.close() ?? Promise.resolve();
+      closing ??= (async () => {
+        // Operations already admitted finish: they wait at most for a collection load, then
+        // enqueue their writes synchronously; persistence.close() then commits the queue.
+        while (loading.size > 0) await Promise.allSettled([...loading]);
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        await persistence?.close();
+      })();
       return closing;
     },
   };

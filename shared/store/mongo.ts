@@ -1,0 +1,222 @@
+import * as mongo from "mongodb";
+import { isId } from "../ids";
+import type { Collection, Database, Doc, DocumentStore, Filter, FindOptions } from "./types";
+import { DuplicateKeyError, StoreUnavailableError } from "./types";
+
+const CLIENT_OPTIONS = {
+  maxPoolSize: 10,
+  serverSelectionTimeoutMS: 5_000,
+  socketTimeoutMS: 30_000,
+  ignoreUndefined: true,
+};
+/** Bring-your-own-database clients kept open at once; the least recently used is closed first. */
+const MAX_BYO_CLIENTS = 8;
+/** Driver errors that mean "cannot reach or use the server", not "the operation was wrong". */
+const UNAVAILABLE = [
+  mongo.MongoNetworkError,
+  mongo.MongoSystemError,
+  mongo.MongoTopologyClosedError,
+  mongo.MongoNotConnectedError,
+  mongo.MongoClientClosedError,
+];
+
+/** A 24-hex id becomes an ObjectId; arrays and operator objects (`$in`, `$gt`, `$not`, ...) are walked. */
+function idValue(value: unknown): unknown {
+  if (typeof value === "string") return isId(value) ? new mongo.ObjectId(value) : value;
+  if (Array.isArray(value)) return value.map(idValue);
+  if (value && typeof value === "object" && !(value instanceof mongo.ObjectId)) {
+    return Object.fromEntries(Object.entries(value).map(([op, v]) => [op, op === "$options" ? v : idValue(v)]));
+  }
+  return value;
+}
+
+/** Converts `_id` values in a filter (also inside `$and`/`$or`/`$nor`) to ObjectIds. */
+function toMongoFilter(filter: Filter): mongo.Document {
+  const out: mongo.Document = {};
+  for (const [key, value] of Object.entries(filter)) {
+    if (key === "_id") out[key] = idValue(value);
+    else if ((key === "$and" || key === "$or" || key === "$nor") && Array.isArray(value)) {
+      out[key] = value.map((f) => toMongoFilter(f as Filter));
+    } else out[key] = value;
+  }
+  return out;
+}
+
+/** The document as MongoDB stores it: `_id` assigned when missing, an ObjectId when it is 24-hex. */
+const toMongoDoc = (doc: Record<string, unknown>): mongo.Document => ({
+  ...doc,
+  _id: idValue(doc._id) ?? new mongo.ObjectId(),
+});
+const fromMongo = (doc: mongo.Document): Doc => ({
+  ...doc,
+  _id: doc._id instanceof mongo.ObjectId ? doc._id.toHexString() : doc._id,
+});
+const fromMongoOrNull = (doc: mongo.Document | null): Doc | null => (doc ? fromMongo(doc) : null);
+/** Sort and projection for the driver; the port always keeps `_id`, so a `_id: 0` is dropped. */
+const readOptions = ({ projection: p, ...rest }: FindOptions) => ({
+  ...rest,
+  projection: p && Object.fromEntries(Object.entries(p).filter(([k]) => k !== "_id")),
+});
+
+/** The field a duplicate-key error names: keyPattern when the server sends it, else the index name. */
+function duplicateField(error: mongo.MongoError): string {
+  const pattern = (error as { keyPattern?: Record<string, unknown> }).keyPattern;
+  const first = pattern && Object.keys(pattern)[0];
+  if (first) return first;
+  return /index: (\S+?)(?:_-?1|_) dup key/.exec(error.message)?.[1] ?? "unknown";
+}
+
+/** Maps driver errors onto the port's errors; anything else passes through unchanged. */
+function mapError(error: unknown): unknown {
+  if (!(error instanceof mongo.MongoError)) return error;
+  if (error.code === 11000) return new DuplicateKeyError(duplicateField(error));
+  if (UNAVAILABLE.some((type) => error instanceof type)) {
+    return new StoreUnavailableError(`Document store unavailable: ${error.message}`, { cause: error });
+  }
+  return error;
+}
+
+/** A catch handler that turns NamespaceNotFound (no such collection) into `fallback`. */
+const ifMissing =
+  <T>(fallback: T) =>
+  (error: unknown): T => {
+    if (error instanceof mongo.MongoError && error.code === 26) return fallback;
+    throw error;
+  };
+
+/** Opens the MongoDB-backed store: `<dbPrefix>_platform`, `<dbPrefix>_<projectId>`, or a project's own URI. */
+export async function openMongoStore(config: { uri: string; dbPrefix: string }): Promise<DocumentStore> {
+  const client = new mongo.MongoClient(config.uri, CLIENT_OPTIONS);
+  const byoClients = new Map<string, mongo.MongoClient>();
+  const pending = new Set<Promise<unknown>>();
+  let closed = false;
+
+  /** Runs one port operation: refused after close, tracked so close() can wait for it, errors mapped. */
+  async function run<T>(operation: () => Promise<T>): Promise<T> {
+    if (closed) throw new StoreUnavailableError("Document store closed");
+    const promise = operation().catch((error: unknown) => {
+      throw mapError(error);
+    });
+    pending.add(promise);
+    try {
+      return await promise;
+    } finally {
+      pending.delete(promise);
+    }
+  }
+
+  /** The client for a project's own MongoDB (LRU; an evicted client closes once in-flight work settles). */
+  function byoClient(uri: string): mongo.MongoClient {
+    const byo = byoClients.get(uri) ?? new mongo.MongoClient(uri, CLIENT_OPTIONS);
+    byoClients.delete(uri);
+    byoClients.set(uri, byo);
+    const [oldest] = byoClients;
+    if (oldest && byoClients.size > MAX_BYO_CLIENTS) {
+      byoClients.delete(oldest[0]);
+      void Promise.allSettled([...pending]).then(() => oldest[1].close().catch(() => {}));
+    }
+    return byo;
+  }
+
+  /** A collection's secondary indexes (none when the collection does not exist yet). */
+  const indexes = async (col: mongo.Collection) =>
+    (await col.indexes().catch(ifMissing([])))
+      .filter((i) => i.name !== "_id_")
+      .map((i) => ({ name: i.name as string, field: Object.keys(i.key)[0] as string, unique: i.unique === true }));
+
+  function collection(col: mongo.Collection): Collection {
+    return {
+      find: (filter, options = {}) =>
+        run(async () => (await col.find(toMongoFilter(filter), readOptions(options)).toArray()).map(fromMongo)),
+      findOne: (filter, options = {}) =>
+        run(async () => fromMongoOrNull(await col.findOne(toMongoFilter(filter), readOptions(options)))),
+      count: (filter = {}) => run(() => col.countDocuments(toMongoFilter(filter))),
+      insertOne: (doc) =>
+        run(async () => {
+          const stored = toMongoDoc(doc);
+          await col.insertOne(stored);
+          return fromMongo(stored);
+        }),
+      insertMany: (docs) =>
+        run(async () => {
+          if (docs.length === 0) return [];
+          const stored = docs.map(toMongoDoc);
+          try {
+            await col.insertMany(stored, { ordered: true });
+          } catch (error) {
+            // Ordered: everything before the first failing document went in; take it out again.
+            const failedAt =
+              error instanceof mongo.MongoBulkWriteError ? [error.writeErrors].flat()[0]?.index : undefined;
+            const inserted = stored.slice(0, failedAt ?? 0).map((doc) => doc._id);
+            if (inserted.length > 0) await col.deleteMany({ _id: { $in: inserted } });
+            throw error;
+          }
+          return stored.map(fromMongo);
+        }),
+      updateOne: (filter, update) =>
+        run(async () =>
+          fromMongoOrNull(await col.findOneAndUpdate(toMongoFilter(filter), update, { returnDocument: "after" })),
+        ),
+      replaceOne: (filter, doc) =>
+        run(async () => {
+          const { _id, ...replacement } = doc as Record<string, unknown>;
+          const after = await col.findOneAndReplace(toMongoFilter(filter), replacement, { returnDocument: "after" });
+          return fromMongoOrNull(after);
+        }),
+      deleteOne: (filter) => run(async () => fromMongoOrNull(await col.findOneAndDelete(toMongoFilter(filter)))),
+      deleteMany: (filter) => run(async () => (await col.deleteMany(toMongoFilter(filter))).deletedCount),
+      aggregate: (pipeline, { maxTimeMs } = {}) =>
+        run(async () => {
+          const stages = pipeline.map((stage) =>
+            "$match" in stage ? { $match: toMongoFilter(stage.$match as Filter) } : stage,
+          );
+          const options = maxTimeMs === undefined ? {} : { maxTimeMS: maxTimeMs };
+          return (await col.aggregate(stages, options).toArray()).map(fromMongo);
+        }),
+      createIndex: (field, { unique = false } = {}) =>
+        run(async () => {
+          const uniqueness = unique && { unique, partialFilterExpression: { [field]: { $exists: true } } };
+          await col.createIndex({ [field]: 1 }, { name: `${field}_1`, ...uniqueness });
+        }),
+      dropIndex: (field) =>
+        run(async () => {
+          const index = (await indexes(col)).find((i) => i.field === field);
+          if (index) await col.dropIndex(index.name);
+        }),
+      listIndexes: () => run(async () => (await indexes(col)).map(({ field, unique }) => ({ field, unique }))),
+    };
+  }
+
+  function database(db: mongo.Db): Database {
+    return {
+      collection: (name) => collection(db.collection(name)),
+      listCollections: () =>
+        run(async () =>
+          (await db.listCollections({}, { nameOnly: true }).toArray())
+            .map((c) => c.name)
+            .filter((name) => !name.startsWith("system.")),
+        ),
+      dropCollection: (name) => run(async () => void (await db.dropCollection(name).catch(ifMissing(false)))),
+      drop: () => run(async () => void (await db.dropDatabase())),
+    };
+  }
+
+  await run(() => client.connect()).catch(async (error: unknown) => {
+    await client.close().catch(() => {});
+    throw error;
+  });
+  return {
+    kind: "mongo",
+    platform: () => database(client.db(`${config.dbPrefix}_platform`)),
+    tenant: ({ projectId, uri }) => database(uri ? byoClient(uri).db() : client.db(`${config.dbPrefix}_${projectId}`)),
+    ping: () => run(async () => void (await client.db("admin").command({ ping: 1 }))),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.allSettled([...pending]);
+      const clients = [client, ...byoClients.values()];
+      byoClients.clear();
+      await Promise.allSettled(clients.map((c) => c.close()));
+    },
+  };
+}
