@@ -1,0 +1,60 @@
+/** The admin function (API.md §9): the operator's API for projects and their keys. */
+import type { Context, Hono, MiddlewareHandler } from "hono";
+import { requireAdmin } from "../../shared/api-key";
+import { type AppEnv, createBaseApp } from "../../shared/app";
+import type { Deps } from "../../shared/deps";
+import { ApiError } from "../../shared/errors";
+import { jsonBody, ok } from "../../shared/http";
+import { isId } from "../../shared/ids";
+import { createProjectSchema, rotateKeysSchema, updateProjectSchema } from "../../shared/projects";
+
+/** The `:id` path parameter, checked: malformed → 400 INVALID_ID. */
+function projectId(c: Context): string {
+  const id = c.req.param("id");
+  if (!isId(id)) throw new ApiError("INVALID_ID");
+  return id;
+}
+
+/** Checks `:id` before the body is read, so a bad id wins over a bad body. */
+const checkId: MiddlewareHandler = async (c, next) => {
+  projectId(c);
+  await next();
+};
+
+function found<T>(value: T | null | false): T {
+  if (value === null || value === false) throw new ApiError("PROJECT_NOT_FOUND");
+  return value;
+}
+
+/** Builds the admin app; every `/api/admin/*` route needs the operator's admin token. */
+export function createAdminApp(deps: Deps): Hono<AppEnv> {
+  const app = createBaseApp(deps);
+  const { projects } = deps;
+
+  app.use("/api/admin/*", requireAdmin(deps));
+
+  app.post("/api/admin/projects", jsonBody(createProjectSchema), async (c) => {
+    return ok(c, await projects.create(c.get("body")), 201);
+  });
+
+  app.get("/api/admin/projects", async (c) => ok(c, await projects.list()));
+
+  app.get("/api/admin/projects/:id", async (c) => ok(c, found(await projects.get(projectId(c)))));
+
+  app.patch("/api/admin/projects/:id", checkId, jsonBody(updateProjectSchema), async (c) => {
+    return ok(c, found(await projects.update(projectId(c), c.get("body"))));
+  });
+
+  app.delete("/api/admin/projects/:id", async (c) => {
+    const id = projectId(c);
+    found(await projects.remove(id));
+    return ok(c, { id, deleted: true });
+  });
+
+  app.post("/api/admin/projects/:id/keys/rotate", checkId, jsonBody(rotateKeysSchema), async (c) => {
+    const { which, graceSeconds } = c.get("body");
+    return ok(c, { keys: found(await projects.rotateKeys(projectId(c), which, graceSeconds)) });
+  });
+
+  return app;
+}

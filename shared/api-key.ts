@@ -1,0 +1,46 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "./app";
+import { secretsEqual } from "./crypto";
+import type { Deps } from "./deps";
+import { ApiError } from "./errors";
+import { keyTypeOf } from "./keys";
+import { originAllowed, requestOrigin } from "./origin";
+
+/**
+ * Project-facing auth: resolves `x-api-key` (or `?key=` for publishable keys only) to a principal,
+ * and enforces the project's origin allowlist for publishable keys. Every failure of a sent key
+ * is the same 401 API_KEY_INVALID, whatever the reason.
+ */
+export function requireApiKey(deps: Pick<Deps, "projects">): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const header = c.req.header("x-api-key");
+    const query = header ? undefined : c.req.query("key");
+    const key = header || query;
+    if (!key) throw new ApiError("API_KEY_MISSING");
+    // A secret key in a URL ends up in logs and browser history: refuse it there.
+    if (!header && keyTypeOf(key) !== "publishable") throw new ApiError("API_KEY_INVALID");
+    const principal = await deps.projects.resolveKey(key);
+    if (!principal) throw new ApiError("API_KEY_INVALID");
+    if (
+      principal.keyType === "publishable" &&
+      !originAllowed(requestOrigin(c.req.raw.headers), principal.project.allowedOrigins)
+    ) {
+      throw new ApiError("ORIGIN_NOT_ALLOWED");
+    }
+    c.set("principal", principal);
+    await next();
+  };
+}
+
+const BEARER = /^Bearer +(\S+) *$/i;
+
+/** Operator auth: `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time; no token configured = no access. */
+export function requireAdmin(deps: Pick<Deps, "config">): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const expected = deps.config.adminToken;
+    const given = BEARER.exec(c.req.header("authorization") ?? "")?.[1];
+    const valid = expected !== undefined && given !== undefined && (await secretsEqual(given, expected));
+    if (!valid) throw new ApiError("ADMIN_TOKEN_INVALID", undefined, { headers: { "www-authenticate": "Bearer" } });
+    await next();
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * Origin allowlists for publishable keys (API.md §3). Pure functions: entries are an exact
+ * origin (`https://app.example.com`), a bare hostname (`app.example.com`, any scheme and port)
+ * or a wildcard (`*.example.com`: the apex and every subdomain). Hostnames compare lower-case.
+ */
+
+/** One parsed origin: lower-case scheme and host, port made explicit for known schemes. */
+export interface OriginParts {
+  scheme: string;
+  host: string;
+  port: string;
+}
+
+/** A parsed allowlist entry. */
+export type AllowlistEntry =
+  | { kind: "exact"; origin: OriginParts }
+  | { kind: "host"; host: string }
+  | { kind: "wildcard"; suffix: string };
+
+const LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
+const HOSTNAME = new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})*$`);
+const IPV6 = /^\[[0-9a-f:.]+\]$/;
+/** scheme://authority and nothing else: no userinfo, path, query, fragment, backslash or space. */
+const ORIGIN_SHAPE = /^([a-z][a-z0-9+.-]*):\/\/([^/?#@\\\s]+)$/i;
+const DEFAULT_PORTS: Record<string, string> = { http: "80", https: "443", ws: "80", wss: "443" };
+
+/** Parses `scheme://host[:port]` strictly; null for anything else (including the string "null"). */
+export function parseOrigin(value: string): OriginParts | null {
+  const shape = ORIGIN_SHAPE.exec(value);
+  if (!shape) return null;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return null;
+  }
+  const scheme = (shape[1] as string).toLowerCase();
+  const host = url.hostname.toLowerCase();
+  if (!HOSTNAME.test(host) && !IPV6.test(host)) return null;
+  return { scheme, host, port: url.port || DEFAULT_PORTS[scheme] || "" };
+}
+
+/** Normalises a bare hostname (IDN → punycode, lower case); null when it is not a hostname. */
+function parseHost(value: string): string | null {
+  if (value === "" || /[\s/?#@\\:*%[\]]/.test(value)) return null;
+  try {
+    const host = new URL(`http://${value}`).hostname;
+    return HOSTNAME.test(host) ? host : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Parses one allowlist entry; null when it is neither an exact origin, a hostname nor `*.host`. */
+export function parseAllowlistEntry(entry: string): AllowlistEntry | null {
+  if (entry.includes("://")) {
+    const origin = parseOrigin(entry);
+    return origin ? { kind: "exact", origin } : null;
+  }
+  if (entry.startsWith("*.")) {
+    const suffix = parseHost(entry.slice(2));
+    return suffix ? { kind: "wildcard", suffix } : null;
+  }
+  const host = parseHost(entry);
+  return host ? { kind: "host", host } : null;
+}
+
+/** The canonical text of an allowlist entry (lower case, default port dropped); null when invalid. */
+export function normalizeAllowlistEntry(entry: string): string | null {
+  const parsed = parseAllowlistEntry(entry.trim());
+  if (!parsed) return null;
+  if (parsed.kind === "host") return parsed.host;
+  if (parsed.kind === "wildcard") return `*.${parsed.suffix}`;
+  const { scheme, host, port } = parsed.origin;
+  return `${scheme}://${host}${port && port !== DEFAULT_PORTS[scheme] ? `:${port}` : ""}`;
+}
+
+/** Parsed allowlists, per array (cached principals keep the same array, so this parses once). */
+const compiled = new WeakMap<readonly string[], AllowlistEntry[]>();
+
+function compile(allowlist: readonly string[]): AllowlistEntry[] {
+  let entries = compiled.get(allowlist);
+  if (!entries) {
+    entries = allowlist.map(parseAllowlistEntry).filter((e): e is AllowlistEntry => e !== null);
+    compiled.set(allowlist, entries);
+  }
+  return entries;
+}
+
+function entryMatches(entry: AllowlistEntry, origin: OriginParts): boolean {
+  switch (entry.kind) {
+    case "exact":
+      return (
+        entry.origin.scheme === origin.scheme && entry.origin.host === origin.host && entry.origin.port === origin.port
+      );
+    case "host":
+      return entry.host === origin.host;
+    case "wildcard":
+      return origin.host === entry.suffix || origin.host.endsWith(`.${entry.suffix}`);
+  }
+}
+
+/** Whether a request origin passes an allowlist; empty list = any origin, no origin = refused. */
+export function originAllowed(origin: string | null, allowlist: readonly string[]): boolean {
+  if (allowlist.length === 0) return true;
+  if (origin === null) return false;
+  const parsed = parseOrigin(origin);
+  if (!parsed) return false;
+  return compile(allowlist).some((entry) => entryMatches(entry, parsed));
+}
+
+/** The caller's origin: the Origin header, else the origin of the Referer; null when neither is usable. */
+export function requestOrigin(headers: { get(name: string): string | null }): string | null {
+  const origin = headers.get("origin")?.trim();
+  if (origin) return origin;
+  const referer = headers.get("referer")?.trim();
+  if (!referer) return null;
+  try {
+    const url = new URL(referer);
+    return url.host ? `${url.protocol}//${url.host}` : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,370 @@
+import { z } from "zod";
+import { randomToken, type SecretBox } from "./crypto";
+import type { Clock } from "./deps";
+import { parseWith } from "./http";
+import { newId } from "./ids";
+import { createKeyCache, generateKey, hashKey, keyTypeOf } from "./keys";
+import { normalizeAllowlistEntry } from "./origin";
+import type { KeyType, Principal, ProjectSettings, ResolvedProject } from "./principal";
+import type { Doc, DocumentStore } from "./store/types";
+
+/** A project as the admin API shows it: never key material, the JWT secret or the database URI. */
+export interface ProjectView {
+  id: string;
+  name: string;
+  allowedOrigins: string[];
+  settings: ProjectSettings;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Plaintext keys, shown once (at creation or rotation). */
+export interface IssuedKeys {
+  publishable: string;
+  secret: string;
+}
+
+/** Which keys a rotation replaces. */
+export type RotateWhich = "publishable" | "secret" | "both";
+
+/** Projects, their keys, and key → project resolution (cached per instance). */
+export interface ProjectService {
+  create(input: CreateProjectInput): Promise<{ project: ProjectView; keys: IssuedKeys }>;
+  list(): Promise<ProjectView[]>;
+  get(id: string): Promise<ProjectView | null>;
+  update(id: string, patch: UpdateProjectInput): Promise<ProjectView | null>;
+  remove(id: string): Promise<boolean>;
+  rotateKeys(id: string, which: RotateWhich, graceSeconds?: number): Promise<Partial<IssuedKeys> | null>;
+  resolveKey(apiKey: string): Promise<Principal | null>;
+  stats(): { storeReads: number };
+}
+
+const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+const MAX_SETTINGS_DEPTH = 8;
+
+/** Rejects setting names MongoDB or JavaScript would misread, at every depth. */
+function checkSettingKeys(value: unknown, path: PropertyKey[], ctx: z.RefinementCtx, depth = 0): void {
+  if (depth > MAX_SETTINGS_DEPTH) {
+    ctx.addIssue({ code: "custom", path, message: `Settings nest at most ${MAX_SETTINGS_DEPTH} levels` });
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) checkSettingKeys(item, [...path, i], ctx, depth + 1);
+  }
+  if (!isPlainObject(value)) return;
+  for (const [key, child] of Object.entries(value)) {
+    if (key === "" || key.startsWith("$") || key.includes(".") || key.includes("\0") || FORBIDDEN_KEYS.has(key)) {
+      ctx.addIssue({ code: "custom", path: [...path, key], message: "Invalid setting name" });
+    } else checkSettingKeys(child, [...path, key], ctx, depth + 1);
+  }
+}
+
+const databaseUri = z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, "must be a mongodb:// or mongodb+srv:// URI");
+
+/** Settings: any JSON object with safe names; `database.uri` must be a MongoDB URI (null removes it). */
+const settingsSchema = z
+  // Not z.record: it rebuilds the object, and an own "__proto__" key would vanish instead of failing.
+  .custom<Record<string, unknown>>(isPlainObject, "Expected an object")
+  .superRefine((settings, ctx) => {
+    if (!isPlainObject(settings)) return;
+    checkSettingKeys(settings, [], ctx);
+    const database = settings.database;
+    if (database === undefined || database === null) return;
+    if (!isPlainObject(database)) {
+      ctx.addIssue({ code: "custom", path: ["database"], message: "must be an object" });
+      return;
+    }
+    if (database.uri === undefined || database.uri === null) return;
+    const result = databaseUri.safeParse(database.uri);
+    if (!result.success) ctx.addIssue({ code: "custom", path: ["database", "uri"], message: "must be a MongoDB URI" });
+  });
+
+const allowedOriginsSchema = z
+  .array(
+    z.string().transform((entry, ctx) => {
+      const normalized = entry.length <= 300 ? normalizeAllowlistEntry(entry) : null;
+      if (normalized === null) {
+        ctx.addIssue({
+          code: "custom",
+          message: "must be an origin (https://app.example.com), a hostname (app.example.com) or *.example.com",
+        });
+        return z.NEVER;
+      }
+      return normalized;
+    }),
+  )
+  .max(100)
+  .transform((entries) => [...new Set(entries)]);
+
+/** Body of POST /api/admin/projects. */
+export const createProjectSchema = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  allowedOrigins: allowedOriginsSchema.optional(),
+  settings: settingsSchema.optional(),
+});
+
+/** Body of PATCH /api/admin/projects/:id: settings merge deeply, null deletes a setting. */
+export const updateProjectSchema = z.strictObject({
+  name: z.string().trim().min(1).max(100).optional(),
+  allowedOrigins: allowedOriginsSchema.optional(),
+  settings: settingsSchema.optional(),
+});
+
+/** Body of POST /api/admin/projects/:id/keys/rotate. */
+export const rotateKeysSchema = z.strictObject({
+  which: z.enum(["publishable", "secret", "both"]),
+  graceSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 24 * 3600)
+    .default(0),
+});
+
+/** Input of `create` and `update` (validated again inside the service). */
+export type CreateProjectInput = z.input<typeof createProjectSchema>;
+export type UpdateProjectInput = z.input<typeof updateProjectSchema>;
+
+interface ProjectDoc extends Doc {
+  name: string;
+  allowedOrigins: string[];
+  /** As given, except `database.uri`, which is sealed with the secret box. */
+  settings: ProjectSettings;
+  jwtSecret: string;
+  createdAt: string;
+  updatedAt: string;
+  /** Optimistic-concurrency counter for PATCH (settings merge is read-modify-write). */
+  version: number;
+}
+
+interface KeyDoc extends Doc {
+  hash: string;
+  projectId: string;
+  type: KeyType;
+  createdAt: string;
+  expiresAt: string | null;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Deep merge for settings: objects merge, everything else replaces, null deletes. */
+function mergeSettings(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else if (isPlainObject(value)) out[key] = mergeSettings(isPlainObject(out[key]) ? out[key] : {}, value);
+    else out[key] = value;
+  }
+  return out;
+}
+
+/** Settings as shown outside storage: `database.uri` becomes `database.configured`. */
+function viewSettings(settings: ProjectSettings): ProjectSettings {
+  if (!isPlainObject(settings.database)) return settings;
+  const { uri, configured: _ignored, ...rest } = settings.database;
+  return { ...settings, database: { ...rest, configured: typeof uri === "string" } };
+}
+
+function toView(doc: ProjectDoc): ProjectView {
+  return {
+    id: doc._id,
+    name: doc.name,
+    allowedOrigins: doc.allowedOrigins,
+    settings: viewSettings(doc.settings),
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+  };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+const MAX_UPDATE_ATTEMPTS = 5;
+
+/** The project service over the platform database; one per deps object (its key cache is per instance). */
+export function createProjectService(opts: {
+  store: DocumentStore;
+  clock: Clock;
+  secretBox: SecretBox;
+  keyCacheTtlMs: number;
+  maxCacheEntries?: number;
+}): ProjectService {
+  const { store, clock, secretBox } = opts;
+  const projects = () => store.platform().collection("projects");
+  const keys = () => store.platform().collection("keys");
+  const iso = (ms = clock.now()) => new Date(ms).toISOString();
+  const cache = createKeyCache<Principal>({
+    clock,
+    ttlMs: opts.keyCacheTtlMs,
+    maxEntries: opts.maxCacheEntries ?? 10_000,
+  });
+  let storeReads = 0;
+
+  let indexes: Promise<void> | undefined;
+  const ensureIndexes = () => {
+    indexes ??= Promise.all([keys().createIndex("hash", { unique: true }), keys().createIndex("projectId")]).then(
+      () => undefined,
+      (error) => {
+        indexes = undefined;
+        throw error;
+      },
+    );
+    return indexes;
+  };
+
+  /** Seals `database.uri` in a validated settings value (create input or PATCH patch). */
+  const sealSettings = async (settings: Record<string, unknown>) => {
+    const database = settings.database;
+    if (!isPlainObject(database)) return settings;
+    const { configured: _ignored, ...rest } = database;
+    if (typeof rest.uri === "string") rest.uri = await secretBox.seal(rest.uri);
+    return { ...settings, database: rest };
+  };
+
+  const insertKey = async (projectId: string, type: KeyType) => {
+    const key = generateKey(type);
+    const doc = { hash: await hashKey(key), projectId, type, createdAt: iso(), expiresAt: null };
+    await keys().insertOne(doc);
+    return key;
+  };
+
+  const findProject = async (id: string) => (await projects().findOne({ _id: id })) as ProjectDoc | null;
+
+  /** Opens a project's secrets and builds the principal a key resolves to. */
+  const principalFor = async (project: ProjectDoc, keyType: KeyType): Promise<Principal> => {
+    const database = isPlainObject(project.settings.database) ? project.settings.database : {};
+    const resolved: ResolvedProject = {
+      id: project._id,
+      name: project.name,
+      allowedOrigins: [...project.allowedOrigins],
+      settings: viewSettings(project.settings),
+      jwtSecret: await secretBox.open(project.jwtSecret),
+      databaseUri: typeof database.uri === "string" ? await secretBox.open(database.uri) : undefined,
+    };
+    return deepFreeze({ project: resolved, keyType });
+  };
+
+  /** Reads a key and its project from the store; null (and cached as unknown) when it does not resolve. */
+  const loadKey = async (hash: string, keyType: KeyType) => {
+    storeReads++;
+    const key = (await keys().findOne({ hash })) as KeyDoc | null;
+    if (!key || key.type !== keyType) return null;
+    const expiresAt = key.expiresAt === null ? null : Date.parse(key.expiresAt);
+    if (expiresAt !== null && !(expiresAt > clock.now())) return null;
+    storeReads++;
+    const project = await findProject(key.projectId);
+    if (!project) return null;
+    return { value: await principalFor(project, keyType), projectId: project._id, expiresAt };
+  };
+
+  return {
+    async create(input) {
+      const { name, allowedOrigins = [], settings = {} } = parseWith(createProjectSchema, input);
+      await ensureIndexes();
+      const now = iso();
+      const doc: ProjectDoc = {
+        _id: newId(clock.now()),
+        name,
+        allowedOrigins,
+        settings: mergeSettings({}, await sealSettings(settings)),
+        jwtSecret: await secretBox.seal(randomToken(32)),
+        createdAt: now,
+        updatedAt: now,
+        version: 1,
+      };
+      await projects().insertOne(doc);
+      try {
+        const issued = {
+          publishable: await insertKey(doc._id, "publishable"),
+          secret: await insertKey(doc._id, "secret"),
+        };
+        return { project: toView(doc), keys: issued };
+      } catch (error) {
+        await keys().deleteMany({ projectId: doc._id });
+        await projects().deleteOne({ _id: doc._id });
+        throw error;
+      }
+    },
+
+    async list() {
+      const docs = await projects().find({}, { sort: { createdAt: 1, _id: 1 } });
+      return (docs as ProjectDoc[]).map(toView);
+    },
+
+    async get(id) {
+      const doc = await findProject(id);
+      return doc ? toView(doc) : null;
+    },
+
+    async update(id, patch) {
+      const input = parseWith(updateProjectSchema, patch);
+      const settingsPatch = input.settings ? await sealSettings(input.settings) : undefined;
+      for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+        const current = await findProject(id);
+        if (!current) return null;
+        const set: Partial<ProjectDoc> = { updatedAt: iso(), version: (current.version ?? 0) + 1 };
+        if (input.name !== undefined) set.name = input.name;
+        if (input.allowedOrigins !== undefined) set.allowedOrigins = input.allowedOrigins;
+        if (settingsPatch) set.settings = mergeSettings(current.settings, settingsPatch);
+        const versionFilter = current.version === undefined ? { $exists: false } : current.version;
+        const updated = (await projects().updateOne(
+          { _id: id, version: versionFilter },
+          { $set: set },
+        )) as ProjectDoc | null;
+        if (updated) {
+          cache.invalidate(id);
+          return toView(updated);
+        }
+      }
+      throw new Error(`Project ${id} kept changing during update`);
+    },
+
+    async remove(id) {
+      const current = await findProject(id);
+      if (!current) return false;
+      await keys().deleteMany({ projectId: id });
+      cache.invalidate(id);
+      const deleted = await projects().deleteOne({ _id: id });
+      await store.tenant({ projectId: id }).drop();
+      return deleted !== null;
+    },
+
+    async rotateKeys(id, which, graceSeconds = 0) {
+      const grace = parseWith(rotateKeysSchema, { which, graceSeconds }).graceSeconds;
+      if (!(await findProject(id))) return null;
+      await ensureIndexes();
+      const types: KeyType[] = which === "both" ? ["publishable", "secret"] : [which];
+      const now = clock.now();
+      const issued: Partial<IssuedKeys> = {};
+      for (const type of types) {
+        const old = (await keys().find({ projectId: id, type })) as KeyDoc[];
+        issued[type] = await insertKey(id, type);
+        for (const key of old) {
+          const expiresAt = key.expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(key.expiresAt);
+          const graceEnd = now + grace * 1000;
+          if (grace === 0 || !(expiresAt > now)) await keys().deleteOne({ _id: key._id });
+          else if (graceEnd < expiresAt)
+            await keys().updateOne({ _id: key._id }, { $set: { expiresAt: iso(graceEnd) } });
+        }
+      }
+      cache.invalidate(id);
+      return issued;
+    },
+
+    async resolveKey(apiKey) {
+      const keyType = keyTypeOf(apiKey);
+      if (!keyType) return null;
+      const hash = await hashKey(apiKey);
+      return cache.get(hash, () => loadKey(hash, keyType));
+    },
+
+    stats: () => ({ storeReads }),
+  };
+}

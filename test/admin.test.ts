@@ -1,0 +1,358 @@
+import type { Hono } from "hono";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createAdminApp } from "../functions/admin/app";
+import type { AppEnv } from "../shared/app";
+import type { Deps } from "../shared/deps";
+import { ADMIN_TOKEN, fakeClock, testDeps } from "./helpers";
+
+type Keys = { publishable: string; secret: string };
+
+let clock: ReturnType<typeof fakeClock>;
+let deps: Deps;
+let app: Hono<AppEnv>;
+
+beforeEach(async () => {
+  clock = fakeClock();
+  deps = await testDeps({ clock });
+  app = createAdminApp(deps);
+});
+afterEach(() => deps.store.close());
+
+/** One admin call with the good token (or `token`), JSON in and out. */
+async function admin(method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN) {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  const res = await app.request(`/api/admin${path}`, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, text, json: JSON.parse(text) };
+}
+
+async function createProject(body: Record<string, unknown> = { name: "app" }) {
+  const res = await admin("POST", "/projects", body);
+  expect(res.status).toBe(201);
+  return res.json.data as { project: { id: string } & Record<string, unknown>; keys: Keys };
+}
+
+/** Everything secret the platform database holds for a project, plus its plaintext keys. */
+async function secretsOf(id: string, keys: Keys) {
+  const principal = await deps.projects.resolveKey(keys.secret);
+  const project = await deps.store.platform().collection("projects").findOne({ _id: id });
+  const hashes = (await deps.store.platform().collection("keys").find({ projectId: id })).map((k) => String(k.hash));
+  const sealedUri = (project?.settings as { database?: { uri?: string } } | undefined)?.database?.uri;
+  return [
+    keys.publishable,
+    keys.secret,
+    String(project?.jwtSecret),
+    principal?.project.jwtSecret,
+    principal?.project.databaseUri,
+    sealedUri,
+    ...hashes,
+  ].filter((s): s is string => typeof s === "string" && s.length > 0);
+}
+
+describe("caller matrix", () => {
+  // `:id` is an existing project; the good token gets the route's success status.
+  const routes: Array<[string, string, unknown, number]> = [
+    ["POST", "/projects", { name: "x" }, 201],
+    ["GET", "/projects", undefined, 200],
+    ["GET", "/projects/:id", undefined, 200],
+    ["PATCH", "/projects/:id", { name: "y" }, 200],
+    ["DELETE", "/projects/:id", undefined, 200],
+    ["POST", "/projects/:id/keys/rotate", { which: "both" }, 200],
+  ];
+  const callers: Array<[string, string | null]> = [
+    ["no token", null],
+    ["bad token", "x".repeat(ADMIN_TOKEN.length)],
+    ["wrong-length token", `${ADMIN_TOKEN}x`],
+    ["token prefix", ADMIN_TOKEN.slice(0, -1)],
+    ["good token", ADMIN_TOKEN],
+  ];
+  const table = routes.flatMap(([method, path, body, success]) =>
+    callers.map(([caller, token]) => ({
+      method,
+      path,
+      body,
+      caller,
+      token,
+      status: token === ADMIN_TOKEN ? success : 401,
+    })),
+  );
+
+  it.each(table)("$method $path, $caller → $status", async ({ method, path, body, token, status }) => {
+    const { project, keys } = await createProject({ name: "existing" });
+    const res = await admin(method, path.replace(":id", project.id), body, token);
+    expect(res.status).toBe(status);
+    if (status === 401) {
+      expect(res.json).toMatchObject({ success: false, code: "ADMIN_TOKEN_INVALID" });
+      expect(res.headers.get("www-authenticate")).toBe("Bearer");
+      // Nothing happened: the project, its name and its keys are as they were.
+      expect((await deps.projects.list()).map((p) => p.name)).toEqual(["existing"]);
+      expect((await deps.projects.resolveKey(keys.secret))?.project.id).toBe(project.id);
+    } else {
+      expect(res.json.success).toBe(true);
+    }
+  });
+
+  it("refuses a non-Bearer scheme", async () => {
+    const res = await app.request("/api/admin/projects", { headers: { authorization: `Basic ${ADMIN_TOKEN}` } });
+    expect(res.status).toBe(401);
+  });
+
+  it("refuses every call when no admin token is configured", async () => {
+    const open = await testDeps({ env: { ADMIN_TOKEN: "" } });
+    try {
+      expect(open.config.adminToken).toBeUndefined();
+      const res = await createAdminApp(open).request("/api/admin/projects", {
+        headers: { authorization: "Bearer undefined" },
+      });
+      expect(res.status).toBe(401);
+      expect((await res.json()).code).toBe("ADMIN_TOKEN_INVALID");
+    } finally {
+      await open.store.close();
+    }
+  });
+});
+
+describe("projects", () => {
+  it("creates, lists, gets and deletes a project", async () => {
+    const { project, keys } = await createProject({ name: "shop", allowedOrigins: ["https://shop.example.com"] });
+    expect(keys.publishable).toMatch(/^pk_live_[A-Za-z0-9_-]{43}$/);
+    expect(keys.secret).toMatch(/^sk_live_[A-Za-z0-9_-]{43}$/);
+    expect(project).toEqual({
+      id: expect.stringMatching(/^[0-9a-f]{24}$/),
+      name: "shop",
+      allowedOrigins: ["https://shop.example.com"],
+      settings: {},
+      createdAt: "2026-01-01T00:00:00.000Z",
+      updatedAt: "2026-01-01T00:00:00.000Z",
+    });
+
+    const second = await createProject({ name: "blog" });
+    const list = await admin("GET", "/projects");
+    expect(list.status).toBe(200);
+    expect(list.json.data.map((p: { name: string }) => p.name)).toEqual(["shop", "blog"]);
+
+    const got = await admin("GET", `/projects/${project.id}`);
+    expect(got.status).toBe(200);
+    expect(got.json.data).toEqual(project);
+
+    await deps.store.tenant({ projectId: project.id }).collection("posts").insertOne({ title: "hi" });
+    const deleted = await admin("DELETE", `/projects/${project.id}`);
+    expect(deleted.status).toBe(200);
+    expect(deleted.json.data).toEqual({ id: project.id, deleted: true });
+    expect((await admin("GET", `/projects/${project.id}`)).status).toBe(404);
+    expect((await admin("DELETE", `/projects/${project.id}`)).json.code).toBe("PROJECT_NOT_FOUND");
+    expect(await deps.store.tenant({ projectId: project.id }).listCollections()).toEqual([]);
+    expect(await deps.store.platform().collection("keys").count({ projectId: project.id })).toBe(0);
+    expect(await deps.projects.resolveKey(keys.secret)).toBeNull();
+    expect((await admin("GET", "/projects")).json.data.map((p: { id: string }) => p.id)).toEqual([second.project.id]);
+  });
+
+  it("answers 400 INVALID_ID and 404 PROJECT_NOT_FOUND", async () => {
+    const unknown = "0123456789abcdef01234567";
+    for (const [method, suffix, body] of [
+      ["GET", "", undefined],
+      ["PATCH", "", { name: "x" }],
+      ["DELETE", "", undefined],
+      ["POST", "/keys/rotate", { which: "both" }],
+    ] as const) {
+      const bad = await admin(method, `/projects/not-an-id${suffix}`, body);
+      expect([bad.status, bad.json.code]).toEqual([400, "INVALID_ID"]);
+      const upper = await admin(method, `/projects/${unknown.toUpperCase()}${suffix}`, body);
+      expect([upper.status, upper.json.code]).toEqual([400, "INVALID_ID"]);
+      const missing = await admin(method, `/projects/${unknown}${suffix}`, body);
+      expect([missing.status, missing.json.code]).toEqual([404, "PROJECT_NOT_FOUND"]);
+    }
+  });
+
+  it.each([
+    ["missing name", {}, "name"],
+    ["empty name", { name: "" }, "name"],
+    ["long name", { name: "x".repeat(101) }, "name"],
+    ["unknown key", { name: "a", owner: "me" }, ""],
+    ["origin with path", { name: "a", allowedOrigins: ["https://a.example.com/app"] }, "allowedOrigins.0"],
+    ["origin with userinfo", { name: "a", allowedOrigins: ["https://x@a.example.com"] }, "allowedOrigins.0"],
+    ["bare star", { name: "a", allowedOrigins: ["ok.example.com", "*"] }, "allowedOrigins.1"],
+    [
+      "too many origins",
+      { name: "a", allowedOrigins: Array.from({ length: 101 }, (_, i) => `h${i}.test`) },
+      "allowedOrigins",
+    ],
+    ["settings not an object", { name: "a", settings: [1] }, "settings"],
+    ["settings key with $", { name: "a", settings: { auth: { $where: 1 } } }, "settings.auth.$where"],
+    ["settings key __proto__", '{"name":"a","settings":{"__proto__":{"x":1}}}', "settings.__proto__"],
+    ["bad database uri", { name: "a", settings: { database: { uri: "postgres://x" } } }, "settings.database.uri"],
+  ])("rejects %s with VALIDATION_FAILED", async (_name, body, path) => {
+    const res = await admin("POST", "/projects", body);
+    expect(res.status).toBe(400);
+    expect(res.json.code).toBe("VALIDATION_FAILED");
+    expect(res.json.details.map((d: { path: string }) => d.path)).toContain(path);
+    expect((await admin("GET", "/projects")).json.data).toEqual([]);
+  });
+
+  it("rejects malformed JSON with INVALID_JSON", async () => {
+    const res = await admin("POST", "/projects", "{nope");
+    expect([res.status, res.json.code]).toEqual([400, "INVALID_JSON"]);
+  });
+
+  it("normalises allowed origins", async () => {
+    const { project } = await createProject({
+      name: "a",
+      allowedOrigins: ["HTTPS://App.Example.com:443", "*.Example.org", "localhost", "localhost"],
+    });
+    expect(project.allowedOrigins).toEqual(["https://app.example.com", "*.example.org", "localhost"]);
+  });
+
+  it("merges settings deeply on PATCH and replaces allowedOrigins", async () => {
+    const { project } = await createProject({
+      name: "a",
+      allowedOrigins: ["a.example.com", "b.example.com"],
+      settings: {
+        auth: { requireEmailVerification: true, passwordMinLength: 10 },
+        storage: { maxFileSize: 1000, allowedContentTypes: ["image/png", "image/jpeg"] },
+        rateLimits: { pk: "100/15m" },
+      },
+    });
+    clock.advance(5_000);
+    const res = await admin("PATCH", `/projects/${project.id}`, {
+      name: "renamed",
+      allowedOrigins: ["c.example.com"],
+      settings: {
+        auth: { passwordMinLength: 12 },
+        storage: { allowedContentTypes: ["application/pdf"] },
+        rateLimits: null,
+        quotas: { users: 10 },
+      },
+    });
+    expect(res.status).toBe(200);
+    expect(res.json.data).toEqual({
+      ...project,
+      name: "renamed",
+      allowedOrigins: ["c.example.com"],
+      settings: {
+        auth: { requireEmailVerification: true, passwordMinLength: 12 },
+        storage: { maxFileSize: 1000, allowedContentTypes: ["application/pdf"] },
+        quotas: { users: 10 },
+      },
+      updatedAt: "2026-01-01T00:00:05.000Z",
+    });
+    const nested = await admin("PATCH", `/projects/${project.id}`, { settings: { auth: { passwordMinLength: null } } });
+    expect(nested.json.data.settings.auth).toEqual({ requireEmailVerification: true });
+    expect(nested.json.data.name).toBe("renamed");
+    expect((await admin("GET", `/projects/${project.id}`)).json.data).toEqual(nested.json.data);
+  });
+
+  it("rejects bad PATCH bodies", async () => {
+    const { project } = await createProject();
+    for (const body of [{ name: "" }, { extra: 1 }, { allowedOrigins: ["ftp://"] }, { settings: "x" }]) {
+      const res = await admin("PATCH", `/projects/${project.id}`, body);
+      expect([res.status, res.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    }
+  });
+
+  it("keeps the database uri sealed and out of every response", async () => {
+    const uri = "mongodb+srv://owner:s3cret@cluster.example.net/app";
+    const { project, keys } = await createProject({ name: "byo", settings: { database: { uri } } });
+    expect(project.settings).toEqual({ database: { configured: true } });
+    const principal = await deps.projects.resolveKey(keys.secret);
+    expect(principal?.project.databaseUri).toBe(uri);
+    const patched = await admin("PATCH", `/projects/${project.id}`, { settings: { auth: { passwordMinLength: 9 } } });
+    expect(patched.json.data.settings.database).toEqual({ configured: true });
+    expect((await deps.projects.resolveKey(keys.secret))?.project.databaseUri).toBe(uri);
+    const cleared = await admin("PATCH", `/projects/${project.id}`, { settings: { database: { uri: null } } });
+    expect(cleared.json.data.settings.database).toEqual({ configured: false });
+    expect((await deps.projects.resolveKey(keys.secret))?.project.databaseUri).toBeUndefined();
+  });
+
+  it("never returns secrets except the plaintext keys at create and rotate", async () => {
+    const uri = "mongodb://owner:pw@db.example.net/app";
+    const created = await admin("POST", "/projects", { name: "s", settings: { database: { uri } } });
+    const { project, keys } = created.json.data as { project: { id: string }; keys: Keys };
+    const secrets = await secretsOf(project.id, keys);
+    expect(secrets).toContain(uri);
+    const createText = created.text;
+    for (const secret of secrets) {
+      if (secret === keys.publishable || secret === keys.secret) continue;
+      expect(createText).not.toContain(secret);
+    }
+    const responses = [
+      await admin("GET", "/projects"),
+      await admin("GET", `/projects/${project.id}`),
+      await admin("PATCH", `/projects/${project.id}`, { name: "t" }),
+    ];
+    for (const { text } of responses) for (const secret of secrets) expect(text).not.toContain(secret);
+
+    const rotated = await admin("POST", `/projects/${project.id}/keys/rotate`, { which: "both", graceSeconds: 30 });
+    const fresh = rotated.json.data.keys as Keys;
+    const after = await secretsOf(project.id, fresh);
+    for (const secret of [...secrets, ...after]) {
+      if (secret === fresh.publishable || secret === fresh.secret) continue;
+      expect(rotated.text).not.toContain(secret);
+    }
+    const deleted = await admin("DELETE", `/projects/${project.id}`);
+    for (const secret of [...secrets, ...after]) expect(deleted.text).not.toContain(secret);
+  });
+});
+
+describe("key rotation", () => {
+  it("rotates one key, invalidating the old one immediately by default", async () => {
+    const { project, keys } = await createProject();
+    const res = await admin("POST", `/projects/${project.id}/keys/rotate`, { which: "secret" });
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.json.data.keys)).toEqual(["secret"]);
+    expect(res.json.data.keys.secret).toMatch(/^sk_live_/);
+    expect(await deps.projects.resolveKey(keys.secret)).toBeNull();
+    expect((await deps.projects.resolveKey(res.json.data.keys.secret))?.project.id).toBe(project.id);
+    expect((await deps.projects.resolveKey(keys.publishable))?.keyType).toBe("publishable");
+  });
+
+  it("rotates both keys with graceSeconds 0", async () => {
+    const { project, keys } = await createProject();
+    const res = await admin("POST", `/projects/${project.id}/keys/rotate`, { which: "both", graceSeconds: 0 });
+    const fresh = res.json.data.keys as Keys;
+    expect(fresh.publishable).toMatch(/^pk_live_/);
+    expect(fresh.secret).toMatch(/^sk_live_/);
+    expect(await deps.projects.resolveKey(keys.publishable)).toBeNull();
+    expect(await deps.projects.resolveKey(keys.secret)).toBeNull();
+    expect((await deps.projects.resolveKey(fresh.publishable))?.project.id).toBe(project.id);
+  });
+
+  it("keeps the old key for the grace period", async () => {
+    const { project, keys } = await createProject();
+    const res = await admin("POST", `/projects/${project.id}/keys/rotate`, { which: "publishable", graceSeconds: 120 });
+    const fresh = res.json.data.keys as Partial<Keys>;
+    expect(Object.keys(fresh)).toEqual(["publishable"]);
+    clock.advance(119_000);
+    expect((await deps.projects.resolveKey(keys.publishable))?.project.id).toBe(project.id);
+    expect((await deps.projects.resolveKey(fresh.publishable as string))?.project.id).toBe(project.id);
+    clock.advance(1_000);
+    expect(await deps.projects.resolveKey(keys.publishable)).toBeNull();
+    expect((await deps.projects.resolveKey(fresh.publishable as string))?.project.id).toBe(project.id);
+  });
+
+  it("does not extend a grace period by rotating again", async () => {
+    const { project, keys } = await createProject();
+    await admin("POST", `/projects/${project.id}/keys/rotate`, { which: "secret", graceSeconds: 60 });
+    await admin("POST", `/projects/${project.id}/keys/rotate`, { which: "secret", graceSeconds: 600 });
+    clock.advance(60_000);
+    expect(await deps.projects.resolveKey(keys.secret)).toBeNull();
+  });
+
+  it.each([
+    [{}, "which"],
+    [{ which: "all" }, "which"],
+    [{ which: "both", graceSeconds: -1 }, "graceSeconds"],
+    [{ which: "both", graceSeconds: 1.5 }, "graceSeconds"],
+    [{ which: "both", extra: true }, ""],
+  ])("rejects %j", async (body, path) => {
+    const { project, keys } = await createProject();
+    const res = await admin("POST", `/projects/${project.id}/keys/rotate`, body);
+    expect([res.status, res.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    expect(res.json.details.map((d: { path: string }) => d.path)).toContain(path);
+    expect((await deps.projects.resolveKey(keys.secret))?.project.id).toBe(project.id);
+  });
+});
