@@ -1,5 +1,7 @@
+import { expect } from "vitest";
 import { type Config, loadConfig } from "../shared/config";
 import { type Clock, createDeps, type Deps, type Logger } from "../shared/deps";
+import { ApiError, type ErrorDetail } from "../shared/errors";
 import { openEmbeddedStore } from "../shared/store/embedded";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
@@ -40,3 +42,17 @@ export async function testDeps(
   });
   return { ...deps, log };
 }
+
+/** The ApiError a call throws (fails the test when it does not throw one). */
+export function thrown(fn: () => unknown): ApiError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ApiError);
+    return error as ApiError;
+  }
+  throw new Error("expected an ApiError");
+}
+
+/** The paths of an error's details. */
+export const detailPaths = (details: ErrorDetail[] | undefined) => (details ?? []).map((d) => d.path);

@@ -1,0 +1,35 @@
+/** `page`, `limit` and `count`: strict integers in range, 400 INVALID_QUERY otherwise. */
+import { invalidQuery } from "./fail";
+
+/** Default and largest page size. */
+export const DEFAULT_LIMIT = 20;
+export const MAX_LIMIT = 100;
+/** Deepest offset page; deeper lists page with a cursor. */
+export const MAX_PAGE = 1_000_000;
+
+const INTEGER = /^-?\d{1,16}$/;
+
+/** Scalar parameters that may appear at most once. */
+export const SINGLE_PARAMS = ["page", "limit", "cursor", "count", "search", "sortBy", "sortDirection"] as const;
+
+function integer(params: URLSearchParams, name: string, fallback: number, min: number, max: number): number {
+  const raw = params.get(name);
+  if (raw === null) return fallback;
+  const text = raw.trim();
+  const range = `${name} must be an integer from ${min} to ${max}`;
+  if (!INTEGER.test(text)) throw invalidQuery(name, `${range} (got "${text.slice(0, 32)}")`);
+  const value = Number(text);
+  if (value < min || value > max) throw invalidQuery(name, `${range} (got ${value})`);
+  return value;
+}
+
+/** Parses page (≥ 1, default 1), limit (1–100, default 20) and count (true|false). */
+export function parsePaging(params: URLSearchParams): { page: number; limit: number; count: boolean } {
+  for (const name of SINGLE_PARAMS)
+    if (params.getAll(name).length > 1) throw invalidQuery(name, "given more than once");
+  const page = integer(params, "page", 1, 1, MAX_PAGE);
+  const limit = integer(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
+  const count = params.get("count");
+  if (count !== null && count !== "true" && count !== "false") throw invalidQuery("count", "must be true or false");
+  return { page, limit, count: count === "true" };
+}

@@ -1,0 +1,99 @@
+/**
+ * urBackend-style query-string filters: `field=value` equality and suffix operators
+ * (`price_gte=10`, `tags_in=a,b`, `title_regex=^foo`). A key that is itself a declared field
+ * (or system field) is plain equality even when it ends in a suffix. Values are coerced by the
+ * declared type (see coerce.ts for the untyped heuristic).
+ */
+import { coerceTyped, expectation, looseCandidates, looseScalar } from "./coerce";
+import { invalidQuery } from "./fail";
+import { JSON_FILTER_PARAMS, MAX_LIST_VALUES } from "./json-filter";
+import { assertPath, resolveField, SYSTEM_FIELDS, type ValueKind } from "./paths";
+import { regexProblem } from "./regex";
+import type { QueryContext, QueryFilter } from "./types";
+
+/** Query parameters that are never filters. */
+export const RESERVED_PARAMS: ReadonlySet<string> = new Set([
+  "page",
+  "limit",
+  "sort",
+  "sortBy",
+  "sortDirection",
+  "cursor",
+  ...JSON_FILTER_PARAMS,
+  "search",
+  "searchFields",
+  "fields",
+  "select",
+  "count",
+  "key",
+  "populate",
+  "expand",
+]);
+
+type SuffixOp = "eq" | "gt" | "gte" | "lt" | "lte" | "ne" | "in" | "nin" | "exists" | "regex";
+const SUFFIXES: SuffixOp[] = ["gte", "gt", "lte", "lt", "ne", "nin", "in", "exists", "regex"];
+
+/** Splits a query key into a field path and an operator. */
+function splitKey(key: string, ctx: QueryContext): { path: string; op: SuffixOp } {
+  if (SYSTEM_FIELDS.has(key) || ctx.fields?.has(key)) return { path: key, op: "eq" };
+  for (const op of SUFFIXES) {
+    const suffix = `_${op}`;
+    if (key.endsWith(suffix) && key.length > suffix.length) return { path: key.slice(0, -suffix.length), op };
+  }
+  return { path: key, op: "eq" };
+}
+
+function typed(param: string, path: string, kind: ValueKind, raw: string) {
+  const value = coerceTyped(kind, raw);
+  if (value === undefined) throw invalidQuery(param, `${path} must be ${expectation(kind)}`);
+  return value;
+}
+
+/** Equality candidates for one raw value: exactly one when typed. */
+function candidates(param: string, path: string, kind: ValueKind | null, raw: string): unknown[] {
+  return kind ? [typed(param, path, kind, raw)] : looseCandidates(raw);
+}
+
+function listValues(param: string, path: string, kind: ValueKind | null, raw: string): unknown[] {
+  const items = raw.split(",");
+  if (items.length > MAX_LIST_VALUES) throw invalidQuery(param, `at most ${MAX_LIST_VALUES} values`);
+  return [...new Set(items.flatMap((item) => candidates(param, path, kind, item)))];
+}
+
+/** The condition one query-string filter puts on its path. */
+function condition(param: string, path: string, op: SuffixOp, raw: string, ctx: QueryContext): unknown {
+  const { kind } = resolveField(path, ctx);
+  switch (op) {
+    case "eq":
+    case "ne": {
+      const values = candidates(param, path, kind, raw);
+      if (values.length > 1) return op === "eq" ? { $in: values } : { $nin: values };
+      return op === "eq" ? values[0] : { $ne: values[0] };
+    }
+    case "in":
+    case "nin":
+      return { [`$${op}`]: listValues(param, path, kind, raw) };
+    case "exists":
+      if (raw !== "true" && raw !== "false") throw invalidQuery(param, "must be true or false");
+      return { $exists: raw === "true" };
+    case "regex": {
+      const problem = regexProblem(raw);
+      if (problem) throw invalidQuery(param, problem);
+      return { $regex: raw, $options: "i" };
+    }
+    default:
+      return { [`$${op}`]: kind ? typed(param, path, kind, raw) : looseScalar(raw) };
+  }
+}
+
+/** One clause per non-reserved query parameter (repeats of one key AND together). */
+export function paramFilterClauses(params: URLSearchParams, ctx: QueryContext): QueryFilter[] {
+  const clauses: QueryFilter[] = [];
+  for (const [key, raw] of params) {
+    if (RESERVED_PARAMS.has(key)) continue;
+    const { path, op } = splitKey(key, ctx);
+    assertPath(key, path, op === "exists" ? "shape" : "filter", ctx);
+    clauses.push({ [path]: condition(key, path, op, raw, ctx) });
+  }
+  return clauses;
+}

@@ -1,0 +1,104 @@
+/**
+ * Field paths in queries: shape checks, declared-type lookup and private-field restrictions.
+ * Numeric segments (`items.0.price`) are array positions and are ignored for schema lookups.
+ */
+import { invalidQuery } from "./fail";
+import type { FieldType, QueryContext } from "./types";
+
+/** The kind a query value is coerced to; `id` is a 24-hex document id; null = untyped (heuristic). */
+export type ValueKind = FieldType | "id";
+
+/** What the query parser knows about one field path. */
+export interface FieldInfo {
+  /** Coercion kind of values compared with this path (array fields: their item type); null = untyped. */
+  kind: ValueKind | null;
+  /** Declared, a system field, or under a declared object/array/any field. */
+  known: boolean;
+}
+
+/**
+ * How a path is used. `filter` and `sort` compare values, so they may not name a private field,
+ * one under it, or an object holding one. `select` (output stripping hides private parts) and
+ * `shape` (`$exists`, `$size`, `$elemMatch` whose inner paths are checked on their own) may name
+ * an object holding a private field.
+ */
+export type PathUse = "filter" | "sort" | "select" | "shape";
+
+const FORBIDDEN_SEGMENTS = new Set(["__proto__", "constructor", "prototype"]);
+const MAX_PATH_LENGTH = 256;
+const MAX_SEGMENTS = 16;
+const INDEX_SEGMENT = /^\d+$/;
+const OPEN_TYPES = new Set<FieldType>(["object", "array", "any"]);
+
+/** System fields every document has; always filterable and sortable, never private. */
+export const SYSTEM_FIELDS: ReadonlyMap<string, ValueKind> = new Map<string, ValueKind>([
+  ["_id", "id"],
+  ["createdAt", "date"],
+  ["updatedAt", "date"],
+  ["createdBy", "string"],
+]);
+
+/** Why a dotted field path is malformed, or null when it is well-formed. */
+export function pathProblem(path: string): string | null {
+  if (path.length === 0) return "empty field name";
+  if (path.length > MAX_PATH_LENGTH) return `field path longer than ${MAX_PATH_LENGTH} characters`;
+  const segments = path.split(".");
+  if (segments.length > MAX_SEGMENTS) return `field path deeper than ${MAX_SEGMENTS} segments`;
+  for (const segment of segments) {
+    if (segment.length === 0) return "empty segment in field path";
+    if (segment.startsWith("$")) return "field names may not start with $";
+    if (segment.includes("\0")) return "field names may not contain NUL";
+    if (FORBIDDEN_SEGMENTS.has(segment)) return `"${segment}" is not allowed as a field name`;
+  }
+  return null;
+}
+
+/** The path without array-position segments, as the schema names it. */
+function schemaPath(path: string): string {
+  return path
+    .split(".")
+    .filter((segment) => !INDEX_SEGMENT.test(segment))
+    .join(".");
+}
+
+/** Declared path prefixes of a path, shortest first (`a`, `a.b`, `a.b.c`). */
+function prefixes(path: string): string[] {
+  const segments = path.split(".");
+  return segments.map((_, i) => segments.slice(0, i + 1).join("."));
+}
+
+/** Type information for a field path (declared, system, or untyped). */
+export function resolveField(path: string, ctx: QueryContext): FieldInfo {
+  const system = SYSTEM_FIELDS.get(path);
+  if (system) return { kind: system, known: true };
+  const fields = ctx.fields;
+  if (!fields || fields.size === 0) return { kind: null, known: true };
+  const declared = fields.get(schemaPath(path));
+  if (declared) {
+    const type = declared.type === "array" ? (declared.itemType ?? "any") : declared.type;
+    return { kind: OPEN_TYPES.has(type) ? null : type, known: true };
+  }
+  const known = prefixes(schemaPath(path)).some((prefix) => {
+    const type = fields.get(prefix)?.type;
+    return type !== undefined && OPEN_TYPES.has(type);
+  });
+  return { kind: null, known };
+}
+
+/** Whether a pk caller may use this path: not private, not under a private field, and (except select) not above one. */
+function restrictedFor(path: string, use: PathUse, ctx: QueryContext): boolean {
+  const fields = ctx.fields;
+  if (ctx.isSecretKey || !fields || SYSTEM_FIELDS.has(path)) return false;
+  const norm = schemaPath(path);
+  if (prefixes(norm).some((p) => fields.get(p)?.private === true)) return true;
+  if (use === "select" || use === "shape") return false;
+  for (const [name, field] of fields) if (field.private && name.startsWith(`${norm}.`)) return true;
+  return false;
+}
+
+/** Throws INVALID_QUERY unless the path is well-formed and usable by this caller. */
+export function assertPath(param: string, path: string, use: PathUse, ctx: QueryContext): void {
+  const problem = pathProblem(path);
+  if (problem) throw invalidQuery(param, `${problem} (${JSON.stringify(path.slice(0, 64))})`);
+  if (restrictedFor(path, use, ctx)) throw invalidQuery(param, `field "${path}" is private`);
+}

@@ -1,0 +1,140 @@
+/**
+ * User regular expressions ($regex, `_regex`) and literal search terms.
+ *
+ * ReDoS heuristic: a repeated group (`*`, `+`, `{n,}`, `{n,m}` with m > 1, `{n}` with n > 1) may
+ * not contain, at any depth, a quantifier that repeats a variable number of times (`*`, `+`,
+ * `{n,}`, `{n,m}` with m > n and m > 1; `?` is fine) or an alternation `|`. So `(a+)+`, `(a*)*`,
+ * `(a|a)*`, `((ab)+c)*` are refused; `(ab)+`, `(a?b)*`, `(a{3})+` and `^(red|green)$` are not.
+ * With the `x` option the scan runs on the pattern with whitespace and comments removed, as PCRE
+ * reads it. Polynomial patterns such as `a*a*a*b` are not detected (the 128-character cap bounds them).
+ */
+
+/** Longest accepted pattern or search term, in characters. */
+export const MAX_REGEX_LENGTH = 128;
+
+const METACHARACTERS = /[.*+?^${}()|[\]\\]/g;
+const OPTION_FLAGS = /^[imsx]*$/;
+const BRACE_QUANTIFIER = /^\{(\d*)(?:(,)(\d*))?\}/;
+
+/** Escapes every regex metacharacter so a term matches literally. */
+export function escapeRegex(term: string): string {
+  return term.replace(METACHARACTERS, "\\$&");
+}
+
+interface Quantifier {
+  /** Matches a variable number of times, more than once (`*`, `+`, `{1,3}`; not `?`). */
+  variable: boolean;
+  /** May match more than once (`*`, `+`, `{2}`, `{0,5}`). */
+  repeats: boolean;
+  end: number;
+}
+
+function readQuantifier(p: string, i: number): Quantifier | null {
+  const c = p[i];
+  let q: Quantifier | null = null;
+  if (c === "*" || c === "+") q = { variable: true, repeats: true, end: i + 1 };
+  else if (c === "?") q = { variable: false, repeats: false, end: i + 1 };
+  else if (c === "{") {
+    const m = BRACE_QUANTIFIER.exec(p.slice(i));
+    if (!m || (m[1] === "" && m[3] === undefined) || (m[1] === "" && m[3] === "")) return null;
+    const min = Number(m[1] || 0);
+    const max = m[2] ? (m[3] === "" ? Number.POSITIVE_INFINITY : Number(m[3])) : min;
+    q = { variable: max > min && max > 1, repeats: max > 1, end: i + m[0].length };
+  }
+  if (q && (p[q.end] === "?" || p[q.end] === "+")) q.end += 1;
+  return q;
+}
+
+function skipClass(p: string, i: number): number {
+  let j = i + 1;
+  if (p[j] === "^") j += 1;
+  while (j < p.length && p[j] !== "]") j += p[j] === "\\" ? 2 : 1;
+  return j + 1;
+}
+
+function skipGroupPrefix(p: string, i: number): number {
+  if (p[i] !== "?") return i;
+  if (p[i + 1] === "<" && p[i + 2] !== "=" && p[i + 2] !== "!") {
+    const close = p.indexOf(">", i);
+    return close < 0 ? p.length : close + 1;
+  }
+  return i + (p[i + 1] === "<" ? 3 : 2);
+}
+
+/** Whether a repeated group contains a variable quantifier or an alternation (the ReDoS heuristic). */
+export function hasNestedQuantifier(p: string): boolean {
+  const stack = [{ risky: false }];
+  let i = 0;
+  while (i < p.length) {
+    const c = p[i];
+    const top = stack[stack.length - 1]!;
+    if (c === "\\") i += 2;
+    else if (c === "[") i = skipClass(p, i);
+    else if (c === "(") {
+      stack.push({ risky: false });
+      i = skipGroupPrefix(p, i + 1);
+    } else if (c === ")") {
+      const group = stack.length > 1 ? stack.pop()! : { risky: false };
+      const parent = stack[stack.length - 1]!;
+      const q = readQuantifier(p, i + 1);
+      if (group.risky && q?.repeats) return true;
+      parent.risky ||= group.risky || q?.variable === true;
+      i = q ? q.end : i + 1;
+    } else if (c === "|") {
+      top.risky = true;
+      i += 1;
+    } else {
+      const q = readQuantifier(p, i);
+      if (q?.variable) top.risky = true;
+      i = q ? q.end : i + 1;
+    }
+  }
+  return false;
+}
+
+/** The pattern as PCRE reads it in extended mode: unescaped whitespace and `#` comments removed. */
+function stripExtended(p: string): string {
+  let out = "";
+  let i = 0;
+  while (i < p.length) {
+    const c = p[i]!;
+    if (c === "\\") {
+      out += p.slice(i, i + 2);
+      i += 2;
+    } else if (c === "[") {
+      const end = skipClass(p, i);
+      out += p.slice(i, end);
+      i = end;
+    } else if (c === "#") {
+      const newline = p.indexOf("\n", i);
+      i = newline < 0 ? p.length : newline + 1;
+    } else {
+      if (!/\s/.test(c)) out += c;
+      i += 1;
+    }
+  }
+  return out;
+}
+
+/** Why $options is refused, or null: only the flags i m s x, each once. */
+export function optionsProblem(options: string): string | null {
+  if (!OPTION_FLAGS.test(options)) return "$options may only contain the flags i, m, s and x";
+  if (new Set(options).size !== options.length) return "$options repeats a flag";
+  return null;
+}
+
+/** Why a user regex is refused (too long, NUL, does not compile, nested quantifiers), or null. */
+export function regexProblem(pattern: string, options = ""): string | null {
+  if (pattern.length > MAX_REGEX_LENGTH) return `regex longer than ${MAX_REGEX_LENGTH} characters`;
+  if (pattern.includes("\0")) return "regex may not contain NUL";
+  const badOptions = optionsProblem(options);
+  if (badOptions) return badOptions;
+  try {
+    new RegExp(pattern, options.replace(/x/g, ""));
+  } catch {
+    return "invalid regular expression";
+  }
+  const scanned = options.includes("x") ? stripExtended(pattern) : pattern;
+  if (hasNestedQuantifier(scanned)) return "regex has nested quantifiers (possible catastrophic backtracking)";
+  return null;
+}

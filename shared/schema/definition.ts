@@ -1,0 +1,441 @@
+/**
+ * Collection definitions (API.md §4.1): the urBackend-compatible field list plus access rules.
+ * `definitionSchema` turns a POST/PUT body into a normalized CollectionDef; everything else here
+ * reads normalized definitions.
+ */
+import { z } from "zod";
+import { ApiError } from "../errors";
+import { foldName, hasInvisibleChars, isPlainObject, unsafeKeyReason } from "../sanitize";
+import { compilePattern, issueDetails, valueSchema } from "./value-schema";
+
+export const FIELD_TYPES = [
+  "string",
+  "number",
+  "integer",
+  "boolean",
+  "date",
+  "object",
+  "array",
+  "ref",
+  "email",
+  "url",
+  "any",
+] as const;
+export type FieldType = (typeof FIELD_TYPES)[number];
+
+export interface FieldDef {
+  name: string;
+  type: FieldType;
+  required?: boolean;
+  default?: unknown;
+  unique?: boolean;
+  index?: boolean;
+  enum?: unknown[];
+  min?: number;
+  max?: number;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  items?: Omit<FieldDef, "name">;
+  fields?: FieldDef[];
+  private?: boolean;
+  ref?: string;
+}
+/** The element description of an array field (`items`): a field without a name. */
+export type ItemDef = Omit<FieldDef, "name">;
+
+export const OPERATIONS = ["list", "read", "create", "update", "delete"] as const;
+export type Operation = (typeof OPERATIONS)[number];
+export const ACCESS_RULES = ["guest", "user", "owner", "secret"] as const;
+export type AccessRule = (typeof ACCESS_RULES)[number];
+
+export interface RlsConfig {
+  enabled: boolean;
+  mode: "public-read" | "private";
+  ownerField: string;
+}
+
+export interface CollectionDef {
+  name: string;
+  fields: FieldDef[];
+  additionalFields: boolean;
+  rls: RlsConfig;
+  permissions: Partial<Record<Operation, AccessRule>>;
+  aggregate?: { publishable: boolean };
+}
+
+/** Fields the server owns on every document; never declared, never taken from a body. */
+export const SYSTEM_FIELDS: readonly string[] = ["_id", "createdAt", "updatedAt", "createdBy"];
+/** Deepest declared nesting: top-level fields are level 1; each `fields` or `items` step adds one. */
+export const MAX_NESTING = 4;
+export const MAX_FIELDS_PER_LEVEL = 200;
+export const MAX_FIELD_NAME_LENGTH = 128;
+const COLLECTION_NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/;
+const SYSTEM_FOLDED = new Set(SYSTEM_FIELDS.map(foldName));
+
+/** Why a field name cannot be declared, or undefined when it can. */
+export function fieldNameProblem(name: string): string | undefined {
+  if (name.length === 0) return "must not be empty";
+  if (name.length > MAX_FIELD_NAME_LENGTH) return `must be at most ${MAX_FIELD_NAME_LENGTH} characters`;
+  const unsafe = unsafeKeyReason(name);
+  if (unsafe) return unsafe;
+  if (name !== name.trim()) return "must not start or end with whitespace";
+  if (/[^\S ]/u.test(name) || hasInvisibleChars(name.replaceAll(" ", ""))) {
+    return "must not contain invisible, control or formatting characters";
+  }
+  if (SYSTEM_FOLDED.has(foldName(name))) return "is a system field";
+  return undefined;
+}
+
+/** Why a string cannot name a collection, or undefined when it can. */
+export function collectionNameProblem(name: string): string | undefined {
+  if (name.startsWith("_") || name.startsWith("system.")) return "is reserved";
+  if (!COLLECTION_NAME.test(name)) return "must match ^[a-zA-Z][a-zA-Z0-9_-]{0,63}$";
+  return undefined;
+}
+
+const NUMERIC = new Set<FieldType>(["number", "integer"]);
+const STRINGY = new Set<FieldType>(["string", "email", "url"]);
+const ENUMERABLE = new Set<FieldType>(["string", "number", "integer", "boolean", "email", "url", "ref"]);
+const NOT_UNIQUE = new Set<FieldType>(["object", "array", "any"]);
+const NOT_INDEXED = new Set<FieldType>(["object", "any"]);
+
+const typeSchema = z.string().transform((value, ctx) => {
+  const type = value.toLowerCase() as FieldType;
+  if (FIELD_TYPES.includes(type)) return type;
+  ctx.addIssue({ code: "custom", message: `Unknown type "${value}"; expected one of ${FIELD_TYPES.join(", ")}` });
+  return z.NEVER;
+});
+
+const tooDeep = z
+  .unknown()
+  .refine((v) => v == null || (Array.isArray(v) && v.length === 0), `Nesting deeper than ${MAX_NESTING} levels`)
+  .optional();
+
+type Ctx = z.RefinementCtx;
+type Raw = Record<string, unknown>;
+const issue = (ctx: Ctx, path: PropertyKey[], message: string) => ctx.addIssue({ code: "custom", message, path });
+
+/** Where a field sits: its level, whether it is named (a list entry) or an array's `items`, inside an array. */
+interface Place {
+  depth: number;
+  named: boolean;
+  inArray: boolean;
+}
+
+function fieldSchema(place: Place): z.ZodType<FieldDef | ItemDef> {
+  const deeper = place.depth < MAX_NESTING;
+  const shape = {
+    type: typeSchema,
+    enum: z.array(z.unknown()).min(1, "enum must not be empty").max(1000).nullish(),
+    min: z.number().nullish(),
+    max: z.number().nullish(),
+    minLength: z.int().min(0).nullish(),
+    maxLength: z.int().min(0).nullish(),
+    pattern: z.string().max(1024).nullish(),
+    items: deeper ? fieldSchema({ depth: place.depth + 1, named: false, inArray: true }).nullish() : tooDeep,
+    fields: deeper ? fieldList({ ...place, depth: place.depth + 1, named: true }).nullish() : tooDeep,
+    ref: z.string().nullish(),
+  };
+  const named = {
+    name: z.string().optional(),
+    key: z.string().optional(),
+    required: z.boolean().nullish(),
+    default: z.unknown().optional(),
+    unique: z.boolean().nullish(),
+    index: z.boolean().nullish(),
+    private: z.boolean().nullish(),
+    _id: z.unknown().optional(),
+  };
+  return (place.named ? z.strictObject({ ...shape, ...named }) : z.strictObject(shape)).transform((raw: Raw, ctx) =>
+    normalizeField(raw, ctx, place),
+  );
+}
+
+/** The name a (possibly not yet normalized) field entry declares. */
+const declaredName = (entry: unknown): string | undefined => {
+  if (!isPlainObject(entry)) return undefined;
+  const name = entry.name ?? entry.key;
+  return typeof name === "string" ? name : undefined;
+};
+
+function fieldList(place: Place): z.ZodType<FieldDef[]> {
+  return z
+    .array(fieldSchema(place) as z.ZodType<FieldDef>)
+    .max(MAX_FIELDS_PER_LEVEL, `At most ${MAX_FIELDS_PER_LEVEL} fields per level`)
+    .superRefine(
+      (fields, ctx) => {
+        if (!Array.isArray(fields)) return;
+        const seen = new Map<string, number>();
+        fields.forEach((field, i) => {
+          const name = declaredName(field);
+          if (name === undefined) return;
+          const first = seen.get(foldName(name));
+          if (first === undefined) seen.set(foldName(name), i);
+          else issue(ctx, [i, "name"], `Duplicate field name "${name}" (same as field ${first})`);
+        });
+      },
+      // Duplicates are reported even when some entries have other problems.
+      { when: () => true },
+    );
+}
+
+const PROPERTY_ORDER = ["default", "unique", "index", "enum", "min", "max", "minLength", "maxLength", "pattern"];
+const TAIL_ORDER = ["items", "fields", "private", "ref"];
+
+function normalizeField(raw: Raw, ctx: Ctx, place: Place): FieldDef | ItemDef {
+  const out: Raw = {};
+  const before = { failed: false };
+  const fail = (path: PropertyKey[], message: string) => {
+    before.failed = true;
+    issue(ctx, path, message);
+  };
+  if (place.named) {
+    const name = (raw.name ?? raw.key) as string | undefined;
+    const from = raw.name === undefined ? "key" : "name";
+    if (raw.name !== undefined && raw.key !== undefined && raw.name !== raw.key) fail(["key"], "key and name differ");
+    if (name === undefined) fail(["name"], "Required");
+    else {
+      const problem = fieldNameProblem(name);
+      if (problem) fail([from], `Field name ${JSON.stringify(name)} ${problem}`);
+    }
+    out.name = name;
+  }
+  const type = raw.type as FieldType;
+  out.type = type;
+  if (place.named) out.required = raw.required === true;
+  for (const key of [...PROPERTY_ORDER, ...TAIL_ORDER]) if (raw[key] != null) out[key] = raw[key];
+  const field = out as unknown as FieldDef;
+
+  const misplaced = (key: keyof FieldDef, allowed: boolean, what: string) => {
+    if (field[key] !== undefined && !allowed) fail([key], `${key} applies only to ${what}`);
+  };
+  misplaced("min", NUMERIC.has(type), "number and integer fields");
+  misplaced("max", NUMERIC.has(type), "number and integer fields");
+  misplaced("minLength", STRINGY.has(type) || type === "array", "string, email, url and array fields");
+  misplaced("maxLength", STRINGY.has(type) || type === "array", "string, email, url and array fields");
+  misplaced("pattern", STRINGY.has(type), "string, email and url fields");
+  misplaced("enum", ENUMERABLE.has(type), "string, number, integer, boolean, email, url and ref fields");
+  misplaced("items", type === "array", "array fields");
+  misplaced("fields", type === "object", "object fields");
+  misplaced("ref", type === "ref", "ref fields");
+  misplaced("unique", !NOT_UNIQUE.has(type) && !place.inArray, "scalar fields outside arrays");
+  misplaced("index", !NOT_INDEXED.has(type) && !place.inArray, "scalar and array fields outside arrays");
+  if (field.min !== undefined && field.max !== undefined && field.min > field.max) fail(["max"], "max must be ≥ min");
+  if (field.minLength !== undefined && field.maxLength !== undefined && field.minLength > field.maxLength) {
+    fail(["maxLength"], "maxLength must be ≥ minLength");
+  }
+  if (field.pattern !== undefined && !compilePattern(field.pattern)) fail(["pattern"], "Invalid regular expression");
+  if (field.ref !== undefined && collectionNameProblem(field.ref)) fail(["ref"], "Invalid collection name");
+  if (before.failed) return field;
+
+  const { enum: allowed, default: fallback, ...rest } = field;
+  if (allowed) {
+    const plain = valueSchema(rest, { additionalFields: true });
+    field.enum = allowed.map((value, i) => {
+      const result = plain.safeParse(value);
+      if (!result.success)
+        issue(ctx, ["enum", i], `enum value does not fit the field: ${result.error.issues[0]?.message}`);
+      return result.success ? result.data : value;
+    });
+  }
+  if (fallback !== undefined) {
+    for (const detail of defaultProblems(field, true)) issue(ctx, ["default", ...detail.path], detail.message);
+  }
+  return field;
+}
+
+function defaultProblems(field: ItemDef, additionalFields: boolean) {
+  const result = valueSchema(field, { additionalFields }).safeParse(structuredClone(field.default));
+  return result.success ? [] : result.error.issues.map((i) => ({ path: i.path, message: i.message }));
+}
+
+const ruleSchema = z
+  .string()
+  .transform((value) => value.toLowerCase())
+  .pipe(z.enum(ACCESS_RULES));
+
+/** The owner field: a declarable field name, or `_id` / `createdBy`. */
+const ownerFieldSchema = z.string().superRefine((name, ctx) => {
+  const problem = name === "_id" || name === "createdBy" ? undefined : fieldNameProblem(name);
+  if (problem) issue(ctx, [], `ownerField ${JSON.stringify(name)} ${problem}`);
+});
+
+const rlsSchema = z.strictObject({
+  enabled: z.boolean().nullish(),
+  mode: z.enum(["public-read", "private", "owner-write-only"]).nullish(),
+  ownerField: ownerFieldSchema.nullish(),
+  requireAuthForWrite: z
+    .boolean()
+    .refine((v) => v, 'requireAuthForWrite: false is not supported; set permissions (e.g. "create": "guest")')
+    .nullish(),
+});
+
+const permissionsSchema = z.strictObject({
+  list: ruleSchema.nullish(),
+  read: ruleSchema.nullish(),
+  create: ruleSchema.nullish(),
+  update: ruleSchema.nullish(),
+  delete: ruleSchema.nullish(),
+});
+
+/** zod schema: a POST/PUT body → normalized CollectionDef (`key` → `name`, `model` → `fields`, defaults). */
+export const definitionSchema: z.ZodType<CollectionDef> = z
+  .strictObject({
+    name: z.string().superRefine((name, ctx) => {
+      const problem = collectionNameProblem(name);
+      if (problem) issue(ctx, [], `Collection name ${JSON.stringify(name)} ${problem}`);
+    }),
+    fields: fieldList({ depth: 1, named: true, inArray: false }).nullish(),
+    model: fieldList({ depth: 1, named: true, inArray: false }).nullish(),
+    additionalFields: z.boolean().nullish(),
+    rls: rlsSchema.nullish(),
+    permissions: permissionsSchema.nullish(),
+    aggregate: z.strictObject({ publishable: z.boolean() }).nullish(),
+  })
+  .transform((raw, ctx): CollectionDef => {
+    if (raw.fields && raw.model) issue(ctx, ["model"], "Give fields or model, not both");
+    const fields = raw.fields ?? raw.model ?? [];
+    const additionalFields = raw.additionalFields ?? fields.length === 0;
+    if (!additionalFields) strictDefaultProblems(fields, [raw.fields ? "fields" : "model"], ctx);
+    const mode = raw.rls?.mode === "private" ? "private" : "public-read";
+    const rls = { enabled: raw.rls?.enabled ?? false, mode, ownerField: raw.rls?.ownerField ?? "userId" } as const;
+    const lookalike = fields.find((f) => f.name !== rls.ownerField && foldName(f.name) === foldName(rls.ownerField));
+    if (lookalike)
+      issue(ctx, ["rls", "ownerField"], `ownerField "${rls.ownerField}" looks like the field "${lookalike.name}"`);
+    const permissions: Partial<Record<Operation, AccessRule>> = {};
+    for (const op of OPERATIONS) {
+      const rule = raw.permissions?.[op];
+      if (rule != null) permissions[op] = rule;
+    }
+    const def: CollectionDef = { name: raw.name, fields, additionalFields, rls, permissions };
+    if (raw.aggregate) def.aggregate = { publishable: raw.aggregate.publishable };
+    return def;
+  });
+
+/** Defaults of object-valued fields re-checked without additional keys (the field-level check allows them). */
+function strictDefaultProblems(fields: readonly FieldDef[], path: PropertyKey[], ctx: Ctx): void {
+  fields.forEach((field, i) => {
+    if (field.default !== undefined) {
+      for (const p of defaultProblems(field, false)) issue(ctx, [...path, i, "default", ...p.path], p.message);
+    }
+    if (field.fields) strictDefaultProblems(field.fields, [...path, i, "fields"], ctx);
+    if (field.items?.fields) strictDefaultProblems(field.items.fields, [...path, i, "items", "fields"], ctx);
+  });
+}
+
+/** Parses a POST/PUT body into a CollectionDef; invalid → 400 VALIDATION_FAILED listing every problem. */
+export function parseDefinition(body: unknown): CollectionDef {
+  const result = definitionSchema.safeParse(body);
+  if (!result.success)
+    throw new ApiError("VALIDATION_FAILED", undefined, { details: issueDetails(result.error.issues) });
+  return result.data;
+}
+
+/**
+ * PATCH: applies a partial definition to the current one. `fields` (or `model`) replace the list
+ * when given; `rls` and `aggregate` merge key by key; `permissions` merge per operation (a `null`
+ * removes that override, back to the rls default); roles not mentioned are kept.
+ * `additionalFields` is kept unless given, except that declaring fields on a collection that had
+ * none applies the declared-fields default (false). The result is re-validated as a whole.
+ */
+export function mergeDefinition(current: CollectionDef, patch: unknown): CollectionDef {
+  if (!isPlainObject(patch)) {
+    throw new ApiError("VALIDATION_FAILED", undefined, { details: [{ path: "", message: "Expected an object" }] });
+  }
+  if (patch.name !== undefined && patch.name !== current.name) {
+    throw new ApiError("VALIDATION_FAILED", undefined, {
+      details: [{ path: "name", message: "A collection cannot be renamed" }],
+    });
+  }
+  const merged: Raw = { ...definitionView(current) };
+  const patchFields = patch.fields ?? patch.model;
+  for (const key of Object.keys(patch)) {
+    const value = patch[key];
+    if (key === "model" || key === "fields") {
+      if (patch.fields !== undefined && patch.model !== undefined) merged.model = patch.model;
+      merged.fields = patchFields;
+    } else if (key === "permissions" && isPlainObject(value)) {
+      const permissions: Raw = { ...current.permissions };
+      for (const op of Object.keys(value)) {
+        if (value[op] === null) delete permissions[op];
+        else permissions[op] = value[op];
+      }
+      merged.permissions = permissions;
+    } else if ((key === "rls" || key === "aggregate") && isPlainObject(value) && isPlainObject(merged[key])) {
+      merged[key] = { ...(merged[key] as Raw), ...value };
+    } else if (key !== "name") {
+      merged[key] = value;
+    }
+  }
+  const declaresFields = Array.isArray(patchFields) && patchFields.length > 0;
+  if (patch.additionalFields === undefined && current.fields.length === 0 && declaresFields) {
+    delete merged.additionalFields;
+  }
+  return parseDefinition(merged);
+}
+
+function viewField(field: ItemDef & { name?: string; key?: string }): Raw {
+  const { name, key, type, items, fields, ...rest } = field;
+  const out: Raw = name !== undefined || key !== undefined ? { name: name ?? key, type } : { type };
+  for (const [prop, value] of Object.entries(rest)) out[prop] = structuredClone(value);
+  if (items) out.items = viewField(items);
+  if (fields) out.fields = fields.map(viewField);
+  return out;
+}
+
+/** The response shape of a definition: fields named by `name` (never `key`), the rest as stored. */
+export function definitionView(def: CollectionDef): Raw {
+  const view: Raw = {
+    name: def.name,
+    fields: def.fields.map(viewField),
+    additionalFields: def.additionalFields,
+    rls: { ...def.rls },
+    permissions: { ...def.permissions },
+  };
+  if (def.aggregate) view.aggregate = { ...def.aggregate };
+  return view;
+}
+
+/** What the query parser needs to know about one dotted path. */
+export interface FieldPathInfo {
+  type: FieldType;
+  private: boolean;
+  itemType?: FieldType;
+}
+
+/**
+ * Every declared path in dot notation: nested object fields (`meta.lang`) and fields of objects
+ * inside arrays (`comments.text`, as MongoDB matches them). A field under a private one is private.
+ * System fields and an undeclared rls owner field are not listed.
+ */
+export function fieldPaths(def: CollectionDef): Map<string, FieldPathInfo> {
+  const paths = new Map<string, FieldPathInfo>();
+  const visit = (fields: readonly FieldDef[], prefix: string, parentPrivate: boolean) => {
+    for (const field of fields) {
+      const path = prefix + field.name;
+      const hidden = parentPrivate || field.private === true;
+      const info: FieldPathInfo = { type: field.type, private: hidden };
+      if (field.type === "array" && field.items) info.itemType = field.items.type;
+      paths.set(path, info);
+      if (field.fields) visit(field.fields, `${path}.`, hidden);
+      if (field.items?.fields) visit(field.items.fields, `${path}.`, hidden);
+    }
+  };
+  visit(def.fields, "", false);
+  return paths;
+}
+
+/** Fields that need a database index: `unique` ones and `index: true` ones (dotted for nested objects). */
+export function indexedFields(def: CollectionDef): Array<{ field: string; unique: boolean }> {
+  const out: Array<{ field: string; unique: boolean }> = [];
+  const visit = (fields: readonly FieldDef[], prefix: string) => {
+    for (const field of fields) {
+      const path = prefix + field.name;
+      if (field.unique || field.index) out.push({ field: path, unique: field.unique === true });
+      if (field.type === "object" && field.fields) visit(field.fields, `${path}.`);
+    }
+  };
+  visit(def.fields, "");
+  return out;
+}

@@ -1,0 +1,25 @@
+import { ApiError } from "../errors";
+import type { CollectionDef } from "./definition";
+
+/** Collection names of API.md §4: a letter, then letters, digits, `_` or `-`, at most 64 in all. */
+export const COLLECTION_NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/;
+
+/** Whether a path names the end-user collection (`users`, any case), which /api/data never serves. */
+export const isUsersCollection = (name: string) => name.toLowerCase() === "users";
+
+/** The collection a path names; anything that is not a valid, unreserved name is simply not found. */
+export function parseCollectionName(raw: string): string {
+  if (!COLLECTION_NAME.test(raw)) throw new ApiError("COLLECTION_NOT_FOUND", "Collection not found");
+  return raw;
+}
+
+/** The definition an sk insert gives a collection nobody defined: schemaless, default rules. */
+export function implicitDefinition(name: string): CollectionDef {
+  return {
+    name,
+    fields: [],
+    additionalFields: true,
+    rls: { enabled: false, mode: "public-read", ownerField: "userId" },
+    permissions: {},
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * Document validators compiled once per collection definition (API.md §4.1, §5).
+ *
+ * System fields (`_id`, `createdAt`, `updatedAt`, `createdBy`) in a body are IGNORED: they are
+ * dropped, at the top level, before validation, by insert, replace and patch alike; the server
+ * sets them. Every key is checked first (assertSafeBody, then assertNoLookalikes against the
+ * declared fields, the system fields and the rls owner field) → 400 INVALID_FIELD_NAME.
+ * `null` for a declared field means "no value": insert/replace apply the default or leave it out
+ * (required → VALIDATION_FAILED); patch removes it (required → VALIDATION_FAILED).
+ */
+import { ApiError } from "../errors";
+import { assertNoLookalikes, assertSafeBody, isPlainObject } from "../sanitize";
+import { type CollectionDef, type FieldDef, SYSTEM_FIELDS } from "./definition";
+import { issueDetails, objectSchema, valueSchema } from "./value-schema";
+
+export interface Validators {
+  /** Full validation of a new document; applies defaults (deep-cloned); returns the fields to store. */
+  insert(body: Record<string, unknown>): Record<string, unknown>;
+  /** Full validation of a replacement (PUT); defaults applied as on insert. */
+  replace(body: Record<string, unknown>): Record<string, unknown>;
+  /** Validates only the given fields (top-level merge); `null` → unset. No defaults. */
+  patch(body: Record<string, unknown>): { set: Record<string, unknown>; unset: string[] };
+  /** Removes private fields (nested too) unless the caller holds the secret key; never mutates `doc`. */
+  strip(doc: Record<string, unknown>, opts: { isSecretKey: boolean }): Record<string, unknown>;
+}
+
+/** Private fields as a tree: `null` = drop this key; a subtree = descend into the object (or each array element). */
+type PrivateTree = Map<string, PrivateTree | null>;
+
+function privateTree(fields: readonly FieldDef[]): PrivateTree {
+  const tree: PrivateTree = new Map();
+  for (const field of fields) {
+    if (field.private) tree.set(field.name, null);
+    else {
+      const nested = field.fields ?? field.items?.fields;
+      const sub = nested ? privateTree(nested) : undefined;
+      if (sub && sub.size > 0) tree.set(field.name, sub);
+    }
+  }
+  return tree;
+}
+
+function stripWith(value: unknown, tree: PrivateTree): unknown {
+  if (Array.isArray(value)) return value.map((item) => stripWith(item, tree));
+  if (!isPlainObject(value)) return value;
+  let out: Record<string, unknown> | undefined;
+  for (const [key, sub] of tree) {
+    if (!Object.hasOwn(value, key)) continue;
+    out ??= { ...value };
+    if (sub === null) delete out[key];
+    else out[key] = stripWith(value[key], sub);
+  }
+  return out ?? value;
+}
+
+const invalid = (details: ReturnType<typeof issueDetails>) => new ApiError("VALIDATION_FAILED", undefined, { details });
+
+/** Compiles a definition into its validators (zod schemas built here, once). */
+export function compileValidators(def: CollectionDef): Validators {
+  const opts = { additionalFields: def.additionalFields };
+  const owner = def.rls.ownerField;
+  const declared = new Set(def.fields.map((field) => field.name));
+  const ownerRules = def.rls.enabled || Object.values(def.permissions).includes("owner");
+  // The owner field is accepted even when undeclared: the server writes it on owner inserts.
+  const implicitOwner = ownerRules && !declared.has(owner) && !SYSTEM_FIELDS.includes(owner);
+  const fields: FieldDef[] = implicitOwner ? [...def.fields, { name: owner, type: "string" }] : def.fields;
+  const documentSchema = objectSchema(fields, opts);
+  const fieldSchemas = new Map(fields.map((field) => [field.name, { field, schema: valueSchema(field, opts) }]));
+  const lookalikeTargets = [...fields.map((field) => field.name), ...SYSTEM_FIELDS, owner];
+  const hidden = privateTree(def.fields);
+
+  /** Key checks, then the body without system fields. */
+  function prepare(body: unknown): Record<string, unknown> {
+    if (!isPlainObject(body)) throw invalid([{ path: "", message: "Expected a JSON object" }]);
+    assertSafeBody(body);
+    assertNoLookalikes(body, lookalikeTargets);
+    const clean: Record<string, unknown> = { ...body };
+    for (const field of SYSTEM_FIELDS) delete clean[field];
+    return clean;
+  }
+
+  function full(body: Record<string, unknown>): Record<string, unknown> {
+    const result = documentSchema.safeParse(prepare(body));
+    if (!result.success) throw invalid(issueDetails(result.error.issues));
+    return result.data;
+  }
+
+  return {
+    insert: full,
+    replace: full,
+    patch(body) {
+      const clean = prepare(body);
+      const set: Record<string, unknown> = {};
+      const unset: string[] = [];
+      const details: ReturnType<typeof issueDetails> = [];
+      for (const key of Object.keys(clean)) {
+        const value = clean[key];
+        const known = fieldSchemas.get(key);
+        if (value === null) {
+          if (known?.field.required) details.push({ path: key, message: "Required; cannot be removed" });
+          else if (!known && !def.additionalFields) details.push({ path: key, message: "Unknown field" });
+          else unset.push(key);
+        } else if (!known) {
+          if (def.additionalFields)
+            Object.defineProperty(set, key, { value, enumerable: true, writable: true, configurable: true });
+          else details.push({ path: key, message: "Unknown field" });
+        } else {
+          const result = known.schema.safeParse(value);
+          if (result.success) set[key] = result.data;
+          else
+            for (const d of issueDetails(result.error.issues))
+              details.push({ ...d, path: d.path ? `${key}.${d.path}` : key });
+        }
+      }
+      if (details.length > 0) throw invalid(details);
+      return { set, unset };
+    },
+    strip(doc, { isSecretKey }) {
+      if (isSecretKey || hidden.size === 0) return doc;
+      return stripWith(doc, hidden) as Record<string, unknown>;
+    },
+  };
+}
+
+/** A bounded, least-recently-used cache of compiled validators, keyed by a caller-given version. */
+export interface ValidatorCache {
+  validatorsFor(def: CollectionDef, version: string): Validators;
+  readonly size: number;
+}
+
+/** Creates a validator cache holding at most `maxEntries` compiled definitions. */
+export function createValidatorCache(maxEntries = 500): ValidatorCache {
+  const entries = new Map<string, { name: string; validators: Validators }>();
+  return {
+    get size() {
+      return entries.size;
+    },
+    validatorsFor(def, version) {
+      const hit = entries.get(version);
+      if (hit && hit.name === def.name) {
+        entries.delete(version);
+        entries.set(version, hit);
+        return hit.validators;
+      }
+      const validators = compileValidators(def);
+      entries.delete(version);
+      entries.set(version, { name: def.name, validators });
+      while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
+      return validators;
+    },
+  };
+}
+
+const isolateCache = createValidatorCache();
+
+/**
+ * The validators of a definition, compiled once per isolate and version. `version` must identify
+ * the project, the collection and its revision (e.g. `${projectId}/${name}/${version}`): a new
+ * revision gets a new key, so a changed definition is never served stale validators.
+ */
+export function validatorsFor(def: CollectionDef, version: string): Validators {
+  return isolateCache.validatorsFor(def, version);
+}

@@ -1,0 +1,181 @@
+/**
+ * Field definitions → zod schemas for document values (API.md §4.1 types and constraints).
+ * Shared by the definition parser (checking `default` and `enum`) and the document validators.
+ */
+import { z } from "zod";
+import type { ErrorDetail } from "../errors";
+import { isPlainObject } from "../sanitize";
+import type { FieldDef, ItemDef } from "./definition";
+
+/** How nested objects treat undeclared keys: the collection's `additionalFields`. */
+export interface ValueOptions {
+  additionalFields: boolean;
+}
+
+const REF_ID = /^[0-9a-fA-F]{24}$/;
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?([Zz]|[+-]\d{2}:?\d{2}))?$/;
+
+/** An ISO string for epoch ms, only for years 0000–9999 (so stored dates sort as strings). */
+function isoOf(ms: number): string | undefined {
+  if (!Number.isFinite(ms)) return undefined;
+  const date = new Date(ms);
+  const year = date.getUTCFullYear();
+  return Number.isNaN(year) || year < 0 || year > 9999 ? undefined : date.toISOString();
+}
+
+/**
+ * A date as an ISO 8601 string (a date, or a date-time with `Z` or an offset) or epoch ms → the
+ * normalized ISO string (UTC, milliseconds); undefined for anything else, impossible calendar
+ * dates (2024-02-30) and years outside 0000–9999.
+ */
+export function toIsoDate(value: unknown): string | undefined {
+  if (typeof value === "number") return isoOf(value);
+  if (typeof value !== "string") return undefined;
+  const m = ISO_DATE.exec(value);
+  if (!m) return undefined;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const calendar = new Date(0);
+  calendar.setUTCFullYear(year, month - 1, day);
+  if (calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) return undefined;
+  if (m[4] !== undefined && (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6] ?? 0) > 59)) return undefined;
+  return isoOf(Date.parse(value.toUpperCase()));
+}
+
+/** Compiles a field's `pattern` (Unicode mode); undefined when it does not compile. */
+export function compilePattern(pattern: string): RegExp | undefined {
+  try {
+    return new RegExp(pattern, "u");
+  } catch {
+    return undefined;
+  }
+}
+
+const dateSchema = z.unknown().transform((value, ctx) => {
+  const iso = toIsoDate(value);
+  if (iso !== undefined) return iso;
+  ctx.addIssue({ code: "custom", message: "Expected an ISO 8601 date (with Z or an offset) or epoch milliseconds" });
+  return z.NEVER;
+});
+
+const refSchema = z
+  .string()
+  .regex(REF_ID, "Expected a 24-character hex id")
+  .transform((id) => id.toLowerCase());
+
+function withLength<S extends z.ZodString | z.ZodEmail | z.ZodURL>(schema: S, spec: ItemDef): S {
+  let out = schema;
+  if (spec.minLength !== undefined) out = out.min(spec.minLength) as S;
+  if (spec.maxLength !== undefined) out = out.max(spec.maxLength) as S;
+  const pattern = spec.pattern === undefined ? undefined : compilePattern(spec.pattern);
+  if (pattern) out = out.regex(pattern, `Must match pattern ${spec.pattern}`) as S;
+  return out;
+}
+
+function withRange(schema: z.ZodNumber, spec: ItemDef): z.ZodNumber {
+  let out = schema;
+  if (spec.min !== undefined) out = out.min(spec.min);
+  if (spec.max !== undefined) out = out.max(spec.max);
+  return out;
+}
+
+function baseSchema(spec: ItemDef, opts: ValueOptions): z.ZodType {
+  switch (spec.type) {
+    case "string":
+      return withLength(z.string(), spec);
+    case "email":
+      return withLength(z.email("Invalid email address"), spec);
+    case "url":
+      return withLength(z.url({ protocol: /^https?$/, error: "Invalid URL (http or https only)" }), spec);
+    case "number":
+      return withRange(z.number(), spec);
+    case "integer":
+      return withRange(z.int(), spec);
+    case "boolean":
+      return z.boolean();
+    case "date":
+      return dateSchema;
+    case "ref":
+      return refSchema;
+    case "array": {
+      let array = z.array(spec.items ? valueSchema(spec.items, opts) : z.unknown());
+      if (spec.minLength !== undefined) array = array.min(spec.minLength);
+      if (spec.maxLength !== undefined) array = array.max(spec.maxLength);
+      return array;
+    }
+    case "object":
+      return spec.fields && spec.fields.length > 0
+        ? objectSchema(spec.fields, opts)
+        : z.custom<Record<string, unknown>>(isPlainObject, "Invalid input: expected object");
+    default:
+      return z.unknown();
+  }
+}
+
+/** The zod schema for a present (non-null) value of a field: type, constraints, `enum`, nested fields, items. */
+export function valueSchema(spec: ItemDef, opts: ValueOptions): z.ZodType {
+  const base = baseSchema(spec, opts);
+  const allowed = spec.enum;
+  if (!allowed) return base;
+  const shown = allowed.slice(0, 10).map((value) => JSON.stringify(value));
+  const message = `Must be one of ${shown.join(", ")}${allowed.length > 10 ? ", …" : ""}`;
+  return base.refine((value) => allowed.includes(value), message);
+}
+
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/**
+ * The zod schema for an object with declared fields. A missing or `null` field gets its default
+ * (deep-cloned, then validated) or is left out; a required one without default → "Required".
+ * Undeclared keys are kept when `additionalFields`, else each is reported as "Unknown field".
+ */
+export function objectSchema(fields: readonly FieldDef[], opts: ValueOptions): z.ZodType<Record<string, unknown>> {
+  const compiled = fields.map((field) => ({ field, schema: valueSchema(field, opts) }));
+  const declared = new Set(fields.map((field) => field.name));
+  return z.unknown().transform((value, ctx) => {
+    if (!isPlainObject(value)) {
+      ctx.addIssue({ code: "custom", message: "Invalid input: expected object" });
+      return z.NEVER;
+    }
+    const out: Record<string, unknown> = {};
+    for (const { field, schema } of compiled) {
+      let input = Object.hasOwn(value, field.name) ? value[field.name] : undefined;
+      if (input === undefined || input === null) {
+        if (field.default === undefined || field.default === null) {
+          if (field.required) ctx.addIssue({ code: "custom", message: "Required", path: [field.name] });
+          continue;
+        }
+        input = structuredClone(field.default);
+      }
+      const result = schema.safeParse(input);
+      if (result.success) {
+        setOwn(out, field.name, result.data);
+        continue;
+      }
+      for (const { message, path } of result.error.issues) {
+        ctx.addIssue({ code: "custom", message, path: [field.name, ...path] });
+      }
+    }
+    for (const key of Object.keys(value)) {
+      if (declared.has(key)) continue;
+      if (opts.additionalFields) setOwn(out, key, value[key]);
+      else ctx.addIssue({ code: "custom", message: "Unknown field", path: [key] });
+    }
+    return out;
+  });
+}
+
+/** zod issues → `details` entries in dot notation (array indexes as numbers); one entry per unknown key. */
+export function issueDetails(issues: readonly z.core.$ZodIssue[]): ErrorDetail[] {
+  const details: ErrorDetail[] = [];
+  for (const issue of issues) {
+    const path = issue.path.map(String);
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) details.push({ path: [...path, key].join("."), message: "Unknown property" });
+    } else {
+      details.push({ path: path.join("."), message: issue.message });
+    }
+  }
+  return details;
+}
