@@ -1,3 +1,4 @@
+import { type CollectionRegistry, createCollectionRegistry } from "./collections";
 import type { Config } from "./config";
 import { createSecretBox } from "./crypto";
 import { createProjectService, type ProjectService } from "./projects";
@@ -23,6 +24,7 @@ export interface Deps {
   log: Logger;
   store: DocumentStore;
   projects: ProjectService;
+  collections: CollectionRegistry;
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
@@ -53,5 +55,6 @@ export async function createDeps(
     secretBox: createSecretBox(config.encryptionKey),
     keyCacheTtlMs: config.keyCacheTtlSeconds * 1000,
   });
-  return { config, clock, log, store, projects };
+  const collections = createCollectionRegistry({ store, clock, ttlMs: config.keyCacheTtlSeconds * 1000 });
+  return { config, clock, log, store, projects, collections };
 }

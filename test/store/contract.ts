@@ -187,7 +187,12 @@ function largeData(count: number): Array<Record<string, unknown>> {
  * The one document-store contract every adapter passes. `open` returns a fresh, empty store for
  * each test; the contract closes it afterwards and then runs `cleanup`.
  */
-export function storeContract(name: string, open: () => Promise<ContractSubject>): void {
+/** Registers the contract; the durability tests only for stores that keep data across a reopen. */
+export function storeContract(
+  name: string,
+  open: () => Promise<ContractSubject>,
+  { durable }: { durable: boolean },
+): void {
   describe(`document store contract: ${name}`, () => {
     let subject: ContractSubject | undefined;
     let store: DocumentStore;
@@ -710,73 +715,71 @@ export function storeContract(name: string, open: () => Promise<ContractSubject>
       });
     });
 
-    describe("durability", () => {
-      it("reopening restores documents, updates, deletions, dropped collections and indexes", async ({ skip }) => {
-        if (!subject?.reopen) skip("this store is not durable");
-        const users = () => store.platform().collection("users");
-        await users().createIndex("email", { unique: true });
-        await users().createIndex("age");
-        await users().createIndex("gone");
-        const docs = await users().insertMany(Array.from({ length: 10 }, (_, i) => ({ email: `u${i}@x`, age: i })));
-        await users().updateOne({ _id: docs[0]!._id }, { $set: { name: "changed" }, $unset: { age: "" } });
-        await users().replaceOne({ _id: docs[1]!._id }, { email: "r@x", replaced: true });
-        await users().deleteOne({ _id: docs[2]!._id });
-        expect(await users().deleteMany({ age: { $gte: 8 } })).toBe(2);
-        await users().dropIndex("gone");
-        await store
-          .tenant({ projectId: PROJECT_A })
-          .collection("posts")
-          .insertOne({ _id: hex(1), title: "hi" });
-        await store.platform().collection("temp").insertOne({ n: 1 });
-        await store.platform().dropCollection("temp");
-        await store.tenant({ projectId: PROJECT_B }).collection("gone").insertOne({ n: 1 });
-        await store.tenant({ projectId: PROJECT_B }).drop();
-        const before = await users().find({}, { sort: { _id: 1 } });
-        expect(before).toHaveLength(7);
+    if (durable)
+      describe("durability", () => {
+        it("reopening restores documents, updates, deletions, dropped collections and indexes", async () => {
+          const users = () => store.platform().collection("users");
+          await users().createIndex("email", { unique: true });
+          await users().createIndex("age");
+          await users().createIndex("gone");
+          const docs = await users().insertMany(Array.from({ length: 10 }, (_, i) => ({ email: `u${i}@x`, age: i })));
+          await users().updateOne({ _id: docs[0]!._id }, { $set: { name: "changed" }, $unset: { age: "" } });
+          await users().replaceOne({ _id: docs[1]!._id }, { email: "r@x", replaced: true });
+          await users().deleteOne({ _id: docs[2]!._id });
+          expect(await users().deleteMany({ age: { $gte: 8 } })).toBe(2);
+          await users().dropIndex("gone");
+          await store
+            .tenant({ projectId: PROJECT_A })
+            .collection("posts")
+            .insertOne({ _id: hex(1), title: "hi" });
+          await store.platform().collection("temp").insertOne({ n: 1 });
+          await store.platform().dropCollection("temp");
+          await store.tenant({ projectId: PROJECT_B }).collection("gone").insertOne({ n: 1 });
+          await store.tenant({ projectId: PROJECT_B }).drop();
+          const before = await users().find({}, { sort: { _id: 1 } });
+          expect(before).toHaveLength(7);
 
-        for (const round of [1, 2]) {
+          for (const round of [1, 2]) {
+            await reopen();
+            expect({ round, docs: await users().find({}, { sort: { _id: 1 } }) }).toEqual({ round, docs: before });
+            expect(byField(await users().listIndexes())).toEqual([
+              { field: "age", unique: false },
+              { field: "email", unique: true },
+            ]);
+            await duplicate(users().insertOne({ email: "u3@x" }), "email");
+            expect(await users().findOne({ _id: docs[2]!._id })).toBeNull();
+            expect(await users().count({ age: { $gte: 3 } })).toBe(5);
+            expect(await store.platform().listCollections()).toEqual(["users"]);
+            expect(await store.tenant({ projectId: PROJECT_A }).collection("posts").find({})).toEqual([
+              { _id: hex(1), title: "hi" },
+            ]);
+            expect(await store.tenant({ projectId: PROJECT_B }).listCollections()).toEqual([]);
+          }
+          await users().insertOne({ email: "after@x" });
           await reopen();
-          expect({ round, docs: await users().find({}, { sort: { _id: 1 } }) }).toEqual({ round, docs: before });
-          expect(byField(await users().listIndexes())).toEqual([
-            { field: "age", unique: false },
-            { field: "email", unique: true },
-          ]);
-          await duplicate(users().insertOne({ email: "u3@x" }), "email");
-          expect(await users().findOne({ _id: docs[2]!._id })).toBeNull();
-          expect(await users().count({ age: { $gte: 3 } })).toBe(5);
-          expect(await store.platform().listCollections()).toEqual(["users"]);
-          expect(await store.tenant({ projectId: PROJECT_A }).collection("posts").find({})).toEqual([
-            { _id: hex(1), title: "hi" },
-          ]);
-          expect(await store.tenant({ projectId: PROJECT_B }).listCollections()).toEqual([]);
-        }
-        await users().insertOne({ email: "after@x" });
-        await reopen();
-        expect(await users().count()).toBe(8);
-      });
+          expect(await users().count()).toBe(8);
+        });
 
-      it("writes acknowledged right before close() are all there after reopen", async ({ skip }) => {
-        if (!subject?.reopen) skip("this store is not durable");
-        const c = store.platform().collection("acks");
-        const docs = await Promise.all(Array.from({ length: 100 }, (_, i) => c.insertOne({ i })));
-        await Promise.all(docs.slice(0, 50).map((d) => c.updateOne({ _id: d._id }, { $set: { updated: true } })));
-        await Promise.all(docs.slice(90).map((d) => c.deleteOne({ _id: d._id })));
-        const reopened = (await reopen()).platform().collection("acks");
-        expect(await reopened.count()).toBe(90);
-        expect(await reopened.count({ updated: true })).toBe(50);
-      });
+        it("writes acknowledged right before close() are all there after reopen", async () => {
+          const c = store.platform().collection("acks");
+          const docs = await Promise.all(Array.from({ length: 100 }, (_, i) => c.insertOne({ i })));
+          await Promise.all(docs.slice(0, 50).map((d) => c.updateOne({ _id: d._id }, { $set: { updated: true } })));
+          await Promise.all(docs.slice(90).map((d) => c.deleteOne({ _id: d._id })));
+          const reopened = (await reopen()).platform().collection("acks");
+          expect(await reopened.count()).toBe(90);
+          expect(await reopened.count({ updated: true })).toBe(50);
+        });
 
-      it("close() finishes writes still in flight; each is there after reopen", async ({ skip }) => {
-        if (!subject?.reopen) skip("this store is not durable");
-        const c = store.platform().collection("inflight");
-        const writes = Array.from({ length: 50 }, (_, i) => c.insertOne({ i }));
-        const reopening = reopen();
-        const settled = await Promise.allSettled(writes);
-        const reopened = (await reopening).platform().collection("inflight");
-        expect(settled.filter((s) => s.status === "rejected").map((s) => String(s.reason))).toEqual([]);
-        expect(await reopened.count()).toBe(50);
+        it("close() finishes writes still in flight; each is there after reopen", async () => {
+          const c = store.platform().collection("inflight");
+          const writes = Array.from({ length: 50 }, (_, i) => c.insertOne({ i }));
+          const reopening = reopen();
+          const settled = await Promise.allSettled(writes);
+          const reopened = (await reopening).platform().collection("inflight");
+          expect(settled.filter((s) => s.status === "rejected").map((s) => String(s.reason))).toEqual([]);
+          expect(await reopened.count()).toBe(50);
+        });
       });
-    });
 
     it("answers indexed queries over 10 000 documents exactly like a plain JS filter and sort", async () => {
       const c = things("large");

@@ -23,26 +23,30 @@ function tracking(store: DocumentStore, projects: Set<string>): DocumentStore {
 
 // Runs only against a real MongoDB (MONGODB_URI); without one the suite is reported as skipped.
 describe.skipIf(!uri)("mongo adapter (MONGODB_URI)", () => {
-  storeContract("mongo", async () => {
-    const config = { uri: uri!, dbPrefix: `${runId}_${++opened}` };
-    const projects = new Set<string>();
-    let current = tracking(await openMongoStore(config), projects);
-    return {
-      store: current,
-      reopen: async () => {
-        await current.close();
-        current = tracking(await openMongoStore(config), projects);
-        return current;
-      },
-      cleanup: async () => {
-        const admin = await openMongoStore(config);
-        try {
-          await admin.platform().drop();
-          for (const projectId of projects) await admin.tenant({ projectId }).drop();
-        } finally {
-          await admin.close();
-        }
-      },
-    };
-  });
+  storeContract(
+    "mongo",
+    async () => {
+      const config = { uri: uri!, dbPrefix: `${runId}_${++opened}` };
+      const projects = new Set<string>();
+      let current = tracking(await openMongoStore(config), projects);
+      return {
+        store: current,
+        reopen: async () => {
+          await current.close();
+          current = tracking(await openMongoStore(config), projects);
+          return current;
+        },
+        cleanup: async () => {
+          const admin = await openMongoStore(config);
+          try {
+            await admin.platform().drop();
+            for (const projectId of projects) await admin.tenant({ projectId }).drop();
+          } finally {
+            await admin.close();
+          }
+        },
+      };
+    },
+    { durable: true },
+  );
 });

@@ -131,8 +131,9 @@ export class EmbeddedCollection implements Collection {
   }
 
   /** Swaps a stored document for its new version, atomically with the unique checks. */
-  private async swap(current: Doc, next: object): Promise<Doc> {
-    const { doc, json } = seal({ ...next, _id: current._id });
+  private async swap(current: Doc, next: Record<string, unknown>): Promise<Doc> {
+    const { _id: _kept, ...fields } = next;
+    const { doc, json } = seal({ _id: current._id, ...fields });
     this.detach(current);
     try {
       this.assertUnique(doc, false);
@@ -168,7 +169,7 @@ export class EmbeddedCollection implements Collection {
 
   async insertMany(inputs: Array<Omit<Doc, "_id"> & { _id?: string }>): Promise<Doc[]> {
     await this.ready();
-    const sealed = inputs.map((input) => seal({ ...input, _id: input._id ?? newId() }));
+    const sealed = inputs.map(({ _id, ...fields }) => seal({ _id: _id ?? newId(), ...fields }));
     const attached: Doc[] = [];
     try {
       for (const { doc } of sealed) {

@@ -1,0 +1,33 @@
+import type { Hono } from "hono";
+import { requireApiKey } from "../../shared/api-key";
+import { type AppEnv, createBaseApp } from "../../shared/app";
+import type { Deps } from "../../shared/deps";
+import { ApiError } from "../../shared/errors";
+import { isUsersCollection } from "../../shared/schema/names";
+import { documentRoutes } from "./documents";
+import { schemaRoutes } from "./schemas";
+
+const safeDecode = (segment: string) => {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+};
+
+/** The data function: documents under /api/data (API.md §5) and definitions under /api/schemas (§4.1). */
+export function createDataApp(deps: Deps): Hono<AppEnv> {
+  const app = createBaseApp(deps);
+  app.use("/api/data/*", requireApiKey(deps));
+  app.use("/api/schemas", requireApiKey(deps));
+  app.use("/api/schemas/*", requireApiKey(deps));
+  // End users live behind /api/userAuth only: /api/data/users (any case) and below are closed to every key.
+  app.use("/api/data/*", async (c, next) => {
+    const segment = c.req.path.split("/")[3] ?? "";
+    if (isUsersCollection(safeDecode(segment))) throw new ApiError("USERS_COLLECTION_BLOCKED");
+    await next();
+  });
+  app.route("/api/data", documentRoutes(deps));
+  app.route("/api/schemas", schemaRoutes(deps));
+  return app;
+}

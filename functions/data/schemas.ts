@@ -1,0 +1,77 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../../shared/app";
+import type { CollectionEntry } from "../../shared/collections";
+import type { Deps } from "../../shared/deps";
+import { ApiError } from "../../shared/errors";
+import { ok, readJson } from "../../shared/http";
+import type { KeyType } from "../../shared/principal";
+import { type CollectionDef, definitionView, mergeDefinition, parseDefinition } from "../../shared/schema/definition";
+import { parseCollectionName } from "../../shared/schema/names";
+
+/** What a key may see of a definition: pk callers do not see private fields. */
+function view(entry: CollectionEntry, keyType: KeyType) {
+  const def: CollectionDef =
+    keyType === "secret" ? entry.def : { ...entry.def, fields: entry.def.fields.filter((f) => !f.private) };
+  return { ...definitionView(def), implicit: entry.implicit, createdAt: entry.createdAt, updatedAt: entry.updatedAt };
+}
+
+function requireSecret(keyType: KeyType): void {
+  if (keyType !== "secret") throw new ApiError("WRITE_BLOCKED", "Schema changes need the secret key");
+}
+
+/** The schema routes of the data function (API.md §4.1), mounted under /api/schemas. */
+export function schemaRoutes(deps: Deps): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+
+  routes.get("/", async (c) => {
+    const { project, keyType } = c.get("principal");
+    const entries = await deps.collections.list(project);
+    return ok(c, { collections: entries.map((entry) => view(entry, keyType)) });
+  });
+
+  routes.get("/:name", async (c) => {
+    const { project, keyType } = c.get("principal");
+    const entry = await deps.collections.get(project, parseCollectionName(c.req.param("name")));
+    if (!entry) throw new ApiError("COLLECTION_NOT_FOUND");
+    return ok(c, { collection: view(entry, keyType) });
+  });
+
+  routes.post("/", async (c) => {
+    const { project, keyType } = c.get("principal");
+    requireSecret(keyType);
+    const def = parseDefinition(await readJson(c));
+    const entry = await deps.collections.create(project, def);
+    return ok(c, { collection: view(entry, keyType) }, 201);
+  });
+
+  routes.put("/:name", async (c) => {
+    const { project, keyType } = c.get("principal");
+    requireSecret(keyType);
+    const name = parseCollectionName(c.req.param("name"));
+    const body = await readJson(c);
+    const def = parseDefinition({ ...(typeof body === "object" && body !== null ? body : {}), name });
+    const entry = await deps.collections.replace(project, def);
+    if (!entry) throw new ApiError("COLLECTION_NOT_FOUND");
+    return ok(c, { collection: view(entry, keyType) });
+  });
+
+  routes.patch("/:name", async (c) => {
+    const { project, keyType } = c.get("principal");
+    requireSecret(keyType);
+    const current = await deps.collections.get(project, parseCollectionName(c.req.param("name")));
+    if (!current) throw new ApiError("COLLECTION_NOT_FOUND");
+    const entry = await deps.collections.replace(project, mergeDefinition(current.def, await readJson(c)));
+    if (!entry) throw new ApiError("COLLECTION_NOT_FOUND");
+    return ok(c, { collection: view(entry, keyType) });
+  });
+
+  routes.delete("/:name", async (c) => {
+    const { project, keyType } = c.get("principal");
+    requireSecret(keyType);
+    const name = parseCollectionName(c.req.param("name"));
+    if (!(await deps.collections.remove(project, name))) throw new ApiError("COLLECTION_NOT_FOUND");
+    return ok(c, { name, deleted: true });
+  });
+
+  return routes;
+}

@@ -1,0 +1,128 @@
+/**
+ * The local server (`npm start`): all four functions on one port, over one set of deps.
+ * Besides the platform entries, this is the only module that reads process.env.
+ */
+import type { Server } from "node:http";
+import { serve } from "@hono/node-server";
+import { type Config, ConfigError, loadConfig } from "./shared/config";
+import { createDeps } from "./shared/deps";
+import { createLocalApp } from "./shared/local-app";
+import { type DemoProject, ensureDemoProject, loadOrCreateAdminToken } from "./shared/local-bootstrap";
+
+/** How long in-flight requests may take to finish after SIGTERM/SIGINT. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+async function main(): Promise<void> {
+  const dataDir = process.env.DATA_DIR?.trim() || "./.data";
+  const env: Record<string, string | undefined> = { ...process.env, DATA_DIR: dataDir };
+  const production = env.NODE_ENV === "production";
+  const host = env.HOST?.trim() || "127.0.0.1";
+  const port = Number(env.PORT?.trim() || "8787");
+
+  let tokenSource = "from ADMIN_TOKEN";
+  if (!production && !env.ADMIN_TOKEN?.trim()) {
+    const saved = await loadOrCreateAdminToken(dataDir);
+    env.ADMIN_TOKEN = saved.token;
+    tokenSource = saved.created ? `new, saved in ${saved.file}` : `from ${saved.file}`;
+  }
+  const config = loadLocalConfig(env, port);
+  const deps = await createDeps(config);
+  const demo = production ? undefined : await ensureDemoProject(deps.projects);
+  const app = createLocalApp(deps);
+
+  const server = serve({ fetch: app.fetch, hostname: host, port }, (info) => {
+    const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host}:${info.port}`;
+    console.log(banner({ url, config, tokenSource, demo }));
+  }) as Server;
+  server.once("error", async (error) => {
+    console.error(`Cannot listen on ${host}:${port}: ${error.message}`);
+    await deps.store.close();
+    process.exit(1);
+  });
+
+  let stopping = false;
+  // Once stopping, a keep-alive connection closes as soon as its response is sent.
+  server.on("request", (_req, res) => {
+    res.once("finish", () => {
+      if (stopping) setImmediate(() => server.closeIdleConnections());
+    });
+  });
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(
+      `${signal}: no new connections; waiting for in-flight requests (at most ${SHUTDOWN_GRACE_MS / 1000} s)`,
+    );
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+    await closed;
+    clearTimeout(timer);
+    await deps.store.close();
+    console.log("Stopped.");
+    process.exit(0);
+  };
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.on(signal, () => {
+      stop(signal).catch((error) => {
+        console.error("Shutdown failed:", error);
+        process.exit(1);
+      });
+    });
+  }
+}
+
+/** loadConfig plus the local server's own PORT check, every problem reported at once. */
+function loadLocalConfig(env: Record<string, string | undefined>, port: number): Config {
+  let problems =
+    Number.isInteger(port) && port >= 0 && port <= 65535 ? [] : ["PORT: must be an integer from 0 to 65535"];
+  let config: Config | undefined;
+  try {
+    config = loadConfig(env, { required: ["ADMIN_TOKEN"] });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems = [...problems, ...error.problems];
+  }
+  if (!config || problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** Single-quotes a value for a POSIX shell, so a printed command works when pasted. */
+const sh = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
+
+/** The startup message: where to go, the admin token and demo keys (development only), curls to paste. */
+function banner(o: { url: string; config: Config; tokenSource: string; demo: DemoProject | undefined }): string {
+  const { url, config, demo } = o;
+  const store = config.store.kind === "mongo" ? "MongoDB" : `embedded store in ${config.store.dataDir}`;
+  const auth = config.production
+    ? `-H "Authorization: Bearer $ADMIN_TOKEN"`
+    : `-H ${sh(`Authorization: Bearer ${config.adminToken}`)}`;
+  const lines = [``, `Edgeback is running at ${url} (${config.nodeEnv}, ${store})`, ``];
+  if (!config.production) lines.push(`  Admin token:  ${config.adminToken}  (${o.tokenSource})`);
+  if (demo?.status === "created") {
+    lines.push(
+      `  Demo project: ${demo.id} (created now; its keys are shown only this once)`,
+      `    publishable key: ${demo.keys.publishable}`,
+      `    secret key:      ${demo.keys.secret}`,
+    );
+  } else if (demo?.status === "exists") {
+    lines.push(
+      `  Demo project: ${demo.id} (exists; its keys were printed when it was created). New keys:`,
+      `    curl -s -X POST ${url}/api/admin/projects/${demo.id}/keys/rotate ${auth} -H 'content-type: application/json' -d '{"which":"both"}'`,
+    );
+  }
+  lines.push(
+    ``,
+    `Try:`,
+    `  curl -s ${url}/api/health`,
+    `  curl -s ${url}/api/admin/projects ${auth}`,
+    ``,
+    `Ctrl-C stops the server.`,
+  );
+  return lines.join("\n");
+}
+
+main().catch((error) => {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,148 @@
+import type { Clock } from "./deps";
+import { ApiError } from "./errors";
+import type { ResolvedProject } from "./principal";
+import { type CollectionDef, indexedFields } from "./schema/definition";
+import { type Validators, validatorsFor } from "./schema/validator";
+import type { Database, DocumentStore } from "./store/types";
+import { DuplicateKeyError } from "./store/types";
+
+/** A collection's definition as stored in the project's `_collections`, with its version. */
+export interface CollectionEntry {
+  def: CollectionDef;
+  version: number;
+  /** Created by an sk insert into a collection nobody defined ("instant NoSQL"). */
+  implicit: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Where a project keeps its collection definitions (a reserved name: user collections cannot start with `_`). */
+const DEFINITIONS = "_collections";
+
+/** Every data collection is indexed on createdAt, the default sort. */
+const ALWAYS_INDEXED = ["createdAt"];
+
+/** Collection definitions per project, cached on this instance; changes here are seen by the next request here. */
+export interface CollectionRegistry {
+  database(project: ResolvedProject): Database;
+  get(project: ResolvedProject, name: string): Promise<CollectionEntry | null>;
+  list(project: ResolvedProject): Promise<CollectionEntry[]>;
+  create(project: ResolvedProject, def: CollectionDef, options?: { implicit?: boolean }): Promise<CollectionEntry>;
+  replace(project: ResolvedProject, def: CollectionDef): Promise<CollectionEntry | null>;
+  remove(project: ResolvedProject, name: string): Promise<boolean>;
+  validators(project: ResolvedProject, entry: CollectionEntry): Validators;
+}
+
+/** Creates the registry; entries are cached for `ttlMs` (other instances see changes within it). */
+export function createCollectionRegistry(options: {
+  store: DocumentStore;
+  clock: Clock;
+  ttlMs: number;
+}): CollectionRegistry {
+  const { store, clock, ttlMs } = options;
+  const cache = new Map<string, { entry: CollectionEntry | null; expires: number }>();
+  const indexedDefinitions = new WeakSet<Database>();
+  const cacheKey = (project: ResolvedProject, name: string) => `${project.id}/${name}`;
+
+  const database = (project: ResolvedProject) => store.tenant({ projectId: project.id, uri: project.databaseUri });
+
+  async function definitions(project: ResolvedProject) {
+    const db = database(project);
+    const collection = db.collection(DEFINITIONS);
+    if (!indexedDefinitions.has(db)) {
+      await collection.createIndex("name", { unique: true });
+      indexedDefinitions.add(db);
+    }
+    return collection;
+  }
+
+  const toEntry = (doc: Record<string, unknown>): CollectionEntry => ({
+    def: doc.def as CollectionDef,
+    version: doc.version as number,
+    implicit: doc.implicit === true,
+    createdAt: doc.createdAt as string,
+    updatedAt: doc.updatedAt as string,
+  });
+
+  /** Brings the collection's indexes in line with its definition; existing duplicates → 409. */
+  async function syncIndexes(project: ResolvedProject, def: CollectionDef): Promise<void> {
+    const collection = database(project).collection(def.name);
+    const wanted = new Map<string, boolean>(ALWAYS_INDEXED.map((field) => [field, false]));
+    for (const { field, unique } of indexedFields(def)) wanted.set(field, unique);
+    for (const existing of await collection.listIndexes()) {
+      if (wanted.get(existing.field) !== existing.unique) await collection.dropIndex(existing.field);
+    }
+    try {
+      for (const [field, unique] of wanted) await collection.createIndex(field, { unique });
+    } catch (error) {
+      if (error instanceof DuplicateKeyError) {
+        throw new ApiError(
+          "DUPLICATE_VALUE",
+          `Existing documents hold duplicate values for unique field "${error.field}"`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  function remember(project: ResolvedProject, name: string, entry: CollectionEntry | null): CollectionEntry | null {
+    cache.set(cacheKey(project, name), { entry, expires: clock.now() + ttlMs });
+    return entry;
+  }
+
+  return {
+    database,
+
+    async get(project, name) {
+      const cached = cache.get(cacheKey(project, name));
+      if (cached && cached.expires > clock.now()) return cached.entry;
+      const doc = await (await definitions(project)).findOne({ name });
+      return remember(project, name, doc ? toEntry(doc) : null);
+    },
+
+    async list(project) {
+      const docs = await (await definitions(project)).find({}, { sort: { name: 1 } });
+      return docs.map(toEntry);
+    },
+
+    async create(project, def, { implicit = false } = {}) {
+      const now = new Date(clock.now()).toISOString();
+      const entry: CollectionEntry = { def, version: 1, implicit, createdAt: now, updatedAt: now };
+      try {
+        await (await definitions(project)).insertOne({ name: def.name, ...entry });
+      } catch (error) {
+        if (error instanceof DuplicateKeyError) throw new ApiError("COLLECTION_EXISTS");
+        throw error;
+      }
+      try {
+        await syncIndexes(project, def);
+      } catch (error) {
+        await (await definitions(project)).deleteOne({ name: def.name });
+        throw error;
+      }
+      return remember(project, def.name, entry) as CollectionEntry;
+    },
+
+    async replace(project, def) {
+      const collection = await definitions(project);
+      const current = await collection.findOne({ name: def.name });
+      if (!current) return null;
+      await syncIndexes(project, def);
+      const updatedAt = new Date(clock.now()).toISOString();
+      const doc = await collection.updateOne(
+        { name: def.name },
+        { $set: { def, implicit: false, updatedAt }, $inc: { version: 1 } },
+      );
+      return remember(project, def.name, doc ? toEntry(doc) : null);
+    },
+
+    async remove(project, name) {
+      const removed = await (await definitions(project)).deleteOne({ name });
+      cache.delete(cacheKey(project, name));
+      if (removed) await database(project).dropCollection(name);
+      return removed !== null;
+    },
+
+    validators: (project, entry) => validatorsFor(entry.def, `${project.id}/${entry.def.name}/${entry.version}`),
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * One fetch handler for all four functions, as the local server serves them on one port.
+ * Each request goes to exactly one app, chosen by path prefix, so no middleware runs twice.
+ */
+import type { ExecutionContext } from "hono";
+import { createAdminApp } from "../functions/admin/app";
+import { createAuthApp } from "../functions/auth/app";
+import { createDataApp } from "../functions/data/app";
+import { createStorageApp } from "../functions/storage/app";
+import type { Deps } from "./deps";
+
+/** The functions of API.md §1. */
+export type FunctionName = "auth" | "data" | "storage" | "admin";
+
+/** A fetch handler with the Workers/Hono signature. */
+export type FetchHandler = (request: Request, env?: object, ctx?: ExecutionContext) => Response | Promise<Response>;
+
+const PREFIXES: ReadonlyArray<readonly [string, FunctionName]> = [
+  ["/api/userAuth", "auth"],
+  ["/api/data", "data"],
+  ["/api/schemas", "data"],
+  ["/api/storage", "storage"],
+  ["/api/admin", "admin"],
+];
+
+/** Which function serves a path: the first whole-segment prefix match; anything else (health, 404s) → data. */
+export function functionFor(pathname: string): FunctionName {
+  for (const [prefix, name] of PREFIXES) {
+    if (pathname === prefix || pathname.startsWith(`${prefix}/`)) return name;
+  }
+  return "data";
+}
+
+/** Builds the four apps once from the same deps (so they share caches) and dispatches by path prefix. */
+export function createLocalApp(deps: Deps): { fetch: FetchHandler } {
+  const apps: Record<FunctionName, { fetch: FetchHandler }> = {
+    auth: createAuthApp(deps),
+    data: createDataApp(deps),
+    storage: createStorageApp(deps),
+    admin: createAdminApp(deps),
+  };
+  return {
+    fetch: (request, env, ctx) => apps[functionFor(new URL(request.url).pathname)].fetch(request, env, ctx),
+  };
+}

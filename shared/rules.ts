@@ -1,0 +1,95 @@
+import { ApiError, type ErrorCode } from "./errors";
+import type { KeyType } from "./principal";
+import type { AccessRule, CollectionDef, Operation } from "./schema/definition";
+
+/**
+ * Access rules (API.md §4.2) as pure decisions. `rls` sets the defaults, `permissions` overrides
+ * single operations; sk bypasses every rule and never carries an end-user identity.
+ */
+
+/** Who calls, as far as rules care: the key type and the verified user (or why the token failed). */
+export interface Caller {
+  keyType: KeyType;
+  userId: string | null;
+  tokenError: "TOKEN_INVALID" | "TOKEN_EXPIRED" | null;
+}
+
+/** The verdict for one operation: denied with a code, or allowed — confined to one owner's documents when `ownerId` is set. */
+export type Decision = { allowed: true; ownerId: string | null } | { allowed: false; code: ErrorCode };
+
+const OPEN: Record<Operation, AccessRule> = {
+  list: "guest",
+  read: "guest",
+  create: "secret",
+  update: "secret",
+  delete: "secret",
+};
+const PUBLIC_READ: Record<Operation, AccessRule> = { ...OPEN, create: "owner", update: "owner", delete: "owner" };
+const PRIVATE: Record<Operation, AccessRule> = {
+  list: "owner",
+  read: "owner",
+  create: "owner",
+  update: "owner",
+  delete: "owner",
+};
+
+/** The rule of every operation for a collection definition. */
+export function rulesFor(def: Pick<CollectionDef, "rls" | "permissions">): Record<Operation, AccessRule> {
+  const base = !def.rls.enabled ? OPEN : def.rls.mode === "private" ? PRIVATE : PUBLIC_READ;
+  return { ...base, ...def.permissions };
+}
+
+/** Decides one operation for one caller under one rule. */
+export function decideAccess(caller: Caller, rule: AccessRule, operation: Operation): Decision {
+  if (caller.keyType === "secret") return { allowed: true, ownerId: null };
+  const reading = operation === "list" || operation === "read";
+  if (rule === "secret") return { allowed: false, code: reading ? "READ_BLOCKED" : "WRITE_BLOCKED" };
+  if (caller.tokenError) return { allowed: false, code: caller.tokenError };
+  if (rule === "guest") return { allowed: true, ownerId: null };
+  if (!caller.userId) return { allowed: false, code: "AUTH_REQUIRED" };
+  return { allowed: true, ownerId: rule === "owner" ? caller.userId : null };
+}
+
+/** Decides, and throws the ApiError of a denial. */
+export function authorize(
+  caller: Caller,
+  def: Pick<CollectionDef, "rls" | "permissions">,
+  operation: Operation,
+): string | null {
+  const decision = decideAccess(caller, rulesFor(def)[operation], operation);
+  if (!decision.allowed) throw new ApiError(decision.code);
+  return decision.ownerId;
+}
+
+/** The store filter that confines an allowed operation to the owner's documents ({} when unconfined). */
+export function ownerFilter(def: Pick<CollectionDef, "rls">, ownerId: string | null): Record<string, unknown> {
+  return ownerId === null ? {} : { [def.rls.ownerField]: ownerId };
+}
+
+/**
+ * The body an end user may insert: the owner field set to the caller when absent, refused when it
+ * names someone else (OWNER_MISMATCH) or when the owner field is `_id` (INSERT_DENIED).
+ * Applies to user-token inserts on RLS collections; sk and guest inserts pass unchanged.
+ */
+export function ownedInsert(
+  body: Record<string, unknown>,
+  def: Pick<CollectionDef, "rls">,
+  userId: string | null,
+): Record<string, unknown> {
+  if (userId === null || !def.rls.enabled) return body;
+  const field = def.rls.ownerField;
+  if (field === "_id") throw new ApiError("INSERT_DENIED");
+  if (!Object.hasOwn(body, field)) return { ...body, [field]: userId };
+  if (body[field] !== userId) throw new ApiError("OWNER_MISMATCH");
+  return body;
+}
+
+/** Refuses an end-user update that would change (or drop) the owner field. */
+export function assertOwnerKept(
+  current: Record<string, unknown>,
+  next: Record<string, unknown>,
+  def: Pick<CollectionDef, "rls">,
+): void {
+  const field = def.rls.ownerField;
+  if (def.rls.enabled && field !== "_id" && next[field] !== current[field]) throw new ApiError("OWNER_IMMUTABLE");
+}

@@ -1,0 +1,72 @@
+import { errors, jwtVerify, SignJWT } from "jose";
+import { ApiError } from "./errors";
+import { newId } from "./ids";
+
+/** The issuer of every Edgeback access token. */
+export const TOKEN_ISSUER = "edgeback";
+
+/** The audience of a project's access tokens: a token of project A never verifies for B. */
+export const tokenAudience = (projectId: string) => `edgeback:${projectId}`;
+
+/** What signing and verifying need of a project. */
+export interface TokenProject {
+  id: string;
+  jwtSecret: string;
+}
+
+const encoder = new TextEncoder();
+
+/** Signs an HS256 access token for a user of a project (claims of API.md §6). */
+export async function signAccessToken(
+  project: TokenProject,
+  userId: string,
+  options: { now: number; ttlSeconds: number; claims?: Record<string, unknown> },
+): Promise<{ token: string; expiresAt: number }> {
+  const iat = Math.floor(options.now / 1000);
+  const exp = iat + options.ttlSeconds;
+  const token = await new SignJWT({ ...options.claims, userId, pid: project.id })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(userId)
+    .setIssuer(TOKEN_ISSUER)
+    .setAudience(tokenAudience(project.id))
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .setJti(newId(options.now))
+    .sign(encoder.encode(project.jwtSecret));
+  return { token, expiresAt: exp * 1000 };
+}
+
+/** The verified identity inside an access token. */
+export interface VerifiedToken {
+  userId: string;
+  claims: Record<string, unknown>;
+}
+
+/**
+ * Verifies an access token for a project: HS256 only, its secret, issuer, audience, `pid`, expiry
+ * and not-before. Expired → TOKEN_EXPIRED; anything else wrong → TOKEN_INVALID.
+ */
+export async function verifyAccessToken(project: TokenProject, token: string, now: number): Promise<VerifiedToken> {
+  try {
+    const { payload } = await jwtVerify(token, encoder.encode(project.jwtSecret), {
+      algorithms: ["HS256"],
+      issuer: TOKEN_ISSUER,
+      audience: tokenAudience(project.id),
+      currentDate: new Date(now),
+      requiredClaims: ["sub", "exp", "iat"],
+    });
+    if (payload.pid !== project.id || typeof payload.sub !== "string" || payload.userId !== payload.sub) {
+      throw new ApiError("TOKEN_INVALID");
+    }
+    return { userId: payload.sub, claims: payload };
+  } catch (error) {
+    if (error instanceof errors.JWTExpired) throw new ApiError("TOKEN_EXPIRED");
+    throw new ApiError("TOKEN_INVALID");
+  }
+}
+
+/** The token in `Authorization: Bearer <token>`, if any. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
+  return match?.[1];
+}

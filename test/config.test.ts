@@ -1,0 +1,134 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../shared/config";
+
+const KEY_HEX = "ab".repeat(32);
+const KEY_BASE64 = Buffer.alloc(32, 7).toString("base64");
+const TOKEN = "admin-token-0123456789";
+
+/** The problems a ConfigError names, or fails the test when loadConfig does not throw one. */
+function problemsOf(env: Record<string, string | undefined>, required: Array<"ADMIN_TOKEN" | "ENCRYPTION_KEY"> = []) {
+  try {
+    loadConfig(env, { required });
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("loadConfig", () => {
+  it("applies the defaults for an empty environment", () => {
+    const config = loadConfig({});
+    expect(config).toEqual({
+      nodeEnv: "development",
+      production: false,
+      adminToken: undefined,
+      store: { kind: "embedded", dataDir: null },
+      encryptionKey: undefined,
+      keyCacheTtlSeconds: 30,
+      maxJsonBytes: 1024 * 1024,
+      publicUrl: undefined,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it("picks the store from MONGODB_URI, else DATA_DIR", () => {
+    expect(loadConfig({ DATA_DIR: "./.data" }).store).toEqual({ kind: "embedded", dataDir: "./.data" });
+    expect(loadConfig({ MONGODB_URI: "mongodb://localhost:27017", DATA_DIR: "./.data" }).store).toEqual({
+      kind: "mongo",
+      uri: "mongodb://localhost:27017",
+      dbPrefix: "eb",
+    });
+    expect(loadConfig({ MONGODB_URI: "mongodb+srv://u:p@c.example.net", MONGODB_DB_PREFIX: "acme" }).store).toEqual({
+      kind: "mongo",
+      uri: "mongodb+srv://u:p@c.example.net",
+      dbPrefix: "acme",
+    });
+  });
+
+  it("treats empty and blank variables as unset", () => {
+    const config = loadConfig({ ADMIN_TOKEN: "", MONGODB_URI: "  ", ENCRYPTION_KEY: "" });
+    expect(config.adminToken).toBeUndefined();
+    expect(config.store.kind).toBe("embedded");
+    expect(config.encryptionKey).toBeUndefined();
+  });
+
+  it("names every missing variable at once in production", () => {
+    const problems = problemsOf({ NODE_ENV: "production" }, ["ADMIN_TOKEN"]);
+    const text = problems.join("\n");
+    expect(text).toContain("ENCRYPTION_KEY");
+    expect(text).toContain("MONGODB_URI");
+    expect(text).toContain("ADMIN_TOKEN");
+    expect(problems).toHaveLength(3);
+  });
+
+  it("reports invalid values together with missing ones", () => {
+    const problems = problemsOf({ NODE_ENV: "production", ENCRYPTION_KEY: "too-short", ADMIN_TOKEN: "short" });
+    const text = problems.join("\n");
+    expect(text).toMatch(/ENCRYPTION_KEY.*32 bytes/);
+    expect(text).toMatch(/ADMIN_TOKEN.*16/);
+    expect(text).toContain("MONGODB_URI");
+  });
+
+  it("puts every problem in the error message", () => {
+    expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/ENCRYPTION_KEY[\s\S]*MONGODB_URI/);
+  });
+
+  it("accepts a complete production configuration", () => {
+    const config = loadConfig(
+      {
+        NODE_ENV: "production",
+        MONGODB_URI: "mongodb://db.internal:27017",
+        ENCRYPTION_KEY: KEY_HEX,
+        ADMIN_TOKEN: TOKEN,
+        PUBLIC_URL: "https://api.example.com",
+      },
+      { required: ["ADMIN_TOKEN"] },
+    );
+    expect(config.production).toBe(true);
+    expect(config.adminToken).toBe(TOKEN);
+    expect(config.publicUrl).toBe("https://api.example.com");
+  });
+
+  it("accepts DATA_DIR instead of MONGODB_URI in production (embedded store)", () => {
+    const config = loadConfig({ NODE_ENV: "production", DATA_DIR: "/var/lib/edgeback", ENCRYPTION_KEY: KEY_BASE64 });
+    expect(config.store).toEqual({ kind: "embedded", dataDir: "/var/lib/edgeback" });
+  });
+
+  it.each([
+    ["not base64 or hex", "not a key!"],
+    ["16 bytes of hex", "ab".repeat(16)],
+    ["31 bytes of base64", Buffer.alloc(31).toString("base64")],
+    ["33 bytes of base64", Buffer.alloc(33).toString("base64")],
+  ])("rejects an ENCRYPTION_KEY that is %s", (_label, key) => {
+    expect(problemsOf({ ENCRYPTION_KEY: key }).join("\n")).toMatch(/^ENCRYPTION_KEY: .*32 bytes/);
+  });
+
+  it.each([
+    ["hex", KEY_HEX],
+    ["base64", KEY_BASE64],
+    ["base64url", Buffer.alloc(32, 0xfb).toString("base64url")],
+  ])("accepts a 32-byte ENCRYPTION_KEY in %s", (_label, key) => {
+    expect(loadConfig({ ENCRYPTION_KEY: key }).encryptionKey).toBe(key);
+  });
+
+  it.each(["postgres://localhost/db", "localhost:27017", "mongodb:/missing-slash"])("rejects MONGODB_URI %s", (uri) => {
+    expect(problemsOf({ MONGODB_URI: uri }).join("\n")).toMatch(/^MONGODB_URI: .*mongodb:\/\//);
+  });
+
+  it("rejects out-of-range numbers and an unknown NODE_ENV, all at once", () => {
+    const problems = problemsOf({ NODE_ENV: "staging", KEY_CACHE_TTL_SECONDS: "61", MAX_JSON_BYTES: "12" });
+    expect(problems.map((p) => p.split(":")[0]).sort()).toEqual([
+      "KEY_CACHE_TTL_SECONDS",
+      "MAX_JSON_BYTES",
+      "NODE_ENV",
+    ]);
+  });
+
+  it("requires what the caller lists, outside production too", () => {
+    expect(problemsOf({}, ["ADMIN_TOKEN", "ENCRYPTION_KEY"]).sort()).toEqual([
+      "ADMIN_TOKEN: required",
+      "ENCRYPTION_KEY: required",
+    ]);
+  });
+});

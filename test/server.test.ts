@@ -1,0 +1,215 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const STARTUP_MS = 20_000;
+const exec = promisify(execFile);
+
+/** Runs a printed command line the way a user pasting it would (needs curl on PATH). */
+const paste = (line: string) => exec("sh", ["-c", line], { timeout: 10_000 });
+
+interface Running {
+  child: ChildProcess;
+  url: string;
+  token: string;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const running = new Set<ChildProcess>();
+const tempDirs: string[] = [];
+
+afterEach(() => {
+  for (const child of running) child.kill("SIGKILL");
+  running.clear();
+});
+afterAll(async () => {
+  await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+async function tempDataDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "edgeback-server-"));
+  tempDirs.push(dir);
+  return join(dir, "data");
+}
+
+/** Starts `server.ts` on a free port (PORT=0) and waits for its banner. */
+async function startServer(dataDir: string): Promise<Running> {
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    TMPDIR: process.env.TMPDIR,
+    NODE_ENV: "development",
+    DATA_DIR: dataDir,
+    HOST: "127.0.0.1",
+    PORT: "0",
+  };
+  const child = spawn(process.execPath, ["--import", "tsx", "server.ts"], { cwd: ROOT, env, stdio: "pipe" });
+  running.add(child);
+  let output = "";
+  child.stdout?.on("data", (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on("data", (chunk) => {
+    output += chunk;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    }),
+  );
+
+  const deadline = Date.now() + STARTUP_MS;
+  while (!output.includes("Ctrl-C stops the server")) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const url = /running at (http:\/\/\S+)/.exec(output)?.[1];
+  const token = /Authorization: Bearer ([^']+)'/.exec(output)?.[1];
+  if (!url || !token) throw new Error(`banner without URL or admin token:\n${output}`);
+  return { child, url, token, output: () => output, exited };
+}
+
+/** Sends SIGTERM and returns how the process ended; fails after `ms` (less than Node's 5 s keep-alive timeout). */
+async function stopServer(server: Running, ms = 4_000) {
+  server.child.kill("SIGTERM");
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no exit ${ms} ms after SIGTERM:\n${server.output()}`)), ms);
+  });
+  return Promise.race([server.exited, timeout]).finally(() => clearTimeout(timer));
+}
+
+const adminHeaders = (token: string) => ({ authorization: `Bearer ${token}`, "content-type": "application/json" });
+
+async function listProjectNames(server: Running): Promise<string[]> {
+  const res = await fetch(`${server.url}/api/admin/projects`, { headers: adminHeaders(server.token) });
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as { data: Array<{ name: string }> };
+  return body.data.map((project) => project.name);
+}
+
+/** A streamed request body: `head` goes out at once, `tail` only after `finish()`. */
+function gatedBody(head: string, tail: string) {
+  let finish = () => {};
+  const gate = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  const encoder = new TextEncoder();
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (sent++ === 0) return controller.enqueue(encoder.encode(head));
+      await gate;
+      controller.enqueue(encoder.encode(tail));
+      controller.close();
+    },
+  });
+  return { body, finish };
+}
+
+/** The printed lines that start with `curl`, as a user would paste them. */
+const curlLines = (output: string) =>
+  output
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith("curl "));
+
+describe("local server (npm start)", () => {
+  it(
+    "starts, prints working curls, serves health and admin, and exits 0 on SIGTERM",
+    async () => {
+      const dataDir = await tempDataDir();
+      const server = await startServer(dataDir);
+      const output = server.output();
+      expect(output).toMatch(/pk_live_\S+/);
+      expect(output).toMatch(/sk_live_\S+/);
+      expect(output).toContain(server.token);
+      expect((await stat(join(dataDir, "admin-token"))).mode & 0o777).toBe(0o600);
+
+      const health = await fetch(`${server.url}/api/health`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({ success: true, data: { status: "ok" } });
+      expect(await listProjectNames(server)).toEqual(["demo"]);
+      const denied = await fetch(`${server.url}/api/admin/projects`, {
+        headers: adminHeaders("wrong-token-0123456789"),
+      });
+      expect(denied.status).toBe(401);
+
+      const curls = curlLines(output);
+      expect(curls.length).toBeGreaterThanOrEqual(2);
+      for (const line of curls) {
+        const { stdout } = await paste(line);
+        expect(JSON.parse(stdout)).toMatchObject({ success: true });
+      }
+
+      expect(await stopServer(server)).toEqual({ code: 0, signal: null });
+      expect(server.output()).toContain("Stopped.");
+    },
+    STARTUP_MS + 20_000,
+  );
+
+  it(
+    "finishes an in-flight request on SIGTERM, keeps it and the admin token across a restart, no second demo",
+    async () => {
+      const dataDir = await tempDataDir();
+      const first = await startServer(dataDir);
+      // A request still in flight when SIGTERM arrives: its body is only half sent.
+      const { body, finish } = gatedBody('{"name":', '"durable"}');
+      const created = fetch(`${first.url}/api/admin/projects`, {
+        method: "POST",
+        headers: adminHeaders(first.token),
+        body,
+        duplex: "half",
+      } as RequestInit);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const stopped = stopServer(first);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      finish();
+      expect((await created).status).toBe(201);
+      expect(await stopped).toEqual({ code: 0, signal: null });
+
+      const second = await startServer(dataDir);
+      expect(second.token).toBe(first.token);
+      expect(second.output()).not.toMatch(/pk_live_|sk_live_/);
+      expect(second.output()).toMatch(/Demo project: \w+ \(exists/);
+      expect((await listProjectNames(second)).sort()).toEqual(["demo", "durable"]);
+
+      const rotate = curlLines(second.output()).find((line) => line.includes("/keys/rotate"));
+      expect(rotate).toBeDefined();
+      const { stdout } = await paste(rotate as string);
+      const rotated = JSON.parse(stdout);
+      expect(rotated.success).toBe(true);
+      expect(JSON.stringify(rotated.data)).toMatch(/pk_live_.*sk_live_|sk_live_.*pk_live_/);
+
+      expect(await stopServer(second)).toEqual({ code: 0, signal: null });
+    },
+    2 * STARTUP_MS + 20_000,
+  );
+
+  it(
+    "refuses an invalid PORT with a config error naming it",
+    async () => {
+      const child = spawn(process.execPath, ["--import", "tsx", "server.ts"], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: await tempDataDir(), PORT: "http" },
+        stdio: "pipe",
+      });
+      running.add(child);
+      let output = "";
+      child.stderr?.on("data", (chunk) => {
+        output += chunk;
+      });
+      const code = await new Promise((resolve) => child.once("exit", resolve));
+      expect(code).toBe(1);
+      expect(output).toContain("PORT");
+    },
+    STARTUP_MS,
+  );
+});
