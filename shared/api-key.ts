@@ -5,6 +5,7 @@ import type { Deps } from "./deps";
 import { ApiError } from "./errors";
 import { keyTypeOf } from "./keys";
 import { originAllowed, requestOrigin } from "./origin";
+import { bearerToken } from "./tokens";
 
 /**
  * Project-facing auth: resolves `x-api-key` (or `?key=` for publishable keys only) to a principal,
@@ -32,13 +33,11 @@ export function requireApiKey(deps: Pick<Deps, "projects">): MiddlewareHandler<A
   };
 }
 
-const BEARER = /^Bearer +(\S+) *$/i;
-
 /** Operator auth: `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time; no token configured = no access. */
 export function requireAdmin(deps: Pick<Deps, "config">): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const expected = deps.config.adminToken;
-    const given = BEARER.exec(c.req.header("authorization") ?? "")?.[1];
+    const given = bearerToken(c.req.header("authorization"));
     const valid = expected !== undefined && given !== undefined && (await secretsEqual(given, expected));
     if (!valid) throw new ApiError("ADMIN_TOKEN_INVALID", undefined, { headers: { "www-authenticate": "Bearer" } });
     await next();

@@ -6,6 +6,8 @@ import { newId } from "./ids";
 import { createKeyCache, generateKey, hashKey, keyTypeOf } from "./keys";
 import { normalizeAllowlistEntry } from "./origin";
 import type { KeyType, Principal, ProjectSettings, ResolvedProject } from "./principal";
+import { isPlainObject } from "./sanitize";
+import { mergeSettings, settingsSchema, viewSettings } from "./settings";
 import type { Doc, DocumentStore } from "./store/types";
 
 /** A project as the admin API shows it: never key material, the JWT secret or the database URI. */
@@ -38,46 +40,6 @@ export interface ProjectService {
   resolveKey(apiKey: string): Promise<Principal | null>;
   stats(): { storeReads: number };
 }
-
-const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
-const MAX_SETTINGS_DEPTH = 8;
-
-/** Rejects setting names MongoDB or JavaScript would misread, at every depth. */
-function checkSettingKeys(value: unknown, path: PropertyKey[], ctx: z.RefinementCtx, depth = 0): void {
-  if (depth > MAX_SETTINGS_DEPTH) {
-    ctx.addIssue({ code: "custom", path, message: `Settings nest at most ${MAX_SETTINGS_DEPTH} levels` });
-    return;
-  }
-  if (Array.isArray(value)) {
-    for (const [i, item] of value.entries()) checkSettingKeys(item, [...path, i], ctx, depth + 1);
-  }
-  if (!isPlainObject(value)) return;
-  for (const [key, child] of Object.entries(value)) {
-    if (key === "" || key.startsWith("$") || key.includes(".") || key.includes("\0") || FORBIDDEN_KEYS.has(key)) {
-      ctx.addIssue({ code: "custom", path: [...path, key], message: "Invalid setting name" });
-    } else checkSettingKeys(child, [...path, key], ctx, depth + 1);
-  }
-}
-
-const databaseUri = z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, "must be a mongodb:// or mongodb+srv:// URI");
-
-/** Settings: any JSON object with safe names; `database.uri` must be a MongoDB URI (null removes it). */
-const settingsSchema = z
-  // Not z.record: it rebuilds the object, and an own "__proto__" key would vanish instead of failing.
-  .custom<Record<string, unknown>>(isPlainObject, "Expected an object")
-  .superRefine((settings, ctx) => {
-    if (!isPlainObject(settings)) return;
-    checkSettingKeys(settings, [], ctx);
-    const database = settings.database;
-    if (database === undefined || database === null) return;
-    if (!isPlainObject(database)) {
-      ctx.addIssue({ code: "custom", path: ["database"], message: "must be an object" });
-      return;
-    }
-    if (database.uri === undefined || database.uri === null) return;
-    const result = databaseUri.safeParse(database.uri);
-    if (!result.success) ctx.addIssue({ code: "custom", path: ["database", "uri"], message: "must be a MongoDB URI" });
-  });
 
 const allowedOriginsSchema = z
   .array(
@@ -143,28 +105,6 @@ interface KeyDoc extends Doc {
   type: KeyType;
   createdAt: string;
   expiresAt: string | null;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Deep merge for settings: objects merge, everything else replaces, null deletes. */
-function mergeSettings(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete out[key];
-    else if (isPlainObject(value)) out[key] = mergeSettings(isPlainObject(out[key]) ? out[key] : {}, value);
-    else out[key] = value;
-  }
-  return out;
-}
-
-/** Settings as shown outside storage: `database.uri` becomes `database.configured`. */
-function viewSettings(settings: ProjectSettings): ProjectSettings {
-  if (!isPlainObject(settings.database)) return settings;
-  const { uri, configured: _ignored, ...rest } = settings.database;
-  return { ...settings, database: { ...rest, configured: typeof uri === "string" } };
 }
 
 function toView(doc: ProjectDoc): ProjectView {

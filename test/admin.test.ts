@@ -186,6 +186,12 @@ describe("projects", () => {
     ["settings key with $", { name: "a", settings: { auth: { $where: 1 } } }, "settings.auth.$where"],
     ["settings key __proto__", '{"name":"a","settings":{"__proto__":{"x":1}}}', "settings.__proto__"],
     ["bad database uri", { name: "a", settings: { database: { uri: "postgres://x" } } }, "settings.database.uri"],
+    ["unknown database setting", { name: "a", settings: { database: { host: "x" } } }, "settings.database"],
+    [
+      "aggregate flag not boolean",
+      { name: "a", settings: { data: { publishableAggregate: "yes" } } },
+      "settings.data.publishableAggregate",
+    ],
   ])("rejects %s with VALIDATION_FAILED", async (_name, body, path) => {
     const res = await admin("POST", "/projects", body);
     expect(res.status).toBe(400);

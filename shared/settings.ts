@@ -1,0 +1,82 @@
+import { z } from "zod";
+import { isPlainObject } from "./sanitize";
+
+/**
+ * Project settings (API.md §9): a JSON object with safe names. Each settings area a feature owns
+ * (`database`, `data`, `auth`, `storage`, `rateLimits`, `quotas`) is validated by that area's schema
+ * in AREAS; a PATCH sends a partial area, so every field there is optional and null removes it.
+ */
+
+const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+const MAX_SETTINGS_DEPTH = 8;
+
+/** An area of settings as a PATCH may send it: known fields only, each optional, null removes it. */
+export function settingsArea(shape: Record<string, z.ZodType>) {
+  const fields = Object.fromEntries(
+    Object.entries(shape).map(([name, schema]) => [name, schema.nullable().optional()]),
+  );
+  return z.strictObject(fields).nullable();
+}
+
+const databaseSettings = settingsArea({
+  uri: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, "must be a mongodb:// or mongodb+srv:// URI"),
+  /** Shown by views; ignored when sent. */
+  configured: z.unknown(),
+});
+
+const dataSettings = settingsArea({ publishableAggregate: z.boolean() });
+
+/** The schema of each settings area; names not listed here are accepted as free-form JSON. */
+const AREAS: Record<string, z.ZodType> = {
+  database: databaseSettings,
+  data: dataSettings,
+};
+
+/** Rejects setting names MongoDB or JavaScript would misread, at every depth. */
+function checkSettingKeys(value: unknown, path: PropertyKey[], ctx: z.RefinementCtx, depth = 0): void {
+  if (depth > MAX_SETTINGS_DEPTH) {
+    ctx.addIssue({ code: "custom", path, message: `Settings nest at most ${MAX_SETTINGS_DEPTH} levels` });
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) checkSettingKeys(item, [...path, i], ctx, depth + 1);
+  }
+  if (!isPlainObject(value)) return;
+  for (const [key, child] of Object.entries(value)) {
+    if (key === "" || key.startsWith("$") || key.includes(".") || key.includes("\0") || FORBIDDEN_KEYS.has(key)) {
+      ctx.addIssue({ code: "custom", path: [...path, key], message: "Invalid setting name" });
+    } else checkSettingKeys(child, [...path, key], ctx, depth + 1);
+  }
+}
+
+/** Settings as create and PATCH accept them. */
+export const settingsSchema = z
+  // Not z.record: it rebuilds the object, and an own "__proto__" key would vanish instead of failing.
+  .custom<Record<string, unknown>>(isPlainObject, "Expected an object")
+  .superRefine((settings, ctx) => {
+    if (!isPlainObject(settings)) return;
+    checkSettingKeys(settings, [], ctx);
+    for (const [area, schema] of Object.entries(AREAS)) {
+      if (settings[area] === undefined) continue;
+      const result = schema.safeParse(settings[area]);
+      for (const issue of result.error?.issues ?? []) ctx.addIssue({ ...issue, path: [area, ...issue.path] } as never);
+    }
+  });
+
+/** Deep merge for settings: objects merge, everything else replaces, null deletes. */
+export function mergeSettings(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else if (isPlainObject(value)) out[key] = mergeSettings(isPlainObject(out[key]) ? out[key] : {}, value);
+    else out[key] = value;
+  }
+  return out;
+}
+
+/** Settings as shown outside storage: `database.uri` becomes `database.configured`. */
+export function viewSettings(settings: Record<string, unknown>): Record<string, unknown> {
+  if (!isPlainObject(settings.database)) return settings;
+  const { uri, configured: _ignored, ...rest } = settings.database;
+  return { ...settings, database: { ...rest, configured: typeof uri === "string" } };
+}
