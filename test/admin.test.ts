@@ -63,6 +63,7 @@ describe("caller matrix", () => {
     ["PATCH", "/projects/:id", { name: "y" }, 200],
     ["DELETE", "/projects/:id", undefined, 200],
     ["POST", "/projects/:id/keys/rotate", { which: "both" }, 200],
+    ["GET", "/stats", undefined, 200],
   ];
   const callers: Array<[string, string | null]> = [
     ["no token", null],
@@ -301,6 +302,19 @@ describe("projects", () => {
     }
     const deleted = await admin("DELETE", `/projects/${project.id}`);
     for (const secret of [...secrets, ...after]) expect(deleted.text).not.toContain(secret);
+  });
+});
+
+describe("instance stats", () => {
+  it("counts the store reads of key resolution: none once a key is warm", async () => {
+    const { keys } = await createProject();
+    const reads = async () => (await admin("GET", "/stats")).json.data.keyResolution.storeReads as number;
+    const cold = await reads();
+    await deps.projects.resolveKey(keys.publishable);
+    const warm = await reads();
+    expect(warm).toBeGreaterThan(cold);
+    await deps.projects.resolveKey(keys.publishable);
+    expect(await reads()).toBe(warm);
   });
 });
 

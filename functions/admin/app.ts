@@ -39,6 +39,9 @@ export function createAdminApp(deps: Deps): Hono<AppEnv> {
 
   app.get("/api/admin/projects", async (c) => ok(c, await projects.list()));
 
+  /** This instance's counters: how many store reads key resolution has cost (0 per warm request). */
+  app.get("/api/admin/stats", (c) => ok(c, { keyResolution: projects.stats() }));
+
   app.get("/api/admin/projects/:id", async (c) => ok(c, found(await projects.get(projectId(c)))));
 
   app.patch("/api/admin/projects/:id", checkId, jsonBody(updateProjectSchema), async (c) => {
