@@ -38,7 +38,7 @@ export function requireAdmin(deps: Pick<Deps, "config">): MiddlewareHandler<AppE
   return async (c, next) => {
     const expected = deps.config.adminToken;
     const given = bearerToken(c.req.header("authorization"));
-    const valid = expected !== undefined && given !== undefined && (await secretsEqual(given, expected));
+    const valid = expected !== undefined && given !== undefined && secretsEqual(given, expected);
     if (!valid) throw new ApiError("ADMIN_TOKEN_INVALID", undefined, { headers: { "www-authenticate": "Bearer" } });
     await next();
   };

@@ -1,9 +1,9 @@
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { corsHeaders } from "./cors";
 import type { Deps } from "./deps";
 import { ApiError } from "./errors";
 import type { Principal } from "./principal";
@@ -17,28 +17,7 @@ export interface AppEnv {
   };
 }
 
-/** Headers a browser may send, and read, on cross-origin calls (API.md §3). */
-export const CORS_ALLOW_HEADERS = [
-  "content-type",
-  "authorization",
-  "x-api-key",
-  "x-refresh-token",
-  "x-refresh-token-mode",
-  "if-match",
-  "if-none-match",
-  "idempotency-key",
-];
-export const CORS_EXPOSE_HEADERS = [
-  "x-request-id",
-  "etag",
-  "retry-after",
-  "ratelimit-limit",
-  "ratelimit-remaining",
-  "ratelimit-reset",
-  "x-ratelimit-limit",
-  "x-ratelimit-remaining",
-  "x-ratelimit-reset",
-];
+const BODYLESS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** Converts any thrown value into an ApiError; unknown errors become a bare 500/503. */
 function toApiError(error: unknown): ApiError {
@@ -72,24 +51,15 @@ export function createBaseApp(deps: Deps, options: { maxBodyBytes?: number } = {
   const maxSize = options.maxBodyBytes ?? deps.config.maxJsonBytes;
 
   app.use(requestId({ headerName: "x-request-id" }));
-  app.use(
-    cors({
-      origin: (origin) => origin || null,
-      credentials: true,
-      allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-      allowHeaders: CORS_ALLOW_HEADERS,
-      exposeHeaders: CORS_EXPOSE_HEADERS,
-      maxAge: 600,
-    }),
-  );
-  app.use(
-    bodyLimit({
-      maxSize,
-      onError: () => {
-        throw new ApiError("PAYLOAD_TOO_LARGE", `Request body exceeds ${maxSize} bytes`);
-      },
-    }),
-  );
+  app.use(corsHeaders());
+  const limit = bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new ApiError("PAYLOAD_TOO_LARGE", `Request body exceeds ${maxSize} bytes`);
+    },
+  });
+  // Only requests that may carry a body pay for the limit (it materializes the request).
+  app.use((c, next) => (BODYLESS.has(c.req.method) ? next() : limit(c, next)));
 
   app.get("/api/health", async (c) => {
     try {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { decodeKeyMaterial } from "./config";
 
 const encoder = new TextEncoder();
@@ -20,11 +21,10 @@ export function randomToken(bytes = 32): string {
 }
 
 /** SHA-256 of a UTF-8 string, as lower-case hex. */
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
-  let out = "";
-  for (const byte of digest) out += byte.toString(16).padStart(2, "0");
-  return out;
+export function sha256Hex(text: string): string {
+  // node:crypto (Node, and Workers with nodejs_compat) hashes synchronously; crypto.subtle would cost
+  // a thread-pool round trip on every request that resolves a key.
+  return createHash("sha256").update(text).digest("hex");
 }
 
 /** Compares two strings without an early exit (their length is not secret); unequal lengths are unequal. */
@@ -38,9 +38,8 @@ export function timingSafeEqual(a: string, b: string): boolean {
 }
 
 /** Compares a secret with its expected value in constant time, whatever their lengths. */
-export async function secretsEqual(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([sha256Hex(given), sha256Hex(expected)]);
-  return timingSafeEqual(a, b);
+export function secretsEqual(given: string, expected: string): boolean {
+  return timingSafeEqual(sha256Hex(given), sha256Hex(expected));
 }
 
 /** Seals secrets at rest with AES-256-GCM when a key is configured; `plain:` otherwise. */

@@ -16,7 +16,7 @@ export function generateKey(type: KeyType): string {
 }
 
 /** The value stored for a key: its SHA-256, lower-case hex. */
-export function hashKey(key: string): Promise<string> {
+export function hashKey(key: string): string {
   return sha256Hex(key);
 }
 

@@ -170,7 +170,7 @@ export function createProjectService(opts: {
 
   const insertKey = async (projectId: string, type: KeyType) => {
     const key = generateKey(type);
-    const doc = { hash: await hashKey(key), projectId, type, createdAt: iso(), expiresAt: null };
+    const doc = { hash: hashKey(key), projectId, type, createdAt: iso(), expiresAt: null };
     await keys().insertOne(doc);
     return key;
   };
@@ -301,7 +301,7 @@ export function createProjectService(opts: {
     async resolveKey(apiKey) {
       const keyType = keyTypeOf(apiKey);
       if (!keyType) return null;
-      const hash = await hashKey(apiKey);
+      const hash = hashKey(apiKey);
       return cache.get(hash, () => loadKey(hash, keyType));
     },
 

@@ -10,7 +10,8 @@ import {
   type Projection,
   type Update,
 } from "../types";
-import { exactCount, planQuery } from "./planner";
+import { exactConditions, exactCount, exactMatches, matchesExact } from "./exact";
+import { type Plan, planQuery } from "./planner";
 import { indexValue, SortedIndex } from "./sorted-index";
 import type { WriteOp } from "./write-ops";
 
@@ -38,6 +39,12 @@ function seal(doc: object): { doc: Doc; json: string } {
 }
 
 /** A collection held in memory, indexed, with mingo as the judge of MongoDB semantics. */
+/** mingo's matcher for a filter. */
+function queryTest(filter: Filter): (doc: Doc) => boolean {
+  const query = new Query(filter);
+  return (doc) => query.test(doc);
+}
+
 export class EmbeddedCollection implements Collection {
   private readonly docs = new Map<string, Doc>();
   private readonly indexes = new Map<string, SortedIndex>([["_id", new SortedIndex("_id", true)]]);
@@ -74,32 +81,37 @@ export class EmbeddedCollection implements Collection {
 
   /** The stored documents matching a query, in order, paged (no projection). */
   private select(filter: Filter, { sort, skip = 0, limit = 0 }: FindOptions = {}): Doc[] {
-    const query = new Query(filter);
+    const exact = exactConditions(filter, this.indexes);
     const plan = planQuery(filter, sort, this.indexes);
     if (plan.kind === "walk") {
+      const test = exact ? (doc: Doc) => matchesExact(doc, exact) : queryTest(filter);
       const out: Doc[] = [];
       let skipped = 0;
       for (const id of plan.index.walk(plan.direction, plan.range)) {
         const doc = this.docs.get(id) as Doc;
-        if (!query.test(doc)) continue;
+        if (!test(doc)) continue;
         if (skipped++ < skip) continue;
         out.push(doc);
         if (out.length === limit) break;
       }
       return out;
     }
-    let source: Iterable<Doc> = this.docs.values();
-    if (plan.kind === "candidates") {
-      const { index, ranges } = plan.from;
-      const ids = new Set(index.irregular.keys());
-      for (const range of ranges) for (const id of index.walk(1, range)) ids.add(id);
-      source = Array.from(ids, (id) => this.docs.get(id) as Doc);
-    }
-    let cursor = query.find<Doc>(Array.from(source));
+    let cursor = exact?.length
+      ? new Query({}).find<Doc>(exactMatches(exact, this.docs))
+      : new Query(filter).find<Doc>(this.candidates(plan));
     if (sort) cursor = cursor.sort(sort);
     if (skip) cursor = cursor.skip(skip);
     if (limit) cursor = cursor.limit(limit);
     return cursor.all();
+  }
+
+  /** The documents a plan hands to mingo: an index's candidates, or all of them. */
+  private candidates(plan: Plan): Doc[] {
+    if (plan.kind !== "candidates") return Array.from(this.docs.values());
+    const { index, ranges } = plan.from;
+    const ids = new Set(index.irregular.keys());
+    for (const range of ranges) for (const id of index.walk(1, range)) ids.add(id);
+    return Array.from(ids, (id) => this.docs.get(id) as Doc);
   }
 
   /** Applies a projection; `_id` is always kept. mingo excludes by deleting, so exclusions work on copies. */
@@ -159,7 +171,8 @@ export class EmbeddedCollection implements Collection {
   async count(filter: Filter = {}): Promise<number> {
     await this.ready();
     if (Object.keys(filter).length === 0) return this.docs.size;
-    return exactCount(filter, this.indexes) ?? this.select(filter).length;
+    const exact = exactConditions(filter, this.indexes);
+    return exact ? exactCount(exact, this.docs) : this.select(filter).length;
   }
 
   async insertOne(input: Omit<Doc, "_id"> & { _id?: string }): Promise<Doc> {

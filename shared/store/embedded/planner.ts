@@ -31,6 +31,13 @@ function equality(value: unknown): Range | undefined {
   return { bracket, lo: bound, hi: bound };
 }
 
+/** Of two bounds on the same end (`$gt` and `$gte`, say), the one that admits less. */
+function tighter(a: Bound | undefined, b: Bound, lower: boolean): Bound {
+  if (!a) return b;
+  if (a.key === b.key) return a.inclusive ? b : a;
+  return (a.key as string | number | boolean) < (b.key as string | number | boolean) === lower ? b : a;
+}
+
 /** The ranges a field condition confines its matches to; undefined when it does not confine them. */
 export function rangesOf(condition: unknown): Range[] | undefined {
   if (!isPlainObject(condition) || !Object.keys(condition).some((k) => k.startsWith("$"))) {
@@ -56,7 +63,8 @@ export function rangesOf(condition: unknown): Range[] | undefined {
     const bracket = bracketOf(condition[op]);
     if (bracket === undefined || bracket <= 1) continue;
     if (range && range.bracket !== bracket) return []; // no value is in two type brackets
-    range = { ...(range ?? { bracket }), [end]: { key: condition[op] as IndexKey, inclusive } };
+    const bound = tighter(range?.[end], { key: condition[op] as IndexKey, inclusive }, end === "lo");
+    range = { ...(range ?? { bracket }), [end]: bound };
   }
   return range ? [range] : undefined;
 }
@@ -133,26 +141,4 @@ export function planQuery(filter: Filter, sort: Sort | undefined, indexes: Index
     return { kind: "walk", index: ordered.index, direction: ordered.direction, range: own && hull(own[1]) };
   }
   return candidates ? { kind: "candidates", from: candidates } : { kind: "scan" };
-}
-
-const EXACT_OPERATORS = new Set(["$gt", "$gte", "$lt", "$lte"]);
-
-/**
- * The count an index answers on its own, without mingo: a filter of one indexed field whose
- * condition is exactly an equality, an `$in` of distinct scalars, or a range; otherwise undefined.
- */
-export function exactCount(filter: Filter, indexes: Indexes): number | undefined {
-  const [field, ...others] = Object.keys(filter);
-  if (!field || others.length > 0 || field.startsWith("$")) return undefined;
-  const index = indexes.get(field);
-  const condition = filter[field];
-  if (!index || index.irregular.size > 0) return undefined;
-  if (isPlainObject(condition)) {
-    const ops = Object.keys(condition);
-    const single = ops.length === 1 && (ops[0] === "$eq" || ops[0] === "$in");
-    if (!single && !ops.every((op) => EXACT_OPERATORS.has(op))) return undefined;
-    const values = condition.$in;
-    if (Array.isArray(values) && new Set(values).size !== values.length) return undefined;
-  }
-  return rangesOf(condition)?.reduce((sum, range) => sum + index.count(range), 0);
 }

@@ -56,7 +56,8 @@ export interface Range {
   hi?: Bound | undefined;
 }
 
-function compareKeys(b1: number, k1: IndexKey, b2: number, k2: IndexKey): number {
+/** Orders two index keys: by type bracket, then by value. */
+export function compareKeys(b1: number, k1: IndexKey, b2: number, k2: IndexKey): number {
   if (b1 !== b2) return b1 - b2;
   if (k1 === k2) return 0;
   return (k1 as string | number | boolean) < (k2 as string | number | boolean) ? -1 : 1;
@@ -171,6 +172,12 @@ export class SortedIndex {
   count(range: Range): number {
     const [start, end] = this.span(range);
     return end - start;
+  }
+
+  /** Calls `visit` with the id of every entry in a range, in ascending order (no generator: hot loops). */
+  each(range: Range, visit: (id: string) => void): void {
+    const [start, end] = this.span(range);
+    for (let i = start; i < end; i++) visit((this.entries[i] as Entry).id);
   }
 
   /** Ids in index order: all of them, or those in one range; ascending (key, id) or the reverse. */
