@@ -36,10 +36,9 @@ export function corsHeaders(): MiddlewareHandler {
   return async (c, next) => {
     const origin = c.req.header("origin");
     c.header("vary", "Origin", { append: true });
-    if (origin) {
-      c.header("access-control-allow-origin", origin);
-      c.header("access-control-allow-credentials", "true");
-    }
+    if (!origin) return next(); // not a cross-origin browser request: no CORS headers to add
+    c.header("access-control-allow-origin", origin);
+    c.header("access-control-allow-credentials", "true");
     if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method")) {
       c.header("access-control-allow-methods", ALLOW_METHODS);
       c.header("access-control-allow-headers", allowHeaders);
