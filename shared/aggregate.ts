@@ -1,4 +1,5 @@
 import { ApiError } from "./errors";
+import { regexProblem } from "./query/regex";
 import { isPlainObject } from "./sanitize";
 
 /** Stages an aggregation may use (API.md §5): no joins, no writes, no JavaScript. */
@@ -29,7 +30,11 @@ const FORBIDDEN_OPERATORS = new Set([
   "$indexStats",
   "$currentOp",
   "$listSessions",
+  // Builds arrays of any size from two numbers: memory is not bounded by the input.
+  "$range",
 ]);
+/** Expression operators that run a regular expression: the pattern must be a literal that passes the ReDoS checks. */
+const REGEX_EXPRESSIONS = new Set(["$regexMatch", "$regexFind", "$regexFindAll"]);
 const PROTOTYPE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 
 export const MAX_STAGES = 20;
@@ -39,6 +44,18 @@ export const MAX_AGGREGATE_ITEMS = 1000;
 export const AGGREGATE_TIME_MS = 5000;
 
 const invalid = (message: string) => new ApiError("INVALID_QUERY", message);
+
+function vetRegexExpression(operator: string, arg: unknown): void {
+  const regex = isPlainObject(arg) ? arg.regex : undefined;
+  const options = isPlainObject(arg) && typeof arg.options === "string" ? arg.options : "";
+  // A string starting with "$" is a field path or variable, i.e. a pattern taken from the data.
+  if (typeof regex !== "string" || regex.startsWith("$")) throw invalid(`${operator} needs a literal string regex`);
+  if (isPlainObject(arg) && arg.options !== undefined && typeof arg.options !== "string") {
+    throw invalid(`${operator} needs literal string options`);
+  }
+  const problem = regexProblem(regex, options);
+  if (problem) throw invalid(`${operator}: ${problem}`);
+}
 
 /** Walks every key and string of a stage: forbidden operators and, for pk, references to private fields. */
 function vetValue(value: unknown, privatePaths: readonly string[], depth: number): void {
@@ -58,6 +75,7 @@ function vetValue(value: unknown, privatePaths: readonly string[], depth: number
   for (const [key, child] of Object.entries(value)) {
     if (PROTOTYPE_KEYS.has(key) || key.includes("\0")) throw invalid(`Invalid key "${key}"`);
     if (FORBIDDEN_OPERATORS.has(key)) throw invalid(`Operator ${key} is not allowed`);
+    if (REGEX_EXPRESSIONS.has(key)) vetRegexExpression(key, child);
     if (!key.startsWith("$") && privatePaths.some((p) => key === p || key.startsWith(`${p}.`))) {
       throw invalid(`Field "${key}" is private`);
     }
@@ -65,10 +83,51 @@ function vetValue(value: unknown, privatePaths: readonly string[], depth: number
   }
 }
 
+const isCount = (n: unknown, min: number) => typeof n === "number" && Number.isSafeInteger(n) && n >= min;
+const isFieldRef = (v: unknown) => typeof v === "string" && /^\$[^$]/.test(v);
+const isOutputName = (v: unknown) => typeof v === "string" && v.length > 0 && !v.startsWith("$") && !v.includes(".");
+
+/** Why a stage's argument has the wrong shape for its stage, or undefined when it fits. */
+function stageProblem(name: string, arg: unknown): string | undefined {
+  switch (name) {
+    case "$limit":
+      return isCount(arg, 1) ? undefined : "$limit needs a positive integer";
+    case "$skip":
+      return isCount(arg, 0) ? undefined : "$skip needs a non-negative integer";
+    case "$count":
+      return isOutputName(arg) ? undefined : "$count needs a field name (no $, no dots)";
+    case "$sort":
+      return isPlainObject(arg) && Object.keys(arg).length > 0 && Object.values(arg).every((d) => d === 1 || d === -1)
+        ? undefined
+        : "$sort needs an object of fields with 1 or -1";
+    case "$unwind": {
+      if (isFieldRef(arg)) return undefined;
+      const ok =
+        isPlainObject(arg) &&
+        isFieldRef(arg.path) &&
+        Object.keys(arg).every((k) => ["path", "includeArrayIndex", "preserveNullAndEmptyArrays"].includes(k)) &&
+        (arg.includeArrayIndex === undefined || isOutputName(arg.includeArrayIndex)) &&
+        (arg.preserveNullAndEmptyArrays === undefined || typeof arg.preserveNullAndEmptyArrays === "boolean");
+      return ok
+        ? undefined
+        : '$unwind needs a field path ("$tags") or {path, includeArrayIndex?, preserveNullAndEmptyArrays?}';
+    }
+    case "$group":
+      return isPlainObject(arg) && Object.hasOwn(arg, "_id") ? undefined : "$group needs an object with _id";
+    default:
+      return isPlainObject(arg) && Object.keys(arg).length > 0 ? undefined : `${name} needs a non-empty object`;
+  }
+}
+
+/** The paths not under another path of the list (an exclusion projection may not name both `a` and `a.b`). */
+function outermost(paths: readonly string[]): string[] {
+  return paths.filter((path) => !paths.some((other) => path.startsWith(`${other}.`)));
+}
+
 /**
  * Checks a pipeline (allowed stages, no forbidden operators, `$match` filters through `vetFilter`,
  * no private-field references for pk) and returns it bounded: the caller's read filter as a
- * leading `$match` and a final `$limit`.
+ * leading `$match`, then (pk) an exclusion `$project` of the private fields, and a final `$limit`.
  */
 export function vetPipeline(
   pipeline: unknown,
@@ -86,9 +145,14 @@ export function vetPipeline(
       throw invalid(`Stage ${index} must have exactly one operator`);
     const [name] = Object.keys(stage) as [string];
     if (!ALLOWED_STAGES.has(name)) throw invalid(`Stage ${name} is not allowed`);
+    const problem = name === "$match" ? undefined : stageProblem(name, stage[name]);
+    if (problem) throw invalid(`Stage ${index}: ${problem}`);
     vetValue(stage[name], options.privatePaths, 0);
     return name === "$match" ? { $match: options.vetFilter(stage[name]) } : stage;
   });
   const read = Object.keys(options.readFilter).length > 0 ? [{ $match: options.readFilter }] : [];
-  return [...read, ...stages, { $limit: MAX_AGGREGATE_ITEMS }];
+  const hidden = outermost(options.privatePaths);
+  // Private fields leave the documents before any caller stage runs ($$ROOT, $getField, ... see nothing).
+  const hide = hidden.length > 0 ? [{ $project: Object.fromEntries(hidden.map((path) => [path, 0])) }] : [];
+  return [...read, ...hide, ...stages, { $limit: MAX_AGGREGATE_ITEMS }];
 }

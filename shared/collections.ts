@@ -1,7 +1,9 @@
 import type { Clock } from "./deps";
 import { ApiError } from "./errors";
+import { newId } from "./ids";
 import type { ResolvedProject } from "./principal";
 import { type CollectionDef, indexedFields } from "./schema/definition";
+import { isUsersCollection } from "./schema/names";
 import { type Validators, validatorsFor } from "./schema/validator";
 import type { Database, DocumentStore } from "./store/types";
 import { DuplicateKeyError } from "./store/types";
@@ -10,6 +12,8 @@ import { DuplicateKeyError } from "./store/types";
 export interface CollectionEntry {
   def: CollectionDef;
   version: number;
+  /** Unique per stored revision (a deleted and re-created collection starts at version 1 again, never at an old revision). */
+  revision: string;
   /** Created by an sk insert into a collection nobody defined ("instant NoSQL"). */
   implicit: boolean;
   createdAt: string;
@@ -59,18 +63,26 @@ export function createCollectionRegistry(options: {
   const toEntry = (doc: Record<string, unknown>): CollectionEntry => ({
     def: doc.def as CollectionDef,
     version: doc.version as number,
+    revision: typeof doc.revision === "string" ? doc.revision : `v${doc.version}`,
     implicit: doc.implicit === true,
     createdAt: doc.createdAt as string,
     updatedAt: doc.updatedAt as string,
   });
 
-  /** Brings the collection's indexes in line with its definition; existing duplicates → 409. */
-  async function syncIndexes(project: ResolvedProject, def: CollectionDef): Promise<void> {
+  /**
+   * Brings the collection's indexes in line with its definition; existing duplicates → 409.
+   * Only indexes that `owned` definitions declared are dropped or changed: an index someone else
+   * made (the auth function's unique `email` on `users`) is left exactly as it is.
+   */
+  async function syncIndexes(project: ResolvedProject, def: CollectionDef, owned: CollectionDef[]): Promise<void> {
     const collection = database(project).collection(def.name);
     const wanted = new Map<string, boolean>(ALWAYS_INDEXED.map((field) => [field, false]));
     for (const { field, unique } of indexedFields(def)) wanted.set(field, unique);
+    const ours = new Set([...ALWAYS_INDEXED, ...owned.flatMap((d) => indexedFields(d).map((i) => i.field))]);
     for (const existing of await collection.listIndexes()) {
-      if (wanted.get(existing.field) !== existing.unique) await collection.dropIndex(existing.field);
+      if (wanted.get(existing.field) === existing.unique) continue;
+      if (ours.has(existing.field)) await collection.dropIndex(existing.field);
+      else wanted.delete(existing.field);
     }
     try {
       for (const [field, unique] of wanted) await collection.createIndex(field, { unique });
@@ -107,15 +119,19 @@ export function createCollectionRegistry(options: {
 
     async create(project, def, { implicit = false } = {}) {
       const now = new Date(clock.now()).toISOString();
-      const entry: CollectionEntry = { def, version: 1, implicit, createdAt: now, updatedAt: now };
+      const entry: CollectionEntry = { def, version: 1, revision: newId(), implicit, createdAt: now, updatedAt: now };
       try {
         await (await definitions(project)).insertOne({ name: def.name, ...entry });
       } catch (error) {
-        if (error instanceof DuplicateKeyError) throw new ApiError("COLLECTION_EXISTS");
+        if (error instanceof DuplicateKeyError) {
+          // Whoever created it may have done so since this instance cached "missing".
+          cache.delete(cacheKey(project, def.name));
+          throw new ApiError("COLLECTION_EXISTS");
+        }
         throw error;
       }
       try {
-        await syncIndexes(project, def);
+        await syncIndexes(project, def, []);
       } catch (error) {
         await (await definitions(project)).deleteOne({ name: def.name });
         throw error;
@@ -127,11 +143,18 @@ export function createCollectionRegistry(options: {
       const collection = await definitions(project);
       const current = await collection.findOne({ name: def.name });
       if (!current) return null;
-      await syncIndexes(project, def);
+      const previous = toEntry(current).def;
+      try {
+        await syncIndexes(project, def, [previous]);
+      } catch (error) {
+        // Put the indexes of the definition that stays back in place before failing.
+        await syncIndexes(project, previous, [def, previous]).catch(() => undefined);
+        throw error;
+      }
       const updatedAt = new Date(clock.now()).toISOString();
       const doc = await collection.updateOne(
         { name: def.name },
-        { $set: { def, implicit: false, updatedAt }, $inc: { version: 1 } },
+        { $set: { def, implicit: false, updatedAt, revision: newId() }, $inc: { version: 1 } },
       );
       return remember(project, def.name, doc ? toEntry(doc) : null);
     },
@@ -139,10 +162,12 @@ export function createCollectionRegistry(options: {
     async remove(project, name) {
       const removed = await (await definitions(project)).deleteOne({ name });
       cache.delete(cacheKey(project, name));
-      if (removed) await database(project).dropCollection(name);
+      // `users` belongs to the auth function: its definition only adds profile fields, so deleting
+      // the definition never deletes the accounts.
+      if (removed && !isUsersCollection(name)) await database(project).dropCollection(name);
       return removed !== null;
     },
 
-    validators: (project, entry) => validatorsFor(entry.def, `${project.id}/${entry.def.name}/${entry.version}`),
+    validators: (project, entry) => validatorsFor(entry.def, `${project.id}/${entry.def.name}/${entry.revision}`),
   };
 }

@@ -8,7 +8,7 @@ import { cursorFilter } from "./query/cursor";
 import { jsonFilterClauses } from "./query/json-filter";
 import { parsePaging } from "./query/paging";
 import { paramFilterClauses } from "./query/params-filter";
-import { parseProjection } from "./query/projection";
+import { parseProjection, requestedPaths } from "./query/projection";
 import { searchClause } from "./query/search";
 import { parseSort } from "./query/sort";
 import type { ListQuery, QueryContext } from "./query/types";
@@ -30,6 +30,7 @@ export function parseListQuery(params: URLSearchParams, ctx: QueryContext): List
   if (search) clauses.push(search);
   const token = params.get("cursor");
   const keyset = token?.trim() ? [cursorFilter(sort, token.trim(), ctx)] : [];
+  const selected = requestedPaths(params, ctx);
   return {
     filter: andAll([...clauses, ...keyset]),
     baseFilter: andAll(clauses),
@@ -38,6 +39,7 @@ export function parseListQuery(params: URLSearchParams, ctx: QueryContext): List
     limit,
     skip: token === null ? (page - 1) * limit : 0,
     projection: parseProjection(params, ctx, sort),
+    selected: selected.length > 0 ? selected : undefined,
     count,
     cursor: token !== null,
   };

@@ -1,6 +1,6 @@
 import { ApiError, type ErrorCode } from "./errors";
 import type { KeyType } from "./principal";
-import type { AccessRule, CollectionDef, Operation } from "./schema/definition";
+import { type AccessRule, type CollectionDef, type Operation, SYSTEM_FIELDS } from "./schema/definition";
 
 /**
  * Access rules (API.md §4.2) as pure decisions. `rls` sets the defaults, `permissions` overrides
@@ -66,17 +66,23 @@ export function ownerFilter(def: Pick<CollectionDef, "rls">, ownerId: string | n
   return ownerId === null ? {} : { [def.rls.ownerField]: ownerId };
 }
 
+/** Whether documents of the collection have owners: RLS is on, or some operation's rule is `owner`. */
+export function ownsDocuments(def: Pick<CollectionDef, "rls" | "permissions">): boolean {
+  return def.rls.enabled || Object.values(def.permissions).includes("owner");
+}
+
 /**
  * The body an end user may insert: the owner field set to the caller when absent, refused when it
  * names someone else (OWNER_MISMATCH) or when the owner field is `_id` (INSERT_DENIED).
- * Applies to user-token inserts on RLS collections; sk and guest inserts pass unchanged.
+ * Applies to user-token inserts into collections whose documents have owners; sk and guest
+ * inserts (userId null) pass unchanged.
  */
 export function ownedInsert(
   body: Record<string, unknown>,
-  def: Pick<CollectionDef, "rls">,
+  def: Pick<CollectionDef, "rls" | "permissions">,
   userId: string | null,
 ): Record<string, unknown> {
-  if (userId === null || !def.rls.enabled) return body;
+  if (userId === null || !ownsDocuments(def)) return body;
   const field = def.rls.ownerField;
   if (field === "_id") throw new ApiError("INSERT_DENIED");
   if (!Object.hasOwn(body, field)) return { ...body, [field]: userId };
@@ -84,12 +90,16 @@ export function ownedInsert(
   return body;
 }
 
-/** Refuses an end-user update that would change (or drop) the owner field. */
+/**
+ * Refuses an end-user update that would change (or drop) the owner field. An owner field that is
+ * a system field (`_id`, `createdBy`) is never taken from a body, so it cannot change.
+ */
 export function assertOwnerKept(
   current: Record<string, unknown>,
   next: Record<string, unknown>,
-  def: Pick<CollectionDef, "rls">,
+  def: Pick<CollectionDef, "rls" | "permissions">,
 ): void {
   const field = def.rls.ownerField;
-  if (def.rls.enabled && field !== "_id" && next[field] !== current[field]) throw new ApiError("OWNER_IMMUTABLE");
+  if (!ownsDocuments(def) || SYSTEM_FIELDS.includes(field)) return;
+  if (next[field] !== current[field]) throw new ApiError("OWNER_IMMUTABLE");
 }

@@ -31,7 +31,7 @@ type Check = (key: string, path: string) => string | undefined;
 
 function walk(value: unknown, check: Check, path: string, found: string[]): void {
   if (Array.isArray(value)) {
-    value.forEach((item, i) => walk(item, check, `${path}[${i}]`, found));
+    for (const [i, item] of value.entries()) walk(item, check, `${path}[${i}]`, found);
     return;
   }
   if (value === null || typeof value !== "object") return;
@@ -50,12 +50,37 @@ const filterKey: Check = (key) => (key.startsWith("$") && !FILTER_OPERATORS.has(
 function guardCollection(collection: Collection, found: string[]): Collection {
   const filter = (f: unknown) => walk(f, filterKey, "", found);
   const docs = (d: unknown) => walk(d, storedKey, "", found);
+  /** Records what is unsafe in `checked`, then answers with the real call. */
+  const seen = <T>(checked: () => void, answer: () => T): T => {
+    checked();
+    return answer();
+  };
   return {
-    find: (f, o) => (filter(f), collection.find(f, o)),
-    findOne: (f, o) => (filter(f), collection.findOne(f, o)),
-    count: (f) => (filter(f), collection.count(f)),
-    insertOne: (d) => (docs(d), collection.insertOne(d)),
-    insertMany: (d) => (docs(d), collection.insertMany(d)),
+    find: (f, o) =>
+      seen(
+        () => filter(f),
+        () => collection.find(f, o),
+      ),
+    findOne: (f, o) =>
+      seen(
+        () => filter(f),
+        () => collection.findOne(f, o),
+      ),
+    count: (f) =>
+      seen(
+        () => filter(f),
+        () => collection.count(f),
+      ),
+    insertOne: (d) =>
+      seen(
+        () => docs(d),
+        () => collection.insertOne(d),
+      ),
+    insertMany: (d) =>
+      seen(
+        () => docs(d),
+        () => collection.insertMany(d),
+      ),
     updateOne: (f, u) => {
       filter(f);
       for (const [op, fields] of Object.entries(u)) {
@@ -64,9 +89,24 @@ function guardCollection(collection: Collection, found: string[]): Collection {
       }
       return collection.updateOne(f, u);
     },
-    replaceOne: (f, d) => (filter(f), docs(d), collection.replaceOne(f, d)),
-    deleteOne: (f) => (filter(f), collection.deleteOne(f)),
-    deleteMany: (f) => (filter(f), collection.deleteMany(f)),
+    replaceOne: (f, d) =>
+      seen(
+        () => {
+          filter(f);
+          docs(d);
+        },
+        () => collection.replaceOne(f, d),
+      ),
+    deleteOne: (f) =>
+      seen(
+        () => filter(f),
+        () => collection.deleteOne(f),
+      ),
+    deleteMany: (f) =>
+      seen(
+        () => filter(f),
+        () => collection.deleteMany(f),
+      ),
     aggregate: (pipeline, o) => {
       walk(pipeline, () => undefined, "", found);
       return collection.aggregate(pipeline, o);

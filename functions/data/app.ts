@@ -23,8 +23,9 @@ export function createDataApp(deps: Deps): Hono<AppEnv> {
   app.use("/api/schemas/*", requireApiKey(deps));
   // End users live behind /api/userAuth only: /api/data/users (any case) and below are closed to every key.
   app.use("/api/data/*", async (c, next) => {
-    const segment = c.req.path.split("/")[3] ?? "";
-    if (isUsersCollection(safeDecode(segment))) throw new ApiError("USERS_COLLECTION_BLOCKED");
+    // The collection segment as any router could read it: decoded, up to an encoded "/" (users%2Fx).
+    const segment = safeDecode(c.req.path.split("/")[3] ?? "").split("/")[0] ?? "";
+    if (isUsersCollection(segment)) throw new ApiError("USERS_COLLECTION_BLOCKED");
     await next();
   });
   app.route("/api/data", documentRoutes(deps));

@@ -5,6 +5,7 @@ import type { Deps } from "../../shared/deps";
 import { ApiError } from "../../shared/errors";
 import { ok, readJson } from "../../shared/http";
 import type { KeyType } from "../../shared/principal";
+import { isPlainObject } from "../../shared/sanitize";
 import { type CollectionDef, definitionView, mergeDefinition, parseDefinition } from "../../shared/schema/definition";
 import { parseCollectionName } from "../../shared/schema/names";
 
@@ -16,7 +17,7 @@ function view(entry: CollectionEntry, keyType: KeyType) {
 }
 
 function requireSecret(keyType: KeyType): void {
-  if (keyType !== "secret") throw new ApiError("WRITE_BLOCKED", "Schema changes need the secret key");
+  if (keyType !== "secret") throw new ApiError("WRITE_BLOCKED");
 }
 
 /** The schema routes of the data function (API.md §4.1), mounted under /api/schemas. */
@@ -49,7 +50,12 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
     requireSecret(keyType);
     const name = parseCollectionName(c.req.param("name"));
     const body = await readJson(c);
-    const def = parseDefinition({ ...(typeof body === "object" && body !== null ? body : {}), name });
+    if (isPlainObject(body) && body.name !== undefined && body.name !== name) {
+      throw new ApiError("VALIDATION_FAILED", undefined, {
+        details: [{ path: "name", message: "A collection cannot be renamed" }],
+      });
+    }
+    const def = parseDefinition(isPlainObject(body) ? { ...body, name } : body);
     const entry = await deps.collections.replace(project, def);
     if (!entry) throw new ApiError("COLLECTION_NOT_FOUND");
     return ok(c, { collection: view(entry, keyType) });

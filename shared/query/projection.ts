@@ -10,12 +10,8 @@ import type { QueryContext, SortSpec } from "./types";
 /** Most paths one projection may name. */
 export const MAX_PROJECTION_FIELDS = 100;
 
-/** Parses fields=/select= into an inclusion projection; undefined when neither names a field. */
-export function parseProjection(
-  params: URLSearchParams,
-  ctx: QueryContext,
-  sort: SortSpec,
-): Record<string, 1> | undefined {
+/** The paths fields=/select= name, in order, checked for this caller (private fields refused for pk). */
+export function requestedPaths(params: URLSearchParams, ctx: QueryContext): string[] {
   const named: string[] = [];
   for (const param of ["fields", "select"]) {
     for (const value of params.getAll(param)) {
@@ -27,8 +23,18 @@ export function parseProjection(
       }
     }
   }
-  if (named.length === 0) return undefined;
   if (named.length > MAX_PROJECTION_FIELDS) throw invalidQuery("fields", `at most ${MAX_PROJECTION_FIELDS} fields`);
+  return named;
+}
+
+/** Parses fields=/select= into an inclusion projection; undefined when neither names a field. */
+export function parseProjection(
+  params: URLSearchParams,
+  ctx: QueryContext,
+  sort: SortSpec,
+): Record<string, 1> | undefined {
+  const named = requestedPaths(params, ctx);
+  if (named.length === 0) return undefined;
   const paths = [...new Set(["_id", ...named, ...Object.keys(sort)])].sort();
   const projection: Record<string, 1> = {};
   for (const path of paths) {

@@ -52,6 +52,8 @@ export interface ListQuery {
   skip: number;
   /** Inclusion projection from fields=/select= (plus `_id` and the sort keys); undefined = whole documents. */
   projection: Record<string, 1> | undefined;
+  /** The paths fields=/select= named; the handler drops the sort keys the projection added only for the cursor. */
+  selected?: string[] | undefined;
   /** count=true: the caller answers `{count}` only. */
   count: boolean;
   /** A cursor param was given (keyset paging; the filter already holds the keyset condition). */

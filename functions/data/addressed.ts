@@ -1,0 +1,47 @@
+import type { Deps } from "../../shared/deps";
+import { etagMatches, etagOf } from "../../shared/documents";
+import { ApiError } from "../../shared/errors";
+import { decideAccess, ownerFilter, rulesFor } from "../../shared/rules";
+import type { Doc, Filter } from "../../shared/store/types";
+import { and, type Ctx, documentId, type Target } from "./target";
+
+/** How often a write without If-Match is retried on a fresh version before giving up. */
+const MAX_WRITE_ATTEMPTS = 50;
+
+/** A short random pause after a lost race, growing with the attempt (at most ~10 ms). */
+const backoff = (attempt: number) =>
+  new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(attempt + 1, 10)));
+
+/**
+ * Runs a PUT, PATCH or DELETE on the document the path addresses, as the caller may see it.
+ * Not visible to the caller → 404; visible but owned by someone else → 403 OWNER_MISMATCH.
+ * `write` gets the current document and a guard filter (id + version + owner) that makes the
+ * write conditional: with `If-Match` a concurrent change is a 412; without it the write is retried
+ * on the fresh version, so concurrent merges all land. `write` returns null when the guard missed.
+ */
+export async function writeAddressed<T>(
+  deps: Deps,
+  c: Ctx,
+  target: Target,
+  ownerId: string | null,
+  write: (current: Doc, guard: Filter) => Promise<T | null>,
+): Promise<T> {
+  const { def, caller, collection } = target;
+  const id = documentId(c);
+  const read = decideAccess(caller, rulesFor(def).read, "read");
+  const visible = ownerFilter(def, read.allowed ? read.ownerId : ownerId);
+  const ifMatch = c.req.header("if-match");
+  for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+    const current = await collection.findOne(and({ _id: id }, visible));
+    if (!current) throw new ApiError("DOCUMENT_NOT_FOUND");
+    if (ownerId !== null && current[def.rls.ownerField] !== ownerId) throw new ApiError("OWNER_MISMATCH");
+    if (ifMatch !== undefined && !etagMatches(ifMatch, etagOf(current))) throw new ApiError("PRECONDITION_FAILED");
+    const guard = and({ _id: id, updatedAt: current.updatedAt }, ownerFilter(def, ownerId));
+    const result = await write(current, guard);
+    if (result !== null) return result;
+    if (ifMatch !== undefined) throw new ApiError("PRECONDITION_FAILED");
+    await backoff(attempt);
+  }
+  deps.log.warn("write gave up after repeated conflicts", { collection: def.name, id });
+  throw new ApiError("PRECONDITION_FAILED", "The document kept changing; retry");
+}

@@ -1,0 +1,57 @@
+import { Hono } from "hono";
+import { AGGREGATE_TIME_MS, vetPipeline } from "../../shared/aggregate";
+import type { AppEnv } from "../../shared/app";
+import type { Deps } from "../../shared/deps";
+import { ApiError } from "../../shared/errors";
+import { ok, readJson } from "../../shared/http";
+import type { ResolvedProject } from "../../shared/principal";
+import { vetFilter } from "../../shared/query";
+import { authorize, ownerFilter } from "../../shared/rules";
+import { isPlainObject } from "../../shared/sanitize";
+import type { CollectionDef } from "../../shared/schema/definition";
+import { type Doc, StoreUnavailableError } from "../../shared/store/types";
+import { queryContext, resolveTarget } from "./target";
+
+/**
+ * Whether publishable keys may aggregate a collection: its definition's `aggregate.publishable`
+ * when set, else the project setting `data.publishableAggregate` (default false).
+ */
+function publishableAggregate(project: ResolvedProject, def: CollectionDef): boolean {
+  if (def.aggregate) return def.aggregate.publishable;
+  const data = project.settings.data;
+  return isPlainObject(data) && data.publishableAggregate === true;
+}
+
+/** POST /:collection/aggregate (API.md §5): allowlisted stages, read rules as a leading $match, bounded output. */
+export function aggregateRoutes(deps: Deps): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+
+  routes.post("/:collection/aggregate", async (c) => {
+    const { def, caller, collection, isSecretKey, present } = await resolveTarget(deps, c);
+    if (!isSecretKey && !publishableAggregate(c.get("principal").project, def)) {
+      throw new ApiError("READ_BLOCKED", "Aggregation needs the secret key unless the project allows it");
+    }
+    const ownerId = authorize(caller, def, "list");
+    const context = queryContext(def, isSecretKey);
+    const privatePaths = isSecretKey ? [] : [...(context.fields ?? [])].filter(([, f]) => f.private).map(([p]) => p);
+    const body = await readJson(c);
+    const pipeline = vetPipeline(isPlainObject(body) ? body.pipeline : body, {
+      readFilter: ownerFilter(def, ownerId),
+      privatePaths,
+      vetFilter: (filter) => vetFilter(filter, context),
+    });
+    const items = await collection.aggregate(pipeline, { maxTimeMs: AGGREGATE_TIME_MS }).catch((error: unknown) => {
+      // The store refused or aborted the pipeline (unknown operator, bad argument, time limit): the
+      // caller's input, answered without the store's own words.
+      if (error instanceof StoreUnavailableError) throw error;
+      deps.log.warn("aggregate pipeline failed", { collection: def.name, error: String(error) });
+      throw new ApiError(
+        "INVALID_QUERY",
+        "The pipeline could not be run (unknown operator, bad argument or time limit)",
+      );
+    });
+    return ok(c, { items: isSecretKey ? items : items.map((item) => present(item as Doc)) });
+  });
+
+  return routes;
+}

@@ -1,0 +1,90 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../../shared/app";
+import type { Deps } from "../../shared/deps";
+import { etagMatches, etagOf } from "../../shared/documents";
+import { ApiError } from "../../shared/errors";
+import { ok } from "../../shared/http";
+import { encodeCursor, type ListQuery, parseListQuery } from "../../shared/query";
+import { authorize, ownerFilter } from "../../shared/rules";
+import { isPlainObject } from "../../shared/sanitize";
+import type { Doc } from "../../shared/store/types";
+import { and, documentId, queryContext, resolveTarget } from "./target";
+
+/**
+ * Removes from a projected item the sort keys the projection added only to build `nextCursor`
+ * (a path the caller did not select and that is not under one it did).
+ */
+function withoutCursorKeys(doc: Doc, query: ListQuery): Doc {
+  const selected = query.selected;
+  if (!selected) return doc;
+  const extra = Object.keys(query.sort).filter(
+    (path) => path !== "_id" && !selected.some((s) => path === s || path.startsWith(`${s}.`)),
+  );
+  if (extra.length === 0) return doc;
+  const out: Doc = { ...doc };
+  for (const path of extra) {
+    const segments = path.split(".");
+    const last = segments.pop() as string;
+    let parent: Record<string, unknown> | undefined = out;
+    for (const segment of segments) {
+      const child: unknown = parent[segment];
+      if (!isPlainObject(child)) {
+        parent = undefined;
+        break;
+      }
+      const copy: Record<string, unknown> = { ...child };
+      parent[segment] = copy;
+      parent = copy;
+    }
+    if (parent) delete parent[last];
+  }
+  return out;
+}
+
+/** GET list and GET by id (API.md §5, §5.1). */
+export function readRoutes(deps: Deps): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+
+  routes.get("/:collection", async (c) => {
+    const { def, caller, collection, isSecretKey, present } = await resolveTarget(deps, c);
+    const rule = ownerFilter(def, authorize(caller, def, "list"));
+    const query = parseListQuery(new URL(c.req.url).searchParams, queryContext(def, isSecretKey));
+    if (query.count) return ok(c, { count: await collection.count(and(query.filter, rule)) });
+    const [found, total] = await Promise.all([
+      collection.find(and(query.filter, rule), {
+        sort: query.sort,
+        skip: query.skip,
+        limit: query.limit + 1,
+        projection: query.projection,
+      }),
+      collection.count(and(query.baseFilter, rule)),
+    ]);
+    const items = found.slice(0, query.limit);
+    const hasNext = found.length > query.limit;
+    const last = items.at(-1);
+    return ok(c, {
+      items: items.map((doc) => present(withoutCursorKeys(doc, query))),
+      total,
+      page: query.page,
+      limit: query.limit,
+      totalPages: Math.ceil(total / query.limit),
+      hasNext,
+      hasPrev: query.cursor ? true : query.page > 1,
+      nextCursor: hasNext && last ? encodeCursor(last, query.sort) : null,
+    });
+  });
+
+  routes.get("/:collection/:id", async (c) => {
+    const { def, caller, collection, present } = await resolveTarget(deps, c);
+    const ownerId = authorize(caller, def, "read");
+    const doc = await collection.findOne(and({ _id: documentId(c) }, ownerFilter(def, ownerId)));
+    if (!doc) throw new ApiError("DOCUMENT_NOT_FOUND");
+    const etag = etagOf(doc);
+    c.header("etag", etag);
+    const ifNoneMatch = c.req.header("if-none-match");
+    if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, etag)) return c.body(null, 304);
+    return ok(c, present(doc));
+  });
+
+  return routes;
+}

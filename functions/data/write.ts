@@ -1,0 +1,115 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../../shared/app";
+import type { Deps } from "../../shared/deps";
+import { etagOf, nextTimestamp } from "../../shared/documents";
+import { ok, readJson } from "../../shared/http";
+import { assertOwnerKept, authorize, ownedInsert } from "../../shared/rules";
+import type { Update } from "../../shared/store/types";
+import { writeAddressed } from "./addressed";
+import { bulkDuplicate, prepareBulk } from "./bulk";
+import { type Ctx, checkedBody, duplicate, materialize, resolveTarget, type Target } from "./target";
+
+/**
+ * One insert body → the document to store: key checks, the owner rule (owner injected for end
+ * users, OWNER_MISMATCH / INSERT_DENIED), full validation with defaults, then the system fields.
+ * Client-sent system fields (`_id`, `createdAt`, `updatedAt`, `createdBy`) are ignored.
+ */
+export function prepareInsert(body: unknown, target: Target, now: number): Record<string, unknown> {
+  const { def, validators, caller } = target;
+  const owned = ownedInsert(checkedBody(body, def), def, caller.userId);
+  const time = new Date(now).toISOString();
+  const doc = { ...validators.insert(owned), createdAt: time, updatedAt: time };
+  return caller.userId ? { ...doc, createdBy: caller.userId } : doc;
+}
+
+/** POST insert and bulk, PUT replace, PATCH merge, DELETE (API.md §5). */
+export function writeRoutes(deps: Deps): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+
+  /**
+   * The target of an insert and its prepared documents. A missing collection (sk) is created only
+   * after the body passed, so a refused insert leaves nothing behind.
+   */
+  async function insertTarget<T>(
+    c: Ctx,
+    prepare: (target: Target, body: unknown) => T,
+  ): Promise<{ target: Target; prepared: T }> {
+    const first = await resolveTarget(deps, c, { createIfMissing: true });
+    authorize(first.caller, first.def, "create");
+    const body = await readJson(c);
+    const prepared = prepare(first, body);
+    if (!first.provisional) return { target: first, prepared };
+    const target = await materialize(deps, c, first);
+    authorize(target.caller, target.def, "create");
+    return { target, prepared: prepare(target, body) };
+  }
+
+  routes.post("/:collection/bulk", async (c) => {
+    const now = deps.clock.now();
+    const { target, prepared: docs } = await insertTarget(c, (t, body) =>
+      prepareBulk(body, (item) => prepareInsert(item, t, now)),
+    );
+    const inserted = await target.collection
+      .insertMany(docs)
+      .catch((error) => bulkDuplicate(error, docs, target.collection));
+    return ok(c, { insertedCount: inserted.length, items: inserted.map(target.present) }, 201);
+  });
+
+  routes.post("/:collection", async (c) => {
+    const now = deps.clock.now();
+    const { target, prepared: doc } = await insertTarget(c, (t, body) => prepareInsert(body, t, now));
+    const inserted = await target.collection.insertOne(doc).catch(duplicate);
+    c.header("etag", etagOf(inserted));
+    return ok(c, target.present(inserted), 201);
+  });
+
+  routes.put("/:collection/:id", async (c) => {
+    const target = await resolveTarget(deps, c);
+    const { def, caller, validators, collection } = target;
+    const ownerId = authorize(caller, def, "update");
+    const body = checkedBody(await readJson(c), def);
+    const owner = def.rls.ownerField;
+    const replaced = await writeAddressed(deps, c, target, ownerId, (current, guard) => {
+      // PUT keeps the owner when the body leaves it out; changing it is refused below (pk).
+      const kept =
+        Object.hasOwn(body, owner) || !Object.hasOwn(current, owner) ? body : { ...body, [owner]: current[owner] };
+      const next = validators.replace(kept);
+      if (!target.isSecretKey) assertOwnerKept(current, next, def);
+      const system = { createdAt: current.createdAt, updatedAt: nextTimestamp(current.updatedAt, deps.clock.now()) };
+      const createdBy = current.createdBy === undefined ? {} : { createdBy: current.createdBy };
+      return collection.replaceOne(guard, { ...next, ...system, ...createdBy }).catch(duplicate);
+    });
+    c.header("etag", etagOf(replaced));
+    return ok(c, target.present(replaced));
+  });
+
+  routes.patch("/:collection/:id", async (c) => {
+    const target = await resolveTarget(deps, c);
+    const { def, caller, validators, collection } = target;
+    const ownerId = authorize(caller, def, "update");
+    const { set, unset } = validators.patch(checkedBody(await readJson(c), def));
+    const patched = await writeAddressed(deps, c, target, ownerId, (current, guard) => {
+      if (!target.isSecretKey) {
+        const merged: Record<string, unknown> = { ...current, ...set };
+        for (const field of unset) delete merged[field];
+        assertOwnerKept(current, merged, def);
+      }
+      const update: Update = { $set: { ...set, updatedAt: nextTimestamp(current.updatedAt, deps.clock.now()) } };
+      if (unset.length > 0) update.$unset = Object.fromEntries(unset.map((field) => [field, ""] as const));
+      return collection.updateOne(guard, update).catch(duplicate);
+    });
+    c.header("etag", etagOf(patched));
+    return ok(c, target.present(patched));
+  });
+
+  routes.delete("/:collection/:id", async (c) => {
+    const target = await resolveTarget(deps, c);
+    const ownerId = authorize(target.caller, target.def, "delete");
+    const id = await writeAddressed(deps, c, target, ownerId, async (current, guard) =>
+      (await target.collection.deleteOne(guard)) ? current._id : null,
+    );
+    return ok(c, { _id: id, id, deleted: true });
+  });
+
+  return routes;
+}

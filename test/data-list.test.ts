@@ -1,0 +1,743 @@
+/**
+ * The list query of API.md §5.1 over HTTP (filters, sort, paging, cursors, search, projection,
+ * count), the aggregate endpoint, and a 10 000-document collection checked against plain JS.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type CallResult, call, type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers";
+
+type Doc = Record<string, unknown> & { _id: string };
+
+/** MongoDB's order across the types used here: missing/null < numbers < strings < booleans. */
+function rank(value: unknown): number {
+  if (value === undefined || value === null) return 0;
+  if (typeof value === "number") return 1;
+  if (typeof value === "string") return 2;
+  return 3;
+}
+function compareValues(a: unknown, b: unknown): number {
+  const ra = rank(a);
+  const rb = rank(b);
+  if (ra !== rb) return ra - rb;
+  if (ra === 0) return 0;
+  return a === b ? 0 : (a as number | string) < (b as number | string) ? -1 : 1;
+}
+const valueAt = (doc: Doc, path: string): unknown =>
+  path
+    .split(".")
+    .reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), doc);
+
+/** Sorts like the server: the given keys, then `_id` in the direction of the last key. */
+function jsSort(docs: Doc[], sort: Array<[string, 1 | -1]>): Doc[] {
+  const keys: Array<[string, 1 | -1]> = [...sort, ["_id", sort.at(-1)?.[1] ?? 1]];
+  return [...docs].sort((x, y) => {
+    for (const [path, dir] of keys) {
+      const order = compareValues(valueAt(x, path), valueAt(y, path));
+      if (order !== 0) return order * dir;
+    }
+    return 0;
+  });
+}
+const ids = (docs: Array<{ _id: string }>) => docs.map((d) => d._id);
+const q = (value: unknown) => encodeURIComponent(JSON.stringify(value));
+
+describe("list query", () => {
+  let env: DataTestEnv;
+  let all: Doc[];
+  const list = (query: string) => env.sk("GET", `/api/data/products?${query}`);
+  const items = async (query: string) => {
+    const res = await list(query);
+    expect(res.status, `${query}: ${res.text}`).toBe(200);
+    return res.json.data.items as Doc[];
+  };
+  /** The ids a query returns (limit 100), in any order, against the ids of a JS predicate. */
+  const expectMatches = async (query: string, predicate: (d: Doc) => boolean) => {
+    const got = ids(await items(`${query}&limit=100`)).sort();
+    expect(got, query).toEqual(ids(all.filter(predicate)).sort());
+    expect(got.length, `${query} should match something and not everything`).toBeGreaterThan(0);
+    expect(got.length, query).toBeLessThan(all.length);
+  };
+
+  beforeAll(async () => {
+    env = await dataTestEnv();
+    await env.defineCollection({
+      name: "products",
+      fields: [
+        { name: "name", type: "string" },
+        { name: "price", type: "number", index: true },
+        { name: "qty", type: "integer" },
+        { name: "category", type: "string", index: true },
+        { name: "published", type: "boolean" },
+        { name: "releasedAt", type: "date" },
+        { name: "tags", type: "array", items: { type: "string" } },
+        { name: "meta", type: "object", fields: [{ name: "lang", type: "string" }] },
+        { name: "note", type: "string" },
+        { name: "cost", type: "number", private: true },
+      ],
+    });
+    const names = ["Apple", "apple pie", "a.b", "axb", "(x)", "c*", "Banana", "cherry", "a+b", "Date"];
+    const body = Array.from({ length: 60 }, (_, n) => ({
+      name: names[n % names.length],
+      price: [5, 10, 20][n % 3],
+      qty: n,
+      category: ["fruit", "tool", "toy", "book"][n % 4],
+      published: n % 5 !== 0,
+      releasedAt: new Date(Date.UTC(2024, 0, 1 + n)).toISOString(),
+      tags: n % 2 === 0 ? ["red", "sale"] : ["blue"],
+      meta: { lang: n % 3 === 0 ? "en" : "de" },
+      ...(n % 3 === 1 ? {} : { note: `note ${n % 7}` }),
+      cost: n,
+    }));
+    // Two batches at different times, so createdAt has ties and differences.
+    await env.sk("POST", "/api/data/products/bulk", body.slice(0, 30));
+    env.clock.advance(5000);
+    await env.sk("POST", "/api/data/products/bulk", body.slice(30));
+    const stored = await env.deps.collections
+      .database((await env.deps.projects.resolveKey(env.project.sk))!.project)
+      .collection("products")
+      .find({});
+    all = stored as Doc[];
+    expect(all).toHaveLength(60);
+  });
+  afterAll(() => env.close());
+
+  describe("query-string filters", () => {
+    const n = (d: Doc, f: string) => d[f] as number;
+    it.each<[string, (d: Doc) => boolean]>([
+      ["category=tool", (d) => d.category === "tool"],
+      ["price=10", (d) => d.price === 10],
+      ["price_gt=5", (d) => n(d, "price") > 5],
+      ["price_gte=10&price_lt=20", (d) => n(d, "price") >= 10 && n(d, "price") < 20],
+      ["price_lte=10", (d) => n(d, "price") <= 10],
+      ["price_ne=10", (d) => d.price !== 10],
+      ["category_in=tool,toy", (d) => ["tool", "toy"].includes(d.category as string)],
+      ["category_nin=tool,toy", (d) => !["tool", "toy"].includes(d.category as string)],
+      ["note_exists=false", (d) => d.note === undefined],
+      ["note_exists=true", (d) => d.note !== undefined],
+      ["name_regex=^apple", (d) => /^apple/i.test(d.name as string)],
+      ["meta.lang=en", (d) => (d.meta as { lang: string }).lang === "en"],
+      ["published=false", (d) => d.published === false],
+      ["qty_gte=50", (d) => n(d, "qty") >= 50],
+      ["releasedAt_gte=2024-02-01", (d) => (d.releasedAt as string) >= "2024-02-01T00:00:00.000Z"],
+      ["releasedAt_lt=2024-01-05T00:00:00%2B01:00", (d) => (d.releasedAt as string) < "2024-01-04T23:00:00.000Z"],
+      ["tags=sale", (d) => (d.tags as string[]).includes("sale")],
+      ["tags_in=blue,green", (d) => (d.tags as string[]).includes("blue")],
+      ["qty_gt=10&qty_lt=20&category=tool", (d) => n(d, "qty") > 10 && n(d, "qty") < 20 && d.category === "tool"],
+      ["qty_gt=10&qty_gt=30", (d) => n(d, "qty") > 30],
+    ])("%s", async (query, predicate) => {
+      await expectMatches(query, predicate);
+    });
+
+    it("filters by _id and by createdAt", async () => {
+      const one = all[7]!;
+      expect(ids(await items(`_id=${one._id}`))).toEqual([one._id]);
+      const later = all.filter((d) => (d.createdAt as string) > "2026-01-01T00:00:00.000Z");
+      expect(ids(await items("createdAt_gt=2026-01-01T00:00:00Z&limit=100")).sort()).toEqual(ids(later).sort());
+      expect(later).toHaveLength(30);
+    });
+
+    it.each([
+      "price=abc",
+      "price_gt=",
+      "qty=1.5",
+      "published=yes",
+      "releasedAt_gte=yesterday",
+      "releasedAt=2024-02-30",
+      "_id=xyz",
+      "note_exists=maybe",
+      `name_regex=${"a".repeat(129)}`,
+      "name_regex=(",
+      "unknownField=1&sort=unknownField",
+      "$where=1",
+      "a..b=1",
+      "__proto__.x=1",
+    ])("%s → 400 INVALID_QUERY", async (query) => {
+      const res = await list(query);
+      expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);
+      expect(res.json.details[0].path).toBeTruthy();
+    });
+
+    it("never treats reserved names as filters", async () => {
+      const res = await list(
+        "populate=author&expand=profile&fields=&select=&search=&searchFields=&count=false&limit=100",
+      );
+      expect(res.json.data.total).toBe(60);
+    });
+
+    it("takes a publishable key from ?key= and removes it before filters are read", async () => {
+      const res = await call(env.app, "GET", `/api/data/products?key=${env.project.pk}&category=toy`);
+      expect(res.status).toBe(200);
+      expect(res.json.data.total).toBe(15);
+      const sk = await call(env.app, "GET", `/api/data/products?key=${env.project.sk}`);
+      expect([sk.status, sk.json.code]).toEqual([401, "API_KEY_INVALID"]);
+    });
+  });
+
+  describe("JSON filters", () => {
+    it.each<[string, (d: Doc) => boolean]>([
+      [`filter=${q({ price: { $gt: 5 }, category: "tool" })}`, (d) => (d.price as number) > 5 && d.category === "tool"],
+      [
+        `filter=${q({ $or: [{ category: "toy" }, { price: { $lte: 5 } }] })}`,
+        (d) => d.category === "toy" || d.price === 5,
+      ],
+      [`filter=${q({ qty: { $not: { $gte: 10 } } })}`, (d) => (d.qty as number) < 10],
+      [`filter=${q({ tags: { $all: ["red", "sale"] } })}`, (d) => (d.tags as string[]).length === 2],
+      [`filter=${q({ tags: { $size: 1 } })}`, (d) => (d.tags as string[]).length === 1],
+      [`filter=${q({ tags: { $elemMatch: { $eq: "blue" } } })}`, (d) => (d.tags as string[]).includes("blue")],
+      [`filter=${q({ name: { $regex: "^A", $options: "i" } })}`, (d) => /^a/i.test(d.name as string)],
+      [
+        `filter=${q({ "meta.lang": { $in: ["en"] }, note: { $exists: true } })}`,
+        (d) => (d.meta as { lang: string }).lang === "en" && d.note !== undefined,
+      ],
+      [`filter=${q({ releasedAt: { $lt: "2024-01-10" } })}`, (d) => (d.releasedAt as string) < "2024-01-10"],
+      [
+        `andFilters=${q([{ category: "book" }, { price: { $ne: 20 } }])}`,
+        (d) => d.category === "book" && d.price !== 20,
+      ],
+      [
+        `orFilters=${q([{ category: "book" }, { qty: { $lt: 3 } }])}`,
+        (d) => d.category === "book" || (d.qty as number) < 3,
+      ],
+      [`orFilters=${q({ category: "book", qty: 1 })}`, (d) => d.category === "book" || d.qty === 1],
+      [
+        `filter=${q({ price: 10 })}&orFilters=${q([{ category: "book" }, { category: "toy" }])}&qty_gt=20`,
+        (d) => d.price === 10 && ["book", "toy"].includes(d.category as string) && (d.qty as number) > 20,
+      ],
+    ])("%s", async (query, predicate) => {
+      await expectMatches(query, predicate);
+    });
+
+    const deep = (levels: number): unknown => (levels === 0 ? { price: 5 } : { $and: [deep(levels - 1)] });
+    it.each([
+      ["$where", { $where: "this.price > 1" }],
+      ["$expr", { $expr: { $gt: ["$price", 1] } }],
+      ["$function", { price: { $function: { body: "x", args: [], lang: "js" } } }],
+      ["$text", { $text: { $search: "x" } }],
+      ["$near", { loc: { $near: [0, 0] } }],
+      ["$nor", { $nor: [{ price: 5 }] }],
+      ["$type", { price: { $type: "number" } }],
+      ["$mod", { qty: { $mod: [2, 0] } }],
+      ["a value operator", { meta: { lang: { $gt: "" }, x: 1 } }],
+      ["too deep", deep(7)],
+      ["$in over 100", { qty: { $in: Array.from({ length: 101 }, (_, i) => i) } }],
+      ["regex over 128", { name: { $regex: "a".repeat(129) } }],
+      ["a private field", { cost: { $gt: 1 } }],
+    ])("filter with %s → 400 INVALID_QUERY (pk)", async (_name, filter) => {
+      const res = await env.pk("GET", `/api/data/products?filter=${q(filter)}`);
+      expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);
+    });
+
+    it("malformed JSON → 400 INVALID_QUERY", async () => {
+      const res = await list("filter=%7Bprice");
+      expect([res.status, res.json.code, res.json.details[0].path]).toEqual([400, "INVALID_QUERY", "filter"]);
+    });
+  });
+
+  describe("sort and paging", () => {
+    it.each<[string, Array<[string, 1 | -1]>]>([
+      ["", [["createdAt", -1]]],
+      ["sort=price", [["price", 1]]],
+      [
+        "sort=-price,name",
+        [
+          ["price", -1],
+          ["name", 1],
+        ],
+      ],
+      [
+        "sort=price:desc,qty:asc",
+        [
+          ["price", -1],
+          ["qty", 1],
+        ],
+      ],
+      [
+        "sort=category:1,price:-1",
+        [
+          ["category", 1],
+          ["price", -1],
+        ],
+      ],
+      ["sortBy=name&sortDirection=desc", [["name", -1]]],
+      ["sortBy=price", [["price", 1]]],
+      ["sort=note", [["note", 1]]],
+      [
+        "sort=-meta.lang,-qty",
+        [
+          ["meta.lang", -1],
+          ["qty", -1],
+        ],
+      ],
+      ["sort=createdAt", [["createdAt", 1]]],
+    ])("%s orders like JS with the _id tie-break", async (query, sort) => {
+      expect(ids(await items(`${query}&limit=100`))).toEqual(ids(jsSort(all, sort)));
+    });
+
+    it.each([
+      "sort=nope",
+      "sort=cost",
+      "sort=price,price",
+      "sort=_id,price",
+      "sort=price:up",
+      "sort=a,b,c,d,e,f",
+      "sortDirection=asc",
+      "sortBy=price&sort=name",
+    ])("%s → 400 INVALID_QUERY (pk)", async (query) => {
+      const res = await env.pk("GET", `/api/data/products?${query}`);
+      expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);
+    });
+
+    it("pages with page/limit and reports total, totalPages, hasNext, hasPrev", async () => {
+      const expected = jsSort(all, [["qty", 1]]);
+      const pages = [];
+      for (let page = 1; page <= 4; page++) {
+        const res = await list(`sort=qty&limit=25&page=${page}`);
+        const { items: got, ...meta } = res.json.data;
+        pages.push(meta);
+        expect(ids(got)).toEqual(ids(expected.slice((page - 1) * 25, page * 25)));
+      }
+      expect(pages).toEqual([
+        { total: 60, page: 1, limit: 25, totalPages: 3, hasNext: true, hasPrev: false, nextCursor: expect.any(String) },
+        { total: 60, page: 2, limit: 25, totalPages: 3, hasNext: true, hasPrev: true, nextCursor: expect.any(String) },
+        { total: 60, page: 3, limit: 25, totalPages: 3, hasNext: false, hasPrev: true, nextCursor: null },
+        { total: 60, page: 4, limit: 25, totalPages: 3, hasNext: false, hasPrev: true, nextCursor: null },
+      ]);
+      const defaults = (await list("")).json.data;
+      expect([defaults.items.length, defaults.limit, defaults.page]).toEqual([20, 20, 1]);
+    });
+
+    it.each([
+      "limit=0",
+      "limit=101",
+      "limit=abc",
+      "limit=1.5",
+      "page=0",
+      "page=-1",
+      "page=x",
+      "limit=5&limit=6",
+      "count=yes",
+    ])("%s → 400 INVALID_QUERY", async (query) => {
+      const res = await list(query);
+      expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);
+    });
+
+    it.each<[string, Array<[string, 1 | -1]>]>([
+      ["sort=price", [["price", 1]]],
+      ["sort=-price", [["price", -1]]],
+      [
+        "sort=category,-price",
+        [
+          ["category", 1],
+          ["price", -1],
+        ],
+      ],
+      [
+        "sort=-published,price:asc",
+        [
+          ["published", -1],
+          ["price", 1],
+        ],
+      ],
+      ["sort=note", [["note", 1]]],
+      [
+        "sort=-note,-name",
+        [
+          ["note", -1],
+          ["name", -1],
+        ],
+      ],
+      ["", [["createdAt", -1]]],
+      ["sort=createdAt&category_ne=toy", [["createdAt", 1]]],
+    ])("cursor paging with %s visits every document exactly once, in order", async (query, sort) => {
+      const filtered = query.includes("category_ne") ? all.filter((d) => d.category !== "toy") : all;
+      const expected = ids(jsSort(filtered, sort));
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const res: CallResult = await list(`${query}&limit=7${cursor ? `&cursor=${cursor}` : ""}`);
+        expect(res.status, res.text).toBe(200);
+        const data = res.json.data;
+        expect(data.total).toBe(filtered.length);
+        expect(data.hasPrev).toBe(cursor !== null);
+        seen.push(...ids(data.items));
+        cursor = data.nextCursor;
+        expect(data.hasNext).toBe(cursor !== null);
+        pages++;
+      } while (cursor && pages < 50);
+      expect(seen).toEqual(expected);
+      expect(pages).toBe(Math.ceil(filtered.length / 7));
+    });
+
+    it("refuses a cursor made for another sort, and garbage", async () => {
+      const cursor = (await list("sort=price&limit=5")).json.data.nextCursor;
+      for (const query of [`sort=-price&cursor=${cursor}`, "cursor=abc", `cursor=${"A".repeat(5000)}`, "cursor=%00"]) {
+        const res = await list(query);
+        expect([res.status, res.json.code], query).toEqual([400, "INVALID_QUERY"]);
+      }
+    });
+  });
+
+  describe("search, projection, count", () => {
+    it.each<[string, (name: string) => boolean]>([
+      ["apple", (name) => name.toLowerCase().includes("apple")],
+      ["a.b", (name) => name === "a.b"],
+      ["a+b", (name) => name === "a+b"],
+      ["(x)", (name) => name === "(x)"],
+      ["(", (name) => name.includes("(")],
+      ["c*", (name) => name === "c*"],
+      ["BANANA", (name) => name === "Banana"],
+    ])("search=%s is a literal, case-insensitive substring match", async (term, predicate) => {
+      await expectMatches(`search=${encodeURIComponent(term)}&searchFields=name`, (d) => predicate(d.name as string));
+    });
+
+    it("searches every readable string field by default, and only the named ones with searchFields", async () => {
+      await expectMatches("search=note%203", (d) => d.note === "note 3");
+      expect(await items("search=note%203&searchFields=name")).toEqual([]);
+      const res = await list("search=x&searchFields=price,%24where");
+      expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);
+    });
+
+    it("fields/select project, always with _id, and without the sort keys added for the cursor", async () => {
+      const got = await items("fields=name&sort=price&limit=3");
+      expect(got.map((d) => Object.keys(d).sort())).toEqual(Array(3).fill(["_id", "name"]));
+      const both = await items("fields=name&select=meta.lang&limit=2");
+      expect(both[0]).toEqual({ _id: both[0]!._id, name: expect.any(String), meta: { lang: expect.any(String) } });
+      const withSortKey = await items("select=price,qty&sort=-price&limit=2");
+      expect(Object.keys(withSortKey[0]!).sort()).toEqual(["_id", "price", "qty"]);
+      // The cursor still works from a projected page.
+      const first = (await list("fields=name&sort=price&limit=30")).json.data;
+      const second = (await list(`fields=name&sort=price&limit=30&cursor=${first.nextCursor}`)).json.data;
+      expect([...ids(first.items), ...ids(second.items)]).toEqual(ids(jsSort(all, [["price", 1]])));
+    });
+
+    it("count=true answers {count} only", async () => {
+      expect((await list("count=true")).json.data).toEqual({ count: 60 });
+      expect((await list("count=true&category=toy&price_gt=5")).json.data).toEqual({
+        count: all.filter((d) => d.category === "toy" && (d.price as number) > 5).length,
+      });
+    });
+  });
+});
+
+describe("read rules in lists", () => {
+  let env: DataTestEnv;
+  beforeEach(async () => {
+    env = await dataTestEnv();
+  });
+  afterEach(() => env.close());
+
+  it("an owner rule confines lists, counts, filters, cursors and totals to the caller's documents", async () => {
+    await env.defineCollection({ name: "diary", rls: { enabled: true, mode: "private" } });
+    const [alice, bob] = [newUserId(), newUserId()];
+    const body = (owner: string) => Array.from({ length: 12 }, (_, n) => ({ n, userId: owner }));
+    await env.sk("POST", "/api/data/diary/bulk", [...body(alice), ...body(bob)]);
+    const token = await env.token(alice);
+    const mine = (query: string) => env.pk("GET", `/api/data/diary?${query}`, { token });
+    expect((await mine("count=true")).json.data.count).toBe(12);
+    expect((await mine(`userId=${bob}`)).json.data.items).toEqual([]);
+    expect((await mine(`orFilters=${q([{ userId: bob }, { n: 3 }])}`)).json.data.items).toHaveLength(1);
+    let cursor: string | null = null;
+    const seen: Doc[] = [];
+    do {
+      const data: { items: Doc[]; total: number; nextCursor: string | null } = (
+        await mine(`sort=n&limit=5${cursor ? `&cursor=${cursor}` : ""}`)
+      ).json.data;
+      expect(data.total).toBe(12);
+      seen.push(...data.items);
+      cursor = data.nextCursor;
+    } while (cursor);
+    expect(seen.map((d) => [d.n, d.userId])).toEqual(Array.from({ length: 12 }, (_, n) => [n, alice]));
+    const guest = await env.pk("GET", "/api/data/diary");
+    expect([guest.status, guest.json.code, guest.json.message]).toEqual([
+      401,
+      "AUTH_REQUIRED",
+      "Authentication required",
+    ]);
+  });
+
+  it("an owner field the rules use without declaring it can be filtered and sorted on", async () => {
+    await env.defineCollection({ name: "tasks", fields: [{ name: "n", type: "integer" }], rls: { enabled: true } });
+    const users = [newUserId(), newUserId()].sort();
+    for (const [i, user] of users.entries()) {
+      await env.pk("POST", "/api/data/tasks", { token: await env.token(user), body: { n: i } });
+    }
+    const sorted = await env.pk("GET", "/api/data/tasks?sort=-userId");
+    expect(sorted.json.data.items.map((d: Doc) => d.userId)).toEqual([...users].reverse());
+    const filtered = await env.pk("GET", `/api/data/tasks?userId=${users[0]}`);
+    expect(filtered.json.data.items.map((d: Doc) => d.n)).toEqual([0]);
+  });
+});
+
+describe("aggregate", () => {
+  let env: DataTestEnv;
+  let alice: string;
+  let bob: string;
+  beforeEach(async () => {
+    env = await dataTestEnv();
+    await env.defineCollection({
+      name: "orders",
+      fields: [
+        { name: "total", type: "number" },
+        { name: "status", type: "string" },
+        { name: "items", type: "array", items: { type: "string" } },
+        { name: "margin", type: "number", private: true },
+        { name: "userId", type: "string" },
+      ],
+      rls: { enabled: true, mode: "private" },
+    });
+    [alice, bob] = [newUserId(), newUserId()];
+    const orders = [
+      { total: 10, status: "paid", items: ["a", "b"], margin: 1, userId: alice },
+      { total: 20, status: "paid", items: ["c"], margin: 2, userId: alice },
+      { total: 5, status: "open", items: [], margin: 3, userId: bob },
+      { total: 7, status: "paid", items: ["a"], margin: 4, userId: bob },
+    ];
+    await env.sk("POST", "/api/data/orders/bulk", orders);
+  });
+  afterEach(() => env.close());
+  const aggregate = (pipeline: unknown, key: "sk" | "pk" = "sk", token?: string) =>
+    call(env.app, "POST", "/api/data/orders/aggregate", {
+      key: key === "sk" ? env.project.sk : env.project.pk,
+      token: token ?? null,
+      body: { pipeline },
+    });
+
+  it("runs every allowed stage with the secret key", async () => {
+    const res = await aggregate([
+      { $match: { status: "paid" } },
+      { $unwind: "$items" },
+      { $addFields: { double: { $multiply: ["$total", 2] } } },
+      { $project: { items: 1, double: 1, userId: 1 } },
+      { $group: { _id: "$items", sum: { $sum: "$double" }, n: { $sum: 1 } } },
+      { $sort: { _id: 1 } },
+      { $skip: 1 },
+      { $limit: 2 },
+    ]);
+    expect(res.status).toBe(200);
+    expect(res.json.data.items).toEqual([
+      { _id: "b", sum: 20, n: 1 },
+      { _id: "c", sum: 40, n: 1 },
+    ]);
+    const counted = await aggregate([{ $match: { total: { $gte: 7 } } }, { $count: "n" }]);
+    expect(counted.json.data.items).toEqual([{ n: 3 }]);
+    const matched = await aggregate([
+      { $project: { paid: { $regexMatch: { input: "$status", regex: "^PA", options: "i" } } } },
+      { $group: { _id: "$paid", n: { $sum: 1 } } },
+      { $sort: { _id: 1 } },
+    ]);
+    expect(matched.json.data.items).toEqual([
+      { _id: false, n: 1 },
+      { _id: true, n: 3 },
+    ]);
+  });
+
+  it.each([
+    ["$lookup", [{ $lookup: { from: "users", localField: "userId", foreignField: "_id", as: "u" } }]],
+    [
+      "$graphLookup",
+      [{ $graphLookup: { from: "orders", startWith: "$x", connectFromField: "x", connectToField: "y", as: "z" } }],
+    ],
+    ["$unionWith", [{ $unionWith: "users" }]],
+    ["$out", [{ $match: {} }, { $out: "copy" }]],
+    ["$merge", [{ $merge: { into: "copy" } }]],
+    ["$function in $addFields", [{ $addFields: { x: { $function: { body: "return 1", args: [], lang: "js" } } } }]],
+    ["$accumulator", [{ $group: { _id: null, x: { $accumulator: {} } } }]],
+    ["$where in $match", [{ $match: { $where: "true" } }]],
+    ["$expr in $match", [{ $match: { $expr: { $gt: ["$total", 1] } } }]],
+    ["$facet", [{ $facet: { a: [{ $match: {} }] } }]],
+    ["a stage with two operators", [{ $match: {}, $limit: 1 }]],
+    ["an empty pipeline", []],
+    ["a non-array pipeline", { $match: {} }],
+    ["21 stages", Array.from({ length: 21 }, () => ({ $skip: 0 }))],
+    ["$limit 0", [{ $limit: 0 }]],
+    ["$limit as text", [{ $limit: "5" }]],
+    ["a negative $skip", [{ $skip: -1 }]],
+    ["$sort by 3", [{ $sort: { total: 3 } }]],
+    ["$unwind of a number", [{ $unwind: 5 }]],
+    ["$count without a name", [{ $count: "" }]],
+    ["$group without _id", [{ $group: { n: { $sum: 1 } } }]],
+    ["an unknown expression operator", [{ $project: { x: { $nope: "$total" } } }]],
+    ["an unknown accumulator", [{ $group: { _id: null, x: { $nope: 1 } } }]],
+    ["colliding projection paths", [{ $project: { "items.x": 1, items: 1 } }]],
+    ["$range", [{ $addFields: { big: { $range: [0, 1e9] } } }]],
+    ["a catastrophic $regexMatch", [{ $addFields: { y: { $regexMatch: { input: "$status", regex: "(a+)+$" } } } }]],
+    [
+      "a $regexFind pattern from the data",
+      [{ $addFields: { y: { $regexFind: { input: "$status", regex: "$status" } } } }],
+    ],
+  ])("refuses %s with 400 INVALID_QUERY", async (_name, pipeline) => {
+    const res = await aggregate(pipeline);
+    expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);
+  });
+
+  it("refuses publishable keys unless the project (or the collection) allows them", async () => {
+    const token = await env.token(alice);
+    const res = await aggregate([{ $match: {} }], "pk", token);
+    expect([res.status, res.json.code]).toEqual([403, "READ_BLOCKED"]);
+    await env.sk("PATCH", "/api/schemas/orders", { aggregate: { publishable: true } });
+    expect((await aggregate([{ $match: {} }], "pk", token)).status).toBe(200);
+  });
+
+  describe("with publishableAggregate on", () => {
+    beforeEach(async () => {
+      await env.deps.projects.update(env.project.id, { settings: { data: { publishableAggregate: true } } });
+    });
+    const pkAggregate = async (pipeline: unknown, token?: string) => {
+      const principal = await env.deps.projects.resolveKey(env.project.pk);
+      expect(principal?.project.settings.data).toEqual({ publishableAggregate: true });
+      return aggregate(pipeline, "pk", token);
+    };
+
+    it("applies the read rule as a leading $match: a private-mode user aggregates only their documents", async () => {
+      const res = await pkAggregate(
+        [{ $group: { _id: "$userId", sum: { $sum: "$total" }, n: { $sum: 1 } } }],
+        await env.token(alice),
+      );
+      expect(res.status).toBe(200);
+      expect(res.json.data.items).toEqual([{ _id: alice, sum: 30, n: 2 }]);
+      const bobs = await pkAggregate([{ $match: { userId: alice } }], await env.token(bob));
+      expect(bobs.json.data.items).toEqual([]);
+      const guest = await pkAggregate([{ $match: {} }]);
+      expect([guest.status, guest.json.code]).toEqual([401, "AUTH_REQUIRED"]);
+    });
+
+    it("keeps private fields away from pk: no references, and $$ROOT carries none", async () => {
+      const token = await env.token(alice);
+      for (const pipeline of [
+        [{ $group: { _id: null, m: { $sum: "$margin" } } }],
+        [{ $match: { margin: { $gt: 0 } } }],
+        [{ $sort: { margin: 1 } }],
+        [{ $project: { m: "$margin" } }],
+      ]) {
+        const res = await pkAggregate(pipeline, token);
+        expect([res.status, res.json.code], JSON.stringify(pipeline)).toEqual([400, "INVALID_QUERY"]);
+      }
+      const rooted = await pkAggregate(
+        [{ $addFields: { copy: "$$ROOT" } }, { $group: { _id: null, all: { $push: "$$CURRENT" } } }],
+        token,
+      );
+      expect(rooted.status).toBe(200);
+      expect(JSON.stringify(rooted.json.data.items)).not.toContain("margin");
+      const got = await pkAggregate([{ $project: { x: { $getField: "margin" } } }], token);
+      expect(JSON.stringify(got.json.data)).not.toMatch(/"x":\d/);
+    });
+  });
+
+  it("bounds the result to 1000 items", async () => {
+    await env.sk(
+      "POST",
+      "/api/data/orders/bulk",
+      Array.from({ length: 500 }, (_, n) => ({ total: n })),
+    );
+    await env.sk(
+      "POST",
+      "/api/data/orders/bulk",
+      Array.from({ length: 500 }, (_, n) => ({ total: n })),
+    );
+    const res = await aggregate([{ $match: {} }, { $limit: 5000 }]);
+    expect(res.status).toBe(200);
+    expect(res.json.data.items).toHaveLength(1000);
+  });
+});
+
+describe("a 10 000-document collection", () => {
+  let env: DataTestEnv;
+  let all: Doc[];
+  beforeAll(async () => {
+    env = await dataTestEnv();
+    await env.defineCollection({
+      name: "events",
+      fields: [
+        { name: "kind", type: "string", index: true },
+        { name: "score", type: "integer", index: true },
+        { name: "at", type: "date", index: true },
+        { name: "label", type: "string" },
+      ],
+    });
+    const kinds = ["click", "view", "buy", "share", "like"];
+    for (let batch = 0; batch < 20; batch++) {
+      const body = Array.from({ length: 500 }, (_, i) => {
+        const n = batch * 500 + i;
+        return {
+          kind: kinds[(n * 7) % 5],
+          score: (n * 7919) % 1000,
+          at: new Date(Date.UTC(2025, 0, 1) + ((n * 104729) % 100_000) * 60_000).toISOString(),
+          label: `e${n % 37}`,
+        };
+      });
+      const res = await env.sk("POST", "/api/data/events/bulk", body);
+      expect(res.status).toBe(201);
+    }
+    const project = (await env.deps.projects.resolveKey(env.project.sk))!.project;
+    all = (await env.deps.collections.database(project).collection("events").find({})) as Doc[];
+    expect(all).toHaveLength(10_000);
+  }, 60_000);
+  afterAll(() => env.close());
+
+  it.each<[string, (d: Doc) => boolean, Array<[string, 1 | -1]>, number, number]>([
+    [
+      "kind=buy&score_gte=500&sort=-score",
+      (d) => d.kind === "buy" && (d.score as number) >= 500,
+      [["score", -1]],
+      3,
+      50,
+    ],
+    [
+      "score_in=1,2,3,500,999&sort=kind,score",
+      (d) => [1, 2, 3, 500, 999].includes(d.score as number),
+      [
+        ["kind", 1],
+        ["score", 1],
+      ],
+      1,
+      100,
+    ],
+    [
+      `filter=${q({ at: { $gte: "2025-02-01", $lt: "2025-02-15" }, kind: { $ne: "view" } })}&sort=at:desc`,
+      (d) => (d.at as string) >= "2025-02-01" && (d.at as string) < "2025-02-15" && d.kind !== "view",
+      [["at", -1]],
+      4,
+      25,
+    ],
+    [
+      "label=e3&sort=score,-at",
+      (d) => d.label === "e3",
+      [
+        ["score", 1],
+        ["at", -1],
+      ],
+      2,
+      100,
+    ],
+    ["sort=-score", () => true, [["score", -1]], 77, 100],
+  ])(
+    "%s (page %i of %i) answers what a plain JS filter and sort compute",
+    async (query, predicate, sort, page, limit) => {
+      const matching = jsSort(all.filter(predicate), sort);
+      const res = await env.sk("GET", `/api/data/events?${query}&page=${page}&limit=${limit}`);
+      expect(res.status).toBe(200);
+      expect(res.json.data.total).toBe(matching.length);
+      expect(res.json.data.totalPages).toBe(Math.ceil(matching.length / limit));
+      expect(ids(res.json.data.items)).toEqual(ids(matching.slice((page - 1) * limit, page * limit)));
+      expect(res.json.data.items.length).toBeGreaterThan(0);
+    },
+  );
+
+  it("a cursor walk over a filtered, sorted slice visits every match once, in order", async () => {
+    const matching = jsSort(
+      all.filter((d) => d.kind === "share"),
+      [["score", 1]],
+    );
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: CallResult = await env.sk(
+        "GET",
+        `/api/data/events?kind=share&sort=score&limit=100${cursor ? `&cursor=${cursor}` : ""}`,
+      );
+      seen.push(...ids(res.json.data.items));
+      cursor = res.json.data.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(ids(matching));
+  });
+});

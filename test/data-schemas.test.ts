@@ -1,0 +1,273 @@
+/** /api/schemas (API.md §4.1) over HTTP: create, get, list, replace, merge, delete, and who may do what. */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { call, type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers";
+
+let env: DataTestEnv;
+beforeEach(async () => {
+  env = await dataTestEnv();
+});
+afterEach(() => env.close());
+
+const posts = {
+  name: "posts",
+  fields: [
+    { name: "title", type: "String", required: true, maxLength: 200 },
+    { key: "views", type: "NUMBER", min: 0, default: 0 },
+    { name: "secret", type: "string", private: true },
+  ],
+  rls: { enabled: true, mode: "public-read" },
+  permissions: { create: "user" },
+};
+
+describe("caller matrix", () => {
+  const routes: Array<[string, string, unknown, number]> = [
+    ["GET", "/api/schemas", undefined, 200],
+    ["GET", "/api/schemas/posts", undefined, 200],
+    ["POST", "/api/schemas", { name: "fresh" }, 201],
+    ["PUT", "/api/schemas/posts", { fields: [{ name: "title", type: "string" }] }, 200],
+    ["PATCH", "/api/schemas/posts", { additionalFields: true }, 200],
+    ["DELETE", "/api/schemas/posts", undefined, 200],
+  ];
+  const callers = ["no key", "bad key", "pk", "pk+token", "pk+foreign key", "sk"] as const;
+  const table = routes.flatMap(([method, path, body, success]) =>
+    callers.map((caller) => ({ method, path, body, success, caller })),
+  );
+
+  it.each(table)("$method $path as $caller", async ({ method, path, body, success, caller }) => {
+    await env.defineCollection(posts);
+    const other = await env.deps.projects.create({ name: "other" });
+    const key = {
+      "no key": null,
+      "bad key": `${env.project.sk.slice(0, -3)}xyz`,
+      pk: env.project.pk,
+      "pk+token": env.project.pk,
+      "pk+foreign key": other.keys.publishable,
+      sk: env.project.sk,
+    }[caller];
+    const token = caller === "pk+token" ? await env.token(newUserId()) : null;
+    const res = await call(env.app, method, path, { key, token, body });
+    const reading = method === "GET";
+    if (caller === "no key") expect([res.status, res.json.code]).toEqual([401, "API_KEY_MISSING"]);
+    else if (caller === "bad key") expect([res.status, res.json.code]).toEqual([401, "API_KEY_INVALID"]);
+    else if (caller === "pk+foreign key") {
+      // Another project's key sees its own (empty) project, never this one's definitions.
+      if (!reading) expect([res.status, res.json.code]).toEqual([403, "WRITE_BLOCKED"]);
+      else if (path === "/api/schemas") expect(res.json.data.collections).toEqual([]);
+      else expect([res.status, res.json.code]).toEqual([404, "COLLECTION_NOT_FOUND"]);
+    } else if (caller === "sk" || reading) {
+      expect(res.status).toBe(success);
+      expect(res.json.success).toBe(true);
+    } else {
+      expect(res.status).toBe(403);
+      expect(res.json).toMatchObject({ code: "WRITE_BLOCKED", message: "Write blocked for publishable key" });
+    }
+    if (caller !== "sk") {
+      // Nothing changed for anyone but sk.
+      const def = (await env.sk("GET", "/api/schemas/posts")).json.data.collection;
+      expect(def.fields.map((f: { name: string }) => f.name)).toEqual(["title", "views", "secret"]);
+      expect(def.additionalFields).toBe(false);
+    }
+  });
+});
+
+describe("create, get, list", () => {
+  it("creates a definition and answers it normalized (type names lower-cased, key → name)", async () => {
+    const res = await env.sk("POST", "/api/schemas", posts);
+    expect(res.status).toBe(201);
+    expect(res.json.data.collection).toMatchObject({
+      name: "posts",
+      fields: [
+        { name: "title", type: "string", required: true, maxLength: 200 },
+        { name: "views", type: "number", required: false, min: 0, default: 0 },
+        { name: "secret", type: "string", required: false, private: true },
+      ],
+      additionalFields: false,
+      rls: { enabled: true, mode: "public-read", ownerField: "userId" },
+      permissions: { create: "user" },
+      implicit: false,
+    });
+    expect(res.json.data.collection.fields[1]).not.toHaveProperty("key");
+    const got = await env.sk("GET", "/api/schemas/posts");
+    expect(got.json.data.collection).toEqual(res.json.data.collection);
+  });
+
+  it("409 COLLECTION_EXISTS for a second create of the same name", async () => {
+    await env.defineCollection(posts);
+    const res = await env.sk("POST", "/api/schemas", { name: "posts" });
+    expect([res.status, res.json.code]).toEqual([409, "COLLECTION_EXISTS"]);
+  });
+
+  it("lists every definition by name; pk does not see private fields", async () => {
+    await env.defineCollection(posts);
+    await env.defineCollection({ name: "authors" });
+    const sk = await env.sk("GET", "/api/schemas");
+    expect(sk.json.data.collections.map((c: { name: string }) => c.name)).toEqual(["authors", "posts"]);
+    const pk = await env.pk("GET", "/api/schemas");
+    const pkPosts = pk.json.data.collections.find((c: { name: string }) => c.name === "posts");
+    expect(pkPosts.fields.map((f: { name: string }) => f.name)).toEqual(["title", "views"]);
+    const one = await env.pk("GET", "/api/schemas/posts");
+    expect(one.json.data.collection.fields.map((f: { name: string }) => f.name)).toEqual(["title", "views"]);
+  });
+
+  it("404 COLLECTION_NOT_FOUND for a missing or malformed name", async () => {
+    for (const name of ["nope", "_collections", "system.x", "1abc", "a%20b"]) {
+      const res = await env.sk("GET", `/api/schemas/${name}`);
+      expect([res.status, res.json.code]).toEqual([404, "COLLECTION_NOT_FOUND"]);
+    }
+  });
+
+  it("400 VALIDATION_FAILED naming every problem of a bad definition", async () => {
+    const res = await env.sk("POST", "/api/schemas", {
+      name: "_reserved",
+      fields: [
+        { name: "a", type: "strin" },
+        { name: "$b", type: "string" },
+        { name: "c", type: "number", minLength: 2 },
+      ],
+      rls: { mode: "open" },
+    });
+    expect([res.status, res.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    const paths = res.json.details.map((d: { path: string }) => d.path);
+    expect(paths).toEqual(
+      expect.arrayContaining(["name", "fields.0.type", "fields.1.name", "fields.2.minLength", "rls.mode"]),
+    );
+  });
+
+  it("400 INVALID_JSON for a malformed body", async () => {
+    const res = await env.sk("POST", "/api/schemas", "{name:");
+    expect([res.status, res.json.code]).toEqual([400, "INVALID_JSON"]);
+  });
+});
+
+describe("PUT replaces, PATCH merges", () => {
+  it("PUT replaces the whole definition (rules not given fall back to the defaults)", async () => {
+    await env.defineCollection(posts);
+    const res = await env.sk("PUT", "/api/schemas/posts", { fields: [{ name: "body", type: "string" }] });
+    expect(res.status).toBe(200);
+    expect(res.json.data.collection).toMatchObject({
+      name: "posts",
+      fields: [{ name: "body", type: "string" }],
+      rls: { enabled: false },
+      permissions: {},
+    });
+  });
+
+  it("PUT refuses a rename and answers 404 for a missing collection", async () => {
+    await env.defineCollection(posts);
+    const renamed = await env.sk("PUT", "/api/schemas/posts", { name: "other" });
+    expect([renamed.status, renamed.json.code, renamed.json.details[0].path]).toEqual([
+      400,
+      "VALIDATION_FAILED",
+      "name",
+    ]);
+    const missing = await env.sk("PUT", "/api/schemas/missing", { fields: [] });
+    expect([missing.status, missing.json.code]).toEqual([404, "COLLECTION_NOT_FOUND"]);
+  });
+
+  it("PATCH merges rules per operation and rls per key, never dropping a role", async () => {
+    await env.defineCollection(posts);
+    const res = await env.sk("PATCH", "/api/schemas/posts", {
+      rls: { mode: "private" },
+      permissions: { delete: "secret" },
+    });
+    expect(res.status).toBe(200);
+    expect(res.json.data.collection).toMatchObject({
+      rls: { enabled: true, mode: "private", ownerField: "userId" },
+      permissions: { create: "user", delete: "secret" },
+    });
+    expect(res.json.data.collection.fields).toHaveLength(3);
+    const cleared = await env.sk("PATCH", "/api/schemas/posts", { permissions: { create: null } });
+    expect(cleared.json.data.collection.permissions).toEqual({ delete: "secret" });
+  });
+
+  it("PATCH refuses a rename and answers 404 for a missing collection", async () => {
+    await env.defineCollection(posts);
+    expect((await env.sk("PATCH", "/api/schemas/posts", { name: "x" })).status).toBe(400);
+    expect((await env.sk("PATCH", "/api/schemas/missing", { additionalFields: true })).status).toBe(404);
+  });
+
+  it("a change takes effect on the next request", async () => {
+    await env.defineCollection(posts);
+    const before = await env.sk("POST", "/api/data/posts", { title: "a", extra: 1 });
+    expect([before.status, before.json.details?.[0]?.path]).toEqual([400, "extra"]);
+    await env.sk("PATCH", "/api/schemas/posts", {
+      additionalFields: true,
+      fields: [...posts.fields, { name: "lang", type: "string", required: true }],
+    });
+    const missingLang = await env.sk("POST", "/api/data/posts", { title: "a", extra: 1 });
+    expect([missingLang.status, missingLang.json.details?.[0]?.path]).toEqual([400, "lang"]);
+    const ok = await env.sk("POST", "/api/data/posts", { title: "a", lang: "en", extra: 1 });
+    expect(ok.status).toBe(201);
+    expect(ok.json.data).toMatchObject({ title: "a", lang: "en", extra: 1, views: 0 });
+  });
+
+  it("making a field unique over duplicate values is 409 DUPLICATE_VALUE and changes nothing", async () => {
+    await env.defineCollection({ name: "tags", fields: [{ name: "slug", type: "string" }] });
+    await env.sk("POST", "/api/data/tags", { slug: "a" });
+    await env.sk("POST", "/api/data/tags", { slug: "a" });
+    const res = await env.sk("PUT", "/api/schemas/tags", { fields: [{ name: "slug", type: "string", unique: true }] });
+    expect([res.status, res.json.code]).toEqual([409, "DUPLICATE_VALUE"]);
+    const def = (await env.sk("GET", "/api/schemas/tags")).json.data.collection;
+    expect(def.fields[0].unique).toBeUndefined();
+    expect((await env.sk("POST", "/api/data/tags", { slug: "a" })).status).toBe(201);
+  });
+
+  it("unique and index follow the definition: an index made unique later holds", async () => {
+    await env.defineCollection({ name: "tags", fields: [{ name: "slug", type: "string", index: true }] });
+    await env.sk("POST", "/api/data/tags", { slug: "a" });
+    await env.sk("PATCH", "/api/schemas/tags", { fields: [{ name: "slug", type: "string", unique: true }] });
+    const dup = await env.sk("POST", "/api/data/tags", { slug: "a" });
+    expect([dup.status, dup.json.code]).toEqual([409, "DUPLICATE_VALUE"]);
+    await env.sk("PATCH", "/api/schemas/tags", { fields: [{ name: "slug", type: "string" }] });
+    expect((await env.sk("POST", "/api/data/tags", { slug: "a" })).status).toBe(201);
+  });
+});
+
+describe("DELETE", () => {
+  it("deletes the definition and its documents", async () => {
+    await env.defineCollection(posts);
+    await env.sk("POST", "/api/data/posts", { title: "a" });
+    const res = await env.sk("DELETE", "/api/schemas/posts");
+    expect(res.status).toBe(200);
+    expect(res.json.data).toEqual({ name: "posts", deleted: true });
+    expect((await env.sk("GET", "/api/schemas/posts")).status).toBe(404);
+    const list = await env.sk("GET", "/api/data/posts");
+    expect([list.status, list.json.code]).toEqual([404, "COLLECTION_NOT_FOUND"]);
+    expect((await env.sk("DELETE", "/api/schemas/posts")).status).toBe(404);
+  });
+
+  it("a collection re-created under the same name starts empty, with its new definition", async () => {
+    await env.defineCollection(posts);
+    await env.sk("POST", "/api/data/posts", { title: "a" });
+    await env.sk("DELETE", "/api/schemas/posts");
+    await env.defineCollection({ name: "posts", fields: [{ name: "body", type: "string", required: true }] });
+    expect((await env.sk("GET", "/api/data/posts")).json.data.items).toEqual([]);
+    const old = await env.sk("POST", "/api/data/posts", { title: "a" });
+    expect([old.status, old.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    expect(old.json.details.map((d: { path: string }) => d.path).sort()).toEqual(["body", "title"]);
+    expect((await env.sk("POST", "/api/data/posts", { body: "b" })).status).toBe(201);
+  });
+});
+
+describe("the users collection", () => {
+  it("takes extra profile fields, but its definition never drops the accounts or another function's indexes", async () => {
+    const project = (await env.deps.projects.resolveKey(env.project.sk))!.project;
+    const users = env.deps.collections.database(project).collection("users");
+    // What the auth function keeps: accounts with a unique email index.
+    await users.createIndex("email", { unique: true });
+    await users.insertOne({ email: "a@example.com", createdAt: "2026-01-01T00:00:00.000Z" });
+    await env.defineCollection({ name: "users", fields: [{ name: "bio", type: "string", index: true }] });
+    await env.sk("PUT", "/api/schemas/users", {
+      fields: [
+        { name: "bio", type: "string" },
+        { name: "email", type: "email", index: true },
+      ],
+    });
+    expect(await users.listIndexes()).toContainEqual({ field: "email", unique: true });
+    expect(await users.listIndexes()).not.toContainEqual(expect.objectContaining({ field: "bio" }));
+    const res = await env.sk("DELETE", "/api/schemas/users");
+    expect(res.status).toBe(200);
+    expect(await users.count()).toBe(1);
+    expect(await users.listIndexes()).toContainEqual({ field: "email", unique: true });
+  });
+});

@@ -1,0 +1,177 @@
+/**
+ * urBackend's own JS SDK (`@urbackend/sdk`, a client nobody here wrote), unchanged, pointed with
+ * `baseUrl` at the local app served over real HTTP: its `db` and `schema` modules against the
+ * data function, with the secret key and with a publishable key plus end-user tokens.
+ */
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import urBackend, { AuthError, NotFoundError, UrBackendError, ValidationError } from "@urbackend/sdk";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Deps } from "../shared/deps";
+import { createLocalApp } from "../shared/local-app";
+import { createTestProject, newUserId, type TestProject, userToken } from "./data-helpers";
+import { testDeps } from "./helpers";
+
+let deps: Deps;
+let project: TestProject;
+let baseUrl: string;
+let server: ReturnType<typeof serve>;
+
+type Post = { _id: string; title: string; status?: string; views?: number; userId?: string; createdBy?: string };
+
+beforeAll(async () => {
+  deps = await testDeps();
+  project = await createTestProject(deps, "sdk");
+  const app = createLocalApp(deps);
+  await new Promise<void>((resolve) => {
+    server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve());
+  });
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // Definitions are made with plain HTTP: the SDK has no schema writer.
+  const define = async (def: Record<string, unknown>) => {
+    const res = await fetch(`${baseUrl}/api/schemas`, {
+      method: "POST",
+      headers: { "x-api-key": project.sk, "content-type": "application/json" },
+      body: JSON.stringify(def),
+    });
+    expect(res.status).toBe(201);
+  };
+  await define({
+    name: "posts",
+    fields: [
+      { name: "title", type: "string", required: true },
+      { name: "status", type: "string", enum: ["draft", "active"] },
+      { name: "views", type: "number", default: 0 },
+      { name: "slug", type: "string", unique: true },
+      { name: "internal", type: "string", private: true },
+    ],
+  });
+  await define({
+    name: "notes",
+    fields: [
+      { name: "text", type: "string" },
+      { name: "userId", type: "string" },
+    ],
+    rls: { enabled: true, mode: "private" },
+  });
+});
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  await deps.store.close();
+});
+
+describe("db and schema with the secret key", () => {
+  const client = () => urBackend({ apiKey: project.sk, baseUrl });
+
+  it("insert, getOne (with populate/expand), getAll, count, update, patch, delete", async () => {
+    const { db } = client();
+    const created = await db.insert<Post>("posts", { title: "Hello", status: "active", slug: "hello" });
+    expect(created).toMatchObject({ title: "Hello", status: "active", views: 0 });
+    expect(created._id).toMatch(/^[0-9a-f]{24}$/);
+    await db.insert("posts", { title: "Draft", status: "draft", slug: "draft" });
+
+    const one = await db.getOne<Post>("posts", created._id, { populate: ["author"], expand: "profile" });
+    expect(one).toMatchObject({ _id: created._id, title: "Hello" });
+
+    const active = await db.getAll<Post>("posts", { filter: { status: "active" }, limit: 10, sort: "-createdAt" });
+    expect(active.map((p) => p.title)).toEqual(["Hello"]);
+    const all = await db.getAll<Post>("posts", { page: 1, limit: 1, sort: "title", populate: ["x", "y"] });
+    expect(all.map((p) => p.title)).toEqual(["Draft"]);
+    expect(await db.count("posts")).toBe(2);
+    expect(await db.count("posts", { filter: { status: "draft" } })).toBe(1);
+
+    const replaced = await db.update<Post>("posts", created._id, { title: "Hello again", slug: "hello" });
+    expect(replaced).toMatchObject({ _id: created._id, title: "Hello again", views: 0 });
+    expect(replaced.status).toBeUndefined();
+    const patched = await db.patch<Post>("posts", created._id, { views: 5 });
+    expect(patched).toMatchObject({ title: "Hello again", views: 5 });
+
+    expect(await db.delete("posts", created._id)).toEqual({ deleted: true });
+    await expect(db.getOne("posts", created._id)).rejects.toBeInstanceOf(NotFoundError);
+    expect(await db.count("posts")).toBe(1);
+  });
+
+  it("sees private fields, and gets an empty list (not an error) for a missing collection", async () => {
+    const { db } = client();
+    const doc = await db.insert<Post & { internal: string }>("posts", { title: "P", slug: "p", internal: "x" });
+    expect(doc.internal).toBe("x");
+    expect(await db.getAll("nothing-here")).toEqual([]);
+  });
+
+  it("reports the server's errors through its own error classes", async () => {
+    const { db } = client();
+    const invalid = await db.insert("posts", { status: "gone" }).catch((e: unknown) => e);
+    expect(invalid).toBeInstanceOf(ValidationError);
+    expect((invalid as ValidationError).message).toBe("Validation failed");
+    await db.insert("posts", { title: "u", slug: "unique" });
+    const duplicate = await db.insert("posts", { title: "u", slug: "unique" }).catch((e: unknown) => e);
+    expect(duplicate).toBeInstanceOf(UrBackendError);
+    expect((duplicate as UrBackendError).statusCode).toBe(409);
+    const blocked = await db.getAll("users").catch((e: unknown) => e);
+    expect(blocked).toBeInstanceOf(AuthError);
+    expect((blocked as AuthError).statusCode).toBe(403);
+    await expect(db.patch("posts", "not-an-id", { title: "x" })).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it("schema.getSchema reads the definition", async () => {
+    const { schema } = client();
+    const def = (await schema.getSchema("posts")) as unknown as {
+      name: string;
+      fields: Array<{ name: string; type: string }>;
+    };
+    expect(def.name).toBe("posts");
+    expect(def.fields.map((f) => f.name)).toEqual(["title", "status", "views", "slug", "internal"]);
+    await expect(schema.getSchema("missing")).rejects.toBeInstanceOf(NotFoundError);
+  });
+});
+
+describe("db with a publishable key and end-user tokens", () => {
+  it("owner rules hold: owner injected, own documents only, others' documents out of reach", async () => {
+    const alice = newUserId();
+    const bob = newUserId();
+    const aliceToken = await userToken(deps, project, alice);
+    const bobToken = await userToken(deps, project, bob);
+    const { db } = urBackend({ apiKey: project.pk, baseUrl });
+
+    const mine = await db.insert<{ _id: string; text: string; userId: string }>("notes", { text: "a" }, aliceToken);
+    expect(mine).toMatchObject({ text: "a", userId: alice, createdBy: alice });
+    await db.insert("notes", { text: "b" }, bobToken);
+
+    const aliceNotes = await db.getAll<{ _id: string; text: string }>("notes", {}, aliceToken);
+    expect(aliceNotes.map((n) => n.text)).toEqual(["a"]);
+    expect(await db.count("notes", {}, aliceToken)).toBe(1);
+    expect(await db.getOne("notes", mine._id, {}, aliceToken)).toMatchObject({ _id: mine._id });
+    await expect(db.getOne("notes", mine._id, {}, bobToken)).rejects.toBeInstanceOf(NotFoundError);
+    expect(await db.patch("notes", mine._id, { text: "a2" }, aliceToken)).toMatchObject({ text: "a2" });
+
+    const mismatch = await db.insert("notes", { text: "c", userId: bob }, aliceToken).catch((e: unknown) => e);
+    expect(mismatch).toBeInstanceOf(AuthError);
+    expect((mismatch as AuthError).message).toBe("RLS owner mismatch");
+    const immutable = await db
+      .update("notes", mine._id, { text: "x", userId: bob }, aliceToken)
+      .catch((e: unknown) => e);
+    expect((immutable as AuthError).message).toBe("Owner field immutable");
+
+    // Without a token: 401 (the SDK tries a refresh, finds none, and reports the original error).
+    const anonymous = await db.insert("notes", { text: "d" }).catch((e: unknown) => e);
+    expect(anonymous).toBeInstanceOf(AuthError);
+    expect((anonymous as AuthError).statusCode).toBe(401);
+    expect((anonymous as AuthError).message).toBe("Authentication required");
+
+    // The SDK also carries a session token set on its auth module.
+    const client = urBackend({ apiKey: project.pk, baseUrl });
+    client.auth.setToken(bobToken);
+    expect((await client.db.getAll<{ _id: string; text: string }>("notes")).map((n) => n.text)).toEqual(["b"]);
+    expect(await client.db.delete("notes", mine._id).catch((e: unknown) => e)).toBeInstanceOf(NotFoundError);
+    expect(await db.delete("notes", mine._id, aliceToken)).toEqual({ deleted: true });
+  });
+
+  it("a publishable key cannot write definitions or data of a secret-only collection", async () => {
+    const { db, schema } = urBackend({ apiKey: project.pk, baseUrl });
+    const write = await db.insert("posts", { title: "x" }).catch((e: unknown) => e);
+    expect(write).toBeInstanceOf(AuthError);
+    expect((write as AuthError).message).toBe("Write blocked for publishable key");
+    const def = (await schema.getSchema("posts")) as unknown as { fields: Array<{ name: string }> };
+    expect(def.fields.map((f) => f.name)).not.toContain("internal");
+  });
+});

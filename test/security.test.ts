@@ -1,0 +1,259 @@
+/**
+ * Security suite (data and admin functions): forged tokens, cross-tenant access through every data
+ * route, hostile queries and bodies, and constant-time comparison of the admin token by code path.
+ */
+import { base64url, SignJWT } from "jose";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createAdminApp } from "../functions/admin/app";
+import * as crypto from "../shared/crypto";
+import { signAccessToken, TOKEN_ISSUER, tokenAudience } from "../shared/tokens";
+import { call, createTestProject, type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers";
+import { ADMIN_TOKEN } from "./helpers";
+
+vi.mock("../shared/crypto", async (original) => {
+  const actual = await original<typeof import("../shared/crypto")>();
+  return { ...actual, secretsEqual: vi.fn(actual.secretsEqual) };
+});
+
+let env: DataTestEnv;
+beforeEach(async () => {
+  env = await dataTestEnv();
+  await env.defineCollection({
+    name: "notes",
+    fields: [
+      { name: "text", type: "string" },
+      { name: "userId", type: "string" },
+    ],
+    rls: { enabled: true, mode: "private", ownerField: "userId" },
+  });
+});
+afterEach(() => env.close());
+
+const encoder = new TextEncoder();
+const json = (value: unknown) => base64url.encode(JSON.stringify(value));
+
+describe("forged access tokens", () => {
+  const user = newUserId();
+
+  /** Claims a genuine token of the test project carries. */
+  const claims = () => {
+    const iat = Math.floor(env.clock.now() / 1000);
+    return {
+      sub: user,
+      userId: user,
+      pid: env.project.id,
+      iss: TOKEN_ISSUER,
+      aud: tokenAudience(env.project.id),
+      iat,
+      exp: iat + 900,
+    };
+  };
+
+  const forgeries: Array<[string, () => Promise<string>, string]> = [
+    ["alg none", async () => `${json({ alg: "none", typ: "JWT" })}.${json(claims())}.`, "TOKEN_INVALID"],
+    [
+      "HS256 signed with the publishable key",
+      () => new SignJWT(claims()).setProtectedHeader({ alg: "HS256" }).sign(encoder.encode(env.project.pk)),
+      "TOKEN_INVALID",
+    ],
+    [
+      "HS512 with the right secret (wrong algorithm)",
+      () => new SignJWT(claims()).setProtectedHeader({ alg: "HS512" }).sign(encoder.encode(env.project.jwtSecret)),
+      "TOKEN_INVALID",
+    ],
+    [
+      "tampered payload (another user), original signature",
+      async () => {
+        const [header, , signature] = (await env.token(user)).split(".");
+        return `${header}.${json({ ...claims(), sub: "f".repeat(24), userId: "f".repeat(24) })}.${signature}`;
+      },
+      "TOKEN_INVALID",
+    ],
+    [
+      "expired",
+      async () =>
+        (await signAccessToken(env.project, user, { now: env.clock.now() - 3_600_000, ttlSeconds: 60 })).token,
+      "TOKEN_EXPIRED",
+    ],
+    [
+      "not valid yet (nbf in the future)",
+      () =>
+        new SignJWT({ ...claims(), nbf: claims().iat + 600 })
+          .setProtectedHeader({ alg: "HS256" })
+          .sign(encoder.encode(env.project.jwtSecret)),
+      "TOKEN_INVALID",
+    ],
+    [
+      "another project's token",
+      async () => {
+        const other = await createTestProject(env.deps, "other");
+        return (await signAccessToken(other, user, { now: env.clock.now(), ttlSeconds: 900 })).token;
+      },
+      "TOKEN_INVALID",
+    ],
+    [
+      "this project's secret but another project's audience",
+      () =>
+        new SignJWT({ ...claims(), aud: tokenAudience("0".repeat(24)) })
+          .setProtectedHeader({ alg: "HS256" })
+          .sign(encoder.encode(env.project.jwtSecret)),
+      "TOKEN_INVALID",
+    ],
+    ["garbage", async () => "not.a.jwt", "TOKEN_INVALID"],
+  ];
+
+  it.each(forgeries)("%s → 401 on read and write, nothing written", async (_name, forge, code) => {
+    const token = await forge();
+    const write = await env.pk("POST", "/api/data/notes", { token, body: { text: "x" } });
+    expect(write.status).toBe(401);
+    expect(write.json).toMatchObject({ success: false, code });
+    const read = await env.pk("GET", "/api/data/notes", { token });
+    expect(read.status).toBe(401);
+    expect(read.json.code).toBe(code);
+    expect((await env.sk("GET", "/api/data/notes?count=true")).json.data.count).toBe(0);
+  });
+
+  it("the genuine token works (the forgeries fail for their flaw alone)", async () => {
+    const token = await env.token(user);
+    expect((await env.pk("POST", "/api/data/notes", { token, body: { text: "x" } })).status).toBe(201);
+    expect((await env.pk("GET", "/api/data/notes", { token })).json.data.total).toBe(1);
+  });
+});
+
+describe("tenant isolation through every data route", () => {
+  it("project A's keys never reach project B's documents", async () => {
+    const b = await createTestProject(env.deps, "b");
+    const asB = (method: string, path: string, body?: unknown) => call(env.app, method, path, { key: b.sk, body });
+    expect(
+      (await asB("POST", "/api/schemas", { name: "secrets", fields: [{ name: "v", type: "string" }] })).status,
+    ).toBe(201);
+    const secret = (await asB("POST", "/api/data/secrets", { v: "b-only" })).json.data;
+
+    // A has no "secrets" collection: every route says so, for both keys.
+    for (const key of [env.project.sk, env.project.pk]) {
+      const asA = (method: string, path: string, body?: unknown) => call(env.app, method, path, { key, body });
+      for (const [method, path, body] of [
+        ["GET", "/api/data/secrets", undefined],
+        ["GET", `/api/data/secrets/${secret._id}`, undefined],
+        ["PUT", `/api/data/secrets/${secret._id}`, { v: "x" }],
+        ["PATCH", `/api/data/secrets/${secret._id}`, { v: "x" }],
+        ["DELETE", `/api/data/secrets/${secret._id}`, undefined],
+        ["POST", "/api/data/secrets/aggregate", { pipeline: [{ $match: {} }] }],
+        ["GET", "/api/schemas/secrets", undefined],
+      ] as const) {
+        const res = await asA(method, path, body);
+        expect([403, 404], `${method} ${path}`).toContain(res.status);
+        expect(res.text).not.toContain("b-only");
+      }
+    }
+
+    // A creates its own "secrets": B's document id still does not resolve, aggregate and bulk stay in A.
+    await env.sk("POST", "/api/data/secrets", { v: "a-own" });
+    expect((await env.sk("GET", `/api/data/secrets/${secret._id}`)).status).toBe(404);
+    expect((await env.sk("PATCH", `/api/data/secrets/${secret._id}`, { v: "x" })).status).toBe(404);
+    expect((await env.sk("DELETE", `/api/data/secrets/${secret._id}`)).status).toBe(404);
+    const aggregated = await env.sk("POST", "/api/data/secrets/aggregate", { pipeline: [{ $match: {} }] });
+    expect(aggregated.json.data.items.map((d: { v: string }) => d.v)).toEqual(["a-own"]);
+    expect((await env.sk("POST", "/api/data/secrets/bulk", [{ v: "a2" }])).status).toBe(201);
+    expect((await env.sk("GET", "/api/data/secrets")).json.data.items.map((d: { v: string }) => d.v).sort()).toEqual([
+      "a-own",
+      "a2",
+    ]);
+    expect((await asB("GET", "/api/data/secrets")).json.data.items.map((d: { v: string }) => d.v)).toEqual(["b-only"]);
+  });
+});
+
+describe("hostile queries", () => {
+  it.each([
+    ["nested quantifier", "text_regex=(a%2B)%2B%24"],
+    ["alternation under a quantifier", "text_regex=(a%7Ca)*b"],
+    ["regex over 128 characters", `text_regex=${"a".repeat(129)}`],
+    [
+      "JSON $regex with a nested quantifier",
+      `filter=${encodeURIComponent(JSON.stringify({ text: { $regex: "(x+x+)+y" } }))}`,
+    ],
+    ["$where", `filter=${encodeURIComponent(JSON.stringify({ $where: "sleep(1000)" }))}`],
+    ["$expr", `filter=${encodeURIComponent(JSON.stringify({ $expr: { $eq: [1, 1] } }))}`],
+    [
+      "$in with 101 values",
+      `filter=${encodeURIComponent(JSON.stringify({ text: { $in: Array.from({ length: 101 }, String) } }))}`,
+    ],
+    [
+      "filter nested 8 levels",
+      `filter=${encodeURIComponent(JSON.stringify(Array.from({ length: 8 }).reduce((f) => ({ $and: [f] }), { text: "x" })))}`,
+    ],
+    ["filter that is not JSON", "filter=%7Bnope"],
+  ])("%s → 400 INVALID_QUERY, answered at once", async (_name, query) => {
+    const started = Date.now();
+    const res = await env.sk("GET", `/api/data/notes?${query}`);
+    expect(res.status).toBe(400);
+    expect(res.json.code).toBe("INVALID_QUERY");
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it("a search term full of regex metacharacters is literal and fast", async () => {
+    await env.sk("POST", "/api/data/notes", { text: "price (a+)+$ [x]" });
+    await env.sk("POST", "/api/data/notes", { text: `${"a".repeat(40)}!` });
+    const res = await env.sk("GET", `/api/data/notes?search=${encodeURIComponent("(a+)+$")}`);
+    expect(res.status).toBe(200);
+    expect(res.json.data.items.map((d: { text: string }) => d.text)).toEqual(["price (a+)+$ [x]"]);
+  });
+});
+
+describe("hostile bodies", () => {
+  it("a body nested 200 levels deep is refused with 400, never a 500", async () => {
+    const deep = `${'{"a":'.repeat(200)}1${"}".repeat(200)}`;
+    const res = await env.sk("POST", "/api/data/notes", deep);
+    expect(res.status).toBe(400);
+    expect(res.json.success).toBe(false);
+  });
+
+  it("prototype keys at any depth are refused and pollute nothing", async () => {
+    for (const body of [
+      '{"text":"x","__proto__":{"polluted":true}}',
+      '{"text":"x","meta":{"constructor":{"prototype":{"polluted":true}}}}',
+      '[{"text":"x"},{"__proto__":{"polluted":true}}]',
+    ]) {
+      const path = body.startsWith("[") ? "/api/data/notes/bulk" : "/api/data/notes";
+      const res = await env.sk("POST", path, body);
+      expect(res.status, body).toBe(400);
+      expect(res.json.code).toBe("INVALID_FIELD_NAME");
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect((await env.sk("GET", "/api/data/notes?count=true")).json.data.count).toBe(0);
+  });
+
+  it("bad ids are 400 INVALID_ID on every id route", async () => {
+    for (const id of ["123", "zzzzzzzzzzzzzzzzzzzzzzzz", "..%2F..%2Fetc", "%24where"]) {
+      for (const method of ["GET", "PUT", "PATCH", "DELETE"]) {
+        const res = await env.sk(
+          method,
+          `/api/data/notes/${id}`,
+          method === "GET" || method === "DELETE" ? undefined : {},
+        );
+        expect(res.status, `${method} ${id}`).toBe(400);
+        expect(res.json.code).toBe("INVALID_ID");
+      }
+    }
+  });
+});
+
+describe("constant-time secret comparison (by code path)", () => {
+  it("the admin token is checked with secretsEqual, for right and wrong tokens alike", async () => {
+    const admin = createAdminApp(env.deps);
+    const spy = vi.mocked(crypto.secretsEqual);
+    spy.mockClear();
+    for (const token of [ADMIN_TOKEN, "wrong-token-of-another-length", `${ADMIN_TOKEN.slice(0, -1)}x`]) {
+      await admin.request("/api/admin/projects", { headers: { authorization: `Bearer ${token}` } });
+    }
+    expect(spy).toHaveBeenCalledTimes(3);
+    expect(spy.mock.results.map((r) => r.value)).toEqual([true, false, false]);
+  });
+
+  it("API keys are looked up by SHA-256 hash: the plaintext never reaches the store", async () => {
+    const stored = JSON.stringify(await env.deps.store.platform().collection("keys").find({}));
+    expect(stored).not.toContain(env.project.pk);
+    expect(stored).not.toContain(env.project.sk);
+    expect(stored).toContain(crypto.sha256Hex(env.project.sk));
+  });
+});
