@@ -85,8 +85,14 @@ const ifMissing =
   };
 
 /** Opens the MongoDB-backed store: `<dbPrefix>_platform`, `<dbPrefix>_<projectId>`, or a project's own URI. */
-export async function openMongoStore(config: { uri: string; dbPrefix: string }): Promise<DocumentStore> {
-  const client = new mongo.MongoClient(config.uri, CLIENT_OPTIONS);
+export async function openMongoStore(config: {
+  uri: string;
+  dbPrefix: string;
+  /** Connections per client: small on serverless instances, 1 per request on Workers. */
+  maxPoolSize?: number;
+}): Promise<DocumentStore> {
+  const options = { ...CLIENT_OPTIONS, maxPoolSize: config.maxPoolSize ?? CLIENT_OPTIONS.maxPoolSize };
+  const client = new mongo.MongoClient(config.uri, options);
   const byoClients = new Map<string, mongo.MongoClient>();
   const pending = new Set<Promise<unknown>>();
   let closed = false;
@@ -107,7 +113,7 @@ export async function openMongoStore(config: { uri: string; dbPrefix: string }):
 
   /** The client for a project's own MongoDB (LRU; an evicted client closes once in-flight work settles). */
   function byoClient(uri: string): mongo.MongoClient {
-    const byo = byoClients.get(uri) ?? new mongo.MongoClient(uri, CLIENT_OPTIONS);
+    const byo = byoClients.get(uri) ?? new mongo.MongoClient(uri, options);
     byoClients.delete(uri);
     byoClients.set(uri, byo);
     const [oldest] = byoClients;

@@ -1,0 +1,4 @@
+import { createAdminApp } from "../functions/admin/app";
+import { vercelHandlers } from "../platforms/vercel";
+
+export const { GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD } = vercelHandlers(createAdminApp);

@@ -1,0 +1,4 @@
+import { createAdminApp } from "../../functions/admin/app";
+import { lambdaHandler } from "./handler";
+
+export const handler = lambdaHandler(createAdminApp);

@@ -1,0 +1,4 @@
+import { createStorageApp } from "../../functions/storage/app";
+import { lambdaHandler } from "./handler";
+
+export const handler = lambdaHandler(createStorageApp);

@@ -1,0 +1,4 @@
+import { createDataApp } from "../../functions/data/app";
+import { workerEntry } from "./entry";
+
+export default workerEntry(createDataApp);

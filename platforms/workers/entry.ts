@@ -1,0 +1,74 @@
+/**
+ * Cloudflare Workers entry for one function. The deps (config, caches) live per isolate; with
+ * MONGODB_URI each request opens its own small MongoDB client and closes it in waitUntil (a socket
+ * may not outlive its request on Workers). Without it the isolate keeps an in-memory embedded store
+ * (previews and tests only: every isolate has its own).
+ */
+import type { ExecutionContext } from "hono";
+import { loadConfig } from "../../shared/config";
+import { createDeps, type Deps } from "../../shared/deps";
+import { openEmbeddedStore } from "../../shared/store/embedded";
+import { openMongoStore } from "../../shared/store/mongo";
+import { type ScopedStore, scopedStore } from "../../shared/store/scoped";
+
+type Bindings = Record<string, unknown>;
+/** What a Worker serves: a function's Hono app, or the local all-in-one dispatcher. */
+type Served = { fetch(request: Request, env: Bindings, ctx: ExecutionContext): Response | Promise<Response> };
+
+/** The string bindings (variables and secrets) of a Worker's env. */
+const variables = (env: Bindings) =>
+  Object.fromEntries(Object.entries(env).filter(([, value]) => typeof value === "string")) as Record<string, string>;
+
+interface Instance {
+  app: Served;
+  mongo?: { scoped: ScopedStore; uri: string; dbPrefix: string };
+}
+
+async function build(env: Bindings, createApp: (deps: Deps) => Served): Promise<Instance> {
+  const config = loadConfig(variables(env));
+  if (config.store.kind === "mongo") {
+    const scoped = scopedStore("mongo");
+    const app = createApp(await createDeps(config, { store: scoped }));
+    return { app, mongo: { scoped, uri: config.store.uri, dbPrefix: config.store.dbPrefix } };
+  }
+  return { app: createApp(await createDeps(config, { store: await openEmbeddedStore({ dataDir: null }) })) };
+}
+
+/** An error envelope for failures before the app runs; the cause is logged, never returned. */
+function failure(status: 500 | 503, code: string, message: string, error: unknown): Response {
+  console.error(
+    JSON.stringify({ level: "error", message, cause: error instanceof Error ? error.message : String(error) }),
+  );
+  return Response.json({ success: false, message, code, requestId: crypto.randomUUID() }, { status });
+}
+
+/** A configuration error (it names the variables in the log). */
+const misconfigured = (error: unknown) => failure(500, "INTERNAL_ERROR", "Server misconfigured", error);
+/** MongoDB could not be reached for this request. */
+const unavailable = (error: unknown) => failure(503, "SERVICE_UNAVAILABLE", "Service unavailable", error);
+
+/** The `export default` of a function's Worker. */
+export function workerEntry(createApp: (deps: Deps) => Served) {
+  let instance: Promise<Instance> | undefined;
+  return {
+    async fetch(request: Request, env: Bindings, ctx: ExecutionContext): Promise<Response> {
+      instance ??= build(env, createApp).catch((error) => {
+        instance = undefined;
+        throw error;
+      });
+      const built = await instance.catch(misconfigured);
+      if (built instanceof Response) return built;
+      const { app, mongo } = built;
+      if (!mongo) return app.fetch(request, env, ctx);
+      const store = await openMongoStore({ uri: mongo.uri, dbPrefix: mongo.dbPrefix, maxPoolSize: 1 }).catch(
+        (error: unknown) => unavailable(error),
+      );
+      if (store instanceof Response) return store;
+      try {
+        return await mongo.scoped.run(store, async () => app.fetch(request, env, ctx));
+      } finally {
+        ctx.waitUntil(store.close());
+      }
+    },
+  };
+}

@@ -1,0 +1,4 @@
+import { createStorageApp } from "../../functions/storage/app";
+import { workerEntry } from "./entry";
+
+export default workerEntry(createStorageApp);
