@@ -3,10 +3,21 @@ import type { AppEnv } from "../shared/app";
 import type { Deps } from "../shared/deps";
 import { instanceApp } from "./node";
 
+/** The query parameter vercel.json's rewrites capture; Vercel appends it to the (unchanged) URL. */
+export const REWRITE_PARAM = "__ebpath";
+
+/** The request as the client sent it: the rewrite's own parameter removed from the query. */
+export function clientRequest(request: Request): Request {
+  const url = new URL(request.url);
+  if (!url.searchParams.has(REWRITE_PARAM)) return request;
+  url.searchParams.delete(REWRITE_PARAM);
+  return new Request(url, request);
+}
+
 /** Vercel (Node runtime, Web handlers): one handler per HTTP method, all served by the function's app. */
 export function vercelHandlers(createApp: (deps: Deps) => Hono<AppEnv>) {
   const app = instanceApp(createApp);
-  const handler = async (request: Request) => (await app()).fetch(request);
+  const handler = async (request: Request) => (await app()).fetch(clientRequest(request));
   return {
     GET: handler,
     POST: handler,
