@@ -58,6 +58,7 @@ async function main(): Promise<void> {
     const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
     await closed;
     clearTimeout(timer);
+    await deps.usage.flush();
     await deps.store.close();
     console.log("Stopped.");
     process.exit(0);

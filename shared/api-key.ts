@@ -5,14 +5,17 @@ import type { Deps } from "./deps";
 import { ApiError } from "./errors";
 import { keyTypeOf } from "./keys";
 import { originAllowed, requestOrigin } from "./origin";
+import { limitRequest } from "./ratelimit/middleware";
 import { bearerToken } from "./tokens";
 
 /**
  * Project-facing auth: resolves `x-api-key` (or `?key=` for publishable keys only) to a principal,
- * and enforces the project's origin allowlist for publishable keys. Every failure of a sent key
- * is the same 401 API_KEY_INVALID, whatever the reason.
+ * enforces the project's origin allowlist for publishable keys, then the rate limits (API.md §8).
+ * Every failure of a sent key is the same 401 API_KEY_INVALID, whatever the reason.
  */
-export function requireApiKey(deps: Pick<Deps, "projects">): MiddlewareHandler<AppEnv> {
+export function requireApiKey(
+  deps: Pick<Deps, "projects" | "config" | "clock" | "log" | "limiter">,
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header("x-api-key");
     const query = header ? undefined : c.req.query("key");
@@ -29,6 +32,7 @@ export function requireApiKey(deps: Pick<Deps, "projects">): MiddlewareHandler<A
       throw new ApiError("ORIGIN_NOT_ALLOWED");
     }
     c.set("principal", principal);
+    await limitRequest(c, deps, principal, key);
     await next();
   };
 }

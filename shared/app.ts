@@ -8,6 +8,7 @@ import type { Deps } from "./deps";
 import { ApiError } from "./errors";
 import type { Principal } from "./principal";
 import { StoreUnavailableError } from "./store/types";
+import { recordUsage } from "./usage/middleware";
 
 /** Variables every Edgeback request context carries. */
 export interface AppEnv {
@@ -51,6 +52,7 @@ export function createBaseApp(deps: Deps, options: { maxBodyBytes?: number } = {
   const maxSize = options.maxBodyBytes ?? deps.config.maxJsonBytes;
 
   app.use(requestId({ headerName: "x-request-id" }));
+  app.use(recordUsage(deps));
   app.use(corsHeaders());
   const limit = bodyLimit({
     maxSize,

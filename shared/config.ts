@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { loadRateLimitConfig, type RateLimitConfig } from "./ratelimit/config";
 
 /** Raw environment: process.env, Worker bindings, or a plain object in tests. */
 export type Env = Record<string, string | undefined>;
@@ -21,6 +22,21 @@ export interface Config {
   /** Largest JSON body accepted, in bytes. */
   readonly maxJsonBytes: number;
   readonly publicUrl: string | undefined;
+  /** Rate-limit rules, failure policies, the Upstash backend and the trusted proxy (API.md §8). */
+  readonly rateLimits: RateLimitConfig;
+  /** bcrypt cost factor for end-user passwords (BCRYPT_COST, 4–15, default 10). */
+  readonly bcryptCost: number;
+  /** Mail provider and its settings (MAIL_PROVIDER, MAIL_FROM, RESEND_API_KEY). */
+  readonly mail: MailConfig;
+  /** SameSite attribute of the refresh-token cookie (COOKIE_SAMESITE, default Lax). */
+  readonly cookieSameSite: "Lax" | "Strict" | "None";
+}
+
+/** Which mailer sends end-user mail: `console` (default outside tests), `memory` (default in tests), `resend`. */
+export interface MailConfig {
+  readonly provider: "console" | "memory" | "resend";
+  readonly from: string | undefined;
+  readonly resendApiKey: string | undefined;
 }
 
 /** Thrown when the environment is incomplete or invalid; names every problem at once. */
@@ -65,6 +81,13 @@ const envSchema = z.object({
     .max(16 * 1024 * 1024)
     .default(1024 * 1024),
   PUBLIC_URL: optionalString.pipe(z.url().optional()),
+  BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(10),
+  MAIL_PROVIDER: optionalString.pipe(z.enum(["console", "memory", "resend"]).optional()),
+  MAIL_FROM: optionalString,
+  RESEND_API_KEY: optionalString,
+  COOKIE_SAMESITE: optionalString
+    .transform((v) => (v ? `${v.charAt(0).toUpperCase()}${v.slice(1).toLowerCase()}` : "Lax"))
+    .pipe(z.enum(["Lax", "Strict", "None"])),
 });
 
 /** Variables a platform entry may demand on top of the always-required ones. */
@@ -90,6 +113,13 @@ export function loadConfig(env: Env, options: { required?: readonly RequiredVar[
   if (production && !present("MONGODB_URI") && !present("DATA_DIR")) {
     problems.push("MONGODB_URI: required in production (or DATA_DIR for the embedded store)");
   }
+  if ((env.MAIL_PROVIDER ?? "").trim() === "resend") {
+    for (const name of ["RESEND_API_KEY", "MAIL_FROM"]) {
+      if (!present(name)) problems.push(`${name}: required when MAIL_PROVIDER=resend`);
+    }
+  }
+  const rateLimits = loadRateLimitConfig(env);
+  problems.push(...rateLimits.problems);
   if (problems.length > 0 || !values) throw new ConfigError(problems);
 
   const store: StoreConfig = values.MONGODB_URI
@@ -105,6 +135,14 @@ export function loadConfig(env: Env, options: { required?: readonly RequiredVar[
     keyCacheTtlSeconds: values.KEY_CACHE_TTL_SECONDS,
     maxJsonBytes: values.MAX_JSON_BYTES,
     publicUrl: values.PUBLIC_URL,
+    rateLimits: rateLimits.config,
+    bcryptCost: values.BCRYPT_COST,
+    mail: Object.freeze({
+      provider: values.MAIL_PROVIDER ?? (values.NODE_ENV === "test" ? "memory" : "console"),
+      from: values.MAIL_FROM,
+      resendApiKey: values.RESEND_API_KEY,
+    }),
+    cookieSameSite: values.COOKIE_SAMESITE,
   });
 }
 

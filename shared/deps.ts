@@ -1,9 +1,14 @@
 import { type CollectionRegistry, createCollectionRegistry } from "./collections";
 import type { Config } from "./config";
 import { createSecretBox } from "./crypto";
+import { createMailer, type Mailer } from "./mail";
 import { createProjectService, type ProjectService } from "./projects";
+import { memoryLimiter } from "./ratelimit/memory";
+import type { RateLimiter } from "./ratelimit/types";
+import { upstashLimiter } from "./ratelimit/upstash";
 import { openStore } from "./store";
 import type { DocumentStore } from "./store/types";
+import { createUsageRecorder, type UsageRecorder } from "./usage/recorder";
 
 /** Time source; tests pass a controllable one. */
 export interface Clock {
@@ -25,6 +30,12 @@ export interface Deps {
   store: DocumentStore;
   projects: ProjectService;
   collections: CollectionRegistry;
+  /** Rate limits (API.md §8): Upstash Redis across instances when configured, else this instance's memory. */
+  limiter: RateLimiter;
+  /** Usage counters and request logs, buffered and written in batches. */
+  usage: UsageRecorder;
+  /** End-user mail (OTPs); keeps a development outbox outside production. */
+  mailer: Mailer;
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
@@ -44,7 +55,7 @@ export const consoleLogger: Logger = {
 /** Wires the dependencies for a configuration; `overrides` replace single parts (tests, platforms). */
 export async function createDeps(
   config: Config,
-  overrides: Partial<Pick<Deps, "clock" | "log" | "store">> = {},
+  overrides: Partial<Pick<Deps, "clock" | "log" | "store" | "mailer" | "limiter">> = {},
 ): Promise<Deps> {
   const clock = overrides.clock ?? systemClock;
   const log = overrides.log ?? consoleLogger;
@@ -56,5 +67,9 @@ export async function createDeps(
     keyCacheTtlMs: config.keyCacheTtlSeconds * 1000,
   });
   const collections = createCollectionRegistry({ store, clock, ttlMs: config.keyCacheTtlSeconds * 1000 });
-  return { config, clock, log, store, projects, collections };
+  const mailer = overrides.mailer ?? createMailer(config, { clock, log });
+  const upstash = config.rateLimits.upstash;
+  const limiter = overrides.limiter ?? (upstash ? upstashLimiter(upstash) : memoryLimiter(clock));
+  const usage = createUsageRecorder(store, clock, log);
+  return { config, clock, log, store, projects, collections, mailer, limiter, usage };
 }

@@ -38,6 +38,8 @@ export interface ProjectService {
   remove(id: string): Promise<boolean>;
   rotateKeys(id: string, which: RotateWhich, graceSeconds?: number): Promise<Partial<IssuedKeys> | null>;
   resolveKey(apiKey: string): Promise<Principal | null>;
+  /** A project with its secrets opened, for operator routes that reach its tenant database; null when missing. */
+  resolveProject(id: string): Promise<ResolvedProject | null>;
   stats(): { storeReads: number };
 }
 
@@ -303,6 +305,11 @@ export function createProjectService(opts: {
       if (!keyType) return null;
       const hash = hashKey(apiKey);
       return cache.get(hash, () => loadKey(hash, keyType));
+    },
+
+    async resolveProject(id) {
+      const doc = await findProject(id);
+      return doc ? (await principalFor(doc, "secret")).project : null;
     },
 
     stats: () => ({ storeReads }),

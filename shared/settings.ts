@@ -1,5 +1,7 @@
 import { z } from "zod";
-import { isPlainObject } from "./sanitize";
+import { mayBePublic } from "./auth/fields";
+import { parseRule } from "./ratelimit/rule";
+import { isPlainObject, unsafeKeyReason } from "./sanitize";
 
 /**
  * Project settings (API.md §9): a JSON object with safe names. Each settings area a feature owns
@@ -26,10 +28,48 @@ const databaseSettings = settingsArea({
 
 const dataSettings = settingsArea({ publishableAggregate: z.boolean() });
 
+/** End-user auth (API.md §6, §9); lifetimes in seconds. Defaults live in shared/auth/settings.ts. */
+const authSettings = settingsArea({
+  requireEmailVerification: z.boolean(),
+  passwordMinLength: z.int().min(8).max(128),
+  accessTokenTtl: z
+    .int()
+    .min(60)
+    .max(24 * 3600),
+  refreshTokenTtl: z
+    .int()
+    .min(300)
+    .max(365 * 24 * 3600),
+  publicProfileFields: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .max(128)
+        .refine((name) => unsafeKeyReason(name) === undefined, "Invalid field name")
+        .refine(mayBePublic, "This field is never public"),
+    )
+    .max(50),
+  maxFailedLogins: z.int().min(1).max(1000),
+});
+
 /** The schema of each settings area; names not listed here are accepted as free-form JSON. */
+const limitRule = z
+  .string()
+  .refine((v) => parseRule(v) !== undefined, "must be <count>/<window> (e.g. 100/15m) or off");
+const rateLimitSettings = settingsArea({ pk: limitRule, auth: limitRule, sk: limitRule });
+
+const quotaSettings = settingsArea({
+  documentsBytes: z.number().int().positive(),
+  users: z.number().int().positive(),
+});
+
 const AREAS: Record<string, z.ZodType> = {
+  rateLimits: rateLimitSettings,
+  quotas: quotaSettings,
   database: databaseSettings,
   data: dataSettings,
+  auth: authSettings,
 };
 
 /** Rejects setting names MongoDB or JavaScript would misread, at every depth. */

@@ -64,6 +64,8 @@ describe("caller matrix", () => {
     ["DELETE", "/projects/:id", undefined, 200],
     ["POST", "/projects/:id/keys/rotate", { which: "both" }, 200],
     ["GET", "/stats", undefined, 200],
+    ["GET", "/projects/:id/usage", undefined, 200],
+    ["GET", "/projects/:id/logs", undefined, 200],
   ];
   const callers: Array<[string, string | null]> = [
     ["no token", null],

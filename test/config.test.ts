@@ -28,6 +28,19 @@ describe("loadConfig", () => {
       keyCacheTtlSeconds: 30,
       maxJsonBytes: 1024 * 1024,
       publicUrl: undefined,
+      bcryptCost: 10,
+      mail: { provider: "console", from: undefined, resendApiKey: undefined },
+      cookieSameSite: "Lax",
+      rateLimits: {
+        rules: {
+          pk: { limit: 100, windowMs: 900_000 },
+          auth: { limit: 20, windowMs: 900_000 },
+          sk: { limit: 1000, windowMs: 60_000 },
+        },
+        failOpen: { pk: true, auth: false, sk: true },
+        upstash: undefined,
+        trustedProxy: "none",
+      },
     });
     expect(Object.isFrozen(config)).toBe(true);
   });

@@ -26,7 +26,9 @@ export function memoryLogger(): Logger & { lines: Array<{ level: string; message
 
 /** Test configuration: in-memory embedded store, a known admin token; `env` overrides variables. */
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ NODE_ENV: "test", ADMIN_TOKEN, ...env });
+  // Rate limits are off unless a test turns them on (test/ratelimit-*.test.ts).
+  const limits = { RATE_LIMIT_PK: "off", RATE_LIMIT_AUTH: "off", RATE_LIMIT_SK: "off" };
+  return loadConfig({ NODE_ENV: "test", ADMIN_TOKEN, ...limits, ...env });
 }
 
 /** Real dependencies over an in-memory embedded store. */

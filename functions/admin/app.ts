@@ -7,6 +7,8 @@ import { ApiError } from "../../shared/errors";
 import { jsonBody, ok } from "../../shared/http";
 import { isId } from "../../shared/ids";
 import { createProjectSchema, rotateKeysSchema, updateProjectSchema } from "../../shared/projects";
+import { usageRoutes } from "./usage";
+import { projectUserRoutes } from "./users";
 
 /** The `:id` path parameter, checked: malformed → 400 INVALID_ID. */
 function projectId(c: Context): string {
@@ -58,6 +60,12 @@ export function createAdminApp(deps: Deps): Hono<AppEnv> {
     const { which, graceSeconds } = c.get("body");
     return ok(c, { keys: found(await projects.rotateKeys(projectId(c), which, graceSeconds)) });
   });
+
+  // End users and the development outbox (GET …/users, DELETE …/users/:userId, GET …/outbox).
+  app.route("/api/admin/projects", projectUserRoutes(deps));
+
+  // Usage counters and request logs (GET …/usage, GET …/logs).
+  usageRoutes(app, deps);
 
   return app;
 }

@@ -1,8 +1,36 @@
 import type { Hono } from "hono";
+import { requireApiKey } from "../../shared/api-key";
 import { type AppEnv, createBaseApp } from "../../shared/app";
+import { warmPasswordCheck } from "../../shared/auth/passwords";
+import { createAuthStore } from "../../shared/auth/store";
 import type { Deps } from "../../shared/deps";
+import type { AuthRuntime } from "./context";
+import { emailRoutes } from "./email";
+import { loginRoutes } from "./login";
+import { passwordRoutes } from "./password";
+import { profileRoutes } from "./profile";
+import { refreshRoutes } from "./refresh";
+import { sessionRoutes } from "./sessions";
+import { signupRoutes } from "./signup";
 
-/** The auth function (`/api/userAuth/*`); for now the base app only: health, CORS, errors. */
+const PREFIX = "/api/userAuth";
+
+/** The auth function (API.md §6): end-user accounts, tokens, sessions and OTP mail, pk or sk in `x-api-key`. */
 export function createAuthApp(deps: Deps): Hono<AppEnv> {
-  return createBaseApp(deps);
+  const app = createBaseApp(deps);
+  const rt: AuthRuntime = { deps, store: createAuthStore(deps) };
+  warmPasswordCheck(deps.config.bcryptCost);
+  app.use(`${PREFIX}/*`, requireApiKey(deps));
+  for (const routes of [
+    signupRoutes,
+    loginRoutes,
+    refreshRoutes,
+    profileRoutes,
+    emailRoutes,
+    passwordRoutes,
+    sessionRoutes,
+  ]) {
+    app.route(PREFIX, routes(rt));
+  }
+  return app;
 }

@@ -3,6 +3,7 @@ import type { AppEnv } from "../../shared/app";
 import type { Deps } from "../../shared/deps";
 import { etagOf, nextTimestamp } from "../../shared/documents";
 import { ok, readJson } from "../../shared/http";
+import { documentBytes, releaseDocumentBytes, reserveDocumentBytes } from "../../shared/quotas";
 import { assertOwnerKept, authorize, ownedInsert } from "../../shared/rules";
 import type { Update } from "../../shared/store/types";
 import { writeAddressed } from "./addressed";
@@ -44,21 +45,36 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
     return { target, prepared: prepare(target, body) };
   }
 
+  /** Counts written documents in the project's usage (inserted, replaced, patched or deleted). */
+  const written = (c: Ctx, count: number) => deps.usage.count(c.get("principal").project.id, "documentsWritten", count);
+
   routes.post("/:collection/bulk", async (c) => {
     const now = deps.clock.now();
     const { target, prepared: docs } = await insertTarget(c, (t, body) =>
       prepareBulk(body, (item) => prepareInsert(item, t, now)),
     );
-    const inserted = await target.collection
-      .insertMany(docs)
-      .catch((error) => bulkDuplicate(error, docs, target.collection));
+    const release = await reserveDocumentBytes(
+      deps,
+      c.get("principal").project,
+      docs.reduce((n, d) => n + documentBytes(d), 0),
+    );
+    const inserted = await target.collection.insertMany(docs).catch(async (error) => {
+      await release();
+      return bulkDuplicate(error, docs, target.collection);
+    });
+    written(c, inserted.length);
     return ok(c, { insertedCount: inserted.length, items: inserted.map(target.present) }, 201);
   });
 
   routes.post("/:collection", async (c) => {
     const now = deps.clock.now();
     const { target, prepared: doc } = await insertTarget(c, (t, body) => prepareInsert(body, t, now));
-    const inserted = await target.collection.insertOne(doc).catch(duplicate);
+    const release = await reserveDocumentBytes(deps, c.get("principal").project, documentBytes(doc));
+    const inserted = await target.collection.insertOne(doc).catch(async (error) => {
+      await release();
+      return duplicate(error);
+    });
+    written(c, 1);
     c.header("etag", etagOf(inserted));
     return ok(c, target.present(inserted), 201);
   });
@@ -79,6 +95,7 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
       const createdBy = current.createdBy === undefined ? {} : { createdBy: current.createdBy };
       return collection.replaceOne(guard, { ...next, ...system, ...createdBy }).catch(duplicate);
     });
+    written(c, 1);
     c.header("etag", etagOf(replaced));
     return ok(c, target.present(replaced));
   });
@@ -98,6 +115,7 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
       if (unset.length > 0) update.$unset = Object.fromEntries(unset.map((field) => [field, ""] as const));
       return collection.updateOne(guard, update).catch(duplicate);
     });
+    written(c, 1);
     c.header("etag", etagOf(patched));
     return ok(c, target.present(patched));
   });
@@ -105,9 +123,12 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
   routes.delete("/:collection/:id", async (c) => {
     const target = await resolveTarget(deps, c);
     const ownerId = authorize(target.caller, target.def, "delete");
-    const id = await writeAddressed(deps, c, target, ownerId, async (current, guard) =>
-      (await target.collection.deleteOne(guard)) ? current._id : null,
-    );
+    const id = await writeAddressed(deps, c, target, ownerId, async (current, guard) => {
+      if (!(await target.collection.deleteOne(guard))) return null;
+      await releaseDocumentBytes(deps, c.get("principal").project, documentBytes(current));
+      return current._id;
+    });
+    written(c, 1);
     return ok(c, { _id: id, id, deleted: true });
   });
 

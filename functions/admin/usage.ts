@@ -1,0 +1,51 @@
+/** Admin usage and request logs (API.md §8): GET /api/admin/projects/:id/usage?days=30 and …/logs?limit=100. */
+import type { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../../shared/app";
+import type { Deps } from "../../shared/deps";
+import { ApiError } from "../../shared/errors";
+import { ok, zodDetails } from "../../shared/http";
+import { isId } from "../../shared/ids";
+import { dayOf, LOG_COLLECTION, USAGE_COLLECTION } from "../../shared/usage/recorder";
+
+const usageQuery = z.object({ days: z.coerce.number().int().min(1).max(366).default(30) });
+const logsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
+
+/** A query parsed with `schema`; bad values → 400 INVALID_QUERY naming them. */
+function query<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ApiError("INVALID_QUERY", undefined, { details: zodDetails(result.error) });
+  return result.data;
+}
+
+/** The usage and logs routes; `:id` must name an existing project. */
+export function usageRoutes(app: Hono<AppEnv>, deps: Deps): void {
+  const project = async (id: string | undefined) => {
+    if (!isId(id)) throw new ApiError("INVALID_ID");
+    if (!(await deps.projects.get(id))) throw new ApiError("PROJECT_NOT_FOUND");
+    await deps.usage.flush(); // this instance's buffer first, so the answer includes recent requests
+    return id;
+  };
+
+  app.get("/api/admin/projects/:id/usage", async (c) => {
+    const projectId = await project(c.req.param("id"));
+    const { days } = query(usageQuery, c.req.query());
+    const since = dayOf(deps.clock.now() - (days - 1) * 86_400_000);
+    const docs = await deps.store
+      .platform()
+      .collection(USAGE_COLLECTION)
+      .find({ projectId, day: { $gte: since } }, { sort: { day: 1 } });
+    const list = docs.map(({ _id, projectId: _p, ...day }) => day);
+    return ok(c, { projectId, days, since, usage: list });
+  });
+
+  app.get("/api/admin/projects/:id/logs", async (c) => {
+    const projectId = await project(c.req.param("id"));
+    const { limit } = query(logsQuery, c.req.query());
+    const docs = await deps.store
+      .platform()
+      .collection(LOG_COLLECTION)
+      .find({ projectId }, { sort: { time: -1, _id: -1 }, limit });
+    return ok(c, { projectId, logs: docs.map(({ _id, projectId: _p, ...entry }) => entry) });
+  });
+}

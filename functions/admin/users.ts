@@ -1,0 +1,64 @@
+/**
+ * Operator routes over a project's end users (API.md §9): list and delete accounts (never a hash),
+ * and the development mail outbox (404 in production).
+ */
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../../shared/app";
+import { createAuthStore } from "../../shared/auth/store";
+import { deleteUser, listUsers } from "../../shared/auth/users";
+import type { Deps } from "../../shared/deps";
+import { ApiError } from "../../shared/errors";
+import { ok, zodDetails } from "../../shared/http";
+import { isId } from "../../shared/ids";
+
+const pageSchema = z.object({
+  page: z.coerce.number().int().min(1).max(1_000_000).default(1),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+/** A path id, checked: malformed → 400 INVALID_ID. */
+function idParam(c: Context, name: string): string {
+  const id = c.req.param(name);
+  if (!isId(id)) throw new ApiError("INVALID_ID");
+  return id;
+}
+
+/** Mounted under /api/admin/projects, behind the admin token. */
+export function projectUserRoutes(deps: Deps): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+  const store = createAuthStore(deps);
+
+  const projectOf = async (c: Context) => {
+    const project = await deps.projects.resolveProject(idParam(c, "id"));
+    if (!project) throw new ApiError("PROJECT_NOT_FOUND");
+    return project;
+  };
+
+  routes.get("/:id/users", async (c) => {
+    const project = await projectOf(c);
+    const query = pageSchema.safeParse(c.req.query());
+    if (!query.success) throw new ApiError("INVALID_QUERY", undefined, { details: zodDetails(query.error) });
+    return ok(c, await listUsers(await store.forProject(project), query.data));
+  });
+
+  /** Deletes the account, its sessions (so its refresh tokens stop working at once) and its codes. */
+  routes.delete("/:id/users/:userId", async (c) => {
+    const project = await projectOf(c);
+    const userId = idParam(c, "userId");
+    if (!(await deleteUser(await store.forProject(project), userId))) throw new ApiError("USER_NOT_FOUND");
+    return ok(c, { _id: userId, id: userId, deleted: true });
+  });
+
+  /** The last mails sent for the project, newest first (`?to=` filters by recipient). Development only. */
+  routes.get("/:id/outbox", async (c) => {
+    const outbox = deps.mailer.outbox;
+    if (deps.config.production || !outbox) throw new ApiError("NOT_FOUND", "Route not found");
+    const project = await projectOf(c);
+    const to = c.req.query("to")?.trim().toLowerCase();
+    const mails = outbox(project.id).filter((mail) => to === undefined || to === "" || mail.to === to);
+    return ok(c, mails);
+  });
+
+  return routes;
+}

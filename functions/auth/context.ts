@@ -1,0 +1,63 @@
+/** What every auth route needs: the project's auth collections and settings, and the signed-in user. */
+import type { Context } from "hono";
+import type { AppEnv } from "../../shared/app";
+import { sessionAlive } from "../../shared/auth/sessions";
+import { type AuthSettings, authSettingsOf } from "../../shared/auth/settings";
+import type { AuthCollections, AuthStore } from "../../shared/auth/store";
+import type { UserDoc } from "../../shared/auth/users";
+import type { Deps } from "../../shared/deps";
+import { ApiError } from "../../shared/errors";
+import { isId } from "../../shared/ids";
+import type { KeyType, ResolvedProject } from "../../shared/principal";
+import { bearerToken, verifyAccessToken } from "../../shared/tokens";
+
+/** The auth function's dependencies: the shared deps plus its per-instance store of auth collections. */
+export interface AuthRuntime {
+  deps: Deps;
+  store: AuthStore;
+}
+
+/** One request's view of its project. */
+export interface AuthScope {
+  project: ResolvedProject;
+  keyType: KeyType;
+  settings: AuthSettings;
+  cols: AuthCollections;
+  now: number;
+}
+
+/** The signed-in caller of a Bearer route. */
+export interface UserScope extends AuthScope {
+  user: UserDoc;
+  sessionId: string;
+}
+
+/** The project of the request's API key, its auth settings and collections. */
+export async function scopeOf(c: Context<AppEnv>, rt: AuthRuntime): Promise<AuthScope> {
+  const { project, keyType } = c.get("principal");
+  return {
+    project,
+    keyType,
+    settings: authSettingsOf(project),
+    cols: await rt.store.forProject(project),
+    now: rt.deps.clock.now(),
+  };
+}
+
+/**
+ * The caller of a Bearer route (pk or sk): a valid access token of this project whose session is
+ * still live. No token → AUTH_REQUIRED; bad, foreign or revoked → TOKEN_INVALID; expired → TOKEN_EXPIRED.
+ */
+export async function requireUser(c: Context<AppEnv>, rt: AuthRuntime): Promise<UserScope> {
+  const token = bearerToken(c.req.header("authorization"));
+  if (token === undefined) throw new ApiError("AUTH_REQUIRED");
+  const scope = await scopeOf(c, rt);
+  const { userId, claims } = await verifyAccessToken(scope.project, token, scope.now);
+  const sessionId = claims.sid;
+  if (!isId(sessionId) || !(await sessionAlive(scope.cols, sessionId, userId, scope.now))) {
+    throw new ApiError("TOKEN_INVALID");
+  }
+  const user = (await scope.cols.users.findOne({ _id: userId })) as UserDoc | null;
+  if (!user) throw new ApiError("TOKEN_INVALID");
+  return { ...scope, user, sessionId };
+}

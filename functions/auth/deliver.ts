@@ -1,0 +1,30 @@
+import type { Context } from "hono";
+import type { AppEnv } from "../../shared/app";
+import type { OtpPurpose } from "../../shared/auth/otp";
+import { otpMail } from "../../shared/auth/otp-mail";
+import type { AuthRuntime, AuthScope } from "./context";
+
+/**
+ * Sends a code without making the response wait for the provider: the answer (and its timing)
+ * is the same whether or not a mail went out, so it tells nothing about which accounts exist.
+ * Failures are logged; on Workers the send is handed to waitUntil.
+ */
+export function deliverOtp(
+  c: Context<AppEnv>,
+  rt: AuthRuntime,
+  scope: AuthScope,
+  input: { purpose: OtpPurpose; to: string; code: string },
+): void {
+  const mail = otpMail({ project: scope.project, ...input });
+  const sending = rt.deps.mailer
+    .send(mail)
+    .then(() => rt.deps.usage.count(scope.project.id, "mails"))
+    .catch((error: unknown) => {
+      rt.deps.log.error("mail failed", { projectId: scope.project.id, purpose: input.purpose, error });
+    });
+  try {
+    c.executionCtx.waitUntil(sending);
+  } catch {
+    // No execution context (Node): the promise runs on by itself.
+  }
+}

@@ -1,0 +1,64 @@
+/** POST /verify-email and POST /resend-verification (alias /resend-verification-otp), API.md §6. */
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../../shared/app";
+import { consumeOtp, issueOtp } from "../../shared/auth/otp";
+import type { UserDoc } from "../../shared/auth/users";
+import { ApiError } from "../../shared/errors";
+import { ok, parseWith } from "../../shared/http";
+import { type AuthRuntime, scopeOf } from "./context";
+import { deliverOtp } from "./deliver";
+import { emailSchema, otpSchema, readObject } from "./inputs";
+
+const verifySchema = z.object({ email: emailSchema, otp: otpSchema });
+const resendSchema = z.object({ email: emailSchema });
+
+export function emailRoutes(rt: AuthRuntime): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+
+  routes.post("/verify-email", async (c) => {
+    const { project, cols, now } = await scopeOf(c, rt);
+    const { email, otp } = parseWith(verifySchema, await readObject(c));
+    const userId = await consumeOtp(cols, {
+      secret: project.jwtSecret,
+      purpose: "verify-email",
+      email,
+      code: otp,
+      now,
+    });
+    const user = await cols.users.updateOne(
+      { _id: userId, email },
+      { $set: { emailVerified: true, updatedAt: new Date(now).toISOString() } },
+    );
+    if (!user) throw new ApiError("OTP_INVALID");
+    return ok(c, { email, emailVerified: true }, 200, "Email verified");
+  });
+
+  /**
+   * The same answer for every email: a code goes out only to a registered, unverified account, and
+   * the cooldown (429 OTP_COOLDOWN) applies to any email asked about twice within 60 s.
+   */
+  const resend = async (c: Context<AppEnv>) => {
+    const scope = await scopeOf(c, rt);
+    const { project, cols, now } = scope;
+    const { email } = parseWith(resendSchema, await readObject(c));
+    const user = (await cols.users.findOne({ email })) as UserDoc | null;
+    const eligible = user !== null && user.emailVerified !== true;
+    const otp = await issueOtp(cols, {
+      secret: project.jwtSecret,
+      purpose: "verify-email",
+      email,
+      userId: eligible ? user._id : null,
+      now,
+    });
+    if (otp.status === "cooldown") {
+      throw new ApiError("OTP_COOLDOWN", undefined, { headers: { "retry-after": String(otp.retryAfter) } });
+    }
+    if (otp.status === "issued") deliverOtp(c, rt, scope, { purpose: "verify-email", to: email, code: otp.code });
+    return ok(c, { email }, 200, "If the account exists and is not verified yet, a new code is on its way");
+  };
+  routes.post("/resend-verification", resend);
+  routes.post("/resend-verification-otp", resend);
+
+  return routes;
+}

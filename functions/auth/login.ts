@@ -1,0 +1,48 @@
+/** POST /login (API.md §6): email + password → session; per-email throttling; no account enumeration. */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../../shared/app";
+import { burnPasswordCheck, verifyPassword } from "../../shared/auth/passwords";
+import { createSession } from "../../shared/auth/sessions";
+import { clearLoginAttempts, countLoginAttempt } from "../../shared/auth/throttle";
+import type { UserDoc } from "../../shared/auth/users";
+import { ApiError } from "../../shared/errors";
+import { ok, parseWith } from "../../shared/http";
+import { type AuthRuntime, scopeOf } from "./context";
+import { emailSchema, givenPasswordSchema, readObject } from "./inputs";
+import { sessionPayload } from "./session-response";
+
+const loginSchema = z.object({ email: emailSchema, password: givenPasswordSchema });
+
+export function loginRoutes(rt: AuthRuntime): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+
+  routes.post("/login", async (c) => {
+    const scope = await scopeOf(c, rt);
+    const { settings, cols, now } = scope;
+    const { email, password } = parseWith(loginSchema, await readObject(c));
+    await countLoginAttempt(cols, email, { now, max: settings.maxFailedLogins });
+
+    const user = (await cols.users.findOne({ email })) as UserDoc | null;
+    const cost = rt.deps.config.bcryptCost;
+    // An unknown email (or an account without a password) costs one bcrypt check too.
+    const valid = user?.passwordHash
+      ? await verifyPassword(password, user.passwordHash)
+      : await burnPasswordCheck(password, cost);
+    if (!user || !valid) throw new ApiError("INVALID_CREDENTIALS");
+    await clearLoginAttempts(cols, email);
+    if (settings.requireEmailVerification && user.emailVerified !== true) throw new ApiError("EMAIL_NOT_VERIFIED");
+
+    const at = new Date(now).toISOString();
+    const current = ((await cols.users.updateOne({ _id: user._id }, { $set: { lastLoginAt: at } })) ?? user) as UserDoc;
+    const issued = await createSession(cols, {
+      userId: user._id,
+      now,
+      ttlMs: settings.refreshTokenTtl * 1000,
+      userAgent: c.req.header("user-agent"),
+    });
+    return ok(c, await sessionPayload(c, rt, scope, current, issued));
+  });
+
+  return routes;
+}

@@ -1,0 +1,87 @@
+/** POST /request-password-reset, POST /reset-password, PUT /change-password (API.md §6). */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../../shared/app";
+import { consumeOtp, issueOtp } from "../../shared/auth/otp";
+import { hashPassword, verifyPassword } from "../../shared/auth/passwords";
+import { revokeUserSessions } from "../../shared/auth/sessions";
+import { clearLoginAttempts, countLoginAttempt } from "../../shared/auth/throttle";
+import type { UserDoc } from "../../shared/auth/users";
+import { ApiError } from "../../shared/errors";
+import { ok, parseWith } from "../../shared/http";
+import { type AuthRuntime, requireUser, scopeOf } from "./context";
+import { deliverOtp } from "./deliver";
+import { emailSchema, givenPasswordSchema, newPasswordSchema, otpSchema, readObject } from "./inputs";
+
+const requestSchema = z.object({ email: emailSchema });
+
+export function passwordRoutes(rt: AuthRuntime): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+
+  /** Always 200 with the same body: whether the email is registered, or in its cooldown, is never told. */
+  routes.post("/request-password-reset", async (c) => {
+    const scope = await scopeOf(c, rt);
+    const { project, cols, now } = scope;
+    const { email } = parseWith(requestSchema, await readObject(c));
+    const user = (await cols.users.findOne({ email })) as UserDoc | null;
+    const otp = await issueOtp(cols, {
+      secret: project.jwtSecret,
+      purpose: "password-reset",
+      email,
+      userId: user?._id ?? null,
+      now,
+    });
+    if (otp.status === "issued") deliverOtp(c, rt, scope, { purpose: "password-reset", to: email, code: otp.code });
+    return ok(c, { email }, 200, "If the account exists, a reset code is on its way");
+  });
+
+  /** A valid code sets the new password, marks the email verified and revokes every session. */
+  routes.post("/reset-password", async (c) => {
+    const { project, settings, cols, now } = await scopeOf(c, rt);
+    const schema = z.object({
+      email: emailSchema,
+      otp: otpSchema,
+      newPassword: newPasswordSchema(settings.passwordMinLength),
+    });
+    const { email, otp, newPassword } = parseWith(schema, await readObject(c));
+    const userId = await consumeOtp(cols, {
+      secret: project.jwtSecret,
+      purpose: "password-reset",
+      email,
+      code: otp,
+      now,
+    });
+    const at = new Date(now).toISOString();
+    const passwordHash = await hashPassword(newPassword, rt.deps.config.bcryptCost);
+    const user = await cols.users.updateOne(
+      { _id: userId, email },
+      { $set: { passwordHash, emailVerified: true, passwordChangedAt: at, updatedAt: at } },
+    );
+    if (!user) throw new ApiError("OTP_INVALID");
+    await revokeUserSessions(cols, userId);
+    await clearLoginAttempts(cols, email);
+    return ok(c, { passwordReset: true }, 200, "Password reset; sign in with the new password");
+  });
+
+  /** Checks the current password (throttled like login), sets the new one, revokes the other sessions. */
+  routes.put("/change-password", async (c) => {
+    const scope = await requireUser(c, rt);
+    const { settings, cols, now, user } = scope;
+    const schema = z.object({
+      currentPassword: givenPasswordSchema,
+      newPassword: newPasswordSchema(settings.passwordMinLength),
+    });
+    const { currentPassword, newPassword } = parseWith(schema, await readObject(c));
+    await countLoginAttempt(cols, user.email, { now, max: settings.maxFailedLogins });
+    const valid = user.passwordHash ? await verifyPassword(currentPassword, user.passwordHash) : false;
+    if (!valid) throw new ApiError("INVALID_CREDENTIALS", "Current password is incorrect");
+    await clearLoginAttempts(cols, user.email);
+    const at = new Date(now).toISOString();
+    const passwordHash = await hashPassword(newPassword, rt.deps.config.bcryptCost);
+    await cols.users.updateOne({ _id: user._id }, { $set: { passwordHash, passwordChangedAt: at, updatedAt: at } });
+    const revoked = await revokeUserSessions(cols, user._id, scope.sessionId);
+    return ok(c, { passwordChanged: true, revokedSessions: revoked }, 200, "Password changed");
+  });
+
+  return routes;
+}

@@ -1,0 +1,49 @@
+/** POST /refresh-token and POST /logout (API.md §6): refresh-token rotation and session revocation. */
+import { Hono } from "hono";
+import type { AppEnv } from "../../shared/app";
+import { revokeSession, rotateRefreshToken, sessionOfRefreshToken } from "../../shared/auth/sessions";
+import type { UserDoc } from "../../shared/auth/users";
+import { ApiError } from "../../shared/errors";
+import { ok, readJson } from "../../shared/http";
+import { isId } from "../../shared/ids";
+import { bearerToken, verifyAccessToken } from "../../shared/tokens";
+import { type AuthRuntime, scopeOf } from "./context";
+import { sessionPayload } from "./session-response";
+import { clearRefreshCookie, readRefreshToken } from "./transport";
+
+export function refreshRoutes(rt: AuthRuntime): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+
+  routes.post("/refresh-token", async (c) => {
+    const scope = await scopeOf(c, rt);
+    const { settings, cols, now } = scope;
+    const sent = readRefreshToken(c, await readJson(c));
+    if (!sent) throw new ApiError("REFRESH_TOKEN_INVALID", "Refresh token missing");
+    const issued = await rotateRefreshToken(cols, sent.token, { now, ttlMs: settings.refreshTokenTtl * 1000 });
+    const user = (await cols.users.findOne({ _id: issued.userId })) as UserDoc | null;
+    if (!user) {
+      await revokeSession(cols, issued.sessionId);
+      throw new ApiError("REFRESH_TOKEN_INVALID");
+    }
+    return ok(c, await sessionPayload(c, rt, scope, user, issued, sent.source));
+  });
+
+  /** Revokes the session of the refresh token sent (or of the Bearer token's session); always 200. */
+  routes.post("/logout", async (c) => {
+    const scope = await scopeOf(c, rt);
+    const { cols, now, project } = scope;
+    const sent = readRefreshToken(c, await readJson(c));
+    const fromRefresh = sent ? await sessionOfRefreshToken(cols, sent.token) : null;
+    let revoked = fromRefresh ? await revokeSession(cols, fromRefresh) : false;
+    const bearer = bearerToken(c.req.header("authorization"));
+    if (bearer) {
+      const verified = await verifyAccessToken(project, bearer, now).catch(() => null);
+      const sid = verified?.claims.sid;
+      if (verified && isId(sid)) revoked = (await revokeSession(cols, sid, verified.userId)) || revoked;
+    }
+    clearRefreshCookie(c, rt.deps.config);
+    return ok(c, { loggedOut: true, revoked }, 200, "Logged out");
+  });
+
+  return routes;
+}

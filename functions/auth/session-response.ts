@@ -1,0 +1,41 @@
+/** The session payload of API.md §6, written once for signup, login and refresh. */
+import type { Context } from "hono";
+import type { AppEnv } from "../../shared/app";
+import type { IssuedRefresh } from "../../shared/auth/sessions";
+import type { UserDoc } from "../../shared/auth/users";
+import { signAccessToken } from "../../shared/tokens";
+import type { AuthRuntime, AuthScope } from "./context";
+import { type RefreshSource, setRefreshCookie, wantsRefreshInBody } from "./transport";
+import { userView } from "./views";
+
+/**
+ * Signs the access token for an issued refresh token, sets the cookie, and returns
+ * `{user, accessToken, token, tokenType, expiresIn, expiresAt}` (+ `refreshToken` in header mode).
+ */
+export async function sessionPayload(
+  c: Context<AppEnv>,
+  rt: AuthRuntime,
+  scope: AuthScope,
+  user: UserDoc,
+  issued: IssuedRefresh,
+  source?: RefreshSource,
+): Promise<Record<string, unknown>> {
+  const ttl = scope.settings.accessTokenTtl;
+  const { token, expiresAt } = await signAccessToken(scope.project, user._id, {
+    now: scope.now,
+    ttlSeconds: ttl,
+    claims: { sid: issued.sessionId },
+  });
+  const refreshSeconds = Math.max(0, Math.floor((issued.expiresAt - scope.now) / 1000));
+  setRefreshCookie(c, rt.deps.config, issued.refreshToken, refreshSeconds);
+  const payload: Record<string, unknown> = {
+    user: await userView(rt, scope, user),
+    accessToken: token,
+    token,
+    tokenType: "Bearer",
+    expiresIn: ttl,
+    expiresAt: new Date(expiresAt).toISOString(),
+  };
+  if (wantsRefreshInBody(c, source)) payload.refreshToken = issued.refreshToken;
+  return payload;
+}

@@ -1,0 +1,28 @@
+/** GET /sessions and DELETE /sessions/:id (API.md §6): the caller's own sessions. */
+import { Hono } from "hono";
+import type { AppEnv } from "../../shared/app";
+import { listSessions, revokeSession } from "../../shared/auth/sessions";
+import { ApiError } from "../../shared/errors";
+import { ok } from "../../shared/http";
+import { isId } from "../../shared/ids";
+import { type AuthRuntime, requireUser } from "./context";
+
+export function sessionRoutes(rt: AuthRuntime): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+
+  routes.get("/sessions", async (c) => {
+    const { cols, user, now, sessionId } = await requireUser(c, rt);
+    return ok(c, { items: await listSessions(cols, user._id, { now, currentSessionId: sessionId }) });
+  });
+
+  /** Another user's session id is answered exactly like an unknown one. */
+  routes.delete("/sessions/:id", async (c) => {
+    const { cols, user } = await requireUser(c, rt);
+    const id = c.req.param("id");
+    if (!isId(id)) throw new ApiError("INVALID_ID");
+    if (!(await revokeSession(cols, id, user._id))) throw new ApiError("NOT_FOUND", "Session not found");
+    return ok(c, { id, revoked: true });
+  });
+
+  return routes;
+}

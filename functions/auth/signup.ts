@@ -1,0 +1,86 @@
+/** POST /signup (API.md §6): creates the account, mails a verification code, answers with a session. */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../../shared/app";
+import { issueOtp } from "../../shared/auth/otp";
+import { hashPassword } from "../../shared/auth/passwords";
+import { profileSchema } from "../../shared/auth/profile";
+import { createSession } from "../../shared/auth/sessions";
+import { type UserDoc, writeUser } from "../../shared/auth/users";
+import type { ErrorDetail } from "../../shared/errors";
+import { ok } from "../../shared/http";
+import { newId } from "../../shared/ids";
+import { assertUserQuota } from "../../shared/quotas";
+import { type AuthRuntime, scopeOf } from "./context";
+import { deliverOtp } from "./deliver";
+import {
+  checkAccountKeys,
+  emailSchema,
+  failOn,
+  newPasswordSchema,
+  parseInto,
+  profilePart,
+  readObject,
+  usernameSchema,
+} from "./inputs";
+import { sessionPayload } from "./session-response";
+import { userView } from "./views";
+
+export function signupRoutes(rt: AuthRuntime): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+
+  routes.post("/signup", async (c) => {
+    const scope = await scopeOf(c, rt);
+    const { project, settings, cols, now } = scope;
+    const body = await readObject(c);
+    const details: ErrorDetail[] = [];
+    checkAccountKeys(body, ["email", "password"], details);
+    const accountSchema = z.object({
+      email: emailSchema,
+      password: newPasswordSchema(settings.passwordMinLength),
+      username: usernameSchema.optional(),
+    });
+    const account = parseInto(accountSchema, body, details);
+    const profile = (await profileSchema(rt.deps, project)).create(profilePart(body), scope.keyType, details);
+    failOn(details);
+    const { email, password, username } = account as z.output<typeof accountSchema>;
+
+    const at = new Date(now).toISOString();
+    const user: UserDoc = {
+      _id: newId(now),
+      email,
+      ...(username === undefined ? {} : { username }),
+      ...profile,
+      passwordHash: await hashPassword(password, rt.deps.config.bcryptCost),
+      emailVerified: false,
+      createdAt: at,
+      updatedAt: at,
+    };
+    await assertUserQuota(rt.deps, project);
+    await writeUser(() => cols.users.insertOne(user));
+    rt.deps.usage.count(project.id, "users");
+
+    const otp = await issueOtp(cols, {
+      secret: project.jwtSecret,
+      purpose: "verify-email",
+      email,
+      userId: user._id,
+      now,
+      ignoreCooldown: true,
+    });
+    if (otp.status === "issued") deliverOtp(c, rt, scope, { purpose: "verify-email", to: email, code: otp.code });
+
+    if (settings.requireEmailVerification) {
+      return ok(c, { user: await userView(rt, scope, user), emailVerificationRequired: true }, 201);
+    }
+    const issued = await createSession(cols, {
+      userId: user._id,
+      now,
+      ttlMs: settings.refreshTokenTtl * 1000,
+      userAgent: c.req.header("user-agent"),
+    });
+    return ok(c, await sessionPayload(c, rt, scope, user, issued), 201);
+  });
+
+  return routes;
+}

@@ -1,0 +1,64 @@
+/**
+ * How refresh tokens travel (API.md §6): always as the HttpOnly cookie `refreshToken` (Secure except
+ * on plain-http localhost, SameSite from COOKIE_SAMESITE, scoped to /api/userAuth, the only paths
+ * that read it), and also in the response body when the client asks for header mode
+ * (`x-refresh-token-mode: header`) or itself sent the token in `x-refresh-token` or the body.
+ */
+import type { Context } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import type { Config } from "../../shared/config";
+
+export const REFRESH_COOKIE = "refreshToken";
+const COOKIE_PATH = "/api/userAuth";
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** Where a request's refresh token came from. */
+export type RefreshSource = "header" | "body" | "cookie";
+
+/** The refresh token a request carries: `x-refresh-token`, then body `refreshToken`, then the cookie. */
+export function readRefreshToken(c: Context, body: unknown): { token: string; source: RefreshSource } | null {
+  const header = c.req.header("x-refresh-token")?.trim();
+  if (header) return { token: header, source: "header" };
+  const fromBody = (body as { refreshToken?: unknown } | undefined)?.refreshToken;
+  if (typeof fromBody === "string" && fromBody !== "") return { token: fromBody, source: "body" };
+  const cookie = getCookie(c, REFRESH_COOKIE);
+  return cookie ? { token: cookie, source: "cookie" } : null;
+}
+
+/** Whether the response body should carry the refresh token too. */
+export function wantsRefreshInBody(c: Context, source?: RefreshSource): boolean {
+  return (
+    c.req.header("x-refresh-token-mode")?.trim().toLowerCase() === "header" || source === "header" || source === "body"
+  );
+}
+
+/** Secure unless the request came over plain http to a loopback host (local development). */
+function secureFor(c: Context, sameSite: Config["cookieSameSite"]): boolean {
+  const url = new URL(c.req.url);
+  return (
+    sameSite === "None" ||
+    url.protocol !== "http:" ||
+    !(LOOPBACK.has(url.hostname) || url.hostname.endsWith(".localhost"))
+  );
+}
+
+/** Sets the refresh-token cookie for `maxAgeSeconds`. */
+export function setRefreshCookie(c: Context, config: Config, token: string, maxAgeSeconds: number): void {
+  setCookie(c, REFRESH_COOKIE, token, {
+    httpOnly: true,
+    secure: secureFor(c, config.cookieSameSite),
+    sameSite: config.cookieSameSite,
+    path: COOKIE_PATH,
+    maxAge: maxAgeSeconds,
+  });
+}
+
+/** Clears the refresh-token cookie. */
+export function clearRefreshCookie(c: Context, config: Config): void {
+  deleteCookie(c, REFRESH_COOKIE, {
+    httpOnly: true,
+    secure: secureFor(c, config.cookieSameSite),
+    sameSite: config.cookieSameSite,
+    path: COOKIE_PATH,
+  });
+}

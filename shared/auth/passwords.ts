@@ -1,0 +1,51 @@
+/**
+ * End-user passwords: bcrypt (bcryptjs) at the configured cost. bcrypt reads only the first 72
+ * bytes, so a longer password is first reduced to `sha256:<base64 digest>` (deterministic, so the
+ * same rule verifies it); shorter ones are hashed as they are, compatible with any bcrypt hash.
+ */
+import { createHash } from "node:crypto";
+import bcrypt from "bcryptjs";
+
+const BCRYPT_MAX_BYTES = 72;
+const encoder = new TextEncoder();
+
+function bcryptInput(password: string): string {
+  if (encoder.encode(password).length <= BCRYPT_MAX_BYTES) return password;
+  return `sha256:${createHash("sha256").update(password).digest("base64")}`;
+}
+
+/** The bcrypt hash of a password at `cost`. */
+export function hashPassword(password: string, cost: number): Promise<string> {
+  return bcrypt.hash(bcryptInput(password), cost);
+}
+
+/** Whether a password matches a stored bcrypt hash. */
+export function verifyPassword(password: string, hash: string): Promise<boolean> {
+  return bcrypt.compare(bcryptInput(password), hash);
+}
+
+/** One dummy hash per cost per isolate: what an unknown email is compared against. */
+const dummyHashes = new Map<number, Promise<string>>();
+
+function dummyHash(cost: number): Promise<string> {
+  let dummy = dummyHashes.get(cost);
+  if (!dummy) {
+    dummy = bcrypt.hash(`unknown-account-${cost}`, cost);
+    dummyHashes.set(cost, dummy);
+  }
+  return dummy;
+}
+
+/** Computes the dummy hash ahead of the first login, so even that one costs no extra. */
+export function warmPasswordCheck(cost: number): void {
+  dummyHash(cost).catch(() => dummyHashes.delete(cost));
+}
+
+/**
+ * Spends the time of one password check at `cost` and returns false: the unknown-email branch of
+ * login, so it costs what a wrong password costs.
+ */
+export async function burnPasswordCheck(password: string, cost: number): Promise<false> {
+  await bcrypt.compare(bcryptInput(password), await dummyHash(cost));
+  return false;
+}

@@ -1,0 +1,79 @@
+/**
+ * Profile fields of end users: whatever `/api/schemas` declares for `users` (API.md §4), minus the
+ * fields auth owns. No definition → any profile field is accepted (schemaless, as `additionalFields`
+ * defaults for a collection without fields). Private fields are settable and visible with the
+ * secret key only, and never public.
+ */
+import type { Deps } from "../deps";
+import { ApiError, type ErrorDetail } from "../errors";
+import type { KeyType, ResolvedProject } from "../principal";
+import type { CollectionDef } from "../schema/definition";
+import { validatorsFor } from "../schema/validator";
+import { ACCOUNT_FIELDS, PROTECTED_USER_FIELDS } from "./fields";
+
+const AUTH_OWNED = new Set([...PROTECTED_USER_FIELDS, ...ACCOUNT_FIELDS]);
+
+/** A project's profile rules, compiled from its `users` definition. */
+export interface ProfileSchema {
+  /** Validates a signup's profile fields and applies defaults; problems go into `details`. */
+  create(body: Record<string, unknown>, keyType: KeyType, details: ErrorDetail[]): Record<string, unknown>;
+  /** Validates an update-profile body (top-level merge; null removes); problems go into `details`. */
+  update(
+    body: Record<string, unknown>,
+    keyType: KeyType,
+    details: ErrorDetail[],
+  ): { set: Record<string, unknown>; unset: string[] };
+  /** An account view as a key may see it: private profile fields only with the secret key. */
+  view(doc: Record<string, unknown>, keyType: KeyType): Record<string, unknown>;
+  /** Top-level private fields: never on a public profile. */
+  readonly hidden: ReadonlySet<string>;
+}
+
+/** Collects the details of a validation failure instead of throwing it. */
+function collect<T>(details: ErrorDetail[], fallback: T, run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "VALIDATION_FAILED") {
+      details.push(...(error.details ?? [{ path: "", message: error.message }]));
+      return fallback;
+    }
+    throw error;
+  }
+}
+
+/** The profile rules of a project, from its current `users` definition (cached by the registry). */
+export async function profileSchema(deps: Pick<Deps, "collections">, project: ResolvedProject): Promise<ProfileSchema> {
+  const entry = await deps.collections.get(project, "users");
+  const declared = entry?.def;
+  const def: CollectionDef = {
+    name: "users",
+    fields: (declared?.fields ?? []).filter((field) => !AUTH_OWNED.has(field.name)),
+    additionalFields: declared?.additionalFields ?? true,
+    rls: { enabled: false, mode: "public-read", ownerField: "_id" },
+    permissions: {},
+  };
+  const validators = validatorsFor(def, `${project.id}/users/${entry?.revision ?? "none"}/profile`);
+  const hidden = new Set(def.fields.filter((field) => field.private).map((field) => field.name));
+
+  /** With a publishable key, private fields cannot be written. */
+  const privateWrites = (body: Record<string, unknown>, keyType: KeyType, details: ErrorDetail[]) => {
+    if (keyType === "secret") return;
+    for (const key of Object.keys(body)) {
+      if (hidden.has(key)) details.push({ path: key, message: "is private: only the secret key can set it" });
+    }
+  };
+
+  return {
+    create(body, keyType, details) {
+      privateWrites(body, keyType, details);
+      return collect(details, {}, () => validators.insert(body));
+    },
+    update(body, keyType, details) {
+      privateWrites(body, keyType, details);
+      return collect(details, { set: {}, unset: [] }, () => validators.patch(body));
+    },
+    view: (doc, keyType) => validators.strip(doc, { isSecretKey: keyType === "secret" }),
+    hidden,
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * Sessions and refresh tokens (API.md §6). A session is one refresh-token family. Each refresh
+ * token is opaque (256 random bits), stored only as its SHA-256, and spent by its first use: the
+ * spend is one atomic conditional update (`{hash, spent: false}` → `spent: true`), so of any
+ * number of concurrent refreshes exactly one wins. Presenting a spent token again is reuse: the
+ * whole family (the session) is revoked. Revoking a session deletes it; its tokens then lead nowhere.
+ */
+import { randomToken, sha256Hex } from "../crypto";
+import { ApiError } from "../errors";
+import { newId } from "../ids";
+import type { AuthCollections } from "./store";
+
+/** A session as its owner sees it (GET /sessions). */
+export interface SessionView {
+  id: string;
+  createdAt: string;
+  lastUsedAt: string;
+  expiresAt: string;
+  userAgent: string | null;
+  current: boolean;
+}
+
+/** A refresh token just handed out, and the session it belongs to. */
+export interface IssuedRefresh {
+  sessionId: string;
+  userId: string;
+  refreshToken: string;
+  expiresAt: number;
+}
+
+/** What a refresh token looks like: 32 random bytes, base64url. */
+const REFRESH_TOKEN = /^[A-Za-z0-9_-]{43}$/;
+const MAX_USER_AGENT = 256;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+type Cols = Pick<AuthCollections, "sessions" | "refreshTokens">;
+
+async function insertRefreshToken(cols: Cols, sessionId: string, userId: string, now: number, ttlMs: number) {
+  const refreshToken = randomToken(32);
+  const expiresAt = now + ttlMs;
+  await cols.refreshTokens.insertOne({
+    _id: newId(now),
+    hash: sha256Hex(refreshToken),
+    sessionId,
+    userId,
+    spent: false,
+    createdAt: iso(now),
+    expiresAt: iso(expiresAt),
+  });
+  return { sessionId, userId, refreshToken, expiresAt };
+}
+
+/** Starts a session for a user; also clears that user's expired sessions and tokens. */
+export async function createSession(
+  cols: Cols,
+  input: { userId: string; now: number; ttlMs: number; userAgent: string | undefined },
+): Promise<IssuedRefresh> {
+  const { userId, now, ttlMs } = input;
+  await cols.sessions.deleteMany({ userId, expiresAt: { $lte: iso(now) } });
+  await cols.refreshTokens.deleteMany({ userId, expiresAt: { $lte: iso(now) } });
+  const sessionId = newId(now);
+  await cols.sessions.insertOne({
+    _id: sessionId,
+    userId,
+    createdAt: iso(now),
+    lastUsedAt: iso(now),
+    expiresAt: iso(now + ttlMs),
+    userAgent: input.userAgent ? input.userAgent.slice(0, MAX_USER_AGENT) : null,
+  });
+  return insertRefreshToken(cols, sessionId, userId, now, ttlMs);
+}
+
+/**
+ * Spends a refresh token and issues its successor in the same session. Unknown, expired or
+ * revoked → REFRESH_TOKEN_INVALID; already spent → the session is revoked, REFRESH_TOKEN_REUSED.
+ */
+export async function rotateRefreshToken(
+  cols: Cols,
+  token: string,
+  input: { now: number; ttlMs: number },
+): Promise<IssuedRefresh> {
+  if (!REFRESH_TOKEN.test(token)) throw new ApiError("REFRESH_TOKEN_INVALID");
+  const { now, ttlMs } = input;
+  const hash = sha256Hex(token);
+  const spent = await cols.refreshTokens.updateOne(
+    { hash, spent: false, expiresAt: { $gt: iso(now) } },
+    { $set: { spent: true, spentAt: iso(now) } },
+  );
+  if (!spent) {
+    const known = await cols.refreshTokens.findOne({ hash });
+    if (known?.spent === true) {
+      await cols.sessions.deleteOne({ _id: known.sessionId });
+      throw new ApiError("REFRESH_TOKEN_REUSED");
+    }
+    throw new ApiError("REFRESH_TOKEN_INVALID");
+  }
+  const sessionId = String(spent.sessionId);
+  const session = await cols.sessions.updateOne(
+    { _id: sessionId, expiresAt: { $gt: iso(now) } },
+    { $set: { lastUsedAt: iso(now), expiresAt: iso(now + ttlMs) } },
+  );
+  if (!session) throw new ApiError("REFRESH_TOKEN_INVALID");
+  return insertRefreshToken(cols, sessionId, String(session.userId), now, ttlMs);
+}
+
+/** The session a refresh token belongs to, spent or not; null when the token is unknown. */
+export async function sessionOfRefreshToken(cols: Cols, token: string): Promise<string | null> {
+  if (!REFRESH_TOKEN.test(token)) return null;
+  const doc = await cols.refreshTokens.findOne({ hash: sha256Hex(token) });
+  return doc ? String(doc.sessionId) : null;
+}
+
+/** Whether a session exists, belongs to the user and has not expired. */
+export async function sessionAlive(cols: Cols, sessionId: string, userId: string, now: number): Promise<boolean> {
+  return (await cols.sessions.findOne({ _id: sessionId, userId, expiresAt: { $gt: iso(now) } })) !== null;
+}
+
+/** Revokes one session (optionally only if it belongs to `userId`); whether it existed. */
+export async function revokeSession(cols: Cols, sessionId: string, userId?: string): Promise<boolean> {
+  const filter = userId === undefined ? { _id: sessionId } : { _id: sessionId, userId };
+  return (await cols.sessions.deleteOne(filter)) !== null;
+}
+
+/** Revokes every session of a user, or every one but `exceptSessionId`; how many. */
+export async function revokeUserSessions(cols: Cols, userId: string, exceptSessionId?: string): Promise<number> {
+  const filter = exceptSessionId === undefined ? { userId } : { userId, _id: { $ne: exceptSessionId } };
+  return cols.sessions.deleteMany(filter);
+}
+
+/** A user's live sessions, newest first; `current` marks the caller's own. */
+export async function listSessions(
+  cols: Cols,
+  userId: string,
+  input: { now: number; currentSessionId: string },
+): Promise<SessionView[]> {
+  const docs = await cols.sessions.find(
+    { userId, expiresAt: { $gt: iso(input.now) } },
+    { sort: { createdAt: -1, _id: -1 }, limit: 100 },
+  );
+  return docs.map((doc) => ({
+    id: doc._id,
+    createdAt: String(doc.createdAt),
+    lastUsedAt: String(doc.lastUsedAt),
+    expiresAt: String(doc.expiresAt),
+    userAgent: typeof doc.userAgent === "string" ? doc.userAgent : null,
+    current: doc._id === input.currentSessionId,
+  }));
+}

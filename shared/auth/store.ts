@@ -1,0 +1,79 @@
+import type { Deps } from "../deps";
+import type { ResolvedProject } from "../principal";
+import type { Collection } from "../store/types";
+
+/** Where auth keeps its records in a project's tenant database (names starting with `_` are reserved). */
+export const AUTH_COLLECTIONS = {
+  users: "users",
+  sessions: "_auth_sessions",
+  refreshTokens: "_auth_refresh_tokens",
+  otps: "_auth_otps",
+  loginAttempts: "_auth_login_attempts",
+} as const;
+
+/** A project's auth collections, indexes ensured. */
+export type AuthCollections = Record<keyof typeof AUTH_COLLECTIONS, Collection>;
+
+/** Hands out a project's auth collections; ensures their indexes once per instance and users definition. */
+export interface AuthStore {
+  forProject(project: ResolvedProject): Promise<AuthCollections>;
+}
+
+const INDEXES: Record<keyof typeof AUTH_COLLECTIONS, Array<[string, boolean]>> = {
+  users: [
+    ["email", true],
+    ["username", true],
+    ["createdAt", false],
+  ],
+  sessions: [
+    ["userId", false],
+    ["expiresAt", false],
+  ],
+  refreshTokens: [
+    ["hash", true],
+    ["sessionId", false],
+    ["userId", false],
+  ],
+  otps: [
+    ["key", true],
+    ["expiresAt", false],
+  ],
+  loginAttempts: [
+    ["email", true],
+    ["windowStart", false],
+  ],
+};
+
+const MAX_REMEMBERED = 10_000;
+
+/** Creates the per-instance auth store over the collection registry's tenant databases. */
+export function createAuthStore(deps: Pick<Deps, "collections">): AuthStore {
+  const ensured = new Map<string, Promise<void>>();
+
+  return {
+    async forProject(project) {
+      const db = deps.collections.database(project);
+      const cols = Object.fromEntries(
+        Object.entries(AUTH_COLLECTIONS).map(([role, name]) => [role, db.collection(name)]),
+      ) as AuthCollections;
+      // A users definition change may touch the users indexes (the registry syncs declared ones): re-ensure then.
+      const revision = (await deps.collections.get(project, "users"))?.revision ?? "none";
+      const key = `${project.id}/${revision}`;
+      let ready = ensured.get(key);
+      if (!ready) {
+        if (ensured.size >= MAX_REMEMBERED) ensured.clear();
+        ready = (async () => {
+          for (const [role, indexes] of Object.entries(INDEXES)) {
+            for (const [field, unique] of indexes) {
+              await cols[role as keyof AuthCollections].createIndex(field, { unique });
+            }
+          }
+        })();
+        ensured.set(key, ready);
+        ready.catch(() => ensured.delete(key));
+      }
+      await ready;
+      return cols;
+    },
+  };
+}

@@ -1,0 +1,87 @@
+/** End-user accounts in a project's `users` collection: normalization, views, admin listing and deletion. */
+import { ApiError } from "../errors";
+import type { Doc } from "../store/types";
+import { DuplicateKeyError } from "../store/types";
+import { ALWAYS_PUBLIC_FIELDS, INTERNAL_USER_FIELDS } from "./fields";
+import { dropOtps } from "./otp";
+import type { AuthCollections } from "./store";
+
+/** A stored account: built-in fields plus the project's profile fields. */
+export interface UserDoc extends Doc {
+  email: string;
+  username?: string;
+  passwordHash?: string;
+  emailVerified: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Emails are trimmed and lower-cased everywhere. */
+export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+
+/** Usernames are case-insensitive: stored trimmed and lower-cased. */
+export const normalizeUsername = (username: string) => username.trim().toLowerCase();
+
+/** 3–32 characters: letters, digits, `_`, `.`, `-`; starting with a letter, digit or `_`. */
+export const USERNAME_PATTERN = /^[a-z0-9_][a-z0-9_.-]{2,31}$/;
+
+/** An account without its internal fields (the password hash): what the account's own callers see. */
+export function accountView(doc: Doc): Record<string, unknown> {
+  const view: Record<string, unknown> = { ...doc };
+  for (const field of INTERNAL_USER_FIELDS) delete view[field];
+  return view;
+}
+
+/** The public profile: `_id`, `username`, `createdAt` and the listed fields that are not hidden. */
+export function publicProfile(
+  doc: Doc,
+  fields: readonly string[],
+  hidden: ReadonlySet<string>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of [...ALWAYS_PUBLIC_FIELDS, ...fields]) {
+    if (INTERNAL_USER_FIELDS.includes(field) || hidden.has(field) || !Object.hasOwn(doc, field)) continue;
+    out[field] = doc[field];
+  }
+  return out;
+}
+
+/** The conflict a unique index reported: EMAIL_TAKEN, USERNAME_TAKEN, or DUPLICATE_VALUE for a profile field. */
+export function conflictError(error: DuplicateKeyError): ApiError {
+  if (error.field === "email") return new ApiError("EMAIL_TAKEN");
+  if (error.field === "username") return new ApiError("USERNAME_TAKEN");
+  return new ApiError("DUPLICATE_VALUE", `Duplicate value for unique field "${error.field}"`, {
+    details: [{ path: error.field, message: "already taken" }],
+  });
+}
+
+/** Runs a users write; unique-index conflicts become their API errors. */
+export async function writeUser<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (error instanceof DuplicateKeyError) throw conflictError(error);
+    throw error;
+  }
+}
+
+/** A page of accounts, oldest first, without internal fields (admin API). */
+export async function listUsers(cols: Pick<AuthCollections, "users">, page: { page: number; limit: number }) {
+  const [docs, total] = await Promise.all([
+    cols.users.find({}, { sort: { createdAt: 1, _id: 1 }, skip: (page.page - 1) * page.limit, limit: page.limit }),
+    cols.users.count({}),
+  ]);
+  return { items: docs.map(accountView), total, page: page.page, limit: page.limit };
+}
+
+/** Deletes an account and everything auth keeps for it (sessions, refresh tokens, codes, login counts). */
+export async function deleteUser(cols: AuthCollections, userId: string): Promise<boolean> {
+  const user = await cols.users.deleteOne({ _id: userId });
+  await cols.sessions.deleteMany({ userId });
+  await cols.refreshTokens.deleteMany({ userId });
+  if (!user) return false;
+  const email = String(user.email);
+  await dropOtps(cols, email);
+  await cols.loginAttempts.deleteOne({ email });
+  return true;
+}

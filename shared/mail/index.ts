@@ -1,0 +1,36 @@
+import type { Config } from "../config";
+import type { Clock, Logger } from "../deps";
+import { createConsoleMailer } from "./console";
+import { createOutbox } from "./memory";
+import { createResendMailer } from "./resend";
+import type { Mailer } from "./types";
+
+export type { Mail, Mailer, OutboxMail } from "./types";
+
+/**
+ * The mailer MAIL_PROVIDER names. `memory` only keeps mail; outside production every provider
+ * also keeps the last mails per project, so the development outbox endpoint works with any of them.
+ */
+export function createMailer(config: Config, deps: { clock: Clock; log: Logger; fetch?: typeof fetch }): Mailer {
+  const { provider, from, resendApiKey } = config.mail;
+  const outbox = provider === "memory" || !config.production ? createOutbox(deps.clock) : undefined;
+  const inner: Mailer | undefined =
+    provider === "console"
+      ? createConsoleMailer(deps.log)
+      : provider === "resend"
+        ? createResendMailer({
+            apiKey: resendApiKey ?? "",
+            from: from ?? "",
+            ...(deps.fetch ? { fetch: deps.fetch } : {}),
+          })
+        : undefined;
+  if (!outbox) return inner as Mailer;
+  return {
+    kind: provider,
+    async send(mail) {
+      outbox.add(mail);
+      await inner?.send(mail);
+    },
+    outbox: (projectId) => outbox.list(projectId),
+  };
+}

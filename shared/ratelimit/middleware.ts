@@ -1,0 +1,81 @@
+import type { Context } from "hono";
+import type { AppEnv } from "../app";
+import { clientIp } from "../client-ip";
+import { sha256Hex } from "../crypto";
+import type { Deps } from "../deps";
+import { ApiError } from "../errors";
+import type { Principal } from "../principal";
+import type { RuleName } from "./config";
+import { type LimitRule, parseRule, ruleId } from "./rule";
+import { LimiterUnavailableError, type RateLimiter } from "./types";
+
+/** The rule that governs a request: sk per key; pk per client IP, stricter on the auth function. */
+function ruleFor(c: Context<AppEnv>, principal: Principal): RuleName {
+  if (principal.keyType === "secret") return "sk";
+  return c.req.path === "/api/userAuth" || c.req.path.startsWith("/api/userAuth/") ? "auth" : "pk";
+}
+
+/** The project's own setting for a rule, else the deployment's. */
+function effectiveRule(deps: Pick<Deps, "config">, principal: Principal, name: RuleName): LimitRule {
+  const own = (principal.project.settings.rateLimits as Record<string, unknown> | undefined)?.[name];
+  return (typeof own === "string" && parseRule(own)) || deps.config.rateLimits.rules[name];
+}
+
+/** Hands background work to the runtime when it has an execution context (Workers), else lets it run. */
+function waitUntil(c: Context, work: Promise<unknown> | undefined): void {
+  if (!work) return;
+  try {
+    c.executionCtx.waitUntil(work.catch(() => undefined));
+  } catch {
+    work.catch(() => undefined); // Node: the promise runs on its own
+  }
+}
+
+/**
+ * Applies API.md §8 to a request whose key has been resolved: counts it, sets the RateLimit-* and
+ * X-RateLimit-* headers, refuses with 429 RATE_LIMITED (Retry-After) when over, and follows the rule's
+ * failure policy when the limiter cannot answer (open: let it through; closed: 503).
+ */
+export async function limitRequest(
+  c: Context<AppEnv>,
+  deps: Pick<Deps, "config" | "clock" | "log"> & { limiter: RateLimiter },
+  principal: Principal,
+  apiKey: string,
+): Promise<void> {
+  const name = ruleFor(c, principal);
+  const rule = effectiveRule(deps, principal, name);
+  if (rule === "off") return;
+  const subject =
+    name === "sk" ? `key:${sha256Hex(apiKey).slice(0, 16)}` : `ip:${clientIp(c, deps.config.rateLimits.trustedProxy)}`;
+  const key = `${principal.project.id}:${name}:${ruleId(rule)}:${subject}`;
+  let result: Awaited<ReturnType<RateLimiter["check"]>>;
+  try {
+    result = await deps.limiter.check(key, rule.limit, rule.windowMs);
+  } catch (error) {
+    if (!(error instanceof LimiterUnavailableError)) throw error;
+    const open = deps.config.rateLimits.failOpen[name];
+    deps.log.warn("rate limiter unavailable", {
+      rule: name,
+      policy: open ? "open" : "closed",
+      cause: String(error.cause ?? error.message),
+    });
+    if (open) return;
+    throw new ApiError("SERVICE_UNAVAILABLE");
+  }
+  waitUntil(c, result.pending);
+  const resetSeconds = Math.max(0, Math.ceil((result.resetAt - deps.clock.now()) / 1000));
+  const headers: Record<string, string> = {
+    "ratelimit-limit": String(result.limit),
+    "ratelimit-remaining": String(result.remaining),
+    "ratelimit-reset": String(resetSeconds),
+    "x-ratelimit-limit": String(result.limit),
+    "x-ratelimit-remaining": String(result.remaining),
+    "x-ratelimit-reset": String(Math.ceil(result.resetAt / 1000)),
+  };
+  if (!result.allowed) {
+    throw new ApiError("RATE_LIMITED", undefined, {
+      headers: { ...headers, "retry-after": String(Math.max(1, resetSeconds)) },
+    });
+  }
+  for (const [header, value] of Object.entries(headers)) c.header(header, value);
+}

@@ -1,0 +1,45 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../app";
+import type { Deps } from "../deps";
+
+const FUNCTIONS: ReadonlyArray<readonly [string, string]> = [
+  ["/api/userAuth", "auth"],
+  ["/api/storage", "storage"],
+  ["/api/admin", "admin"],
+];
+
+/** The function a path belongs to (API.md §1). */
+export function functionOf(path: string): string {
+  for (const [prefix, name] of FUNCTIONS) if (path === prefix || path.startsWith(`${prefix}/`)) return name;
+  return "data";
+}
+
+/**
+ * Records every project-facing request (one whose key resolved) in the usage counters and request
+ * logs after it is answered. Writing happens in batches, handed to waitUntil where the runtime has it.
+ */
+export function recordUsage(deps: Pick<Deps, "usage" | "clock">): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = deps.clock.now();
+    await next();
+    const principal = c.get("principal");
+    if (!principal) return;
+    deps.usage.request({
+      projectId: principal.project.id,
+      time: new Date(started).toISOString(),
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      durationMs: deps.clock.now() - started,
+      keyType: principal.keyType,
+      function: functionOf(c.req.path),
+    });
+    const flushing = deps.usage.flushIfDue();
+    if (!flushing) return;
+    try {
+      c.executionCtx.waitUntil(flushing);
+    } catch {
+      // Node: the flush runs on its own.
+    }
+  };
+}

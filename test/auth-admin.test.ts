@@ -1,0 +1,178 @@
+/**
+ * Operator routes for end users (API.md §9): list and delete accounts (never hashes; deleting
+ * revokes the sessions), the development outbox (404 in production), and `settings.auth` validation.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createAdminApp } from "../functions/admin/app";
+import { createAuthApp } from "../functions/auth/app";
+import { type AuthTestEnv, authTestEnv, PASSWORD, type Session } from "./auth-helpers";
+import { type CallResult, call, createTestProject } from "./data-helpers";
+import { ADMIN_TOKEN, testDeps } from "./helpers";
+
+let env: AuthTestEnv;
+let admin: (method: string, path: string, body?: unknown, token?: string | null) => Promise<CallResult>;
+let alice: Session;
+
+beforeEach(async () => {
+  env = await authTestEnv();
+  const app = createAdminApp(env.deps);
+  admin = (method, path, body, token = ADMIN_TOKEN) =>
+    call(app, method, `/api/admin${path}`, {
+      body,
+      ...(token === null ? {} : { headers: { authorization: `Bearer ${token}` } }),
+    });
+  alice = await env.signup("alice@example.com", { username: "alice", name: "Alice" });
+  env.clock.advance(1000);
+  await env.signup("bob@example.com");
+});
+afterEach(() => env.close());
+
+describe("GET /api/admin/projects/:id/users", () => {
+  it("lists the accounts, oldest first, without password hashes; pages with page and limit", async () => {
+    const res = await admin("GET", `/projects/${env.project.id}/users`);
+    expect(res.status).toBe(200);
+    expect(res.json.data).toMatchObject({ total: 2, page: 1, limit: 20 });
+    expect(res.json.data.items.map((u: { email: string }) => u.email)).toEqual([
+      "alice@example.com",
+      "bob@example.com",
+    ]);
+    expect(res.json.data.items[0]).toEqual(alice.user);
+    expect(res.text).not.toContain("passwordHash");
+    expect(res.text).not.toContain("$2");
+    const page2 = await admin("GET", `/projects/${env.project.id}/users?page=2&limit=1`);
+    expect(page2.json.data.items.map((u: { email: string }) => u.email)).toEqual(["bob@example.com"]);
+  });
+
+  it("needs the admin token; bad ids, unknown projects and bad paging are refused", async () => {
+    expect((await admin("GET", `/projects/${env.project.id}/users`, undefined, null)).json.code).toBe(
+      "ADMIN_TOKEN_INVALID",
+    );
+    expect((await admin("GET", `/projects/${env.project.id}/users`, undefined, "x".repeat(30))).status).toBe(401);
+    expect((await admin("GET", "/projects/nope/users")).json.code).toBe("INVALID_ID");
+    expect((await admin("GET", "/projects/0123456789abcdef01234567/users")).json.code).toBe("PROJECT_NOT_FOUND");
+    expect((await admin("GET", `/projects/${env.project.id}/users?limit=101`)).json.code).toBe("INVALID_QUERY");
+    expect((await admin("GET", `/projects/${env.project.id}/users?page=0`)).json.code).toBe("INVALID_QUERY");
+  });
+});
+
+describe("DELETE /api/admin/projects/:id/users/:userId", () => {
+  it("deletes the account and revokes its sessions; the email can sign up again", async () => {
+    const res = await admin("DELETE", `/projects/${env.project.id}/users/${alice.user._id}`);
+    expect(res.status).toBe(200);
+    expect(res.json.data).toEqual({ _id: alice.user._id, id: alice.user._id, deleted: true });
+    expect((await env.api("GET", "/me", { token: alice.accessToken })).json.code).toBe("TOKEN_INVALID");
+    expect((await env.api("POST", "/refresh-token", { body: { refreshToken: alice.refreshToken } })).status).toBe(401);
+    expect((await env.login("alice@example.com")).json.code).toBe("INVALID_CREDENTIALS");
+    expect((await env.api("GET", "/public/alice")).status).toBe(404);
+    const again = await admin("DELETE", `/projects/${env.project.id}/users/${alice.user._id}`);
+    expect(again.status).toBe(404);
+    expect(again.json.code).toBe("USER_NOT_FOUND");
+    expect((await admin("DELETE", `/projects/${env.project.id}/users/nope`)).json.code).toBe("INVALID_ID");
+    expect((await admin("DELETE", `/projects/${env.project.id}/users/${alice.user._id}`, undefined, null)).status).toBe(
+      401,
+    );
+    await env.signup("alice@example.com");
+  });
+});
+
+describe("GET /api/admin/projects/:id/outbox", () => {
+  it("returns the project's last mails, newest first, with the code; ?to= filters", async () => {
+    const res = await admin("GET", `/projects/${env.project.id}/outbox`);
+    expect(res.status).toBe(200);
+    expect(res.json.data.map((m: { to: string }) => m.to)).toEqual(["bob@example.com", "alice@example.com"]);
+    expect(res.json.data[1]).toEqual({
+      to: "alice@example.com",
+      subject: "app: verify your email",
+      text: expect.stringContaining(env.otpFor("alice@example.com")),
+      otp: env.otpFor("alice@example.com"),
+      sentAt: "2026-01-01T00:00:00.000Z",
+    });
+    const filtered = await admin("GET", `/projects/${env.project.id}/outbox?to=ALICE@example.com`);
+    expect(filtered.json.data).toHaveLength(1);
+    // Completing the flow with the code from the endpoint.
+    const verify = await env.api("POST", "/verify-email", {
+      body: { email: "alice@example.com", otp: filtered.json.data[0].otp },
+    });
+    expect(verify.status).toBe(200);
+    // Another project's outbox is its own.
+    const other = await createTestProject(env.deps, "other");
+    expect((await admin("GET", `/projects/${other.id}/outbox`)).json.data).toEqual([]);
+    expect((await admin("GET", `/projects/${env.project.id}/outbox`, undefined, null)).status).toBe(401);
+  });
+
+  it("answers 404 in production", async () => {
+    const deps = await testDeps({
+      env: { NODE_ENV: "production", ENCRYPTION_KEY: "a".repeat(64), DATA_DIR: "/unused", MAIL_PROVIDER: "memory" },
+    });
+    const project = await createTestProject(deps, "prod");
+    const auth = createAuthApp(deps);
+    const signup = await call(auth, "POST", "/api/userAuth/signup", {
+      key: project.sk,
+      body: { email: "a@example.com", password: PASSWORD },
+    });
+    expect(signup.status).toBe(201);
+    const res = await call(createAdminApp(deps), "GET", `/api/admin/projects/${project.id}/outbox`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(res.status).toBe(404);
+    expect(res.json.code).toBe("NOT_FOUND");
+    await deps.store.close();
+  });
+
+  it("works with the console mailer outside production (the local server's default), which also logs the mail", async () => {
+    const deps = await testDeps({ env: { NODE_ENV: "development", BCRYPT_COST: "4" } });
+    expect(deps.mailer.kind).toBe("console");
+    const project = await createTestProject(deps, "dev");
+    await call(createAuthApp(deps), "POST", "/api/userAuth/signup", {
+      key: project.pk,
+      body: { email: "a@example.com", password: PASSWORD },
+    });
+    const res = await call(createAdminApp(deps), "GET", `/api/admin/projects/${project.id}/outbox`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(res.json.data).toHaveLength(1);
+    const logged = deps.log.lines.find((l) => l.message.startsWith("mail"));
+    expect(logged?.fields).toMatchObject({ to: "a@example.com", text: expect.stringContaining(res.json.data[0].otp) });
+    await deps.store.close();
+  });
+});
+
+describe("settings.auth", () => {
+  it("is validated on create and PATCH, every problem named; PATCH merges", async () => {
+    const bad = await admin("PATCH", `/projects/${env.project.id}`, {
+      settings: {
+        auth: {
+          requireEmailVerification: "yes",
+          passwordMinLength: 4,
+          accessTokenTtl: 10,
+          refreshTokenTtl: 1.5,
+          publicProfileFields: ["email", "passwordHash", "a.b"],
+          maxFailedLogins: 0,
+          unknown: true,
+        },
+      },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.json.details.map((d: { path: string }) => d.path).sort()).toEqual(
+      [
+        "settings.auth",
+        "settings.auth.accessTokenTtl",
+        "settings.auth.maxFailedLogins",
+        "settings.auth.passwordMinLength",
+        "settings.auth.publicProfileFields.0",
+        "settings.auth.publicProfileFields.1",
+        "settings.auth.publicProfileFields.2",
+        "settings.auth.refreshTokenTtl",
+        "settings.auth.requireEmailVerification",
+      ].sort(),
+    );
+    const ok = await admin("PATCH", `/projects/${env.project.id}`, { settings: { auth: { maxFailedLogins: 5 } } });
+    expect(ok.status).toBe(200);
+    const merged = await admin("PATCH", `/projects/${env.project.id}`, {
+      settings: { auth: { requireEmailVerification: true } },
+    });
+    expect(merged.json.data.settings.auth).toEqual({ maxFailedLogins: 5, requireEmailVerification: true });
+    // The new setting applies to the next request.
+    expect((await env.login("bob@example.com")).json.code).toBe("EMAIL_NOT_VERIFIED");
+  });
+});

@@ -1,0 +1,650 @@
+/**
+ * The auth function's flows end to end through HTTP (API.md §6): signup, login, refresh (cookie,
+ * header and body transport), logout, me, public profiles, profile updates with the users schema,
+ * email verification, password reset and change, and the sessions list.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createDataApp } from "../functions/data/app";
+import { type AuthTestEnv, authTestEnv, PASSWORD, refreshCookie, type Session } from "./auth-helpers";
+import { call } from "./data-helpers";
+
+let env: AuthTestEnv;
+afterEach(() => env.close());
+
+const SESSION_KEYS = ["accessToken", "expiresAt", "expiresIn", "token", "tokenType", "user"];
+
+describe("signup", () => {
+  beforeEach(async () => {
+    env = await authTestEnv();
+  });
+
+  it("creates the account and answers 201 with the session payload; the email is trimmed and lower-cased", async () => {
+    const res = await env.api("POST", "/signup", {
+      body: { email: "  Alice@Example.COM ", password: PASSWORD, username: "Alice_1", name: "Alice" },
+    });
+    expect(res.status).toBe(201);
+    const data = res.json.data;
+    expect(Object.keys(data).sort()).toEqual(SESSION_KEYS);
+    expect(data.token).toBe(data.accessToken);
+    expect(data).toMatchObject({ tokenType: "Bearer", expiresIn: 900, expiresAt: "2026-01-01T00:15:00.000Z" });
+    expect(data.user).toEqual({
+      _id: expect.stringMatching(/^[0-9a-f]{24}$/),
+      email: "alice@example.com",
+      username: "alice_1",
+      name: "Alice",
+      emailVerified: false,
+      createdAt: "2026-01-01T00:00:00.000Z",
+      updatedAt: "2026-01-01T00:00:00.000Z",
+    });
+    // Without header mode the refresh token travels only as the cookie.
+    expect(refreshCookie(res)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it("sets the refresh cookie HttpOnly, SameSite=Lax, scoped to /api/userAuth, Secure except on plain-http localhost", async () => {
+    const cookieOf = async (url: string, email: string) => {
+      const res = await call(env.app, "POST", url, { key: env.project.pk, body: { email, password: PASSWORD } });
+      expect(res.status).toBe(201);
+      return res.headers.getSetCookie().find((line) => line.startsWith("refreshToken=")) ?? "";
+    };
+    const local = await cookieOf("http://localhost/api/userAuth/signup", "a@example.com");
+    expect(local).toMatch(/; Max-Age=604800; Path=\/api\/userAuth; HttpOnly; SameSite=Lax$/);
+    expect(local).not.toContain("Secure");
+    expect(await cookieOf("http://127.0.0.1:8787/api/userAuth/signup", "b@example.com")).not.toContain("Secure");
+    expect(await cookieOf("https://api.example.com/api/userAuth/signup", "c@example.com")).toContain("; Secure");
+    expect(await cookieOf("http://api.example.com/api/userAuth/signup", "d@example.com")).toContain("; Secure");
+  });
+
+  it("COOKIE_SAMESITE configures SameSite; None is always Secure", async () => {
+    await env.close();
+    env = await authTestEnv({ env: { COOKIE_SAMESITE: "none" } });
+    const res = await env.api("POST", "/signup", { body: { email: "a@example.com", password: PASSWORD } });
+    const cookie = res.headers.getSetCookie().find((line) => line.startsWith("refreshToken=")) ?? "";
+    expect(cookie).toContain("; Secure; SameSite=None");
+  });
+
+  it("returns the refresh token in the body in header mode", async () => {
+    const session = await env.signup("a@example.com");
+    expect(session.refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it("sends a verification code by mail", async () => {
+    await env.signup("a@example.com");
+    const [mail] = env.mails("a@example.com");
+    expect(mail?.subject).toBe("app: verify your email");
+    expect(mail?.otp).toMatch(/^\d{6}$/);
+    expect(mail?.text).toContain(mail?.otp as string);
+  });
+
+  it("lists every invalid field at once", async () => {
+    const res = await env.api("POST", "/signup", { body: { email: "not-an-email", password: "short", username: "x" } });
+    expect(res.status).toBe(400);
+    expect(res.json.code).toBe("VALIDATION_FAILED");
+    expect(res.json.details.map((d: { path: string }) => d.path).sort()).toEqual(["email", "password", "username"]);
+    const empty = await env.api("POST", "/signup", { body: {} });
+    expect(empty.json.details.map((d: { path: string }) => d.path).sort()).toEqual(["email", "password"]);
+  });
+
+  it("rejects passwords over 128 characters and honours the project's minimum length", async () => {
+    const long = await env.api("POST", "/signup", { body: { email: "a@example.com", password: "x".repeat(129) } });
+    expect(long.status).toBe(400);
+    expect(long.json.details[0].path).toBe("password");
+    await env.close();
+    env = await authTestEnv({ settings: { auth: { passwordMinLength: 12 } } });
+    const short = await env.api("POST", "/signup", { body: { email: "a@example.com", password: "elevenchars" } });
+    expect(short.status).toBe(400);
+    expect(short.json.details).toEqual([{ path: "password", message: "must be at least 12 characters" }]);
+  });
+
+  it("rejects a taken email (whatever its case) with 409 EMAIL_TAKEN and a taken username with USERNAME_TAKEN", async () => {
+    await env.signup("a@example.com", { username: "alice" });
+    const email = await env.api("POST", "/signup", { body: { email: " A@EXAMPLE.com", password: PASSWORD } });
+    expect(email.status).toBe(409);
+    expect(email.json.code).toBe("EMAIL_TAKEN");
+    const name = await env.api("POST", "/signup", {
+      body: { email: "b@example.com", password: PASSWORD, username: "ALICE" },
+    });
+    expect(name.status).toBe(409);
+    expect(name.json.code).toBe("USERNAME_TAKEN");
+  });
+
+  it("of 50 parallel signups with one email exactly one is created; the rest get 409 EMAIL_TAKEN", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        env.api("POST", "/signup", {
+          body: { email: i % 2 ? "race@example.com" : "RACE@example.com ", password: PASSWORD },
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 201)).toHaveLength(1);
+    const rest = results.filter((r) => r.status !== 201);
+    expect(rest.every((r) => r.status === 409 && r.json.code === "EMAIL_TAKEN")).toBe(true);
+    expect(await env.deps.store.tenant({ projectId: env.project.id }).collection("users").count({})).toBe(1);
+  });
+
+  it("never lets the user set protected fields", async () => {
+    for (const field of ["emailVerified", "roles", "_id", "githubId", "googleId", "passwordHash", "createdAt"]) {
+      const res = await env.api("POST", "/signup", {
+        body: { email: "a@example.com", password: PASSWORD, [field]: field === "emailVerified" ? true : ["admin"] },
+      });
+      expect(res.status, field).toBe(400);
+      expect(res.json.details, field).toEqual([{ path: field, message: "is protected and cannot be set" }]);
+    }
+  });
+
+  it("rejects unsafe keys and look-alikes of auth's own fields", async () => {
+    const dollar = await env.api("POST", "/signup", {
+      body: { email: "a@example.com", password: PASSWORD, meta: { $where: "1" } },
+    });
+    expect(dollar.json.code).toBe("INVALID_FIELD_NAME");
+    for (const key of [" emailVerified", "Roles", "email\u200b"]) {
+      const res = await env.api("POST", "/signup", { body: { email: "a@example.com", password: PASSWORD, [key]: 1 } });
+      expect(res.status, key).toBe(400);
+      expect(res.json.code, key).toBe("INVALID_FIELD_NAME");
+    }
+  });
+
+  it("malformed JSON → 400 INVALID_JSON; a non-object body → VALIDATION_FAILED", async () => {
+    expect((await env.api("POST", "/signup", { body: "{" })).json.code).toBe("INVALID_JSON");
+    expect((await env.api("POST", "/signup", { body: "[1]" })).json.code).toBe("VALIDATION_FAILED");
+  });
+});
+
+describe("profile fields from the users schema", () => {
+  beforeEach(async () => {
+    env = await authTestEnv();
+  });
+
+  /** Declares the users collection through the data function, as a developer would. */
+  async function defineUsers(def: Record<string, unknown>) {
+    const data = createDataApp(env.deps);
+    const res = await call(data, "POST", "/api/schemas", { key: env.project.sk, body: { name: "users", ...def } });
+    expect(res.status, res.text).toBe(201);
+  }
+
+  it("validates declared fields at signup (types, required, defaults, unknown fields)", async () => {
+    await defineUsers({
+      fields: [
+        { name: "name", type: "string", required: true, maxLength: 20 },
+        { name: "age", type: "integer", min: 13 },
+        { name: "plan", type: "string", default: "free", enum: ["free", "pro"] },
+      ],
+    });
+    const bad = await env.api("POST", "/signup", {
+      body: { email: "a@example.com", password: PASSWORD, age: 3, color: "red" },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.json.details.map((d: { path: string }) => d.path).sort()).toEqual(["age", "color", "name"]);
+    const good = await env.signup("a@example.com", { name: "Ann", age: 30 });
+    expect(good.user).toMatchObject({ name: "Ann", age: 30, plan: "free" });
+  });
+
+  it("validates update-profile (merge; null removes an optional field; unknown and bad values fail)", async () => {
+    await defineUsers({
+      fields: [
+        { name: "name", type: "string", required: true },
+        { name: "bio", type: "string", maxLength: 10 },
+      ],
+    });
+    const session = await env.signup("a@example.com", { name: "Ann", bio: "hi" });
+    const put = (body: unknown) => env.api("PUT", "/update-profile", { token: session.accessToken, body });
+    expect((await put({ bio: "x".repeat(11) })).json.details[0].path).toBe("bio");
+    expect((await put({ unknown: 1 })).json.details[0].path).toBe("unknown");
+    expect((await put({ name: null })).json.details[0]).toEqual({
+      path: "name",
+      message: "Required; cannot be removed",
+    });
+    const ok = await put({ bio: null, name: "Anna" });
+    expect(ok.status).toBe(200);
+    expect(ok.json.data.user).toMatchObject({ name: "Anna" });
+    expect(ok.json.data.user).not.toHaveProperty("bio");
+  });
+
+  it("private fields: only the secret key sets or sees them, and they are never public", async () => {
+    await defineUsers({
+      fields: [
+        { name: "name", type: "string" },
+        { name: "credits", type: "integer", private: true },
+      ],
+    });
+    const viaPk = await env.api("POST", "/signup", {
+      body: { email: "a@example.com", password: PASSWORD, credits: 5 },
+    });
+    expect(viaPk.status).toBe(400);
+    expect(viaPk.json.details[0].path).toBe("credits");
+    const viaSk = await env.api("POST", "/signup", {
+      key: env.project.sk,
+      body: { email: "a@example.com", password: PASSWORD, username: "ann", name: "Ann", credits: 5 },
+    });
+    expect(viaSk.status).toBe(201);
+    expect(viaSk.json.data.user.credits).toBe(5);
+    const token = viaSk.json.data.accessToken;
+    expect((await env.api("GET", "/me", { token })).json.data).not.toHaveProperty("credits");
+    expect((await env.api("GET", "/me", { token, key: env.project.sk })).json.data.credits).toBe(5);
+    expect((await env.api("PUT", "/update-profile", { token, body: { credits: 99 } })).status).toBe(400);
+    const pub = await env.api("GET", "/public/ann", { key: env.project.sk });
+    expect(pub.json.data).toEqual({
+      _id: expect.any(String),
+      username: "ann",
+      createdAt: expect.any(String),
+      name: "Ann",
+    });
+  });
+
+  it("additionalFields: false rejects undeclared profile fields; declared auth fields are left to auth", async () => {
+    await defineUsers({
+      fields: [
+        { name: "name", type: "string" },
+        { name: "username", type: "integer" },
+      ],
+      additionalFields: false,
+    });
+    const res = await env.api("POST", "/signup", { body: { email: "a@example.com", password: PASSWORD, nick: "x" } });
+    expect(res.json.details).toEqual([{ path: "nick", message: "Unknown field" }]);
+    // `username` stays auth's own field (a string), whatever the schema declares.
+    const ok = await env.signup("a@example.com", { username: "ann", name: "Ann" });
+    expect(ok.user.username).toBe("ann");
+  });
+
+  it("a unique profile field answers 409 DUPLICATE_VALUE", async () => {
+    await defineUsers({ fields: [{ name: "handle", type: "string", unique: true }] });
+    await env.signup("a@example.com", { handle: "zed" });
+    const res = await env.api("POST", "/signup", {
+      body: { email: "b@example.com", password: PASSWORD, handle: "zed" },
+    });
+    expect(res.status).toBe(409);
+    expect(res.json.code).toBe("DUPLICATE_VALUE");
+  });
+});
+
+describe("login", () => {
+  beforeEach(async () => {
+    env = await authTestEnv();
+    await env.signup("a@example.com", { username: "ann" });
+  });
+
+  it("answers 200 with a session; the email matches whatever its case and spacing", async () => {
+    const res = await env.login("  A@Example.com ");
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.json.data).sort()).toEqual([...SESSION_KEYS, "refreshToken"].sort());
+    expect(res.json.data.user.email).toBe("a@example.com");
+    expect(res.json.data.user.lastLoginAt).toBe("2026-01-01T00:00:00.000Z");
+  });
+
+  it("a wrong password and an unknown email get the same 401 INVALID_CREDENTIALS", async () => {
+    const wrong = await env.login("a@example.com", "wrong password!");
+    const unknown = await env.login("nobody@example.com");
+    for (const res of [wrong, unknown]) {
+      expect(res.status).toBe(401);
+      expect(res.json).toMatchObject({
+        success: false,
+        code: "INVALID_CREDENTIALS",
+        message: "Invalid email or password",
+      });
+      expect(refreshCookie(res)).toBeUndefined();
+    }
+    const { requestId: _a, ...a } = wrong.json;
+    const { requestId: _b, ...b } = unknown.json;
+    expect(a).toEqual(b);
+  });
+
+  it("missing fields → 400 VALIDATION_FAILED", async () => {
+    const res = await env.api("POST", "/login", { body: { email: "a@example.com" } });
+    expect(res.status).toBe(400);
+    expect(res.json.details.map((d: { path: string }) => d.path)).toEqual(["password"]);
+  });
+});
+
+describe("requireEmailVerification", () => {
+  beforeEach(async () => {
+    env = await authTestEnv({ settings: { auth: { requireEmailVerification: true } } });
+  });
+
+  it("signup answers 201 without tokens; login is 403 EMAIL_NOT_VERIFIED until the code is entered", async () => {
+    const res = await env.api("POST", "/signup", { body: { email: "a@example.com", password: PASSWORD } });
+    expect(res.status).toBe(201);
+    expect(Object.keys(res.json.data).sort()).toEqual(["emailVerificationRequired", "user"]);
+    expect(refreshCookie(res)).toBeUndefined();
+    const blocked = await env.login("a@example.com");
+    expect(blocked.status).toBe(403);
+    expect(blocked.json.code).toBe("EMAIL_NOT_VERIFIED");
+    // A wrong password is still just wrong: the 403 says nothing to someone without the password.
+    expect((await env.login("a@example.com", "wrong password!")).json.code).toBe("INVALID_CREDENTIALS");
+
+    const otp = env.otpFor("a@example.com");
+    const verified = await env.api("POST", "/verify-email", { body: { email: "A@example.com", otp } });
+    expect(verified.status).toBe(200);
+    expect(verified.json.data).toEqual({ email: "a@example.com", emailVerified: true });
+    const ok = await env.login("a@example.com");
+    expect(ok.status).toBe(200);
+    expect(ok.json.data.user.emailVerified).toBe(true);
+  });
+});
+
+describe("refresh-token and logout", () => {
+  let session: Session;
+  beforeEach(async () => {
+    env = await authTestEnv();
+    session = await env.signup("a@example.com");
+  });
+
+  it("header transport: x-refresh-token → a new session with the new refresh token in the body", async () => {
+    const res = await env.api("POST", "/refresh-token", { headers: { "x-refresh-token": session.refreshToken! } });
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.json.data).sort()).toEqual([...SESSION_KEYS, "refreshToken"].sort());
+    expect(res.json.data.refreshToken).not.toBe(session.refreshToken);
+    expect(refreshCookie(res)).toBe(res.json.data.refreshToken);
+    expect(res.json.data.user._id).toBe(session.user._id);
+    expect((await env.api("GET", "/me", { token: res.json.data.accessToken })).status).toBe(200);
+  });
+
+  it("cookie transport: the cookie alone refreshes, and the new token comes back only as the cookie", async () => {
+    const cookie = refreshCookie(
+      await env.api("POST", "/login", { body: { email: "a@example.com", password: PASSWORD } }),
+    ) as string;
+    const res = await env.api("POST", "/refresh-token", { headers: { cookie: `refreshToken=${cookie}` } });
+    expect(res.status).toBe(200);
+    expect(res.json.data).not.toHaveProperty("refreshToken");
+    const next = refreshCookie(res);
+    expect(next).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(next).not.toBe(cookie);
+    const again = await env.api("POST", "/refresh-token", {
+      headers: { cookie: `refreshToken=${next}`, "x-refresh-token-mode": "header" },
+    });
+    expect(again.status).toBe(200);
+    expect(again.json.data.refreshToken).toBe(refreshCookie(again));
+  });
+
+  it("body transport: {refreshToken} works and gets the new one back in the body", async () => {
+    const res = await env.api("POST", "/refresh-token", { body: { refreshToken: session.refreshToken } });
+    expect(res.status).toBe(200);
+    expect(res.json.data.refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it("no token, a malformed one or an unknown one → 401 REFRESH_TOKEN_INVALID", async () => {
+    const cases: Array<Record<string, string>> = [
+      {},
+      { "x-refresh-token": "abc" },
+      { "x-refresh-token": "A".repeat(43) },
+    ];
+    for (const headers of cases) {
+      const res = await env.api("POST", "/refresh-token", { headers });
+      expect(res.status).toBe(401);
+      expect(res.json.code).toBe("REFRESH_TOKEN_INVALID");
+    }
+  });
+
+  it("refresh tokens expire after refreshTokenTtl (default 7 days), counted from their issue", async () => {
+    env.clock.advance(7 * 24 * 3600 * 1000 - 1000);
+    const res = await env.api("POST", "/refresh-token", { headers: { "x-refresh-token": session.refreshToken! } });
+    expect(res.status).toBe(200);
+    env.clock.advance(7 * 24 * 3600 * 1000 + 1000);
+    const late = await env.api("POST", "/refresh-token", {
+      headers: { "x-refresh-token": res.json.data.refreshToken },
+    });
+    expect(late.status).toBe(401);
+    expect(late.json.code).toBe("REFRESH_TOKEN_INVALID");
+  });
+
+  it("access tokens expire after accessTokenTtl → 401 TOKEN_EXPIRED; the project setting changes it", async () => {
+    env.clock.advance(899_000);
+    expect((await env.api("GET", "/me", { token: session.accessToken })).status).toBe(200);
+    env.clock.advance(2000);
+    const late = await env.api("GET", "/me", { token: session.accessToken });
+    expect(late.status).toBe(401);
+    expect(late.json.code).toBe("TOKEN_EXPIRED");
+
+    await env.close();
+    env = await authTestEnv({ settings: { auth: { accessTokenTtl: 60, refreshTokenTtl: 3600 } } });
+    const short = await env.signup("a@example.com");
+    expect(short.expiresIn).toBe(60);
+    expect(short.expiresAt).toBe("2026-01-01T00:01:00.000Z");
+    env.clock.advance(3601_000);
+    const res = await env.api("POST", "/refresh-token", { headers: { "x-refresh-token": short.refreshToken! } });
+    expect(res.json.code).toBe("REFRESH_TOKEN_INVALID");
+  });
+
+  it("logout revokes that session (refresh and the access token stop working) and clears the cookie", async () => {
+    const res = await env.api("POST", "/logout", { headers: { "x-refresh-token": session.refreshToken! } });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ success: true, data: { loggedOut: true, revoked: true } });
+    expect(res.headers.getSetCookie().find((l) => l.startsWith("refreshToken="))).toMatch(/^refreshToken=; Max-Age=0;/);
+    const refresh = await env.api("POST", "/refresh-token", { headers: { "x-refresh-token": session.refreshToken! } });
+    expect(refresh.status).toBe(401);
+    const me = await env.api("GET", "/me", { token: session.accessToken });
+    expect(me.status).toBe(401);
+    expect(me.json.code).toBe("TOKEN_INVALID");
+  });
+
+  it("logout with the cookie, or with only the Bearer token, revokes that session; with nothing it is still 200", async () => {
+    const other = (await env.login("a@example.com")).json.data as Session;
+    const viaCookie = await env.api("POST", "/logout", { headers: { cookie: `refreshToken=${other.refreshToken}` } });
+    expect(viaCookie.json.data.revoked).toBe(true);
+    expect((await env.api("GET", "/me", { token: other.accessToken })).status).toBe(401);
+
+    const viaBearer = await env.api("POST", "/logout", { token: session.accessToken });
+    expect(viaBearer.json.data.revoked).toBe(true);
+    expect((await env.api("POST", "/refresh-token", { body: { refreshToken: session.refreshToken } })).status).toBe(
+      401,
+    );
+
+    const nothing = await env.api("POST", "/logout");
+    expect(nothing.status).toBe(200);
+    expect(nothing.json.data.revoked).toBe(false);
+  });
+});
+
+describe("me, public profiles, update-profile", () => {
+  let session: Session;
+  beforeEach(async () => {
+    env = await authTestEnv();
+    session = await env.signup("a@example.com", { username: "Ann", name: "Ann", bio: "hello", phone: "555" });
+  });
+
+  it("GET /me answers with the user object itself", async () => {
+    const res = await env.api("GET", "/me", { token: session.accessToken });
+    expect(res.status).toBe(200);
+    expect(res.json.data).toEqual(session.user);
+  });
+
+  it("GET /me without a token → 401 AUTH_REQUIRED; with garbage → 401 TOKEN_INVALID", async () => {
+    expect((await env.api("GET", "/me")).json).toMatchObject({
+      code: "AUTH_REQUIRED",
+      message: "Authentication required",
+    });
+    expect((await env.api("GET", "/me", { token: "garbage" })).json.code).toBe("TOKEN_INVALID");
+  });
+
+  it("GET /public/:username shows only public-safe fields; case-insensitive; unknown → 404 USER_NOT_FOUND", async () => {
+    const res = await env.api("GET", "/public/ANN");
+    expect(res.status).toBe(200);
+    expect(res.json.data).toEqual({
+      _id: session.user._id,
+      username: "ann",
+      createdAt: "2026-01-01T00:00:00.000Z",
+      name: "Ann",
+      bio: "hello",
+    });
+    const missing = await env.api("GET", "/public/nobody");
+    expect(missing.status).toBe(404);
+    expect(missing.json.code).toBe("USER_NOT_FOUND");
+  });
+
+  it("publicProfileFields chooses the public fields; email and other protected fields cannot be listed", async () => {
+    await env.close();
+    env = await authTestEnv({ settings: { auth: { publicProfileFields: ["phone"] } } });
+    await env.signup("a@example.com", { username: "ann", name: "Ann", phone: "555" });
+    expect((await env.api("GET", "/public/ann")).json.data).toEqual({
+      _id: expect.any(String),
+      username: "ann",
+      createdAt: expect.any(String),
+      phone: "555",
+    });
+    await expect(
+      env.deps.projects.create({ name: "x", settings: { auth: { publicProfileFields: ["email"] } } }),
+    ).rejects.toMatchObject({ code: "VALIDATION_FAILED" });
+  });
+
+  it("PUT /update-profile merges profile fields and answers {user}", async () => {
+    const res = await env.api("PUT", "/update-profile", {
+      token: session.accessToken,
+      body: { name: "Anna", city: "Oslo" },
+    });
+    expect(res.status).toBe(200);
+    expect(res.json.data.user).toMatchObject({ name: "Anna", city: "Oslo", bio: "hello", email: "a@example.com" });
+    expect((await env.api("GET", "/me", { token: session.accessToken })).json.data.city).toBe("Oslo");
+  });
+
+  it("update-profile can change and remove the username; a taken one → 409 USERNAME_TAKEN", async () => {
+    await env.signup("b@example.com", { username: "bob" });
+    const put = (body: unknown) => env.api("PUT", "/update-profile", { token: session.accessToken, body });
+    expect((await put({ username: "Bob" })).json.code).toBe("USERNAME_TAKEN");
+    expect((await put({ username: "a" })).json.details).toEqual([{ path: "username", message: expect.any(String) }]);
+    expect((await put({ username: "annie" })).json.data.user.username).toBe("annie");
+    expect((await put({ username: null })).json.data.user).not.toHaveProperty("username");
+  });
+
+  it("update-profile never touches email, password, emailVerified, _id, roles or provider ids", async () => {
+    for (const [field, value] of Object.entries({
+      email: "evil@example.com",
+      password: "new password 123",
+      emailVerified: true,
+      _id: "0123456789abcdef01234567",
+      roles: ["admin"],
+      githubId: "1",
+      googleId: "2",
+      provider: "github",
+    })) {
+      const res = await env.api("PUT", "/update-profile", { token: session.accessToken, body: { [field]: value } });
+      expect(res.status, field).toBe(400);
+      expect(res.json.details, field).toEqual([{ path: field, message: "is protected and cannot be set" }]);
+    }
+    const me = (await env.api("GET", "/me", { token: session.accessToken })).json.data;
+    expect(me).toEqual(session.user);
+  });
+});
+
+describe("email verification", () => {
+  beforeEach(async () => {
+    env = await authTestEnv();
+  });
+
+  it("verify-email marks emailVerified; resend-verification and its alias send a fresh code", async () => {
+    const session = await env.signup("a@example.com");
+    env.clock.advance(61_000);
+    const resend = await env.api("POST", "/resend-verification", { body: { email: "A@example.com" } });
+    expect(resend.status).toBe(200);
+    expect(env.mails("a@example.com")).toHaveLength(2);
+    env.clock.advance(61_000);
+    expect((await env.api("POST", "/resend-verification-otp", { body: { email: "a@example.com" } })).status).toBe(200);
+    expect(env.mails("a@example.com")).toHaveLength(3);
+    const otp = env.otpFor("a@example.com");
+    const res = await env.api("POST", "/verify-email", { body: { email: "a@example.com", otp } });
+    expect(res.status).toBe(200);
+    expect((await env.api("GET", "/me", { token: session.accessToken })).json.data.emailVerified).toBe(true);
+    // Verified: no more codes, and the same answer as for anyone.
+    env.clock.advance(61_000);
+    expect((await env.api("POST", "/resend-verification", { body: { email: "a@example.com" } })).status).toBe(200);
+    expect(env.mails("a@example.com")).toHaveLength(3);
+  });
+});
+
+describe("password reset and change", () => {
+  let session: Session;
+  beforeEach(async () => {
+    env = await authTestEnv();
+    session = await env.signup("a@example.com");
+  });
+
+  it("request-password-reset answers the same 200 for known and unknown emails; only the account gets a code", async () => {
+    const known = await env.api("POST", "/request-password-reset", { body: { email: "a@example.com" } });
+    const unknown = await env.api("POST", "/request-password-reset", { body: { email: "nobody@example.com" } });
+    expect(known.status).toBe(200);
+    expect(unknown.status).toBe(200);
+    const strip = ({ requestId: _r, data: _d, ...rest }: Record<string, unknown>) => rest;
+    expect(strip(known.json)).toEqual(strip(unknown.json));
+    expect(env.mails("a@example.com").filter((m) => m.subject.includes("reset"))).toHaveLength(1);
+    expect(env.mails("nobody@example.com")).toHaveLength(0);
+  });
+
+  it("reset-password sets the new password, verifies the email and revokes every session", async () => {
+    const second = (await env.login("a@example.com")).json.data as Session;
+    await env.api("POST", "/request-password-reset", { body: { email: "a@example.com" } });
+    const otp = env.otpFor("a@example.com", "reset");
+    const short = await env.api("POST", "/reset-password", {
+      body: { email: "a@example.com", otp, newPassword: "short" },
+    });
+    expect(short.status).toBe(400); // checked before the code is spent
+    const res = await env.api("POST", "/reset-password", {
+      body: { email: "a@example.com", otp, newPassword: "a brand new password" },
+    });
+    expect(res.status).toBe(200);
+    for (const s of [session, second]) {
+      expect((await env.api("GET", "/me", { token: s.accessToken })).status).toBe(401);
+      expect((await env.api("POST", "/refresh-token", { body: { refreshToken: s.refreshToken } })).status).toBe(401);
+    }
+    expect((await env.login("a@example.com")).status).toBe(401);
+    const fresh = await env.login("a@example.com", "a brand new password");
+    expect(fresh.status).toBe(200);
+    expect(fresh.json.data.user.emailVerified).toBe(true);
+  });
+
+  it("change-password checks the current password and revokes the other sessions only", async () => {
+    const other = (await env.login("a@example.com")).json.data as Session;
+    const put = (body: unknown) => env.api("PUT", "/change-password", { token: session.accessToken, body });
+    const wrong = await put({ currentPassword: "not it at all", newPassword: "another password" });
+    expect(wrong.status).toBe(401);
+    expect(wrong.json.code).toBe("INVALID_CREDENTIALS");
+    expect((await put({ currentPassword: PASSWORD, newPassword: "short" })).status).toBe(400);
+    const res = await put({ currentPassword: PASSWORD, newPassword: "another password" });
+    expect(res.status).toBe(200);
+    expect(res.json.data).toEqual({ passwordChanged: true, revokedSessions: 1 });
+    expect((await env.api("GET", "/me", { token: other.accessToken })).status).toBe(401);
+    expect((await env.api("POST", "/refresh-token", { body: { refreshToken: other.refreshToken } })).status).toBe(401);
+    expect((await env.api("GET", "/me", { token: session.accessToken })).status).toBe(200);
+    expect((await env.api("POST", "/refresh-token", { body: { refreshToken: session.refreshToken } })).status).toBe(
+      200,
+    );
+    expect((await env.login("a@example.com")).status).toBe(401);
+    expect((await env.login("a@example.com", "another password")).status).toBe(200);
+  });
+});
+
+describe("sessions", () => {
+  it("lists the caller's live sessions (current marked) and revokes one by id; others' ids are 404", async () => {
+    env = await authTestEnv();
+    const first = await env.signup("a@example.com", {}, { headers: { "user-agent": "phone" } });
+    env.clock.advance(1000);
+    const second = (await env.login("a@example.com", PASSWORD, { headers: { "user-agent": "laptop" } })).json
+      .data as Session;
+    const bob = await env.signup("b@example.com");
+
+    const list = await env.api("GET", "/sessions", { token: second.accessToken });
+    expect(list.status).toBe(200);
+    const items = list.json.data.items as Array<Record<string, unknown>>;
+    expect(items.map((s) => [s.userAgent, s.current])).toEqual([
+      ["laptop", true],
+      ["phone", false],
+    ]);
+    expect(Object.keys(items[0] ?? {}).sort()).toEqual([
+      "createdAt",
+      "current",
+      "expiresAt",
+      "id",
+      "lastUsedAt",
+      "userAgent",
+    ]);
+
+    const bobSession = (await env.api("GET", "/sessions", { token: bob.accessToken })).json.data.items[0].id;
+    const foreign = await env.api("DELETE", `/sessions/${bobSession}`, { token: second.accessToken });
+    expect(foreign.status).toBe(404);
+    expect((await env.api("GET", "/me", { token: bob.accessToken })).status).toBe(200);
+    expect((await env.api("DELETE", "/sessions/nope", { token: second.accessToken })).json.code).toBe("INVALID_ID");
+
+    const phoneId = items[1]?.id as string;
+    const res = await env.api("DELETE", `/sessions/${phoneId}`, { token: second.accessToken });
+    expect(res.json.data).toEqual({ id: phoneId, revoked: true });
+    expect((await env.api("GET", "/me", { token: first.accessToken })).status).toBe(401);
+    expect((await env.api("POST", "/refresh-token", { body: { refreshToken: first.refreshToken } })).status).toBe(401);
+    expect((await env.api("GET", "/sessions", { token: second.accessToken })).json.data.items).toHaveLength(1);
+  });
+});

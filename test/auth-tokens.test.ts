@@ -1,0 +1,218 @@
+/**
+ * Tokens (API.md §6): refresh-token rotation under concurrency, reuse detection revoking the whole
+ * family, project isolation, forged access tokens, and the data function honouring auth's tokens.
+ */
+import { base64url, SignJWT } from "jose";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createDataApp } from "../functions/data/app";
+import { TOKEN_ISSUER, tokenAudience } from "../shared/tokens";
+import { type AuthTestEnv, authTestEnv, otherProject, PASSWORD, type Session } from "./auth-helpers";
+import { call, type TestProject } from "./data-helpers";
+
+let env: AuthTestEnv;
+let session: Session;
+beforeEach(async () => {
+  env = await authTestEnv();
+  session = await env.signup("a@example.com");
+});
+afterEach(() => env.close());
+
+const refresh = (token: string) => env.api("POST", "/refresh-token", { headers: { "x-refresh-token": token } });
+
+describe("refresh-token rotation", () => {
+  it("every refresh token works once: 10 concurrent refreshes of one token → exactly one 200", async () => {
+    const results = await Promise.all(Array.from({ length: 10 }, () => refresh(session.refreshToken!)));
+    const winners = results.filter((r) => r.status === 200);
+    expect(winners).toHaveLength(1);
+    const losers = results.filter((r) => r.status !== 200);
+    expect(losers.every((r) => r.status === 401 && r.json.code === "REFRESH_TOKEN_REUSED")).toBe(true);
+    // Concurrent use is reuse: the family is revoked, the winner's successor included.
+    const next = winners[0]?.json.data.refreshToken as string;
+    expect((await refresh(next)).json.code).toBe("REFRESH_TOKEN_INVALID");
+  });
+
+  it("sequential rotation keeps one family alive; each token is spent by its use", async () => {
+    let token = session.refreshToken!;
+    for (let i = 0; i < 5; i++) {
+      env.clock.advance(60_000);
+      const res = await refresh(token);
+      expect(res.status).toBe(200);
+      expect(res.json.data.refreshToken).not.toBe(token);
+      token = res.json.data.refreshToken;
+    }
+    const sessions = await env.api("GET", "/sessions", { token: session.accessToken });
+    expect(sessions.json.data.items).toHaveLength(1);
+    expect(sessions.json.data.items[0].lastUsedAt).toBe("2026-01-01T00:05:00.000Z");
+  });
+
+  it("reusing a spent token → 401 REFRESH_TOKEN_REUSED and revokes the whole family, not other sessions", async () => {
+    const other = (await env.login("a@example.com")).json.data as Session;
+    const second = (await refresh(session.refreshToken!)).json.data as Session;
+    const third = (await refresh(second.refreshToken!)).json.data as Session;
+
+    const reuse = await refresh(session.refreshToken!);
+    expect(reuse.status).toBe(401);
+    expect(reuse.json).toMatchObject({
+      code: "REFRESH_TOKEN_REUSED",
+      message: "Refresh token reused; session revoked",
+    });
+    expect((await refresh(third.refreshToken!)).json.code).toBe("REFRESH_TOKEN_INVALID");
+    for (const s of [session, second, third]) {
+      expect((await env.api("GET", "/me", { token: s.accessToken })).json.code).toBe("TOKEN_INVALID");
+    }
+    // Presenting the spent token again still says reused.
+    expect((await refresh(second.refreshToken!)).json.code).toBe("REFRESH_TOKEN_REUSED");
+    // The user's other session is untouched.
+    expect((await env.api("GET", "/me", { token: other.accessToken })).status).toBe(200);
+    expect((await refresh(other.refreshToken!)).status).toBe(200);
+  });
+
+  it("refresh tokens are opaque 256-bit values stored only as their SHA-256", async () => {
+    const { sha256Hex } = await import("../shared/crypto");
+    const stored = await env.deps.store
+      .tenant({ projectId: env.project.id })
+      .collection("_auth_refresh_tokens")
+      .find({});
+    expect(stored).toHaveLength(1);
+    expect(stored[0]?.hash).toBe(sha256Hex(session.refreshToken!));
+    expect(JSON.stringify(stored)).not.toContain(session.refreshToken!);
+    expect(Buffer.from(session.refreshToken!, "base64url")).toHaveLength(32);
+  });
+
+  it("a deleted user's refresh token stops working", async () => {
+    await env.deps.store.tenant({ projectId: env.project.id }).collection("users").deleteOne({ _id: session.user._id });
+    expect((await refresh(session.refreshToken!)).json.code).toBe("REFRESH_TOKEN_INVALID");
+  });
+});
+
+describe("project isolation", () => {
+  let other: TestProject;
+  beforeEach(async () => {
+    other = await otherProject(env.deps);
+  });
+
+  it("a token of project A is rejected by project B (access and refresh), and A's account does not exist in B", async () => {
+    const me = await env.api("GET", "/me", { key: other.pk, token: session.accessToken });
+    expect(me.status).toBe(401);
+    expect(me.json.code).toBe("TOKEN_INVALID");
+    const rt = await env.api("POST", "/refresh-token", {
+      key: other.pk,
+      headers: { "x-refresh-token": session.refreshToken! },
+    });
+    expect(rt.json.code).toBe("REFRESH_TOKEN_INVALID");
+    const login = await env.api("POST", "/login", {
+      key: other.pk,
+      body: { email: "a@example.com", password: PASSWORD },
+    });
+    expect(login.json.code).toBe("INVALID_CREDENTIALS");
+    // The same email can sign up separately in B.
+    const signup = await env.api("POST", "/signup", {
+      key: other.pk,
+      body: { email: "a@example.com", password: PASSWORD },
+    });
+    expect(signup.status).toBe(201);
+    expect(signup.json.data.user._id).not.toBe(session.user._id);
+    // A's token still works in A.
+    expect((await env.api("GET", "/me", { token: session.accessToken })).status).toBe(200);
+  });
+});
+
+describe("forged access tokens on /me", () => {
+  const encoder = new TextEncoder();
+  const json = (value: unknown) => base64url.encode(JSON.stringify(value));
+
+  /** The claims of a genuine token for the signed-up user, plus `extra`. */
+  const claims = (extra: Record<string, unknown> = {}) => {
+    const payload = JSON.parse(Buffer.from(session.accessToken.split(".")[1] ?? "", "base64url").toString());
+    return { ...payload, ...extra };
+  };
+  const sign = (payload: Record<string, unknown>, secret = env.project.jwtSecret, alg = "HS256") =>
+    new SignJWT(payload).setProtectedHeader({ alg, typ: "JWT" }).sign(encoder.encode(secret));
+
+  const forgeries: Array<[string, () => Promise<string>, string]> = [
+    ["alg none", async () => `${json({ alg: "none", typ: "JWT" })}.${json(claims())}.`, "TOKEN_INVALID"],
+    ["HS256 signed with the publishable key as secret", () => sign(claims(), env.project.pk), "TOKEN_INVALID"],
+    ["HS256 signed with the secret key as secret", () => sign(claims(), env.project.sk), "TOKEN_INVALID"],
+    [
+      "HS512 with the right secret (wrong algorithm)",
+      () => sign(claims(), env.project.jwtSecret, "HS512"),
+      "TOKEN_INVALID",
+    ],
+    [
+      "tampered payload (another sub, original signature)",
+      async () => {
+        const [header, , signature] = session.accessToken.split(".");
+        const sub = "0123456789abcdef01234567";
+        return `${header}.${json(claims({ sub, userId: sub }))}.${signature}`;
+      },
+      "TOKEN_INVALID",
+    ],
+    ["expired", () => sign(claims({ exp: claims().iat - 1, iat: claims().iat - 901 })), "TOKEN_EXPIRED"],
+    ["not valid before a future time (nbf)", () => sign(claims({ nbf: claims().iat + 3600 })), "TOKEN_INVALID"],
+    ["another issuer", () => sign(claims({ iss: "someone-else" })), "TOKEN_INVALID"],
+    ["another audience", () => sign(claims({ aud: tokenAudience("0123456789abcdef01234567") })), "TOKEN_INVALID"],
+    ["pid of another project", () => sign(claims({ pid: "0123456789abcdef01234567" })), "TOKEN_INVALID"],
+    ["without a session id", () => sign(claims({ sid: undefined })), "TOKEN_INVALID"],
+    ["a session id that is not the user's", () => sign(claims({ sid: "0123456789abcdef01234567" })), "TOKEN_INVALID"],
+  ];
+
+  it.each(forgeries)("%s → 401", async (_name, forge, code) => {
+    const res = await env.api("GET", "/me", { token: await forge() });
+    expect(res.status).toBe(401);
+    expect(res.json.code).toBe(code);
+  });
+
+  it("the genuine token, and one re-signed with the project secret and the same claims, work", async () => {
+    expect((await env.api("GET", "/me", { token: session.accessToken })).status).toBe(200);
+    const resigned = await sign(claims());
+    expect((await env.api("GET", "/me", { token: resigned })).status).toBe(200);
+    expect(claims()).toMatchObject({
+      sub: session.user._id,
+      userId: session.user._id,
+      pid: env.project.id,
+      iss: TOKEN_ISSUER,
+      aud: tokenAudience(env.project.id),
+      exp: expect.any(Number),
+      iat: expect.any(Number),
+      jti: expect.any(String),
+    });
+  });
+});
+
+describe("the data function honours auth's tokens", () => {
+  it("pk + Bearer from /login inserts into an RLS collection as that user; other users and projects cannot", async () => {
+    const data = createDataApp(env.deps);
+    const other = await otherProject(env.deps);
+    for (const sk of [env.project.sk, other.sk]) {
+      const define = await call(data, "POST", "/api/schemas", {
+        key: sk,
+        body: { name: "notes", fields: [{ name: "text", type: "string" }], rls: { enabled: true, mode: "private" } },
+      });
+      expect(define.status).toBe(201);
+    }
+    const token = (await env.login("a@example.com")).json.data.accessToken as string;
+
+    const created = await call(data, "POST", "/api/data/notes", { key: env.project.pk, token, body: { text: "mine" } });
+    expect(created.status).toBe(201);
+    expect(created.json.data).toMatchObject({ text: "mine", userId: session.user._id, createdBy: session.user._id });
+    const list = await call(data, "GET", "/api/data/notes", { key: env.project.pk, token });
+    expect(list.json.data.items).toHaveLength(1);
+
+    const bob = await env.signup("b@example.com");
+    const bobs = await call(data, "GET", "/api/data/notes", { key: env.project.pk, token: bob.accessToken });
+    expect(bobs.json.data.items).toHaveLength(0);
+    const spoof = await call(data, "POST", "/api/data/notes", {
+      key: env.project.pk,
+      token: bob.accessToken,
+      body: { text: "x", userId: session.user._id },
+    });
+    expect(spoof.json.code).toBe("OWNER_MISMATCH");
+
+    const foreign = await call(data, "POST", "/api/data/notes", { key: other.pk, token, body: { text: "x" } });
+    expect(foreign.status).toBe(401);
+    expect(foreign.json.code).toBe("TOKEN_INVALID");
+    expect((await call(data, "POST", "/api/data/notes", { key: env.project.pk, body: { text: "x" } })).json.code).toBe(
+      "AUTH_REQUIRED",
+    );
+  });
+});

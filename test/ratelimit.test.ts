@@ -1,0 +1,253 @@
+/**
+ * Rate limits (API.md §8) through HTTP on the data function, run against both limiter adapters:
+ * `memory`, and `upstash` talking to a real redis-server through the Upstash-REST shim.
+ */
+import { createServer, type Server } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAuthApp } from "../functions/auth/app";
+import { createDataApp } from "../functions/data/app";
+import { createDeps, type Deps } from "../shared/deps";
+import { loadRateLimitConfig } from "../shared/ratelimit/config";
+import { parseRule } from "../shared/ratelimit/rule";
+import { openEmbeddedStore } from "../shared/store/embedded";
+import type { DocumentStore } from "../shared/store/types";
+import { fakeClock, memoryLogger, testConfig } from "./helpers";
+import { type RedisServer, startRedis } from "./redis-harness";
+import { startUpstashShim, type UpstashShim } from "./upstash-shim";
+
+let redis: RedisServer;
+let shim: UpstashShim;
+beforeAll(async () => {
+  redis = await startRedis();
+  shim = await startUpstashShim(redis.port);
+});
+afterAll(async () => {
+  await shim.close();
+  await redis.stop();
+});
+
+let namespace = 0;
+type Backend = "memory" | "upstash";
+
+/** A data app (or several sharing one store and one limiter backend) with rules from `env`. */
+async function instances(backend: Backend, env: Record<string, string>, count = 1, store?: DocumentStore) {
+  const shared = store ?? (await openEmbeddedStore({ dataDir: null }));
+  // "upstash" points at the suite's shim; a test may pass its own UPSTASH_* variables in env instead.
+  const upstash: Record<string, string> =
+    backend === "upstash" ? { UPSTASH_REDIS_REST_URL: shim.url, UPSTASH_REDIS_REST_TOKEN: shim.token } : {};
+  const log = memoryLogger();
+  const all: Deps[] = [];
+  for (let i = 0; i < count; i++) {
+    all.push(
+      await createDeps(testConfig({ TRUSTED_PROXY: "xff", ...upstash, ...env }), {
+        store: shared,
+        log,
+        clock: fakeClock(Date.now()),
+      }),
+    );
+  }
+  const [first] = all as [Deps];
+  // A fresh project per test: its id namespaces the Redis keys, so tests never share counters.
+  const { keys } = await first.projects.create({ name: `rl-${++namespace}` });
+  const apps = all.map((deps) => createDataApp(deps));
+  const get = (app = 0, headers: Record<string, string> = {}, key = keys.publishable) =>
+    apps[app]!.request("/api/data/items", {
+      headers: { "x-api-key": key, "x-forwarded-for": "198.51.100.1", ...headers },
+    });
+  return { deps: first, keys, log, get, close: () => shared.close() };
+}
+
+describe.each<Backend>(["memory", "upstash"])("rate limits, %s backend", (backend) => {
+  it("counts down to the limit, then 429 with Retry-After; headers exact at limit and limit+1", async () => {
+    const env = await instances(backend, { RATE_LIMIT_PK: "3/1m" });
+    await env.deps.projects.list();
+    const seen = [];
+    for (let i = 0; i < 4; i++) seen.push(await env.get());
+    expect(seen.map((r) => r.status)).toEqual([404, 404, 404, 429]); // 404: no such collection, but counted
+    expect(seen.map((r) => r.headers.get("ratelimit-remaining"))).toEqual(["2", "1", "0", "0"]);
+    for (const res of seen) {
+      expect(res.headers.get("ratelimit-limit")).toBe("3");
+      expect(res.headers.get("x-ratelimit-limit")).toBe("3");
+      expect(Number(res.headers.get("ratelimit-reset"))).toBeGreaterThan(0);
+      expect(Number(res.headers.get("ratelimit-reset"))).toBeLessThanOrEqual(60);
+      expect(Number(res.headers.get("x-ratelimit-reset"))).toBeGreaterThan(Date.now() / 1000);
+    }
+    const limited = seen[3]!;
+    expect(await limited.json()).toMatchObject({ success: false, code: "RATE_LIMITED" });
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(limited.headers.get("x-ratelimit-remaining")).toBe("0");
+    await env.close();
+  });
+
+  it("limits publishable keys per client IP", async () => {
+    const env = await instances(backend, { RATE_LIMIT_PK: "2/1m" });
+    const a = { "x-forwarded-for": "203.0.113.1, 10.0.0.1" };
+    const b = { "x-forwarded-for": "203.0.113.2" };
+    expect((await env.get(0, a)).status).toBe(404);
+    expect((await env.get(0, a)).status).toBe(404);
+    expect((await env.get(0, a)).status).toBe(429);
+    expect((await env.get(0, b)).status).toBe(404);
+    await env.close();
+  });
+
+  it("limits secret keys per key, apart from publishable traffic", async () => {
+    const env = await instances(backend, { RATE_LIMIT_SK: "2/1m", RATE_LIMIT_PK: "5/1m" });
+    const sk = env.keys.secret;
+    expect([
+      (await env.get(0, {}, sk)).status,
+      (await env.get(0, {}, sk)).status,
+      (await env.get(0, {}, sk)).status,
+    ]).toEqual([404, 404, 429]);
+    expect((await env.get()).status).toBe(404);
+    await env.close();
+  });
+
+  it("a project's settings override the deployment's rules", async () => {
+    const env = await instances(backend, { RATE_LIMIT_PK: "1/1m" });
+    const project = (await env.deps.projects.list())[0]!;
+    await env.deps.projects.update(project.id, { settings: { rateLimits: { pk: "off" } } });
+    for (let i = 0; i < 5; i++) {
+      const res = await env.get();
+      expect(res.status).toBe(404);
+      expect(res.headers.get("ratelimit-limit")).toBeNull();
+    }
+    await env.deps.projects.update(project.id, { settings: { rateLimits: { pk: "2/1m" } } });
+    expect([(await env.get()).status, (await env.get()).status, (await env.get()).status]).toEqual([404, 404, 429]);
+    await env.close();
+  });
+});
+
+describe("rate limits across instances (Upstash)", () => {
+  it("two instances sharing one Redis enforce one limit together", async () => {
+    const env = await instances("upstash", { RATE_LIMIT_PK: "4/1m" }, 2);
+    const statuses = [];
+    for (let i = 0; i < 6; i++) statuses.push((await env.get(i % 2)).status);
+    expect(statuses).toEqual([404, 404, 404, 404, 429, 429]);
+    await env.close();
+  });
+});
+
+describe("when Redis fails", () => {
+  it("open rules answer, closed rules are 503, each within a second", async () => {
+    const ownRedis = await startRedis();
+    const ownShim = await startUpstashShim(ownRedis.port);
+    const store = await openEmbeddedStore({ dataDir: null });
+    const upstash = { UPSTASH_REDIS_REST_URL: ownShim.url, UPSTASH_REDIS_REST_TOKEN: ownShim.token };
+    const open = await instances("memory", { ...upstash, RATE_LIMIT_PK: "100/1m" }, 1, store);
+    const closed = await instances(
+      "memory",
+      { ...upstash, RATE_LIMIT_PK: "100/1m", RATE_LIMIT_ON_FAILURE_PK: "closed" },
+      1,
+      store,
+    );
+    expect((await open.get()).headers.get("ratelimit-limit")).toBe("100"); // Redis answers
+
+    await ownRedis.stop(true); // killed mid-test
+    let started = Date.now();
+    const answered = await open.get();
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(answered.status).toBe(404);
+    expect(answered.headers.get("ratelimit-limit")).toBeNull();
+    expect(open.log.lines.some((l) => l.message === "rate limiter unavailable")).toBe(true);
+
+    started = Date.now();
+    const refused = await closed.get();
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({ code: "SERVICE_UNAVAILABLE" });
+    await ownShim.close();
+    await store.close();
+  });
+
+  it("a Redis endpoint that never answers costs at most about a second", async () => {
+    const silent: Server = createServer(() => undefined); // accepts connections, never replies
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const { port } = silent.address() as { port: number };
+    const env = await instances("memory", {
+      UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${port}`,
+      UPSTASH_REDIS_REST_TOKEN: "t",
+      RATE_LIMIT_PK: "10/1m",
+    });
+    const started = Date.now();
+    expect((await env.get()).status).toBe(404);
+    expect(Date.now() - started).toBeLessThan(1500);
+    await env.close();
+    silent.close();
+  });
+});
+
+describe("the auth rule", () => {
+  const login = (app: ReturnType<typeof createAuthApp>, pk: string) =>
+    app.request("/api/userAuth/login", {
+      method: "POST",
+      headers: { "x-api-key": pk, "content-type": "application/json", "x-forwarded-for": "198.51.100.9" },
+      body: JSON.stringify({ email: "nobody@example.com", password: "wrong-password-1" }),
+    });
+
+  it("is stricter and separate from the data rule; it closes (503) when Redis cannot answer", async () => {
+    const env = await instances("upstash", { RATE_LIMIT_AUTH: "2/1m", RATE_LIMIT_PK: "100/1m", BCRYPT_COST: "4" });
+    const auth = createAuthApp(env.deps);
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await login(auth, env.keys.publishable)).status);
+    expect(statuses).toEqual([401, 401, 429]);
+    expect((await env.get()).status).toBe(404); // the data rule still has room
+
+    const dead = await createDeps(
+      testConfig({
+        RATE_LIMIT_AUTH: "2/1m",
+        UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9",
+        UPSTASH_REDIS_REST_TOKEN: "t",
+      }),
+      { store: env.deps.store, log: memoryLogger() },
+    );
+    const started = Date.now();
+    const refused = await login(createAuthApp(dead), env.keys.publishable);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(refused.status).toBe(503);
+    await env.close();
+  });
+});
+
+describe("rules and configuration", () => {
+  it("parses <count>/<window> and off; refuses anything else", () => {
+    expect(parseRule("100/15m")).toEqual({ limit: 100, windowMs: 900_000 });
+    expect(parseRule("20/30s")).toEqual({ limit: 20, windowMs: 30_000 });
+    expect(parseRule("5/2h")).toEqual({ limit: 5, windowMs: 7_200_000 });
+    expect(parseRule("OFF")).toBe("off");
+    for (const bad of ["", "100", "0/1m", "10/0m", "10/1d", "-1/1m", "1e3/1m", "10 / 1m"])
+      expect(parseRule(bad)).toBeUndefined();
+  });
+
+  it("defaults: pk 100/15m and open, auth 20/15m and closed, sk 1000/1m and open; every problem named", () => {
+    const { config, problems } = loadRateLimitConfig({});
+    expect(problems).toEqual([]);
+    expect(config.rules).toEqual({
+      pk: { limit: 100, windowMs: 900_000 },
+      auth: { limit: 20, windowMs: 900_000 },
+      sk: { limit: 1000, windowMs: 60_000 },
+    });
+    expect(config.failOpen).toEqual({ pk: true, auth: false, sk: true });
+    expect(config.trustedProxy).toBe("none");
+    const bad = loadRateLimitConfig({
+      RATE_LIMIT_PK: "lots",
+      RATE_LIMIT_ON_FAILURE_AUTH: "maybe",
+      UPSTASH_REDIS_REST_URL: "http://x",
+      TRUSTED_PROXY: "everyone",
+    });
+    expect(bad.problems.map((p) => p.split(":")[0])).toEqual([
+      "RATE_LIMIT_PK",
+      "RATE_LIMIT_ON_FAILURE_AUTH",
+      "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN",
+      "TRUSTED_PROXY",
+    ]);
+  });
+
+  it("without a trusted proxy, client-sent X-Forwarded-For is ignored (one bucket for all)", async () => {
+    const env = await instances("memory", { RATE_LIMIT_PK: "2/1m", TRUSTED_PROXY: "none" });
+    const statuses = [];
+    for (const ip of ["1.1.1.1", "2.2.2.2", "3.3.3.3"])
+      statuses.push((await env.get(0, { "x-forwarded-for": ip })).status);
+    expect(statuses).toEqual([404, 404, 429]);
+    await env.close();
+  });
+});

@@ -1,0 +1,168 @@
+/** Usage analytics, request logs and quotas (API.md §8) through HTTP: data requests in, admin reads out. */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Deps } from "../shared/deps";
+import { createLocalApp } from "../shared/local-app";
+import { assertUserQuota } from "../shared/quotas";
+import { LOG_RETENTION } from "../shared/usage/recorder";
+import { ADMIN_TOKEN, fakeClock, testDeps } from "./helpers";
+
+let clock: ReturnType<typeof fakeClock>;
+let deps: Deps;
+let app: ReturnType<typeof createLocalApp>;
+let project: { id: string; pk: string; sk: string };
+
+beforeEach(async () => {
+  clock = fakeClock(Date.parse("2026-11-20T12:00:00Z"));
+  deps = await testDeps({ clock });
+  app = createLocalApp(deps);
+  const created = await deps.projects.create({ name: "usage" });
+  project = { id: created.project.id, pk: created.keys.publishable, sk: created.keys.secret };
+});
+afterEach(() => deps.store.close());
+
+async function call(method: string, path: string, headers: Record<string, string> = {}, body?: unknown) {
+  const res = await app.fetch(
+    new Request(`http://x${path}`, {
+      method,
+      headers: { "content-type": "application/json", ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    }),
+  );
+  // biome-ignore lint/suspicious/noExplicitAny: envelopes of our own API
+  return { status: res.status, json: (await res.json()) as any };
+}
+const admin = (path: string) =>
+  call("GET", `/api/admin/projects/${project.id}${path}`, { authorization: `Bearer ${ADMIN_TOKEN}` });
+const sk = () => ({ "x-api-key": project.sk });
+const pk = () => ({ "x-api-key": project.pk });
+
+describe("usage counters", () => {
+  it("counts requests by function and status class, and documents written, per day", async () => {
+    await call("POST", "/api/data/notes", sk(), { text: "a" });
+    await call("POST", "/api/data/notes/bulk", sk(), [{ text: "b" }, { text: "c" }]);
+    await call("GET", "/api/data/notes", pk());
+    await call("GET", "/api/data/missing", pk()); // 404
+    await call("POST", "/api/data/notes", pk(), { text: "x" }); // 403
+    await call("GET", "/api/data/notes"); // no key: not attributable, not counted
+    clock.advance(86_400_000);
+    await call("GET", "/api/data/notes", pk());
+
+    const res = await admin("/usage?days=7");
+    expect(res.status).toBe(200);
+    expect(res.json.data.usage).toEqual([
+      { day: "2026-11-20", requests: { data: { "2xx": 3, "4xx": 2 } }, documentsWritten: 3 },
+      { day: "2026-11-21", requests: { data: { "2xx": 1 } } },
+    ]);
+    expect((await admin("/usage?days=1")).json.data.usage.map((d: { day: string }) => d.day)).toEqual(["2026-11-21"]);
+  });
+
+  it("refuses bad queries and unknown projects", async () => {
+    expect((await admin("/usage?days=0")).json.code).toBe("INVALID_QUERY");
+    expect((await admin("/logs?limit=5000")).json.code).toBe("INVALID_QUERY");
+    const missing = await call("GET", `/api/admin/projects/${"0".repeat(24)}/usage`, {
+      authorization: `Bearer ${ADMIN_TOKEN}`,
+    });
+    expect(missing.json.code).toBe("PROJECT_NOT_FOUND");
+    expect((await call("GET", `/api/admin/projects/${project.id}/logs`)).status).toBe(401);
+  });
+});
+
+describe("request logs", () => {
+  it("keeps method, path (no query: it may carry a key), status, duration, key type and time, newest first", async () => {
+    await call("GET", `/api/data/notes?key=${project.pk}&limit=5`);
+    clock.advance(1000);
+    await call("POST", "/api/data/notes", sk(), { text: "a" });
+    const logs = (await admin("/logs?limit=10")).json.data.logs;
+    expect(logs).toMatchObject([
+      { method: "POST", path: "/api/data/notes", status: 201, keyType: "secret", function: "data" },
+      { method: "GET", path: "/api/data/notes", status: 404, keyType: "publishable", function: "data" },
+    ]);
+    expect(JSON.stringify(logs)).not.toContain(project.pk);
+    expect(typeof logs[0].durationMs).toBe("number");
+    expect(Date.parse(logs[0].time)).toBeGreaterThan(Date.parse(logs[1].time));
+    expect((await admin("/logs?limit=1")).json.data.logs).toHaveLength(1);
+  });
+
+  it("retention is bounded: at most the newest entries, at most a week old", async () => {
+    for (let i = 0; i < LOG_RETENTION.entries + 20; i++) {
+      deps.usage.request({
+        projectId: project.id,
+        time: new Date(clock.now() + i).toISOString(),
+        method: "GET",
+        path: `/api/data/n${i}`,
+        status: 200,
+        durationMs: 1,
+        keyType: "publishable",
+        function: "data",
+      });
+    }
+    await deps.usage.flush();
+    const logs = deps.store.platform().collection("request_logs");
+    expect(await logs.count({ projectId: project.id })).toBe(LOG_RETENTION.entries);
+    expect(await logs.count({ path: "/api/data/n0" })).toBe(0);
+
+    clock.advance((LOG_RETENTION.days + 1) * 86_400_000);
+    await call("GET", "/api/data/notes", pk());
+    await deps.usage.flush();
+    expect(await logs.count({ projectId: project.id })).toBe(1);
+  });
+});
+
+describe("quotas", () => {
+  it("documentsBytes: inserts and bulks past the quota are 403 QUOTA_EXCEEDED; deletes give bytes back", async () => {
+    await call("POST", "/api/data/notes", sk(), { text: "existing" }); // counted when the quota is first used
+    await deps.projects.update(project.id, { settings: { quotas: { documentsBytes: 600 } } });
+    const text = "x".repeat(100);
+    const first = await call("POST", "/api/data/notes", sk(), { text });
+    expect(first.status).toBe(201);
+    expect((await call("POST", "/api/data/notes/bulk", sk(), [{ text }, { text }])).json.code).toBe("QUOTA_EXCEEDED");
+    expect((await call("GET", "/api/data/notes?count=true", sk())).json.data.count).toBe(2);
+    const second = await call("POST", "/api/data/notes", sk(), { text });
+    expect(second.status).toBe(201);
+    const refused = await call("POST", "/api/data/notes", sk(), { text });
+    expect(refused.status).toBe(403);
+    expect(refused.json.code).toBe("QUOTA_EXCEEDED");
+    await call("DELETE", `/api/data/notes/${first.json.data._id}`, sk());
+    expect((await call("POST", "/api/data/notes", sk(), { text })).status).toBe(201);
+  });
+
+  it("documentsBytes holds under parallel inserts: never more than the quota is reserved", async () => {
+    await deps.projects.update(project.id, { settings: { quotas: { documentsBytes: 1000 } } });
+    const results = await Promise.all(
+      Array.from({ length: 30 }, () => call("POST", "/api/data/notes", sk(), { text: "y".repeat(100) })),
+    );
+    const created = results.filter((r) => r.status === 201).length;
+    expect(created).toBeGreaterThan(0);
+    expect(results.filter((r) => r.status !== 201).every((r) => r.json.code === "QUOTA_EXCEEDED")).toBe(true);
+    const docs = await deps.collections
+      .database((await deps.projects.resolveKey(project.sk))!.project)
+      .collection("notes")
+      .find({});
+    expect(docs.reduce((n, d) => n + JSON.stringify(d).length, 0)).toBeLessThanOrEqual(1000);
+  });
+
+  it("users: a project at its user quota takes no new user", async () => {
+    await deps.projects.update(project.id, { settings: { quotas: { users: 1 } } });
+    const resolved = (await deps.projects.resolveKey(project.sk))!.project;
+    await expect(assertUserQuota(deps, resolved)).resolves.toBeUndefined();
+    await deps.collections.database(resolved).collection("users").insertOne({ email: "a@example.com" });
+    await expect(assertUserQuota(deps, resolved)).rejects.toMatchObject({ code: "QUOTA_EXCEEDED", status: 403 });
+  });
+
+  it("quota and rate-limit settings are validated", async () => {
+    for (const settings of [
+      { quotas: { documentsBytes: -1 } },
+      { quotas: { users: "many" } },
+      { rateLimits: { pk: "lots" } },
+    ]) {
+      const res = await call(
+        "PATCH",
+        `/api/admin/projects/${project.id}`,
+        { authorization: `Bearer ${ADMIN_TOKEN}` },
+        { settings },
+      );
+      expect(res.status, JSON.stringify(settings)).toBe(400);
+      expect(res.json.code).toBe("VALIDATION_FAILED");
+    }
+  });
+});
