@@ -1,7 +1,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { openEmbeddedStore } from "../../shared/store/embedded";
+import { AggregateTimeoutError } from "../../shared/store/embedded/collection";
 import { storeContract } from "./contract";
 
 storeContract("embedded, in memory", async () => ({ store: await openEmbeddedStore({ dataDir: null }) }), {
@@ -25,3 +27,18 @@ storeContract(
   },
   { durable: true },
 );
+
+describe("embedded aggregate time limit", () => {
+  it("stops a pipeline that runs past maxTimeMs, and answers in time otherwise", async () => {
+    const store = await openEmbeddedStore({ dataDir: null });
+    const c = store.platform().collection("heavy");
+    await c.insertMany(Array.from({ length: 20_000 }, (_, i) => ({ g: i % 100, text: `t${i}`.repeat(20) })));
+    const pipeline = [
+      { $addFields: { long: { $concat: ["$text", "$text", "$text"] } } },
+      { $group: { _id: "$g", n: { $sum: 1 } } },
+    ];
+    await expect(c.aggregate(pipeline, { maxTimeMs: 1 })).rejects.toBeInstanceOf(AggregateTimeoutError);
+    expect(await c.aggregate(pipeline, { maxTimeMs: 60_000 })).toHaveLength(100);
+    await store.close();
+  });
+});

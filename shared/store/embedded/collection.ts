@@ -39,6 +39,14 @@ function seal(doc: object): { doc: Doc; json: string } {
 }
 
 /** A collection held in memory, indexed, with mingo as the judge of MongoDB semantics. */
+/** An aggregation ran past its time limit (the port's `maxTimeMs`). */
+export class AggregateTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`Aggregation exceeded ${ms} ms`);
+    this.name = "AggregateTimeoutError";
+  }
+}
+
 /** mingo's matcher for a filter. */
 function queryTest(filter: Filter): (doc: Doc) => boolean {
   const query = new Query(filter);
@@ -237,14 +245,34 @@ export class EmbeddedCollection implements Collection {
     return docs.length;
   }
 
-  async aggregate(pipeline: Array<Record<string, unknown>>): Promise<Array<Record<string, unknown>>> {
+  async aggregate(
+    pipeline: Array<Record<string, unknown>>,
+    options: { maxTimeMs?: number } = {},
+  ): Promise<Array<Record<string, unknown>>> {
     await this.ready();
     const [first, ...rest] = pipeline;
     const match = first && Object.keys(first).length === 1 ? (first.$match as Filter | undefined) : undefined;
     const source = match ? this.select(match) : [...this.docs.values()];
     // Stored documents are frozen; mingo works on copies so stages like $addFields can write.
     const aggregator = new Aggregator(match ? rest : pipeline, { processingMode: ProcessingMode.CLONE_INPUT });
-    return aggregator.run(source) as Array<Record<string, unknown>>;
+    if (options.maxTimeMs === undefined) return aggregator.run(source) as Array<Record<string, unknown>>;
+    // mingo pulls documents lazily: checking the clock on every pull (in and out) bounds the run.
+    const deadline = Date.now() + options.maxTimeMs;
+    const inTime = () => {
+      if (Date.now() > deadline) throw new AggregateTimeoutError(options.maxTimeMs as number);
+    };
+    const timed = function* () {
+      for (const doc of source) {
+        inTime();
+        yield doc;
+      }
+    };
+    const out: Array<Record<string, unknown>> = [];
+    for (const item of aggregator.stream(timed()) as Iterable<Record<string, unknown>>) {
+      inTime();
+      out.push(item);
+    }
+    return out;
   }
 
   async createIndex(field: string, options: { unique?: boolean } = {}): Promise<void> {
