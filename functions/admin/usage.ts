@@ -42,10 +42,13 @@ export function usageRoutes(app: Hono<AppEnv>, deps: Deps): void {
   app.get("/api/admin/projects/:id/logs", async (c) => {
     const projectId = await project(c.req.param("id"));
     const { limit } = query(logsQuery, c.req.query());
-    const docs = await deps.store
-      .platform()
-      .collection(LOG_COLLECTION)
-      .find({ projectId }, { sort: { time: -1, _id: -1 }, limit });
-    return ok(c, { projectId, logs: docs.map(({ _id, projectId: _p, ...entry }) => entry) });
+    const buckets = deps.store.platform().collection(LOG_COLLECTION);
+    const entries: unknown[] = [];
+    // Buckets newest first, each bucket's entries newest first, until `limit` entries.
+    for (const bucket of await buckets.find({ projectId }, { sort: { time: -1, _id: -1 } })) {
+      entries.push(...[...(bucket.entries as unknown[])].reverse());
+      if (entries.length >= limit) break;
+    }
+    return ok(c, { projectId, logs: entries.slice(0, limit) });
   });
 }

@@ -62,17 +62,31 @@ export function createUsageRecorder(store: DocumentStore, clock: Clock, log: Log
     await usage.updateOne({ _id }, { $inc: inc });
   };
 
+  let logIndexes: Promise<void> | undefined;
+  /**
+   * Request logs are stored in buckets, one document per project per flush (entries oldest first),
+   * so recording costs one insert per project per flush, whatever the traffic.
+   */
   const writeLogs = async (batch: RequestLogEntry[]) => {
     const logs = store.platform().collection(LOG_COLLECTION);
-    await logs.insertMany(batch.map((entry) => ({ ...entry })));
+    logIndexes ??= Promise.all([logs.createIndex("projectId"), logs.createIndex("time")]).then(() => undefined);
+    await logIndexes;
+    const byProject = new Map<string, RequestLogEntry[]>();
+    for (const entry of batch) byProject.set(entry.projectId, [...(byProject.get(entry.projectId) ?? []), entry]);
     const oldest = new Date(clock.now() - LOG_RETENTION.days * 86_400_000).toISOString();
-    for (const projectId of new Set(batch.map((e) => e.projectId))) {
+    for (const [projectId, all] of byProject) {
+      const entries = all.slice(-LOG_RETENTION.entries).map(({ projectId: _p, ...entry }) => entry);
+      await logs.insertOne({ projectId, time: entries.at(-1)?.time, count: entries.length, entries });
       await logs.deleteMany({ projectId, time: { $lt: oldest } });
-      const [cut] = await logs.find(
-        { projectId },
-        { sort: { time: -1, _id: -1 }, skip: LOG_RETENTION.entries, limit: 1 },
-      );
-      if (cut) await logs.deleteMany({ projectId, time: { $lte: cut.time } });
+      // Keep the newest buckets that hold LOG_RETENTION.entries entries; drop the rest.
+      const buckets = await logs.find({ projectId }, { sort: { time: -1, _id: -1 }, projection: { count: 1 } });
+      let kept = 0;
+      const expired: string[] = [];
+      for (const bucket of buckets) {
+        if (kept >= LOG_RETENTION.entries) expired.push(bucket._id);
+        kept += bucket.count as number;
+      }
+      if (expired.length > 0) await logs.deleteMany({ _id: { $in: expired } });
     }
   };
 
