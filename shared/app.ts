@@ -1,4 +1,4 @@
-import { type Context, Hono } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
@@ -43,17 +43,8 @@ export function errorResponse(c: Context, error: ApiError) {
   return c.json(body, error.status as ContentfulStatusCode);
 }
 
-/**
- * The app every function starts from: request id, CORS, body limit, health, and one error
- * handler that writes the error envelope. 500s log the cause and never return it.
- */
-export function createBaseApp(deps: Deps, options: { maxBodyBytes?: number } = {}): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
-  const maxSize = options.maxBodyBytes ?? deps.config.maxJsonBytes;
-
-  app.use(requestId({ headerName: "x-request-id" }));
-  app.use(recordUsage(deps));
-  app.use(corsHeaders());
+/** The JSON body limit every route gets, as middleware (413 PAYLOAD_TOO_LARGE). */
+export function jsonBodyLimit(maxSize: number): MiddlewareHandler {
   const limit = bodyLimit({
     maxSize,
     onError: () => {
@@ -61,7 +52,21 @@ export function createBaseApp(deps: Deps, options: { maxBodyBytes?: number } = {
     },
   });
   // Only requests that may carry a body pay for the limit (it materializes the request).
-  app.use((c, next) => (BODYLESS.has(c.req.method) ? next() : limit(c, next)));
+  return (c, next) => (BODYLESS.has(c.req.method) ? next() : limit(c, next));
+}
+
+/**
+ * The app every function starts from: request id, CORS, body limit, health, and one error
+ * handler that writes the error envelope. 500s log the cause and never return it. A function that
+ * streams bodies itself (storage) passes `jsonBodyLimit: false` and limits each route on its own.
+ */
+export function createBaseApp(deps: Deps, options: { jsonBodyLimit?: boolean } = {}): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use(requestId({ headerName: "x-request-id" }));
+  app.use(recordUsage(deps));
+  app.use(corsHeaders());
+  if (options.jsonBodyLimit !== false) app.use(jsonBodyLimit(deps.config.maxJsonBytes));
 
   app.get("/api/health", async (c) => {
     try {

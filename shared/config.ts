@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { loadRateLimitConfig, type RateLimitConfig } from "./ratelimit/config";
+import { loadS3Config } from "./storage/config";
+import type { S3Config } from "./storage/s3";
 
 /** Raw environment: process.env, Worker bindings, or a plain object in tests. */
 export type Env = Record<string, string | undefined>;
@@ -24,6 +26,8 @@ export interface Config {
   readonly publicUrl: string | undefined;
   /** Rate-limit rules, failure policies, the Upstash backend and the trusted proxy (API.md §8). */
   readonly rateLimits: RateLimitConfig;
+  /** The S3-compatible bucket for files (S3_*); unset: files on disk (DATA_DIR) or in memory. */
+  readonly s3: S3Config | undefined;
   /** bcrypt cost factor for end-user passwords (BCRYPT_COST, 4–15, default 10). */
   readonly bcryptCost: number;
   /** Mail provider and its settings (MAIL_PROVIDER, MAIL_FROM, RESEND_API_KEY). */
@@ -119,7 +123,8 @@ export function loadConfig(env: Env, options: { required?: readonly RequiredVar[
     }
   }
   const rateLimits = loadRateLimitConfig(env);
-  problems.push(...rateLimits.problems);
+  const s3 = loadS3Config(env);
+  problems.push(...rateLimits.problems, ...s3.problems);
   if (problems.length > 0 || !values) throw new ConfigError(problems);
 
   const store: StoreConfig = values.MONGODB_URI
@@ -136,6 +141,7 @@ export function loadConfig(env: Env, options: { required?: readonly RequiredVar[
     maxJsonBytes: values.MAX_JSON_BYTES,
     publicUrl: values.PUBLIC_URL,
     rateLimits: rateLimits.config,
+    s3: s3.s3 ? Object.freeze(s3.s3) : undefined,
     bcryptCost: values.BCRYPT_COST,
     mail: Object.freeze({
       provider: values.MAIL_PROVIDER ?? (values.NODE_ENV === "test" ? "memory" : "console"),

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { mayBePublic } from "./auth/fields";
 import { parseRule } from "./ratelimit/rule";
 import { isPlainObject, unsafeKeyReason } from "./sanitize";
+import { storageSettingsShape } from "./storage/policy";
 
 /**
  * Project settings (API.md §9): a JSON object with safe names. Each settings area a feature owns
@@ -65,6 +66,7 @@ const quotaSettings = settingsArea({
 });
 
 const AREAS: Record<string, z.ZodType> = {
+  storage: settingsArea(storageSettingsShape),
   rateLimits: rateLimitSettings,
   quotas: quotaSettings,
   database: databaseSettings,

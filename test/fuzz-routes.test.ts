@@ -1,6 +1,6 @@
 /**
  * Route fuzzing (fast-check, bounded runs): arbitrary JSON bodies and query strings against every
- * data and admin route never produce a 500, always answer the envelope, and never let a `$`-key,
+ * data, storage and admin route never produce a 500, always answer the envelope, and never let a `$`-key,
  * prototype key or disallowed operator reach the store (checked by a recording store wrapper).
  */
 import fc from "fast-check";
@@ -78,6 +78,9 @@ const jsonText: fc.Arbitrary<string> = fc.letrec<{ value: string }>((tie) => ({
 const body = fc.oneof(jsonText, fc.string({ maxLength: 30 }), fc.constant(""));
 
 const PARAMS = [
+  "path",
+  "op",
+  "sig",
   "title",
   "views",
   "views_gt",
@@ -139,6 +142,12 @@ const route = fc.oneof(
   ),
   fc.tuple(fc.constantFrom("POST", "PATCH"), fc.constantFrom("/api/admin/projects", "/api/admin/projects/PROJECT")),
   fc.tuple(fc.constant("POST"), fc.constant("/api/admin/projects/PROJECT/keys/rotate")),
+  fc.tuple(
+    fc.constant("POST"),
+    fc.constantFrom("/api/storage/upload-url", "/api/storage/upload-request", "/api/storage/upload-confirm"),
+  ),
+  fc.tuple(fc.constantFrom("POST", "PUT"), fc.constantFrom("/api/storage/upload", "/api/storage/blob")),
+  fc.tuple(fc.constantFrom("GET", "DELETE"), fc.constant("/api/storage/file")),
 );
 const caller = fc.oneof(
   { weight: 4, arbitrary: fc.constant("sk") },
@@ -171,7 +180,7 @@ describe("route fuzzing", () => {
         // Key rotation would lock the fuzzer out of its own project: rotate only with a wrong token.
         if (path.endsWith("/rotate")) headers.authorization = "Bearer wrong-token-0000000000";
         const url = `http://x${path.replace("DOC", keys.docId).replace("PROJECT", keys.projectId)}?${search}`;
-        const hasBody = method !== "GET" && method !== "DELETE";
+        const hasBody = method !== "GET" && (method !== "DELETE" || path.startsWith("/api/storage"));
         const res = await app.fetch(new Request(url, { method, headers, ...(hasBody ? { body: text } : {}) }));
         const raw = await res.text();
         expect(res.status, `${method} ${url} ${text} → ${raw}`).toBeLessThan(500);

@@ -85,7 +85,9 @@ function guardCollection(collection: Collection, found: string[]): Collection {
       filter(f);
       for (const [op, fields] of Object.entries(u)) {
         if (!UPDATE_OPERATORS.has(op)) found.push(`update operator "${op}"`);
-        docs(fields);
+        // $inc takes dotted counter paths (usage counters); user fields only ever reach $set/$unset.
+        if (op === "$inc") walk(fields, (key) => (key.startsWith("$") ? "unsafe counter key" : undefined), "", found);
+        else docs(fields);
       }
       return collection.updateOne(f, u);
     },

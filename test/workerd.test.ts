@@ -33,7 +33,7 @@ async function start(worker: Worker, bindings: Record<string, string> = {}): Pro
     cf: false,
     compatibilityDate: "2026-04-20",
     compatibilityFlags: ["nodejs_compat"],
-    bindings: { NODE_ENV: "development", ADMIN_TOKEN, ...bindings },
+    bindings: { NODE_ENV: "development", ADMIN_TOKEN, BCRYPT_COST: "6", ...bindings },
   });
 }
 
@@ -115,6 +115,58 @@ describe("a data round trip with rules in workerd (all functions in one Worker)"
     expect((await call("local", "DELETE", `/api/data/posts/${created.json.data._id}`, sk)).json.data.deleted).toBe(
       true,
     );
+  });
+});
+
+describe("auth and storage inside workerd (all functions in one Worker)", () => {
+  it("signup, login and me: bcrypt runs in workerd", async () => {
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const { keys } = (await call("local", "POST", "/api/admin/projects", admin, { name: "auth" })).json.data;
+    const pk = { "x-api-key": keys.publishable };
+    const account = { email: "Ada@Example.com", password: "correct-horse-1" };
+    const signup = await call("local", "POST", "/api/userAuth/signup", pk, account);
+    expect(signup.status).toBe(201);
+    expect(signup.json.data.user.email).toBe("ada@example.com");
+    const login = await call("local", "POST", "/api/userAuth/login", pk, account);
+    expect(login.status).toBe(200);
+    const me = await call("local", "GET", "/api/userAuth/me", {
+      ...pk,
+      authorization: `Bearer ${login.json.data.accessToken}`,
+    });
+    expect(me.json.data).toMatchObject({ email: "ada@example.com" });
+    expect(JSON.stringify(me.json)).not.toMatch(/password|hash/i);
+    expect(
+      (await call("local", "POST", "/api/userAuth/login", pk, { ...account, password: "wrong-password-1" })).status,
+    ).toBe(401);
+  });
+
+  it("a storage upload with the in-memory blob store, read back through its signed URL", async () => {
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const { keys } = (await call("local", "POST", "/api/admin/projects", admin, { name: "files" })).json.data;
+    const mf = workers.get("local")!;
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
+    const boundary = "edgeback-boundary";
+    const head = `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="w.png"\r\ncontent-type: image/png\r\n\r\n`;
+    const body = new Uint8Array([
+      ...new TextEncoder().encode(head),
+      ...png,
+      ...new TextEncoder().encode(`\r\n--${boundary}--\r\n`),
+    ]);
+    const res = await mf.dispatchFetch("http://edgeback.test/api/storage/upload", {
+      method: "POST",
+      headers: { "x-api-key": keys.secret, "content-type": `multipart/form-data; boundary=${boundary}` },
+      body,
+    });
+    expect(res.status).toBe(201);
+    const { path } = ((await res.json()) as { data: { path: string } }).data;
+    const redirect = await mf.dispatchFetch(`http://edgeback.test/api/storage/file?path=${encodeURIComponent(path)}`, {
+      headers: { "x-api-key": keys.secret },
+      redirect: "manual",
+    });
+    expect(redirect.status).toBe(302);
+    const file = await mf.dispatchFetch(redirect.headers.get("location")!);
+    expect(new Uint8Array(await file.arrayBuffer())).toEqual(png);
+    expect(file.headers.get("x-content-type-options")).toBe("nosniff");
   });
 });
 

@@ -1,8 +1,35 @@
 import type { Hono } from "hono";
-import { type AppEnv, createBaseApp } from "../../shared/app";
+import { requireApiKey } from "../../shared/api-key";
+import { type AppEnv, createBaseApp, jsonBodyLimit } from "../../shared/app";
+import { randomToken } from "../../shared/crypto";
 import type { Deps } from "../../shared/deps";
+import { openBlobStore } from "../../shared/storage";
+import { blobSigner } from "../../shared/storage/signing";
+import type { BlobStore } from "../../shared/storage/types";
+import type { StorageRuntime } from "./context";
+import { fileRoutes } from "./files";
+import { uploadRoutes } from "./upload";
 
-/** The storage function (`/api/storage/*`); for now the base app only: health, CORS, errors. */
-export function createStorageApp(deps: Deps): Hono<AppEnv> {
-  return createBaseApp(deps);
+const PREFIX = "/api/storage";
+
+/**
+ * The storage function (API.md §7). Files go to the S3 bucket, DATA_DIR, or memory (see openBlobStore);
+ * `blobs` replaces that choice in tests. Upload bodies are limited per project while they stream; the
+ * JSON routes keep the usual 1 MiB limit.
+ */
+export function createStorageApp(deps: Deps, options: { blobs?: BlobStore } = {}): Hono<AppEnv> {
+  // Uploads are limited per project while they stream (readLimited); JSON routes get the usual limit.
+  const app = createBaseApp(deps, { jsonBodyLimit: false });
+  // Signs the storage function's own upload/download URLs; a random secret works on one instance only.
+  const secret = deps.config.encryptionKey ?? deps.config.adminToken ?? randomToken(32);
+  const rt: StorageRuntime = { deps, blobs: options.blobs ?? openBlobStore(deps.config), signer: blobSigner(secret) };
+  const jsonLimit = jsonBodyLimit(deps.config.maxJsonBytes);
+  for (const path of ["upload-url", "upload-request", "upload-confirm", "file"])
+    app.use(`${PREFIX}/${path}`, jsonLimit);
+  for (const path of ["upload", "upload-url", "upload-request", "upload-confirm"]) {
+    app.use(`${PREFIX}/${path}`, requireApiKey(deps));
+  }
+  app.route(PREFIX, uploadRoutes(rt));
+  app.route(PREFIX, fileRoutes(rt));
+  return app;
 }

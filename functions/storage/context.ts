@@ -1,0 +1,55 @@
+import type { Context } from "hono";
+import type { AppEnv } from "../../shared/app";
+import { callerOf } from "../../shared/caller";
+import type { Deps } from "../../shared/deps";
+import { ApiError } from "../../shared/errors";
+import { newId } from "../../shared/ids";
+import type { ResolvedProject } from "../../shared/principal";
+import { type StoragePolicy, storagePolicy } from "../../shared/storage/policy";
+import type { blobSigner } from "../../shared/storage/signing";
+import type { BlobStore } from "../../shared/storage/types";
+
+export type Ctx = Context<AppEnv>;
+
+/** What the storage routes share on an instance. */
+export interface StorageRuntime {
+  deps: Deps;
+  blobs: BlobStore;
+  signer: ReturnType<typeof blobSigner>;
+}
+
+/** Who acts on files: the project, its storage policy, and the end user (null with the secret key). */
+export interface Actor {
+  project: ResolvedProject;
+  policy: StoragePolicy;
+  userId: string | null;
+}
+
+/**
+ * The caller of a write: the secret key, or a publishable key with a valid user token when the
+ * project allows user uploads (no token → 401 AUTH_REQUIRED; not allowed → 403 WRITE_BLOCKED).
+ */
+export async function writer(c: Ctx, rt: StorageRuntime): Promise<Actor> {
+  const { project, keyType } = c.get("principal");
+  const policy = storagePolicy(project);
+  if (keyType === "secret") return { project, policy, userId: null };
+  if (!policy.allowUserUploads) throw new ApiError("WRITE_BLOCKED");
+  const caller = await callerOf(c, rt.deps.clock);
+  if (caller.tokenError) throw new ApiError(caller.tokenError);
+  if (!caller.userId) throw new ApiError("AUTH_REQUIRED");
+  return { project, policy, userId: caller.userId };
+}
+
+/** The public base URL of this deployment: PUBLIC_URL, else the URL the request came to. */
+export const baseUrl = (c: Ctx, rt: StorageRuntime) =>
+  (rt.deps.config.publicUrl ?? new URL(c.req.url).origin).replace(/\/$/, "");
+
+/** Where a client reads a file: the storage function's file route (it streams or redirects). */
+export const fileUrl = (c: Ctx, rt: StorageRuntime, path: string) =>
+  `${baseUrl(c, rt)}/api/storage/file?path=${encodeURIComponent(path)}`;
+
+/** A new file's path: `<projectId>/<folder>/<random>-<name>`, users' under `<projectId>/users/<userId>/`. */
+export function newFilePath(actor: Actor, folder: string, name: string, now: number): string {
+  const dir = actor.userId ? `users/${actor.userId}` : folder;
+  return `${actor.project.id}/${dir}/${newId(now)}-${name}`;
+}

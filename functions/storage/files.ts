@@ -1,0 +1,122 @@
+/** Reading and deleting files (API.md §7), and the signed blob URLs of the fs and memory stores. */
+import { Hono } from "hono";
+import { z } from "zod";
+import { requireApiKey } from "../../shared/api-key";
+import type { AppEnv } from "../../shared/app";
+import { callerOf } from "../../shared/caller";
+import { ApiError } from "../../shared/errors";
+import { ok, parseWith, readJson } from "../../shared/http";
+import { type FileDoc, fileRecords, releaseBytes } from "../../shared/storage/files";
+import { parseFilePath } from "../../shared/storage/paths";
+import { assertMagicBytes, storagePolicy } from "../../shared/storage/policy";
+import { readLimited } from "./body";
+import { baseUrl, type Ctx, type StorageRuntime } from "./context";
+
+/** How long a download URL for a private file stays valid, in seconds. */
+const DOWNLOAD_URL_TTL = 5 * 60;
+/** Types a browser may show inline; everything else is served as a download. */
+const INLINE = /^(image|video|audio)\/|^application\/pdf$/;
+
+export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+  const { deps, blobs, signer } = rt;
+  const key = requireApiKey(deps);
+
+  /** Streams a stored file with headers that keep browsers from sniffing or running it. */
+  async function serve(c: Ctx, path: string) {
+    const blob = await blobs.get(path);
+    if (!blob) throw new ApiError("FILE_NOT_FOUND");
+    const name = path.split("/").pop() ?? "file";
+    return c.body(blob.body, 200, {
+      "content-type": blob.contentType,
+      "content-length": String(blob.size),
+      "x-content-type-options": "nosniff",
+      "content-disposition": `${INLINE.test(blob.contentType) ? "inline" : "attachment"}; filename="${name}"`,
+      "cache-control": "private, max-age=60",
+    });
+  }
+
+  /**
+   * The record of a stored file, or 404. A direct upload is `pending` until its bytes are seen: the
+   * first read that finds them in the store (with the announced size) marks it ready.
+   */
+  async function recordOf(path: string): Promise<FileDoc> {
+    const files = fileRecords(deps);
+    const file = (await files.findOne({ _id: path })) as FileDoc | null;
+    if (file?.status === "ready") return file;
+    if (!file || (await blobs.head(path))?.size !== file.size) throw new ApiError("FILE_NOT_FOUND");
+    if (await files.updateOne({ _id: path, status: "pending" }, { $set: { status: "ready" } })) {
+      deps.usage.count(file.projectId, "storageBytes", file.size);
+    }
+    return { ...file, status: "ready" };
+  }
+
+  // GET /file?path=: public projects stream (or redirect) to anyone; private ones need a key and
+  // redirect to a short-lived signed URL.
+  routes.get("/file", async (c) => {
+    const path = c.req.query("path") ?? "";
+    const projectId = path.split("/")[0] ?? "";
+    const project = /^[0-9a-f]{24}$/.test(projectId) ? await deps.projects.resolveProject(projectId) : null;
+    if (project && storagePolicy(project).public) {
+      parseFilePath(path, project.id);
+      await recordOf(path);
+      const url = await blobs.presignGet(path, DOWNLOAD_URL_TTL);
+      return url ? c.redirect(url, 302) : serve(c, path);
+    }
+    await key(c, async () => undefined); // a private file: a valid key of its project, else 401
+    const { project: own } = c.get("principal");
+    parseFilePath(path, own.id);
+    const file = await recordOf(path);
+    const exp = Math.floor(deps.clock.now() / 1000) + DOWNLOAD_URL_TTL;
+    const url =
+      (await blobs.presignGet(path, DOWNLOAD_URL_TTL)) ??
+      `${baseUrl(c, rt)}/api/storage/blob?${signer.query({ op: "get", path, type: file.contentType, size: file.size, exp })}`;
+    return c.redirect(url, 302);
+  });
+
+  routes.delete("/file", key, async (c) => {
+    const { project, keyType } = c.get("principal");
+    const body = parseWith(z.object({ path: z.string() }), await readJson(c));
+    const path = parseFilePath(body.path, project.id);
+    const file = await recordOf(path);
+    if (keyType === "publishable") {
+      const caller = await callerOf(c, deps.clock);
+      if (caller.tokenError) throw new ApiError(caller.tokenError);
+      if (!caller.userId) throw new ApiError("AUTH_REQUIRED");
+      if (file.ownerId !== caller.userId)
+        throw new ApiError("FORBIDDEN", "Only its uploader or the secret key may delete this file");
+    }
+    await blobs.delete(path);
+    if (await fileRecords(deps).deleteOne({ _id: path })) {
+      await releaseBytes(deps, project, file.size);
+      deps.usage.count(project.id, "storageBytes", -file.size);
+    }
+    return ok(c, { path, deleted: true });
+  });
+
+  // The fs and memory stores' own signed URLs: the signature is the authorization.
+  routes.put("/blob", async (c) => {
+    const signed = signer.verify(new URL(c.req.url).searchParams, Math.floor(deps.clock.now() / 1000));
+    if (signed?.op !== "put") throw new ApiError("FORBIDDEN", "Invalid or expired upload URL");
+    const type = (c.req.header("content-type") ?? "").split(";")[0]?.trim().toLowerCase();
+    if (type !== signed.type) throw new ApiError("UNSUPPORTED_MEDIA_TYPE", `This URL uploads ${signed.type} only`);
+    const file = (await fileRecords(deps).findOne({ _id: signed.path })) as FileDoc | null;
+    if (file?.status !== "pending") throw new ApiError("FORBIDDEN", "This upload URL was used already");
+    const bytes = await readLimited(c.req.raw.body, signed.size);
+    if (bytes.length !== signed.size) {
+      throw new ApiError("VALIDATION_FAILED", `This URL uploads exactly ${signed.size} bytes`);
+    }
+    assertMagicBytes(signed.type, bytes.subarray(0, 16));
+    await blobs.put(signed.path, bytes, signed.type);
+    await recordOf(signed.path); // marks it ready
+    return ok(c, { path: signed.path, size: bytes.length });
+  });
+
+  routes.get("/blob", async (c) => {
+    const signed = signer.verify(new URL(c.req.url).searchParams, Math.floor(deps.clock.now() / 1000));
+    if (signed?.op !== "get") throw new ApiError("FORBIDDEN", "Invalid or expired download URL");
+    return serve(c, signed.path);
+  });
+
+  return routes;
+}

@@ -1,0 +1,30 @@
+import type { BlobStore } from "./types";
+
+/** Blobs in this instance's memory: tests and workerd previews. */
+export function memoryBlobStore(): BlobStore {
+  const blobs = new Map<string, { bytes: Uint8Array; contentType: string }>();
+  return {
+    kind: "memory",
+    async put(path, bytes, contentType) {
+      blobs.set(path, { bytes: bytes.slice(), contentType });
+    },
+    async get(path) {
+      const blob = blobs.get(path);
+      if (!blob) return null;
+      return {
+        body: new Blob([blob.bytes as Uint8Array<ArrayBuffer>]).stream(),
+        size: blob.bytes.length,
+        contentType: blob.contentType,
+      };
+    },
+    async head(path) {
+      const blob = blobs.get(path);
+      return blob ? { size: blob.bytes.length, contentType: blob.contentType } : null;
+    },
+    async delete(path) {
+      blobs.delete(path);
+    },
+    presignPut: async () => null,
+    presignGet: async () => null,
+  };
+}

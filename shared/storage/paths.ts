@@ -1,0 +1,49 @@
+import { ApiError } from "../errors";
+
+const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+const MAX_PATH = 512;
+
+/** A file name reduced to safe characters: letters, digits, `.`, `_`, `-`; never empty, never hidden. */
+export function sanitizeName(name: string): string {
+  const base = name.split(/[\\/]/).pop() ?? "";
+  const safe = base
+    .normalize("NFKD")
+    .replace(/[^A-Za-z0-9._-]+/g, "-")
+    .replace(/^[.-]+/, "")
+    .slice(-100);
+  return safe || "file";
+}
+
+/** An optional upload folder: up to 3 segments of letters, digits, `_`, `-` (default `uploads`). */
+export function parseFolder(folder: unknown): string {
+  if (folder === undefined || folder === null || folder === "") return "uploads";
+  if (typeof folder !== "string" || folder.length > 200) throw invalidPath("folder", "must be a short string");
+  const segments = folder.split("/").filter(Boolean);
+  if (segments.length === 0 || segments.length > 3 || !segments.every((s) => /^[A-Za-z0-9_-]{1,64}$/.test(s))) {
+    throw invalidPath("folder", "up to 3 segments of letters, digits, _ and -");
+  }
+  if (segments[0] === "users") throw invalidPath("folder", '"users" is reserved for end-user uploads');
+  return segments.join("/");
+}
+
+const invalidPath = (path: string, message: string) =>
+  new ApiError("VALIDATION_FAILED", undefined, { details: [{ path, message }] });
+
+/**
+ * A stored file's path as a client sends it back: `<projectId>/<segments…>`, each segment safe (no
+ * `..`, no absolute path, no control characters). A path of another project is 403.
+ */
+export function parseFilePath(value: unknown, projectId: string): string {
+  if (typeof value !== "string" || value.length === 0 || value.length > MAX_PATH) {
+    throw invalidPath("path", "must be a file path");
+  }
+  const segments = value.split("/");
+  if (!segments.every((s) => SEGMENT.test(s) && s !== "." && s !== "..") || segments.length < 3) {
+    throw invalidPath("path", "must be <projectId>/<folder>/<file> without '..', '//' or special characters");
+  }
+  if (segments[0] !== projectId) throw new ApiError("FORBIDDEN", "This file belongs to another project");
+  return value;
+}
+
+/** The folder of a user's own uploads. */
+export const userFolder = (userId: string) => `users/${userId}`;

@@ -1,0 +1,115 @@
+import { z } from "zod";
+import { ApiError } from "../errors";
+import type { ResolvedProject } from "../principal";
+
+/** Largest file any project may allow (its own `maxFileSize` is at most this). */
+export const MAX_FILE_SIZE = 100 * 1024 * 1024;
+const DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024;
+
+/** Types accepted unless a project lists its own: images, pdf, text, json, csv, office, audio, video. */
+export const DEFAULT_CONTENT_TYPES = [
+  "image/png",
+  "image/jpeg",
+  "image/gif",
+  "image/webp",
+  "image/avif",
+  "application/pdf",
+  "text/plain",
+  "text/csv",
+  "application/json",
+  "application/msword",
+  "application/vnd.ms-excel",
+  "application/vnd.ms-powerpoint",
+  "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+  "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+  "audio/mpeg",
+  "audio/ogg",
+  "audio/wav",
+  "video/mp4",
+  "video/webm",
+];
+
+/** settings.storage (API.md §9), as a PATCH may send it. */
+export const storageSettingsShape = {
+  maxFileSize: z.number().int().positive().max(MAX_FILE_SIZE),
+  allowedContentTypes: z.array(z.string().regex(/^[a-z0-9.+-]+\/[a-z0-9.+-]+$/i)).max(100),
+  allowUserUploads: z.boolean(),
+  quotaBytes: z.number().int().positive(),
+  /** Files readable by anyone holding the URL (else short-lived signed URLs). */
+  public: z.boolean(),
+};
+
+/** A project's storage policy with the defaults applied. */
+export interface StoragePolicy {
+  maxFileSize: number;
+  allowedContentTypes: readonly string[];
+  allowUserUploads: boolean;
+  quotaBytes: number | undefined;
+  public: boolean;
+}
+
+export function storagePolicy(project: ResolvedProject): StoragePolicy {
+  const s = (project.settings.storage ?? {}) as Partial<StoragePolicy>;
+  return {
+    maxFileSize: s.maxFileSize ?? DEFAULT_MAX_FILE_SIZE,
+    allowedContentTypes: (s.allowedContentTypes ?? DEFAULT_CONTENT_TYPES).map((t) => t.toLowerCase()),
+    allowUserUploads: s.allowUserUploads ?? false,
+    quotaBytes: s.quotaBytes,
+    public: s.public ?? false,
+  };
+}
+
+/** The declared type, normalised (parameters dropped); 415 when the project does not accept it. */
+export function acceptedType(policy: StoragePolicy, declared: unknown): string {
+  const type = typeof declared === "string" ? (declared.split(";")[0] ?? "").trim().toLowerCase() : "";
+  if (!type || !policy.allowedContentTypes.includes(type)) {
+    throw new ApiError("UNSUPPORTED_MEDIA_TYPE", `Files of type "${type || "unknown"}" are not accepted`);
+  }
+  return type;
+}
+
+/** 413 when a size is over the project's limit. */
+export function assertSize(policy: StoragePolicy, size: number): void {
+  if (size > policy.maxFileSize) {
+    throw new ApiError("FILE_TOO_LARGE", `Files may be at most ${policy.maxFileSize} bytes`);
+  }
+}
+
+const ascii = (text: string) => Array.from(text, (ch) => ch.charCodeAt(0));
+/** Known signatures: type → [offset, bytes][] that must all match (any entry of the outer list). */
+const SIGNATURES: Record<string, Array<Array<[number, number[]]>>> = {
+  "image/png": [[[0, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]]]],
+  "image/jpeg": [[[0, [0xff, 0xd8, 0xff]]]],
+  "image/gif": [[[0, ascii("GIF87a")]], [[0, ascii("GIF89a")]]],
+  "image/webp": [
+    [
+      [0, ascii("RIFF")],
+      [8, ascii("WEBP")],
+    ],
+  ],
+  "application/pdf": [[[0, ascii("%PDF-")]]],
+  "audio/wav": [
+    [
+      [0, ascii("RIFF")],
+      [8, ascii("WAVE")],
+    ],
+  ],
+  "audio/ogg": [[[0, ascii("OggS")]]],
+  "audio/mpeg": [[[0, ascii("ID3")]], [[0, [0xff, 0xfb]]], [[0, [0xff, 0xf3]]], [[0, [0xff, 0xf2]]]],
+  "video/mp4": [[[4, ascii("ftyp")]]],
+  "video/webm": [[[0, [0x1a, 0x45, 0xdf, 0xa3]]]],
+  "application/vnd.openxmlformats-officedocument.wordprocessingml.document": [[[0, [0x50, 0x4b, 0x03, 0x04]]]],
+  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": [[[0, [0x50, 0x4b, 0x03, 0x04]]]],
+  "application/vnd.openxmlformats-officedocument.presentationml.presentation": [[[0, [0x50, 0x4b, 0x03, 0x04]]]],
+};
+
+/** 415 when the file's first bytes contradict its declared type (types without a known signature pass). */
+export function assertMagicBytes(type: string, head: Uint8Array): void {
+  const signatures = SIGNATURES[type];
+  if (!signatures) return;
+  const matches = signatures.some((parts) =>
+    parts.every(([offset, bytes]) => bytes.every((byte, i) => head[offset + i] === byte)),
+  );
+  if (!matches) throw new ApiError("UNSUPPORTED_MEDIA_TYPE", `The file's content is not ${type}`);
+}

@@ -1,0 +1,29 @@
+/** The blob-store port: file bytes by path. Adapters: `s3` (S3, R2, MinIO), `fs` (local server), `memory` (tests, workerd). */
+export interface StoredBlob {
+  body: ReadableStream<Uint8Array>;
+  size: number;
+  contentType: string;
+}
+
+/** A URL a client may use directly (presigned), with the headers it must send. */
+export interface SignedRequest {
+  url: string;
+  method: "PUT" | "GET";
+  headers: Record<string, string>;
+}
+
+export interface BlobStore {
+  readonly kind: "s3" | "fs" | "memory";
+  put(path: string, bytes: Uint8Array, contentType: string): Promise<void>;
+  get(path: string): Promise<StoredBlob | null>;
+  /** Size and type of a stored object, or null. */
+  head(path: string): Promise<{ size: number; contentType: string } | null>;
+  delete(path: string): Promise<void>;
+  /**
+   * A direct upload the client makes itself, bound to this path, type and exact size; s3 signs it
+   * for the bucket, fs and memory return null (the storage function signs its own upload URL).
+   */
+  presignPut(path: string, contentType: string, size: number, expiresIn: number): Promise<SignedRequest | null>;
+  /** A short-lived download URL (s3); null when the storage function serves the bytes itself. */
+  presignGet(path: string, expiresIn: number): Promise<string | null>;
+}

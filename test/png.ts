@@ -1,0 +1,4 @@
+/** The smallest bytes the storage tests need to pass as a PNG: the signature and an IHDR start. */
+export const PNG = new Uint8Array([
+  0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 1, 2, 3,
+]);

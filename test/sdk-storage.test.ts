@@ -1,0 +1,77 @@
+/**
+ * urBackend's own JS SDK (`@urbackend/sdk`), unchanged, against the local app over real HTTP: its
+ * `storage` module uploads through upload-request → PUT signedUrl → upload-confirm, then deletes.
+ */
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import urBackend from "@urbackend/sdk";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Deps } from "../shared/deps";
+import { createLocalApp } from "../shared/local-app";
+import { signAccessToken } from "../shared/tokens";
+import { testDeps } from "./helpers";
+import { PNG } from "./png";
+
+let deps: Deps;
+let server: ReturnType<typeof serve>;
+let baseUrl: string;
+let keys: { publishable: string; secret: string };
+let jwtSecret: string;
+let projectId: string;
+
+beforeAll(async () => {
+  deps = await testDeps();
+  const created = await deps.projects.create({
+    name: "sdk-storage",
+    settings: { storage: { allowUserUploads: true } },
+  });
+  keys = created.keys;
+  projectId = created.project.id;
+  jwtSecret = (await deps.projects.resolveKey(keys.secret))!.project.jwtSecret;
+  const app = createLocalApp(deps);
+  await new Promise<void>((resolve) => {
+    server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve());
+  });
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  await deps.store.close();
+});
+
+describe("@urbackend/sdk storage module", () => {
+  it("uploads a Blob with the secret key, reads it back, and deletes it", async () => {
+    const { storage } = urBackend({ apiKey: keys.secret, baseUrl });
+    const uploaded = (await storage.upload(new Blob([PNG], { type: "image/png" }), "logo.png")) as unknown as {
+      path: string;
+      url: string;
+      size: number;
+      contentType: string;
+    };
+    expect(uploaded.path).toMatch(new RegExp(`^${projectId}/uploads/[0-9a-f]{24}-logo\\.png$`));
+    expect(uploaded).toMatchObject({ size: PNG.length, contentType: "image/png", provider: "internal" });
+    const read = await fetch(uploaded.url, { headers: { "x-api-key": keys.secret } });
+    expect(new Uint8Array(await read.arrayBuffer())).toEqual(PNG);
+
+    expect(await storage.deleteFile(uploaded.path)).toMatchObject({ path: uploaded.path, deleted: true });
+    expect((await fetch(uploaded.url, { headers: { "x-api-key": keys.secret }, redirect: "manual" })).status).toBe(404);
+  });
+
+  it("a signed-in end user uploads with the publishable key into their own folder", async () => {
+    const userId = "c".repeat(24);
+    const client = urBackend({ apiKey: keys.publishable, baseUrl });
+    client.auth.setToken(
+      (await signAccessToken({ id: projectId, jwtSecret }, userId, { now: Date.now(), ttlSeconds: 900 })).token,
+    );
+    const uploaded = (await client.storage.upload(new Blob([PNG], { type: "image/png" }), "me.png")) as {
+      path: string;
+    };
+    expect(uploaded.path.startsWith(`${projectId}/users/${userId}/`)).toBe(true);
+    await expect(client.storage.deleteFile(uploaded.path)).resolves.toMatchObject({ deleted: true });
+  });
+
+  it("refusals reach the SDK as errors (a type the project does not accept)", async () => {
+    const { storage } = urBackend({ apiKey: keys.secret, baseUrl });
+    await expect(storage.upload(new Blob(["<svg/>"], { type: "image/svg+xml" }), "x.svg")).rejects.toThrow();
+  });
+});
