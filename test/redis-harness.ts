@@ -110,7 +110,15 @@ export async function startRedis(): Promise<RedisServer> {
     { stdio: "ignore" },
   );
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const missing = new Promise<never>((_, reject) =>
+    child.once("error", (error) =>
+      reject(
+        new Error(`redis-server could not start (${error.message}): install it, e.g. apt-get install redis-server`),
+      ),
+    ),
+  );
   for (let attempt = 0; ; attempt++) {
+    if (attempt === 0) await Promise.race([missing, new Promise((resolve) => setTimeout(resolve, 20))]);
     try {
       const connection = await RespConnection.open(port);
       await connection.command(["PING"]);
