@@ -60,4 +60,14 @@ describe("query planner: indexed lookups never scan the collection", () => {
     expect(plan({ title: "x" }).kind).toBe("scan");
     expect(plan({ $or: [{ slug: "s1" }, { title: "x" }] }).kind).toBe("scan");
   });
+
+  it("does not walk an index that holds both null and missing values (MongoDB sorts them as equal)", () => {
+    const mixed = new SortedIndex("a", false);
+    mixed.add("000000000000000000000001", null);
+    mixed.add("000000000000000000000002", undefined);
+    expect(planQuery({}, { a: -1, _id: -1 }, new Map([["a", mixed]])).kind).toBe("scan");
+    const onlyNull = new SortedIndex("a", false);
+    onlyNull.add("000000000000000000000001", null);
+    expect(planQuery({}, { a: -1, _id: -1 }, new Map([["a", onlyNull]])).kind).toBe("walk");
+  });
 });

@@ -39,6 +39,8 @@ function seal(doc: object): { doc: Doc; json: string } {
 }
 
 /** A collection held in memory, indexed, with mingo as the judge of MongoDB semantics. */
+const MAX_CACHED_COUNTS = 256;
+
 /** An aggregation ran past its time limit (the port's `maxTimeMs`). */
 export class AggregateTimeoutError extends Error {
   constructor(ms: number) {
@@ -55,6 +57,8 @@ function queryTest(filter: Filter): (doc: Doc) => boolean {
 
 export class EmbeddedCollection implements Collection {
   private readonly docs = new Map<string, Doc>();
+  /** Counts by filter, valid until the next write to this collection. */
+  private readonly counts = new Map<string, number>();
   private readonly indexes = new Map<string, SortedIndex>([["_id", new SortedIndex("_id", true)]]);
   private loaded: Promise<void> | undefined;
 
@@ -141,11 +145,13 @@ export class EmbeddedCollection implements Collection {
   }
 
   private attach(doc: Doc): void {
+    this.counts.clear();
     this.docs.set(doc._id, doc);
     for (const index of this.indexes.values()) index.add(doc._id, indexValue(doc, index.field));
   }
 
   private detach(doc: Doc): void {
+    this.counts.clear();
     this.docs.delete(doc._id);
     for (const index of this.indexes.values()) index.remove(doc._id, indexValue(doc, index.field));
   }
@@ -179,8 +185,15 @@ export class EmbeddedCollection implements Collection {
   async count(filter: Filter = {}): Promise<number> {
     await this.ready();
     if (Object.keys(filter).length === 0) return this.docs.size;
+    // Paged lists ask for the same total again and again: answers hold until the next write.
+    const key = JSON.stringify(filter);
+    const cached = this.counts.get(key);
+    if (cached !== undefined) return cached;
     const exact = exactConditions(filter, this.indexes);
-    return exact ? exactCount(exact, this.docs) : this.select(filter).length;
+    const count = exact ? exactCount(exact, this.docs) : this.select(filter).length;
+    if (this.counts.size >= MAX_CACHED_COUNTS) this.counts.clear();
+    this.counts.set(key, count);
+    return count;
   }
 
   async insertOne(input: Omit<Doc, "_id"> & { _id?: string }): Promise<Doc> {

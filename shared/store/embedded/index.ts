@@ -93,8 +93,8 @@ export async function openEmbeddedStore(options: { dataDir: string | null }): Pr
     // The embedded store keeps every tenant locally; a project's own MongoDB URI needs the mongo store.
     tenant: ({ projectId }: TenantLocation) => database(`project_${projectId}`),
     async ping() {
+      // In-process: open means reachable (a failing disk surfaces on the next write).
       assertOpen();
-      await persistence?.ping();
     },
     close() {
       unavailable ??= "Embedded store is closed";

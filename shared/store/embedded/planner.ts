@@ -110,6 +110,8 @@ function sortIndex(sort: Sort | undefined, indexes: Indexes): { index: SortedInd
   if (second && (second[0] !== "_id" || second[1] !== direction || field === "_id")) return undefined;
   const index = indexes.get(field);
   if (!index || index.irregular.size > 0) return undefined;
+  // MongoDB sorts null and missing as equal (then by _id); the index keeps them apart.
+  if (index.count({ bracket: 0 }) > 0 && index.count({ bracket: 1 }) > 0) return undefined;
   return { index, direction };
 }
 
