@@ -9,7 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Miniflare } from "miniflare";
+import S3rver from "s3rver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { s3BlobStore } from "../shared/storage/s3";
+import { startRedis } from "./redis-harness";
+import { startUpstashShim } from "./upstash-shim";
 
 const run = promisify(execFile);
 const ADMIN_TOKEN = "workerd-admin-token-0123456789";
@@ -179,6 +183,81 @@ describe("MongoDB inside workerd", () => {
       expect(await res.json()).toMatchObject({ success: false, code: "SERVICE_UNAVAILABLE" });
     } finally {
       await mf.dispose();
+    }
+  }, 60_000);
+});
+
+describe("Upstash and S3 adapters inside workerd", () => {
+  it("rate limits through Upstash (redis-server behind the REST shim) and files into s3rver", async () => {
+    const redis = await startRedis();
+    const shim = await startUpstashShim(redis.port);
+    const dir = await mkdtemp(join(tmpdir(), "edgeback-workerd-s3-"));
+    const s3 = new S3rver({
+      address: "127.0.0.1",
+      port: 0,
+      silent: true,
+      directory: dir,
+      configureBuckets: [{ name: "files", configs: [] }],
+    });
+    const { port } = await s3.run();
+    const s3Config = {
+      bucket: "files",
+      region: "us-east-1",
+      endpoint: `http://127.0.0.1:${port}`,
+      forcePathStyle: true,
+      accessKeyId: "S3RVER",
+      secretAccessKey: "S3RVER",
+    };
+    const mf = await start("local", {
+      UPSTASH_REDIS_REST_URL: shim.url,
+      UPSTASH_REDIS_REST_TOKEN: shim.token,
+      RATE_LIMIT_SK: "3/1m",
+      S3_BUCKET: s3Config.bucket,
+      S3_REGION: s3Config.region,
+      S3_ENDPOINT: s3Config.endpoint,
+      S3_FORCE_PATH_STYLE: "true",
+      S3_ACCESS_KEY_ID: s3Config.accessKeyId,
+      S3_SECRET_ACCESS_KEY: s3Config.secretAccessKey,
+    });
+    try {
+      const created = await mf.dispatchFetch("http://edgeback.test/api/admin/projects", {
+        method: "POST",
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify({ name: "adapters" }),
+      });
+      const { keys } = ((await created.json()) as { data: { keys: { secret: string } } }).data;
+      const boundary = "b";
+      const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 9, 9]);
+      const head = `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="s.png"\r\ncontent-type: image/png\r\n\r\n`;
+      const body = new Uint8Array([
+        ...new TextEncoder().encode(head),
+        ...png,
+        ...new TextEncoder().encode(`\r\n--${boundary}--\r\n`),
+      ]);
+      const upload = await mf.dispatchFetch("http://edgeback.test/api/storage/upload", {
+        method: "POST",
+        headers: { "x-api-key": keys.secret, "content-type": `multipart/form-data; boundary=${boundary}` },
+        body,
+      });
+      expect(upload.status).toBe(201);
+      expect(upload.headers.get("ratelimit-limit")).toBe("3"); // counted in Redis
+      const { path } = ((await upload.json()) as { data: { path: string } }).data;
+      expect(await s3BlobStore(s3Config).head(path)).toEqual({ size: png.length, contentType: "image/png" });
+
+      const statuses = [];
+      for (let i = 0; i < 3; i++) {
+        statuses.push(
+          (await mf.dispatchFetch("http://edgeback.test/api/data/things", { headers: { "x-api-key": keys.secret } }))
+            .status,
+        );
+      }
+      expect(statuses).toEqual([404, 404, 429]);
+    } finally {
+      await mf.dispose();
+      await shim.close();
+      await redis.stop();
+      await s3.close();
+      await rm(dir, { recursive: true, force: true });
     }
   }, 60_000);
 });
