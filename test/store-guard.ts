@@ -4,27 +4,8 @@
  * API.md §5.1's allowlist. It delegates to the real adapter; it never changes an answer.
  */
 import type { Collection, Database, DocumentStore } from "../shared/store/types";
+import { PROTOTYPE_KEYS, SPEC_FILTER_OPERATORS } from "./spec";
 
-const PROTOTYPE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
-const FILTER_OPERATORS = new Set([
-  "$eq",
-  "$ne",
-  "$gt",
-  "$gte",
-  "$lt",
-  "$lte",
-  "$in",
-  "$nin",
-  "$exists",
-  "$regex",
-  "$options",
-  "$and",
-  "$or",
-  "$not",
-  "$all",
-  "$size",
-  "$elemMatch",
-]);
 const UPDATE_OPERATORS = new Set(["$set", "$unset", "$inc"]);
 
 type Check = (key: string, path: string) => string | undefined;
@@ -45,7 +26,7 @@ function walk(value: unknown, check: Check, path: string, found: string[]): void
 
 const storedKey: Check = (key) =>
   key.startsWith("$") || key.includes(".") || key.includes("\0") ? "unsafe stored key" : undefined;
-const filterKey: Check = (key) => (key.startsWith("$") && !FILTER_OPERATORS.has(key) ? "operator" : undefined);
+const filterKey: Check = (key) => (key.startsWith("$") && !SPEC_FILTER_OPERATORS.has(key) ? "operator" : undefined);
 
 function guardCollection(collection: Collection, found: string[]): Collection {
   const filter = (f: unknown) => walk(f, filterKey, "", found);
