@@ -3,8 +3,6 @@
  * HTTP (the local app served by @hono/node-server): signUp, login, me, refreshToken, updateProfile,
  * changePassword, publicProfile, the OTP flows (codes read from the admin outbox endpoint) and logout.
  */
-import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
 import urBackend, {
   AuthError,
   type AuthResponse,
@@ -15,27 +13,24 @@ import urBackend, {
 } from "@urbackend/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Deps } from "../shared/deps";
-import { createLocalApp } from "../shared/local-app";
 import { PASSWORD } from "./auth-helpers";
 import { createTestProject, type TestProject } from "./data-helpers";
 import { ADMIN_TOKEN, testDeps } from "./helpers";
+import { serveLocalApp } from "./serve";
 
 let deps: Deps;
 let project: TestProject;
 let baseUrl: string;
-let server: ReturnType<typeof serve>;
+let server: Awaited<ReturnType<typeof serveLocalApp>>;
 
 beforeAll(async () => {
   deps = await testDeps({ env: { BCRYPT_COST: "4", MAIL_PROVIDER: "memory" } });
   project = await createTestProject(deps, "sdk");
-  const app = createLocalApp(deps);
-  await new Promise<void>((resolve) => {
-    server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve());
-  });
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await serveLocalApp(deps);
+  baseUrl = server.baseUrl;
 });
 afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
+  await server.close();
   await deps.store.close();
 });
 

@@ -3,30 +3,25 @@
  * `baseUrl` at the local app served over real HTTP: its `db` and `schema` modules against the
  * data function, with the secret key and with a publishable key plus end-user tokens.
  */
-import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
 import urBackend, { AuthError, NotFoundError, UrBackendError, ValidationError } from "@urbackend/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Deps } from "../shared/deps";
-import { createLocalApp } from "../shared/local-app";
 import { createTestProject, newUserId, type TestProject, userToken } from "./data-helpers";
 import { testDeps } from "./helpers";
+import { serveLocalApp } from "./serve";
 
 let deps: Deps;
 let project: TestProject;
 let baseUrl: string;
-let server: ReturnType<typeof serve>;
+let server: Awaited<ReturnType<typeof serveLocalApp>>;
 
 type Post = { _id: string; title: string; status?: string; views?: number; userId?: string; createdBy?: string };
 
 beforeAll(async () => {
   deps = await testDeps();
   project = await createTestProject(deps, "sdk");
-  const app = createLocalApp(deps);
-  await new Promise<void>((resolve) => {
-    server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve());
-  });
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await serveLocalApp(deps);
+  baseUrl = server.baseUrl;
   // Definitions are made with plain HTTP: the SDK has no schema writer.
   const define = async (def: Record<string, unknown>) => {
     const res = await fetch(`${baseUrl}/api/schemas`, {
@@ -56,7 +51,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
+  await server.close();
   await deps.store.close();
 });
 

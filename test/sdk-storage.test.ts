@@ -2,18 +2,16 @@
  * urBackend's own JS SDK (`@urbackend/sdk`), unchanged, against the local app over real HTTP: its
  * `storage` module uploads through upload-request → PUT signedUrl → upload-confirm, then deletes.
  */
-import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
 import urBackend from "@urbackend/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Deps } from "../shared/deps";
-import { createLocalApp } from "../shared/local-app";
 import { signAccessToken } from "../shared/tokens";
 import { testDeps } from "./helpers";
 import { PNG } from "./png";
+import { serveLocalApp } from "./serve";
 
 let deps: Deps;
-let server: ReturnType<typeof serve>;
+let server: Awaited<ReturnType<typeof serveLocalApp>>;
 let baseUrl: string;
 let keys: { publishable: string; secret: string };
 let jwtSecret: string;
@@ -28,14 +26,11 @@ beforeAll(async () => {
   keys = created.keys;
   projectId = created.project.id;
   jwtSecret = (await deps.projects.resolveKey(keys.secret))!.project.jwtSecret;
-  const app = createLocalApp(deps);
-  await new Promise<void>((resolve) => {
-    server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve());
-  });
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await serveLocalApp(deps);
+  baseUrl = server.baseUrl;
 });
 afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
+  await server.close();
   await deps.store.close();
 });
 
