@@ -51,8 +51,15 @@ export function jsonBodyLimit(maxSize: number): MiddlewareHandler {
       throw new ApiError("PAYLOAD_TOO_LARGE", `Request body exceeds ${maxSize} bytes`);
     },
   });
-  // Only requests that may carry a body pay for the limit (it materializes the request).
-  return (c, next) => (BODYLESS.has(c.req.method) ? next() : limit(c, next));
+  return (c, next) => {
+    if (BODYLESS.has(c.req.method)) return next();
+    // A declared length is enforced by the HTTP layer: checking the header is enough, and leaves the
+    // body unread for the handler (hono's bodyLimit would materialise it first). Chunked bodies are counted.
+    const length = c.req.header("content-length");
+    if (length === undefined || c.req.header("transfer-encoding") !== undefined) return limit(c, next);
+    if (!(Number(length) <= maxSize)) throw new ApiError("PAYLOAD_TOO_LARGE", `Request body exceeds ${maxSize} bytes`);
+    return next();
+  };
 }
 
 /**
