@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDeps, type Deps } from "../shared/deps";
 import { createLocalApp } from "../shared/local-app";
+import { RESERVED_PARAMS } from "../shared/query/params-filter";
 import { openEmbeddedStore } from "../shared/store/embedded";
 import { signAccessToken } from "../shared/tokens";
 import { ADMIN_TOKEN, memoryLogger, testConfig } from "./helpers";
@@ -77,10 +78,9 @@ const jsonText: fc.Arbitrary<string> = fc.letrec<{ value: string }>((tie) => ({
 })).value;
 const body = fc.oneof(jsonText, fc.string({ maxLength: 30 }), fc.constant(""));
 
+/** Query parameters worth hitting: the reserved ones, the test schema's fields with suffixes, storage's, hostile keys. */
 const PARAMS = [
-  "path",
-  "op",
-  "sig",
+  ...RESERVED_PARAMS,
   "title",
   "views",
   "views_gt",
@@ -89,21 +89,9 @@ const PARAMS = [
   "title_regex",
   "meta.lang",
   "secret",
-  "filter",
-  "andFilters",
-  "orFilters",
-  "sort",
-  "sortBy",
-  "sortDirection",
-  "page",
-  "limit",
-  "cursor",
-  "search",
-  "searchFields",
-  "fields",
-  "select",
-  "count",
-  "key",
+  "path",
+  "op",
+  "sig",
   "$where",
   "__proto__",
 ];

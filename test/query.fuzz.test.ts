@@ -3,6 +3,7 @@ import { Query } from "mingo";
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../shared/errors";
 import { encodeCursor, type ListQuery, parseListQuery, type QueryContext, type QueryField } from "../shared/query";
+import { RESERVED_PARAMS } from "../shared/query/params-filter";
 
 import { PROTOTYPE_KEYS, SPEC_FILTER_OPERATORS } from "./spec";
 
@@ -98,25 +99,7 @@ const trickyKeys = [
   "createdAt",
 ];
 const suffixes = ["", "_gt", "_gte", "_lt", "_lte", "_ne", "_in", "_nin", "_exists", "_regex"];
-const reserved = [
-  "page",
-  "limit",
-  "sort",
-  "sortBy",
-  "sortDirection",
-  "cursor",
-  "filter",
-  "andFilters",
-  "orFilters",
-  "search",
-  "searchFields",
-  "fields",
-  "select",
-  "count",
-  "key",
-  "populate",
-  "expand",
-];
+const reserved = [...RESERVED_PARAMS];
 
 const keyArb = fc.oneof(
   fc.constantFrom(...reserved),
