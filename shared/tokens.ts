@@ -16,6 +16,23 @@ export interface TokenProject {
 
 const encoder = new TextEncoder();
 
+/** Imported HMAC keys by project secret: importing costs more than verifying. Bounded; cleared when full. */
+const MAX_KEYS = 1000;
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = hmacKeys.get(secret);
+  if (!key) {
+    if (hmacKeys.size >= MAX_KEYS) hmacKeys.clear();
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+      "sign",
+      "verify",
+    ]);
+    hmacKeys.set(secret, key);
+  }
+  return key;
+}
+
 /** Signs an HS256 access token for a user of a project (claims of API.md §6). */
 export async function signAccessToken(
   project: TokenProject,
@@ -32,7 +49,7 @@ export async function signAccessToken(
     .setIssuedAt(iat)
     .setExpirationTime(exp)
     .setJti(newId(options.now))
-    .sign(encoder.encode(project.jwtSecret));
+    .sign(await hmacKey(project.jwtSecret));
   return { token, expiresAt: exp * 1000 };
 }
 
@@ -48,7 +65,7 @@ export interface VerifiedToken {
  */
 export async function verifyAccessToken(project: TokenProject, token: string, now: number): Promise<VerifiedToken> {
   try {
-    const { payload } = await jwtVerify(token, encoder.encode(project.jwtSecret), {
+    const { payload } = await jwtVerify(token, await hmacKey(project.jwtSecret), {
       algorithms: ["HS256"],
       issuer: TOKEN_ISSUER,
       audience: tokenAudience(project.id),

@@ -108,6 +108,11 @@ export class EmbeddedCollection implements Collection {
       }
       return out;
     }
+    if (exact?.length && !sort) {
+      // The index answers alone, in index order: no matcher to build.
+      const matches = exactMatches(exact, this.docs);
+      return matches.slice(skip, limit ? skip + limit : undefined);
+    }
     let cursor = exact?.length
       ? new Query({}).find<Doc>(exactMatches(exact, this.docs))
       : new Query(filter).find<Doc>(this.candidates(plan));

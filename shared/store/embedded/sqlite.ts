@@ -1,6 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { createClient, type InStatement } from "@libsql/client";
+import { createClient, type InStatement, type InValue } from "@libsql/client";
 import { StoreUnavailableError } from "../types";
 import type { Persistence, StoredWrite } from "./write-ops";
 
@@ -19,48 +19,88 @@ CREATE TABLE IF NOT EXISTS docs (db TEXT NOT NULL, coll TEXT NOT NULL, id TEXT N
 CREATE TABLE IF NOT EXISTS indexes (db TEXT NOT NULL, coll TEXT NOT NULL, field TEXT NOT NULL, is_unique INTEGER NOT NULL, PRIMARY KEY (db, coll, field)) WITHOUT ROWID;
 `;
 
-function statements(write: StoredWrite): InStatement[] {
-  if (write.kind === "dropDatabase") {
-    return ["docs", "indexes", "collections"].map((table) => ({
-      sql: `DELETE FROM ${table} WHERE db = ?`,
-      args: [write.db],
-    }));
-  }
-  const { db, coll } = write;
-  if (write.kind === "dropCollection") {
-    return ["docs", "indexes", "collections"].map((table) => ({
-      sql: `DELETE FROM ${table} WHERE db = ? AND coll = ?`,
-      args: [db, coll],
-    }));
-  }
-  const out: InStatement[] = [{ sql: "INSERT OR IGNORE INTO collections (db, coll) VALUES (?, ?)", args: [db, coll] }];
-  for (const op of write.ops) {
-    switch (op.op) {
-      case "put":
-        out.push({
-          sql: "INSERT INTO docs (db, coll, id, doc) VALUES (?, ?, ?, ?) ON CONFLICT (db, coll, id) DO UPDATE SET doc = excluded.doc",
-          args: [db, coll, op.id, op.json],
-        });
-        break;
-      case "delete":
-        out.push({ sql: "DELETE FROM docs WHERE db = ? AND coll = ? AND id = ?", args: [db, coll, op.id] });
-        break;
-      case "createIndex":
-        out.push({
-          sql: "INSERT INTO indexes (db, coll, field, is_unique) VALUES (?, ?, ?, ?) ON CONFLICT (db, coll, field) DO UPDATE SET is_unique = excluded.is_unique",
-          args: [db, coll, op.field, op.unique ? 1 : 0],
-        });
-        break;
-      case "dropIndex":
-        out.push({ sql: "DELETE FROM indexes WHERE db = ? AND coll = ? AND field = ?", args: [db, coll, op.field] });
-        break;
+/** Rows per multi-row statement (4 values each, far below SQLite's limit on bound values). */
+const MAX_ROWS = 500;
+
+const PUT = "INSERT INTO docs (db, coll, id, doc) VALUES ";
+const PUT_CONFLICT = " ON CONFLICT (db, coll, id) DO UPDATE SET doc = excluded.doc";
+const DELETE = "DELETE FROM docs WHERE (db, coll, id) IN (VALUES ";
+
+/** A multi-row statement: `rows` tuples of `width` placeholders between a head and a tail. */
+function rowsStatement(head: string, width: number, tail: string, args: InValue[]): InStatement {
+  const row = `(${Array(width).fill("?").join(", ")})`;
+  return {
+    sql: `${head}${Array(args.length / width)
+      .fill(row)
+      .join(", ")}${tail}`,
+    args,
+  };
+}
+
+/**
+ * The statements committing a batch of writes in order. Consecutive puts become one multi-row upsert
+ * and consecutive deletes one multi-row delete (a later row wins, as a later statement would), so a
+ * group commit prepares a handful of statements however many documents it carries.
+ */
+function batchStatements(writes: readonly StoredWrite[]): InStatement[] {
+  const out: InStatement[] = [];
+  const collections = new Map<string, InValue[]>();
+  let segment: InStatement[] = [];
+  let run: { kind: "put" | "delete"; args: InValue[] } | undefined;
+  const endRun = () => {
+    if (run?.kind === "put") segment.push(rowsStatement(PUT, 4, PUT_CONFLICT, run.args));
+    if (run?.kind === "delete") segment.push(rowsStatement(DELETE, 3, ")", run.args));
+    run = undefined;
+  };
+  const addRow = (kind: "put" | "delete", row: InValue[]) => {
+    if (run && (run.kind !== kind || run.args.length >= MAX_ROWS * row.length)) endRun();
+    run ??= { kind, args: [] };
+    run.args.push(...row);
+  };
+  // Collections are registered ahead of their segment's ops; a drop ends the segment.
+  const endSegment = () => {
+    endRun();
+    if (collections.size > 0)
+      out.push(
+        rowsStatement("INSERT OR IGNORE INTO collections (db, coll) VALUES ", 2, "", [...collections.values()].flat()),
+      );
+    out.push(...segment);
+    collections.clear();
+    segment = [];
+  };
+  for (const write of writes) {
+    if (write.kind !== "ops") {
+      endSegment();
+      const where = write.kind === "dropDatabase" ? "db = ?" : "db = ? AND coll = ?";
+      const args = write.kind === "dropDatabase" ? [write.db] : [write.db, write.coll];
+      for (const table of ["docs", "indexes", "collections"])
+        out.push({ sql: `DELETE FROM ${table} WHERE ${where}`, args });
+      continue;
+    }
+    const { db, coll } = write;
+    collections.set(`${db}\u0000${coll}`, [db, coll]);
+    for (const op of write.ops) {
+      if (op.op === "put") addRow("put", [db, coll, op.id, op.json]);
+      else if (op.op === "delete") addRow("delete", [db, coll, op.id]);
+      else {
+        endRun();
+        segment.push(
+          op.op === "createIndex"
+            ? {
+                sql: "INSERT INTO indexes (db, coll, field, is_unique) VALUES (?, ?, ?, ?) ON CONFLICT (db, coll, field) DO UPDATE SET is_unique = excluded.is_unique",
+                args: [db, coll, op.field, op.unique ? 1 : 0],
+              }
+            : { sql: "DELETE FROM indexes WHERE db = ? AND coll = ? AND field = ?", args: [db, coll, op.field] },
+        );
+      }
     }
   }
+  endSegment();
   return out;
 }
 
 interface Pending {
-  statements: InStatement[];
+  write: StoredWrite;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -83,10 +123,7 @@ export async function openSqlitePersistence(dataDir: string): Promise<Persistenc
     queue = [];
     if (batch.length === 0) return;
     try {
-      await client.batch(
-        batch.flatMap((p) => p.statements),
-        "write",
-      );
+      await client.batch(batchStatements(batch.map((p) => p.write)), "write");
       for (const p of batch) p.resolve();
     } catch (error) {
       for (const p of batch) p.reject(error);
@@ -117,7 +154,7 @@ export async function openSqlitePersistence(dataDir: string): Promise<Persistenc
     commit(write) {
       if (closed) return Promise.reject(new StoreUnavailableError("Embedded store is closed"));
       return new Promise<void>((resolve, reject) => {
-        queue.push({ statements: statements(write), resolve, reject });
+        queue.push({ write, resolve, reject });
         if (scheduled) return;
         scheduled = true;
         setImmediate(() => {
