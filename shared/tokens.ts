@@ -1,4 +1,4 @@
-import { errors, jwtVerify, SignJWT } from "jose";
+import { errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
 import { ApiError } from "./errors";
 import { newId } from "./ids";
 
@@ -59,27 +59,41 @@ export interface VerifiedToken {
   claims: Record<string, unknown>;
 }
 
+/** Tokens that verified, by token string: a token verifies the same way until it expires. */
+const MAX_VERIFIED = 10_000;
+const verifiedTokens = new Map<string, { projectId: string; secret: string; exp: number; verified: VerifiedToken }>();
+
 /**
  * Verifies an access token for a project: HS256 only, its secret, issuer, audience, `pid`, expiry
- * and not-before. Expired → TOKEN_EXPIRED; anything else wrong → TOKEN_INVALID.
+ * and not-before. Expired → TOKEN_EXPIRED; anything else wrong → TOKEN_INVALID. A token that verified
+ * before for the same project and secret is only checked for expiry again (bounded cache).
  */
 export async function verifyAccessToken(project: TokenProject, token: string, now: number): Promise<VerifiedToken> {
+  const known = verifiedTokens.get(token);
+  if (known && known.projectId === project.id && known.secret === project.jwtSecret) {
+    if (known.exp <= Math.floor(now / 1000)) throw new ApiError("TOKEN_EXPIRED");
+    return known.verified;
+  }
+  let payload: JWTPayload;
   try {
-    const { payload } = await jwtVerify(token, await hmacKey(project.jwtSecret), {
+    ({ payload } = await jwtVerify(token, await hmacKey(project.jwtSecret), {
       algorithms: ["HS256"],
       issuer: TOKEN_ISSUER,
       audience: tokenAudience(project.id),
       currentDate: new Date(now),
       requiredClaims: ["sub", "exp", "iat"],
-    });
-    if (payload.pid !== project.id || typeof payload.sub !== "string" || payload.userId !== payload.sub) {
-      throw new ApiError("TOKEN_INVALID");
-    }
-    return { userId: payload.sub, claims: payload };
+    }));
   } catch (error) {
     if (error instanceof errors.JWTExpired) throw new ApiError("TOKEN_EXPIRED");
     throw new ApiError("TOKEN_INVALID");
   }
+  if (payload.pid !== project.id || typeof payload.sub !== "string" || payload.userId !== payload.sub) {
+    throw new ApiError("TOKEN_INVALID");
+  }
+  const verified: VerifiedToken = Object.freeze({ userId: payload.sub, claims: Object.freeze(payload) });
+  if (verifiedTokens.size >= MAX_VERIFIED) verifiedTokens.clear();
+  verifiedTokens.set(token, { projectId: project.id, secret: project.jwtSecret, exp: payload.exp as number, verified });
+  return verified;
 }
 
 /** The token in `Authorization: Bearer <token>`, if any. */

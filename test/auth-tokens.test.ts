@@ -92,6 +92,8 @@ describe("project isolation", () => {
   });
 
   it("a token of project A is rejected by project B (access and refresh), and A's account does not exist in B", async () => {
+    // Accepted by A first, so B's check runs against a token A has already verified (and remembered).
+    expect((await env.api("GET", "/me", { token: session.accessToken })).status).toBe(200);
     const me = await env.api("GET", "/me", { key: other.pk, token: session.accessToken });
     expect(me.status).toBe(401);
     expect(me.json.code).toBe("TOKEN_INVALID");

@@ -72,7 +72,11 @@ export function createUsageRecorder(store: DocumentStore, clock: Clock, log: Log
     logIndexes ??= Promise.all([logs.createIndex("projectId"), logs.createIndex("time")]).then(() => undefined);
     await logIndexes;
     const byProject = new Map<string, RequestLogEntry[]>();
-    for (const entry of batch) byProject.set(entry.projectId, [...(byProject.get(entry.projectId) ?? []), entry]);
+    for (const entry of batch) {
+      const entries = byProject.get(entry.projectId);
+      if (entries) entries.push(entry);
+      else byProject.set(entry.projectId, [entry]);
+    }
     const oldest = new Date(clock.now() - LOG_RETENTION.days * 86_400_000).toISOString();
     for (const [projectId, all] of byProject) {
       const entries = all.slice(-LOG_RETENTION.entries).map(({ projectId: _p, ...entry }) => entry);
