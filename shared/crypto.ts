@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import * as nodeCrypto from "node:crypto";
 import { decodeKeyMaterial } from "./config";
 
 const encoder = new TextEncoder();
@@ -20,11 +20,14 @@ export function randomToken(bytes = 32): string {
   return base64url(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
+const oneShotHash = typeof nodeCrypto.hash === "function" ? nodeCrypto.hash : undefined;
+
 /** SHA-256 of a UTF-8 string, as lower-case hex. */
 export function sha256Hex(text: string): string {
   // node:crypto (Node, and Workers with nodejs_compat) hashes synchronously; crypto.subtle would cost
   // a thread-pool round trip on every request that resolves a key.
-  return createHash("sha256").update(text).digest("hex");
+  // The one-shot hash() (Node ≥ 20.12) allocates no Hash object; runtimes without it use createHash.
+  return oneShotHash ? oneShotHash("sha256", text, "hex") : nodeCrypto.createHash("sha256").update(text).digest("hex");
 }
 
 /** Compares two strings without an early exit (their length is not secret); unequal lengths are unequal. */
