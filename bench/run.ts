@@ -198,9 +198,7 @@ async function main(): Promise<void> {
     // The machine's speed drifts during a run: the ceiling is the mean of a baseline run before and after.
     rows.push(await measure(baseline.url, "baseline again, after the runs", { path: "/list" }));
     const baselines = rows.filter((r) => r.name.startsWith("baseline"));
-    const served = rows
-      .filter((r) => !baselines.includes(r))
-      .reduce((n, r) => n + r.requestsPerSecond * DURATION, 0);
+    const served = rows.filter((r) => !baselines.includes(r)).reduce((n, r) => n + r.requestsPerSecond * DURATION, 0);
     const readsAfter = (await call(base, "GET", "/api/admin/stats", { authorization: `Bearer ${ADMIN_TOKEN}` }))
       .keyResolution.storeReads as number;
     const ceiling = baselines.reduce((sum, r) => sum + r.requestsPerSecond, 0) / baselines.length;
