@@ -1,4 +1,5 @@
 import { Aggregator, find as mingoFind, update as mingoUpdate, ProcessingMode, Query } from "mingo";
+import type { Cursor } from "mingo/cursor";
 import { newId } from "../../ids";
 import {
   type Collection,
@@ -48,6 +49,9 @@ export class AggregateTimeoutError extends Error {
     this.name = "AggregateTimeoutError";
   }
 }
+
+/** A query matching every document, built once: mingo copies its operator tables for each new Query. */
+const MATCH_ALL = new Query({});
 
 /** mingo's matcher for a filter. */
 function queryTest(filter: Filter): (doc: Doc) => boolean {
@@ -108,14 +112,15 @@ export class EmbeddedCollection implements Collection {
       }
       return out;
     }
-    if (exact?.length && !sort) {
-      // The index answers alone, in index order: no matcher to build.
+    let cursor: Cursor<Doc>;
+    if (exact?.length) {
+      // The index answers alone, in index order; mingo is needed only to sort.
       const matches = exactMatches(exact, this.docs);
-      return matches.slice(skip, limit ? skip + limit : undefined);
+      if (!sort) return matches.slice(skip, limit ? skip + limit : undefined);
+      cursor = MATCH_ALL.find<Doc>(matches);
+    } else {
+      cursor = new Query(filter).find<Doc>(this.candidates(plan));
     }
-    let cursor = exact?.length
-      ? new Query({}).find<Doc>(exactMatches(exact, this.docs))
-      : new Query(filter).find<Doc>(this.candidates(plan));
     if (sort) cursor = cursor.sort(sort);
     if (skip) cursor = cursor.skip(skip);
     if (limit) cursor = cursor.limit(limit);
