@@ -321,6 +321,20 @@ export function storeContract(
         expect(await c.count({ tags: "a" })).toBe(2);
         expect(await c.count({ missing: true })).toBe(0);
       });
+
+      it("filters whose JSON is alike (regular expressions, NaN and null) are each answered on their own", async () => {
+        const c = things();
+        await c.insertMany(insertionOrder(PEOPLE));
+        // The second round finds whatever the store remembers of the first.
+        for (let round = 0; round < 2; round++) {
+          expect(await c.count({ name: /^A/ })).toBe(1);
+          expect(await c.count({ name: /e$/ })).toBe(2);
+          expect(await names(c, { name: /^A/ })).toEqual(["Ada"]);
+          expect(await names(c, { name: /e$/ })).toEqual(["Dee", "Eve"]);
+          expect(await c.count({ age: null })).toBe(1);
+          expect(await c.count({ age: Number.NaN })).toBe(0);
+        }
+      });
     });
 
     it("aggregate runs the allowed stages, with _id filters and results as 24-hex strings", async () => {

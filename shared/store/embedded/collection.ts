@@ -12,6 +12,7 @@ import {
   type Update,
 } from "../types";
 import { exactConditions, exactCount, exactMatches, matchesExact } from "./exact";
+import { filterKey } from "./filter-key";
 import { type Plan, planQuery } from "./planner";
 import { indexValue, SortedIndex } from "./sorted-index";
 import type { WriteOp } from "./write-ops";
@@ -53,9 +54,26 @@ export class AggregateTimeoutError extends Error {
 /** A query matching every document, built once: mingo copies its operator tables for each new Query. */
 const MATCH_ALL = new Query({});
 
+const MAX_CACHED_QUERIES = 256;
+/** mingo queries by filter: building one costs about 20 µs, testing a document well under 1 µs. */
+const queries = new Map<string, Query>();
+
+/** mingo's query for a filter, reused when the same filter comes again. */
+function mingoQuery(filter: Filter): Query {
+  const key = filterKey(filter);
+  if (key === undefined) return new Query(filter);
+  let query = queries.get(key);
+  if (!query) {
+    if (queries.size >= MAX_CACHED_QUERIES) queries.clear();
+    query = new Query(filter);
+    queries.set(key, query);
+  }
+  return query;
+}
+
 /** mingo's matcher for a filter. */
 function queryTest(filter: Filter): (doc: Doc) => boolean {
-  const query = new Query(filter);
+  const query = mingoQuery(filter);
   return (doc) => query.test(doc);
 }
 
@@ -119,7 +137,7 @@ export class EmbeddedCollection implements Collection {
       if (!sort) return matches.slice(skip, limit ? skip + limit : undefined);
       cursor = MATCH_ALL.find<Doc>(matches);
     } else {
-      cursor = new Query(filter).find<Doc>(this.candidates(plan));
+      cursor = mingoQuery(filter).find<Doc>(this.candidates(plan));
     }
     if (sort) cursor = cursor.sort(sort);
     if (skip) cursor = cursor.skip(skip);
@@ -196,11 +214,12 @@ export class EmbeddedCollection implements Collection {
     await this.ready();
     if (Object.keys(filter).length === 0) return this.docs.size;
     // Paged lists ask for the same total again and again: answers hold until the next write.
-    const key = JSON.stringify(filter);
-    const cached = this.counts.get(key);
+    const key = filterKey(filter);
+    const cached = key === undefined ? undefined : this.counts.get(key);
     if (cached !== undefined) return cached;
     const exact = exactConditions(filter, this.indexes);
     const count = exact ? exactCount(exact, this.docs) : this.select(filter).length;
+    if (key === undefined) return count;
     if (this.counts.size >= MAX_CACHED_COUNTS) this.counts.clear();
     this.counts.set(key, count);
     return count;
