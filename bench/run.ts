@@ -1,13 +1,14 @@
 /**
  * npm run bench: the local server (embedded store, in-memory limiter, limits off) against a bare Hono
  * baseline in the same run, measured before and after the endpoints (the ceiling is their mean). autocannon, 32 connections, a warm-up before each fixed-duration run.
- * Prints a table and writes bench/results/<time>.json (and latest.json).
+ * Prints a table (with the server CPU time per request, read from /proc) and writes
+ * bench/results/<time>.json (and latest.json).
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
-import { startServer } from "./servers";
+import { type Served, startServer } from "./servers";
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
@@ -24,7 +25,11 @@ interface Row {
   p99: number;
   non2xx: number;
   errors: number;
+  /** Server CPU time (user + system) per request during the measured run, in µs. */
+  cpuMicrosPerRequest: number | null;
   ofBaseline?: number;
+  /** The baseline's CPU per request over this row's: its share of the server's work, steadier than req/s here. */
+  cpuOfBaseline?: number | null;
 }
 
 async function call(base: string, method: string, path: string, headers: Json, body?: unknown): Promise<Json> {
@@ -38,12 +43,14 @@ async function call(base: string, method: string, path: string, headers: Json, b
   return json.data;
 }
 
-async function measure(base: string, name: string, target: Target): Promise<Row> {
+async function measure(served: Served, name: string, target: Target): Promise<Row> {
   const { path, ...options } = target;
   const run = (duration: number) =>
-    autocannon({ url: `${base}${path}`, connections: CONNECTIONS, duration, ...options });
+    autocannon({ url: `${served.url}${path}`, connections: CONNECTIONS, duration, ...options });
   await run(WARMUP);
+  const cpuBefore = await served.cpuMicros();
   const result = await run(DURATION);
+  const cpuAfter = await served.cpuMicros();
   const row = {
     name,
     requestsPerSecond: Math.round(result.requests.average),
@@ -51,6 +58,10 @@ async function measure(base: string, name: string, target: Target): Promise<Row>
     p99: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors,
+    cpuMicrosPerRequest:
+      cpuBefore === null || cpuAfter === null || result.requests.total === 0
+        ? null
+        : Math.round((cpuAfter - cpuBefore) / result.requests.total),
   };
   console.error(`  ${name}: ${row.requestsPerSecond} req/s`);
   return row;
@@ -173,12 +184,12 @@ async function main(): Promise<void> {
         ],
       );
     }
-    rows.push(await measure(baseline.url, "baseline: bare Hono, same body", { path: "/list" }));
-    for (const [name, target] of targets) rows.push(await measure(base, name, target));
+    rows.push(await measure(baseline, "baseline: bare Hono, same body", { path: "/list" }));
+    for (const [name, target] of targets) rows.push(await measure(server, name, target));
     if (session) {
       const pool = await refreshPool(base, pk, user, CONNECTIONS * 2);
       rows.push(
-        await measure(base, "refresh (rotation)", {
+        await measure(server, "refresh (rotation)", {
           path: "/api/userAuth/refresh-token",
           method: "POST",
           requests: [
@@ -196,13 +207,17 @@ async function main(): Promise<void> {
       );
     }
     // The machine's speed drifts during a run: the ceiling is the mean of a baseline run before and after.
-    rows.push(await measure(baseline.url, "baseline again, after the runs", { path: "/list" }));
+    rows.push(await measure(baseline, "baseline again, after the runs", { path: "/list" }));
     const baselines = rows.filter((r) => r.name.startsWith("baseline"));
     const served = rows.filter((r) => !baselines.includes(r)).reduce((n, r) => n + r.requestsPerSecond * DURATION, 0);
     const readsAfter = (await call(base, "GET", "/api/admin/stats", { authorization: `Bearer ${ADMIN_TOKEN}` }))
       .keyResolution.storeReads as number;
-    const ceiling = baselines.reduce((sum, r) => sum + r.requestsPerSecond, 0) / baselines.length;
-    for (const row of rows) row.ofBaseline = Math.round((row.requestsPerSecond / ceiling) * 100) / 100;
+    const ceiling = mean(baselines.map((r) => r.requestsPerSecond)) as number;
+    const baselineCpu = mean(baselines.map((r) => r.cpuMicrosPerRequest));
+    for (const row of rows) {
+      row.ofBaseline = round2(row.requestsPerSecond / ceiling);
+      row.cpuOfBaseline = baselineCpu && row.cpuMicrosPerRequest ? round2(baselineCpu / row.cpuMicrosPerRequest) : null;
+    }
     const report = {
       time: new Date().toISOString(),
       node: process.version,
@@ -227,6 +242,14 @@ async function main(): Promise<void> {
   }
 }
 
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+/** The mean of the values, or null when one is missing. */
+function mean(values: Array<number | null>): number | null {
+  if (values.some((v) => v === null)) return null;
+  return (values as number[]).reduce((sum, v) => sum + v, 0) / values.length;
+}
+
 function print(report: {
   rows: Row[];
   keyResolutionStoreReadsDuringRun: number;
@@ -236,13 +259,19 @@ function print(report: {
 }) {
   const pad = (s: string | number, n: number) => String(s).padStart(n);
   console.log(
-    `\n${"endpoint".padEnd(34)}${pad("req/s", 9)}${pad("p50 ms", 9)}${pad("p99 ms", 9)}${pad("× base", 9)}${pad("non-2xx", 9)}`,
+    `\n${"endpoint".padEnd(34)}${pad("req/s", 9)}${pad("p50 ms", 9)}${pad("p99 ms", 9)}${pad("× base", 9)}` +
+      `${pad("CPU µs", 9)}${pad("CPU × base", 12)}${pad("non-2xx", 9)}`,
   );
   for (const r of report.rows) {
     console.log(
-      `${r.name.padEnd(34)}${pad(r.requestsPerSecond, 9)}${pad(r.p50, 9)}${pad(r.p99, 9)}${pad((r.ofBaseline ?? 0).toFixed(2), 9)}${pad(r.non2xx + r.errors, 9)}`,
+      `${r.name.padEnd(34)}${pad(r.requestsPerSecond, 9)}${pad(r.p50, 9)}${pad(r.p99, 9)}${pad((r.ofBaseline ?? 0).toFixed(2), 9)}` +
+        `${pad(r.cpuMicrosPerRequest ?? "?", 9)}${pad(r.cpuOfBaseline?.toFixed(2) ?? "?", 12)}${pad(r.non2xx + r.errors, 9)}`,
     );
   }
+  console.log(
+    "\n× base: req/s over the baseline's. CPU µs: the server's CPU time (user + system) per request; " +
+      "CPU × base: the baseline's CPU per request over this row's (less sensitive to the load generator sharing the cores).",
+  );
   console.log(
     `\nkey resolution store reads during the measured runs: ${report.keyResolutionStoreReadsDuringRun} ` +
       `(${report.keyResolutionStoreReadsPerRequest.toExponential(1)} per request: one refresh per key per cache TTL)`,

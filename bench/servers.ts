@@ -7,6 +7,8 @@ export interface Served {
   child: ChildProcess;
   /** Peak resident set size of the process so far, in MiB (Linux). */
   peakRssMiB(): Promise<number | null>;
+  /** CPU time (user + system) the process has used so far, in µs (Linux). */
+  cpuMicros(): Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -39,6 +41,13 @@ export function startServer(
           const status = await readFile(`/proc/${child.pid}/status`, "utf8").catch(() => "");
           const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
           return kb ? Math.round(Number(kb) / 1024) : null;
+        },
+        cpuMicros: async () => {
+          const stat = await readFile(`/proc/${child.pid}/stat`, "utf8").catch(() => "");
+          // Fields 14 and 15 (after the parenthesised command name): utime and stime in clock ticks (USER_HZ = 100).
+          const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+          const ticks = Number(fields[11]) + Number(fields[12]);
+          return Number.isFinite(ticks) ? ticks * 10_000 : null;
         },
         stop: () =>
           new Promise((done) => {
