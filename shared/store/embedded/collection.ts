@@ -11,7 +11,7 @@ import {
   type Projection,
   type Update,
 } from "../types";
-import { exactConditions, exactCount, exactMatches, matchesExact } from "./exact";
+import { exactConditions, exactCount, exactMatches, matchesExact, unlessWalked } from "./exact";
 import { filterKey } from "./filter-key";
 import { type Plan, planQuery } from "./planner";
 import { indexValue, SortedIndex } from "./sorted-index";
@@ -118,16 +118,16 @@ export class EmbeddedCollection implements Collection {
     const exact = exactConditions(filter, this.indexes);
     const plan = planQuery(filter, sort, this.indexes);
     if (plan.kind === "walk") {
-      const test = exact ? (doc: Doc) => matchesExact(doc, exact) : queryTest(filter);
+      const rest = exact && unlessWalked(exact, plan.index.field, plan.range);
+      const test = rest ? (doc: Doc) => matchesExact(doc, rest) : queryTest(filter);
       const out: Doc[] = [];
       let skipped = 0;
-      for (const id of plan.index.walk(plan.direction, plan.range)) {
+      plan.index.walk(plan.direction, plan.range, (id) => {
         const doc = this.docs.get(id) as Doc;
-        if (!test(doc)) continue;
-        if (skipped++ < skip) continue;
+        if (!test(doc) || skipped++ < skip) return true;
         out.push(doc);
-        if (out.length === limit) break;
-      }
+        return out.length !== limit;
+      });
       return out;
     }
     let cursor: Cursor<Doc>;
@@ -150,7 +150,11 @@ export class EmbeddedCollection implements Collection {
     if (plan.kind !== "candidates") return Array.from(this.docs.values());
     const { index, ranges } = plan.from;
     const ids = new Set(index.irregular.keys());
-    for (const range of ranges) for (const id of index.walk(1, range)) ids.add(id);
+    for (const range of ranges) {
+      index.walk(1, range, (id) => {
+        ids.add(id);
+      });
+    }
     return Array.from(ids, (id) => this.docs.get(id) as Doc);
   }
 

@@ -1,6 +1,14 @@
 import type { Doc, Filter } from "../types";
 import { rangesOf } from "./planner";
-import { bracketOf, compareKeys, type IndexKey, indexValue, type Range, type SortedIndex } from "./sorted-index";
+import {
+  type Bound,
+  bracketOf,
+  compareKeys,
+  type IndexKey,
+  indexValue,
+  type Range,
+  type SortedIndex,
+} from "./sorted-index";
 
 /**
  * Filters the indexes answer exactly, so neither counting nor matching needs mingo: a conjunction of
@@ -59,6 +67,27 @@ function inRange(bracket: number, key: IndexKey, { bracket: b, lo, hi }: Range):
   return true;
 }
 
+const sameBound = (a: Bound | undefined, b: Bound | undefined) =>
+  a === b || (a !== undefined && b !== undefined && a.key === b.key && a.inclusive === b.inclusive);
+
+/**
+ * The conditions a walk over `field`'s index within `range` leaves to check: a condition on that
+ * field whose only range is the walked one holds for every document the walk visits.
+ */
+export function unlessWalked(conditions: ExactCondition[], field: string, range: Range | undefined): ExactCondition[] {
+  return conditions.filter(
+    ({ field: f, ranges }) =>
+      !(
+        range &&
+        f === field &&
+        ranges.length === 1 &&
+        ranges[0]?.bracket === range.bracket &&
+        sameBound(ranges[0].lo, range.lo) &&
+        sameBound(ranges[0].hi, range.hi)
+      ),
+  );
+}
+
 /** Whether a document satisfies every exact condition. */
 export function matchesExact(doc: Doc, conditions: readonly ExactCondition[]): boolean {
   for (const { field, ranges } of conditions) {
@@ -86,7 +115,7 @@ export function exactMatches(conditions: readonly ExactCondition[], docs: Readon
   const seen = ranges.length > 1 ? new Set<string>() : undefined;
   const out: Doc[] = [];
   for (const range of ranges) {
-    index.each(range, (id) => {
+    index.walk(1, range, (id) => {
       if (seen) {
         if (seen.has(id)) return;
         seen.add(id);

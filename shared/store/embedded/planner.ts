@@ -38,6 +38,13 @@ function tighter(a: Bound | undefined, b: Bound, lower: boolean): Bound {
   return (a.key as string | number | boolean) < (b.key as string | number | boolean) === lower ? b : a;
 }
 
+const RANGE_BOUNDS = [
+  ["$gt", false, "lo"],
+  ["$gte", true, "lo"],
+  ["$lt", false, "hi"],
+  ["$lte", true, "hi"],
+] as const;
+
 /** The ranges a field condition confines its matches to; undefined when it does not confine them. */
 export function rangesOf(condition: unknown): Range[] | undefined {
   if (!isPlainObject(condition) || !Object.keys(condition).some((k) => k.startsWith("$"))) {
@@ -53,12 +60,7 @@ export function rangesOf(condition: unknown): Range[] | undefined {
     if (ranges.every((r) => r !== undefined)) return ranges as Range[];
   }
   let range: Range | undefined;
-  for (const [op, inclusive, end] of [
-    ["$gt", false, "lo"],
-    ["$gte", true, "lo"],
-    ["$lt", false, "hi"],
-    ["$lte", true, "hi"],
-  ] as const) {
+  for (const [op, inclusive, end] of RANGE_BOUNDS) {
     if (!(op in condition)) continue;
     const bracket = bracketOf(condition[op]);
     if (bracket === undefined || bracket <= 1) continue;

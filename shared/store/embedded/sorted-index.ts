@@ -174,16 +174,16 @@ export class SortedIndex {
     return end - start;
   }
 
-  /** Calls `visit` with the id of every entry in a range, in ascending order (no generator: hot loops). */
-  each(range: Range, visit: (id: string) => void): void {
-    const [start, end] = this.span(range);
-    for (let i = start; i < end; i++) visit((this.entries[i] as Entry).id);
-  }
-
-  /** Ids in index order: all of them, or those in one range; ascending (key, id) or the reverse. */
-  *walk(direction: 1 | -1, range?: Range): Generator<string> {
+  /**
+   * Calls `visit` with the ids of a range (or of all entries) in index order, ascending (key, id) or
+   * the reverse, until it returns false. A callback, not a generator: this is the hot loop of a find.
+   */
+  walk(direction: 1 | -1, range: Range | undefined, visit: (id: string) => unknown): void {
     const [start, end] = range ? this.span(range) : [0, this.entries.length];
-    if (direction === 1) for (let i = start; i < end; i++) yield (this.entries[i] as Entry).id;
-    else for (let i = end - 1; i >= start; i--) yield (this.entries[i] as Entry).id;
+    if (direction === 1) {
+      for (let i = start; i < end; i++) if (visit((this.entries[i] as Entry).id) === false) return;
+    } else {
+      for (let i = end - 1; i >= start; i--) if (visit((this.entries[i] as Entry).id) === false) return;
+    }
   }
 }
