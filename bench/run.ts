@@ -28,7 +28,7 @@ interface Row {
   /** Server CPU time (user + system) per request during the measured run, in µs. */
   cpuMicrosPerRequest: number | null;
   ofBaseline?: number;
-  /** The baseline's CPU per request over this row's: its share of the server's work, steadier than req/s here. */
+  /** The baseline's CPU per request over this row's: the comparison seen from the server's side. */
   cpuOfBaseline?: number | null;
 }
 
@@ -270,7 +270,7 @@ function print(report: {
   }
   console.log(
     "\n× base: req/s over the baseline's. CPU µs: the server's CPU time (user + system) per request; " +
-      "CPU × base: the baseline's CPU per request over this row's (less sensitive to the load generator sharing the cores).",
+      "CPU × base: the baseline's CPU per request over this row's.",
   );
   console.log(
     `\nkey resolution store reads during the measured runs: ${report.keyResolutionStoreReadsDuringRun} ` +
