@@ -51,9 +51,6 @@ export class AggregateTimeoutError extends Error {
   }
 }
 
-/** A query matching every document, built once: mingo copies its operator tables for each new Query. */
-const MATCH_ALL = new Query({});
-
 const MAX_CACHED_QUERIES = 256;
 /** mingo queries by filter: building one costs about 20 µs, testing a document well under 1 µs. */
 const queries = new Map<string, Query>();
@@ -135,7 +132,7 @@ export class EmbeddedCollection implements Collection {
       // The index answers alone, in index order; mingo is needed only to sort.
       const matches = exactMatches(exact, this.docs);
       if (!sort) return matches.slice(skip, limit ? skip + limit : undefined);
-      cursor = MATCH_ALL.find<Doc>(matches);
+      cursor = mingoQuery({}).find<Doc>(matches);
     } else {
       cursor = mingoQuery(filter).find<Doc>(this.candidates(plan));
     }
