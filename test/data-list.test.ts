@@ -226,6 +226,19 @@ describe("list query", () => {
       expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);
     });
 
+    it("follows definition changes: a field added later can be sorted on, one made private no longer filtered by pk", async () => {
+      await env.defineCollection({ name: "gadgets", fields: [{ name: "code", type: "string" }] });
+      const sortBySize = () => env.pk("GET", "/api/data/gadgets?sort=size");
+      const byCode = () => env.pk("GET", "/api/data/gadgets?code=a");
+      expect([(await sortBySize()).status, (await byCode()).status]).toEqual([400, 200]);
+      const fields = [
+        { name: "code", type: "string", private: true },
+        { name: "size", type: "number" },
+      ];
+      expect((await env.sk("PUT", "/api/schemas/gadgets", { fields })).status).toBe(200);
+      expect([(await sortBySize()).status, (await byCode()).status]).toEqual([200, 400]);
+    });
+
     it("malformed JSON → 400 INVALID_QUERY", async () => {
       const res = await list("filter=%7Bprice");
       expect([res.status, res.json.code, res.json.details[0].path]).toEqual([400, "INVALID_QUERY", "filter"]);

@@ -67,16 +67,22 @@ export async function materialize(deps: Deps, c: Ctx, target: Target): Promise<T
   return resolveTarget(deps, c);
 }
 
+/** Query fields by definition: definitions are never changed in place, so each is worked out once. */
+const queryFieldsByDef = new WeakMap<CollectionDef, QueryContext["fields"]>();
+
 /**
  * What the query parser knows of a collection: its declared paths (null when schemaless), plus the
  * owner field as a string when the rules use it without declaring it (the server writes it).
  */
 export function queryContext(def: CollectionDef, isSecretKey: boolean): QueryContext {
-  if (def.fields.length === 0) return { fields: null, isSecretKey };
-  const fields = fieldPaths(def);
-  const owner = def.rls.ownerField;
-  if (ownsDocuments(def) && !fields.has(owner) && !SYSTEM_FIELDS.includes(owner)) {
-    fields.set(owner, { type: "string", private: false });
+  let fields = queryFieldsByDef.get(def);
+  if (fields === undefined) {
+    fields = def.fields.length === 0 ? null : fieldPaths(def);
+    const owner = def.rls.ownerField;
+    if (fields && ownsDocuments(def) && !fields.has(owner) && !SYSTEM_FIELDS.includes(owner)) {
+      fields = new Map([...fields, [owner, { type: "string", private: false }]]);
+    }
+    queryFieldsByDef.set(def, fields);
   }
   return { fields, isSecretKey };
 }

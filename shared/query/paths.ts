@@ -55,6 +55,7 @@ export function pathProblem(path: string): string | null {
 
 /** The path without array-position segments, as the schema names it. */
 function schemaPath(path: string): string {
+  if (!path.includes(".")) return INDEX_SEGMENT.test(path) ? "" : path;
   return path
     .split(".")
     .filter((segment) => !INDEX_SEGMENT.test(segment))
@@ -63,6 +64,7 @@ function schemaPath(path: string): string {
 
 /** Declared path prefixes of a path, shortest first (`a`, `a.b`, `a.b.c`). */
 function prefixes(path: string): string[] {
+  if (!path.includes(".")) return [path];
   const segments = path.split(".");
   return segments.map((_, i) => segments.slice(0, i + 1).join("."));
 }
