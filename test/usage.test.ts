@@ -87,7 +87,7 @@ describe("request logs", () => {
     for (let i = 0; i < LOG_RETENTION.entries + 20; i++) {
       deps.usage.request({
         projectId: project.id,
-        time: new Date(clock.now() + i).toISOString(),
+        time: clock.now() + i,
         method: "GET",
         path: `/api/data/n${i}`,
         status: 200,

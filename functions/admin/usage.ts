@@ -6,7 +6,7 @@ import type { Deps } from "../../shared/deps";
 import { ApiError } from "../../shared/errors";
 import { ok, zodDetails } from "../../shared/http";
 import { isId } from "../../shared/ids";
-import { dayOf, LOG_COLLECTION, USAGE_COLLECTION } from "../../shared/usage/recorder";
+import { bucketEntries, dayOf, LOG_COLLECTION, USAGE_COLLECTION } from "../../shared/usage/recorder";
 
 const usageQuery = z.object({ days: z.coerce.number().int().min(1).max(366).default(30) });
 const logsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
@@ -46,7 +46,7 @@ export function usageRoutes(app: Hono<AppEnv>, deps: Deps): void {
     const entries: unknown[] = [];
     // Buckets newest first, each bucket's entries newest first, until `limit` entries.
     for (const bucket of await buckets.find({ projectId }, { sort: { time: -1, _id: -1 } })) {
-      entries.push(...[...(bucket.entries as unknown[])].reverse());
+      entries.push(...bucketEntries(bucket));
       if (entries.length >= limit) break;
     }
     return ok(c, { projectId, logs: entries.slice(0, limit) });

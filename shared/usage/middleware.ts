@@ -24,15 +24,16 @@ export function recordUsage(deps: Pick<Deps, "usage" | "clock">): MiddlewareHand
     await next();
     const principal = c.get("principal");
     if (!principal) return;
+    const path = c.req.path;
     deps.usage.request({
       projectId: principal.project.id,
-      time: new Date(started).toISOString(),
+      time: started,
       method: c.req.method,
-      path: c.req.path,
+      path,
       status: c.res.status,
       durationMs: deps.clock.now() - started,
       keyType: principal.keyType,
-      function: functionOf(c.req.path),
+      function: functionOf(path),
     });
     const flushing = deps.usage.flushIfDue();
     if (!flushing) return;

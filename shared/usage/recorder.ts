@@ -4,10 +4,11 @@ import { type DocumentStore, DuplicateKeyError } from "../store/types";
 /** Counters kept per project per day besides requests (API.md §8). */
 export type Metric = "documentsWritten" | "storageBytes" | "users" | "mails";
 
-/** One request as the admin logs show it. */
-export interface RequestLogEntry {
+/** One answered request, as the usage middleware reports it. */
+export interface RequestRecord {
   projectId: string;
-  time: string;
+  /** When the request started, epoch ms. */
+  time: number;
   method: string;
   path: string;
   status: number;
@@ -16,9 +17,12 @@ export interface RequestLogEntry {
   function: string;
 }
 
+/** One request as the admin logs show it (newest first). */
+export type RequestLogEntry = Omit<RequestRecord, "projectId" | "time"> & { time: string };
+
 /** Usage and request logs, buffered per instance and written in batches: recording never waits on the store. */
 export interface UsageRecorder {
-  request(entry: RequestLogEntry): void;
+  request(record: RequestRecord): void;
   count(projectId: string, metric: Metric, amount?: number): void;
   /** Writes the buffer when it is due (size or age); the promise is for waitUntil. */
   flushIfDue(): Promise<void> | undefined;
@@ -26,27 +30,105 @@ export interface UsageRecorder {
 }
 
 const FLUSH_EVERY_MS = 5_000;
-const FLUSH_AT_ENTRIES = 500;
+const FLUSH_AT_ENTRIES = 1000;
 /** Request logs kept per project: the newest entries, at most this many, at most this old. */
 export const LOG_RETENTION = { entries: 1000, days: 7 };
 
 export const USAGE_COLLECTION = "usage";
 export const LOG_COLLECTION = "request_logs";
 
+const DAY_MS = 86_400_000;
 export const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
+/**
+ * A project's requests column by column, oldest first: buffered so that no object per request
+ * outlives its request, and stored so in log buckets (arrays of scalars are cheap to write).
+ */
+interface LogColumns {
+  time: number[];
+  method: string[];
+  path: string[];
+  status: number[];
+  durationMs: number[];
+  keyType: Array<RequestRecord["keyType"]>;
+  function: string[];
+}
+
+const emptyColumns = (): LogColumns => ({
+  time: [],
+  method: [],
+  path: [],
+  status: [],
+  durationMs: [],
+  keyType: [],
+  function: [],
+});
+
+/** The newest `n` requests of a log. */
+function newest(log: LogColumns, n: number): LogColumns {
+  const from = Math.max(0, log.time.length - n);
+  return {
+    time: log.time.slice(from),
+    method: log.method.slice(from),
+    path: log.path.slice(from),
+    status: log.status.slice(from),
+    durationMs: log.durationMs.slice(from),
+    keyType: log.keyType.slice(from),
+    function: log.function.slice(from),
+  };
+}
+
+/** A stored log bucket's entries, newest first. */
+export function bucketEntries(bucket: Record<string, unknown>): RequestLogEntry[] {
+  const log = bucket.log as LogColumns;
+  const entries: RequestLogEntry[] = [];
+  for (let i = log.time.length - 1; i >= 0; i--) {
+    entries.push({
+      time: new Date(log.time[i] as number).toISOString(),
+      method: log.method[i] as string,
+      path: log.path[i] as string,
+      status: log.status[i] as number,
+      durationMs: log.durationMs[i] as number,
+      keyType: log.keyType[i] as RequestRecord["keyType"],
+      function: log.function[i] as string,
+    });
+  }
+  return entries;
+}
+
 /** The usage recorder over the platform database. */
-export function createUsageRecorder(store: DocumentStore, clock: Clock, log: Logger): UsageRecorder {
+export function createUsageRecorder(store: DocumentStore, clock: Clock, logger: Logger): UsageRecorder {
   let counters = new Map<string, Record<string, number>>(); // "<projectId>|<day>" → dotted counter → amount
-  let entries: RequestLogEntry[] = [];
+  let logs = new Map<string, LogColumns>(); // projectId → requests since the last flush
+  let buffered = 0;
   let lastFlush = clock.now();
   let flushing: Promise<void> = Promise.resolve();
 
-  const add = (projectId: string, counter: string, amount: number) => {
-    const key = `${projectId}|${dayOf(clock.now())}`;
-    const day = counters.get(key) ?? {};
-    day[counter] = (day[counter] ?? 0) + amount;
-    counters.set(key, day);
+  const add = (projectId: string, day: string, counter: string, amount: number) => {
+    const key = `${projectId}|${day}`;
+    const counts = counters.get(key) ?? {};
+    counts[counter] = (counts[counter] ?? 0) + amount;
+    counters.set(key, counts);
+  };
+
+  /** The request counters of a project's buffered log: `requests.<function>.<n>xx` per day. */
+  const countRequests = (projectId: string, log: LogColumns) => {
+    for (let i = 0; i < log.time.length; ) {
+      const time = log.time[i] as number;
+      const dayNumber = Math.floor(time / DAY_MS);
+      const day = dayOf(time);
+      const byFunction = new Map<string, number[]>(); // function → requests by status class (index 1–5)
+      for (; i < log.time.length && Math.floor((log.time[i] as number) / DAY_MS) === dayNumber; i++) {
+        const fn = log.function[i] as string;
+        const classes = byFunction.get(fn) ?? [0, 0, 0, 0, 0, 0];
+        const c = Math.floor((log.status[i] as number) / 100);
+        classes[c] = (classes[c] ?? 0) + 1;
+        byFunction.set(fn, classes);
+      }
+      for (const [fn, classes] of byFunction) {
+        for (const [c, n] of classes.entries()) if (n > 0) add(projectId, day, `requests.${fn}.${c}xx`, n);
+      }
+    }
   };
 
   const writeCounters = async (key: string, inc: Record<string, number>) => {
@@ -64,63 +146,66 @@ export function createUsageRecorder(store: DocumentStore, clock: Clock, log: Log
 
   let logIndexes: Promise<void> | undefined;
   /**
-   * Request logs are stored in buckets, one document per project per flush (entries oldest first),
-   * so recording costs one insert per project per flush, whatever the traffic.
+   * Request logs are stored in buckets, one document per project per flush (its requests column by
+   * column, oldest first), so recording costs one insert per project per flush, whatever the traffic.
    */
-  const writeLogs = async (batch: RequestLogEntry[]) => {
-    const logs = store.platform().collection(LOG_COLLECTION);
-    logIndexes ??= Promise.all([logs.createIndex("projectId"), logs.createIndex("time")]).then(() => undefined);
+  const writeLog = async (projectId: string, all: LogColumns) => {
+    const buckets = store.platform().collection(LOG_COLLECTION);
+    logIndexes ??= Promise.all([buckets.createIndex("projectId"), buckets.createIndex("time")]).then(() => undefined);
     await logIndexes;
-    const byProject = new Map<string, RequestLogEntry[]>();
-    for (const entry of batch) {
-      const entries = byProject.get(entry.projectId);
-      if (entries) entries.push(entry);
-      else byProject.set(entry.projectId, [entry]);
+    const log = newest(all, LOG_RETENTION.entries);
+    const time = new Date(log.time.at(-1) as number).toISOString();
+    await buckets.insertOne({ projectId, time, count: log.time.length, log });
+    const oldest = new Date(clock.now() - LOG_RETENTION.days * DAY_MS).toISOString();
+    await buckets.deleteMany({ projectId, time: { $lt: oldest } });
+    // Keep the newest buckets that hold LOG_RETENTION.entries entries; drop the rest.
+    const kept = await buckets.find({ projectId }, { sort: { time: -1, _id: -1 }, projection: { count: 1 } });
+    let entries = 0;
+    const expired: string[] = [];
+    for (const bucket of kept) {
+      if (entries >= LOG_RETENTION.entries) expired.push(bucket._id);
+      entries += bucket.count as number;
     }
-    const oldest = new Date(clock.now() - LOG_RETENTION.days * 86_400_000).toISOString();
-    for (const [projectId, all] of byProject) {
-      const entries = all.slice(-LOG_RETENTION.entries).map(({ projectId: _p, ...entry }) => entry);
-      await logs.insertOne({ projectId, time: entries.at(-1)?.time, count: entries.length, entries });
-      await logs.deleteMany({ projectId, time: { $lt: oldest } });
-      // Keep the newest buckets that hold LOG_RETENTION.entries entries; drop the rest.
-      const buckets = await logs.find({ projectId }, { sort: { time: -1, _id: -1 }, projection: { count: 1 } });
-      let kept = 0;
-      const expired: string[] = [];
-      for (const bucket of buckets) {
-        if (kept >= LOG_RETENTION.entries) expired.push(bucket._id);
-        kept += bucket.count as number;
-      }
-      if (expired.length > 0) await logs.deleteMany({ _id: { $in: expired } });
-    }
+    if (expired.length > 0) await buckets.deleteMany({ _id: { $in: expired } });
   };
 
   const flush = () => {
-    const [batchCounters, batchEntries] = [counters, entries];
+    for (const [projectId, log] of logs) countRequests(projectId, log);
+    const [batchCounters, batchLogs] = [counters, logs];
     counters = new Map();
-    entries = [];
+    logs = new Map();
+    buffered = 0;
     lastFlush = clock.now();
     flushing = flushing.then(async () => {
       try {
         for (const [key, inc] of batchCounters) await writeCounters(key, inc);
-        if (batchEntries.length > 0) await writeLogs(batchEntries);
+        for (const [projectId, log] of batchLogs) await writeLog(projectId, log);
       } catch (error) {
-        log.warn("usage flush failed; this batch is dropped", { error: String(error) });
+        logger.warn("usage flush failed; this batch is dropped", { error: String(error) });
       }
     });
     return flushing;
   };
 
   return {
-    request(entry) {
-      entries.push(entry);
-      add(entry.projectId, `requests.${entry.function}.${Math.floor(entry.status / 100)}xx`, 1);
+    request(record) {
+      const log = logs.get(record.projectId) ?? emptyColumns();
+      logs.set(record.projectId, log);
+      log.time.push(record.time);
+      log.method.push(record.method);
+      log.path.push(record.path);
+      log.status.push(record.status);
+      log.durationMs.push(record.durationMs);
+      log.keyType.push(record.keyType);
+      log.function.push(record.function);
+      buffered++;
     },
     count(projectId, metric, amount = 1) {
-      if (amount !== 0) add(projectId, metric, amount);
+      if (amount !== 0) add(projectId, dayOf(clock.now()), metric, amount);
     },
     flushIfDue() {
-      const due = entries.length >= FLUSH_AT_ENTRIES || clock.now() - lastFlush >= FLUSH_EVERY_MS;
-      return due && (entries.length > 0 || counters.size > 0) ? flush() : undefined;
+      const due = buffered >= FLUSH_AT_ENTRIES || clock.now() - lastFlush >= FLUSH_EVERY_MS;
+      return due && (buffered > 0 || counters.size > 0) ? flush() : undefined;
     },
     flush,
   };
