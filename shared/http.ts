@@ -2,10 +2,28 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import { ApiError, type ErrorDetail } from "./errors";
+import { documentJson } from "./store/types";
 
 /** Writes the success envelope `{success: true, data, message?}`. */
 export function ok(c: Context, data: unknown, status: ContentfulStatusCode = 200, message?: string) {
   return c.json(message === undefined ? { success: true, data } : { success: true, data, message }, status);
+}
+
+/** The success envelope around data given as JSON text. */
+function okJsonText(c: Context, dataJson: string) {
+  return c.body(`{"success":true,"data":${dataJson}}`, 200, { "content-type": "application/json" });
+}
+
+/** The success envelope around one stored document (its JSON from documentJson). */
+export function okDocument(c: Context, doc: object) {
+  return okJsonText(c, documentJson(doc));
+}
+
+/** The success envelope of a list, `{items, ...rest}`: each item's JSON from documentJson. */
+export function okItems(c: Context, items: object[], rest: Record<string, unknown>) {
+  const restJson = JSON.stringify(rest);
+  const tail = restJson === "{}" ? "" : `,${restJson.slice(1, -1)}`;
+  return okJsonText(c, `{"items":[${items.map(documentJson).join(",")}]${tail}}`);
 }
 
 /** Parses a request body as JSON (whatever its content type); empty → undefined; malformed → INVALID_JSON. */

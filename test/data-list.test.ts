@@ -226,6 +226,18 @@ describe("list query", () => {
       expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);
     });
 
+    it("list and get bodies are the envelope's own JSON, with and without a projection", async () => {
+      for (const path of ["/api/data/products?limit=5", "/api/data/products?limit=5&fields=name,meta"]) {
+        for (const res of [await list(path.split("?")[1]!), await env.pk("GET", path)]) {
+          expect(res.status).toBe(200);
+          expect(res.text).toBe(JSON.stringify(res.json));
+          const one = await env.pk("GET", `/api/data/products/${res.json.data.items[0]._id}`);
+          expect(one.text).toBe(JSON.stringify(one.json));
+          expect(Object.keys(one.json)).toEqual(["success", "data"]);
+        }
+      }
+    });
+
     it("follows definition changes: a field added later can be sorted on, one made private no longer filtered by pk", async () => {
       await env.defineCollection({ name: "gadgets", fields: [{ name: "code", type: "string" }] });
       const sortBySize = () => env.pk("GET", "/api/data/gadgets?sort=size");

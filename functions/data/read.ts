@@ -3,7 +3,7 @@ import type { AppEnv } from "../../shared/app";
 import type { Deps } from "../../shared/deps";
 import { etagMatches, etagOf } from "../../shared/documents";
 import { ApiError } from "../../shared/errors";
-import { ok } from "../../shared/http";
+import { ok, okDocument, okItems } from "../../shared/http";
 import { encodeCursor, type ListQuery, parseListQuery } from "../../shared/query";
 import { authorize, ownerFilter } from "../../shared/rules";
 import { isPlainObject } from "../../shared/sanitize";
@@ -62,8 +62,7 @@ export function readRoutes(deps: Deps): Hono<AppEnv> {
     const items = found.slice(0, query.limit);
     const hasNext = found.length > query.limit;
     const last = items.at(-1);
-    return ok(c, {
-      items: items.map((doc) => present(withoutCursorKeys(doc, query))),
+    return okItems(c, items.map((doc) => present(withoutCursorKeys(doc, query))), {
       total,
       page: query.page,
       limit: query.limit,
@@ -83,7 +82,7 @@ export function readRoutes(deps: Deps): Hono<AppEnv> {
     c.header("etag", etag);
     const ifNoneMatch = c.req.header("if-none-match");
     if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, etag)) return c.body(null, 304);
-    return ok(c, present(doc));
+    return okDocument(c, present(doc));
   });
 
   return routes;

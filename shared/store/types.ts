@@ -10,6 +10,17 @@ export interface Doc {
   [field: string]: unknown;
 }
 
+/**
+ * A store may attach to a document it returns the exact JSON text that document serializes to, under
+ * this non-enumerable key, when the document is frozen (the embedded store keeps the text it wrote).
+ */
+export const DOCUMENT_JSON: unique symbol = Symbol("documentJson");
+
+/** A document's JSON text: the store's own when it kept it, else JSON.stringify. */
+export function documentJson(doc: object): string {
+  return (doc as { [DOCUMENT_JSON]?: string })[DOCUMENT_JSON] ?? JSON.stringify(doc);
+}
+
 /** A MongoDB query filter (already vetted by the caller: only allowed operators). */
 export type Filter = Record<string, unknown>;
 

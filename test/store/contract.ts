@@ -4,6 +4,7 @@ import {
   type Doc,
   type DocumentStore,
   DuplicateKeyError,
+  documentJson,
   type Filter,
   type IndexSpec,
   type Sort,
@@ -597,6 +598,22 @@ export function storeContract(
         await c.insertOne({ status: "a" });
         expect(await c.count({ status: "a" })).toBe(3);
       });
+    });
+
+    it("documentJson of every document handed out is that document's own JSON", async () => {
+      const c = things();
+      const expectOwnJson = (doc: Doc | null) => expect(documentJson(doc ?? {})).toBe(JSON.stringify(doc ?? {}));
+      const [a] = await c.insertMany([{ name: "a", meta: { lang: "en" }, n: 1.5, text: "é ✓ \u2028 😀" }]);
+      const id = a!._id;
+      expectOwnJson(a!);
+      expectOwnJson(await c.findOne({ _id: id }));
+      expectOwnJson(await c.updateOne({ _id: id }, { $set: { name: "b" }, $unset: { n: "" } }));
+      expectOwnJson(await c.findOne({ _id: id }));
+      for (const doc of await c.find({}, { projection: { name: 1 } })) expectOwnJson(doc);
+      for (const doc of await c.find({}, { projection: { meta: 0 } })) expectOwnJson(doc);
+      expectOwnJson(await c.replaceOne({ _id: id }, { other: true }));
+      for (const doc of await c.find({})) expectOwnJson(doc);
+      if (durable) for (const doc of await (await reopen()).platform().collection("things").find({})) expectOwnJson(doc);
     });
 
     it("documents handed in or out are copies: mutating them never changes what the store holds", async () => {

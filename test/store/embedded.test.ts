@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { openEmbeddedStore } from "../../shared/store/embedded";
 import { AggregateTimeoutError } from "../../shared/store/embedded/collection";
+import { DOCUMENT_JSON } from "../../shared/store/types";
 import { storeContract } from "./contract";
 
 storeContract("embedded, in memory", async () => ({ store: await openEmbeddedStore({ dataDir: null }) }), {
@@ -27,6 +28,24 @@ storeContract(
   },
   { durable: true },
 );
+
+describe("embedded documents carry the JSON they are stored as", () => {
+  it("under a key that no copy, key listing or serialization sees", async () => {
+    const store = await openEmbeddedStore({ dataDir: null });
+    const c = store.platform().collection("things");
+    const inserted = await c.insertOne({ name: "a", meta: { lang: "en" } });
+    const [found] = await c.find({});
+    for (const doc of [inserted, found!]) {
+      expect(Object.getOwnPropertyDescriptor(doc, DOCUMENT_JSON)).toMatchObject({
+        value: JSON.stringify(doc),
+        enumerable: false,
+      });
+      expect(Object.getOwnPropertySymbols({ ...doc })).toEqual([]);
+      expect(Reflect.ownKeys(doc).filter((key) => typeof key === "string")).toEqual(["_id", "name", "meta"]);
+    }
+    await store.close();
+  });
+});
 
 describe("embedded aggregate time limit", () => {
   it("stops a pipeline that runs past maxTimeMs, and answers in time otherwise", async () => {

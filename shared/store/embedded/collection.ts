@@ -3,6 +3,7 @@ import type { Cursor } from "mingo/cursor";
 import { newId } from "../../ids";
 import {
   type Collection,
+  DOCUMENT_JSON,
   type Doc,
   DuplicateKeyError,
   type Filter,
@@ -34,10 +35,17 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** The frozen document a stored JSON text stands for, carrying that text (see DOCUMENT_JSON). */
+function storedDocument(json: string): Doc {
+  const doc = JSON.parse(json) as Doc;
+  Object.defineProperty(doc, DOCUMENT_JSON, { value: json });
+  return deepFreeze(doc);
+}
+
 /** A stored, frozen document and the JSON it was made from (what goes to disk). */
 function seal(doc: object): { doc: Doc; json: string } {
   const json = JSON.stringify(doc);
-  return { doc: deepFreeze(JSON.parse(json) as Doc), json };
+  return { doc: storedDocument(json), json };
 }
 
 /** A collection held in memory, indexed, with mingo as the judge of MongoDB semantics. */
@@ -95,7 +103,7 @@ export class EmbeddedCollection implements Collection {
   private async load(): Promise<void> {
     const { docs, indexes } = await this.host.load(this.name);
     for (const json of docs) {
-      const doc = deepFreeze(JSON.parse(json) as Doc);
+      const doc = storedDocument(json);
       this.docs.set(doc._id, doc);
     }
     this.rebuild(this.indexes.get("_id") as SortedIndex);
