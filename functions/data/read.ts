@@ -62,7 +62,8 @@ export function readRoutes(deps: Deps): Hono<AppEnv> {
     const items = found.slice(0, query.limit);
     const hasNext = found.length > query.limit;
     const last = items.at(-1);
-    return okItems(c, items.map((doc) => present(withoutCursorKeys(doc, query))), {
+    const shown = items.map((doc) => present(withoutCursorKeys(doc, query)));
+    return okItems(c, shown, {
       total,
       page: query.page,
       limit: query.limit,

@@ -613,7 +613,8 @@ export function storeContract(
       for (const doc of await c.find({}, { projection: { meta: 0 } })) expectOwnJson(doc);
       expectOwnJson(await c.replaceOne({ _id: id }, { other: true }));
       for (const doc of await c.find({})) expectOwnJson(doc);
-      if (durable) for (const doc of await (await reopen()).platform().collection("things").find({})) expectOwnJson(doc);
+      if (durable)
+        for (const doc of await (await reopen()).platform().collection("things").find({})) expectOwnJson(doc);
     });
 
     it("documents handed in or out are copies: mutating them never changes what the store holds", async () => {
