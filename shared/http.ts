@@ -26,6 +26,15 @@ export function okItems(c: Context, items: object[], rest: Record<string, unknow
   return okJsonText(c, `{"items":[${items.map(documentJson).join(",")}]${tail}}`);
 }
 
+/** The request's query parameters, read from the URL's query string alone (parsing the whole URL costs more). */
+export function queryParams(c: Context): URLSearchParams {
+  const url = c.req.url;
+  const start = url.indexOf("?");
+  if (start < 0) return new URLSearchParams();
+  const end = url.indexOf("#", start);
+  return new URLSearchParams(url.slice(start + 1, end < 0 ? undefined : end));
+}
+
 /** Parses a request body as JSON (whatever its content type); empty → undefined; malformed → INVALID_JSON. */
 export async function readJson(c: Context): Promise<unknown> {
   const text = await c.req.text();

@@ -3,6 +3,7 @@
  * Each request goes to exactly one app, chosen by path prefix, so no middleware runs twice.
  */
 import type { ExecutionContext } from "hono";
+import { getPath } from "hono/utils/url";
 import { createAdminApp } from "../functions/admin/app";
 import { createAuthApp } from "../functions/auth/app";
 import { createDataApp } from "../functions/data/app";
@@ -40,6 +41,6 @@ export function createLocalApp(deps: Deps): { fetch: FetchHandler } {
     admin: createAdminApp(deps),
   };
   return {
-    fetch: (request, env, ctx) => apps[functionFor(new URL(request.url).pathname)].fetch(request, env, ctx),
+    fetch: (request, env, ctx) => apps[functionFor(getPath(request))].fetch(request, env, ctx),
   };
 }

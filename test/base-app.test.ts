@@ -1,7 +1,8 @@
+import type { Context } from "hono";
 import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createBaseApp } from "../shared/app";
-import { jsonBody, ok } from "../shared/http";
+import { jsonBody, ok, queryParams } from "../shared/http";
 import { testDeps } from "./helpers";
 
 const SECRET = "db password is hunter2";
@@ -21,6 +22,7 @@ beforeAll(async () => {
     jsonBody(z.object({ title: z.string().min(1), count: z.number().int(), meta: z.object({ lang: z.string() }) })),
     (c) => ok(c, c.get("body"), 201),
   );
+  app.get("/test/query", (c) => ok(c, [...queryParams(c)]));
 });
 
 /** A JSON text of about `bytes` bytes. */
@@ -49,6 +51,25 @@ async function expectError(res: Response, status: number, code: string) {
   expect(body.requestId).toBe(res.headers.get("x-request-id"));
   return body;
 }
+
+describe("queryParams", () => {
+  it.each(["", "?", "?a=1&a=2&b=x+y", "?c=%20%zz%2&d=%C3%A9&e&=f&g==h", "?s=é ü&t=<\"'>&u=/api/data?x=1"])(
+    "reads %s as the URL parser would",
+    async (search) => {
+      const url = `http://localhost/test/query${search}`;
+      const res = await app.request(url);
+      expect((await res.json()).data).toEqual([...new URL(url).searchParams]);
+    },
+  );
+
+  it("ignores a fragment", () => {
+    const c = { req: { url: "http://localhost/p?a=1&b=2#c=3" } } as Context;
+    expect([...queryParams(c)]).toEqual([
+      ["a", "1"],
+      ["b", "2"],
+    ]);
+  });
+});
 
 describe("base app", () => {
   it("answers health with the success envelope", async () => {

@@ -68,6 +68,12 @@ describe("createLocalApp", () => {
     },
   );
 
+  it("chooses the app by the path the app routes on (percent-decoded, without the query)", async () => {
+    const res = await call("/api/%61dmin/projects?x=/api/data");
+    expect(res.status).toBe(401);
+    expect((await res.json()).code).toBe("ADMIN_TOKEN_INVALID");
+  });
+
   it("runs one app's middleware per request (one request id, echoed once)", async () => {
     const res = await call("/api/admin/projects", { headers: { ...admin, "x-request-id": "local-1" } });
     expect(res.headers.get("x-request-id")).toBe("local-1");

@@ -3,7 +3,7 @@ import type { AppEnv } from "../../shared/app";
 import type { Deps } from "../../shared/deps";
 import { etagMatches, etagOf } from "../../shared/documents";
 import { ApiError } from "../../shared/errors";
-import { ok, okDocument, okItems } from "../../shared/http";
+import { ok, okDocument, okItems, queryParams } from "../../shared/http";
 import { encodeCursor, type ListQuery, parseListQuery } from "../../shared/query";
 import { authorize, ownerFilter } from "../../shared/rules";
 import { isPlainObject } from "../../shared/sanitize";
@@ -48,7 +48,7 @@ export function readRoutes(deps: Deps): Hono<AppEnv> {
   routes.get("/:collection", async (c) => {
     const { def, caller, collection, isSecretKey, present } = await resolveTarget(deps, c);
     const rule = ownerFilter(def, authorize(caller, def, "list"));
-    const query = parseListQuery(new URL(c.req.url).searchParams, queryContext(def, isSecretKey));
+    const query = parseListQuery(queryParams(c), queryContext(def, isSecretKey));
     if (query.count) return ok(c, { count: await collection.count(and(query.filter, rule)) });
     const [found, total] = await Promise.all([
       collection.find(and(query.filter, rule), {

@@ -5,7 +5,7 @@ import { requireApiKey } from "../../shared/api-key";
 import type { AppEnv } from "../../shared/app";
 import { callerOf } from "../../shared/caller";
 import { ApiError } from "../../shared/errors";
-import { ok, parseWith, readJson } from "../../shared/http";
+import { ok, parseWith, queryParams, readJson } from "../../shared/http";
 import { type FileDoc, fileRecords, releaseBytes } from "../../shared/storage/files";
 import { parseFilePath } from "../../shared/storage/paths";
 import { assertMagicBytes, storagePolicy } from "../../shared/storage/policy";
@@ -96,7 +96,7 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
 
   // The fs and memory stores' own signed URLs: the signature is the authorization.
   routes.put("/blob", async (c) => {
-    const signed = signer.verify(new URL(c.req.url).searchParams, Math.floor(deps.clock.now() / 1000));
+    const signed = signer.verify(queryParams(c), Math.floor(deps.clock.now() / 1000));
     if (signed?.op !== "put") throw new ApiError("FORBIDDEN", "Invalid or expired upload URL");
     const type = (c.req.header("content-type") ?? "").split(";")[0]?.trim().toLowerCase();
     if (type !== signed.type) throw new ApiError("UNSUPPORTED_MEDIA_TYPE", `This URL uploads ${signed.type} only`);
@@ -113,7 +113,7 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
   });
 
   routes.get("/blob", async (c) => {
-    const signed = signer.verify(new URL(c.req.url).searchParams, Math.floor(deps.clock.now() / 1000));
+    const signed = signer.verify(queryParams(c), Math.floor(deps.clock.now() / 1000));
     if (signed?.op !== "get") throw new ApiError("FORBIDDEN", "Invalid or expired download URL");
     return serve(c, signed.path);
   });
