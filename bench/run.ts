@@ -260,17 +260,18 @@ function print(report: {
   const pad = (s: string | number, n: number) => String(s).padStart(n);
   console.log(
     `\n${"endpoint".padEnd(34)}${pad("req/s", 9)}${pad("p50 ms", 9)}${pad("p99 ms", 9)}${pad("× base", 9)}` +
-      `${pad("CPU µs", 9)}${pad("CPU × base", 12)}${pad("non-2xx", 9)}`,
+      `${pad("CPU µs", 9)}${pad("CPU × base", 12)}${pad("non-2xx", 9)}${pad("errors", 8)}`,
   );
   for (const r of report.rows) {
     console.log(
       `${r.name.padEnd(34)}${pad(r.requestsPerSecond, 9)}${pad(r.p50, 9)}${pad(r.p99, 9)}${pad((r.ofBaseline ?? 0).toFixed(2), 9)}` +
-        `${pad(r.cpuMicrosPerRequest ?? "?", 9)}${pad(r.cpuOfBaseline?.toFixed(2) ?? "?", 12)}${pad(r.non2xx + r.errors, 9)}`,
+        `${pad(r.cpuMicrosPerRequest ?? "?", 9)}${pad(r.cpuOfBaseline?.toFixed(2) ?? "?", 12)}${pad(r.non2xx, 9)}${pad(r.errors, 8)}`,
     );
   }
   console.log(
     "\n× base: req/s over the baseline's. CPU µs: the server's CPU time (user + system) per request; " +
-      "CPU × base: the baseline's CPU per request over this row's.",
+      "CPU × base: the baseline's CPU per request over this row's. errors: requests the load generator " +
+      "gave up on (no answer within its 10 s timeout) or could not send.",
   );
   console.log(
     `\nkey resolution store reads during the measured runs: ${report.keyResolutionStoreReadsDuringRun} ` +
