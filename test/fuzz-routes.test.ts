@@ -1,7 +1,7 @@
 /**
  * Route fuzzing (fast-check, bounded runs): arbitrary JSON bodies and query strings against every
- * data, storage and admin route never produce a 500, always answer the envelope, and never let a `$`-key,
- * prototype key or disallowed operator reach the store (checked by a recording store wrapper).
+ * data, auth, storage and admin route never produce a 500, always answer the envelope, and never let a
+ * `$`-key, prototype key or disallowed operator reach the store (checked by a recording store wrapper).
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,7 +9,6 @@ import { createDeps, type Deps } from "../shared/deps";
 import { createLocalApp } from "../shared/local-app";
 import { RESERVED_PARAMS } from "../shared/query/params-filter";
 import { openEmbeddedStore } from "../shared/store/embedded";
-import { signAccessToken } from "../shared/tokens";
 import { ADMIN_TOKEN, memoryLogger, testConfig } from "./helpers";
 import { guardedStore } from "./store-guard";
 
@@ -17,15 +16,24 @@ let deps: Deps;
 let store: ReturnType<typeof guardedStore>;
 let app: ReturnType<typeof createLocalApp>;
 let keys: { pk: string; sk: string; token: string; projectId: string; docId: string };
+const FUZZ_EMAIL = "fuzz@example.com";
+const FUZZ_PASSWORD = "correct horse battery";
 
 beforeAll(async () => {
   store = guardedStore(await openEmbeddedStore({ dataDir: null }));
-  deps = await createDeps(testConfig(), { store, log: memoryLogger() });
+  deps = await createDeps(testConfig({ BCRYPT_COST: "4", MAIL_PROVIDER: "memory" }), { store, log: memoryLogger() });
   app = createLocalApp(deps);
   const { project, keys: issued } = await deps.projects.create({ name: "fuzz" });
-  const principal = (await deps.projects.resolveKey(issued.secret))!;
-  const { token } = await signAccessToken(principal.project, "a".repeat(24), { now: Date.now(), ttlSeconds: 3600 });
   const sk = { "x-api-key": issued.secret, "content-type": "application/json" };
+  // A real end user, so authenticated auth routes (me, update-profile, sessions) get past the token check.
+  const signup = await app.fetch(
+    new Request("http://x/api/userAuth/signup", {
+      method: "POST",
+      headers: { "x-api-key": issued.publishable, "content-type": "application/json" },
+      body: JSON.stringify({ email: FUZZ_EMAIL, password: FUZZ_PASSWORD, username: "fuzzer" }),
+    }),
+  );
+  const token = ((await signup.json()) as { data: { accessToken: string } }).data.accessToken;
   const schema = {
     name: "posts",
     fields: [
@@ -51,7 +59,8 @@ beforeAll(async () => {
 });
 afterAll(() => deps.store.close());
 
-const DANGEROUS_KEYS = [
+/** Hostile keys, and the field names of the test schema and of auth bodies (to get past validation). */
+const KEYS = [
   "$where",
   "$gt",
   "$set",
@@ -62,8 +71,15 @@ const DANGEROUS_KEYS = [
   "x\u0000",
   "title",
   "views",
+  "email",
+  "password",
+  "username",
+  "name",
+  "otp",
+  "currentPassword",
+  "newPassword",
 ];
-const key = fc.oneof(fc.constantFrom(...DANGEROUS_KEYS), fc.string({ maxLength: 8 }));
+const key = fc.oneof(fc.constantFrom(...KEYS), fc.string({ maxLength: 8 }));
 
 /** JSON text that may hold dangerous keys at any depth (written as text so `__proto__` stays a real key). */
 const jsonText: fc.Arbitrary<string> = fc.letrec<{ value: string }>((tie) => ({
@@ -76,6 +92,22 @@ const jsonText: fc.Arbitrary<string> = fc.letrec<{ value: string }>((tie) => ({
     fc.array(tie("value"), { maxLength: 4 }).map((items) => `[${items.join(",")}]`),
   ),
 })).value;
+
+/** Auth fields that pass validation, so the hostile entries next to them get as far as they can. */
+const AUTH_FIELDS = [
+  fc.constantFrom(FUZZ_EMAIL, "new@example.com").map((email) => `"email":"${email}"`),
+  fc.constant(`"password":"${FUZZ_PASSWORD}"`),
+  fc.constant(`"currentPassword":"${FUZZ_PASSWORD}"`),
+  fc.constant(`"newPassword":"${FUZZ_PASSWORD}"`),
+  fc.constant(`"username":"fuzzer"`),
+  fc.constant(`"name":"Fuzz"`),
+];
+const authObject = fc
+  .tuple(fc.tuple(...AUTH_FIELDS.map((field) => fc.option(field))), fc.array(fc.tuple(key, jsonText), { maxLength: 3 }))
+  .map(([fields, hostile]) => {
+    const entries = [...fields.filter((f) => f !== null), ...hostile.map(([k, v]) => `${JSON.stringify(k)}:${v}`)];
+    return `{${entries.join(",")}}`;
+  });
 const body = fc.oneof(jsonText, fc.string({ maxLength: 30 }), fc.constant(""));
 
 /** Query parameters worth hitting: the reserved ones, the test schema's fields with suffixes, storage's, hostile keys. */
@@ -136,6 +168,40 @@ const route = fc.oneof(
   ),
   fc.tuple(fc.constantFrom("POST", "PUT"), fc.constantFrom("/api/storage/upload", "/api/storage/blob")),
   fc.tuple(fc.constantFrom("GET", "DELETE"), fc.constant("/api/storage/file")),
+  fc.tuple(fc.constant("GET"), fc.constant("/api/storage/blob")),
+  fc.tuple(
+    fc.constant("GET"),
+    fc.constantFrom(
+      ...["users", "outbox", "usage", "logs"].map((p) => `/api/admin/projects/PROJECT/${p}`),
+      "/api/admin/stats",
+    ),
+  ),
+);
+const authRoute = fc.oneof(
+  fc.tuple(
+    fc.constant("POST"),
+    fc.constantFrom(
+      ...[
+        "signup",
+        "login",
+        "refresh-token",
+        "logout",
+        "verify-email",
+        "resend-verification",
+        "request-password-reset",
+        "reset-password",
+      ].map((p) => `/api/userAuth/${p}`),
+    ),
+  ),
+  fc.tuple(fc.constant("PUT"), fc.constantFrom("/api/userAuth/update-profile", "/api/userAuth/change-password")),
+  fc.tuple(
+    fc.constant("GET"),
+    fc.constantFrom("/api/userAuth/me", "/api/userAuth/sessions", "/api/userAuth/public/fuzzer"),
+  ),
+  fc.tuple(
+    fc.constant("DELETE"),
+    id.map((i) => `/api/userAuth/sessions/${i}`),
+  ),
 );
 const caller = fc.oneof(
   { weight: 4, arbitrary: fc.constant("sk") },
@@ -143,6 +209,38 @@ const caller = fc.oneof(
   { weight: 3, arbitrary: fc.constant("pk+token") },
   { weight: 1, arbitrary: fc.constant("none") },
 );
+/** Auth routes are an end user's: mostly with their token and objects of valid fields plus hostile ones. */
+const authCaller = fc.oneof(
+  { weight: 1, arbitrary: fc.constantFrom("sk", "pk", "none") },
+  { weight: 3, arbitrary: fc.constant("pk+token") },
+);
+const authBody = fc.oneof({ weight: 3, arbitrary: authObject }, { weight: 1, arbitrary: body });
+
+/** One call; fails unless it answers below 500 with the envelope and nothing unsafe reached the store. */
+async function expectSafeAnswer(method: string, path: string, search: string, text: string, who: string) {
+  store.found.length = 0;
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (who === "sk") headers["x-api-key"] = keys.sk;
+  if (who.startsWith("pk")) headers["x-api-key"] = keys.pk;
+  if (who === "pk+token") headers.authorization = `Bearer ${keys.token}`;
+  if (path.startsWith("/api/admin") && who !== "none") headers.authorization = `Bearer ${ADMIN_TOKEN}`;
+  // Key rotation would lock the fuzzer out of its own project, and logout would end its user's
+  // session: both only with a wrong token.
+  if (path.endsWith("/rotate") || path.endsWith("/logout")) headers.authorization = "Bearer wrong-token-0000000000";
+  const url = `http://x${path.replace("DOC", keys.docId).replace("PROJECT", keys.projectId)}?${search}`;
+  const hasBody = method !== "GET" && (method !== "DELETE" || path.startsWith("/api/storage"));
+  const res = await app.fetch(new Request(url, { method, headers, ...(hasBody ? { body: text } : {}) }));
+  const raw = await res.text();
+  expect(res.status, `${method} ${url} ${text} → ${raw}`).toBeLessThan(500);
+  expect(store.found, `${method} ${url} ${text}`).toEqual([]);
+  if (res.status === 304 || res.status === 204) return;
+  const envelope = JSON.parse(raw);
+  expect(typeof envelope.success).toBe("boolean");
+  if (!envelope.success) {
+    expect(envelope.code).toMatch(/^[A-Z_]+$/);
+    expect(typeof envelope.requestId).toBe("string");
+  }
+}
 
 describe("route fuzzing", () => {
   it("the store guard catches what it must (so the fuzz test can fail)", async () => {
@@ -159,28 +257,18 @@ describe("route fuzzing", () => {
 
   it("never a 500, always the envelope, nothing unsafe reaches the store", async () => {
     await fc.assert(
-      fc.asyncProperty(route, query, body, caller, async ([method, path], search, text, who) => {
-        const headers: Record<string, string> = { "content-type": "application/json" };
-        if (who === "sk") headers["x-api-key"] = keys.sk;
-        if (who.startsWith("pk")) headers["x-api-key"] = keys.pk;
-        if (who === "pk+token") headers.authorization = `Bearer ${keys.token}`;
-        if (path.startsWith("/api/admin") && who !== "none") headers.authorization = `Bearer ${ADMIN_TOKEN}`;
-        // Key rotation would lock the fuzzer out of its own project: rotate only with a wrong token.
-        if (path.endsWith("/rotate")) headers.authorization = "Bearer wrong-token-0000000000";
-        const url = `http://x${path.replace("DOC", keys.docId).replace("PROJECT", keys.projectId)}?${search}`;
-        const hasBody = method !== "GET" && (method !== "DELETE" || path.startsWith("/api/storage"));
-        const res = await app.fetch(new Request(url, { method, headers, ...(hasBody ? { body: text } : {}) }));
-        const raw = await res.text();
-        expect(res.status, `${method} ${url} ${text} → ${raw}`).toBeLessThan(500);
-        if (res.status === 304 || res.status === 204) return;
-        const envelope = JSON.parse(raw);
-        expect(typeof envelope.success).toBe("boolean");
-        if (!envelope.success) {
-          expect(envelope.code).toMatch(/^[A-Z_]+$/);
-          expect(typeof envelope.requestId).toBe("string");
-        }
-        expect(store.found, `${method} ${url} ${text}`).toEqual([]);
-      }),
+      fc.asyncProperty(route, query, body, caller, async ([method, path], search, text, who) =>
+        expectSafeAnswer(method, path, search, text, who),
+      ),
+      { numRuns: 1200 },
+    );
+  });
+
+  it("the same for every auth route, mostly as a signed-in user", async () => {
+    await fc.assert(
+      fc.asyncProperty(authRoute, authBody, authCaller, async ([method, path], text, who) =>
+        expectSafeAnswer(method, path, "", text, who),
+      ),
       { numRuns: 600 },
     );
   });
