@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Deps } from "../shared/deps";
 import { createLocalApp } from "../shared/local-app";
 import { assertUserQuota } from "../shared/quotas";
-import { LOG_RETENTION } from "../shared/usage/recorder";
+import { LOG_COLLECTION, LOG_RETENTION } from "../shared/usage/recorder";
 import { ADMIN_TOKEN, fakeClock, testDeps } from "./helpers";
 
 let clock: ReturnType<typeof fakeClock>;
@@ -108,6 +108,35 @@ describe("request logs", () => {
     expect((await admin("/logs?limit=1000")).json.data.logs.map((l: { path: string }) => l.path)).toEqual([
       "/api/data/notes",
     ]);
+  });
+
+  it("reads buckets written before the column layout (entries as objects) next to new ones", async () => {
+    const entry = (path: string, time: string) => ({
+      time,
+      method: "GET",
+      path,
+      status: 200,
+      durationMs: 1,
+      keyType: "publishable",
+      function: "data",
+    });
+    await deps.store
+      .platform()
+      .collection(LOG_COLLECTION)
+      .insertOne({
+        projectId: project.id,
+        time: "2026-11-20T11:00:01.000Z",
+        count: 2,
+        entries: [
+          entry("/api/data/old1", "2026-11-20T11:00:00.000Z"),
+          entry("/api/data/old2", "2026-11-20T11:00:01.000Z"),
+        ],
+      });
+    await call("GET", "/api/data/notes", pk());
+    await deps.usage.flush();
+    const logs = (await admin("/logs?limit=10")).json.data.logs;
+    expect(logs.map((l: { path: string }) => l.path)).toEqual(["/api/data/notes", "/api/data/old2", "/api/data/old1"]);
+    expect(logs[1]).toEqual(entry("/api/data/old2", "2026-11-20T11:00:01.000Z"));
   });
 });
 

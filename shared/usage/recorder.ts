@@ -80,6 +80,8 @@ function newest(log: LogColumns, n: number): LogColumns {
 
 /** A stored log bucket's entries, newest first. */
 export function bucketEntries(bucket: Record<string, unknown>): RequestLogEntry[] {
+  // Buckets written before the column layout hold their entries as objects, oldest first.
+  if (Array.isArray(bucket.entries)) return [...(bucket.entries as RequestLogEntry[])].reverse();
   const log = bucket.log as LogColumns;
   const entries: RequestLogEntry[] = [];
   for (let i = log.time.length - 1; i >= 0; i--) {
