@@ -1,4 +1,5 @@
 import { errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import { sha256Hex } from "./crypto";
 import { ApiError } from "./errors";
 import { newId } from "./ids";
 
@@ -59,7 +60,10 @@ export interface VerifiedToken {
   claims: Record<string, unknown>;
 }
 
-/** Tokens that verified, by token string: a token verifies the same way until it expires. */
+/**
+ * Tokens that verified, by the SHA-256 of the token (a lookup by the token itself would compare it with
+ * the remembered ones character by character): a token verifies the same way until it expires.
+ */
 const MAX_VERIFIED = 10_000;
 const verifiedTokens = new Map<string, { projectId: string; secret: string; exp: number; verified: VerifiedToken }>();
 
@@ -69,7 +73,8 @@ const verifiedTokens = new Map<string, { projectId: string; secret: string; exp:
  * before for the same project and secret is only checked for expiry again (bounded cache).
  */
 export async function verifyAccessToken(project: TokenProject, token: string, now: number): Promise<VerifiedToken> {
-  const known = verifiedTokens.get(token);
+  const digest = sha256Hex(token);
+  const known = verifiedTokens.get(digest);
   if (known && known.projectId === project.id && known.secret === project.jwtSecret) {
     if (known.exp <= Math.floor(now / 1000)) throw new ApiError("TOKEN_EXPIRED");
     return known.verified;
@@ -92,7 +97,12 @@ export async function verifyAccessToken(project: TokenProject, token: string, no
   }
   const verified: VerifiedToken = Object.freeze({ userId: payload.sub, claims: Object.freeze(payload) });
   if (verifiedTokens.size >= MAX_VERIFIED) verifiedTokens.clear();
-  verifiedTokens.set(token, { projectId: project.id, secret: project.jwtSecret, exp: payload.exp as number, verified });
+  verifiedTokens.set(digest, {
+    projectId: project.id,
+    secret: project.jwtSecret,
+    exp: payload.exp as number,
+    verified,
+  });
   return verified;
 }
 

@@ -1,18 +1,27 @@
 /**
  * Security suite (data and admin functions): forged tokens, cross-tenant access through every data
- * route, hostile queries and bodies, and constant-time comparison of the admin token by code path.
+ * route, hostile queries and bodies, and constant-time comparison of secrets by code path (admin
+ * token, one-time codes, signed storage URLs; keys, refresh tokens and verified access tokens are
+ * looked up by hash).
  */
 import { base64url, SignJWT } from "jose";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createAdminApp } from "../functions/admin/app";
+import { createStorageApp } from "../functions/storage/app";
 import * as crypto from "../shared/crypto";
 import { signAccessToken, TOKEN_ISSUER, tokenAudience } from "../shared/tokens";
+import { authTestEnv } from "./auth-helpers";
 import { call, createTestProject, type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers";
 import { ADMIN_TOKEN } from "./helpers";
 
 vi.mock("../shared/crypto", async (original) => {
   const actual = await original<typeof import("../shared/crypto")>();
-  return { ...actual, secretsEqual: vi.fn(actual.secretsEqual) };
+  return {
+    ...actual,
+    secretsEqual: vi.fn(actual.secretsEqual),
+    sha256Hex: vi.fn(actual.sha256Hex),
+    timingSafeEqual: vi.fn(actual.timingSafeEqual),
+  };
 });
 
 let env: DataTestEnv;
@@ -248,6 +257,53 @@ describe("constant-time secret comparison (by code path)", () => {
     }
     expect(spy).toHaveBeenCalledTimes(3);
     expect(spy.mock.results.map((r) => r.value)).toEqual([true, false, false]);
+  });
+
+  it("one-time codes are compared as keyed hashes with timingSafeEqual, right and wrong alike", async () => {
+    const auth = await authTestEnv();
+    await auth.signup("otp@example.com");
+    const code = auth.otpFor("otp@example.com");
+    const wrong = code === "000000" ? "000001" : "000000";
+    const spy = vi.mocked(crypto.timingSafeEqual);
+    spy.mockClear();
+    for (const otp of [wrong, code]) {
+      await auth.api("POST", "/verify-email", { body: { email: "otp@example.com", otp } });
+    }
+    expect(spy.mock.results.map((r) => r.value)).toEqual([false, true]);
+    for (const args of spy.mock.calls)
+      expect(args).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/), expect.any(String)]);
+    await auth.close();
+  });
+
+  it("signed storage URLs are checked with timingSafeEqual, tampered and genuine alike", async () => {
+    const storage = createStorageApp(env.deps);
+    const issued = await call(storage, "POST", "/api/storage/upload-url", {
+      key: env.project.sk,
+      body: { filename: "a.txt", contentType: "text/plain", size: 2 },
+    });
+    const url = new URL(issued.json.data.uploadUrl);
+    const genuine = `${url.pathname}${url.search}`;
+    const sig = url.searchParams.get("sig")!;
+    const tampered = genuine.replace(sig, `${sig.slice(0, -1)}${sig.endsWith("0") ? "1" : "0"}`);
+    const spy = vi.mocked(crypto.timingSafeEqual);
+    spy.mockClear();
+    const statuses = [];
+    for (const path of [tampered, genuine]) {
+      const res = await storage.request(path, { method: "PUT", headers: { "content-type": "text/plain" }, body: "ok" });
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([403, 200]);
+    expect(spy.mock.results.map((r) => r.value)).toEqual([false, true]);
+  });
+
+  it("verified access tokens are remembered by their SHA-256, not looked up by the token itself", async () => {
+    const token = await env.token(newUserId());
+    const spy = vi.mocked(crypto.sha256Hex);
+    for (let i = 0; i < 2; i++) {
+      spy.mockClear();
+      expect((await env.pk("GET", "/api/data/notes", { token })).status).toBe(200);
+      expect(spy.mock.calls.filter(([text]) => text === token)).toHaveLength(1);
+    }
   });
 
   it("API keys are looked up by SHA-256 hash: the plaintext never reaches the store", async () => {
