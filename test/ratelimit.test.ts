@@ -7,11 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAuthApp } from "../functions/auth/app";
 import { createDataApp } from "../functions/data/app";
 import { createDeps, type Deps } from "../shared/deps";
+import { createLocalApp } from "../shared/local-app";
 import { loadRateLimitConfig } from "../shared/ratelimit/config";
 import { parseRule } from "../shared/ratelimit/rule";
 import { openEmbeddedStore } from "../shared/store/embedded";
 import type { DocumentStore } from "../shared/store/types";
-import { fakeClock, memoryLogger, testConfig } from "./helpers";
+import { fakeClock, memoryLogger, testConfig, testDeps } from "./helpers";
 import { type RedisServer, startRedis } from "./redis-harness";
 import { startUpstashShim, type UpstashShim } from "./upstash-shim";
 
@@ -205,6 +206,46 @@ describe("the auth rule", () => {
     expect(Date.now() - started).toBeLessThan(1000);
     expect(refused.status).toBe(503);
     await env.close();
+  });
+});
+
+describe("one request counts once", () => {
+  it("on every keyed route of every function (middleware registered for a path and its subtree runs once)", async () => {
+    const limits = { RATE_LIMIT_PK: "1000/1h", RATE_LIMIT_SK: "1000/1h", RATE_LIMIT_AUTH: "1000/1h" };
+    const deps = await testDeps({ env: limits });
+    const app = createLocalApp(deps);
+    const { keys } = await deps.projects.create({ name: "count-once" });
+    const routes: Array<[string, string, string]> = [
+      ["GET", "/api/data/items", keys.publishable],
+      ["GET", "/api/data/items/0123456789abcdef01234567", keys.publishable],
+      ["POST", "/api/data/items/aggregate", keys.secret],
+      ["POST", "/api/data/items/bulk", keys.secret],
+      ["GET", "/api/schemas", keys.publishable],
+      ["POST", "/api/schemas", keys.secret],
+      ["GET", "/api/schemas/items", keys.secret],
+      ["GET", "/api/userAuth/me", keys.publishable],
+      ["POST", "/api/userAuth/login", keys.publishable],
+      ["POST", "/api/storage/upload-url", keys.publishable],
+      ["POST", "/api/storage/upload", keys.secret],
+    ];
+    for (const [method, path, key] of routes) {
+      const remaining = [];
+      for (let i = 0; i < 2; i++) {
+        const res = await app.fetch(
+          new Request(`http://localhost${path}`, {
+            method,
+            headers: { "x-api-key": key },
+            body: method === "GET" ? null : "{}",
+          }),
+        );
+        remaining.push(Number(res.headers.get("ratelimit-remaining")));
+      }
+      expect({ route: `${method} ${path}`, spent: remaining[0]! - remaining[1]! }).toEqual({
+        route: `${method} ${path}`,
+        spent: 1,
+      });
+    }
+    await deps.store.close();
   });
 });
 

@@ -19,8 +19,7 @@ const safeDecode = (segment: string) => {
 export function createDataApp(deps: Deps): Hono<AppEnv> {
   const app = createBaseApp(deps);
   app.use("/api/data/*", requireApiKey(deps));
-  app.use("/api/schemas", requireApiKey(deps));
-  app.use("/api/schemas/*", requireApiKey(deps));
+  app.use("/api/schemas/*", requireApiKey(deps)); // "/*" matches "/api/schemas" itself too
   // End users live behind /api/userAuth only: /api/data/users (any case) and below are closed to every key.
   app.use("/api/data/*", async (c, next) => {
     // The collection segment as any router could read it: decoded, up to an encoded "/" (users%2Fx).
