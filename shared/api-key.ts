@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "./app";
+import { withholdCors } from "./cors";
 import { secretsEqual } from "./crypto";
 import type { Deps } from "./deps";
 import { ApiError } from "./errors";
@@ -29,6 +30,7 @@ export function requireApiKey(
       principal.keyType === "publishable" &&
       !originAllowed(requestOrigin(c.req.raw.headers), principal.project.allowedOrigins)
     ) {
+      withholdCors(c);
       throw new ApiError("ORIGIN_NOT_ALLOWED");
     }
     c.set("principal", principal);

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 
 /** Headers a browser may send, and read, on cross-origin calls (API.md §3). */
 export const CORS_ALLOW_HEADERS = [
@@ -25,8 +25,9 @@ export const CORS_EXPOSE_HEADERS = [
 const ALLOW_METHODS = "GET,HEAD,POST,PUT,PATCH,DELETE,OPTIONS";
 
 /**
- * CORS per API.md §3: the request origin is reflected with credentials (the key middleware enforces a
- * project's allowlist), preflights answer 204. Headers go through `c.header()` before the handler runs,
+ * CORS per API.md §3: the request origin is reflected with credentials, preflights answer 204. A
+ * preflight carries no key, so it cannot know the project: it reflects any origin, and the key
+ * middleware withdraws the headers from the answer when the project's allowlist refuses the origin. Headers go through `c.header()` before the handler runs,
  * so the response stays on the server adapter's fast path (hono/cors touches `c.res` early, which costs
  * a full Response per request).
  */
@@ -48,4 +49,14 @@ export function corsHeaders(): MiddlewareHandler {
     c.header("access-control-expose-headers", exposeHeaders);
     await next();
   };
+}
+
+/** Takes the reflected origin back: the browser then keeps the answer from the page (origin not allowed). */
+export function withholdCors(c: Context): void {
+  for (const name of [
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-expose-headers",
+  ])
+    c.header(name, undefined);
 }

@@ -107,10 +107,17 @@ describe("origin check over HTTP", () => {
   const call = (key: string, headers: Record<string, string> = {}) =>
     app.request("/api/whoami", { headers: { "x-api-key": key, ...headers } });
 
-  it("refuses a publishable key from a bad origin", async () => {
+  it("refuses a publishable key from a bad origin, without reflecting that origin", async () => {
     const res = await call(keys.publishable, { origin: "https://evil.com" });
     expect(res.status).toBe(403);
     expect((await res.json()).code).toBe("ORIGIN_NOT_ALLOWED");
+    for (const name of [
+      "access-control-allow-origin",
+      "access-control-allow-credentials",
+      "access-control-expose-headers",
+    ])
+      expect(res.headers.get(name)).toBeNull();
+    expect(res.headers.get("vary")).toBe("Origin");
   });
 
   it("refuses a publishable key without any origin", async () => {
@@ -120,12 +127,16 @@ describe("origin check over HTTP", () => {
   });
 
   it("accepts a publishable key from an allowed origin or Referer", async () => {
-    expect((await call(keys.publishable, { origin: "https://app.example.com" })).status).toBe(200);
+    const allowed = await call(keys.publishable, { origin: "https://app.example.com" });
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    expect(allowed.headers.get("access-control-allow-credentials")).toBe("true");
     expect((await call(keys.publishable, { referer: "https://app.example.com/page" })).status).toBe(200);
   });
 
   it("lets a secret key through from a bad origin", async () => {
     const res = await call(keys.secret, { origin: "https://evil.com" });
     expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBe("https://evil.com");
   });
 });
