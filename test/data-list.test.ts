@@ -422,6 +422,19 @@ describe("list query", () => {
       expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);
     });
 
+    it("a schemaless collection is searched only with searchFields", async () => {
+      await env.sk("POST", "/api/data/jottings", { text: "hello there" });
+      await env.sk("POST", "/api/data/jottings", { text: "bye" });
+      const unnamed = await env.sk("GET", "/api/data/jottings?search=hello");
+      expect([unnamed.status, unnamed.json.code, unnamed.json.details[0].path]).toEqual([
+        400,
+        "INVALID_QUERY",
+        "searchFields",
+      ]);
+      const named = await env.sk("GET", "/api/data/jottings?search=hello&searchFields=text");
+      expect(named.json.data.items.map((d: { text: string }) => d.text)).toEqual(["hello there"]);
+    });
+
     it("fields/select project, always with _id, and without the sort keys added for the cursor", async () => {
       const got = await items("fields=name&sort=price&limit=3");
       expect(got.map((d) => Object.keys(d).sort())).toEqual(Array(3).fill(["_id", "name"]));

@@ -52,7 +52,8 @@ describe("caller matrix", () => {
     else if (caller === "pk+foreign key") {
       // Another project's key sees its own (empty) project, never this one's definitions.
       if (!reading) expect([res.status, res.json.code]).toEqual([403, "WRITE_BLOCKED"]);
-      else if (path === "/api/schemas") expect(res.json.data.collections).toEqual([]);
+      else if (path === "/api/schemas")
+        expect(res.json.data.collections.map((c: { name: string }) => c.name)).toEqual(["users"]);
       else expect([res.status, res.json.code]).toEqual([404, "COLLECTION_NOT_FOUND"]);
     } else if (caller === "sk" || reading) {
       expect(res.status).toBe(success);
@@ -101,7 +102,7 @@ describe("create, get, list", () => {
     await env.defineCollection(posts);
     await env.defineCollection({ name: "authors" });
     const sk = await env.sk("GET", "/api/schemas");
-    expect(sk.json.data.collections.map((c: { name: string }) => c.name)).toEqual(["authors", "posts"]);
+    expect(sk.json.data.collections.map((c: { name: string }) => c.name)).toEqual(["authors", "posts", "users"]);
     const pk = await env.pk("GET", "/api/schemas");
     const pkPosts = pk.json.data.collections.find((c: { name: string }) => c.name === "posts");
     expect(pkPosts.fields.map((f: { name: string }) => f.name)).toEqual(["title", "views"]);
@@ -250,6 +251,45 @@ describe("DELETE", () => {
 });
 
 describe("the users collection", () => {
+  it("exists in every project: before any definition it is empty and open, and PUT or PATCH defines it", async () => {
+    const standIn = {
+      name: "users",
+      fields: [],
+      additionalFields: true,
+      implicit: true,
+      createdAt: null,
+      updatedAt: null,
+    };
+    const listed = await env.pk("GET", "/api/schemas");
+    expect(listed.json.data.collections).toEqual([expect.objectContaining(standIn)]);
+    const one = await env.sk("GET", "/api/schemas/users");
+    expect([one.status, one.json.data.collection]).toEqual([200, expect.objectContaining(standIn)]);
+    expect((await env.sk("GET", "/api/schemas/Users")).status).toBe(404); // names are exact
+
+    const patched = await env.sk("PATCH", "/api/schemas/users", { fields: [{ name: "bio", type: "string" }] });
+    expect(patched.status).toBe(200);
+    expect(patched.json.data.collection).toMatchObject({ name: "users", implicit: false, additionalFields: false });
+    expect(patched.json.data.collection.fields.map((f: { name: string }) => f.name)).toEqual(["bio"]);
+    expect(patched.json.data.collection.createdAt).toEqual(expect.any(String));
+    const stored = (await env.sk("GET", "/api/schemas/users")).json.data.collection;
+    expect(stored.fields.map((f: { name: string }) => f.name)).toEqual(["bio"]);
+
+    // Deleting takes the profile fields back (the stand-in again); a second delete is no error.
+    expect((await env.sk("DELETE", "/api/schemas/users")).status).toBe(200);
+    expect((await env.sk("GET", "/api/schemas/users")).json.data.collection).toMatchObject(standIn);
+    expect((await env.sk("DELETE", "/api/schemas/users")).status).toBe(200);
+
+    const put = await env.sk("PUT", "/api/schemas/users", { fields: [{ name: "age", type: "number" }] });
+    expect(put.status).toBe(200);
+    expect(put.json.data.collection.fields.map((f: { name: string }) => f.name)).toEqual(["age"]);
+    const pkPut = await env.pk("PUT", "/api/schemas/users", { body: { fields: [] } });
+    expect([pkPut.status, pkPut.json.code]).toEqual([403, "WRITE_BLOCKED"]);
+    // Any other missing collection stays missing.
+    expect((await env.sk("PUT", "/api/schemas/nope", { fields: [] })).status).toBe(404);
+    expect((await env.sk("PATCH", "/api/schemas/nope", { fields: [] })).status).toBe(404);
+    expect((await env.sk("DELETE", "/api/schemas/nope")).status).toBe(404);
+  });
+
   it("takes extra profile fields, but its definition never drops the accounts or another function's indexes", async () => {
     const project = (await env.deps.projects.resolveKey(env.project.sk))!.project;
     const users = env.deps.collections.database(project).collection("users");

@@ -4,16 +4,50 @@ import type { CollectionEntry } from "../../shared/collections";
 import type { Deps } from "../../shared/deps";
 import { ApiError } from "../../shared/errors";
 import { ok, readJson } from "../../shared/http";
-import type { KeyType } from "../../shared/principal";
+import type { KeyType, ResolvedProject } from "../../shared/principal";
 import { isPlainObject } from "../../shared/sanitize";
 import { type CollectionDef, definitionView, mergeDefinition, parseDefinition } from "../../shared/schema/definition";
 import { parseCollectionName } from "../../shared/schema/names";
+
+/**
+ * `users` exists in every project (API.md §4): until its profile fields are defined it stands as an
+ * empty definition that accepts any profile field (what the auth function does without one). It is
+ * never stored: no version, no timestamps.
+ */
+const USERS_UNDEFINED: CollectionEntry = {
+  def: parseDefinition({ name: "users" }),
+  version: 0,
+  revision: "none",
+  implicit: true,
+  createdAt: "",
+  updatedAt: "",
+};
+
+const isUsers = (name: string) => name === USERS_UNDEFINED.def.name;
+
+/** The stored definition, the stand-in for `users`, or null. */
+async function definitionOf(deps: Deps, project: ResolvedProject, name: string): Promise<CollectionEntry | null> {
+  return (await deps.collections.get(project, name)) ?? (isUsers(name) ? USERS_UNDEFINED : null);
+}
+
+/** Stores a changed definition; `users` gets its first stored definition this way. */
+async function store(deps: Deps, project: ResolvedProject, def: CollectionDef): Promise<CollectionEntry> {
+  const entry = await deps.collections.replace(project, def);
+  if (entry) return entry;
+  if (isUsers(def.name)) return deps.collections.create(project, def);
+  throw new ApiError("COLLECTION_NOT_FOUND");
+}
 
 /** What a key may see of a definition: pk callers do not see private fields. */
 function view(entry: CollectionEntry, keyType: KeyType) {
   const def: CollectionDef =
     keyType === "secret" ? entry.def : { ...entry.def, fields: entry.def.fields.filter((f) => !f.private) };
-  return { ...definitionView(def), implicit: entry.implicit, createdAt: entry.createdAt, updatedAt: entry.updatedAt };
+  return {
+    ...definitionView(def),
+    implicit: entry.implicit,
+    createdAt: entry.createdAt || null,
+    updatedAt: entry.updatedAt || null,
+  };
 }
 
 function requireSecret(keyType: KeyType): void {
@@ -27,12 +61,16 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
   routes.get("/", async (c) => {
     const { project, keyType } = c.get("principal");
     const entries = await deps.collections.list(project);
+    if (!entries.some((entry) => isUsers(entry.def.name))) {
+      entries.push(USERS_UNDEFINED);
+      entries.sort((a, b) => (a.def.name < b.def.name ? -1 : 1));
+    }
     return ok(c, { collections: entries.map((entry) => view(entry, keyType)) });
   });
 
   routes.get("/:name", async (c) => {
     const { project, keyType } = c.get("principal");
-    const entry = await deps.collections.get(project, parseCollectionName(c.req.param("name")));
+    const entry = await definitionOf(deps, project, parseCollectionName(c.req.param("name")));
     if (!entry) throw new ApiError("COLLECTION_NOT_FOUND");
     return ok(c, { collection: view(entry, keyType) });
   });
@@ -56,18 +94,15 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
       });
     }
     const def = parseDefinition(isPlainObject(body) ? { ...body, name } : body);
-    const entry = await deps.collections.replace(project, def);
-    if (!entry) throw new ApiError("COLLECTION_NOT_FOUND");
-    return ok(c, { collection: view(entry, keyType) });
+    return ok(c, { collection: view(await store(deps, project, def), keyType) });
   });
 
   routes.patch("/:name", async (c) => {
     const { project, keyType } = c.get("principal");
     requireSecret(keyType);
-    const current = await deps.collections.get(project, parseCollectionName(c.req.param("name")));
+    const current = await definitionOf(deps, project, parseCollectionName(c.req.param("name")));
     if (!current) throw new ApiError("COLLECTION_NOT_FOUND");
-    const entry = await deps.collections.replace(project, mergeDefinition(current.def, await readJson(c)));
-    if (!entry) throw new ApiError("COLLECTION_NOT_FOUND");
+    const entry = await store(deps, project, mergeDefinition(current.def, await readJson(c)));
     return ok(c, { collection: view(entry, keyType) });
   });
 
@@ -75,7 +110,10 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
     const { project, keyType } = c.get("principal");
     requireSecret(keyType);
     const name = parseCollectionName(c.req.param("name"));
-    if (!(await deps.collections.remove(project, name))) throw new ApiError("COLLECTION_NOT_FOUND");
+    // Deleting the `users` definition takes back its profile fields; `users` itself stays.
+    if (!(await deps.collections.remove(project, name)) && !isUsers(name)) {
+      throw new ApiError("COLLECTION_NOT_FOUND");
+    }
     return ok(c, { name, deleted: true });
   });
 
