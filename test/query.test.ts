@@ -324,8 +324,13 @@ describe("JSON filters", () => {
     ["$exists", json("filter", { title: { $exists: false } }), { title: { $exists: false } }],
     [
       "$regex + $options",
-      json("filter", { title: { $regex: "^a", $options: "imsx" } }),
-      { title: { $regex: "^a", $options: "imsx" } },
+      json("filter", { title: { $regex: "^a", $options: "ims" } }),
+      { title: { $regex: "^a", $options: "ims" } },
+    ],
+    [
+      "$options x: applied here, whitespace and comments removed",
+      json("filter", { title: { $regex: "^a b # letters\n[ ]c", $options: "xi" } }),
+      { title: { $regex: "^ab[ ]c", $options: "i" } },
     ],
     ["$not", json("filter", { title: { $not: { $regex: "^a" } } }), { title: { $not: { $regex: "^a" } } }],
     [

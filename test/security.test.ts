@@ -209,6 +209,73 @@ describe("hostile queries", () => {
   });
 });
 
+describe("backtracking regular expressions are matched in linear time", () => {
+  // Each of these takes seconds to minutes with a backtracking engine on the strings below, and passes
+  // the nested-quantifier check: what bounds them is the embedded store's linear-time matching.
+  const long = `${"a".repeat(4000)}!`;
+
+  beforeEach(async () => {
+    await env.defineCollection({ name: "texts", fields: [{ name: "body", type: "string" }] });
+    for (const body of [long, "a".repeat(30), "aaab", "xyz"]) await env.sk("POST", "/api/data/texts", { body });
+  });
+
+  it.each([
+    [".*.*.*.*.*.*z", ["xyz"]],
+    ["^(.?){26}.{26}$", ["a".repeat(30)]],
+    ["a*a*a*a*a*a*b", ["aaab"]],
+  ])("%s through _regex, a JSON filter and aggregate answers at once, and right", async (pattern, expected) => {
+    const started = Date.now();
+    const bodies = (res: { json: { data: { items: Array<{ body: string }> } } }) =>
+      res.json.data.items.map((d) => d.body).sort();
+    const byParams = await env.sk("GET", `/api/data/texts?body_regex=${encodeURIComponent(pattern)}`);
+    const filter = encodeURIComponent(JSON.stringify({ body: { $regex: pattern } }));
+    const byJson = await env.sk("GET", `/api/data/texts?filter=${filter}`);
+    const byAggregate = await env.sk("POST", "/api/data/texts/aggregate", {
+      pipeline: [
+        { $addFields: { hit: { $regexMatch: { input: "$body", regex: pattern } } } },
+        { $match: { hit: true } },
+      ],
+    });
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(bodies(byParams)).toEqual(expected);
+    expect(bodies(byJson)).toEqual(expected);
+    expect(bodies(byAggregate)).toEqual(expected);
+  });
+
+  it("a schema pattern is matched in linear time too", async () => {
+    await env.defineCollection({
+      name: "codes",
+      fields: [{ name: "code", type: "string", pattern: "^(.?){26}.{26}$" }],
+    });
+    const started = Date.now();
+    const res = await env.sk("POST", "/api/data/codes", { code: "a".repeat(25) });
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect([res.status, res.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+  });
+
+  it.each([
+    ["lookahead", "a(?=b)"],
+    ["lookbehind", "(?<=a)b"],
+    ["backreference", "(a)\\1"],
+  ])("%s is not RE2 syntax: 400 INVALID_QUERY naming it", async (_name, pattern) => {
+    for (const query of [
+      `body_regex=${encodeURIComponent(pattern)}`,
+      `filter=${encodeURIComponent(JSON.stringify({ body: { $regex: pattern } }))}`,
+    ]) {
+      const res = await env.sk("GET", `/api/data/texts?${query}`);
+      expect([res.status, res.json.code], query).toEqual([400, "INVALID_QUERY"]);
+      expect(res.json.details[0].message).toContain("RE2");
+    }
+  });
+
+  it("$options x is applied (whitespace and comments dropped), never a 500", async () => {
+    const filter = { body: { $regex: "^ x y z  # the letters", $options: "x" } };
+    const res = await env.sk("GET", `/api/data/texts?filter=${encodeURIComponent(JSON.stringify(filter))}`);
+    expect(res.status).toBe(200);
+    expect(res.json.data.items.map((d: { body: string }) => d.body)).toEqual(["xyz"]);
+  });
+});
+
 describe("hostile bodies", () => {
   it("a body nested 200 levels deep is refused with 400, never a 500", async () => {
     const deep = `${'{"a":'.repeat(200)}1${"}".repeat(200)}`;

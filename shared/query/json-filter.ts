@@ -10,7 +10,7 @@
 import { coerceTyped, expectation } from "./coerce";
 import { invalidQuery } from "./fail";
 import { assertPath, pathProblem, resolveField } from "./paths";
-import { optionsProblem, regexProblem } from "./regex";
+import { optionsProblem, regexProblem, stripExtended } from "./regex";
 import type { QueryContext, QueryFilter } from "./types";
 
 /** Deepest accepted nesting of a JSON filter. */
@@ -137,17 +137,19 @@ function operatorValue(op: string, value: unknown, ops: Doc, path: string, depth
     if (typeof value !== "boolean") fail(w, at, "$exists needs true or false");
     return value;
   }
+  // The `x` option is applied here (whitespace and comments removed), so every store reads one pattern.
   if (op === "$regex") {
     if (typeof value !== "string") fail(w, at, "$regex needs a string");
-    const problem = regexProblem(value, typeof ops.$options === "string" ? ops.$options : "");
+    const options = typeof ops.$options === "string" ? ops.$options : "";
+    const problem = regexProblem(value, options);
     if (problem) fail(w, at, problem);
-    return value;
+    return options.includes("x") ? stripExtended(value) : value;
   }
   if (op === "$options") {
     if (typeof value !== "string") fail(w, at, "$options needs a string");
     const problem = optionsProblem(value);
     if (problem) fail(w, at, problem);
-    return value;
+    return value.replace("x", "");
   }
   if (op === "$size") {
     if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0)

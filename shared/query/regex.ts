@@ -6,8 +6,12 @@
  * `{n,}`, `{n,m}` with m > n and m > 1; `?` is fine) or an alternation `|`. So `(a+)+`, `(a*)*`,
  * `(a|a)*`, `((ab)+c)*` are refused; `(ab)+`, `(a?b)*`, `(a{3})+` and `^(red|green)$` are not.
  * With the `x` option the scan runs on the pattern with whitespace and comments removed, as PCRE
- * reads it. Polynomial patterns such as `a*a*a*b` are not detected (the 128-character cap bounds them).
+ * reads it. Polynomial patterns such as `a*a*a*b` are not detected: what bounds every pattern is
+ * that it must be RE2 syntax (no lookaround, no backreferences), which the embedded store matches in
+ * linear time (shared/linear-regexp.ts); MongoDB runs them in its own server.
  */
+
+import { linearRegExp } from "../linear-regexp";
 
 /** Longest accepted pattern or search term, in characters. */
 export const MAX_REGEX_LENGTH = 128;
@@ -93,7 +97,7 @@ export function hasNestedQuantifier(p: string): boolean {
 }
 
 /** The pattern as PCRE reads it in extended mode: unescaped whitespace and `#` comments removed. */
-function stripExtended(p: string): string {
+export function stripExtended(p: string): string {
   let out = "";
   let i = 0;
   while (i < p.length) {
@@ -123,18 +127,18 @@ export function optionsProblem(options: string): string | null {
   return null;
 }
 
-/** Why a user regex is refused (too long, NUL, does not compile, nested quantifiers), or null. */
+/** Why a user regex is refused (too long, NUL, not RE2 syntax, nested quantifiers), or null. */
 export function regexProblem(pattern: string, options = ""): string | null {
   if (pattern.length > MAX_REGEX_LENGTH) return `regex longer than ${MAX_REGEX_LENGTH} characters`;
   if (pattern.includes("\0")) return "regex may not contain NUL";
   const badOptions = optionsProblem(options);
   if (badOptions) return badOptions;
-  try {
-    new RegExp(pattern, options.replace(/x/g, ""));
-  } catch {
-    return "invalid regular expression";
-  }
   const scanned = options.includes("x") ? stripExtended(pattern) : pattern;
+  try {
+    linearRegExp(scanned, options.replace(/x/g, ""));
+  } catch {
+    return "invalid regular expression (RE2 syntax: no lookaround, no backreferences)";
+  }
   if (hasNestedQuantifier(scanned)) return "regex has nested quantifiers (possible catastrophic backtracking)";
   return null;
 }

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import type { ErrorDetail } from "../errors";
+import { linearRegExp } from "../linear-regexp";
 import { isPlainObject } from "../sanitize";
 import type { FieldDef, ItemDef } from "./definition";
 
@@ -41,10 +42,10 @@ export function toIsoDate(value: unknown): string | undefined {
   return isoOf(Date.parse(value.toUpperCase()));
 }
 
-/** Compiles a field's `pattern` (Unicode mode); undefined when it does not compile. */
+/** Compiles a field's `pattern` (Unicode mode, matched in linear time); undefined when it does not compile. */
 export function compilePattern(pattern: string): RegExp | undefined {
   try {
-    return new RegExp(pattern, "u");
+    return linearRegExp(pattern, "u");
   } catch {
     return undefined;
   }

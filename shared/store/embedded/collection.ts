@@ -1,5 +1,7 @@
-import { Aggregator, find as mingoFind, update as mingoUpdate, ProcessingMode, Query } from "mingo";
+import { find as mingoFind, update as mingoUpdate, ProcessingMode } from "mingo";
+import { Aggregator } from "mingo/aggregator";
 import type { Cursor } from "mingo/cursor";
+import { Query } from "mingo/query";
 import { newId } from "../../ids";
 import {
   type Collection,
@@ -14,6 +16,7 @@ import {
 } from "../types";
 import { exactConditions, exactCount, exactMatches, matchesExact, unlessWalked } from "./exact";
 import { filterKey } from "./filter-key";
+import { LINEAR_REGEX } from "./linear-regex-ops";
 import { type Plan, planQuery } from "./planner";
 import { indexValue, SortedIndex } from "./sorted-index";
 import type { WriteOp } from "./write-ops";
@@ -66,11 +69,11 @@ const queries = new Map<string, Query>();
 /** mingo's query for a filter, reused when the same filter comes again. */
 function mingoQuery(filter: Filter): Query {
   const key = filterKey(filter);
-  if (key === undefined) return new Query(filter);
+  if (key === undefined) return new Query(filter, { context: LINEAR_REGEX });
   let query = queries.get(key);
   if (!query) {
     if (queries.size >= MAX_CACHED_QUERIES) queries.clear();
-    query = new Query(filter);
+    query = new Query(filter, { context: LINEAR_REGEX });
     queries.set(key, query);
   }
   return query;
@@ -301,7 +304,10 @@ export class EmbeddedCollection implements Collection {
     const match = first && Object.keys(first).length === 1 ? (first.$match as Filter | undefined) : undefined;
     const source = match ? this.select(match) : [...this.docs.values()];
     // Stored documents are frozen; mingo works on copies so stages like $addFields can write.
-    const aggregator = new Aggregator(match ? rest : pipeline, { processingMode: ProcessingMode.CLONE_INPUT });
+    const aggregator = new Aggregator(match ? rest : pipeline, {
+      processingMode: ProcessingMode.CLONE_INPUT,
+      context: LINEAR_REGEX,
+    });
     if (options.maxTimeMs === undefined) return aggregator.run(source) as Array<Record<string, unknown>>;
     // mingo pulls documents lazily: checking the clock on every pull (in and out) bounds the run.
     const deadline = Date.now() + options.maxTimeMs;

@@ -1,0 +1,48 @@
+/**
+ * Regular expressions that match in linear time. A RegExp whose matching runs on RE2 (re2js), so a
+ * pattern written to backtrack (`(.?){26}.{26}`, `.*.*.*z`) costs time in proportion to the input,
+ * never exponential or polynomial in it. Everything that matches a client's pattern or a client's
+ * string against a pattern in this process goes through it: the embedded store's `$regex` and regex
+ * expressions, and schema `pattern`s. RE2 has no lookaround and no backreferences.
+ */
+import { RE2JS } from "re2js";
+
+const FLAGS: Record<string, number> = { i: RE2JS.CASE_INSENSITIVE, m: RE2JS.MULTILINE, s: RE2JS.DOTALL };
+
+/** A RegExp (for `instanceof` checks and `source`/`flags`) whose `exec`, and so `test`, use RE2. */
+class LinearRegExp extends RegExp {
+  readonly #re2: RE2JS;
+
+  constructor(source: string, flags: string) {
+    super(source, flags);
+    let re2Flags = 0;
+    for (const flag of flags) {
+      if (flag === "g" || flag === "y") throw new SyntaxError(`Flag ${flag} is not supported`);
+      re2Flags |= FLAGS[flag] ?? 0;
+    }
+    this.#re2 = RE2JS.compile(source, re2Flags);
+  }
+
+  override exec(input: string): RegExpExecArray | null {
+    const matcher = this.#re2.matcher(String(input));
+    if (!matcher.find()) return null;
+    const groups: Array<string | undefined> = [];
+    for (let i = 0; i <= matcher.groupCount(); i++) groups.push(matcher.group(i) ?? undefined);
+    return Object.assign(groups, { index: matcher.start(), input: String(input) }) as RegExpExecArray;
+  }
+}
+
+const MAX_CACHED = 512;
+const compiled = new Map<string, LinearRegExp>();
+
+/** The linear-time RegExp for a pattern and flags (i, m, s, u), compiled once; throws SyntaxError when RE2 or JS refuses it. */
+export function linearRegExp(source: string, flags = ""): RegExp {
+  const key = `${flags}/${source}`;
+  let re = compiled.get(key);
+  if (!re) {
+    if (compiled.size >= MAX_CACHED) compiled.clear();
+    re = new LinearRegExp(source, flags);
+    compiled.set(key, re);
+  }
+  return re;
+}
