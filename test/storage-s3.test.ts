@@ -12,10 +12,11 @@ import { AwsV4Signer } from "aws4fetch";
 import S3rver from "s3rver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStorageApp } from "../functions/storage/app";
+import { UPLOAD_URL_TTL } from "../functions/storage/pending";
 import type { Deps } from "../shared/deps";
 import { s3BlobStore } from "../shared/storage/s3";
 import type { BlobStore } from "../shared/storage/types";
-import { testDeps } from "./helpers";
+import { fakeClock, testDeps } from "./helpers";
 import { PNG } from "./png";
 
 const CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
@@ -24,6 +25,8 @@ let s3rver: S3rver;
 let gateway: Server;
 let blobs: BlobStore;
 let deps: Deps;
+/** Moves the storage function's time (expiry of pending uploads); S3 checks its own signatures by real time. */
+const clock = fakeClock(Date.now());
 let app: ReturnType<typeof createStorageApp>;
 let sk: string;
 let projectId: string;
@@ -93,7 +96,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => gateway.listen(0, "127.0.0.1", resolve));
   const endpoint = `http://127.0.0.1:${(gateway.address() as { port: number }).port}`;
   blobs = s3BlobStore({ bucket: "files", region: "us-east-1", endpoint, forcePathStyle: true, ...CREDENTIALS });
-  deps = await testDeps();
+  deps = await testDeps({ clock });
   app = createStorageApp(deps, { blobs });
   const { project, keys } = await deps.projects.create({
     name: "s3",
@@ -111,10 +114,10 @@ afterAll(async () => {
 
 // biome-ignore lint/suspicious/noExplicitAny: envelopes of our own API
 const json = async (res: Response) => (await res.json()) as any;
-const post = (path: string, body: unknown) =>
+const post = (path: string, body: unknown, key = sk) =>
   app.request(`/api/storage/${path}`, {
     method: "POST",
-    headers: { "x-api-key": sk, "content-type": "application/json" },
+    headers: { "x-api-key": key, "content-type": "application/json" },
     body: JSON.stringify(body),
   });
 
@@ -184,5 +187,57 @@ describe("s3 blob store (s3rver)", () => {
     const res = await post("upload-confirm", { filePath: request.filePath, size: junk.length });
     expect(res.status).toBe(415);
     expect(await blobs.head(request.filePath)).toBeNull();
+  });
+
+  it("pending direct uploads: bytes in the bucket keep their file, confirmed or not; absent ones are released", async () => {
+    const { project, keys } = await deps.projects.create({
+      name: "s3-pending",
+      settings: { storage: { quotaBytes: PNG.length * 4 } },
+    });
+    const key = keys.secret;
+    const request = async (name: string, size = PNG.length) =>
+      (await json(await post("upload-request", { filename: name, contentType: "image/png", size }, key))).data as {
+        signedUrl: string;
+        filePath: string;
+      };
+    const putTo = (url: string, body: Uint8Array) =>
+      fetch(url, { method: "PUT", headers: { "content-type": "image/png" }, body: body as Uint8Array<ArrayBuffer> });
+    const reserved = async () =>
+      (await deps.store.platform().collection("storage_usage").findOne({ _id: project.id }))?.bytes;
+
+    const uploaded = await request("kept.png"); // PUT to the bucket, never confirmed
+    expect((await putTo(uploaded.signedUrl, PNG)).status).toBe(200);
+    const junk = new Uint8Array(PNG.length).fill(0x41);
+    const fake = await request("fake.png"); // bytes in the bucket that are not the declared type
+    expect((await putTo(fake.signedUrl, junk)).status).toBe(200);
+    const abandoned = await request("never.png"); // no PUT at all
+    const deleted = await request("deleted.png"); // PUT, then deleted before any confirm
+    expect((await putTo(deleted.signedUrl, PNG)).status).toBe(200);
+    expect(
+      (await json(await post("upload-request", { filename: "x.png", contentType: "image/png", size: 1 }, key))).code,
+    ).toBe("QUOTA_EXCEEDED");
+
+    const del = await app.request("/api/storage/file", {
+      method: "DELETE",
+      headers: { "x-api-key": key, "content-type": "application/json" },
+      body: JSON.stringify({ path: deleted.filePath }),
+    });
+    expect(await json(del)).toMatchObject({ success: true, data: { path: deleted.filePath, deleted: true } });
+    expect(await blobs.head(deleted.filePath)).toBeNull();
+    expect(await reserved()).toBe(PNG.length * 3);
+
+    clock.advance((UPLOAD_URL_TTL + 1) * 1000);
+    await request("next.png"); // the quota check settles the expired ones
+    expect(await reserved()).toBe(PNG.length * 2); // kept.png and next.png
+    expect(await blobs.head(fake.filePath)).toBeNull();
+    const read = await app.request(`/api/storage/file?path=${encodeURIComponent(uploaded.filePath)}`, {
+      headers: { "x-api-key": key },
+    });
+    expect(new Uint8Array(await (await fetch(read.headers.get("location")!)).arrayBuffer())).toEqual(PNG);
+    const late = await post("upload-confirm", { filePath: uploaded.filePath, size: PNG.length }, key);
+    expect((await json(late)).data).toMatchObject({ path: uploaded.filePath, size: PNG.length });
+    for (const gone of [abandoned, fake]) {
+      expect((await post("upload-confirm", { filePath: gone.filePath, size: PNG.length }, key)).status).toBe(404);
+    }
   });
 });

@@ -2,10 +2,13 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createStorageApp } from "../functions/storage/app";
+import { UPLOAD_URL_TTL } from "../functions/storage/pending";
 import type { Deps } from "../shared/deps";
+import { fileRecords } from "../shared/storage/files";
 import { fsBlobStore } from "../shared/storage/fs";
+import { memoryBlobStore } from "../shared/storage/memory";
 import type { BlobStore } from "../shared/storage/types";
 import { signAccessToken } from "../shared/tokens";
 import { fakeClock, testDeps } from "./helpers";
@@ -14,6 +17,7 @@ import { PNG } from "./png";
 let clock: ReturnType<typeof fakeClock>;
 let deps: Deps;
 let app: ReturnType<typeof createStorageApp>;
+let blobs: BlobStore;
 let a: { id: string; pk: string; sk: string; jwtSecret: string };
 let b: typeof a;
 
@@ -27,10 +31,11 @@ const token = async (p: typeof a, userId: string) =>
 const USER = "a".repeat(24);
 const OTHER = "b".repeat(24);
 
-async function setup(blobs?: BlobStore) {
+async function setup(store: BlobStore) {
   clock = fakeClock(Date.now());
   deps = await testDeps({ clock });
-  app = createStorageApp(deps, blobs ? { blobs } : {});
+  blobs = store;
+  app = createStorageApp(deps, { blobs });
   a = await project("a", { storage: { allowUserUploads: true } });
   b = await project("b", { storage: { allowUserUploads: true } });
 }
@@ -66,6 +71,68 @@ async function fetchFile(path: string, headers: Record<string, string> = {}) {
   return app.request(`${location.pathname}${location.search}`);
 }
 
+/** A JSON POST to a storage route. */
+function post(route: string, headers: Record<string, string>, body: unknown) {
+  return app.request(`/api/storage/${route}`, {
+    method: "POST",
+    headers: { ...headers, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+/** A direct upload of `size` bytes of text through `/upload-url` or `/upload-request`: its path and URL. */
+async function presignText(route: "upload-url" | "upload-request", headers: Record<string, string>, size: number) {
+  const res = await post(route, headers, { filename: "note.txt", contentType: "text/plain", size });
+  expect(res.status).toBe(200);
+  const { data } = await json(res);
+  return route === "upload-url"
+    ? { path: data.path as string, url: data.uploadUrl as string }
+    : { path: data.filePath as string, url: data.signedUrl as string };
+}
+/** A PUT to a URL the storage function signed (fs and memory stores). */
+function putTo(url: string, body: BodyInit, type = "text/plain") {
+  const u = new URL(url);
+  return app.request(`${u.pathname}${u.search}`, {
+    method: "PUT",
+    headers: { "content-type": type },
+    body,
+    duplex: "half",
+  } as RequestInit);
+}
+/** A PUT whose body runs `meanwhile` once the route has begun reading it, then sends `text`. */
+function putWhile(url: string, text: string, meanwhile: () => unknown) {
+  let ran = false;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (!ran) {
+          ran = true;
+          await meanwhile();
+        }
+        controller.enqueue(new TextEncoder().encode(text));
+        controller.close();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return putTo(url, body);
+}
+const text = (size: number) => new Blob(["x".repeat(size)], { type: "text/plain" });
+/** A user of project a, with a token minted now (the fake clock moves past token lifetimes). */
+const asUser = async (userId: string) => auth(a.pk, await token(a, userId));
+/** A URL issued now has expired once this much time has passed. */
+const PAST_EXPIRY = (UPLOAD_URL_TTL + 1) * 1000;
+
+/** The project's reserved bytes equal the bytes its file records (pending or ready) hold, and `bytes`. */
+async function expectReserved(p: typeof a, bytes: number) {
+  const usage = await deps.store.platform().collection("storage_usage").findOne({ _id: p.id });
+  const records = await fileRecords(deps).find({ projectId: p.id });
+  expect(usage?.bytes ?? 0, "reserved").toBe(bytes);
+  expect(
+    records.reduce((sum, file) => sum + (file.size as number), 0),
+    "recorded",
+  ).toBe(bytes);
+}
+
 describe.each([
   ["memory", false],
   ["fs", true],
@@ -73,7 +140,7 @@ describe.each([
   let dir: string | undefined;
   beforeEach(async () => {
     dir = onDisk ? await mkdtemp(join(tmpdir(), "edgeback-files-")) : undefined;
-    await setup(dir ? fsBlobStore(dir) : undefined);
+    await setup(dir ? fsBlobStore(dir) : memoryBlobStore());
   });
   afterEach(async () => {
     await deps.store.close();
@@ -278,9 +345,163 @@ describe.each([
     expect((await post("upload-confirm", { filePath: `${b.id}/uploads/x.png`, size: 5 })).status).toBe(403);
   });
 
+  describe("reservations of direct uploads", () => {
+    beforeEach(async () => {
+      await deps.projects.update(a.id, { settings: { storage: { quotaBytes: 1000, maxFileSize: 500 } } });
+    });
+
+    it("an upload never made holds its bytes until its URL expires, then the quota is usable again", async () => {
+      const direct = await presignText("upload-url", await asUser(USER), 500);
+      const sdk = await presignText("upload-request", await asUser(USER), 500);
+      await expectReserved(a, 1000);
+      for (const headers of [await asUser(OTHER), auth(a.sk)]) {
+        const res = await upload(headers, text(11), "a.txt");
+        expect(res.status).toBe(403);
+        expect((await json(res)).code).toBe("QUOTA_EXCEEDED");
+      }
+      clock.advance(PAST_EXPIRY - 2000); // still valid: nothing is released
+      expect((await json(await upload(auth(a.sk), text(11), "a.txt"))).code).toBe("QUOTA_EXCEEDED");
+      await expectReserved(a, 1000);
+
+      clock.advance(2000); // both URLs have expired
+      expect((await upload(await asUser(OTHER), text(11), "a.txt")).status).toBe(201);
+      expect((await upload(auth(a.sk), text(11), "b.txt")).status).toBe(201);
+      await expectReserved(a, 22);
+      expect((await putTo(direct.url, "x".repeat(500))).status).toBe(403);
+      expect((await fetchFile(sdk.path, auth(a.sk))).status).toBe(404);
+      expect((await del(auth(a.sk), direct.path)).status).toBe(404);
+      expect((await post("upload-confirm", await asUser(USER), { filePath: sdk.path, size: 500 })).status).toBe(404);
+      await expectReserved(a, 22);
+    });
+
+    it("expired reservations are released once, however many requests find them at the same time", async () => {
+      const pending = [];
+      for (const route of ["upload-url", "upload-request", "upload-url", "upload-request"] as const) {
+        pending.push(await presignText(route, auth(a.sk), 200));
+      }
+      await expectReserved(a, 800);
+      clock.advance(PAST_EXPIRY);
+      // Slow lookups in the blob store, so that every request is looking at the expired files at once.
+      const slowHead = async (path: string) => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return blobs.head(path);
+      };
+      app = createStorageApp(deps, { blobs: { ...blobs, head: slowHead } });
+      const [uploads, reads] = await Promise.all([
+        Promise.all(Array.from({ length: 8 }, (_, i) => upload(auth(a.sk), text(11), `c${i}.txt`))),
+        Promise.all(pending.map((file) => fetchFile(file.path, auth(a.sk)))),
+      ]);
+      expect(uploads.map((res) => res.status)).toEqual(Array(8).fill(201));
+      expect(reads.map((res) => res.status)).toEqual(Array(4).fill(404));
+      await expectReserved(a, 88);
+    });
+
+    it("an upload completed while its URL is valid keeps its bytes, confirmed late or never", async () => {
+      const direct = await presignText("upload-url", await asUser(USER), 500);
+      const sdk = await presignText("upload-request", await asUser(USER), 500);
+      clock.advance(PAST_EXPIRY - 60_000);
+      expect((await putTo(direct.url, "d".repeat(500))).status).toBe(200);
+      expect((await putTo(sdk.url, "s".repeat(500))).status).toBe(200);
+      clock.advance(10 * 60_000);
+      expect((await json(await upload(auth(a.sk), text(11), "a.txt"))).code).toBe("QUOTA_EXCEEDED");
+      const confirmed = await post("upload-confirm", await asUser(USER), { filePath: sdk.path, size: 500 });
+      expect((await json(confirmed)).data).toMatchObject({ path: sdk.path, size: 500, contentType: "text/plain" });
+      expect(await (await fetchFile(direct.path, auth(a.sk))).text()).toBe("d".repeat(500));
+      expect(await (await fetchFile(sdk.path, auth(a.sk))).text()).toBe("s".repeat(500));
+      await expectReserved(a, 1000);
+    });
+
+    it("DELETE of a pending upload releases it: by its owner or the secret key, nobody else", async () => {
+      const mine = await presignText("upload-url", await asUser(USER), 500);
+      const sdk = await presignText("upload-request", await asUser(USER), 500);
+      const refused: Array<[string, Record<string, string>, number, string]> = [
+        ["no key", {}, 401, "API_KEY_MISSING"],
+        ["pk without a user", auth(a.pk), 401, "AUTH_REQUIRED"],
+        ["pk + another user", await asUser(OTHER), 403, "FORBIDDEN"],
+        ["pk + another project's token", auth(a.pk, await token(b, USER)), 401, "TOKEN_INVALID"],
+        ["other project's sk", auth(b.sk), 403, "FORBIDDEN"],
+        ["other project's pk + its user", auth(b.pk, await token(b, USER)), 403, "FORBIDDEN"],
+      ];
+      for (const [name, headers, status, code] of refused) {
+        const res = await del(headers, mine.path);
+        expect(res.status, name).toBe(status);
+        expect((await json(res)).code, name).toBe(code);
+      }
+      await expectReserved(a, 1000);
+
+      const byOwner = await del(await asUser(USER), mine.path);
+      expect(byOwner.status).toBe(200);
+      expect(await json(byOwner)).toMatchObject({ success: true, data: { path: mine.path, deleted: true } });
+      await expectReserved(a, 500);
+      expect((await upload(await asUser(OTHER), text(500), "o.txt")).status).toBe(201);
+      const bySk = await del(auth(a.sk), sdk.path);
+      expect(await json(bySk)).toMatchObject({ success: true, data: { path: sdk.path, deleted: true } });
+      await expectReserved(a, 500);
+
+      expect((await putTo(mine.url, "x".repeat(500))).status).toBe(403);
+      expect(await blobs.head(mine.path)).toBeNull();
+      expect((await json(await del(auth(a.sk), mine.path))).code).toBe("FILE_NOT_FOUND");
+      expect((await post("upload-confirm", auth(a.sk), { filePath: sdk.path, size: 500 })).status).toBe(404);
+      expect((await fetchFile(sdk.path, auth(a.sk))).status).toBe(404);
+      await expectReserved(a, 500);
+    });
+
+    it("bytes still streaming in when their pending file is deleted or released are not kept", async () => {
+      const deleted = await presignText("upload-url", auth(a.sk), 300);
+      const refused = await putWhile(deleted.url, "d".repeat(300), () => del(auth(a.sk), deleted.path));
+      expect(refused.status).toBe(403);
+      expect((await json(refused)).message).toBe("This upload URL has expired or its file was deleted");
+      expect(await blobs.head(deleted.path)).toBeNull();
+      await expectReserved(a, 0);
+
+      const late = await presignText("upload-request", auth(a.sk), 300);
+      const expired = await putWhile(late.url, "l".repeat(300), async () => {
+        clock.advance(PAST_EXPIRY); // the URL expires mid-upload and a quota check releases it
+        expect((await upload(auth(a.sk), text(11), "a.txt")).status).toBe(201);
+      });
+      expect(expired.status).toBe(403);
+      expect(await blobs.head(late.path)).toBeNull();
+      await expectReserved(a, 11);
+    });
+  });
+
   it("the fs store keeps files inside its root", async () => {
     if (!dir) return;
     await upload(auth(a.sk), png());
     expect(await readdir(join(dir, a.id, "uploads"))).toHaveLength(2); // the file and its .type
+  });
+});
+
+describe("file paths", () => {
+  beforeEach(() => setup(memoryBlobStore()));
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await deps.store.close();
+  });
+  const randomPart = (path: string) => (path.split("/").pop() ?? "").slice(0, 24);
+
+  it("the random part of a path is 96 bits drawn from crypto.getRandomValues", async () => {
+    const draws: string[] = [];
+    const real = crypto.getRandomValues.bind(crypto);
+    vi.spyOn(crypto, "getRandomValues").mockImplementation(((array: Uint8Array) => {
+      const filled = real(array);
+      if (filled instanceof Uint8Array && filled.length === 12) draws.push(Buffer.from(filled).toString("hex"));
+      return filled;
+    }) as typeof crypto.getRandomValues);
+    const uploaded = (await json(await upload(auth(a.sk), png()))).data.path as string;
+    const presigned = await presignText("upload-url", await asUser(USER), 10);
+    expect(draws).toContain(randomPart(uploaded));
+    expect(draws).toContain(randomPart(presigned.path));
+  });
+
+  it("1000 paths: all distinct, with no shared clock, process or counter part", async () => {
+    const keys: string[] = [];
+    for (let i = 0; i < 1000; i++) keys.push(randomPart((await presignText("upload-url", auth(a.sk), 1)).path));
+    for (const key of keys) expect(key).toMatch(/^[0-9a-f]{24}$/);
+    expect(new Set(keys).size).toBe(1000);
+    // An ObjectId-like id repeats its first 18 hex digits (seconds, per-process value) and counts in the last 6.
+    for (let i = 1; i < keys.length; i++) expect(keys[i]?.slice(0, 8)).not.toBe(keys[i - 1]?.slice(0, 8));
+    // Every hex digit appears at every position (for uniform random bits, missing one has odds below 1e-25).
+    for (let at = 0; at < 24; at++) expect(new Set(keys.map((key) => key[at])).size, `digit ${at}`).toBe(16);
   });
 });

@@ -3,8 +3,8 @@ import type { AppEnv } from "../../shared/app";
 import { callerOf } from "../../shared/caller";
 import type { Deps } from "../../shared/deps";
 import { ApiError } from "../../shared/errors";
-import { newId } from "../../shared/ids";
 import type { ResolvedProject } from "../../shared/principal";
+import { randomFileKey, userFolder } from "../../shared/storage/paths";
 import { type StoragePolicy, storagePolicy } from "../../shared/storage/policy";
 import type { blobSigner } from "../../shared/storage/signing";
 import type { BlobStore } from "../../shared/storage/types";
@@ -48,8 +48,11 @@ export const baseUrl = (c: Ctx, rt: StorageRuntime) =>
 export const fileUrl = (c: Ctx, rt: StorageRuntime, path: string) =>
   `${baseUrl(c, rt)}/api/storage/file?path=${encodeURIComponent(path)}`;
 
-/** A new file's path: `<projectId>/<folder>/<random>-<name>`, users' under `<projectId>/users/<userId>/`. */
-export function newFilePath(actor: Actor, folder: string, name: string, now: number): string {
-  const dir = actor.userId ? `users/${actor.userId}` : folder;
-  return `${actor.project.id}/${dir}/${newId(now)}-${name}`;
+/**
+ * A new file's path: `<projectId>/<folder>/<random>-<name>`, users' under `<projectId>/users/<userId>/`;
+ * `<random>` is 96 unguessable bits (see randomFileKey).
+ */
+export function newFilePath(actor: Actor, folder: string, name: string): string {
+  const dir = actor.userId ? userFolder(actor.userId) : folder;
+  return `${actor.project.id}/${dir}/${randomFileKey()}-${name}`;
 }

@@ -11,6 +11,7 @@ import { parseFilePath } from "../../shared/storage/paths";
 import { assertMagicBytes, storagePolicy } from "../../shared/storage/policy";
 import { readLimited } from "./body";
 import { baseUrl, type Ctx, type StorageRuntime } from "./context";
+import { settle } from "./pending";
 
 /** How long a download URL for a private file stays valid, in seconds. */
 const DOWNLOAD_URL_TTL = 5 * 60;
@@ -37,18 +38,14 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
   }
 
   /**
-   * The record of a stored file, or 404. A direct upload is `pending` until its bytes are seen: the
-   * first read that finds them in the store (with the announced size) marks it ready.
+   * The record of a readable file, or 404. A direct upload is `pending` until its bytes are seen: the
+   * first look that finds them marks it ready; one whose URL expired without them is released (settle).
    */
   async function recordOf(path: string): Promise<FileDoc> {
-    const files = fileRecords(deps);
-    const file = (await files.findOne({ _id: path })) as FileDoc | null;
-    if (file?.status === "ready") return file;
-    if (!file || (await blobs.head(path))?.size !== file.size) throw new ApiError("FILE_NOT_FOUND");
-    if (await files.updateOne({ _id: path, status: "pending" }, { $set: { status: "ready" } })) {
-      deps.usage.count(file.projectId, "storageBytes", file.size);
-    }
-    return { ...file, status: "ready" };
+    const found = (await fileRecords(deps).findOne({ _id: path })) as FileDoc | null;
+    const file = found && (await settle(rt, found));
+    if (file?.status !== "ready") throw new ApiError("FILE_NOT_FOUND");
+    return file;
   }
 
   // GET /file?path=: public projects stream (or redirect) to anyone; private ones need a key and
@@ -78,7 +75,9 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
     const { project, keyType } = c.get("principal");
     const body = parseWith(z.object({ path: z.string() }), await readJson(c));
     const path = parseFilePath(body.path, project.id);
-    const file = await recordOf(path);
+    // Pending files too: deleting a direct upload before (or instead of) its bytes gives its reservation back.
+    const file = (await fileRecords(deps).findOne({ _id: path })) as FileDoc | null;
+    if (!file) throw new ApiError("FILE_NOT_FOUND");
     if (keyType === "publishable") {
       const caller = await callerOf(c, deps.clock);
       if (caller.tokenError) throw new ApiError(caller.tokenError);
@@ -86,11 +85,15 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
       if (file.ownerId !== caller.userId)
         throw new ApiError("FORBIDDEN", "Only its uploader or the secret key may delete this file");
     }
-    await blobs.delete(path);
-    if (await fileRecords(deps).deleteOne({ _id: path })) {
-      await releaseBytes(deps, project, file.size);
-      deps.usage.count(project.id, "storageBytes", -file.size);
+    if (file.status === "ready") await blobs.delete(path);
+    const removed = (await fileRecords(deps).deleteOne({ _id: path })) as FileDoc | null;
+    if (removed) {
+      await releaseBytes(deps, project, removed.size);
+      if (removed.status === "ready") deps.usage.count(project.id, "storageBytes", -removed.size);
     }
+    // A pending file's bytes may be arriving now: removed after its record, so a late direct PUT
+    // either lands before this (and goes) or finds no record (and removes its own bytes).
+    if (file.status === "pending") await blobs.delete(path);
     return ok(c, { path, deleted: true });
   });
 
@@ -108,7 +111,11 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
     }
     assertMagicBytes(signed.type, bytes.subarray(0, 16));
     await blobs.put(signed.path, bytes, signed.type);
-    await recordOf(signed.path); // marks it ready
+    // Marks it ready, unless the pending file was deleted or released while the bytes streamed in.
+    if ((await settle(rt, file))?.status !== "ready") {
+      await blobs.delete(signed.path);
+      throw new ApiError("FORBIDDEN", "This upload URL has expired or its file was deleted");
+    }
     return ok(c, { path: signed.path, size: bytes.length });
   });
 

@@ -1,7 +1,7 @@
 import type { Deps } from "../deps";
 import { ApiError } from "../errors";
 import type { ResolvedProject } from "../principal";
-import { type Doc, DuplicateKeyError } from "../store/types";
+import { type Doc, type DocumentStore, DuplicateKeyError } from "../store/types";
 
 /** A stored file's record (platform database): who owns it and what it holds. */
 export interface FileDoc extends Doc {
@@ -13,6 +13,11 @@ export interface FileDoc extends Doc {
   /** `pending` until the bytes are known to be there (direct uploads), then `ready`. */
   status: "pending" | "ready";
   createdAt: string;
+  /**
+   * A pending file's upload URL stops working at this instant (ISO 8601): if its bytes are not there
+   * by then, the record and its reserved bytes are released. Removed when the file is ready.
+   */
+  expiresAt?: string;
 }
 
 const FILES = "files";
@@ -21,6 +26,26 @@ const USAGE = "storage_usage";
 type FileDeps = Pick<Deps, "store" | "clock">;
 
 export const fileRecords = (deps: FileDeps) => deps.store.platform().collection(FILES);
+
+/** Per store, the index the expiry sweep walks (only pending files carry `expiresAt`). */
+const expiryIndexes = new WeakMap<DocumentStore, Promise<void>>();
+
+/** Up to `limit` of a project's pending files whose upload URL has expired by now, oldest first. */
+export async function expiredPendingFiles(deps: FileDeps, projectId: string, limit: number): Promise<FileDoc[]> {
+  let indexed = expiryIndexes.get(deps.store);
+  if (!indexed) {
+    indexed = fileRecords(deps).createIndex("expiresAt");
+    expiryIndexes.set(deps.store, indexed);
+    indexed.catch(() => expiryIndexes.delete(deps.store));
+  }
+  await indexed;
+  const now = new Date(deps.clock.now()).toISOString();
+  const found = await fileRecords(deps).find(
+    { expiresAt: { $lte: now }, projectId, status: "pending" },
+    { sort: { expiresAt: 1 }, limit },
+  );
+  return found as FileDoc[];
+}
 
 /**
  * Reserves `size` bytes of the project's storage before the bytes are written: atomically refused
@@ -39,8 +64,12 @@ export async function reserveBytes(deps: FileDeps, project: ResolvedProject, siz
   if (!reserved) throw new ApiError("QUOTA_EXCEEDED", "The project's storage quota is used up");
 }
 
-/** Gives back bytes reserved for a failed write or a deleted file. */
-export async function releaseBytes(deps: FileDeps, project: ResolvedProject, size: number): Promise<void> {
+/**
+ * Gives back bytes reserved for a failed write, a deleted file or an expired direct upload. Callers
+ * release once per record: after winning the atomic deleteOne that removes it (or for a record never
+ * written), so no reservation is given back twice.
+ */
+export async function releaseBytes(deps: FileDeps, project: Pick<ResolvedProject, "id">, size: number): Promise<void> {
   await deps.store
     .platform()
     .collection(USAGE)

@@ -3,6 +3,14 @@ import { ApiError } from "../errors";
 const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 const MAX_PATH = 512;
 
+/**
+ * The random part of a new file's path: 96 bits from the platform's CSPRNG as 24 lower-case hex, so a
+ * path cannot be guessed from another one (document ids, by contrast, are ObjectId-like and ordered).
+ */
+export function randomFileKey(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(12)), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
 /** A file name reduced to safe characters: letters, digits, `.`, `_`, `-`; never empty, never hidden. */
 export function sanitizeName(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? "";

@@ -1,0 +1,105 @@
+/**
+ * Direct uploads between their URL and their bytes (API.md §7). A pending file holds its reserved
+ * bytes until its upload URL expires; nothing runs in the background (functions are serverless), so
+ * a pending file is settled whenever it is looked at, and a project's expired ones whenever its quota
+ * is checked. Every release follows an atomic removal of the pending record: released once, at most.
+ */
+import { ApiError } from "../../shared/errors";
+import type { ResolvedProject } from "../../shared/principal";
+import { expiredPendingFiles, type FileDoc, fileRecords, releaseBytes, reserveBytes } from "../../shared/storage/files";
+import { assertMagicBytes } from "../../shared/storage/policy";
+import type { StorageRuntime } from "./context";
+
+/** How long a direct-upload URL stays valid, in seconds. */
+export const UPLOAD_URL_TTL = 15 * 60;
+/** How many expired pending files one quota check settles at most. */
+const SWEEP_LIMIT = 25;
+
+/** When an upload URL signed to expire at `exp` (epoch seconds, still valid during that second) stops working. */
+export const uploadExpiry = (exp: number) => new Date((exp + 1) * 1000).toISOString();
+
+/** The instant (epoch ms) a pending file's upload URL stops working; from `createdAt` for records older than `expiresAt`. */
+const expiryOf = (file: FileDoc) =>
+  Date.parse(file.expiresAt ?? uploadExpiry(Math.floor(Date.parse(file.createdAt) / 1000) + UPLOAD_URL_TTL));
+
+/**
+ * Removes a pending file: its record (atomically: of concurrent callers, one wins), then the bytes it
+ * reserved and any bytes that reached the store. False when it was no longer pending.
+ */
+export async function discardPending(rt: StorageRuntime, path: string): Promise<boolean> {
+  const removed = (await fileRecords(rt.deps).deleteOne({ _id: path, status: "pending" })) as FileDoc | null;
+  if (!removed) return false;
+  await releaseBytes(rt.deps, { id: removed.projectId }, removed.size);
+  await rt.blobs.delete(path);
+  return true;
+}
+
+/**
+ * Why stored bytes cannot be the announced file (direct uploads bypass the upload route's checks): a
+ * size mismatch (400) or a signature contradicting the declared type (415); null when they can. A
+ * failing store throws instead (the file is kept for a later look).
+ */
+async function storedRefusal(rt: StorageRuntime, file: FileDoc, size: number): Promise<ApiError | null> {
+  if (size !== file.size) {
+    return new ApiError("VALIDATION_FAILED", undefined, { details: [{ path: "filePath", message: "size mismatch" }] });
+  }
+  const stored = await rt.blobs.get(file._id);
+  if (!stored) return null;
+  const reader = stored.body.getReader();
+  const { value } = await reader.read();
+  await reader.cancel().catch(() => undefined);
+  try {
+    assertMagicBytes(file.contentType, value ?? new Uint8Array());
+    return null;
+  } catch (error) {
+    if (error instanceof ApiError) return error;
+    throw error;
+  }
+}
+
+/**
+ * A file's record as it stands once its bytes are accounted for. A pending file whose bytes are in the
+ * store with the announced size and a matching signature becomes ready, even after its URL expired (the
+ * upload completed while the URL was valid: an S3 PUT is refused after expiry, the storage function's
+ * own PUT settles before it answers). Bytes of the wrong size or type remove the file (400/415). A pending
+ * file without bytes stays pending while its URL is valid and is released after: null. Null also when
+ * the file was removed meanwhile.
+ */
+export async function settle(rt: StorageRuntime, file: FileDoc): Promise<FileDoc | null> {
+  if (file.status === "ready") return file;
+  const files = fileRecords(rt.deps);
+  const stored = await rt.blobs.head(file._id);
+  if (stored) {
+    const refused = await storedRefusal(rt, file, stored.size);
+    if (refused) {
+      await discardPending(rt, file._id);
+      throw refused;
+    }
+    const ready = await files.updateOne(
+      { _id: file._id, status: "pending" },
+      { $set: { status: "ready" }, $unset: { expiresAt: "" } },
+    );
+    if (ready) rt.deps.usage.count(file.projectId, "storageBytes", file.size);
+    return (ready ?? (await files.findOne({ _id: file._id }))) as FileDoc | null;
+  }
+  if (rt.deps.clock.now() < expiryOf(file)) return file;
+  await discardPending(rt, file._id);
+  return null;
+}
+
+/** Settles a project's pending files whose URL has expired, giving back the bytes of those never uploaded. */
+async function releaseExpired(rt: StorageRuntime, projectId: string): Promise<void> {
+  for (const file of await expiredPendingFiles(rt.deps, projectId, SWEEP_LIMIT)) {
+    await settle(rt, file).catch((error: unknown) => {
+      // Bytes of the wrong size or type were removed with their record; anything else waits for the next check.
+      if (!(error instanceof ApiError))
+        rt.deps.log.warn("storage: could not settle an expired upload", { path: file._id, error: String(error) });
+    });
+  }
+}
+
+/** Reserves bytes of the project's quota (403 QUOTA_EXCEEDED), after releasing its expired reservations. */
+export async function reserve(rt: StorageRuntime, project: ResolvedProject, size: number, quota: number | undefined) {
+  await releaseExpired(rt, project.id);
+  await reserveBytes(rt.deps, project, size, quota);
+}
