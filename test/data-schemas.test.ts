@@ -110,6 +110,46 @@ describe("create, get, list", () => {
     expect(one.json.data.collection.fields.map((f: { name: string }) => f.name)).toEqual(["title", "views"]);
   });
 
+  it("pk does not see private fields nested in objects or array items either", async () => {
+    await env.defineCollection({
+      name: "orders",
+      fields: [
+        {
+          name: "meta",
+          type: "object",
+          fields: [
+            { name: "note", type: "string" },
+            { name: "score", type: "number", private: true },
+          ],
+        },
+        {
+          name: "lines",
+          type: "array",
+          items: {
+            type: "object",
+            fields: [
+              { name: "sku", type: "string" },
+              { name: "cost", type: "number", private: true },
+            ],
+          },
+        },
+      ],
+    });
+    const names = (fields: Array<{ name: string }> = []) => fields.map((f) => f.name);
+    const pk = (await env.pk("GET", "/api/schemas/orders")).json.data.collection;
+    expect(names(pk.fields[0].fields)).toEqual(["note"]);
+    expect(names(pk.fields[1].items.fields)).toEqual(["sku"]);
+    const listed = (await env.pk("GET", "/api/schemas")).json.data.collections.find(
+      (c: { name: string }) => c.name === "orders",
+    );
+    expect(JSON.stringify(listed)).not.toMatch(/score|cost/);
+    const sk = (await env.sk("GET", "/api/schemas/orders")).json.data.collection;
+    expect([names(sk.fields[0].fields), names(sk.fields[1].items.fields)]).toEqual([
+      ["note", "score"],
+      ["sku", "cost"],
+    ]);
+  });
+
   it("404 COLLECTION_NOT_FOUND for a missing or malformed name", async () => {
     for (const name of ["nope", "_collections", "system.x", "1abc", "a%20b"]) {
       const res = await env.sk("GET", `/api/schemas/${name}`);

@@ -6,7 +6,13 @@ import { ApiError } from "../../shared/errors";
 import { ok, readJson } from "../../shared/http";
 import type { KeyType, ResolvedProject } from "../../shared/principal";
 import { isPlainObject } from "../../shared/sanitize";
-import { type CollectionDef, definitionView, mergeDefinition, parseDefinition } from "../../shared/schema/definition";
+import {
+  type CollectionDef,
+  definitionView,
+  type FieldDef,
+  mergeDefinition,
+  parseDefinition,
+} from "../../shared/schema/definition";
 import { parseCollectionName } from "../../shared/schema/names";
 
 /**
@@ -38,10 +44,20 @@ async function store(deps: Deps, project: ResolvedProject, def: CollectionDef): 
   throw new ApiError("COLLECTION_NOT_FOUND");
 }
 
+/** Fields without the private ones, at any depth (object `fields`, array `items` and their `fields`). */
+function publicFields(fields: FieldDef[]): FieldDef[] {
+  const open = <T extends Omit<FieldDef, "name">>(field: T): T => ({
+    ...field,
+    ...(field.fields ? { fields: publicFields(field.fields) } : {}),
+    ...(field.items ? { items: open(field.items) } : {}),
+  });
+  return fields.filter((field) => !field.private).map(open);
+}
+
 /** What a key may see of a definition: pk callers do not see private fields. */
 function view(entry: CollectionEntry, keyType: KeyType) {
   const def: CollectionDef =
-    keyType === "secret" ? entry.def : { ...entry.def, fields: entry.def.fields.filter((f) => !f.private) };
+    keyType === "secret" ? entry.def : { ...entry.def, fields: publicFields(entry.def.fields) };
   return {
     ...definitionView(def),
     implicit: entry.implicit,
