@@ -354,6 +354,34 @@ describe("refresh-token and logout", () => {
     expect(again.json.data.refreshToken).toBe(refreshCookie(again));
   });
 
+  it("cookie transport from another origin: only an origin the project's allowlist names may spend the cookie", async () => {
+    const login = (origin?: string) =>
+      env.api("POST", "/login", {
+        body: { email: "a@example.com", password: PASSWORD },
+        headers: origin ? { origin } : {},
+      });
+    let origin: string | undefined;
+    const refresh = async (headers: Record<string, string>) =>
+      env.api("POST", "/refresh-token", {
+        headers: { cookie: `refreshToken=${refreshCookie(await login(origin))}`, ...headers },
+      });
+    // Empty allowlist ("any origin" for keys): a foreign page cannot spend the ambient cookie.
+    const foreign = await refresh({ origin: "https://evil.example" });
+    expect([foreign.status, foreign.json.code]).toEqual([403, "ORIGIN_NOT_ALLOWED"]);
+    expect((await refresh({})).status).toBe(200); // no Origin: not a cross-origin browser call
+    expect((await refresh({ origin: "http://localhost" })).status).toBe(200); // the API's own origin
+    // A token the page holds itself is not ambient: any origin the key allows may send it.
+    const own = await env.api("POST", "/refresh-token", {
+      headers: { origin: "https://evil.example", "x-refresh-token": session.refreshToken! },
+    });
+    expect(own.status).toBe(200);
+    // Once the project names its app, that app (and only it) may use the cookie.
+    await env.deps.projects.update(env.project.id, { allowedOrigins: ["https://app.example.com"] });
+    origin = "https://app.example.com";
+    expect((await refresh({ origin: "https://app.example.com" })).status).toBe(200);
+    expect((await refresh({ origin: "https://evil.example" })).status).toBe(403);
+  });
+
   it("body transport: {refreshToken} works and gets the new one back in the body", async () => {
     const res = await env.api("POST", "/refresh-token", { body: { refreshToken: session.refreshToken } });
     expect(res.status).toBe(200);

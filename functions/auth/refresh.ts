@@ -9,7 +9,7 @@ import { isId } from "../../shared/ids";
 import { bearerToken, verifyAccessToken } from "../../shared/tokens";
 import { type AuthRuntime, scopeOf } from "./context";
 import { sessionPayload } from "./session-response";
-import { clearRefreshCookie, readRefreshToken } from "./transport";
+import { assertCookieOrigin, clearRefreshCookie, readRefreshToken } from "./transport";
 
 export function refreshRoutes(rt: AuthRuntime): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
@@ -19,6 +19,7 @@ export function refreshRoutes(rt: AuthRuntime): Hono<AppEnv> {
     const { settings, cols, now } = scope;
     const sent = readRefreshToken(c, await readJson(c));
     if (!sent) throw new ApiError("REFRESH_TOKEN_INVALID", "Refresh token missing");
+    if (sent.source === "cookie") assertCookieOrigin(c, scope.project.allowedOrigins, rt.deps.config.publicUrl);
     const issued = await rotateRefreshToken(cols, sent.token, { now, ttlMs: settings.refreshTokenTtl * 1000 });
     const user = (await cols.users.findOne({ _id: issued.userId })) as UserDoc | null;
     if (!user) {

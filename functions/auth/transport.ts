@@ -7,6 +7,8 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Config } from "../../shared/config";
+import { ApiError } from "../../shared/errors";
+import { originAllowed } from "../../shared/origin";
 
 export const REFRESH_COOKIE = "refreshToken";
 const COOKIE_PATH = "/api/userAuth";
@@ -23,6 +25,24 @@ export function readRefreshToken(c: Context, body: unknown): { token: string; so
   if (typeof fromBody === "string" && fromBody !== "") return { token: fromBody, source: "body" };
   const cookie = getCookie(c, REFRESH_COOKIE);
   return cookie ? { token: cookie, source: "cookie" } : null;
+}
+
+/**
+ * The cookie is an ambient credential: the browser sends it for any page that calls the API (with
+ * `COOKIE_SAMESITE=None`, pages of any site), and with an empty allowlist that page may read the
+ * answer. So a refresh token read from the cookie is spent only for a request without `Origin`, from
+ * the API's own origin (or PUBLIC_URL's), or from an origin the project's allowlist names: 403
+ * ORIGIN_NOT_ALLOWED otherwise. Tokens the page sends itself (header, body) need no such check.
+ */
+export function assertCookieOrigin(c: Context, allowedOrigins: readonly string[], publicUrl: string | undefined) {
+  const origin = c.req.header("origin");
+  if (!origin) return;
+  const own = [new URL(c.req.url).origin, publicUrl && new URL(publicUrl).origin];
+  if (own.includes(origin) || (allowedOrigins.length > 0 && originAllowed(origin, allowedOrigins))) return;
+  throw new ApiError(
+    "ORIGIN_NOT_ALLOWED",
+    "A refresh-token cookie is accepted from other origins only when the project's allowlist names them",
+  );
 }
 
 /** Whether the response body should carry the refresh token too. */
