@@ -556,6 +556,30 @@ describe("aggregate", () => {
       { _id: "b", sum: 20, n: 1 },
       { _id: "c", sum: 40, n: 1 },
     ]);
+    const found = await aggregate([
+      { $match: { total: 10 } },
+      {
+        $project: {
+          _id: 0,
+          all: { $regexFindAll: { input: "a1b22c333", regex: "([a-z])(\\d+)" } },
+          first: { $regexFind: { input: "$status", regex: "A(I)", options: "i" } },
+          none: { $regexFind: { input: "$status", regex: "z" } },
+          hit: { $regexMatch: { input: "$status", regex: "^p" } },
+        },
+      },
+    ]);
+    expect(found.json.data.items).toEqual([
+      {
+        all: [
+          { match: "a1", idx: 0, captures: ["a", "1"] },
+          { match: "b22", idx: 2, captures: ["b", "22"] },
+          { match: "c333", idx: 5, captures: ["c", "333"] },
+        ],
+        first: { match: "ai", idx: 1, captures: ["i"] },
+        none: null,
+        hit: true,
+      },
+    ]);
     const counted = await aggregate([{ $match: { total: { $gte: 7 } } }, { $count: "n" }]);
     expect(counted.json.data.items).toEqual([{ n: 3 }]);
     const matched = await aggregate([

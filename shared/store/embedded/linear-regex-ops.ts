@@ -19,29 +19,24 @@ interface Found {
   captures: Array<string | null>;
 }
 
-/** MongoDB's regex search over an evaluated `{input, regex, options}`, as mingo does it, on RE2. */
+/** MongoDB's regex search over an evaluated `{input, regex, options}` (pipelines are JSON: regex is a string), on RE2. */
 function search(obj: unknown, expr: unknown, options: Options, global: boolean): Found[] {
-  const {
-    input,
-    regex,
-    options: flags = "",
-  } = evalExpr(obj, expr, options) as {
-    input: unknown;
-    regex: unknown;
-    options?: string;
-  };
-  if (typeof input !== "string") return [];
-  if (typeof regex !== "string" && !(regex instanceof RegExp)) throw new Error("regex must be a string");
+  const args = evalExpr(obj, expr, options) as { input: unknown; regex: unknown; options?: unknown };
+  const flags = args.options ?? "";
+  if (typeof args.input !== "string") return [];
+  if (typeof args.regex !== "string" || typeof flags !== "string")
+    throw new Error("regex and options must be strings");
   if (/[gx]/.test(flags)) throw new Error("regex options g and x are not supported");
-  const re = regex instanceof RegExp ? linearRegExp(regex.source, flags || regex.flags) : linearRegExp(regex, flags);
-  const found: Found[] = [];
+  const input = args.input;
+  const re = linearRegExp(args.regex, flags);
+  const matches: Found[] = [];
   let offset = 0;
   for (let m = re.exec(input); m; m = global ? re.exec(input.slice(offset)) : null) {
-    found.push({ match: m[0], idx: m.index + offset, captures: m.slice(1).map((c) => c ?? null) });
+    matches.push({ match: m[0], idx: m.index + offset, captures: m.slice(1).map((c) => c ?? null) });
     offset += m.index + Math.max(m[0].length, 1);
     if (offset > input.length) break;
   }
-  return found;
+  return matches;
 }
 
 /**
