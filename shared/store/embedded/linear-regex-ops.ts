@@ -24,8 +24,7 @@ function search(obj: unknown, expr: unknown, options: Options, global: boolean):
   const args = evalExpr(obj, expr, options) as { input: unknown; regex: unknown; options?: unknown };
   const flags = args.options ?? "";
   if (typeof args.input !== "string") return [];
-  if (typeof args.regex !== "string" || typeof flags !== "string")
-    throw new Error("regex and options must be strings");
+  if (typeof args.regex !== "string" || typeof flags !== "string") throw new Error("regex and options must be strings");
   if (/[gx]/.test(flags)) throw new Error("regex options g and x are not supported");
   const input = args.input;
   const re = linearRegExp(args.regex, flags);
