@@ -3,7 +3,10 @@
  * use (also under concurrency), 60 s send cooldown for verification and reset alike, no enumeration.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createAdminApp } from "../functions/admin/app";
 import { type AuthTestEnv, authTestEnv } from "./auth-helpers";
+import { call } from "./data-helpers";
+import { ADMIN_TOKEN } from "./helpers";
 
 let env: AuthTestEnv;
 beforeEach(async () => {
@@ -60,7 +63,7 @@ describe("verification codes", () => {
     expect((await verify(code)).status).toBe(200);
   });
 
-  it("allow 5 wrong tries: the fifth spends the code (429 OTP_ATTEMPTS_EXCEEDED, Retry-After), even for the right code after", async () => {
+  it("allow 5 wrong tries: the fifth uses up the budget (429 OTP_ATTEMPTS_EXCEEDED, Retry-After), even for the right code after", async () => {
     const code = env.otpFor("a@example.com");
     for (let i = 1; i <= 4; i++) {
       const res = await verify(wrongCode(code));
@@ -70,14 +73,50 @@ describe("verification codes", () => {
     const fifth = await verify(wrongCode(code));
     expect(fifth.status).toBe(429);
     expect(fifth.json.code).toBe("OTP_ATTEMPTS_EXCEEDED");
-    expect(fifth.headers.get("retry-after")).toBe("60");
+    // Nobody asked for the signup code, so there is no cooldown: a new code may be requested at once.
+    expect(fifth.headers.get("retry-after")).toBe("1");
     const right = await verify(code);
     expect(right.status).toBe(429);
     expect(right.json.code).toBe("OTP_ATTEMPTS_EXCEEDED");
-    // A new code (after the cooldown) starts over.
-    env.clock.advance(60_000);
+    // A new code starts over.
     expect((await resend()).status).toBe(200);
     expect((await verify(env.otpFor("a@example.com"))).status).toBe(200);
+  });
+
+  it("never meet more than 5 guesses, even when the tries straddle two budget windows", async () => {
+    const fresh = await authTestEnv();
+    try {
+      fresh.clock.advance(5 * 60_000); // mid-window: budgets are counted per 10-minute clock window
+      await fresh.signup("b@example.com");
+      const code = fresh.otpFor("b@example.com");
+      const tryCode = (otp: string) => fresh.api("POST", "/verify-email", { body: { email: "b@example.com", otp } });
+      fresh.clock.advance(5 * 60_000 - 1000);
+      const first = [];
+      for (let i = 0; i < 5; i++) first.push((await tryCode(wrongCode(code))).status);
+      expect(first).toEqual([400, 400, 400, 400, 429]);
+      fresh.clock.advance(2000); // a new window: a fresh budget, but the code has met its 5 guesses
+      const late = await tryCode(code);
+      expect(late.status).toBe(400);
+      expect(late.json.code).toBe("OTP_INVALID");
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it("the fifth guess at a code may still be right, when the first four fell into an earlier window", async () => {
+    const fresh = await authTestEnv();
+    try {
+      fresh.clock.advance(5 * 60_000);
+      await fresh.signup("b@example.com");
+      const code = fresh.otpFor("b@example.com");
+      const tryCode = (otp: string) => fresh.api("POST", "/verify-email", { body: { email: "b@example.com", otp } });
+      fresh.clock.advance(5 * 60_000 - 1000);
+      for (let i = 0; i < 4; i++) expect((await tryCode(wrongCode(code))).status).toBe(400);
+      fresh.clock.advance(2000);
+      expect((await tryCode(code)).status).toBe(200);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it("parallel wrong tries cannot exceed the 5 allowed", async () => {
@@ -100,15 +139,18 @@ describe("verification codes", () => {
 
 describe("resend cooldown", () => {
   it("a second request within 60 s → 429 OTP_COOLDOWN with Retry-After; after 60 s it is sent", async () => {
+    // The signup code sets no cooldown (nobody asked for it; a cooldown there would show the signup).
+    expect((await resend()).status).toBe(200);
+    expect(env.mails("a@example.com")).toHaveLength(2);
     env.clock.advance(20_000);
     const early = await resend();
     expect(early.status).toBe(429);
     expect(early.json.code).toBe("OTP_COOLDOWN");
     expect(early.headers.get("retry-after")).toBe("40");
-    expect(env.mails("a@example.com")).toHaveLength(1);
+    expect(env.mails("a@example.com")).toHaveLength(2);
     env.clock.advance(40_000);
     expect((await resend()).status).toBe(200);
-    expect(env.mails("a@example.com")).toHaveLength(2);
+    expect(env.mails("a@example.com")).toHaveLength(3);
   });
 
   it("applies to unknown and verified emails alike, so it tells nothing about accounts", async () => {
@@ -160,7 +202,9 @@ describe("password reset codes", () => {
     await requestReset();
     const code = env.otpFor("a@example.com", "reset");
     for (let i = 0; i < 4; i++) expect((await reset(wrongCode(code))).json.code).toBe("OTP_INVALID");
-    expect((await reset(wrongCode(code))).json.code).toBe("OTP_ATTEMPTS_EXCEEDED");
+    const fifth = await reset(wrongCode(code));
+    expect(fifth.json.code).toBe("OTP_ATTEMPTS_EXCEEDED");
+    expect(fifth.headers.get("retry-after")).toBe("60"); // when the requested code's cooldown ends
     expect((await reset(code)).json.code).toBe("OTP_ATTEMPTS_EXCEEDED");
 
     env.clock.advance(60_000);
@@ -168,5 +212,149 @@ describe("password reset codes", () => {
     const next = env.otpFor("a@example.com", "reset");
     env.clock.advance(10 * 60_000);
     expect((await reset(next)).json.code).toBe("OTP_EXPIRED");
+  });
+});
+
+describe("deleting an account", () => {
+  it("makes its codes unusable and leaves the budget as it was, like any email's", async () => {
+    const code = env.otpFor("a@example.com");
+    for (let i = 0; i < 2; i++) expect((await verify(wrongCode(code))).status).toBe(400);
+    const session = await env.login("a@example.com");
+    const deleted = await call(
+      createAdminApp(env.deps),
+      "DELETE",
+      `/api/admin/projects/${env.project.id}/users/${session.json.data.user._id}`,
+      { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } },
+    );
+    expect(deleted.status).toBe(200);
+    const after = [await verify(code), await verify(wrongCode(code)), await verify(wrongCode(code))];
+    expect(after.map((res) => res.json.code)).toEqual(["OTP_INVALID", "OTP_INVALID", "OTP_ATTEMPTS_EXCEEDED"]);
+  });
+});
+
+describe("a third party spending someone's code", () => {
+  it("five wrong tries lock the code, but the owner's new code (after Retry-After) starts a fresh budget", async () => {
+    await requestReset();
+    const stolen = env.otpFor("a@example.com", "reset");
+    let last: Awaited<ReturnType<typeof reset>> | undefined;
+    for (let i = 0; i < 5; i++) last = await reset(wrongCode(stolen));
+    expect(last?.status).toBe(429);
+    expect((await reset(stolen)).json.code).toBe("OTP_ATTEMPTS_EXCEEDED");
+    env.clock.advance(Number(last?.headers.get("retry-after")) * 1000);
+    expect((await requestReset()).status).toBe(200);
+    const fresh = env.otpFor("a@example.com", "reset");
+    expect((await reset(fresh)).status).toBe(200);
+  });
+});
+
+/**
+ * No account enumeration: every sequence a caller can send — requests for codes, wrong codes, waits —
+ * gets exactly the same answers (status, headers, body) for a registered unverified account, a
+ * registered verified one and an email nobody registered. Each probe runs in its own environment with
+ * the same history (both accounts signed up at the start, one of them verified), so only the probed
+ * email differs.
+ */
+describe("codes tell nothing about which accounts exist", () => {
+  type Step = "request-reset" | "resend" | "reset" | "verify" | number;
+  const PROBED = ["a@example.com", "v@example.com", "nobody@example.com"];
+
+  /** What a caller sees of an answer; the probed email is masked and the request id left out. */
+  const seen = (res: Awaited<ReturnType<AuthTestEnv["api"]>>, email: string) => {
+    const headers = [...res.headers].filter(([name]) => name !== "x-request-id");
+    const body = res.text.replaceAll(email, "<email>").replace(/"requestId":"[^"]*"/, '"requestId":"-"');
+    return `${res.status} ${JSON.stringify(headers)} ${body}`;
+  };
+
+  async function probe(email: string, steps: Step[]): Promise<string[]> {
+    const probeEnv = await authTestEnv();
+    try {
+      await probeEnv.signup("a@example.com");
+      await probeEnv.signup("v@example.com");
+      const verified = await probeEnv.api("POST", "/verify-email", {
+        body: { email: "v@example.com", otp: probeEnv.otpFor("v@example.com") },
+      });
+      expect(verified.status).toBe(200);
+      /** A code that is none of the codes ever mailed to the email. */
+      const guess = () => {
+        const mailed = new Set(probeEnv.mails(email).map((mail) => mail.otp));
+        let n = 0;
+        while (mailed.has(String(n).padStart(6, "0"))) n++;
+        return String(n).padStart(6, "0");
+      };
+      const answers: string[] = [];
+      for (const step of steps) {
+        if (typeof step === "number") {
+          probeEnv.clock.advance(step);
+          continue;
+        }
+        const body =
+          step === "reset"
+            ? { email, otp: guess(), newPassword: "a brand new password" }
+            : step === "verify"
+              ? { email, otp: guess() }
+              : { email };
+        const path = { "request-reset": "/request-password-reset", resend: "/resend-verification" }[step as string];
+        const res = await probeEnv.api("POST", path ?? `/${step === "reset" ? "reset-password" : "verify-email"}`, {
+          body,
+        });
+        answers.push(seen(res, email));
+      }
+      return answers;
+    } finally {
+      await probeEnv.close();
+    }
+  }
+
+  const times = (n: number, step: Step): Step[] => Array.from({ length: n }, () => step);
+  const statuses = (answers: string[]) => answers.map((answer) => Number(answer.slice(0, 3)));
+
+  it.each([
+    [
+      "reset-password after a request, around the cooldown, a new request and the 10 minutes",
+      [
+        "request-reset",
+        ...times(6, "reset"),
+        30_000,
+        "reset",
+        "request-reset",
+        31_000,
+        "request-reset",
+        ...times(6, "reset"),
+        10 * 60_000,
+        ...times(2, "reset"),
+      ] as Step[],
+      [200, 400, 400, 400, 400, 429, 429, 429, 200, 200, 400, 400, 400, 400, 429, 429, 400, 400],
+    ],
+    [
+      "verify-email right after signup, without any request, and in the next window",
+      [...times(6, "verify"), 10 * 60_000, ...times(6, "verify")] as Step[],
+      [400, 400, 400, 400, 429, 429, 400, 400, 400, 400, 429, 429],
+    ],
+    [
+      "verify-email around resends, across a window boundary",
+      [
+        4 * 60_000,
+        "resend",
+        "resend",
+        ...times(6, "verify"),
+        60_000,
+        "resend",
+        ...times(2, "verify"),
+        6 * 60_000,
+        ...times(6, "verify"),
+      ] as Step[],
+      [200, 429, 400, 400, 400, 400, 429, 429, 200, 400, 400, 400, 400, 400, 400, 429, 429],
+    ],
+    [
+      "reset-password without any request",
+      [...times(6, "reset"), 60_000, "request-reset", "request-reset", "reset"] as Step[],
+      [400, 400, 400, 400, 429, 429, 200, 200, 400],
+    ],
+  ])("%s", async (_name, steps, expected) => {
+    const traces = [];
+    for (const email of PROBED) traces.push(await probe(email, steps));
+    expect(statuses(traces[0] as string[])).toEqual(expected);
+    expect(traces[1]).toEqual(traces[0]);
+    expect(traces[2]).toEqual(traces[0]);
   });
 });

@@ -66,7 +66,7 @@ export function signupRoutes(rt: AuthRuntime): Hono<AppEnv> {
       email,
       userId: user._id,
       now,
-      ignoreCooldown: true,
+      signup: true,
     });
     if (otp.status === "issued") deliverOtp(c, rt, scope, { purpose: "verify-email", to: email, code: otp.code });
 

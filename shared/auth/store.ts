@@ -37,6 +37,7 @@ const INDEXES: Record<keyof typeof AUTH_COLLECTIONS, Array<[string, boolean]>> =
   otps: [
     ["key", true],
     ["expiresAt", false],
+    ["userId", false],
   ],
   loginAttempts: [
     ["email", true],

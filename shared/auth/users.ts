@@ -80,8 +80,7 @@ export async function deleteUser(cols: AuthCollections, userId: string): Promise
   await cols.sessions.deleteMany({ userId });
   await cols.refreshTokens.deleteMany({ userId });
   if (!user) return false;
-  const email = String(user.email);
-  await dropOtps(cols, email);
-  await cols.loginAttempts.deleteOne({ email });
+  await dropOtps(cols, userId);
+  await cols.loginAttempts.deleteOne({ email: String(user.email) });
   return true;
 }
