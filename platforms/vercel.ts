@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import type { AppEnv } from "../shared/app";
 import type { Deps } from "../shared/deps";
+import { VERCEL_DEFAULTS } from "./env-defaults";
 import { instanceApp } from "./node";
 
 /** The query parameter vercel.json's rewrites capture; Vercel appends it to the (unchanged) URL. */
@@ -14,9 +15,12 @@ export function clientRequest(request: Request): Request {
   return new Request(url, request);
 }
 
-/** Vercel (Node runtime, Web handlers): one handler per HTTP method, all served by the function's app. */
+/**
+ * Vercel (Node runtime, Web handlers): one handler per HTTP method, all served by the function's app.
+ * Client IPs come from the `x-forwarded-for` Vercel's edge sets, unless TRUSTED_PROXY says otherwise.
+ */
 export function vercelHandlers(createApp: (deps: Deps) => Hono<AppEnv>) {
-  const app = instanceApp(createApp);
+  const app = instanceApp(createApp, VERCEL_DEFAULTS);
   const handler = async (request: Request) => (await app()).fetch(clientRequest(request));
   return {
     GET: handler,

@@ -51,11 +51,25 @@ function event(
   };
 }
 
-type Handler = (e: never, c: never) => Promise<{ statusCode: number; body: string }>;
+type Handler = (
+  e: never,
+  c: never,
+) => Promise<{ statusCode: number; body: string; headers?: Record<string, string | number | boolean> }>;
 async function invoke(handler: Handler, ...args: Parameters<typeof event>) {
   const res = await handler(event(...args) as never, {} as never);
-  return { status: res.statusCode, json: JSON.parse(res.body) };
+  return { status: res.statusCode, json: JSON.parse(res.body), headers: res.headers ?? {} };
 }
+
+/** Like invoke, from a client whose address API Gateway saw as `sourceIp`. */
+async function invokeFrom(sourceIp: string, handler: Handler, ...args: Parameters<typeof event>) {
+  const e = event(...args);
+  e.requestContext.http.sourceIp = sourceIp;
+  const res = await handler(e as never, {} as never);
+  return { status: res.statusCode, headers: res.headers ?? {} };
+}
+
+/** A project whose publishable key may make 2 requests a minute per client (the pk rule of API.md §8). */
+const LIMITED = { name: "limited", settings: { rateLimits: { pk: "2/1m" } } };
 
 describe("AWS Lambda handlers (API Gateway v2 events)", () => {
   it.each([
@@ -104,5 +118,52 @@ describe("Vercel handlers (rewritten URLs)", () => {
     // Without stripping, __ebpath=notes would be read as a filter on a field "__ebpath" and match nothing.
     const list = await vercelData.GET(new Request(`${url}?text=v&__ebpath=notes`, { headers }));
     expect(((await list.json()) as { data: { total: number } }).data.total).toBe(1);
+  });
+});
+
+/**
+ * Rate limits count a publishable key per client address: each platform entry knows where the address
+ * is without configuration (an explicit TRUSTED_PROXY still wins), so one client cannot spend
+ * everyone's requests.
+ */
+describe("client addresses for rate limits, by default", () => {
+  it("Lambda: the source IP API Gateway saw picks the bucket; a client-sent x-forwarded-for does not", async () => {
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const created = await invoke(adminHandler as Handler, "POST", "/api/admin/projects", admin, LIMITED);
+    const pk = { "x-api-key": created.json.data.keys.publishable };
+    const list = (ip: string, forwarded: string) =>
+      invokeFrom(ip, dataHandler as Handler, "GET", "/api/data/notes", { ...pk, "x-forwarded-for": forwarded });
+    const first = [];
+    for (const forwarded of ["192.0.2.1", "192.0.2.2", "192.0.2.3"])
+      first.push((await list("203.0.113.10", forwarded)).status);
+    expect(first.slice(0, 2)).not.toContain(429);
+    expect(first[2]).toBe(429);
+    const other = await list("203.0.113.11", "192.0.2.1");
+    expect(other.status).not.toBe(429);
+    expect(other.headers["ratelimit-remaining"]).toBe("1");
+  });
+
+  it("Vercel: each x-forwarded-for address (Vercel's edge sets it) has its own bucket", async () => {
+    const created = await vercelAdmin.POST(
+      new Request("https://edgeback.vercel.app/api/admin/projects", {
+        method: "POST",
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify(LIMITED),
+      }),
+    );
+    const { keys } = ((await created.json()) as { data: { keys: { publishable: string } } }).data;
+    const list = (ip: string) =>
+      vercelData.GET(
+        new Request("https://edgeback.vercel.app/api/data/notes", {
+          headers: { "x-api-key": keys.publishable, "x-forwarded-for": ip },
+        }),
+      );
+    const first = [];
+    for (let i = 0; i < 3; i++) first.push((await list("203.0.113.20")).status);
+    expect(first.slice(0, 2)).not.toContain(429);
+    expect(first[2]).toBe(429);
+    const other = await list("203.0.113.21");
+    expect(other.status).not.toBe(429);
+    expect(other.headers.get("ratelimit-remaining")).toBe("1");
   });
 });

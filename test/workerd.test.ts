@@ -23,13 +23,21 @@ type Worker = (typeof FUNCTIONS)[number] | "local";
 let outdir: string;
 const workers = new Map<Worker, Miniflare>();
 
-/** Bundles one Worker with wrangler (as a deploy would) and starts it in workerd. */
+const bundles = new Map<Worker, Promise<unknown>>();
+
+/** Bundles one Worker with wrangler (as a deploy would; once per run) and starts it in workerd. */
 async function start(worker: Worker, bindings: Record<string, string> = {}): Promise<Miniflare> {
   const dir = join(outdir, worker);
   const target = worker === "local" ? ["platforms/workers/local.ts"] : ["--env", worker];
-  await run("npx", ["wrangler", "deploy", "--dry-run", "--outdir", dir, ...target], {
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-  });
+  if (!bundles.has(worker)) {
+    bundles.set(
+      worker,
+      run("npx", ["wrangler", "deploy", "--dry-run", "--outdir", dir, ...target], {
+        env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+      }),
+    );
+  }
+  await bundles.get(worker);
   return new Miniflare({
     modules: true,
     scriptPath: join(dir, `${worker}.js`),
@@ -172,6 +180,58 @@ describe("auth and storage inside workerd (all functions in one Worker)", () => 
     expect(new Uint8Array(await file.arrayBuffer())).toEqual(png);
     expect(file.headers.get("x-content-type-options")).toBe("nosniff");
   });
+});
+
+/**
+ * Rate limits count a publishable key per client address. On Workers the address is `cf-connecting-ip`
+ * (Cloudflare sets it on every request from the internet) without any configuration: clients do not
+ * share a bucket, and a client-sent `x-forwarded-for` cannot pick one. TRUSTED_PROXY set by the
+ * operator still wins.
+ */
+describe("client addresses for rate limits in workerd", () => {
+  /** A project whose publishable key may make 2 requests a minute per client; `list` reads as a client. */
+  async function limited(mf: Miniflare) {
+    const created = await mf.dispatchFetch("http://edgeback.test/api/admin/projects", {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "limited", settings: { rateLimits: { pk: "2/1m" } } }),
+    });
+    const { keys } = ((await created.json()) as { data: { keys: { publishable: string } } }).data;
+    return (headers: Record<string, string>) =>
+      mf.dispatchFetch("http://edgeback.test/api/data/notes", {
+        headers: { "x-api-key": keys.publishable, ...headers },
+      });
+  }
+
+  it("by default each cf-connecting-ip has its own bucket; x-forwarded-for changes nothing", async () => {
+    const list = await limited(workers.get("local")!);
+    const first = [];
+    for (const forwarded of ["192.0.2.1", "192.0.2.2", "192.0.2.3"]) {
+      first.push((await list({ "cf-connecting-ip": "203.0.113.30", "x-forwarded-for": forwarded })).status);
+    }
+    expect(first.slice(0, 2)).not.toContain(429);
+    expect(first[2]).toBe(429);
+    const other = await list({ "cf-connecting-ip": "203.0.113.31", "x-forwarded-for": "192.0.2.1" });
+    expect(other.status).not.toBe(429);
+    expect(other.headers.get("ratelimit-remaining")).toBe("1");
+  });
+
+  it("an explicit TRUSTED_PROXY wins over the Workers default", async () => {
+    const mf = await start("local", { TRUSTED_PROXY: "xff" });
+    try {
+      const list = await limited(mf);
+      const first = [];
+      for (const ip of ["203.0.113.40", "203.0.113.41", "203.0.113.42"]) {
+        first.push((await list({ "cf-connecting-ip": ip, "x-forwarded-for": "198.51.100.1" })).status);
+      }
+      expect(first.slice(0, 2)).not.toContain(429);
+      expect(first[2]).toBe(429);
+      const other = await list({ "cf-connecting-ip": "203.0.113.40", "x-forwarded-for": "198.51.100.2" });
+      expect(other.headers.get("ratelimit-remaining")).toBe("1");
+    } finally {
+      await mf.dispose();
+    }
+  }, 60_000);
 });
 
 describe("MongoDB inside workerd", () => {

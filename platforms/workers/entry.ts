@@ -2,7 +2,8 @@
  * Cloudflare Workers entry for one function. The deps (config, caches) live per isolate; with
  * MONGODB_URI each request opens its own small MongoDB client and closes it in waitUntil (a socket
  * may not outlive its request on Workers). Without it the isolate keeps an in-memory embedded store
- * (previews and tests only: every isolate has its own).
+ * (previews and tests only: every isolate has its own). Client IPs come from `cf-connecting-ip` unless
+ * TRUSTED_PROXY says otherwise.
  */
 import type { ExecutionContext } from "hono";
 import { loadConfig } from "../../shared/config";
@@ -10,6 +11,7 @@ import { createDeps, type Deps } from "../../shared/deps";
 import { openEmbeddedStore } from "../../shared/store/embedded";
 import { openMongoStore } from "../../shared/store/mongo";
 import { type ScopedStore, scopedStore } from "../../shared/store/scoped";
+import { WORKERS_DEFAULTS, withPlatformDefaults } from "../env-defaults";
 
 type Bindings = Record<string, unknown>;
 /** What a Worker serves: a function's Hono app, or the local all-in-one dispatcher. */
@@ -25,7 +27,7 @@ interface Instance {
 }
 
 async function build(env: Bindings, createApp: (deps: Deps) => Served): Promise<Instance> {
-  const config = loadConfig(variables(env));
+  const config = loadConfig(withPlatformDefaults(variables(env), WORKERS_DEFAULTS));
   if (config.store.kind === "mongo") {
     const scoped = scopedStore("mongo");
     const app = createApp(await createDeps(config, { store: scoped }));
