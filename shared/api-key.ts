@@ -1,6 +1,5 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "./app";
-import { withholdCors } from "./cors";
 import { secretsEqual } from "./crypto";
 import type { Deps } from "./deps";
 import { ApiError } from "./errors";
@@ -30,7 +29,6 @@ export function requireApiKey(
       principal.keyType === "publishable" &&
       !originAllowed(requestOrigin(c.req.raw.headers), principal.project.allowedOrigins)
     ) {
-      withholdCors(c);
       throw new ApiError("ORIGIN_NOT_ALLOWED");
     }
     c.set("principal", principal);

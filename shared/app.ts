@@ -3,7 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { corsHeaders } from "./cors";
+import { corsHeaders, withholdCors } from "./cors";
 import type { Deps } from "./deps";
 import { ApiError } from "./errors";
 import type { Principal } from "./principal";
@@ -33,6 +33,7 @@ function toApiError(error: unknown): ApiError {
 /** Writes the error envelope for an ApiError. */
 export function errorResponse(c: Context, error: ApiError) {
   for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
+  if (error.code === "ORIGIN_NOT_ALLOWED") withholdCors(c);
   const body = {
     success: false,
     message: error.message,

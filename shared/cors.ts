@@ -26,10 +26,10 @@ const ALLOW_METHODS = "GET,HEAD,POST,PUT,PATCH,DELETE,OPTIONS";
 
 /**
  * CORS per API.md §3: the request origin is reflected with credentials, preflights answer 204. A
- * preflight carries no key, so it cannot know the project: it reflects any origin, and the key
- * middleware withdraws the headers from the answer when the project's allowlist refuses the origin. Headers go through `c.header()` before the handler runs,
- * so the response stays on the server adapter's fast path (hono/cors touches `c.res` early, which costs
- * a full Response per request).
+ * preflight carries no key, so it cannot know the project: it reflects any origin, and every 403
+ * ORIGIN_NOT_ALLOWED answer withdraws the headers again (errorResponse). Headers go through
+ * `c.header()` before the handler runs, so the response stays on the server adapter's fast path
+ * (hono/cors touches `c.res` early, which costs a full Response per request).
  */
 export function corsHeaders(): MiddlewareHandler {
   const allowHeaders = CORS_ALLOW_HEADERS.join(",");

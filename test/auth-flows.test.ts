@@ -368,6 +368,7 @@ describe("refresh-token and logout", () => {
     // Empty allowlist ("any origin" for keys): a foreign page cannot spend the ambient cookie.
     const foreign = await refresh({ origin: "https://evil.example" });
     expect([foreign.status, foreign.json.code]).toEqual([403, "ORIGIN_NOT_ALLOWED"]);
+    expect(foreign.headers.get("access-control-allow-origin")).toBeNull();
     expect((await refresh({})).status).toBe(200); // no Origin: not a cross-origin browser call
     expect((await refresh({ origin: "http://localhost" })).status).toBe(200); // the API's own origin
     // A token the page holds itself is not ambient: any origin the key allows may send it.
