@@ -242,6 +242,30 @@ describe("backtracking regular expressions are matched in linear time", () => {
     expect(bodies(byAggregate)).toEqual(expected);
   });
 
+  it("an aggregate that doubles a value 40 times is refused (400), not run until the heap is gone", async () => {
+    const doubling = (initialValue: unknown, op: string) => ({
+      pipeline: [
+        {
+          $project: {
+            x: {
+              $reduce: {
+                input: Array.from({ length: 40 }, (_, i) => i),
+                initialValue,
+                in: { [op]: ["$$value", "$$value"] },
+              },
+            },
+          },
+        },
+        { $project: { n: { $size: { $ifNull: [[], []] } } } },
+      ],
+    });
+    for (const body of [doubling("ab", "$concat"), doubling([1], "$concatArrays")]) {
+      const res = await env.sk("POST", "/api/data/texts/aggregate", body);
+      expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);
+      expect(res.json.message).toContain("size limit");
+    }
+  });
+
   it("a schema pattern is matched in linear time too", async () => {
     await env.defineCollection({
       name: "codes",

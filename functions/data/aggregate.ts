@@ -47,7 +47,7 @@ export function aggregateRoutes(deps: Deps): Hono<AppEnv> {
       deps.log.warn("aggregate pipeline failed", { collection: def.name, error: String(error) });
       throw new ApiError(
         "INVALID_QUERY",
-        "The pipeline could not be run (unknown operator, bad argument or time limit)",
+        "The pipeline could not be run (unknown operator, bad argument, time or size limit)",
       );
     });
     return ok(c, { items: isSecretKey ? items : items.map((item) => present(item as Doc)) });

@@ -3,7 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { openEmbeddedStore } from "../../shared/store/embedded";
-import { AggregateTimeoutError } from "../../shared/store/embedded/collection";
+import {
+  AggregateLimitError,
+  AggregateTimeoutError,
+  MAX_DOCUMENTS_FLOWING,
+} from "../../shared/store/embedded/mingo-context";
 import { DOCUMENT_JSON } from "../../shared/store/types";
 import { storeContract } from "./contract";
 
@@ -58,6 +62,69 @@ describe("embedded aggregate time limit", () => {
     ];
     await expect(c.aggregate(pipeline, { maxTimeMs: 1 })).rejects.toBeInstanceOf(AggregateTimeoutError);
     expect(await c.aggregate(pipeline, { maxTimeMs: 60_000 })).toHaveLength(100);
+    await store.close();
+  });
+
+  it("bounds one document's expression too: a $reduce that would run for minutes stops at the limit", async () => {
+    const store = await openEmbeddedStore({ dataDir: null });
+    const c = store.platform().collection("one");
+    await c.insertOne({ n: 1 });
+    // Appending to a growing array copies it on every step: quadratic in the 100 000 steps.
+    const steps = Array.from({ length: 100_000 }, (_, i) => i);
+    const pipeline = [
+      {
+        $project: {
+          x: { $reduce: { input: steps, initialValue: [], in: { $concatArrays: ["$$value", ["$$this"]] } } },
+        },
+      },
+    ];
+    const started = Date.now();
+    await expect(c.aggregate(pipeline, { maxTimeMs: 100 })).rejects.toBeInstanceOf(AggregateTimeoutError);
+    expect(Date.now() - started).toBeLessThan(1000);
+    await store.close();
+  });
+});
+
+describe("embedded aggregate size limits", () => {
+  it("a value doubled by $reduce stops at 16 MiB (strings) or 2 Mi elements (arrays), not at the heap's end", async () => {
+    const store = await openEmbeddedStore({ dataDir: null });
+    const c = store.platform().collection("bomb");
+    await c.insertOne({ n: 1 });
+    const doubling = (initialValue: unknown, op: string) => [
+      {
+        $project: {
+          x: {
+            $reduce: {
+              input: Array.from({ length: 40 }, (_, i) => i),
+              initialValue,
+              in: { [op]: ["$$value", "$$value"] },
+            },
+          },
+        },
+      },
+    ];
+    for (const pipeline of [doubling("ab", "$concat"), doubling([1], "$concatArrays")]) {
+      await expect(c.aggregate(pipeline, { maxTimeMs: 60_000 })).rejects.toBeInstanceOf(AggregateLimitError);
+    }
+    // Below the limits the same expressions work.
+    const [small] = await c.aggregate([{ $project: { s: { $strLenCP: { $concat: ["ab", "cd"] } } } }], {
+      maxTimeMs: 60_000,
+    });
+    expect(small).toMatchObject({ s: 4 });
+    await store.close();
+  });
+
+  it(`stops a pipeline that passes more than ${MAX_DOCUMENTS_FLOWING} documents between stages (a cross product)`, async () => {
+    const store = await openEmbeddedStore({ dataDir: null });
+    const c = store.platform().collection("cross");
+    await c.insertMany(Array.from({ length: 1050 }, (_, n) => ({ n })));
+    const pipeline = [
+      { $group: { _id: null, a: { $push: "$n" }, b: { $push: "$n" } } },
+      { $unwind: "$a" },
+      { $unwind: "$b" },
+      { $count: "pairs" },
+    ];
+    await expect(c.aggregate(pipeline, { maxTimeMs: 60_000 })).rejects.toBeInstanceOf(AggregateLimitError);
     await store.close();
   });
 });

@@ -16,7 +16,7 @@ import {
 } from "../types";
 import { exactConditions, exactCount, exactMatches, matchesExact, unlessWalked } from "./exact";
 import { filterKey } from "./filter-key";
-import { LINEAR_REGEX } from "./linear-regex-ops";
+import { MINGO_CONTEXT, withinBudget } from "./mingo-context";
 import { type Plan, planQuery } from "./planner";
 import { indexValue, SortedIndex } from "./sorted-index";
 import type { WriteOp } from "./write-ops";
@@ -54,14 +54,6 @@ function seal(doc: object): { doc: Doc; json: string } {
 /** A collection held in memory, indexed, with mingo as the judge of MongoDB semantics. */
 const MAX_CACHED_COUNTS = 256;
 
-/** An aggregation ran past its time limit (the port's `maxTimeMs`). */
-export class AggregateTimeoutError extends Error {
-  constructor(ms: number) {
-    super(`Aggregation exceeded ${ms} ms`);
-    this.name = "AggregateTimeoutError";
-  }
-}
-
 const MAX_CACHED_QUERIES = 256;
 /** mingo queries by filter: building one costs about 20 µs, testing a document well under 1 µs. */
 const queries = new Map<string, Query>();
@@ -69,11 +61,11 @@ const queries = new Map<string, Query>();
 /** mingo's query for a filter, reused when the same filter comes again. */
 function mingoQuery(filter: Filter): Query {
   const key = filterKey(filter);
-  if (key === undefined) return new Query(filter, { context: LINEAR_REGEX });
+  if (key === undefined) return new Query(filter, { context: MINGO_CONTEXT });
   let query = queries.get(key);
   if (!query) {
     if (queries.size >= MAX_CACHED_QUERIES) queries.clear();
-    query = new Query(filter, { context: LINEAR_REGEX });
+    query = new Query(filter, { context: MINGO_CONTEXT });
     queries.set(key, query);
   }
   return query;
@@ -306,26 +298,9 @@ export class EmbeddedCollection implements Collection {
     // Stored documents are frozen; mingo works on copies so stages like $addFields can write.
     const aggregator = new Aggregator(match ? rest : pipeline, {
       processingMode: ProcessingMode.CLONE_INPUT,
-      context: LINEAR_REGEX,
+      context: MINGO_CONTEXT,
     });
-    if (options.maxTimeMs === undefined) return aggregator.run(source) as Array<Record<string, unknown>>;
-    // mingo pulls documents lazily: checking the clock on every pull (in and out) bounds the run.
-    const deadline = Date.now() + options.maxTimeMs;
-    const inTime = () => {
-      if (Date.now() > deadline) throw new AggregateTimeoutError(options.maxTimeMs as number);
-    };
-    const timed = function* () {
-      for (const doc of source) {
-        inTime();
-        yield doc;
-      }
-    };
-    const out: Array<Record<string, unknown>> = [];
-    for (const item of aggregator.stream(timed()) as Iterable<Record<string, unknown>>) {
-      inTime();
-      out.push(item);
-    }
-    return out;
+    return withinBudget(options.maxTimeMs, () => aggregator.run(source) as Array<Record<string, unknown>>);
   }
 
   async createIndex(field: string, options: { unique?: boolean } = {}): Promise<void> {

@@ -1,0 +1,156 @@
+/**
+ * The operators the embedded store runs mingo with: mingo's own, with two kinds of replacements.
+ * - Regular expressions match in linear time (see shared/linear-regexp.ts): the query operator
+ *   `$regex` and the expressions `$regexMatch`, `$regexFind`, `$regexFindAll`. mingo's own build a
+ *   JS RegExp, which backtracks: one crafted pattern could hold the process for minutes.
+ * - An aggregation runs within a budget (withinBudget): every document a stage passes on and every
+ *   expression evaluated checks the clock, so no pipeline outlives its time limit (a single
+ *   `$reduce` included), and the expressions that can grow a value (`$concat`, `$concatArrays`,
+ *   `$replaceAll`, `$replaceOne`) stop at MongoDB's 16 MiB, so a few bytes of pipeline cannot build
+ *   gigabytes. Everything here is synchronous, so one budget at a time is the running one.
+ */
+import { Context, evalExpr } from "mingo/core";
+import type { Iterator } from "mingo/lazy";
+import * as accumulator from "mingo/operators/accumulator";
+import * as expression from "mingo/operators/expression";
+import * as pipeline from "mingo/operators/pipeline";
+import * as projection from "mingo/operators/projection";
+import * as query from "mingo/operators/query";
+import * as window from "mingo/operators/window";
+import type { Options } from "mingo/types";
+import { linearRegExp } from "../../linear-regexp";
+
+interface Found {
+  match: string;
+  idx: number;
+  captures: Array<string | null>;
+}
+
+/** MongoDB's regex search over an evaluated `{input, regex, options}` (pipelines are JSON: regex is a string), on RE2. */
+function search(obj: unknown, expr: unknown, options: Options, global: boolean): Found[] {
+  const args = evalExpr(obj, expr, options) as { input: unknown; regex: unknown; options?: unknown };
+  const flags = args.options ?? "";
+  if (typeof args.input !== "string") return [];
+  if (typeof args.regex !== "string" || typeof flags !== "string") throw new Error("regex and options must be strings");
+  if (/[gx]/.test(flags)) throw new Error("regex options g and x are not supported");
+  const input = args.input;
+  const re = linearRegExp(args.regex, flags);
+  const matches: Found[] = [];
+  let offset = 0;
+  for (let m = re.exec(input); m; m = global ? re.exec(input.slice(offset)) : null) {
+    matches.push({ match: m[0], idx: m.index + offset, captures: m.slice(1).map((c) => c ?? null) });
+    offset += m.index + Math.max(m[0].length, 1);
+    if (offset > input.length) break;
+  }
+  return matches;
+}
+
+/** An aggregation ran past its time limit (the port's `maxTimeMs`). */
+export class AggregateTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`Aggregation exceeded ${ms} ms`);
+    this.name = "AggregateTimeoutError";
+  }
+}
+
+/** An aggregation built a value, or moved documents, past the limits below. */
+export class AggregateLimitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "AggregateLimitError";
+  }
+}
+
+/** The longest string an expression may build, in characters: MongoDB's 16 MiB document limit. */
+export const MAX_STRING_LENGTH = 16 * 1024 * 1024;
+/** The longest array an expression may build: about what fits in 16 MiB of BSON (7+ bytes per element). */
+export const MAX_ARRAY_LENGTH = 2 * 1024 * 1024;
+/** How many documents all stages of one aggregation may pass on in all. */
+export const MAX_DOCUMENTS_FLOWING = 1_000_000;
+/** Expressions and documents between two looks at the clock. */
+const CLOCK_EVERY = 64;
+
+let budget: { deadline: number; ms: number; steps: number; documents: number } | null = null;
+
+/** Runs `run` (synchronous) as one aggregation, bounded by `maxTimeMs` when given. */
+export function withinBudget<T>(maxTimeMs: number | undefined, run: () => T): T {
+  if (maxTimeMs === undefined) return run();
+  const outer = budget;
+  budget = { deadline: Date.now() + maxTimeMs, ms: maxTimeMs, steps: 0, documents: 0 };
+  try {
+    return run();
+  } finally {
+    budget = outer;
+  }
+}
+
+function step(): void {
+  if (budget && ++budget.steps % CLOCK_EVERY === 0 && Date.now() > budget.deadline) {
+    throw new AggregateTimeoutError(budget.ms);
+  }
+}
+
+function passed<T>(doc: T): T {
+  step();
+  if (budget && ++budget.documents > MAX_DOCUMENTS_FLOWING) {
+    throw new AggregateLimitError(`More than ${MAX_DOCUMENTS_FLOWING} documents passed between stages`);
+  }
+  return doc;
+}
+
+type Operators = NonNullable<Parameters<typeof Context.init>[0]>;
+type Stage = (collection: Iterator, expr: unknown, options: Options) => Iterator;
+type Expression = (obj: unknown, expr: unknown, options: Options) => unknown;
+
+/** Every stage's output goes through `passed`. */
+const stages = Object.fromEntries(
+  Object.entries(pipeline as unknown as Record<string, Stage>).map(([name, stage]) => [
+    name,
+    (collection: Iterator, expr: unknown, options: Options) => stage(collection, expr, options).map(passed),
+  ]),
+) as Operators["pipeline"];
+
+const GROWING = new Set(["$concat", "$concatArrays", "$replaceAll", "$replaceOne"]);
+
+/** Every expression steps the budget; the growing ones check the size of what they built. */
+const expressions = Object.fromEntries(
+  Object.entries(expression as unknown as Record<string, Expression>).map(([name, evaluate]) => [
+    name,
+    GROWING.has(name)
+      ? (obj: unknown, expr: unknown, options: Options) => {
+          step();
+          const value = evaluate(obj, expr, options);
+          const max = typeof value === "string" ? MAX_STRING_LENGTH : Array.isArray(value) ? MAX_ARRAY_LENGTH : 0;
+          if (max && (value as string | unknown[]).length > max) {
+            throw new AggregateLimitError(`${name} built a value over MongoDB's 16 MiB`);
+          }
+          return value;
+        }
+      : (obj: unknown, expr: unknown, options: Options) => {
+          step();
+          return evaluate(obj, expr, options);
+        },
+  ]),
+);
+
+/**
+ * Every mingo operator, replaced as described above: the context for mingo's base Query and
+ * Aggregator (the classes exported by "mingo" itself merge their own operators over any context).
+ */
+export const MINGO_CONTEXT = Context.init({
+  accumulator,
+  pipeline: stages,
+  projection,
+  window,
+  query: {
+    ...query,
+    $regex: (selector: string, value: unknown, options: Options) =>
+      query.$regex(selector, value instanceof RegExp ? linearRegExp(value.source, value.flags) : value, options),
+  },
+  expression: {
+    ...expressions,
+    $regexMatch: (obj: unknown, expr: unknown, options: Options) => search(obj, expr, options, false).length > 0,
+    $regexFind: (obj: unknown, expr: unknown, options: Options) => search(obj, expr, options, false)[0] ?? null,
+    $regexFindAll: (obj: unknown, expr: unknown, options: Options) => search(obj, expr, options, true),
+  },
+});
