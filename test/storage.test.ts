@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createStorageApp } from "../functions/storage/app";
+import { MAX_MULTIPART_PARTS } from "../functions/storage/body";
 import { UPLOAD_URL_TTL } from "../functions/storage/pending";
 import type { Deps } from "../shared/deps";
 import { fileRecords } from "../shared/storage/files";
@@ -258,6 +259,27 @@ describe.each([
     } as RequestInit);
     expect(res.status).toBe(413);
     expect(pulled).toBeLessThan(10);
+  });
+
+  it(`a multipart body of more than ${MAX_MULTIPART_PARTS} parts is refused before it is parsed`, async () => {
+    const form = new FormData();
+    form.append("file", png(), "photo.png");
+    for (let i = 0; i < 5000; i++) form.append("file", new Blob(["x"], { type: "text/plain" }), "a.txt");
+    const parse = vi.spyOn(Response.prototype, "formData");
+    const many = await app.request("/api/storage/upload", { method: "POST", headers: auth(a.sk), body: form });
+    expect(parse).not.toHaveBeenCalled();
+    parse.mockRestore();
+    const body = await json(many);
+    expect([many.status, body.code]).toEqual([400, "VALIDATION_FAILED"]);
+    expect(body.message).toContain(`at most ${MAX_MULTIPART_PARTS} parts`);
+    // The file, the folder and a few fields a client adds are fine.
+    const few = new FormData();
+    few.append("file", png(), "photo.png");
+    few.append("folder", "docs");
+    for (const name of ["a", "b", "c"]) few.append(name, "1");
+    expect((await app.request("/api/storage/upload", { method: "POST", headers: auth(a.sk), body: few })).status).toBe(
+      201,
+    );
   });
 
   it("paths: no traversal, no absolute paths, no control characters, no other project", async () => {

@@ -1,4 +1,26 @@
+import { Buffer } from "node:buffer";
 import { ApiError } from "../../shared/errors";
+
+/** Most parts a multipart upload may have: the file, the folder, and room for fields clients add. */
+export const MAX_MULTIPART_PARTS = 16;
+
+/**
+ * Refuses (400) a multipart body of more than MAX_MULTIPART_PARTS parts before it is parsed: the
+ * platform's parser holds the event loop for seconds over a 10 MiB body cut into 100 000 parts.
+ * A body without a boundary is left to the parser, which refuses it.
+ */
+export function assertFewParts(raw: Uint8Array, contentType: string): void {
+  const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
+  if (!boundary) return;
+  const delimiter = `--${boundary[1] ?? boundary[2]}`;
+  const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  let parts = -1; // the closing delimiter ends the last part
+  for (let at = bytes.indexOf(delimiter); at !== -1; at = bytes.indexOf(delimiter, at + delimiter.length)) {
+    if (++parts > MAX_MULTIPART_PARTS) {
+      throw new ApiError("VALIDATION_FAILED", `A multipart upload may have at most ${MAX_MULTIPART_PARTS} parts`);
+    }
+  }
+}
 
 /**
  * Reads a request body, refusing it (413 FILE_TOO_LARGE) as soon as it passes `limit` bytes: an
