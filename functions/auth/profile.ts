@@ -24,8 +24,8 @@ export function profileRoutes(rt: AuthRuntime): Hono<AppEnv> {
     const username = normalizeUsername(c.req.param("username"));
     const user = username === "" ? null : await scope.cols.users.findOne({ username });
     if (!user) throw new ApiError("USER_NOT_FOUND");
-    const { hidden } = await profileSchema(rt.deps, scope.project);
-    return ok(c, publicProfile(user, scope.settings.publicProfileFields, hidden));
+    const profile = await profileSchema(rt.deps, scope.project);
+    return ok(c, publicProfile(user, scope.settings.publicProfileFields, profile));
   });
 
   routes.put("/update-profile", async (c) => {

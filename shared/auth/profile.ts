@@ -1,13 +1,14 @@
 /**
  * Profile fields of end users: whatever `/api/schemas` declares for `users` (API.md §4), minus the
  * fields auth owns. No definition → any profile field is accepted (schemaless, as `additionalFields`
- * defaults for a collection without fields). Private fields are settable and visible with the
- * secret key only, and never public.
+ * defaults for a collection without fields). Private fields, at any depth (object `fields`, array
+ * `items` and their `fields`), are settable and visible with the secret key only, and never public.
  */
 import type { Deps } from "../deps";
 import { ApiError, type ErrorDetail } from "../errors";
 import type { KeyType, ResolvedProject } from "../principal";
-import type { CollectionDef } from "../schema/definition";
+import { isPlainObject } from "../sanitize";
+import { type CollectionDef, fieldPaths } from "../schema/definition";
 import { validatorsFor } from "../schema/validator";
 import { ACCOUNT_FIELDS, PROTECTED_USER_FIELDS } from "./fields";
 
@@ -23,10 +24,8 @@ export interface ProfileSchema {
     keyType: KeyType,
     details: ErrorDetail[],
   ): { set: Record<string, unknown>; unset: string[] };
-  /** An account view as a key may see it: private profile fields only with the secret key. */
+  /** An account view as a key may see it: private profile fields (nested too) only with the secret key. */
   view(doc: Record<string, unknown>, keyType: KeyType): Record<string, unknown>;
-  /** Top-level private fields: never on a public profile. */
-  readonly hidden: ReadonlySet<string>;
 }
 
 /** Collects the details of a validation failure instead of throwing it. */
@@ -42,6 +41,23 @@ function collect<T>(details: ErrorDetail[], fallback: T, run: () => T): T {
   }
 }
 
+/** Outermost private paths in dot notation (`bio.phone`, `links.secret` for array items): the declared tree. */
+function privatePaths(def: CollectionDef): string[][] {
+  const paths = fieldPaths(def);
+  const parentOf = (path: string) => path.slice(0, Math.max(0, path.lastIndexOf(".")));
+  return [...paths]
+    .filter(([path, info]) => info.private && !paths.get(parentOf(path))?.private)
+    .map(([path]) => path.split("."));
+}
+
+/** Whether `value` holds something at `path`, looking into every element of the arrays on the way. */
+function carries(value: unknown, path: readonly string[]): boolean {
+  if (path.length === 0) return true;
+  if (Array.isArray(value)) return value.some((item) => carries(item, path));
+  const [head, ...rest] = path;
+  return isPlainObject(value) && head !== undefined && Object.hasOwn(value, head) && carries(value[head], rest);
+}
+
 /** The profile rules of a project, from its current `users` definition (cached by the registry). */
 export async function profileSchema(deps: Pick<Deps, "collections">, project: ResolvedProject): Promise<ProfileSchema> {
   const entry = await deps.collections.get(project, "users");
@@ -54,13 +70,14 @@ export async function profileSchema(deps: Pick<Deps, "collections">, project: Re
     permissions: {},
   };
   const validators = validatorsFor(def, `${project.id}/users/${entry?.revision ?? "none"}/profile`);
-  const hidden = new Set(def.fields.filter((field) => field.private).map((field) => field.name));
+  const hidden = privatePaths(def);
 
-  /** With a publishable key, private fields cannot be written. */
+  /** With a publishable key, private fields cannot be written (not even `null`): one detail per path. */
   const privateWrites = (body: Record<string, unknown>, keyType: KeyType, details: ErrorDetail[]) => {
     if (keyType === "secret") return;
-    for (const key of Object.keys(body)) {
-      if (hidden.has(key)) details.push({ path: key, message: "is private: only the secret key can set it" });
+    for (const path of hidden) {
+      if (carries(body, path))
+        details.push({ path: path.join("."), message: "is private: only the secret key can set it" });
     }
   };
 
@@ -74,6 +91,5 @@ export async function profileSchema(deps: Pick<Deps, "collections">, project: Re
       return collect(details, { set: {}, unset: [] }, () => validators.patch(body));
     },
     view: (doc, keyType) => validators.strip(doc, { isSecretKey: keyType === "secret" }),
-    hidden,
   };
 }

@@ -4,6 +4,7 @@ import type { Doc } from "../store/types";
 import { DuplicateKeyError } from "../store/types";
 import { ALWAYS_PUBLIC_FIELDS, INTERNAL_USER_FIELDS } from "./fields";
 import { dropOtps } from "./otp";
+import type { ProfileSchema } from "./profile";
 import type { AuthCollections } from "./store";
 
 /** A stored account: built-in fields plus the project's profile fields. */
@@ -32,16 +33,19 @@ export function accountView(doc: Doc): Record<string, unknown> {
   return view;
 }
 
-/** The public profile: `_id`, `username`, `createdAt` and the listed fields that are not hidden. */
+/**
+ * The public profile: `_id`, `username`, `createdAt` and the listed fields, picked from the account
+ * as a publishable key sees it (private fields removed at any depth).
+ */
 export function publicProfile(
   doc: Doc,
   fields: readonly string[],
-  hidden: ReadonlySet<string>,
+  profile: Pick<ProfileSchema, "view">,
 ): Record<string, unknown> {
+  const visible = profile.view(accountView(doc), "publishable");
   const out: Record<string, unknown> = {};
   for (const field of [...ALWAYS_PUBLIC_FIELDS, ...fields]) {
-    if (INTERNAL_USER_FIELDS.includes(field) || hidden.has(field) || !Object.hasOwn(doc, field)) continue;
-    out[field] = doc[field];
+    if (Object.hasOwn(visible, field)) out[field] = visible[field];
   }
   return out;
 }
