@@ -23,6 +23,13 @@ export interface CollectionEntry {
 /** Where a project keeps its collection definitions (a reserved name: user collections cannot start with `_`). */
 const DEFINITIONS = "_collections";
 
+/**
+ * Most cached lookups (found or missing) one registry keeps: when it is reached, expired entries are
+ * dropped, and when more than half are still fresh the cache is cleared (a cleared entry is simply
+ * read again), as the embedded store bounds its query cache.
+ */
+export const MAX_CACHED_DEFINITIONS = 1000;
+
 /** Every data collection is indexed on createdAt, the default sort. */
 const ALWAYS_INDEXED = ["createdAt"];
 
@@ -35,6 +42,8 @@ export interface CollectionRegistry {
   replace(project: ResolvedProject, def: CollectionDef): Promise<CollectionEntry | null>;
   remove(project: ResolvedProject, name: string): Promise<boolean>;
   validators(project: ResolvedProject, entry: CollectionEntry): Validators;
+  /** How many lookups are cached now (at most MAX_CACHED_DEFINITIONS); for tests and metrics. */
+  readonly cachedCount: number;
 }
 
 /** Creates the registry; entries are cached for `ttlMs` (other instances see changes within it). */
@@ -98,12 +107,22 @@ export function createCollectionRegistry(options: {
   }
 
   function remember(project: ResolvedProject, name: string, entry: CollectionEntry | null): CollectionEntry | null {
-    cache.set(cacheKey(project, name), { entry, expires: clock.now() + ttlMs });
+    const now = clock.now();
+    if (cache.size >= MAX_CACHED_DEFINITIONS) {
+      for (const [key, cached] of cache) if (cached.expires <= now) cache.delete(key);
+      // Still more than half full of fresh entries: start over, so sweeps stay rare (amortised O(1)).
+      if (cache.size >= MAX_CACHED_DEFINITIONS / 2) cache.clear();
+    }
+    cache.set(cacheKey(project, name), { entry, expires: now + ttlMs });
     return entry;
   }
 
   return {
     database,
+
+    get cachedCount() {
+      return cache.size;
+    },
 
     async get(project, name) {
       const cached = cache.get(cacheKey(project, name));

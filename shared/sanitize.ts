@@ -81,22 +81,37 @@ export function foldName(name: string): string {
   return name.normalize("NFKC").replace(INVISIBLE_ALL, "").toLowerCase();
 }
 
+/** Checks a body's top-level keys against a fixed list of declared names (see `lookalikeGuard`). */
+export type LookalikeGuard = (body: Record<string, unknown>) => void;
+
 /**
  * Rejects top-level body keys that are not exactly a declared field but fold to one (whitespace,
  * invisible characters, case, compatibility forms): `" userId"`, `"userid"`, `"user\u200bId"`.
  * Such keys are never normalised into the field; owner checks run on exactly the stored keys.
+ * The declared names are folded here, once: each check then costs O(keys in the body), however
+ * many names were declared, so build one guard per definition and reuse it.
  */
-export function assertNoLookalikes(body: Record<string, unknown>, declared: readonly string[]): void {
+export function lookalikeGuard(declared: readonly string[]): LookalikeGuard {
   const exact = new Set(declared);
   const folded = new Map<string, string>();
-  for (const name of declared) if (!folded.has(foldName(name))) folded.set(foldName(name), name);
-  const details: ErrorDetail[] = [];
-  for (const key of Object.keys(body)) {
-    if (exact.has(key)) continue;
-    const match = folded.get(foldName(key));
-    if (match === undefined) continue;
-    details.push({ path: key, message: `field name ${JSON.stringify(key)} looks like the field "${match}"` });
-    if (details.length >= MAX_DETAILS) break;
+  for (const name of declared) {
+    const fold = foldName(name);
+    if (!folded.has(fold)) folded.set(fold, name);
   }
-  if (details.length > 0) throw new ApiError("INVALID_FIELD_NAME", details[0]!.message, { details });
+  return (body) => {
+    const details: ErrorDetail[] = [];
+    for (const key of Object.keys(body)) {
+      if (exact.has(key)) continue;
+      const match = folded.get(foldName(key));
+      if (match === undefined) continue;
+      details.push({ path: key, message: `field name ${JSON.stringify(key)} looks like the field "${match}"` });
+      if (details.length >= MAX_DETAILS) break;
+    }
+    if (details.length > 0) throw new ApiError("INVALID_FIELD_NAME", details[0]!.message, { details });
+  };
+}
+
+/** One-off `lookalikeGuard(declared)(body)`, for short fixed lists (it folds every declared name). */
+export function assertNoLookalikes(body: Record<string, unknown>, declared: readonly string[]): void {
+  lookalikeGuard(declared)(body);
 }

@@ -174,6 +174,31 @@ describe("create, get, list", () => {
     );
   });
 
+  it("400 VALIDATION_FAILED for an all-digit field name at any depth, on POST, PUT and PATCH", async () => {
+    const fields = [
+      { name: "title", type: "string" },
+      { name: "meta", type: "object", fields: [{ name: "7", type: "string", private: true }] },
+    ];
+    const post = await env.sk("POST", "/api/schemas", { name: "digits", fields });
+    expect([post.status, post.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    expect(post.json.details).toEqual([
+      {
+        path: "fields.1.fields.0.name",
+        message: 'Field name "7" must not be all digits (a numeric path segment reads as an array position)',
+      },
+    ]);
+    await env.defineCollection({ name: "digits", fields: [{ name: "title", type: "string" }] });
+    const put = await env.sk("PUT", "/api/schemas/digits", {
+      name: "digits",
+      fields: [{ name: "1234", type: "string" }],
+    });
+    const patch = await env.sk("PATCH", "/api/schemas/digits", { fields });
+    for (const res of [put, patch]) expect([res.status, res.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    expect((await env.sk("GET", "/api/schemas/digits")).json.data.collection.fields).toEqual([
+      { name: "title", type: "string", required: false },
+    ]);
+  });
+
   it("400 INVALID_JSON for a malformed body", async () => {
     const res = await env.sk("POST", "/api/schemas", "{name:");
     expect([res.status, res.json.code]).toEqual([400, "INVALID_JSON"]);

@@ -294,6 +294,44 @@ describe("private fields", () => {
     expect(parse(qs, pk).filter).toEqual(filter);
   });
 
+  describe("numeric path segments", () => {
+    /** As definitions stored before digit-named fields were refused may declare them. */
+    const legacy: QueryContext = {
+      isSecretKey: false,
+      fields: new Map<string, QueryField>([
+        ["title", field("string")],
+        ["1234", field("string", { private: true })],
+        ["items", field("array", { itemType: "object" })],
+        ["items.price", field("number")],
+        ["items.0", field("string", { private: true })],
+      ]),
+    };
+
+    it.each([
+      ["1234=x"],
+      ["1234_regex=^a"],
+      [json("filter", { 1234: { $regex: "^a" } })],
+      ["fields=1234"],
+      ["search=a&searchFields=1234"],
+      ["items.0=x"],
+      ["items.0.price=1"],
+    ])("pk: %s names a declared digit field that is private → 400", (qs) => {
+      expect(failure(qs, legacy).message).toMatch(/private/);
+      expect(() => parse(qs, { ...legacy, isSecretKey: true })).not.toThrow();
+    });
+
+    it("pk: sort on a declared digit field that is private → 400 naming it private", () => {
+      expect(failure("sort=1234", legacy).message).toMatch(/private/);
+    });
+
+    it("an undeclared numeric segment is an array position: type lookup and access go by the field", () => {
+      expect(parse("scores.0_gt=5", pk).filter).toEqual({ "scores.0": { $gt: 5 } });
+      expect(parse("meta.2.views=3", pk).filter).toEqual({ "meta.2.views": 3 });
+      expect(failure("profile.0.ssn=1", pk).message).toMatch(/private/);
+      expect(parse("search=a", legacy).filter).toEqual({ title: { $regex: "a", $options: "i" } });
+    });
+  });
+
   it("pk may filter the public siblings of a private field", () => {
     expect(parse("profile.name=Ann", pk).filter).toEqual({ "profile.name": "Ann" });
   });

@@ -683,6 +683,42 @@ describe("parseDefinition", () => {
     }
   });
 
+  it("rejects all-digit field names at every depth (a numeric path segment reads as an array position)", () => {
+    const digits = (name: string) => ({ name, type: "string" });
+    const def = {
+      name: "n",
+      fields: [
+        digits("1234"),
+        { name: "meta", type: "object", fields: [digits("0")] },
+        { name: "list", type: "array", items: { type: "object", fields: [{ key: "7", type: "string" }] } },
+        {
+          name: "deep",
+          type: "object",
+          fields: [{ name: "a", type: "object", fields: [{ name: "b", type: "object", fields: [digits("42")] }] }],
+        },
+        digits("a1"),
+        digits("1a"),
+        digits("١٢"),
+      ],
+    };
+    const error = thrown(() => parseDefinition(def));
+    expect(error.code).toBe("VALIDATION_FAILED");
+    expect(paths(error.details)).toEqual([
+      "fields.0.name",
+      "fields.1.fields.0.name",
+      "fields.2.items.fields.0.key",
+      "fields.3.fields.0.fields.0.fields.0.name",
+    ]);
+    expect(error.details?.[0]?.message).toBe(
+      'Field name "1234" must not be all digits (a numeric path segment reads as an array position)',
+    );
+    expect(failedPaths(() => parseDefinition({ name: "n", rls: { enabled: true, ownerField: "99" } }))).toEqual([
+      "rls.ownerField",
+    ]);
+    const patch = () => mergeDefinition(parseDefinition({ name: "n" }), { fields: [digits("0")] });
+    expect(failedPaths(patch)).toEqual(["fields.0.name"]);
+  });
+
   it("accepts permission rules in any case", () => {
     expect(parseDefinition({ name: "n", permissions: { read: "Guest", create: "USER" } }).permissions).toEqual({
       read: "guest",

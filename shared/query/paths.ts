@@ -1,6 +1,8 @@
 /**
  * Field paths in queries: shape checks, declared-type lookup and private-field restrictions.
- * Numeric segments (`items.0.price`) are array positions and are ignored for schema lookups.
+ * Numeric segments (`items.0.price`) are array positions and are ignored for schema lookups,
+ * except where a definition stored before digit field names were refused declares one at that
+ * level: then both readings count, and a pk caller is refused when either touches a private field.
  */
 import { invalidQuery } from "./fail";
 import type { FieldType, QueryContext } from "./types";
@@ -53,13 +55,26 @@ export function pathProblem(path: string): string | null {
   return null;
 }
 
-/** The path without array-position segments, as the schema names it. */
-function schemaPath(path: string): string {
-  if (!path.includes(".")) return INDEX_SEGMENT.test(path) ? "" : path;
-  return path
-    .split(".")
-    .filter((segment) => !INDEX_SEGMENT.test(segment))
-    .join(".");
+/**
+ * The paths as the schema may name them: each numeric segment read as an array position (dropped)
+ * and, where the definition declares a field of that name at that level, also as that field.
+ * Declared readings come first. Without digit-named fields there is exactly one reading.
+ */
+function schemaPaths(path: string, fields: ReadonlyMap<string, unknown>): string[] {
+  let readings = [""];
+  for (const segment of path.split(".")) {
+    const next: string[] = [];
+    for (const reading of readings) {
+      const named = reading ? `${reading}.${segment}` : segment;
+      if (!INDEX_SEGMENT.test(segment)) next.push(named);
+      else {
+        if (fields.has(named)) next.push(named);
+        if (!next.includes(reading)) next.push(reading);
+      }
+    }
+    readings = next;
+  }
+  return readings;
 }
 
 /** Declared path prefixes of a path, shortest first (`a`, `a.b`, `a.b.c`). */
@@ -75,15 +90,18 @@ export function resolveField(path: string, ctx: QueryContext): FieldInfo {
   if (system) return { kind: system, known: true };
   const fields = ctx.fields;
   if (!fields || fields.size === 0) return { kind: null, known: true };
-  const declared = fields.get(schemaPath(path));
+  const readings = schemaPaths(path, fields);
+  const declared = readings.map((reading) => fields.get(reading)).find((field) => field !== undefined);
   if (declared) {
     const type = declared.type === "array" ? (declared.itemType ?? "any") : declared.type;
     return { kind: OPEN_TYPES.has(type) ? null : type, known: true };
   }
-  const known = prefixes(schemaPath(path)).some((prefix) => {
-    const type = fields.get(prefix)?.type;
-    return type !== undefined && OPEN_TYPES.has(type);
-  });
+  const known = readings.some((reading) =>
+    prefixes(reading).some((prefix) => {
+      const type = fields.get(prefix)?.type;
+      return type !== undefined && OPEN_TYPES.has(type);
+    }),
+  );
   return { kind: null, known };
 }
 
@@ -91,11 +109,12 @@ export function resolveField(path: string, ctx: QueryContext): FieldInfo {
 function restrictedFor(path: string, use: PathUse, ctx: QueryContext): boolean {
   const fields = ctx.fields;
   if (ctx.isSecretKey || !fields || SYSTEM_FIELDS.has(path)) return false;
-  const norm = schemaPath(path);
-  if (prefixes(norm).some((p) => fields.get(p)?.private === true)) return true;
-  if (use === "select" || use === "shape") return false;
-  for (const [name, field] of fields) if (field.private && name.startsWith(`${norm}.`)) return true;
-  return false;
+  return schemaPaths(path, fields).some((norm) => {
+    if (prefixes(norm).some((p) => fields.get(p)?.private === true)) return true;
+    if (use === "select" || use === "shape") return false;
+    for (const [name, field] of fields) if (field.private && name.startsWith(`${norm}.`)) return true;
+    return false;
+  });
 }
 
 /** Throws INVALID_QUERY unless the path is well-formed and usable by this caller. */

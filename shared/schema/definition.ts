@@ -72,6 +72,8 @@ export const MAX_FIELDS_PER_LEVEL = 200;
 export const MAX_FIELD_NAME_LENGTH = 128;
 const COLLECTION_NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/;
 const SYSTEM_FOLDED = new Set(SYSTEM_FIELDS.map(foldName));
+/** `items.0` is ambiguous in MongoDB (field "0" or the first element), so no field is named by digits alone. */
+const ALL_DIGITS = /^[0-9]+$/;
 
 /** Why a field name cannot be declared, or undefined when it can. */
 export function fieldNameProblem(name: string): string | undefined {
@@ -84,6 +86,7 @@ export function fieldNameProblem(name: string): string | undefined {
     return "must not contain invisible, control or formatting characters";
   }
   if (SYSTEM_FOLDED.has(foldName(name))) return "is a system field";
+  if (ALL_DIGITS.test(name)) return "must not be all digits (a numeric path segment reads as an array position)";
   return undefined;
 }
 

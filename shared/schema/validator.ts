@@ -9,7 +9,7 @@
  * (required → VALIDATION_FAILED); patch removes it (required → VALIDATION_FAILED).
  */
 import { ApiError } from "../errors";
-import { assertNoLookalikes, assertSafeBody, isPlainObject } from "../sanitize";
+import { assertSafeBody, isPlainObject, lookalikeGuard } from "../sanitize";
 import { type CollectionDef, type FieldDef, SYSTEM_FIELDS } from "./definition";
 import { issueDetails, objectSchema, valueSchema } from "./value-schema";
 
@@ -66,14 +66,14 @@ export function compileValidators(def: CollectionDef): Validators {
   const fields: FieldDef[] = implicitOwner ? [...def.fields, { name: owner, type: "string" }] : def.fields;
   const documentSchema = objectSchema(fields, opts);
   const fieldSchemas = new Map(fields.map((field) => [field.name, { field, schema: valueSchema(field, opts) }]));
-  const lookalikeTargets = [...fields.map((field) => field.name), ...SYSTEM_FIELDS, owner];
+  const assertNoLookalikes = lookalikeGuard([...fields.map((field) => field.name), ...SYSTEM_FIELDS, owner]);
   const hidden = privateTree(def.fields);
 
   /** Key checks, then the body without system fields. */
   function prepare(body: unknown): Record<string, unknown> {
     if (!isPlainObject(body)) throw invalid([{ path: "", message: "Expected a JSON object" }]);
     assertSafeBody(body);
-    assertNoLookalikes(body, lookalikeTargets);
+    assertNoLookalikes(body);
     const clean: Record<string, unknown> = { ...body };
     for (const field of SYSTEM_FIELDS) delete clean[field];
     return clean;
