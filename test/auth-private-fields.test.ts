@@ -1,15 +1,20 @@
 /**
  * Private profile fields below the top level (object `fields`, array `items.fields`): hidden from
  * every view a publishable key gets of an account (public profile, /me, session payloads,
- * update-profile), refused on every pk write (signup, update-profile), set and seen with the sk.
+ * update-profile), refused on every pk write (signup, update-profile), set and seen with the sk,
+ * and kept by pk update-profiles that cannot name them.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDataApp } from "../functions/data/app";
+import * as profiles from "../shared/auth/profile";
 import { type AuthTestEnv, authTestEnv, PASSWORD } from "./auth-helpers";
 import { call } from "./data-helpers";
 
 let env: AuthTestEnv;
-afterEach(() => env.close());
+afterEach(() => {
+  vi.restoreAllMocks();
+  return env.close();
+});
 
 const USERS = {
   name: "users",
@@ -176,5 +181,73 @@ describe("nested private profile fields cannot be written with the publishable k
     expect(me.json.data).toMatchObject({ bio: { text: "new" }, links: [{ url: "c" }] });
     expect(me.text).not.toContain("NEW");
     expect(me.text).not.toContain("s2");
+  });
+});
+
+describe("publishable-key update-profile keeps the private values it cannot see", () => {
+  const pkPut = (token: string, body: Record<string, unknown>) => env.api("PUT", "/update-profile", { token, body });
+
+  it("an object replaced with the pk keeps its private values", async () => {
+    const session = await annViaSk();
+    const res = await pkPut(session.accessToken, { bio: { text: "rewritten" } });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.data.user.bio).toEqual({ text: "rewritten" });
+    expect((await skView(session.accessToken)).bio).toEqual({ text: "rewritten", phone: "+1-SECRET" });
+  });
+
+  it("array items equal to a stored item's visible part stay that item; edited or removed ones lose theirs", async () => {
+    const session = await annViaSk();
+    // Reordered and appended: `a` is still `a`, its secret with it.
+    const reordered = [{ url: "https://b.example" }, { url: "https://c.example" }, { url: "https://a.example" }];
+    expect((await pkPut(session.accessToken, { links: reordered })).status).toBe(200);
+    expect((await skView(session.accessToken)).links).toEqual([
+      { url: "https://b.example" },
+      { url: "https://c.example" },
+      { url: "https://a.example", secret: "s1" },
+    ]);
+    // Edited: a new item, without the stored one's private value.
+    const edited = [{ url: "https://a.example/new" }];
+    expect((await pkPut(session.accessToken, { links: edited })).status).toBe(200);
+    expect((await skView(session.accessToken)).links).toEqual(edited);
+  });
+
+  it("removing an object that holds private values is 400 and changes nothing; the sk may", async () => {
+    const session = await annViaSk();
+    const res = await pkPut(session.accessToken, { name: "Eve", bio: null });
+    expect(res.status).toBe(400);
+    expect(res.json).toMatchObject({
+      code: "VALIDATION_FAILED",
+      details: [{ path: "bio", message: "holds private values: only the secret key can remove it" }],
+    });
+    expect(await skView(session.accessToken)).toMatchObject({ name: "Ann", ...FULL });
+    // Arrays are lists of items: emptying one removes its items, private values with them.
+    expect((await pkPut(session.accessToken, { links: null })).status).toBe(200);
+    const bySk = await env.api("PUT", "/update-profile", {
+      key: env.project.sk,
+      token: session.accessToken,
+      body: { bio: null },
+    });
+    expect(bySk.status, bySk.text).toBe(200);
+    const stored = await skView(session.accessToken);
+    expect(stored.bio).toBeUndefined();
+    expect(stored.links).toBeUndefined();
+  });
+
+  it("a private value the sk writes between a pk update's read and its write is not overwritten", async () => {
+    const session = await annViaSk();
+    const original = profiles.profileSchema;
+    // The pk request has read the account (stale phone) when the sk writes a new phone.
+    vi.spyOn(profiles, "profileSchema").mockImplementationOnce(async (deps, project) => {
+      const bySk = await env.api("PUT", "/update-profile", {
+        key: env.project.sk,
+        token: session.accessToken,
+        body: { bio: { text: "sk", phone: "+1-NEWER" } },
+      });
+      expect(bySk.status, bySk.text).toBe(200);
+      return original(deps, project);
+    });
+    const res = await pkPut(session.accessToken, { bio: { text: "pk" } });
+    expect(res.status, res.text).toBe(200);
+    expect((await skView(session.accessToken)).bio).toEqual({ text: "pk", phone: "+1-NEWER" });
   });
 });

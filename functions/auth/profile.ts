@@ -3,12 +3,16 @@ import { Hono } from "hono";
 import type { AppEnv } from "../../shared/app";
 import { profileSchema } from "../../shared/auth/profile";
 import { normalizeUsername, publicProfile, type UserDoc, writeUser } from "../../shared/auth/users";
+import { nextTimestamp } from "../../shared/documents";
 import { ApiError, type ErrorDetail } from "../../shared/errors";
 import { ok } from "../../shared/http";
 import type { Update } from "../../shared/store/types";
 import { type AuthRuntime, requireUser, scopeOf } from "./context";
 import { checkAccountKeys, failOn, parseInto, profilePart, readObject, usernameSchema } from "./inputs";
 import { userView } from "./views";
+
+/** Tries of a guarded profile write before it gives up (each after the account changed under it). */
+const MAX_WRITE_ATTEMPTS = 3;
 
 export function profileRoutes(rt: AuthRuntime): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
@@ -38,20 +42,26 @@ export function profileRoutes(rt: AuthRuntime): Hono<AppEnv> {
         ? null
         : parseInto(usernameSchema, body.username, details, "username")
       : undefined;
-    const { set, unset } = (await profileSchema(rt.deps, scope.project)).update(
-      profilePart(body),
-      scope.keyType,
-      details,
-    );
+    const profile = await profileSchema(rt.deps, scope.project);
+    const fields = profilePart(body);
+    const changes = profile.update(fields, scope.keyType, details);
     failOn(details);
 
-    const update: Update = { $set: { ...set, updatedAt: new Date(scope.now).toISOString() } };
-    const removed = [...unset, ...(username === null ? ["username"] : [])];
-    if (typeof username === "string") (update.$set as Record<string, unknown>).username = username;
-    if (removed.length > 0) update.$unset = Object.fromEntries(removed.map((field) => [field, ""]));
-    const user = (await writeUser(() => scope.cols.users.updateOne({ _id: scope.user._id }, update))) as UserDoc | null;
-    if (!user) throw new ApiError("TOKEN_INVALID");
-    return ok(c, { user: await userView(rt, scope, user) });
+    const removed = [...changes.unset, ...(username === null ? ["username"] : [])];
+    // Written only over the account as read (its updatedAt), so kept private values are current.
+    let current: UserDoc | null = scope.user;
+    for (let attempt = 0; current && attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      const set = profile.keepPrivate(fields, changes, current, scope.keyType);
+      const update: Update = { $set: { ...set, updatedAt: nextTimestamp(current.updatedAt, scope.now) } };
+      if (typeof username === "string") (update.$set as Record<string, unknown>).username = username;
+      if (removed.length > 0) update.$unset = Object.fromEntries(removed.map((field) => [field, ""]));
+      const guard = { _id: current._id, updatedAt: current.updatedAt ?? null };
+      const user = (await writeUser(() => scope.cols.users.updateOne(guard, update))) as UserDoc | null;
+      if (user) return ok(c, { user: await userView(rt, scope, user) });
+      current = (await scope.cols.users.findOne({ _id: current._id })) as UserDoc | null;
+    }
+    if (!current) throw new ApiError("TOKEN_INVALID");
+    throw new ApiError("PRECONDITION_FAILED", "The account kept changing; retry");
   });
 
   return routes;

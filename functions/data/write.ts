@@ -89,7 +89,8 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
       // PUT keeps the owner when the body leaves it out; changing it is refused below (pk).
       const kept =
         Object.hasOwn(body, owner) || !Object.hasOwn(current, owner) ? body : { ...body, [owner]: current[owner] };
-      const next = validators.replace(kept);
+      const replacing = validators.replace(kept);
+      const next = target.isSecretKey ? replacing : validators.keepPrivate(body, replacing, current);
       if (!target.isSecretKey) assertOwnerKept(current, next, def);
       const system = { createdAt: current.createdAt, updatedAt: nextTimestamp(current.updatedAt, deps.clock.now()) };
       const createdBy = current.createdBy === undefined ? {} : { createdBy: current.createdBy };
@@ -104,8 +105,11 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
     const target = await resolveTarget(deps, c);
     const { def, caller, validators, collection } = target;
     const ownerId = authorize(caller, def, "update");
-    const { set, unset } = validators.patch(checkedBody(await readJson(c), target));
+    const body = checkedBody(await readJson(c), target);
+    const { set: patch, unset } = validators.patch(body);
+    const touched = new Set([...Object.keys(patch), ...unset]);
     const patched = await writeAddressed(deps, c, target, ownerId, (current, guard) => {
+      const set = target.isSecretKey ? patch : validators.keepPrivate(body, patch, current, touched);
       if (!target.isSecretKey) {
         const merged: Record<string, unknown> = { ...current, ...set };
         for (const field of unset) delete merged[field];

@@ -24,6 +24,16 @@ export interface ProfileSchema {
     keyType: KeyType,
     details: ErrorDetail[],
   ): { set: Record<string, unknown>; unset: string[] };
+  /**
+   * What an update-profile with this key writes over the stored account `current`: with the
+   * publishable key, `set` keeps the account's private values (shared/schema/private-values.ts).
+   */
+  keepPrivate(
+    body: Record<string, unknown>,
+    update: { set: Record<string, unknown>; unset: string[] },
+    current: Record<string, unknown>,
+    keyType: KeyType,
+  ): Record<string, unknown>;
   /** An account view as a key may see it: private profile fields (nested too) only with the secret key. */
   view(doc: Record<string, unknown>, keyType: KeyType): Record<string, unknown>;
 }
@@ -89,6 +99,10 @@ export async function profileSchema(deps: Pick<Deps, "collections">, project: Re
     update(body, keyType, details) {
       privateWrites(body, keyType, details);
       return collect(details, { set: {}, unset: [] }, () => validators.patch(body));
+    },
+    keepPrivate(body, { set, unset }, current, keyType) {
+      if (keyType === "secret") return set;
+      return validators.keepPrivate(body, set, current, new Set([...Object.keys(set), ...unset]));
     },
     view: (doc, keyType) => validators.strip(doc, { isSecretKey: keyType === "secret" }),
   };

@@ -11,6 +11,7 @@
 import { ApiError } from "../errors";
 import { assertSafeBody, isPlainObject, lookalikeGuard } from "../sanitize";
 import { type CollectionDef, type FieldDef, SYSTEM_FIELDS } from "./definition";
+import { keepPrivateValues, privateTree, stripWith } from "./private-values";
 import { issueDetails, objectSchema, valueSchema } from "./value-schema";
 
 export interface Validators {
@@ -22,35 +23,16 @@ export interface Validators {
   patch(body: Record<string, unknown>): { set: Record<string, unknown>; unset: string[] };
   /** Removes private fields (nested too) unless the caller holds the secret key; never mutates `doc`. */
   strip(doc: Record<string, unknown>, opts: { isSecretKey: boolean }): Record<string, unknown>;
-}
-
-/** Private fields as a tree: `null` = drop this key; a subtree = descend into the object (or each array element). */
-type PrivateTree = Map<string, PrivateTree | null>;
-
-function privateTree(fields: readonly FieldDef[]): PrivateTree {
-  const tree: PrivateTree = new Map();
-  for (const field of fields) {
-    if (field.private) tree.set(field.name, null);
-    else {
-      const nested = field.fields ?? field.items?.fields;
-      const sub = nested ? privateTree(nested) : undefined;
-      if (sub && sub.size > 0) tree.set(field.name, sub);
-    }
-  }
-  return tree;
-}
-
-function stripWith(value: unknown, tree: PrivateTree): unknown {
-  if (Array.isArray(value)) return value.map((item) => stripWith(item, tree));
-  if (!isPlainObject(value)) return value;
-  let out: Record<string, unknown> | undefined;
-  for (const [key, sub] of tree) {
-    if (!Object.hasOwn(value, key)) continue;
-    out ??= { ...value };
-    if (sub === null) delete out[key];
-    else out[key] = stripWith(value[key], sub);
-  }
-  return out ?? value;
+  /**
+   * For publishable-key writes: `next` (validated from the sent body `named`) with the private values
+   * of the stored document kept; `keys` = the top-level fields a merge touches (private-values.ts).
+   */
+  keepPrivate(
+    named: Record<string, unknown>,
+    next: Record<string, unknown>,
+    stored: Record<string, unknown>,
+    keys?: ReadonlySet<string>,
+  ): Record<string, unknown>;
 }
 
 const invalid = (details: ReturnType<typeof issueDetails>) => new ApiError("VALIDATION_FAILED", undefined, { details });
@@ -118,6 +100,9 @@ export function compileValidators(def: CollectionDef): Validators {
     strip(doc, { isSecretKey }) {
       if (isSecretKey || hidden.size === 0) return doc;
       return stripWith(doc, hidden) as Record<string, unknown>;
+    },
+    keepPrivate(named, next, stored, keys) {
+      return hidden.size === 0 ? next : keepPrivateValues(hidden, named, next, stored, keys);
     },
   };
 }

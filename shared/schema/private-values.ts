@@ -1,0 +1,141 @@
+/**
+ * Private fields of a definition as a tree, and what publishable-key callers see and keep of them.
+ *
+ * A pk caller never sees private values, so a pk write must not drop them by accident (a document
+ * read, edited and written back would lose them) nor on purpose (an end user clearing a flag the
+ * server set). The rules, at any depth:
+ * - an object keeps the stored private values the body does not name, even where it replaces the
+ *   object (`{"bio": {...}}` keeps `bio.phone`), over defaults too;
+ * - an array item whose visible content equals a stored item's is that item, private values
+ *   included; an edited or removed item is a new item, without the stored one's private values;
+ * - removing an object that holds private values (`null`, a PUT that leaves it out, a scalar in
+ *   its place) is 400 VALIDATION_FAILED: only the secret key can.
+ */
+import { ApiError, type ErrorDetail } from "../errors";
+import { isPlainObject } from "../sanitize";
+import type { FieldDef } from "./definition";
+
+/** Private fields as a tree: `null` = this key is private; a subtree = descend into the object (or each array element). */
+export type PrivateTree = Map<string, PrivateTree | null>;
+
+export function privateTree(fields: readonly FieldDef[]): PrivateTree {
+  const tree: PrivateTree = new Map();
+  for (const field of fields) {
+    if (field.private) tree.set(field.name, null);
+    else {
+      const nested = field.fields ?? field.items?.fields;
+      const sub = nested ? privateTree(nested) : undefined;
+      if (sub && sub.size > 0) tree.set(field.name, sub);
+    }
+  }
+  return tree;
+}
+
+/** The value without its private fields (never mutates it). */
+export function stripWith(value: unknown, tree: PrivateTree): unknown {
+  if (Array.isArray(value)) return value.map((item) => stripWith(item, tree));
+  if (!isPlainObject(value)) return value;
+  let out: Record<string, unknown> | undefined;
+  for (const [key, sub] of tree) {
+    if (!Object.hasOwn(value, key)) continue;
+    out ??= { ...value };
+    if (sub === null) delete out[key];
+    else out[key] = stripWith(value[key], sub);
+  }
+  return out ?? value;
+}
+
+/**
+ * Whether a stored value holds a private value; `inItems` false: only in objects outside arrays
+ * (array items may go, their private values with them; objects keep theirs).
+ */
+function holdsPrivate(value: unknown, tree: PrivateTree, inItems: boolean): boolean {
+  if (Array.isArray(value)) return inItems && value.some((item) => holdsPrivate(item, tree, inItems));
+  if (!isPlainObject(value)) return false;
+  for (const [key, sub] of tree) {
+    if (Object.hasOwn(value, key) && (sub === null || holdsPrivate(value[key], sub, inItems))) return true;
+  }
+  return false;
+}
+
+/** JSON with object keys sorted: equal for equal values whatever the key order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (!isPlainObject(value)) return JSON.stringify(value) ?? "null";
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`).join(",")}}`;
+}
+
+const REMOVED = "holds private values: only the secret key can remove it";
+
+/**
+ * `next` (a validated body) with the stored private values of `stored` carried in, per the rules
+ * above; `named` is the body as sent (what the caller named). `keys` limits the top level to the
+ * fields a merge touches (PATCH: its set and unset fields; absent from `next` = removed).
+ */
+export function keepPrivateValues(
+  tree: PrivateTree,
+  named: Record<string, unknown>,
+  next: Record<string, unknown>,
+  stored: Record<string, unknown>,
+  keys?: ReadonlySet<string>,
+): Record<string, unknown> {
+  const details: ErrorDetail[] = [];
+  const out = { ...next };
+  for (const [key, sub] of tree) if (!keys || keys.has(key)) keepKey(key, sub, named, out, stored, key, details);
+  if (details.length > 0) throw new ApiError("VALIDATION_FAILED", undefined, { details });
+  return out;
+}
+
+function keepKey(
+  key: string,
+  sub: PrivateTree | null,
+  named: Record<string, unknown>,
+  out: Record<string, unknown>,
+  stored: Record<string, unknown>,
+  path: string,
+  details: ErrorDetail[],
+): void {
+  if (!Object.hasOwn(stored, key)) return;
+  const before = stored[key];
+  if (sub === null) {
+    if (!Object.hasOwn(named, key)) out[key] = before;
+  } else if (!Object.hasOwn(out, key)) {
+    if (holdsPrivate(before, sub, false)) details.push({ path, message: REMOVED });
+  } else {
+    out[key] = keepIn(named[key], out[key], before, sub, path, details);
+  }
+}
+
+function keepIn(
+  named: unknown,
+  value: unknown,
+  before: unknown,
+  tree: PrivateTree,
+  path: string,
+  details: ErrorDetail[],
+): unknown {
+  if (isPlainObject(value) && isPlainObject(before)) {
+    const out = { ...value };
+    const namedHere = isPlainObject(named) ? named : {};
+    for (const [key, sub] of tree) keepKey(key, sub, namedHere, out, before, `${path}.${key}`, details);
+    return out;
+  }
+  if (Array.isArray(value) && Array.isArray(before)) return sameItems(value, before, tree);
+  if (holdsPrivate(before, tree, false)) details.push({ path, message: REMOVED });
+  return value;
+}
+
+/** Items of `value` that equal a stored item's visible content are that stored item (each used once). */
+function sameItems(value: unknown[], before: unknown[], tree: PrivateTree): unknown[] {
+  const stored = new Map<string, unknown[]>();
+  for (const item of before) {
+    if (!holdsPrivate(item, tree, true)) continue;
+    const key = canonical(stripWith(item, tree));
+    const same = stored.get(key);
+    if (same) same.push(item);
+    else stored.set(key, [item]);
+  }
+  if (stored.size === 0) return value;
+  return value.map((item) => stored.get(canonical(item))?.shift() ?? item);
+}

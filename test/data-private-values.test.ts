@@ -1,0 +1,121 @@
+/**
+ * Writes with the publishable key keep the private values the caller cannot see (PUT and PATCH, at
+ * any depth): a document read, edited and written back loses nothing; the secret key writes as sent.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type DataTestEnv, dataTestEnv } from "./data-helpers";
+
+const OWNER = "65f0a1b2c3d4e5f601234567";
+
+let env: DataTestEnv;
+let token: string;
+let id: string;
+
+/** As the sk stores it: a private value at the top level (with a default), in an object and in array items. */
+const STORED = {
+  title: "first",
+  note: "top-secret",
+  meta: { text: "hi", secret: "m-secret" },
+  comments: [
+    { text: "a", ip: "10.0.0.1" },
+    { text: "b", ip: "10.0.0.2" },
+  ],
+};
+
+beforeEach(async () => {
+  env = await dataTestEnv();
+  token = await env.token(OWNER);
+  await env.defineCollection({
+    name: "posts",
+    fields: [
+      { name: "title", type: "string" },
+      { name: "note", type: "string", private: true, default: "none" },
+      {
+        name: "meta",
+        type: "object",
+        fields: [
+          { name: "text", type: "string" },
+          { name: "secret", type: "string", private: true },
+        ],
+      },
+      {
+        name: "comments",
+        type: "array",
+        items: {
+          type: "object",
+          fields: [
+            { name: "text", type: "string" },
+            { name: "ip", type: "string", private: true },
+          ],
+        },
+      },
+    ],
+    rls: { enabled: true, mode: "public-read" },
+  });
+  const created = await env.sk("POST", "/api/data/posts", { ...STORED, userId: OWNER });
+  expect(created.status, created.text).toBe(201);
+  id = created.json.data._id;
+});
+afterEach(() => env.close());
+
+const stored = async () => (await env.sk("GET", `/api/data/posts/${id}`)).json.data;
+const pkWrite = (method: "PUT" | "PATCH", body: unknown) => env.pk(method, `/api/data/posts/${id}`, { token, body });
+
+describe("publishable-key writes keep private values", () => {
+  it("PUT of the document as the pk reads it keeps every private value, over the default too", async () => {
+    const seen = (await env.pk("GET", `/api/data/posts/${id}`)).json.data;
+    expect(seen).toMatchObject({ meta: { text: "hi" }, comments: [{ text: "a" }, { text: "b" }] });
+    expect(JSON.stringify(seen)).not.toMatch(/secret|10\.0\.0/);
+    const res = await pkWrite("PUT", { ...seen, title: "edited" });
+    expect(res.status, res.text).toBe(200);
+    expect(JSON.stringify(res.json.data)).not.toMatch(/secret|10\.0\.0/);
+    expect(await stored()).toMatchObject({ ...STORED, title: "edited" });
+  });
+
+  it("PATCH replacing an object keeps its private values", async () => {
+    expect((await pkWrite("PATCH", { meta: { text: "new" } })).status).toBe(200);
+    expect((await stored()).meta).toEqual({ text: "new", secret: "m-secret" });
+  });
+
+  it("array items equal to a stored item's visible part are that item; edited ones are new", async () => {
+    const res = await pkWrite("PATCH", { comments: [{ text: "b" }, { text: "a2" }, { text: "a" }] });
+    expect(res.status, res.text).toBe(200);
+    expect((await stored()).comments).toEqual([
+      { text: "b", ip: "10.0.0.2" },
+      { text: "a2" },
+      { text: "a", ip: "10.0.0.1" },
+    ]);
+  });
+
+  it("a private value the pk names is written as sent (private hides reads, not writes)", async () => {
+    expect((await pkWrite("PATCH", { note: "mine", meta: { text: "hi", secret: "m2" } })).status).toBe(200);
+    expect(await stored()).toMatchObject({ note: "mine", meta: { text: "hi", secret: "m2" } });
+    expect((await pkWrite("PATCH", { note: null })).status).toBe(200);
+    expect(await stored()).not.toHaveProperty("note");
+  });
+
+  it("removing an object that holds private values is 400 and changes nothing", async () => {
+    const { meta: _meta, ...withoutMeta } = (await env.pk("GET", `/api/data/posts/${id}`)).json.data;
+    for (const [method, body] of [
+      ["PATCH", { meta: null }],
+      ["PUT", withoutMeta],
+    ] as const) {
+      const res = await pkWrite(method, body);
+      expect(res.status, `${method} ${res.text}`).toBe(400);
+      expect(res.json).toMatchObject({
+        code: "VALIDATION_FAILED",
+        details: [{ path: "meta", message: "holds private values: only the secret key can remove it" }],
+      });
+    }
+    expect(await stored()).toMatchObject(STORED);
+  });
+
+  it("the secret key writes as sent: a PUT without private values removes them", async () => {
+    const res = await env.sk("PUT", `/api/data/posts/${id}`, { title: "bare", userId: OWNER });
+    expect(res.status, res.text).toBe(200);
+    const doc = await stored();
+    expect(doc).toMatchObject({ title: "bare", note: "none" });
+    expect(doc).not.toHaveProperty("meta");
+    expect(doc).not.toHaveProperty("comments");
+  });
+});
