@@ -114,6 +114,7 @@ describe("digit-named private fields of definitions stored before they were refu
     additionalFields: false,
     rls: { enabled: false, mode: "public-read", ownerField: "userId" },
     permissions: {},
+    aggregate: { publishable: true },
   };
 
   beforeEach(async () => {
@@ -150,6 +151,34 @@ describe("digit-named private fields of definitions stored before they were refu
     expect(res.status).toBe(400);
     expect(res.json.code).toBe("INVALID_QUERY");
     expect(res.json.message).toContain("is private");
+  });
+
+  it.each([
+    [{ $match: { 1234: "alpha-secret" } }],
+    [{ $match: { "meta.7": { $regex: "^alpha" } } }],
+    [{ $match: { "comments.0": "alpha-secret" } }],
+    [{ $project: { leak: "$1234" } }],
+    [{ $group: { _id: "$meta.7" } }],
+  ])("pk aggregate naming it: %j → 400 INVALID_QUERY", async (stage) => {
+    const res = await env.pk("POST", "/api/data/acct/aggregate", { body: { pipeline: [stage] } });
+    expect(res.status, res.text).toBe(400);
+    expect(res.json.code).toBe("INVALID_QUERY");
+  });
+
+  it("pk aggregate stages that reach it another way see documents without it", async () => {
+    for (const pipeline of [
+      [{ $project: { all: "$$ROOT" } }],
+      [{ $project: { meta: 1, comments: 1, whole: { $objectToArray: "$$ROOT" } } }],
+      [{ $addFields: { copy: "$$CURRENT" } }],
+    ]) {
+      const res = await env.pk("POST", "/api/data/acct/aggregate", { body: { pipeline } });
+      expect(res.status, res.text).toBe(200);
+      expect(res.json.data.items).toHaveLength(2);
+      expect(res.text).not.toContain("secret");
+    }
+    const sk = await env.sk("POST", "/api/data/acct/aggregate", { pipeline: [{ $match: { 1234: "alpha-secret" } }] });
+    expect(sk.status, sk.text).toBe(200);
+    expect(sk.json.data.items.map((item: Record<string, unknown>) => item.title)).toEqual(["first"]);
   });
 
   it("pk search without searchFields leaves the private field out; sk may filter on it", async () => {
