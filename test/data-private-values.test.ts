@@ -119,3 +119,116 @@ describe("publishable-key writes keep private values", () => {
     expect(doc).not.toHaveProperty("comments");
   });
 });
+
+describe("private values the pk cannot see, in other shapes", () => {
+  it("a required private field: a PUT or PATCH of what the pk read passes the required check", async () => {
+    await env.defineCollection({
+      name: "tickets",
+      fields: [
+        { name: "title", type: "string" },
+        { name: "code", type: "string", private: true, required: true },
+        {
+          name: "meta",
+          type: "object",
+          fields: [
+            { name: "text", type: "string" },
+            { name: "pin", type: "string", private: true, required: true },
+          ],
+        },
+      ],
+      permissions: { read: "guest", update: "guest" },
+    });
+    const created = await env.sk("POST", "/api/data/tickets", {
+      title: "t",
+      code: "C-1",
+      meta: { text: "x", pin: "1234" },
+    });
+    expect(created.status, created.text).toBe(201);
+    const path = `/api/data/tickets/${created.json.data._id}`;
+    const seen = (await env.pk("GET", path)).json.data;
+    expect(seen).not.toHaveProperty("code");
+    const put = await env.pk("PUT", path, { body: { ...seen, title: "edited" } });
+    expect(put.status, put.text).toBe(200);
+    const patch = await env.pk("PATCH", path, { body: { meta: { text: "y" } } });
+    expect(patch.status, patch.text).toBe(200);
+    expect((await env.sk("GET", path)).json.data).toMatchObject({
+      title: "edited",
+      code: "C-1",
+      meta: { text: "y", pin: "1234" },
+    });
+  });
+
+  it("fields of objects in arrays of arrays: hidden from pk reads, queries and the schema view", async () => {
+    await env.defineCollection({
+      name: "grid",
+      fields: [
+        {
+          name: "rows",
+          type: "array",
+          items: {
+            type: "array",
+            items: {
+              type: "object",
+              fields: [
+                { name: "v", type: "string" },
+                { name: "secret", type: "string", private: true },
+              ],
+            },
+          },
+        },
+      ],
+      permissions: { read: "guest", list: "guest", update: "guest" },
+    });
+    const created = await env.sk("POST", "/api/data/grid", { rows: [[{ v: "a", secret: "S3CRET" }], [{ v: "b" }]] });
+    expect(created.status, created.text).toBe(201);
+    const path = `/api/data/grid/${created.json.data._id}`;
+    const one = await env.pk("GET", path);
+    expect(one.json.data.rows).toEqual([[{ v: "a" }], [{ v: "b" }]]);
+    expect((await env.pk("GET", "/api/data/grid")).text).not.toContain("S3CRET");
+    const query = await env.pk("GET", "/api/data/grid?rows.secret=S3CRET");
+    expect(query.status).toBe(400);
+    expect(query.json.code).toBe("INVALID_QUERY");
+    expect((await env.pk("GET", "/api/schemas/grid")).text).not.toContain("secret");
+    // And kept by a pk write of what it read.
+    expect((await env.pk("PUT", path, { body: { rows: [[{ v: "b" }], [{ v: "a" }]] } })).status).toBe(200);
+    expect((await env.sk("GET", path)).json.data.rows).toEqual([[{ v: "b" }], [{ v: "a", secret: "S3CRET" }]]);
+  });
+
+  it("matching many identical array items costs linear time (130 000 items: about what the sk PUT costs)", {
+    timeout: 60_000,
+  }, async () => {
+    await env.defineCollection({
+      name: "many",
+      fields: [
+        {
+          name: "items",
+          type: "array",
+          items: {
+            type: "object",
+            fields: [
+              { name: "t", type: "integer" },
+              { name: "p", type: "integer", private: true },
+            ],
+          },
+        },
+      ],
+      permissions: { create: "guest", read: "guest", update: "guest" },
+    });
+    const N = 130_000;
+    const stored = Array.from({ length: N }, () => ({ p: 1 }));
+    const created = await env.pk("POST", "/api/data/many", { body: { items: stored } });
+    expect(created.status).toBe(201);
+    const path = `/api/data/many/${created.json.data._id}`;
+    let started = performance.now();
+    expect((await env.sk("PUT", path, { items: stored })).status).toBe(200);
+    const skMs = performance.now() - started;
+    started = performance.now();
+    const put = await env.pk("PUT", path, { body: { items: Array.from({ length: N }, () => ({})) } });
+    const pkMs = performance.now() - started;
+    expect(put.status).toBe(200);
+    expect(pkMs).toBeLessThan(Math.max(1000, skMs * 5));
+    const items = (await env.sk("GET", path)).json.data.items;
+    expect(items).toHaveLength(N);
+    expect(items.every((item: { p?: number }) => item.p === 1)).toBe(true);
+  });
+});

@@ -44,16 +44,15 @@ export function profileRoutes(rt: AuthRuntime): Hono<AppEnv> {
       : undefined;
     const profile = await profileSchema(rt.deps, scope.project);
     const fields = profilePart(body);
-    const changes = profile.update(fields, scope.keyType, details);
-    failOn(details);
-
-    const removed = [...changes.unset, ...(username === null ? ["username"] : [])];
+    const removedUsername = username === null ? ["username"] : [];
     // Written only over the account as read (its updatedAt), so kept private values are current.
     let current: UserDoc | null = scope.user;
     for (let attempt = 0; current && attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-      const set = profile.keepPrivate(fields, changes, current, scope.keyType);
+      const { set, unset } = profile.update(fields, scope.keyType, current, details);
+      failOn(details);
       const update: Update = { $set: { ...set, updatedAt: nextTimestamp(current.updatedAt, scope.now) } };
       if (typeof username === "string") (update.$set as Record<string, unknown>).username = username;
+      const removed = [...unset, ...removedUsername];
       if (removed.length > 0) update.$unset = Object.fromEntries(removed.map((field) => [field, ""]));
       const guard = { _id: current._id, updatedAt: current.updatedAt ?? null };
       const user = (await writeUser(() => scope.cols.users.updateOne(guard, update))) as UserDoc | null;

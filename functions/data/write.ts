@@ -89,8 +89,7 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
       // PUT keeps the owner when the body leaves it out; changing it is refused below (pk).
       const kept =
         Object.hasOwn(body, owner) || !Object.hasOwn(current, owner) ? body : { ...body, [owner]: current[owner] };
-      const replacing = validators.replace(kept);
-      const next = target.isSecretKey ? replacing : validators.keepPrivate(body, replacing, current);
+      const next = validators.replace(target.isSecretKey ? kept : validators.keepPrivate(kept, current, false));
       if (!target.isSecretKey) assertOwnerKept(current, next, def);
       const system = { createdAt: current.createdAt, updatedAt: nextTimestamp(current.updatedAt, deps.clock.now()) };
       const createdBy = current.createdBy === undefined ? {} : { createdBy: current.createdBy };
@@ -106,10 +105,10 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
     const { def, caller, validators, collection } = target;
     const ownerId = authorize(caller, def, "update");
     const body = checkedBody(await readJson(c), target);
-    const { set: patch, unset } = validators.patch(body);
-    const touched = new Set([...Object.keys(patch), ...unset]);
+    // A pk body is validated with the stored private values it cannot name (required ones too).
+    const checked = target.isSecretKey ? validators.patch(body) : undefined;
     const patched = await writeAddressed(deps, c, target, ownerId, (current, guard) => {
-      const set = target.isSecretKey ? patch : validators.keepPrivate(body, patch, current, touched);
+      const { set, unset } = checked ?? validators.patch(validators.keepPrivate(body, current, true));
       if (!target.isSecretKey) {
         const merged: Record<string, unknown> = { ...current, ...set };
         for (const field of unset) delete merged[field];

@@ -18,22 +18,17 @@ const AUTH_OWNED = new Set([...PROTECTED_USER_FIELDS, ...ACCOUNT_FIELDS]);
 export interface ProfileSchema {
   /** Validates a signup's profile fields and applies defaults; problems go into `details`. */
   create(body: Record<string, unknown>, keyType: KeyType, details: ErrorDetail[]): Record<string, unknown>;
-  /** Validates an update-profile body (top-level merge; null removes); problems go into `details`. */
+  /**
+   * Validates an update-profile body (top-level merge; null removes) over the stored account
+   * `current`: with the publishable key, the account's private values are kept
+   * (shared/schema/private-values.ts). Problems go into `details`.
+   */
   update(
     body: Record<string, unknown>,
     keyType: KeyType,
+    current: Record<string, unknown>,
     details: ErrorDetail[],
   ): { set: Record<string, unknown>; unset: string[] };
-  /**
-   * What an update-profile with this key writes over the stored account `current`: with the
-   * publishable key, `set` keeps the account's private values (shared/schema/private-values.ts).
-   */
-  keepPrivate(
-    body: Record<string, unknown>,
-    update: { set: Record<string, unknown>; unset: string[] },
-    current: Record<string, unknown>,
-    keyType: KeyType,
-  ): Record<string, unknown>;
   /** An account view as a key may see it: private profile fields (nested too) only with the secret key. */
   view(doc: Record<string, unknown>, keyType: KeyType): Record<string, unknown>;
 }
@@ -96,13 +91,10 @@ export async function profileSchema(deps: Pick<Deps, "collections">, project: Re
       privateWrites(body, keyType, details);
       return collect(details, {}, () => validators.insert(body));
     },
-    update(body, keyType, details) {
+    update(body, keyType, current, details) {
       privateWrites(body, keyType, details);
-      return collect(details, { set: {}, unset: [] }, () => validators.patch(body));
-    },
-    keepPrivate(body, { set, unset }, current, keyType) {
-      if (keyType === "secret") return set;
-      return validators.keepPrivate(body, set, current, new Set([...Object.keys(set), ...unset]));
+      const kept = () => (keyType === "secret" ? body : validators.keepPrivate(body, current, true));
+      return collect(details, { set: {}, unset: [] }, () => validators.patch(kept()));
     },
     view: (doc, keyType) => validators.strip(doc, { isSecretKey: keyType === "secret" }),
   };

@@ -400,6 +400,16 @@ export function definitionView(def: CollectionDef): Raw {
   return view;
 }
 
+/**
+ * The fields of a field's object values, dotted path segments below it: its own `fields`, or those of
+ * the objects its arrays hold however deeply they nest (`items.fields`, `items.items.fields`).
+ */
+export function childFields(field: ItemDef): readonly FieldDef[] | undefined {
+  let element: ItemDef | undefined = field;
+  while (element && !element.fields) element = element.items;
+  return element?.fields;
+}
+
 /** What the query parser needs to know about one dotted path. */
 export interface FieldPathInfo {
   type: FieldType;
@@ -409,7 +419,7 @@ export interface FieldPathInfo {
 
 /**
  * Every declared path in dot notation: nested object fields (`meta.lang`) and fields of objects
- * inside arrays (`comments.text`, as MongoDB matches them). A field under a private one is private.
+ * inside arrays, nested arrays too (`comments.text`, as MongoDB matches them). A field under a private one is private.
  * System fields and an undeclared rls owner field are not listed.
  */
 export function fieldPaths(def: CollectionDef): Map<string, FieldPathInfo> {
@@ -421,8 +431,8 @@ export function fieldPaths(def: CollectionDef): Map<string, FieldPathInfo> {
       const info: FieldPathInfo = { type: field.type, private: hidden };
       if (field.type === "array" && field.items) info.itemType = field.items.type;
       paths.set(path, info);
-      if (field.fields) visit(field.fields, `${path}.`, hidden);
-      if (field.items?.fields) visit(field.items.fields, `${path}.`, hidden);
+      const children = childFields(field);
+      if (children) visit(children, `${path}.`, hidden);
     }
   };
   visit(def.fields, "", false);

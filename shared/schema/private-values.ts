@@ -13,9 +13,9 @@
  */
 import { ApiError, type ErrorDetail } from "../errors";
 import { isPlainObject } from "../sanitize";
-import type { FieldDef } from "./definition";
+import { childFields, type FieldDef } from "./definition";
 
-/** Private fields as a tree: `null` = this key is private; a subtree = descend into the object (or each array element). */
+/** Private fields as a tree: `null` = this key is private; a subtree = descend into the object (or each array element, at any depth). */
 export type PrivateTree = Map<string, PrivateTree | null>;
 
 export function privateTree(fields: readonly FieldDef[]): PrivateTree {
@@ -23,7 +23,7 @@ export function privateTree(fields: readonly FieldDef[]): PrivateTree {
   for (const field of fields) {
     if (field.private) tree.set(field.name, null);
     else {
-      const nested = field.fields ?? field.items?.fields;
+      const nested = childFields(field);
       const sub = nested ? privateTree(nested) : undefined;
       if (sub && sub.size > 0) tree.set(field.name, sub);
     }
@@ -69,20 +69,21 @@ function canonical(value: unknown): string {
 const REMOVED = "holds private values: only the secret key can remove it";
 
 /**
- * `next` (a validated body) with the stored private values of `stored` carried in, per the rules
- * above; `named` is the body as sent (what the caller named). `keys` limits the top level to the
- * fields a merge touches (PATCH: its set and unset fields; absent from `next` = removed).
+ * The body as sent, with the stored private values of `stored` carried in per the rules above, to be
+ * validated next (so a required private field the caller cannot see is there). `merge` (PATCH,
+ * update-profile): fields the body leaves out are left alone rather than removed.
  */
 export function keepPrivateValues(
   tree: PrivateTree,
-  named: Record<string, unknown>,
-  next: Record<string, unknown>,
+  body: Record<string, unknown>,
   stored: Record<string, unknown>,
-  keys?: ReadonlySet<string>,
+  merge: boolean,
 ): Record<string, unknown> {
   const details: ErrorDetail[] = [];
-  const out = { ...next };
-  for (const [key, sub] of tree) if (!keys || keys.has(key)) keepKey(key, sub, named, out, stored, key, details);
+  const out = { ...body };
+  for (const [key, sub] of tree) {
+    if (!merge || Object.hasOwn(body, key)) keepKey(key, sub, out, stored, key, details);
+  }
   if (details.length > 0) throw new ApiError("VALIDATION_FAILED", undefined, { details });
   return out;
 }
@@ -90,7 +91,6 @@ export function keepPrivateValues(
 function keepKey(
   key: string,
   sub: PrivateTree | null,
-  named: Record<string, unknown>,
   out: Record<string, unknown>,
   stored: Record<string, unknown>,
   path: string,
@@ -98,27 +98,16 @@ function keepKey(
 ): void {
   if (!Object.hasOwn(stored, key)) return;
   const before = stored[key];
-  if (sub === null) {
-    if (!Object.hasOwn(named, key)) out[key] = before;
-  } else if (!Object.hasOwn(out, key)) {
-    if (holdsPrivate(before, sub, false)) details.push({ path, message: REMOVED });
-  } else {
-    out[key] = keepIn(named[key], out[key], before, sub, path, details);
-  }
+  if (Object.hasOwn(out, key)) {
+    if (sub !== null) out[key] = keepIn(out[key], before, sub, path, details);
+  } else if (sub === null) out[key] = before;
+  else if (holdsPrivate(before, sub, false)) details.push({ path, message: REMOVED });
 }
 
-function keepIn(
-  named: unknown,
-  value: unknown,
-  before: unknown,
-  tree: PrivateTree,
-  path: string,
-  details: ErrorDetail[],
-): unknown {
+function keepIn(value: unknown, before: unknown, tree: PrivateTree, path: string, details: ErrorDetail[]): unknown {
   if (isPlainObject(value) && isPlainObject(before)) {
     const out = { ...value };
-    const namedHere = isPlainObject(named) ? named : {};
-    for (const [key, sub] of tree) keepKey(key, sub, namedHere, out, before, `${path}.${key}`, details);
+    for (const [key, sub] of tree) keepKey(key, sub, out, before, `${path}.${key}`, details);
     return out;
   }
   if (Array.isArray(value) && Array.isArray(before)) return sameItems(value, before, tree);
@@ -128,14 +117,17 @@ function keepIn(
 
 /** Items of `value` that equal a stored item's visible content are that stored item (each used once). */
 function sameItems(value: unknown[], before: unknown[], tree: PrivateTree): unknown[] {
-  const stored = new Map<string, unknown[]>();
+  const stored = new Map<string, { items: unknown[]; used: number }>();
   for (const item of before) {
     if (!holdsPrivate(item, tree, true)) continue;
     const key = canonical(stripWith(item, tree));
     const same = stored.get(key);
-    if (same) same.push(item);
-    else stored.set(key, [item]);
+    if (same) same.items.push(item);
+    else stored.set(key, { items: [item], used: 0 });
   }
   if (stored.size === 0) return value;
-  return value.map((item) => stored.get(canonical(item))?.shift() ?? item);
+  return value.map((item) => {
+    const same = stored.get(canonical(item));
+    return same && same.used < same.items.length ? same.items[same.used++] : item;
+  });
 }

@@ -24,15 +24,10 @@ export interface Validators {
   /** Removes private fields (nested too) unless the caller holds the secret key; never mutates `doc`. */
   strip(doc: Record<string, unknown>, opts: { isSecretKey: boolean }): Record<string, unknown>;
   /**
-   * For publishable-key writes: `next` (validated from the sent body `named`) with the private values
-   * of the stored document kept; `keys` = the top-level fields a merge touches (private-values.ts).
+   * For publishable-key writes, before validation: the body with the stored document's private
+   * values kept; `merge` for PATCH-like writes (see private-values.ts).
    */
-  keepPrivate(
-    named: Record<string, unknown>,
-    next: Record<string, unknown>,
-    stored: Record<string, unknown>,
-    keys?: ReadonlySet<string>,
-  ): Record<string, unknown>;
+  keepPrivate(body: Record<string, unknown>, stored: Record<string, unknown>, merge: boolean): Record<string, unknown>;
 }
 
 const invalid = (details: ReturnType<typeof issueDetails>) => new ApiError("VALIDATION_FAILED", undefined, { details });
@@ -101,8 +96,8 @@ export function compileValidators(def: CollectionDef): Validators {
       if (isSecretKey || hidden.size === 0) return doc;
       return stripWith(doc, hidden) as Record<string, unknown>;
     },
-    keepPrivate(named, next, stored, keys) {
-      return hidden.size === 0 ? next : keepPrivateValues(hidden, named, next, stored, keys);
+    keepPrivate(body, stored, merge) {
+      return hidden.size === 0 ? body : keepPrivateValues(hidden, body, stored, merge);
     },
   };
 }
