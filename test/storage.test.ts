@@ -202,6 +202,7 @@ describe.each([
     expect(res.headers.get("content-length")).toBe(String(PNG.length));
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     expect(res.headers.get("content-disposition")).toMatch(/^inline/);
+    expect(res.headers.get("content-security-policy")).toMatch(/default-src 'none'.*; sandbox$/);
 
     const first = await app.request(`/api/storage/file?path=${encodeURIComponent(path)}`, { headers: auth(a.sk) });
     const signed = new URL(first.headers.get("location")!);
@@ -219,6 +220,20 @@ describe.each([
     const path = (await json(await upload(auth(a.sk), csv, "data.csv"))).data.path;
     const res = await fetchFile(path, auth(a.sk));
     expect(res.headers.get("content-disposition")).toMatch(/^attachment; filename="[0-9a-f]{24}-data\.csv"$/);
+  });
+
+  it("an SVG the project allows is a sandboxed download, never a page that runs on the API's origin", async () => {
+    await deps.projects.update(a.id, { settings: { storage: { allowedContentTypes: ["image/svg+xml"] } } });
+    const svg = new Blob(['<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'], {
+      type: "image/svg+xml",
+    });
+    const uploaded = await upload(auth(a.sk), svg, "x.svg");
+    expect(uploaded.status).toBe(201);
+    const res = await fetchFile((await json(uploaded)).data.path, auth(a.pk));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-disposition")).toMatch(/^attachment/);
+    expect(res.headers.get("content-security-policy")).toMatch(/sandbox/);
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
   });
 
   it("limits: size (413), type allowlist (415: html, svg, scripts), magic bytes (415)", async () => {

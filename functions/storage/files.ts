@@ -15,8 +15,10 @@ import { settle } from "./pending";
 
 /** How long a download URL for a private file stays valid, in seconds. */
 const DOWNLOAD_URL_TTL = 5 * 60;
-/** Types a browser may show inline; everything else is served as a download. */
-const INLINE = /^(image|video|audio)\/|^application\/pdf$/;
+/** Types a browser may show inline (never SVG, which runs scripts); everything else is served as a download. */
+const INLINE = /^(image\/(?!svg)|video\/|audio\/)|^application\/pdf$/;
+/** Files served from the API's origin never run scripts there (PDF viewers refuse a sandbox, and run none). */
+const SANDBOX = "default-src 'none'; media-src 'self'; img-src 'self'; style-src 'unsafe-inline'; sandbox";
 
 export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
@@ -32,6 +34,7 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
       "content-type": blob.contentType,
       "content-length": String(blob.size),
       "x-content-type-options": "nosniff",
+      ...(blob.contentType === "application/pdf" ? {} : { "content-security-policy": SANDBOX }),
       "content-disposition": `${INLINE.test(blob.contentType) ? "inline" : "attachment"}; filename="${name}"`,
       "cache-control": "private, max-age=60",
     });
