@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { randomToken, type SecretBox } from "./crypto";
 import type { Clock } from "./deps";
+import { ApiError } from "./errors";
 import { parseWith } from "./http";
 import { newId } from "./ids";
 import { createKeyCache, generateKey, hashKey, keyTypeOf } from "./keys";
@@ -129,6 +130,9 @@ function deepFreeze<T>(value: T): T {
 }
 
 const MAX_UPDATE_ATTEMPTS = 5;
+/** How long a rotation may hold its project's lock, and how often another waits for it (10–50 ms each). */
+const ROTATION_LOCK_MS = 30_000;
+const ROTATION_LOCK_TRIES = 200;
 
 /** The project service over the platform database; one per deps object (its key cache is per instance). */
 export function createProjectService(opts: {
@@ -175,6 +179,43 @@ export function createProjectService(opts: {
     const doc = { hash: hashKey(key), projectId, type, createdAt: iso(), expiresAt: null };
     await keys().insertOne(doc);
     return key;
+  };
+
+  /**
+   * Takes the project's rotation lock (a conditional update of its document, so it holds across
+   * instances): true once taken, false when the project is gone. Waits while another rotation holds
+   * it; a lock left by a crashed rotation lapses after ROTATION_LOCK_MS.
+   */
+  const rotationLock = async (id: string): Promise<boolean> => {
+    for (let attempt = 0; attempt < ROTATION_LOCK_TRIES; attempt++) {
+      const now = clock.now();
+      const free = { $or: [{ rotationLock: { $exists: false } }, { rotationLock: { $lt: iso(now) } }] };
+      const until = { $set: { rotationLock: iso(now + ROTATION_LOCK_MS) } };
+      if (await projects().updateOne({ _id: id, ...free }, until)) return true;
+      if (!(await findProject(id))) return false;
+      await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
+    }
+    throw new ApiError("PRECONDITION_FAILED", "Another key rotation of this project is running; retry");
+  };
+  const unlockRotation = (id: string) => projects().updateOne({ _id: id }, { $unset: { rotationLock: "" } });
+
+  /** Issues new keys of the given types; the old ones are deleted, or kept until the grace period ends. */
+  const rotateLocked = async (id: string, which: KeyType | "both", grace: number) => {
+    const types: KeyType[] = which === "both" ? ["publishable", "secret"] : [which];
+    const now = clock.now();
+    const issued: Partial<IssuedKeys> = {};
+    for (const type of types) {
+      const old = (await keys().find({ projectId: id, type })) as KeyDoc[];
+      issued[type] = await insertKey(id, type);
+      for (const key of old) {
+        const expiresAt = key.expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(key.expiresAt);
+        const graceEnd = now + grace * 1000;
+        if (grace === 0 || !(expiresAt > now)) await keys().deleteOne({ _id: key._id });
+        else if (graceEnd < expiresAt) await keys().updateOne({ _id: key._id }, { $set: { expiresAt: iso(graceEnd) } });
+      }
+    }
+    cache.invalidate(id);
+    return issued;
   };
 
   const findProject = async (id: string) => (await projects().findOne({ _id: id })) as ProjectDoc | null;
@@ -282,22 +323,8 @@ export function createProjectService(opts: {
       const grace = parseWith(rotateKeysSchema, { which, graceSeconds }).graceSeconds;
       if (!(await findProject(id))) return null;
       await ensureIndexes();
-      const types: KeyType[] = which === "both" ? ["publishable", "secret"] : [which];
-      const now = clock.now();
-      const issued: Partial<IssuedKeys> = {};
-      for (const type of types) {
-        const old = (await keys().find({ projectId: id, type })) as KeyDoc[];
-        issued[type] = await insertKey(id, type);
-        for (const key of old) {
-          const expiresAt = key.expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(key.expiresAt);
-          const graceEnd = now + grace * 1000;
-          if (grace === 0 || !(expiresAt > now)) await keys().deleteOne({ _id: key._id });
-          else if (graceEnd < expiresAt)
-            await keys().updateOne({ _id: key._id }, { $set: { expiresAt: iso(graceEnd) } });
-        }
-      }
-      cache.invalidate(id);
-      return issued;
+      // One rotation at a time per project: two at once would each keep the key it issued.
+      return (await rotationLock(id)) ? rotateLocked(id, which, grace).finally(() => unlockRotation(id)) : null;
     },
 
     async resolveKey(apiKey) {

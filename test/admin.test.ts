@@ -343,6 +343,25 @@ describe("key rotation", () => {
     expect((await deps.projects.resolveKey(fresh.publishable))?.project.id).toBe(project.id);
   });
 
+  it("rotations at the same time run one after the other: one key of the type stays live, the last one issued", async () => {
+    const { project, keys } = await createProject();
+    const rotate = () => admin("POST", `/projects/${project.id}/keys/rotate`, { which: "publishable" });
+    const answers = await Promise.all([rotate(), rotate(), rotate()]);
+    const issued = answers.map((res) => {
+      expect(res.status, res.text).toBe(200);
+      return res.json.data.keys.publishable as string;
+    });
+    const live = [];
+    for (const key of [keys.publishable, ...issued]) if (await deps.projects.resolveKey(key)) live.push(key);
+    expect(live).toHaveLength(1);
+    expect(issued).toContain(live[0]);
+    const stored = await deps.store.platform().collection("keys").find({ projectId: project.id, type: "publishable" });
+    expect(stored).toHaveLength(1);
+    // The lock is released: a later rotation runs at once, and a project update still works.
+    expect((await rotate()).status).toBe(200);
+    expect((await admin("PATCH", `/projects/${project.id}`, { name: "renamed" })).status).toBe(200);
+  });
+
   it("keeps the old key for the grace period", async () => {
     const { project, keys } = await createProject();
     const res = await admin("POST", `/projects/${project.id}/keys/rotate`, { which: "publishable", graceSeconds: 120 });
