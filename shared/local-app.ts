@@ -9,6 +9,7 @@ import { createAuthApp } from "../functions/auth/app";
 import { createDataApp } from "../functions/data/app";
 import { createStorageApp } from "../functions/storage/app";
 import type { Deps } from "./deps";
+import { openBlobStore } from "./storage";
 
 /** The functions of API.md §1. */
 export type FunctionName = "auth" | "data" | "storage" | "admin";
@@ -32,13 +33,14 @@ export function functionFor(pathname: string): FunctionName {
   return "data";
 }
 
-/** Builds the four apps once from the same deps (so they share caches) and dispatches by path prefix. */
+/** Builds the four apps once from the same deps and blob store (so they share caches) and dispatches by path prefix. */
 export function createLocalApp(deps: Deps): { fetch: FetchHandler } {
+  const blobs = openBlobStore(deps.config);
   const apps: Record<FunctionName, { fetch: FetchHandler }> = {
     auth: createAuthApp(deps),
     data: createDataApp(deps),
-    storage: createStorageApp(deps),
-    admin: createAdminApp(deps),
+    storage: createStorageApp(deps, { blobs }),
+    admin: createAdminApp(deps, { blobs }),
   };
   return {
     fetch: (request, env, ctx) => apps[functionFor(getPath(request))].fetch(request, env, ctx),

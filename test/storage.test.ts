@@ -3,6 +3,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createAdminApp } from "../functions/admin/app";
 import { createStorageApp } from "../functions/storage/app";
 import { MAX_MULTIPART_PARTS } from "../functions/storage/body";
 import { UPLOAD_URL_TTL } from "../functions/storage/pending";
@@ -12,7 +13,7 @@ import { fsBlobStore } from "../shared/storage/fs";
 import { memoryBlobStore } from "../shared/storage/memory";
 import type { BlobStore } from "../shared/storage/types";
 import { signAccessToken } from "../shared/tokens";
-import { fakeClock, testDeps } from "./helpers";
+import { ADMIN_TOKEN, fakeClock, testDeps } from "./helpers";
 import { PNG } from "./png";
 
 let clock: ReturnType<typeof fakeClock>;
@@ -213,6 +214,30 @@ describe.each([
 
     await deps.projects.update(a.id, { settings: { storage: { public: true } } });
     expect((await fetchFile(path)).status).toBe(200);
+  });
+
+  it("deleting a project through the admin API deletes its files, pending ones too, and nothing of another", async () => {
+    const admin = createAdminApp(deps, { blobs });
+    const mine = (await json(await upload(auth(a.pk, await token(a, USER)), png()))).data.path;
+    const server = (await json(await upload(auth(a.sk), png(), "x.png", "docs"))).data.path;
+    const pending = await presignText("upload-url", auth(a.sk), 5);
+    expect((await putTo(pending.url, "hello")).status).toBe(200);
+    const unused = await presignText("upload-request", auth(a.sk), 7);
+    const theirs = (await json(await upload(auth(b.sk), png()))).data.path;
+
+    const res = await admin.request(`/api/admin/projects/${a.id}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(res.status).toBe(200);
+    for (const path of [mine, server, pending.path, unused.path]) {
+      expect(await blobs.head(path), path).toBeNull();
+      expect(await fileRecords(deps).findOne({ _id: path }), path).toBeNull();
+    }
+    expect(await deps.store.platform().collection("storage_usage").findOne({ _id: a.id })).toBeNull();
+    expect(await blobs.head(theirs)).not.toBeNull();
+    expect((await fetchFile(theirs, auth(b.sk))).status).toBe(200);
+    await expectReserved(b, PNG.length);
   });
 
   it("non-media files download as attachments", async () => {

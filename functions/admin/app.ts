@@ -7,6 +7,9 @@ import { ApiError } from "../../shared/errors";
 import { jsonBody, ok } from "../../shared/http";
 import { isId } from "../../shared/ids";
 import { createProjectSchema, rotateKeysSchema, updateProjectSchema } from "../../shared/projects";
+import { openBlobStore } from "../../shared/storage";
+import { removeProjectFiles } from "../../shared/storage/files";
+import type { BlobStore } from "../../shared/storage/types";
 import { usageRoutes } from "./usage";
 import { projectUserRoutes } from "./users";
 
@@ -29,9 +32,10 @@ function found<T>(value: T | null | false): T {
 }
 
 /** Builds the admin app; every `/api/admin/*` route needs the operator's admin token. */
-export function createAdminApp(deps: Deps): Hono<AppEnv> {
+export function createAdminApp(deps: Deps, options: { blobs?: BlobStore } = {}): Hono<AppEnv> {
   const app = createBaseApp(deps);
   const { projects } = deps;
+  const blobs = options.blobs ?? openBlobStore(deps.config);
 
   app.use("/api/admin/*", requireAdmin(deps));
 
@@ -52,6 +56,8 @@ export function createAdminApp(deps: Deps): Hono<AppEnv> {
 
   app.delete("/api/admin/projects/:id", async (c) => {
     const id = projectId(c);
+    found(await projects.get(id));
+    await removeProjectFiles(deps, blobs, id);
     found(await projects.remove(id));
     return ok(c, { id, deleted: true });
   });

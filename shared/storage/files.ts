@@ -2,6 +2,7 @@ import type { Deps } from "../deps";
 import { ApiError } from "../errors";
 import type { ResolvedProject } from "../principal";
 import { type Doc, type DocumentStore, DuplicateKeyError } from "../store/types";
+import type { BlobStore } from "./types";
 
 /** A stored file's record (platform database): who owns it and what it holds. */
 export interface FileDoc extends Doc {
@@ -74,4 +75,22 @@ export async function releaseBytes(deps: FileDeps, project: Pick<ResolvedProject
     .platform()
     .collection(USAGE)
     .updateOne({ _id: project.id }, { $inc: { bytes: -size } });
+}
+
+/**
+ * Deletes every file of a project, pending ones too: the bytes, then the record, 100 at a time, then
+ * the project's byte counter. Run before the project itself goes, so a failure can be retried.
+ */
+export async function removeProjectFiles(deps: FileDeps, blobs: BlobStore, projectId: string): Promise<void> {
+  for (;;) {
+    const batch = await fileRecords(deps).find({ projectId }, { limit: 100 });
+    if (batch.length === 0) break;
+    await Promise.all(
+      batch.map(async (file) => {
+        await blobs.delete(file._id);
+        await fileRecords(deps).deleteOne({ _id: file._id });
+      }),
+    );
+  }
+  await deps.store.platform().collection(USAGE).deleteOne({ _id: projectId });
 }
