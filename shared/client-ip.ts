@@ -21,3 +21,29 @@ export function clientIp(c: Context, trusted: TrustedProxy): string {
     | undefined;
   return env?.incoming?.socket?.remoteAddress ?? env?.requestContext?.http?.sourceIp ?? "unknown";
 }
+
+const IPV4_MAPPED = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/;
+const HEXTET = /^[0-9a-f]{1,4}$/;
+
+/**
+ * Whom a per-IP rate limit counts: an IPv4 address as is (IPv4-mapped IPv6 too), an IPv6 address by
+ * its /64 network (`2001:db8:1:2::/64`), since one subscriber is given a whole /64 and could
+ * otherwise take a fresh address, and a fresh budget, for every request. Anything else as is.
+ */
+export function rateLimitSubject(ip: string): string {
+  const address = ip.trim().toLowerCase().replace(/%.*$/, "");
+  const mapped = IPV4_MAPPED.exec(address);
+  if (mapped) return mapped[1] as string;
+  if (!address.includes(":")) return address;
+  const halves = address.split("::");
+  if (halves.length > 2) return address;
+  const groupsOf = (half: string | undefined) => (half ? half.split(":") : []);
+  const left = groupsOf(halves[0]);
+  const right = groupsOf(halves[1]);
+  const ipv4Tail = (right.at(-1) ?? left.at(-1) ?? "").includes(".") ? 1 : 0;
+  const missing = 8 - left.length - right.length - ipv4Tail;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return address;
+  const prefix = [...left, ...Array<string>(missing).fill("0"), ...right].slice(0, 4);
+  if (!prefix.every((group) => HEXTET.test(group))) return address;
+  return `${prefix.map((group) => Number.parseInt(group, 16).toString(16)).join(":")}::/64`;
+}

@@ -6,6 +6,7 @@ import { createServer, type Server } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAuthApp } from "../functions/auth/app";
 import { createDataApp } from "../functions/data/app";
+import { rateLimitSubject } from "../shared/client-ip";
 import { createDeps, type Deps } from "../shared/deps";
 import { createLocalApp } from "../shared/local-app";
 import { loadRateLimitConfig } from "../shared/ratelimit/config";
@@ -88,6 +89,19 @@ describe.each<Backend>(["memory", "upstash"])("rate limits, %s backend", (backen
     expect((await env.get(0, a)).status).toBe(404);
     expect((await env.get(0, a)).status).toBe(429);
     expect((await env.get(0, b)).status).toBe(404);
+    await env.close();
+  });
+
+  it("counts IPv6 clients per /64 network and IPv4-mapped addresses as IPv4", async () => {
+    const env = await instances(backend, { RATE_LIMIT_PK: "2/1m" });
+    const from = (ip: string) => ({ "x-forwarded-for": ip });
+    expect((await env.get(0, from("2001:db8:1:2::1"))).status).toBe(404);
+    expect((await env.get(0, from("2001:0DB8:1:2:ffff:0:0:9"))).status).toBe(404);
+    expect((await env.get(0, from("2001:db8:1:2:aaaa::7"))).status).toBe(429);
+    expect((await env.get(0, from("2001:db8:1:3::1"))).status).toBe(404);
+    expect((await env.get(0, from("192.0.2.7"))).status).toBe(404);
+    expect((await env.get(0, from("::ffff:192.0.2.7"))).status).toBe(404);
+    expect((await env.get(0, from("192.0.2.7"))).status).toBe(429);
     await env.close();
   });
 
@@ -246,6 +260,25 @@ describe("one request counts once", () => {
       });
     }
     await deps.store.close();
+  });
+});
+
+describe("rateLimitSubject", () => {
+  it.each([
+    ["203.0.113.9", "203.0.113.9"],
+    ["::ffff:203.0.113.9", "203.0.113.9"],
+    ["2001:db8:1:2::1", "2001:db8:1:2::/64"],
+    ["2001:0db8:0001:0002:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"],
+    ["2001:DB8::1", "2001:db8:0:0::/64"],
+    ["fe80::1%eth0", "fe80:0:0:0::/64"],
+    ["::1", "0:0:0:0::/64"],
+    ["64:ff9b::192.0.2.1", "64:ff9b:0:0::/64"],
+    ["unknown", "unknown"],
+    ["1:2:3", "1:2:3"],
+    ["1::2::3", "1::2::3"],
+    ["zz:1:2:3:4:5:6:7", "zz:1:2:3:4:5:6:7"],
+  ])("%s → %s", (ip, subject) => {
+    expect(rateLimitSubject(ip)).toBe(subject);
   });
 });
 

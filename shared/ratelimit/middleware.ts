@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../app";
-import { clientIp } from "../client-ip";
+import { clientIp, rateLimitSubject } from "../client-ip";
 import { sha256Hex } from "../crypto";
 import type { Deps } from "../deps";
 import { ApiError } from "../errors";
@@ -46,7 +46,9 @@ export async function limitRequest(
   const rule = effectiveRule(deps, principal, name);
   if (rule === "off") return;
   const subject =
-    name === "sk" ? `key:${sha256Hex(apiKey).slice(0, 16)}` : `ip:${clientIp(c, deps.config.rateLimits.trustedProxy)}`;
+    name === "sk"
+      ? `key:${sha256Hex(apiKey).slice(0, 16)}`
+      : `ip:${rateLimitSubject(clientIp(c, deps.config.rateLimits.trustedProxy))}`;
   const key = `${principal.project.id}:${name}:${ruleId(rule)}:${subject}`;
   let result: Awaited<ReturnType<RateLimiter["check"]>>;
   try {
