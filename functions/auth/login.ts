@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../../shared/app";
 import { burnPasswordCheck, verifyPassword } from "../../shared/auth/passwords";
-import { createSession } from "../../shared/auth/sessions";
+import { createSession, revokeSession } from "../../shared/auth/sessions";
 import { clearLoginAttempts, countLoginAttempt } from "../../shared/auth/throttle";
 import type { UserDoc } from "../../shared/auth/users";
 import { ApiError } from "../../shared/errors";
@@ -33,14 +33,24 @@ export function loginRoutes(rt: AuthRuntime): Hono<AppEnv> {
     await clearLoginAttempts(cols, email);
     if (settings.requireEmailVerification && user.emailVerified !== true) throw new ApiError("EMAIL_NOT_VERIFIED");
 
+    // The password was checked against the account as read before bcrypt's long wait: a reset, a
+    // change or a deletion may have landed since, and must not be outlived by this session.
+    const checked = { _id: user._id, passwordHash: user.passwordHash };
     const at = new Date(now).toISOString();
-    const current = ((await cols.users.updateOne({ _id: user._id }, { $set: { lastLoginAt: at } })) ?? user) as UserDoc;
+    const current = (await cols.users.updateOne(checked, { $set: { lastLoginAt: at } })) as UserDoc | null;
+    if (!current) throw new ApiError("INVALID_CREDENTIALS");
     const issued = await createSession(cols, {
       userId: user._id,
       now,
       ttlMs: settings.refreshTokenTtl * 1000,
       userAgent: c.req.header("user-agent"),
     });
+    // Those revoke sessions after they change the account: one that changed it after the update
+    // above but before this session existed is seen here; one that changes it later revokes this.
+    if (!(await cols.users.findOne(checked))) {
+      await revokeSession(cols, issued.sessionId);
+      throw new ApiError("INVALID_CREDENTIALS");
+    }
     return ok(c, await sessionPayload(c, rt, scope, current, issued));
   });
 

@@ -1,0 +1,91 @@
+/**
+ * A login checks the password against the account as it read it, then waits for bcrypt: a reset, a
+ * password change or an account deletion that lands during that wait must not be outlived by the
+ * session the login would create. The wait is made deterministic by holding bcrypt's answer.
+ */
+import bcrypt from "bcryptjs";
+import { afterEach, beforeEach, expect, it, vi } from "vitest";
+import { createAdminApp } from "../functions/admin/app";
+import { type AuthTestEnv, authTestEnv, PASSWORD } from "./auth-helpers";
+import { call } from "./data-helpers";
+import { ADMIN_TOKEN } from "./helpers";
+
+let env: AuthTestEnv;
+beforeEach(async () => {
+  env = await authTestEnv();
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  return env.close();
+});
+
+/** Starts a login with the (old) password and resolves `held` once bcrypt has answered but not yet returned. */
+function heldLogin(email: string) {
+  let release!: () => void;
+  let entered!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const held = new Promise<void>((resolve) => {
+    entered = resolve;
+  });
+  const compare = bcrypt.compare.bind(bcrypt);
+  vi.spyOn(bcrypt, "compare").mockImplementation((async (password: string, hash: string) => {
+    const result = await compare(password, hash);
+    if (password === PASSWORD) {
+      entered();
+      await gate;
+    }
+    return result;
+  }) as never);
+  const answer = env.login(email);
+  return { held, finish: () => (release(), answer) };
+}
+
+it("a login whose password check overlapped a reset is refused", async () => {
+  await env.signup("ann@example.com");
+  await env.api("POST", "/request-password-reset", { body: { email: "ann@example.com" } });
+  const otp = env.otpFor("ann@example.com", "reset");
+  const login = heldLogin("ann@example.com");
+  await login.held;
+  const reset = await env.api("POST", "/reset-password", {
+    body: { email: "ann@example.com", otp, newPassword: "brand new password 1" },
+  });
+  expect(reset.status).toBe(200);
+  const res = await login.finish();
+  expect(res.status).toBe(401);
+  expect(res.json.code).toBe("INVALID_CREDENTIALS");
+  const sessions = await env.deps.store.tenant({ projectId: env.project.id }).collection("sessions").find({});
+  expect(sessions).toEqual([]);
+});
+
+it("a login whose password check overlapped a password change is refused", async () => {
+  const session = await env.signup("bob@example.com");
+  const login = heldLogin("bob@example.com");
+  await login.held;
+  vi.restoreAllMocks();
+  const change = await env.api("PUT", "/change-password", {
+    token: session.accessToken,
+    body: { currentPassword: PASSWORD, newPassword: "brand new password 2" },
+  });
+  expect(change.status, change.text).toBe(200);
+  expect((await login.finish()).status).toBe(401);
+});
+
+it("a login whose password check overlapped the account's deletion gets no tokens", async () => {
+  const { user } = await env.signup("eve@example.com");
+  const login = heldLogin("eve@example.com");
+  await login.held;
+  const deleted = await call(
+    createAdminApp(env.deps),
+    "DELETE",
+    `/api/admin/projects/${env.project.id}/users/${user._id}`,
+    {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    },
+  );
+  expect(deleted.status).toBe(200);
+  const res = await login.finish();
+  expect(res.status).toBe(401);
+  expect(res.text).not.toContain("accessToken");
+});
