@@ -39,7 +39,11 @@ function heldLogin(email: string) {
     return result;
   }) as never);
   const answer = env.login(email);
-  return { held, finish: () => (release(), answer) };
+  const finish = () => {
+    release();
+    return answer;
+  };
+  return { held, finish };
 }
 
 it("a login whose password check overlapped a reset is refused", async () => {
