@@ -37,7 +37,7 @@ export function unsafeKeyReason(key: string): string | undefined {
 /**
  * Checks every key at every depth of a body (objects and arrays).
  * Throws INVALID_FIELD_NAME listing each offending key (path in dot notation, ending with the key),
- * or VALIDATION_FAILED when containers nest deeper than MAX_BODY_DEPTH.
+ * or VALIDATION_FAILED when containers nest deeper than MAX_BODY_DEPTH or a number is not finite.
  */
 export function assertSafeBody(value: unknown): void {
   const details: ErrorDetail[] = [];
@@ -49,6 +49,12 @@ export function assertSafeBody(value: unknown): void {
 }
 
 function walk(value: unknown, path: string[], depth: number, details: ErrorDetail[]): void {
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    // 1e400 parses to Infinity, which JSON cannot carry back (it would be stored or sent as null).
+    throw new ApiError("VALIDATION_FAILED", "Numbers must be finite", {
+      details: [{ path: path.join("."), message: "numbers must be finite" }],
+    });
+  }
   if (typeof value !== "object" || value === null || details.length >= MAX_DETAILS) return;
   if (depth > MAX_BODY_DEPTH) {
     throw new ApiError("VALIDATION_FAILED", "Body is too deeply nested", {

@@ -346,6 +346,19 @@ describe("instant collections", () => {
     expect((await env.sk("POST", "/api/data/notes2/bulk", [{ a: 1 }, { a: 2 }])).status).toBe(201);
   });
 
+  it("a number JSON cannot carry (1e400 → Infinity) is 400 VALIDATION_FAILED, not stored as null", async () => {
+    for (const [method, path, body] of [
+      ["POST", "/api/data/notes", '{"n":1e400}'],
+      ["POST", "/api/data/notes/bulk", '[{"n":1},{"deep":{"x":[-1e400]}}]'],
+    ] as const) {
+      const res = await env.sk(method, path, body);
+      expect(res.status, `${path} ${res.text}`).toBe(400);
+      expect(res.json.code).toBe("VALIDATION_FAILED");
+      expect(res.text).toContain("numbers must be finite");
+    }
+    expect((await env.sk("GET", "/api/schemas/notes")).status).toBe(404);
+  });
+
   it("everything else on a missing collection is 404 COLLECTION_NOT_FOUND", async () => {
     const id = newUserId();
     const token = await env.token(newUserId());

@@ -92,6 +92,16 @@ describe("assertSafeBody", () => {
     expect(error.details?.[0]?.message).toMatch(/too deeply nested/);
   });
 
+  it("refuses numbers that are not finite (1e400 parses to Infinity), at any depth", () => {
+    for (const body of [JSON.parse('{"n":1e400}'), JSON.parse('{"a":[{"b":-1e400}]}')]) {
+      const error = thrown(() => assertSafeBody(body));
+      expect(error.code).toBe("VALIDATION_FAILED");
+      expect(error.details?.[0]?.message).toBe("numbers must be finite");
+    }
+    expect(thrown(() => assertSafeBody(JSON.parse('{"a":[{"b":-1e400}]}'))).details?.[0]?.path).toBe("a.0.b");
+    expect(() => assertSafeBody({ n: 1.7976931348623157e308, m: -0, k: 5e-324 })).not.toThrow();
+  });
+
   it("counts arrays as nesting levels too", () => {
     let value: unknown = [];
     for (let i = 1; i <= MAX_BODY_DEPTH; i++) value = [value];
