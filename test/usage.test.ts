@@ -1,9 +1,10 @@
 /** Usage analytics, request logs and quotas (API.md §8) through HTTP: data requests in, admin reads out. */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Deps } from "../shared/deps";
 import { createLocalApp } from "../shared/local-app";
 import { assertUserQuota } from "../shared/quotas";
-import { LOG_COLLECTION, LOG_RETENTION } from "../shared/usage/recorder";
+import type { Collection, Doc } from "../shared/store/types";
+import { LOG_COLLECTION, LOG_RETENTION, MAX_LOGGED_PATH } from "../shared/usage/recorder";
 import { ADMIN_TOKEN, fakeClock, testDeps } from "./helpers";
 
 let clock: ReturnType<typeof fakeClock>;
@@ -81,6 +82,52 @@ describe("request logs", () => {
     expect(typeof logs[0].durationMs).toBe("number");
     expect(Date.parse(logs[0].time)).toBeGreaterThan(Date.parse(logs[1].time));
     expect((await admin("/logs?limit=1")).json.data.logs).toHaveLength(1);
+  });
+
+  it("keeps a long path's first MAX_LOGGED_PATH characters, marked as cut", async () => {
+    const long = `/api/data/notes/${"a".repeat(15_000)}`;
+    expect((await call("GET", long, pk())).status).toBe(404);
+    await deps.usage.flush();
+    const [entry] = (await admin("/logs?limit=1")).json.data.logs;
+    expect(entry.path).toBe(`${long.slice(0, MAX_LOGGED_PATH)}…`);
+  });
+
+  it("a log write that fails drops only that project's part of the batch", async () => {
+    const other = await deps.projects.create({ name: "other" });
+    const platform = deps.store.platform.bind(deps.store);
+    // The log bucket insert of `project` is refused; everything else goes through.
+    type Method = (...args: never[]) => unknown;
+    const refuse = <T extends object>(target: T, name: string, wrap: (real: never) => unknown): T =>
+      new Proxy(target, {
+        get: (obj, key) => {
+          const value: unknown = Reflect.get(obj, key);
+          if (typeof value !== "function") return value;
+          const bound = (value as Method).bind(obj);
+          return key === name ? wrap(bound as never) : bound;
+        },
+      });
+    vi.spyOn(deps.store, "platform").mockImplementation(() =>
+      refuse(
+        platform(),
+        "collection",
+        (collection: (name: string) => Collection) => (name: string) =>
+          name !== LOG_COLLECTION
+            ? collection(name)
+            : refuse(collection(name), "insertOne", (insertOne: Collection["insertOne"]) => async (doc: Doc) => {
+                if (doc.projectId === project.id) throw new Error("refused");
+                return insertOne(doc);
+              }),
+      ),
+    );
+    await call("GET", "/api/data/notes", pk());
+    await call("GET", "/api/data/notes", { "x-api-key": other.keys.publishable });
+    await deps.usage.flush();
+    vi.restoreAllMocks();
+    expect((await admin("/logs?limit=10")).json.data.logs).toEqual([]);
+    const theirs = await call("GET", `/api/admin/projects/${other.project.id}/logs?limit=10`, {
+      authorization: `Bearer ${ADMIN_TOKEN}`,
+    });
+    expect(theirs.json.data.logs).toMatchObject([{ path: "/api/data/notes", status: 404 }]);
   });
 
   it("retention is bounded: at most the newest entries, at most a week old", async () => {

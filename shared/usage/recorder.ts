@@ -33,6 +33,8 @@ const FLUSH_EVERY_MS = 5_000;
 const FLUSH_AT_ENTRIES = 1000;
 /** Request logs kept per project: the newest entries, at most this many, at most this old. */
 export const LOG_RETENTION = { entries: 1000, days: 7 };
+/** A logged path is cut after this many characters (and marked with "…"), so a log stays small. */
+export const MAX_LOGGED_PATH = 512;
 
 export const USAGE_COLLECTION = "usage";
 export const LOG_COLLECTION = "request_logs";
@@ -178,13 +180,17 @@ export function createUsageRecorder(store: DocumentStore, clock: Clock, logger: 
     logs = new Map();
     buffered = 0;
     lastFlush = clock.now();
-    flushing = flushing.then(async () => {
+    // Each write on its own: one that fails (a store hiccup, a refused document) drops only its part.
+    const attempt = async (part: string, write: () => Promise<void>) => {
       try {
-        for (const [key, inc] of batchCounters) await writeCounters(key, inc);
-        for (const [projectId, log] of batchLogs) await writeLog(projectId, log);
+        await write();
       } catch (error) {
-        logger.warn("usage flush failed; this batch is dropped", { error: String(error) });
+        logger.warn("usage flush failed; this part of the batch is dropped", { part, error: String(error) });
       }
+    };
+    flushing = flushing.then(async () => {
+      for (const [key, inc] of batchCounters) await attempt(`counters ${key}`, () => writeCounters(key, inc));
+      for (const [projectId, log] of batchLogs) await attempt(`log ${projectId}`, () => writeLog(projectId, log));
     });
     return flushing;
   };
@@ -195,7 +201,7 @@ export function createUsageRecorder(store: DocumentStore, clock: Clock, logger: 
       logs.set(record.projectId, log);
       log.time.push(record.time);
       log.method.push(record.method);
-      log.path.push(record.path);
+      log.path.push(record.path.length > MAX_LOGGED_PATH ? `${record.path.slice(0, MAX_LOGGED_PATH)}…` : record.path);
       log.status.push(record.status);
       log.durationMs.push(record.durationMs);
       log.keyType.push(record.keyType);
