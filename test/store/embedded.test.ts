@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -32,6 +32,37 @@ storeContract(
   },
   { durable: true },
 );
+
+describe("one process per data directory", () => {
+  it("a second open of a directory in use is refused; after close it opens again", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "edgeback-lock-"));
+    try {
+      const first = await openEmbeddedStore({ dataDir });
+      await first.platform().collection("c").insertOne({ _id: "a", n: 1 });
+      await expect(openEmbeddedStore({ dataDir })).rejects.toThrow(/in use by process \d+/);
+      expect(await first.platform().collection("c").findOne({ _id: "a" })).toMatchObject({ n: 1 });
+      await first.close();
+      const again = await openEmbeddedStore({ dataDir });
+      expect(await again.platform().collection("c").findOne({ _id: "a" })).toMatchObject({ n: 1 });
+      await again.close();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it("a lock left by a process that is gone is taken over", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "edgeback-lock-"));
+    try {
+      // The highest pid Linux hands out is below 2^22: this one runs nowhere.
+      await writeFile(join(dataDir, "edgeback.lock"), "4999999\n");
+      const store = await openEmbeddedStore({ dataDir });
+      expect((await readFile(join(dataDir, "edgeback.lock"), "utf8")).trim()).toBe(String(process.pid));
+      await store.close();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe("embedded documents carry the JSON they are stored as", () => {
   it("under a key that no copy, key listing or serialization sees", async () => {

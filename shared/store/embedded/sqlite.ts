@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createClient, type InStatement, type InValue } from "@libsql/client";
 import { StoreUnavailableError } from "../types";
+import { lockDataDir } from "./dir-lock";
 import type { Persistence, StoredWrite } from "./write-ops";
 
 /**
@@ -9,6 +10,7 @@ import type { Persistence, StoredWrite } from "./write-ops";
  * arrive in the same turn of the event loop are committed together in one transaction (group
  * commit); each caller's promise resolves only after that transaction commits.
  * synchronous=NORMAL: a committed write survives a crash of the process, not of the machine.
+ * One process per directory (dir-lock.ts).
  */
 
 const SCHEMA = `
@@ -109,8 +111,13 @@ interface Pending {
 export async function openSqlitePersistence(dataDir: string): Promise<Persistence> {
   const dir = resolve(dataDir);
   await mkdir(dir, { recursive: true });
+  const unlock = await lockDataDir(dir);
   const client = createClient({ url: `file:${join(dir, "edgeback.db")}` });
-  await client.executeMultiple(SCHEMA);
+  await client.executeMultiple(SCHEMA).catch(async (error: unknown) => {
+    client.close();
+    await unlock();
+    throw error;
+  });
 
   let queue: Pending[] = [];
   let scheduled = false;
@@ -173,6 +180,7 @@ export async function openSqlitePersistence(dataDir: string): Promise<Persistenc
       }
       await flushing;
       client.close();
+      await unlock();
     },
   };
 }
