@@ -10,6 +10,7 @@ import { handler as adminHandler } from "../platforms/lambda/admin";
 import { handler as authHandler } from "../platforms/lambda/auth";
 import { handler as dataHandler } from "../platforms/lambda/data";
 import { handler as storageHandler } from "../platforms/lambda/storage";
+import { PNG } from "./png";
 
 const ADMIN_TOKEN = "lambda-admin-token-0123456789";
 
@@ -98,7 +99,50 @@ describe("AWS Lambda handlers (API Gateway v2 events)", () => {
     expect(list.json.data.items.map((d: { text: string }) => d.text)).toEqual(["hi"]);
     expect((await invoke(dataHandler as Handler, "GET", "/api/data/notes")).json.code).toBe("API_KEY_MISSING");
   });
+
+  it("storage: files of any type come back byte for byte (text that is not UTF-8 too)", async () => {
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const settings = { storage: { allowedContentTypes: ["text/plain", "image/png"] } };
+    const created = await invoke(adminHandler as Handler, "POST", "/api/admin/projects", admin, {
+      name: "f",
+      settings,
+    });
+    const sk = { "x-api-key": created.json.data.keys.secret };
+    const storage = storageHandler as unknown as (e: unknown, c: unknown) => Promise<LambdaAnswer>;
+    for (const [bytes, type] of [
+      [new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x0a]), "text/plain"], // "café\n" in ISO-8859-1
+      [PNG, "image/png"],
+    ] as const) {
+      const form = new Request("http://x/", { method: "POST", body: formWith(bytes, type) });
+      const upload = event("POST", "/api/storage/upload", { ...sk, "content-type": form.headers.get("content-type")! });
+      const uploaded = await storage(
+        { ...upload, body: bytesToBase64(await form.arrayBuffer()), isBase64Encoded: true },
+        {},
+      );
+      expect(uploaded.statusCode, uploaded.body).toBe(201);
+      const path = JSON.parse(uploaded.body).data.path as string;
+      const query = `path=${encodeURIComponent(path)}`;
+      const redirect = await storage(event("GET", "/api/storage/file", sk, undefined, query), {});
+      const signed = new URL(String(redirect.headers?.location));
+      const file = await storage(event("GET", signed.pathname, {}, undefined, signed.search.slice(1)), {});
+      expect(file.statusCode).toBe(200);
+      expect(file.isBase64Encoded).toBe(true);
+      expect([...Buffer.from(file.body, "base64")]).toEqual([...bytes]);
+    }
+    // The API's own JSON answers stay text.
+    const json = await storage(event("GET", "/api/health"), {});
+    expect(json.isBase64Encoded).toBe(false);
+    expect(JSON.parse(json.body).success).toBe(true);
+  });
 });
+
+type LambdaAnswer = { statusCode: number; body: string; isBase64Encoded: boolean; headers?: Record<string, unknown> };
+const bytesToBase64 = (bytes: ArrayBuffer) => Buffer.from(bytes).toString("base64");
+function formWith(bytes: Uint8Array, type: string): FormData {
+  const form = new FormData();
+  form.append("file", new Blob([bytes as Uint8Array<ArrayBuffer>], { type }), "file");
+  return form;
+}
 
 describe("Vercel handlers (rewritten URLs)", () => {
   it("serves the client's path and drops the rewrite's own query parameter", async () => {
