@@ -29,7 +29,7 @@ export function parseListQuery(params: URLSearchParams, ctx: QueryContext): List
   const search = searchClause(params, ctx);
   if (search) clauses.push(search);
   const token = params.get("cursor");
-  const keyset = token?.trim() ? [cursorFilter(sort, token.trim(), ctx)] : [];
+  const keyset = token?.trim() ? [cursorFilter(sort, token.trim())] : [];
   const selected = requestedPaths(params, ctx);
   return {
     filter: andAll([...clauses, ...keyset]),

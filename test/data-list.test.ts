@@ -457,6 +457,38 @@ describe("list query", () => {
   });
 });
 
+describe("cursor paging over a field whose declared type changed", () => {
+  let env: DataTestEnv;
+  beforeEach(async () => {
+    env = await dataTestEnv();
+  });
+  afterEach(() => env.close());
+
+  it.each(["asc", "desc"])("%s: every document is reached, old types included", async (direction) => {
+    await env.defineCollection({ name: "items", fields: [{ name: "price", type: "string" }] });
+    for (const price of ["a", "b"]) expect((await env.sk("POST", "/api/data/items", { price })).status).toBe(201);
+    const put = await env.sk("PUT", "/api/schemas/items", { fields: [{ name: "price", type: "number" }] });
+    expect(put.status).toBe(200);
+    for (const price of [1, 2]) expect((await env.sk("POST", "/api/data/items", { price })).status).toBe(201);
+    expect((await env.sk("POST", "/api/data/items", {})).status).toBe(201);
+    const seen: unknown[] = [];
+    let cursor = "";
+    for (let page = 0; page < 5; page++) {
+      const res = await env.pk(
+        "GET",
+        `/api/data/items?sortBy=price&sortDirection=${direction}&limit=2&cursor=${cursor}`,
+      );
+      expect(res.status, res.text).toBe(200);
+      seen.push(...res.json.data.items.map((d: { price?: unknown }) => d.price ?? null));
+      cursor = res.json.data.nextCursor;
+      if (!cursor) break;
+    }
+    const ascending = [null, 1, 2, "a", "b"];
+    expect(seen).toEqual(direction === "asc" ? ascending : ascending.reverse());
+    expect((await env.pk("GET", "/api/data/items?sortBy=price&limit=50")).json.data.total).toBe(5);
+  });
+});
+
 describe("read rules in lists", () => {
   let env: DataTestEnv;
   beforeEach(async () => {

@@ -758,7 +758,8 @@ describe("cursor", () => {
       $or: [
         { views: { $lt: 5 } },
         { views: null },
-        { views: 5, title: { $gt: "b" } },
+        // A declared string may hold values of another type (stored before a type change).
+        { views: 5, $or: [{ title: { $gt: "b" } }, { title: { $in: [true, false] } }] },
         { views: 5, title: "b", _id: { $gt: ID } },
       ],
     });
@@ -779,7 +780,7 @@ describe("cursor", () => {
   });
 
   it("encodes missing sort values as null and pages past them", () => {
-    const filter = cursorFilter({ views: 1, _id: 1 }, encodeCursor({ _id: ID }, { views: 1, _id: 1 }), sk);
+    const filter = cursorFilter({ views: 1, _id: 1 }, encodeCursor({ _id: ID }, { views: 1, _id: 1 }));
     expect(filter).toEqual({ $or: [{ views: { $ne: null } }, { views: null, _id: { $gt: ID } }] });
   });
 

@@ -7,13 +7,13 @@ import { Buffer } from "node:buffer";
  * The keyset condition follows MongoDB's sort order across types — null/missing < numbers <
  * strings < booleans — as an `$or` of lexicographic comparisons ending with `_id`, built from
  * allowlisted operators only (`$gt`/`$lt` never match other types or null, so the types after a
- * value are matched explicitly: `{$ne: null}`, `{$gte: ""}`, `{$in: [true, false]}`, ...). Paths
- * of a declared scalar type only consider that type and null. Array and object sort values
- * cannot be paged with a cursor (400).
+ * value are matched explicitly: `{$ne: null}`, `{$gte: ""}`, `{$in: [true, false]}`, ...). System
+ * fields only consider their type and null. Array and object sort values cannot be paged with a
+ * cursor (400).
  */
 import { invalidQuery } from "./fail";
-import { resolveField, type ValueKind } from "./paths";
-import type { QueryContext, QueryFilter, SortSpec } from "./types";
+import { SYSTEM_FIELDS, type ValueKind } from "./paths";
+import type { QueryFilter, SortSpec } from "./types";
 
 type Scalar = string | number | boolean | null;
 type Rank = 0 | 1 | 2 | 3;
@@ -114,14 +114,18 @@ function after(path: string, value: Scalar, dir: 1 | -1, ranks: Rank[]): QueryFi
   return conditions.map((condition) => ({ [path]: condition }));
 }
 
-/** The keyset condition for documents after the cursor position (`ctx` narrows declared scalar paths). */
-export function cursorFilter(sort: SortSpec, cursorToken: string, ctx?: QueryContext): QueryFilter {
+/**
+ * The keyset condition for documents after the cursor position. Only system fields, which the server
+ * writes, are narrowed to their type (and null): a declared field may hold values of another type,
+ * stored before its definition changed, and those must not fall out of the pages.
+ */
+export function cursorFilter(sort: SortSpec, cursorToken: string): QueryFilter {
   const values = decodeCursor(cursorToken, sort);
   const keys = Object.entries(sort);
   const branches: QueryFilter[] = [];
   for (const [i, [path, dir]] of keys.entries()) {
-    const kind = ctx ? resolveField(path, ctx).kind : null;
-    const typed = kind === null ? undefined : RANK_OF_KIND[kind];
+    const system = SYSTEM_FIELDS.get(path);
+    const typed = system === undefined ? undefined : RANK_OF_KIND[system];
     const ranks: Rank[] = path === "_id" ? [2] : typed === undefined ? [0, 1, 2, 3] : [0, typed];
     const options = after(path, values[i]!, dir, ranks);
     if (options.length === 0) continue;
