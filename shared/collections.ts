@@ -1,3 +1,4 @@
+import { AUTH_USER_INDEXES } from "./auth/store";
 import type { Clock } from "./deps";
 import { ApiError } from "./errors";
 import { newId } from "./ids";
@@ -87,7 +88,9 @@ export function createCollectionRegistry(options: {
     const collection = database(project).collection(def.name);
     const wanted = new Map<string, boolean>(ALWAYS_INDEXED.map((field) => [field, false]));
     for (const { field, unique } of indexedFields(def)) wanted.set(field, unique);
-    const ours = new Set([...ALWAYS_INDEXED, ...owned.flatMap((d) => indexedFields(d).map((i) => i.field))]);
+    const theirs = new Set(isUsersCollection(def.name) ? AUTH_USER_INDEXES : []);
+    const declared = [...ALWAYS_INDEXED, ...owned.flatMap((d) => indexedFields(d).map((i) => i.field))];
+    const ours = new Set(declared.filter((field) => !theirs.has(field)));
     for (const existing of await collection.listIndexes()) {
       if (wanted.get(existing.field) === existing.unique) continue;
       if (ours.has(existing.field)) await collection.dropIndex(existing.field);
@@ -152,6 +155,8 @@ export function createCollectionRegistry(options: {
       try {
         await syncIndexes(project, def, []);
       } catch (error) {
+        // Drop what this definition built before failing (a `users` collection outlives it).
+        await syncIndexes(project, { ...def, fields: [] }, [def]).catch(() => undefined);
         await (await definitions(project)).deleteOne({ name: def.name });
         throw error;
       }
@@ -181,10 +186,13 @@ export function createCollectionRegistry(options: {
     async remove(project, name) {
       const removed = await (await definitions(project)).deleteOne({ name });
       cache.delete(cacheKey(project, name));
+      if (!removed) return false;
       // `users` belongs to the auth function: its definition only adds profile fields, so deleting
-      // the definition never deletes the accounts.
-      if (removed && !isUsersCollection(name)) await database(project).dropCollection(name);
-      return removed !== null;
+      // the definition never deletes the accounts, only the indexes it declared (auth keeps its own).
+      const def = toEntry(removed).def;
+      if (isUsersCollection(name)) await syncIndexes(project, { ...def, fields: [] }, [def]);
+      else await database(project).dropCollection(name);
+      return true;
     },
 
     validators: (project, entry) => validatorsFor(entry.def, `${project.id}/${entry.def.name}/${entry.revision}`),

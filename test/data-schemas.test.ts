@@ -375,4 +375,27 @@ describe("the users collection", () => {
     expect(await users.count()).toBe(1);
     expect(await users.listIndexes()).toContainEqual({ field: "email", unique: true });
   });
+
+  it("its declared indexes go with its definition, and a refused first definition leaves none", async () => {
+    const project = (await env.deps.projects.resolveKey(env.project.sk))!.project;
+    const users = env.deps.collections.database(project).collection("users");
+    await users.createIndex("email", { unique: true });
+    const fields = (names: string[]) => names.map((name) => ({ name, type: "string", unique: true }));
+    expect((await env.sk("PUT", "/api/schemas/users", { fields: fields(["nick", "email"]) })).status).toBe(200);
+    expect(await users.listIndexes()).toContainEqual({ field: "nick", unique: true });
+    expect((await env.sk("DELETE", "/api/schemas/users")).status).toBe(200);
+    const left = await users.listIndexes();
+    expect(left).not.toContainEqual(expect.objectContaining({ field: "nick" }));
+    expect(left).toContainEqual({ field: "email", unique: true }); // the auth function's
+
+    await users.insertOne({ email: "a@example.com", nick: "x1", team: "red" });
+    await users.insertOne({ email: "b@example.com", nick: "x2", team: "red" });
+    const refused = await env.sk("PUT", "/api/schemas/users", { fields: fields(["nick", "team"]) });
+    expect([refused.status, refused.json.code]).toEqual([409, "DUPLICATE_VALUE"]);
+    const after = await users.listIndexes();
+    expect(after).not.toContainEqual(expect.objectContaining({ field: "nick" }));
+    expect(after).not.toContainEqual(expect.objectContaining({ field: "team" }));
+    expect(after).toContainEqual({ field: "email", unique: true });
+    expect((await env.sk("GET", "/api/schemas/users")).json.data.collection.implicit).toBe(true);
+  });
 });

@@ -45,6 +45,9 @@ const INDEXES: Record<keyof typeof AUTH_COLLECTIONS, Array<[string, boolean]>> =
   ],
 };
 
+/** Fields of `users` the auth function indexes: a profile definition never drops or changes them. */
+export const AUTH_USER_INDEXES: readonly string[] = INDEXES.users.map(([field]) => field);
+
 const MAX_REMEMBERED = 10_000;
 
 /** Creates the per-instance auth store over the collection registry's tenant databases. */
