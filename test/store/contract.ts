@@ -678,6 +678,20 @@ export function storeContract(
         expect(await again.collection("only_a").count({ owner: "a" })).toBe(1);
       });
 
+      it("a handle taken before dropCollection writes to the collection re-created by that write", async () => {
+        const db = store.tenant({ projectId: PROJECT_A });
+        const held = db.collection("c3");
+        await held.insertOne({ n: 1 });
+        await db.dropCollection("c3");
+        await held.insertOne({ n: 2 });
+        expect(await db.listCollections()).toContain("c3");
+        expect((await db.collection("c3").find({})).map((doc) => doc.n)).toEqual([2]);
+        expect(await held.count()).toBe(1);
+        await db.drop();
+        await held.insertOne({ n: 3 });
+        expect(await store.tenant({ projectId: PROJECT_A }).collection("c3").count()).toBe(1);
+      });
+
       it("dropCollection removes documents and indexes; drop removes every collection of one database", async () => {
         const platform = store.platform();
         const a = store.tenant({ projectId: PROJECT_A });

@@ -89,6 +89,18 @@ export class EmbeddedCollection implements Collection {
     readonly name: string,
   ) {}
 
+  /**
+   * Forgets every document and index, as a dropped collection: the object stays the collection's
+   * handle (as a MongoDB handle is a name), so a later write through it re-creates the collection.
+   */
+  clear(): void {
+    this.docs.clear();
+    this.counts.clear();
+    this.indexes.clear();
+    this.indexes.set("_id", new SortedIndex("_id", true));
+    this.loaded = Promise.resolve();
+  }
+
   private async ready(): Promise<void> {
     this.host.assertOpen();
     this.loaded ??= this.load();

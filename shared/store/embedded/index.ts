@@ -73,13 +73,13 @@ export async function openEmbeddedStore(options: { dataDir: string | null }): Pr
 
     async dropCollection(name: string): Promise<void> {
       assertOpen();
-      this.collections.delete(name);
+      this.collections.get(name)?.clear();
       if (collectionsOf(this.db).delete(name)) await commit({ kind: "dropCollection", db: this.db, coll: name });
     }
 
     async drop(): Promise<void> {
       assertOpen();
-      this.collections.clear();
+      for (const collection of this.collections.values()) collection.clear();
       catalog.delete(this.db);
       await commit({ kind: "dropDatabase", db: this.db });
     }
