@@ -1,7 +1,7 @@
 /**
  * Cloudflare Workers entry for one function. The deps (config, caches) live per isolate; with
- * MONGODB_URI each request opens its own small MongoDB client and closes it in waitUntil (a socket
- * may not outlive its request on Workers). Without it the isolate keeps an in-memory embedded store
+ * MONGODB_URI each request opens its own small MongoDB client and closes it in waitUntil, after the
+ * work the request handed to waitUntil (a socket may not outlive its request on Workers). Without it the isolate keeps an in-memory embedded store
  * (previews and tests only: every isolate has its own). Client IPs come from `cf-connecting-ip` unless
  * TRUSTED_PROXY says otherwise.
  */
@@ -66,10 +66,20 @@ export function workerEntry(createApp: (deps: Deps) => Served) {
         (error: unknown) => unavailable(error),
       );
       if (store instanceof Response) return store;
+      // Work the app hands to waitUntil (usage flushes) still needs the client: close it after that.
+      const handedOver: Promise<unknown>[] = [];
+      const requestCtx = {
+        props: ctx.props,
+        passThroughOnException: () => ctx.passThroughOnException(),
+        waitUntil: (promise: Promise<unknown>) => {
+          handedOver.push(promise);
+          ctx.waitUntil(promise);
+        },
+      } as ExecutionContext;
       try {
-        return await mongo.scoped.run(store, async () => app.fetch(request, env, ctx));
+        return await mongo.scoped.run(store, async () => app.fetch(request, env, requestCtx));
       } finally {
-        ctx.waitUntil(store.close());
+        ctx.waitUntil(Promise.allSettled(handedOver).then(() => store.close()));
       }
     },
   };
