@@ -3,7 +3,7 @@ import type { Clock } from "./deps";
 import { ApiError } from "./errors";
 import { newId } from "./ids";
 import type { ResolvedProject } from "./principal";
-import { type CollectionDef, indexedFields } from "./schema/definition";
+import { type CollectionDef, fieldPaths, indexedFields } from "./schema/definition";
 import { isUsersCollection } from "./schema/names";
 import { type Validators, validatorsFor } from "./schema/validator";
 import type { Database, DocumentStore } from "./store/types";
@@ -109,6 +109,31 @@ export function createCollectionRegistry(options: {
     }
   }
 
+  /**
+   * A definition change never publishes private values: a private path of `previous` that `next`
+   * no longer declares (removed or renamed; `next` null: the definition goes) must hold no value in
+   * any document, else 400 VALIDATION_FAILED. Declaring it `private: false` publishes it on purpose.
+   */
+  async function assertNoRetiredPrivateValues(
+    project: ResolvedProject,
+    previous: CollectionDef,
+    next: CollectionDef | null,
+  ): Promise<void> {
+    const kept = next ? fieldPaths(next) : new Map();
+    const before = fieldPaths(previous);
+    const parentOf = (path: string) => path.slice(0, Math.max(0, path.lastIndexOf(".")));
+    const retired = [...before]
+      .filter(([path, info]) => info.private && !kept.has(path) && !before.get(parentOf(path))?.private)
+      .map(([path]) => path);
+    const collection = database(project).collection(previous.name);
+    for (const path of retired) {
+      const holding = await collection.count({ [path]: { $exists: true } });
+      if (holding === 0) continue;
+      const message = `private field "${path}" still has values in ${holding} document(s): unset them first, or keep it declared`;
+      throw new ApiError("VALIDATION_FAILED", message, { details: [{ path: "fields", message }] });
+    }
+  }
+
   function remember(project: ResolvedProject, name: string, entry: CollectionEntry | null): CollectionEntry | null {
     const now = clock.now();
     if (cache.size >= MAX_CACHED_DEFINITIONS) {
@@ -168,6 +193,7 @@ export function createCollectionRegistry(options: {
       const current = await collection.findOne({ name: def.name });
       if (!current) return null;
       const previous = toEntry(current).def;
+      await assertNoRetiredPrivateValues(project, previous, def);
       try {
         await syncIndexes(project, def, [previous]);
       } catch (error) {
@@ -184,6 +210,11 @@ export function createCollectionRegistry(options: {
     },
 
     async remove(project, name) {
+      // Other collections go with their definition; the accounts of `users` stay.
+      if (isUsersCollection(name)) {
+        const current = await (await definitions(project)).findOne({ name });
+        if (current) await assertNoRetiredPrivateValues(project, toEntry(current).def, null);
+      }
       const removed = await (await definitions(project)).deleteOne({ name });
       cache.delete(cacheKey(project, name));
       if (!removed) return false;

@@ -251,3 +251,23 @@ describe("publishable-key update-profile keeps the private values it cannot see"
     expect((await skView(session.accessToken)).bio).toEqual({ text: "pk", phone: "+1-NEWER" });
   });
 });
+
+describe("the users definition cannot go while accounts hold private values", () => {
+  it("DELETE /api/schemas/users is 400 until they are unset; /me never shows them to the pk", async () => {
+    const session = await annViaSk();
+    const data = createDataApp(env.deps);
+    const drop = () => call(data, "DELETE", "/api/schemas/users", { key: env.project.sk });
+    const refused = await drop();
+    expect(refused.status).toBe(400);
+    expect(refused.json.message).toMatch(/private field "(bio\.phone|links\.secret)" still has values/);
+    expect((await env.api("GET", "/me", { token: session.accessToken })).text).not.toContain("SECRET");
+
+    const cleared = await env.api("PUT", "/update-profile", {
+      key: env.project.sk,
+      token: session.accessToken,
+      body: { bio: null, links: [{ url: "https://a.example" }] }, // bio.phone has a default: bio goes
+    });
+    expect(cleared.status, cleared.text).toBe(200);
+    expect((await drop()).status).toBe(200);
+  });
+});

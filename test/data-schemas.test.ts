@@ -315,6 +315,55 @@ describe("DELETE", () => {
   });
 });
 
+describe("definition changes never publish private values", () => {
+  const notes = (fields: unknown[]) => ({ name: "notes", fields, permissions: { read: "guest", list: "guest" } });
+  const text = { name: "text", type: "string" };
+  const secret = { name: "secret", type: "string", private: true };
+  const meta = (inner: unknown) => ({
+    name: "meta",
+    type: "object",
+    fields: [{ name: "lang", type: "string" }, inner],
+  });
+
+  it("removing or renaming a private field that holds values is 400; after the values are unset it is not", async () => {
+    await env.defineCollection(notes([text, secret, meta({ name: "pin", type: "string", private: true })]));
+    const doc = await env.sk("POST", "/api/data/notes", {
+      text: "hi",
+      secret: "s3cr3t",
+      meta: { lang: "en", pin: "1" },
+    });
+    expect(doc.status).toBe(201);
+    for (const change of [
+      ["PUT", notes([text, meta({ name: "pin", type: "string", private: true })])],
+      ["PUT", notes([text, { ...secret, name: "hidden" }, meta({ name: "pin", type: "string", private: true })])],
+      ["PATCH", { fields: [text, secret, meta({ name: "pin2", type: "string", private: true })] }],
+    ] as const) {
+      const res = await env.sk(change[0], "/api/schemas/notes", change[1]);
+      expect(res.status, res.text).toBe(400);
+      expect(res.json.code).toBe("VALIDATION_FAILED");
+      expect(res.json.message).toMatch(/private field "(secret|meta\.pin)" still has values in 1 document/);
+    }
+    const read = await env.pk("GET", `/api/data/notes/${doc.json.data._id}`);
+    expect(read.text).not.toContain("s3cr3t");
+
+    expect((await env.sk("PATCH", `/api/data/notes/${doc.json.data._id}`, { secret: null })).status).toBe(200);
+    expect(
+      (await env.sk("PUT", "/api/schemas/notes", notes([text, meta({ name: "pin", type: "string", private: true })])))
+        .status,
+    ).toBe(200);
+    expect((await env.pk("GET", `/api/data/notes/${doc.json.data._id}`)).json.data).toEqual(
+      expect.objectContaining({ text: "hi", meta: { lang: "en" } }),
+    );
+  });
+
+  it("declaring a private field private: false publishes it, as asked", async () => {
+    await env.defineCollection(notes([text, secret]));
+    const doc = await env.sk("POST", "/api/data/notes", { text: "hi", secret: "open now" });
+    expect((await env.sk("PUT", "/api/schemas/notes", notes([text, { ...secret, private: false }]))).status).toBe(200);
+    expect((await env.pk("GET", `/api/data/notes/${doc.json.data._id}`)).json.data.secret).toBe("open now");
+  });
+});
+
 describe("the users collection", () => {
   it("exists in every project: before any definition it is empty and open, and PUT or PATCH defines it", async () => {
     const standIn = {
