@@ -3,7 +3,7 @@ import type { Clock } from "./deps";
 import { ApiError } from "./errors";
 import { newId } from "./ids";
 import type { ResolvedProject } from "./principal";
-import { type CollectionDef, fieldPaths, indexedFields } from "./schema/definition";
+import { type CollectionDef, type FieldPathInfo, fieldPaths, indexedFields } from "./schema/definition";
 import { isUsersCollection } from "./schema/names";
 import { type Validators, validatorsFor } from "./schema/validator";
 import type { Database, DocumentStore } from "./store/types";
@@ -110,26 +110,30 @@ export function createCollectionRegistry(options: {
   }
 
   /**
-   * A definition change never publishes private values: a private path of `previous` that `next`
-   * no longer declares (removed or renamed; `next` null: the definition goes) must hold no value in
-   * any document, else 400 VALIDATION_FAILED. Declaring it `private: false` publishes it on purpose.
+   * A definition change never publishes private values by accident: a private path of `previous`
+   * that `next` leaves public (removed, renamed, or declared again without the flag; `next` null:
+   * the definition goes) must hold no value in any document, else 400 VALIDATION_FAILED. Declaring
+   * it `private: false` in so many words publishes it on purpose.
    */
   async function assertNoRetiredPrivateValues(
     project: ResolvedProject,
     previous: CollectionDef,
     next: CollectionDef | null,
   ): Promise<void> {
-    const kept = next ? fieldPaths(next) : new Map();
     const before = fieldPaths(previous);
+    const after = next ? fieldPaths(next) : new Map<string, FieldPathInfo>();
+    const prefixes = (path: string) => path.split(".").map((_, i, parts) => parts.slice(0, i + 1).join("."));
     const parentOf = (path: string) => path.slice(0, Math.max(0, path.lastIndexOf(".")));
+    const stillPrivateOrPublished = (path: string) =>
+      after.get(path)?.published === true || prefixes(path).some((prefix) => after.get(prefix)?.private);
     const retired = [...before]
-      .filter(([path, info]) => info.private && !kept.has(path) && !before.get(parentOf(path))?.private)
+      .filter(([path, info]) => info.private && !before.get(parentOf(path))?.private && !stillPrivateOrPublished(path))
       .map(([path]) => path);
     const collection = database(project).collection(previous.name);
     for (const path of retired) {
       const holding = await collection.count({ [path]: { $exists: true } });
       if (holding === 0) continue;
-      const message = `private field "${path}" still has values in ${holding} document(s): unset them first, or keep it declared`;
+      const message = `private field "${path}" still has values in ${holding} document(s): unset them first, keep it private, or declare it private: false to publish them`;
       throw new ApiError("VALIDATION_FAILED", message, { details: [{ path: "fields", message }] });
     }
   }

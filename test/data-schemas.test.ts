@@ -356,6 +356,18 @@ describe("definition changes never publish private values", () => {
     );
   });
 
+  it("declaring it again without the flag is refused too; moving it under a private parent is not", async () => {
+    await env.defineCollection(notes([text, secret, meta({ name: "pin", type: "string", private: true })]));
+    expect((await env.sk("POST", "/api/data/notes", { secret: "s", meta: { lang: "en", pin: "1" } })).status).toBe(201);
+    const again = await env.sk("PATCH", "/api/schemas/notes", {
+      fields: [text, { name: "secret", type: "string" }, meta({ name: "pin", type: "string", private: true })],
+    });
+    expect(again.status).toBe(400);
+    expect(again.json.message).toMatch(/private field "secret" still has values/);
+    const parent = { name: "meta", type: "object", private: true, fields: [{ name: "lang", type: "string" }] };
+    expect((await env.sk("PUT", "/api/schemas/notes", notes([text, secret, parent]))).status).toBe(200);
+  });
+
   it("declaring a private field private: false publishes it, as asked", async () => {
     await env.defineCollection(notes([text, secret]));
     const doc = await env.sk("POST", "/api/data/notes", { text: "hi", secret: "open now" });

@@ -414,6 +414,8 @@ export function childFields(field: ItemDef): readonly FieldDef[] | undefined {
 export interface FieldPathInfo {
   type: FieldType;
   private: boolean;
+  /** Declared `private: false` in so many words (a deliberate publish of a field that was private). */
+  published?: true;
   itemType?: FieldType;
 }
 
@@ -429,6 +431,7 @@ export function fieldPaths(def: CollectionDef): Map<string, FieldPathInfo> {
       const path = prefix + field.name;
       const hidden = parentPrivate || field.private === true;
       const info: FieldPathInfo = { type: field.type, private: hidden };
+      if (field.private === false) info.published = true;
       if (field.type === "array" && field.items) info.itemType = field.items.type;
       paths.set(path, info);
       const children = childFields(field);
