@@ -1,7 +1,8 @@
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openEmbeddedStore } from "../../shared/store/embedded";
 import {
   AggregateLimitError,
@@ -34,33 +35,55 @@ storeContract(
 );
 
 describe("one process per data directory", () => {
-  it("a second open of a directory in use is refused; after close it opens again", async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), "edgeback-lock-"));
-    try {
-      const first = await openEmbeddedStore({ dataDir });
-      await first.platform().collection("c").insertOne({ _id: "a", n: 1 });
-      await expect(openEmbeddedStore({ dataDir })).rejects.toThrow(/in use by process \d+/);
-      expect(await first.platform().collection("c").findOne({ _id: "a" })).toMatchObject({ n: 1 });
-      await first.close();
-      const again = await openEmbeddedStore({ dataDir });
-      expect(await again.platform().collection("c").findOne({ _id: "a" })).toMatchObject({ n: 1 });
-      await again.close();
-    } finally {
-      await rm(dataDir, { recursive: true, force: true });
-    }
+  let dataDir: string;
+  const lockFile = () => join(dataDir, "edgeback.lock");
+  /** What a lock file of process `pid` holds: its pid and start time (field 22 of /proc/<pid>/stat). */
+  const identity = async (pid: number) => {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    return `${pid} ${stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]}`;
+  };
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), "edgeback-lock-"));
+  });
+  afterEach(() => rm(dataDir, { recursive: true, force: true }));
+
+  it("a directory open in this process or held by another live process is refused; after close it opens", async () => {
+    const first = await openEmbeddedStore({ dataDir });
+    await first.platform().collection("c").insertOne({ _id: "a", n: 1 });
+    await expect(openEmbeddedStore({ dataDir })).rejects.toThrow(/already open in this process/);
+    await first.close();
+    expect(existsSync(lockFile())).toBe(false);
+
+    // Another process (this one's parent) holds it.
+    await writeFile(lockFile(), `${await identity(process.ppid)}\n`);
+    await expect(openEmbeddedStore({ dataDir })).rejects.toThrow(new RegExp(`in use by process ${process.ppid}\\b`));
+    await rm(lockFile());
+
+    const again = await openEmbeddedStore({ dataDir });
+    expect(await again.platform().collection("c").findOne({ _id: "a" })).toMatchObject({ n: 1 });
+    expect((await readFile(lockFile(), "utf8")).trim()).toBe(await identity(process.pid));
+    await again.close();
   });
 
-  it("a lock left by a process that is gone is taken over", async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), "edgeback-lock-"));
-    try {
-      // The highest pid Linux hands out is below 2^22: this one runs nowhere.
-      await writeFile(join(dataDir, "edgeback.lock"), "4999999\n");
-      const store = await openEmbeddedStore({ dataDir });
-      expect((await readFile(join(dataDir, "edgeback.lock"), "utf8")).trim()).toBe(String(process.pid));
-      await store.close();
-    } finally {
-      await rm(dataDir, { recursive: true, force: true });
-    }
+  it.each([
+    ["a process that is gone", () => "4999999 1"],
+    ["its pid, used again by another process (start time differs)", async () => `${process.ppid} 1`],
+    ["this process's own pid (a restarted container is pid 1 again)", async () => `${process.pid}`],
+  ])("a lock left by %s is taken over", async (_name, content) => {
+    await writeFile(lockFile(), `${await content()}\n`);
+    const store = await openEmbeddedStore({ dataDir });
+    expect((await readFile(lockFile(), "utf8")).trim()).toBe(await identity(process.pid));
+    await store.close();
+  });
+
+  it("a failed open gives the directory back", async () => {
+    // A database file whose tables are not the store's: the open fails after the lock was taken.
+    const { createClient } = await import("@libsql/client");
+    const client = createClient({ url: `file:${join(dataDir, "edgeback.db")}` });
+    await client.execute("CREATE TABLE collections (x TEXT)");
+    client.close();
+    await expect(openEmbeddedStore({ dataDir })).rejects.toThrow();
+    expect(existsSync(lockFile())).toBe(false);
   });
 });
 

@@ -27,7 +27,11 @@ export async function openEmbeddedStore(options: { dataDir: string | null }): Pr
   const loading = new Set<Promise<unknown>>();
 
   const collectionsOf = (db: string) => memo(catalog, db, () => new Set<string>());
-  for (const [db, coll] of (await persistence?.catalog()) ?? []) collectionsOf(db).add(coll);
+  const stored = await persistence?.catalog().catch(async (error: unknown) => {
+    await persistence.close(); // gives the data directory back
+    throw error;
+  });
+  for (const [db, coll] of stored ?? []) collectionsOf(db).add(coll);
 
   function assertOpen(): void {
     if (unavailable) throw new StoreUnavailableError(unavailable);
