@@ -763,6 +763,20 @@ export function storeContract(
 
     if (durable)
       describe("durability", () => {
+        it("a collection dropped while its first read after a reopen loads stays dropped", async () => {
+          await store
+            .platform()
+            .collection("c")
+            .insertMany([{ n: 1 }, { n: 2 }]);
+          const reopened = await reopen();
+          const db = reopened.platform();
+          const reading = db.collection("c").find({});
+          await db.dropCollection("c");
+          await reading;
+          expect(await db.collection("c").find({})).toEqual([]);
+          expect(await db.listCollections()).toEqual([]);
+        });
+
         it("reopening restores documents, updates, deletions, dropped collections and indexes", async () => {
           const users = () => store.platform().collection("users");
           await users().createIndex("email", { unique: true });

@@ -83,6 +83,8 @@ export class EmbeddedCollection implements Collection {
   private readonly counts = new Map<string, number>();
   private readonly indexes = new Map<string, SortedIndex>([["_id", new SortedIndex("_id", true)]]);
   private loaded: Promise<void> | undefined;
+  /** Moves on each clear(): a load that started before it must not fill the cleared collection. */
+  private generation = 0;
 
   constructor(
     private readonly host: CollectionHost,
@@ -94,6 +96,7 @@ export class EmbeddedCollection implements Collection {
    * handle (as a MongoDB handle is a name), so a later write through it re-creates the collection.
    */
   clear(): void {
+    this.generation++;
     this.docs.clear();
     this.counts.clear();
     this.indexes.clear();
@@ -108,7 +111,9 @@ export class EmbeddedCollection implements Collection {
   }
 
   private async load(): Promise<void> {
+    const generation = this.generation;
     const { docs, indexes } = await this.host.load(this.name);
+    if (generation !== this.generation) return; // dropped while it loaded
     for (const json of docs) {
       const doc = storedDocument(json);
       this.docs.set(doc._id, doc);
