@@ -205,6 +205,27 @@ describe("create, get, list", () => {
   });
 });
 
+describe("definition bodies pass the body checks", () => {
+  it.each([
+    '{"name":"n","fields":[{"name":"x","type":"any","default":1e400}]}',
+    '{"name":"n","fields":[{"name":"x","type":"object","default":{"k":[-1e400]}}]}',
+    '{"name":"n","fields":[{"name":"x","type":"any","enum":[1e400]}]}',
+  ])("a number JSON cannot carry in %s → 400, nothing defined", async (body) => {
+    const res = await env.sk("POST", "/api/schemas", body);
+    expect([res.status, res.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    expect(res.text).toContain("numbers must be finite");
+    expect((await env.sk("GET", "/api/schemas/n")).status).toBe(404);
+  });
+
+  it("a default object with a $-key → 400 INVALID_FIELD_NAME", async () => {
+    const res = await env.sk("POST", "/api/schemas", {
+      name: "n",
+      fields: [{ name: "x", type: "object", default: { $where: "1" } }],
+    });
+    expect([res.status, res.json.code]).toEqual([400, "INVALID_FIELD_NAME"]);
+  });
+});
+
 describe("PUT replaces, PATCH merges", () => {
   it("PUT replaces the whole definition (rules not given fall back to the defaults)", async () => {
     await env.defineCollection(posts);

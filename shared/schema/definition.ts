@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { ApiError } from "../errors";
-import { foldName, hasInvisibleChars, isPlainObject, unsafeKeyReason } from "../sanitize";
+import { assertSafeBody, foldName, hasInvisibleChars, isPlainObject, unsafeKeyReason } from "../sanitize";
 import { compilePattern, issueDetails, valueSchema } from "./value-schema";
 
 export const FIELD_TYPES = [
@@ -327,8 +327,13 @@ function strictDefaultProblems(fields: readonly FieldDef[], path: PropertyKey[],
   });
 }
 
-/** Parses a POST/PUT body into a CollectionDef; invalid → 400 VALIDATION_FAILED listing every problem. */
+/**
+ * Parses a POST/PUT body into a CollectionDef; invalid → 400 VALIDATION_FAILED listing every problem.
+ * Its keys and values pass the body checks first (defaults and enums hold documents' values: no
+ * `$` keys, no number JSON cannot carry).
+ */
 export function parseDefinition(body: unknown): CollectionDef {
+  assertSafeBody(body);
   const result = definitionSchema.safeParse(body);
   if (!result.success)
     throw new ApiError("VALIDATION_FAILED", undefined, { details: issueDetails(result.error.issues) });
