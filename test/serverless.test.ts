@@ -52,13 +52,22 @@ function event(
   };
 }
 
+/** An answer's body as text (API Gateway decodes base64 answers before they reach the client). */
+const textOf = (res: { body: string; isBase64Encoded?: boolean }) =>
+  res.isBase64Encoded ? Buffer.from(res.body, "base64").toString("utf8") : res.body;
+
 type Handler = (
   e: never,
   c: never,
-) => Promise<{ statusCode: number; body: string; headers?: Record<string, string | number | boolean> }>;
+) => Promise<{
+  statusCode: number;
+  body: string;
+  isBase64Encoded?: boolean;
+  headers?: Record<string, string | number | boolean>;
+}>;
 async function invoke(handler: Handler, ...args: Parameters<typeof event>) {
   const res = await handler(event(...args) as never, {} as never);
-  return { status: res.statusCode, json: JSON.parse(res.body), headers: res.headers ?? {} };
+  return { status: res.statusCode, json: JSON.parse(textOf(res)), headers: res.headers ?? {} };
 }
 
 /** Like invoke, from a client whose address API Gateway saw as `sourceIp`. */
@@ -102,7 +111,7 @@ describe("AWS Lambda handlers (API Gateway v2 events)", () => {
 
   it("storage: files of any type come back byte for byte (text that is not UTF-8 too)", async () => {
     const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
-    const settings = { storage: { allowedContentTypes: ["text/plain", "image/png"] } };
+    const settings = { storage: { allowedContentTypes: ["text/plain", "application/json", "image/png"] } };
     const created = await invoke(adminHandler as Handler, "POST", "/api/admin/projects", admin, {
       name: "f",
       settings,
@@ -111,6 +120,7 @@ describe("AWS Lambda handlers (API Gateway v2 events)", () => {
     const storage = storageHandler as unknown as (e: unknown, c: unknown) => Promise<LambdaAnswer>;
     for (const [bytes, type] of [
       [new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x0a]), "text/plain"], // "café\n" in ISO-8859-1
+      [new Uint8Array([0x22, 0xe9, 0x22]), "application/json"], // a stored "JSON" file is still just bytes
       [PNG, "image/png"],
     ] as const) {
       const form = new Request("http://x/", { method: "POST", body: formWith(bytes, type) });
@@ -119,8 +129,8 @@ describe("AWS Lambda handlers (API Gateway v2 events)", () => {
         { ...upload, body: bytesToBase64(await form.arrayBuffer()), isBase64Encoded: true },
         {},
       );
-      expect(uploaded.statusCode, uploaded.body).toBe(201);
-      const path = JSON.parse(uploaded.body).data.path as string;
+      expect(uploaded.statusCode, textOf(uploaded)).toBe(201);
+      const path = JSON.parse(textOf(uploaded)).data.path as string;
       const query = `path=${encodeURIComponent(path)}`;
       const redirect = await storage(event("GET", "/api/storage/file", sk, undefined, query), {});
       const signed = new URL(String(redirect.headers?.location));
@@ -129,8 +139,8 @@ describe("AWS Lambda handlers (API Gateway v2 events)", () => {
       expect(file.isBase64Encoded).toBe(true);
       expect([...Buffer.from(file.body, "base64")]).toEqual([...bytes]);
     }
-    // The API's own JSON answers stay text.
-    const json = await storage(event("GET", "/api/health"), {});
+    // Other functions answer only JSON, sent as text.
+    const json = await (dataHandler as unknown as typeof storage)(event("GET", "/api/health"), {});
     expect(json.isBase64Encoded).toBe(false);
     expect(JSON.parse(json.body).success).toBe(true);
   });

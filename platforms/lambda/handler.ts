@@ -5,15 +5,14 @@ import type { Deps } from "../../shared/deps";
 import { instanceApp } from "../node";
 
 /**
- * Which answers go to API Gateway base64-encoded: all but JSON (JSON is UTF-8 by definition). A
- * stored file served as text (text/plain, CSV, XML) may hold any bytes: sent as a string, hono would
- * decode it as UTF-8 and replace what is not.
+ * An AWS Lambda handler (API Gateway HTTP API, payload v2) for one function. Answers are sent as
+ * text only where they are the API's own JSON; `files: true` (storage) sends every answer
+ * base64-encoded, since a stored file may hold any bytes whatever its type says, and hono would
+ * decode a text answer as UTF-8, replacing what is not.
  */
-const isBinary = (contentType: string) => !/^application\/json\b/i.test(contentType);
-
-/** An AWS Lambda handler (API Gateway HTTP API, payload v2) for one function. */
-export function lambdaHandler(createApp: (deps: Deps) => Hono<AppEnv>) {
+export function lambdaHandler(createApp: (deps: Deps) => Hono<AppEnv>, options: { files?: boolean } = {}) {
   const app = instanceApp(createApp);
+  const isContentTypeBinary = options.files ? () => true : (type: string) => !/^application\/json\b/i.test(type);
   return async (event: LambdaEvent, context: LambdaContext): Promise<APIGatewayProxyResult> =>
-    handle(await app(), { isContentTypeBinary: isBinary })(event, context);
+    handle(await app(), { isContentTypeBinary })(event, context);
 }

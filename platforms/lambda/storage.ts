@@ -1,4 +1,4 @@
 import { createStorageApp } from "../../functions/storage/app";
 import { lambdaHandler } from "./handler";
 
-export const handler = lambdaHandler(createStorageApp);
+export const handler = lambdaHandler(createStorageApp, { files: true });
