@@ -82,6 +82,7 @@ export async function releaseBytes(deps: FileDeps, project: Pick<ResolvedProject
  * the project's byte counter. Run before the project itself goes, so a failure can be retried.
  */
 export async function removeProjectFiles(deps: FileDeps, blobs: BlobStore, projectId: string): Promise<void> {
+  await fileRecords(deps).createIndex("projectId"); // each batch is found without a scan of every file
   for (;;) {
     const batch = await fileRecords(deps).find({ projectId }, { limit: 100 });
     if (batch.length === 0) break;
