@@ -7,7 +7,7 @@ import { ApiError } from "../../shared/errors";
 import { isId } from "../../shared/ids";
 import type { QueryContext } from "../../shared/query";
 import { type Caller, ownsDocuments } from "../../shared/rules";
-import { assertSafeBody, isPlainObject, type LookalikeGuard, lookalikeGuard } from "../../shared/sanitize";
+import { assertSafeBody, isPlainObject } from "../../shared/sanitize";
 import { type CollectionDef, fieldPaths, SYSTEM_FIELDS } from "../../shared/schema/definition";
 import { implicitDefinition, parseCollectionName } from "../../shared/schema/names";
 import type { Validators } from "../../shared/schema/validator";
@@ -27,27 +27,6 @@ export interface Target {
   provisional: boolean;
   /** A stored document as this caller may see it (private fields removed for pk callers). */
   present(doc: Doc): Record<string, unknown>;
-  /** Refuses top-level body keys that are lookalikes of a declared path or the owner field (see `checkedBody`). */
-  assertNoLookalikes: LookalikeGuard;
-}
-
-/** Most definition revisions whose lookalike guards are kept on this isolate (as many as validators). */
-export const MAX_CACHED_GUARDS = 500;
-const guardsByRevision = new Map<string, LookalikeGuard>();
-
-/**
- * The lookalike guard of one definition revision (`revision` names project, collection and
- * revision, as the validators' key does): every declared path, nested ones too, and the owner
- * field are folded once per revision, never per request or per bulk item. Least recently used
- * guards are dropped past MAX_CACHED_GUARDS.
- */
-function bodyKeyGuard(revision: string, def: CollectionDef): LookalikeGuard {
-  let guard = guardsByRevision.get(revision);
-  if (guard) guardsByRevision.delete(revision);
-  else guard = lookalikeGuard([...fieldPaths(def).keys(), def.rls.ownerField]);
-  guardsByRevision.set(revision, guard);
-  while (guardsByRevision.size > MAX_CACHED_GUARDS) guardsByRevision.delete(guardsByRevision.keys().next().value!);
-  return guard;
 }
 
 /**
@@ -71,9 +50,7 @@ export async function resolveTarget(deps: Deps, c: Ctx, options: { createIfMissi
   const collection = deps.collections.database(project).collection(name);
   const isSecretKey = keyType === "secret";
   const present = (doc: Doc) => validators.strip(doc, { isSecretKey });
-  const { def, revision } = entry;
-  const assertNoLookalikes: LookalikeGuard = (body) => bodyKeyGuard(`${project.id}/${def.name}/${revision}`, def)(body);
-  return { entry, def, caller, validators, collection, isSecretKey, provisional, present, assertNoLookalikes };
+  return { entry, def: entry.def, caller, validators, collection, isSecretKey, provisional, present };
 }
 
 /**
@@ -121,14 +98,14 @@ export function documentId(c: Ctx): string {
  * A write body: a JSON object whose keys are safe at every depth, and whose top-level keys are never
  * lookalikes of declared fields. Costs O(size of the body), whatever the size of the definition.
  */
-export function checkedBody(body: unknown, target: Pick<Target, "assertNoLookalikes">): Record<string, unknown> {
+export function checkedBody(body: unknown, validators: Validators): Record<string, unknown> {
   if (!isPlainObject(body)) {
     throw new ApiError("VALIDATION_FAILED", "Body must be a JSON object", {
       details: [{ path: "", message: "Expected a JSON object" }],
     });
   }
   assertSafeBody(body);
-  target.assertNoLookalikes(body);
+  validators.assertBodyKeys(body);
   return body;
 }
 

@@ -17,7 +17,7 @@ import { type Ctx, checkedBody, duplicate, materialize, resolveTarget, type Targ
  */
 export function prepareInsert(body: unknown, target: Target, now: number): Record<string, unknown> {
   const { def, validators, caller } = target;
-  const owned = ownedInsert(checkedBody(body, target), def, caller.userId);
+  const owned = ownedInsert(checkedBody(body, validators), def, caller.userId);
   const time = new Date(now).toISOString();
   const doc = { ...validators.insert(owned), createdAt: time, updatedAt: time };
   return caller.userId ? { ...doc, createdBy: caller.userId } : doc;
@@ -83,7 +83,7 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
     const target = await resolveTarget(deps, c);
     const { def, caller, validators, collection } = target;
     const ownerId = authorize(caller, def, "update");
-    const body = checkedBody(await readJson(c), target);
+    const body = checkedBody(await readJson(c), validators);
     const owner = def.rls.ownerField;
     const replaced = await writeAddressed(deps, c, target, ownerId, (current, guard) => {
       // PUT keeps the owner when the body leaves it out; changing it is refused below (pk).
@@ -104,7 +104,7 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
     const target = await resolveTarget(deps, c);
     const { def, caller, validators, collection } = target;
     const ownerId = authorize(caller, def, "update");
-    const body = checkedBody(await readJson(c), target);
+    const body = checkedBody(await readJson(c), validators);
     // A pk body is validated with the stored private values it cannot name (required ones too).
     const checked = target.isSecretKey ? validators.patch(body) : undefined;
     const patched = await writeAddressed(deps, c, target, ownerId, (current, guard) => {

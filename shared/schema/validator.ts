@@ -10,7 +10,7 @@
  */
 import { ApiError } from "../errors";
 import { assertSafeBody, isPlainObject, lookalikeGuard } from "../sanitize";
-import { type CollectionDef, type FieldDef, SYSTEM_FIELDS } from "./definition";
+import { type CollectionDef, type FieldDef, fieldPaths, SYSTEM_FIELDS } from "./definition";
 import { keepPrivateValues, privateTree, stripWith } from "./private-values";
 import { issueDetails, objectSchema, valueSchema } from "./value-schema";
 
@@ -28,6 +28,11 @@ export interface Validators {
    * values kept; `merge` for PATCH-like writes (see private-values.ts).
    */
   keepPrivate(body: Record<string, unknown>, stored: Record<string, unknown>, merge: boolean): Record<string, unknown>;
+  /**
+   * Refuses top-level body keys that look like a declared path (nested ones dotted) or the owner
+   * field; the names are folded once per compiled definition, so a check costs O(keys in the body).
+   */
+  assertBodyKeys(body: Record<string, unknown>): void;
 }
 
 const invalid = (details: ReturnType<typeof issueDetails>) => new ApiError("VALIDATION_FAILED", undefined, { details });
@@ -44,6 +49,7 @@ export function compileValidators(def: CollectionDef): Validators {
   const documentSchema = objectSchema(fields, opts);
   const fieldSchemas = new Map(fields.map((field) => [field.name, { field, schema: valueSchema(field, opts) }]));
   const assertNoLookalikes = lookalikeGuard([...fields.map((field) => field.name), ...SYSTEM_FIELDS, owner]);
+  const assertBodyKeys = lookalikeGuard([...fieldPaths(def).keys(), owner]);
   const hidden = privateTree(def.fields);
 
   /** Key checks, then the body without system fields. */
@@ -96,6 +102,7 @@ export function compileValidators(def: CollectionDef): Validators {
       if (isSecretKey || hidden.size === 0) return doc;
       return stripWith(doc, hidden) as Record<string, unknown>;
     },
+    assertBodyKeys,
     keepPrivate(body, stored, merge) {
       return hidden.size === 0 ? body : keepPrivateValues(hidden, body, stored, merge);
     },
