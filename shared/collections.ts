@@ -3,7 +3,13 @@ import type { Clock } from "./deps";
 import { ApiError } from "./errors";
 import { newId } from "./ids";
 import type { ResolvedProject } from "./principal";
-import { type CollectionDef, type FieldPathInfo, fieldPaths, indexedFields } from "./schema/definition";
+import {
+  type CollectionDef,
+  type FieldPathInfo,
+  fieldPaths,
+  indexedFields,
+  outermostPrivatePaths,
+} from "./schema/definition";
 import { isUsersCollection } from "./schema/names";
 import { type Validators, validatorsFor } from "./schema/validator";
 import type { Database, DocumentStore } from "./store/types";
@@ -123,12 +129,9 @@ export function createCollectionRegistry(options: {
     const before = fieldPaths(previous);
     const after = next ? fieldPaths(next) : new Map<string, FieldPathInfo>();
     const prefixes = (path: string) => path.split(".").map((_, i, parts) => parts.slice(0, i + 1).join("."));
-    const parentOf = (path: string) => path.slice(0, Math.max(0, path.lastIndexOf(".")));
     const stillPrivateOrPublished = (path: string) =>
       after.get(path)?.published === true || prefixes(path).some((prefix) => after.get(prefix)?.private);
-    const retired = [...before]
-      .filter(([path, info]) => info.private && !before.get(parentOf(path))?.private && !stillPrivateOrPublished(path))
-      .map(([path]) => path);
+    const retired = outermostPrivatePaths(before).filter((path) => !stillPrivateOrPublished(path));
     const collection = database(project).collection(previous.name);
     for (const path of retired) {
       const holding = await collection.count({ [path]: { $exists: true } });

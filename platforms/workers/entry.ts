@@ -1,9 +1,9 @@
 /**
  * Cloudflare Workers entry for one function. The deps (config, caches) live per isolate; with
  * MONGODB_URI each request opens its own small MongoDB client and closes it in waitUntil, after the
- * work the request handed to waitUntil (a socket may not outlive its request on Workers). Without it the isolate keeps an in-memory embedded store
- * (previews and tests only: every isolate has its own). Client IPs come from `cf-connecting-ip` unless
- * TRUSTED_PROXY says otherwise.
+ * work the request handed to waitUntil (a socket may not outlive its request on Workers). Without it
+ * the isolate keeps an in-memory embedded store (previews and tests only: every isolate has its own).
+ * Client IPs come from `cf-connecting-ip` unless TRUSTED_PROXY says otherwise.
  */
 import type { ExecutionContext } from "hono";
 import { loadConfig } from "../../shared/config";

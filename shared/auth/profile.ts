@@ -8,7 +8,7 @@ import type { Deps } from "../deps";
 import { ApiError, type ErrorDetail } from "../errors";
 import type { KeyType, ResolvedProject } from "../principal";
 import { isPlainObject } from "../sanitize";
-import { type CollectionDef, fieldPaths } from "../schema/definition";
+import { type CollectionDef, fieldPaths, outermostPrivatePaths } from "../schema/definition";
 import { validatorsFor } from "../schema/validator";
 import { ACCOUNT_FIELDS, PROTECTED_USER_FIELDS } from "./fields";
 
@@ -48,11 +48,7 @@ function collect<T>(details: ErrorDetail[], fallback: T, run: () => T): T {
 
 /** Outermost private paths in dot notation (`bio.phone`, `links.secret` for array items): the declared tree. */
 function privatePaths(def: CollectionDef): string[][] {
-  const paths = fieldPaths(def);
-  const parentOf = (path: string) => path.slice(0, Math.max(0, path.lastIndexOf(".")));
-  return [...paths]
-    .filter(([path, info]) => info.private && !paths.get(parentOf(path))?.private)
-    .map(([path]) => path.split("."));
+  return outermostPrivatePaths(fieldPaths(def)).map((path) => path.split("."));
 }
 
 /** Whether `value` holds something at `path`, looking into every element of the arrays on the way. */

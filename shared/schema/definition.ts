@@ -447,6 +447,12 @@ export function fieldPaths(def: CollectionDef): Map<string, FieldPathInfo> {
   return paths;
 }
 
+/** The private paths not under another private path (`bio.phone`, `links.secret`), from `fieldPaths`. */
+export function outermostPrivatePaths(paths: ReadonlyMap<string, FieldPathInfo>): string[] {
+  const parentOf = (path: string) => path.slice(0, Math.max(0, path.lastIndexOf(".")));
+  return [...paths].filter(([path, info]) => info.private && !paths.get(parentOf(path))?.private).map(([path]) => path);
+}
+
 /** Fields that need a database index: `unique` ones and `index: true` ones (dotted for nested objects). */
 export function indexedFields(def: CollectionDef): Array<{ field: string; unique: boolean }> {
   const out: Array<{ field: string; unique: boolean }> = [];
