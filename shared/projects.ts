@@ -36,7 +36,14 @@ export interface ProjectService {
   list(): Promise<ProjectView[]>;
   get(id: string): Promise<ProjectView | null>;
   update(id: string, patch: UpdateProjectInput): Promise<ProjectView | null>;
-  remove(id: string): Promise<boolean>;
+  /**
+   * Deletes a project: it stops answering at once (its keys go, it reads as missing), then
+   * `removeData` runs (its files), then its record and database go. When a step fails the project
+   * stays retired and another call finishes the job; false when there is nothing to delete.
+   */
+  remove(id: string, removeData?: () => Promise<void>): Promise<boolean>;
+  /** Whether the project exists and is not being deleted, read from the store (never cached). */
+  isLive(id: string): Promise<boolean>;
   rotateKeys(id: string, which: RotateWhich, graceSeconds?: number): Promise<Partial<IssuedKeys> | null>;
   resolveKey(apiKey: string): Promise<Principal | null>;
   /** A project with its secrets opened, for operator routes that reach its tenant database; null when missing. */
@@ -100,6 +107,8 @@ interface ProjectDoc extends Doc {
   updatedAt: string;
   /** Optimistic-concurrency counter for PATCH (settings merge is read-modify-write). */
   version: number;
+  /** Set when its deletion began: a retired project reads as missing everywhere. */
+  retiredAt?: string;
 }
 
 interface KeyDoc extends Doc {
@@ -189,7 +198,10 @@ export function createProjectService(opts: {
   const rotationLock = async (id: string): Promise<boolean> => {
     for (let attempt = 0; attempt < ROTATION_LOCK_TRIES; attempt++) {
       const now = clock.now();
-      const free = { $or: [{ rotationLock: { $exists: false } }, { rotationLock: { $lt: iso(now) } }] };
+      const free = {
+        retiredAt: { $exists: false },
+        $or: [{ rotationLock: { $exists: false } }, { rotationLock: { $lt: iso(now) } }],
+      };
       const until = { $set: { rotationLock: iso(now + ROTATION_LOCK_MS) } };
       if (await projects().updateOne({ _id: id, ...free }, until)) return true;
       if (!(await findProject(id))) return false;
@@ -218,7 +230,8 @@ export function createProjectService(opts: {
     return issued;
   };
 
-  const findProject = async (id: string) => (await projects().findOne({ _id: id })) as ProjectDoc | null;
+  const LIVE = { retiredAt: { $exists: false } };
+  const findProject = async (id: string) => (await projects().findOne({ _id: id, ...LIVE })) as ProjectDoc | null;
 
   /** Opens a project's secrets and builds the principal a key resolves to. */
   const principalFor = async (project: ProjectDoc, keyType: KeyType): Promise<Principal> => {
@@ -277,7 +290,7 @@ export function createProjectService(opts: {
     },
 
     async list() {
-      const docs = await projects().find({}, { sort: { createdAt: 1, _id: 1 } });
+      const docs = await projects().find(LIVE, { sort: { createdAt: 1, _id: 1 } });
       return (docs as ProjectDoc[]).map(toView);
     },
 
@@ -309,15 +322,19 @@ export function createProjectService(opts: {
       throw new Error(`Project ${id} kept changing during update`);
     },
 
-    async remove(id) {
-      const current = await findProject(id);
-      if (!current) return false;
+    async remove(id, removeData) {
+      if (!(await projects().findOne({ _id: id }))) return false;
+      await projects().updateOne({ _id: id, ...LIVE }, { $set: { retiredAt: iso() } });
       await keys().deleteMany({ projectId: id });
       cache.invalidate(id);
+      await removeData?.();
       const deleted = await projects().deleteOne({ _id: id });
       await store.tenant({ projectId: id }).drop();
+      await keys().deleteMany({ projectId: id }); // one a rotation that took its lock before the retirement added
       return deleted !== null;
     },
+
+    isLive: async (id) => (await findProject(id)) !== null,
 
     async rotateKeys(id, which, graceSeconds = 0) {
       const grace = parseWith(rotateKeysSchema, { which, graceSeconds }).graceSeconds;

@@ -240,6 +240,83 @@ describe.each([
     await expectReserved(b, PNG.length);
   });
 
+  it("an upload under way while its project is deleted leaves nothing behind (record, bytes, counter)", async () => {
+    const admin = createAdminApp(deps, { blobs });
+    const deleteProject = () =>
+      admin.request(`/api/admin/projects/${a.id}`, {
+        method: "DELETE",
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+    // Each upload waits inside the blob store (after its bytes are reserved) until the deletion is done.
+    for (const step of ["put", "presignPut"] as const) {
+      a = await project("a");
+      let reached!: (path: string) => void;
+      const atStep = new Promise<string>((resolve) => {
+        reached = resolve;
+      });
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const held: BlobStore = {
+        ...blobs,
+        [step]: async (path: string, ...rest: [never, never, never]) => {
+          reached(path);
+          await released;
+          return (blobs[step] as (...args: unknown[]) => Promise<unknown>)(path, ...rest);
+        },
+      };
+      const storage = createStorageApp(deps, { blobs: held });
+      const form = new FormData();
+      form.append("file", png(), "photo.png");
+      const uploading =
+        step === "put"
+          ? storage.request("/api/storage/upload", { method: "POST", headers: auth(a.sk), body: form })
+          : storage.request("/api/storage/upload-url", {
+              method: "POST",
+              headers: { ...auth(a.sk), "content-type": "application/json" },
+              body: JSON.stringify({ filename: "n.txt", contentType: "text/plain", size: 5 }),
+            });
+      const path = await atStep;
+      expect((await deleteProject()).status, step).toBe(200);
+      release();
+      const res = await uploading;
+      expect([res.status, (await json(res)).code], step).toEqual([401, "API_KEY_INVALID"]);
+      expect(await blobs.head(path), step).toBeNull();
+      expect(await fileRecords(deps).count({ projectId: a.id }), step).toBe(0);
+      expect(await deps.store.platform().collection("storage_usage").findOne({ _id: a.id }), step).toBeNull();
+    }
+  });
+
+  it("a project deletion that failed half-way leaves the project retired, and a retry finishes it", async () => {
+    const path = (await json(await upload(auth(a.sk), png()))).data.path;
+    let failures = 1;
+    const flaky: BlobStore = {
+      ...blobs,
+      delete: async (p) => {
+        if (failures-- > 0) throw new Error("bucket unreachable");
+        return blobs.delete(p);
+      },
+    };
+    const admin = createAdminApp(deps, { blobs: flaky });
+    const call = (method: string) =>
+      admin.request(`/api/admin/projects/${a.id}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect((await call("DELETE")).status).toBe(500);
+    expect((await call("GET")).status).toBe(404);
+    expect((await upload(auth(a.sk), png())).status).toBe(401);
+    expect((await fetchFile(path, auth(a.sk))).status).toBe(401);
+    const rotate = await admin.request(`/api/admin/projects/${a.id}/keys/rotate`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ which: "both" }),
+    });
+    expect(rotate.status).toBe(404);
+    expect((await call("DELETE")).status).toBe(200);
+    expect(await blobs.head(path)).toBeNull();
+    expect(await fileRecords(deps).count({ projectId: a.id })).toBe(0);
+    expect((await call("DELETE")).status).toBe(404);
+  });
+
   it("non-media files download as attachments", async () => {
     const csv = new Blob(["a,b\n1,2\n"], { type: "text/csv" });
     const path = (await json(await upload(auth(a.sk), csv, "data.csv"))).data.path;

@@ -56,9 +56,7 @@ export function createAdminApp(deps: Deps, options: { blobs?: BlobStore } = {}):
 
   app.delete("/api/admin/projects/:id", async (c) => {
     const id = projectId(c);
-    found(await projects.get(id));
-    await removeProjectFiles(deps, blobs, id);
-    found(await projects.remove(id));
+    found(await projects.remove(id, () => removeProjectFiles(deps, blobs, id)));
     return ok(c, { id, deleted: true });
   });
 

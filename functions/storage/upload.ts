@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { AppEnv } from "../../shared/app";
 import { ApiError } from "../../shared/errors";
 import { ok, parseWith, readJson } from "../../shared/http";
-import { type FileDoc, fileRecords, releaseBytes } from "../../shared/storage/files";
+import { type FileDoc, fileRecords, releaseBytes, removeProjectFiles } from "../../shared/storage/files";
 import { parseFilePath, parseFolder, sanitizeName } from "../../shared/storage/paths";
 import { acceptedType, assertMagicBytes, assertSize } from "../../shared/storage/policy";
 import { assertFewParts, readLimited } from "./body";
@@ -27,12 +27,24 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
   /** urBackend's `provider` field: files in a bucket (`external`) or kept by the server (`internal`). */
   const provider = () => (blobs.kind === "s3" ? "external" : "internal");
 
+  /**
+   * Refuses (401) a write whose project began to be deleted while it ran, after sweeping the project's
+   * files again: checked once the write's record exists, so either this sees the deletion or the
+   * deletion's own sweep sees the record.
+   */
+  async function assertProjectLive(actor: Actor) {
+    if (await deps.projects.isLive(actor.project.id)) return;
+    await removeProjectFiles(deps, blobs, actor.project.id);
+    throw new ApiError("API_KEY_INVALID");
+  }
+
   /** Stores bytes under a new record, with the bytes reserved first and given back on failure. */
   async function store(c: Ctx, actor: Actor, path: string, bytes: Uint8Array, type: string) {
     await reserve(rt, actor.project, bytes.length, actor.policy.quotaBytes);
     try {
       await blobs.put(path, bytes, type);
       await fileRecords(deps).insertOne(record(actor, path, bytes.length, type, "ready"));
+      await assertProjectLive(actor);
     } catch (error) {
       await releaseBytes(deps, actor.project, bytes.length);
       throw error;
@@ -105,6 +117,7 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
         throw error;
       });
     const direct = await blobs.presignPut(path, type, input.size, UPLOAD_URL_TTL);
+    await assertProjectLive(actor);
     const query = rt.signer.query({ op: "put", path, type, size: input.size, exp });
     const signed = direct ?? {
       url: `${baseUrl(c, rt)}/api/storage/blob?${query}`,

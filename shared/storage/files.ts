@@ -79,7 +79,8 @@ export async function releaseBytes(deps: FileDeps, project: Pick<ResolvedProject
 
 /**
  * Deletes every file of a project, pending ones too: the bytes, then the record, 100 at a time, then
- * the project's byte counter. Run before the project itself goes, so a failure can be retried.
+ * the project's byte counter. Run while the project is retired and before its record goes, so a
+ * failure can be retried (see ProjectService.remove).
  */
 export async function removeProjectFiles(deps: FileDeps, blobs: BlobStore, projectId: string): Promise<void> {
   await fileRecords(deps).createIndex("projectId"); // each batch is found without a scan of every file
