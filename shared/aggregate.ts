@@ -57,18 +57,19 @@ function vetRegexExpression(operator: string, arg: unknown): void {
   if (problem) throw invalid(`${operator}: ${problem}`);
 }
 
+/** Whether the caller may not use a path: as a value (`"$a.b"`, compared) or as a key (`select`, written). */
+type Restricted = (path: string, use: "filter" | "select") => boolean;
+
 /** Walks every key and string of a stage: forbidden operators and, for pk, references to private fields. */
-function vetValue(value: unknown, privatePaths: readonly string[], depth: number): void {
+function vetValue(value: unknown, restricted: Restricted, depth: number): void {
   if (depth > 12) throw invalid("Pipeline is nested too deeply");
   if (typeof value === "string") {
     const path = value.startsWith("$") && !value.startsWith("$$") ? value.slice(1) : undefined;
-    if (path && privatePaths.some((p) => path === p || path.startsWith(`${p}.`) || p.startsWith(`${path}.`))) {
-      throw invalid(`Field "${path}" is private`);
-    }
+    if (path && restricted(path, "filter")) throw invalid(`Field "${path}" is private`);
     return;
   }
   if (Array.isArray(value)) {
-    for (const item of value) vetValue(item, privatePaths, depth + 1);
+    for (const item of value) vetValue(item, restricted, depth + 1);
     return;
   }
   if (!isPlainObject(value)) return;
@@ -76,10 +77,8 @@ function vetValue(value: unknown, privatePaths: readonly string[], depth: number
     if (PROTOTYPE_KEYS.has(key) || key.includes("\0")) throw invalid(`Invalid key "${key}"`);
     if (FORBIDDEN_OPERATORS.has(key)) throw invalid(`Operator ${key} is not allowed`);
     if (REGEX_EXPRESSIONS.has(key)) vetRegexExpression(key, child);
-    if (!key.startsWith("$") && privatePaths.some((p) => key === p || key.startsWith(`${p}.`))) {
-      throw invalid(`Field "${key}" is private`);
-    }
-    vetValue(child, privatePaths, depth + 1);
+    if (!key.startsWith("$") && restricted(key, "select")) throw invalid(`Field "${key}" is private`);
+    vetValue(child, restricted, depth + 1);
   }
 }
 
@@ -133,7 +132,10 @@ export function vetPipeline(
   pipeline: unknown,
   options: {
     readFilter: Record<string, unknown>;
+    /** The private fields' paths (for pk), removed before the caller's stages run. */
     privatePaths: readonly string[];
+    /** Whether the caller may not name a path (pk and private fields; see restrictedFor). */
+    restricted: Restricted;
     vetFilter: (filter: unknown) => Record<string, unknown>;
   },
 ): Array<Record<string, unknown>> {
@@ -147,7 +149,7 @@ export function vetPipeline(
     if (!ALLOWED_STAGES.has(name)) throw invalid(`Stage ${name} is not allowed`);
     const problem = name === "$match" ? undefined : stageProblem(name, stage[name]);
     if (problem) throw invalid(`Stage ${index}: ${problem}`);
-    vetValue(stage[name], options.privatePaths, 0);
+    vetValue(stage[name], options.restricted, 0);
     return name === "$match" ? { $match: options.vetFilter(stage[name]) } : stage;
   });
   const read = Object.keys(options.readFilter).length > 0 ? [{ $match: options.readFilter }] : [];

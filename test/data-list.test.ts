@@ -717,6 +717,53 @@ describe("aggregate", () => {
     });
   });
 
+  it("hides private fields under arrays of arrays from pk, declared so or stored so before the definition", async () => {
+    const cell = {
+      type: "object",
+      fields: [
+        { name: "label", type: "string" },
+        { name: "pin", type: "string", private: true },
+      ],
+    };
+    await env.defineCollection({
+      name: "boards",
+      fields: [{ name: "grid", type: "array", items: { type: "array", items: cell } }],
+      aggregate: { publishable: true },
+    });
+    expect((await env.sk("POST", "/api/data/boards", { grid: [[{ label: "a", pin: "PIN-1" }]] })).status).toBe(201);
+    // Stored as an array of arrays while no definition said otherwise, then declared one level deep.
+    expect((await env.sk("POST", "/api/data/legacy", { links: [[{ label: "a", pin: "PIN-2" }]] })).status).toBe(201);
+    const declared = await env.sk("PUT", "/api/schemas/legacy", {
+      name: "legacy",
+      fields: [{ name: "links", type: "array", items: cell }],
+      aggregate: { publishable: true },
+    });
+    expect(declared.status).toBe(200);
+    for (const name of ["boards", "legacy"]) {
+      for (const pipeline of [
+        [{ $project: { all: "$$ROOT" } }],
+        [{ $group: { _id: null, docs: { $push: "$$CURRENT" } } }],
+        [{ $project: { x: { $objectToArray: "$$ROOT" } } }],
+      ]) {
+        const res = await call(env.app, "POST", `/api/data/${name}/aggregate`, {
+          key: env.project.pk,
+          body: { pipeline },
+        });
+        expect(res.status, name).toBe(200);
+        expect(res.text, `${name} ${JSON.stringify(pipeline)}`).toContain('"label":"a"');
+        expect(res.text, `${name} ${JSON.stringify(pipeline)}`).not.toContain("PIN-");
+      }
+    }
+    // Numeric segments read as array positions, as in queries: the reference names the private field.
+    for (const pipeline of [[{ $project: { x: "$grid.0.0.pin" } }], [{ $addFields: { "grid.0.pin": 1 } }]]) {
+      const res = await call(env.app, "POST", "/api/data/boards/aggregate", {
+        key: env.project.pk,
+        body: { pipeline },
+      });
+      expect([res.status, res.json.code], JSON.stringify(pipeline)).toEqual([400, "INVALID_QUERY"]);
+    }
+  });
+
   it("bounds the result to 1000 items", async () => {
     await env.sk(
       "POST",

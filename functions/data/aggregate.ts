@@ -5,7 +5,7 @@ import type { Deps } from "../../shared/deps";
 import { ApiError } from "../../shared/errors";
 import { ok, readJson } from "../../shared/http";
 import type { ResolvedProject } from "../../shared/principal";
-import { vetFilter } from "../../shared/query";
+import { restrictedFor, vetFilter } from "../../shared/query";
 import { authorize, ownerFilter } from "../../shared/rules";
 import { isPlainObject } from "../../shared/sanitize";
 import type { CollectionDef } from "../../shared/schema/definition";
@@ -38,6 +38,7 @@ export function aggregateRoutes(deps: Deps): Hono<AppEnv> {
     const pipeline = vetPipeline(isPlainObject(body) ? body.pipeline : body, {
       readFilter: ownerFilter(def, ownerId),
       privatePaths,
+      restricted: (path, use) => restrictedFor(path, use, context),
       vetFilter: (filter) => vetFilter(filter, context),
     });
     const items = await collection.aggregate(pipeline, { maxTimeMs: AGGREGATE_TIME_MS }).catch((error: unknown) => {

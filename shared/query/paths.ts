@@ -105,8 +105,8 @@ export function resolveField(path: string, ctx: QueryContext): FieldInfo {
   return { kind: null, known };
 }
 
-/** Whether a pk caller may use this path: not private, not under a private field, and (except select) not above one. */
-function restrictedFor(path: string, use: PathUse, ctx: QueryContext): boolean {
+/** Whether a pk caller may not use this path: private, under a private field, or (except select) above one. */
+export function restrictedFor(path: string, use: PathUse, ctx: QueryContext): boolean {
   const fields = ctx.fields;
   if (ctx.isSecretKey || !fields || SYSTEM_FIELDS.has(path)) return false;
   return schemaPaths(path, fields).some((norm) => {

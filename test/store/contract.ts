@@ -366,6 +366,21 @@ export function storeContract(
       ]);
     });
 
+    it("an exclusion $project removes the path under arrays at any depth (arrays of arrays too)", async () => {
+      const c = things();
+      await c.insertOne({
+        _id: hex(1),
+        grid: [[{ s: "x", v: 1 }], { s: "y", v: 2 }, 3, [[{ s: "z" }]]],
+        m: { s: "w" },
+      });
+      const hidden = [{ $project: { "grid.s": 0, "m.s": 0 } }];
+      const expected = { _id: hex(1), grid: [[{ v: 1 }], { v: 2 }, 3, [[{}]]], m: {} };
+      expect(await c.aggregate(hidden)).toEqual([expected]);
+      expect(await c.aggregate([{ $match: { _id: hex(1) } }, ...hidden, { $project: { all: "$$ROOT" } }])).toEqual([
+        { _id: hex(1), all: expected },
+      ]);
+    });
+
     describe("inserts", () => {
       it("insertOne assigns a 24-hex _id when missing, keeps a given one, returns the stored document", async () => {
         const c = things();

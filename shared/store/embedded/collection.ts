@@ -15,6 +15,7 @@ import {
   type Update,
 } from "../types";
 import { exactConditions, exactCount, exactMatches, matchesExact, unlessWalked } from "./exact";
+import { excludePaths, exclusionPaths } from "./exclude";
 import { filterKey } from "./filter-key";
 import { MINGO_CONTEXT, withinBudget } from "./mingo-context";
 import { type Plan, planQuery } from "./planner";
@@ -311,9 +312,17 @@ export class EmbeddedCollection implements Collection {
     await this.ready();
     const [first, ...rest] = pipeline;
     const match = first && Object.keys(first).length === 1 ? (first.$match as Filter | undefined) : undefined;
-    const source = match ? this.select(match) : [...this.docs.values()];
+    let stages = match ? rest : pipeline;
+    let source = match ? this.select(match) : [...this.docs.values()];
+    // Leading exclusions run here, reaching into arrays of arrays as MongoDB's $project does (exclude.ts).
+    const excluded: string[] = [];
+    for (let paths = exclusionPaths(stages[0]); paths; paths = exclusionPaths(stages[0])) {
+      excluded.push(...paths);
+      stages = stages.slice(1);
+    }
+    if (excluded.length > 0) source = excludePaths(source, excluded);
     // Stored documents are frozen; mingo works on copies so stages like $addFields can write.
-    const aggregator = new Aggregator(match ? rest : pipeline, {
+    const aggregator = new Aggregator(stages, {
       processingMode: ProcessingMode.CLONE_INPUT,
       context: MINGO_CONTEXT,
     });
