@@ -72,18 +72,23 @@ export function ownsDocuments(def: Pick<CollectionDef, "rls" | "permissions">): 
 }
 
 /**
- * The body an end user may insert: the owner field set to the caller when absent, refused when it
- * names someone else (OWNER_MISMATCH) or when the owner field is `_id` (INSERT_DENIED).
- * Applies to user-token inserts into collections whose documents have owners; sk and guest
- * inserts (userId null) pass unchanged.
+ * The body a publishable-key caller may insert into a collection whose documents have owners: an
+ * end user's id fills an absent owner field, and a body naming anyone else is refused
+ * (OWNER_MISMATCH); a guest, who is no one, may name no owner at all (OWNER_MISMATCH); with `_id`
+ * as the owner field every end-user insert is refused (INSERT_DENIED). Secret-key inserts skip this.
  */
 export function ownedInsert(
   body: Record<string, unknown>,
   def: Pick<CollectionDef, "rls" | "permissions">,
   userId: string | null,
 ): Record<string, unknown> {
-  if (userId === null || !ownsDocuments(def)) return body;
+  if (!ownsDocuments(def)) return body;
   const field = def.rls.ownerField;
+  if (userId === null) {
+    // System fields are never taken from a body, so naming one sets no owner.
+    if (Object.hasOwn(body, field) && !SYSTEM_FIELDS.includes(field)) throw new ApiError("OWNER_MISMATCH");
+    return body;
+  }
   if (field === "_id") throw new ApiError("INSERT_DENIED");
   if (!Object.hasOwn(body, field)) return { ...body, [field]: userId };
   if (body[field] !== userId) throw new ApiError("OWNER_MISMATCH");

@@ -148,6 +148,7 @@ function expected(caller: CallerName, setup: Setup, op: Op): Expected {
       return rule === "owner" && docOwner !== user ? { code: "DOCUMENT_NOT_FOUND" } : { status: 200 };
     }
     case "create": {
+      if (user === null && owns && given !== "none") return { code: "OWNER_MISMATCH" }; // a guest is no one
       if (user === null || !owns) return { status: 201, owner: given };
       if (ownerFieldOf(setup) === "_id") return { code: "INSERT_DENIED" };
       if (op === "insert as other" && user !== "bob") return { code: "OWNER_MISMATCH" };

@@ -178,11 +178,22 @@ describe("ownedInsert", () => {
     expect(thrown(() => ownedInsert({ author: BOB }, rules, ALICE)).code).toBe("OWNER_MISMATCH");
   });
 
-  it("passes sk and guest inserts (no user) and collections without owners unchanged", () => {
+  it("lets a guest (no user) insert an owned document only without an owner", () => {
+    const rules = def({ enabled: true }, { create: "guest" });
+    const body = { title: "x" };
+    expect(ownedInsert(body, rules, null)).toBe(body);
+    for (const owner of [BOB, null, ""]) {
+      expect(thrown(() => ownedInsert({ userId: owner }, rules, null)).code).toBe("OWNER_MISMATCH");
+    }
+    // System owner fields are never read from a body: naming them sets nothing.
+    const byId = { _id: BOB, title: "x" };
+    expect(ownedInsert(byId, def({ enabled: true, ownerField: "_id" }, { create: "guest" }), null)).toBe(byId);
+  });
+
+  it("passes collections without owners unchanged", () => {
     const body = { userId: BOB };
-    expect(ownedInsert(body, def({ enabled: true }), null)).toBe(body);
-    expect(ownedInsert(body, def({ enabled: true, ownerField: "_id" }), null)).toBe(body);
     expect(ownedInsert(body, def({}, { create: "user" }), ALICE)).toBe(body);
+    expect(ownedInsert(body, def({}, { create: "guest" }), null)).toBe(body);
     expect(ownedInsert({ title: "x" }, def(), ALICE)).toEqual({ title: "x" });
   });
 

@@ -11,13 +11,14 @@ import { bulkDuplicate, prepareBulk } from "./bulk";
 import { type Ctx, checkedBody, duplicate, materialize, resolveTarget, type Target } from "./target";
 
 /**
- * One insert body → the document to store: key checks, the owner rule (owner injected for end
- * users, OWNER_MISMATCH / INSERT_DENIED), full validation with defaults, then the system fields.
+ * One insert body → the document to store: key checks, the owner rule for pk callers (owner
+ * injected for end users, OWNER_MISMATCH / INSERT_DENIED), full validation with defaults, then the system fields.
  * Client-sent system fields (`_id`, `createdAt`, `updatedAt`, `createdBy`) are ignored.
  */
 export function prepareInsert(body: unknown, target: Target, now: number): Record<string, unknown> {
-  const { def, validators, caller } = target;
-  const owned = ownedInsert(checkedBody(body, validators), def, caller.userId);
+  const { def, validators, caller, isSecretKey } = target;
+  const checked = checkedBody(body, validators);
+  const owned = isSecretKey ? checked : ownedInsert(checked, def, caller.userId);
   const time = new Date(now).toISOString();
   const doc = { ...validators.insert(owned), createdAt: time, updatedAt: time };
   return caller.userId ? { ...doc, createdBy: caller.userId } : doc;
