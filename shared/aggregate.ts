@@ -36,6 +36,11 @@ const FORBIDDEN_OPERATORS = new Set([
 /** Expression operators that run a regular expression: the pattern must be a literal that passes the ReDoS checks. */
 const REGEX_EXPRESSIONS = new Set(["$regexMatch", "$regexFind", "$regexFindAll"]);
 const PROTOTYPE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+/**
+ * System variables a pipeline may read. The others describe the server, not the data (`$$USER_ROLES`,
+ * `$$CLUSTER_TIME`, ...); user variables (`$let`, `$map`, ...) start with a lowercase letter.
+ */
+const SYSTEM_VARIABLES = new Set(["ROOT", "CURRENT", "REMOVE", "NOW"]);
 
 export const MAX_STAGES = 20;
 /** Every aggregation's output is cut at this many items. */
@@ -64,7 +69,11 @@ type Restricted = (path: string, use: "filter" | "select") => boolean;
 function vetValue(value: unknown, restricted: Restricted, depth: number): void {
   if (depth > 12) throw invalid("Pipeline is nested too deeply");
   if (typeof value === "string") {
-    const path = value.startsWith("$") && !value.startsWith("$$") ? value.slice(1) : undefined;
+    const variable = value.startsWith("$$") ? (value.slice(2).split(".")[0] ?? "") : undefined;
+    if (variable !== undefined && !/^([a-z]|[^\x00-\x7f])/.test(variable) && !SYSTEM_VARIABLES.has(variable)) {
+      throw invalid(`Variable $$${variable} is not allowed`);
+    }
+    const path = value.startsWith("$") && variable === undefined ? value.slice(1) : undefined;
     if (path && restricted(path, "filter")) throw invalid(`Field "${path}" is private`);
     return;
   }

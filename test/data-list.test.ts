@@ -764,6 +764,25 @@ describe("aggregate", () => {
     }
   });
 
+  it("reads the data's variables only: server variables are refused, user variables work", async () => {
+    for (const variable of ["$$USER_ROLES", "$$CLUSTER_TIME", "$$SEARCH_META.x", "$$DESCEND"]) {
+      const res = await aggregate([{ $project: { x: variable } }]);
+      // Refused by the check (MongoDB would answer them), not by the embedded store failing to run them.
+      expect([res.status, res.json.code, res.json.message], variable).toEqual([
+        400,
+        "INVALID_QUERY",
+        `Variable ${variable.split(".")[0]} is not allowed`,
+      ]);
+    }
+    const res = await aggregate([
+      { $match: { total: 10 } },
+      { $project: { _id: 0, t: { $let: { vars: { doubled: { $multiply: ["$total", 2] } }, in: "$$doubled" } } } },
+      { $addFields: { now: { $type: "$$NOW" }, same: { $eq: ["$$ROOT", "$$CURRENT"] } } },
+    ]);
+    expect(res.status).toBe(200);
+    expect(res.json.data.items).toEqual([{ t: 20, now: "date", same: true }]);
+  });
+
   it("bounds the result to 1000 items", async () => {
     await env.sk(
       "POST",
