@@ -54,7 +54,7 @@ const authSettings = settingsArea({
   maxFailedLogins: z.int().min(1).max(1000),
 });
 
-/** The schema of each settings area; names not listed here are accepted as free-form JSON. */
+/** The schema of each settings area (no other names: a misspelt area would silently do nothing). */
 const limitRule = z
   .string()
   .refine((v) => parseRule(v) !== undefined, "must be <count>/<window> (e.g. 100/15m) or off");
@@ -98,6 +98,12 @@ export const settingsSchema = z
   .superRefine((settings, ctx) => {
     if (!isPlainObject(settings)) return;
     checkSettingKeys(settings, [], ctx);
+    for (const [name, value] of Object.entries(settings)) {
+      // null deletes, so a name stored before this check can still be removed.
+      if (!Object.hasOwn(AREAS, name) && value !== null) {
+        ctx.addIssue({ code: "custom", path: [name], message: `Unknown setting; known: ${Object.keys(AREAS).join(", ")}` });
+      }
+    }
     for (const [area, schema] of Object.entries(AREAS)) {
       if (settings[area] === undefined) continue;
       const result = schema.safeParse(settings[area]);

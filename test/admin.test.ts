@@ -190,6 +190,7 @@ describe("projects", () => {
     ["settings key __proto__", '{"name":"a","settings":{"__proto__":{"x":1}}}', "settings.__proto__"],
     ["bad database uri", { name: "a", settings: { database: { uri: "postgres://x" } } }, "settings.database.uri"],
     ["unknown database setting", { name: "a", settings: { database: { host: "x" } } }, "settings.database"],
+    ["misspelt settings area", { name: "a", settings: { rateLimit: { pk: "1/1m" } } }, "settings.rateLimit"],
     [
       "aggregate flag not boolean",
       { name: "a", settings: { data: { publishableAggregate: "yes" } } },
@@ -201,6 +202,17 @@ describe("projects", () => {
     expect(res.json.code).toBe("VALIDATION_FAILED");
     expect(res.json.details.map((d: { path: string }) => d.path)).toContain(path);
     expect((await admin("GET", "/projects")).json.data).toEqual([]);
+  });
+
+  it("removes a settings area stored before unknown names were refused (null deletes)", async () => {
+    const { project } = await createProject({ name: "a" });
+    await deps.store
+      .platform()
+      .collection("projects")
+      .updateOne({ _id: project.id }, { $set: { "settings.legacy": { x: 1 } } });
+    expect((await admin("GET", `/projects/${project.id}`)).json.data.settings).toEqual({ legacy: { x: 1 } });
+    const res = await admin("PATCH", `/projects/${project.id}`, { settings: { legacy: null } });
+    expect([res.status, res.json.data.settings]).toEqual([200, {}]);
   });
 
   it("rejects malformed JSON with INVALID_JSON", async () => {
