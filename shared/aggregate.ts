@@ -70,7 +70,8 @@ function vetValue(value: unknown, restricted: Restricted, depth: number): void {
   if (depth > 12) throw invalid("Pipeline is nested too deeply");
   if (typeof value === "string") {
     const variable = value.startsWith("$$") ? (value.slice(2).split(".")[0] ?? "") : undefined;
-    if (variable !== undefined && !/^([a-z]|[^\x00-\x7f])/.test(variable) && !SYSTEM_VARIABLES.has(variable)) {
+    const isUserVariable = variable !== undefined && (/^[a-z]/.test(variable) || variable.charCodeAt(0) > 0x7f);
+    if (variable !== undefined && !isUserVariable && !SYSTEM_VARIABLES.has(variable)) {
       throw invalid(`Variable $$${variable} is not allowed`);
     }
     const path = value.startsWith("$") && variable === undefined ? value.slice(1) : undefined;

@@ -101,7 +101,11 @@ export const settingsSchema = z
     for (const [name, value] of Object.entries(settings)) {
       // null deletes, so a name stored before this check can still be removed.
       if (!Object.hasOwn(AREAS, name) && value !== null) {
-        ctx.addIssue({ code: "custom", path: [name], message: `Unknown setting; known: ${Object.keys(AREAS).join(", ")}` });
+        ctx.addIssue({
+          code: "custom",
+          path: [name],
+          message: `Unknown setting; known: ${Object.keys(AREAS).join(", ")}`,
+        });
       }
     }
     for (const [area, schema] of Object.entries(AREAS)) {
