@@ -102,13 +102,14 @@ export type RequiredVar = "ADMIN_TOKEN" | "ENCRYPTION_KEY";
  * are required, plus whatever the caller lists in `required`. Throws one ConfigError naming
  * every missing or invalid variable.
  */
-export function loadConfig(env: Env, options: { required?: readonly RequiredVar[] } = {}): Config {
+export function loadConfig(rawEnv: Env, options: { required?: readonly RequiredVar[] } = {}): Config {
+  const env = withoutBlanks(rawEnv);
   const parsed = envSchema.safeParse(env);
   const problems = parsed.success
     ? []
     : parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
   const values = parsed.success ? parsed.data : undefined;
-  const present = (name: string) => (env[name] ?? "").trim() !== "";
+  const present = (name: string) => env[name] !== undefined;
   const production = (values?.NODE_ENV ?? env.NODE_ENV) === "production";
 
   const required = new Set<string>(options.required);
@@ -117,7 +118,7 @@ export function loadConfig(env: Env, options: { required?: readonly RequiredVar[
   if (production && !present("MONGODB_URI") && !present("DATA_DIR")) {
     problems.push("MONGODB_URI: required in production (or DATA_DIR for the embedded store)");
   }
-  if ((env.MAIL_PROVIDER ?? "").trim() === "resend") {
+  if (env.MAIL_PROVIDER?.trim() === "resend") {
     for (const name of ["RESEND_API_KEY", "MAIL_FROM"]) {
       if (!present(name)) problems.push(`${name}: required when MAIL_PROVIDER=resend`);
     }
@@ -150,6 +151,16 @@ export function loadConfig(env: Env, options: { required?: readonly RequiredVar[
     }),
     cookieSameSite: values.COOKIE_SAMESITE,
   });
+}
+
+/**
+ * `env` with every empty or whitespace-only value removed: a blank variable means "unset" for every
+ * variable (the default applies), as in `.env` templates and CI files that list names without values.
+ */
+function withoutBlanks(env: Env): Env {
+  const out: Env = {};
+  for (const [name, value] of Object.entries(env)) if (value !== undefined && value.trim() !== "") out[name] = value;
+  return out;
 }
 
 /** Decodes 64 hex characters or base64/base64url into bytes; undefined when neither fits. */

@@ -66,6 +66,52 @@ describe("loadConfig", () => {
     expect(config.encryptionKey).toBeUndefined();
   });
 
+  it.each(["", "   ", "\t"])("treats a blank value (%j) as unset for every variable: the defaults apply", (blank) => {
+    const variables = [
+      "NODE_ENV",
+      "ADMIN_TOKEN",
+      "MONGODB_URI",
+      "MONGODB_DB_PREFIX",
+      "DATA_DIR",
+      "ENCRYPTION_KEY",
+      "KEY_CACHE_TTL_SECONDS",
+      "MAX_JSON_BYTES",
+      "PUBLIC_URL",
+      "BCRYPT_COST",
+      "MAIL_PROVIDER",
+      "MAIL_FROM",
+      "RESEND_API_KEY",
+      "COOKIE_SAMESITE",
+      "RATE_LIMIT_PK",
+      "RATE_LIMIT_AUTH",
+      "RATE_LIMIT_SK",
+      "RATE_LIMIT_ON_FAILURE_PK",
+      "RATE_LIMIT_ON_FAILURE_AUTH",
+      "RATE_LIMIT_ON_FAILURE_SK",
+      "UPSTASH_REDIS_REST_URL",
+      "UPSTASH_REDIS_REST_TOKEN",
+      "TRUSTED_PROXY",
+      "S3_BUCKET",
+      "S3_REGION",
+      "S3_ENDPOINT",
+      "S3_ACCESS_KEY_ID",
+      "S3_SECRET_ACCESS_KEY",
+      "S3_FORCE_PATH_STYLE",
+    ];
+    expect(loadConfig(Object.fromEntries(variables.map((name) => [name, blank])))).toEqual(loadConfig({}));
+    // Alone too: a blank number is its default, not 0 (KEY_CACHE_TTL_SECONDS=0 turns the key cache off).
+    expect(loadConfig({ KEY_CACHE_TTL_SECONDS: blank }).keyCacheTtlSeconds).toBe(30);
+    expect(loadConfig({ MAX_JSON_BYTES: blank }).maxJsonBytes).toBe(1024 * 1024);
+    expect(loadConfig({ BCRYPT_COST: blank }).bcryptCost).toBe(10);
+    expect(loadConfig({ NODE_ENV: blank }).nodeEnv).toBe("development");
+    const mongo = { MONGODB_URI: "mongodb://localhost:27017", MONGODB_DB_PREFIX: blank };
+    expect(loadConfig(mongo).store).toEqual({ kind: "mongo", uri: "mongodb://localhost:27017", dbPrefix: "eb" });
+  });
+
+  it("a blank NODE_ENV is development, so production's requirements do not apply", () => {
+    expect(loadConfig({ NODE_ENV: " ", MONGODB_URI: "" }).production).toBe(false);
+  });
+
   it("names every missing variable at once in production", () => {
     const problems = problemsOf({ NODE_ENV: "production" }, ["ADMIN_TOKEN"]);
     const text = problems.join("\n");
