@@ -191,3 +191,45 @@ describe("loadConfig", () => {
     ]);
   });
 });
+
+describe("loadConfig: S3", () => {
+  const keys = { S3_BUCKET: "files", S3_ACCESS_KEY_ID: "AKIA", S3_SECRET_ACCESS_KEY: "secret" };
+
+  it("AWS (no S3_ENDPOINT) needs S3_REGION: there is no AWS endpoint for the region auto", () => {
+    expect(problemsOf(keys)).toEqual([expect.stringMatching(/^S3_REGION: required .*S3_ENDPOINT/)]);
+    expect(problemsOf({ ...keys, S3_REGION: "auto" })).toEqual([expect.stringMatching(/^S3_REGION: auto/)]);
+    expect(loadConfig({ ...keys, S3_REGION: "eu-west-3" }).s3).toMatchObject({
+      region: "eu-west-3",
+      endpoint: undefined,
+    });
+  });
+
+  it("with S3_ENDPOINT (R2, MinIO) the region defaults to auto", () => {
+    const r2 = "https://acct.r2.cloudflarestorage.com";
+    expect(loadConfig({ ...keys, S3_ENDPOINT: r2 }).s3).toMatchObject({ region: "auto", endpoint: r2 });
+    expect(loadConfig({ ...keys, S3_ENDPOINT: r2, S3_REGION: "us-east-1" }).s3?.region).toBe("us-east-1");
+  });
+
+  it.each([
+    ["true", true],
+    ["TRUE", true],
+    ["1", true],
+    ["Yes", true],
+    ["false", false],
+    ["False", false],
+    ["0", false],
+    ["no", false],
+    ["", false],
+  ])("S3_FORCE_PATH_STYLE=%j is %s", (value, expected) => {
+    const env = { ...keys, S3_REGION: "us-east-1", S3_FORCE_PATH_STYLE: value };
+    expect(loadConfig(env).s3?.forcePathStyle).toBe(expected);
+  });
+
+  it.each(["on", "off", "y", "enabled", "2", "constructor"])(
+    "S3_FORCE_PATH_STYLE=%j is refused, naming it",
+    (value) => {
+      const env = { ...keys, S3_REGION: "us-east-1", S3_FORCE_PATH_STYLE: value };
+      expect(problemsOf(env)).toEqual([expect.stringMatching(/^S3_FORCE_PATH_STYLE: must be true or false/)]);
+    },
+  );
+});
