@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { loadRateLimitConfig, type RateLimitConfig } from "./ratelimit/config";
-import { loadS3Config } from "./storage/config";
+import { loadRateLimitConfig, RATE_LIMIT_VARIABLES, type RateLimitConfig } from "./ratelimit/config";
+import { loadS3Config, S3_VARIABLES } from "./storage/config";
 import type { S3Config } from "./storage/s3";
 
 /** Raw environment: process.env, Worker bindings, or a plain object in tests. */
@@ -94,6 +94,16 @@ const envSchema = z.object({
     .pipe(z.enum(["Lax", "Strict", "None"])),
 });
 
+/**
+ * Every variable loadConfig reads, and the only ones it sees: a platform must pass all of them through
+ * (serverless.yml lists each one; test/serverless.test.ts checks that against this list).
+ */
+export const CONFIG_VARIABLES: readonly string[] = [
+  ...Object.keys(envSchema.shape),
+  ...RATE_LIMIT_VARIABLES,
+  ...S3_VARIABLES,
+];
+
 /** Variables a platform entry may demand on top of the always-required ones. */
 export type RequiredVar = "ADMIN_TOKEN" | "ENCRYPTION_KEY";
 
@@ -103,7 +113,7 @@ export type RequiredVar = "ADMIN_TOKEN" | "ENCRYPTION_KEY";
  * every missing or invalid variable.
  */
 export function loadConfig(rawEnv: Env, options: { required?: readonly RequiredVar[] } = {}): Config {
-  const env = withoutBlanks(rawEnv);
+  const env = configEnv(rawEnv);
   const parsed = envSchema.safeParse(env);
   const problems = parsed.success
     ? []
@@ -154,12 +164,16 @@ export function loadConfig(rawEnv: Env, options: { required?: readonly RequiredV
 }
 
 /**
- * `env` with every empty or whitespace-only value removed: a blank variable means "unset" for every
- * variable (the default applies), as in `.env` templates and CI files that list names without values.
+ * The variables of CONFIG_VARIABLES that `env` sets, without blank ones: an empty or whitespace-only
+ * value means "unset" for every variable (the default applies), as in `.env` templates and CI files
+ * that list names without values.
  */
-function withoutBlanks(env: Env): Env {
+function configEnv(env: Env): Env {
   const out: Env = {};
-  for (const [name, value] of Object.entries(env)) if (value !== undefined && value.trim() !== "") out[name] = value;
+  for (const name of CONFIG_VARIABLES) {
+    const value = env[name];
+    if (value !== undefined && value.trim() !== "") out[name] = value;
+  }
   return out;
 }
 

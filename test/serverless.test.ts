@@ -3,6 +3,7 @@
  * events, and the Vercel handlers with the URLs vercel.json's rewrites produce. One process is one
  * instance, so all entries share the instance's deps (here: an in-memory embedded store).
  */
+import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import * as vercelAdmin from "../api/admin";
 import * as vercelData from "../api/data";
@@ -10,6 +11,7 @@ import { handler as adminHandler } from "../platforms/lambda/admin";
 import { handler as authHandler } from "../platforms/lambda/auth";
 import { handler as dataHandler } from "../platforms/lambda/data";
 import { handler as storageHandler } from "../platforms/lambda/storage";
+import { CONFIG_VARIABLES, loadConfig } from "../shared/config";
 import { PNG } from "./png";
 
 const ADMIN_TOKEN = "lambda-admin-token-0123456789";
@@ -219,5 +221,55 @@ describe("client addresses for rate limits, by default", () => {
     const other = await list("203.0.113.21");
     expect(other.status).not.toBe(429);
     expect(other.headers.get("ratelimit-remaining")).toBe("1");
+  });
+});
+
+/** provider.environment of serverless.yml: variable → value as written. */
+function serverlessEnvironment(): Map<string, string> {
+  const lines = readFileSync(new URL("../serverless.yml", import.meta.url), "utf8").split("\n");
+  const start = lines.indexOf("  environment:");
+  expect(start).toBeGreaterThan(0);
+  const environment = new Map<string, string>();
+  for (const line of lines.slice(start + 1)) {
+    const entry = /^ {4}([A-Z0-9_]+): (.*)$/.exec(line);
+    if (!entry) break;
+    environment.set(entry[1]!, entry[2]!);
+  }
+  return environment;
+}
+
+describe("serverless.yml", () => {
+  /** Lambda has no lasting disk: documents live in MongoDB, so the on-disk store's directory is not passed. */
+  const NOT_ON_LAMBDA = ["DATA_DIR"];
+  const REQUIRED = ["MONGODB_URI", "ENCRYPTION_KEY", "ADMIN_TOKEN"];
+
+  it("passes every variable the configuration reads to the functions (a variable left out never reaches Lambda)", () => {
+    const environment = serverlessEnvironment();
+    const expected = CONFIG_VARIABLES.filter((name) => !NOT_ON_LAMBDA.includes(name));
+    expect(expected).toEqual(expect.arrayContaining(["S3_BUCKET", "UPSTASH_REDIS_REST_URL", "MAIL_PROVIDER"]));
+    expect([...environment.keys()].sort()).toEqual([...expected].sort());
+  });
+
+  it("takes each from the deploying shell under its own name; optional ones default to empty (= unset)", () => {
+    for (const [name, value] of serverlessEnvironment()) {
+      if (name === "NODE_ENV") expect(value).toBe("production");
+      else if (REQUIRED.includes(name)) expect(value, name).toBe(`\${env:${name}}`);
+      else expect(value, name).toBe(`\${env:${name}, ''}`);
+    }
+  });
+
+  it("deployed with only the required variables exported, the empty ones mean defaults", () => {
+    const exported: Record<string, string> = {
+      MONGODB_URI: "mongodb://db.example.com:27017",
+      ENCRYPTION_KEY: "ab".repeat(32),
+      ADMIN_TOKEN,
+    };
+    const env = Object.fromEntries(
+      [...serverlessEnvironment()].map(([name, value]) => [
+        name,
+        value === "production" ? value : (exported[name] ?? ""),
+      ]),
+    );
+    expect(loadConfig(env, { required: ["ADMIN_TOKEN"] })).toEqual(loadConfig({ ...exported, NODE_ENV: "production" }));
   });
 });

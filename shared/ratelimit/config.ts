@@ -20,6 +20,14 @@ const DEFAULT_RULES: Record<RuleName, string> = { pk: "100/15m", auth: "20/15m",
 const DEFAULT_FAILURE: Record<RuleName, "open" | "closed"> = { pk: "open", auth: "closed", sk: "open" };
 const PROXIES: readonly TrustedProxy[] = ["none", "cloudflare", "xff"];
 
+/** Every variable loadRateLimitConfig reads. */
+export const RATE_LIMIT_VARIABLES: readonly string[] = [
+  ...RULE_NAMES.flatMap((name) => [`RATE_LIMIT_${name.toUpperCase()}`, `RATE_LIMIT_ON_FAILURE_${name.toUpperCase()}`]),
+  "UPSTASH_REDIS_REST_URL",
+  "UPSTASH_REDIS_REST_TOKEN",
+  "TRUSTED_PROXY",
+];
+
 /** Reads RATE_LIMIT_PK|AUTH|SK, RATE_LIMIT_ON_FAILURE_*, UPSTASH_REDIS_REST_URL/_TOKEN and TRUSTED_PROXY. */
 export function loadRateLimitConfig(env: Record<string, string | undefined>): {
   config: RateLimitConfig;

@@ -10,6 +10,16 @@ const BOOLEANS = new Map([
   ["no", false],
 ]);
 
+/** Every variable loadS3Config reads. */
+export const S3_VARIABLES: readonly string[] = [
+  "S3_BUCKET",
+  "S3_REGION",
+  "S3_ENDPOINT",
+  "S3_ACCESS_KEY_ID",
+  "S3_SECRET_ACCESS_KEY",
+  "S3_FORCE_PATH_STYLE",
+];
+
 /**
  * S3_BUCKET, S3_REGION, S3_ENDPOINT, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_FORCE_PATH_STYLE.
  * With S3_ENDPOINT (R2, MinIO) the region defaults to `auto`; without it the bucket is on AWS, whose
