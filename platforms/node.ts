@@ -1,49 +1,118 @@
 /**
  * Deps for Node serverless platforms (AWS Lambda, Vercel): built once per instance from process.env,
  * with one MongoDB client at module scope and a small pool, reused by every request the instance serves.
+ * The app is built before the store is opened, so a configuration error is found first; an instance
+ * that cannot build its app or open its store answers the error envelope (as the Workers entry does)
+ * and tries again on its next request.
  */
-import type { Hono } from "hono";
+import { Hono } from "hono";
 import type { AppEnv } from "../shared/app";
-import { type Env, loadConfig } from "../shared/config";
+import { type Config, type Env, loadConfig } from "../shared/config";
 import { createDeps, type Deps } from "../shared/deps";
 import { openStore } from "../shared/store";
 import { openMongoStore } from "../shared/store/mongo";
+import { type DocumentStore, StoreUnavailableError } from "../shared/store/types";
 import { withPlatformDefaults } from "./env-defaults";
+import { misconfigured, unavailable } from "./failure";
 
 const MAX_POOL_SIZE = 5;
 
-/** The instance's deps per set of platform defaults (a deployed instance serves one platform: one entry). */
-const instances = new Map<string, Promise<Deps>>();
+/** An instance's deps, and how to open the store they use (once; again after a failure). */
+interface Instance {
+  deps: Deps;
+  open(): Promise<void>;
+}
 
-/** This instance's deps (shared by the functions it serves), from process.env over the platform's defaults. */
-function instanceDeps(defaults: Readonly<Env>): Promise<Deps> {
+/** The instance per set of platform defaults (a deployed instance serves one platform: one entry). */
+const instances = new Map<string, Promise<Instance>>();
+
+/** A store whose calls go to the instance's store once it is open (the deps are built before it is). */
+function deferredStore(kind: DocumentStore["kind"], opened: () => DocumentStore | undefined): DocumentStore {
+  const current = () => {
+    const store = opened();
+    if (!store) throw new StoreUnavailableError("Document store not open");
+    return store;
+  };
+  return {
+    kind,
+    platform: () => current().platform(),
+    tenant: (location) => current().tenant(location),
+    ping: () => current().ping(),
+    close: async () => opened()?.close(),
+  };
+}
+
+async function createInstance(config: Config): Promise<Instance> {
+  let store: DocumentStore | undefined;
+  let opening: Promise<void> | undefined;
+  const deps = await createDeps(config, { store: deferredStore(config.store.kind, () => store) });
+  const open = async () => {
+    opening ??= (
+      config.store.kind === "mongo"
+        ? openMongoStore({ ...config.store, maxPoolSize: MAX_POOL_SIZE })
+        : openStore(config.store)
+    ).then(
+      (opened) => {
+        store = opened;
+      },
+      (error: unknown) => {
+        opening = undefined;
+        throw error;
+      },
+    );
+    await opening;
+  };
+  return { deps, open };
+}
+
+/** This instance's deps (shared by the functions it serves), built from the first function's config. */
+function instanceFor(defaults: Readonly<Env>, config: Config): Promise<Instance> {
   const id = JSON.stringify(defaults);
-  let deps = instances.get(id);
-  if (!deps) {
-    deps = (async () => {
-      const config = loadConfig(withPlatformDefaults(process.env, defaults));
-      const store =
-        config.store.kind === "mongo"
-          ? await openMongoStore({ ...config.store, maxPoolSize: MAX_POOL_SIZE })
-          : await openStore(config.store);
-      return createDeps(config, { store });
-    })().catch((error) => {
+  let instance = instances.get(id);
+  if (!instance) {
+    instance = createInstance(config).catch((error) => {
       instances.delete(id);
       throw error;
     });
-    instances.set(id, deps);
+    instances.set(id, instance);
   }
-  return deps;
+  return instance;
 }
 
-/** A function's app on this instance, built on first use; `defaults`: the platform's (see env-defaults.ts). */
+/** An app that answers every request with `answer()` (a fresh envelope, with its own request id). */
+const answering = (answer: () => Response) => new Hono<AppEnv>().all("*", answer);
+
+/**
+ * A function's app on this instance, built on first use from process.env over the platform's
+ * `defaults` (see env-defaults.ts).
+ * Until the app is built and the store open, each call returns an app answering the error envelope:
+ * 500 "Server misconfigured" or 503 "Service unavailable", the cause in the log.
+ */
 export function instanceApp(
   createApp: (deps: Deps) => Hono<AppEnv>,
   defaults: Readonly<Env> = {},
 ): () => Promise<Hono<AppEnv>> {
-  let app: Promise<Hono<AppEnv>> | undefined;
-  return () => {
-    app ??= instanceDeps(defaults).then(createApp);
-    return app;
+  let built: Promise<{ app: Hono<AppEnv>; instance: Instance }> | undefined;
+  return async () => {
+    built ??= (async () => {
+      const config = loadConfig(withPlatformDefaults(process.env, defaults));
+      const instance = await instanceFor(defaults, config);
+      return { app: createApp(instance.deps), instance };
+    })().catch((error) => {
+      built = undefined;
+      throw error;
+    });
+    let ready: Awaited<typeof built>;
+    try {
+      ready = await built;
+    } catch (error) {
+      return answering(() => misconfigured(error));
+    }
+    try {
+      await ready.instance.open();
+    } catch (error) {
+      return answering(() => unavailable(error));
+    }
+    return ready.app;
   };
 }

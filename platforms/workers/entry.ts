@@ -12,6 +12,7 @@ import { openEmbeddedStore } from "../../shared/store/embedded";
 import { openMongoStore } from "../../shared/store/mongo";
 import { type ScopedStore, scopedStore } from "../../shared/store/scoped";
 import { WORKERS_DEFAULTS, withPlatformDefaults } from "../env-defaults";
+import { misconfigured, unavailable } from "../failure";
 
 type Bindings = Record<string, unknown>;
 /** What a Worker serves: a function's Hono app, or the local all-in-one dispatcher. */
@@ -35,19 +36,6 @@ async function build(env: Bindings, createApp: (deps: Deps) => Served): Promise<
   }
   return { app: createApp(await createDeps(config, { store: await openEmbeddedStore({ dataDir: null }) })) };
 }
-
-/** An error envelope for failures before the app runs; the cause is logged, never returned. */
-function failure(status: 500 | 503, code: string, message: string, error: unknown): Response {
-  console.error(
-    JSON.stringify({ level: "error", message, cause: error instanceof Error ? error.message : String(error) }),
-  );
-  return Response.json({ success: false, message, code, requestId: crypto.randomUUID() }, { status });
-}
-
-/** A configuration error (it names the variables in the log). */
-const misconfigured = (error: unknown) => failure(500, "INTERNAL_ERROR", "Server misconfigured", error);
-/** MongoDB could not be reached for this request. */
-const unavailable = (error: unknown) => failure(503, "SERVICE_UNAVAILABLE", "Service unavailable", error);
 
 /** The `export default` of a function's Worker. */
 export function workerEntry(createApp: (deps: Deps) => Served) {

@@ -1,0 +1,117 @@
+/**
+ * The Node serverless entries (Lambda, Vercel) when an instance cannot run its app: a configuration
+ * error answers 500 "Server misconfigured", a store that cannot be opened 503 "Service unavailable",
+ * both in the error envelope with the real cause in the log only (as the Workers entry answers), and
+ * a later request tries again. Each test loads the entries afresh: an instance is per process.
+ */
+import { writeFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
+
+let logged: MockInstance<typeof console.error>;
+beforeEach(() => {
+  vi.resetModules();
+  vi.unstubAllEnvs();
+  for (const name of ["MONGODB_URI", "DATA_DIR", "S3_BUCKET", "ENCRYPTION_KEY", "ADMIN_TOKEN"]) vi.stubEnv(name, "");
+  vi.stubEnv("NODE_ENV", "development");
+  logged = vi.spyOn(console, "error").mockImplementation(() => {});
+});
+afterEach(() => {
+  vi.unstubAllEnvs();
+  logged.mockRestore();
+});
+
+/** What the entries logged to console.error, as one string. */
+const log = () => logged.mock.calls.map((args) => args.join(" ")).join("\n");
+
+/** An API Gateway HTTP API v2 event for GET `path`. */
+const event = (path: string) => ({
+  version: "2.0",
+  routeKey: "$default",
+  rawPath: path,
+  rawQueryString: "",
+  headers: { host: "api.example.com" },
+  requestContext: { http: { method: "GET", path, protocol: "HTTP/1.1", sourceIp: "203.0.113.7", userAgent: "t" } },
+  isBase64Encoded: false,
+});
+
+async function lambda(fn: "data" | "admin" | "storage" | "auth", path = "/api/health") {
+  const { handler } = await import(`../platforms/lambda/${fn}.ts`);
+  const res = await handler(event(path), {});
+  const body = res.isBase64Encoded ? Buffer.from(res.body, "base64").toString("utf8") : res.body;
+  return { status: res.statusCode as number, json: JSON.parse(body) };
+}
+
+async function vercel(fn: "data" | "admin" | "storage" | "auth", path = "/api/health") {
+  const handlers = await import(`../api/${fn}.ts`);
+  const res: Response = await handlers.GET(new Request(`https://edgeback.vercel.app${path}`));
+  return { status: res.status, json: await res.json() };
+}
+
+const MISCONFIGURED = { success: false, code: "INTERNAL_ERROR", message: "Server misconfigured" };
+const UNAVAILABLE = { success: false, code: "SERVICE_UNAVAILABLE", message: "Service unavailable" };
+
+describe.each([
+  ["Lambda", lambda],
+  ["Vercel", vercel],
+])("%s: an instance that cannot run", (_platform, call) => {
+  it("with an invalid configuration answers 500 Server misconfigured, the variables named in the log only", async () => {
+    vi.stubEnv("NODE_ENV", "production");
+    vi.stubEnv("KEY_CACHE_TTL_SECONDS", "600");
+    const res = await call("data");
+    expect(res.status).toBe(500);
+    expect(res.json).toEqual({ ...MISCONFIGURED, requestId: expect.any(String) });
+    expect(JSON.stringify(res.json)).not.toMatch(/ENCRYPTION_KEY|MONGODB_URI|KEY_CACHE/);
+    expect(log()).toMatch(/Server misconfigured/);
+    expect(log()).toMatch(/ENCRYPTION_KEY: required/);
+    expect(log()).toMatch(/KEY_CACHE_TTL_SECONDS/);
+
+    // Fixed: the next request builds the app.
+    vi.stubEnv("NODE_ENV", "development");
+    vi.stubEnv("KEY_CACHE_TTL_SECONDS", "");
+    expect((await call("data")).status).toBe(200);
+  });
+
+  it("whose store cannot be opened serves requests once it can be", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "edgeback-failures-"));
+    const dataDir = join(dir, "data");
+    writeFileSync(dataDir, "not a directory");
+    try {
+      vi.stubEnv("DATA_DIR", dataDir);
+      expect((await call("data")).json).toMatchObject(UNAVAILABLE);
+      await rm(dataDir);
+      const res = await call("data");
+      expect(res.status).toBe(200);
+      expect(res.json).toMatchObject({ success: true, data: { status: "ok" } });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** The driver waits its server selection timeout (5 s) before it gives up: Lambda only, the path is shared. */
+it("Lambda: an instance whose MongoDB cannot be reached answers 503 Service unavailable, and tries again on the next request", async () => {
+  let connections = 0;
+  const server: Server = createServer((socket) => {
+    connections++;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  try {
+    vi.stubEnv("MONGODB_URI", `mongodb://127.0.0.1:${port}/?directConnection=true`);
+    const first = await lambda("data");
+    expect(first.status).toBe(503);
+    expect(first.json).toEqual({ ...UNAVAILABLE, requestId: expect.any(String) });
+    expect(log()).toMatch(/Service unavailable/);
+    const tried = connections;
+    expect(tried).toBeGreaterThan(0);
+    expect((await lambda("data")).status).toBe(503);
+    expect(connections).toBeGreaterThan(tried);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+}, 30_000);
