@@ -7,7 +7,7 @@
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../shared/app";
-import { type Config, type Env, loadConfig } from "../shared/config";
+import { type Config, type Env, loadConfig, type RequiredVar } from "../shared/config";
 import { createDeps, type Deps } from "../shared/deps";
 import { openStore } from "../shared/store";
 import { openMongoStore } from "../shared/store/mongo";
@@ -84,18 +84,19 @@ const answering = (answer: () => Response) => new Hono<AppEnv>().all("*", answer
 
 /**
  * A function's app on this instance, built on first use from process.env over the platform's
- * `defaults` (see env-defaults.ts).
+ * `defaults` (see env-defaults.ts); `required`: variables this function cannot work without.
  * Until the app is built and the store open, each call returns an app answering the error envelope:
  * 500 "Server misconfigured" or 503 "Service unavailable", the cause in the log.
  */
 export function instanceApp(
   createApp: (deps: Deps) => Hono<AppEnv>,
   defaults: Readonly<Env> = {},
+  options: { required?: readonly RequiredVar[] } = {},
 ): () => Promise<Hono<AppEnv>> {
   let built: Promise<{ app: Hono<AppEnv>; instance: Instance }> | undefined;
   return async () => {
     built ??= (async () => {
-      const config = loadConfig(withPlatformDefaults(process.env, defaults));
+      const config = loadConfig(withPlatformDefaults(process.env, defaults), { required: options.required ?? [] });
       const instance = await instanceFor(defaults, config);
       return { app: createApp(instance.deps), instance };
     })().catch((error) => {

@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import type { AppEnv } from "../shared/app";
+import type { RequiredVar } from "../shared/config";
 import type { Deps } from "../shared/deps";
 import { VERCEL_DEFAULTS } from "./env-defaults";
 import { instanceApp } from "./node";
@@ -18,9 +19,13 @@ export function clientRequest(request: Request): Request {
 /**
  * Vercel (Node runtime, Web handlers): one handler per HTTP method, all served by the function's app.
  * Client IPs come from the `x-forwarded-for` Vercel's edge sets, unless TRUSTED_PROXY says otherwise.
+ * `required`: variables the function cannot work without (ADMIN_TOKEN for admin).
  */
-export function vercelHandlers(createApp: (deps: Deps) => Hono<AppEnv>) {
-  const app = instanceApp(createApp, VERCEL_DEFAULTS);
+export function vercelHandlers(
+  createApp: (deps: Deps) => Hono<AppEnv>,
+  options: { required?: readonly RequiredVar[] } = {},
+) {
+  const app = instanceApp(createApp, VERCEL_DEFAULTS, options);
   const handler = async (request: Request) => (await app()).fetch(clientRequest(request));
   return {
     GET: handler,

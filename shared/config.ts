@@ -107,12 +107,23 @@ export const CONFIG_VARIABLES: readonly string[] = [
 /** Variables a platform entry may demand on top of the always-required ones. */
 export type RequiredVar = "ADMIN_TOKEN" | "ENCRYPTION_KEY";
 
+/** What a platform entry adds to the checks: its function's own variables, and whether it has a disk. */
+export interface LoadOptions {
+  /** Variables the function cannot work without (ADMIN_TOKEN for admin), in every environment. */
+  required?: readonly RequiredVar[];
+  /**
+   * The platform has no lasting disk (Workers): DATA_DIR is ignored (the embedded store and files
+   * stay in memory), so production needs MONGODB_URI.
+   */
+  diskless?: boolean;
+}
+
 /**
  * Reads and validates the configuration once. In production the store and ENCRYPTION_KEY
  * are required, plus whatever the caller lists in `required`. Throws one ConfigError naming
  * every missing or invalid variable.
  */
-export function loadConfig(rawEnv: Env, options: { required?: readonly RequiredVar[] } = {}): Config {
+export function loadConfig(rawEnv: Env, options: LoadOptions = {}): Config {
   const env = configEnv(rawEnv);
   const parsed = envSchema.safeParse(env);
   const problems = parsed.success
@@ -125,8 +136,12 @@ export function loadConfig(rawEnv: Env, options: { required?: readonly RequiredV
   const required = new Set<string>(options.required);
   if (production) required.add("ENCRYPTION_KEY");
   for (const name of required) if (!present(name)) problems.push(`${name}: required`);
-  if (production && !present("MONGODB_URI") && !present("DATA_DIR")) {
-    problems.push("MONGODB_URI: required in production (or DATA_DIR for the embedded store)");
+  if (production && !present("MONGODB_URI") && (options.diskless || !present("DATA_DIR"))) {
+    problems.push(
+      options.diskless
+        ? "MONGODB_URI: required in production (this platform has no disk for DATA_DIR's embedded store)"
+        : "MONGODB_URI: required in production (or DATA_DIR for the embedded store)",
+    );
   }
   if (env.MAIL_PROVIDER?.trim() === "resend") {
     for (const name of ["RESEND_API_KEY", "MAIL_FROM"]) {
@@ -140,7 +155,7 @@ export function loadConfig(rawEnv: Env, options: { required?: readonly RequiredV
 
   const store: StoreConfig = values.MONGODB_URI
     ? { kind: "mongo", uri: values.MONGODB_URI, dbPrefix: values.MONGODB_DB_PREFIX }
-    : { kind: "embedded", dataDir: values.DATA_DIR ?? null };
+    : { kind: "embedded", dataDir: options.diskless ? null : (values.DATA_DIR ?? null) };
 
   return Object.freeze({
     nodeEnv: values.NODE_ENV,

@@ -124,6 +124,15 @@ describe("loadConfig", () => {
     expect(config.store).toEqual({ kind: "embedded", dataDir: "/var/lib/edgeback" });
   });
 
+  it("a platform without a disk (Workers) ignores DATA_DIR, so production needs MONGODB_URI", () => {
+    const env = { NODE_ENV: "production", DATA_DIR: "/var/lib/edgeback", ENCRYPTION_KEY: KEY_BASE64 };
+    expect(() => loadConfig(env, { diskless: true })).toThrow(/MONGODB_URI: required in production/);
+    expect(loadConfig({ DATA_DIR: "/var/lib/edgeback" }, { diskless: true }).store).toEqual({
+      kind: "embedded",
+      dataDir: null,
+    });
+  });
+
   it.each([
     ["not base64 or hex", "not a key!"],
     ["16 bytes of hex", "ab".repeat(16)],

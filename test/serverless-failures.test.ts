@@ -92,6 +92,22 @@ describe.each([
   });
 });
 
+describe.each([
+  ["Lambda", lambda],
+  ["Vercel", vercel],
+])("%s: the admin function", (_platform, call) => {
+  it("requires ADMIN_TOKEN (not a 401 to every request)", async () => {
+    const res = await call("admin", "/api/admin/projects");
+    expect(res.status).toBe(500);
+    expect(res.json).toEqual({ ...MISCONFIGURED, requestId: expect.any(String) });
+    expect(log()).toMatch(/ADMIN_TOKEN: required/);
+    // The other functions do not need it.
+    expect((await call("data")).status).toBe(200);
+    vi.stubEnv("ADMIN_TOKEN", "failures-admin-token-0123456789");
+    expect((await call("admin", "/api/admin/projects")).status).toBe(401); // configured: the token is checked
+  });
+});
+
 /** The driver waits its server selection timeout (5 s) before it gives up: Lambda only, the path is shared. */
 it("Lambda: an instance whose MongoDB cannot be reached answers 503 Service unavailable, and tries again on the next request", async () => {
   let connections = 0;

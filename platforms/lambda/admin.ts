@@ -1,4 +1,4 @@
 import { createAdminApp } from "../../functions/admin/app";
 import { lambdaHandler } from "./handler";
 
-export const handler = lambdaHandler(createAdminApp);
+export const handler = lambdaHandler(createAdminApp, { required: ["ADMIN_TOKEN"] });

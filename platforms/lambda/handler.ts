@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import { type APIGatewayProxyResult, handle, type LambdaContext, type LambdaEvent } from "hono/aws-lambda";
 import type { AppEnv } from "../../shared/app";
+import type { RequiredVar } from "../../shared/config";
 import type { Deps } from "../../shared/deps";
 import { instanceApp } from "../node";
 
@@ -8,10 +9,14 @@ import { instanceApp } from "../node";
  * An AWS Lambda handler (API Gateway HTTP API, payload v2) for one function. Answers are sent as
  * text only where they are the API's own JSON; `files: true` (storage) sends every answer
  * base64-encoded, since a stored file may hold any bytes whatever its type says, and hono would
- * decode a text answer as UTF-8, replacing what is not.
+ * decode a text answer as UTF-8, replacing what is not. `required`: variables the function cannot
+ * work without (ADMIN_TOKEN for admin).
  */
-export function lambdaHandler(createApp: (deps: Deps) => Hono<AppEnv>, options: { files?: boolean } = {}) {
-  const app = instanceApp(createApp);
+export function lambdaHandler(
+  createApp: (deps: Deps) => Hono<AppEnv>,
+  options: { files?: boolean; required?: readonly RequiredVar[] } = {},
+) {
+  const app = instanceApp(createApp, {}, { required: options.required ?? [] });
   const isContentTypeBinary = options.files ? () => true : (type: string) => !/^application\/json\b/i.test(type);
   return async (event: LambdaEvent, context: LambdaContext): Promise<APIGatewayProxyResult> =>
     handle(await app(), { isContentTypeBinary })(event, context);

@@ -1,4 +1,4 @@
 import { createAdminApp } from "../../functions/admin/app";
 import { workerEntry } from "./entry";
 
-export default workerEntry(createAdminApp);
+export default workerEntry(createAdminApp, { required: ["ADMIN_TOKEN"] });

@@ -2,11 +2,12 @@
  * Cloudflare Workers entry for one function. The deps (config, caches) live per isolate; with
  * MONGODB_URI each request opens its own small MongoDB client and closes it in waitUntil, after the
  * work the request handed to waitUntil (a socket may not outlive its request on Workers). Without it
- * the isolate keeps an in-memory embedded store (previews and tests only: every isolate has its own).
+ * the isolate keeps an in-memory embedded store (previews and tests only: every isolate has its own),
+ * so production requires MONGODB_URI; DATA_DIR means nothing here (Workers have no disk).
  * Client IPs come from `cf-connecting-ip` unless TRUSTED_PROXY says otherwise.
  */
 import type { ExecutionContext } from "hono";
-import { loadConfig } from "../../shared/config";
+import { loadConfig, type RequiredVar } from "../../shared/config";
 import { createDeps, type Deps } from "../../shared/deps";
 import { openEmbeddedStore } from "../../shared/store/embedded";
 import { openMongoStore } from "../../shared/store/mongo";
@@ -27,8 +28,11 @@ interface Instance {
   mongo?: { scoped: ScopedStore; uri: string; dbPrefix: string };
 }
 
-async function build(env: Bindings, createApp: (deps: Deps) => Served): Promise<Instance> {
-  const config = loadConfig(withPlatformDefaults(variables(env), WORKERS_DEFAULTS));
+async function build(env: Bindings, createApp: (deps: Deps) => Served, options: EntryOptions): Promise<Instance> {
+  const config = loadConfig(withPlatformDefaults(variables(env), WORKERS_DEFAULTS), {
+    required: options.required ?? [],
+    diskless: true,
+  });
   if (config.store.kind === "mongo") {
     const scoped = scopedStore("mongo");
     const app = createApp(await createDeps(config, { store: scoped }));
@@ -37,12 +41,18 @@ async function build(env: Bindings, createApp: (deps: Deps) => Served): Promise<
   return { app: createApp(await createDeps(config, { store: await openEmbeddedStore({ dataDir: null }) })) };
 }
 
+/** What a function's Worker needs besides the common configuration. */
+interface EntryOptions {
+  /** Variables the function cannot work without (ADMIN_TOKEN for admin). */
+  required?: readonly RequiredVar[];
+}
+
 /** The `export default` of a function's Worker. */
-export function workerEntry(createApp: (deps: Deps) => Served) {
+export function workerEntry(createApp: (deps: Deps) => Served, options: EntryOptions = {}) {
   let instance: Promise<Instance> | undefined;
   return {
     async fetch(request: Request, env: Bindings, ctx: ExecutionContext): Promise<Response> {
-      instance ??= build(env, createApp).catch((error) => {
+      instance ??= build(env, createApp, options).catch((error) => {
         instance = undefined;
         throw error;
       });
