@@ -7,7 +7,7 @@ import { ApiError } from "../../shared/errors";
 import { jsonBody, ok } from "../../shared/http";
 import { isId } from "../../shared/ids";
 import { createProjectSchema, rotateKeysSchema, updateProjectSchema } from "../../shared/projects";
-import { openBlobStore } from "../../shared/storage";
+import { openCleanupBlobStore } from "../../shared/storage";
 import { removeProjectFiles } from "../../shared/storage/files";
 import type { BlobStore } from "../../shared/storage/types";
 import { usageRoutes } from "./usage";
@@ -35,7 +35,7 @@ function found<T>(value: T | null | false): T {
 export function createAdminApp(deps: Deps, options: { blobs?: BlobStore } = {}): Hono<AppEnv> {
   const app = createBaseApp(deps);
   const { projects } = deps;
-  const blobs = options.blobs ?? openBlobStore(deps.config);
+  const blobs = options.blobs ?? openCleanupBlobStore(deps.config);
 
   app.use("/api/admin/*", requireAdmin(deps));
 

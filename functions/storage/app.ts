@@ -13,8 +13,9 @@ import { uploadRoutes } from "./upload";
 const PREFIX = "/api/storage";
 
 /**
- * The storage function (API.md §7). Files go to the S3 bucket, DATA_DIR, or memory (see openBlobStore);
- * `blobs` replaces that choice in tests. Upload bodies are limited per project while they stream; the
+ * The storage function (API.md §7). Files go to the S3 bucket, DATA_DIR, or (outside production)
+ * memory; in production without either, building it throws a ConfigError naming S3_BUCKET (see
+ * openBlobStore). `blobs` replaces that choice in tests. Upload bodies are limited per project while they stream; the
  * JSON routes keep the usual 1 MiB limit.
  */
 export function createStorageApp(deps: Deps, options: { blobs?: BlobStore } = {}): Hono<AppEnv> {

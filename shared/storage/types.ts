@@ -1,4 +1,7 @@
-/** The blob-store port: file bytes by path. Adapters: `s3` (S3, R2, MinIO), `fs` (local server), `memory` (tests, workerd). */
+/**
+ * The blob-store port: file bytes by path. Adapters: `s3` (S3, R2, MinIO), `fs` (local server), `memory`
+ * (tests, workerd), and `none` (a production admin function without S3: every operation fails).
+ */
 export interface StoredBlob {
   body: ReadableStream<Uint8Array>;
   size: number;
@@ -13,7 +16,7 @@ export interface SignedRequest {
 }
 
 export interface BlobStore {
-  readonly kind: "s3" | "fs" | "memory";
+  readonly kind: "s3" | "fs" | "memory" | "none";
   put(path: string, bytes: Uint8Array, contentType: string): Promise<void>;
   get(path: string): Promise<StoredBlob | null>;
   /** Size and type of a stored object, or null. */
