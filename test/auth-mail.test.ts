@@ -8,11 +8,13 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { createAuthApp } from "../functions/auth/app";
 import { ConfigError, loadConfig } from "../shared/config";
+import { createDeps } from "../shared/deps";
 import { createMailer } from "../shared/mail";
 import { createConsoleMailer } from "../shared/mail/console";
 import { createOutbox, OUTBOX_SIZE } from "../shared/mail/memory";
 import { createResendMailer, RESEND_ENDPOINT } from "../shared/mail/resend";
 import { MailError } from "../shared/mail/types";
+import { openEmbeddedStore } from "../shared/store/embedded";
 import { PASSWORD } from "./auth-helpers";
 import { call, createTestProject } from "./data-helpers";
 import { fakeClock, memoryLogger, testConfig, testDeps } from "./helpers";
@@ -148,6 +150,51 @@ describe("MAIL_PROVIDER", () => {
     await production.send(mail(2));
     expect(fake.requests).toHaveLength(2);
     expect(production.outbox).toBeUndefined();
+  });
+});
+
+describe("the console provider", () => {
+  /** Signs a user up through the auth app (which mails a verification code); the log lines after it. */
+  async function signupWith(env: Record<string, string>) {
+    const log = memoryLogger();
+    const store = await openEmbeddedStore({ dataDir: null });
+    const config = loadConfig({ BCRYPT_COST: "4", RATE_LIMIT_AUTH: "off", ...env });
+    const deps = await createDeps(config, { store, log });
+    const project = await createTestProject(deps);
+    const res = await call(createAuthApp(deps), "POST", "/api/userAuth/signup", {
+      key: project.pk,
+      body: { email: "a@example.com", password: PASSWORD },
+    });
+    expect(res.status).toBe(201);
+    return { deps, log, project, store };
+  }
+
+  it("in development writes the mail, code included, to the log", async () => {
+    const { deps, log, project, store } = await signupWith({ NODE_ENV: "development" });
+    expect(deps.mailer.kind).toBe("console");
+    await expect.poll(() => log.lines.filter((l) => l.message.startsWith("mail (console"))).toHaveLength(1);
+    const code = deps.mailer.outbox?.(project.id)[0]?.otp as string;
+    expect(code).toMatch(/^\d{6}$/);
+    expect(JSON.stringify(log.lines)).toContain(code);
+    await store.close();
+  });
+
+  it("in production logs that the mail was not delivered, naming MAIL_PROVIDER, without the mail or its code", async () => {
+    const production = { NODE_ENV: "production", ENCRYPTION_KEY: "a".repeat(64), MONGODB_URI: "mongodb://db.invalid" };
+    const { deps, log, store } = await signupWith(production);
+    expect(deps.mailer.kind).toBe("console");
+    await expect.poll(() => log.lines.filter((l) => l.message === "mail failed")).toHaveLength(1);
+    const lines = log.lines.map((line) => ({
+      ...line,
+      fields: { ...(line.fields as object), error: (line.fields as { error?: Error }).error?.message },
+    }));
+    const failed = lines.find((l) => l.message === "mail failed");
+    expect(failed?.fields.error).toMatch(/no mail provider is configured.*MAIL_PROVIDER/);
+    const text = JSON.stringify(lines);
+    expect(text).not.toMatch(/\b\d{6}\b/);
+    expect(text).not.toContain("a@example.com");
+    expect(lines.filter((l) => l.message.startsWith("mail (console"))).toEqual([]);
+    await store.close();
   });
 });
 

@@ -16,7 +16,7 @@ export function createMailer(config: Config, deps: { clock: Clock; log: Logger; 
   const outbox = provider === "memory" || !config.production ? createOutbox(deps.clock) : undefined;
   const inner: Mailer | undefined =
     provider === "console"
-      ? createConsoleMailer(deps.log)
+      ? createConsoleMailer(deps.log, { production: config.production })
       : provider === "resend"
         ? createResendMailer({
             apiKey: resendApiKey ?? "",
