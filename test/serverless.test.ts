@@ -4,7 +4,11 @@
  * instance, so all entries share the instance's deps (here: an in-memory embedded store).
  */
 import { readFileSync } from "node:fs";
-import { beforeAll, describe, expect, it, vi } from "vitest";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { build } from "esbuild";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import * as vercelAdmin from "../api/admin";
 import * as vercelData from "../api/data";
 import { handler as adminHandler } from "../platforms/lambda/admin";
@@ -271,5 +275,44 @@ describe("serverless.yml", () => {
       ]),
     );
     expect(loadConfig(env, { required: ["ADMIN_TOKEN"] })).toEqual(loadConfig({ ...exported, NODE_ENV: "production" }));
+  });
+});
+
+/**
+ * The Lambda bundles as serverless.yml's esbuild options build them (ESM, @libsql/client external).
+ * The on-disk store's SQLite client is a native addon that a deploy may ship for the wrong platform:
+ * a bundle may load it only when an on-disk store is opened, never when the function starts.
+ */
+describe("Lambda bundles (serverless.yml's esbuild options)", () => {
+  const FUNCTIONS = ["auth", "data", "storage", "admin"];
+  let outdir: string;
+
+  beforeAll(async () => {
+    const yml = readFileSync(new URL("../serverless.yml", import.meta.url), "utf8");
+    const options = yml.slice(yml.indexOf("  esbuild:\n"), yml.indexOf("\nfunctions:"));
+    expect(options).toMatch(/^ {4}format: esm$/m);
+    expect(options).toMatch(/^ {4}external:\n {6}- "@libsql\/client"$/m);
+    // Outside the repository, so no node_modules can provide @libsql/client.
+    outdir = await mkdtemp(join(tmpdir(), "edgeback-lambda-bundle-"));
+    await build({
+      entryPoints: FUNCTIONS.map((fn) => `platforms/lambda/${fn}.ts`),
+      outdir,
+      bundle: true,
+      minify: true,
+      target: "node20",
+      format: "esm",
+      platform: "node",
+      external: ["@libsql/client"],
+      outExtension: { ".js": ".mjs" },
+      logLevel: "silent",
+    });
+  }, 60_000);
+  afterAll(() => rm(outdir, { recursive: true, force: true }));
+
+  it.each(FUNCTIONS)("%s imports @libsql/client only where the on-disk store is opened, not at its top", async (fn) => {
+    const code = await readFile(join(outdir, `${fn}.mjs`), "utf8");
+    const dynamic = /import\(\s*["']@libsql\/client["']\s*\)/g;
+    expect(dynamic.test(code), "a dynamic import()").toBe(true);
+    expect(code.replace(dynamic, "").includes("@libsql/client"), "any other reference (a static import)").toBe(false);
   });
 });

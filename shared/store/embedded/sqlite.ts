@@ -1,6 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { createClient, type InStatement, type InValue } from "@libsql/client";
+import type { InStatement, InValue } from "@libsql/client";
 import { StoreUnavailableError } from "../types";
 import { lockDataDir } from "./dir-lock";
 import type { Persistence, StoredWrite } from "./write-ops";
@@ -107,8 +107,13 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-/** Opens (creating when needed) `dataDir/edgeback.db`. */
+/**
+ * Opens (creating when needed) `dataDir/edgeback.db`. @libsql/client (a native addon) is imported
+ * here, not at the top: a bundle that holds this module (esbuild hoists an external static import to
+ * the top of an ESM bundle) loads it only when an on-disk store is opened, never on a Lambda cold start.
+ */
 export async function openSqlitePersistence(dataDir: string): Promise<Persistence> {
+  const { createClient } = await import("@libsql/client");
   const dir = resolve(dataDir);
   await mkdir(dir, { recursive: true });
   const unlock = await lockDataDir(dir);
