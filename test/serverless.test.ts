@@ -3,10 +3,13 @@
  * events, and the Vercel handlers with the URLs vercel.json's rewrites produce. One process is one
  * instance, so all entries share the instance's deps (here: an in-memory embedded store).
  */
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import * as vercelAdmin from "../api/admin";
@@ -19,6 +22,7 @@ import { CONFIG_VARIABLES, loadConfig } from "../shared/config";
 import { PNG } from "./png";
 
 const ADMIN_TOKEN = "lambda-admin-token-0123456789";
+const run = promisify(execFile);
 
 beforeAll(() => {
   vi.stubEnv("NODE_ENV", "development");
@@ -292,6 +296,7 @@ describe("Lambda bundles (serverless.yml's esbuild options)", () => {
     const options = yml.slice(yml.indexOf("  esbuild:\n"), yml.indexOf("\nfunctions:"));
     expect(options).toMatch(/^ {4}format: esm$/m);
     expect(options).toMatch(/^ {4}external:\n {6}- "@libsql\/client"$/m);
+    const banner = /^ {4}banner:\n {6}js: (".*")$/m.exec(options)?.[1];
     // Outside the repository, so no node_modules can provide @libsql/client.
     outdir = await mkdtemp(join(tmpdir(), "edgeback-lambda-bundle-"));
     await build({
@@ -304,6 +309,7 @@ describe("Lambda bundles (serverless.yml's esbuild options)", () => {
       platform: "node",
       external: ["@libsql/client"],
       outExtension: { ".js": ".mjs" },
+      ...(banner ? { banner: { js: JSON.parse(banner) as string } } : {}),
       logLevel: "silent",
     });
   }, 60_000);
@@ -314,5 +320,30 @@ describe("Lambda bundles (serverless.yml's esbuild options)", () => {
     const dynamic = /import\(\s*["']@libsql\/client["']\s*\)/g;
     expect(dynamic.test(code), "a dynamic import()").toBe(true);
     expect(code.replace(dynamic, "").includes("@libsql/client"), "any other reference (a static import)").toBe(false);
+  });
+
+  it.each(FUNCTIONS)("%s starts as Lambda starts it (an ES module, no require) and answers", async (fn) => {
+    const event = {
+      version: "2.0",
+      rawPath: "/api/health",
+      rawQueryString: "",
+      headers: { host: "api.example.com" },
+      requestContext: { http: { method: "GET", path: "/api/health", sourceIp: "203.0.113.7" } },
+      isBase64Encoded: false,
+    };
+    const script = [
+      `const { handler } = await import(${JSON.stringify(pathToFileURL(join(outdir, `${fn}.mjs`)).href)});`,
+      `const res = await handler(${JSON.stringify(event)}, {});`,
+      "console.log(res.statusCode);",
+    ].join("\n");
+    const env = { PATH: process.env.PATH ?? "", NODE_ENV: "development", ADMIN_TOKEN };
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], { cwd: outdir, env }).catch(
+      (error: { stderr?: string }) => {
+        // The error line only: the rest of stderr is the minified bundle line where it was thrown.
+        const reason = (error.stderr ?? "").split("\n").find((line) => /^\w*Error\b/.test(line));
+        throw new Error(`the ${fn} bundle did not start: ${reason ?? "(no error line)"}`);
+      },
+    );
+    expect(stdout.trim()).toBe("200");
   });
 });
