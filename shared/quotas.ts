@@ -6,8 +6,10 @@ import { DuplicateKeyError } from "./store/types";
 /**
  * Project quotas (settings.quotas, API.md §8): `documentsBytes` (the JSON size of the project's
  * documents) and `users`. Storage bytes are the storage function's own (settings.storage.quotaBytes).
- * Document bytes are reserved atomically before an insert and released when it fails or a document
- * is deleted; updates are not re-measured (a document's growth through PATCH/PUT is not counted).
+ * Document bytes are reserved atomically before an insert, and before a PUT or PATCH for the growth
+ * (new size minus old, per attempt on the version read), and released when the write fails or loses
+ * its race; a delete gives back the document's bytes and a shrinking update the difference.
+ * The `users` collection (end users' accounts and profiles) is not counted.
  */
 const COUNTERS = "quota_usage";
 
@@ -60,7 +62,7 @@ export async function reserveDocumentBytes(
   };
 }
 
-/** Gives back the bytes of deleted documents (when the project has a documents quota). */
+/** Gives back bytes of deleted or shrunk documents (when the project has a documents quota). */
 export async function releaseDocumentBytes(deps: QuotaDeps, project: ResolvedProject, bytes: number): Promise<void> {
   if (quotaOf(project, "documentsBytes") === undefined) return;
   await deps.store

@@ -5,7 +5,7 @@ import { etagOf, nextTimestamp } from "../../shared/documents";
 import { ok, readJson } from "../../shared/http";
 import { documentBytes, releaseDocumentBytes, reserveDocumentBytes } from "../../shared/quotas";
 import { assertOwnerKept, authorize, ownedInsert } from "../../shared/rules";
-import type { Update } from "../../shared/store/types";
+import type { Doc, Update } from "../../shared/store/types";
 import { writeAddressed } from "./addressed";
 import { bulkDuplicate, prepareBulk } from "./bulk";
 import { type Ctx, checkedBody, duplicate, materialize, resolveTarget, type Target } from "./target";
@@ -44,6 +44,25 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
     const target = await materialize(deps, c, first);
     authorize(target.caller, target.def, "create");
     return { target, prepared: prepare(target, body) };
+  }
+
+  /**
+   * One attempt of a PUT or PATCH that turns `current` into `next`, with the project's document bytes
+   * kept exact: growth is reserved before the write (403 QUOTA_EXCEEDED, nothing written) and given
+   * back when the write fails or loses its race (null: the caller retries on the fresh version and
+   * reserves again); shrinkage is given back once the write landed.
+   */
+  async function resizing<T>(c: Ctx, current: Doc, next: Record<string, unknown>, write: () => Promise<T | null>) {
+    const project = c.get("principal").project;
+    const growth = documentBytes(next) - documentBytes(current);
+    const release = growth > 0 ? await reserveDocumentBytes(deps, project, growth) : async () => {};
+    const result = await write().catch(async (error) => {
+      await release();
+      throw error;
+    });
+    if (result === null) await release();
+    else if (growth < 0) await releaseDocumentBytes(deps, project, -growth);
+    return result;
   }
 
   /** Counts written documents in the project's usage (inserted, replaced, patched or deleted). */
@@ -94,7 +113,10 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
       if (!target.isSecretKey) assertOwnerKept(current, next, def);
       const system = { createdAt: current.createdAt, updatedAt: nextTimestamp(current.updatedAt, deps.clock.now()) };
       const createdBy = current.createdBy === undefined ? {} : { createdBy: current.createdBy };
-      return collection.replaceOne(guard, { ...next, ...system, ...createdBy }).catch(duplicate);
+      const replacement = { ...next, ...system, ...createdBy };
+      return resizing(c, current, { _id: current._id, ...replacement }, () =>
+        collection.replaceOne(guard, replacement).catch(duplicate),
+      );
     });
     written(c, 1);
     c.header("etag", etagOf(replaced));
@@ -110,14 +132,13 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
     const checked = target.isSecretKey ? validators.patch(body) : undefined;
     const patched = await writeAddressed(deps, c, target, ownerId, (current, guard) => {
       const { set, unset } = checked ?? validators.patch(validators.keepPrivate(body, current, true));
-      if (!target.isSecretKey) {
-        const merged: Record<string, unknown> = { ...current, ...set };
-        for (const field of unset) delete merged[field];
-        assertOwnerKept(current, merged, def);
-      }
       const update: Update = { $set: { ...set, updatedAt: nextTimestamp(current.updatedAt, deps.clock.now()) } };
       if (unset.length > 0) update.$unset = Object.fromEntries(unset.map((field) => [field, ""] as const));
-      return collection.updateOne(guard, update).catch(duplicate);
+      // The document as the update leaves it (a top-level merge): checked for pk, measured for the quota.
+      const merged: Record<string, unknown> = { ...current, ...update.$set };
+      for (const field of unset) delete merged[field];
+      if (!target.isSecretKey) assertOwnerKept(current, merged, def);
+      return resizing(c, current, merged, () => collection.updateOne(guard, update).catch(duplicate));
     });
     written(c, 1);
     c.header("etag", etagOf(patched));

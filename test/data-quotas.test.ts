@@ -1,0 +1,119 @@
+/**
+ * The `documentsBytes` quota over HTTP (settings.quotas): PUT and PATCH reserve a document's growth
+ * before writing and give back its shrinkage, so the counter always equals the JSON size of what the
+ * project stores, under concurrent writes and failed writes too.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { documentBytes } from "../shared/quotas";
+import { type DataTestEnv, dataTestEnv } from "./data-helpers";
+
+const QUOTA = 20_000;
+
+let env: DataTestEnv;
+beforeEach(async () => {
+  env = await dataTestEnv({ settings: { quotas: { documentsBytes: QUOTA } } });
+});
+afterEach(() => env.close());
+
+const project = async () => (await env.deps.projects.resolveKey(env.project.sk))!.project;
+
+/** The JSON size of every document the project stores in `notes`, as the quota counts it. */
+async function storedBytes(): Promise<number> {
+  const docs = await env.deps.collections
+    .database(await project())
+    .collection("notes")
+    .find({});
+  return docs.reduce((n, doc) => n + documentBytes(doc), 0);
+}
+
+/** The project's counter of document bytes. */
+async function counted(): Promise<number> {
+  const counter = await env.deps.store.platform().collection("quota_usage").findOne({ _id: env.project.id });
+  return counter?.documentsBytes as number;
+}
+
+async function insertTiny(): Promise<string> {
+  const res = await env.sk("POST", "/api/data/notes", { text: "a" });
+  expect(res.status).toBe(201);
+  return res.json.data._id;
+}
+
+describe("documentsBytes: PUT and PATCH", () => {
+  it("a PATCH or PUT that would grow past the quota is 403 QUOTA_EXCEEDED and writes nothing", async () => {
+    const id = await insertTiny();
+    const before = (await env.sk("GET", `/api/data/notes/${id}`)).json.data;
+    for (const method of ["PATCH", "PUT"]) {
+      const res = await env.sk(method, `/api/data/notes/${id}`, { text: "x".repeat(30_000) });
+      expect(res.status, method).toBe(403);
+      expect(res.json.code).toBe("QUOTA_EXCEEDED");
+    }
+    expect((await env.sk("GET", `/api/data/notes/${id}`)).json.data).toEqual(before);
+    expect(await counted()).toBe(await storedBytes());
+  });
+
+  it("tiny inserts patched to large documents cannot store more than the quota (the audit's bypass)", async () => {
+    const ids = await Promise.all(Array.from({ length: 5 }, insertTiny));
+    const statuses: number[] = [];
+    for (const id of ids) {
+      statuses.push((await env.sk("PATCH", `/api/data/notes/${id}`, { text: "x".repeat(6_000) })).status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 403, 403]);
+    expect(await storedBytes()).toBeLessThanOrEqual(QUOTA);
+    expect(await counted()).toBe(await storedBytes());
+  });
+
+  it("a shrinking PATCH or PUT gives its bytes back", async () => {
+    const id = await insertTiny();
+    expect((await env.sk("PATCH", `/api/data/notes/${id}`, { text: "x".repeat(15_000) })).status).toBe(200);
+    expect((await env.sk("POST", "/api/data/notes", { text: "y".repeat(10_000) })).json.code).toBe("QUOTA_EXCEEDED");
+    expect((await env.sk("PATCH", `/api/data/notes/${id}`, { text: null, short: "s" })).status).toBe(200);
+    expect(await counted()).toBe(await storedBytes());
+    const other = await env.sk("POST", "/api/data/notes", { text: "y".repeat(10_000) });
+    expect(other.status).toBe(201);
+    expect((await env.sk("PUT", `/api/data/notes/${other.json.data._id}`, { text: "z" })).status).toBe(200);
+    expect(await counted()).toBe(await storedBytes());
+    expect((await env.sk("POST", "/api/data/notes", { text: "y".repeat(15_000) })).status).toBe(201);
+    expect(await counted()).toBe(await storedBytes());
+  });
+
+  it("a write that fails (duplicate value, If-Match) gives its reservation back", async () => {
+    await env.defineCollection({
+      name: "notes",
+      fields: [
+        { name: "text", type: "string" },
+        { name: "slug", type: "string", unique: true },
+      ],
+    });
+    await env.sk("POST", "/api/data/notes", { slug: "taken" });
+    const id = await insertTiny();
+    const grow = { text: "x".repeat(5_000), slug: "taken" };
+    expect((await env.sk("PATCH", `/api/data/notes/${id}`, grow)).json.code).toBe("DUPLICATE_VALUE");
+    expect((await env.sk("PUT", `/api/data/notes/${id}`, grow)).json.code).toBe("DUPLICATE_VALUE");
+    const stale = { "if-match": '"0-stale"' };
+    expect((await env.sk("PATCH", `/api/data/notes/${id}`, { text: "x".repeat(5_000) }, stale)).status).toBe(412);
+    expect(await counted()).toBe(await storedBytes());
+    expect((await env.sk("PATCH", `/api/data/notes/${id}`, { text: "x".repeat(15_000) })).status).toBe(200);
+  });
+
+  it("concurrent PATCHes and PUTs of one document leave the counter equal to what is stored", async () => {
+    const id = await insertTiny();
+    const results = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        env.sk(i % 3 === 0 ? "PUT" : "PATCH", `/api/data/notes/${id}`, { [`f${i % 4}`]: "x".repeat(300 * (i + 1)) }),
+      ),
+    );
+    expect(results.map((r) => r.status).every((s) => s === 200 || s === 403)).toBe(true);
+    expect(await counted()).toBe(await storedBytes());
+  });
+
+  it("concurrent growth of many documents never passes the quota", async () => {
+    const ids = await Promise.all(Array.from({ length: 12 }, insertTiny));
+    const results = await Promise.all(
+      ids.map((id) => env.sk("PATCH", `/api/data/notes/${id}`, { text: "x".repeat(3_000) })),
+    );
+    expect(results.filter((r) => r.status === 200).length).toBe(6);
+    expect(results.filter((r) => r.status !== 200).every((r) => r.json.code === "QUOTA_EXCEEDED")).toBe(true);
+    expect(await storedBytes()).toBeLessThanOrEqual(QUOTA);
+    expect(await counted()).toBe(await storedBytes());
+  });
+});
