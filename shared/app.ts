@@ -7,7 +7,7 @@ import { corsHeaders, withholdCors } from "./cors";
 import type { Deps } from "./deps";
 import { ApiError } from "./errors";
 import type { Principal } from "./principal";
-import { StoreUnavailableError } from "./store/types";
+import { QueryTimeoutError, StoreUnavailableError } from "./store/types";
 import { recordUsage } from "./usage/middleware";
 
 /** Variables every Edgeback request context carries. */
@@ -24,6 +24,12 @@ const BODYLESS = new Set(["GET", "HEAD", "OPTIONS"]);
 function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof StoreUnavailableError) return new ApiError("SERVICE_UNAVAILABLE");
+  if (error instanceof QueryTimeoutError) {
+    return new ApiError(
+      "INVALID_QUERY",
+      "The query ran past its time limit: narrow the filter, or filter and sort on indexed fields",
+    );
+  }
   if (error instanceof HTTPException && error.status < 500) {
     return new ApiError(error.status === 413 ? "PAYLOAD_TOO_LARGE" : "INVALID_JSON");
   }

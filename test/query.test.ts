@@ -501,10 +501,16 @@ describe("JSON filters", () => {
     ["empty orFilters object", json("orFilters", {}), /at least one/],
     ["orFilters with $where", json("orFilters", [{ $where: "1" }]), /\$where/],
     ["andFilters with $expr", json("andFilters", [{ a: 1 }, { $expr: {} }]), /\$expr/],
+    ["21 filter parameters", Array.from({ length: 21 }, (_, i) => `title_regex=x${i}`).join("&"), /at most 20/],
   ];
   it.each(refused)("%s → 400", (_name, qs, message) => {
     const error = failure(qs, sk);
     expect(error.message).toMatch(message);
+  });
+
+  it("takes up to 20 filter parameters", () => {
+    const qs = Array.from({ length: 20 }, (_, i) => `title_regex=x${i}`).join("&");
+    expect(() => parse(`${qs}&limit=5&sort=title`, sk)).not.toThrow();
   });
 });
 
@@ -554,6 +560,15 @@ describe("regex safety", () => {
   ];
   it.each(safe)("%s is accepted", (pattern) => expect(regexProblem(pattern)).toBeNull());
   it.each(unsafe)("%s is refused", (pattern) => expect(regexProblem(pattern)).toMatch(/nested/));
+
+  it("refuses counted repetitions over 100 (their matching cost grows with the count)", () => {
+    for (const pattern of [".{101}", "a{0,101}", "[^a]{999}", "(ab){200}", "x{5,1000}"]) {
+      expect(regexProblem(pattern), pattern).toMatch(/more than 100 times/);
+    }
+    for (const pattern of [".{100}", "a{0,100}", "x{3,}", "\\{1000}", "[{1000}]"]) {
+      expect(regexProblem(pattern), pattern).toBeNull();
+    }
+  });
 
   it("reads x-mode patterns as PCRE does", () => {
     expect(regexProblem("(a+) +")).toBeNull();

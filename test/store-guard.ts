@@ -47,10 +47,10 @@ function guardCollection(collection: Collection, found: string[]): Collection {
         () => filter(f),
         () => collection.findOne(f, o),
       ),
-    count: (f) =>
+    count: (f, o) =>
       seen(
         () => filter(f),
-        () => collection.count(f),
+        () => collection.count(f, o),
       ),
     insertOne: (d) =>
       seen(

@@ -4,7 +4,7 @@ import type { Deps } from "../../shared/deps";
 import { etagMatches, etagOf } from "../../shared/documents";
 import { ApiError } from "../../shared/errors";
 import { ok, okDocument, okItems, queryParams } from "../../shared/http";
-import { encodeCursor, type ListQuery, parseListQuery } from "../../shared/query";
+import { encodeCursor, LIST_TIME_MS, type ListQuery, parseListQuery } from "../../shared/query";
 import { authorize, ownerFilter } from "../../shared/rules";
 import { isPlainObject } from "../../shared/sanitize";
 import type { Doc } from "../../shared/store/types";
@@ -49,15 +49,17 @@ export function readRoutes(deps: Deps): Hono<AppEnv> {
     const { def, caller, collection, isSecretKey, present } = await resolveTarget(deps, c);
     const rule = ownerFilter(def, authorize(caller, def, "list"));
     const query = parseListQuery(queryParams(c), queryContext(def, isSecretKey));
-    if (query.count) return ok(c, { count: await collection.count(and(query.filter, rule)) });
+    const bounded = { maxTimeMs: LIST_TIME_MS };
+    if (query.count) return ok(c, { count: await collection.count(and(query.filter, rule), bounded) });
     const [found, total] = await Promise.all([
       collection.find(and(query.filter, rule), {
         sort: query.sort,
         skip: query.skip,
         limit: query.limit + 1,
         projection: query.projection,
+        ...bounded,
       }),
-      collection.count(and(query.baseFilter, rule)),
+      collection.count(and(query.baseFilter, rule), bounded),
     ]);
     const items = found.slice(0, query.limit);
     const hasNext = found.length > query.limit;

@@ -6,6 +6,11 @@ export const DEFAULT_LIMIT = 20;
 export const MAX_LIMIT = 100;
 /** Deepest offset page; deeper lists page with a cursor. */
 export const MAX_PAGE = 1_000_000;
+/**
+ * How long a list's find, and its count, may run (400 INVALID_QUERY past it). Indexed lists take
+ * milliseconds; this stops a filter that tests every document expensively from holding the process.
+ */
+export const LIST_TIME_MS = 1000;
 
 const INTEGER = /^-?\d{1,16}$/;
 

@@ -31,6 +31,9 @@ export const RESERVED_PARAMS: ReadonlySet<string> = new Set([
 ]);
 
 type SuffixOp = "eq" | "gt" | "gte" | "lt" | "lte" | "ne" | "in" | "nin" | "exists" | "regex";
+/** Most filter parameters one request may carry (each is a condition every document is tested against). */
+export const MAX_FILTER_PARAMS = 20;
+
 const SUFFIXES: SuffixOp[] = ["gte", "gt", "lte", "lt", "ne", "nin", "in", "exists", "regex"];
 
 /** Splits a query key into a field path and an operator. */
@@ -91,6 +94,7 @@ export function paramFilterClauses(params: URLSearchParams, ctx: QueryContext): 
   const clauses: QueryFilter[] = [];
   for (const [key, raw] of params) {
     if (RESERVED_PARAMS.has(key)) continue;
+    if (clauses.length === MAX_FILTER_PARAMS) throw invalidQuery(key, `at most ${MAX_FILTER_PARAMS} filter parameters`);
     const { path, op } = splitKey(key, ctx);
     assertPath(key, path, op === "exists" ? "shape" : "filter", ctx);
     clauses.push({ [path]: condition(key, path, op, raw, ctx) });

@@ -15,6 +15,11 @@ import { linearRegExp } from "../linear-regexp";
 
 /** Longest accepted pattern or search term, in characters. */
 export const MAX_REGEX_LENGTH = 128;
+/**
+ * Largest count of a counted repetition (`{n}`, `{n,m}`). RE2 allows 1000, but its matching cost
+ * grows with the compiled program: one `.{1000}` costs about 0.3 ms per document tested.
+ */
+export const MAX_REPEAT_COUNT = 100;
 
 const METACHARACTERS = /[.*+?^${}()|[\]\\]/g;
 const OPTION_FLAGS = /^[imsx]*$/;
@@ -30,20 +35,23 @@ interface Quantifier {
   variable: boolean;
   /** May match more than once (`*`, `+`, `{2}`, `{0,5}`). */
   repeats: boolean;
+  /** The largest count written in braces (0 for `*`, `+`, `?`). */
+  count: number;
   end: number;
 }
 
 function readQuantifier(p: string, i: number): Quantifier | null {
   const c = p[i];
   let q: Quantifier | null = null;
-  if (c === "*" || c === "+") q = { variable: true, repeats: true, end: i + 1 };
-  else if (c === "?") q = { variable: false, repeats: false, end: i + 1 };
+  if (c === "*" || c === "+") q = { variable: true, repeats: true, count: 0, end: i + 1 };
+  else if (c === "?") q = { variable: false, repeats: false, count: 0, end: i + 1 };
   else if (c === "{") {
     const m = BRACE_QUANTIFIER.exec(p.slice(i));
     if (!m || (m[1] === "" && m[3] === undefined) || (m[1] === "" && m[3] === "")) return null;
     const min = Number(m[1] || 0);
     const max = m[2] ? (m[3] === "" ? Number.POSITIVE_INFINITY : Number(m[3])) : min;
-    q = { variable: max > min && max > 1, repeats: max > 1, end: i + m[0].length };
+    const count = Math.max(min, Number.isFinite(max) ? max : 0);
+    q = { variable: max > min && max > 1, repeats: max > 1, count, end: i + m[0].length };
   }
   if (q && (p[q.end] === "?" || p[q.end] === "+")) q.end += 1;
   return q;
@@ -65,8 +73,13 @@ function skipGroupPrefix(p: string, i: number): number {
   return i + (p[i + 1] === "<" ? 3 : 2);
 }
 
-/** Whether a repeated group contains a variable quantifier or an alternation (the ReDoS heuristic). */
-export function hasNestedQuantifier(p: string): boolean {
+/**
+ * What the scan below refuses: a repeated group containing a variable quantifier or an alternation
+ * (the ReDoS heuristic), or a counted repetition over MAX_REPEAT_COUNT.
+ */
+function scanProblem(p: string): string | null {
+  const nested = "regex has nested quantifiers (possible catastrophic backtracking)";
+  const counted = `regex repeats more than ${MAX_REPEAT_COUNT} times in braces`;
   const stack = [{ risky: false }];
   let i = 0;
   while (i < p.length) {
@@ -81,7 +94,8 @@ export function hasNestedQuantifier(p: string): boolean {
       const group = stack.length > 1 ? stack.pop()! : { risky: false };
       const parent = stack[stack.length - 1]!;
       const q = readQuantifier(p, i + 1);
-      if (group.risky && q?.repeats) return true;
+      if (group.risky && q?.repeats) return nested;
+      if (q && q.count > MAX_REPEAT_COUNT) return counted;
       parent.risky ||= group.risky || q?.variable === true;
       i = q ? q.end : i + 1;
     } else if (c === "|") {
@@ -89,11 +103,12 @@ export function hasNestedQuantifier(p: string): boolean {
       i += 1;
     } else {
       const q = readQuantifier(p, i);
+      if (q && q.count > MAX_REPEAT_COUNT) return counted;
       if (q?.variable) top.risky = true;
       i = q ? q.end : i + 1;
     }
   }
-  return false;
+  return null;
 }
 
 /** The pattern as PCRE reads it in extended mode: unescaped whitespace and `#` comments removed. */
@@ -127,7 +142,7 @@ export function optionsProblem(options: string): string | null {
   return null;
 }
 
-/** Why a user regex is refused (too long, NUL, not RE2 syntax, nested quantifiers), or null. */
+/** Why a user regex is refused (too long, NUL, not RE2 syntax, nested quantifiers, big counts), or null. */
 export function regexProblem(pattern: string, options = ""): string | null {
   if (pattern.length > MAX_REGEX_LENGTH) return `regex longer than ${MAX_REGEX_LENGTH} characters`;
   if (pattern.includes("\0")) return "regex may not contain NUL";
@@ -139,6 +154,5 @@ export function regexProblem(pattern: string, options = ""): string | null {
   } catch {
     return "invalid regular expression (RE2 syntax: no lookaround, no backreferences)";
   }
-  if (hasNestedQuantifier(scanned)) return "regex has nested quantifiers (possible catastrophic backtracking)";
-  return null;
+  return scanProblem(scanned);
 }

@@ -1,7 +1,7 @@
 import * as mongo from "mongodb";
 import { isId } from "../ids";
 import type { Collection, Database, Doc, DocumentStore, Filter, FindOptions } from "./types";
-import { DuplicateKeyError, StoreUnavailableError } from "./types";
+import { DuplicateKeyError, QueryTimeoutError, StoreUnavailableError } from "./types";
 
 const CLIENT_OPTIONS = {
   maxPoolSize: 10,
@@ -53,8 +53,9 @@ const fromMongo = (doc: mongo.Document): Doc => ({
 });
 const fromMongoOrNull = (doc: mongo.Document | null): Doc | null => (doc ? fromMongo(doc) : null);
 /** Sort and projection for the driver; the port always keeps `_id`, so a `_id: 0` is dropped. */
-const readOptions = ({ projection: p, ...rest }: FindOptions) => ({
+const readOptions = ({ projection: p, maxTimeMs, ...rest }: FindOptions) => ({
   ...rest,
+  ...(maxTimeMs === undefined ? {} : { maxTimeMS: maxTimeMs }),
   projection: p && Object.fromEntries(Object.entries(p).filter(([k]) => k !== "_id")),
 });
 
@@ -70,6 +71,7 @@ function duplicateField(error: mongo.MongoError): string {
 function mapError(error: unknown): unknown {
   if (!(error instanceof mongo.MongoError)) return error;
   if (error.code === 11000) return new DuplicateKeyError(duplicateField(error));
+  if (error.code === 50) return new QueryTimeoutError(); // MaxTimeMSExpired
   if (UNAVAILABLE.some((type) => error instanceof type)) {
     return new StoreUnavailableError(`Document store unavailable: ${error.message}`, { cause: error });
   }
@@ -136,7 +138,8 @@ export async function openMongoStore(config: {
         run(async () => (await col.find(toMongoFilter(filter), readOptions(options)).toArray()).map(fromMongo)),
       findOne: (filter, options = {}) =>
         run(async () => fromMongoOrNull(await col.findOne(toMongoFilter(filter), readOptions(options)))),
-      count: (filter = {}) => run(() => col.countDocuments(toMongoFilter(filter))),
+      count: (filter = {}, { maxTimeMs } = {}) =>
+        run(() => col.countDocuments(toMongoFilter(filter), maxTimeMs === undefined ? {} : { maxTimeMS: maxTimeMs })),
       insertOne: (doc) =>
         run(async () => {
           const stored = toMongoDoc(doc);

@@ -42,6 +42,8 @@ export interface FindOptions {
   skip?: number;
   limit?: number;
   projection?: Projection;
+  /** Bounds the query's run (QueryTimeoutError past it), where the adapter can interrupt it. */
+  maxTimeMs?: number;
 }
 
 export interface IndexSpec {
@@ -53,7 +55,7 @@ export interface IndexSpec {
 export interface Collection {
   find(filter: Filter, options?: FindOptions): Promise<Doc[]>;
   findOne(filter: Filter, options?: Pick<FindOptions, "projection" | "sort">): Promise<Doc | null>;
-  count(filter?: Filter): Promise<number>;
+  count(filter?: Filter, options?: Pick<FindOptions, "maxTimeMs">): Promise<number>;
   /** Inserts one document; assigns `_id` when missing; returns the stored document. */
   insertOne(doc: Omit<Doc, "_id"> & { _id?: string }): Promise<Doc>;
   /** Inserts all documents or none (a duplicate anywhere rejects the whole batch). */
@@ -114,6 +116,14 @@ export class DuplicateKeyError extends Error {
   constructor(readonly field: string) {
     super(`Duplicate value for unique field "${field}"`);
     this.name = "DuplicateKeyError";
+  }
+}
+
+/** A query or aggregation ran past its `maxTimeMs`. */
+export class QueryTimeoutError extends Error {
+  constructor(ms?: number) {
+    super(ms === undefined ? "Query exceeded its time limit" : `Query exceeded ${ms} ms`);
+    this.name = "QueryTimeoutError";
   }
 }
 

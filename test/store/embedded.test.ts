@@ -4,12 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openEmbeddedStore } from "../../shared/store/embedded";
-import {
-  AggregateLimitError,
-  AggregateTimeoutError,
-  MAX_DOCUMENTS_FLOWING,
-} from "../../shared/store/embedded/mingo-context";
-import { DOCUMENT_JSON } from "../../shared/store/types";
+import { AggregateLimitError, MAX_DOCUMENTS_FLOWING } from "../../shared/store/embedded/mingo-context";
+import { DOCUMENT_JSON, QueryTimeoutError } from "../../shared/store/types";
 import { storeContract } from "./contract";
 
 storeContract("embedded, in memory", async () => ({ store: await openEmbeddedStore({ dataDir: null }) }), {
@@ -105,6 +101,44 @@ describe("embedded documents carry the JSON they are stored as", () => {
   });
 });
 
+describe("embedded query time limit", () => {
+  it("stops a find, a count and an aggregate's leading $match that test documents past maxTimeMs", async () => {
+    const store = await openEmbeddedStore({ dataDir: null });
+    const c = store.platform().collection("heavy");
+    await c.insertMany(Array.from({ length: 20_000 }, (_, i) => ({ text: `t${i}`.repeat(20) })));
+    // 100 regex conditions per document: seconds of work over 20 000 documents.
+    const filter = { $and: Array.from({ length: 100 }, (_, i) => ({ text: { $regex: `x${i}$` } })) };
+    for (const run of [
+      () => c.find(filter, { maxTimeMs: 20 }),
+      () => c.count(filter, { maxTimeMs: 20 }),
+      () => c.aggregate([{ $match: filter }, { $count: "n" }], { maxTimeMs: 20 }),
+    ]) {
+      const started = Date.now();
+      await expect(run()).rejects.toBeInstanceOf(QueryTimeoutError);
+      expect(Date.now() - started).toBeLessThan(500);
+    }
+    const cheap = { text: { $regex: "^t1999" } };
+    expect(await c.find(cheap, { maxTimeMs: 60_000 })).toHaveLength(11);
+    expect(await c.count(cheap, { maxTimeMs: 60_000 })).toBe(11);
+    await store.close();
+  });
+});
+
+describe("embedded count cache", () => {
+  it("remembers counts of short filters only (a long filter is counted afresh, never kept)", async () => {
+    const store = await openEmbeddedStore({ dataDir: null });
+    const c = store.platform().collection("counted");
+    await c.insertMany([{ a: "x" }, { a: "y" }]);
+    const cached = () => (c as unknown as { counts: Map<string, number> }).counts.size;
+    expect(await c.count({ a: "x" })).toBe(1);
+    expect(cached()).toBe(1);
+    const long = { a: { $nin: Array.from({ length: 100 }, (_, i) => `value-${i}-${"z".repeat(20)}`) } };
+    expect(await c.count(long)).toBe(2);
+    expect(cached()).toBe(1);
+    await store.close();
+  });
+});
+
 describe("embedded aggregate time limit", () => {
   it("stops a pipeline that runs past maxTimeMs, and answers in time otherwise", async () => {
     const store = await openEmbeddedStore({ dataDir: null });
@@ -114,7 +148,7 @@ describe("embedded aggregate time limit", () => {
       { $addFields: { long: { $concat: ["$text", "$text", "$text"] } } },
       { $group: { _id: "$g", n: { $sum: 1 } } },
     ];
-    await expect(c.aggregate(pipeline, { maxTimeMs: 1 })).rejects.toBeInstanceOf(AggregateTimeoutError);
+    await expect(c.aggregate(pipeline, { maxTimeMs: 1 })).rejects.toBeInstanceOf(QueryTimeoutError);
     expect(await c.aggregate(pipeline, { maxTimeMs: 60_000 })).toHaveLength(100);
     await store.close();
   });
@@ -133,7 +167,7 @@ describe("embedded aggregate time limit", () => {
       },
     ];
     const started = Date.now();
-    await expect(c.aggregate(pipeline, { maxTimeMs: 100 })).rejects.toBeInstanceOf(AggregateTimeoutError);
+    await expect(c.aggregate(pipeline, { maxTimeMs: 100 })).rejects.toBeInstanceOf(QueryTimeoutError);
     expect(Date.now() - started).toBeLessThan(1000);
     await store.close();
   });

@@ -54,6 +54,8 @@ function seal(doc: object): { doc: Doc; json: string } {
 
 /** A collection held in memory, indexed, with mingo as the judge of MongoDB semantics. */
 const MAX_CACHED_COUNTS = 256;
+/** Filters longer than this (as keys) are counted afresh: at most 256 × 1 KiB of keys per collection. */
+const MAX_COUNT_KEY_LENGTH = 1024;
 
 const MAX_CACHED_QUERIES = 256;
 /** mingo queries by filter: building one costs about 20 µs, testing a document well under 1 µs. */
@@ -220,7 +222,8 @@ export class EmbeddedCollection implements Collection {
 
   async find(filter: Filter, options: FindOptions = {}): Promise<Doc[]> {
     await this.ready();
-    return this.project(this.select(filter, options), options.projection);
+    const found = withinBudget(options.maxTimeMs, () => this.select(filter, options));
+    return this.project(found, options.projection);
   }
 
   async findOne(filter: Filter, options: Pick<FindOptions, "projection" | "sort"> = {}): Promise<Doc | null> {
@@ -228,7 +231,7 @@ export class EmbeddedCollection implements Collection {
     return doc ?? null;
   }
 
-  async count(filter: Filter = {}): Promise<number> {
+  async count(filter: Filter = {}, options: Pick<FindOptions, "maxTimeMs"> = {}): Promise<number> {
     await this.ready();
     if (Object.keys(filter).length === 0) return this.docs.size;
     // Paged lists ask for the same total again and again: answers hold until the next write.
@@ -236,8 +239,10 @@ export class EmbeddedCollection implements Collection {
     const cached = key === undefined ? undefined : this.counts.get(key);
     if (cached !== undefined) return cached;
     const exact = exactConditions(filter, this.indexes);
-    const count = exact ? exactCount(exact, this.docs) : this.select(filter).length;
-    if (key === undefined) return count;
+    const count = exact
+      ? exactCount(exact, this.docs)
+      : withinBudget(options.maxTimeMs, () => this.select(filter).length);
+    if (key === undefined || key.length > MAX_COUNT_KEY_LENGTH) return count;
     if (this.counts.size >= MAX_CACHED_COUNTS) this.counts.clear();
     this.counts.set(key, count);
     return count;
@@ -313,20 +318,22 @@ export class EmbeddedCollection implements Collection {
     const [first, ...rest] = pipeline;
     const match = first && Object.keys(first).length === 1 ? (first.$match as Filter | undefined) : undefined;
     let stages = match ? rest : pipeline;
-    let source = match ? this.select(match) : [...this.docs.values()];
     // Leading exclusions run here, reaching into arrays of arrays as MongoDB's $project does (exclude.ts).
     const excluded: string[] = [];
     for (let paths = exclusionPaths(stages[0]); paths; paths = exclusionPaths(stages[0])) {
       excluded.push(...paths);
       stages = stages.slice(1);
     }
-    if (excluded.length > 0) source = excludePaths(source, excluded);
     // Stored documents are frozen; mingo works on copies so stages like $addFields can write.
     const aggregator = new Aggregator(stages, {
       processingMode: ProcessingMode.CLONE_INPUT,
       context: MINGO_CONTEXT,
     });
-    return withinBudget(options.maxTimeMs, () => aggregator.run(source) as Array<Record<string, unknown>>);
+    return withinBudget(options.maxTimeMs, () => {
+      const matched = match ? this.select(match) : [...this.docs.values()];
+      const source = excluded.length > 0 ? excludePaths(matched, excluded) : matched;
+      return aggregator.run(source) as Array<Record<string, unknown>>;
+    });
   }
 
   async createIndex(field: string, options: { unique?: boolean } = {}): Promise<void> {

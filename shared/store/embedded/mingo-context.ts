@@ -3,9 +3,9 @@
  * - Regular expressions match in linear time (see shared/linear-regexp.ts): the query operator
  *   `$regex` and the expressions `$regexMatch`, `$regexFind`, `$regexFindAll`. mingo's own build a
  *   JS RegExp, which backtracks: one crafted pattern could hold the process for minutes.
- * - An aggregation runs within a budget (withinBudget): every document a stage passes on and every
- *   expression evaluated checks the clock, so no pipeline outlives its time limit (a single
- *   `$reduce` included), and the expressions that can grow a value (`$concat`, `$concatArrays`,
+ * - A query or an aggregation runs within a budget (withinBudget): every document a stage passes on,
+ *   every expression evaluated and every query condition tested checks the clock, so no find, count
+ *   or pipeline outlives its time limit (a single `$reduce` included), and the expressions that can grow a value (`$concat`, `$concatArrays`,
  *   `$replaceAll`, `$replaceOne`) stop at MongoDB's 16 MiB, so a few bytes of pipeline cannot build
  *   gigabytes. Everything here is synchronous, so one budget at a time is the running one.
  */
@@ -19,6 +19,7 @@ import * as query from "mingo/operators/query";
 import * as window from "mingo/operators/window";
 import type { Options } from "mingo/types";
 import { linearRegExp } from "../../linear-regexp";
+import { QueryTimeoutError } from "../types";
 
 interface Found {
   match: string;
@@ -45,14 +46,6 @@ function search(obj: unknown, expr: unknown, options: Options, global: boolean):
   return matches;
 }
 
-/** An aggregation ran past its time limit (the port's `maxTimeMs`). */
-export class AggregateTimeoutError extends Error {
-  constructor(ms: number) {
-    super(`Aggregation exceeded ${ms} ms`);
-    this.name = "AggregateTimeoutError";
-  }
-}
-
 /** An aggregation built a value, or moved documents, past the limits below. */
 export class AggregateLimitError extends Error {
   constructor(message: string) {
@@ -72,7 +65,7 @@ const CLOCK_EVERY = 64;
 
 let budget: { deadline: number; ms: number; steps: number; documents: number } | null = null;
 
-/** Runs `run` (synchronous) as one aggregation, bounded by `maxTimeMs` when given. */
+/** Runs `run` (synchronous: a query or an aggregation) within `maxTimeMs` when given. */
 export function withinBudget<T>(maxTimeMs: number | undefined, run: () => T): T {
   if (maxTimeMs === undefined) return run();
   const outer = budget;
@@ -86,7 +79,7 @@ export function withinBudget<T>(maxTimeMs: number | undefined, run: () => T): T 
 
 function step(): void {
   if (budget && ++budget.steps % CLOCK_EVERY === 0 && Date.now() > budget.deadline) {
-    throw new AggregateTimeoutError(budget.ms);
+    throw new QueryTimeoutError(budget.ms);
   }
 }
 
@@ -133,6 +126,26 @@ const expressions = Object.fromEntries(
   ]),
 );
 
+type QueryOperator = (selector: string, value: never, options: Options) => (...args: never[]) => boolean;
+
+/** A query operator whose every test steps the budget (a find or count under one stops in time too). */
+function stepping<Q extends QueryOperator>(operator: Q): Q {
+  return ((selector: string, value: never, options: Options) => {
+    const test = operator(selector, value, options);
+    return (...args: never[]) => {
+      step();
+      return test(...args);
+    };
+  }) as Q;
+}
+
+const queryOperators = Object.fromEntries(
+  Object.entries(query as unknown as Record<string, QueryOperator>).map(([name, operator]) => [
+    name,
+    stepping(operator),
+  ]),
+);
+
 /**
  * Every mingo operator, replaced as described above: the context for mingo's base Query and
  * Aggregator (the classes exported by "mingo" itself merge their own operators over any context).
@@ -143,9 +156,10 @@ export const MINGO_CONTEXT = Context.init({
   projection,
   window,
   query: {
-    ...query,
-    $regex: (selector: string, value: unknown, options: Options) =>
+    ...queryOperators,
+    $regex: stepping((selector: string, value: unknown, options: Options) =>
       query.$regex(selector, value instanceof RegExp ? linearRegExp(value.source, value.flags) : value, options),
+    ),
   },
   expression: {
     ...expressions,

@@ -1,0 +1,43 @@
+/**
+ * A list whose filter tests every document expensively stops at LIST_TIME_MS (400 INVALID_QUERY)
+ * instead of holding the process, and the filter parameters and regex counts that make such
+ * filters are bounded (API.md §5.2 limits; docs/choices.md).
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { LIST_TIME_MS } from "../shared/query";
+import { type DataTestEnv, dataTestEnv } from "./data-helpers";
+
+let env: DataTestEnv;
+beforeEach(async () => {
+  env = await dataTestEnv();
+});
+afterEach(() => env.close());
+
+describe("list time limit", () => {
+  it("answers 400 INVALID_QUERY once a list has run LIST_TIME_MS; cheap lists still answer", async () => {
+    for (let at = 0; at < 20_000; at += 500) {
+      const items = Array.from({ length: 500 }, (_, i) => ({ title: `post ${at + i} `.repeat(8) }));
+      expect((await env.sk("POST", "/api/data/posts/bulk", items)).status).toBe(201);
+    }
+    // 20 filters of 100 counted repetitions: tens of seconds over 20 000 documents without a limit.
+    const filters = Array.from({ length: 20 }, (_, i) => `title_regex=${encodeURIComponent(`.{100}x${i}`)}`);
+    const started = Date.now();
+    const res = await env.pk("GET", `/api/data/posts?${filters.join("&")}`);
+    const took = Date.now() - started;
+    expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);
+    expect(res.json.message).toMatch(/time limit/);
+    expect(took).toBeGreaterThanOrEqual(LIST_TIME_MS);
+    expect(took).toBeLessThan(LIST_TIME_MS * 3);
+    const cheap = await env.pk("GET", "/api/data/posts?title_regex=post%2019999&limit=1");
+    expect([cheap.status, cheap.json.data.total]).toEqual([200, 1]);
+  });
+
+  it("refuses more than 20 filter parameters and regex counts over 100", async () => {
+    await env.sk("POST", "/api/data/posts", { title: "a" });
+    const many = Array.from({ length: 21 }, (_, i) => `title_ne=x${i}`).join("&");
+    for (const query of [many, `title_regex=${encodeURIComponent(".{101}")}`]) {
+      const res = await env.pk("GET", `/api/data/posts?${query}`);
+      expect([res.status, res.json.code], query).toEqual([400, "INVALID_QUERY"]);
+    }
+  });
+});
