@@ -1,21 +1,26 @@
 import type { Context } from "hono";
 import type { TrustedProxy } from "./ratelimit/config";
 
+/** An IPv4 or IPv6 address in text form (a syntax check: what a header may name before it is used). */
+const IP_TEXT = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f:]{2,39}(?::\d{1,3}(?:\.\d{1,3}){3})?)$/i;
+
 /**
- * The client's IP address as far as the deployment can vouch for it: Cloudflare's `cf-connecting-ip`
- * or the first `x-forwarded-for` hop only behind a proxy that sets them, else the socket's address
- * (Node servers; `requestContext.http.sourceIp` on Lambda). Headers a client sent itself are never read
- * unless the deployment says a trusted proxy overwrites them.
+ * The client's IP address as far as the deployment can vouch for it: Cloudflare's `cf-connecting-ip`,
+ * or the last `x-forwarded-for` hop (the address the trusted proxy saw and appended; a proxy that
+ * overwrites the header sends only that one), only behind a proxy that sets them; else the socket's
+ * address (Node servers; `requestContext.http.sourceIp` on Lambda). Headers a client sent itself
+ * are never read unless the deployment says a trusted proxy sets them, and a value that is not an
+ * IP address is ignored.
  */
 export function clientIp(c: Context, trusted: TrustedProxy): string {
-  if (trusted === "cloudflare") {
-    const ip = c.req.header("cf-connecting-ip")?.trim();
-    if (ip) return ip;
-  }
-  if (trusted === "xff") {
-    const first = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
-    if (first) return first;
-  }
+  const header =
+    trusted === "cloudflare"
+      ? c.req.header("cf-connecting-ip")
+      : trusted === "xff"
+        ? c.req.header("x-forwarded-for")?.split(",").at(-1)
+        : undefined;
+  const ip = header?.trim();
+  if (ip && IP_TEXT.test(ip) && ip.split("::").length <= 2) return ip;
   const env = c.env as
     | { incoming?: { socket?: { remoteAddress?: string } }; requestContext?: { http?: { sourceIp?: string } } }
     | undefined;

@@ -81,14 +81,25 @@ describe.each<Backend>(["memory", "upstash"])("rate limits, %s backend", (backen
     await env.close();
   });
 
-  it("limits publishable keys per client IP", async () => {
+  it("limits publishable keys per client IP: the last x-forwarded-for hop, the one the proxy added", async () => {
     const env = await instances(backend, { RATE_LIMIT_PK: "2/1m" });
-    const a = { "x-forwarded-for": "203.0.113.1, 10.0.0.1" };
+    const a = { "x-forwarded-for": "203.0.113.1" };
     const b = { "x-forwarded-for": "203.0.113.2" };
     expect((await env.get(0, a)).status).toBe(404);
-    expect((await env.get(0, a)).status).toBe(404);
-    expect((await env.get(0, a)).status).toBe(429);
+    // A client-sent first hop changes nothing: the proxy appended the address it saw.
+    expect((await env.get(0, { "x-forwarded-for": "10.9.9.9, 203.0.113.1" })).status).toBe(404);
+    expect((await env.get(0, { "x-forwarded-for": "10.9.9.8 , 203.0.113.1" })).status).toBe(429);
     expect((await env.get(0, b)).status).toBe(404);
+    await env.close();
+  });
+
+  it("ignores a forwarded value that is not an IP address (all such clients share the socket's bucket)", async () => {
+    const env = await instances(backend, { RATE_LIMIT_PK: "2/1m" });
+    const statuses = [];
+    for (const junk of ["x".repeat(15_000), "not-an-ip", "1.2.3.4 evil", "::1::2::3::4::5::6::7::8::9::0::1::2"]) {
+      statuses.push((await env.get(0, { "x-forwarded-for": junk })).status);
+    }
+    expect(statuses).toEqual([404, 404, 429, 429]);
     await env.close();
   });
 

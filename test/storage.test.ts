@@ -389,6 +389,23 @@ describe.each([
     const body = await json(many);
     expect([many.status, body.code]).toEqual([400, "VALIDATION_FAILED"]);
     expect(body.message).toContain(`at most ${MAX_MULTIPART_PARTS} parts`);
+    // A look-alike parameter (`xboundary`) cannot hide the boundary the parser uses, nor can a second one.
+    const raw = new Uint8Array(await new Response(form).arrayBuffer());
+    const boundary = /^--(\S+)/.exec(new TextDecoder().decode(raw.subarray(0, 200)))?.[1];
+    for (const type of [
+      `multipart/form-data; xboundary=AAA; boundary=${boundary}`,
+      `multipart/form-data; boundary=AAA; boundary=${boundary}`,
+    ]) {
+      const parseAgain = vi.spyOn(Response.prototype, "formData");
+      const res = await app.request("/api/storage/upload", {
+        method: "POST",
+        headers: { ...auth(a.sk), "content-type": type },
+        body: raw,
+      });
+      expect(parseAgain, type).not.toHaveBeenCalled();
+      parseAgain.mockRestore();
+      expect([res.status, (await json(res)).code], type).toEqual([400, "VALIDATION_FAILED"]);
+    }
     // The file, the folder and a few fields a client adds are fine.
     const few = new FormData();
     few.append("file", png(), "photo.png");

@@ -10,7 +10,10 @@ export const MAX_MULTIPART_PARTS = 16;
  * A body without a boundary is left to the parser, which refuses it.
  */
 export function assertFewParts(raw: Uint8Array, contentType: string): void {
-  const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
+  // The boundary parameter, as the parser reads it: a whole parameter name, never `xboundary`.
+  const boundaries = [...contentType.matchAll(/;\s*boundary\s*=\s*(?:"([^"]+)"|([^;\s]+))/gi)];
+  if (boundaries.length > 1) throw new ApiError("VALIDATION_FAILED", "The content type names more than one boundary");
+  const boundary = boundaries[0];
   if (!boundary) return;
   const delimiter = `--${boundary[1] ?? boundary[2]}`;
   const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
