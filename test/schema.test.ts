@@ -8,7 +8,7 @@ import {
   mergeDefinition,
   parseDefinition,
 } from "../shared/schema/definition";
-import { compileValidators, createValidatorCache, validatorsFor } from "../shared/schema/validator";
+import { compileValidators, createValidatorCache, validatorsFor, validatorWeight } from "../shared/schema/validator";
 import { detailPaths as paths, thrown } from "./helpers";
 
 /** The detail paths of a VALIDATION_FAILED thrown by fn. */
@@ -401,6 +401,43 @@ describe("validator cache", () => {
     cache.validatorsFor(def, "3");
     expect(cache.size).toBe(2);
     expect(cache.validatorsFor(def, "1")).toBe(one);
+  });
+
+  /** The heaviest definition parseDefinition accepts: ~1000 email fields, 9 000 pattern instructions. */
+  const heaviest = (name: string) =>
+    parseDefinition({
+      name,
+      fields: [
+        ...Array.from({ length: 4 }, (_, i) => ({
+          name: `o${i}`,
+          type: "object",
+          fields: Array.from({ length: 199 }, (_, j) => ({ name: `e${j}`, type: "email" })),
+        })),
+        ...Array.from({ length: 20 }, (_, i) => ({ name: `p${i}`, type: "string", pattern: `^.{${450 + i}}$` })),
+        ...Array.from({ length: 176 }, (_, i) => ({ name: `x${i}`, type: "email" })),
+      ],
+    });
+
+  it("is bounded by weight (fields, pattern programs, JSON size), not only by entries", () => {
+    const big = heaviest("big");
+    expect(validatorWeight(big)).toBeGreaterThan(1000);
+    expect(validatorWeight(big)).toBeLessThan(2400); // 5 or more fit the default budget (12 000)
+    expect(validatorWeight(def)).toBeLessThan(5);
+    const cache = createValidatorCache(500, 5000);
+    const kept = Array.from({ length: 8 }, (_, i) => cache.validatorsFor(big, `big/${i}`));
+    expect(cache.size).toBeLessThanOrEqual(4);
+    expect(cache.weight).toBeLessThanOrEqual(5000);
+    expect(cache.validatorsFor(big, "big/7")).toBe(kept[7]);
+    for (let i = 0; i < 300; i++) cache.validatorsFor(def, `small/${i}`);
+    expect(cache.size).toBe(300 + Math.floor((5000 - 300 * validatorWeight(def)) / validatorWeight(big)));
+  });
+
+  it("keeps the newest entry even when it alone weighs more than the budget", () => {
+    const cache = createValidatorCache(500, 10);
+    cache.validatorsFor(def, "small");
+    const big = cache.validatorsFor(heaviest("big"), "big");
+    expect(cache.size).toBe(1);
+    expect(cache.validatorsFor(heaviest("big"), "big")).toBe(big);
   });
 });
 

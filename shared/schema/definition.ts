@@ -3,6 +3,7 @@
  * `definitionSchema` turns a POST/PUT body into a normalized CollectionDef; everything else here
  * reads normalized definitions.
  */
+import { RE2JS } from "re2js";
 import { z } from "zod";
 import { ApiError } from "../errors";
 import { assertSafeBody, foldName, hasInvisibleChars, isPlainObject, unsafeKeyReason } from "../sanitize";
@@ -70,6 +71,13 @@ export const SYSTEM_FIELDS: readonly string[] = ["_id", "createdAt", "updatedAt"
 export const MAX_NESTING = 4;
 export const MAX_FIELDS_PER_LEVEL = 200;
 export const MAX_FIELD_NAME_LENGTH = 128;
+const MAX_PATTERN_LENGTH = 1024;
+/** Most field descriptions in one definition, every level together (an array's `items` counts as one). */
+export const MAX_TOTAL_FIELDS = 1000;
+/** Largest definition, in bytes of its JSON as stored and answered (`definitionView`). */
+export const MAX_DEFINITION_BYTES = 64 * 1024;
+/** Most RE2 instructions the `pattern`s of one definition compile to, together (`.{1000}` alone takes 1002). */
+export const MAX_PATTERN_PROGRAM = 10_000;
 const COLLECTION_NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/;
 const SYSTEM_FOLDED = new Set(SYSTEM_FIELDS.map(foldName));
 /** `items.0` is ambiguous in MongoDB (field "0" or the first element), so no field is named by digits alone. */
@@ -135,7 +143,7 @@ function fieldSchema(place: Place): z.ZodType<FieldDef | ItemDef> {
     max: z.number().nullish(),
     minLength: z.int().min(0).nullish(),
     maxLength: z.int().min(0).nullish(),
-    pattern: z.string().max(1024).nullish(),
+    pattern: z.string().max(MAX_PATTERN_LENGTH).nullish(),
     items: deeper ? fieldSchema({ depth: place.depth + 1, named: false, inArray: true }).nullish() : tooDeep,
     fields: deeper ? fieldList({ ...place, depth: place.depth + 1, named: true }).nullish() : tooDeep,
     ref: z.string().nullish(),
@@ -327,16 +335,85 @@ function strictDefaultProblems(fields: readonly FieldDef[], path: PropertyKey[],
   });
 }
 
+/** The size of a field list: its descriptions (named fields and `items`, at every level) and patterns' RE2 program. */
+export interface DefinitionSize {
+  fields: number;
+  patternProgram: number;
+}
+
+/** The RE2 program size of a pattern (what matching it holds in memory); 0 when it does not compile. */
+function patternProgram(pattern: string): number {
+  try {
+    return RE2JS.compile(pattern).programSize();
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Measures a field list, normalized or as a client sent it (anything not shaped like fields is
+ * skipped). Stops as soon as a count passes its `limits`: a body far past them costs no more.
+ */
+export function definitionSize(fields: unknown, limits: Partial<DefinitionSize> = {}): DefinitionSize {
+  const size: DefinitionSize = { fields: 0, patternProgram: 0 };
+  const over = () =>
+    size.fields > (limits.fields ?? Number.POSITIVE_INFINITY) ||
+    size.patternProgram > (limits.patternProgram ?? Number.POSITIVE_INFINITY);
+  const visit = (field: unknown): void => {
+    if (!isPlainObject(field) || over()) return;
+    size.fields += 1;
+    if (typeof field.pattern === "string" && field.pattern.length <= MAX_PATTERN_LENGTH) {
+      size.patternProgram += patternProgram(field.pattern);
+    }
+    if (Array.isArray(field.fields)) for (const child of field.fields) visit(child);
+    visit(field.items);
+  };
+  if (Array.isArray(fields)) for (const field of fields) visit(field);
+  return size;
+}
+
+const tooLarge = (path: string, message: string) =>
+  new ApiError("VALIDATION_FAILED", undefined, { details: [{ path, message }] });
+
+/** Refuses a body with too many fields or too heavy patterns, before any of it is compiled. */
+function assertBounded(body: unknown): void {
+  if (!isPlainObject(body)) return;
+  for (const key of ["fields", "model"]) {
+    const limits = { fields: MAX_TOTAL_FIELDS, patternProgram: MAX_PATTERN_PROGRAM };
+    const size = definitionSize(body[key], limits);
+    if (size.fields > MAX_TOTAL_FIELDS) {
+      throw tooLarge(key, `At most ${MAX_TOTAL_FIELDS} fields in all levels together (an array's items count as one)`);
+    }
+    if (size.patternProgram > MAX_PATTERN_PROGRAM) {
+      throw tooLarge(
+        key,
+        `The patterns compile to more than ${MAX_PATTERN_PROGRAM} RE2 instructions together (a counted ` +
+          "repetition such as .{1000} takes one per count); use fewer or smaller repetitions, or minLength/maxLength",
+      );
+    }
+  }
+}
+
 /**
  * Parses a POST/PUT body into a CollectionDef; invalid → 400 VALIDATION_FAILED listing every problem.
  * Its keys and values pass the body checks first (defaults and enums hold documents' values: no
- * `$` keys, no number JSON cannot carry).
+ * `$` keys, no number JSON cannot carry), then the bounds: at most MAX_TOTAL_FIELDS fields and
+ * MAX_PATTERN_PROGRAM of patterns (checked before compiling anything), and MAX_DEFINITION_BYTES
+ * of JSON once normalized.
  */
 export function parseDefinition(body: unknown): CollectionDef {
   assertSafeBody(body);
+  assertBounded(body);
   const result = definitionSchema.safeParse(body);
   if (!result.success)
     throw new ApiError("VALIDATION_FAILED", undefined, { details: issueDetails(result.error.issues) });
+  const bytes = new TextEncoder().encode(JSON.stringify(definitionView(result.data))).length;
+  if (bytes > MAX_DEFINITION_BYTES) {
+    throw tooLarge(
+      "",
+      `A definition may be at most ${MAX_DEFINITION_BYTES} bytes (64 KiB) of JSON; this one has ${bytes}`,
+    );
+  }
   return result.data;
 }
 

@@ -10,7 +10,7 @@
  */
 import { ApiError } from "../errors";
 import { assertSafeBody, isPlainObject, lookalikeGuard } from "../sanitize";
-import { type CollectionDef, type FieldDef, fieldPaths, SYSTEM_FIELDS } from "./definition";
+import { type CollectionDef, definitionSize, type FieldDef, fieldPaths, SYSTEM_FIELDS } from "./definition";
 import { keepPrivateValues, privateTree, stripWith } from "./private-values";
 import { issueDetails, objectSchema, valueSchema } from "./value-schema";
 
@@ -113,14 +113,40 @@ export function compileValidators(def: CollectionDef): Validators {
 export interface ValidatorCache {
   validatorsFor(def: CollectionDef, version: string): Validators;
   readonly size: number;
+  /** The summed weight of the cached validators (see `validatorWeight`). */
+  readonly weight: number;
 }
 
-/** Creates a validator cache holding at most `maxEntries` compiled definitions. */
-export function createValidatorCache(maxEntries = 500): ValidatorCache {
-  const entries = new Map<string, { name: string; validators: Validators }>();
+/**
+ * What a definition's compiled validators weigh in the cache, in units of at most ~8 KB of heap
+ * (measured): one per field description (an email field, the heaviest, holds ~6–7 KB), one per 8
+ * instructions of its patterns' RE2 programs (~500 B each once matched: the program and its
+ * matcher), one per KiB of its JSON (the defaults and enums it keeps).
+ */
+export function validatorWeight(def: CollectionDef): number {
+  const { fields, patternProgram } = definitionSize(def.fields);
+  return 1 + fields + Math.ceil(patternProgram / 8) + Math.ceil(JSON.stringify(def).length / 1024);
+}
+
+/**
+ * Creates a validator cache holding at most `maxEntries` compiled definitions weighing at most
+ * `maxWeight` together: 12 000 units is under 100 MB at worst, room for 5 of the largest
+ * definitions parseDefinition accepts (~2300 units) or hundreds of ordinary ones (20 fields ≈ 25).
+ * The newest entry stays even when it alone weighs more (a definition stored before the bounds).
+ */
+export function createValidatorCache(maxEntries = 500, maxWeight = 12_000): ValidatorCache {
+  const entries = new Map<string, { name: string; validators: Validators; weight: number }>();
+  let total = 0;
+  const drop = (version: string) => {
+    total -= entries.get(version)?.weight ?? 0;
+    entries.delete(version);
+  };
   return {
     get size() {
       return entries.size;
+    },
+    get weight() {
+      return total;
     },
     validatorsFor(def, version) {
       const hit = entries.get(version);
@@ -130,9 +156,13 @@ export function createValidatorCache(maxEntries = 500): ValidatorCache {
         return hit.validators;
       }
       const validators = compileValidators(def);
-      entries.delete(version);
-      entries.set(version, { name: def.name, validators });
-      while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
+      const weight = validatorWeight(def);
+      drop(version);
+      entries.set(version, { name: def.name, validators, weight });
+      total += weight;
+      while (entries.size > 1 && (entries.size > maxEntries || total > maxWeight)) {
+        drop(entries.keys().next().value as string);
+      }
       return validators;
     },
   };
