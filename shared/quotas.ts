@@ -62,6 +62,15 @@ export async function reserveDocumentBytes(
   };
 }
 
+/**
+ * Drops the project's byte counter, so its next use counts what the project then holds: after a
+ * collection is dropped, after the quota was set or changed (the counter was not kept while no
+ * quota was set), and when the project goes.
+ */
+export async function recountDocumentBytes(deps: Pick<Deps, "store">, projectId: string): Promise<void> {
+  await deps.store.platform().collection(COUNTERS).deleteOne({ _id: projectId });
+}
+
 /** Gives back bytes of deleted or shrunk documents (when the project has a documents quota). */
 export async function releaseDocumentBytes(deps: QuotaDeps, project: ResolvedProject, bytes: number): Promise<void> {
   if (quotaOf(project, "documentsBytes") === undefined) return;

@@ -4,8 +4,10 @@
  * project stores, under concurrent writes and failed writes too.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createAdminApp } from "../functions/admin/app";
 import { documentBytes } from "../shared/quotas";
 import { type DataTestEnv, dataTestEnv } from "./data-helpers";
+import { ADMIN_TOKEN } from "./helpers";
 
 const QUOTA = 20_000;
 
@@ -114,6 +116,28 @@ describe("documentsBytes: PUT and PATCH", () => {
     expect(results.filter((r) => r.status === 200).length).toBe(6);
     expect(results.filter((r) => r.status !== 200).every((r) => r.json.code === "QUOTA_EXCEEDED")).toBe(true);
     expect(await storedBytes()).toBeLessThanOrEqual(QUOTA);
+    expect(await counted()).toBe(await storedBytes());
+  });
+
+  it("a dropped collection's bytes count no more, and a quota set again counts what is stored", async () => {
+    await env.sk("POST", "/api/data/notes", { text: "x".repeat(15_000) });
+    expect((await env.sk("POST", "/api/data/notes", { text: "x".repeat(6_000) })).json.code).toBe("QUOTA_EXCEEDED");
+    expect((await env.sk("DELETE", "/api/schemas/notes")).status).toBe(200);
+    expect((await env.sk("POST", "/api/data/notes", { text: "x".repeat(6_000) })).status).toBe(201);
+    expect(await counted()).toBe(await storedBytes());
+
+    // Off (the counter is not kept), writes, then on again: the counter starts from what is stored.
+    const admin = createAdminApp(env.deps);
+    const setQuota = (quotas: Record<string, unknown>) =>
+      admin.request(`/api/admin/projects/${env.project.id}`, {
+        method: "PATCH",
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify({ settings: { quotas } }),
+      });
+    expect((await setQuota({ documentsBytes: null })).status).toBe(200);
+    await env.sk("POST", "/api/data/notes", { text: "x".repeat(10_000) });
+    expect((await setQuota({ documentsBytes: QUOTA })).status).toBe(200);
+    expect((await env.sk("POST", "/api/data/notes", { text: "x".repeat(6_000) })).json.code).toBe("QUOTA_EXCEEDED");
     expect(await counted()).toBe(await storedBytes());
   });
 });

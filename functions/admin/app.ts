@@ -7,6 +7,7 @@ import { ApiError } from "../../shared/errors";
 import { jsonBody, ok } from "../../shared/http";
 import { isId } from "../../shared/ids";
 import { createProjectSchema, rotateKeysSchema, updateProjectSchema } from "../../shared/projects";
+import { recountDocumentBytes } from "../../shared/quotas";
 import { openCleanupBlobStore } from "../../shared/storage";
 import { removeProjectFiles } from "../../shared/storage/files";
 import type { BlobStore } from "../../shared/storage/types";
@@ -51,12 +52,15 @@ export function createAdminApp(deps: Deps, options: { blobs?: BlobStore } = {}):
   app.get("/api/admin/projects/:id", async (c) => ok(c, found(await projects.get(projectId(c)))));
 
   app.patch("/api/admin/projects/:id", checkId, jsonBody(updateProjectSchema), async (c) => {
-    return ok(c, found(await projects.update(projectId(c), c.get("body"))));
+    const updated = found(await projects.update(projectId(c), c.get("body")));
+    if (c.get("body").settings?.quotas !== undefined) await recountDocumentBytes(deps, updated.id);
+    return ok(c, updated);
   });
 
   app.delete("/api/admin/projects/:id", async (c) => {
     const id = projectId(c);
     found(await projects.remove(id, () => removeProjectFiles(deps, blobs, id)));
+    await recountDocumentBytes(deps, id);
     return ok(c, { id, deleted: true });
   });
 

@@ -5,6 +5,7 @@ import type { Deps } from "../../shared/deps";
 import { ApiError } from "../../shared/errors";
 import { ok, readJson } from "../../shared/http";
 import type { KeyType, ResolvedProject } from "../../shared/principal";
+import { recountDocumentBytes } from "../../shared/quotas";
 import { isPlainObject } from "../../shared/sanitize";
 import {
   type CollectionDef,
@@ -130,6 +131,7 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
     if (!(await deps.collections.remove(project, name)) && !isUsers(name)) {
       throw new ApiError("COLLECTION_NOT_FOUND");
     }
+    await recountDocumentBytes(deps, project.id); // its documents no longer count
     return ok(c, { name, deleted: true });
   });
 
