@@ -32,6 +32,27 @@ describe("list time limit", () => {
     expect([cheap.status, cheap.json.data.total]).toEqual([200, 1]);
   });
 
+  it("bounds one regex match over a long string: lists, aggregates and schema patterns answer at once", async () => {
+    const long = "ab".repeat(250_000); // 500 000 characters: one match of the pattern below takes seconds
+    for (let i = 0; i < 4; i++) expect((await env.sk("POST", "/api/data/posts", { title: long })).status).toBe(201);
+    const pattern = "[a-b]{1,100}[cd]";
+    const started = Date.now();
+    const list = await env.pk("GET", `/api/data/posts?title_regex=${encodeURIComponent(pattern)}`);
+    expect([list.status, list.json.code]).toEqual([400, "INVALID_QUERY"]);
+    const aggregate = await env.sk("POST", "/api/data/posts/aggregate", {
+      pipeline: [{ $project: { hit: { $regexMatch: { input: "$title", regex: pattern } } } }],
+    });
+    expect([aggregate.status, aggregate.json.code]).toEqual([400, "INVALID_QUERY"]);
+    await env.defineCollection({ name: "coded", fields: [{ name: "code", type: "string", pattern }] });
+    const insert = await env.sk("POST", "/api/data/coded", { code: long });
+    expect([insert.status, insert.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    expect(Date.now() - started).toBeLessThan(LIST_TIME_MS);
+    // Short strings still match.
+    expect((await env.sk("POST", "/api/data/coded", { code: "abc" })).status).toBe(201);
+    const found = await env.pk("GET", `/api/data/coded?code_regex=${encodeURIComponent(pattern)}`);
+    expect([found.status, found.json.data.total]).toEqual([200, 1]);
+  });
+
   it("refuses more than 20 filter parameters and regex counts over 100", async () => {
     await env.sk("POST", "/api/data/posts", { title: "a" });
     const many = Array.from({ length: 21 }, (_, i) => `title_ne=x${i}`).join("&");

@@ -4,7 +4,7 @@ import { type LimitRule, parseRule } from "./rule";
 export type RuleName = "pk" | "auth" | "sk";
 export const RULE_NAMES: readonly RuleName[] = ["pk", "auth", "sk"];
 
-/** Where a request's client IP comes from: the socket, Cloudflare's header, or the first X-Forwarded-For hop. */
+/** Where a request's client IP comes from: the socket, Cloudflare's header, or the last X-Forwarded-For hop. */
 export type TrustedProxy = "none" | "cloudflare" | "xff";
 
 export interface RateLimitConfig {

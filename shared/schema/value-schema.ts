@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import type { ErrorDetail } from "../errors";
-import { linearRegExp } from "../linear-regexp";
+import { linearRegExp, RegexWorkError } from "../linear-regexp";
 import { isPlainObject } from "../sanitize";
 import type { FieldDef, ItemDef } from "./definition";
 
@@ -42,6 +42,16 @@ export function toIsoDate(value: unknown): string | undefined {
   return isoOf(Date.parse(value.toUpperCase()));
 }
 
+/** Whether a value matches a field's pattern; a value too long to match in time does not (see linear-regexp.ts). */
+function matchesWithin(pattern: RegExp, value: string): boolean {
+  try {
+    return pattern.test(value);
+  } catch (error) {
+    if (error instanceof RegexWorkError) return false;
+    throw error;
+  }
+}
+
 /** Compiles a field's `pattern` (Unicode mode, matched in linear time); undefined when it does not compile. */
 export function compilePattern(pattern: string): RegExp | undefined {
   try {
@@ -68,7 +78,7 @@ function withLength<S extends z.ZodString | z.ZodEmail | z.ZodURL>(schema: S, sp
   if (spec.minLength !== undefined) out = out.min(spec.minLength) as S;
   if (spec.maxLength !== undefined) out = out.max(spec.maxLength) as S;
   const pattern = spec.pattern === undefined ? undefined : compilePattern(spec.pattern);
-  if (pattern) out = out.regex(pattern, `Must match pattern ${spec.pattern}`) as S;
+  if (pattern) out = out.refine((value) => matchesWithin(pattern, value), `Must match pattern ${spec.pattern}`) as S;
   return out;
 }
 
