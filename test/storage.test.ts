@@ -392,9 +392,14 @@ describe.each([
     // A look-alike parameter (`xboundary`) cannot hide the boundary the parser uses, nor can a second one.
     const raw = new Uint8Array(await new Response(form).arrayBuffer());
     const boundary = /^--(\S+)/.exec(new TextDecoder().decode(raw.subarray(0, 200)))?.[1];
+    // The parser is handed the boundary counted here, so no spelling of it reads differently there.
     for (const type of [
       `multipart/form-data; xboundary=AAA; boundary=${boundary}`,
       `multipart/form-data; boundary=AAA; boundary=${boundary}`,
+      `multipart/form-data; boundary="${boundary?.slice(0, 3)}\\${boundary?.slice(3)}"`,
+      `multipart/form-data; boundary= ${boundary}`,
+      `multipart/form-data; boundary=zzz,${boundary}`,
+      `multipart/form-data; boundary="${boundary}"`,
     ]) {
       const parseAgain = vi.spyOn(Response.prototype, "formData");
       const res = await app.request("/api/storage/upload", {

@@ -4,18 +4,22 @@ import { ApiError } from "../../shared/errors";
 /** Most parts a multipart upload may have: the file, the folder, and room for fields clients add. */
 export const MAX_MULTIPART_PARTS = 16;
 
+/** A boundary of RFC 2046's characters, without the space and comma that parsers read differently. */
+const BOUNDARY = /^[0-9A-Za-z'()+_\-./:=?]{1,70}$/;
+
 /**
- * Refuses (400) a multipart body of more than MAX_MULTIPART_PARTS parts before it is parsed: the
- * platform's parser holds the event loop for seconds over a 10 MiB body cut into 100 000 parts.
- * A body without a boundary is left to the parser, which refuses it.
+ * The body's multipart boundary, once the body is known to have at most MAX_MULTIPART_PARTS parts
+ * (400 otherwise, before anything parses it: the platform's parser holds the event loop for seconds
+ * over a 10 MiB body cut into 100 000 parts). The content type must name exactly one boundary of
+ * plain characters; the caller hands the parser a content type built from it, so the parser reads
+ * the parts counted here and no others.
  */
-export function assertFewParts(raw: Uint8Array, contentType: string): void {
-  // The boundary parameter, as the parser reads it: a whole parameter name, never `xboundary`.
-  const boundaries = [...contentType.matchAll(/;\s*boundary\s*=\s*(?:"([^"]+)"|([^;\s]+))/gi)];
-  if (boundaries.length > 1) throw new ApiError("VALIDATION_FAILED", "The content type names more than one boundary");
-  const boundary = boundaries[0];
-  if (!boundary) return;
-  const delimiter = `--${boundary[1] ?? boundary[2]}`;
+export function fewPartsBoundary(raw: Uint8Array, contentType: string): string {
+  const refused = () => new ApiError("VALIDATION_FAILED", "Send multipart/form-data with a `file` field");
+  const found = [...contentType.matchAll(/;\s*boundary\s*=\s*(?:"([^"]*)"|([^;\s]*))/gi)];
+  const boundary = found.length === 1 ? (found[0]?.[1] ?? found[0]?.[2]) : undefined;
+  if (!/^\s*multipart\/form-data\s*;/i.test(contentType) || !boundary || !BOUNDARY.test(boundary)) throw refused();
+  const delimiter = `--${boundary}`;
   const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
   let parts = -1; // the closing delimiter ends the last part
   for (let at = bytes.indexOf(delimiter); at !== -1; at = bytes.indexOf(delimiter, at + delimiter.length)) {
@@ -23,6 +27,7 @@ export function assertFewParts(raw: Uint8Array, contentType: string): void {
       throw new ApiError("VALIDATION_FAILED", `A multipart upload may have at most ${MAX_MULTIPART_PARTS} parts`);
     }
   }
+  return boundary;
 }
 
 /**

@@ -7,7 +7,7 @@ import { ok, parseWith, readJson } from "../../shared/http";
 import { type FileDoc, fileRecords, releaseBytes, removeProjectFiles } from "../../shared/storage/files";
 import { parseFilePath, parseFolder, sanitizeName } from "../../shared/storage/paths";
 import { acceptedType, assertMagicBytes, assertSize } from "../../shared/storage/policy";
-import { assertFewParts, readLimited } from "./body";
+import { fewPartsBoundary, readLimited } from "./body";
 import { type Actor, baseUrl, type Ctx, fileUrl, newFilePath, type StorageRuntime, writer } from "./context";
 import { discardPending, reserve, settle, UPLOAD_URL_TTL, uploadExpiry } from "./pending";
 
@@ -76,8 +76,8 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
     const limit = actor.policy.maxFileSize + MULTIPART_OVERHEAD;
     if (Number(c.req.header("content-length") ?? 0) > limit) assertSize(actor.policy, Number.POSITIVE_INFINITY);
     const raw = await readLimited(c.req.raw.body, limit);
-    const contentType = c.req.header("content-type") ?? "";
-    assertFewParts(raw, contentType);
+    const boundary = fewPartsBoundary(raw, c.req.header("content-type") ?? "");
+    const contentType = `multipart/form-data; boundary=${boundary}`;
     const form = await new Response(raw as Uint8Array<ArrayBuffer>, { headers: { "content-type": contentType } })
       .formData()
       .catch(() => {
