@@ -96,7 +96,13 @@ export function instanceApp(
   let built: Promise<{ app: Hono<AppEnv>; instance: Instance }> | undefined;
   return async () => {
     built ??= (async () => {
-      const config = loadConfig(withPlatformDefaults(process.env, defaults), { required: options.required ?? [] });
+      const env = withPlatformDefaults(process.env, defaults);
+      // A deployed Lambda or Vercel instance has no disk that lasts: in production DATA_DIR cannot
+      // stand in for MONGODB_URI (in development, e.g. `vercel dev`, it may).
+      const config = loadConfig(env, {
+        required: options.required ?? [],
+        diskless: env.NODE_ENV?.trim() === "production",
+      });
       const instance = await instanceFor(defaults, config);
       return { app: createApp(instance.deps), instance };
     })().catch((error) => {

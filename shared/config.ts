@@ -112,8 +112,8 @@ export interface LoadOptions {
   /** Variables the function cannot work without (ADMIN_TOKEN for admin), in every environment. */
   required?: readonly RequiredVar[];
   /**
-   * The platform has no lasting disk (Workers): DATA_DIR is ignored (the embedded store and files
-   * stay in memory), so production needs MONGODB_URI.
+   * The platform has no lasting disk (Workers; Lambda and Vercel in production): DATA_DIR is ignored
+   * (the embedded store and files stay in memory), so production needs MONGODB_URI.
    */
   diskless?: boolean;
 }

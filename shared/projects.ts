@@ -38,7 +38,7 @@ export interface ProjectService {
   update(id: string, patch: UpdateProjectInput): Promise<ProjectView | null>;
   /**
    * Deletes a project: it stops answering at once (its keys go, it reads as missing), then
-   * `removeData` runs (its files), then its record and database go. When a step fails the project
+   * `removeData` runs (its files), then its database and, last, its record go. When a step fails the project
    * stays retired and another call finishes the job; false when there is nothing to delete.
    */
   remove(id: string, removeData?: () => Promise<void>): Promise<boolean>;
@@ -328,10 +328,9 @@ export function createProjectService(opts: {
       await keys().deleteMany({ projectId: id });
       cache.invalidate(id);
       await removeData?.();
-      const deleted = await projects().deleteOne({ _id: id });
       await store.tenant({ projectId: id }).drop();
       await keys().deleteMany({ projectId: id }); // one a rotation that took its lock before the retirement added
-      return deleted !== null;
+      return (await projects().deleteOne({ _id: id })) !== null; // last: until then a repeat finishes the job
     },
 
     isLive: async (id) => (await findProject(id)) !== null,

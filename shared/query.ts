@@ -16,9 +16,9 @@ import type { ListQuery, QueryContext } from "./query/types";
 export { cursorFilter, decodeCursor, encodeCursor } from "./query/cursor";
 export { MAX_FILTER_BYTES, MAX_FILTER_DEPTH, MAX_LIST_VALUES, vetFilter } from "./query/json-filter";
 export { DEFAULT_LIMIT, LIST_TIME_MS, MAX_LIMIT, MAX_PAGE } from "./query/paging";
-export { MAX_FILTER_PARAMS, RESERVED_PARAMS } from "./query/params-filter";
-export { type PathUse, restrictedFor } from "./query/paths";
-export { escapeRegex, MAX_REGEX_LENGTH, MAX_REPEAT_COUNT, regexProblem } from "./query/regex";
+export { RESERVED_PARAMS } from "./query/params-filter";
+export { restrictedFor } from "./query/paths";
+export { escapeRegex, MAX_REGEX_LENGTH, regexProblem } from "./query/regex";
 export { DEFAULT_SORT, MAX_SORT_KEYS } from "./query/sort";
 export type { FieldType, ListQuery, QueryContext, QueryField, QueryFilter, SortSpec } from "./query/types";
 

@@ -20,6 +20,9 @@ const quotaOf = (project: ResolvedProject, name: "documentsBytes" | "users") => 
   return typeof value === "number" && value > 0 ? value : undefined;
 };
 
+/** Whether the project counts its document bytes (it has a `documentsBytes` quota). */
+export const countsDocumentBytes = (project: ResolvedProject) => quotaOf(project, "documentsBytes") !== undefined;
+
 /** `"_id":"<24 hex>",` — what the store adds to a document inserted without an id. */
 const ID_BYTES = 33;
 
@@ -73,7 +76,7 @@ export async function recountDocumentBytes(deps: Pick<Deps, "store">, projectId:
 
 /** Gives back bytes of deleted or shrunk documents (when the project has a documents quota). */
 export async function releaseDocumentBytes(deps: QuotaDeps, project: ResolvedProject, bytes: number): Promise<void> {
-  if (quotaOf(project, "documentsBytes") === undefined) return;
+  if (!countsDocumentBytes(project)) return;
   await deps.store
     .platform()
     .collection(COUNTERS)

@@ -203,14 +203,14 @@ describe("storage entries in production without S3", () => {
     expect(log()).toMatch(/S3_BUCKET: required in production/);
   });
 
-  it("Vercel with DATA_DIR (the on-disk store): files go under it, the function starts", async () => {
+  it("Vercel with DATA_DIR and no MONGODB_URI: refused (no disk there lasts), not an instance-local store", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "edgeback-production-data-"));
     try {
       vi.stubEnv("MONGODB_URI", "");
       vi.stubEnv("DATA_DIR", dataDir);
       const { GET } = await import("../api/storage");
       const res = await GET(new Request("https://edgeback.vercel.app/api/health"));
-      expect(res.status).toBe(200);
+      expect([res.status, (await json(res)).message]).toEqual([500, "Server misconfigured"]);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }

@@ -317,6 +317,42 @@ describe.each([
     expect((await call("DELETE")).status).toBe(404);
   });
 
+  it("a project deletion whose database drop failed is finished by repeating it", async () => {
+    const admin = createAdminApp(deps, { blobs });
+    const resolved = (await deps.projects.resolveProject(a.id))!;
+    await deps.collections.database(resolved).collection("notes").insertOne({ text: "x" });
+    const tenant = deps.store.tenant.bind(deps.store);
+    let failures = 1;
+    vi.spyOn(deps.store, "tenant").mockImplementation((location) => {
+      const db = tenant(location);
+      return {
+        ...db,
+        collection: db.collection.bind(db),
+        listCollections: db.listCollections.bind(db),
+        drop: async () => {
+          if (failures-- > 0) throw new Error("network blip");
+          return db.drop();
+        },
+      };
+    });
+    const call = () =>
+      admin.request(`/api/admin/projects/${a.id}`, {
+        method: "DELETE",
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+    expect((await call()).status).toBe(500);
+    expect((await call()).status).toBe(200);
+    expect(await tenant({ projectId: a.id }).listCollections()).toEqual([]);
+    vi.restoreAllMocks();
+  });
+
+  it("an upload whose liveness check failed keeps its bytes counted with its file", async () => {
+    vi.spyOn(deps.projects, "isLive").mockRejectedValueOnce(new Error("store blip"));
+    expect((await upload(auth(a.sk), png())).status).toBe(500);
+    await expectReserved(a, (await fileRecords(deps).find({ projectId: a.id })).length * PNG.length);
+    vi.restoreAllMocks();
+  });
+
   it("non-media files download as attachments", async () => {
     const csv = new Blob(["a,b\n1,2\n"], { type: "text/csv" });
     const path = (await json(await upload(auth(a.sk), csv, "data.csv"))).data.path;

@@ -44,11 +44,11 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
     try {
       await blobs.put(path, bytes, type);
       await fileRecords(deps).insertOne(record(actor, path, bytes.length, type, "ready"));
-      await assertProjectLive(actor);
     } catch (error) {
       await releaseBytes(deps, actor.project, bytes.length);
       throw error;
     }
+    await assertProjectLive(actor); // the file is recorded: a failure here must not release its bytes
     deps.usage.count(actor.project.id, "storageBytes", bytes.length);
     return { path, url: fileUrl(c, rt, path), size: bytes.length, contentType: type, provider: provider() };
   }
