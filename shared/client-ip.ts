@@ -1,8 +1,19 @@
 import type { Context } from "hono";
 import type { TrustedProxy } from "./ratelimit/config";
 
-/** An IPv4 or IPv6 address in text form (a syntax check: what a header may name before it is used). */
-const IP_TEXT = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f:]{2,39}(?::\d{1,3}(?:\.\d{1,3}){3})?)$/i;
+/**
+ * An IPv4 or IPv6 address in text form, with the port some proxies append (`1.2.3.4:5678`,
+ * `[2001:db8::1]:443`): group 1 or 2 is the address. A syntax check of what a header may name.
+ */
+const IP_TEXT =
+  /^(?:(\d{1,3}(?:\.\d{1,3}){3})(?::\d{1,5})?|\[?((?=[0-9a-f]*:)[0-9a-f:]{2,39}(?::\d{1,3}(?:\.\d{1,3}){3})?)(?:\]:\d{1,5})?)$/i;
+
+/** The address a header value names, or undefined when it is not an IP address. */
+function ipOf(value: string | undefined): string | undefined {
+  const match = value === undefined ? null : IP_TEXT.exec(value.trim());
+  const ip = match?.[1] ?? match?.[2];
+  return ip !== undefined && ip.split("::").length <= 2 ? ip : undefined;
+}
 
 /**
  * The client's IP address as far as the deployment can vouch for it: Cloudflare's `cf-connecting-ip`,
@@ -19,8 +30,8 @@ export function clientIp(c: Context, trusted: TrustedProxy): string {
       : trusted === "xff"
         ? c.req.header("x-forwarded-for")?.split(",").at(-1)
         : undefined;
-  const ip = header?.trim();
-  if (ip && IP_TEXT.test(ip) && ip.split("::").length <= 2) return ip;
+  const ip = ipOf(header);
+  if (ip) return ip;
   const env = c.env as
     | { incoming?: { socket?: { remoteAddress?: string } }; requestContext?: { http?: { sourceIp?: string } } }
     | undefined;
