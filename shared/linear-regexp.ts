@@ -5,14 +5,37 @@
  * string against a pattern in this process goes through it: the embedded store's `$regex` and regex
  * expressions, and schema `pattern`s. RE2 has no lookaround and no backreferences.
  *
- * Linear is not cheap: a match costs up to about 27 ns per compiled instruction per input character
- * (`[a-b]{1,100}[cd]`, 202 instructions, takes 2.6 s over 500 000 characters). A match whose work
- * would pass MAX_MATCH_WORK is refused with RegexWorkError before it starts.
+ * Linear is not cheap: a match costs up to about 27 ns (WORK_NS) per compiled instruction per input
+ * character (`[a-b]{1,100}[cd]`, 202 instructions, takes 2.6 s over 500 000 characters). Every match
+ * is charged its work before it starts: to the meter of the surrounding `metered` run (a query's
+ * time budget, a document's validation), or else against MAX_MATCH_WORK (RegexWorkError past it).
  */
 import { RE2JS } from "re2js";
 
-/** Most work one match may take, in compiled instructions × input characters: about half a second. */
+/** Most work one unmetered match may take, in compiled instructions × input characters (about 0.5 s). */
 export const MAX_MATCH_WORK = 20_000_000;
+/** Worst measured time of one unit of work, in nanoseconds. */
+export const WORK_NS = 30;
+
+/** Charges a match's work before it runs; throws to refuse it. */
+type Meter = (work: number) => void;
+let meter: Meter | null = null;
+
+/** Runs `run` (synchronous) with every match in it charged to `charge` (nested runs charge both). */
+export function metered<T>(charge: Meter, run: () => T): T {
+  const outer = meter;
+  meter = outer
+    ? (work) => {
+        charge(work);
+        outer(work);
+      }
+    : charge;
+  try {
+    return run();
+  } finally {
+    meter = outer;
+  }
+}
 
 /** A match refused because its work (pattern size × input length) would pass MAX_MATCH_WORK. */
 export class RegexWorkError extends Error {
@@ -43,7 +66,9 @@ class LinearRegExp extends RegExp {
 
   override exec(input: string): RegExpExecArray | null {
     const text = String(input);
-    if (this.#size * text.length > MAX_MATCH_WORK) throw new RegexWorkError();
+    const work = this.#size * text.length;
+    if (meter) meter(work);
+    else if (work > MAX_MATCH_WORK) throw new RegexWorkError();
     const matcher = this.#re2.matcher(text);
     if (!matcher.find()) return null;
     const groups: Array<string | undefined> = [];

@@ -4,6 +4,7 @@
  * filters are bounded (API.md §5.2 limits; docs/choices.md).
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { AGGREGATE_TIME_MS } from "../shared/aggregate";
 import { LIST_TIME_MS } from "../shared/query";
 import { type DataTestEnv, dataTestEnv } from "./data-helpers";
 
@@ -32,25 +33,62 @@ describe("list time limit", () => {
     expect([cheap.status, cheap.json.data.total]).toEqual([200, 1]);
   });
 
-  it("bounds one regex match over a long string: lists, aggregates and schema patterns answer at once", async () => {
+  it("bounds one regex match over a long string: lists and schema patterns answer at once, aggregates within their budget", async () => {
     const long = "ab".repeat(250_000); // 500 000 characters: one match of the pattern below takes seconds
     for (let i = 0; i < 4; i++) expect((await env.sk("POST", "/api/data/posts", { title: long })).status).toBe(201);
     const pattern = "[a-b]{1,100}[cd]";
-    const started = Date.now();
+    let started = Date.now();
     const list = await env.pk("GET", `/api/data/posts?title_regex=${encodeURIComponent(pattern)}`);
     expect([list.status, list.json.code]).toEqual([400, "INVALID_QUERY"]);
-    const aggregate = await env.sk("POST", "/api/data/posts/aggregate", {
-      pipeline: [{ $project: { hit: { $regexMatch: { input: "$title", regex: pattern } } } }],
-    });
-    expect([aggregate.status, aggregate.json.code]).toEqual([400, "INVALID_QUERY"]);
     await env.defineCollection({ name: "coded", fields: [{ name: "code", type: "string", pattern }] });
     const insert = await env.sk("POST", "/api/data/coded", { code: long });
     expect([insert.status, insert.json.code]).toEqual([400, "VALIDATION_FAILED"]);
     expect(Date.now() - started).toBeLessThan(LIST_TIME_MS);
+    // An aggregate has 5 s: it runs the matches that fit, and refuses the one that would not.
+    started = Date.now();
+    const aggregate = await env.sk("POST", "/api/data/posts/aggregate", {
+      pipeline: [{ $project: { hit: { $regexMatch: { input: "$title", regex: pattern } } } }],
+    });
+    expect([aggregate.status, aggregate.json.code]).toEqual([400, "INVALID_QUERY"]);
+    expect(Date.now() - started).toBeLessThan(AGGREGATE_TIME_MS);
     // Short strings still match.
     expect((await env.sk("POST", "/api/data/coded", { code: "abc" })).status).toBe(201);
     const found = await env.pk("GET", `/api/data/coded?code_regex=${encodeURIComponent(pattern)}`);
     expect([found.status, found.json.data.total]).toEqual([200, 1]);
+  });
+
+  it("charges every regex match to the list's time: an array of long strings stops at the limit too", async () => {
+    const items = Array.from({ length: 10 }, () => "ab".repeat(49_500)); // 10 x 99 000 characters
+    expect((await env.sk("POST", "/api/data/posts", { tags: items })).status).toBe(201);
+    const started = Date.now();
+    const res = await env.pk("GET", `/api/data/posts?tags_regex=${encodeURIComponent("[a-b]{1,100}[cd]")}`);
+    expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);
+    expect(Date.now() - started).toBeLessThan(LIST_TIME_MS * 2);
+    // An ordinary search over a long document still answers: it fits in the time left.
+    const text = `${"lorem ipsum ".repeat(80_000)}quarterly revenue report`;
+    expect((await env.sk("POST", "/api/data/docs", { text })).status).toBe(201);
+    const search = await env.pk(
+      "GET",
+      `/api/data/docs?search=${encodeURIComponent("quarterly revenue report")}&searchFields=text`,
+    );
+    expect([search.status, search.json.data.total]).toEqual([200, 1]);
+  });
+
+  it("charges a document's pattern checks together: many long items against a pattern are refused at once", async () => {
+    const pattern = `${"[a-b]{1,100}".repeat(40)}[cd]`; // about 8 000 instructions
+    await env.defineCollection({
+      name: "coded",
+      fields: [{ name: "codes", type: "array", items: { type: "string", pattern } }],
+    });
+    const started = Date.now();
+    // Each item's match is under the per-match bound; together they are seconds of work.
+    const res = await env.sk("POST", "/api/data/coded", {
+      codes: Array.from({ length: 10 }, () => "ab".repeat(1_250)),
+    });
+    expect([res.status, res.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    expect(Date.now() - started).toBeLessThan(LIST_TIME_MS);
+    expect(res.json.message).toMatch(/too long to check against/);
+    expect((await env.sk("POST", "/api/data/coded", { codes: [`${"a".repeat(40)}c`] })).status).toBe(201);
   });
 
   it("refuses more than 20 filter parameters and regex counts over 100", async () => {

@@ -9,10 +9,25 @@
  * (required → VALIDATION_FAILED); patch removes it (required → VALIDATION_FAILED).
  */
 import { ApiError } from "../errors";
+import { MAX_MATCH_WORK, metered } from "../linear-regexp";
 import { assertSafeBody, isPlainObject, lookalikeGuard } from "../sanitize";
 import { type CollectionDef, definitionSize, type FieldDef, fieldPaths, SYSTEM_FIELDS } from "./definition";
 import { keepPrivateValues, privateTree, stripWith } from "./private-values";
 import { issueDetails, objectSchema, valueSchema } from "./value-schema";
+
+/**
+ * Runs one validation with its pattern matches charged together: past about half a second of regex
+ * work in all (long values, many items, several patterns) it is 400, whatever each match costs.
+ */
+function withinPatternWork<T>(validate: () => T): T {
+  let total = 0;
+  return metered((work) => {
+    total += work;
+    if (total > MAX_MATCH_WORK) {
+      throw new ApiError("VALIDATION_FAILED", "The values are too long to check against the collection's patterns");
+    }
+  }, validate);
+}
 
 export interface Validators {
   /** Full validation of a new document; applies defaults (deep-cloned); returns the fields to store. */
@@ -63,7 +78,8 @@ export function compileValidators(def: CollectionDef): Validators {
   }
 
   function full(body: Record<string, unknown>): Record<string, unknown> {
-    const result = documentSchema.safeParse(prepare(body));
+    const clean = prepare(body);
+    const result = withinPatternWork(() => documentSchema.safeParse(clean));
     if (!result.success) throw invalid(issueDetails(result.error.issues));
     return result.data;
   }
@@ -72,31 +88,33 @@ export function compileValidators(def: CollectionDef): Validators {
     insert: full,
     replace: full,
     patch(body) {
-      const clean = prepare(body);
-      const set: Record<string, unknown> = {};
-      const unset: string[] = [];
-      const details: ReturnType<typeof issueDetails> = [];
-      for (const key of Object.keys(clean)) {
-        const value = clean[key];
-        const known = fieldSchemas.get(key);
-        if (value === null) {
-          if (known?.field.required) details.push({ path: key, message: "Required; cannot be removed" });
-          else if (!known && !def.additionalFields) details.push({ path: key, message: "Unknown field" });
-          else unset.push(key);
-        } else if (!known) {
-          if (def.additionalFields)
-            Object.defineProperty(set, key, { value, enumerable: true, writable: true, configurable: true });
-          else details.push({ path: key, message: "Unknown field" });
-        } else {
-          const result = known.schema.safeParse(value);
-          if (result.success) set[key] = result.data;
-          else
-            for (const d of issueDetails(result.error.issues))
-              details.push({ ...d, path: d.path ? `${key}.${d.path}` : key });
+      return withinPatternWork(() => {
+        const clean = prepare(body);
+        const set: Record<string, unknown> = {};
+        const unset: string[] = [];
+        const details: ReturnType<typeof issueDetails> = [];
+        for (const key of Object.keys(clean)) {
+          const value = clean[key];
+          const known = fieldSchemas.get(key);
+          if (value === null) {
+            if (known?.field.required) details.push({ path: key, message: "Required; cannot be removed" });
+            else if (!known && !def.additionalFields) details.push({ path: key, message: "Unknown field" });
+            else unset.push(key);
+          } else if (!known) {
+            if (def.additionalFields)
+              Object.defineProperty(set, key, { value, enumerable: true, writable: true, configurable: true });
+            else details.push({ path: key, message: "Unknown field" });
+          } else {
+            const result = known.schema.safeParse(value);
+            if (result.success) set[key] = result.data;
+            else
+              for (const d of issueDetails(result.error.issues))
+                details.push({ ...d, path: d.path ? `${key}.${d.path}` : key });
+          }
         }
-      }
-      if (details.length > 0) throw invalid(details);
-      return { set, unset };
+        if (details.length > 0) throw invalid(details);
+        return { set, unset };
+      });
     },
     strip(doc, { isSecretKey }) {
       if (isSecretKey || hidden.size === 0) return doc;

@@ -18,7 +18,7 @@ import * as projection from "mingo/operators/projection";
 import * as query from "mingo/operators/query";
 import * as window from "mingo/operators/window";
 import type { Options } from "mingo/types";
-import { linearRegExp, RegexWorkError } from "../../linear-regexp";
+import { linearRegExp, metered, WORK_NS } from "../../linear-regexp";
 import { QueryTimeoutError } from "../types";
 
 interface Found {
@@ -36,10 +36,9 @@ function search(obj: unknown, expr: unknown, options: Options, global: boolean):
   if (/[gx]/.test(flags)) throw new Error("regex options g and x are not supported");
   const input = args.input;
   const re = linearRegExp(args.regex, flags);
-  const exec = (text: string) => matching(() => re.exec(text));
   const matches: Found[] = [];
   let offset = 0;
-  for (let m = exec(input); m; m = global ? exec(input.slice(offset)) : null) {
+  for (let m = re.exec(input); m; m = global ? re.exec(input.slice(offset)) : null) {
     matches.push({ match: m[0], idx: m.index + offset, captures: m.slice(1).map((c) => c ?? null) });
     offset += m.index + Math.max(m[0].length, 1);
     if (offset > input.length) break;
@@ -72,24 +71,16 @@ export function withinBudget<T>(maxTimeMs: number | undefined, run: () => T): T 
   const outer = budget;
   const deadline = Math.min(Date.now() + maxTimeMs, outer?.deadline ?? Number.POSITIVE_INFINITY);
   budget = { deadline, ms: maxTimeMs, steps: 0, documents: 0 };
+  const own = budget;
   try {
-    return run();
+    // A regex match can take long on its own: the clock is read before each one, and one that
+    // would not finish in the time left is not started.
+    return metered((work) => {
+      const left = own.deadline - Date.now();
+      if (left < 0 || (work * WORK_NS) / 1e6 > left) throw new QueryTimeoutError(own.ms);
+    }, run);
   } finally {
     budget = outer;
-  }
-}
-
-/**
- * Runs one regex match. One match can take long (see linear-regexp.ts), so the clock is read before
- * every one, and a match too costly to start counts as running out of time.
- */
-function matching<T>(match: () => T): T {
-  if (budget && Date.now() > budget.deadline) throw new QueryTimeoutError(budget.ms);
-  try {
-    return match();
-  } catch (error) {
-    if (error instanceof RegexWorkError) throw new QueryTimeoutError(budget?.ms);
-    throw error;
   }
 }
 
@@ -173,14 +164,8 @@ export const MINGO_CONTEXT = Context.init({
   window,
   query: {
     ...queryOperators,
-    $regex: (selector: string, value: unknown, options: Options) => {
-      const test = query.$regex(
-        selector,
-        value instanceof RegExp ? linearRegExp(value.source, value.flags) : value,
-        options,
-      );
-      return (...args: Parameters<typeof test>) => matching(() => test(...args));
-    },
+    $regex: (selector: string, value: unknown, options: Options) =>
+      query.$regex(selector, value instanceof RegExp ? linearRegExp(value.source, value.flags) : value, options),
   },
   expression: {
     ...expressions,
