@@ -30,6 +30,10 @@ const ID_BYTES = 33;
 export const documentBytes = (doc: Record<string, unknown>) =>
   new TextEncoder().encode(JSON.stringify(doc)).length + (doc._id === undefined ? ID_BYTES : 0);
 
+/** The JSON size of documents as the project's quota counts them: 0 (not measured) without a quota. */
+export const countedBytes = (project: ResolvedProject, docs: Array<Record<string, unknown>>) =>
+  countsDocumentBytes(project) ? docs.reduce((n, doc) => n + documentBytes(doc), 0) : 0;
+
 /** Creates the project's byte counter from what its database holds now (first use of the quota). */
 async function ensureCounter(deps: QuotaDeps, project: ResolvedProject): Promise<void> {
   const counters = deps.store.platform().collection(COUNTERS);

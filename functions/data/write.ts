@@ -3,7 +3,13 @@ import type { AppEnv } from "../../shared/app";
 import type { Deps } from "../../shared/deps";
 import { etagOf, nextTimestamp } from "../../shared/documents";
 import { ok, readJson } from "../../shared/http";
-import { countsDocumentBytes, documentBytes, releaseDocumentBytes, reserveDocumentBytes } from "../../shared/quotas";
+import {
+  countedBytes,
+  countsDocumentBytes,
+  documentBytes,
+  releaseDocumentBytes,
+  reserveDocumentBytes,
+} from "../../shared/quotas";
 import { assertOwnerKept, authorize, ownedInsert } from "../../shared/rules";
 import type { Doc, Update } from "../../shared/store/types";
 import { writeAddressed } from "./addressed";
@@ -74,11 +80,8 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
     const { target, prepared: docs } = await insertTarget(c, (t, body) =>
       prepareBulk(body, (item) => prepareInsert(item, t, now)),
     );
-    const release = await reserveDocumentBytes(
-      deps,
-      c.get("principal").project,
-      docs.reduce((n, d) => n + documentBytes(d), 0),
-    );
+    const project = c.get("principal").project;
+    const release = await reserveDocumentBytes(deps, project, countedBytes(project, docs));
     const inserted = await target.collection.insertMany(docs).catch(async (error) => {
       await release();
       return bulkDuplicate(error, docs, target.collection);
@@ -90,7 +93,8 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
   routes.post("/:collection", async (c) => {
     const now = deps.clock.now();
     const { target, prepared: doc } = await insertTarget(c, (t, body) => prepareInsert(body, t, now));
-    const release = await reserveDocumentBytes(deps, c.get("principal").project, documentBytes(doc));
+    const project = c.get("principal").project;
+    const release = await reserveDocumentBytes(deps, project, countedBytes(project, [doc]));
     const inserted = await target.collection.insertOne(doc).catch(async (error) => {
       await release();
       return duplicate(error);
@@ -151,7 +155,8 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
     const ownerId = authorize(target.caller, target.def, "delete");
     const id = await writeAddressed(deps, c, target, ownerId, async (current, guard) => {
       if (!(await target.collection.deleteOne(guard))) return null;
-      await releaseDocumentBytes(deps, c.get("principal").project, documentBytes(current));
+      const project = c.get("principal").project;
+      await releaseDocumentBytes(deps, project, countedBytes(project, [current]));
       return current._id;
     });
     written(c, 1);
