@@ -59,8 +59,11 @@ export function createAdminApp(deps: Deps, options: { blobs?: BlobStore } = {}):
 
   app.delete("/api/admin/projects/:id", async (c) => {
     const id = projectId(c);
-    found(await projects.remove(id, () => removeProjectFiles(deps, blobs, id)));
-    await recountDocumentBytes(deps, id);
+    const removeData = async () => {
+      await removeProjectFiles(deps, blobs, id);
+      await recountDocumentBytes(deps, id); // drops the quota counter
+    };
+    found(await projects.remove(id, removeData));
     return ok(c, { id, deleted: true });
   });
 
