@@ -124,6 +124,36 @@ describe("embedded query time limit", () => {
   });
 });
 
+describe("embedded load of a large collection", () => {
+  it("parses it in slices: timers run while it loads, and every document is there after", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "edgeback-load-"));
+    try {
+      let store = await openEmbeddedStore({ dataDir });
+      await store
+        .platform()
+        .collection("big")
+        .insertMany(Array.from({ length: 20_000 }, (_, i) => ({ i })));
+      await store.close();
+      store = await openEmbeddedStore({ dataDir });
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 0);
+      const count = await store.platform().collection("big").count();
+      clearInterval(timer);
+      expect(count).toBe(20_000);
+      expect(ticks).toBeGreaterThan(0);
+      expect(
+        await store
+          .platform()
+          .collection("big")
+          .count({ i: { $gte: 19_990 } }),
+      ).toBe(10);
+      await store.close();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("embedded count cache", () => {
   it("remembers counts of short filters only (a long filter is counted afresh, never kept)", async () => {
     const store = await openEmbeddedStore({ dataDir: null });

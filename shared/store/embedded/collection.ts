@@ -54,6 +54,8 @@ function seal(doc: object): { doc: Doc; json: string } {
 
 /** A collection held in memory, indexed, with mingo as the judge of MongoDB semantics. */
 const MAX_CACHED_COUNTS = 256;
+/** Documents parsed between two yields to the event loop while a collection loads. */
+const LOAD_CHUNK = 5000;
 /** Filters longer than this (as keys) are counted afresh: at most 256 × 1 KiB of keys per collection. */
 const MAX_COUNT_KEY_LENGTH = 1024;
 
@@ -117,8 +119,13 @@ export class EmbeddedCollection implements Collection {
     const generation = this.generation;
     const { docs, indexes } = await this.host.load(this.name);
     if (generation !== this.generation) return; // dropped while it loaded
-    for (const json of docs) {
-      const doc = storedDocument(json);
+    for (let at = 0; at < docs.length; at++) {
+      if (at > 0 && at % LOAD_CHUNK === 0) {
+        // A large collection loads in slices, so other requests are served meanwhile.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        if (generation !== this.generation) return;
+      }
+      const doc = storedDocument(docs[at] as string);
       this.docs.set(doc._id, doc);
     }
     this.rebuild(this.indexes.get("_id") as SortedIndex);
