@@ -4,10 +4,12 @@
  *   `$regex` and the expressions `$regexMatch`, `$regexFind`, `$regexFindAll`. mingo's own build a
  *   JS RegExp, which backtracks: one crafted pattern could hold the process for minutes.
  * - A query or an aggregation runs within a budget (withinBudget): every document a stage passes on,
- *   every expression evaluated and every query condition tested checks the clock, so no find, count
- *   or pipeline outlives its time limit (a single `$reduce` included), and the expressions that can grow a value (`$concat`, `$concatArrays`,
- *   `$replaceAll`, `$replaceOne`) stop at MongoDB's 16 MiB, so a few bytes of pipeline cannot build
- *   gigabytes. Everything here is synchronous, so one budget at a time is the running one.
+ *   every expression evaluated and every query condition tested counts toward a look at the clock,
+ *   and every regex match is charged its work before it starts, so no find, count or pipeline
+ *   outlives its time limit (a single `$reduce` or one long match included). The expressions that
+ *   can grow a value (`$concat`, `$concatArrays`, `$replaceAll`, `$replaceOne`) stop at MongoDB's
+ *   16 MiB, so a few bytes of pipeline cannot build gigabytes. Everything here is synchronous, so
+ *   one budget at a time is the running one.
  */
 import { Context, evalExpr } from "mingo/core";
 import type { Iterator } from "mingo/lazy";
