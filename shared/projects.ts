@@ -19,6 +19,8 @@ export interface ProjectView {
   settings: ProjectSettings;
   createdAt: string;
   updatedAt: string;
+  /** Set while a deletion is unfinished (it failed part-way): repeat the DELETE to finish it. */
+  retiredAt?: string;
 }
 
 /** Plaintext keys, shown once (at creation or rotation). */
@@ -127,6 +129,7 @@ function toView(doc: ProjectDoc): ProjectView {
     settings: viewSettings(doc.settings),
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,
+    ...(doc.retiredAt ? { retiredAt: doc.retiredAt } : {}),
   };
 }
 
@@ -289,13 +292,14 @@ export function createProjectService(opts: {
       }
     },
 
+    // Retired projects are listed (with retiredAt) so an unfinished deletion can be found and finished.
     async list() {
-      const docs = await projects().find(LIVE, { sort: { createdAt: 1, _id: 1 } });
+      const docs = await projects().find({}, { sort: { createdAt: 1, _id: 1 } });
       return (docs as ProjectDoc[]).map(toView);
     },
 
     async get(id) {
-      const doc = await findProject(id);
+      const doc = (await projects().findOne({ _id: id })) as ProjectDoc | null;
       return doc ? toView(doc) : null;
     },
 

@@ -302,7 +302,14 @@ describe.each([
     const call = (method: string) =>
       admin.request(`/api/admin/projects/${a.id}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect((await call("DELETE")).status).toBe(500);
-    expect((await call("GET")).status).toBe(404);
+    // Still listed, marked, so the unfinished deletion can be found; nothing else answers for it.
+    const shown = await json(await call("GET"));
+    expect(shown.data.retiredAt).toEqual(expect.any(String));
+    const listed = await json(
+      await admin.request("/api/admin/projects", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }),
+    );
+    expect(listed.data.find((p: { id: string }) => p.id === a.id)?.retiredAt).toBe(shown.data.retiredAt);
+    expect((await call("PATCH")).status).toBe(404);
     expect((await upload(auth(a.sk), png())).status).toBe(401);
     expect((await fetchFile(path, auth(a.sk))).status).toBe(401);
     const rotate = await admin.request(`/api/admin/projects/${a.id}/keys/rotate`, {
