@@ -45,6 +45,12 @@ const SYSTEM_VARIABLES = new Set(["ROOT", "CURRENT", "REMOVE", "NOW"]);
 export const MAX_STAGES = 20;
 /** Every aggregation's output is cut at this many items. */
 export const MAX_AGGREGATE_ITEMS = 1000;
+/**
+ * Largest answer of an aggregate, in bytes of its items' JSON: MongoDB's limit for one document
+ * (16 MiB), which is what an aggregate answered in one piece was bounded by before cursors. The
+ * 1000-item cap alone lets `$push: "$$ROOT"` and `$unwind` make each item a copy of the collection.
+ */
+export const MAX_AGGREGATE_BYTES = 16 * 1024 * 1024;
 /** And its run is bounded in time where the store can interrupt it. */
 export const AGGREGATE_TIME_MS = 5000;
 

@@ -21,7 +21,7 @@ const quotaOf = (project: ResolvedProject, name: "documentsBytes" | "users") => 
 };
 
 /** Whether the project counts its document bytes (it has a `documentsBytes` quota). */
-export const countsDocumentBytes = (project: ResolvedProject) => quotaOf(project, "documentsBytes") !== undefined;
+const countsDocumentBytes = (project: ResolvedProject) => quotaOf(project, "documentsBytes") !== undefined;
 
 /** `"_id":"<24 hex>",` — what the store adds to a document inserted without an id. */
 const ID_BYTES = 33;

@@ -4,7 +4,8 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jsonBytesWithin, MAX_AGGREGATE_BYTES } from "../functions/data/aggregate";
+import { MAX_AGGREGATE_BYTES } from "../shared/aggregate";
+import { jsonBytesWithin } from "../shared/json-bytes";
 import { type DataTestEnv, dataTestEnv } from "./data-helpers";
 
 let env: DataTestEnv;

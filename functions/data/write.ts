@@ -3,13 +3,7 @@ import type { AppEnv } from "../../shared/app";
 import type { Deps } from "../../shared/deps";
 import { etagOf, nextTimestamp } from "../../shared/documents";
 import { ok, readJson } from "../../shared/http";
-import {
-  countedBytes,
-  countsDocumentBytes,
-  documentBytes,
-  releaseDocumentBytes,
-  reserveDocumentBytes,
-} from "../../shared/quotas";
+import { countedBytes, releaseDocumentBytes, reserveDocumentBytes } from "../../shared/quotas";
 import { assertOwnerKept, authorize, ownedInsert } from "../../shared/rules";
 import type { Doc, Update } from "../../shared/store/types";
 import { writeAddressed } from "./addressed";
@@ -60,8 +54,7 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
    */
   async function resizing<T>(c: Ctx, current: Doc, next: Record<string, unknown>, write: () => Promise<T | null>) {
     const project = c.get("principal").project;
-    if (!countsDocumentBytes(project)) return write(); // measuring a 1 MiB document twice costs milliseconds
-    const growth = documentBytes(next) - documentBytes(current);
+    const growth = countedBytes(project, [next]) - countedBytes(project, [current]);
     const release = growth > 0 ? await reserveDocumentBytes(deps, project, growth) : async () => {};
     const result = await write().catch(async (error) => {
       await release();

@@ -32,7 +32,7 @@ export const RESERVED_PARAMS: ReadonlySet<string> = new Set([
 
 type SuffixOp = "eq" | "gt" | "gte" | "lt" | "lte" | "ne" | "in" | "nin" | "exists" | "regex";
 /** Most filter parameters one request may carry (each is a condition every document is tested against). */
-export const MAX_FILTER_PARAMS = 20;
+const MAX_FILTER_PARAMS = 20;
 
 const SUFFIXES: SuffixOp[] = ["gte", "gt", "lte", "lt", "ne", "nin", "in", "exists", "regex"];
 

@@ -19,7 +19,7 @@ export const MAX_REGEX_LENGTH = 128;
  * Largest count of a counted repetition (`{n}`, `{n,m}`). RE2 allows 1000, but its matching cost
  * grows with the compiled program: one `.{1000}` costs about 0.3 ms per document tested.
  */
-export const MAX_REPEAT_COUNT = 100;
+const MAX_REPEAT_COUNT = 100;
 
 const METACHARACTERS = /[.*+?^${}()|[\]\\]/g;
 const OPTION_FLAGS = /^[imsx]*$/;
