@@ -7,7 +7,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import S3rver from "s3rver";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
 import { createAdminApp } from "../functions/admin/app";
 import { createStorageApp } from "../functions/storage/app";
@@ -17,7 +16,9 @@ import { s3BlobStore } from "../shared/storage/s3";
 import { openEmbeddedStore } from "../shared/store/embedded";
 import type { DocumentStore } from "../shared/store/types";
 import { ADMIN_TOKEN, memoryLogger } from "./helpers";
+import { event } from "./lambda-event";
 import { PNG } from "./png";
+import { S3RVER_KEYS, startS3rver } from "./s3-server";
 
 const PRODUCTION = {
   NODE_ENV: "production",
@@ -30,35 +31,25 @@ const PRODUCTION = {
 };
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
-let dir: string;
-let s3rver: S3rver;
+let s3rver: Awaited<ReturnType<typeof startS3rver>>;
 let s3Env: Record<string, string>;
 let store: DocumentStore;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "edgeback-production-files-"));
-  s3rver = new S3rver({
-    address: "127.0.0.1",
-    port: 0,
-    silent: true,
-    directory: dir,
-    configureBuckets: [{ name: "files", configs: [] }],
-  });
-  const { port } = await s3rver.run();
+  s3rver = await startS3rver();
   s3Env = {
     S3_BUCKET: "files",
     S3_REGION: "us-east-1",
-    S3_ENDPOINT: `http://127.0.0.1:${port}`,
+    S3_ENDPOINT: s3rver.endpoint,
     S3_FORCE_PATH_STYLE: "true",
-    S3_ACCESS_KEY_ID: "S3RVER",
-    S3_SECRET_ACCESS_KEY: "S3RVER",
+    S3_ACCESS_KEY_ID: S3RVER_KEYS.accessKeyId,
+    S3_SECRET_ACCESS_KEY: S3RVER_KEYS.secretAccessKey,
   };
   store = await openEmbeddedStore({ dataDir: null });
 });
 afterAll(async () => {
   await store.close();
   await s3rver.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 /** Production deps over the shared store; `env` adds variables (S3_*). */
@@ -181,15 +172,7 @@ describe("storage entries in production without S3", () => {
 
   it("Lambda: 500 Server misconfigured, S3_BUCKET named in the log", async () => {
     const { handler } = await import("../platforms/lambda/storage");
-    const event = {
-      version: "2.0",
-      rawPath: "/api/health",
-      rawQueryString: "",
-      headers: { host: "api.example.com" },
-      requestContext: { http: { method: "GET", path: "/api/health", sourceIp: "203.0.113.7" } },
-      isBase64Encoded: false,
-    };
-    const res = await handler(event as never, {} as never);
+    const res = await handler(event("GET", "/api/health") as never, {} as never);
     expect(res.statusCode).toBe(500);
     expect(JSON.parse(Buffer.from(res.body, "base64").toString("utf8"))).toMatchObject(MISCONFIGURED);
     expect(log()).toMatch(/S3_BUCKET: required in production/);

@@ -10,6 +10,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
+import { event } from "./lambda-event";
 
 let logged: MockInstance<typeof console.error>;
 beforeEach(() => {
@@ -27,20 +28,9 @@ afterEach(() => {
 /** What the entries logged to console.error, as one string. */
 const log = () => logged.mock.calls.map((args) => args.join(" ")).join("\n");
 
-/** An API Gateway HTTP API v2 event for GET `path`. */
-const event = (path: string) => ({
-  version: "2.0",
-  routeKey: "$default",
-  rawPath: path,
-  rawQueryString: "",
-  headers: { host: "api.example.com" },
-  requestContext: { http: { method: "GET", path, protocol: "HTTP/1.1", sourceIp: "203.0.113.7", userAgent: "t" } },
-  isBase64Encoded: false,
-});
-
 async function lambda(fn: "data" | "admin" | "storage" | "auth", path = "/api/health") {
   const { handler } = await import(`../platforms/lambda/${fn}.ts`);
-  const res = await handler(event(path), {});
+  const res = await handler(event("GET", path), {});
   const body = res.isBase64Encoded ? Buffer.from(res.body, "base64").toString("utf8") : res.body;
   return { status: res.statusCode as number, json: JSON.parse(body) };
 }

@@ -19,6 +19,7 @@ import { handler as authHandler } from "../platforms/lambda/auth";
 import { handler as dataHandler } from "../platforms/lambda/data";
 import { handler as storageHandler } from "../platforms/lambda/storage";
 import { CONFIG_VARIABLES, loadConfig } from "../shared/config";
+import { event } from "./lambda-event";
 import { PNG } from "./png";
 
 const ADMIN_TOKEN = "lambda-admin-token-0123456789";
@@ -30,37 +31,6 @@ beforeAll(() => {
   vi.stubEnv("MONGODB_URI", "");
   vi.stubEnv("DATA_DIR", "");
 });
-
-/** An API Gateway HTTP API v2 event. */
-function event(
-  method: string,
-  rawPath: string,
-  headers: Record<string, string> = {},
-  body?: unknown,
-  rawQueryString = "",
-) {
-  return {
-    version: "2.0",
-    routeKey: "$default",
-    rawPath,
-    rawQueryString,
-    headers: { "content-type": "application/json", host: "api.example.com", ...headers },
-    requestContext: {
-      accountId: "123456789012",
-      apiId: "api",
-      domainName: "api.example.com",
-      domainPrefix: "api",
-      http: { method, path: rawPath, protocol: "HTTP/1.1", sourceIp: "203.0.113.7", userAgent: "test" },
-      requestId: "req",
-      routeKey: "$default",
-      stage: "$default",
-      time: "22/Nov/2026:00:00:00 +0000",
-      timeEpoch: 0,
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    isBase64Encoded: false,
-  };
-}
 
 /** An answer's body as text (API Gateway decodes base64 answers before they reach the client). */
 const textOf = (res: { body: string; isBase64Encoded?: boolean }) =>
@@ -323,17 +293,10 @@ describe("Lambda bundles (serverless.yml's esbuild options)", () => {
   });
 
   it.each(FUNCTIONS)("%s starts as Lambda starts it (an ES module, no require) and answers", async (fn) => {
-    const event = {
-      version: "2.0",
-      rawPath: "/api/health",
-      rawQueryString: "",
-      headers: { host: "api.example.com" },
-      requestContext: { http: { method: "GET", path: "/api/health", sourceIp: "203.0.113.7" } },
-      isBase64Encoded: false,
-    };
+    const health = event("GET", "/api/health");
     const script = [
       `const { handler } = await import(${JSON.stringify(pathToFileURL(join(outdir, `${fn}.mjs`)).href)});`,
-      `const res = await handler(${JSON.stringify(event)}, {});`,
+      `const res = await handler(${JSON.stringify(health)}, {});`,
       "console.log(res.statusCode);",
     ].join("\n");
     const env = { PATH: process.env.PATH ?? "", NODE_ENV: "development", ADMIN_TOKEN };

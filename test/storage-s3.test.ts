@@ -4,12 +4,8 @@
  * gateway that checks them the way S3 does (recomputing the signature over the signed headers the
  * request actually carries) before forwarding — that is what refuses an oversized or wrong-type PUT.
  */
-import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { AwsV4Signer } from "aws4fetch";
-import S3rver from "s3rver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStorageApp } from "../functions/storage/app";
 import { UPLOAD_URL_TTL } from "../functions/storage/pending";
@@ -18,10 +14,9 @@ import { s3BlobStore } from "../shared/storage/s3";
 import type { BlobStore } from "../shared/storage/types";
 import { fakeClock, testDeps } from "./helpers";
 import { PNG } from "./png";
+import { S3RVER_KEYS, startS3rver } from "./s3-server";
 
-const CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
-let dir: string;
-let s3rver: S3rver;
+let s3rver: Awaited<ReturnType<typeof startS3rver>>;
 let gateway: Server;
 let blobs: BlobStore;
 let deps: Deps;
@@ -55,7 +50,7 @@ function signatureGateway(target: string): Server {
         unsigned.searchParams.delete(name);
       }
       const signer = new AwsV4Signer({
-        ...CREDENTIALS,
+        ...S3RVER_KEYS,
         method: req.method,
         url: unsigned.toString(),
         headers,
@@ -83,19 +78,11 @@ function signatureGateway(target: string): Server {
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "edgeback-s3rver-"));
-  s3rver = new S3rver({
-    address: "127.0.0.1",
-    port: 0,
-    silent: true,
-    directory: dir,
-    configureBuckets: [{ name: "files", configs: [] }],
-  });
-  const { port } = await s3rver.run();
-  gateway = signatureGateway(`http://127.0.0.1:${port}`);
+  s3rver = await startS3rver();
+  gateway = signatureGateway(s3rver.endpoint);
   await new Promise<void>((resolve) => gateway.listen(0, "127.0.0.1", resolve));
   const endpoint = `http://127.0.0.1:${(gateway.address() as { port: number }).port}`;
-  blobs = s3BlobStore({ bucket: "files", region: "us-east-1", endpoint, forcePathStyle: true, ...CREDENTIALS });
+  blobs = s3BlobStore({ bucket: "files", region: "us-east-1", endpoint, forcePathStyle: true, ...S3RVER_KEYS });
   deps = await testDeps({ clock });
   app = createStorageApp(deps, { blobs });
   const { project, keys } = await deps.projects.create({
@@ -109,7 +96,6 @@ afterAll(async () => {
   await deps.store.close();
   gateway.close();
   await s3rver.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 // biome-ignore lint/suspicious/noExplicitAny: envelopes of our own API

@@ -9,10 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Miniflare } from "miniflare";
-import S3rver from "s3rver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { s3BlobStore } from "../shared/storage/s3";
 import { startRedis } from "./redis-harness";
+import { S3RVER_KEYS, startS3rver } from "./s3-server";
 import { startUpstashShim } from "./upstash-shim";
 
 const run = promisify(execFile);
@@ -251,22 +251,13 @@ describe("Upstash and S3 adapters inside workerd", () => {
   it("rate limits through Upstash (redis-server behind the REST shim) and files into s3rver", async () => {
     const redis = await startRedis();
     const shim = await startUpstashShim(redis.port);
-    const dir = await mkdtemp(join(tmpdir(), "edgeback-workerd-s3-"));
-    const s3 = new S3rver({
-      address: "127.0.0.1",
-      port: 0,
-      silent: true,
-      directory: dir,
-      configureBuckets: [{ name: "files", configs: [] }],
-    });
-    const { port } = await s3.run();
+    const s3 = await startS3rver();
     const s3Config = {
       bucket: "files",
       region: "us-east-1",
-      endpoint: `http://127.0.0.1:${port}`,
+      endpoint: s3.endpoint,
       forcePathStyle: true,
-      accessKeyId: "S3RVER",
-      secretAccessKey: "S3RVER",
+      ...S3RVER_KEYS,
     };
     const mf = await start("local", {
       UPSTASH_REDIS_REST_URL: shim.url,
@@ -317,7 +308,6 @@ describe("Upstash and S3 adapters inside workerd", () => {
       await shim.close();
       await redis.stop();
       await s3.close();
-      await rm(dir, { recursive: true, force: true });
     }
   }, 60_000);
 });
