@@ -1,4 +1,5 @@
 /** The size of a value's JSON text, counted without building it. */
+import { ResultTooLargeError } from "./store/types";
 
 /** UTF-8 bytes of a string as JSON text (quotes and escapes included). */
 function stringBytes(s: string): number {
@@ -52,4 +53,16 @@ export function jsonBytesWithin(value: unknown, limit: number): number {
   };
   visit(value, true);
   return total;
+}
+
+/**
+ * Counts an array's JSON size as its items are read: each call adds one item, and throws
+ * ResultTooLargeError as soon as the array's JSON text would pass `limit` bytes.
+ */
+export function arrayBytesWithin(limit: number): (item: unknown) => void {
+  let total = 1; // "[", and "]" or "," before each item
+  return (item) => {
+    total += 1 + jsonBytesWithin(item, limit - total);
+    if (total > limit) throw new ResultTooLargeError(limit);
+  };
 }

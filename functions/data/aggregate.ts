@@ -4,13 +4,12 @@ import type { AppEnv } from "../../shared/app";
 import type { Deps } from "../../shared/deps";
 import { ApiError } from "../../shared/errors";
 import { ok, readJson } from "../../shared/http";
-import { jsonBytesWithin } from "../../shared/json-bytes";
 import type { ResolvedProject } from "../../shared/principal";
 import { restrictedFor, vetFilter } from "../../shared/query";
 import { authorize, ownerFilter } from "../../shared/rules";
 import { isPlainObject } from "../../shared/sanitize";
 import type { CollectionDef } from "../../shared/schema/definition";
-import { type Doc, StoreUnavailableError } from "../../shared/store/types";
+import { type Doc, ResultTooLargeError, StoreUnavailableError } from "../../shared/store/types";
 import { queryContext, resolveTarget } from "./target";
 
 /**
@@ -42,24 +41,25 @@ export function aggregateRoutes(deps: Deps): Hono<AppEnv> {
       restricted: (path, use) => restrictedFor(path, use, context),
       vetFilter: (filter) => vetFilter(filter, context),
     });
-    const items = await collection.aggregate(pipeline, { maxTimeMs: AGGREGATE_TIME_MS }).catch((error: unknown) => {
+    const options = { maxTimeMs: AGGREGATE_TIME_MS, maxBytes: MAX_AGGREGATE_BYTES };
+    const items = await collection.aggregate(pipeline, options).catch((error: unknown) => {
+      if (error instanceof StoreUnavailableError) throw error;
+      if (error instanceof ResultTooLargeError) {
+        throw new ApiError(
+          "INVALID_QUERY",
+          "The aggregate's answer would pass 16 MiB of JSON; $project fewer fields, $limit the items or $group less",
+        );
+      }
       // The store refused or aborted the pipeline (unknown operator, bad argument, time limit): the
       // caller's input, answered without the store's own words.
-      if (error instanceof StoreUnavailableError) throw error;
       deps.log.warn("aggregate pipeline failed", { collection: def.name, error: String(error) });
       throw new ApiError(
         "INVALID_QUERY",
         "The pipeline could not be run (unknown operator, bad argument, time or size limit)",
       );
     });
-    const answer = isSecretKey ? items : items.map((item) => present(item as Doc));
-    if (jsonBytesWithin(answer, MAX_AGGREGATE_BYTES) > MAX_AGGREGATE_BYTES) {
-      throw new ApiError(
-        "INVALID_QUERY",
-        "The aggregate's answer would pass 16 MiB of JSON; $project fewer fields, $limit the items or $group less",
-      );
-    }
-    return ok(c, { items: answer });
+    // Stripping private fields only shrinks the items: the store's byte count bounds the answer.
+    return ok(c, { items: isSecretKey ? items : items.map((item) => present(item as Doc)) });
   });
 
   return routes;

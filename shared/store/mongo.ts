@@ -1,5 +1,6 @@
 import * as mongo from "mongodb";
 import { isId } from "../ids";
+import { arrayBytesWithin } from "../json-bytes";
 import type { Collection, Database, Doc, DocumentStore, Filter, FindOptions } from "./types";
 import { DuplicateKeyError, QueryTimeoutError, StoreUnavailableError } from "./types";
 
@@ -174,13 +175,21 @@ export async function openMongoStore(config: {
         }),
       deleteOne: (filter) => run(async () => fromMongoOrNull(await col.findOneAndDelete(toMongoFilter(filter)))),
       deleteMany: (filter) => run(async () => (await col.deleteMany(toMongoFilter(filter))).deletedCount),
-      aggregate: (pipeline, { maxTimeMs } = {}) =>
+      aggregate: (pipeline, { maxTimeMs, maxBytes } = {}) =>
         run(async () => {
           const stages = pipeline.map((stage) =>
             "$match" in stage ? { $match: toMongoFilter(stage.$match as Filter) } : stage,
           );
           const options = maxTimeMs === undefined ? {} : { maxTimeMS: maxTimeMs };
-          return (await col.aggregate(stages, options).toArray()).map(fromMongo);
+          const count = maxBytes === undefined ? undefined : arrayBytesWithin(maxBytes);
+          const items: Doc[] = [];
+          // Leaving the loop early (a throw) closes the cursor.
+          for await (const doc of col.aggregate(stages, options)) {
+            const item = fromMongo(doc);
+            count?.(item);
+            items.push(item);
+          }
+          return items;
         }),
       createIndex: (field, { unique = false } = {}) =>
         run(async () => {

@@ -72,11 +72,12 @@ export interface Collection {
   deleteMany(filter: Filter): Promise<number>;
   /**
    * Runs an aggregation pipeline (already vetted by the caller: allowed stages only). A leading
-   * `$match` uses the indexes. `maxTimeMs` bounds the run where the adapter can interrupt it.
+   * `$match` uses the indexes. `maxTimeMs` bounds the run where the adapter can interrupt it;
+   * `maxBytes` bounds the answer's JSON, counted as it is read (ResultTooLargeError past it).
    */
   aggregate(
     pipeline: Array<Record<string, unknown>>,
-    options?: { maxTimeMs?: number },
+    options?: { maxTimeMs?: number; maxBytes?: number },
   ): Promise<Array<Record<string, unknown>>>;
   /** Creates a secondary index on a (dotted) field; `unique` only among documents that have it. */
   createIndex(field: string, options?: { unique?: boolean }): Promise<void>;
@@ -124,6 +125,14 @@ export class QueryTimeoutError extends Error {
   constructor(ms?: number) {
     super(ms === undefined ? "Query exceeded its time limit" : `Query exceeded ${ms} ms`);
     this.name = "QueryTimeoutError";
+  }
+}
+
+/** An answer passed the `maxBytes` it was asked to stay within; it was not read further. */
+export class ResultTooLargeError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`Result exceeds ${maxBytes} bytes`);
+    this.name = "ResultTooLargeError";
   }
 }
 

@@ -7,6 +7,7 @@ import {
   documentJson,
   type Filter,
   type IndexSpec,
+  ResultTooLargeError,
   type Sort,
   StoreUnavailableError,
 } from "../../shared/store/types";
@@ -364,6 +365,25 @@ export function storeContract(
         { _id: hex(5), name: "Eve" },
         { _id: hex(1), name: "Ada" },
       ]);
+    });
+
+    it("aggregate with maxBytes answers up to that much JSON and refuses past it, without reading on", async () => {
+      const c = things();
+      await c.insertMany(Array.from({ length: 300 }, (_, n) => ({ _id: hex(n + 1), n, text: "é".repeat(1000) })));
+      const pipeline = [{ $sort: { n: 1 } }, { $project: { _id: 0, n: 1, text: 1 } }];
+      const whole = await c.aggregate(pipeline);
+      const bytes = Buffer.byteLength(JSON.stringify(whole));
+      expect(whole).toHaveLength(300);
+      expect(await c.aggregate(pipeline, { maxBytes: bytes })).toEqual(whole);
+      const refused = await c.aggregate(pipeline, { maxBytes: bytes - 1 }).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(ResultTooLargeError);
+      expect((refused as ResultTooLargeError).maxBytes).toBe(bytes - 1);
+      // An answer far past the limit stops at it: a 100 000-item $unwind is refused at 1 KiB.
+      const explode = [{ $limit: 1 }, { $project: { i: { $range: [0, 100_000] } } }, { $unwind: "$i" }];
+      await expect(c.aggregate(explode, { maxBytes: 1024 })).rejects.toBeInstanceOf(ResultTooLargeError);
     });
 
     it("an exclusion $project removes the path under arrays at any depth (arrays of arrays too)", async () => {

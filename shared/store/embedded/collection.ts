@@ -3,6 +3,7 @@ import { Aggregator } from "mingo/aggregator";
 import type { Cursor } from "mingo/cursor";
 import { Query } from "mingo/query";
 import { newId } from "../../ids";
+import { arrayBytesWithin } from "../../json-bytes";
 import {
   type Collection,
   DOCUMENT_JSON,
@@ -319,7 +320,7 @@ export class EmbeddedCollection implements Collection {
 
   async aggregate(
     pipeline: Array<Record<string, unknown>>,
-    options: { maxTimeMs?: number } = {},
+    options: { maxTimeMs?: number; maxBytes?: number } = {},
   ): Promise<Array<Record<string, unknown>>> {
     await this.ready();
     const [first, ...rest] = pipeline;
@@ -339,7 +340,13 @@ export class EmbeddedCollection implements Collection {
     return withinBudget(options.maxTimeMs, () => {
       const matched = match ? this.select(match) : [...this.docs.values()];
       const source = excluded.length > 0 ? excludePaths(matched, excluded) : matched;
-      return aggregator.run(source) as Array<Record<string, unknown>>;
+      const count = options.maxBytes === undefined ? undefined : arrayBytesWithin(options.maxBytes);
+      const items: Array<Record<string, unknown>> = [];
+      for (const item of aggregator.stream(source)) {
+        count?.(item);
+        items.push(item as Record<string, unknown>);
+      }
+      return items;
     });
   }
 
