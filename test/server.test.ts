@@ -193,47 +193,61 @@ describe("local server (npm start)", () => {
     2 * STARTUP_MS + 20_000,
   );
 
-  it(
-    "loses no acknowledged insert when SIGTERM arrives during load",
-    async () => {
-      const dataDir = await tempDataDir();
-      const first = await startServer(dataDir);
-      const post = (path: string, headers: Record<string, string>, body: unknown) =>
-        fetch(`${first.url}${path}`, { method: "POST", headers, body: JSON.stringify(body) });
-      const created = await (await post("/api/admin/projects", adminHeaders(first.token), { name: "load" })).json();
-      const sk = { "x-api-key": created.data.keys.secret as string, "content-type": "application/json" };
-
-      // 400 inserts in flight; SIGTERM once the first 50 are acknowledged.
-      let acknowledged = 0;
-      let stopped: ReturnType<typeof stopServer> | undefined;
-      const results = await Promise.all(
-        Array.from({ length: 400 }, async (_, n) => {
-          try {
-            const res = await post("/api/data/events", sk, { n });
-            if (res.status !== 201) return null;
-            const id = ((await res.json()) as { data: { _id: string } }).data._id;
-            if (++acknowledged === 50) stopped = stopServer(first, 10_000);
-            return id;
-          } catch {
-            return null; // refused or cut off by the shutdown: never acknowledged
-          }
-        }),
-      );
-      expect(await stopped).toEqual({ code: 0, signal: null });
-      const ids = results.filter((id): id is string => id !== null);
-      expect(ids.length).toBeGreaterThanOrEqual(50);
-
-      const second = await startServer(dataDir);
-      const res = await fetch(`${second.url}/api/data/events?limit=100&count=true`, { headers: sk });
-      // A write whose response the shutdown cut off may exist too; every acknowledged one must.
-      expect(((await res.json()) as { data: { count: number } }).data.count).toBeGreaterThanOrEqual(ids.length);
-      for (const id of ids) {
-        expect((await fetch(`${second.url}/api/data/events/${id}`, { headers: sk })).status).toBe(200);
-      }
-      expect(await stopServer(second)).toEqual({ code: 0, signal: null });
+  // SIGTERM drains in-flight requests; SIGKILL (a crash) leaves no time at all: a write is
+  // acknowledged only once committed to disk, so none that was acknowledged may be missing.
+  const stops = {
+    SIGTERM: { stop: (server: Running) => stopServer(server, 10_000), ended: { code: 0, signal: null } },
+    SIGKILL: {
+      stop: (server: Running) => {
+        server.child.kill("SIGKILL");
+        return server.exited;
+      },
+      ended: { code: null, signal: "SIGKILL" },
     },
-    2 * STARTUP_MS + 30_000,
-  );
+  };
+  for (const [signal, { stop, ended }] of Object.entries(stops)) {
+    it(
+      `loses no acknowledged insert when ${signal} arrives during load`,
+      async () => {
+        const dataDir = await tempDataDir();
+        const first = await startServer(dataDir);
+        const post = (path: string, headers: Record<string, string>, body: unknown) =>
+          fetch(`${first.url}${path}`, { method: "POST", headers, body: JSON.stringify(body) });
+        const created = await (await post("/api/admin/projects", adminHeaders(first.token), { name: "load" })).json();
+        const sk = { "x-api-key": created.data.keys.secret as string, "content-type": "application/json" };
+
+        // 400 inserts in flight; the signal once the first 50 are acknowledged.
+        let acknowledged = 0;
+        let stopped: ReturnType<typeof stop> | undefined;
+        const results = await Promise.all(
+          Array.from({ length: 400 }, async (_, n) => {
+            try {
+              const res = await post("/api/data/events", sk, { n });
+              if (res.status !== 201) return null;
+              const id = ((await res.json()) as { data: { _id: string } }).data._id;
+              if (++acknowledged === 50) stopped = stop(first);
+              return id;
+            } catch {
+              return null; // refused or cut off by the stop: never acknowledged
+            }
+          }),
+        );
+        expect(await stopped).toEqual(ended);
+        const ids = results.filter((id): id is string => id !== null);
+        expect(ids.length).toBeGreaterThanOrEqual(50);
+
+        const second = await startServer(dataDir);
+        const res = await fetch(`${second.url}/api/data/events?limit=100&count=true`, { headers: sk });
+        // A write whose response the stop cut off may exist too; every acknowledged one must.
+        expect(((await res.json()) as { data: { count: number } }).data.count).toBeGreaterThanOrEqual(ids.length);
+        for (const id of ids) {
+          expect((await fetch(`${second.url}/api/data/events/${id}`, { headers: sk })).status).toBe(200);
+        }
+        expect(await stopServer(second)).toEqual({ code: 0, signal: null });
+      },
+      2 * STARTUP_MS + 30_000,
+    );
+  }
 
   it(
     "refuses an invalid PORT with a config error naming it",
