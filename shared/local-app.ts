@@ -17,8 +17,10 @@ export type FunctionName = "auth" | "data" | "storage" | "admin";
 /** A fetch handler with the Workers/Hono signature. */
 export type FetchHandler = (request: Request, env?: object, ctx?: ExecutionContext) => Response | Promise<Response>;
 
-const PREFIXES: ReadonlyArray<readonly [string, FunctionName]> = [
+/** The path prefixes of each function; the deploy configs (wrangler.toml, serverless.yml, vercel.json) route the same. */
+export const PREFIXES: ReadonlyArray<readonly [string, FunctionName]> = [
   ["/api/userAuth", "auth"],
+  ["/api/mail", "auth"],
   ["/api/data", "data"],
   ["/api/schemas", "data"],
   ["/api/storage", "storage"],

@@ -84,6 +84,7 @@ describe("GET /api/admin/projects/:id/outbox", () => {
       to: "alice@example.com",
       subject: "app: verify your email",
       text: expect.stringContaining(env.otpFor("alice@example.com")),
+      html: null,
       otp: env.otpFor("alice@example.com"),
       sentAt: "2026-01-01T00:00:00.000Z",
     });

@@ -57,6 +57,7 @@ describe("adapters", () => {
       to: "u54@example.com",
       subject: "s54",
       text: "t54",
+      html: null,
       otp: null,
       sentAt: "2026-01-01T00:00:00.000Z",
     });
@@ -96,6 +97,13 @@ describe("adapters", () => {
       subject: "s1",
       text: "t1",
     });
+    // An app mail (POST /api/mail/send) may carry html, with or without text.
+    await mailer.send({ ...mail(2), text: "", html: "<p>h</p>" });
+    await mailer.send({ ...mail(3), html: "<p>h</p>" });
+    expect(fake.requests.slice(1).map((r) => r.body)).toEqual([
+      { from: "App <no-reply@example.com>", to: ["u2@example.com"], subject: "s2", html: "<p>h</p>" },
+      { from: "App <no-reply@example.com>", to: ["u3@example.com"], subject: "s3", text: "t3", html: "<p>h</p>" },
+    ]);
   });
 
   it("resend: a refusal or an unreachable API is a MailError", async () => {

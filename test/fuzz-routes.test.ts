@@ -190,7 +190,9 @@ const authRoute = fc.oneof(
         "resend-verification",
         "request-password-reset",
         "reset-password",
-      ].map((p) => `/api/userAuth/${p}`),
+      ]
+        .map((p) => `/api/userAuth/${p}`)
+        .concat("/api/mail/send"),
     ),
   ),
   fc.tuple(fc.constant("PUT"), fc.constantFrom("/api/userAuth/update-profile", "/api/userAuth/change-password")),

@@ -6,6 +6,7 @@ import type { Deps } from "../../shared/deps";
 import { ApiError } from "../../shared/errors";
 import { jsonBody, ok } from "../../shared/http";
 import { isId } from "../../shared/ids";
+import { forgetMailCount } from "../../shared/mail/allowance";
 import { createProjectSchema, rotateKeysSchema, updateProjectSchema } from "../../shared/projects";
 import { recountDocumentBytes } from "../../shared/quotas";
 import { openCleanupBlobStore } from "../../shared/storage";
@@ -62,6 +63,7 @@ export function createAdminApp(deps: Deps, options: { blobs?: BlobStore } = {}):
     const removeData = async () => {
       await removeProjectFiles(deps, blobs, id);
       await recountDocumentBytes(deps, id); // drops the quota counter
+      await forgetMailCount(deps, id);
     };
     found(await projects.remove(id, removeData));
     return ok(c, { id, deleted: true });

@@ -7,6 +7,7 @@ import type { Deps } from "../../shared/deps";
 import type { AuthRuntime } from "./context";
 import { emailRoutes } from "./email";
 import { loginRoutes } from "./login";
+import { mailRoutes } from "./mail";
 import { passwordRoutes } from "./password";
 import { profileRoutes } from "./profile";
 import { refreshRoutes } from "./refresh";
@@ -14,8 +15,12 @@ import { sessionRoutes } from "./sessions";
 import { signupRoutes } from "./signup";
 
 const PREFIX = "/api/userAuth";
+const MAIL_PREFIX = "/api/mail";
 
-/** The auth function (API.md §6): end-user accounts, tokens, sessions and OTP mail, pk or sk in `x-api-key`. */
+/**
+ * The auth function (API.md §6): end-user accounts, tokens, sessions and OTP mail, pk or sk in
+ * `x-api-key`; and the app's own mail (`/api/mail/send`, secret key), which shares its mailer.
+ */
 export function createAuthApp(deps: Deps): Hono<AppEnv> {
   const app = createBaseApp(deps);
   const rt: AuthRuntime = { deps, store: createAuthStore(deps) };
@@ -32,5 +37,7 @@ export function createAuthApp(deps: Deps): Hono<AppEnv> {
   ]) {
     app.route(PREFIX, routes(rt));
   }
+  app.use(`${MAIL_PREFIX}/*`, requireApiKey(deps));
+  app.route(MAIL_PREFIX, mailRoutes(rt));
   return app;
 }

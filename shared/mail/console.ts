@@ -21,6 +21,7 @@ export function createConsoleMailer(log: Logger, options: { production?: boolean
         to: mail.to,
         subject: mail.subject,
         text: mail.text,
+        ...(mail.html ? { html: mail.html } : {}),
       });
     },
   };

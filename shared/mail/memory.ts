@@ -24,6 +24,7 @@ export function createOutbox(clock: Clock): Outbox {
         to: mail.to,
         subject: mail.subject,
         text: mail.text,
+        html: mail.html ?? null,
         otp: mail.otp ?? null,
         sentAt: new Date(clock.now()).toISOString(),
       };

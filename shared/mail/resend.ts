@@ -22,7 +22,13 @@ export function createResendMailer(options: {
         response = await send(endpoint, {
           method: "POST",
           headers: { authorization: `Bearer ${options.apiKey}`, "content-type": "application/json" },
-          body: JSON.stringify({ from: options.from, to: [mail.to], subject: mail.subject, text: mail.text }),
+          body: JSON.stringify({
+            from: options.from,
+            to: [mail.to],
+            subject: mail.subject,
+            ...(mail.text ? { text: mail.text } : {}),
+            ...(mail.html ? { html: mail.html } : {}),
+          }),
           signal: AbortSignal.timeout(TIMEOUT_MS),
         });
       } catch (error) {

@@ -1,11 +1,13 @@
 /** The mailer port (API.md §6 "Mail"): one narrow interface, adapters `console`, `memory`, `resend`. */
 
-/** One mail to one end user of a project. */
+/** One mail to one recipient, on behalf of a project: an OTP mail, or the app's own (POST /api/mail/send). */
 export interface Mail {
   projectId: string;
   to: string;
   subject: string;
+  /** The plain-text body; an app mail may have only `html` (then this is ""). */
   text: string;
+  html?: string;
   /** The one-time code the mail carries: kept for the development outbox, never sent on its own. */
   otp?: string;
 }
@@ -15,6 +17,7 @@ export interface OutboxMail {
   to: string;
   subject: string;
   text: string;
+  html: string | null;
   otp: string | null;
   sentAt: string;
 }

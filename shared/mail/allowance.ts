@@ -1,0 +1,65 @@
+/**
+ * The monthly allowance of app mail (POST /api/mail/send): a project sends at most
+ * `settings.quotas.mailsPerMonth` mails per calendar month (UTC), DEFAULT_MAILS_PER_MONTH unless the
+ * operator sets it; 0 turns app mail off. The count lives in the platform database, so it holds
+ * across instances, and is reserved atomically before sending. OTP mails of the auth routes do not count.
+ */
+import type { Deps } from "../deps";
+import { ApiError } from "../errors";
+import type { ResolvedProject } from "../principal";
+import { DuplicateKeyError } from "../store/types";
+
+const COUNTERS = "mail_usage";
+export const DEFAULT_MAILS_PER_MONTH = 100;
+
+type AllowanceDeps = Pick<Deps, "store" | "clock">;
+
+/** The project's app mails per month. */
+export function mailsPerMonth(project: ResolvedProject): number {
+  const value = (project.settings.quotas as Record<string, unknown> | undefined)?.mailsPerMonth;
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 ? value : DEFAULT_MAILS_PER_MONTH;
+}
+
+/** What a reservation took: the month's count with it, and a way to give back mails that were not sent. */
+export interface MailReservation {
+  used: number;
+  limit: number;
+  giveBack(count: number): Promise<void>;
+}
+
+/** Reserves `count` mails of this month's allowance; 403 QUOTA_EXCEEDED when they would pass it. */
+export async function reserveMails(
+  deps: AllowanceDeps,
+  project: ResolvedProject,
+  count: number,
+): Promise<MailReservation> {
+  const limit = mailsPerMonth(project);
+  const month = new Date(deps.clock.now()).toISOString().slice(0, 7);
+  const counters = deps.store.platform().collection(COUNTERS);
+  const take = () =>
+    counters.updateOne({ _id: project.id, month, sent: { $lte: limit - count } }, { $inc: { sent: count } });
+  let taken = count <= limit ? await take() : null;
+  if (!taken && count <= limit) {
+    // The month's first mail: start its count (once, whichever instance gets there first), then take.
+    await counters.updateOne({ _id: project.id, month: { $ne: month } }, { $set: { month, sent: 0 } });
+    await counters.insertOne({ _id: project.id, month, sent: 0 }).catch((error: unknown) => {
+      if (!(error instanceof DuplicateKeyError)) throw error;
+    });
+    taken = await take();
+  }
+  if (!taken) {
+    throw new ApiError("QUOTA_EXCEEDED", `The project's mail allowance (${limit} a month) is used up`);
+  }
+  return {
+    used: taken.sent as number,
+    limit,
+    giveBack: async (unsent) => {
+      if (unsent > 0) await counters.updateOne({ _id: project.id, month }, { $inc: { sent: -unsent } });
+    },
+  };
+}
+
+/** Drops the project's count (when the project goes). */
+export async function forgetMailCount(deps: Pick<Deps, "store">, projectId: string): Promise<void> {
+  await deps.store.platform().collection(COUNTERS).deleteOne({ _id: projectId });
+}
