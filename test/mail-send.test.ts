@@ -3,7 +3,7 @@
  * monthly allowance (atomic, per project, per calendar month), provider failures, and the
  * urBackend SDK over real HTTP.
  */
-import urBackend from "@urbackend/sdk";
+import urBackend, { RateLimitError } from "@urbackend/sdk";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createAdminApp } from "../functions/admin/app";
 import { createAuthApp } from "../functions/auth/app";
@@ -54,6 +54,7 @@ describe("callers", () => {
     expect(res.json).toMatchObject({
       success: true,
       data: { id: null, provider: "default", monthlyUsage: 1, monthlyLimit: DEFAULT_MAILS_PER_MONTH },
+      message: "Mail sent",
     });
     expect(outbox()).toMatchObject([{ to: "ada@example.com", subject: "Hello", text: "Hi Ada", html: null }]);
 
@@ -130,27 +131,31 @@ describe("monthly allowance", () => {
     const sendN = (n: number) => send({ ...hello, to: to(n) }, { key: sk });
     expect((await sendN(2)).json.data).toMatchObject({ monthlyUsage: 2, monthlyLimit: 3 });
     const over = await sendN(2);
-    expect([over.status, over.json.code]).toEqual([403, "QUOTA_EXCEEDED"]);
-    expect(over.json.message).toContain("3 a month");
+    expect([over.status, over.json.code]).toEqual([429, "RATE_LIMITED"]);
+    expect(over.json.message).toBe("Monthly mail limit exceeded (3 a month)");
+    expect(over.headers.get("retry-after")).toBe(String(31 * 24 * 3600)); // at 2026-02-01T00:00Z
     expect((await sendN(1)).json.data.monthlyUsage).toBe(3);
-    expect((await sendN(1)).status).toBe(403);
+    expect((await sendN(1)).status).toBe(429);
 
-    env.clock.advance(31 * 24 * 3600 * 1000); // 2026-02-01
+    env.clock.advance(31 * 24 * 3600 * 1000 - 1000); // 2026-01-31T23:59:59Z: still January
+    const last = await sendN(1);
+    expect([last.status, last.headers.get("retry-after")]).toEqual([429, "1"]);
+    env.clock.advance(1000); // 2026-02-01
     expect((await sendN(3)).json.data.monthlyUsage).toBe(3);
-    expect((await sendN(1)).status).toBe(403);
+    expect((await sendN(1)).status).toBe(429);
   });
 
   it("holds under parallel requests: exactly the allowance is sent", async () => {
     const { sk, id } = await createTestProject(env.deps, "race", { quotas: { mailsPerMonth: 5 } });
     const results = await Promise.all(Array.from({ length: 12 }, () => send(hello, { key: sk })));
     expect(results.filter((r) => r.status === 200)).toHaveLength(5);
-    expect(results.filter((r) => r.status === 403)).toHaveLength(7);
+    expect(results.filter((r) => r.status === 429)).toHaveLength(7);
     expect(outbox(id)).toHaveLength(5);
   });
 
   it("0 turns app mail off; OTP mails of the auth routes are not counted", async () => {
     const { sk, pk } = await createTestProject(env.deps, "quiet", { quotas: { mailsPerMonth: 0 } });
-    expect((await send(hello, { key: sk })).status).toBe(403);
+    expect((await send(hello, { key: sk })).status).toBe(429);
     const signup = await call(env.app, "POST", "/api/userAuth/signup", {
       key: pk,
       body: { email: "eve@example.com", password: "correct horse battery" },
@@ -222,6 +227,13 @@ describe("urBackend SDK", () => {
       const browser = urBackend({ apiKey: env.project.pk, baseUrl: server.baseUrl });
       await expect(browser.mail.send({ to: "ada@example.com", subject: "x", text: "y" })).rejects.toThrow(/secret key/);
       expect(outbox()).toHaveLength(1);
+      // Past the monthly allowance the SDK throws its RateLimitError, as against urBackend.
+      const small = await createTestProject(env.deps, "small", { quotas: { mailsPerMonth: 1 } });
+      const limited = urBackend({ apiKey: small.sk, baseUrl: server.baseUrl });
+      await limited.mail.send({ to: "ada@example.com", subject: "1", text: "one" });
+      await expect(limited.mail.send({ to: "ada@example.com", subject: "2", text: "two" })).rejects.toBeInstanceOf(
+        RateLimitError,
+      );
     } finally {
       await server.close();
     }

@@ -76,7 +76,8 @@ export function mailRoutes(rt: AuthRuntime): Hono<AppEnv> {
       const message = `${failed.length} of ${to.length} mails could not be sent (the mail provider failed); the others were sent`;
       throw new ApiError("SERVICE_UNAVAILABLE", message, { details: failed });
     }
-    return ok(c, { id: null, provider: "default", monthlyUsage: reservation.used, monthlyLimit: reservation.limit });
+    const data = { id: null, provider: "default", monthlyUsage: reservation.used, monthlyLimit: reservation.limit };
+    return ok(c, data, 200, "Mail sent");
   });
 
   return routes;

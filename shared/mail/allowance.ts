@@ -27,14 +27,18 @@ export interface MailReservation {
   giveBack(count: number): Promise<void>;
 }
 
-/** Reserves `count` mails of this month's allowance; 403 QUOTA_EXCEEDED when they would pass it. */
+/**
+ * Reserves `count` mails of this month's allowance. Past it: 429 RATE_LIMITED with Retry-After at
+ * the next month, as urBackend answers ("Monthly mail limit exceeded"), so its SDK's RateLimitError fits.
+ */
 export async function reserveMails(
   deps: AllowanceDeps,
   project: ResolvedProject,
   count: number,
 ): Promise<MailReservation> {
   const limit = mailsPerMonth(project);
-  const month = new Date(deps.clock.now()).toISOString().slice(0, 7);
+  const now = new Date(deps.clock.now());
+  const month = now.toISOString().slice(0, 7);
   const counters = deps.store.platform().collection(COUNTERS);
   const take = () =>
     counters.updateOne({ _id: project.id, month, sent: { $lte: limit - count } }, { $inc: { sent: count } });
@@ -48,7 +52,11 @@ export async function reserveMails(
     taken = await take();
   }
   if (!taken) {
-    throw new ApiError("QUOTA_EXCEEDED", `The project's mail allowance (${limit} a month) is used up`);
+    const nextMonth = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1);
+    const retryAfter = String(Math.ceil((nextMonth - now.getTime()) / 1000));
+    throw new ApiError("RATE_LIMITED", `Monthly mail limit exceeded (${limit} a month)`, {
+      headers: { "retry-after": retryAfter },
+    });
   }
   return {
     used: taken.sent as number,
