@@ -106,6 +106,20 @@ describe("adapters", () => {
     ]);
   });
 
+  it("resend: a batch is one POST to /emails/batch with every mail", async () => {
+    const fake = await fakeResend();
+    const mailer = createResendMailer({ apiKey: "re_test_key", from: "a@example.com", endpoint: fake.url });
+    await mailer.sendBatch([mail(1), { ...mail(2), text: "", html: "<p>h</p>" }]);
+    expect(fake.requests).toHaveLength(1);
+    expect(fake.requests[0]?.url).toBe("/emails/batch");
+    expect(fake.requests[0]?.body).toEqual([
+      { from: "a@example.com", to: ["u1@example.com"], subject: "s1", text: "t1" },
+      { from: "a@example.com", to: ["u2@example.com"], subject: "s2", html: "<p>h</p>" },
+    ]);
+    const refused = createResendMailer({ apiKey: "k", from: "a@example.com", endpoint: (await fakeResend(422)).url });
+    await expect(refused.sendBatch([mail(1)])).rejects.toThrow(MailError);
+  });
+
   it("resend: a refusal or an unreachable API is a MailError", async () => {
     const fake = await fakeResend(401);
     const refused = createResendMailer({ apiKey: "bad", from: "a@example.com", endpoint: fake.url });

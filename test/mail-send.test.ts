@@ -134,6 +134,9 @@ describe("monthly allowance", () => {
     expect([over.status, over.json.code]).toEqual([429, "RATE_LIMITED"]);
     expect(over.json.message).toBe("Monthly mail limit exceeded (3 a month)");
     expect(over.headers.get("retry-after")).toBe(String(31 * 24 * 3600)); // at 2026-02-01T00:00Z
+    expect(over.headers.get("ratelimit-limit")).toBe("3");
+    expect(over.headers.get("ratelimit-remaining")).toBe("1");
+    expect(over.headers.get("ratelimit-reset")).toBe(String(31 * 24 * 3600));
     expect((await sendN(1)).json.data.monthlyUsage).toBe(3);
     expect((await sendN(1)).status).toBe(429);
 
@@ -143,6 +146,17 @@ describe("monthly allowance", () => {
     env.clock.advance(1000); // 2026-02-01
     expect((await sendN(3)).json.data.monthlyUsage).toBe(3);
     expect((await sendN(1)).status).toBe(429);
+  });
+
+  it("a request stamped with the month before (a clock behind) never sets the new month's count back", async () => {
+    const { sk } = await createTestProject(env.deps, "skew", { quotas: { mailsPerMonth: 2 } });
+    env.clock.advance(31 * 24 * 3600 * 1000); // 2026-02-01
+    expect((await send(hello, { key: sk })).json.data.monthlyUsage).toBe(1);
+    env.clock.advance(-1000); // another instance, one second behind: still January
+    expect((await send(hello, { key: sk })).status).toBe(429);
+    env.clock.advance(1000);
+    expect((await send(hello, { key: sk })).json.data.monthlyUsage).toBe(2);
+    expect((await send(hello, { key: sk })).status).toBe(429);
   });
 
   it("holds under parallel requests: exactly the allowance is sent", async () => {
@@ -191,28 +205,29 @@ describe("monthly allowance", () => {
 });
 
 describe("provider failures", () => {
-  it("503 names the recipients not sent; they are given back to the allowance, the others count", async () => {
-    const sent: Mail[] = [];
-    const flaky: Mailer = {
+  it("503 when the provider refuses the batch: nothing counted, its words only in the log", async () => {
+    const batches: Mail[][] = [];
+    const refusing: Mailer = {
       kind: "resend",
-      async send(mail) {
-        if (mail.to.startsWith("bounce")) throw new MailError("Resend answered 500: internal secret detail");
-        sent.push(mail);
+      send: async () => {},
+      async sendBatch(mails) {
+        batches.push(mails);
+        if (mails.some((m) => m.to.startsWith("bounce"))) throw new MailError("Resend answered 500: internal detail");
       },
     };
-    const app = createAuthApp({ ...env.deps, mailer: flaky });
+    const app = createAuthApp({ ...env.deps, mailer: refusing });
     const res = await call(app, "POST", "/api/mail/send", {
       key: env.project.sk,
       body: { ...hello, to: ["a@example.com", "bounce@example.com"] },
     });
     expect([res.status, res.json.code]).toEqual([503, "SERVICE_UNAVAILABLE"]);
-    expect(res.json.message).toContain("1 of 2");
-    expect(res.json.details).toEqual([{ path: "to", message: "not sent", address: "bounce@example.com" }]);
-    expect(res.text).not.toContain("secret detail");
-    expect(sent.map((m) => m.to)).toEqual(["a@example.com"]);
+    expect(res.json.message).toContain("nothing was counted");
+    expect(res.text).not.toContain("internal detail");
     expect(env.deps.log.lines.some((l) => l.message === "mail failed")).toBe(true);
+    // Every recipient went in one batch (one provider request, whatever their number).
+    expect(batches.map((b) => b.map((m) => m.to))).toEqual([["a@example.com", "bounce@example.com"]]);
     const next = await call(app, "POST", "/api/mail/send", { key: env.project.sk, body: hello });
-    expect(next.json.data.monthlyUsage).toBe(2);
+    expect(next.json.data.monthlyUsage).toBe(1);
   });
 });
 

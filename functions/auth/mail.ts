@@ -1,12 +1,13 @@
 /**
  * POST /api/mail/send (urBackend's `mail.send`, not in API.md): the app's own mail, sent from the
- * server's sender with the secret key. Each recipient gets a mail of their own; every mail counts
- * against the project's monthly allowance (shared/mail/allowance.ts). Templates are not offered.
+ * server's sender with the secret key. Each recipient gets a mail of their own, all handed to the
+ * provider in one batch; every mail counts against the project's monthly allowance
+ * (shared/mail/allowance.ts). Templates are not offered.
  */
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../../shared/app";
-import { ApiError, type ErrorDetail } from "../../shared/errors";
+import { ApiError } from "../../shared/errors";
 import { ok, parseWith } from "../../shared/http";
 import { reserveMails } from "../../shared/mail/allowance";
 import { assertSafeBody } from "../../shared/sanitize";
@@ -61,21 +62,15 @@ export function mailRoutes(rt: AuthRuntime): Hono<AppEnv> {
     const { to, subject, text, html } = parseWith(sendMailSchema, body);
 
     const reservation = await reserveMails(rt.deps, project, to.length);
-    const results = await Promise.allSettled(
-      to.map((address) => rt.deps.mailer.send({ projectId: project.id, to: address, subject, text: text ?? "", html })),
-    );
-    const failed: ErrorDetail[] = [];
-    results.forEach((result, i) => {
-      if (result.status === "fulfilled") return;
-      failed.push({ path: "to", message: "not sent", address: to[i] });
-      rt.deps.log.error("mail failed", { projectId: project.id, purpose: "app", error: result.reason });
-    });
-    await reservation.giveBack(failed.length);
-    rt.deps.usage.count(project.id, "mails", to.length - failed.length);
-    if (failed.length > 0) {
-      const message = `${failed.length} of ${to.length} mails could not be sent (the mail provider failed); the others were sent`;
-      throw new ApiError("SERVICE_UNAVAILABLE", message, { details: failed });
+    const mails = to.map((address) => ({ projectId: project.id, to: address, subject, text: text ?? "", html }));
+    try {
+      await rt.deps.mailer.sendBatch(mails);
+    } catch (error) {
+      rt.deps.log.error("mail failed", { projectId: project.id, purpose: "app", error });
+      await reservation.giveBack(to.length);
+      throw new ApiError("SERVICE_UNAVAILABLE", "The mail provider did not accept the mail; nothing was counted");
     }
+    rt.deps.usage.count(project.id, "mails", to.length);
     const data = { id: null, provider: "default", monthlyUsage: reservation.used, monthlyLimit: reservation.limit };
     return ok(c, data, 200, "Mail sent");
   });

@@ -7,6 +7,7 @@
 import type { Deps } from "../deps";
 import { ApiError } from "../errors";
 import type { ResolvedProject } from "../principal";
+import { rateLimitHeaders } from "../ratelimit/middleware";
 import { DuplicateKeyError } from "../store/types";
 
 const COUNTERS = "mail_usage";
@@ -28,8 +29,9 @@ export interface MailReservation {
 }
 
 /**
- * Reserves `count` mails of this month's allowance. Past it: 429 RATE_LIMITED with Retry-After at
- * the next month, as urBackend answers ("Monthly mail limit exceeded"), so its SDK's RateLimitError fits.
+ * Reserves `count` mails of this month's allowance. Past it: 429 RATE_LIMITED (RateLimit-* headers
+ * for the month, Retry-After at the next), as urBackend answers ("Monthly mail limit exceeded"), so
+ * its SDK's RateLimitError fits.
  */
 export async function reserveMails(
   deps: AllowanceDeps,
@@ -45,24 +47,29 @@ export async function reserveMails(
   let taken = count <= limit ? await take() : null;
   if (!taken && count <= limit) {
     // The month's first mail: start its count (once, whichever instance gets there first), then take.
-    await counters.updateOne({ _id: project.id, month: { $ne: month } }, { $set: { month, sent: 0 } });
+    // Only ever forward ("YYYY-MM" sorts by time): a request stamped a moment before midnight on a
+    // clock behind the others must not set the new month's count back.
+    await counters.updateOne({ _id: project.id, month: { $lt: month } }, { $set: { month, sent: 0 } });
     await counters.insertOne({ _id: project.id, month, sent: 0 }).catch((error: unknown) => {
       if (!(error instanceof DuplicateKeyError)) throw error;
     });
     taken = await take();
   }
   if (!taken) {
-    const nextMonth = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1);
-    const retryAfter = String(Math.ceil((nextMonth - now.getTime()) / 1000));
+    const counted = await counters.findOne({ _id: project.id, month });
+    const used = typeof counted?.sent === "number" ? counted.sent : 0;
+    const resetAt = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1);
+    const remaining = Math.max(0, limit - used);
     throw new ApiError("RATE_LIMITED", `Monthly mail limit exceeded (${limit} a month)`, {
-      headers: { "retry-after": retryAfter },
+      headers: rateLimitHeaders({ limit, remaining, resetAt, allowed: false }, now.getTime()),
     });
   }
   return {
     used: taken.sent as number,
     limit,
     giveBack: async (unsent) => {
-      if (unsent > 0) await counters.updateOne({ _id: project.id, month }, { $inc: { sent: -unsent } });
+      if (unsent <= 0) return;
+      await counters.updateOne({ _id: project.id, month, sent: { $gte: unsent } }, { $inc: { sent: -unsent } });
     },
   };
 }

@@ -12,8 +12,11 @@ const NOT_DELIVERED =
  * naming MAIL_PROVIDER, which the sender logs without the mail.
  */
 export function createConsoleMailer(log: Logger, options: { production?: boolean } = {}): Mailer {
-  return {
+  const mailer: Mailer = {
     kind: "console",
+    async sendBatch(mails) {
+      for (const mail of mails) await mailer.send(mail);
+    },
     async send(mail) {
       if (options.production) throw new MailError(NOT_DELIVERED);
       log.info("mail (console provider: not sent)", {
@@ -25,4 +28,5 @@ export function createConsoleMailer(log: Logger, options: { production?: boolean
       });
     },
   };
+  return mailer;
 }

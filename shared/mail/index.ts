@@ -31,6 +31,10 @@ export function createMailer(config: Config, deps: { clock: Clock; log: Logger; 
       outbox.add(mail);
       await inner?.send(mail);
     },
+    async sendBatch(mails) {
+      for (const mail of mails) outbox.add(mail);
+      await inner?.sendBatch(mails);
+    },
     outbox: (projectId) => outbox.list(projectId),
   };
 }

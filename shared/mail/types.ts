@@ -26,6 +26,8 @@ export interface OutboxMail {
 export interface Mailer {
   readonly kind: "console" | "memory" | "resend";
   send(mail: Mail): Promise<void>;
+  /** Sends several mails in one call to the provider (Resend's batch endpoint: all or none). */
+  sendBatch(mails: Mail[]): Promise<void>;
   /** The last mails sent for a project, newest first. */
   outbox?(projectId: string): OutboxMail[];
 }

@@ -65,19 +65,24 @@ export async function limitRequest(
     throw new ApiError("SERVICE_UNAVAILABLE");
   }
   waitUntil(c, result.pending);
-  const resetSeconds = Math.max(0, Math.ceil((result.resetAt - deps.clock.now()) / 1000));
-  const headers: Record<string, string> = {
+  const headers = rateLimitHeaders(result, deps.clock.now());
+  if (!result.allowed) throw new ApiError("RATE_LIMITED", undefined, { headers });
+  for (const [header, value] of Object.entries(headers)) c.header(header, value);
+}
+
+/** The RateLimit-* and X-RateLimit-* headers of a limit (API.md §8), with Retry-After when refused. */
+export function rateLimitHeaders(
+  result: { limit: number; remaining: number; resetAt: number; allowed: boolean },
+  now: number,
+): Record<string, string> {
+  const resetSeconds = Math.max(0, Math.ceil((result.resetAt - now) / 1000));
+  return {
     "ratelimit-limit": String(result.limit),
     "ratelimit-remaining": String(result.remaining),
     "ratelimit-reset": String(resetSeconds),
     "x-ratelimit-limit": String(result.limit),
     "x-ratelimit-remaining": String(result.remaining),
     "x-ratelimit-reset": String(Math.ceil(result.resetAt / 1000)),
+    ...(result.allowed ? {} : { "retry-after": String(Math.max(1, resetSeconds)) }),
   };
-  if (!result.allowed) {
-    throw new ApiError("RATE_LIMITED", undefined, {
-      headers: { ...headers, "retry-after": String(Math.max(1, resetSeconds)) },
-    });
-  }
-  for (const [header, value] of Object.entries(headers)) c.header(header, value);
 }
