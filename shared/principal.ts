@@ -1,4 +1,5 @@
 /** Who is calling: the project an API key belongs to, and which kind of key it is. */
+import type { SocialProvider } from "./settings";
 
 export type KeyType = "publishable" | "secret";
 
@@ -15,6 +16,8 @@ export interface ResolvedProject {
   jwtSecret: string;
   /** The project's own MongoDB URI (bring your own database), opened. */
   databaseUri: string | undefined;
+  /** The social sign-in providers' OAuth client secrets, opened. */
+  socialSecrets?: Partial<Record<SocialProvider, string>>;
 }
 
 /** The caller of a project-facing request. */

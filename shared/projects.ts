@@ -8,7 +8,15 @@ import { createKeyCache, generateKey, hashKey, keyTypeOf } from "./keys";
 import { normalizeAllowlistEntry } from "./origin";
 import type { KeyType, Principal, ProjectSettings, ResolvedProject } from "./principal";
 import { isPlainObject } from "./sanitize";
-import { mergeSettings, settingsSchema, viewSettings } from "./settings";
+import {
+  mergeSettings,
+  SECRET_SETTINGS,
+  SOCIAL_PROVIDERS,
+  type SocialProvider,
+  secretHolder,
+  settingsSchema,
+  viewSettings,
+} from "./settings";
 import type { Doc, DocumentStore } from "./store/types";
 
 /** A project as the admin API shows it: never key material, the JWT secret or the database URI. */
@@ -177,13 +185,18 @@ export function createProjectService(opts: {
     return indexes;
   };
 
-  /** Seals `database.uri` in a validated settings value (create input or PATCH patch). */
+  /** Seals the secrets (SECRET_SETTINGS) in a validated settings value (create input or PATCH patch). */
   const sealSettings = async (settings: Record<string, unknown>) => {
-    const database = settings.database;
-    if (!isPlainObject(database)) return settings;
-    const { configured: _ignored, ...rest } = database;
-    if (typeof rest.uri === "string") rest.uri = await secretBox.seal(rest.uri);
-    return { ...settings, database: rest };
+    let sealed = settings;
+    for (const [area, object, field] of SECRET_SETTINGS) {
+      const holder = secretHolder(sealed, area, object);
+      if (!holder) continue;
+      const { configured: _ignored, ...rest } = holder;
+      if (typeof rest[field] === "string") rest[field] = await secretBox.seal(rest[field]);
+      const areaValue = object === null ? rest : { ...(sealed[area] as Record<string, unknown>), [object]: rest };
+      sealed = { ...sealed, [area]: areaValue };
+    }
+    return sealed;
   };
 
   const insertKey = async (projectId: string, type: KeyType) => {
@@ -236,6 +249,16 @@ export function createProjectService(opts: {
   const LIVE = { retiredAt: { $exists: false } };
   const findProject = async (id: string) => (await projects().findOne({ _id: id, ...LIVE })) as ProjectDoc | null;
 
+  /** The social providers' client secrets, opened. */
+  const openSocialSecrets = async (settings: Record<string, unknown>) => {
+    const secrets: Partial<Record<SocialProvider, string>> = {};
+    for (const provider of SOCIAL_PROVIDERS) {
+      const sealed = secretHolder(settings, "social", provider)?.clientSecret;
+      if (typeof sealed === "string") secrets[provider] = await secretBox.open(sealed);
+    }
+    return secrets;
+  };
+
   /** Opens a project's secrets and builds the principal a key resolves to. */
   const principalFor = async (project: ProjectDoc, keyType: KeyType): Promise<Principal> => {
     const database = isPlainObject(project.settings.database) ? project.settings.database : {};
@@ -246,6 +269,7 @@ export function createProjectService(opts: {
       settings: viewSettings(project.settings),
       jwtSecret: await secretBox.open(project.jwtSecret),
       databaseUri: typeof database.uri === "string" ? await secretBox.open(database.uri) : undefined,
+      socialSecrets: await openSocialSecrets(project.settings),
     };
     return deepFreeze({ project: resolved, keyType });
   };

@@ -67,6 +67,35 @@ const quotaSettings = settingsArea({
   mailsPerMonth: z.int().min(0).max(1_000_000),
 });
 
+/** Social sign-in providers (functions/auth/social.ts). */
+export const SOCIAL_PROVIDERS = ["github", "google"] as const;
+export type SocialProvider = (typeof SOCIAL_PROVIDERS)[number];
+
+/** One provider's OAuth client; `clientSecret` is sealed at rest and shown as `configured`. */
+const socialClient = settingsArea({
+  clientId: z.string().min(1).max(256),
+  clientSecret: z.string().min(1).max(512),
+  /** Shown by views; ignored when sent. */
+  configured: z.unknown(),
+});
+
+const socialSettings = settingsArea({
+  /**
+   * Where the browser goes back to after a social sign-in: the app's own page. https, or http on
+   * localhost; no fragment (the access token goes there).
+   */
+  redirectUrl: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .refine((url) => !url.includes("#"), "must not have a fragment")
+    .refine(
+      (url) => url.startsWith("https:") || /^http:\/\/(localhost|127\.0\.0\.1)(:\d+)?\//.test(new URL(url).href),
+      "must be https (http only on localhost)",
+    ),
+  github: socialClient,
+  google: socialClient,
+});
+
 const AREAS: Record<string, z.ZodType> = {
   storage: settingsArea(storageSettingsShape),
   rateLimits: rateLimitSettings,
@@ -74,6 +103,7 @@ const AREAS: Record<string, z.ZodType> = {
   database: databaseSettings,
   data: dataSettings,
   auth: authSettings,
+  social: socialSettings,
 };
 
 /** Rejects setting names MongoDB or JavaScript would misread, at every depth. */
@@ -128,9 +158,33 @@ export function mergeSettings(base: Record<string, unknown>, patch: Record<strin
   return out;
 }
 
-/** Settings as shown outside storage: `database.uri` becomes `database.configured`. */
+/** The settings paths that hold secrets: sealed at rest, never shown (a view says `configured`). */
+export const SECRET_SETTINGS: ReadonlyArray<readonly [area: string, object: string | null, field: string]> = [
+  ["database", null, "uri"],
+  ...SOCIAL_PROVIDERS.map((provider) => ["social", provider, "clientSecret"] as const),
+];
+
+/** The object of settings that holds a secret field (`database`, `social.github`, ...), if present. */
+export function secretHolder(
+  settings: Record<string, unknown>,
+  area: string,
+  object: string | null,
+): Record<string, unknown> | undefined {
+  const inArea = settings[area];
+  const holder = object === null ? inArea : isPlainObject(inArea) ? inArea[object] : undefined;
+  return isPlainObject(holder) ? holder : undefined;
+}
+
+/** Settings as shown outside storage: each secret field becomes `configured: true|false` beside it. */
 export function viewSettings(settings: Record<string, unknown>): Record<string, unknown> {
-  if (!isPlainObject(settings.database)) return settings;
-  const { uri, configured: _ignored, ...rest } = settings.database;
-  return { ...settings, database: { ...rest, configured: typeof uri === "string" } };
+  let view = settings;
+  for (const [area, object, field] of SECRET_SETTINGS) {
+    const holder = secretHolder(view, area, object);
+    if (!holder) continue;
+    const { [field]: secret, configured: _ignored, ...rest } = holder;
+    const shown = { ...rest, configured: typeof secret === "string" };
+    const areaValue = object === null ? shown : { ...(view[area] as Record<string, unknown>), [object]: shown };
+    view = { ...view, [area]: areaValue };
+  }
+  return view;
 }

@@ -192,13 +192,19 @@ const authRoute = fc.oneof(
         "reset-password",
       ]
         .map((p) => `/api/userAuth/${p}`)
-        .concat("/api/mail/send"),
+        .concat("/api/mail/send", "/api/userAuth/social/exchange"),
     ),
   ),
   fc.tuple(fc.constant("PUT"), fc.constantFrom("/api/userAuth/update-profile", "/api/userAuth/change-password")),
   fc.tuple(
     fc.constant("GET"),
-    fc.constantFrom("/api/userAuth/me", "/api/userAuth/sessions", "/api/userAuth/public/fuzzer"),
+    fc.constantFrom(
+      "/api/userAuth/me",
+      "/api/userAuth/sessions",
+      "/api/userAuth/public/fuzzer",
+      "/api/userAuth/social/github/start",
+      "/api/userAuth/social/google/callback",
+    ),
   ),
   fc.tuple(
     fc.constant("DELETE"),

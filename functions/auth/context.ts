@@ -35,6 +35,11 @@ export interface UserScope extends AuthScope {
 /** The project of the request's API key, its auth settings and collections. */
 export async function scopeOf(c: Context<AppEnv>, rt: AuthRuntime): Promise<AuthScope> {
   const { project, keyType } = c.get("principal");
+  return projectScope(rt, project, keyType);
+}
+
+/** A project's auth scope, for a request that named its project some other way than a key. */
+export async function projectScope(rt: AuthRuntime, project: ResolvedProject, keyType: KeyType): Promise<AuthScope> {
   return {
     project,
     keyType,

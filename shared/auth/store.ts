@@ -9,6 +9,9 @@ export const AUTH_COLLECTIONS = {
   refreshTokens: "_auth_refresh_tokens",
   otps: "_auth_otps",
   loginAttempts: "_auth_login_attempts",
+  /** Social sign-ins under way (the `state` sent to the provider) and their one-time handovers. */
+  socialStates: "_auth_social_states",
+  socialHandovers: "_auth_social_handovers",
 } as const;
 
 /** A project's auth collections, indexes ensured. */
@@ -24,6 +27,8 @@ const INDEXES: Record<keyof typeof AUTH_COLLECTIONS, Array<[string, boolean]>> =
     ["email", true],
     ["username", true],
     ["createdAt", false],
+    ["githubId", true],
+    ["googleId", true],
   ],
   sessions: [
     ["userId", false],
@@ -42,6 +47,14 @@ const INDEXES: Record<keyof typeof AUTH_COLLECTIONS, Array<[string, boolean]>> =
   loginAttempts: [
     ["email", true],
     ["windowStart", false],
+  ],
+  socialStates: [
+    ["hash", true],
+    ["expiresAt", false],
+  ],
+  socialHandovers: [
+    ["hash", true],
+    ["expiresAt", false],
   ],
 };
 

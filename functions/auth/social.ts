@@ -1,0 +1,228 @@
+/**
+ * Social sign-in with GitHub or Google (urBackend's SDK `socialStart` / `socialExchange`; not in
+ * API.md). Set up per project by the operator: `settings.social.{github,google}.{clientId,clientSecret}`
+ * and `settings.social.redirectUrl`, the app's page the browser returns to.
+ *
+ * 1. GET /social/:provider/start?key=<pk> → 302 to the provider. The `state` is
+ *    `<projectId>.<nonce>`; the nonce is kept hashed for 10 minutes and is good once.
+ * 2. GET /social/:provider/callback (the provider sends the browser here; no key) → the code becomes
+ *    a verified profile, the profile a user (found by provider id, else linked by an email the
+ *    provider verified, else created), the user a session; 302 to the redirect URL with
+ *    `?rtCode&provider&userId&isNewUser&linkedByEmail` and the access token in `#token`.
+ *    Failures after the state checked out go there too, as `?error=<reason>`.
+ * 3. POST /social/exchange {token, rtCode} → {refreshToken} (once, within 60 s, with its access token).
+ */
+import type { Context } from "hono";
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../../shared/app";
+import { profileSchema } from "../../shared/auth/profile";
+import { createSession } from "../../shared/auth/sessions";
+import { SOCIAL_SPECS, type SocialClient, type SocialProfile, SocialProviderError } from "../../shared/auth/social";
+import { type UserDoc, writeUser } from "../../shared/auth/users";
+import { createSecretBox, randomToken, sha256Hex, timingSafeEqual } from "../../shared/crypto";
+import { ApiError, type ErrorDetail } from "../../shared/errors";
+import { ok, parseWith } from "../../shared/http";
+import { isId, newId } from "../../shared/ids";
+import type { ResolvedProject } from "../../shared/principal";
+import { assertUserQuota } from "../../shared/quotas";
+import { isPlainObject } from "../../shared/sanitize";
+import { SOCIAL_PROVIDERS, type SocialProvider } from "../../shared/settings";
+import { signAccessToken } from "../../shared/tokens";
+import { type AuthRuntime, type AuthScope, projectScope, scopeOf } from "./context";
+import { readObject } from "./inputs";
+import { setRefreshCookie } from "./transport";
+
+const STATE_TTL_MS = 10 * 60 * 1000;
+const HANDOVER_TTL_MS = 60 * 1000;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Where the runtime reaches the providers (tests hand in their own). */
+export interface SocialOptions {
+  fetch?: typeof fetch;
+}
+
+function providerOf(c: Context<AppEnv>): SocialProvider {
+  const name = c.req.param("provider") ?? "";
+  if (!(SOCIAL_PROVIDERS as readonly string[]).includes(name)) {
+    throw new ApiError("NOT_FOUND", `Unknown sign-in provider; known: ${SOCIAL_PROVIDERS.join(", ")}`);
+  }
+  return name as SocialProvider;
+}
+
+/** The project's client at `provider` and its redirect URL; 403 FORBIDDEN when not set up. */
+function socialSetup(c: Context<AppEnv>, rt: AuthRuntime, project: ResolvedProject, provider: SocialProvider) {
+  const social = isPlainObject(project.settings.social) ? project.settings.social : {};
+  const client = isPlainObject(social[provider]) ? social[provider] : {};
+  const clientSecret = project.socialSecrets?.[provider];
+  const { redirectUrl } = social;
+  if (typeof client.clientId !== "string" || !clientSecret || typeof redirectUrl !== "string") {
+    throw new ApiError("FORBIDDEN", `Sign-in with ${provider} is not set up for this project`);
+  }
+  const base = rt.deps.config.publicUrl?.replace(/\/$/, "") ?? new URL(c.req.url).origin;
+  const redirectUri = `${base}/api/userAuth/social/${provider}/callback`;
+  return { client: { clientId: client.clientId, clientSecret, redirectUri } as SocialClient, redirectUrl };
+}
+
+/** The redirect URL with `params` in its query and `fragment` (if any) after `#`. */
+function back(redirectUrl: string, params: Record<string, string>, fragment?: Record<string, string>): string {
+  const url = new URL(redirectUrl);
+  for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
+  if (fragment) url.hash = new URLSearchParams(fragment).toString();
+  return url.toString();
+}
+
+/** Why a sign-in failed, for the app's page: short, never the provider's own words. */
+class SignInRefused extends Error {}
+
+/** The user a profile signs in as: by provider id, else by an email the provider verified, else a new one. */
+async function userFor(rt: AuthRuntime, scope: AuthScope, provider: SocialProvider, profile: SocialProfile) {
+  const { cols, now, project } = scope;
+  const idField = `${provider}Id`;
+  const known = (await cols.users.findOne({ [idField]: profile.providerUserId })) as UserDoc | null;
+  if (known) return { user: known, isNewUser: false, linkedByEmail: false };
+  if (!profile.email) throw new SignInRefused(`${provider} gave no email address for this account`);
+  const at = iso(now);
+  const byEmail = (await cols.users.findOne({ email: profile.email })) as UserDoc | null;
+  if (byEmail) {
+    // Linking by an unverified address would hand the account to whoever typed it at the provider.
+    if (!profile.emailVerified) throw new SignInRefused(`the email address is not verified with ${provider}`);
+    const linked = (await cols.users.updateOne(
+      { _id: byEmail._id, [idField]: { $exists: false } },
+      { $set: { [idField]: profile.providerUserId, emailVerified: true, updatedAt: at } },
+    )) as UserDoc | null;
+    if (!linked) throw new SignInRefused(`this account is linked to another ${provider} account`);
+    return { user: linked, isNewUser: false, linkedByEmail: true };
+  }
+  await assertUserQuota(rt.deps, project);
+  // Name and picture are kept when the project's profile fields take them as they are.
+  const details: ErrorDetail[] = [];
+  const candidate = Object.fromEntries(
+    Object.entries({ name: profile.name, avatarUrl: profile.avatarUrl }).filter(([, v]) => v !== undefined),
+  );
+  const extra = (await profileSchema(rt.deps, project)).create(candidate, "secret", details);
+  const user: UserDoc = {
+    _id: newId(now),
+    email: profile.email,
+    ...(details.length === 0 ? extra : {}),
+    emailVerified: profile.emailVerified,
+    [idField]: profile.providerUserId,
+    createdAt: at,
+    updatedAt: at,
+  };
+  await writeUser(() => cols.users.insertOne(user));
+  rt.deps.usage.count(project.id, "users");
+  return { user, isNewUser: true, linkedByEmail: false };
+}
+
+const exchangeSchema = z.object({ token: z.string().min(1).max(4096), rtCode: z.string().min(1).max(128) });
+
+/** The callback, which the provider calls without an API key: mount it before requireApiKey. */
+export function socialCallbackRoutes(rt: AuthRuntime, options: SocialOptions = {}): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+  const box = createSecretBox(rt.deps.config.encryptionKey);
+  const fetcher = options.fetch ?? fetch;
+
+  routes.get("/social/:provider/callback", async (c) => {
+    const provider = providerOf(c);
+    const expired = () => new ApiError("VALIDATION_FAILED", "Invalid or expired sign-in state; start again");
+    const [projectId = "", nonce = ""] = (c.req.query("state") ?? "").split(".");
+    if (!isId(projectId) || nonce === "") throw expired();
+    const project = await rt.deps.projects.resolveProject(projectId);
+    if (!project) throw expired();
+    const scope = await projectScope(rt, project, "publishable");
+    const { cols, now, settings } = scope;
+    const state = { hash: sha256Hex(nonce), provider, expiresAt: { $gt: iso(now) } };
+    if (!(await cols.socialStates.deleteOne(state))) throw expired();
+    const { client, redirectUrl } = socialSetup(c, rt, project, provider);
+
+    try {
+      const refused = c.req.query("error");
+      if (refused) throw new SignInRefused(`${provider} refused: ${refused.slice(0, 100)}`);
+      const code = c.req.query("code");
+      if (!code) throw new SignInRefused(`${provider} sent no code`);
+      const profile = await SOCIAL_SPECS[provider].profile(client, code, fetcher, now);
+      const { user, isNewUser, linkedByEmail } = await userFor(rt, scope, provider, profile);
+      if (settings.requireEmailVerification && user.emailVerified !== true) {
+        throw new SignInRefused("the email address is not verified");
+      }
+      const issued = await createSession(cols, {
+        userId: user._id,
+        now,
+        ttlMs: settings.refreshTokenTtl * 1000,
+        userAgent: c.req.header("user-agent"),
+      });
+      const { token } = await signAccessToken(project, user._id, {
+        now,
+        ttlSeconds: settings.accessTokenTtl,
+        claims: { sid: issued.sessionId },
+      });
+      const rtCode = randomToken(24);
+      await cols.socialHandovers.insertOne({
+        hash: sha256Hex(rtCode),
+        tokenHash: sha256Hex(token),
+        refreshToken: await box.seal(issued.refreshToken),
+        refreshExpiresAt: iso(issued.expiresAt),
+        expiresAt: iso(now + HANDOVER_TTL_MS),
+      });
+      const params = {
+        rtCode,
+        provider,
+        userId: user._id,
+        projectId: project.id,
+        isNewUser: String(isNewUser),
+        linkedByEmail: String(linkedByEmail),
+      };
+      return c.redirect(back(redirectUrl, params, { token }), 302);
+    } catch (error) {
+      if (error instanceof SocialProviderError) {
+        rt.deps.log.warn("social sign-in failed", {
+          projectId: project.id,
+          provider,
+          error: String(error.cause ?? error),
+        });
+        return c.redirect(back(redirectUrl, { error: `${provider} sign-in failed: ${error.message}` }), 302);
+      }
+      if (error instanceof SignInRefused) {
+        return c.redirect(back(redirectUrl, { error: `${provider} sign-in failed: ${error.message}` }), 302);
+      }
+      if (error instanceof ApiError && error.status < 500) {
+        return c.redirect(back(redirectUrl, { error: `${provider} sign-in failed: ${error.message}` }), 302);
+      }
+      throw error;
+    }
+  });
+
+  return routes;
+}
+
+/** Start and exchange, behind requireApiKey. */
+export function socialRoutes(rt: AuthRuntime): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+  const box = createSecretBox(rt.deps.config.encryptionKey);
+
+  routes.get("/social/:provider/start", async (c) => {
+    const provider = providerOf(c);
+    const { project, cols, now } = await scopeOf(c, rt);
+    const { client } = socialSetup(c, rt, project, provider);
+    const nonce = randomToken(24);
+    await cols.socialStates.insertOne({ hash: sha256Hex(nonce), provider, expiresAt: iso(now + STATE_TTL_MS) });
+    await cols.socialStates.deleteMany({ expiresAt: { $lte: iso(now) } });
+    return c.redirect(SOCIAL_SPECS[provider].authorizeUrl(client, `${project.id}.${nonce}`), 302);
+  });
+
+  routes.post("/social/exchange", async (c) => {
+    const { token, rtCode } = parseWith(exchangeSchema, await readObject(c));
+    const { cols, now } = await scopeOf(c, rt);
+    const invalid = () => new ApiError("TOKEN_INVALID", "Invalid or expired sign-in code");
+    const handover = await cols.socialHandovers.deleteOne({ hash: sha256Hex(rtCode), expiresAt: { $gt: iso(now) } });
+    await cols.socialHandovers.deleteMany({ expiresAt: { $lte: iso(now) } });
+    if (!handover || !timingSafeEqual(sha256Hex(token), String(handover.tokenHash))) throw invalid();
+    const refreshToken = await box.open(String(handover.refreshToken));
+    const seconds = Math.max(0, Math.floor((Date.parse(String(handover.refreshExpiresAt)) - now) / 1000));
+    setRefreshCookie(c, rt.deps.config, refreshToken, seconds);
+    return ok(c, { refreshToken }, 200, "Refresh token exchanged");
+  });
+
+  return routes;
+}

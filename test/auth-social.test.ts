@@ -1,0 +1,384 @@
+/**
+ * Social sign-in (GitHub, Google) end to end through HTTP, against fake providers reached through
+ * the fetch the auth app is given: start → provider → callback → the app's page → exchange →
+ * refresh; linking rules; state and handover misuse; Google's id_token checks; the urBackend SDK.
+ */
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import urBackend from "@urbackend/sdk";
+import type { Hono } from "hono";
+import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createAdminApp } from "../functions/admin/app";
+import { createAuthApp } from "../functions/auth/app";
+import type { AppEnv } from "../shared/app";
+import { type AuthTestEnv, authTestEnv, PASSWORD } from "./auth-helpers";
+import { type CallOptions, call, createTestProject } from "./data-helpers";
+import { ADMIN_TOKEN } from "./helpers";
+
+const REDIRECT = "https://app.example.com/auth/callback";
+const SOCIAL = {
+  redirectUrl: REDIRECT,
+  github: { clientId: "gh-client", clientSecret: "gh-secret" },
+  google: { clientId: "g-client.apps.googleusercontent.com", clientSecret: "g-secret" },
+};
+
+interface Account {
+  id: string;
+  email: string;
+  verified: boolean;
+  name?: string;
+}
+
+/** GitHub and Google as far as the sign-in uses them; `accounts` by the code the provider hands out. */
+async function fakeProviders(now: () => number) {
+  const accounts = new Map<string, Account>();
+  const requests: string[] = [];
+  const { publicKey, privateKey } = await generateKeyPair("RS256");
+  const jwk: JWK = { ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256", use: "sig" };
+  const idToken = {
+    issuer: "https://accounts.google.com",
+    audience: SOCIAL.google.clientId,
+    key: privateKey,
+    lifetimeSeconds: 3600,
+  };
+  const json = (body: unknown, status = 200) =>
+    new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+  const fetcher = (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = String(input);
+    requests.push(url);
+    const bearer = new Headers(init?.headers).get("authorization")?.replace("Bearer gho_", "") ?? "";
+    if (url === "https://github.com/login/oauth/access_token") {
+      const body = JSON.parse(String(init?.body));
+      const good = body.client_id === "gh-client" && body.client_secret === "gh-secret" && accounts.has(body.code);
+      return json(
+        good ? { access_token: `gho_${body.code}`, token_type: "bearer" } : { error: "bad_verification_code" },
+      );
+    }
+    if (url === "https://api.github.com/user") {
+      const account = accounts.get(bearer);
+      const user = {
+        id: Number(account?.id),
+        login: "octo",
+        name: account?.name ?? null,
+        email: account?.email || null,
+      };
+      return account ? json(user) : json({}, 401);
+    }
+    if (url === "https://api.github.com/user/emails") {
+      const account = accounts.get(bearer);
+      return account ? json([{ email: account.email, primary: true, verified: account.verified }]) : json({}, 401);
+    }
+    if (url === "https://oauth2.googleapis.com/token") {
+      const form = new URLSearchParams(String(init?.body));
+      const account = accounts.get(form.get("code") ?? "");
+      if (!account || form.get("client_secret") !== "g-secret") return json({ error: "invalid_grant" }, 400);
+      const token = await new SignJWT({ email: account.email, email_verified: account.verified, name: account.name })
+        .setProtectedHeader({ alg: "RS256", kid: "k1" })
+        .setIssuer(idToken.issuer)
+        .setAudience(idToken.audience)
+        .setSubject(account.id)
+        .setIssuedAt(Math.floor(now() / 1000))
+        .setExpirationTime(Math.floor(now() / 1000) + idToken.lifetimeSeconds)
+        .sign(idToken.key);
+      return json({ id_token: token, access_token: "ya29" });
+    }
+    if (url === "https://www.googleapis.com/oauth2/v3/certs") return json({ keys: [jwk] });
+    return json({ message: "not found" }, 404);
+  }) as typeof fetch;
+  return { accounts, requests, fetcher, idToken };
+}
+
+let env: AuthTestEnv;
+let providers: Awaited<ReturnType<typeof fakeProviders>>;
+let app: Hono<AppEnv>;
+beforeEach(async () => {
+  // With an ENCRYPTION_KEY, as in production: secrets are sealed with AES-GCM.
+  env = await authTestEnv({ settings: { social: SOCIAL }, env: { ENCRYPTION_KEY: "ab".repeat(32) } });
+  providers = await fakeProviders(() => env.clock.now());
+  app = createAuthApp(env.deps, { fetch: providers.fetcher });
+});
+afterEach(() => env.close());
+
+const get = (path: string, opts: CallOptions = {}) => call(app, "GET", path, { key: null, ...opts });
+const location = (res: { headers: Headers }) => new URL(res.headers.get("location") ?? "about:blank");
+
+/** Starts a sign-in with the publishable key in the URL (as the SDK's socialStart does); the provider's URL. */
+async function start(provider: string, key = env.project.pk) {
+  const res = await get(`/api/userAuth/social/${provider}/start?key=${key}`);
+  expect(res.status, res.text).toBe(302);
+  return location(res);
+}
+
+/** The whole round trip for the account behind `code`; the app page's URL the browser lands on. */
+async function signIn(provider: "github" | "google", code: string) {
+  const state = (await start(provider)).searchParams.get("state") ?? "";
+  const res = await get(`/api/userAuth/social/${provider}/callback?code=${code}&state=${encodeURIComponent(state)}`);
+  expect(res.status, res.text).toBe(302);
+  return location(res);
+}
+
+const landed = (url: URL) => ({
+  rtCode: url.searchParams.get("rtCode") ?? "",
+  token: new URLSearchParams(url.hash.slice(1)).get("token") ?? "",
+  error: url.searchParams.get("error"),
+});
+
+const exchange = (body: unknown, key = env.project.pk) =>
+  call(app, "POST", "/api/userAuth/social/exchange", { key, body });
+
+describe("GitHub, the whole way", () => {
+  it("start → GitHub → callback → the app's page → exchange → refresh and me", async () => {
+    providers.accounts.set("code-ada", { id: "101", email: "Ada@Example.com", verified: true, name: "Ada L" });
+    const authorize = await start("github");
+    expect(authorize.origin + authorize.pathname).toBe("https://github.com/login/oauth/authorize");
+    expect(authorize.searchParams.get("client_id")).toBe("gh-client");
+    expect(authorize.searchParams.get("redirect_uri")).toBe("http://localhost/api/userAuth/social/github/callback");
+    expect(authorize.searchParams.get("state")).toMatch(new RegExp(`^${env.project.id}\\.[\\w-]{32}$`));
+
+    const page = await signIn("github", "code-ada");
+    expect(page.origin + page.pathname).toBe(REDIRECT);
+    expect(Object.fromEntries([...page.searchParams].filter(([k]) => k !== "rtCode" && k !== "userId"))).toEqual({
+      provider: "github",
+      projectId: env.project.id,
+      isNewUser: "true",
+      linkedByEmail: "false",
+    });
+    const { rtCode, token } = landed(page);
+    const me = await call(app, "GET", "/api/userAuth/me", { key: env.project.pk, token });
+    expect(me.json.data).toMatchObject({ email: "ada@example.com", emailVerified: true, name: "Ada L" });
+    expect(me.json.data.githubId).toBe("101");
+
+    const swapped = await exchange({ token, rtCode });
+    expect(swapped.status, swapped.text).toBe(200);
+    const { refreshToken } = swapped.json.data;
+    expect(swapped.headers.get("set-cookie")).toContain(`refreshToken=${refreshToken}`);
+    const refreshed = await call(app, "POST", "/api/userAuth/refresh-token", {
+      key: env.project.pk,
+      headers: { "x-refresh-token": refreshToken, "x-refresh-token-mode": "header" },
+    });
+    expect(refreshed.status, refreshed.text).toBe(200);
+
+    // The handover is good once.
+    expect((await exchange({ token, rtCode })).json.code).toBe("TOKEN_INVALID");
+    // Signing in again finds the same user by GitHub id, even with another email at GitHub.
+    providers.accounts.set("code-ada-2", { id: "101", email: "other@example.com", verified: true });
+    const again = await signIn("github", "code-ada-2");
+    expect(again.searchParams.get("userId")).toBe(page.searchParams.get("userId"));
+    expect(again.searchParams.get("isNewUser")).toBe("false");
+  });
+
+  it("the user can no longer sign in with a password they never had", async () => {
+    providers.accounts.set("c", { id: "7", email: "nopass@example.com", verified: true });
+    await signIn("github", "c");
+    const login = await env.login("nopass@example.com", PASSWORD);
+    expect([login.status, login.json.code]).toEqual([401, "INVALID_CREDENTIALS"]);
+  });
+});
+
+describe("linking to an existing account", () => {
+  it("an email the provider verified links the provider to the account", async () => {
+    const session = await env.signup("bob@example.com");
+    providers.accounts.set("c", { id: "55", email: "bob@example.com", verified: true });
+    const page = await signIn("github", "c");
+    expect(page.searchParams.get("userId")).toBe(session.user._id);
+    expect(page.searchParams.get("linkedByEmail")).toBe("true");
+    const { token } = landed(page);
+    const me = await call(app, "GET", "/api/userAuth/me", { key: env.project.pk, token });
+    expect(me.json.data.emailVerified).toBe(true);
+  });
+
+  it("an unverified email never takes over the account; the page gets ?error and no token", async () => {
+    const session = await env.signup("carol@example.com");
+    providers.accounts.set("c", { id: "66", email: "carol@example.com", verified: false });
+    const page = await signIn("github", "c");
+    const { error, token, rtCode } = landed(page);
+    expect(error).toContain("not verified");
+    expect([token, rtCode]).toEqual(["", ""]);
+    const me = await call(app, "GET", "/api/userAuth/me", { key: env.project.pk, token: session.accessToken });
+    expect(me.json.data.emailVerified).toBe(false);
+  });
+
+  it("an account already linked to another GitHub id is not relinked", async () => {
+    providers.accounts.set("first", { id: "1", email: "dan@example.com", verified: true });
+    providers.accounts.set("second", { id: "2", email: "dan@example.com", verified: true });
+    await signIn("github", "first");
+    expect(landed(await signIn("github", "second")).error).toContain("linked to another github account");
+  });
+
+  it("no email from the provider: refused", async () => {
+    providers.accounts.set("c", { id: "9", email: "", verified: false });
+    expect(landed(await signIn("github", "c")).error).toContain("no email");
+  });
+});
+
+describe("state, code and handover misuse", () => {
+  it("a state is good once, for its provider and project, for 10 minutes", async () => {
+    providers.accounts.set("c", { id: "1", email: "e@example.com", verified: true });
+    const state = (await start("github")).searchParams.get("state") ?? "";
+    const callback = (provider: string, s: string) =>
+      get(`/api/userAuth/social/${provider}/callback?code=c&state=${s}`);
+    expect((await callback("google", state)).json.code).toBe("VALIDATION_FAILED");
+    expect((await callback("github", state)).status).toBe(302);
+    const reused = await callback("github", state);
+    expect([reused.status, reused.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+
+    const other = await createTestProject(env.deps, "other", { social: SOCIAL });
+    const nonce = state.split(".")[1];
+    expect((await callback("github", `${other.id}.${nonce}`)).status).toBe(400);
+    for (const bad of ["", "x", "not-an-id.abc", `${env.project.id}.`, "../../etc"]) {
+      expect((await callback("github", encodeURIComponent(bad))).status).toBe(400);
+    }
+    const late = (await start("github")).searchParams.get("state") ?? "";
+    env.clock.advance(10 * 60 * 1000 + 1);
+    expect((await callback("github", late)).status).toBe(400);
+  });
+
+  it("a refused or missing code, or the user saying no at the provider, lands on the page with ?error", async () => {
+    const errorOf = async (query: string) => {
+      const state = (await start("github")).searchParams.get("state") ?? "";
+      const res = await get(`/api/userAuth/social/github/callback?${query}&state=${state}`);
+      expect(res.status).toBe(302);
+      return location(res).searchParams.get("error") ?? "";
+    };
+    expect(await errorOf("code=unknown")).toContain("did not accept the code");
+    expect(await errorOf("x=1")).toContain("no code");
+    expect(await errorOf("error=access_denied")).toContain("refused: access_denied");
+  });
+
+  it("the handover needs its own access token, the project's key, and 60 s at most", async () => {
+    providers.accounts.set("c", { id: "1", email: "f@example.com", verified: true });
+    const first = landed(await signIn("github", "c"));
+    expect((await exchange({ token: `${first.token}x`, rtCode: first.rtCode })).json.code).toBe("TOKEN_INVALID");
+    // A failed try spends the code too.
+    expect((await exchange({ token: first.token, rtCode: first.rtCode })).json.code).toBe("TOKEN_INVALID");
+
+    const second = landed(await signIn("github", "c"));
+    const other = await createTestProject(env.deps, "other", { social: SOCIAL });
+    expect((await exchange(second, other.pk)).json.code).toBe("TOKEN_INVALID");
+    expect((await exchange(second, null as unknown as string)).json.code).toBe("API_KEY_MISSING");
+
+    const third = landed(await signIn("github", "c"));
+    env.clock.advance(60 * 1000 + 1);
+    expect((await exchange(third)).json.code).toBe("TOKEN_INVALID");
+    for (const body of [{}, { token: 1, rtCode: "x" }, "nope"]) {
+      expect((await exchange(body)).status).toBe(400);
+    }
+  });
+});
+
+describe("setup and callers", () => {
+  it("an unknown provider is 404; a project without the provider set up is 403", async () => {
+    expect((await get(`/api/userAuth/social/facebook/start?key=${env.project.pk}`)).status).toBe(404);
+    const bare = await createTestProject(env.deps, "bare");
+    const res = await get(`/api/userAuth/social/github/start?key=${bare.pk}`);
+    expect([res.status, res.json.code]).toEqual([403, "FORBIDDEN"]);
+    expect(res.json.message).toContain("not set up");
+  });
+
+  it("start needs a key: none 401, a bad one 401, a secret key in the URL 401; pk and sk in the header work", async () => {
+    expect((await get("/api/userAuth/social/github/start")).json.code).toBe("API_KEY_MISSING");
+    expect((await get("/api/userAuth/social/github/start?key=pk_live_nope")).json.code).toBe("API_KEY_INVALID");
+    expect((await get(`/api/userAuth/social/github/start?key=${env.project.sk}`)).json.code).toBe("API_KEY_INVALID");
+    expect((await get("/api/userAuth/social/github/start", { key: env.project.sk })).status).toBe(302);
+  });
+
+  it("the secret is sealed at rest and never shown; settings are checked", async () => {
+    const admin = createAdminApp(env.deps);
+    const asAdmin = (method: string, path: string, body?: unknown) =>
+      call(admin, method, path, { key: null, headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body });
+    const shown = await asAdmin("GET", `/api/admin/projects/${env.project.id}`);
+    expect(shown.json.data.settings.social.github).toEqual({ clientId: "gh-client", configured: true });
+    expect(shown.text).not.toContain("gh-secret");
+    const stored = await env.deps.store.platform().collection("projects").findOne({ _id: env.project.id });
+    expect(JSON.stringify(stored)).not.toContain("gh-secret");
+    // A PATCH of the client id keeps the secret.
+    const patched = await asAdmin("PATCH", `/api/admin/projects/${env.project.id}`, {
+      settings: { social: { github: { clientId: "gh-client-2" } } },
+    });
+    expect(patched.json.data.settings.social.github).toEqual({ clientId: "gh-client-2", configured: true });
+    for (const social of [
+      { redirectUrl: "http://app.example.com/cb" },
+      { redirectUrl: "https://app.example.com/cb#x" },
+      { redirectUrl: "javascript:alert(1)" },
+      { github: { clientId: "" } },
+      { gitlab: {} },
+    ]) {
+      const res = await asAdmin("PATCH", `/api/admin/projects/${env.project.id}`, { settings: { social } });
+      expect([res.status, res.json.code], JSON.stringify(social)).toEqual([400, "VALIDATION_FAILED"]);
+    }
+    const local = await asAdmin("PATCH", `/api/admin/projects/${env.project.id}`, {
+      settings: { social: { redirectUrl: "http://localhost:5173/auth/callback" } },
+    });
+    expect(local.status).toBe(200);
+  });
+});
+
+describe("Google", () => {
+  it("a verified id_token signs in; the keys are fetched once", async () => {
+    providers.accounts.set("g1", { id: "g-sub-1", email: "gina@example.com", verified: true, name: "Gina" });
+    const authorize = await start("google");
+    expect(authorize.origin + authorize.pathname).toBe("https://accounts.google.com/o/oauth2/v2/auth");
+    expect(authorize.searchParams.get("scope")).toBe("openid email profile");
+    const page = await signIn("google", "g1");
+    expect(page.searchParams.get("isNewUser")).toBe("true");
+    const { token } = landed(page);
+    const me = await call(app, "GET", "/api/userAuth/me", { key: env.project.pk, token });
+    expect(me.json.data).toMatchObject({ email: "gina@example.com", emailVerified: true, name: "Gina" });
+    await signIn("google", "g1");
+    const keyFetches = providers.requests.filter((url) => url.includes("certs"));
+    expect(keyFetches).toHaveLength(1);
+  });
+
+  it("an id_token for another client, from another issuer, expired or signed by another key is refused", async () => {
+    providers.accounts.set("g", { id: "s", email: "h@example.com", verified: true });
+    const { publicKey: _unused, privateKey: stranger } = await generateKeyPair("RS256");
+    const cases: Array<() => void> = [
+      () => {
+        providers.idToken.audience = "someone-else";
+      },
+      () => {
+        providers.idToken.issuer = "https://evil.example.com";
+      },
+      () => {
+        providers.idToken.key = stranger;
+      },
+      () => {
+        providers.idToken.lifetimeSeconds = -60;
+      },
+    ];
+    const original = { ...providers.idToken };
+    for (const spoil of cases) {
+      Object.assign(providers.idToken, original);
+      spoil();
+      expect(landed(await signIn("google", "g")).error).toContain("did not verify");
+    }
+    Object.assign(providers.idToken, original);
+    expect(landed(await signIn("google", "g")).error).toBeNull();
+  });
+});
+
+describe("urBackend SDK", () => {
+  it("socialStart is the start URL; socialExchange gives the refresh token", async () => {
+    providers.accounts.set("c", { id: "3", email: "sdk@example.com", verified: true });
+    const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+      const started = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(started));
+    });
+    try {
+      const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const client = urBackend({ apiKey: env.project.pk, baseUrl });
+      const startUrl = client.auth.socialStart("github");
+      expect(startUrl).toBe(`${baseUrl}/api/userAuth/social/github/start?key=${env.project.pk}`);
+      const started = await fetch(startUrl, { redirect: "manual" });
+      const state = location(started).searchParams.get("state") ?? "";
+      const callback = `${baseUrl}/api/userAuth/social/github/callback?code=c&state=${state}`;
+      const { token, rtCode } = landed(location(await fetch(callback, { redirect: "manual" })));
+      const swapped = await client.auth.socialExchange({ token, rtCode });
+      expect(swapped.refreshToken).toMatch(/^[\w-]{43}$/);
+      const refreshed = await client.auth.refreshToken(swapped.refreshToken);
+      expect(refreshed.accessToken).toBeTruthy();
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
