@@ -100,13 +100,17 @@ beforeEach(async () => {
 });
 afterEach(() => env.close());
 
-const get = (path: string, opts: CallOptions = {}) => call(app, "GET", path, { key: null, ...opts });
+/** The browser's cookie from the last start (the sign-in's nonce); GETs send it, as a browser would. */
+const browser = { cookie: "" };
+const get = (path: string, opts: CallOptions = {}) =>
+  call(app, "GET", path, { key: null, ...opts, headers: { cookie: browser.cookie, ...opts.headers } });
 const location = (res: { headers: Headers }) => new URL(res.headers.get("location") ?? "about:blank");
 
 /** Starts a sign-in with the publishable key in the URL (as the SDK's socialStart does); the provider's URL. */
 async function start(provider: string, key = env.project.pk) {
   const res = await get(`/api/userAuth/social/${provider}/start?key=${key}`);
   expect(res.status, res.text).toBe(302);
+  browser.cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
   return location(res);
 }
 
@@ -117,6 +121,12 @@ async function signIn(provider: "github" | "google", code: string) {
   expect(res.status, res.text).toBe(302);
   return location(res);
 }
+
+const resolved = async () => {
+  const project = await env.deps.projects.resolveProject(env.project.id);
+  if (!project) throw new Error("no project");
+  return project;
+};
 
 const landed = (url: URL) => ({
   rtCode: url.searchParams.get("rtCode") ?? "",
@@ -177,8 +187,12 @@ describe("GitHub, the whole way", () => {
 });
 
 describe("linking to an existing account", () => {
-  it("an email the provider verified links the provider to the account", async () => {
+  it("an email the provider verified links the provider to a verified account", async () => {
     const session = await env.signup("bob@example.com");
+    const verified = await env.api("POST", "/verify-email", {
+      body: { email: "bob@example.com", otp: env.otpFor("bob@example.com") },
+    });
+    expect(verified.status).toBe(200);
     providers.accounts.set("c", { id: "55", email: "bob@example.com", verified: true });
     const page = await signIn("github", "c");
     expect(page.searchParams.get("userId")).toBe(session.user._id);
@@ -188,15 +202,35 @@ describe("linking to an existing account", () => {
     expect(me.json.data.emailVerified).toBe(true);
   });
 
-  it("an unverified email never takes over the account; the page gets ?error and no token", async () => {
+  it("an email the provider did not verify neither links nor creates; the page gets ?error and no token", async () => {
     const session = await env.signup("carol@example.com");
     providers.accounts.set("c", { id: "66", email: "carol@example.com", verified: false });
-    const page = await signIn("github", "c");
-    const { error, token, rtCode } = landed(page);
-    expect(error).toContain("not verified");
-    expect([token, rtCode]).toEqual(["", ""]);
+    providers.accounts.set("n", { id: "67", email: "nobody@example.com", verified: false });
+    for (const code of ["c", "n"]) {
+      const { error, token, rtCode } = landed(await signIn("github", code));
+      expect(error).toContain("not verified with github");
+      expect([token, rtCode]).toEqual(["", ""]);
+    }
     const me = await call(app, "GET", "/api/userAuth/me", { key: env.project.pk, token: session.accessToken });
-    expect(me.json.data.emailVerified).toBe(false);
+    expect(me.json.data).toMatchObject({ emailVerified: false });
+    expect(me.json.data.githubId).toBeUndefined();
+    expect(
+      await env.deps.collections
+        .database(await resolved())
+        .collection("users")
+        .count(),
+    ).toBe(1);
+  });
+
+  it("an unverified account someone opened with the owner's address is not handed to the owner's GitHub", async () => {
+    // The attacker signs up with the owner's address and a password of theirs, and never verifies it.
+    const squatter = await env.signup("victim@example.com");
+    providers.accounts.set("owner", { id: "77", email: "victim@example.com", verified: true });
+    const page = await signIn("github", "owner");
+    expect(landed(page).error).toContain("not verified; verify it first");
+    const me = await call(app, "GET", "/api/userAuth/me", { key: env.project.pk, token: squatter.accessToken });
+    expect(me.json.data).toMatchObject({ emailVerified: false });
+    expect(me.json.data.githubId).toBeUndefined();
   });
 
   it("an account already linked to another GitHub id is not relinked", async () => {
@@ -243,7 +277,37 @@ describe("state, code and handover misuse", () => {
     };
     expect(await errorOf("code=unknown")).toContain("did not accept the code");
     expect(await errorOf("x=1")).toContain("no code");
-    expect(await errorOf("error=access_denied")).toContain("refused: access_denied");
+    expect(await errorOf("error=access_denied")).toBe("github sign-in failed: cancelled");
+    // The provider's (or a forger's) own words are logged, never shown on the app's page.
+    const forged = await errorOf(`error=${encodeURIComponent("Your account is locked, call +1 555 0100")}`);
+    expect(forged).toBe("github sign-in failed: github refused the sign-in");
+  });
+
+  it("a callback link made in another browser finds no nonce cookie there: 400, nothing signed in (login CSRF)", async () => {
+    providers.accounts.set("attacker", { id: "666", email: "mallory@example.com", verified: true });
+    const state = (await start("github")).searchParams.get("state") ?? "";
+    const link = `/api/userAuth/social/github/callback?code=attacker&state=${state}`;
+    const victim = await get(link, { headers: { cookie: "" } });
+    expect([victim.status, victim.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    const otherBrowser = await get(link, { headers: { cookie: "socialState=someone-elses-nonce" } });
+    expect(otherBrowser.status).toBe(400);
+    // The nonce cookie is HttpOnly, Lax (sent on the provider's redirect back) and scoped to the flow.
+    const res = await get(`/api/userAuth/social/github/start?key=${env.project.pk}`);
+    expect(res.headers.get("set-cookie")).toMatch(
+      /^socialState=[\w-]+; Max-Age=600; Path=\/api\/userAuth\/social; HttpOnly; .*SameSite=Lax/,
+    );
+  });
+
+  it("the callback is rate limited per client under the project's auth rule", async () => {
+    const limited = await createTestProject(env.deps, "limited", { social: SOCIAL, rateLimits: { auth: "2/15m" } });
+    const guess = () =>
+      get(`/api/userAuth/social/github/callback?code=x&state=${limited.id}.guess`, {
+        headers: { cookie: "socialState=guess" },
+      });
+    expect((await guess()).status).toBe(400);
+    expect((await guess()).status).toBe(400);
+    const third = await guess();
+    expect([third.status, third.json.code]).toEqual([429, "RATE_LIMITED"]);
   });
 
   it("the handover needs its own access token, the project's key, and 60 s at most", async () => {
@@ -371,8 +435,9 @@ describe("urBackend SDK", () => {
       expect(startUrl).toBe(`${baseUrl}/api/userAuth/social/github/start?key=${env.project.pk}`);
       const started = await fetch(startUrl, { redirect: "manual" });
       const state = location(started).searchParams.get("state") ?? "";
+      const cookie = (started.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
       const callback = `${baseUrl}/api/userAuth/social/github/callback?code=c&state=${state}`;
-      const { token, rtCode } = landed(location(await fetch(callback, { redirect: "manual" })));
+      const { token, rtCode } = landed(location(await fetch(callback, { redirect: "manual", headers: { cookie } })));
       const swapped = await client.auth.socialExchange({ token, rtCode });
       expect(swapped.refreshToken).toMatch(/^[\w-]{43}$/);
       const refreshed = await client.auth.refreshToken(swapped.refreshToken);

@@ -26,12 +26,13 @@ import { ok, parseWith } from "../../shared/http";
 import { isId, newId } from "../../shared/ids";
 import type { ResolvedProject } from "../../shared/principal";
 import { assertUserQuota } from "../../shared/quotas";
+import { limitRequest } from "../../shared/ratelimit/middleware";
 import { isPlainObject } from "../../shared/sanitize";
 import { SOCIAL_PROVIDERS, type SocialProvider } from "../../shared/settings";
 import { signAccessToken } from "../../shared/tokens";
 import { type AuthRuntime, type AuthScope, projectScope, scopeOf } from "./context";
 import { readObject } from "./inputs";
-import { setRefreshCookie } from "./transport";
+import { setRefreshCookie, setSocialStateCookie, takeSocialStateCookie } from "./transport";
 
 const STATE_TTL_MS = 10 * 60 * 1000;
 const HANDOVER_TTL_MS = 60 * 1000;
@@ -82,14 +83,19 @@ async function userFor(rt: AuthRuntime, scope: AuthScope, provider: SocialProvid
   const known = (await cols.users.findOne({ [idField]: profile.providerUserId })) as UserDoc | null;
   if (known) return { user: known, isNewUser: false, linkedByEmail: false };
   if (!profile.email) throw new SignInRefused(`${provider} gave no email address for this account`);
+  // An address the provider did not verify could be anyone's: it neither creates nor links an account.
+  if (!profile.emailVerified) throw new SignInRefused(`the email address is not verified with ${provider}`);
   const at = iso(now);
   const byEmail = (await cols.users.findOne({ email: profile.email })) as UserDoc | null;
   if (byEmail) {
-    // Linking by an unverified address would hand the account to whoever typed it at the provider.
-    if (!profile.emailVerified) throw new SignInRefused(`the email address is not verified with ${provider}`);
+    // An unverified account may have been opened by someone else with this address (and their
+    // password): linking would let them into the owner's account. Its owner verifies it first.
+    if (byEmail.emailVerified !== true) {
+      throw new SignInRefused("an account with this email exists but is not verified; verify it first");
+    }
     const linked = (await cols.users.updateOne(
       { _id: byEmail._id, [idField]: { $exists: false } },
-      { $set: { [idField]: profile.providerUserId, emailVerified: true, updatedAt: at } },
+      { $set: { [idField]: profile.providerUserId, updatedAt: at } },
     )) as UserDoc | null;
     if (!linked) throw new SignInRefused(`this account is linked to another ${provider} account`);
     return { user: linked, isNewUser: false, linkedByEmail: true };
@@ -105,7 +111,7 @@ async function userFor(rt: AuthRuntime, scope: AuthScope, provider: SocialProvid
     _id: newId(now),
     email: profile.email,
     ...(details.length === 0 ? extra : {}),
-    emailVerified: profile.emailVerified,
+    emailVerified: true,
     [idField]: profile.providerUserId,
     createdAt: at,
     updatedAt: at,
@@ -128,8 +134,12 @@ export function socialCallbackRoutes(rt: AuthRuntime, options: SocialOptions = {
     const expired = () => new ApiError("VALIDATION_FAILED", "Invalid or expired sign-in state; start again");
     const [projectId = "", nonce = ""] = (c.req.query("state") ?? "").split(".");
     if (!isId(projectId) || nonce === "") throw expired();
+    // Only the browser that started the sign-in carries its nonce (a link made by someone else does not).
+    const cookie = takeSocialStateCookie(c);
+    if (cookie === undefined || !timingSafeEqual(sha256Hex(cookie), sha256Hex(nonce))) throw expired();
     const project = await rt.deps.projects.resolveProject(projectId);
     if (!project) throw expired();
+    await limitRequest(c, rt.deps, { project, keyType: "publishable" }, "");
     const scope = await projectScope(rt, project, "publishable");
     const { cols, now, settings } = scope;
     const state = { hash: sha256Hex(nonce), provider, expiresAt: { $gt: iso(now) } };
@@ -138,7 +148,14 @@ export function socialCallbackRoutes(rt: AuthRuntime, options: SocialOptions = {
 
     try {
       const refused = c.req.query("error");
-      if (refused) throw new SignInRefused(`${provider} refused: ${refused.slice(0, 100)}`);
+      if (refused) {
+        rt.deps.log.warn("social sign-in refused by the provider", {
+          projectId: project.id,
+          provider,
+          error: refused.slice(0, 200),
+        });
+        throw new SignInRefused(refused === "access_denied" ? "cancelled" : `${provider} refused the sign-in`);
+      }
       const code = c.req.query("code");
       if (!code) throw new SignInRefused(`${provider} sent no code`);
       const profile = await SOCIAL_SPECS[provider].profile(client, code, fetcher, now);
@@ -208,6 +225,7 @@ export function socialRoutes(rt: AuthRuntime): Hono<AppEnv> {
     const nonce = randomToken(24);
     await cols.socialStates.insertOne({ hash: sha256Hex(nonce), provider, expiresAt: iso(now + STATE_TTL_MS) });
     await cols.socialStates.deleteMany({ expiresAt: { $lte: iso(now) } });
+    setSocialStateCookie(c, nonce, STATE_TTL_MS / 1000);
     return c.redirect(SOCIAL_SPECS[provider].authorizeUrl(client, `${project.id}.${nonce}`), 302);
   });
 

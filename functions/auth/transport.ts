@@ -82,3 +82,34 @@ export function clearRefreshCookie(c: Context, config: Config): void {
     path: COOKIE_PATH,
   });
 }
+
+/**
+ * The social sign-in's nonce, in the browser that started it (login CSRF: a callback link made by
+ * someone else finds no cookie). SameSite=Lax: it must come along on the provider's redirect back.
+ */
+const SOCIAL_STATE_COOKIE = "socialState";
+const SOCIAL_COOKIE_PATH = "/api/userAuth/social";
+
+export function setSocialStateCookie(c: Context, nonce: string, maxAgeSeconds: number): void {
+  setCookie(c, SOCIAL_STATE_COOKIE, nonce, {
+    httpOnly: true,
+    secure: secureFor(c, "Lax"),
+    sameSite: "Lax",
+    path: SOCIAL_COOKIE_PATH,
+    maxAge: maxAgeSeconds,
+  });
+}
+
+/** The nonce cookie of this browser's sign-in, removed as it is read. */
+export function takeSocialStateCookie(c: Context): string | undefined {
+  const nonce = getCookie(c, SOCIAL_STATE_COOKIE);
+  if (nonce !== undefined) {
+    deleteCookie(c, SOCIAL_STATE_COOKIE, {
+      httpOnly: true,
+      secure: secureFor(c, "Lax"),
+      sameSite: "Lax",
+      path: SOCIAL_COOKIE_PATH,
+    });
+  }
+  return nonce;
+}
