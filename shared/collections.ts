@@ -95,6 +95,9 @@ export function createCollectionRegistry(options: {
     const wanted = new Map<string, boolean>(ALWAYS_INDEXED.map((field) => [field, false]));
     for (const { field, unique } of indexedFields(def)) wanted.set(field, unique);
     const theirs = new Set(isUsersCollection(def.name) ? AUTH_USER_INDEXES : []);
+    // The auth function makes those itself (unique ones): one made here first, under the same name
+    // with other options, would make the auth function's fail on MongoDB.
+    for (const field of theirs) wanted.delete(field);
     const declared = [...ALWAYS_INDEXED, ...owned.flatMap((d) => indexedFields(d).map((i) => i.field))];
     const ours = new Set(declared.filter((field) => !theirs.has(field)));
     for (const existing of await collection.listIndexes()) {

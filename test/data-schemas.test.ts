@@ -458,6 +458,17 @@ describe("the users collection", () => {
     expect(await users.listIndexes()).toContainEqual({ field: "email", unique: true });
   });
 
+  it("never makes an index of the auth function's fields, even before the auth function made its own", async () => {
+    const project = (await env.deps.projects.resolveKey(env.project.sk))!.project;
+    const users = env.deps.collections.database(project).collection("users");
+    const fields = ["email", "username", "githubId", "googleId"].map((name) => ({ name, type: "string", index: true }));
+    expect(
+      (await env.sk("PUT", "/api/schemas/users", { fields: [...fields, { name: "bio", type: "string" }] })).status,
+    ).toBe(200);
+    const made = (await users.listIndexes()).map((index) => index.field);
+    for (const field of ["email", "username", "githubId", "googleId"]) expect(made).not.toContain(field);
+  });
+
   it("its declared indexes go with its definition, and a refused first definition leaves none", async () => {
     const project = (await env.deps.projects.resolveKey(env.project.sk))!.project;
     const users = env.deps.collections.database(project).collection("users");
