@@ -199,7 +199,22 @@ describe("linking to an existing account", () => {
     expect(page.searchParams.get("linkedByEmail")).toBe("true");
     const { token } = landed(page);
     const me = await call(app, "GET", "/api/userAuth/me", { key: env.project.pk, token });
-    expect(me.json.data.emailVerified).toBe(true);
+    expect(me.json.data).toMatchObject({ emailVerified: true, githubId: "55" });
+    // Whoever set the password may not have been the owner: it goes, and so do the sessions from before.
+    const before = await call(app, "GET", "/api/userAuth/me", { key: env.project.pk, token: session.accessToken });
+    expect(before.json.code).toBe("TOKEN_INVALID");
+    expect((await env.login("bob@example.com")).json.code).toBe("INVALID_CREDENTIALS");
+  });
+
+  it("a squatter's account verified by an owner who followed the code is still not theirs after linking", async () => {
+    const squatter = await env.signup("victim@example.com"); // the attacker's password
+    const otp = env.otpFor("victim@example.com"); // the code reaches the owner's mailbox
+    expect((await env.api("POST", "/verify-email", { body: { email: "victim@example.com", otp } })).status).toBe(200);
+    providers.accounts.set("owner", { id: "88", email: "victim@example.com", verified: true });
+    expect(landed(await signIn("github", "owner")).error).toBeNull();
+    expect((await env.login("victim@example.com")).status).toBe(401);
+    const me = await call(app, "GET", "/api/userAuth/me", { key: env.project.pk, token: squatter.accessToken });
+    expect(me.status).toBe(401);
   });
 
   it("an email the provider did not verify neither links nor creates; the page gets ?error and no token", async () => {
@@ -227,7 +242,7 @@ describe("linking to an existing account", () => {
     const squatter = await env.signup("victim@example.com");
     providers.accounts.set("owner", { id: "77", email: "victim@example.com", verified: true });
     const page = await signIn("github", "owner");
-    expect(landed(page).error).toContain("not verified; verify it first");
+    expect(landed(page).error).toContain("not verified; reset its password first");
     const me = await call(app, "GET", "/api/userAuth/me", { key: env.project.pk, token: squatter.accessToken });
     expect(me.json.data).toMatchObject({ emailVerified: false });
     expect(me.json.data.githubId).toBeUndefined();
@@ -296,6 +311,33 @@ describe("state, code and handover misuse", () => {
     expect(res.headers.get("set-cookie")).toMatch(
       /^socialState=[\w-]+; Max-Age=600; Path=\/api\/userAuth\/social; HttpOnly; .*SameSite=Lax/,
     );
+  });
+
+  it("over https the nonce cookie is __Host- (Secure, whole host): a planted plain cookie does not pass", async () => {
+    providers.accounts.set("attacker", { id: "666", email: "mallory@example.com", verified: true });
+    const res = await call(
+      app,
+      "GET",
+      `https://api.example.com/api/userAuth/social/github/start?key=${env.project.pk}`,
+    );
+    const cookie = res.headers.get("set-cookie") ?? "";
+    expect(cookie).toMatch(/^__Host-socialState=[\w-]+; Max-Age=600; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+    const state = location(res).searchParams.get("state") ?? "";
+    const nonce = state.split(".")[1];
+    const link = `https://api.example.com/api/userAuth/social/github/callback?code=attacker&state=${state}`;
+    const planted = await call(app, "GET", link, { headers: { cookie: `socialState=${nonce}` } });
+    expect(planted.status).toBe(400);
+    const own = await call(app, "GET", link, { headers: { cookie: cookie.split(";")[0] ?? "" } });
+    expect(own.status).toBe(302);
+  });
+
+  it("two sign-ins started in one browser: the last one started goes through", async () => {
+    providers.accounts.set("c", { id: "5", email: "g@example.com", verified: true });
+    const first = (await start("github")).searchParams.get("state") ?? "";
+    const second = (await start("github")).searchParams.get("state") ?? "";
+    expect((await get(`/api/userAuth/social/github/callback?code=c&state=${first}`)).status).toBe(400);
+    const res = await get(`/api/userAuth/social/github/callback?code=c&state=${second}`);
+    expect(landed(location(res)).error).toBeNull();
   });
 
   it("the callback is rate limited per client under the project's auth rule", async () => {

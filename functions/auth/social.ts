@@ -17,7 +17,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../../shared/app";
 import { profileSchema } from "../../shared/auth/profile";
-import { createSession } from "../../shared/auth/sessions";
+import { createSession, revokeUserSessions } from "../../shared/auth/sessions";
 import { SOCIAL_SPECS, type SocialClient, type SocialProfile, SocialProviderError } from "../../shared/auth/social";
 import { type UserDoc, writeUser } from "../../shared/auth/users";
 import { createSecretBox, randomToken, sha256Hex, timingSafeEqual } from "../../shared/crypto";
@@ -88,16 +88,22 @@ async function userFor(rt: AuthRuntime, scope: AuthScope, provider: SocialProvid
   const at = iso(now);
   const byEmail = (await cols.users.findOne({ email: profile.email })) as UserDoc | null;
   if (byEmail) {
-    // An unverified account may have been opened by someone else with this address (and their
-    // password): linking would let them into the owner's account. Its owner verifies it first.
+    // The account may have been opened by someone else with this address and a password of theirs
+    // (and verified by an owner who followed a code): linking must not let them in. An unverified one
+    // waits for a password reset, which proves the mailbox; a linked one keeps no password and no
+    // session from before (the owner sets a password again with a reset).
     if (byEmail.emailVerified !== true) {
-      throw new SignInRefused("an account with this email exists but is not verified; verify it first");
+      throw new SignInRefused("an account with this email exists but is not verified; reset its password first");
     }
     const linked = (await cols.users.updateOne(
       { _id: byEmail._id, [idField]: { $exists: false } },
-      { $set: { [idField]: profile.providerUserId, updatedAt: at } },
+      {
+        $set: { [idField]: profile.providerUserId, updatedAt: at, passwordChangedAt: at },
+        $unset: { passwordHash: "" },
+      },
     )) as UserDoc | null;
     if (!linked) throw new SignInRefused(`this account is linked to another ${provider} account`);
+    await revokeUserSessions(cols, linked._id);
     return { user: linked, isNewUser: false, linkedByEmail: true };
   }
   await assertUserQuota(rt.deps, project);
@@ -135,8 +141,7 @@ export function socialCallbackRoutes(rt: AuthRuntime, options: SocialOptions = {
     const [projectId = "", nonce = ""] = (c.req.query("state") ?? "").split(".");
     if (!isId(projectId) || nonce === "") throw expired();
     // Only the browser that started the sign-in carries its nonce (a link made by someone else does not).
-    const cookie = takeSocialStateCookie(c);
-    if (cookie === undefined || !timingSafeEqual(sha256Hex(cookie), sha256Hex(nonce))) throw expired();
+    if (!takeSocialStateCookie(c, nonce)) throw expired();
     const project = await rt.deps.projects.resolveProject(projectId);
     if (!project) throw expired();
     await limitRequest(c, rt.deps, { project, keyType: "publishable" }, "");

@@ -7,6 +7,7 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Config } from "../../shared/config";
+import { sha256Hex, timingSafeEqual } from "../../shared/crypto";
 import { ApiError } from "../../shared/errors";
 import { originAllowed } from "../../shared/origin";
 
@@ -85,31 +86,26 @@ export function clearRefreshCookie(c: Context, config: Config): void {
 
 /**
  * The social sign-in's nonce, in the browser that started it (login CSRF: a callback link made by
- * someone else finds no cookie). SameSite=Lax: it must come along on the provider's redirect back.
+ * someone else finds no cookie there). SameSite=Lax: it must come along on the provider's redirect
+ * back. `__Host-` (Secure, whole host, no Domain), so a sibling subdomain or plain http cannot plant
+ * one; plain-http localhost, which cannot have Secure cookies, uses the bare name.
  */
-const SOCIAL_STATE_COOKIE = "socialState";
-const SOCIAL_COOKIE_PATH = "/api/userAuth/social";
-
-export function setSocialStateCookie(c: Context, nonce: string, maxAgeSeconds: number): void {
-  setCookie(c, SOCIAL_STATE_COOKIE, nonce, {
-    httpOnly: true,
-    secure: secureFor(c, "Lax"),
-    sameSite: "Lax",
-    path: SOCIAL_COOKIE_PATH,
-    maxAge: maxAgeSeconds,
-  });
+function socialCookie(c: Context) {
+  const secure = secureFor(c, "Lax");
+  const options = { httpOnly: true, secure, sameSite: "Lax", path: secure ? "/" : "/api/userAuth/social" } as const;
+  return { name: secure ? "__Host-socialState" : "socialState", options };
 }
 
-/** The nonce cookie of this browser's sign-in, removed as it is read. */
-export function takeSocialStateCookie(c: Context): string | undefined {
-  const nonce = getCookie(c, SOCIAL_STATE_COOKIE);
-  if (nonce !== undefined) {
-    deleteCookie(c, SOCIAL_STATE_COOKIE, {
-      httpOnly: true,
-      secure: secureFor(c, "Lax"),
-      sameSite: "Lax",
-      path: SOCIAL_COOKIE_PATH,
-    });
-  }
-  return nonce;
+export function setSocialStateCookie(c: Context, nonce: string, maxAgeSeconds: number): void {
+  const { name, options } = socialCookie(c);
+  setCookie(c, name, nonce, { ...options, maxAge: maxAgeSeconds });
+}
+
+/** Whether this browser started the sign-in with `nonce` (then its cookie is removed). */
+export function takeSocialStateCookie(c: Context, nonce: string): boolean {
+  const { name, options } = socialCookie(c);
+  const cookie = getCookie(c, name);
+  if (cookie === undefined || !timingSafeEqual(sha256Hex(cookie), sha256Hex(nonce))) return false;
+  deleteCookie(c, name, options);
+  return true;
 }
