@@ -4,10 +4,12 @@
  * and `settings.social.redirectUrl`, the app's page the browser returns to.
  *
  * 1. GET /social/:provider/start?key=<pk> → 302 to the provider. The `state` is
- *    `<projectId>.<nonce>`; the nonce is kept hashed for 10 minutes and is good once.
+ *    `<projectId>.<nonce>`; the nonce is kept hashed for 10 minutes, is good once, and is this
+ *    browser's cookie too (transport.ts), which the callback must bring back (login CSRF).
  * 2. GET /social/:provider/callback (the provider sends the browser here; no key) → the code becomes
- *    a verified profile, the profile a user (found by provider id, else linked by an email the
- *    provider verified, else created), the user a session; 302 to the redirect URL with
+ *    a verified profile, the profile a user (found by provider id, else a verified account with the
+ *    email the provider verified, linked without its password and sessions, else created), the user a
+ *    session; 302 to the redirect URL with
  *    `?rtCode&provider&userId&isNewUser&linkedByEmail` and the access token in `#token`.
  *    Failures after the state checked out go there too, as `?error=<reason>`.
  * 3. POST /social/exchange {token, rtCode} → {refreshToken} (once, within 60 s, with its access token).
@@ -164,10 +166,8 @@ export function socialCallbackRoutes(rt: AuthRuntime, options: SocialOptions = {
       const code = c.req.query("code");
       if (!code) throw new SignInRefused(`${provider} sent no code`);
       const profile = await SOCIAL_SPECS[provider].profile(client, code, fetcher, now);
+      // Every user it signs in as has a verified email (so requireEmailVerification holds).
       const { user, isNewUser, linkedByEmail } = await userFor(rt, scope, provider, profile);
-      if (settings.requireEmailVerification && user.emailVerified !== true) {
-        throw new SignInRefused("the email address is not verified");
-      }
       const issued = await createSession(cols, {
         userId: user._id,
         now,
@@ -197,21 +197,19 @@ export function socialCallbackRoutes(rt: AuthRuntime, options: SocialOptions = {
       };
       return c.redirect(back(redirectUrl, params, { token }), 302);
     } catch (error) {
+      const refusal =
+        error instanceof SocialProviderError ||
+        error instanceof SignInRefused ||
+        (error instanceof ApiError && error.status < 500);
+      if (!refusal) throw error;
       if (error instanceof SocialProviderError) {
         rt.deps.log.warn("social sign-in failed", {
           projectId: project.id,
           provider,
           error: String(error.cause ?? error),
         });
-        return c.redirect(back(redirectUrl, { error: `${provider} sign-in failed: ${error.message}` }), 302);
       }
-      if (error instanceof SignInRefused) {
-        return c.redirect(back(redirectUrl, { error: `${provider} sign-in failed: ${error.message}` }), 302);
-      }
-      if (error instanceof ApiError && error.status < 500) {
-        return c.redirect(back(redirectUrl, { error: `${provider} sign-in failed: ${error.message}` }), 302);
-      }
-      throw error;
+      return c.redirect(back(redirectUrl, { error: `${provider} sign-in failed: ${error.message}` }), 302);
     }
   });
 
