@@ -94,13 +94,19 @@ export function createCollectionRegistry(options: {
     const collection = database(project).collection(def.name);
     const wanted = new Map<string, boolean>(ALWAYS_INDEXED.map((field) => [field, false]));
     for (const { field, unique } of indexedFields(def)) wanted.set(field, unique);
-    const theirs = new Set(isUsersCollection(def.name) ? AUTH_USER_INDEXES : []);
+    const theirs: ReadonlyMap<string, boolean> = isUsersCollection(def.name) ? AUTH_USER_INDEXES : new Map();
     // The auth function makes those itself (unique ones): one made here first, under the same name
     // with other options, would make the auth function's fail on MongoDB.
-    for (const field of theirs) wanted.delete(field);
+    for (const field of theirs.keys()) wanted.delete(field);
     const declared = [...ALWAYS_INDEXED, ...owned.flatMap((d) => indexedFields(d).map((i) => i.field))];
     const ours = new Set(declared.filter((field) => !theirs.has(field)));
     for (const existing of await collection.listIndexes()) {
+      // One on an auth field that is not the auth function's (made by an older definition) goes;
+      // the auth function makes its own on the next auth request.
+      if (theirs.has(existing.field)) {
+        if (theirs.get(existing.field) !== existing.unique) await collection.dropIndex(existing.field);
+        continue;
+      }
       if (wanted.get(existing.field) === existing.unique) continue;
       if (ours.has(existing.field)) await collection.dropIndex(existing.field);
       else wanted.delete(existing.field);

@@ -1,5 +1,6 @@
 /** /api/schemas (API.md §4.1) over HTTP: create, get, list, replace, merge, delete, and who may do what. */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createAuthApp } from "../functions/auth/app";
 import { call, type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers";
 
 let env: DataTestEnv;
@@ -467,6 +468,20 @@ describe("the users collection", () => {
     ).toBe(200);
     const made = (await users.listIndexes()).map((index) => index.field);
     for (const field of ["email", "username", "githubId", "googleId"]) expect(made).not.toContain(field);
+  });
+
+  it("drops an index on an auth field that is not the auth function's; the auth function makes its own", async () => {
+    const project = (await env.deps.projects.resolveKey(env.project.sk))!.project;
+    const users = env.deps.collections.database(project).collection("users");
+    await users.createIndex("username"); // non-unique, as an older definition could have made it
+    expect((await env.sk("PUT", "/api/schemas/users", { fields: [{ name: "bio", type: "string" }] })).status).toBe(200);
+    expect(await users.listIndexes()).not.toContainEqual(expect.objectContaining({ field: "username" }));
+    const signup = await call(createAuthApp(env.deps), "POST", "/api/userAuth/signup", {
+      key: env.project.pk,
+      body: { email: "u@example.com", password: "correct horse battery" },
+    });
+    expect(signup.status).toBe(201);
+    expect(await users.listIndexes()).toContainEqual({ field: "username", unique: true });
   });
 
   it("its declared indexes go with its definition, and a refused first definition leaves none", async () => {

@@ -58,8 +58,8 @@ const INDEXES: Record<keyof typeof AUTH_COLLECTIONS, Array<[string, boolean]>> =
   ],
 };
 
-/** Fields of `users` the auth function indexes: a profile definition never drops or changes them. */
-export const AUTH_USER_INDEXES: readonly string[] = INDEXES.users.map(([field]) => field);
+/** Fields of `users` the auth function indexes, and whether uniquely: a profile definition never makes or changes them. */
+export const AUTH_USER_INDEXES: ReadonlyMap<string, boolean> = new Map(INDEXES.users);
 
 const MAX_REMEMBERED = 10_000;
 
