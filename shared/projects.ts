@@ -16,6 +16,7 @@ import {
   secretHolder,
   settingsSchema,
   viewSettings,
+  withSecretHolder,
 } from "./settings";
 import type { Doc, DocumentStore } from "./store/types";
 
@@ -193,8 +194,7 @@ export function createProjectService(opts: {
       if (!holder) continue;
       const { configured: _ignored, ...rest } = holder;
       if (typeof rest[field] === "string") rest[field] = await secretBox.seal(rest[field]);
-      const areaValue = object === null ? rest : { ...(sealed[area] as Record<string, unknown>), [object]: rest };
-      sealed = { ...sealed, [area]: areaValue };
+      sealed = withSecretHolder(sealed, area, object, rest);
     }
     return sealed;
   };

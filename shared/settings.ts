@@ -175,6 +175,17 @@ export function secretHolder(
   return isPlainObject(holder) ? holder : undefined;
 }
 
+/** A copy of `settings` with the object that holds a secret field replaced by `holder`. */
+export function withSecretHolder(
+  settings: Record<string, unknown>,
+  area: string,
+  object: string | null,
+  holder: Record<string, unknown>,
+): Record<string, unknown> {
+  const areaValue = object === null ? holder : { ...(settings[area] as Record<string, unknown>), [object]: holder };
+  return { ...settings, [area]: areaValue };
+}
+
 /** Settings as shown outside storage: each secret field becomes `configured: true|false` beside it. */
 export function viewSettings(settings: Record<string, unknown>): Record<string, unknown> {
   let view = settings;
@@ -182,9 +193,7 @@ export function viewSettings(settings: Record<string, unknown>): Record<string, 
     const holder = secretHolder(view, area, object);
     if (!holder) continue;
     const { [field]: secret, configured: _ignored, ...rest } = holder;
-    const shown = { ...rest, configured: typeof secret === "string" };
-    const areaValue = object === null ? shown : { ...(view[area] as Record<string, unknown>), [object]: shown };
-    view = { ...view, [area]: areaValue };
+    view = withSecretHolder(view, area, object, { ...rest, configured: typeof secret === "string" });
   }
   return view;
 }
