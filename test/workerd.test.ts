@@ -152,6 +152,33 @@ describe("auth and storage inside workerd (all functions in one Worker)", () => 
     ).toBe(401);
   });
 
+  it("app mail and the start of a social sign-in run in workerd", async () => {
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const social = { redirectUrl: "https://app.example.com/cb", github: { clientId: "id", clientSecret: "secret" } };
+    const created = await call("local", "POST", "/api/admin/projects", admin, { name: "extras", settings: { social } });
+    const { keys } = created.json.data;
+    const mail = await call(
+      "local",
+      "POST",
+      "/api/mail/send",
+      { "x-api-key": keys.secret },
+      {
+        to: "ada@example.com",
+        subject: "Hi",
+        text: "Hello",
+      },
+    );
+    expect([mail.status, mail.json.data.monthlyUsage]).toEqual([200, 1]);
+    const mf = workers.get("local")!;
+    const start = await mf.dispatchFetch(
+      `https://edgeback.test/api/userAuth/social/github/start?key=${keys.publishable}`,
+      { redirect: "manual" },
+    );
+    expect(start.status).toBe(302);
+    expect(start.headers.get("location")).toMatch(/^https:\/\/github\.com\/login\/oauth\/authorize\?client_id=id&/);
+    expect(start.headers.get("set-cookie")).toMatch(/^__Host-socialState=/);
+  });
+
   it("a storage upload with the in-memory blob store, read back through its signed URL", async () => {
     const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
     const { keys } = (await call("local", "POST", "/api/admin/projects", admin, { name: "files" })).json.data;
