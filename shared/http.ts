@@ -1,8 +1,13 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
+import type { Config } from "./config";
 import { ApiError, type ErrorDetail } from "./errors";
 import { documentJson } from "./store/types";
+
+/** The public base URL of this deployment: PUBLIC_URL, else the origin the request came to; no trailing slash. */
+export const publicBaseUrl = (c: Context, config: Pick<Config, "publicUrl">) =>
+  (config.publicUrl ?? new URL(c.req.url).origin).replace(/\/$/, "");
 
 /** Writes the success envelope `{success: true, data, message?}`. */
 export function ok(c: Context, data: unknown, status: ContentfulStatusCode = 200, message?: string) {

@@ -7,7 +7,6 @@ import { newId } from "./ids";
 import { createKeyCache, generateKey, hashKey, keyTypeOf } from "./keys";
 import { normalizeAllowlistEntry } from "./origin";
 import type { KeyType, Principal, ProjectSettings, ResolvedProject } from "./principal";
-import { isPlainObject } from "./sanitize";
 import {
   mergeSettings,
   SECRET_SETTINGS,
@@ -249,26 +248,28 @@ export function createProjectService(opts: {
   const LIVE = { retiredAt: { $exists: false } };
   const findProject = async (id: string) => (await projects().findOne({ _id: id, ...LIVE })) as ProjectDoc | null;
 
+  /** A sealed setting, opened; undefined when it is not set. */
+  const openSecret = async (sealed: unknown) => (typeof sealed === "string" ? secretBox.open(sealed) : undefined);
+
   /** The social providers' client secrets, opened. */
   const openSocialSecrets = async (settings: Record<string, unknown>) => {
     const secrets: Partial<Record<SocialProvider, string>> = {};
     for (const provider of SOCIAL_PROVIDERS) {
-      const sealed = secretHolder(settings, "social", provider)?.clientSecret;
-      if (typeof sealed === "string") secrets[provider] = await secretBox.open(sealed);
+      const secret = await openSecret(secretHolder(settings, "social", provider)?.clientSecret);
+      if (secret !== undefined) secrets[provider] = secret;
     }
     return secrets;
   };
 
   /** Opens a project's secrets and builds the principal a key resolves to. */
   const principalFor = async (project: ProjectDoc, keyType: KeyType): Promise<Principal> => {
-    const database = isPlainObject(project.settings.database) ? project.settings.database : {};
     const resolved: ResolvedProject = {
       id: project._id,
       name: project.name,
       allowedOrigins: [...project.allowedOrigins],
       settings: viewSettings(project.settings),
       jwtSecret: await secretBox.open(project.jwtSecret),
-      databaseUri: typeof database.uri === "string" ? await secretBox.open(database.uri) : undefined,
+      databaseUri: await openSecret(secretHolder(project.settings, "database", null)?.uri),
       socialSecrets: await openSocialSecrets(project.settings),
     };
     return deepFreeze({ project: resolved, keyType });

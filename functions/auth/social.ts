@@ -24,7 +24,7 @@ import { SOCIAL_SPECS, type SocialClient, type SocialProfile, SocialProviderErro
 import { type UserDoc, writeUser } from "../../shared/auth/users";
 import { createSecretBox, randomToken, sha256Hex, timingSafeEqual } from "../../shared/crypto";
 import { ApiError, type ErrorDetail } from "../../shared/errors";
-import { ok, parseWith } from "../../shared/http";
+import { ok, parseWith, publicBaseUrl } from "../../shared/http";
 import { isId, newId } from "../../shared/ids";
 import type { ResolvedProject } from "../../shared/principal";
 import { assertUserQuota } from "../../shared/quotas";
@@ -62,8 +62,7 @@ function socialSetup(c: Context<AppEnv>, rt: AuthRuntime, project: ResolvedProje
   if (typeof client.clientId !== "string" || !clientSecret || typeof redirectUrl !== "string") {
     throw new ApiError("FORBIDDEN", `Sign-in with ${provider} is not set up for this project`);
   }
-  const base = rt.deps.config.publicUrl?.replace(/\/$/, "") ?? new URL(c.req.url).origin;
-  const redirectUri = `${base}/api/userAuth/social/${provider}/callback`;
+  const redirectUri = `${publicBaseUrl(c, rt.deps.config)}/api/userAuth/social/${provider}/callback`;
   return { client: { clientId: client.clientId, clientSecret, redirectUri } as SocialClient, redirectUrl };
 }
 

@@ -3,6 +3,7 @@ import type { AppEnv } from "../../shared/app";
 import { callerOf } from "../../shared/caller";
 import type { Deps } from "../../shared/deps";
 import { ApiError } from "../../shared/errors";
+import { publicBaseUrl } from "../../shared/http";
 import type { ResolvedProject } from "../../shared/principal";
 import { randomFileKey, userFolder } from "../../shared/storage/paths";
 import { type StoragePolicy, storagePolicy } from "../../shared/storage/policy";
@@ -40,13 +41,9 @@ export async function writer(c: Ctx, rt: StorageRuntime): Promise<Actor> {
   return { project, policy, userId: caller.userId };
 }
 
-/** The public base URL of this deployment: PUBLIC_URL, else the URL the request came to. */
-export const baseUrl = (c: Ctx, rt: StorageRuntime) =>
-  (rt.deps.config.publicUrl ?? new URL(c.req.url).origin).replace(/\/$/, "");
-
 /** Where a client reads a file: the storage function's file route (it streams or redirects). */
 export const fileUrl = (c: Ctx, rt: StorageRuntime, path: string) =>
-  `${baseUrl(c, rt)}/api/storage/file?path=${encodeURIComponent(path)}`;
+  `${publicBaseUrl(c, rt.deps.config)}/api/storage/file?path=${encodeURIComponent(path)}`;
 
 /**
  * A new file's path: `<projectId>/<folder>/<random>-<name>`, users' under `<projectId>/users/<userId>/`;

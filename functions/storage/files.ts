@@ -5,12 +5,12 @@ import { requireApiKey } from "../../shared/api-key";
 import type { AppEnv } from "../../shared/app";
 import { callerOf } from "../../shared/caller";
 import { ApiError } from "../../shared/errors";
-import { ok, parseWith, queryParams, readJson } from "../../shared/http";
+import { ok, parseWith, publicBaseUrl, queryParams, readJson } from "../../shared/http";
 import { type FileDoc, fileRecords, releaseBytes } from "../../shared/storage/files";
 import { parseFilePath } from "../../shared/storage/paths";
 import { assertMagicBytes, storagePolicy } from "../../shared/storage/policy";
 import { readLimited } from "./body";
-import { baseUrl, type Ctx, type StorageRuntime } from "./context";
+import type { Ctx, StorageRuntime } from "./context";
 import { settle } from "./pending";
 
 /** How long a download URL for a private file stays valid, in seconds. */
@@ -70,7 +70,7 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
     const exp = Math.floor(deps.clock.now() / 1000) + DOWNLOAD_URL_TTL;
     const url =
       (await blobs.presignGet(path, DOWNLOAD_URL_TTL)) ??
-      `${baseUrl(c, rt)}/api/storage/blob?${signer.query({ op: "get", path, type: file.contentType, size: file.size, exp })}`;
+      `${publicBaseUrl(c, rt.deps.config)}/api/storage/blob?${signer.query({ op: "get", path, type: file.contentType, size: file.size, exp })}`;
     return c.redirect(url, 302);
   });
 

@@ -3,12 +3,12 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../../shared/app";
 import { ApiError } from "../../shared/errors";
-import { ok, parseWith, readJson } from "../../shared/http";
+import { ok, parseWith, publicBaseUrl, readJson } from "../../shared/http";
 import { type FileDoc, fileRecords, releaseBytes, removeProjectFiles } from "../../shared/storage/files";
 import { parseFilePath, parseFolder, sanitizeName } from "../../shared/storage/paths";
 import { acceptedType, assertMagicBytes, assertSize } from "../../shared/storage/policy";
 import { fewPartsBoundary, readLimited } from "./body";
-import { type Actor, baseUrl, type Ctx, fileUrl, newFilePath, type StorageRuntime, writer } from "./context";
+import { type Actor, type Ctx, fileUrl, newFilePath, type StorageRuntime, writer } from "./context";
 import { discardPending, reserve, settle, UPLOAD_URL_TTL, uploadExpiry } from "./pending";
 
 /** Room for the multipart envelope around the file (boundaries, part headers, the folder field). */
@@ -120,7 +120,7 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
     await assertProjectLive(actor);
     const query = rt.signer.query({ op: "put", path, type, size: input.size, exp });
     const signed = direct ?? {
-      url: `${baseUrl(c, rt)}/api/storage/blob?${query}`,
+      url: `${publicBaseUrl(c, rt.deps.config)}/api/storage/blob?${query}`,
       method: "PUT" as const,
       headers: { "content-type": type, "content-length": String(input.size) },
     };
