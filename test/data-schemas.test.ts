@@ -158,6 +158,17 @@ describe("create, get, list", () => {
     }
   });
 
+  it("refuses to define users in another case, which /api/data never serves", async () => {
+    const res = await env.sk("POST", "/api/schemas", { name: "Users", fields: [{ name: "email", type: "string" }] });
+    expect([res.status, res.json.code, res.json.details]).toEqual([
+      400,
+      "VALIDATION_FAILED",
+      [{ path: "name", message: 'Collection name "Users" is reserved: the accounts collection is `users`' }],
+    ]);
+    expect((await env.sk("GET", "/api/schemas/Users")).status).toBe(404);
+    expect((await env.sk("GET", "/api/data/Users")).json.code).toBe("USERS_COLLECTION_BLOCKED");
+  });
+
   it("400 VALIDATION_FAILED naming every problem of a bad definition", async () => {
     const res = await env.sk("POST", "/api/schemas", {
       name: "_reserved",

@@ -524,6 +524,8 @@ describe("parseDefinition", () => {
     ["-x"],
     [`a${"b".repeat(64)}`],
     ["ünï"],
+    ["Users"],
+    ["USERS"],
   ])("rejects collection name %j", (name) => {
     expect(failedPaths(() => parseDefinition({ name }))).toEqual(["name"]);
   });

@@ -3,7 +3,7 @@ import { requireApiKey } from "../../shared/api-key";
 import { type AppEnv, createBaseApp } from "../../shared/app";
 import type { Deps } from "../../shared/deps";
 import { ApiError } from "../../shared/errors";
-import { isUsersCollection } from "../../shared/schema/names";
+import { looksLikeUsers } from "../../shared/schema/names";
 import { documentRoutes } from "./documents";
 import { schemaRoutes } from "./schemas";
 
@@ -24,7 +24,7 @@ export function createDataApp(deps: Deps): Hono<AppEnv> {
   app.use("/api/data/*", async (c, next) => {
     // The collection segment as any router could read it: decoded, up to an encoded "/" (users%2Fx).
     const segment = safeDecode(c.req.path.split("/")[3] ?? "").split("/")[0] ?? "";
-    if (isUsersCollection(segment)) throw new ApiError("USERS_COLLECTION_BLOCKED");
+    if (looksLikeUsers(segment)) throw new ApiError("USERS_COLLECTION_BLOCKED");
     await next();
   });
   app.route("/api/data", documentRoutes(deps));

@@ -14,7 +14,7 @@ import {
   mergeDefinition,
   parseDefinition,
 } from "../../shared/schema/definition";
-import { parseCollectionName } from "../../shared/schema/names";
+import { isUsersCollection, parseCollectionName, USERS } from "../../shared/schema/names";
 
 /**
  * `users` exists in every project (API.md §4): until its profile fields are defined it stands as an
@@ -22,7 +22,7 @@ import { parseCollectionName } from "../../shared/schema/names";
  * never stored: no version, no timestamps.
  */
 const USERS_UNDEFINED: CollectionEntry = {
-  def: parseDefinition({ name: "users" }),
+  def: parseDefinition({ name: USERS }),
   version: 0,
   revision: "none",
   implicit: true,
@@ -30,18 +30,16 @@ const USERS_UNDEFINED: CollectionEntry = {
   updatedAt: "",
 };
 
-const isUsers = (name: string) => name === USERS_UNDEFINED.def.name;
-
 /** The stored definition, the stand-in for `users`, or null. */
 async function definitionOf(deps: Deps, project: ResolvedProject, name: string): Promise<CollectionEntry | null> {
-  return (await deps.collections.get(project, name)) ?? (isUsers(name) ? USERS_UNDEFINED : null);
+  return (await deps.collections.get(project, name)) ?? (isUsersCollection(name) ? USERS_UNDEFINED : null);
 }
 
 /** Stores a changed definition; `users` gets its first stored definition this way. */
 async function store(deps: Deps, project: ResolvedProject, def: CollectionDef): Promise<CollectionEntry> {
   const entry = await deps.collections.replace(project, def);
   if (entry) return entry;
-  if (isUsers(def.name)) return deps.collections.create(project, def);
+  if (isUsersCollection(def.name)) return deps.collections.create(project, def);
   throw new ApiError("COLLECTION_NOT_FOUND");
 }
 
@@ -78,7 +76,7 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
   routes.get("/", async (c) => {
     const { project, keyType } = c.get("principal");
     const entries = await deps.collections.list(project);
-    if (!entries.some((entry) => isUsers(entry.def.name))) {
+    if (!entries.some((entry) => isUsersCollection(entry.def.name))) {
       entries.push(USERS_UNDEFINED);
       entries.sort((a, b) => (a.def.name < b.def.name ? -1 : 1));
     }
@@ -128,7 +126,7 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
     requireSecret(keyType);
     const name = parseCollectionName(c.req.param("name"));
     // Deleting the `users` definition takes back its profile fields; `users` itself stays.
-    if (!(await deps.collections.remove(project, name)) && !isUsers(name)) {
+    if (!(await deps.collections.remove(project, name)) && !isUsersCollection(name)) {
       throw new ApiError("COLLECTION_NOT_FOUND");
     }
     await recountDocumentBytes(deps, project.id); // its documents no longer count

@@ -7,6 +7,7 @@ import { RE2JS } from "re2js";
 import { z } from "zod";
 import { ApiError } from "../errors";
 import { assertSafeBody, foldName, hasInvisibleChars, isPlainObject, unsafeKeyReason } from "../sanitize";
+import { COLLECTION_NAME, isUsersCollection, looksLikeUsers } from "./names";
 import { compilePattern, issueDetails, valueSchema } from "./value-schema";
 
 export const FIELD_TYPES = [
@@ -78,7 +79,6 @@ export const MAX_TOTAL_FIELDS = 1000;
 export const MAX_DEFINITION_BYTES = 64 * 1024;
 /** Most RE2 instructions the `pattern`s of one definition compile to, together (`.{1000}` alone takes 1002). */
 export const MAX_PATTERN_PROGRAM = 10_000;
-const COLLECTION_NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/;
 const SYSTEM_FOLDED = new Set(SYSTEM_FIELDS.map(foldName));
 /** `items.0` is ambiguous in MongoDB (field "0" or the first element), so no field is named by digits alone. */
 const ALL_DIGITS = /^[0-9]+$/;
@@ -102,6 +102,7 @@ export function fieldNameProblem(name: string): string | undefined {
 export function collectionNameProblem(name: string): string | undefined {
   if (name.startsWith("_") || name.startsWith("system.")) return "is reserved";
   if (!COLLECTION_NAME.test(name)) return "must match ^[a-zA-Z][a-zA-Z0-9_-]{0,63}$";
+  if (looksLikeUsers(name) && !isUsersCollection(name)) return "is reserved: the accounts collection is `users`";
   return undefined;
 }
 

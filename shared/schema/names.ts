@@ -4,8 +4,14 @@ import type { CollectionDef } from "./definition";
 /** Collection names of API.md §4: a letter, then letters, digits, `_` or `-`, at most 64 in all. */
 export const COLLECTION_NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/;
 
-/** Whether a path names the end-user collection (`users`, any case), which /api/data never serves. */
-export const isUsersCollection = (name: string) => name.toLowerCase() === "users";
+/** The end-user collection: the auth function's accounts, which a definition can only add profile fields to. */
+export const USERS = "users";
+
+/** Whether a name is the end-user collection (exactly `users`). */
+export const isUsersCollection = (name: string) => name === USERS;
+
+/** Whether a name is `users` in any case: /api/data never serves those, so none but `users` can be defined. */
+export const looksLikeUsers = (name: string) => name.toLowerCase() === USERS;
 
 /** The collection a path names; anything that is not a valid, unreserved name is simply not found. */
 export function parseCollectionName(raw: string): string {
