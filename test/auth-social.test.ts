@@ -11,6 +11,7 @@ import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createAdminApp } from "../functions/admin/app";
 import { createAuthApp } from "../functions/auth/app";
+import { createDataApp } from "../functions/data/app";
 import type { AppEnv } from "../shared/app";
 import { type AuthTestEnv, authTestEnv, PASSWORD } from "./auth-helpers";
 import { type CallOptions, call, createTestProject } from "./data-helpers";
@@ -176,6 +177,32 @@ describe("GitHub, the whole way", () => {
     const again = await signIn("github", "code-ada-2");
     expect(again.searchParams.get("userId")).toBe(page.searchParams.get("userId"));
     expect(again.searchParams.get("isNewUser")).toBe("false");
+  });
+
+  it("a new account gets the project's profile defaults, and the provider's name only where it fits", async () => {
+    const define = (fields: unknown[]) =>
+      call(createDataApp(env.deps), "PUT", "/api/schemas/users", { key: env.project.sk, body: { fields } });
+    const me = async (code: string) => {
+      const { token } = landed(await signIn("github", code));
+      return (await call(app, "GET", "/api/userAuth/me", { key: env.project.pk, token })).json.data;
+    };
+    const plan = { name: "plan", type: "string", default: "free" };
+    expect((await define([{ name: "name", type: "integer" }, plan])).status).toBe(200);
+    providers.accounts.set("code-a", { id: "1", email: "a@example.com", verified: true, name: "Ada L" });
+    const a = await me("code-a");
+    expect(a).toMatchObject({ email: "a@example.com", plan: "free" });
+    expect(a).not.toHaveProperty("name");
+
+    expect((await define([{ name: "name", type: "string" }, plan])).status).toBe(200);
+    providers.accounts.set("code-b", { id: "2", email: "b@example.com", verified: true, name: "Bo" });
+    expect(await me("code-b")).toMatchObject({ name: "Bo", plan: "free" });
+
+    // A field the provider cannot give is required: the account opens without profile fields.
+    expect((await define([{ name: "age", type: "integer", required: true }, plan])).status).toBe(200);
+    providers.accounts.set("code-c", { id: "3", email: "c@example.com", verified: true, name: "Cy" });
+    const c = await me("code-c");
+    expect(c.email).toBe("c@example.com");
+    expect(c).not.toHaveProperty("plan");
   });
 
   it("the user can no longer sign in with a password they never had", async () => {

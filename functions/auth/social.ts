@@ -18,7 +18,7 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../../shared/app";
-import { profileSchema } from "../../shared/auth/profile";
+import { type ProfileSchema, profileSchema } from "../../shared/auth/profile";
 import { createSession, revokeUserSessions } from "../../shared/auth/sessions";
 import { SOCIAL_SPECS, type SocialClient, type SocialProfile, SocialProviderError } from "../../shared/auth/social";
 import { type UserDoc, writeUser } from "../../shared/auth/users";
@@ -77,6 +77,22 @@ function back(redirectUrl: string, params: Record<string, string>, fragment?: Re
 /** Why a sign-in failed, for the app's page: short, never the provider's own words. */
 class SignInRefused extends Error {}
 
+/**
+ * The profile fields of a new account: the provider's name and picture where the project's profile
+ * fields take them as they are (both, else either, else neither), with the defaults; nothing when the
+ * project requires fields the provider does not give (the user fills them in with update-profile).
+ */
+function providerProfile(schema: ProfileSchema, given: Record<string, unknown>): Record<string, unknown> {
+  const present = Object.entries(given).filter(([, value]) => value !== undefined);
+  const singly = present.length > 1 ? present.map((entry) => [entry]) : [];
+  for (const entries of [present, ...singly, []]) {
+    const details: ErrorDetail[] = [];
+    const fields = schema.create(Object.fromEntries(entries), "secret", details);
+    if (details.length === 0) return fields;
+  }
+  return {};
+}
+
 /** The user a profile signs in as: by provider id, else by an email the provider verified, else a new one. */
 async function userFor(rt: AuthRuntime, scope: AuthScope, provider: SocialProvider, profile: SocialProfile) {
   const { cols, now, project } = scope;
@@ -108,16 +124,11 @@ async function userFor(rt: AuthRuntime, scope: AuthScope, provider: SocialProvid
     return { user: linked, isNewUser: false, linkedByEmail: true };
   }
   await assertUserQuota(rt.deps, project);
-  // Name and picture are kept when the project's profile fields take them as they are.
-  const details: ErrorDetail[] = [];
-  const candidate = Object.fromEntries(
-    Object.entries({ name: profile.name, avatarUrl: profile.avatarUrl }).filter(([, v]) => v !== undefined),
-  );
-  const extra = (await profileSchema(rt.deps, project)).create(candidate, "secret", details);
+  const given = { name: profile.name, avatarUrl: profile.avatarUrl };
   const user: UserDoc = {
     _id: newId(now),
     email: profile.email,
-    ...(details.length === 0 ? extra : {}),
+    ...providerProfile(await profileSchema(rt.deps, project), given),
     emailVerified: true,
     [idField]: profile.providerUserId,
     createdAt: at,
