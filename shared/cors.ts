@@ -10,6 +10,8 @@ export const CORS_ALLOW_HEADERS = [
   "if-match",
   "if-none-match",
   "idempotency-key",
+  // urBackend's SDK sets its own User-Agent, which Firefox sends (and so asks for in the preflight).
+  "user-agent",
 ];
 export const CORS_EXPOSE_HEADERS = [
   "x-request-id",

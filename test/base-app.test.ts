@@ -197,6 +197,7 @@ describe("base app", () => {
       "x-refresh-token-mode",
       "if-match",
       "idempotency-key",
+      "user-agent", // urBackend's SDK sets it; Firefox lets it and preflights it
     ]) {
       expect(allowed).toContain(header);
     }

@@ -211,6 +211,49 @@ describe("the auth rule", () => {
       body: JSON.stringify({ email: "nobody@example.com", password: "wrong-password-1" }),
     });
 
+  it("guards the routes that check a secret, open accounts or send mail; a signed-in user's own calls count as pk", async () => {
+    const env = await instances("memory", { RATE_LIMIT_AUTH: "2/1m", RATE_LIMIT_PK: "100/1m", BCRYPT_COST: "4" });
+    const auth = createAuthApp(env.deps);
+    const call = (method: string, path: string, body?: unknown) =>
+      auth.request(`/api/userAuth/${path}`, {
+        method,
+        headers: { "x-api-key": env.keys.publishable, "x-forwarded-for": "198.51.100.9" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const limitOf = (res: Response) => [res.status, res.headers.get("ratelimit-limit")];
+    expect(limitOf(await login(auth, env.keys.publishable))).toEqual([401, "2"]);
+    expect(limitOf(await call("POST", "signup", { email: "a@example.com", password: "correct horse 1" }))).toEqual([
+      201,
+      "2",
+    ]);
+    for (const [method, path, body] of [
+      ["POST", "login", { email: "a@example.com", password: "x" }],
+      ["POST", "%6Cogin", { email: "a@example.com", password: "x" }], // the same route, percent-encoded
+      ["POST", "verify-email", { email: "a@example.com", otp: "000000" }],
+      ["POST", "resend-verification", { email: "a@example.com" }],
+      ["POST", "request-password-reset", { email: "a@example.com" }],
+      ["POST", "reset-password", { email: "a@example.com", otp: "000000", newPassword: "another one 1" }],
+      ["PUT", "change-password", { currentPassword: "x", newPassword: "another one 1" }],
+      ["GET", "social/github/start"],
+      ["POST", "social/exchange", { token: "t", rtCode: "c" }],
+    ] as const) {
+      expect({ path, status: (await call(method, path, body)).status }).toEqual({ path, status: 429 });
+    }
+    for (const [method, path] of [
+      ["GET", "me"],
+      ["PUT", "update-profile"],
+      ["POST", "refresh-token"],
+      ["POST", "logout"],
+      ["GET", "sessions"],
+      ["GET", "public/someone"],
+    ] as const) {
+      const res = await call(method, path, method === "GET" ? undefined : {});
+      expect(res.status, path).not.toBe(429);
+      expect(res.headers.get("ratelimit-limit"), path).toBe("100");
+    }
+    await env.close();
+  });
+
   it("is stricter and separate from the data rule; it closes (503) when Redis cannot answer", async () => {
     const env = await instances("upstash", { RATE_LIMIT_AUTH: "2/1m", RATE_LIMIT_PK: "100/1m", BCRYPT_COST: "4" });
     const auth = createAuthApp(env.deps);

@@ -9,10 +9,18 @@ import type { RuleName } from "./config";
 import { type LimitRule, parseRule, ruleId } from "./rule";
 import { LimiterUnavailableError, type RateLimiter } from "./types";
 
-/** The rule that governs a request: sk per key; pk per client IP, stricter on the auth function. */
+/**
+ * The auth routes where a caller could guess a secret (a password, a code), open accounts or send
+ * mail: the stricter `auth` rule. A signed-in user's own calls (me, update-profile, refresh-token,
+ * logout, sessions) and public profiles count as any other publishable-key request.
+ */
+const GUARDED_AUTH_ROUTE =
+  /^\/api\/userAuth\/(signup|login|verify-email|resend-verification|resend-verification-otp|request-password-reset|reset-password|change-password|social\/.*)$/;
+
+/** The rule that governs a request: sk per key; pk per client IP, stricter on auth's guarded routes. */
 function ruleFor(c: Context<AppEnv>, principal: Principal): RuleName {
   if (principal.keyType === "secret") return "sk";
-  return c.req.path === "/api/userAuth" || c.req.path.startsWith("/api/userAuth/") ? "auth" : "pk";
+  return GUARDED_AUTH_ROUTE.test(c.req.path) ? "auth" : "pk";
 }
 
 /** The project's own setting for a rule, else the deployment's. */
