@@ -19,8 +19,11 @@ afterEach(() => {
   return env.close();
 });
 
-/** Starts a login with the (old) password and resolves `held` once bcrypt has answered but not yet returned. */
-function heldLogin(email: string) {
+/**
+ * Starts a request that checks the (old) password (a login, unless `start` says otherwise) and
+ * resolves `held` once bcrypt has answered but not yet returned.
+ */
+function heldLogin<T = Awaited<ReturnType<AuthTestEnv["login"]>>>(email: string, start?: () => Promise<T>) {
   let release!: () => void;
   let entered!: () => void;
   const gate = new Promise<void>((resolve) => {
@@ -38,7 +41,7 @@ function heldLogin(email: string) {
     }
     return result;
   }) as never);
-  const answer = env.login(email);
+  const answer = start ? start() : (env.login(email) as Promise<T>);
   const finish = () => {
     release();
     return answer;
@@ -74,6 +77,28 @@ it("a login whose password check overlapped a password change is refused", async
   });
   expect(change.status, change.text).toBe(200);
   expect((await login.finish()).status).toBe(401);
+});
+
+it("a password change whose check overlapped a reset is refused, and the reset's password stands", async () => {
+  const session = await env.signup("cy@example.com");
+  await env.api("POST", "/request-password-reset", { body: { email: "cy@example.com" } });
+  const otp = env.otpFor("cy@example.com", "reset");
+  const change = heldLogin("cy@example.com", () =>
+    env.api("PUT", "/change-password", {
+      token: session.accessToken,
+      body: { currentPassword: PASSWORD, newPassword: "the attacker's one 1" },
+    }),
+  );
+  await change.held;
+  vi.restoreAllMocks();
+  const reset = await env.api("POST", "/reset-password", {
+    body: { email: "cy@example.com", otp, newPassword: "the owner's new one 1" },
+  });
+  expect(reset.status).toBe(200);
+  const refused = await change.finish();
+  expect([refused.status, refused.json.code]).toEqual([401, "INVALID_CREDENTIALS"]);
+  expect((await env.login("cy@example.com", "the attacker's one 1")).status).toBe(401);
+  expect((await env.login("cy@example.com", "the owner's new one 1")).status).toBe(200);
 });
 
 it("a login whose password check overlapped the account's deletion gets no tokens", async () => {

@@ -78,7 +78,13 @@ export function passwordRoutes(rt: AuthRuntime): Hono<AppEnv> {
     await clearLoginAttempts(cols, user.email);
     const at = new Date(now).toISOString();
     const passwordHash = await hashPassword(newPassword, rt.deps.config.bcryptCost);
-    await cols.users.updateOne({ _id: user._id }, { $set: { passwordHash, passwordChangedAt: at, updatedAt: at } });
+    // Only over the password checked above: a reset (or a social link) that landed during bcrypt's
+    // wait stands, and this change fails as if the current password were wrong.
+    const changed = await cols.users.updateOne(
+      { _id: user._id, passwordHash: user.passwordHash },
+      { $set: { passwordHash, passwordChangedAt: at, updatedAt: at } },
+    );
+    if (!changed) throw new ApiError("INVALID_CREDENTIALS", "Current password is incorrect");
     const revoked = await revokeUserSessions(cols, user._id, scope.sessionId);
     return ok(c, { passwordChanged: true, revokedSessions: revoked }, 200, "Password changed");
   });
