@@ -62,6 +62,17 @@ export interface ErrorDetail {
   [extra: string]: unknown;
 }
 
+/**
+ * "Validation failed: title: Required (and 2 more)": clients that show only the message (urBackend's
+ * SDK keeps nothing else) still say what to fix; `details` lists every problem.
+ */
+function namingFirstProblem(fallback: string, details: ErrorDetail[] = []): string {
+  const [first, ...rest] = details;
+  if (!first) return fallback;
+  const more = rest.length > 0 ? ` (and ${rest.length} more)` : "";
+  return `${fallback}: ${first.path ? `${first.path}: ` : ""}${first.message}${more}`;
+}
+
 /** The only error the HTTP layer turns into an error envelope. */
 export class ApiError extends Error {
   readonly status: number;
@@ -75,7 +86,7 @@ export class ApiError extends Error {
     options: { details?: ErrorDetail[]; headers?: Record<string, string> } = {},
   ) {
     const [status, fallback] = ERROR_CODES[code];
-    super(message ?? fallback);
+    super(message ?? (code === "VALIDATION_FAILED" ? namingFirstProblem(fallback, options.details) : fallback));
     this.name = "ApiError";
     this.status = status;
     this.code = code;

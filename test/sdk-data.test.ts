@@ -97,7 +97,8 @@ describe("db and schema with the secret key", () => {
     const { db } = client();
     const invalid = await db.insert("posts", { status: "gone" }).catch((e: unknown) => e);
     expect(invalid).toBeInstanceOf(ValidationError);
-    expect((invalid as ValidationError).message).toBe("Validation failed");
+    // The message names the first problem: the SDK keeps only the message.
+    expect((invalid as ValidationError).message).toBe("Validation failed: title: Required (and 1 more)");
     await db.insert("posts", { title: "u", slug: "unique" });
     const duplicate = await db.insert("posts", { title: "u", slug: "unique" }).catch((e: unknown) => e);
     expect(duplicate).toBeInstanceOf(UrBackendError);
