@@ -328,22 +328,18 @@ describe("list query", () => {
       ]);
       const defaults = (await list("")).json.data;
       expect([defaults.items.length, defaults.limit, defaults.page]).toEqual([20, 20, 1]);
+      // More than the largest page is the largest page (urBackend's SDK asks for what it likes).
+      const most = (await list("limit=500")).json.data;
+      expect([most.items.length, most.limit, most.totalPages]).toEqual([60, 100, 1]);
     });
 
-    it.each([
-      "limit=0",
-      "limit=101",
-      "limit=abc",
-      "limit=1.5",
-      "page=0",
-      "page=-1",
-      "page=x",
-      "limit=5&limit=6",
-      "count=yes",
-    ])("%s → 400 INVALID_QUERY", async (query) => {
-      const res = await list(query);
-      expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);
-    });
+    it.each(["limit=0", "limit=abc", "limit=1.5", "page=0", "page=-1", "page=x", "limit=5&limit=6", "count=yes"])(
+      "%s → 400 INVALID_QUERY",
+      async (query) => {
+        const res = await list(query);
+        expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);
+      },
+    );
 
     it.each<[string, Array<[string, 1 | -1]>]>([
       ["sort=price", [["price", 1]]],

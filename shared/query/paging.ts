@@ -1,4 +1,4 @@
-/** `page`, `limit` and `count`: strict integers in range, 400 INVALID_QUERY otherwise. */
+/** `page`, `limit` and `count`: strict integers in range (a larger `limit` is the largest), 400 INVALID_QUERY otherwise. */
 import { invalidQuery } from "./fail";
 
 /** Default and largest page size. */
@@ -17,23 +17,23 @@ const INTEGER = /^-?\d{1,16}$/;
 /** Scalar parameters that may appear at most once. */
 export const SINGLE_PARAMS = ["page", "limit", "cursor", "count", "search", "sortBy", "sortDirection"] as const;
 
-function integer(params: URLSearchParams, name: string, fallback: number, min: number, max: number): number {
+function integer(params: URLSearchParams, name: string, fallback: number, min: number, max = Infinity): number {
   const raw = params.get(name);
   if (raw === null) return fallback;
   const text = raw.trim();
-  const range = `${name} must be an integer from ${min} to ${max}`;
+  const range = `${name} must be an integer ${max === Infinity ? `of at least ${min}` : `from ${min} to ${max}`}`;
   if (!INTEGER.test(text)) throw invalidQuery(name, `${range} (got "${text.slice(0, 32)}")`);
   const value = Number(text);
   if (value < min || value > max) throw invalidQuery(name, `${range} (got ${value})`);
   return value;
 }
 
-/** Parses page (≥ 1, default 1), limit (1–100, default 20) and count (true|false). */
+/** Parses page (≥ 1, default 1), limit (≥ 1, default 20; more than 100 gives 100, as urBackend does) and count (true|false). */
 export function parsePaging(params: URLSearchParams): { page: number; limit: number; count: boolean } {
   for (const name of SINGLE_PARAMS)
     if (params.getAll(name).length > 1) throw invalidQuery(name, "given more than once");
   const page = integer(params, "page", 1, 1, MAX_PAGE);
-  const limit = integer(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
+  const limit = Math.min(integer(params, "limit", DEFAULT_LIMIT, 1), MAX_LIMIT);
   const count = params.get("count");
   if (count !== null && count !== "true" && count !== "false") throw invalidQuery("count", "must be true or false");
   return { page, limit, count: count === "true" };
