@@ -65,6 +65,22 @@ describe("@urbackend/sdk storage module", () => {
     await expect(client.storage.deleteFile(uploaded.path)).resolves.toMatchObject({ deleted: true });
   });
 
+  it("uploads a Buffer (declared application/octet-stream by the SDK) as the type its name says", async () => {
+    const { storage } = urBackend({ apiKey: keys.secret, baseUrl });
+    const uploaded = (await storage.upload(Buffer.from(PNG), "image.png")) as unknown as {
+      path: string;
+      url: string;
+      contentType: string;
+    };
+    expect(uploaded.contentType).toBe("image/png");
+    const read = await fetch(uploaded.url, { headers: { "x-api-key": keys.secret } });
+    expect(read.headers.get("content-type")).toBe("image/png");
+    expect(new Uint8Array(await read.arrayBuffer())).toEqual(PNG);
+    // A name the project's types do not cover, or bytes that are not what the name says: refused.
+    await expect(storage.upload(Buffer.from(PNG), "image.exe")).rejects.toThrow(/application\/octet-stream/);
+    await expect(storage.upload(Buffer.from("<html>"), "page.png")).rejects.toThrow();
+  });
+
   it("refusals reach the SDK as errors (a type the project does not accept)", async () => {
     const { storage } = urBackend({ apiKey: keys.secret, baseUrl });
     await expect(storage.upload(new Blob(["<svg/>"], { type: "image/svg+xml" }), "x.svg")).rejects.toThrow();

@@ -163,6 +163,27 @@ describe("s3 blob store (s3rver)", () => {
     expect((await json(over)).code).toBe("QUOTA_EXCEEDED");
   });
 
+  it("a Buffer the SDK declares as octet-stream: the PUT carries that, the file keeps its name's type", async () => {
+    await deps.projects.update(projectId, { settings: { storage: { quotaBytes: null } } });
+    const request = (
+      await json(
+        await post("upload-request", { filename: "b.png", contentType: "application/octet-stream", size: PNG.length }),
+      )
+    ).data;
+    const put = (type: string) =>
+      fetch(request.signedUrl, { method: "PUT", headers: { "content-type": type }, body: PNG });
+    expect((await put("image/png")).status).toBe(403); // signed for what the client said it sends
+    expect((await put("application/octet-stream")).status).toBe(200);
+    const confirmed = await json(await post("upload-confirm", { filePath: request.filePath, size: PNG.length }));
+    expect(confirmed.data).toMatchObject({ contentType: "image/png" });
+    const redirect = await app.request(`/api/storage/file?path=${encodeURIComponent(request.filePath)}`, {
+      headers: { "x-api-key": sk },
+    });
+    const download = await fetch(redirect.headers.get("location")!);
+    expect(download.headers.get("content-type")).toBe("image/png");
+    expect(new Uint8Array(await download.arrayBuffer())).toEqual(PNG);
+  });
+
   it("a direct upload whose bytes contradict its type is removed at confirm (415)", async () => {
     const junk = new TextEncoder().encode("this is not a png at all");
     await deps.projects.update(projectId, { settings: { storage: { quotaBytes: null } } });

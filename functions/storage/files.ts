@@ -8,7 +8,7 @@ import { ApiError } from "../../shared/errors";
 import { ok, parseWith, publicBaseUrl, queryParams, readJson } from "../../shared/http";
 import { type FileDoc, fileRecords, releaseBytes } from "../../shared/storage/files";
 import { parseFilePath } from "../../shared/storage/paths";
-import { assertMagicBytes, storagePolicy } from "../../shared/storage/policy";
+import { assertMagicBytes, mediaType, storagePolicy } from "../../shared/storage/policy";
 import { readLimited } from "./body";
 import type { Ctx, StorageRuntime } from "./context";
 import { settle } from "./pending";
@@ -59,8 +59,8 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
     const project = /^[0-9a-f]{24}$/.test(projectId) ? await deps.projects.resolveProject(projectId) : null;
     if (project && storagePolicy(project).public) {
       parseFilePath(path, project.id);
-      await recordOf(path);
-      const url = await blobs.presignGet(path, DOWNLOAD_URL_TTL);
+      const file = await recordOf(path);
+      const url = await blobs.presignGet(path, DOWNLOAD_URL_TTL, file.contentType);
       return url ? c.redirect(url, 302) : serve(c, path);
     }
     await key(c, async () => undefined); // a private file: a valid key of its project, else 401
@@ -69,7 +69,7 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
     const file = await recordOf(path);
     const exp = Math.floor(deps.clock.now() / 1000) + DOWNLOAD_URL_TTL;
     const url =
-      (await blobs.presignGet(path, DOWNLOAD_URL_TTL)) ??
+      (await blobs.presignGet(path, DOWNLOAD_URL_TTL, file.contentType)) ??
       `${publicBaseUrl(c, rt.deps.config)}/api/storage/blob?${signer.query({ op: "get", path, type: file.contentType, size: file.size, exp })}`;
     return c.redirect(url, 302);
   });
@@ -104,16 +104,17 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
   routes.put("/blob", async (c) => {
     const signed = signer.verify(queryParams(c), Math.floor(deps.clock.now() / 1000));
     if (signed?.op !== "put") throw new ApiError("FORBIDDEN", "Invalid or expired upload URL");
-    const type = (c.req.header("content-type") ?? "").split(";")[0]?.trim().toLowerCase();
-    if (type !== signed.type) throw new ApiError("UNSUPPORTED_MEDIA_TYPE", `This URL uploads ${signed.type} only`);
+    if (mediaType(c.req.header("content-type")) !== signed.type)
+      throw new ApiError("UNSUPPORTED_MEDIA_TYPE", `This URL uploads ${signed.type} only`);
     const file = (await fileRecords(deps).findOne({ _id: signed.path })) as FileDoc | null;
     if (file?.status !== "pending") throw new ApiError("FORBIDDEN", "This upload URL was used already");
     const bytes = await readLimited(c.req.raw.body, signed.size);
     if (bytes.length !== signed.size) {
       throw new ApiError("VALIDATION_FAILED", `This URL uploads exactly ${signed.size} bytes`);
     }
-    assertMagicBytes(signed.type, bytes.subarray(0, 16));
-    await blobs.put(signed.path, bytes, signed.type);
+    // The file's own type: the one the PUT carries, or what its name said where that was octet-stream.
+    assertMagicBytes(file.contentType, bytes.subarray(0, 16));
+    await blobs.put(signed.path, bytes, file.contentType);
     // Marks it ready, unless the pending file was deleted or released while the bytes streamed in.
     if ((await settle(rt, file))?.status !== "ready") {
       await blobs.delete(signed.path);

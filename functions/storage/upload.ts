@@ -6,7 +6,7 @@ import { ApiError } from "../../shared/errors";
 import { ok, parseWith, publicBaseUrl, readJson } from "../../shared/http";
 import { type FileDoc, fileRecords, releaseBytes, removeProjectFiles } from "../../shared/storage/files";
 import { parseFilePath, parseFolder, sanitizeName } from "../../shared/storage/paths";
-import { acceptedType, assertMagicBytes, assertSize } from "../../shared/storage/policy";
+import { acceptedType, assertMagicBytes, assertSize, mediaType } from "../../shared/storage/policy";
 import { fewPartsBoundary, readLimited } from "./body";
 import { type Actor, type Ctx, fileUrl, newFilePath, type StorageRuntime, writer } from "./context";
 import { discardPending, reserve, settle, UPLOAD_URL_TTL, uploadExpiry } from "./pending";
@@ -90,7 +90,7 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
       });
     }
     assertSize(actor.policy, file.size);
-    const type = acceptedType(actor.policy, file.type);
+    const type = acceptedType(actor.policy, file.type, file.name);
     const bytes = new Uint8Array(await file.arrayBuffer());
     assertMagicBytes(type, bytes.subarray(0, 16));
     const folder = parseFolder(form.get("folder") ?? undefined);
@@ -106,7 +106,9 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
     const actor = await writer(c, rt);
     const input = parseWith(directUpload, await readJson(c));
     assertSize(actor.policy, input.size);
-    const type = acceptedType(actor.policy, input.contentType);
+    const type = acceptedType(actor.policy, input.contentType, input.filename);
+    // The PUT carries the type the client declared (it may have declared only octet-stream); the file keeps `type`.
+    const sent = mediaType(input.contentType);
     const path = newFilePath(actor, parseFolder(input.folder), sanitizeName(input.filename));
     const exp = Math.floor(deps.clock.now() / 1000) + UPLOAD_URL_TTL;
     await reserve(rt, actor.project, input.size, actor.policy.quotaBytes);
@@ -116,13 +118,13 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
         await releaseBytes(deps, actor.project, input.size);
         throw error;
       });
-    const direct = await blobs.presignPut(path, type, input.size, UPLOAD_URL_TTL);
+    const direct = await blobs.presignPut(path, sent, input.size, UPLOAD_URL_TTL);
     await assertProjectLive(actor);
-    const query = rt.signer.query({ op: "put", path, type, size: input.size, exp });
+    const query = rt.signer.query({ op: "put", path, type: sent, size: input.size, exp });
     const signed = direct ?? {
       url: `${publicBaseUrl(c, rt.deps.config)}/api/storage/blob?${query}`,
       method: "PUT" as const,
-      headers: { "content-type": type, "content-length": String(input.size) },
+      headers: { "content-type": sent, "content-length": String(input.size) },
     };
     return { path, signed };
   }

@@ -60,9 +60,48 @@ export function storagePolicy(project: ResolvedProject): StoragePolicy {
   };
 }
 
-/** The declared type, normalised (parameters dropped); 415 when the project does not accept it. */
-export function acceptedType(policy: StoragePolicy, declared: unknown): string {
-  const type = typeof declared === "string" ? (declared.split(";")[0] ?? "").trim().toLowerCase() : "";
+/** The types a file name's extension stands for, where a client declares none of its own. */
+const EXTENSION_TYPES = new Map(
+  Object.entries({
+    png: "image/png",
+    jpg: "image/jpeg",
+    jpeg: "image/jpeg",
+    gif: "image/gif",
+    webp: "image/webp",
+    avif: "image/avif",
+    pdf: "application/pdf",
+    txt: "text/plain",
+    csv: "text/csv",
+    json: "application/json",
+    doc: "application/msword",
+    xls: "application/vnd.ms-excel",
+    ppt: "application/vnd.ms-powerpoint",
+    docx: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    pptx: "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    mp3: "audio/mpeg",
+    ogg: "audio/ogg",
+    wav: "audio/wav",
+    mp4: "video/mp4",
+    webm: "video/webm",
+  }),
+);
+
+/** A content type as sent, normalised: parameters dropped, lower case; "" when there is none. */
+export function mediaType(declared: unknown): string {
+  return typeof declared === "string" ? (declared.split(";")[0] ?? "").trim().toLowerCase() : "";
+}
+
+/**
+ * The file's type: the declared one, or, where a client declares only "some bytes" (none, or
+ * application/octet-stream, as urBackend's SDK does for a Buffer), the one its name's extension
+ * stands for. 415 when the project does not accept it. The first bytes are checked against it later.
+ */
+export function acceptedType(policy: StoragePolicy, declared: unknown, filename = ""): string {
+  let type = mediaType(declared);
+  if (type === "" || type === "application/octet-stream") {
+    type = EXTENSION_TYPES.get(/\.([a-z0-9]+)$/i.exec(filename)?.[1]?.toLowerCase() ?? "") ?? type;
+  }
   if (!type || !policy.allowedContentTypes.includes(type)) {
     throw new ApiError("UNSUPPORTED_MEDIA_TYPE", `Files of type "${type || "unknown"}" are not accepted`);
   }

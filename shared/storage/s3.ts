@@ -71,8 +71,10 @@ export function s3BlobStore(config: S3Config): BlobStore {
       });
       return { url: signed.url, method: "PUT", headers };
     },
-    async presignGet(path, expiresIn) {
-      const signed = await client.sign(`${urlOf(path)}?X-Amz-Expires=${expiresIn}`, {
+    async presignGet(path, expiresIn, contentType) {
+      // The file's type as recorded: a direct upload declared as octet-stream is stored so in the bucket.
+      const type = encodeURIComponent(contentType);
+      const signed = await client.sign(`${urlOf(path)}?X-Amz-Expires=${expiresIn}&response-content-type=${type}`, {
         method: "GET",
         aws: { signQuery: true },
       });
