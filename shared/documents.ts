@@ -1,4 +1,24 @@
-/** Document versions: ETags derived from `updatedAt`, which every write moves strictly forward. */
+/** Document versions (ETags derived from `updatedAt`, which every write moves strictly forward) and size. */
+import { ApiError } from "./errors";
+import { jsonBytesWithin } from "./json-bytes";
+import type { Update } from "./store/types";
+
+/** The document as a top-level update (`$set` and `$unset` of whole fields) leaves it. */
+export function afterUpdate(current: Record<string, unknown>, update: Update): Record<string, unknown> {
+  const next: Record<string, unknown> = { ...current, ...update.$set };
+  for (const field of Object.keys(update.$unset ?? {})) delete next[field];
+  return next;
+}
+
+/**
+ * 413 when a document, as a write would leave it, is larger than one request body may be: top-level
+ * merges (PATCH, update-profile) could otherwise grow it past any bound, a body at a time.
+ */
+export function assertDocumentSize(doc: Record<string, unknown>, maxBytes: number): void {
+  if (jsonBytesWithin(doc, maxBytes) > maxBytes) {
+    throw new ApiError("PAYLOAD_TOO_LARGE", `The document would be larger than ${maxBytes} bytes`);
+  }
+}
 
 /** A strong ETag for a document: its `updatedAt` in base-36 milliseconds. */
 export function etagOf(doc: Record<string, unknown>): string {

@@ -178,6 +178,16 @@ describe("profile fields from the users schema", () => {
     expect(good.user).toMatchObject({ name: "Ann", age: 30, plan: "free" });
   });
 
+  it("update-profile cannot grow an account past the size of one body (413), a merge at a time", async () => {
+    const { accessToken: token } = await env.signup("big@example.com");
+    const put = (body: unknown) => env.api("PUT", "/update-profile", { token, body });
+    expect((await put({ a: "x".repeat(600_000) })).status).toBe(200);
+    const grown = await put({ b: "y".repeat(600_000) });
+    expect([grown.status, grown.json.code]).toEqual([413, "PAYLOAD_TOO_LARGE"]);
+    const me = (await env.api("GET", "/me", { token })).json.data;
+    expect([me.a.length, me.b]).toEqual([600_000, undefined]);
+  });
+
   it("validates update-profile (merge; null removes an optional field; unknown and bad values fail)", async () => {
     await defineUsers({
       fields: [

@@ -593,6 +593,24 @@ describe("PUT, PATCH, DELETE and system fields", () => {
   const insert = async (body: Record<string, unknown>) =>
     (await env.pk("POST", "/api/data/notes", { token, body })).json.data;
 
+  it("a PATCH that would leave a document larger than one body may be is 413, and changes nothing", async () => {
+    expect((await env.sk("PATCH", "/api/schemas/notes", { additionalFields: true })).status).toBe(200);
+    const doc = await insert({ title: "t", a: "x".repeat(600_000) });
+    const grow = await env.pk("PATCH", `/api/data/notes/${doc._id}`, { token, body: { b: "y".repeat(600_000) } });
+    expect([grow.status, grow.json.code, grow.json.message]).toEqual([
+      413,
+      "PAYLOAD_TOO_LARGE",
+      "The document would be larger than 1048576 bytes",
+    ]);
+    const stored = (await env.sk("GET", `/api/data/notes/${doc._id}`)).json.data;
+    expect([stored.a.length, stored.b, stored.updatedAt]).toEqual([600_000, undefined, doc.updatedAt]);
+    // Replacing the big field keeps it within the bound.
+    expect((await env.pk("PATCH", `/api/data/notes/${doc._id}`, { token, body: { a: "z" } })).status).toBe(200);
+    expect(
+      (await env.pk("PATCH", `/api/data/notes/${doc._id}`, { token, body: { b: "y".repeat(600_000) } })).status,
+    ).toBe(200);
+  });
+
   it("ignores system fields a client sends on insert", async () => {
     const sent = {
       _id: REF,

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../../shared/app";
 import { profileSchema } from "../../shared/auth/profile";
 import { normalizeUsername, publicProfile, type UserDoc, writeUser } from "../../shared/auth/users";
-import { nextTimestamp } from "../../shared/documents";
+import { afterUpdate, assertDocumentSize, nextTimestamp } from "../../shared/documents";
 import { ApiError, type ErrorDetail } from "../../shared/errors";
 import { ok } from "../../shared/http";
 import type { Update } from "../../shared/store/types";
@@ -54,6 +54,7 @@ export function profileRoutes(rt: AuthRuntime): Hono<AppEnv> {
       if (typeof username === "string") (update.$set as Record<string, unknown>).username = username;
       const removed = [...unset, ...removedUsername];
       if (removed.length > 0) update.$unset = Object.fromEntries(removed.map((field) => [field, ""]));
+      assertDocumentSize(afterUpdate(current, update), rt.deps.config.maxJsonBytes);
       const guard = { _id: current._id, updatedAt: current.updatedAt ?? null };
       const user = (await writeUser(() => scope.cols.users.updateOne(guard, update))) as UserDoc | null;
       if (user) return ok(c, { user: await userView(rt, scope, user) });

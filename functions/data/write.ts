@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../../shared/app";
 import type { Deps } from "../../shared/deps";
-import { etagOf, nextTimestamp } from "../../shared/documents";
+import { afterUpdate, assertDocumentSize, etagOf, nextTimestamp } from "../../shared/documents";
 import { ok, readJson } from "../../shared/http";
 import { countedBytes, releaseDocumentBytes, reserveDocumentBytes } from "../../shared/quotas";
 import { assertOwnerKept, authorize, ownedInsert } from "../../shared/rules";
@@ -53,6 +53,7 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
    * reserves again); shrinkage is given back once the write landed.
    */
   async function resizing<T>(c: Ctx, current: Doc, next: Record<string, unknown>, write: () => Promise<T | null>) {
+    assertDocumentSize(next, deps.config.maxJsonBytes);
     const project = c.get("principal").project;
     const growth = countedBytes(project, [next]) - countedBytes(project, [current]);
     const release = growth > 0 ? await reserveDocumentBytes(deps, project, growth) : async () => {};
@@ -133,8 +134,7 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
       const update: Update = { $set: { ...set, updatedAt: nextTimestamp(current.updatedAt, deps.clock.now()) } };
       if (unset.length > 0) update.$unset = Object.fromEntries(unset.map((field) => [field, ""] as const));
       // The document as the update leaves it (a top-level merge): checked for pk, measured for the quota.
-      const merged: Record<string, unknown> = { ...current, ...update.$set };
-      for (const field of unset) delete merged[field];
+      const merged = afterUpdate(current, update);
       if (!target.isSecretKey) assertOwnerKept(current, merged, def);
       return resizing(c, current, merged, () => collection.updateOne(guard, update).catch(duplicate));
     });
