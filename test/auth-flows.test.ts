@@ -11,7 +11,7 @@ import { call } from "./data-helpers";
 let env: AuthTestEnv;
 afterEach(() => env.close());
 
-const SESSION_KEYS = ["accessToken", "expiresAt", "expiresIn", "token", "tokenType", "user"];
+const SESSION_KEYS = ["accessToken", "expiresAt", "expiresIn", "token", "tokenType", "user", "userId"];
 
 describe("signup", () => {
   beforeEach(async () => {
@@ -26,6 +26,7 @@ describe("signup", () => {
     const data = res.json.data;
     expect(Object.keys(data).sort()).toEqual(SESSION_KEYS);
     expect(data.token).toBe(data.accessToken);
+    expect(data.userId).toBe(data.user._id);
     expect(data).toMatchObject({ tokenType: "Bearer", expiresIn: 900, expiresAt: "2026-01-01T00:15:00.000Z" });
     expect(data.user).toEqual({
       _id: expect.stringMatching(/^[0-9a-f]{24}$/),

@@ -10,7 +10,8 @@ import { userView } from "./views";
 
 /**
  * Signs the access token for an issued refresh token, sets the cookie, and returns
- * `{user, accessToken, token, tokenType, expiresIn, expiresAt}` (+ `refreshToken` in header mode).
+ * `{user, userId, accessToken, token, tokenType, expiresIn, expiresAt}` (+ `refreshToken` in header
+ * mode); `userId` and `token` as urBackend's SDK types them.
  */
 export async function sessionPayload(
   c: Context<AppEnv>,
@@ -30,6 +31,7 @@ export async function sessionPayload(
   setRefreshCookie(c, rt.deps.config, issued.refreshToken, refreshSeconds);
   const payload: Record<string, unknown> = {
     user: await userView(rt, scope, user),
+    userId: user._id,
     accessToken: token,
     token,
     tokenType: "Bearer",
