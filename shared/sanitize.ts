@@ -25,8 +25,9 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === Object.prototype || proto === null;
 }
 
-/** Why a key may not be stored (`$` prefix, `.`, NUL, prototype key), or undefined when it is safe. */
+/** Why a key may not be stored (empty, `$` prefix, `.`, NUL, prototype key), or undefined when it is safe. */
 export function unsafeKeyReason(key: string): string | undefined {
+  if (key === "") return "must not be empty";
   if (key.startsWith("$")) return "must not start with '$'";
   if (key.includes(".")) return "must not contain '.'";
   if (key.includes("\0")) return "must not contain a NUL character";

@@ -406,6 +406,7 @@ describe("field names in bodies", () => {
     ['{"list":[{"a.b":1}]}', "list.0.a.b"],
     ['{"a":{"b":{"c":{"d":{"__proto__":1}}}}}', "a.b.c.d.__proto__"],
     ['{"x":[[{"$where":"1"}]]}', "x.0.0.$where"],
+    ['{"meta":{"":1}}', "meta."], // MongoDB refuses an empty field name in an update path
   ];
 
   it.each(bodies)("%s → 400 INVALID_FIELD_NAME at %s on POST, PUT, PATCH and bulk", async (raw, path) => {
@@ -422,6 +423,20 @@ describe("field names in bodies", () => {
     const docs = (await env.sk("GET", "/api/data/free")).json.data.items;
     expect(docs).toEqual([expect.objectContaining({ _id: id, a: 1 })]);
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
+  });
+
+  it("an empty field name at the top is refused too (PATCH would send MongoDB an empty update path)", async () => {
+    for (const [method, url] of [
+      ["POST", "/api/data/free"],
+      ["PATCH", `/api/data/free/${id}`],
+    ] as const) {
+      const res = await env.sk(method, url, '{"":1}');
+      expect([res.status, res.json.code, res.json.message]).toEqual([
+        400,
+        "INVALID_FIELD_NAME",
+        'Invalid field name at "": field name "" must not be empty',
+      ]);
+    }
   });
 
   it("400 VALIDATION_FAILED for a body that is not an object, 400 INVALID_JSON for malformed JSON", async () => {

@@ -752,6 +752,9 @@ describe("paging and count", () => {
     ["empty limit", "limit=", /limit must be an integer/],
     ["page twice", "page=1&page=2", /more than once/],
     ["count=yes", "count=yes", /count/],
+    ["a pattern on _id", "_id_regex=6b04", /_id is matched exactly/],
+    ["$regex on _id", `filter=${encodeURIComponent('{"_id":{"$not":{"$regex":"^6b"}}}')}`, /_id is matched exactly/],
+    ["search on _id", "search=6b04&searchFields=_id", /_id is matched exactly/],
   ];
   it.each(refused)("%s → 400", (_name, qs, message) => {
     expect(failure(qs).message).toMatch(message);

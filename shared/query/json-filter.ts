@@ -10,7 +10,7 @@
 import { coerceTyped, expectation } from "./coerce";
 import { invalidQuery } from "./fail";
 import { assertPath, pathProblem, resolveField } from "./paths";
-import { optionsProblem, regexProblem, stripExtended } from "./regex";
+import { ID_PATTERN_REFUSED, optionsProblem, regexProblem, stripExtended } from "./regex";
 import type { QueryContext, QueryFilter } from "./types";
 
 /** Deepest accepted nesting of a JSON filter. */
@@ -140,6 +140,7 @@ function operatorValue(op: string, value: unknown, ops: Doc, path: string, depth
   // The `x` option is applied here (whitespace and comments removed), so every store reads one pattern.
   if (op === "$regex") {
     if (typeof value !== "string") fail(w, at, "$regex needs a string");
+    if (resolveField(path, w.ctx).kind === "id") fail(w, at, ID_PATTERN_REFUSED);
     const options = typeof ops.$options === "string" ? ops.$options : "";
     const problem = regexProblem(value, options);
     if (problem) fail(w, at, problem);

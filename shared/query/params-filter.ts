@@ -8,7 +8,7 @@ import { coerceTyped, expectation, looseCandidates, looseScalar } from "./coerce
 import { invalidQuery } from "./fail";
 import { JSON_FILTER_PARAMS, MAX_LIST_VALUES } from "./json-filter";
 import { assertPath, resolveField, SYSTEM_FIELDS, type ValueKind } from "./paths";
-import { regexProblem } from "./regex";
+import { ID_PATTERN_REFUSED, regexProblem } from "./regex";
 import type { QueryContext, QueryFilter } from "./types";
 
 /** Query parameters that are never filters. */
@@ -80,6 +80,7 @@ function condition(param: string, path: string, op: SuffixOp, raw: string, ctx: 
       if (raw !== "true" && raw !== "false") throw invalidQuery(param, "must be true or false");
       return { $exists: raw === "true" };
     case "regex": {
+      if (kind === "id") throw invalidQuery(param, ID_PATTERN_REFUSED);
       const problem = regexProblem(raw);
       if (problem) throw invalidQuery(param, problem);
       return { $regex: raw, $options: "i" };

@@ -13,6 +13,9 @@
 
 import { linearRegExp } from "../linear-regexp";
 
+/** Why `_id` takes no pattern: MongoDB keeps ids as ObjectIds, which a pattern never matches. */
+export const ID_PATTERN_REFUSED = "_id is matched exactly (=, _in, $eq, $in), not by a pattern";
+
 /** Longest accepted pattern or search term, in characters. */
 export const MAX_REGEX_LENGTH = 128;
 /**

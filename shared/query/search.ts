@@ -5,8 +5,8 @@
  * not private); a schemaless collection needs `searchFields`.
  */
 import { invalidQuery } from "./fail";
-import { assertPath } from "./paths";
-import { escapeRegex, MAX_REGEX_LENGTH } from "./regex";
+import { assertPath, resolveField } from "./paths";
+import { escapeRegex, ID_PATTERN_REFUSED, MAX_REGEX_LENGTH } from "./regex";
 import type { QueryContext, QueryFilter } from "./types";
 
 /** Most fields one search may cover. */
@@ -43,7 +43,10 @@ function requestedFields(params: URLSearchParams, ctx: QueryContext): string[] |
   ];
   if (fields.length === 0) return null;
   if (fields.length > MAX_SEARCH_FIELDS) throw invalidQuery("searchFields", `at most ${MAX_SEARCH_FIELDS} fields`);
-  for (const path of fields) assertPath("searchFields", path, "filter", ctx);
+  for (const path of fields) {
+    assertPath("searchFields", path, "filter", ctx);
+    if (resolveField(path, ctx).kind === "id") throw invalidQuery("searchFields", ID_PATTERN_REFUSED);
+  }
   return fields;
 }
 
