@@ -61,17 +61,19 @@ export function createCollectionRegistry(options: {
 }): CollectionRegistry {
   const { store, clock, ttlMs } = options;
   const cache = new Map<string, { entry: CollectionEntry | null; expires: number }>();
-  const indexedDefinitions = new WeakSet<Database>();
+  /** Databases (project and its database URI) whose definitions collection has its unique index. */
+  const indexedDefinitions = new Set<string>();
   const cacheKey = (project: ResolvedProject, name: string) => `${project.id}/${name}`;
 
   const database = (project: ResolvedProject) => store.tenant({ projectId: project.id, uri: project.databaseUri });
 
   async function definitions(project: ResolvedProject) {
-    const db = database(project);
-    const collection = db.collection(DEFINITIONS);
-    if (!indexedDefinitions.has(db)) {
+    const collection = database(project).collection(DEFINITIONS);
+    const where = `${project.id} ${project.databaseUri ?? ""}`;
+    if (!indexedDefinitions.has(where)) {
       await collection.createIndex("name", { unique: true });
-      indexedDefinitions.add(db);
+      if (indexedDefinitions.size >= MAX_CACHED_DEFINITIONS) indexedDefinitions.clear();
+      indexedDefinitions.add(where);
     }
     return collection;
   }

@@ -60,7 +60,7 @@ export function workerEntry(createApp: (deps: Deps) => Served, options: EntryOpt
       if (built instanceof Response) return built;
       const { app, mongo } = built;
       if (!mongo) return app.fetch(request, env, ctx);
-      const store = await openMongoStore({ uri: mongo.uri, dbPrefix: mongo.dbPrefix, maxPoolSize: 1 }).catch(
+      const store = await openMongoStore({ uri: mongo.uri, dbPrefix: mongo.dbPrefix, oneRequest: true }).catch(
         (error: unknown) => unavailable(error),
       );
       if (store instanceof Response) return store;

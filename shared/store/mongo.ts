@@ -19,7 +19,21 @@ const UNAVAILABLE = [
   mongo.MongoTopologyClosedError,
   mongo.MongoNotConnectedError,
   mongo.MongoClientClosedError,
+  mongo.MongoServerClosedError,
+  mongo.MongoWriteConcernError,
 ];
+/**
+ * Server answers that mean "not now": unreachable or recovering nodes, elections, shutdowns (the
+ * driver's retryable codes), a write concern timeout, and a project database refusing its credentials.
+ */
+const UNAVAILABLE_CODES = new Set([6, 7, 18, 64, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
+
+function isUnavailable(error: mongo.MongoError): boolean {
+  if (UNAVAILABLE.some((type) => error instanceof type)) return true;
+  if (typeof error.code === "number" && UNAVAILABLE_CODES.has(error.code)) return true;
+  // insertMany wraps any failure that is not a write error (a lost connection, a timeout) in one.
+  return error instanceof mongo.MongoBulkWriteError && [error.writeErrors].flat().length === 0;
+}
 
 /** A 24-hex id becomes an ObjectId; arrays and operator objects (`$in`, `$gt`, `$not`, ...) are walked. */
 function idValue(value: unknown): unknown {
@@ -52,13 +66,27 @@ const fromMongo = (doc: mongo.Document): Doc => ({
   ...doc,
   _id: doc._id instanceof mongo.ObjectId ? doc._id.toHexString() : doc._id,
 });
+/** Aggregate stages that pass the stored documents on as they are (filtered, ordered, cut). */
+const KEEPS_DOCUMENTS = ["$match", "$sort", "$skip", "$limit"];
+/** A value with every ObjectId in it (`$$ROOT`, `$push: "$_id"`, ...) as its hex string, as the port has ids. */
+function withStringIds(value: unknown): unknown {
+  if (value instanceof mongo.ObjectId) return value.toHexString();
+  if (Array.isArray(value)) return value.map(withStringIds);
+  if (value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withStringIds(v)]));
+  }
+  return value;
+}
 const fromMongoOrNull = (doc: mongo.Document | null): Doc | null => (doc ? fromMongo(doc) : null);
-/** Sort and projection for the driver; the port always keeps `_id`, so a `_id: 0` is dropped. */
-const readOptions = ({ projection: p, maxTimeMs, ...rest }: FindOptions) => ({
-  ...rest,
-  ...(maxTimeMs === undefined ? {} : { maxTimeMS: maxTimeMs }),
-  projection: p && Object.fromEntries(Object.entries(p).filter(([k]) => k !== "_id")),
-});
+/**
+ * Sort and projection for the driver. The port always keeps `_id`, so a `_id: 0` is dropped; an
+ * inclusion of `_id` alone stays (MongoDB reads an empty projection as "every field").
+ */
+function readOptions({ projection: p, maxTimeMs, ...rest }: FindOptions) {
+  const others = p && Object.fromEntries(Object.entries(p).filter(([k]) => k !== "_id"));
+  const projection = others && Object.keys(others).length === 0 && p._id === 1 ? { _id: 1 } : others;
+  return { ...rest, ...(maxTimeMs === undefined ? {} : { maxTimeMS: maxTimeMs }), projection };
+}
 
 /** The field a duplicate-key error names: keyPattern when the server sends it, else the index name. */
 function duplicateField(error: mongo.MongoError): string {
@@ -73,7 +101,7 @@ function mapError(error: unknown): unknown {
   if (!(error instanceof mongo.MongoError)) return error;
   if (error.code === 11000) return new DuplicateKeyError(duplicateField(error));
   if (error.code === 50) return new QueryTimeoutError(); // MaxTimeMSExpired
-  if (UNAVAILABLE.some((type) => error instanceof type)) {
+  if (isUnavailable(error)) {
     return new StoreUnavailableError(`Document store unavailable: ${error.message}`, { cause: error });
   }
   return error;
@@ -91,10 +119,17 @@ const ifMissing =
 export async function openMongoStore(config: {
   uri: string;
   dbPrefix: string;
-  /** Connections per client: small on serverless instances, 1 per request on Workers. */
+  /** Connections per client on a long-lived instance: small on serverless ones. */
   maxPoolSize?: number;
+  /**
+   * The store serves one request, then closes (Workers, which keep no socket across requests): one
+   * connection, and the servers polled on it rather than watched over sockets of their own.
+   */
+  oneRequest?: boolean;
 }): Promise<DocumentStore> {
-  const options = { ...CLIENT_OPTIONS, maxPoolSize: config.maxPoolSize ?? CLIENT_OPTIONS.maxPoolSize };
+  const options = config.oneRequest
+    ? { ...CLIENT_OPTIONS, maxPoolSize: 1, serverMonitoringMode: "poll" as const }
+    : { ...CLIENT_OPTIONS, maxPoolSize: config.maxPoolSize ?? CLIENT_OPTIONS.maxPoolSize };
   const client = new mongo.MongoClient(config.uri, options);
   const byoClients = new Map<string, mongo.MongoClient>();
   const pending = new Set<Promise<unknown>>();
@@ -154,11 +189,12 @@ export async function openMongoStore(config: {
           try {
             await col.insertMany(stored, { ordered: true });
           } catch (error) {
-            // Ordered: everything before the first failing document went in; take it out again.
+            // Ordered: everything before the first failing document may have gone in (all of the
+            // batch, when the connection was lost); take it out again. The failure is what is told.
             const failedAt =
               error instanceof mongo.MongoBulkWriteError ? [error.writeErrors].flat()[0]?.index : undefined;
-            const inserted = stored.slice(0, failedAt ?? 0).map((doc) => doc._id);
-            if (inserted.length > 0) await col.deleteMany({ _id: { $in: inserted } });
+            const maybeIn = stored.slice(0, failedAt ?? stored.length).map((doc) => doc._id);
+            if (maybeIn.length > 0) await col.deleteMany({ _id: { $in: maybeIn } }).catch(() => undefined);
             throw error;
           }
           return stored.map(fromMongo);
@@ -177,15 +213,20 @@ export async function openMongoStore(config: {
       deleteMany: (filter) => run(async () => (await col.deleteMany(toMongoFilter(filter))).deletedCount),
       aggregate: (pipeline, { maxTimeMs, maxBytes } = {}) =>
         run(async () => {
-          const stages = pipeline.map((stage) =>
-            "$match" in stage ? { $match: toMongoFilter(stage.$match as Filter) } : stage,
+          // Ids are ObjectIds only while documents are still the stored ones: up to the first
+          // stage that reshapes them ($group, $project, ...), whose `_id` may be anything.
+          const reshapedAt = pipeline.findIndex((stage) => !KEEPS_DOCUMENTS.some((name) => name in stage));
+          const stages = pipeline.map((stage, i) =>
+            "$match" in stage && (reshapedAt < 0 || i < reshapedAt)
+              ? { $match: toMongoFilter(stage.$match as Filter) }
+              : stage,
           );
           const options = maxTimeMs === undefined ? {} : { maxTimeMS: maxTimeMs };
           const count = maxBytes === undefined ? undefined : arrayBytesWithin(maxBytes);
           const items: Doc[] = [];
           // Leaving the loop early (a throw) closes the cursor.
           for await (const doc of col.aggregate(stages, options)) {
-            const item = fromMongo(doc);
+            const item = withStringIds(doc) as Doc;
             count?.(item);
             items.push(item);
           }

@@ -865,31 +865,6 @@ export function storeContract(
           expect(await reopened.count({ updated: true })).toBe(50);
         });
 
-        it("writes made in one turn keep their order after reopen (overwrites, deletes, drops, large batches)", async () => {
-          const db = store.platform();
-          const c = db.collection("mixed");
-          const seeded = await c.insertMany(Array.from({ length: 1200 }, (_, i) => ({ i })));
-          const [first, second] = seeded as [Doc, Doc];
-          await Promise.all([
-            c.deleteOne({ _id: first._id }),
-            c.insertOne({ _id: first._id, again: true }),
-            c.updateOne({ _id: second._id }, { $set: { v: 1 } }),
-            c.updateOne({ _id: second._id }, { $set: { v: 2 } }),
-            c.deleteMany({ i: { $gte: 600 } }),
-            c.insertMany(Array.from({ length: 700 }, (_, i) => ({ i: 2000 + i }))),
-            db.collection("temp").insertOne({ n: 1 }),
-          ]);
-          await db.dropCollection("temp");
-          await db.collection("temp").insertOne({ n: 2 });
-          const reopened = (await reopen()).platform();
-          const again = reopened.collection("mixed");
-          expect(await again.count()).toBe(600 + 700);
-          expect(await again.findOne({ _id: first._id })).toEqual({ _id: first._id, again: true });
-          expect(await again.findOne({ _id: second._id })).toEqual({ _id: second._id, i: 1, v: 2 });
-          expect(await again.count({ i: { $gte: 600, $lt: 2000 } })).toBe(0);
-          expect((await reopened.collection("temp").find({})).map((d) => d.n)).toEqual([2]);
-        });
-
         it("close() finishes writes still in flight; each is there after reopen", async () => {
           const c = store.platform().collection("inflight");
           const writes = Array.from({ length: 50 }, (_, i) => c.insertOne({ i }));

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openEmbeddedStore } from "../../shared/store/embedded";
 import { AggregateLimitError, MAX_DOCUMENTS_FLOWING } from "../../shared/store/embedded/mingo-context";
-import { DOCUMENT_JSON, QueryTimeoutError } from "../../shared/store/types";
+import { DOCUMENT_JSON, type Doc, QueryTimeoutError } from "../../shared/store/types";
 import { storeContract } from "./contract";
 
 storeContract("embedded, in memory", async () => ({ store: await openEmbeddedStore({ dataDir: null }) }), {
@@ -29,6 +29,45 @@ storeContract(
   },
   { durable: true },
 );
+
+// The log keeps the order in which one turn's writes were issued. MongoDB promises no such order for
+// concurrent operations (they run on separate pooled connections), so this is not in the contract.
+describe("writes of one turn, on disk", () => {
+  let dataDir: string;
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), "edgeback-order-"));
+  });
+  afterEach(() => rm(dataDir, { recursive: true, force: true }));
+
+  it("writes made in one turn keep their order after reopen (overwrites, deletes, drops, large batches)", async () => {
+    const store = await openEmbeddedStore({ dataDir });
+    const db = store.platform();
+    const c = db.collection("mixed");
+    const seeded = await c.insertMany(Array.from({ length: 1200 }, (_, i) => ({ i })));
+    const [first, second] = seeded as [Doc, Doc];
+    await Promise.all([
+      c.deleteOne({ _id: first._id }),
+      c.insertOne({ _id: first._id, again: true }),
+      c.updateOne({ _id: second._id }, { $set: { v: 1 } }),
+      c.updateOne({ _id: second._id }, { $set: { v: 2 } }),
+      c.deleteMany({ i: { $gte: 600 } }),
+      c.insertMany(Array.from({ length: 700 }, (_, i) => ({ i: 2000 + i }))),
+      db.collection("temp").insertOne({ n: 1 }),
+    ]);
+    await db.dropCollection("temp");
+    await db.collection("temp").insertOne({ n: 2 });
+    await store.close();
+    const reopenedStore = await openEmbeddedStore({ dataDir });
+    const reopened = reopenedStore.platform();
+    const again = reopened.collection("mixed");
+    expect(await again.count()).toBe(600 + 700);
+    expect(await again.findOne({ _id: first._id })).toEqual({ _id: first._id, again: true });
+    expect(await again.findOne({ _id: second._id })).toEqual({ _id: second._id, i: 1, v: 2 });
+    expect(await again.count({ i: { $gte: 600, $lt: 2000 } })).toBe(0);
+    expect((await reopened.collection("temp").find({})).map((d) => d.n)).toEqual([2]);
+    await reopenedStore.close();
+  });
+});
 
 describe("one process per data directory", () => {
   let dataDir: string;

@@ -1,0 +1,135 @@
+/**
+ * The mongo adapter's own translation (filters, options, errors, ids), with the driver's collection
+ * calls intercepted: no server runs here. What MongoDB itself does is the contract suite's job
+ * (test/store/mongo.test.ts, with MONGODB_URI).
+ */
+import * as mongo from "mongodb";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { createCollectionRegistry } from "../../shared/collections";
+import type { ResolvedProject } from "../../shared/principal";
+import { openMongoStore } from "../../shared/store/mongo";
+import {
+  type Collection,
+  type DocumentStore,
+  DuplicateKeyError,
+  StoreUnavailableError,
+} from "../../shared/store/types";
+
+const ID = "0123456789abcdef01234567";
+type Call = [method: string, ...args: unknown[]];
+let calls: Call[];
+let answers: Record<string, (...args: unknown[]) => unknown>;
+let c: Collection;
+let store: DocumentStore;
+
+beforeAll(async () => {
+  vi.spyOn(mongo.MongoClient.prototype, "connect").mockImplementation(async function (this: mongo.MongoClient) {
+    return this;
+  });
+  vi.spyOn(mongo.MongoClient.prototype, "close").mockImplementation(async () => {});
+  const proto = mongo.Collection.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const method of ["find", "findOne", "insertMany", "insertOne", "deleteMany", "aggregate", "createIndex"]) {
+    vi.spyOn(proto, method).mockImplementation((...args: unknown[]) => {
+      calls.push([method, ...args]);
+      const answer = answers[method];
+      if (answer) return answer(...args);
+      if (method === "find") return { toArray: async () => [] };
+      return Promise.resolve(method === "findOne" ? null : {});
+    });
+  }
+  store = await openMongoStore({ uri: "mongodb://127.0.0.1:1/x", dbPrefix: "t" });
+  c = store.platform().collection("things");
+});
+afterAll(() => {
+  vi.restoreAllMocks();
+});
+beforeEach(() => {
+  calls = [];
+  answers = {};
+});
+
+const sent = (method: string) => calls.filter(([m]) => m === method);
+
+describe("mongo adapter translation (driver calls intercepted, no server)", () => {
+  it("a projection of _id alone is sent as such (an empty one would mean every field)", async () => {
+    await c.find({}, { projection: { _id: 1 } });
+    await c.find({}, { projection: { _id: 0, a: 1 } });
+    await c.find({}, { projection: { _id: 0 } });
+    expect(sent("find").map((call) => (call[2] as { projection?: unknown }).projection)).toEqual([
+      { _id: 1 },
+      { a: 1 },
+      {},
+    ]);
+  });
+
+  it("an insertMany cut off by an outage is 503, and what may have gone in is taken out again", async () => {
+    answers.insertMany = async () => {
+      const lost = new mongo.MongoServerSelectionError("Server selection timed out", {} as never);
+      throw new mongo.MongoBulkWriteError(lost as never, {} as never);
+    };
+    await expect(c.insertMany([{ a: 1 }, { a: 2 }])).rejects.toBeInstanceOf(StoreUnavailableError);
+    const [[, filter]] = sent("deleteMany") as [[string, { _id: { $in: mongo.ObjectId[] } }]];
+    expect(filter._id.$in).toHaveLength(2);
+  });
+
+  it("a duplicate in a batch is 409 naming the field; the documents before it are taken out, even if that fails", async () => {
+    answers.insertMany = async () => {
+      throw new mongo.MongoBulkWriteError(
+        // As the driver builds it from the server's write errors: the field is named in the message.
+        {
+          message: 'E11000 duplicate key error collection: t_platform.things index: slug_1 dup key: { slug: "x" }',
+          code: 11000,
+          writeErrors: [{ index: 1, code: 11000, errmsg: "E11000" }],
+        } as never,
+        {} as never,
+      );
+    };
+    answers.deleteMany = async () => {
+      throw new mongo.MongoNetworkError("connection reset");
+    };
+    const error = await c.insertMany([{ a: 1 }, { a: 2 }, { a: 3 }]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DuplicateKeyError);
+    expect((error as DuplicateKeyError).field).toBe("slug");
+    const [[, filter]] = sent("deleteMany") as [[string, { _id: { $in: mongo.ObjectId[] } }]];
+    expect(filter._id.$in).toHaveLength(1);
+  });
+
+  it("server answers that mean 'not now' (an election, a shutdown) are 503", async () => {
+    for (const code of [10107, 189, 91, 11602]) {
+      answers.insertOne = async () => {
+        throw new mongo.MongoServerError({ code, errmsg: "not now" });
+      };
+      await expect(c.insertOne({ a: 1 })).rejects.toBeInstanceOf(StoreUnavailableError);
+    }
+    answers.insertOne = async () => {
+      throw new mongo.MongoServerError({ code: 2, errmsg: "BadValue" });
+    };
+    await expect(c.insertOne({ a: 1 })).rejects.not.toBeInstanceOf(StoreUnavailableError);
+  });
+
+  it("aggregate: ids become ObjectIds only in the $match stages before documents are reshaped; every ObjectId out is a string", async () => {
+    answers.aggregate = () =>
+      (async function* () {
+        yield { _id: new mongo.ObjectId(ID), all: { _id: new mongo.ObjectId(ID) }, ids: [new mongo.ObjectId(ID)] };
+      })();
+    const items = await c.aggregate([
+      { $match: { _id: ID } },
+      { $sort: { n: 1 } },
+      { $group: { _id: "$owner", ids: { $push: "$_id" } } },
+      { $match: { _id: ID } },
+    ]);
+    expect(items).toEqual([{ _id: ID, all: { _id: ID }, ids: [ID] }]);
+    const [[, stages]] = sent("aggregate") as [[string, Array<{ $match?: { _id: unknown } }>]];
+    expect(stages[0]?.$match?._id).toBeInstanceOf(mongo.ObjectId);
+    expect(stages[3]?.$match?._id).toBe(ID);
+  });
+
+  it("definitions: the unique name index is made once per project, though each tenant() is a new database object", async () => {
+    const registry = createCollectionRegistry({ store, clock: { now: () => Date.now() }, ttlMs: 0 });
+    const project = { id: ID, databaseUri: undefined } as ResolvedProject;
+    expect(store.tenant({ projectId: ID })).not.toBe(store.tenant({ projectId: ID }));
+    for (const name of ["a", "b", "c"]) await registry.get(project, name);
+    expect(sent("findOne")).toHaveLength(3);
+    expect(sent("createIndex")).toHaveLength(1);
+  });
+});
