@@ -4,10 +4,10 @@
  */
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
-import { type Config, ConfigError, loadConfig } from "./shared/config";
-import { createDeps } from "./shared/deps";
-import { createLocalApp } from "./shared/local-app";
-import { type DemoProject, ensureDemoProject, loadOrCreateAdminToken } from "./shared/local-bootstrap";
+import { type Config, ConfigError, loadConfig } from "./shared/config.js";
+import { createDeps } from "./shared/deps.js";
+import { createLocalApp } from "./shared/local-app.js";
+import { type DemoProject, ensureDemoProject, loadOrCreateAdminToken } from "./shared/local-bootstrap.js";
 
 /** How long in-flight requests may take to finish after SIGTERM/SIGINT. */
 const SHUTDOWN_GRACE_MS = 10_000;

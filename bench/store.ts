@@ -5,8 +5,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openEmbeddedStore } from "../shared/store/embedded";
-import type { Collection } from "../shared/store/types";
+import { openEmbeddedStore } from "../shared/store/embedded/index.js";
+import type { Collection } from "../shared/store/types.js";
 
 const DOCS = 10_000;
 const STATUSES = ["active", "inactive", "pending"];

@@ -3,7 +3,7 @@
  * variables through `withPlatformDefaults` before `loadConfig`; a variable the operator set (not blank)
  * always wins.
  */
-import type { Env } from "../shared/config";
+import type { Env } from "../shared/config.js";
 
 /**
  * Cloudflare Workers: the client is `cf-connecting-ip`, which Cloudflare sets on every request that

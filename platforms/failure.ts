@@ -8,7 +8,11 @@ export function failure(status: 500 | 503, code: string, message: string, error:
   console.error(
     JSON.stringify({ level: "error", message, cause: error instanceof Error ? error.message : String(error) }),
   );
-  return Response.json({ success: false, message, code, requestId: crypto.randomUUID() }, { status });
+  const requestId = crypto.randomUUID();
+  return Response.json(
+    { success: false, message, code, requestId },
+    { status, headers: { "x-request-id": requestId } },
+  );
 }
 
 /** A configuration error (the log names the variables). */

@@ -6,14 +6,14 @@
  * and tries again on its next request.
  */
 import { Hono } from "hono";
-import type { AppEnv } from "../shared/app";
-import { type Config, type Env, loadConfig, type RequiredVar } from "../shared/config";
-import { createDeps, type Deps } from "../shared/deps";
-import { openStore } from "../shared/store";
-import { openMongoStore } from "../shared/store/mongo";
-import { type DocumentStore, StoreUnavailableError } from "../shared/store/types";
-import { withPlatformDefaults } from "./env-defaults";
-import { misconfigured, unavailable } from "./failure";
+import type { AppEnv } from "../shared/app.js";
+import { type Config, type Env, loadConfig, type RequiredVar } from "../shared/config.js";
+import { createDeps, type Deps } from "../shared/deps.js";
+import { openStore } from "../shared/store/index.js";
+import { openMongoStore } from "../shared/store/mongo.js";
+import { type DocumentStore, StoreUnavailableError } from "../shared/store/types.js";
+import { withPlatformDefaults } from "./env-defaults.js";
+import { misconfigured, unavailable } from "./failure.js";
 
 const MAX_POOL_SIZE = 5;
 

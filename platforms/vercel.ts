@@ -1,9 +1,9 @@
 import type { Hono } from "hono";
-import type { AppEnv } from "../shared/app";
-import type { RequiredVar } from "../shared/config";
-import type { Deps } from "../shared/deps";
-import { VERCEL_DEFAULTS } from "./env-defaults";
-import { instanceApp } from "./node";
+import type { AppEnv } from "../shared/app.js";
+import type { RequiredVar } from "../shared/config.js";
+import type { Deps } from "../shared/deps.js";
+import { VERCEL_DEFAULTS } from "./env-defaults.js";
+import { instanceApp } from "./node.js";
 
 /** The query parameter vercel.json's rewrites capture; Vercel appends it to the (unchanged) URL. */
 export const REWRITE_PARAM = "__ebpath";

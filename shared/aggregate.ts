@@ -1,6 +1,6 @@
-import { ApiError } from "./errors";
-import { regexProblem } from "./query/regex";
-import { isPlainObject } from "./sanitize";
+import { ApiError } from "./errors.js";
+import { regexProblem } from "./query/regex.js";
+import { isPlainObject } from "./sanitize.js";
 
 /** Stages an aggregation may use (API.md §5): no joins, no writes, no JavaScript. */
 const ALLOWED_STAGES = new Set([

@@ -1,12 +1,12 @@
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "./app";
-import { secretsEqual } from "./crypto";
-import type { Deps } from "./deps";
-import { ApiError } from "./errors";
-import { keyTypeOf } from "./keys";
-import { originAllowed, requestOrigin } from "./origin";
-import { limitRequest } from "./ratelimit/middleware";
-import { bearerToken } from "./tokens";
+import type { AppEnv } from "./app.js";
+import { secretsEqual } from "./crypto.js";
+import type { Deps } from "./deps.js";
+import { ApiError } from "./errors.js";
+import { keyTypeOf } from "./keys.js";
+import { originAllowed, requestOrigin } from "./origin.js";
+import { limitRequest } from "./ratelimit/middleware.js";
+import { bearerToken } from "./tokens.js";
 
 /**
  * Project-facing auth: resolves `x-api-key` (or `?key=` for publishable keys only) to a principal,

@@ -3,12 +3,12 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { corsHeaders, withholdCors } from "./cors";
-import type { Deps } from "./deps";
-import { ApiError } from "./errors";
-import type { Principal } from "./principal";
-import { QueryTimeoutError, StoreUnavailableError } from "./store/types";
-import { recordUsage } from "./usage/middleware";
+import { corsHeaders, withholdCors } from "./cors.js";
+import type { Deps } from "./deps.js";
+import { ApiError } from "./errors.js";
+import type { Principal } from "./principal.js";
+import { QueryTimeoutError, StoreUnavailableError } from "./store/types.js";
+import { recordUsage } from "./usage/middleware.js";
 
 /** Variables every Edgeback request context carries. */
 export interface AppEnv {

@@ -1,9 +1,9 @@
 import type { Context } from "hono";
-import type { AppEnv } from "./app";
-import type { Clock } from "./deps";
-import { ApiError } from "./errors";
-import type { Caller } from "./rules";
-import { bearerToken, verifyAccessToken } from "./tokens";
+import type { AppEnv } from "./app.js";
+import type { Clock } from "./deps.js";
+import { ApiError } from "./errors.js";
+import type { Caller } from "./rules.js";
+import { bearerToken, verifyAccessToken } from "./tokens.js";
 
 /**
  * The caller of a project-facing request: the key type, plus the end user of a valid Bearer token

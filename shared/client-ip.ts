@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { TrustedProxy } from "./ratelimit/config";
+import type { TrustedProxy } from "./ratelimit/config.js";
 
 /**
  * An IPv4 or IPv6 address in text form, with the port some proxies append (`1.2.3.4:5678`,

@@ -1,19 +1,19 @@
-import { AUTH_USER_INDEXES } from "./auth/store";
-import type { Clock } from "./deps";
-import { ApiError } from "./errors";
-import { newId } from "./ids";
-import type { ResolvedProject } from "./principal";
+import { AUTH_USER_INDEXES } from "./auth/store.js";
+import type { Clock } from "./deps.js";
+import { ApiError } from "./errors.js";
+import { newId } from "./ids.js";
+import type { ResolvedProject } from "./principal.js";
 import {
   type CollectionDef,
   type FieldPathInfo,
   fieldPaths,
   indexedFields,
   outermostPrivatePaths,
-} from "./schema/definition";
-import { isUsersCollection } from "./schema/names";
-import { type Validators, validatorsFor } from "./schema/validator";
-import type { Database, DocumentStore } from "./store/types";
-import { DuplicateKeyError } from "./store/types";
+} from "./schema/definition.js";
+import { isUsersCollection } from "./schema/names.js";
+import { type Validators, validatorsFor } from "./schema/validator.js";
+import type { Database, DocumentStore } from "./store/types.js";
+import { DuplicateKeyError } from "./store/types.js";
 
 /** A collection's definition as stored in the project's `_collections`, with its version. */
 export interface CollectionEntry {

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { loadRateLimitConfig, RATE_LIMIT_VARIABLES, type RateLimitConfig } from "./ratelimit/config";
-import { loadS3Config, S3_VARIABLES } from "./storage/config";
-import type { S3Config } from "./storage/s3";
+import { loadRateLimitConfig, RATE_LIMIT_VARIABLES, type RateLimitConfig } from "./ratelimit/config.js";
+import { loadS3Config, S3_VARIABLES } from "./storage/config.js";
+import type { S3Config } from "./storage/s3.js";
 
 /** Raw environment: process.env, Worker bindings, or a plain object in tests. */
 export type Env = Record<string, string | undefined>;

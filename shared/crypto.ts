@@ -1,5 +1,5 @@
 import * as nodeCrypto from "node:crypto";
-import { decodeKeyMaterial } from "./config";
+import { decodeKeyMaterial } from "./config.js";
 
 const encoder = new TextEncoder();
 

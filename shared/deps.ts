@@ -1,14 +1,14 @@
-import { type CollectionRegistry, createCollectionRegistry } from "./collections";
-import type { Config } from "./config";
-import { createSecretBox } from "./crypto";
-import { createMailer, type Mailer } from "./mail";
-import { createProjectService, type ProjectService } from "./projects";
-import { memoryLimiter } from "./ratelimit/memory";
-import type { RateLimiter } from "./ratelimit/types";
-import { upstashLimiter } from "./ratelimit/upstash";
-import { openStore } from "./store";
-import type { DocumentStore } from "./store/types";
-import { createUsageRecorder, type UsageRecorder } from "./usage/recorder";
+import { type CollectionRegistry, createCollectionRegistry } from "./collections.js";
+import type { Config } from "./config.js";
+import { createSecretBox } from "./crypto.js";
+import { createMailer, type Mailer } from "./mail/index.js";
+import { createProjectService, type ProjectService } from "./projects.js";
+import { memoryLimiter } from "./ratelimit/memory.js";
+import type { RateLimiter } from "./ratelimit/types.js";
+import { upstashLimiter } from "./ratelimit/upstash.js";
+import { openStore } from "./store/index.js";
+import type { DocumentStore } from "./store/types.js";
+import { createUsageRecorder, type UsageRecorder } from "./usage/recorder.js";
 
 /** Time source; tests pass a controllable one. */
 export interface Clock {

@@ -1,7 +1,7 @@
 /** Document versions (ETags derived from `updatedAt`, which every write moves strictly forward) and size. */
-import { ApiError } from "./errors";
-import { jsonBytesWithin } from "./json-bytes";
-import type { Update } from "./store/types";
+import { ApiError } from "./errors.js";
+import { jsonBytesWithin } from "./json-bytes.js";
+import type { Update } from "./store/types.js";
 
 /** The document as a top-level update (`$set` and `$unset` of whole fields) leaves it. */
 export function afterUpdate(current: Record<string, unknown>, update: Update): Record<string, unknown> {

@@ -1,9 +1,9 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
-import type { Config } from "./config";
-import { ApiError, type ErrorDetail } from "./errors";
-import { documentJson } from "./store/types";
+import type { Config } from "./config.js";
+import { ApiError, type ErrorDetail } from "./errors.js";
+import { documentJson } from "./store/types.js";
 
 /** The public base URL of this deployment: PUBLIC_URL, else the origin the request came to; no trailing slash. */
 export const publicBaseUrl = (c: Context, config: Pick<Config, "publicUrl">) =>

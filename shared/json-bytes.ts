@@ -1,5 +1,5 @@
 /** The size of a value's JSON text, counted without building it. */
-import { ResultTooLargeError } from "./store/types";
+import { ResultTooLargeError } from "./store/types.js";
 
 /** UTF-8 bytes of a string as JSON text (quotes and escapes included). */
 function stringBytes(s: string): number {

@@ -1,5 +1,5 @@
-import { randomToken, sha256Hex } from "./crypto";
-import type { KeyType } from "./principal";
+import { randomToken, sha256Hex } from "./crypto.js";
+import type { KeyType } from "./principal.js";
 
 /** The prefix every API key of a type starts with (API.md §3). */
 export const KEY_PREFIXES: Readonly<Record<KeyType, string>> = Object.freeze({

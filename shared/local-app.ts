@@ -4,12 +4,12 @@
  */
 import type { ExecutionContext } from "hono";
 import { getPath } from "hono/utils/url";
-import { createAdminApp } from "../functions/admin/app";
-import { createAuthApp } from "../functions/auth/app";
-import { createDataApp } from "../functions/data/app";
-import { createStorageApp } from "../functions/storage/app";
-import type { Deps } from "./deps";
-import { openBlobStore } from "./storage";
+import { createAdminApp } from "../functions/admin/app.js";
+import { createAuthApp } from "../functions/auth/app.js";
+import { createDataApp } from "../functions/data/app.js";
+import { createStorageApp } from "../functions/storage/app.js";
+import type { Deps } from "./deps.js";
+import { openBlobStore } from "./storage/index.js";
 
 /** The functions of API.md §1. */
 export type FunctionName = "auth" | "data" | "storage" | "admin";

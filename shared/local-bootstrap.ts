@@ -4,8 +4,8 @@
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { randomToken } from "./crypto";
-import type { Deps } from "./deps";
+import { randomToken } from "./crypto.js";
+import type { Deps } from "./deps.js";
 
 /** Name of the file, inside the data directory, that keeps the generated admin token. */
 export const ADMIN_TOKEN_FILE = "admin-token";

@@ -1,5 +1,5 @@
 /** Who is calling: the project an API key belongs to, and which kind of key it is. */
-import type { SocialProvider } from "./settings";
+import type { SocialProvider } from "./settings.js";
 
 export type KeyType = "publishable" | "secret";
 

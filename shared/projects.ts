@@ -1,12 +1,12 @@
 import { z } from "zod";
-import { randomToken, type SecretBox } from "./crypto";
-import type { Clock } from "./deps";
-import { ApiError } from "./errors";
-import { parseWith } from "./http";
-import { newId } from "./ids";
-import { createKeyCache, generateKey, hashKey, keyTypeOf } from "./keys";
-import { normalizeAllowlistEntry } from "./origin";
-import type { KeyType, Principal, ProjectSettings, ResolvedProject } from "./principal";
+import { randomToken, type SecretBox } from "./crypto.js";
+import type { Clock } from "./deps.js";
+import { ApiError } from "./errors.js";
+import { parseWith } from "./http.js";
+import { newId } from "./ids.js";
+import { createKeyCache, generateKey, hashKey, keyTypeOf } from "./keys.js";
+import { normalizeAllowlistEntry } from "./origin.js";
+import type { KeyType, Principal, ProjectSettings, ResolvedProject } from "./principal.js";
 import {
   mergeSettings,
   SECRET_SETTINGS,
@@ -16,8 +16,8 @@ import {
   settingsSchema,
   viewSettings,
   withSecretHolder,
-} from "./settings";
-import type { Doc, DocumentStore } from "./store/types";
+} from "./settings.js";
+import type { Doc, DocumentStore } from "./store/types.js";
 
 /** A project as the admin API shows it: never key material, the JWT secret or the database URI. */
 export interface ProjectView {

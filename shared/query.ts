@@ -3,24 +3,24 @@
  * JSON filters, search, projection and keyset cursors, parsed into a vetted MongoDB query.
  * Pure: no store access. Every failure is 400 INVALID_QUERY naming the parameter.
  */
-import { andAll } from "./query/combine";
-import { cursorFilter } from "./query/cursor";
-import { jsonFilterClauses } from "./query/json-filter";
-import { parsePaging } from "./query/paging";
-import { paramFilterClauses } from "./query/params-filter";
-import { parseProjection, requestedPaths } from "./query/projection";
-import { searchClause } from "./query/search";
-import { parseSort } from "./query/sort";
-import type { ListQuery, QueryContext } from "./query/types";
+import { andAll } from "./query/combine.js";
+import { cursorFilter } from "./query/cursor.js";
+import { jsonFilterClauses } from "./query/json-filter.js";
+import { parsePaging } from "./query/paging.js";
+import { paramFilterClauses } from "./query/params-filter.js";
+import { parseProjection, requestedPaths } from "./query/projection.js";
+import { searchClause } from "./query/search.js";
+import { parseSort } from "./query/sort.js";
+import type { ListQuery, QueryContext } from "./query/types.js";
 
-export { cursorFilter, decodeCursor, encodeCursor } from "./query/cursor";
-export { MAX_FILTER_BYTES, MAX_FILTER_DEPTH, MAX_LIST_VALUES, vetFilter } from "./query/json-filter";
-export { DEFAULT_LIMIT, LIST_TIME_MS, MAX_LIMIT, MAX_PAGE } from "./query/paging";
-export { RESERVED_PARAMS } from "./query/params-filter";
-export { restrictedFor } from "./query/paths";
-export { escapeRegex, MAX_REGEX_LENGTH, regexProblem } from "./query/regex";
-export { DEFAULT_SORT, MAX_SORT_KEYS } from "./query/sort";
-export type { FieldType, ListQuery, QueryContext, QueryField, QueryFilter, SortSpec } from "./query/types";
+export { cursorFilter, decodeCursor, encodeCursor } from "./query/cursor.js";
+export { MAX_FILTER_BYTES, MAX_FILTER_DEPTH, MAX_LIST_VALUES, vetFilter } from "./query/json-filter.js";
+export { DEFAULT_LIMIT, LIST_TIME_MS, MAX_LIMIT, MAX_PAGE } from "./query/paging.js";
+export { RESERVED_PARAMS } from "./query/params-filter.js";
+export { restrictedFor } from "./query/paths.js";
+export { escapeRegex, MAX_REGEX_LENGTH, regexProblem } from "./query/regex.js";
+export { DEFAULT_SORT, MAX_SORT_KEYS } from "./query/sort.js";
+export type { FieldType, ListQuery, QueryContext, QueryField, QueryFilter, SortSpec } from "./query/types.js";
 
 /** Parses a list request's query string into a vetted filter, sort, paging and projection (throws INVALID_QUERY). */
 export function parseListQuery(params: URLSearchParams, ctx: QueryContext): ListQuery {

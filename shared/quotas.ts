@@ -1,7 +1,7 @@
-import type { Deps } from "./deps";
-import { ApiError } from "./errors";
-import type { ResolvedProject } from "./principal";
-import { DuplicateKeyError } from "./store/types";
+import type { Deps } from "./deps.js";
+import { ApiError } from "./errors.js";
+import type { ResolvedProject } from "./principal.js";
+import { DuplicateKeyError } from "./store/types.js";
 
 /**
  * Project quotas (settings.quotas, API.md §8): `documentsBytes` (the JSON size of the project's

@@ -1,6 +1,6 @@
-import { ApiError, type ErrorCode } from "./errors";
-import type { KeyType } from "./principal";
-import { type AccessRule, type CollectionDef, type Operation, SYSTEM_FIELDS } from "./schema/definition";
+import { ApiError, type ErrorCode } from "./errors.js";
+import type { KeyType } from "./principal.js";
+import { type AccessRule, type CollectionDef, type Operation, SYSTEM_FIELDS } from "./schema/definition.js";
 
 /**
  * Access rules (API.md §4.2) as pure decisions. `rls` sets the defaults, `permissions` overrides

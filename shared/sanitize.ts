@@ -3,7 +3,7 @@
  * Bodies come from JSON.parse, so `__proto__` can be an own key: keys are always read with
  * Object.keys, never probed with `in`, and nothing here assigns into objects.
  */
-import { ApiError, type ErrorDetail } from "./errors";
+import { ApiError, type ErrorDetail } from "./errors.js";
 
 /** Deepest container nesting a body may have (the root object is level 1). */
 export const MAX_BODY_DEPTH = 32;

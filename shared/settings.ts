@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { mayBePublic } from "./auth/fields";
-import { parseRule } from "./ratelimit/rule";
-import { isPlainObject, unsafeKeyReason } from "./sanitize";
-import { storageSettingsShape } from "./storage/policy";
+import { mayBePublic } from "./auth/fields.js";
+import { parseRule } from "./ratelimit/rule.js";
+import { isPlainObject, unsafeKeyReason } from "./sanitize.js";
+import { storageSettingsShape } from "./storage/policy.js";
 
 /**
  * Project settings (API.md §9): a JSON object with safe names. Each settings area a feature owns

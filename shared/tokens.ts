@@ -1,7 +1,7 @@
 import { errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
-import { sha256Hex } from "./crypto";
-import { ApiError } from "./errors";
-import { newId } from "./ids";
+import { sha256Hex } from "./crypto.js";
+import { ApiError } from "./errors.js";
+import { newId } from "./ids.js";
 
 /** The issuer of every Edgeback access token. */
 export const TOKEN_ISSUER = "edgeback";

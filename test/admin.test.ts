@@ -1,9 +1,9 @@
 import type { Hono } from "hono";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createAdminApp } from "../functions/admin/app";
-import type { AppEnv } from "../shared/app";
-import type { Deps } from "../shared/deps";
-import { ADMIN_TOKEN, fakeClock, testDeps } from "./helpers";
+import { createAdminApp } from "../functions/admin/app.js";
+import type { AppEnv } from "../shared/app.js";
+import type { Deps } from "../shared/deps.js";
+import { ADMIN_TOKEN, fakeClock, testDeps } from "./helpers.js";
 
 type Keys = { publishable: string; secret: string };
 

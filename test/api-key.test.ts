@@ -1,12 +1,12 @@
 import type { Hono } from "hono";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { requireApiKey } from "../shared/api-key";
-import { type AppEnv, createBaseApp } from "../shared/app";
-import { createSecretBox } from "../shared/crypto";
-import type { Deps } from "../shared/deps";
-import { createProjectService } from "../shared/projects";
-import type { Collection, Database, DocumentStore } from "../shared/store/types";
-import { fakeClock, testDeps } from "./helpers";
+import { requireApiKey } from "../shared/api-key.js";
+import { type AppEnv, createBaseApp } from "../shared/app.js";
+import { createSecretBox } from "../shared/crypto.js";
+import type { Deps } from "../shared/deps.js";
+import { createProjectService } from "../shared/projects.js";
+import type { Collection, Database, DocumentStore } from "../shared/store/types.js";
+import { fakeClock, testDeps } from "./helpers.js";
 
 type Keys = { publishable: string; secret: string };
 

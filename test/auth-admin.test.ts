@@ -3,11 +3,11 @@
  * revokes the sessions), the development outbox (404 in production), and `settings.auth` validation.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createAdminApp } from "../functions/admin/app";
-import { createAuthApp } from "../functions/auth/app";
-import { type AuthTestEnv, authTestEnv, PASSWORD, type Session } from "./auth-helpers";
-import { type CallResult, call, createTestProject } from "./data-helpers";
-import { ADMIN_TOKEN, testDeps } from "./helpers";
+import { createAdminApp } from "../functions/admin/app.js";
+import { createAuthApp } from "../functions/auth/app.js";
+import { type AuthTestEnv, authTestEnv, PASSWORD, type Session } from "./auth-helpers.js";
+import { type CallResult, call, createTestProject } from "./data-helpers.js";
+import { ADMIN_TOKEN, testDeps } from "./helpers.js";
 
 let env: AuthTestEnv;
 let admin: (method: string, path: string, body?: unknown, token?: string | null) => Promise<CallResult>;

@@ -4,9 +4,9 @@
  * email verification, password reset and change, and the sessions list.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createDataApp } from "../functions/data/app";
-import { type AuthTestEnv, authTestEnv, PASSWORD, refreshCookie, type Session } from "./auth-helpers";
-import { call } from "./data-helpers";
+import { createDataApp } from "../functions/data/app.js";
+import { type AuthTestEnv, authTestEnv, PASSWORD, refreshCookie, type Session } from "./auth-helpers.js";
+import { call } from "./data-helpers.js";
 
 let env: AuthTestEnv;
 afterEach(() => env.close());

@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type AuthTestEnv, authTestEnv, type Session } from "./auth-helpers";
+import { type AuthTestEnv, authTestEnv, type Session } from "./auth-helpers.js";
 
 let env: AuthTestEnv;
 let session: Session;

@@ -3,10 +3,10 @@
  * BCRYPT_COST=4 for speed), a project, JSON calls with a key and Bearer token, and the real
  * one-time codes read from the mail outbox.
  */
-import { createAuthApp } from "../functions/auth/app";
-import type { Deps } from "../shared/deps";
-import { type CallOptions, type CallResult, call, createTestProject } from "./data-helpers";
-import { fakeClock, testDeps } from "./helpers";
+import { createAuthApp } from "../functions/auth/app.js";
+import type { Deps } from "../shared/deps.js";
+import { type CallOptions, type CallResult, call, createTestProject } from "./data-helpers.js";
+import { fakeClock, testDeps } from "./helpers.js";
 
 export const PASSWORD = "correct horse battery";
 

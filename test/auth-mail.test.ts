@@ -6,18 +6,18 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { createAuthApp } from "../functions/auth/app";
-import { ConfigError, loadConfig } from "../shared/config";
-import { createDeps } from "../shared/deps";
-import { createMailer } from "../shared/mail";
-import { createConsoleMailer } from "../shared/mail/console";
-import { createOutbox, OUTBOX_SIZE } from "../shared/mail/memory";
-import { createResendMailer, RESEND_ENDPOINT } from "../shared/mail/resend";
-import { MailError } from "../shared/mail/types";
-import { openEmbeddedStore } from "../shared/store/embedded";
-import { PASSWORD } from "./auth-helpers";
-import { call, createTestProject } from "./data-helpers";
-import { fakeClock, memoryLogger, testConfig, testDeps } from "./helpers";
+import { createAuthApp } from "../functions/auth/app.js";
+import { ConfigError, loadConfig } from "../shared/config.js";
+import { createDeps } from "../shared/deps.js";
+import { createConsoleMailer } from "../shared/mail/console.js";
+import { createMailer } from "../shared/mail/index.js";
+import { createOutbox, OUTBOX_SIZE } from "../shared/mail/memory.js";
+import { createResendMailer, RESEND_ENDPOINT } from "../shared/mail/resend.js";
+import { MailError } from "../shared/mail/types.js";
+import { openEmbeddedStore } from "../shared/store/embedded/index.js";
+import { PASSWORD } from "./auth-helpers.js";
+import { call, createTestProject } from "./data-helpers.js";
+import { fakeClock, memoryLogger, testConfig, testDeps } from "./helpers.js";
 
 const mail = (n: number, projectId = "p1") => ({ projectId, to: `u${n}@example.com`, subject: `s${n}`, text: `t${n}` });
 

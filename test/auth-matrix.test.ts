@@ -3,8 +3,8 @@
  * sk, pk/sk with the owner's token, pk with another user's token, and another project's keys.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type AuthTestEnv, authTestEnv, otherProject, PASSWORD, type Session } from "./auth-helpers";
-import type { CallOptions, TestProject } from "./data-helpers";
+import { type AuthTestEnv, authTestEnv, otherProject, PASSWORD, type Session } from "./auth-helpers.js";
+import type { CallOptions, TestProject } from "./data-helpers.js";
 
 interface Ctx {
   owner: Session;

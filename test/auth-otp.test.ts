@@ -3,10 +3,10 @@
  * use (also under concurrency), 60 s send cooldown for verification and reset alike, no enumeration.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createAdminApp } from "../functions/admin/app";
-import { type AuthTestEnv, authTestEnv } from "./auth-helpers";
-import { call } from "./data-helpers";
-import { ADMIN_TOKEN } from "./helpers";
+import { createAdminApp } from "../functions/admin/app.js";
+import { type AuthTestEnv, authTestEnv } from "./auth-helpers.js";
+import { call } from "./data-helpers.js";
+import { ADMIN_TOKEN } from "./helpers.js";
 
 let env: AuthTestEnv;
 beforeEach(async () => {

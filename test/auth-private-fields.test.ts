@@ -5,10 +5,10 @@
  * and kept by pk update-profiles that cannot name them.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createDataApp } from "../functions/data/app";
-import * as profiles from "../shared/auth/profile";
-import { type AuthTestEnv, authTestEnv, PASSWORD } from "./auth-helpers";
-import { call } from "./data-helpers";
+import { createDataApp } from "../functions/data/app.js";
+import * as profiles from "../shared/auth/profile.js";
+import { type AuthTestEnv, authTestEnv, PASSWORD } from "./auth-helpers.js";
+import { call } from "./data-helpers.js";
 
 let env: AuthTestEnv;
 afterEach(() => {

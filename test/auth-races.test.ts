@@ -5,10 +5,10 @@
  */
 import bcrypt from "bcryptjs";
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
-import { createAdminApp } from "../functions/admin/app";
-import { type AuthTestEnv, authTestEnv, PASSWORD } from "./auth-helpers";
-import { call } from "./data-helpers";
-import { ADMIN_TOKEN } from "./helpers";
+import { createAdminApp } from "../functions/admin/app.js";
+import { type AuthTestEnv, authTestEnv, PASSWORD } from "./auth-helpers.js";
+import { call } from "./data-helpers.js";
+import { ADMIN_TOKEN } from "./helpers.js";
 
 let env: AuthTestEnv;
 beforeEach(async () => {

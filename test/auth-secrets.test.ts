@@ -5,11 +5,11 @@
  * collected, and at the end every response body is searched, every key and string at every depth.
  */
 import { expect, it } from "vitest";
-import type { Deps } from "../shared/deps";
-import { createLocalApp } from "../shared/local-app";
-import { PASSWORD } from "./auth-helpers";
-import { type CallResult, call, createTestProject } from "./data-helpers";
-import { ADMIN_TOKEN, fakeClock, testDeps } from "./helpers";
+import type { Deps } from "../shared/deps.js";
+import { createLocalApp } from "../shared/local-app.js";
+import { PASSWORD } from "./auth-helpers.js";
+import { type CallResult, call, createTestProject } from "./data-helpers.js";
+import { ADMIN_TOKEN, fakeClock, testDeps } from "./helpers.js";
 
 const NEW_PASSWORD = "a brand new password";
 const CHANGED_PASSWORD = "yet another password";

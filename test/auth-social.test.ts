@@ -9,13 +9,13 @@ import urBackend from "@urbackend/sdk";
 import type { Hono } from "hono";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createAdminApp } from "../functions/admin/app";
-import { createAuthApp } from "../functions/auth/app";
-import { createDataApp } from "../functions/data/app";
-import type { AppEnv } from "../shared/app";
-import { type AuthTestEnv, authTestEnv, PASSWORD } from "./auth-helpers";
-import { type CallOptions, call, createTestProject } from "./data-helpers";
-import { ADMIN_TOKEN } from "./helpers";
+import { createAdminApp } from "../functions/admin/app.js";
+import { createAuthApp } from "../functions/auth/app.js";
+import { createDataApp } from "../functions/data/app.js";
+import type { AppEnv } from "../shared/app.js";
+import { type AuthTestEnv, authTestEnv, PASSWORD } from "./auth-helpers.js";
+import { type CallOptions, call, createTestProject } from "./data-helpers.js";
+import { ADMIN_TOKEN } from "./helpers.js";
 
 const REDIRECT = "https://app.example.com/auth/callback";
 const SOCIAL = {

@@ -3,7 +3,7 @@
  * Retry-After, on whatever RATE_LIMIT_* says) and the cost of a login for an unknown email.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { type AuthTestEnv, authTestEnv, PASSWORD } from "./auth-helpers";
+import { type AuthTestEnv, authTestEnv, PASSWORD } from "./auth-helpers.js";
 
 let env: AuthTestEnv;
 const opened: AuthTestEnv[] = [];
@@ -105,7 +105,7 @@ describe("password hashing cost", () => {
   });
 
   it("loadConfig defaults BCRYPT_COST to 10 and refuses values outside 4–15", async () => {
-    const { loadConfig } = await import("../shared/config");
+    const { loadConfig } = await import("../shared/config.js");
     expect(loadConfig({}).bcryptCost).toBe(10);
     expect(() => loadConfig({ BCRYPT_COST: "3" })).toThrow(/BCRYPT_COST/);
     expect(() => loadConfig({ BCRYPT_COST: "16" })).toThrow(/BCRYPT_COST/);

@@ -4,10 +4,10 @@
  */
 import { base64url, SignJWT } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createDataApp } from "../functions/data/app";
-import { TOKEN_ISSUER, tokenAudience } from "../shared/tokens";
-import { type AuthTestEnv, authTestEnv, otherProject, PASSWORD, type Session } from "./auth-helpers";
-import { call, type TestProject } from "./data-helpers";
+import { createDataApp } from "../functions/data/app.js";
+import { TOKEN_ISSUER, tokenAudience } from "../shared/tokens.js";
+import { type AuthTestEnv, authTestEnv, otherProject, PASSWORD, type Session } from "./auth-helpers.js";
+import { call, type TestProject } from "./data-helpers.js";
 
 let env: AuthTestEnv;
 let session: Session;
@@ -68,7 +68,7 @@ describe("refresh-token rotation", () => {
   });
 
   it("refresh tokens are opaque 256-bit values stored only as their SHA-256", async () => {
-    const { sha256Hex } = await import("../shared/crypto");
+    const { sha256Hex } = await import("../shared/crypto.js");
     const stored = await env.deps.store
       .tenant({ projectId: env.project.id })
       .collection("_auth_refresh_tokens")

@@ -1,9 +1,9 @@
 import type { Context } from "hono";
 import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { createBaseApp } from "../shared/app";
-import { jsonBody, ok, queryParams } from "../shared/http";
-import { testDeps } from "./helpers";
+import { createBaseApp } from "../shared/app.js";
+import { jsonBody, ok, queryParams } from "../shared/http.js";
+import { testDeps } from "./helpers.js";
 
 const SECRET = "db password is hunter2";
 const MiB = 1024 * 1024;

@@ -1,6 +1,6 @@
 /** Concurrency suite (data function): unique values, conditional writes and merges under parallel requests. */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type DataTestEnv, dataTestEnv } from "./data-helpers";
+import { type DataTestEnv, dataTestEnv } from "./data-helpers.js";
 
 let env: DataTestEnv;
 beforeEach(async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CONFIG_VARIABLES, ConfigError, loadConfig } from "../shared/config";
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from "../shared/config.js";
 
 const KEY_HEX = "ab".repeat(32);
 const KEY_BASE64 = Buffer.alloc(32, 7).toString("base64");

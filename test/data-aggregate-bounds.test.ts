@@ -4,9 +4,9 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_AGGREGATE_BYTES } from "../shared/aggregate";
-import { jsonBytesWithin } from "../shared/json-bytes";
-import { type DataTestEnv, dataTestEnv } from "./data-helpers";
+import { MAX_AGGREGATE_BYTES } from "../shared/aggregate.js";
+import { jsonBytesWithin } from "../shared/json-bytes.js";
+import { type DataTestEnv, dataTestEnv } from "./data-helpers.js";
 
 let env: DataTestEnv;
 beforeAll(async () => {

@@ -5,12 +5,12 @@
  * in a pk query), and the collection registry's cache of lookups (bounded, misses included).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { MAX_CACHED_DEFINITIONS } from "../shared/collections";
-import type { ResolvedProject } from "../shared/principal";
-import * as sanitize from "../shared/sanitize";
-import type { CollectionDef } from "../shared/schema/definition";
-import * as definition from "../shared/schema/definition";
-import { type DataTestEnv, dataTestEnv } from "./data-helpers";
+import { MAX_CACHED_DEFINITIONS } from "../shared/collections.js";
+import type { ResolvedProject } from "../shared/principal.js";
+import * as sanitize from "../shared/sanitize.js";
+import type { CollectionDef } from "../shared/schema/definition.js";
+import * as definition from "../shared/schema/definition.js";
+import { type DataTestEnv, dataTestEnv } from "./data-helpers.js";
 
 let env: DataTestEnv;
 beforeEach(async () => {

@@ -4,7 +4,7 @@
  * system fields, ETags and conditional writes.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers";
+import { type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers.js";
 
 let env: DataTestEnv;
 beforeEach(async () => {

@@ -4,12 +4,12 @@
  * and one `call` that talks JSON to the data app.
  */
 import type { Hono } from "hono";
-import { createDataApp } from "../functions/data/app";
-import type { AppEnv } from "../shared/app";
-import type { Deps } from "../shared/deps";
-import { newId } from "../shared/ids";
-import { signAccessToken } from "../shared/tokens";
-import { fakeClock, testDeps } from "./helpers";
+import { createDataApp } from "../functions/data/app.js";
+import type { AppEnv } from "../shared/app.js";
+import type { Deps } from "../shared/deps.js";
+import { newId } from "../shared/ids.js";
+import { signAccessToken } from "../shared/tokens.js";
+import { fakeClock, testDeps } from "./helpers.js";
 
 /** A project as the data tests use it: id, plaintext keys and the token secret. */
 export interface TestProject {

@@ -3,7 +3,7 @@
  * count), the aggregate endpoint, and a 10 000-document collection checked against plain JS.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type CallResult, call, type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers";
+import { type CallResult, call, type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers.js";
 
 type Doc = Record<string, unknown> & { _id: string };
 

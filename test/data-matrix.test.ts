@@ -4,12 +4,12 @@
  * Plus /api/data/users* (blocked for every key) and lookalike keys (rejected, never normalised).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ERROR_CODES, type ErrorCode } from "../shared/errors";
-import type { ResolvedProject } from "../shared/principal";
-import type { AccessRule, Operation } from "../shared/schema/definition";
-import type { Collection } from "../shared/store/types";
-import { signAccessToken } from "../shared/tokens";
-import { type CallOptions, call, createTestProject, type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers";
+import { ERROR_CODES, type ErrorCode } from "../shared/errors.js";
+import type { ResolvedProject } from "../shared/principal.js";
+import type { AccessRule, Operation } from "../shared/schema/definition.js";
+import type { Collection } from "../shared/store/types.js";
+import { signAccessToken } from "../shared/tokens.js";
+import { type CallOptions, call, createTestProject, type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers.js";
 
 let env: DataTestEnv;
 let tenant: ResolvedProject;

@@ -3,7 +3,7 @@
  * any depth): a document read, edited and written back loses nothing; the secret key writes as sent.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type DataTestEnv, dataTestEnv } from "./data-helpers";
+import { type DataTestEnv, dataTestEnv } from "./data-helpers.js";
 
 const OWNER = "65f0a1b2c3d4e5f601234567";
 

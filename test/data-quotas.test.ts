@@ -4,10 +4,10 @@
  * project stores, under concurrent writes and failed writes too.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createAdminApp } from "../functions/admin/app";
-import { documentBytes } from "../shared/quotas";
-import { type DataTestEnv, dataTestEnv } from "./data-helpers";
-import { ADMIN_TOKEN } from "./helpers";
+import { createAdminApp } from "../functions/admin/app.js";
+import { documentBytes } from "../shared/quotas.js";
+import { type DataTestEnv, dataTestEnv } from "./data-helpers.js";
+import { ADMIN_TOKEN } from "./helpers.js";
 
 const QUOTA = 20_000;
 

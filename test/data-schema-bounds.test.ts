@@ -4,8 +4,8 @@
  * a detail naming the limit. The `users` definition (profile fields) goes through the same checks.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { MAX_DEFINITION_BYTES, MAX_PATTERN_PROGRAM, MAX_TOTAL_FIELDS } from "../shared/schema/definition";
-import { type DataTestEnv, dataTestEnv } from "./data-helpers";
+import { MAX_DEFINITION_BYTES, MAX_PATTERN_PROGRAM, MAX_TOTAL_FIELDS } from "../shared/schema/definition.js";
+import { type DataTestEnv, dataTestEnv } from "./data-helpers.js";
 
 let env: DataTestEnv;
 beforeEach(async () => {

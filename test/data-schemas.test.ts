@@ -1,7 +1,7 @@
 /** /api/schemas (API.md §4.1) over HTTP: create, get, list, replace, merge, delete, and who may do what. */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createAuthApp } from "../functions/auth/app";
-import { call, type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers";
+import { createAuthApp } from "../functions/auth/app.js";
+import { call, type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers.js";
 
 let env: DataTestEnv;
 beforeEach(async () => {

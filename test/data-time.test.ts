@@ -4,9 +4,9 @@
  * filters are bounded (API.md §5.2 limits; docs/choices.md).
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AGGREGATE_TIME_MS } from "../shared/aggregate";
-import { LIST_TIME_MS } from "../shared/query";
-import { type DataTestEnv, dataTestEnv } from "./data-helpers";
+import { AGGREGATE_TIME_MS } from "../shared/aggregate.js";
+import { LIST_TIME_MS } from "../shared/query.js";
+import { type DataTestEnv, dataTestEnv } from "./data-helpers.js";
 
 let env: DataTestEnv;
 beforeEach(async () => {

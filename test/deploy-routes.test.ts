@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { type FunctionName, functionFor, PREFIXES } from "../shared/local-app";
+import { type FunctionName, functionFor, PREFIXES } from "../shared/local-app.js";
 
 const read = (file: string) => readFileSync(new URL(`../${file}`, import.meta.url), "utf8");
 
@@ -57,5 +57,15 @@ describe.each([
     for (const [pattern, fn] of routes) {
       expect(functionFor(samplePath(pattern)), pattern).toBe(fn as FunctionName);
     }
+  });
+});
+
+describe("vercel.json builds functions only", () => {
+  it("runs no build command, so Vercel adds no static-site build of package.json's (which would fail)", () => {
+    expect((JSON.parse(read("vercel.json")) as { buildCommand?: string }).buildCommand).toBe("");
+  });
+
+  it("has a public/ directory, so that only it is served as static files (else the whole repository is)", () => {
+    expect(read("public/robots.txt")).toContain("Disallow: /");
   });
 });

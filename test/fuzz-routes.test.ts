@@ -5,12 +5,12 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDeps, type Deps } from "../shared/deps";
-import { createLocalApp } from "../shared/local-app";
-import { RESERVED_PARAMS } from "../shared/query/params-filter";
-import { openEmbeddedStore } from "../shared/store/embedded";
-import { ADMIN_TOKEN, memoryLogger, testConfig } from "./helpers";
-import { guardedStore } from "./store-guard";
+import { createDeps, type Deps } from "../shared/deps.js";
+import { createLocalApp } from "../shared/local-app.js";
+import { RESERVED_PARAMS } from "../shared/query/params-filter.js";
+import { openEmbeddedStore } from "../shared/store/embedded/index.js";
+import { ADMIN_TOKEN, memoryLogger, testConfig } from "./helpers.js";
+import { guardedStore } from "./store-guard.js";
 
 let deps: Deps;
 let store: ReturnType<typeof guardedStore>;

@@ -1,8 +1,8 @@
 import { expect } from "vitest";
-import { type Config, loadConfig } from "../shared/config";
-import { type Clock, createDeps, type Deps, type Logger } from "../shared/deps";
-import { ApiError, type ErrorDetail } from "../shared/errors";
-import { openEmbeddedStore } from "../shared/store/embedded";
+import { type Config, loadConfig } from "../shared/config.js";
+import { type Clock, createDeps, type Deps, type Logger } from "../shared/deps.js";
+import { ApiError, type ErrorDetail } from "../shared/errors.js";
+import { openEmbeddedStore } from "../shared/store/embedded/index.js";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 

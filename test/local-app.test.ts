@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { createLocalApp, functionFor } from "../shared/local-app";
-import { ADMIN_TOKEN, testDeps } from "./helpers";
+import { createLocalApp, functionFor } from "../shared/local-app.js";
+import { ADMIN_TOKEN, testDeps } from "./helpers.js";
 
 describe("functionFor", () => {
   it.each([

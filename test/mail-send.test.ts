@@ -5,15 +5,15 @@
  */
 import urBackend, { RateLimitError } from "@urbackend/sdk";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createAdminApp } from "../functions/admin/app";
-import { createAuthApp } from "../functions/auth/app";
-import { MAX_RECIPIENTS } from "../functions/auth/mail";
-import { DEFAULT_MAILS_PER_MONTH } from "../shared/mail/allowance";
-import { type Mail, MailError, type Mailer } from "../shared/mail/types";
-import { type AuthTestEnv, authTestEnv } from "./auth-helpers";
-import { type CallOptions, call, createTestProject, newUserId, userToken } from "./data-helpers";
-import { ADMIN_TOKEN } from "./helpers";
-import { serveLocalApp } from "./serve";
+import { createAdminApp } from "../functions/admin/app.js";
+import { createAuthApp } from "../functions/auth/app.js";
+import { MAX_RECIPIENTS } from "../functions/auth/mail.js";
+import { DEFAULT_MAILS_PER_MONTH } from "../shared/mail/allowance.js";
+import { type Mail, MailError, type Mailer } from "../shared/mail/types.js";
+import { type AuthTestEnv, authTestEnv } from "./auth-helpers.js";
+import { type CallOptions, call, createTestProject, newUserId, userToken } from "./data-helpers.js";
+import { ADMIN_TOKEN } from "./helpers.js";
+import { serveLocalApp } from "./serve.js";
 
 let env: AuthTestEnv;
 beforeEach(async () => {

@@ -1,10 +1,10 @@
 import type { Hono } from "hono";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { requireApiKey } from "../shared/api-key";
-import { type AppEnv, createBaseApp } from "../shared/app";
-import type { Deps } from "../shared/deps";
-import { normalizeAllowlistEntry, originAllowed, requestOrigin } from "../shared/origin";
-import { testDeps } from "./helpers";
+import { requireApiKey } from "../shared/api-key.js";
+import { type AppEnv, createBaseApp } from "../shared/app.js";
+import type { Deps } from "../shared/deps.js";
+import { normalizeAllowlistEntry, originAllowed, requestOrigin } from "../shared/origin.js";
+import { testDeps } from "./helpers.js";
 
 describe("originAllowed", () => {
   const cases: Array<[string, string | null, string[], boolean]> = [

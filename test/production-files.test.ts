@@ -8,17 +8,17 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
-import { createAdminApp } from "../functions/admin/app";
-import { createStorageApp } from "../functions/storage/app";
-import { ConfigError, loadConfig } from "../shared/config";
-import { createDeps, type Deps } from "../shared/deps";
-import { s3BlobStore } from "../shared/storage/s3";
-import { openEmbeddedStore } from "../shared/store/embedded";
-import type { DocumentStore } from "../shared/store/types";
-import { ADMIN_TOKEN, memoryLogger } from "./helpers";
-import { event } from "./lambda-event";
-import { PNG } from "./png";
-import { S3RVER_KEYS, startS3rver } from "./s3-server";
+import { createAdminApp } from "../functions/admin/app.js";
+import { createStorageApp } from "../functions/storage/app.js";
+import { ConfigError, loadConfig } from "../shared/config.js";
+import { createDeps, type Deps } from "../shared/deps.js";
+import { s3BlobStore } from "../shared/storage/s3.js";
+import { openEmbeddedStore } from "../shared/store/embedded/index.js";
+import type { DocumentStore } from "../shared/store/types.js";
+import { ADMIN_TOKEN, memoryLogger } from "./helpers.js";
+import { event } from "./lambda-event.js";
+import { PNG } from "./png.js";
+import { S3RVER_KEYS, startS3rver } from "./s3-server.js";
 
 const PRODUCTION = {
   NODE_ENV: "production",
@@ -162,16 +162,18 @@ describe("storage entries in production without S3", () => {
   const MISCONFIGURED = { success: false, code: "INTERNAL_ERROR", message: "Server misconfigured" };
 
   it("Workers: 500 Server misconfigured, S3_BUCKET named in the log", async () => {
-    const entry = (await import("../platforms/workers/storage")).default;
+    const entry = (await import("../platforms/workers/storage.js")).default;
     const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} };
     const res = await entry.fetch(new Request("https://api.example.com/api/storage/file?path=x"), PRODUCTION, ctx);
     expect(res.status).toBe(500);
-    expect(await res.json()).toMatchObject(MISCONFIGURED);
+    const body = await res.json();
+    expect(body).toMatchObject(MISCONFIGURED);
+    expect(res.headers.get("x-request-id")).toBe(body.requestId); // every response carries it
     expect(log()).toMatch(/S3_BUCKET: required in production/);
   });
 
   it("Lambda: 500 Server misconfigured, S3_BUCKET named in the log", async () => {
-    const { handler } = await import("../platforms/lambda/storage");
+    const { handler } = await import("../platforms/lambda/storage.js");
     const res = await handler(event("GET", "/api/health") as never, {} as never);
     expect(res.statusCode).toBe(500);
     expect(JSON.parse(Buffer.from(res.body, "base64").toString("utf8"))).toMatchObject(MISCONFIGURED);
@@ -179,7 +181,7 @@ describe("storage entries in production without S3", () => {
   });
 
   it("Vercel: 500 Server misconfigured, S3_BUCKET named in the log", async () => {
-    const { GET } = await import("../api/storage");
+    const { GET } = await import("../api/storage.js");
     const res = await GET(new Request("https://edgeback.vercel.app/api/health"));
     expect(res.status).toBe(500);
     expect(await res.json()).toMatchObject(MISCONFIGURED);
@@ -191,7 +193,7 @@ describe("storage entries in production without S3", () => {
     try {
       vi.stubEnv("MONGODB_URI", "");
       vi.stubEnv("DATA_DIR", dataDir);
-      const { GET } = await import("../api/storage");
+      const { GET } = await import("../api/storage.js");
       const res = await GET(new Request("https://edgeback.vercel.app/api/health"));
       expect([res.status, (await json(res)).message]).toEqual([500, "Server misconfigured"]);
     } finally {

@@ -1,11 +1,11 @@
 import fc from "fast-check";
 import { Query } from "mingo";
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../shared/errors";
-import { encodeCursor, type ListQuery, parseListQuery, type QueryContext, type QueryField } from "../shared/query";
-import { RESERVED_PARAMS } from "../shared/query/params-filter";
+import { ApiError } from "../shared/errors.js";
+import { RESERVED_PARAMS } from "../shared/query/params-filter.js";
+import { encodeCursor, type ListQuery, parseListQuery, type QueryContext, type QueryField } from "../shared/query.js";
 
-import { PROTOTYPE_KEYS, SPEC_FILTER_OPERATORS } from "./spec";
+import { PROTOTYPE_KEYS, SPEC_FILTER_OPERATORS } from "./spec.js";
 
 const RUNS = 300;
 

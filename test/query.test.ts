@@ -1,6 +1,6 @@
 import { Query } from "mingo";
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../shared/errors";
+import { ApiError } from "../shared/errors.js";
 import {
   cursorFilter,
   encodeCursor,
@@ -12,7 +12,7 @@ import {
   RESERVED_PARAMS,
   regexProblem,
   vetFilter,
-} from "../shared/query";
+} from "../shared/query.js";
 
 const field = (type: QueryField["type"], extra: Partial<QueryField> = {}): QueryField => ({
   type,

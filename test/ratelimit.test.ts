@@ -4,18 +4,18 @@
  */
 import { createServer, type Server } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAuthApp } from "../functions/auth/app";
-import { createDataApp } from "../functions/data/app";
-import { rateLimitSubject } from "../shared/client-ip";
-import { createDeps, type Deps } from "../shared/deps";
-import { createLocalApp } from "../shared/local-app";
-import { loadRateLimitConfig } from "../shared/ratelimit/config";
-import { parseRule } from "../shared/ratelimit/rule";
-import { openEmbeddedStore } from "../shared/store/embedded";
-import type { DocumentStore } from "../shared/store/types";
-import { fakeClock, memoryLogger, testConfig, testDeps } from "./helpers";
-import { type RedisServer, startRedis } from "./redis-harness";
-import { startUpstashShim, type UpstashShim } from "./upstash-shim";
+import { createAuthApp } from "../functions/auth/app.js";
+import { createDataApp } from "../functions/data/app.js";
+import { rateLimitSubject } from "../shared/client-ip.js";
+import { createDeps, type Deps } from "../shared/deps.js";
+import { createLocalApp } from "../shared/local-app.js";
+import { loadRateLimitConfig } from "../shared/ratelimit/config.js";
+import { parseRule } from "../shared/ratelimit/rule.js";
+import { openEmbeddedStore } from "../shared/store/embedded/index.js";
+import type { DocumentStore } from "../shared/store/types.js";
+import { fakeClock, memoryLogger, testConfig, testDeps } from "./helpers.js";
+import { type RedisServer, startRedis } from "./redis-harness.js";
+import { startUpstashShim, type UpstashShim } from "./upstash-shim.js";
 
 let redis: RedisServer;
 let shim: UpstashShim;

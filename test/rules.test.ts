@@ -9,9 +9,9 @@ import {
   ownerFilter,
   ownsDocuments,
   rulesFor,
-} from "../shared/rules";
-import type { AccessRule, CollectionDef, Operation } from "../shared/schema/definition";
-import { thrown } from "./helpers";
+} from "../shared/rules.js";
+import type { AccessRule, CollectionDef, Operation } from "../shared/schema/definition.js";
+import { thrown } from "./helpers.js";
 
 type RuleDef = Pick<CollectionDef, "rls" | "permissions">;
 

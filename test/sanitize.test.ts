@@ -6,8 +6,8 @@ import {
   hasInvisibleChars,
   isPlainObject,
   MAX_BODY_DEPTH,
-} from "../shared/sanitize";
-import { detailPaths as paths, thrown } from "./helpers";
+} from "../shared/sanitize.js";
+import { detailPaths as paths, thrown } from "./helpers.js";
 
 /** `levels` nested objects: {a: {a: ... {}}}. */
 function nested(levels: number): unknown {

@@ -7,9 +7,9 @@ import {
   indexedFields,
   mergeDefinition,
   parseDefinition,
-} from "../shared/schema/definition";
-import { compileValidators, createValidatorCache, validatorsFor, validatorWeight } from "../shared/schema/validator";
-import { detailPaths as paths, thrown } from "./helpers";
+} from "../shared/schema/definition.js";
+import { compileValidators, createValidatorCache, validatorsFor, validatorWeight } from "../shared/schema/validator.js";
+import { detailPaths as paths, thrown } from "./helpers.js";
 
 /** The detail paths of a VALIDATION_FAILED thrown by fn. */
 function failedPaths(fn: () => unknown): string[] {

@@ -12,11 +12,11 @@ import urBackend, {
   ValidationError,
 } from "@urbackend/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Deps } from "../shared/deps";
-import { PASSWORD } from "./auth-helpers";
-import { createTestProject, type TestProject } from "./data-helpers";
-import { ADMIN_TOKEN, testDeps } from "./helpers";
-import { serveLocalApp } from "./serve";
+import type { Deps } from "../shared/deps.js";
+import { PASSWORD } from "./auth-helpers.js";
+import { createTestProject, type TestProject } from "./data-helpers.js";
+import { ADMIN_TOKEN, testDeps } from "./helpers.js";
+import { serveLocalApp } from "./serve.js";
 
 let deps: Deps;
 let project: TestProject;

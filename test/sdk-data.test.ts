@@ -5,10 +5,10 @@
  */
 import urBackend, { AuthError, NotFoundError, UrBackendError, ValidationError } from "@urbackend/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Deps } from "../shared/deps";
-import { createTestProject, newUserId, type TestProject, userToken } from "./data-helpers";
-import { testDeps } from "./helpers";
-import { serveLocalApp } from "./serve";
+import type { Deps } from "../shared/deps.js";
+import { createTestProject, newUserId, type TestProject, userToken } from "./data-helpers.js";
+import { testDeps } from "./helpers.js";
+import { serveLocalApp } from "./serve.js";
 
 let deps: Deps;
 let project: TestProject;

@@ -4,11 +4,11 @@
  */
 import urBackend from "@urbackend/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Deps } from "../shared/deps";
-import { signAccessToken } from "../shared/tokens";
-import { testDeps } from "./helpers";
-import { PNG } from "./png";
-import { serveLocalApp } from "./serve";
+import type { Deps } from "../shared/deps.js";
+import { signAccessToken } from "../shared/tokens.js";
+import { testDeps } from "./helpers.js";
+import { PNG } from "./png.js";
+import { serveLocalApp } from "./serve.js";
 
 let deps: Deps;
 let server: Awaited<ReturnType<typeof serveLocalApp>>;

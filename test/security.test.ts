@@ -6,16 +6,16 @@
  */
 import { base64url, SignJWT } from "jose";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createAdminApp } from "../functions/admin/app";
-import { createStorageApp } from "../functions/storage/app";
-import * as crypto from "../shared/crypto";
-import { signAccessToken, TOKEN_ISSUER, tokenAudience } from "../shared/tokens";
-import { authTestEnv } from "./auth-helpers";
-import { call, createTestProject, type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers";
-import { ADMIN_TOKEN } from "./helpers";
+import { createAdminApp } from "../functions/admin/app.js";
+import { createStorageApp } from "../functions/storage/app.js";
+import * as crypto from "../shared/crypto.js";
+import { signAccessToken, TOKEN_ISSUER, tokenAudience } from "../shared/tokens.js";
+import { authTestEnv } from "./auth-helpers.js";
+import { call, createTestProject, type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers.js";
+import { ADMIN_TOKEN } from "./helpers.js";
 
-vi.mock("../shared/crypto", async (original) => {
-  const actual = await original<typeof import("../shared/crypto")>();
+vi.mock("../shared/crypto.js", async (original) => {
+  const actual = await original<typeof import("../shared/crypto.js")>();
   return {
     ...actual,
     secretsEqual: vi.fn(actual.secretsEqual),

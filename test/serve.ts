@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import type { Deps } from "../shared/deps";
-import { createLocalApp } from "../shared/local-app";
+import type { Deps } from "../shared/deps.js";
+import { createLocalApp } from "../shared/local-app.js";
 
 /** All four functions over `deps`, served over real HTTP on a free loopback port (for clients like the SDK). */
 export async function serveLocalApp(deps: Deps): Promise<{ baseUrl: string; close(): Promise<void> }> {

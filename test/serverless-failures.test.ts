@@ -10,7 +10,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
-import { event } from "./lambda-event";
+import { event } from "./lambda-event.js";
 
 let logged: MockInstance<typeof console.error>;
 beforeEach(() => {

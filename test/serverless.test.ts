@@ -4,23 +4,23 @@
  * instance, so all entries share the instance's deps (here: an in-memory embedded store).
  */
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { readdirSync, readFileSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import * as vercelAdmin from "../api/admin";
-import * as vercelData from "../api/data";
-import { handler as adminHandler } from "../platforms/lambda/admin";
-import { handler as authHandler } from "../platforms/lambda/auth";
-import { handler as dataHandler } from "../platforms/lambda/data";
-import { handler as storageHandler } from "../platforms/lambda/storage";
-import { CONFIG_VARIABLES, loadConfig } from "../shared/config";
-import { event } from "./lambda-event";
-import { PNG } from "./png";
+import * as vercelAdmin from "../api/admin.js";
+import * as vercelData from "../api/data.js";
+import { handler as adminHandler } from "../platforms/lambda/admin.js";
+import { handler as authHandler } from "../platforms/lambda/auth.js";
+import { handler as dataHandler } from "../platforms/lambda/data.js";
+import { handler as storageHandler } from "../platforms/lambda/storage.js";
+import { CONFIG_VARIABLES, loadConfig } from "../shared/config.js";
+import { event } from "./lambda-event.js";
+import { PNG } from "./png.js";
 
 const ADMIN_TOKEN = "lambda-admin-token-0123456789";
 const run = promisify(execFile);
@@ -265,6 +265,8 @@ describe("Lambda bundles (serverless.yml's esbuild options)", () => {
     const yml = readFileSync(new URL("../serverless.yml", import.meta.url), "utf8");
     const options = yml.slice(yml.indexOf("  esbuild:\n"), yml.indexOf("\nfunctions:"));
     expect(options).toMatch(/^ {4}format: esm$/m);
+    expect(options).toMatch(/^ {4}target: node22$/m);
+    expect(yml).toMatch(/^ {2}runtime: nodejs22\.x$/m); // the runtime the bundle is built for
     expect(options).toMatch(/^ {4}external:\n {6}- "@libsql\/client"$/m);
     const banner = /^ {4}banner:\n {6}js: (".*")$/m.exec(options)?.[1];
     // Outside the repository, so no node_modules can provide @libsql/client.
@@ -274,7 +276,7 @@ describe("Lambda bundles (serverless.yml's esbuild options)", () => {
       outdir,
       bundle: true,
       minify: true,
-      target: "node20",
+      target: "node22",
       format: "esm",
       platform: "node",
       external: ["@libsql/client"],
@@ -308,5 +310,45 @@ describe("Lambda bundles (serverless.yml's esbuild options)", () => {
       },
     );
     expect(stdout.trim()).toBe("200");
+  });
+});
+
+/**
+ * Vercel compiles each TypeScript file of a function on its own and leaves its imports as written,
+ * then Node loads them as ES modules, which need the file extension on relative imports (biome's
+ * useImportExtensions keeps them). Here every file is transpiled alone, as Vercel does, and loaded
+ * by plain Node.
+ */
+describe("Vercel functions, each file compiled on its own", () => {
+  const FUNCTIONS = ["auth", "data", "storage", "admin"];
+  let outdir: string;
+
+  beforeAll(async () => {
+    const sources = ["api", "functions", "shared", "platforms"].flatMap((dir) =>
+      readdirSync(dir, { recursive: true, encoding: "utf8" })
+        .filter((file) => file.endsWith(".ts"))
+        .map((file) => join(dir, file)),
+    );
+    // Inside the repository, so the functions' packages resolve from its node_modules.
+    await mkdir("node_modules/.cache", { recursive: true });
+    outdir = await mkdtemp("node_modules/.cache/edgeback-vercel-");
+    await build({ entryPoints: sources, outdir, outbase: ".", format: "esm", platform: "node", logLevel: "silent" });
+  }, 60_000);
+  afterAll(() => rm(outdir, { recursive: true, force: true }));
+
+  it.each(FUNCTIONS)("%s loads under plain Node and answers", async (fn) => {
+    const script = [
+      `const { GET } = await import(${JSON.stringify(pathToFileURL(join(outdir, "api", `${fn}.js`)).href)});`,
+      `const res = await GET(new Request("http://localhost/api/health"));`,
+      "console.log(res.status);",
+    ].join("\n");
+    const env = { PATH: process.env.PATH ?? "", NODE_ENV: "development", ADMIN_TOKEN, DATA_DIR: join(outdir, "data") };
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], { env }).catch(
+      (error: { stderr?: string }) => {
+        const reason = (error.stderr ?? "").split("\n").find((line) => /^\w*Error\b/.test(line));
+        throw new Error(`the ${fn} function did not load: ${reason ?? "(no error line)"}`);
+      },
+    );
+    expect(stdout.trim().split("\n").at(-1)).toBe("200");
   });
 });

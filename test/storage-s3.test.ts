@@ -7,14 +7,14 @@
 import { createServer, type Server } from "node:http";
 import { AwsV4Signer } from "aws4fetch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createStorageApp } from "../functions/storage/app";
-import { UPLOAD_URL_TTL } from "../functions/storage/pending";
-import type { Deps } from "../shared/deps";
-import { s3BlobStore } from "../shared/storage/s3";
-import type { BlobStore } from "../shared/storage/types";
-import { fakeClock, testDeps } from "./helpers";
-import { PNG } from "./png";
-import { S3RVER_KEYS, startS3rver } from "./s3-server";
+import { createStorageApp } from "../functions/storage/app.js";
+import { UPLOAD_URL_TTL } from "../functions/storage/pending.js";
+import type { Deps } from "../shared/deps.js";
+import { s3BlobStore } from "../shared/storage/s3.js";
+import type { BlobStore } from "../shared/storage/types.js";
+import { fakeClock, testDeps } from "./helpers.js";
+import { PNG } from "./png.js";
+import { S3RVER_KEYS, startS3rver } from "./s3-server.js";
 
 let s3rver: Awaited<ReturnType<typeof startS3rver>>;
 let gateway: Server;

@@ -3,8 +3,8 @@
  * `$` or holding `.` or NUL in stored documents, prototype keys anywhere, and filter operators outside
  * API.md §5.1's allowlist. It delegates to the real adapter; it never changes an answer.
  */
-import type { Collection, Database, DocumentStore } from "../shared/store/types";
-import { PROTOTYPE_KEYS, SPEC_FILTER_OPERATORS } from "./spec";
+import type { Collection, Database, DocumentStore } from "../shared/store/types.js";
+import { PROTOTYPE_KEYS, SPEC_FILTER_OPERATORS } from "./spec.js";
 
 const UPDATE_OPERATORS = new Set(["$set", "$unset", "$inc"]);
 

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import { type Reply, RespConnection } from "./redis-harness";
+import { type Reply, RespConnection } from "./redis-harness.js";
 
 const sha1 = (text: string) => createHash("sha1").update(text).digest("hex");
 

@@ -1,11 +1,11 @@
 /** Usage analytics, request logs and quotas (API.md §8) through HTTP: data requests in, admin reads out. */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Deps } from "../shared/deps";
-import { createLocalApp } from "../shared/local-app";
-import { assertUserQuota } from "../shared/quotas";
-import type { Collection, Doc } from "../shared/store/types";
-import { LOG_COLLECTION, LOG_RETENTION, MAX_LOGGED_PATH } from "../shared/usage/recorder";
-import { ADMIN_TOKEN, fakeClock, testDeps } from "./helpers";
+import type { Deps } from "../shared/deps.js";
+import { createLocalApp } from "../shared/local-app.js";
+import { assertUserQuota } from "../shared/quotas.js";
+import type { Collection, Doc } from "../shared/store/types.js";
+import { LOG_COLLECTION, LOG_RETENTION, MAX_LOGGED_PATH } from "../shared/usage/recorder.js";
+import { ADMIN_TOKEN, fakeClock, testDeps } from "./helpers.js";
 
 let clock: ReturnType<typeof fakeClock>;
 let deps: Deps;

@@ -10,10 +10,10 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { s3BlobStore } from "../shared/storage/s3";
-import { startRedis } from "./redis-harness";
-import { S3RVER_KEYS, startS3rver } from "./s3-server";
-import { startUpstashShim } from "./upstash-shim";
+import { s3BlobStore } from "../shared/storage/s3.js";
+import { startRedis } from "./redis-harness.js";
+import { S3RVER_KEYS, startS3rver } from "./s3-server.js";
+import { startUpstashShim } from "./upstash-shim.js";
 
 const run = promisify(execFile);
 const ADMIN_TOKEN = "workerd-admin-token-0123456789";

@@ -5,11 +5,11 @@
  */
 import { Hono } from "hono";
 import { expect, it, vi } from "vitest";
-import type { Deps } from "../shared/deps";
-import { openEmbeddedStore } from "../shared/store/embedded";
+import type { Deps } from "../shared/deps.js";
+import { openEmbeddedStore } from "../shared/store/embedded/index.js";
 
 const events: string[] = [];
-vi.mock("../shared/store/mongo", () => ({
+vi.mock("../shared/store/mongo.js", () => ({
   openMongoStore: async () => {
     const store = await openEmbeddedStore({ dataDir: null });
     const close = store.close.bind(store);
@@ -22,7 +22,7 @@ vi.mock("../shared/store/mongo", () => ({
 }));
 
 it("closes the request's client after the work handed to waitUntil, which can still use it", async () => {
-  const { workerEntry } = await import("../platforms/workers/entry");
+  const { workerEntry } = await import("../platforms/workers/entry.js");
   const entry = workerEntry((deps: Deps) =>
     new Hono().get("/late-write", (c) => {
       const late = (async () => {

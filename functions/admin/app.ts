@@ -1,19 +1,19 @@
 /** The admin function (API.md §9): the operator's API for projects and their keys. */
 import type { Context, Hono, MiddlewareHandler } from "hono";
-import { requireAdmin } from "../../shared/api-key";
-import { type AppEnv, createBaseApp } from "../../shared/app";
-import type { Deps } from "../../shared/deps";
-import { ApiError } from "../../shared/errors";
-import { jsonBody, ok } from "../../shared/http";
-import { isId } from "../../shared/ids";
-import { forgetMailCount } from "../../shared/mail/allowance";
-import { createProjectSchema, rotateKeysSchema, updateProjectSchema } from "../../shared/projects";
-import { recountDocumentBytes } from "../../shared/quotas";
-import { openCleanupBlobStore } from "../../shared/storage";
-import { removeProjectFiles } from "../../shared/storage/files";
-import type { BlobStore } from "../../shared/storage/types";
-import { usageRoutes } from "./usage";
-import { projectUserRoutes } from "./users";
+import { requireAdmin } from "../../shared/api-key.js";
+import { type AppEnv, createBaseApp } from "../../shared/app.js";
+import type { Deps } from "../../shared/deps.js";
+import { ApiError } from "../../shared/errors.js";
+import { jsonBody, ok } from "../../shared/http.js";
+import { isId } from "../../shared/ids.js";
+import { forgetMailCount } from "../../shared/mail/allowance.js";
+import { createProjectSchema, rotateKeysSchema, updateProjectSchema } from "../../shared/projects.js";
+import { recountDocumentBytes } from "../../shared/quotas.js";
+import { removeProjectFiles } from "../../shared/storage/files.js";
+import { openCleanupBlobStore } from "../../shared/storage/index.js";
+import type { BlobStore } from "../../shared/storage/types.js";
+import { usageRoutes } from "./usage.js";
+import { projectUserRoutes } from "./users.js";
 
 /** The `:id` path parameter, checked: malformed → 400 INVALID_ID. */
 function projectId(c: Context): string {

@@ -1,12 +1,12 @@
 /** Admin usage and request logs (API.md §8): GET /api/admin/projects/:id/usage?days=30 and …/logs?limit=100. */
 import type { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../../shared/app";
-import type { Deps } from "../../shared/deps";
-import { ApiError } from "../../shared/errors";
-import { ok, zodDetails } from "../../shared/http";
-import { isId } from "../../shared/ids";
-import { bucketEntries, dayOf, LOG_COLLECTION, USAGE_COLLECTION } from "../../shared/usage/recorder";
+import type { AppEnv } from "../../shared/app.js";
+import type { Deps } from "../../shared/deps.js";
+import { ApiError } from "../../shared/errors.js";
+import { ok, zodDetails } from "../../shared/http.js";
+import { isId } from "../../shared/ids.js";
+import { bucketEntries, dayOf, LOG_COLLECTION, USAGE_COLLECTION } from "../../shared/usage/recorder.js";
 
 const usageQuery = z.object({ days: z.coerce.number().int().min(1).max(366).default(30) });
 const logsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });

@@ -4,13 +4,13 @@
  */
 import { type Context, Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../../shared/app";
-import { createAuthStore } from "../../shared/auth/store";
-import { deleteUser, listUsers } from "../../shared/auth/users";
-import type { Deps } from "../../shared/deps";
-import { ApiError } from "../../shared/errors";
-import { ok, zodDetails } from "../../shared/http";
-import { isId } from "../../shared/ids";
+import type { AppEnv } from "../../shared/app.js";
+import { createAuthStore } from "../../shared/auth/store.js";
+import { deleteUser, listUsers } from "../../shared/auth/users.js";
+import type { Deps } from "../../shared/deps.js";
+import { ApiError } from "../../shared/errors.js";
+import { ok, zodDetails } from "../../shared/http.js";
+import { isId } from "../../shared/ids.js";
 
 const pageSchema = z.object({
   page: z.coerce.number().int().min(1).max(1_000_000).default(1),

@@ -1,15 +1,15 @@
 /** What every auth route needs: the project's auth collections and settings, and the signed-in user. */
 import type { Context } from "hono";
-import type { AppEnv } from "../../shared/app";
-import { sessionAlive } from "../../shared/auth/sessions";
-import { type AuthSettings, authSettingsOf } from "../../shared/auth/settings";
-import type { AuthCollections, AuthStore } from "../../shared/auth/store";
-import type { UserDoc } from "../../shared/auth/users";
-import type { Deps } from "../../shared/deps";
-import { ApiError } from "../../shared/errors";
-import { isId } from "../../shared/ids";
-import type { KeyType, ResolvedProject } from "../../shared/principal";
-import { bearerToken, verifyAccessToken } from "../../shared/tokens";
+import type { AppEnv } from "../../shared/app.js";
+import { sessionAlive } from "../../shared/auth/sessions.js";
+import { type AuthSettings, authSettingsOf } from "../../shared/auth/settings.js";
+import type { AuthCollections, AuthStore } from "../../shared/auth/store.js";
+import type { UserDoc } from "../../shared/auth/users.js";
+import type { Deps } from "../../shared/deps.js";
+import { ApiError } from "../../shared/errors.js";
+import { isId } from "../../shared/ids.js";
+import type { KeyType, ResolvedProject } from "../../shared/principal.js";
+import { bearerToken, verifyAccessToken } from "../../shared/tokens.js";
 
 /** The auth function's dependencies: the shared deps plus its per-instance store of auth collections. */
 export interface AuthRuntime {

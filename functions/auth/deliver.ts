@@ -1,8 +1,8 @@
 import type { Context } from "hono";
-import type { AppEnv } from "../../shared/app";
-import type { OtpPurpose } from "../../shared/auth/otp";
-import { otpMail } from "../../shared/auth/otp-mail";
-import type { AuthRuntime, AuthScope } from "./context";
+import type { AppEnv } from "../../shared/app.js";
+import type { OtpPurpose } from "../../shared/auth/otp.js";
+import { otpMail } from "../../shared/auth/otp-mail.js";
+import type { AuthRuntime, AuthScope } from "./context.js";
 
 /**
  * Sends a code without making the response wait for the provider: the answer (and its timing)

@@ -1,14 +1,14 @@
 /** POST /verify-email and POST /resend-verification (alias /resend-verification-otp), API.md §6. */
 import { type Context, Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../../shared/app";
-import { consumeOtp, issueOtp } from "../../shared/auth/otp";
-import type { UserDoc } from "../../shared/auth/users";
-import { ApiError } from "../../shared/errors";
-import { ok, parseWith } from "../../shared/http";
-import { type AuthRuntime, scopeOf } from "./context";
-import { deliverOtp } from "./deliver";
-import { emailSchema, otpSchema, readObject } from "./inputs";
+import type { AppEnv } from "../../shared/app.js";
+import { consumeOtp, issueOtp } from "../../shared/auth/otp.js";
+import type { UserDoc } from "../../shared/auth/users.js";
+import { ApiError } from "../../shared/errors.js";
+import { ok, parseWith } from "../../shared/http.js";
+import { type AuthRuntime, scopeOf } from "./context.js";
+import { deliverOtp } from "./deliver.js";
+import { emailSchema, otpSchema, readObject } from "./inputs.js";
 
 const verifySchema = z.object({ email: emailSchema, otp: otpSchema });
 const resendSchema = z.object({ email: emailSchema });

@@ -1,12 +1,12 @@
 /** Request bodies of the auth routes: zod schemas and the key checks every account body gets. */
 import type { Context } from "hono";
 import { z } from "zod";
-import { ACCOUNT_FIELDS, PROTECTED_USER_FIELDS } from "../../shared/auth/fields";
-import { PASSWORD_MAX_LENGTH } from "../../shared/auth/settings";
-import { USERNAME_PATTERN } from "../../shared/auth/users";
-import { ApiError, type ErrorDetail } from "../../shared/errors";
-import { readJson, zodDetails } from "../../shared/http";
-import { assertNoLookalikes, assertSafeBody, isPlainObject } from "../../shared/sanitize";
+import { ACCOUNT_FIELDS, PROTECTED_USER_FIELDS } from "../../shared/auth/fields.js";
+import { PASSWORD_MAX_LENGTH } from "../../shared/auth/settings.js";
+import { USERNAME_PATTERN } from "../../shared/auth/users.js";
+import { ApiError, type ErrorDetail } from "../../shared/errors.js";
+import { readJson, zodDetails } from "../../shared/http.js";
+import { assertNoLookalikes, assertSafeBody, isPlainObject } from "../../shared/sanitize.js";
 
 /** An email: trimmed, lower-cased, well-formed. */
 export const emailSchema = z.string().trim().toLowerCase().max(254).pipe(z.email("must be a valid email address"));

@@ -1,16 +1,16 @@
 /** POST /login (API.md §6): email + password → session; per-email throttling; no account enumeration. */
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../../shared/app";
-import { burnPasswordCheck, verifyPassword } from "../../shared/auth/passwords";
-import { createSession, revokeSession } from "../../shared/auth/sessions";
-import { clearLoginAttempts, countLoginAttempt } from "../../shared/auth/throttle";
-import type { UserDoc } from "../../shared/auth/users";
-import { ApiError } from "../../shared/errors";
-import { ok, parseWith } from "../../shared/http";
-import { type AuthRuntime, scopeOf } from "./context";
-import { emailSchema, givenPasswordSchema, readObject } from "./inputs";
-import { sessionPayload } from "./session-response";
+import type { AppEnv } from "../../shared/app.js";
+import { burnPasswordCheck, verifyPassword } from "../../shared/auth/passwords.js";
+import { createSession, revokeSession } from "../../shared/auth/sessions.js";
+import { clearLoginAttempts, countLoginAttempt } from "../../shared/auth/throttle.js";
+import type { UserDoc } from "../../shared/auth/users.js";
+import { ApiError } from "../../shared/errors.js";
+import { ok, parseWith } from "../../shared/http.js";
+import { type AuthRuntime, scopeOf } from "./context.js";
+import { emailSchema, givenPasswordSchema, readObject } from "./inputs.js";
+import { sessionPayload } from "./session-response.js";
 
 const loginSchema = z.object({ email: emailSchema, password: givenPasswordSchema });
 

@@ -6,13 +6,13 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../../shared/app";
-import { ApiError } from "../../shared/errors";
-import { ok, parseWith } from "../../shared/http";
-import { reserveMails } from "../../shared/mail/allowance";
-import { assertSafeBody } from "../../shared/sanitize";
-import type { AuthRuntime } from "./context";
-import { emailSchema, readObject } from "./inputs";
+import type { AppEnv } from "../../shared/app.js";
+import { ApiError } from "../../shared/errors.js";
+import { ok, parseWith } from "../../shared/http.js";
+import { reserveMails } from "../../shared/mail/allowance.js";
+import { assertSafeBody } from "../../shared/sanitize.js";
+import type { AuthRuntime } from "./context.js";
+import { emailSchema, readObject } from "./inputs.js";
 
 /** Recipients of one request (Resend's limit for one mail). */
 export const MAX_RECIPIENTS = 50;

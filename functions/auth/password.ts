@@ -1,17 +1,17 @@
 /** POST /request-password-reset, POST /reset-password, PUT /change-password (API.md §6). */
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../../shared/app";
-import { consumeOtp, issueOtp } from "../../shared/auth/otp";
-import { hashPassword, verifyPassword } from "../../shared/auth/passwords";
-import { revokeUserSessions } from "../../shared/auth/sessions";
-import { clearLoginAttempts, countLoginAttempt } from "../../shared/auth/throttle";
-import type { UserDoc } from "../../shared/auth/users";
-import { ApiError } from "../../shared/errors";
-import { ok, parseWith } from "../../shared/http";
-import { type AuthRuntime, requireUser, scopeOf } from "./context";
-import { deliverOtp } from "./deliver";
-import { emailSchema, givenPasswordSchema, newPasswordSchema, otpSchema, readObject } from "./inputs";
+import type { AppEnv } from "../../shared/app.js";
+import { consumeOtp, issueOtp } from "../../shared/auth/otp.js";
+import { hashPassword, verifyPassword } from "../../shared/auth/passwords.js";
+import { revokeUserSessions } from "../../shared/auth/sessions.js";
+import { clearLoginAttempts, countLoginAttempt } from "../../shared/auth/throttle.js";
+import type { UserDoc } from "../../shared/auth/users.js";
+import { ApiError } from "../../shared/errors.js";
+import { ok, parseWith } from "../../shared/http.js";
+import { type AuthRuntime, requireUser, scopeOf } from "./context.js";
+import { deliverOtp } from "./deliver.js";
+import { emailSchema, givenPasswordSchema, newPasswordSchema, otpSchema, readObject } from "./inputs.js";
 
 const requestSchema = z.object({ email: emailSchema });
 

@@ -1,15 +1,15 @@
 /** GET /me, GET /public/:username, PUT /update-profile (API.md §6). */
 import { Hono } from "hono";
-import type { AppEnv } from "../../shared/app";
-import { profileSchema } from "../../shared/auth/profile";
-import { normalizeUsername, publicProfile, type UserDoc, writeUser } from "../../shared/auth/users";
-import { afterUpdate, assertDocumentSize, nextTimestamp } from "../../shared/documents";
-import { ApiError, type ErrorDetail } from "../../shared/errors";
-import { ok } from "../../shared/http";
-import type { Update } from "../../shared/store/types";
-import { type AuthRuntime, requireUser, scopeOf } from "./context";
-import { checkAccountKeys, failOn, parseInto, profilePart, readObject, usernameSchema } from "./inputs";
-import { userView } from "./views";
+import type { AppEnv } from "../../shared/app.js";
+import { profileSchema } from "../../shared/auth/profile.js";
+import { normalizeUsername, publicProfile, type UserDoc, writeUser } from "../../shared/auth/users.js";
+import { afterUpdate, assertDocumentSize, nextTimestamp } from "../../shared/documents.js";
+import { ApiError, type ErrorDetail } from "../../shared/errors.js";
+import { ok } from "../../shared/http.js";
+import type { Update } from "../../shared/store/types.js";
+import { type AuthRuntime, requireUser, scopeOf } from "./context.js";
+import { checkAccountKeys, failOn, parseInto, profilePart, readObject, usernameSchema } from "./inputs.js";
+import { userView } from "./views.js";
 
 /** Tries of a guarded profile write before it gives up (each after the account changed under it). */
 const MAX_WRITE_ATTEMPTS = 3;

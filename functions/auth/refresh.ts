@@ -1,15 +1,15 @@
 /** POST /refresh-token and POST /logout (API.md §6): refresh-token rotation and session revocation. */
 import { Hono } from "hono";
-import type { AppEnv } from "../../shared/app";
-import { revokeSession, rotateRefreshToken, sessionOfRefreshToken } from "../../shared/auth/sessions";
-import type { UserDoc } from "../../shared/auth/users";
-import { ApiError } from "../../shared/errors";
-import { ok, readJson } from "../../shared/http";
-import { isId } from "../../shared/ids";
-import { bearerToken, verifyAccessToken } from "../../shared/tokens";
-import { type AuthRuntime, scopeOf } from "./context";
-import { sessionPayload } from "./session-response";
-import { assertCookieOrigin, clearRefreshCookie, readRefreshToken } from "./transport";
+import type { AppEnv } from "../../shared/app.js";
+import { revokeSession, rotateRefreshToken, sessionOfRefreshToken } from "../../shared/auth/sessions.js";
+import type { UserDoc } from "../../shared/auth/users.js";
+import { ApiError } from "../../shared/errors.js";
+import { ok, readJson } from "../../shared/http.js";
+import { isId } from "../../shared/ids.js";
+import { bearerToken, verifyAccessToken } from "../../shared/tokens.js";
+import { type AuthRuntime, scopeOf } from "./context.js";
+import { sessionPayload } from "./session-response.js";
+import { assertCookieOrigin, clearRefreshCookie, readRefreshToken } from "./transport.js";
 
 export function refreshRoutes(rt: AuthRuntime): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();

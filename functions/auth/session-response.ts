@@ -1,12 +1,12 @@
 /** The session payload of API.md §6, written once for signup, login and refresh. */
 import type { Context } from "hono";
-import type { AppEnv } from "../../shared/app";
-import type { IssuedRefresh } from "../../shared/auth/sessions";
-import type { UserDoc } from "../../shared/auth/users";
-import { signAccessToken } from "../../shared/tokens";
-import type { AuthRuntime, AuthScope } from "./context";
-import { type RefreshSource, setRefreshCookie, wantsRefreshInBody } from "./transport";
-import { userView } from "./views";
+import type { AppEnv } from "../../shared/app.js";
+import type { IssuedRefresh } from "../../shared/auth/sessions.js";
+import type { UserDoc } from "../../shared/auth/users.js";
+import { signAccessToken } from "../../shared/tokens.js";
+import type { AuthRuntime, AuthScope } from "./context.js";
+import { type RefreshSource, setRefreshCookie, wantsRefreshInBody } from "./transport.js";
+import { userView } from "./views.js";
 
 /**
  * Signs the access token for an issued refresh token, sets the cookie, and returns

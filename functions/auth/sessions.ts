@@ -1,11 +1,11 @@
 /** GET /sessions and DELETE /sessions/:id (API.md §6): the caller's own sessions. */
 import { Hono } from "hono";
-import type { AppEnv } from "../../shared/app";
-import { listSessions, revokeSession } from "../../shared/auth/sessions";
-import { ApiError } from "../../shared/errors";
-import { ok } from "../../shared/http";
-import { isId } from "../../shared/ids";
-import { type AuthRuntime, requireUser } from "./context";
+import type { AppEnv } from "../../shared/app.js";
+import { listSessions, revokeSession } from "../../shared/auth/sessions.js";
+import { ApiError } from "../../shared/errors.js";
+import { ok } from "../../shared/http.js";
+import { isId } from "../../shared/ids.js";
+import { type AuthRuntime, requireUser } from "./context.js";
 
 export function sessionRoutes(rt: AuthRuntime): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();

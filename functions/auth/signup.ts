@@ -1,18 +1,18 @@
 /** POST /signup (API.md §6): creates the account, mails a verification code, answers with a session. */
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../../shared/app";
-import { issueOtp } from "../../shared/auth/otp";
-import { hashPassword } from "../../shared/auth/passwords";
-import { profileSchema } from "../../shared/auth/profile";
-import { createSession } from "../../shared/auth/sessions";
-import { type UserDoc, writeUser } from "../../shared/auth/users";
-import type { ErrorDetail } from "../../shared/errors";
-import { ok } from "../../shared/http";
-import { newId } from "../../shared/ids";
-import { assertUserQuota } from "../../shared/quotas";
-import { type AuthRuntime, scopeOf } from "./context";
-import { deliverOtp } from "./deliver";
+import type { AppEnv } from "../../shared/app.js";
+import { issueOtp } from "../../shared/auth/otp.js";
+import { hashPassword } from "../../shared/auth/passwords.js";
+import { profileSchema } from "../../shared/auth/profile.js";
+import { createSession } from "../../shared/auth/sessions.js";
+import { type UserDoc, writeUser } from "../../shared/auth/users.js";
+import type { ErrorDetail } from "../../shared/errors.js";
+import { ok } from "../../shared/http.js";
+import { newId } from "../../shared/ids.js";
+import { assertUserQuota } from "../../shared/quotas.js";
+import { type AuthRuntime, scopeOf } from "./context.js";
+import { deliverOtp } from "./deliver.js";
 import {
   checkAccountKeys,
   emailSchema,
@@ -22,9 +22,9 @@ import {
   profilePart,
   readObject,
   usernameSchema,
-} from "./inputs";
-import { sessionPayload } from "./session-response";
-import { userView } from "./views";
+} from "./inputs.js";
+import { sessionPayload } from "./session-response.js";
+import { userView } from "./views.js";
 
 export function signupRoutes(rt: AuthRuntime): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();

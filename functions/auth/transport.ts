@@ -6,10 +6,10 @@
  */
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import type { Config } from "../../shared/config";
-import { sha256Hex, timingSafeEqual } from "../../shared/crypto";
-import { ApiError } from "../../shared/errors";
-import { originAllowed } from "../../shared/origin";
+import type { Config } from "../../shared/config.js";
+import { sha256Hex, timingSafeEqual } from "../../shared/crypto.js";
+import { ApiError } from "../../shared/errors.js";
+import { originAllowed } from "../../shared/origin.js";
 
 export const REFRESH_COOKIE = "refreshToken";
 const COOKIE_PATH = "/api/userAuth";

@@ -1,9 +1,9 @@
-import type { Deps } from "../../shared/deps";
-import { etagMatches, etagOf } from "../../shared/documents";
-import { ApiError } from "../../shared/errors";
-import { decideAccess, ownerFilter, rulesFor } from "../../shared/rules";
-import type { Doc, Filter } from "../../shared/store/types";
-import { and, type Ctx, documentId, type Target } from "./target";
+import type { Deps } from "../../shared/deps.js";
+import { etagMatches, etagOf } from "../../shared/documents.js";
+import { ApiError } from "../../shared/errors.js";
+import { decideAccess, ownerFilter, rulesFor } from "../../shared/rules.js";
+import type { Doc, Filter } from "../../shared/store/types.js";
+import { and, type Ctx, documentId, type Target } from "./target.js";
 
 /** How often a write without If-Match is retried on a fresh version before giving up. */
 const MAX_WRITE_ATTEMPTS = 50;

@@ -1,16 +1,16 @@
 import { Hono } from "hono";
-import { AGGREGATE_TIME_MS, MAX_AGGREGATE_BYTES, vetPipeline } from "../../shared/aggregate";
-import type { AppEnv } from "../../shared/app";
-import type { Deps } from "../../shared/deps";
-import { ApiError } from "../../shared/errors";
-import { ok, readJson } from "../../shared/http";
-import type { ResolvedProject } from "../../shared/principal";
-import { restrictedFor, vetFilter } from "../../shared/query";
-import { authorize, ownerFilter } from "../../shared/rules";
-import { isPlainObject } from "../../shared/sanitize";
-import type { CollectionDef } from "../../shared/schema/definition";
-import { type Doc, ResultTooLargeError, StoreUnavailableError } from "../../shared/store/types";
-import { queryContext, resolveTarget } from "./target";
+import { AGGREGATE_TIME_MS, MAX_AGGREGATE_BYTES, vetPipeline } from "../../shared/aggregate.js";
+import type { AppEnv } from "../../shared/app.js";
+import type { Deps } from "../../shared/deps.js";
+import { ApiError } from "../../shared/errors.js";
+import { ok, readJson } from "../../shared/http.js";
+import type { ResolvedProject } from "../../shared/principal.js";
+import { restrictedFor, vetFilter } from "../../shared/query.js";
+import { authorize, ownerFilter } from "../../shared/rules.js";
+import { isPlainObject } from "../../shared/sanitize.js";
+import type { CollectionDef } from "../../shared/schema/definition.js";
+import { type Doc, ResultTooLargeError, StoreUnavailableError } from "../../shared/store/types.js";
+import { queryContext, resolveTarget } from "./target.js";
 
 /**
  * Whether publishable keys may aggregate a collection: its definition's `aggregate.publishable`

@@ -1,11 +1,11 @@
 import type { Hono } from "hono";
-import { requireApiKey } from "../../shared/api-key";
-import { type AppEnv, createBaseApp } from "../../shared/app";
-import type { Deps } from "../../shared/deps";
-import { ApiError } from "../../shared/errors";
-import { looksLikeUsers } from "../../shared/schema/names";
-import { documentRoutes } from "./documents";
-import { schemaRoutes } from "./schemas";
+import { requireApiKey } from "../../shared/api-key.js";
+import { type AppEnv, createBaseApp } from "../../shared/app.js";
+import type { Deps } from "../../shared/deps.js";
+import { ApiError } from "../../shared/errors.js";
+import { looksLikeUsers } from "../../shared/schema/names.js";
+import { documentRoutes } from "./documents.js";
+import { schemaRoutes } from "./schemas.js";
 
 const safeDecode = (segment: string) => {
   try {

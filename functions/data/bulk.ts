@@ -1,5 +1,5 @@
-import { ApiError, type ErrorDetail } from "../../shared/errors";
-import { type Collection, DuplicateKeyError } from "../../shared/store/types";
+import { ApiError, type ErrorDetail } from "../../shared/errors.js";
+import { type Collection, DuplicateKeyError } from "../../shared/store/types.js";
 
 /** Most documents one bulk insert may carry. */
 export const MAX_BULK = 500;

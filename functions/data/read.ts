@@ -1,14 +1,14 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../../shared/app";
-import type { Deps } from "../../shared/deps";
-import { etagMatches, etagOf } from "../../shared/documents";
-import { ApiError } from "../../shared/errors";
-import { ok, okDocument, okItems, queryParams } from "../../shared/http";
-import { encodeCursor, LIST_TIME_MS, type ListQuery, parseListQuery } from "../../shared/query";
-import { authorize, ownerFilter } from "../../shared/rules";
-import { isPlainObject } from "../../shared/sanitize";
-import type { Doc } from "../../shared/store/types";
-import { and, documentId, queryContext, resolveTarget } from "./target";
+import type { AppEnv } from "../../shared/app.js";
+import type { Deps } from "../../shared/deps.js";
+import { etagMatches, etagOf } from "../../shared/documents.js";
+import { ApiError } from "../../shared/errors.js";
+import { ok, okDocument, okItems, queryParams } from "../../shared/http.js";
+import { encodeCursor, LIST_TIME_MS, type ListQuery, parseListQuery } from "../../shared/query.js";
+import { authorize, ownerFilter } from "../../shared/rules.js";
+import { isPlainObject } from "../../shared/sanitize.js";
+import type { Doc } from "../../shared/store/types.js";
+import { and, documentId, queryContext, resolveTarget } from "./target.js";
 
 /**
  * Removes from a projected item the sort keys the projection added only to build `nextCursor`

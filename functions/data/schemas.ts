@@ -1,20 +1,20 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../../shared/app";
-import type { CollectionEntry } from "../../shared/collections";
-import type { Deps } from "../../shared/deps";
-import { ApiError } from "../../shared/errors";
-import { ok, readJson } from "../../shared/http";
-import type { KeyType, ResolvedProject } from "../../shared/principal";
-import { recountDocumentBytes } from "../../shared/quotas";
-import { isPlainObject } from "../../shared/sanitize";
+import type { AppEnv } from "../../shared/app.js";
+import type { CollectionEntry } from "../../shared/collections.js";
+import type { Deps } from "../../shared/deps.js";
+import { ApiError } from "../../shared/errors.js";
+import { ok, readJson } from "../../shared/http.js";
+import type { KeyType, ResolvedProject } from "../../shared/principal.js";
+import { recountDocumentBytes } from "../../shared/quotas.js";
+import { isPlainObject } from "../../shared/sanitize.js";
 import {
   type CollectionDef,
   definitionView,
   type FieldDef,
   mergeDefinition,
   parseDefinition,
-} from "../../shared/schema/definition";
-import { isUsersCollection, parseCollectionName, USERS } from "../../shared/schema/names";
+} from "../../shared/schema/definition.js";
+import { isUsersCollection, parseCollectionName, USERS } from "../../shared/schema/names.js";
 
 /**
  * `users` exists in every project (API.md §4): until its profile fields are defined it stands as an

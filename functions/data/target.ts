@@ -1,17 +1,17 @@
 import type { Context } from "hono";
-import type { AppEnv } from "../../shared/app";
-import { callerOf } from "../../shared/caller";
-import type { CollectionEntry } from "../../shared/collections";
-import type { Deps } from "../../shared/deps";
-import { ApiError } from "../../shared/errors";
-import { isId } from "../../shared/ids";
-import type { QueryContext } from "../../shared/query";
-import { type Caller, ownsDocuments } from "../../shared/rules";
-import { assertSafeBody, isPlainObject } from "../../shared/sanitize";
-import { type CollectionDef, fieldPaths, SYSTEM_FIELDS } from "../../shared/schema/definition";
-import { implicitDefinition, parseCollectionName } from "../../shared/schema/names";
-import type { Validators } from "../../shared/schema/validator";
-import { type Collection, type Doc, DuplicateKeyError, type Filter } from "../../shared/store/types";
+import type { AppEnv } from "../../shared/app.js";
+import { callerOf } from "../../shared/caller.js";
+import type { CollectionEntry } from "../../shared/collections.js";
+import type { Deps } from "../../shared/deps.js";
+import { ApiError } from "../../shared/errors.js";
+import { isId } from "../../shared/ids.js";
+import type { QueryContext } from "../../shared/query.js";
+import { type Caller, ownsDocuments } from "../../shared/rules.js";
+import { assertSafeBody, isPlainObject } from "../../shared/sanitize.js";
+import { type CollectionDef, fieldPaths, SYSTEM_FIELDS } from "../../shared/schema/definition.js";
+import { implicitDefinition, parseCollectionName } from "../../shared/schema/names.js";
+import type { Validators } from "../../shared/schema/validator.js";
+import { type Collection, type Doc, DuplicateKeyError, type Filter } from "../../shared/store/types.js";
 
 export type Ctx = Context<AppEnv>;
 

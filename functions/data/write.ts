@@ -1,14 +1,14 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../../shared/app";
-import type { Deps } from "../../shared/deps";
-import { afterUpdate, assertDocumentSize, etagOf, nextTimestamp } from "../../shared/documents";
-import { ok, readJson } from "../../shared/http";
-import { countedBytes, releaseDocumentBytes, reserveDocumentBytes } from "../../shared/quotas";
-import { assertOwnerKept, authorize, ownedInsert } from "../../shared/rules";
-import type { Doc, Update } from "../../shared/store/types";
-import { writeAddressed } from "./addressed";
-import { bulkDuplicate, prepareBulk } from "./bulk";
-import { type Ctx, checkedBody, duplicate, materialize, resolveTarget, type Target } from "./target";
+import type { AppEnv } from "../../shared/app.js";
+import type { Deps } from "../../shared/deps.js";
+import { afterUpdate, assertDocumentSize, etagOf, nextTimestamp } from "../../shared/documents.js";
+import { ok, readJson } from "../../shared/http.js";
+import { countedBytes, releaseDocumentBytes, reserveDocumentBytes } from "../../shared/quotas.js";
+import { assertOwnerKept, authorize, ownedInsert } from "../../shared/rules.js";
+import type { Doc, Update } from "../../shared/store/types.js";
+import { writeAddressed } from "./addressed.js";
+import { bulkDuplicate, prepareBulk } from "./bulk.js";
+import { type Ctx, checkedBody, duplicate, materialize, resolveTarget, type Target } from "./target.js";
 
 /**
  * One insert body → the document to store: key checks, the owner rule for pk callers (owner

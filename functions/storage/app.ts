@@ -1,14 +1,14 @@
 import type { Hono } from "hono";
-import { requireApiKey } from "../../shared/api-key";
-import { type AppEnv, createBaseApp, jsonBodyLimit } from "../../shared/app";
-import { randomToken } from "../../shared/crypto";
-import type { Deps } from "../../shared/deps";
-import { openBlobStore } from "../../shared/storage";
-import { blobSigner } from "../../shared/storage/signing";
-import type { BlobStore } from "../../shared/storage/types";
-import type { StorageRuntime } from "./context";
-import { fileRoutes } from "./files";
-import { uploadRoutes } from "./upload";
+import { requireApiKey } from "../../shared/api-key.js";
+import { type AppEnv, createBaseApp, jsonBodyLimit } from "../../shared/app.js";
+import { randomToken } from "../../shared/crypto.js";
+import type { Deps } from "../../shared/deps.js";
+import { openBlobStore } from "../../shared/storage/index.js";
+import { blobSigner } from "../../shared/storage/signing.js";
+import type { BlobStore } from "../../shared/storage/types.js";
+import type { StorageRuntime } from "./context.js";
+import { fileRoutes } from "./files.js";
+import { uploadRoutes } from "./upload.js";
 
 const PREFIX = "/api/storage";
 

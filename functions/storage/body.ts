@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { ApiError } from "../../shared/errors";
+import { ApiError } from "../../shared/errors.js";
 
 /** Most parts a multipart upload may have: the file, the folder, and room for fields clients add. */
 export const MAX_MULTIPART_PARTS = 16;

@@ -1,14 +1,14 @@
 import type { Context } from "hono";
-import type { AppEnv } from "../../shared/app";
-import { callerOf } from "../../shared/caller";
-import type { Deps } from "../../shared/deps";
-import { ApiError } from "../../shared/errors";
-import { publicBaseUrl } from "../../shared/http";
-import type { ResolvedProject } from "../../shared/principal";
-import { randomFileKey, userFolder } from "../../shared/storage/paths";
-import { type StoragePolicy, storagePolicy } from "../../shared/storage/policy";
-import type { blobSigner } from "../../shared/storage/signing";
-import type { BlobStore } from "../../shared/storage/types";
+import type { AppEnv } from "../../shared/app.js";
+import { callerOf } from "../../shared/caller.js";
+import type { Deps } from "../../shared/deps.js";
+import { ApiError } from "../../shared/errors.js";
+import { publicBaseUrl } from "../../shared/http.js";
+import type { ResolvedProject } from "../../shared/principal.js";
+import { randomFileKey, userFolder } from "../../shared/storage/paths.js";
+import { type StoragePolicy, storagePolicy } from "../../shared/storage/policy.js";
+import type { blobSigner } from "../../shared/storage/signing.js";
+import type { BlobStore } from "../../shared/storage/types.js";
 
 export type Ctx = Context<AppEnv>;
 

@@ -1,17 +1,17 @@
 /** Reading and deleting files (API.md §7), and the signed blob URLs of the fs and memory stores. */
 import { Hono } from "hono";
 import { z } from "zod";
-import { requireApiKey } from "../../shared/api-key";
-import type { AppEnv } from "../../shared/app";
-import { callerOf } from "../../shared/caller";
-import { ApiError } from "../../shared/errors";
-import { ok, parseWith, publicBaseUrl, queryParams, readJson } from "../../shared/http";
-import { type FileDoc, fileRecords, releaseBytes } from "../../shared/storage/files";
-import { parseFilePath } from "../../shared/storage/paths";
-import { assertMagicBytes, mediaType, storagePolicy } from "../../shared/storage/policy";
-import { readLimited } from "./body";
-import type { Ctx, StorageRuntime } from "./context";
-import { settle } from "./pending";
+import { requireApiKey } from "../../shared/api-key.js";
+import type { AppEnv } from "../../shared/app.js";
+import { callerOf } from "../../shared/caller.js";
+import { ApiError } from "../../shared/errors.js";
+import { ok, parseWith, publicBaseUrl, queryParams, readJson } from "../../shared/http.js";
+import { type FileDoc, fileRecords, releaseBytes } from "../../shared/storage/files.js";
+import { parseFilePath } from "../../shared/storage/paths.js";
+import { assertMagicBytes, mediaType, storagePolicy } from "../../shared/storage/policy.js";
+import { readLimited } from "./body.js";
+import type { Ctx, StorageRuntime } from "./context.js";
+import { settle } from "./pending.js";
 
 /** How long a download URL for a private file stays valid, in seconds. */
 const DOWNLOAD_URL_TTL = 5 * 60;

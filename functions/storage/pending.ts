@@ -4,11 +4,17 @@
  * a pending file is settled whenever it is looked at, and a project's expired ones whenever its quota
  * is checked. Every release follows an atomic removal of the pending record: released once, at most.
  */
-import { ApiError } from "../../shared/errors";
-import type { ResolvedProject } from "../../shared/principal";
-import { expiredPendingFiles, type FileDoc, fileRecords, releaseBytes, reserveBytes } from "../../shared/storage/files";
-import { assertMagicBytes } from "../../shared/storage/policy";
-import type { StorageRuntime } from "./context";
+import { ApiError } from "../../shared/errors.js";
+import type { ResolvedProject } from "../../shared/principal.js";
+import {
+  expiredPendingFiles,
+  type FileDoc,
+  fileRecords,
+  releaseBytes,
+  reserveBytes,
+} from "../../shared/storage/files.js";
+import { assertMagicBytes } from "../../shared/storage/policy.js";
+import type { StorageRuntime } from "./context.js";
 
 /** How long a direct-upload URL stays valid, in seconds. */
 export const UPLOAD_URL_TTL = 15 * 60;

@@ -1,15 +1,15 @@
 /** Uploads (API.md §7): multipart `/upload`, presigned `/upload-url`, and urBackend's `/upload-request` + `/upload-confirm`. */
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../../shared/app";
-import { ApiError } from "../../shared/errors";
-import { ok, parseWith, publicBaseUrl, readJson } from "../../shared/http";
-import { type FileDoc, fileRecords, releaseBytes, removeProjectFiles } from "../../shared/storage/files";
-import { parseFilePath, parseFolder, sanitizeName } from "../../shared/storage/paths";
-import { acceptedType, assertMagicBytes, assertSize, mediaType } from "../../shared/storage/policy";
-import { fewPartsBoundary, readLimited } from "./body";
-import { type Actor, type Ctx, fileUrl, newFilePath, type StorageRuntime, writer } from "./context";
-import { discardPending, reserve, settle, UPLOAD_URL_TTL, uploadExpiry } from "./pending";
+import type { AppEnv } from "../../shared/app.js";
+import { ApiError } from "../../shared/errors.js";
+import { ok, parseWith, publicBaseUrl, readJson } from "../../shared/http.js";
+import { type FileDoc, fileRecords, releaseBytes, removeProjectFiles } from "../../shared/storage/files.js";
+import { parseFilePath, parseFolder, sanitizeName } from "../../shared/storage/paths.js";
+import { acceptedType, assertMagicBytes, assertSize, mediaType } from "../../shared/storage/policy.js";
+import { fewPartsBoundary, readLimited } from "./body.js";
+import { type Actor, type Ctx, fileUrl, newFilePath, type StorageRuntime, writer } from "./context.js";
+import { discardPending, reserve, settle, UPLOAD_URL_TTL, uploadExpiry } from "./pending.js";
 
 /** Room for the multipart envelope around the file (boundaries, part headers, the folder field). */
 const MULTIPART_OVERHEAD = 64 * 1024;

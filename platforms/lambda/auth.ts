@@ -1,4 +1,4 @@
-import { createAuthApp } from "../../functions/auth/app";
-import { lambdaHandler } from "./handler";
+import { createAuthApp } from "../../functions/auth/app.js";
+import { lambdaHandler } from "./handler.js";
 
 export const handler = lambdaHandler(createAuthApp);

@@ -1,4 +1,4 @@
-import { createDataApp } from "../../functions/data/app";
-import { lambdaHandler } from "./handler";
+import { createDataApp } from "../../functions/data/app.js";
+import { lambdaHandler } from "./handler.js";
 
 export const handler = lambdaHandler(createDataApp);

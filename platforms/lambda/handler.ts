@@ -1,9 +1,9 @@
 import type { Hono } from "hono";
 import { type APIGatewayProxyResult, handle, type LambdaContext, type LambdaEvent } from "hono/aws-lambda";
-import type { AppEnv } from "../../shared/app";
-import type { RequiredVar } from "../../shared/config";
-import type { Deps } from "../../shared/deps";
-import { instanceApp } from "../node";
+import type { AppEnv } from "../../shared/app.js";
+import type { RequiredVar } from "../../shared/config.js";
+import type { Deps } from "../../shared/deps.js";
+import { instanceApp } from "../node.js";
 
 /**
  * An AWS Lambda handler (API Gateway HTTP API, payload v2) for one function. Answers are sent as

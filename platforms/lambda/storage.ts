@@ -1,4 +1,4 @@
-import { createStorageApp } from "../../functions/storage/app";
-import { lambdaHandler } from "./handler";
+import { createStorageApp } from "../../functions/storage/app.js";
+import { lambdaHandler } from "./handler.js";
 
 export const handler = lambdaHandler(createStorageApp, { files: true });

@@ -1,4 +1,4 @@
-import { createAdminApp } from "../../functions/admin/app";
-import { workerEntry } from "./entry";
+import { createAdminApp } from "../../functions/admin/app.js";
+import { workerEntry } from "./entry.js";
 
 export default workerEntry(createAdminApp, { required: ["ADMIN_TOKEN"] });

@@ -1,4 +1,4 @@
-import { createAuthApp } from "../../functions/auth/app";
-import { workerEntry } from "./entry";
+import { createAuthApp } from "../../functions/auth/app.js";
+import { workerEntry } from "./entry.js";
 
 export default workerEntry(createAuthApp);

@@ -1,4 +1,4 @@
-import { createDataApp } from "../../functions/data/app";
-import { workerEntry } from "./entry";
+import { createDataApp } from "../../functions/data/app.js";
+import { workerEntry } from "./entry.js";
 
 export default workerEntry(createDataApp);

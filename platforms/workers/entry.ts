@@ -7,13 +7,13 @@
  * Client IPs come from `cf-connecting-ip` unless TRUSTED_PROXY says otherwise.
  */
 import type { ExecutionContext } from "hono";
-import { loadConfig, type RequiredVar } from "../../shared/config";
-import { createDeps, type Deps } from "../../shared/deps";
-import { openEmbeddedStore } from "../../shared/store/embedded";
-import { openMongoStore } from "../../shared/store/mongo";
-import { type ScopedStore, scopedStore } from "../../shared/store/scoped";
-import { WORKERS_DEFAULTS, withPlatformDefaults } from "../env-defaults";
-import { misconfigured, unavailable } from "../failure";
+import { loadConfig, type RequiredVar } from "../../shared/config.js";
+import { createDeps, type Deps } from "../../shared/deps.js";
+import { openEmbeddedStore } from "../../shared/store/embedded/index.js";
+import { openMongoStore } from "../../shared/store/mongo.js";
+import { type ScopedStore, scopedStore } from "../../shared/store/scoped.js";
+import { WORKERS_DEFAULTS, withPlatformDefaults } from "../env-defaults.js";
+import { misconfigured, unavailable } from "../failure.js";
 
 type Bindings = Record<string, unknown>;
 /** What a Worker serves: a function's Hono app, or the local all-in-one dispatcher. */

@@ -1,4 +1,4 @@
-import { createStorageApp } from "../../functions/storage/app";
-import { workerEntry } from "./entry";
+import { createStorageApp } from "../../functions/storage/app.js";
+import { workerEntry } from "./entry.js";
 
 export default workerEntry(createStorageApp);

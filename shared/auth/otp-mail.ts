@@ -1,6 +1,6 @@
-import type { Mail } from "../mail";
-import type { OtpPurpose } from "./otp";
-import { OTP_TTL_MS } from "./settings";
+import type { Mail } from "../mail/index.js";
+import type { OtpPurpose } from "./otp.js";
+import { OTP_TTL_MS } from "./settings.js";
 
 const minutes = OTP_TTL_MS / 60_000;
 

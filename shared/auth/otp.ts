@@ -14,12 +14,12 @@
  *
  * A request for a code (after the cooldown) replaces the code and starts a fresh budget.
  */
-import { sha256Hex, timingSafeEqual } from "../crypto";
-import { ApiError } from "../errors";
-import { newId } from "../ids";
-import { type Doc, DuplicateKeyError, type Filter } from "../store/types";
-import { OTP_COOLDOWN_MS, OTP_MAX_ATTEMPTS, OTP_TTL_MS } from "./settings";
-import type { AuthCollections } from "./store";
+import { sha256Hex, timingSafeEqual } from "../crypto.js";
+import { ApiError } from "../errors.js";
+import { newId } from "../ids.js";
+import { type Doc, DuplicateKeyError, type Filter } from "../store/types.js";
+import { OTP_COOLDOWN_MS, OTP_MAX_ATTEMPTS, OTP_TTL_MS } from "./settings.js";
+import type { AuthCollections } from "./store.js";
 
 /** What a code is for. */
 export type OtpPurpose = "verify-email" | "password-reset";

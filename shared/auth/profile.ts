@@ -4,13 +4,13 @@
  * defaults for a collection without fields). Private fields, at any depth (object `fields`, array
  * `items` and their `fields`), are settable and visible with the secret key only, and never public.
  */
-import type { Deps } from "../deps";
-import { ApiError, type ErrorDetail } from "../errors";
-import type { KeyType, ResolvedProject } from "../principal";
-import { isPlainObject } from "../sanitize";
-import { type CollectionDef, fieldPaths, outermostPrivatePaths } from "../schema/definition";
-import { validatorsFor } from "../schema/validator";
-import { ACCOUNT_FIELDS, PROTECTED_USER_FIELDS } from "./fields";
+import type { Deps } from "../deps.js";
+import { ApiError, type ErrorDetail } from "../errors.js";
+import type { KeyType, ResolvedProject } from "../principal.js";
+import { isPlainObject } from "../sanitize.js";
+import { type CollectionDef, fieldPaths, outermostPrivatePaths } from "../schema/definition.js";
+import { validatorsFor } from "../schema/validator.js";
+import { ACCOUNT_FIELDS, PROTECTED_USER_FIELDS } from "./fields.js";
 
 const AUTH_OWNED = new Set([...PROTECTED_USER_FIELDS, ...ACCOUNT_FIELDS]);
 

@@ -5,10 +5,10 @@
  * number of concurrent refreshes exactly one wins. Presenting a spent token again is reuse: the
  * whole family (the session) is revoked. Revoking a session deletes it; its tokens then lead nowhere.
  */
-import { randomToken, sha256Hex } from "../crypto";
-import { ApiError } from "../errors";
-import { newId } from "../ids";
-import type { AuthCollections } from "./store";
+import { randomToken, sha256Hex } from "../crypto.js";
+import { ApiError } from "../errors.js";
+import { newId } from "../ids.js";
+import type { AuthCollections } from "./store.js";
 
 /** A session as its owner sees it (GET /sessions). */
 export interface SessionView {

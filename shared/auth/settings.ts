@@ -1,6 +1,6 @@
-import type { ResolvedProject } from "../principal";
-import { isPlainObject } from "../sanitize";
-import { DEFAULT_PUBLIC_PROFILE_FIELDS } from "./fields";
+import type { ResolvedProject } from "../principal.js";
+import { isPlainObject } from "../sanitize.js";
+import { DEFAULT_PUBLIC_PROFILE_FIELDS } from "./fields.js";
 
 /** A project's auth settings (API.md §9 `settings.auth`) with every default applied; lifetimes in seconds. */
 export interface AuthSettings {

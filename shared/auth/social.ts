@@ -4,7 +4,7 @@
  * from its API; Google's from an id_token checked against Google's published keys.
  */
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from "jose";
-import type { SocialProvider } from "../settings";
+import type { SocialProvider } from "../settings.js";
 
 /** A project's OAuth client at one provider. */
 export interface SocialClient {

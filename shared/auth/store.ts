@@ -1,6 +1,6 @@
-import type { Deps } from "../deps";
-import type { ResolvedProject } from "../principal";
-import type { Collection } from "../store/types";
+import type { Deps } from "../deps.js";
+import type { ResolvedProject } from "../principal.js";
+import type { Collection } from "../store/types.js";
 
 /** Where auth keeps its records in a project's tenant database (names starting with `_` are reserved). */
 export const AUTH_COLLECTIONS = {

@@ -3,11 +3,11 @@
  * window, counted for every email (registered or not) BEFORE the check, with one atomic increment,
  * so parallel guesses cannot slip past the limit. A successful login clears the count.
  */
-import { ApiError } from "../errors";
-import { newId } from "../ids";
-import { DuplicateKeyError } from "../store/types";
-import { LOGIN_WINDOW_MS } from "./settings";
-import type { AuthCollections } from "./store";
+import { ApiError } from "../errors.js";
+import { newId } from "../ids.js";
+import { DuplicateKeyError } from "../store/types.js";
+import { LOGIN_WINDOW_MS } from "./settings.js";
+import type { AuthCollections } from "./store.js";
 
 type Cols = Pick<AuthCollections, "loginAttempts">;
 

@@ -1,11 +1,11 @@
 /** End-user accounts in a project's `users` collection: normalization, views, admin listing and deletion. */
-import { ApiError } from "../errors";
-import type { Doc } from "../store/types";
-import { DuplicateKeyError } from "../store/types";
-import { ALWAYS_PUBLIC_FIELDS, INTERNAL_USER_FIELDS } from "./fields";
-import { dropOtps } from "./otp";
-import type { ProfileSchema } from "./profile";
-import type { AuthCollections } from "./store";
+import { ApiError } from "../errors.js";
+import type { Doc } from "../store/types.js";
+import { DuplicateKeyError } from "../store/types.js";
+import { ALWAYS_PUBLIC_FIELDS, INTERNAL_USER_FIELDS } from "./fields.js";
+import { dropOtps } from "./otp.js";
+import type { ProfileSchema } from "./profile.js";
+import type { AuthCollections } from "./store.js";
 
 /** A stored account: built-in fields plus the project's profile fields. */
 export interface UserDoc extends Doc {

@@ -4,11 +4,11 @@
  * operator sets it; 0 turns app mail off. The count lives in the platform database, so it holds
  * across instances, and is reserved atomically before sending. OTP mails of the auth routes do not count.
  */
-import type { Deps } from "../deps";
-import { ApiError } from "../errors";
-import type { ResolvedProject } from "../principal";
-import { rateLimitHeaders } from "../ratelimit/middleware";
-import { DuplicateKeyError } from "../store/types";
+import type { Deps } from "../deps.js";
+import { ApiError } from "../errors.js";
+import type { ResolvedProject } from "../principal.js";
+import { rateLimitHeaders } from "../ratelimit/middleware.js";
+import { DuplicateKeyError } from "../store/types.js";
 
 const COUNTERS = "mail_usage";
 export const DEFAULT_MAILS_PER_MONTH = 100;

@@ -1,5 +1,5 @@
-import type { Logger } from "../deps";
-import { MailError, type Mailer } from "./types";
+import type { Logger } from "../deps.js";
+import { MailError, type Mailer } from "./types.js";
 
 /** Why a production console mailer delivers nothing (the "mail failed" log line carries it). */
 const NOT_DELIVERED =

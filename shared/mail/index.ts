@@ -1,11 +1,11 @@
-import type { Config } from "../config";
-import type { Clock, Logger } from "../deps";
-import { createConsoleMailer } from "./console";
-import { createOutbox } from "./memory";
-import { createResendMailer } from "./resend";
-import type { Mailer } from "./types";
+import type { Config } from "../config.js";
+import type { Clock, Logger } from "../deps.js";
+import { createConsoleMailer } from "./console.js";
+import { createOutbox } from "./memory.js";
+import { createResendMailer } from "./resend.js";
+import type { Mailer } from "./types.js";
 
-export type { Mail, Mailer, OutboxMail } from "./types";
+export type { Mail, Mailer, OutboxMail } from "./types.js";
 
 /**
  * The mailer MAIL_PROVIDER names. `memory` only keeps mail; outside production every provider

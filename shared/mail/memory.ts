@@ -1,5 +1,5 @@
-import type { Clock } from "../deps";
-import type { Mail, OutboxMail } from "./types";
+import type { Clock } from "../deps.js";
+import type { Mail, OutboxMail } from "./types.js";
 
 /** Mails kept per project (the newest ones). */
 export const OUTBOX_SIZE = 50;

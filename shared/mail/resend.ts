@@ -1,4 +1,4 @@
-import { type Mail, MailError, type Mailer } from "./types";
+import { type Mail, MailError, type Mailer } from "./types.js";
 
 /** Resend's send endpoint; `/batch` after it sends up to 100 mails in one request. */
 export const RESEND_ENDPOINT = "https://api.resend.com/emails";

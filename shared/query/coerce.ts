@@ -10,7 +10,7 @@
  * - "reads as a number" means plain decimal notation (`-1.5`, `2e3`); `"007"`, `" 5"`, `"0x10"`
  *   and `"Infinity"` stay strings.
  */
-import type { ValueKind } from "./paths";
+import type { ValueKind } from "./paths.js";
 
 const NUMBER_SHAPE = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 const ID_SHAPE = /^[0-9a-fA-F]{24}$/;

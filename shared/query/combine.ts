@@ -1,5 +1,5 @@
 /** ANDs filter clauses into one MongoDB filter, merging where that keeps the meaning. */
-import type { QueryFilter } from "./types";
+import type { QueryFilter } from "./types.js";
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);

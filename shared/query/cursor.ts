@@ -11,9 +11,9 @@ import { Buffer } from "node:buffer";
  * fields only consider their type and null. Array and object sort values cannot be paged with a
  * cursor (400).
  */
-import { invalidQuery } from "./fail";
-import { SYSTEM_FIELDS, type ValueKind } from "./paths";
-import type { QueryFilter, SortSpec } from "./types";
+import { invalidQuery } from "./fail.js";
+import { SYSTEM_FIELDS, type ValueKind } from "./paths.js";
+import type { QueryFilter, SortSpec } from "./types.js";
 
 type Scalar = string | number | boolean | null;
 type Rank = 0 | 1 | 2 | 3;

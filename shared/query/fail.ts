@@ -1,5 +1,5 @@
 /** The one error the query parser throws: 400 INVALID_QUERY naming the parameter. */
-import { ApiError } from "../errors";
+import { ApiError } from "../errors.js";
 
 const shorten = (text: string) => (text.length > 80 ? `${text.slice(0, 77)}...` : text);
 

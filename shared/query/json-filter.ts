@@ -7,11 +7,11 @@
  * JSON-typed, except strings compared with `_id`, `ref` and `date` paths, which are checked and
  * normalized as in query-string filters.
  */
-import { coerceTyped, expectation } from "./coerce";
-import { invalidQuery } from "./fail";
-import { assertPath, pathProblem, resolveField } from "./paths";
-import { ID_PATTERN_REFUSED, optionsProblem, regexProblem, stripExtended } from "./regex";
-import type { QueryContext, QueryFilter } from "./types";
+import { coerceTyped, expectation } from "./coerce.js";
+import { invalidQuery } from "./fail.js";
+import { assertPath, pathProblem, resolveField } from "./paths.js";
+import { ID_PATTERN_REFUSED, optionsProblem, regexProblem, stripExtended } from "./regex.js";
+import type { QueryContext, QueryFilter } from "./types.js";
 
 /** Deepest accepted nesting of a JSON filter. */
 export const MAX_FILTER_DEPTH = 6;

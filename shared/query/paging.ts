@@ -1,5 +1,5 @@
 /** `page`, `limit` and `count`: strict integers in range (a larger `limit` is the largest), 400 INVALID_QUERY otherwise. */
-import { invalidQuery } from "./fail";
+import { invalidQuery } from "./fail.js";
 
 /** Default and largest page size. */
 export const DEFAULT_LIMIT = 20;

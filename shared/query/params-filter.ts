@@ -4,12 +4,12 @@
  * (or system field) is plain equality even when it ends in a suffix. Values are coerced by the
  * declared type (see coerce.ts for the untyped heuristic).
  */
-import { coerceTyped, expectation, looseCandidates, looseScalar } from "./coerce";
-import { invalidQuery } from "./fail";
-import { JSON_FILTER_PARAMS, MAX_LIST_VALUES } from "./json-filter";
-import { assertPath, resolveField, SYSTEM_FIELDS, type ValueKind } from "./paths";
-import { ID_PATTERN_REFUSED, regexProblem } from "./regex";
-import type { QueryContext, QueryFilter } from "./types";
+import { coerceTyped, expectation, looseCandidates, looseScalar } from "./coerce.js";
+import { invalidQuery } from "./fail.js";
+import { JSON_FILTER_PARAMS, MAX_LIST_VALUES } from "./json-filter.js";
+import { assertPath, resolveField, SYSTEM_FIELDS, type ValueKind } from "./paths.js";
+import { ID_PATTERN_REFUSED, regexProblem } from "./regex.js";
+import type { QueryContext, QueryFilter } from "./types.js";
 
 /** Query parameters that are never filters. */
 export const RESERVED_PARAMS: ReadonlySet<string> = new Set([

@@ -4,8 +4,8 @@
  * except where a definition stored before digit field names were refused declares one at that
  * level: then both readings count, and a pk caller is refused when either touches a private field.
  */
-import { invalidQuery } from "./fail";
-import type { FieldType, QueryContext } from "./types";
+import { invalidQuery } from "./fail.js";
+import type { FieldType, QueryContext } from "./types.js";
 
 /** The kind a query value is coerced to; `id` is a 24-hex document id; null = untyped (heuristic). */
 export type ValueKind = FieldType | "id";

@@ -3,9 +3,9 @@
  * included, and so are the sort keys, so the list handler can build `nextCursor` from the last
  * item. A path under another selected path is dropped (MongoDB rejects path collisions).
  */
-import { invalidQuery } from "./fail";
-import { assertPath } from "./paths";
-import type { QueryContext, SortSpec } from "./types";
+import { invalidQuery } from "./fail.js";
+import { assertPath } from "./paths.js";
+import type { QueryContext, SortSpec } from "./types.js";
 
 /** Most paths one projection may name. */
 export const MAX_PROJECTION_FIELDS = 100;

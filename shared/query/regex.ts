@@ -11,7 +11,7 @@
  * linear time (shared/linear-regexp.ts); MongoDB runs them in its own server.
  */
 
-import { linearRegExp } from "../linear-regexp";
+import { linearRegExp } from "../linear-regexp.js";
 
 /** Why `_id` takes no pattern: MongoDB keeps ids as ObjectIds, which a pattern never matches. */
 export const ID_PATTERN_REFUSED = "_id is matched exactly (=, _in, $eq, $in), not by a pattern";

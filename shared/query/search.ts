@@ -4,10 +4,10 @@
  * `searchFields` it searches every declared string/email/url field the caller may read (pk:
  * not private); a schemaless collection needs `searchFields`.
  */
-import { invalidQuery } from "./fail";
-import { assertPath, resolveField } from "./paths";
-import { escapeRegex, ID_PATTERN_REFUSED, MAX_REGEX_LENGTH } from "./regex";
-import type { QueryContext, QueryFilter } from "./types";
+import { invalidQuery } from "./fail.js";
+import { assertPath, resolveField } from "./paths.js";
+import { escapeRegex, ID_PATTERN_REFUSED, MAX_REGEX_LENGTH } from "./regex.js";
+import type { QueryContext, QueryFilter } from "./types.js";
 
 /** Most fields one search may cover. */
 export const MAX_SEARCH_FIELDS = 20;

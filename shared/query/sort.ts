@@ -5,9 +5,9 @@
  * (needed for cursors). On a collection with declared fields, a sort key must be declared, a
  * system field, or under a declared object/array/any field.
  */
-import { invalidQuery } from "./fail";
-import { assertPath, resolveField } from "./paths";
-import type { QueryContext, SortSpec } from "./types";
+import { invalidQuery } from "./fail.js";
+import { assertPath, resolveField } from "./paths.js";
+import type { QueryContext, SortSpec } from "./types.js";
 
 /** Most sort keys a caller may give (the `_id` tie-break is extra). */
 export const MAX_SORT_KEYS = 5;

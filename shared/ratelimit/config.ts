@@ -1,4 +1,4 @@
-import { type LimitRule, parseRule } from "./rule";
+import { type LimitRule, parseRule } from "./rule.js";
 
 /** The rules of API.md §8: publishable keys on data/storage, on auth, and secret keys. */
 export type RuleName = "pk" | "auth" | "sk";

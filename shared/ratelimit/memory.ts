@@ -1,5 +1,5 @@
-import type { Clock } from "../deps";
-import type { LimitResult, RateLimiter } from "./types";
+import type { Clock } from "../deps.js";
+import type { LimitResult, RateLimiter } from "./types.js";
 
 interface Window {
   start: number;

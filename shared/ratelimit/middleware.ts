@@ -1,13 +1,13 @@
 import type { Context } from "hono";
-import type { AppEnv } from "../app";
-import { clientIp, rateLimitSubject } from "../client-ip";
-import { sha256Hex } from "../crypto";
-import type { Deps } from "../deps";
-import { ApiError } from "../errors";
-import type { Principal } from "../principal";
-import type { RuleName } from "./config";
-import { type LimitRule, parseRule, ruleId } from "./rule";
-import { LimiterUnavailableError, type RateLimiter } from "./types";
+import type { AppEnv } from "../app.js";
+import { clientIp, rateLimitSubject } from "../client-ip.js";
+import { sha256Hex } from "../crypto.js";
+import type { Deps } from "../deps.js";
+import { ApiError } from "../errors.js";
+import type { Principal } from "../principal.js";
+import type { RuleName } from "./config.js";
+import { type LimitRule, parseRule, ruleId } from "./rule.js";
+import { LimiterUnavailableError, type RateLimiter } from "./types.js";
 
 /**
  * The auth routes where a caller could guess a secret (a password, a code), open accounts or send

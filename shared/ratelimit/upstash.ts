@@ -1,7 +1,7 @@
 import { Ratelimit } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis";
-import { ruleId } from "./rule";
-import { LimiterUnavailableError, type LimitResult, type RateLimiter } from "./types";
+import { ruleId } from "./rule.js";
+import { LimiterUnavailableError, type LimitResult, type RateLimiter } from "./types.js";
 
 /** Longest a limit check may wait for Redis before the rule's failure policy decides. */
 export const REDIS_TIMEOUT_MS = 1000;

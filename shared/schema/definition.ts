@@ -5,10 +5,10 @@
  */
 import { RE2JS } from "re2js";
 import { z } from "zod";
-import { ApiError } from "../errors";
-import { assertSafeBody, foldName, hasInvisibleChars, isPlainObject, unsafeKeyReason } from "../sanitize";
-import { COLLECTION_NAME, isUsersCollection, looksLikeUsers } from "./names";
-import { compilePattern, issueDetails, valueSchema } from "./value-schema";
+import { ApiError } from "../errors.js";
+import { assertSafeBody, foldName, hasInvisibleChars, isPlainObject, unsafeKeyReason } from "../sanitize.js";
+import { COLLECTION_NAME, isUsersCollection, looksLikeUsers } from "./names.js";
+import { compilePattern, issueDetails, valueSchema } from "./value-schema.js";
 
 export const FIELD_TYPES = [
   "string",

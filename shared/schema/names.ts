@@ -1,5 +1,5 @@
-import { ApiError } from "../errors";
-import type { CollectionDef } from "./definition";
+import { ApiError } from "../errors.js";
+import type { CollectionDef } from "./definition.js";
 
 /** Collection names of API.md §4: a letter, then letters, digits, `_` or `-`, at most 64 in all. */
 export const COLLECTION_NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/;

@@ -11,9 +11,9 @@
  * - removing an object that holds private values (`null`, a PUT that leaves it out, a scalar in
  *   its place) is 400 VALIDATION_FAILED: only the secret key can.
  */
-import { ApiError, type ErrorDetail } from "../errors";
-import { isPlainObject } from "../sanitize";
-import { childFields, type FieldDef } from "./definition";
+import { ApiError, type ErrorDetail } from "../errors.js";
+import { isPlainObject } from "../sanitize.js";
+import { childFields, type FieldDef } from "./definition.js";
 
 /** Private fields as a tree: `null` = this key is private; a subtree = descend into the object (or each array element, at any depth). */
 export type PrivateTree = Map<string, PrivateTree | null>;

@@ -8,12 +8,12 @@
  * `null` for a declared field means "no value": insert/replace apply the default or leave it out
  * (required → VALIDATION_FAILED); patch removes it (required → VALIDATION_FAILED).
  */
-import { ApiError } from "../errors";
-import { MAX_MATCH_WORK, metered } from "../linear-regexp";
-import { assertSafeBody, isPlainObject, lookalikeGuard } from "../sanitize";
-import { type CollectionDef, definitionSize, type FieldDef, fieldPaths, SYSTEM_FIELDS } from "./definition";
-import { keepPrivateValues, privateTree, stripWith } from "./private-values";
-import { issueDetails, objectSchema, valueSchema } from "./value-schema";
+import { ApiError } from "../errors.js";
+import { MAX_MATCH_WORK, metered } from "../linear-regexp.js";
+import { assertSafeBody, isPlainObject, lookalikeGuard } from "../sanitize.js";
+import { type CollectionDef, definitionSize, type FieldDef, fieldPaths, SYSTEM_FIELDS } from "./definition.js";
+import { keepPrivateValues, privateTree, stripWith } from "./private-values.js";
+import { issueDetails, objectSchema, valueSchema } from "./value-schema.js";
 
 /**
  * Runs one validation with its pattern matches charged together: past about half a second of regex

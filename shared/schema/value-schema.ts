@@ -3,10 +3,10 @@
  * Shared by the definition parser (checking `default` and `enum`) and the document validators.
  */
 import { z } from "zod";
-import type { ErrorDetail } from "../errors";
-import { linearRegExp, RegexWorkError } from "../linear-regexp";
-import { isPlainObject } from "../sanitize";
-import type { FieldDef, ItemDef } from "./definition";
+import type { ErrorDetail } from "../errors.js";
+import { linearRegExp, RegexWorkError } from "../linear-regexp.js";
+import { isPlainObject } from "../sanitize.js";
+import type { FieldDef, ItemDef } from "./definition.js";
 
 /** How nested objects treat undeclared keys: the collection's `additionalFields`. */
 export interface ValueOptions {

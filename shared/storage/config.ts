@@ -1,4 +1,4 @@
-import type { S3Config } from "./s3";
+import type { S3Config } from "./s3.js";
 
 /** The values S3_FORCE_PATH_STYLE accepts (any case). */
 const BOOLEANS = new Map([

@@ -1,8 +1,8 @@
-import type { Deps } from "../deps";
-import { ApiError } from "../errors";
-import type { ResolvedProject } from "../principal";
-import { type Doc, type DocumentStore, DuplicateKeyError } from "../store/types";
-import type { BlobStore } from "./types";
+import type { Deps } from "../deps.js";
+import { ApiError } from "../errors.js";
+import type { ResolvedProject } from "../principal.js";
+import { type Doc, type DocumentStore, DuplicateKeyError } from "../store/types.js";
+import type { BlobStore } from "./types.js";
 
 /** A stored file's record (platform database): who owns it and what it holds. */
 export interface FileDoc extends Doc {

@@ -2,7 +2,7 @@ import { createReadStream } from "node:fs";
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
-import type { BlobStore } from "./types";
+import type { BlobStore } from "./types.js";
 
 /**
  * Blobs as files under `root` (the local server: DATA_DIR/files). The content type is kept next to

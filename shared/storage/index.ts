@@ -1,8 +1,8 @@
-import { type Config, ConfigError } from "../config";
-import { filesDir, fsBlobStore } from "./fs";
-import { memoryBlobStore } from "./memory";
-import { s3BlobStore } from "./s3";
-import type { BlobStore } from "./types";
+import { type Config, ConfigError } from "../config.js";
+import { filesDir, fsBlobStore } from "./fs.js";
+import { memoryBlobStore } from "./memory.js";
+import { s3BlobStore } from "./s3.js";
+import type { BlobStore } from "./types.js";
 
 /** What production without a lasting place for files is missing (the log of a refused start names it). */
 const S3_REQUIRED =

@@ -1,4 +1,4 @@
-import type { BlobStore } from "./types";
+import type { BlobStore } from "./types.js";
 
 /** Blobs in this instance's memory: tests and workerd previews. */
 export function memoryBlobStore(): BlobStore {

@@ -1,4 +1,4 @@
-import { ApiError } from "../errors";
+import { ApiError } from "../errors.js";
 
 const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 const MAX_PATH = 512;

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { ApiError } from "../errors";
-import type { ResolvedProject } from "../principal";
+import { ApiError } from "../errors.js";
+import type { ResolvedProject } from "../principal.js";
 
 /** Largest file any project may allow (its own `maxFileSize` is at most this). */
 export const MAX_FILE_SIZE = 100 * 1024 * 1024;

@@ -1,5 +1,5 @@
 import { AwsClient } from "aws4fetch";
-import type { BlobStore } from "./types";
+import type { BlobStore } from "./types.js";
 
 /** Where the bucket is and how to reach it (AWS S3, Cloudflare R2, MinIO). */
 export interface S3Config {

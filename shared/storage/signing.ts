@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import { timingSafeEqual } from "../crypto";
+import { timingSafeEqual } from "../crypto.js";
 
 /**
  * Signed URLs to the storage function itself (fs and memory blob stores): an HMAC over the operation,

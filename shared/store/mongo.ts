@@ -1,8 +1,8 @@
 import * as mongo from "mongodb";
-import { isId } from "../ids";
-import { arrayBytesWithin } from "../json-bytes";
-import type { Collection, Database, Doc, DocumentStore, Filter, FindOptions } from "./types";
-import { DuplicateKeyError, QueryTimeoutError, StoreUnavailableError } from "./types";
+import { isId } from "../ids.js";
+import { arrayBytesWithin } from "../json-bytes.js";
+import type { Collection, Database, Doc, DocumentStore, Filter, FindOptions } from "./types.js";
+import { DuplicateKeyError, QueryTimeoutError, StoreUnavailableError } from "./types.js";
 
 const CLIENT_OPTIONS = {
   maxPoolSize: 10,

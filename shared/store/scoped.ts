@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { Collection, Database, DocumentStore, TenantLocation } from "./types";
+import type { Collection, Database, DocumentStore, TenantLocation } from "./types.js";
 
 /**
  * A store that sends every call to the store of the request being served. On Cloudflare Workers a

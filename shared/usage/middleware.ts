@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../app";
-import type { Deps } from "../deps";
+import type { AppEnv } from "../app.js";
+import type { Deps } from "../deps.js";
 
 const FUNCTIONS: ReadonlyArray<readonly [string, string]> = [
   ["/api/userAuth", "auth"],

@@ -1,5 +1,5 @@
-import type { Clock, Logger } from "../deps";
-import { type DocumentStore, DuplicateKeyError } from "../store/types";
+import type { Clock, Logger } from "../deps.js";
+import { type DocumentStore, DuplicateKeyError } from "../store/types.js";
 
 /** Counters kept per project per day besides requests (API.md §8). */
 export type Metric = "documentsWritten" | "storageBytes" | "users" | "mails";

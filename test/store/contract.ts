@@ -10,7 +10,7 @@ import {
   ResultTooLargeError,
   type Sort,
   StoreUnavailableError,
-} from "../../shared/store/types";
+} from "../../shared/store/types.js";
 
 /** What an adapter's test file hands the contract: a fresh, empty store per test. */
 export interface ContractSubject {

@@ -3,10 +3,10 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openEmbeddedStore } from "../../shared/store/embedded";
-import { AggregateLimitError, MAX_DOCUMENTS_FLOWING } from "../../shared/store/embedded/mingo-context";
-import { DOCUMENT_JSON, type Doc, QueryTimeoutError } from "../../shared/store/types";
-import { storeContract } from "./contract";
+import { openEmbeddedStore } from "../../shared/store/embedded/index.js";
+import { AggregateLimitError, MAX_DOCUMENTS_FLOWING } from "../../shared/store/embedded/mingo-context.js";
+import { DOCUMENT_JSON, type Doc, QueryTimeoutError } from "../../shared/store/types.js";
+import { storeContract } from "./contract.js";
 
 storeContract("embedded, in memory", async () => ({ store: await openEmbeddedStore({ dataDir: null }) }), {
   durable: false,

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { Query } from "mingo";
 import { describe, expect, it } from "vitest";
-import { openEmbeddedStore } from "../../shared/store/embedded";
-import type { Doc } from "../../shared/store/types";
+import { openEmbeddedStore } from "../../shared/store/embedded/index.js";
+import type { Doc } from "../../shared/store/types.js";
 
 // The embedded store answers index-exact filters without mingo (shared/store/embedded/exact.ts).
 // Property: for any documents and any filter, find and count agree with mingo over all documents.

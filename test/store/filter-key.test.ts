@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { filterKey } from "../../shared/store/embedded/filter-key";
+import { filterKey } from "../../shared/store/embedded/filter-key.js";
 
 describe("filterKey (the embedded store's cache key of a filter)", () => {
   it("is the JSON of a filter made of plain JSON values", () => {

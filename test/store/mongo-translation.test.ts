@@ -5,15 +5,15 @@
  */
 import * as mongo from "mongodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { createCollectionRegistry } from "../../shared/collections";
-import type { ResolvedProject } from "../../shared/principal";
-import { openMongoStore } from "../../shared/store/mongo";
+import { createCollectionRegistry } from "../../shared/collections.js";
+import type { ResolvedProject } from "../../shared/principal.js";
+import { openMongoStore } from "../../shared/store/mongo.js";
 import {
   type Collection,
   type DocumentStore,
   DuplicateKeyError,
   StoreUnavailableError,
-} from "../../shared/store/types";
+} from "../../shared/store/types.js";
 
 const ID = "0123456789abcdef01234567";
 type Call = [method: string, ...args: unknown[]];

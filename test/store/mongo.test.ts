@@ -1,7 +1,7 @@
 import { describe } from "vitest";
-import { openMongoStore } from "../../shared/store/mongo";
-import type { DocumentStore } from "../../shared/store/types";
-import { storeContract } from "./contract";
+import { openMongoStore } from "../../shared/store/mongo.js";
+import type { DocumentStore } from "../../shared/store/types.js";
+import { storeContract } from "./contract.js";
 
 const uri = process.env.MONGODB_URI;
 const runId = `ebt${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;

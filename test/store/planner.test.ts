@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type Plan, planQuery } from "../../shared/store/embedded/planner";
-import { SortedIndex } from "../../shared/store/embedded/sorted-index";
+import { type Plan, planQuery } from "../../shared/store/embedded/planner.js";
+import { SortedIndex } from "../../shared/store/embedded/sorted-index.js";
 
 /** Indexes over 10 000 documents: _id, a unique slug, status (3 values), score (0..999), createdAt. */
 function indexes() {

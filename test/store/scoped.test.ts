@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { openEmbeddedStore } from "../../shared/store/embedded";
-import { scopedStore } from "../../shared/store/scoped";
+import { openEmbeddedStore } from "../../shared/store/embedded/index.js";
+import { scopedStore } from "../../shared/store/scoped.js";
 
 describe("request-scoped store (Workers: one MongoDB client per request)", () => {
   it("sends each request's calls to that request's store, even when requests interleave", async () => {

@@ -2,8 +2,8 @@ import { find as mingoFind, update as mingoUpdate, ProcessingMode } from "mingo"
 import { Aggregator } from "mingo/aggregator";
 import type { Cursor } from "mingo/cursor";
 import { Query } from "mingo/query";
-import { newId } from "../../ids";
-import { arrayBytesWithin } from "../../json-bytes";
+import { newId } from "../../ids.js";
+import { arrayBytesWithin } from "../../json-bytes.js";
 import {
   type Collection,
   DOCUMENT_JSON,
@@ -14,14 +14,14 @@ import {
   type IndexSpec,
   type Projection,
   type Update,
-} from "../types";
-import { exactConditions, exactCount, exactMatches, matchesExact, unlessWalked } from "./exact";
-import { excludePaths, exclusionPaths } from "./exclude";
-import { filterKey } from "./filter-key";
-import { MINGO_CONTEXT, withinBudget } from "./mingo-context";
-import { type Plan, planQuery } from "./planner";
-import { indexValue, SortedIndex } from "./sorted-index";
-import type { WriteOp } from "./write-ops";
+} from "../types.js";
+import { exactConditions, exactCount, exactMatches, matchesExact, unlessWalked } from "./exact.js";
+import { excludePaths, exclusionPaths } from "./exclude.js";
+import { filterKey } from "./filter-key.js";
+import { MINGO_CONTEXT, withinBudget } from "./mingo-context.js";
+import { type Plan, planQuery } from "./planner.js";
+import { indexValue, SortedIndex } from "./sorted-index.js";
+import type { WriteOp } from "./write-ops.js";
 
 /** What a collection needs from its database: loading, durable writes, and the catalog. */
 export interface CollectionHost {

@@ -1,5 +1,5 @@
-import type { Doc, Filter } from "../types";
-import { rangesOf } from "./planner";
+import type { Doc, Filter } from "../types.js";
+import { rangesOf } from "./planner.js";
 import {
   type Bound,
   bracketOf,
@@ -8,7 +8,7 @@ import {
   indexValue,
   type Range,
   type SortedIndex,
-} from "./sorted-index";
+} from "./sorted-index.js";
 
 /**
  * Filters the indexes answer exactly, so neither counting nor matching needs mingo: a conjunction of

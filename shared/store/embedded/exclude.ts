@@ -3,7 +3,7 @@
  * array deep: a path is removed from every object under it, through arrays at any depth (`a: [[{b}]]`
  * too); other values stay. (Find projections do not reach into nested arrays, in MongoDB as in mingo.)
  */
-import type { Doc } from "../types";
+import type { Doc } from "../types.js";
 
 /** A path tree: `true` marks a removed field, a subtree a field some of whose fields are removed. */
 type PathTree = Map<string, PathTree | true>;

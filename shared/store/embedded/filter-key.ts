@@ -1,4 +1,4 @@
-import type { Filter } from "../types";
+import type { Filter } from "../types.js";
 
 /** Whether JSON represents a value exactly: plain objects and arrays of strings, booleans, null and finite numbers. */
 function jsonExact(value: unknown): boolean {

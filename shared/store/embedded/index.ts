@@ -1,7 +1,7 @@
-import type { Collection, Database, DocumentStore, IndexSpec, TenantLocation } from "../types";
-import { StoreUnavailableError } from "../types";
-import { type CollectionHost, EmbeddedCollection } from "./collection";
-import type { Persistence, StoredWrite, WriteOp } from "./write-ops";
+import type { Collection, Database, DocumentStore, IndexSpec, TenantLocation } from "../types.js";
+import { StoreUnavailableError } from "../types.js";
+import { type CollectionHost, EmbeddedCollection } from "./collection.js";
+import type { Persistence, StoredWrite, WriteOp } from "./write-ops.js";
 
 /** The map's value for `key`, made and kept on first use. */
 function memo<K, V>(map: Map<K, V>, key: K, make: () => V): V {
@@ -19,7 +19,7 @@ function memo<K, V>(map: Map<K, V>, key: K, make: () => V): V {
  */
 export async function openEmbeddedStore(options: { dataDir: string | null }): Promise<DocumentStore> {
   const persistence: Persistence | undefined =
-    options.dataDir === null ? undefined : await (await import("./sqlite")).openSqlitePersistence(options.dataDir);
+    options.dataDir === null ? undefined : await (await import("./sqlite.js")).openSqlitePersistence(options.dataDir);
   const catalog = new Map<string, Set<string>>();
   const databases = new Map<string, EmbeddedDatabase>();
   let unavailable: string | undefined;

@@ -20,8 +20,8 @@ import * as projection from "mingo/operators/projection";
 import * as query from "mingo/operators/query";
 import * as window from "mingo/operators/window";
 import type { Options } from "mingo/types";
-import { linearRegExp, metered, WORK_NS } from "../../linear-regexp";
-import { QueryTimeoutError } from "../types";
+import { linearRegExp, metered, WORK_NS } from "../../linear-regexp.js";
+import { QueryTimeoutError } from "../types.js";
 
 interface Found {
   match: string;

@@ -1,5 +1,5 @@
-import type { Filter, Sort } from "../types";
-import { type Bound, bracketOf, type IndexKey, type Range, type SortedIndex } from "./sorted-index";
+import type { Filter, Sort } from "../types.js";
+import { type Bound, bracketOf, type IndexKey, type Range, type SortedIndex } from "./sorted-index.js";
 
 /**
  * Chooses how to answer a query from the indexes: which candidates to hand to mingo (always the

@@ -1,9 +1,9 @@
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { InStatement, InValue } from "@libsql/client";
-import { StoreUnavailableError } from "../types";
-import { lockDataDir } from "./dir-lock";
-import type { Persistence, StoredWrite } from "./write-ops";
+import { StoreUnavailableError } from "../types.js";
+import { lockDataDir } from "./dir-lock.js";
+import type { Persistence, StoredWrite } from "./write-ops.js";
 
 /**
  * SQLite persistence for the embedded store: one file, `edgeback.db`, in WAL mode. Writes that

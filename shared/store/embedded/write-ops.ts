@@ -1,4 +1,4 @@
-import type { IndexSpec } from "../types";
+import type { IndexSpec } from "../types.js";
 
 /** One change to one collection, as the embedded store persists it. */
 export type WriteOp =
