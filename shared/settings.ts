@@ -1,3 +1,4 @@
+import { MongoClient } from "mongodb";
 import { z } from "zod";
 import { mayBePublic } from "./auth/fields.js";
 import { parseRule } from "./ratelimit/rule.js";
@@ -21,8 +22,24 @@ export function settingsArea(shape: Record<string, z.ZodType>) {
   return z.strictObject(fields).nullable();
 }
 
+/** Why a project's own MongoDB URI cannot be used, or undefined: the driver must take it, and it must name its database. */
+function databaseUriProblem(uri: string): string | undefined {
+  if (!/^mongodb(\+srv)?:\/\/\S+$/.test(uri)) return "must be a mongodb:// or mongodb+srv:// URI";
+  // Without one the driver quietly uses a database named `test`.
+  if (!/^mongodb(\+srv)?:\/\/[^/?#]+\/[^/?#]+/.test(uri)) return "must name its database (…/<database>)";
+  try {
+    new MongoClient(uri); // parses it, connects nothing
+  } catch (error) {
+    return `is not a URI MongoDB's driver takes: ${error instanceof Error ? error.message : "unreadable"}`;
+  }
+  return undefined;
+}
+
 const databaseSettings = settingsArea({
-  uri: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, "must be a mongodb:// or mongodb+srv:// URI"),
+  uri: z.string().superRefine((uri, ctx) => {
+    const problem = databaseUriProblem(uri);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  }),
   /** Shown by views; ignored when sent. */
   configured: z.unknown(),
 });

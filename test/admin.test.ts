@@ -189,6 +189,16 @@ describe("projects", () => {
     ["settings key with $", { name: "a", settings: { auth: { $where: 1 } } }, "settings.auth.$where"],
     ["settings key __proto__", '{"name":"a","settings":{"__proto__":{"x":1}}}', "settings.__proto__"],
     ["bad database uri", { name: "a", settings: { database: { uri: "postgres://x" } } }, "settings.database.uri"],
+    [
+      "database uri naming no database",
+      { name: "a", settings: { database: { uri: "mongodb+srv://u:p@cluster.example.net/?retryWrites=true" } } },
+      "settings.database.uri",
+    ],
+    [
+      "database uri the driver refuses",
+      { name: "a", settings: { database: { uri: "mongodb+srv://a.example.net,b.example.net/app" } } },
+      "settings.database.uri",
+    ],
     ["unknown database setting", { name: "a", settings: { database: { host: "x" } } }, "settings.database"],
     ["misspelt settings area", { name: "a", settings: { rateLimit: { pk: "1/1m" } } }, "settings.rateLimit"],
     [
