@@ -168,18 +168,18 @@ export async function openMongoStore(config: {
       .filter((i) => i.name !== "_id_")
       .map((i) => ({ name: i.name as string, field: Object.keys(i.key)[0] as string, unique: i.unique === true }));
 
-  function collection(col: mongo.Collection): Collection {
+  function collection(col: () => mongo.Collection): Collection {
     return {
       find: (filter, options = {}) =>
-        run(async () => (await col.find(toMongoFilter(filter), readOptions(options)).toArray()).map(fromMongo)),
+        run(async () => (await col().find(toMongoFilter(filter), readOptions(options)).toArray()).map(fromMongo)),
       findOne: (filter, options = {}) =>
-        run(async () => fromMongoOrNull(await col.findOne(toMongoFilter(filter), readOptions(options)))),
+        run(async () => fromMongoOrNull(await col().findOne(toMongoFilter(filter), readOptions(options)))),
       count: (filter = {}, { maxTimeMs } = {}) =>
-        run(() => col.countDocuments(toMongoFilter(filter), maxTimeMs === undefined ? {} : { maxTimeMS: maxTimeMs })),
+        run(() => col().countDocuments(toMongoFilter(filter), maxTimeMs === undefined ? {} : { maxTimeMS: maxTimeMs })),
       insertOne: (doc) =>
         run(async () => {
           const stored = toMongoDoc(doc);
-          await col.insertOne(stored);
+          await col().insertOne(stored);
           return fromMongo(stored);
         }),
       insertMany: (docs) =>
@@ -187,30 +187,33 @@ export async function openMongoStore(config: {
           if (docs.length === 0) return [];
           const stored = docs.map(toMongoDoc);
           try {
-            await col.insertMany(stored, { ordered: true });
+            await col().insertMany(stored, { ordered: true });
           } catch (error) {
             // Ordered: everything before the first failing document may have gone in (all of the
             // batch, when the connection was lost); take it out again. The failure is what is told.
             const failedAt =
               error instanceof mongo.MongoBulkWriteError ? [error.writeErrors].flat()[0]?.index : undefined;
             const maybeIn = stored.slice(0, failedAt ?? stored.length).map((doc) => doc._id);
-            if (maybeIn.length > 0) await col.deleteMany({ _id: { $in: maybeIn } }).catch(() => undefined);
+            if (maybeIn.length > 0)
+              await col()
+                .deleteMany({ _id: { $in: maybeIn } })
+                .catch(() => undefined);
             throw error;
           }
           return stored.map(fromMongo);
         }),
       updateOne: (filter, update) =>
         run(async () =>
-          fromMongoOrNull(await col.findOneAndUpdate(toMongoFilter(filter), update, { returnDocument: "after" })),
+          fromMongoOrNull(await col().findOneAndUpdate(toMongoFilter(filter), update, { returnDocument: "after" })),
         ),
       replaceOne: (filter, doc) =>
         run(async () => {
           const { _id, ...replacement } = doc as Record<string, unknown>;
-          const after = await col.findOneAndReplace(toMongoFilter(filter), replacement, { returnDocument: "after" });
+          const after = await col().findOneAndReplace(toMongoFilter(filter), replacement, { returnDocument: "after" });
           return fromMongoOrNull(after);
         }),
-      deleteOne: (filter) => run(async () => fromMongoOrNull(await col.findOneAndDelete(toMongoFilter(filter)))),
-      deleteMany: (filter) => run(async () => (await col.deleteMany(toMongoFilter(filter))).deletedCount),
+      deleteOne: (filter) => run(async () => fromMongoOrNull(await col().findOneAndDelete(toMongoFilter(filter)))),
+      deleteMany: (filter) => run(async () => (await col().deleteMany(toMongoFilter(filter))).deletedCount),
       aggregate: (pipeline, { maxTimeMs, maxBytes } = {}) =>
         run(async () => {
           // Ids are ObjectIds only while documents are still the stored ones: up to the first
@@ -225,7 +228,7 @@ export async function openMongoStore(config: {
           const count = maxBytes === undefined ? undefined : arrayBytesWithin(maxBytes);
           const items: Doc[] = [];
           // Leaving the loop early (a throw) closes the cursor.
-          for await (const doc of col.aggregate(stages, options)) {
+          for await (const doc of col().aggregate(stages, options)) {
             const item = withStringIds(doc) as Doc;
             count?.(item);
             items.push(item);
@@ -235,28 +238,28 @@ export async function openMongoStore(config: {
       createIndex: (field, { unique = false } = {}) =>
         run(async () => {
           const uniqueness = unique && { unique, partialFilterExpression: { [field]: { $exists: true } } };
-          await col.createIndex({ [field]: 1 }, { name: `${field}_1`, ...uniqueness });
+          await col().createIndex({ [field]: 1 }, { name: `${field}_1`, ...uniqueness });
         }),
       dropIndex: (field) =>
         run(async () => {
-          const index = (await indexes(col)).find((i) => i.field === field);
-          if (index) await col.dropIndex(index.name);
+          const index = (await indexes(col())).find((i) => i.field === field);
+          if (index) await col().dropIndex(index.name);
         }),
-      listIndexes: () => run(async () => (await indexes(col)).map(({ field, unique }) => ({ field, unique }))),
+      listIndexes: () => run(async () => (await indexes(col())).map(({ field, unique }) => ({ field, unique }))),
     };
   }
 
-  function database(db: mongo.Db): Database {
+  function database(db: () => mongo.Db): Database {
     return {
-      collection: (name) => collection(db.collection(name)),
+      collection: (name) => collection(() => db().collection(name)),
       listCollections: () =>
         run(async () =>
-          (await db.listCollections({}, { nameOnly: true }).toArray())
+          (await db().listCollections({}, { nameOnly: true }).toArray())
             .map((c) => c.name)
             .filter((name) => !name.startsWith("system.")),
         ),
-      dropCollection: (name) => run(async () => void (await db.dropCollection(name).catch(ifMissing(false)))),
-      drop: () => run(async () => void (await db.dropDatabase())),
+      dropCollection: (name) => run(async () => void (await db().dropCollection(name).catch(ifMissing(false)))),
+      drop: () => run(async () => void (await db().dropDatabase())),
     };
   }
 
@@ -266,8 +269,11 @@ export async function openMongoStore(config: {
   });
   return {
     kind: "mongo",
-    platform: () => database(client.db(`${config.dbPrefix}_platform`)),
-    tenant: ({ projectId, uri }) => database(uri ? byoClient(uri).db() : client.db(`${config.dbPrefix}_${projectId}`)),
+    platform: () => database(() => client.db(`${config.dbPrefix}_platform`)),
+    // A project's own client is looked up on every call, so a handle taken before its client was
+    // evicted (and closed) goes on with the live one.
+    tenant: ({ projectId, uri }) =>
+      database(() => (uri ? byoClient(uri).db() : client.db(`${config.dbPrefix}_${projectId}`))),
     ping: () => run(async () => void (await client.db("admin").command({ ping: 1 }))),
     async close() {
       if (closed) return;

@@ -21,16 +21,21 @@ let calls: Call[];
 let answers: Record<string, (...args: unknown[]) => unknown>;
 let c: Collection;
 let store: DocumentStore;
+const closed = new Set<mongo.MongoClient>();
+const usedClients: mongo.MongoClient[] = [];
 
 beforeAll(async () => {
   vi.spyOn(mongo.MongoClient.prototype, "connect").mockImplementation(async function (this: mongo.MongoClient) {
     return this;
   });
-  vi.spyOn(mongo.MongoClient.prototype, "close").mockImplementation(async () => {});
+  vi.spyOn(mongo.MongoClient.prototype, "close").mockImplementation(async function (this: mongo.MongoClient) {
+    closed.add(this);
+  });
   const proto = mongo.Collection.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
   for (const method of ["find", "findOne", "insertMany", "insertOne", "deleteMany", "aggregate", "createIndex"]) {
-    vi.spyOn(proto, method).mockImplementation((...args: unknown[]) => {
+    vi.spyOn(proto, method).mockImplementation(function (this: mongo.Collection, ...args: unknown[]) {
       calls.push([method, ...args]);
+      usedClients.push((this as unknown as { client: mongo.MongoClient }).client);
       const answer = answers[method];
       if (answer) return answer(...args);
       if (method === "find") return { toArray: async () => [] };
@@ -131,5 +136,16 @@ describe("mongo adapter translation (driver calls intercepted, no server)", () =
     for (const name of ["a", "b", "c"]) await registry.get(project, name);
     expect(sent("findOne")).toHaveLength(3);
     expect(sent("createIndex")).toHaveLength(1);
+  });
+
+  it("a project database handle taken before its client was evicted goes on with a live client", async () => {
+    const byo = (n: number) => store.tenant({ projectId: ID, uri: `mongodb://127.0.0.1:1/p${n}` });
+    const first = byo(0).collection("notes");
+    await first.find({});
+    const before = usedClients.at(-1)!;
+    for (let n = 1; n <= 8; n++) await byo(n).collection("notes").find({}); // 8 clients at most: p0's is evicted
+    await vi.waitFor(() => expect(closed.has(before)).toBe(true));
+    await first.find({});
+    expect(closed.has(usedClients.at(-1)!)).toBe(false);
   });
 });
