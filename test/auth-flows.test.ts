@@ -3,6 +3,7 @@
  * header and body transport), logout, me, public profiles, profile updates with the users schema,
  * email verification, password reset and change, and the sessions list.
  */
+import bcrypt from "bcryptjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createDataApp } from "../functions/data/app.js";
 import { type AuthTestEnv, authTestEnv, PASSWORD, refreshCookie, type Session } from "./auth-helpers.js";
@@ -281,6 +282,19 @@ describe("login", () => {
     expect(res.json.data.user.lastLoginAt).toBe("2026-01-01T00:00:00.000Z");
   });
 
+  it("a password hashed at another cost is brought to the configured one at its next login (timing stays alike)", async () => {
+    const users = env.deps.collections.database(await env.deps.projects.resolveProject(env.project.id).then((p) => p!));
+    const accounts = users.collection("users");
+    await accounts.updateOne({ email: "a@example.com" }, { $set: { passwordHash: await bcrypt.hash(PASSWORD, 5) } });
+    expect((await env.login("a@example.com", "wrong password!")).status).toBe(401);
+    expect(bcrypt.getRounds((await accounts.findOne({ email: "a@example.com" }))!.passwordHash as string)).toBe(5);
+    const res = await env.login("a@example.com");
+    expect(res.status).toBe(200);
+    expect(bcrypt.getRounds((await accounts.findOne({ email: "a@example.com" }))!.passwordHash as string)).toBe(4);
+    expect((await env.api("GET", "/me", { token: res.json.data.accessToken })).status).toBe(200);
+    expect((await env.login("a@example.com")).status).toBe(200);
+  });
+
   it("a wrong password and an unknown email get the same 401 INVALID_CREDENTIALS", async () => {
     const wrong = await env.login("a@example.com", "wrong password!");
     const unknown = await env.login("nobody@example.com");
@@ -392,6 +406,22 @@ describe("refresh-token and logout", () => {
     origin = "https://app.example.com";
     expect((await refresh({ origin: "https://app.example.com" })).status).toBe(200);
     expect((await refresh({ origin: "https://evil.example" })).status).toBe(403);
+  });
+
+  it("a logout with the cookie from a foreign origin is refused, and the session and cookie stay", async () => {
+    const cookie = refreshCookie(
+      await env.api("POST", "/login", { body: { email: "a@example.com", password: PASSWORD } }),
+    );
+    const logout = (origin: string) =>
+      env.api("POST", "/logout", { headers: { cookie: `refreshToken=${cookie}`, origin } });
+    const foreign = await logout("https://evil.example");
+    expect([foreign.status, foreign.json.code, foreign.headers.get("set-cookie")]).toEqual([
+      403,
+      "ORIGIN_NOT_ALLOWED",
+      null,
+    ]);
+    const own = await logout("http://localhost");
+    expect([own.status, own.json.data.revoked]).toEqual([200, true]);
   });
 
   it("body transport: {refreshToken} works and gets the new one back in the body", async () => {

@@ -3,7 +3,7 @@
  * family, project isolation, forged access tokens, and the data function honouring auth's tokens.
  */
 import { base64url, SignJWT } from "jose";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDataApp } from "../functions/data/app.js";
 import { TOKEN_ISSUER, tokenAudience } from "../shared/tokens.js";
 import { type AuthTestEnv, authTestEnv, otherProject, PASSWORD, type Session } from "./auth-helpers.js";
@@ -29,6 +29,43 @@ describe("refresh-token rotation", () => {
     // Concurrent use is reuse: the family is revoked, the winner's successor included.
     const next = winners[0]?.json.data.refreshToken as string;
     expect((await refresh(next)).json.code).toBe("REFRESH_TOKEN_INVALID");
+  });
+
+  it("exactly one 200 also when the store answers slowly (a networked MongoDB): the winner is not undone by the others' reuse", async () => {
+    const registry = env.deps.collections;
+    const database = registry.database.bind(registry);
+    // Every sessions update waits 20 ms, so the losers' reuse revokes the session before the winner extends it.
+    const slowUpdates = <T extends object>(collection: T): T =>
+      new Proxy(collection, {
+        get: (target, key) => {
+          const value = Reflect.get(target, key);
+          if (typeof value !== "function") return value;
+          if (key !== "updateOne") return value.bind(target);
+          return async (...args: unknown[]) => {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            return value.apply(target, args);
+          };
+        },
+      });
+    vi.spyOn(registry, "database").mockImplementation((project) => {
+      const db = database(project);
+      return new Proxy(db, {
+        get: (target, key) =>
+          key === "collection"
+            ? (name: string) =>
+                name === "_auth_sessions" ? slowUpdates(target.collection(name)) : target.collection(name)
+            : Reflect.get(target, key),
+      });
+    });
+    const results = await Promise.all([0, 1, 2].map(() => refresh(session.refreshToken!)));
+    vi.restoreAllMocks();
+    expect(results.map((r) => r.status).sort()).toEqual([200, 401, 401]);
+  });
+
+  it("a token of a session that is gone is INVALID however often it comes (never taken for reuse)", async () => {
+    const logout = await env.api("POST", "/logout", { headers: { "x-refresh-token": session.refreshToken! } });
+    expect(logout.json.data.revoked).toBe(true);
+    for (let i = 0; i < 2; i++) expect((await refresh(session.refreshToken!)).json.code).toBe("REFRESH_TOKEN_INVALID");
   });
 
   it("sequential rotation keeps one family alive; each token is spent by its use", async () => {

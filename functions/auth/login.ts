@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../../shared/app.js";
-import { burnPasswordCheck, verifyPassword } from "../../shared/auth/passwords.js";
+import { burnPasswordCheck, rehashIfOtherCost, verifyPassword } from "../../shared/auth/passwords.js";
 import { createSession, revokeSession } from "../../shared/auth/sessions.js";
 import { clearLoginAttempts, countLoginAttempt } from "../../shared/auth/throttle.js";
 import type { UserDoc } from "../../shared/auth/users.js";
@@ -35,10 +35,14 @@ export function loginRoutes(rt: AuthRuntime): Hono<AppEnv> {
 
     // The password was checked against the account as read before bcrypt's long wait: a reset, a
     // change or a deletion may have landed since, and must not be outlived by this session.
-    const checked = { _id: user._id, passwordHash: user.passwordHash };
+    const rehashed = await rehashIfOtherCost(password, user.passwordHash!, cost);
     const at = new Date(now).toISOString();
-    const current = (await cols.users.updateOne(checked, { $set: { lastLoginAt: at } })) as UserDoc | null;
+    const current = (await cols.users.updateOne(
+      { _id: user._id, passwordHash: user.passwordHash },
+      { $set: { lastLoginAt: at, ...(rehashed ? { passwordHash: rehashed } : {}) } },
+    )) as UserDoc | null;
     if (!current) throw new ApiError("INVALID_CREDENTIALS");
+    const checked = { _id: user._id, passwordHash: current.passwordHash };
     const issued = await createSession(cols, {
       userId: user._id,
       now,

@@ -29,11 +29,16 @@ export function refreshRoutes(rt: AuthRuntime): Hono<AppEnv> {
     return ok(c, await sessionPayload(c, rt, scope, user, issued, sent.source));
   });
 
-  /** Revokes the session of the refresh token sent (or of the Bearer token's session); always 200. */
+  /**
+   * Revokes the session of the refresh token sent (or of the Bearer token's session); 200, except that
+   * the ambient cookie logs out only from an origin that may spend it (else a foreign page could log a
+   * user out, and clear the cookie).
+   */
   routes.post("/logout", async (c) => {
     const scope = await scopeOf(c, rt);
     const { cols, now, project } = scope;
     const sent = readRefreshToken(c, await readJson(c));
+    if (sent?.source === "cookie") assertCookieOrigin(c, project.allowedOrigins, rt.deps.config.publicUrl);
     const fromRefresh = sent ? await sessionOfRefreshToken(cols, sent.token) : null;
     let revoked = fromRefresh ? await revokeSession(cols, fromRefresh) : false;
     const bearer = bearerToken(c.req.header("authorization"));

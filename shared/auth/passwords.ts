@@ -24,6 +24,15 @@ export function verifyPassword(password: string, hash: string): Promise<boolean>
   return bcrypt.compare(bcryptInput(password), hash);
 }
 
+/**
+ * A fresh hash of a password that just matched `hash`, when `hash` was made at another cost (an
+ * imported one, or before BCRYPT_COST changed): a wrong password for it takes another time than for
+ * an unknown email, so it is brought to the configured cost at its next login. Undefined otherwise.
+ */
+export async function rehashIfOtherCost(password: string, hash: string, cost: number): Promise<string | undefined> {
+  return bcrypt.getRounds(hash) === cost ? undefined : hashPassword(password, cost);
+}
+
 /** One dummy hash per cost per isolate: what an unknown email is compared against. */
 const dummyHashes = new Map<number, Promise<string>>();
 

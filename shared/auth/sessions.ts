@@ -71,8 +71,12 @@ export async function createSession(
 }
 
 /**
- * Spends a refresh token and issues its successor in the same session. Unknown, expired or
- * revoked → REFRESH_TOKEN_INVALID; already spent → the session is revoked, REFRESH_TOKEN_REUSED.
+ * Spends a refresh token and issues its successor in the same session. A token that is unknown,
+ * expired, or unspent of a session that is gone (logged out, revoked, expired) → REFRESH_TOKEN_INVALID,
+ * however often it comes: only a live session's token is spent. A spent token is reuse: its
+ * session is revoked, REFRESH_TOKEN_REUSED. Of concurrent refreshes with one token exactly one
+ * spends it and gets its successor, also when the others' reuse revoked the session meanwhile (the
+ * successor then leads nowhere).
  */
 export async function rotateRefreshToken(
   cols: Cols,
@@ -82,25 +86,22 @@ export async function rotateRefreshToken(
   if (!REFRESH_TOKEN.test(token)) throw new ApiError("REFRESH_TOKEN_INVALID");
   const { now, ttlMs } = input;
   const hash = sha256Hex(token);
-  const spent = await cols.refreshTokens.updateOne(
-    { hash, spent: false, expiresAt: { $gt: iso(now) } },
-    { $set: { spent: true, spentAt: iso(now) } },
-  );
-  if (!spent) {
-    const known = await cols.refreshTokens.findOne({ hash });
-    if (known?.spent === true) {
-      await cols.sessions.deleteOne({ _id: known.sessionId });
-      throw new ApiError("REFRESH_TOKEN_REUSED");
+  const known = await cols.refreshTokens.findOne({ hash, expiresAt: { $gt: iso(now) } });
+  if (!known) throw new ApiError("REFRESH_TOKEN_INVALID");
+  const sessionId = String(known.sessionId);
+  if (known.spent !== true) {
+    const live = await cols.sessions.findOne({ _id: sessionId, expiresAt: { $gt: iso(now) } });
+    if (!live) throw new ApiError("REFRESH_TOKEN_INVALID");
+    const spent = { spent: true, spentAt: iso(now) };
+    if (await cols.refreshTokens.updateOne({ hash, spent: false }, { $set: spent })) {
+      const extended = { lastUsedAt: iso(now), expiresAt: iso(now + ttlMs) };
+      await cols.sessions.updateOne({ _id: sessionId }, { $set: extended });
+      return insertRefreshToken(cols, sessionId, String(known.userId), now, ttlMs);
     }
-    throw new ApiError("REFRESH_TOKEN_INVALID");
   }
-  const sessionId = String(spent.sessionId);
-  const session = await cols.sessions.updateOne(
-    { _id: sessionId, expiresAt: { $gt: iso(now) } },
-    { $set: { lastUsedAt: iso(now), expiresAt: iso(now + ttlMs) } },
-  );
-  if (!session) throw new ApiError("REFRESH_TOKEN_INVALID");
-  return insertRefreshToken(cols, sessionId, String(session.userId), now, ttlMs);
+  // Spent before, or by a concurrent refresh just now.
+  await cols.sessions.deleteOne({ _id: sessionId });
+  throw new ApiError("REFRESH_TOKEN_REUSED");
 }
 
 /** The session a refresh token belongs to, spent or not; null when the token is unknown. */
