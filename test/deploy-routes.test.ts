@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { type FunctionName, functionFor, PREFIXES } from "../shared/local-app.js";
+import { type FunctionName, functionFor, PREFIXES } from "../shared/functions.js";
 
 const read = (file: string) => readFileSync(new URL(`../${file}`, import.meta.url), "utf8");
 

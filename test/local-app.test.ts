@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { createLocalApp, functionFor } from "../shared/local-app.js";
+import { functionFor } from "../shared/functions.js";
+import { createLocalApp } from "../shared/local-app.js";
 import { ADMIN_TOKEN, testDeps } from "./helpers.js";
 
 describe("functionFor", () => {

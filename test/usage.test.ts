@@ -84,6 +84,18 @@ describe("request logs", () => {
     expect((await admin("/logs?limit=1")).json.data.logs).toHaveLength(1);
   });
 
+  it("counts each request under the function that serves it: app mail under auth", async () => {
+    await call("POST", "/api/mail/send", sk(), {}); // 400: refused, still counted
+    await call("GET", "/api/userAuth/me", pk()); // 401
+    await call("GET", "/api/storage/file?path=x", pk());
+    const logs = (await admin("/logs?limit=10")).json.data.logs;
+    expect(logs.map((l: { path: string; function: string }) => [l.path, l.function])).toEqual([
+      ["/api/storage/file", "storage"],
+      ["/api/userAuth/me", "auth"],
+      ["/api/mail/send", "auth"],
+    ]);
+  });
+
   it("keeps a long path's first MAX_LOGGED_PATH characters, marked as cut", async () => {
     const long = `/api/data/notes/${"a".repeat(15_000)}`;
     expect((await call("GET", long, pk())).status).toBe(404);

@@ -1,18 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app.js";
 import type { Deps } from "../deps.js";
-
-const FUNCTIONS: ReadonlyArray<readonly [string, string]> = [
-  ["/api/userAuth", "auth"],
-  ["/api/storage", "storage"],
-  ["/api/admin", "admin"],
-];
-
-/** The function a path belongs to (API.md §1). */
-export function functionOf(path: string): string {
-  for (const [prefix, name] of FUNCTIONS) if (path === prefix || path.startsWith(`${prefix}/`)) return name;
-  return "data";
-}
+import { functionFor } from "../functions.js";
 
 /**
  * Records every project-facing request (one whose key resolved) in the usage counters and request
@@ -33,7 +22,7 @@ export function recordUsage(deps: Pick<Deps, "usage" | "clock">): MiddlewareHand
       status: c.res.status,
       durationMs: deps.clock.now() - started,
       keyType: principal.keyType,
-      function: functionOf(path),
+      function: functionFor(path),
     });
     const flushing = deps.usage.flushIfDue();
     if (!flushing) return;
