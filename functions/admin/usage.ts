@@ -6,7 +6,7 @@ import type { Deps } from "../../shared/deps.js";
 import { ApiError } from "../../shared/errors.js";
 import { ok, zodDetails } from "../../shared/http.js";
 import { isId } from "../../shared/ids.js";
-import { bucketEntries, dayOf, LOG_COLLECTION, USAGE_COLLECTION } from "../../shared/usage/recorder.js";
+import { bucketEntries, dayOf, LOG_COLLECTION, LOG_RETENTION, USAGE_COLLECTION } from "../../shared/usage/recorder.js";
 
 const usageQuery = z.object({ days: z.coerce.number().int().min(1).max(366).default(30) });
 const logsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
@@ -44,9 +44,11 @@ export function usageRoutes(app: Hono<AppEnv>, deps: Deps): void {
     const { limit } = query(logsQuery, c.req.query());
     const buckets = deps.store.platform().collection(LOG_COLLECTION);
     const entries: unknown[] = [];
+    // Kept for LOG_RETENTION.days: older buckets go when the project next writes one, so none is shown here.
+    const oldest = deps.clock.now() - LOG_RETENTION.days * 86_400_000;
     // Buckets newest first, each bucket's entries newest first, until `limit` entries.
     for (const bucket of await buckets.find({ projectId }, { sort: { time: -1, _id: -1 } })) {
-      entries.push(...bucketEntries(bucket));
+      entries.push(...bucketEntries(bucket).filter((entry) => Date.parse(entry.time) >= oldest));
       if (entries.length >= limit) break;
     }
     return ok(c, { projectId, logs: entries.slice(0, limit) });
