@@ -4,7 +4,7 @@ import type { Deps } from "../shared/deps.js";
 import { createLocalApp } from "../shared/local-app.js";
 import { assertUserQuota } from "../shared/quotas.js";
 import type { Collection, Doc } from "../shared/store/types.js";
-import { LOG_COLLECTION, LOG_RETENTION, MAX_LOGGED_PATH } from "../shared/usage/recorder.js";
+import { LOG_COLLECTION, LOG_RETENTION, MAX_LOGGED_PATH, USAGE_COLLECTION } from "../shared/usage/recorder.js";
 import { ADMIN_TOKEN, fakeClock, testDeps } from "./helpers.js";
 
 let clock: ReturnType<typeof fakeClock>;
@@ -55,6 +55,20 @@ describe("usage counters", () => {
       { day: "2026-11-21", requests: { data: { "2xx": 1 } } },
     ]);
     expect((await admin("/usage?days=1")).json.data.usage.map((d: { day: string }) => d.day)).toEqual(["2026-11-21"]);
+  });
+
+  it("a deleted project's usage and logs go with it, those still buffered included", async () => {
+    await call("POST", "/api/data/notes", sk(), { text: "a" });
+    expect((await admin("/usage")).json.data.usage).toHaveLength(1); // written
+    await call("GET", "/api/data/notes", pk()); // buffered
+    const removed = await call("DELETE", `/api/admin/projects/${project.id}`, {
+      authorization: `Bearer ${ADMIN_TOKEN}`,
+    });
+    expect(removed.status).toBe(200);
+    await deps.usage.flush();
+    const platform = deps.store.platform();
+    expect(await platform.collection(USAGE_COLLECTION).count({ projectId: project.id })).toBe(0);
+    expect(await platform.collection(LOG_COLLECTION).count({ projectId: project.id })).toBe(0);
   });
 
   it("refuses bad queries and unknown projects", async () => {

@@ -12,6 +12,7 @@ import { recountDocumentBytes } from "../../shared/quotas.js";
 import { removeProjectFiles } from "../../shared/storage/files.js";
 import { openCleanupBlobStore } from "../../shared/storage/index.js";
 import type { BlobStore } from "../../shared/storage/types.js";
+import { forgetUsage } from "../../shared/usage/recorder.js";
 import { usageRoutes } from "./usage.js";
 import { projectUserRoutes } from "./users.js";
 
@@ -64,6 +65,7 @@ export function createAdminApp(deps: Deps, options: { blobs?: BlobStore } = {}):
       await removeProjectFiles(deps, blobs, id);
       await recountDocumentBytes(deps, id); // drops the quota counter
       await forgetMailCount(deps, id);
+      await forgetUsage(deps, id);
     };
     found(await projects.remove(id, removeData));
     return ok(c, { id, deleted: true });

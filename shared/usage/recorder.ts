@@ -40,6 +40,14 @@ export const USAGE_COLLECTION = "usage";
 export const LOG_COLLECTION = "request_logs";
 
 const DAY_MS = 86_400_000;
+/** Removes a deleted project's usage and request logs (this instance's buffer is written first, then goes too). */
+export async function forgetUsage(deps: { store: DocumentStore; usage: UsageRecorder }, projectId: string) {
+  await deps.usage.flush();
+  const platform = deps.store.platform();
+  await platform.collection(USAGE_COLLECTION).deleteMany({ projectId });
+  await platform.collection(LOG_COLLECTION).deleteMany({ projectId });
+}
+
 export const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /**
