@@ -55,7 +55,7 @@ export const consoleLogger: Logger = {
 /** Wires the dependencies for a configuration; `overrides` replace single parts (tests, platforms). */
 export async function createDeps(
   config: Config,
-  overrides: Partial<Pick<Deps, "clock" | "log" | "store" | "mailer" | "limiter">> = {},
+  overrides: Partial<Pick<Deps, "clock" | "log" | "store" | "mailer" | "limiter" | "usage">> = {},
 ): Promise<Deps> {
   const clock = overrides.clock ?? systemClock;
   const log = overrides.log ?? consoleLogger;
@@ -70,6 +70,6 @@ export async function createDeps(
   const mailer = overrides.mailer ?? createMailer(config, { clock, log });
   const upstash = config.rateLimits.upstash;
   const limiter = overrides.limiter ?? (upstash ? upstashLimiter(upstash) : memoryLimiter(clock));
-  const usage = createUsageRecorder(store, clock, log);
+  const usage = overrides.usage ?? createUsageRecorder(store, clock, log);
   return { config, clock, log, store, projects, collections, mailer, limiter, usage };
 }

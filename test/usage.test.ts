@@ -1,11 +1,18 @@
 /** Usage analytics, request logs and quotas (API.md §8) through HTTP: data requests in, admin reads out. */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Deps } from "../shared/deps.js";
+import { createDataApp } from "../functions/data/app.js";
+import { createDeps, type Deps } from "../shared/deps.js";
 import { createLocalApp } from "../shared/local-app.js";
 import { assertUserQuota } from "../shared/quotas.js";
 import type { Collection, Doc } from "../shared/store/types.js";
-import { LOG_COLLECTION, LOG_RETENTION, MAX_LOGGED_PATH, USAGE_COLLECTION } from "../shared/usage/recorder.js";
-import { ADMIN_TOKEN, fakeClock, testDeps } from "./helpers.js";
+import {
+  createUsageRecorder,
+  LOG_COLLECTION,
+  LOG_RETENTION,
+  MAX_LOGGED_PATH,
+  USAGE_COLLECTION,
+} from "../shared/usage/recorder.js";
+import { ADMIN_TOKEN, fakeClock, memoryLogger, testConfig, testDeps } from "./helpers.js";
 
 let clock: ReturnType<typeof fakeClock>;
 let deps: Deps;
@@ -79,6 +86,32 @@ describe("usage counters", () => {
     });
     expect(missing.json.code).toBe("PROJECT_NOT_FOUND");
     expect((await call("GET", `/api/admin/projects/${project.id}/logs`)).status).toBe(401);
+  });
+});
+
+describe("functions deployed on their own", () => {
+  it("what an instance recorded is written within the flush interval, with no later request to carry it", async () => {
+    // The data function's instance, over the same platform store as the admin function's.
+    const data = createDataApp(
+      await createDeps(testConfig(), {
+        store: deps.store,
+        log: memoryLogger(),
+        clock,
+        usage: createUsageRecorder(deps.store, clock, memoryLogger(), 50),
+      }),
+    );
+    const insert = await data.request("/api/data/notes", {
+      method: "POST",
+      headers: { "x-api-key": project.sk, "content-type": "application/json" },
+      body: JSON.stringify({ text: "a" }),
+    });
+    expect(insert.status).toBe(201);
+    expect((await admin("/usage")).json.data.usage).toEqual([]); // still in the data instance's buffer
+    await vi.waitFor(async () =>
+      expect((await admin("/usage")).json.data.usage).toEqual([
+        { day: "2026-11-20", requests: { data: { "2xx": 1 } }, documentsWritten: 1 },
+      ]),
+    );
   });
 });
 

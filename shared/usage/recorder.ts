@@ -24,7 +24,11 @@ export type RequestLogEntry = Omit<RequestRecord, "projectId" | "time"> & { time
 export interface UsageRecorder {
   request(record: RequestRecord): void;
   count(projectId: string, metric: Metric, amount?: number): void;
-  /** Writes the buffer when it is due (size or age); the promise is for waitUntil. */
+  /**
+   * Writes the buffer when it is due (size or age), else sees that a flush follows within
+   * FLUSH_EVERY_MS (a timer), so nothing recorded waits for a next request, which an instance may
+   * never get. The promise is for waitUntil: a Worker's request stays alive until it is done.
+   */
   flushIfDue(): Promise<void> | undefined;
   flush(): Promise<void>;
 }
@@ -109,12 +113,18 @@ export function bucketEntries(bucket: Record<string, unknown>): RequestLogEntry[
 }
 
 /** The usage recorder over the platform database. */
-export function createUsageRecorder(store: DocumentStore, clock: Clock, logger: Logger): UsageRecorder {
+export function createUsageRecorder(
+  store: DocumentStore,
+  clock: Clock,
+  logger: Logger,
+  flushEveryMs = FLUSH_EVERY_MS,
+): UsageRecorder {
   let counters = new Map<string, Record<string, number>>(); // "<projectId>|<day>" → dotted counter → amount
   let logs = new Map<string, LogColumns>(); // projectId → requests since the last flush
   let buffered = 0;
   let lastFlush = clock.now();
   let flushing: Promise<void> = Promise.resolve();
+  let trailing: Promise<void> | undefined;
 
   const add = (projectId: string, day: string, counter: string, amount: number) => {
     const key = `${projectId}|${day}`;
@@ -220,8 +230,18 @@ export function createUsageRecorder(store: DocumentStore, clock: Clock, logger: 
       if (amount !== 0) add(projectId, dayOf(clock.now()), metric, amount);
     },
     flushIfDue() {
-      const due = buffered >= FLUSH_AT_ENTRIES || clock.now() - lastFlush >= FLUSH_EVERY_MS;
-      return due && (buffered > 0 || counters.size > 0) ? flush() : undefined;
+      if (buffered === 0 && counters.size === 0) return undefined;
+      if (buffered >= FLUSH_AT_ENTRIES || clock.now() - lastFlush >= flushEveryMs) return flush();
+      if (trailing) return undefined;
+      const wait = new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, flushEveryMs) as unknown as { unref?: () => void };
+        timer.unref?.(); // Node: it never keeps a process up
+      });
+      trailing = wait.then(() => {
+        trailing = undefined;
+        return buffered > 0 || counters.size > 0 ? flush() : undefined;
+      });
+      return trailing;
     },
     flush,
   };
