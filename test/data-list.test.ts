@@ -158,7 +158,7 @@ describe("list query", () => {
 
     it("never treats reserved names as filters", async () => {
       const res = await list(
-        "populate=author&expand=profile&fields=&select=&search=&searchFields=&count=false&limit=100",
+        "fields=&select=&search=&searchFields=&count=false&limit=100",
       );
       expect(res.json.data.total).toBe(60);
     });

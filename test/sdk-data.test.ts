@@ -58,19 +58,21 @@ afterAll(async () => {
 describe("db and schema with the secret key", () => {
   const client = () => urBackend({ apiKey: project.sk, baseUrl });
 
-  it("insert, getOne (with populate/expand), getAll, count, update, patch, delete", async () => {
+  it("insert, getOne, getAll, count, update, patch, delete (populate/expand: test/data-populate.test.ts)", async () => {
     const { db } = client();
     const created = await db.insert<Post>("posts", { title: "Hello", status: "active", slug: "hello" });
     expect(created).toMatchObject({ title: "Hello", status: "active", views: 0 });
     expect(created._id).toMatch(/^[0-9a-f]{24}$/);
     await db.insert("posts", { title: "Draft", status: "draft", slug: "draft" });
 
-    const one = await db.getOne<Post>("posts", created._id, { populate: ["author"], expand: "profile" });
+    const one = await db.getOne<Post>("posts", created._id);
     expect(one).toMatchObject({ _id: created._id, title: "Hello" });
+    // populate names ref fields only: "author" is none here.
+    await expect(db.getOne("posts", created._id, { populate: ["author"] })).rejects.toBeInstanceOf(ValidationError);
 
     const active = await db.getAll<Post>("posts", { filter: { status: "active" }, limit: 10, sort: "-createdAt" });
     expect(active.map((p) => p.title)).toEqual(["Hello"]);
-    const all = await db.getAll<Post>("posts", { page: 1, limit: 1, sort: "title", populate: ["x", "y"] });
+    const all = await db.getAll<Post>("posts", { page: 1, limit: 1, sort: "title" });
     expect(all.map((p) => p.title)).toEqual(["Draft"]);
     expect(await db.count("posts")).toBe(2);
     expect(await db.count("posts", { filter: { status: "draft" } })).toBe(1);

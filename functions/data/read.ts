@@ -8,6 +8,7 @@ import { encodeCursor, LIST_TIME_MS, type ListQuery, parseListQuery } from "../.
 import { authorize, ownerFilter } from "../../shared/rules.js";
 import { isPlainObject } from "../../shared/sanitize.js";
 import type { Doc } from "../../shared/store/types.js";
+import { populate, populatedFields } from "./populate.js";
 import { and, documentId, queryContext, resolveTarget } from "./target.js";
 
 /**
@@ -48,7 +49,9 @@ export function readRoutes(deps: Deps): Hono<AppEnv> {
   routes.get("/:collection", async (c) => {
     const { def, caller, collection, isSecretKey, present } = await resolveTarget(deps, c);
     const rule = ownerFilter(def, authorize(caller, def, "list"));
-    const query = parseListQuery(queryParams(c), queryContext(def, isSecretKey));
+    const params = queryParams(c);
+    const query = parseListQuery(params, queryContext(def, isSecretKey));
+    const refs = populatedFields(params, def);
     const bounded = { maxTimeMs: LIST_TIME_MS };
     if (query.count) return ok(c, { count: await collection.count(and(query.filter, rule), bounded) });
     const [found, total] = await Promise.all([
@@ -65,7 +68,7 @@ export function readRoutes(deps: Deps): Hono<AppEnv> {
     const hasNext = found.length > query.limit;
     const last = items.at(-1);
     const shown = items.map((doc) => present(withoutCursorKeys(doc, query)));
-    return okItems(c, shown, {
+    return okItems(c, await populate(deps, c, caller, shown, refs), {
       total,
       page: query.page,
       limit: query.limit,
@@ -79,13 +82,15 @@ export function readRoutes(deps: Deps): Hono<AppEnv> {
   routes.get("/:collection/:id", async (c) => {
     const { def, caller, collection, present } = await resolveTarget(deps, c);
     const ownerId = authorize(caller, def, "read");
+    const refs = populatedFields(queryParams(c), def);
     const doc = await collection.findOne(and({ _id: documentId(c) }, ownerFilter(def, ownerId)));
     if (!doc) throw new ApiError("DOCUMENT_NOT_FOUND");
     const etag = etagOf(doc);
     c.header("etag", etag);
     const ifNoneMatch = c.req.header("if-none-match");
     if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, etag)) return c.body(null, 304);
-    return okDocument(c, present(doc));
+    const [shown] = await populate(deps, c, caller, [present(doc)], refs);
+    return okDocument(c, shown!);
   });
 
   return routes;

@@ -1,0 +1,93 @@
+/**
+ * `populate` / `expand` (urBackend's SDK sends them): ref fields of an answer whose ids become the
+ * documents they name, read as the caller may read them in their own collection (its read rule,
+ * owners and private fields). A single ref the caller may not read, or that is gone, becomes null;
+ * such ids are left out of an array of refs (as Mongoose's populate does). Top-level ref fields only.
+ */
+import type { Deps } from "../../shared/deps.js";
+import { ApiError } from "../../shared/errors.js";
+import { isId } from "../../shared/ids.js";
+import { invalidQuery } from "../../shared/query/fail.js";
+import { authorize, type Caller, ownerFilter } from "../../shared/rules.js";
+import type { CollectionDef } from "../../shared/schema/definition.js";
+import { looksLikeUsers } from "../../shared/schema/names.js";
+import type { Ctx } from "./target.js";
+import { and } from "./target.js";
+
+/** Most ref fields one request may populate, and most distinct ids one field may name on a page. */
+const MAX_POPULATED = 10;
+const MAX_POPULATED_IDS = 1000;
+
+interface RefField {
+  name: string;
+  collection: string;
+  many: boolean;
+}
+
+/** The ref fields a request asks to populate; a name that is not a top-level ref field is 400 INVALID_QUERY. */
+export function populatedFields(params: URLSearchParams, def: CollectionDef): RefField[] {
+  const names = new Set(
+    ["populate", "expand"]
+      .flatMap((param) => params.getAll(param))
+      .flatMap((value) => value.split(","))
+      .map((name) => name.trim())
+      .filter(Boolean),
+  );
+  if (names.size > MAX_POPULATED) throw invalidQuery("populate", `at most ${MAX_POPULATED} fields`);
+  return [...names].map((name) => {
+    const field = def.fields.find((f) => f.name === name);
+    const many = field?.type === "array";
+    const collection = many ? field?.items?.type === "ref" && field.items.ref : field?.type === "ref" && field.ref;
+    if (!collection)
+      throw invalidQuery("populate", `"${name}" is not a ref field (with its collection) of this collection`);
+    return { name, collection, many };
+  });
+}
+
+/** The documents with their ref fields populated (copies; `docs` as they are when nothing is asked). */
+export async function populate(
+  deps: Deps,
+  c: Ctx,
+  caller: Caller,
+  docs: Record<string, unknown>[],
+  fields: RefField[],
+): Promise<Record<string, unknown>[]> {
+  if (fields.length === 0) return docs;
+  const out = docs.map((doc) => ({ ...doc }));
+  for (const field of fields) {
+    const ids = new Set(
+      out.flatMap((doc) => [doc[field.name]].flat()).filter((id) => typeof id === "string" && isId(id)),
+    );
+    if (ids.size > MAX_POPULATED_IDS) {
+      throw invalidQuery("populate", `"${field.name}" names more than ${MAX_POPULATED_IDS} documents on this page`);
+    }
+    const found = await readable(deps, c, caller, field.collection, [...ids] as string[]);
+    for (const doc of out) {
+      const value = doc[field.name];
+      if (field.many && Array.isArray(value)) {
+        doc[field.name] = value.flatMap((id) => (typeof id === "string" && found.has(id) ? [found.get(id)] : []));
+      } else if (!field.many && typeof value === "string") {
+        doc[field.name] = found.get(value) ?? null;
+      }
+    }
+  }
+  return out;
+}
+
+/** The documents of `name` with these ids that the caller may read, as it may see them, by id. */
+async function readable(deps: Deps, c: Ctx, caller: Caller, name: string, ids: string[]) {
+  const { project, keyType } = c.get("principal");
+  const entry = ids.length > 0 && !looksLikeUsers(name) ? await deps.collections.get(project, name) : null;
+  if (!entry) return new Map<string, Record<string, unknown>>();
+  let ownerId: string | null;
+  try {
+    ownerId = authorize(caller, entry.def, "read");
+  } catch (error) {
+    if (error instanceof ApiError) return new Map<string, Record<string, unknown>>(); // not this caller's to read
+    throw error;
+  }
+  const filter = and({ _id: { $in: ids } }, ownerFilter(entry.def, ownerId));
+  const docs = await deps.collections.database(project).collection(name).find(filter);
+  const validators = deps.collections.validators(project, entry);
+  return new Map(docs.map((doc) => [String(doc._id), validators.strip(doc, { isSecretKey: keyType === "secret" })]));
+}

@@ -1,0 +1,97 @@
+/**
+ * `populate` / `expand` on lists and get-by-id (urBackend's SDK sends them): ref fields become the
+ * documents they name, as the caller may read them in their own collection.
+ */
+import urBackend from "@urbackend/sdk";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers.js";
+import { serveLocalApp } from "./serve.js";
+
+let env: DataTestEnv;
+let authorId: string;
+let tagIds: string[];
+let postId: string;
+beforeEach(async () => {
+  env = await dataTestEnv();
+  await env.defineCollection({
+    name: "authors",
+    fields: [
+      { name: "name", type: "string" },
+      { name: "email", type: "string", private: true },
+    ],
+  });
+  await env.defineCollection({ name: "tags", fields: [{ name: "label", type: "string" }] });
+  await env.defineCollection({
+    name: "posts",
+    fields: [
+      { name: "title", type: "string" },
+      { name: "author", type: "ref", ref: "authors" },
+      { name: "tags", type: "array", items: { type: "ref", ref: "tags" } },
+    ],
+  });
+  authorId = (await env.sk("POST", "/api/data/authors", { name: "Ada", email: "ada@example.com" })).json.data._id;
+  tagIds = [];
+  for (const label of ["a", "b"]) tagIds.push((await env.sk("POST", "/api/data/tags", { label })).json.data._id);
+  const gone = "0".repeat(24);
+  postId = (
+    await env.sk("POST", "/api/data/posts", { title: "P", author: authorId, tags: [tagIds[0], gone, tagIds[1]] })
+  ).json.data._id;
+});
+afterEach(() => env.close());
+
+describe("populate", () => {
+  it("turns a ref into its document and an array of refs into theirs (a missing one left out), on lists and gets", async () => {
+    const list = await env.pk("GET", "/api/data/posts?populate=author,tags");
+    expect(list.status, list.text).toBe(200);
+    const [post] = list.json.data.items;
+    expect(post.author).toMatchObject({ _id: authorId, name: "Ada" });
+    expect(post.author).not.toHaveProperty("email"); // private in its own collection: pk sees none
+    expect(post.tags.map((t: { label: string }) => t.label)).toEqual(["a", "b"]);
+    const one = await env.sk("GET", `/api/data/posts/${postId}?expand=author`);
+    expect(one.json.data.author).toMatchObject({ name: "Ada", email: "ada@example.com" }); // sk sees all
+    expect(one.json.data.tags).toHaveLength(3); // not asked for: ids as stored
+    expect((await env.pk("GET", "/api/data/posts")).json.data.items[0].author).toBe(authorId);
+  });
+
+  it("reads as the caller may: a collection of owned documents shows the caller's own, null for others", async () => {
+    const put = await env.sk("PUT", "/api/schemas/authors", {
+      fields: [
+        { name: "name", type: "string" },
+        { name: "email", type: "string", private: true },
+        { name: "userId", type: "string" },
+      ],
+      rls: { enabled: true, mode: "private", ownerField: "userId" },
+    });
+    expect(put.status, put.text).toBe(200);
+    const owner = newUserId();
+    const patched = await env.sk("PATCH", `/api/data/authors/${authorId}`, { userId: owner });
+    expect(patched.status, patched.text).toBe(200);
+    const as = async (userId: string) =>
+      (await env.pk("GET", "/api/data/posts?populate=author", { token: await env.token(userId) })).json.data.items[0]
+        .author;
+    expect(await as(owner)).toMatchObject({ _id: authorId, name: "Ada" });
+    expect(await as(newUserId())).toBeNull();
+    expect((await env.pk("GET", "/api/data/posts?populate=author")).json.data.items[0].author).toBeNull(); // a guest
+  });
+
+  it("names only ref fields of the collection: anything else is 400 INVALID_QUERY", async () => {
+    for (const query of ["populate=title", "populate=nope", "expand=author.name", `populate=${"a,".repeat(11)}`]) {
+      const res = await env.pk("GET", `/api/data/posts?${query}`);
+      expect([res.status, res.json.code], query).toEqual([400, "INVALID_QUERY"]);
+    }
+  });
+
+  it("works through urBackend's SDK (populate and expand as arrays)", async () => {
+    const server = await serveLocalApp(env.deps);
+    try {
+      const { db } = urBackend({ apiKey: env.project.pk, baseUrl: server.baseUrl });
+      const [post] = (await db.getAll("posts", { populate: ["author"], expand: ["tags"] })) as unknown as Array<{
+        author: { name: string };
+        tags: unknown[];
+      }>;
+      expect([post?.author.name, post?.tags.length]).toEqual(["Ada", 2]);
+    } finally {
+      await server.close();
+    }
+  });
+});
