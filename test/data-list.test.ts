@@ -157,9 +157,7 @@ describe("list query", () => {
     });
 
     it("never treats reserved names as filters", async () => {
-      const res = await list(
-        "fields=&select=&search=&searchFields=&count=false&limit=100",
-      );
+      const res = await list("fields=&select=&search=&searchFields=&count=false&limit=100");
       expect(res.json.data.total).toBe(60);
     });
 
