@@ -74,6 +74,28 @@ describe("populate", () => {
     expect((await env.pk("GET", "/api/data/posts?populate=author")).json.data.items[0].author).toBeNull(); // a guest
   });
 
+  it("counts every occurrence: an answer the populated documents would grow past 16 MiB is 400, not 250 MB", async () => {
+    const big = (await env.sk("POST", "/api/data/authors", { name: "x".repeat(50_000) })).json.data._id;
+    await env.sk("PUT", "/api/schemas/posts", {
+      fields: [
+        { name: "title", type: "string" },
+        { name: "author", type: "ref", ref: "authors" },
+        { name: "authors", type: "array", items: { type: "ref", ref: "authors" } },
+        { name: "tags", type: "array", items: { type: "ref", ref: "tags" } },
+      ],
+    });
+    const id = (await env.sk("POST", "/api/data/posts", { title: "many" })).json.data._id as string;
+    const populated = (n: number) =>
+      env
+        .sk("PATCH", `/api/data/posts/${id}`, { authors: Array(n).fill(big) })
+        .then(() => env.pk("GET", `/api/data/posts/${id}?populate=authors`));
+    const fits = await populated(100); // about 5 MB
+    expect([fits.status, fits.json.data.authors.length]).toEqual([200, 100]);
+    const over = await populated(400); // about 20 MB
+    expect([over.status, over.json.code]).toEqual([400, "INVALID_QUERY"]);
+    expect(over.json.message).toMatch(/would pass 16 MiB/);
+  });
+
   it("names only ref fields of the collection: anything else is 400 INVALID_QUERY", async () => {
     for (const query of ["populate=title", "populate=nope", "expand=author.name", `populate=${"a,".repeat(11)}`]) {
       const res = await env.pk("GET", `/api/data/posts?${query}`);

@@ -4,9 +4,11 @@
  * owners and private fields). A single ref the caller may not read, or that is gone, becomes null;
  * such ids are left out of an array of refs (as Mongoose's populate does). Top-level ref fields only.
  */
+import { MAX_AGGREGATE_BYTES } from "../../shared/aggregate.js";
 import type { Deps } from "../../shared/deps.js";
 import { ApiError } from "../../shared/errors.js";
 import { isId } from "../../shared/ids.js";
+import { jsonBytesWithin } from "../../shared/json-bytes.js";
 import { invalidQuery } from "../../shared/query/fail.js";
 import { authorize, type Caller, ownerFilter } from "../../shared/rules.js";
 import type { CollectionDef } from "../../shared/schema/definition.js";
@@ -17,6 +19,11 @@ import { and } from "./target.js";
 /** Most ref fields one request may populate, and most distinct ids one field may name on a page. */
 const MAX_POPULATED = 10;
 const MAX_POPULATED_IDS = 1000;
+/**
+ * Most JSON the populated documents may add to one answer, every occurrence counted (an array that
+ * names one large document 5000 times would otherwise answer 250 MB): the aggregate answer's bound.
+ */
+const MAX_POPULATED_BYTES = MAX_AGGREGATE_BYTES;
 
 interface RefField {
   name: string;
@@ -54,6 +61,18 @@ export async function populate(
 ): Promise<Record<string, unknown>[]> {
   if (fields.length === 0) return docs;
   const out = docs.map((doc) => ({ ...doc }));
+  let added = 0;
+  const take = (found: Map<string, Readable>, id: string) => {
+    const entry = found.get(id);
+    added += entry?.bytes ?? 0;
+    if (added > MAX_POPULATED_BYTES) {
+      throw invalidQuery(
+        "populate",
+        "the populated documents would pass 16 MiB: populate fewer fields, or ask for a smaller limit",
+      );
+    }
+    return entry?.doc;
+  };
   for (const field of fields) {
     const ids = new Set(
       out.flatMap((doc) => [doc[field.name]].flat()).filter((id) => typeof id === "string" && isId(id)),
@@ -65,29 +84,39 @@ export async function populate(
     for (const doc of out) {
       const value = doc[field.name];
       if (field.many && Array.isArray(value)) {
-        doc[field.name] = value.flatMap((id) => (typeof id === "string" && found.has(id) ? [found.get(id)] : []));
+        doc[field.name] = value.flatMap((id) => (typeof id === "string" && found.has(id) ? [take(found, id)] : []));
       } else if (!field.many && typeof value === "string") {
-        doc[field.name] = found.get(value) ?? null;
+        doc[field.name] = take(found, value) ?? null;
       }
     }
   }
   return out;
 }
 
+/** A referenced document as the caller may see it, and the size of its JSON. */
+interface Readable {
+  doc: Record<string, unknown>;
+  bytes: number;
+}
+
 /** The documents of `name` with these ids that the caller may read, as it may see them, by id. */
 async function readable(deps: Deps, c: Ctx, caller: Caller, name: string, ids: string[]) {
   const { project, keyType } = c.get("principal");
+  const found = new Map<string, Readable>();
   const entry = ids.length > 0 && !looksLikeUsers(name) ? await deps.collections.get(project, name) : null;
-  if (!entry) return new Map<string, Record<string, unknown>>();
+  if (!entry) return found;
   let ownerId: string | null;
   try {
     ownerId = authorize(caller, entry.def, "read");
   } catch (error) {
-    if (error instanceof ApiError) return new Map<string, Record<string, unknown>>(); // not this caller's to read
+    if (error instanceof ApiError) return found; // not this caller's to read
     throw error;
   }
   const filter = and({ _id: { $in: ids } }, ownerFilter(entry.def, ownerId));
-  const docs = await deps.collections.database(project).collection(name).find(filter);
   const validators = deps.collections.validators(project, entry);
-  return new Map(docs.map((doc) => [String(doc._id), validators.strip(doc, { isSecretKey: keyType === "secret" })]));
+  for (const stored of await deps.collections.database(project).collection(name).find(filter)) {
+    const doc = validators.strip(stored, { isSecretKey: keyType === "secret" });
+    found.set(String(stored._id), { doc, bytes: jsonBytesWithin(doc, MAX_POPULATED_BYTES) });
+  }
+  return found;
 }
