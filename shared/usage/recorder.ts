@@ -125,6 +125,8 @@ export function createUsageRecorder(
   let lastFlush = clock.now();
   let flushing: Promise<void> = Promise.resolve();
   let trailing: Promise<void> | undefined;
+  /** Whether anything recorded waits to be written. */
+  const holding = () => buffered > 0 || counters.size > 0;
 
   const add = (projectId: string, day: string, counter: string, amount: number) => {
     const key = `${projectId}|${day}`;
@@ -230,7 +232,7 @@ export function createUsageRecorder(
       if (amount !== 0) add(projectId, dayOf(clock.now()), metric, amount);
     },
     flushIfDue() {
-      if (buffered === 0 && counters.size === 0) return undefined;
+      if (!holding()) return undefined;
       if (buffered >= FLUSH_AT_ENTRIES || clock.now() - lastFlush >= flushEveryMs) return flush();
       if (trailing) return undefined;
       const wait = new Promise<void>((resolve) => {
@@ -239,7 +241,7 @@ export function createUsageRecorder(
       });
       trailing = wait.then(() => {
         trailing = undefined;
-        return buffered > 0 || counters.size > 0 ? flush() : undefined;
+        return holding() ? flush() : undefined;
       });
       return trailing;
     },
