@@ -238,6 +238,91 @@ describe("definition bodies pass the body checks", () => {
   });
 });
 
+describe("answers carry urBackend's model; an answer sent back is a body", () => {
+  const orders = {
+    name: "orders",
+    fields: [
+      { name: "sku", type: "string", required: true, unique: true, maxLength: 20 },
+      { name: "buyer", type: "ref", ref: "users" },
+      { name: "lines", type: "array", items: { type: "object", fields: [{ name: "qty", type: "integer", min: 1 }] } },
+    ],
+    permissions: { read: "user" },
+  };
+  const get = async () => (await env.sk("GET", "/api/schemas/orders")).json.data.collection;
+
+  it("model spells the fields as urBackend does (key, capitalized type, required, unique, ref, items); pk sees no private ones", async () => {
+    await env.defineCollection(orders);
+    expect((await get()).model).toEqual([
+      { key: "sku", type: "String", required: true, unique: true },
+      { key: "buyer", type: "Ref", required: false, unique: false, ref: "users" },
+      {
+        key: "lines",
+        type: "Array",
+        required: false,
+        unique: false,
+        items: { type: "Object", fields: [{ key: "qty", type: "Integer", required: false, unique: false }] },
+      },
+    ]);
+    await env.defineCollection(posts);
+    const pkPosts = (await env.pk("GET", "/api/schemas/posts")).json.data.collection;
+    expect(pkPosts.model.map((f: { key: string }) => f.key)).toEqual(["title", "views"]);
+  });
+
+  it("GET → PUT and GET → PATCH of the answer as it is change nothing", async () => {
+    await env.defineCollection(orders);
+    const before = await get();
+    for (const method of ["PUT", "PATCH"]) {
+      const res = await env.sk(method, "/api/schemas/orders", before);
+      expect([method, res.status]).toEqual([method, 200]);
+      const { updatedAt, ...answer } = res.json.data.collection;
+      const { updatedAt: _, ...expected } = before;
+      expect(answer).toEqual(expected);
+    }
+  });
+
+  it("the field list edited counts: fields (model as answered), or model (fields as answered)", async () => {
+    await env.defineCollection(orders);
+    const answer = await get();
+    const viaFields = await env.sk("PUT", "/api/schemas/orders", {
+      ...answer,
+      fields: [...answer.fields, { name: "note", type: "string" }],
+    });
+    expect(viaFields.status).toBe(200);
+    expect(viaFields.json.data.collection.fields.map((f: { name: string }) => f.name)).toEqual([
+      "sku",
+      "buyer",
+      "lines",
+      "note",
+    ]);
+    const again = await get();
+    const viaModel = await env.sk("PATCH", "/api/schemas/orders", {
+      ...again,
+      model: [{ key: "title", type: "String", required: true }],
+    });
+    expect(viaModel.status).toBe(200);
+    expect(viaModel.json.data.collection.fields).toEqual([{ name: "title", type: "string", required: true }]);
+  });
+
+  it("fields and model that both differ from the answer are 400; an answer copied to POST makes a new collection", async () => {
+    await env.defineCollection(orders);
+    const answer = await get();
+    const both = await env.sk("PUT", "/api/schemas/orders", {
+      ...answer,
+      fields: [{ name: "a", type: "string" }],
+      model: [{ key: "b", type: "String" }],
+    });
+    expect([both.status, both.json.code, both.json.details[0]]).toEqual([
+      400,
+      "VALIDATION_FAILED",
+      { path: "model", message: "Give fields or model, not both" },
+    ]);
+    expect((await get()).fields).toEqual(answer.fields);
+    const copy = await env.sk("POST", "/api/schemas", { ...answer, name: "archive" });
+    expect(copy.status).toBe(201);
+    expect(copy.json.data.collection).toMatchObject({ name: "archive", fields: answer.fields, model: answer.model });
+  });
+});
+
 describe("PUT replaces, PATCH merges", () => {
   it("PUT replaces the whole definition (rules not given fall back to the defaults)", async () => {
     await env.defineCollection(posts);

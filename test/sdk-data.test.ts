@@ -111,14 +111,19 @@ describe("db and schema with the secret key", () => {
     await expect(db.patch("posts", "not-an-id", { title: "x" })).rejects.toBeInstanceOf(ValidationError);
   });
 
-  it("schema.getSchema reads the definition", async () => {
+  it("schema.getSchema reads the definition, as the SDK types it (model) and as Edgeback answers it (fields)", async () => {
     const { schema } = client();
-    const def = (await schema.getSchema("posts")) as unknown as {
-      name: string;
-      fields: Array<{ name: string; type: string }>;
-    };
+    const def = await schema.getSchema("posts");
     expect(def.name).toBe("posts");
-    expect(def.fields.map((f) => f.name)).toEqual(["title", "status", "views", "slug", "internal"]);
+    expect(def.model.map((f) => [f.key, f.type])).toEqual([
+      ["title", "String"],
+      ["status", "String"],
+      ["views", "Number"],
+      ["slug", "String"],
+      ["internal", "String"],
+    ]);
+    const fields = (def as unknown as { fields: Array<{ name: string }> }).fields;
+    expect(fields.map((f) => f.name)).toEqual(["title", "status", "views", "slug", "internal"]);
     await expect(schema.getSchema("missing")).rejects.toBeInstanceOf(NotFoundError);
   });
 });

@@ -13,6 +13,7 @@ import {
   type FieldDef,
   mergeDefinition,
   parseDefinition,
+  urBackendModel,
 } from "../../shared/schema/definition.js";
 import { isUsersCollection, parseCollectionName, USERS } from "../../shared/schema/names.js";
 
@@ -59,10 +60,39 @@ function view(entry: CollectionEntry, keyType: KeyType) {
     keyType === "secret" ? entry.def : { ...entry.def, fields: publicFields(entry.def.fields) };
   return {
     ...definitionView(def),
+    model: urBackendModel(def.fields),
     implicit: entry.implicit,
     createdAt: entry.createdAt || null,
     updatedAt: entry.updatedAt || null,
   };
+}
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * A write body as written, also when it is a definition answer sent back (GET, edit, PUT): the
+ * answer-only keys (`implicit`, `createdAt`, `updatedAt`) are dropped, and of `fields` and `model`,
+ * which answers carry both, the one still as answered for the current definition (or, for `model`,
+ * as answered for the `fields` given) gives way to the other. Two field lists that differ otherwise
+ * stay, for the parser to refuse.
+ */
+function asWritten(body: unknown, current?: CollectionDef): unknown {
+  if (!isPlainObject(body)) return body;
+  const { implicit, createdAt, updatedAt, ...written } = body;
+  if (written.fields === undefined || written.model === undefined) return written;
+  const { model, ...withFields } = written;
+  if (current && sameJson(model, urBackendModel(current.fields))) return withFields;
+  if (current && sameJson(written.fields, definitionView(current).fields)) {
+    const { fields, ...withModel } = written;
+    return withModel;
+  }
+  try {
+    const given = parseDefinition({ ...withFields, name: current?.name ?? withFields.name });
+    if (sameJson(model, urBackendModel(given.fields))) return withFields;
+  } catch {
+    // the parser answers for it below
+  }
+  return written;
 }
 
 function requireSecret(keyType: KeyType): void {
@@ -93,7 +123,7 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
   routes.post("/", async (c) => {
     const { project, keyType } = c.get("principal");
     requireSecret(keyType);
-    const def = parseDefinition(await readJson(c));
+    const def = parseDefinition(asWritten(await readJson(c)));
     const entry = await deps.collections.create(project, def);
     return ok(c, { collection: view(entry, keyType) }, 201);
   });
@@ -102,7 +132,9 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
     const { project, keyType } = c.get("principal");
     requireSecret(keyType);
     const name = parseCollectionName(c.req.param("name"));
-    const body = await readJson(c);
+    const current = await definitionOf(deps, project, name);
+    if (!current) throw new ApiError("COLLECTION_NOT_FOUND");
+    const body = asWritten(await readJson(c), current.def);
     if (isPlainObject(body) && body.name !== undefined && body.name !== name) {
       throw new ApiError("VALIDATION_FAILED", undefined, {
         details: [{ path: "name", message: "A collection cannot be renamed" }],
@@ -117,7 +149,7 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
     requireSecret(keyType);
     const current = await definitionOf(deps, project, parseCollectionName(c.req.param("name")));
     if (!current) throw new ApiError("COLLECTION_NOT_FOUND");
-    const entry = await store(deps, project, mergeDefinition(current.def, await readJson(c)));
+    const entry = await store(deps, project, mergeDefinition(current.def, asWritten(await readJson(c), current.def)));
     return ok(c, { collection: view(entry, keyType) });
   });
 

@@ -483,6 +483,29 @@ export function definitionView(def: CollectionDef): Raw {
   return view;
 }
 
+/** A type name as urBackend spells it in its `model`: first letter upper-cased (`string` → `String`). */
+const urBackendType = (type: FieldType) => `${type[0]?.toUpperCase()}${type.slice(1)}`;
+
+/** A field (or an array's `items`, which has no name) as urBackend's `model` holds it. */
+function urBackendField(field: ItemDef & { name?: string }): Raw {
+  const type = urBackendType(field.type);
+  const out: Raw =
+    field.name === undefined
+      ? { type }
+      : { key: field.name, type, required: field.required === true, unique: field.unique === true };
+  if (field.ref) out.ref = field.ref;
+  if (field.items) out.items = urBackendField(field.items);
+  if (field.fields) out.fields = field.fields.map(urBackendField);
+  return out;
+}
+
+/**
+ * The fields as urBackend answers them, its `model` (what `@urbackend/sdk` types `getSchema` with):
+ * `key`, capitalized `type`, `required`, `unique`, and `ref`, `items`, `fields` when set. The
+ * definition's other rules are in `fields` only.
+ */
+export const urBackendModel = (fields: readonly FieldDef[]): Raw[] => fields.map(urBackendField);
+
 /**
  * The fields of a field's object values, dotted path segments below it: its own `fields`, or those of
  * the objects its arrays hold however deeply they nest (`items.fields`, `items.items.fields`).
