@@ -150,6 +150,9 @@ describe("auth and storage inside workerd (all functions in one Worker)", () => 
     expect(
       (await call("local", "POST", "/api/userAuth/login", pk, { ...account, password: "wrong-password-1" })).status,
     ).toBe(401);
+    // The isolate's first request is long over: an unknown email waits on nothing another request started.
+    const unknown = await call("local", "POST", "/api/userAuth/login", pk, { ...account, email: "nobody@example.com" });
+    expect([unknown.status, unknown.json.code]).toEqual([401, "INVALID_CREDENTIALS"]);
   });
 
   it("app mail and the start of a social sign-in run in workerd", async () => {

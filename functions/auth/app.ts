@@ -1,7 +1,6 @@
 import type { Hono } from "hono";
 import { requireApiKey } from "../../shared/api-key.js";
 import { type AppEnv, createBaseApp } from "../../shared/app.js";
-import { warmPasswordCheck } from "../../shared/auth/passwords.js";
 import { createAuthStore } from "../../shared/auth/store.js";
 import type { Deps } from "../../shared/deps.js";
 import type { AuthRuntime } from "./context.js";
@@ -25,7 +24,6 @@ const MAIL_PREFIX = "/api/mail";
 export function createAuthApp(deps: Deps, options: SocialOptions = {}): Hono<AppEnv> {
   const app = createBaseApp(deps);
   const rt: AuthRuntime = { deps, store: createAuthStore(deps) };
-  warmPasswordCheck(deps.config.bcryptCost);
   // The social sign-in callback is called by the provider, without a key: it comes before the key check.
   app.route(PREFIX, socialCallbackRoutes(rt, options));
   app.use(`${PREFIX}/*`, requireApiKey(deps));

@@ -33,28 +33,19 @@ export async function rehashIfOtherCost(password: string, hash: string, cost: nu
   return bcrypt.getRounds(hash) === cost ? undefined : hashPassword(password, cost);
 }
 
-/** One dummy hash per cost per isolate: what an unknown email is compared against. */
-const dummyHashes = new Map<number, Promise<string>>();
-
-function dummyHash(cost: number): Promise<string> {
-  let dummy = dummyHashes.get(cost);
-  if (!dummy) {
-    dummy = bcrypt.hash(`unknown-account-${cost}`, cost);
-    dummyHashes.set(cost, dummy);
-  }
-  return dummy;
-}
-
-/** Computes the dummy hash ahead of the first login, so even that one costs no extra. */
-export function warmPasswordCheck(cost: number): void {
-  dummyHash(cost).catch(() => dummyHashes.delete(cost));
-}
+/**
+ * A well-formed bcrypt hash at `cost` that no password will match (its digest is all zero bits);
+ * bcrypt reads the cost and salt from it and does the full work. Made
+ * without hashing, so the unknown-email branch never waits on work started by another request:
+ * on Workers such work stops when that request ends.
+ */
+const dummyHash = (cost: number) => `$2b$${String(cost).padStart(2, "0")}$${"unknownAccount".padEnd(53, ".")}`;
 
 /**
  * Spends the time of one password check at `cost` and returns false: the unknown-email branch of
  * login, so it costs what a wrong password costs.
  */
 export async function burnPasswordCheck(password: string, cost: number): Promise<false> {
-  await bcrypt.compare(bcryptInput(password), await dummyHash(cost));
+  await bcrypt.compare(bcryptInput(password), dummyHash(cost));
   return false;
 }
