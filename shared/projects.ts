@@ -17,6 +17,7 @@ import {
   viewSettings,
   withSecretHolder,
 } from "./settings.js";
+import { setupOnce } from "./setup-once.js";
 import type { Doc, DocumentStore } from "./store/types.js";
 
 /** A project as the admin API shows it: never key material, the JWT secret or the database URI. */
@@ -173,17 +174,11 @@ export function createProjectService(opts: {
   });
   let storeReads = 0;
 
-  let indexes: Promise<void> | undefined;
-  const ensureIndexes = () => {
-    indexes ??= Promise.all([keys().createIndex("hash", { unique: true }), keys().createIndex("projectId")]).then(
-      () => undefined,
-      (error) => {
-        indexes = undefined;
-        throw error;
-      },
+  const indexesMade = setupOnce();
+  const ensureIndexes = () =>
+    indexesMade("keys", () =>
+      Promise.all([keys().createIndex("hash", { unique: true }), keys().createIndex("projectId")]),
     );
-    return indexes;
-  };
 
   /** Seals the secrets (SECRET_SETTINGS) in a validated settings value (create input or PATCH patch). */
   const sealSettings = async (settings: Record<string, unknown>) => {

@@ -1,5 +1,6 @@
 import type { Deps } from "../deps.js";
 import type { ResolvedProject } from "../principal.js";
+import { setupOnce } from "../setup-once.js";
 import type { Collection } from "../store/types.js";
 
 /** Where auth keeps its records in a project's tenant database (names starting with `_` are reserved). */
@@ -61,11 +62,9 @@ const INDEXES: Record<keyof typeof AUTH_COLLECTIONS, Array<[string, boolean]>> =
 /** Fields of `users` the auth function indexes, and whether uniquely: a profile definition never makes or changes them. */
 export const AUTH_USER_INDEXES: ReadonlyMap<string, boolean> = new Map(INDEXES.users);
 
-const MAX_REMEMBERED = 10_000;
-
 /** Creates the per-instance auth store over the collection registry's tenant databases. */
 export function createAuthStore(deps: Pick<Deps, "collections">): AuthStore {
-  const ensured = new Map<string, Promise<void>>();
+  const ensured = setupOnce();
 
   return {
     async forProject(project) {
@@ -76,20 +75,13 @@ export function createAuthStore(deps: Pick<Deps, "collections">): AuthStore {
       // A users definition change may touch the users indexes (the registry syncs declared ones): re-ensure then.
       const revision = (await deps.collections.get(project, "users"))?.revision ?? "none";
       const key = `${project.id}/${revision}`;
-      let ready = ensured.get(key);
-      if (!ready) {
-        if (ensured.size >= MAX_REMEMBERED) ensured.clear();
-        ready = (async () => {
-          for (const [role, indexes] of Object.entries(INDEXES)) {
-            for (const [field, unique] of indexes) {
-              await cols[role as keyof AuthCollections].createIndex(field, { unique });
-            }
+      await ensured(key, async () => {
+        for (const [role, indexes] of Object.entries(INDEXES)) {
+          for (const [field, unique] of indexes) {
+            await cols[role as keyof AuthCollections].createIndex(field, { unique });
           }
-        })();
-        ensured.set(key, ready);
-        ready.catch(() => ensured.delete(key));
-      }
-      await ready;
+        }
+      });
       return cols;
     },
   };

@@ -1,4 +1,5 @@
 import type { Clock, Logger } from "../deps.js";
+import { setupOnce } from "../setup-once.js";
 import { type DocumentStore, DuplicateKeyError } from "../store/types.js";
 
 /** Counters kept per project per day besides requests (API.md §8). */
@@ -168,15 +169,14 @@ export function createUsageRecorder(
     await usage.updateOne({ _id }, { $inc: inc });
   };
 
-  let logIndexes: Promise<void> | undefined;
+  const logIndexesMade = setupOnce();
   /**
    * Request logs are stored in buckets, one document per project per flush (its requests column by
    * column, oldest first), so recording costs one insert per project per flush, whatever the traffic.
    */
   const writeLog = async (projectId: string, all: LogColumns) => {
     const buckets = store.platform().collection(LOG_COLLECTION);
-    logIndexes ??= Promise.all([buckets.createIndex("projectId"), buckets.createIndex("time")]).then(() => undefined);
-    await logIndexes;
+    await logIndexesMade("logs", () => Promise.all([buckets.createIndex("projectId"), buckets.createIndex("time")]));
     const log = newest(all, LOG_RETENTION.entries);
     const time = new Date(log.time.at(-1) as number).toISOString();
     await buckets.insertOne({ projectId, time, count: log.time.length, log });
