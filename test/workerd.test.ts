@@ -271,6 +271,21 @@ describe("MongoDB inside workerd", () => {
       const res = await mf.dispatchFetch("http://edgeback.test/api/health");
       expect(res.status).toBe(503);
       expect(await res.json()).toMatchObject({ success: false, code: "SERVICE_UNAVAILABLE" });
+      // A request that needs no data opens no connection: a preflight answers at once, not after
+      // the server selection timeout, and a data request's 503 is the app's, with CORS and request id.
+      const origin = { origin: "https://app.example" };
+      const started = Date.now();
+      const preflight = await mf.dispatchFetch("http://edgeback.test/api/data/posts", {
+        method: "OPTIONS",
+        headers: { ...origin, "access-control-request-method": "GET" },
+      });
+      expect([preflight.status, Date.now() - started < 400]).toEqual([204, true]);
+      const list = await mf.dispatchFetch("http://edgeback.test/api/data/posts", {
+        headers: { ...origin, "x-api-key": `pk_live_${"a".repeat(43)}` },
+      });
+      expect(list.status).toBe(503);
+      expect(list.headers.get("x-request-id")).toBeTruthy();
+      expect(list.headers.get("vary")).toMatch(/origin/i);
     } finally {
       await mf.dispose();
     }

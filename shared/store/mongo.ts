@@ -122,8 +122,9 @@ export async function openMongoStore(config: {
   /** Connections per client on a long-lived instance: small on serverless ones. */
   maxPoolSize?: number;
   /**
-   * The store serves one request, then closes (Workers, which keep no socket across requests): one
-   * connection, and the servers polled on it rather than watched over sockets of their own.
+   * The store serves one request, then closes (Workers, which keep no socket across requests): it
+   * connects on its first operation, with one connection for operations and one the driver's
+   * monitor polls the server on (rather than watching it with a socket per server).
    */
   oneRequest?: boolean;
 }): Promise<DocumentStore> {
@@ -263,10 +264,14 @@ export async function openMongoStore(config: {
     };
   }
 
-  await run(() => client.connect()).catch(async (error: unknown) => {
-    await client.close().catch(() => {});
-    throw error;
-  });
+  // A one-request client connects on its first operation (the driver's own), so a request that
+  // needs no data (a preflight, an unknown route) opens no connection.
+  if (!config.oneRequest) {
+    await run(() => client.connect()).catch(async (error: unknown) => {
+      await client.close().catch(() => {});
+      throw error;
+    });
+  }
   return {
     kind: "mongo",
     platform: () => database(() => client.db(`${config.dbPrefix}_platform`)),
