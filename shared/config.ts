@@ -112,8 +112,9 @@ export interface LoadOptions {
   /** Variables the function cannot work without (ADMIN_TOKEN for admin), in every environment. */
   required?: readonly RequiredVar[];
   /**
-   * The platform has no lasting disk (Workers; Lambda and Vercel in production): DATA_DIR is ignored
-   * (the embedded store and files stay in memory), so production needs MONGODB_URI.
+   * The platform has no lasting disk and runs many short-lived instances (Workers; Lambda and Vercel
+   * in production): DATA_DIR is ignored (the embedded store and files stay in memory), so production
+   * needs MONGODB_URI, and Upstash for rate limits that hold across instances.
    */
   diskless?: boolean;
 }
@@ -151,6 +152,13 @@ export function loadConfig(rawEnv: Env, options: LoadOptions = {}): Config {
   const rateLimits = loadRateLimitConfig(env);
   const s3 = loadS3Config(env);
   problems.push(...rateLimits.problems, ...s3.problems);
+  const limited = Object.values(rateLimits.config.rules).some((rule) => rule !== "off");
+  if (production && options.diskless && limited && !rateLimits.config.upstash) {
+    problems.push(
+      "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN: required in production on this platform, where " +
+        "every instance would otherwise count on its own (or set RATE_LIMIT_PK, RATE_LIMIT_AUTH and RATE_LIMIT_SK to off)",
+    );
+  }
   if (problems.length > 0 || !values) throw new ConfigError(problems);
 
   const store: StoreConfig = values.MONGODB_URI

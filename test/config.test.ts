@@ -133,6 +133,23 @@ describe("loadConfig", () => {
     });
   });
 
+  it("production on a platform of many instances needs Upstash for rate limits, unless every limit is off", () => {
+    const env = { NODE_ENV: "production", MONGODB_URI: "mongodb://db.example/edgeback", ENCRYPTION_KEY: KEY_BASE64 };
+    expect(() => loadConfig(env, { diskless: true })).toThrow(
+      /UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN: required/,
+    );
+    const upstash = { UPSTASH_REDIS_REST_URL: "https://redis.example", UPSTASH_REDIS_REST_TOKEN: "t" };
+    expect(loadConfig({ ...env, ...upstash }, { diskless: true }).rateLimits.upstash).toEqual({
+      url: "https://redis.example",
+      token: "t",
+    });
+    const off = { RATE_LIMIT_PK: "off", RATE_LIMIT_AUTH: "off", RATE_LIMIT_SK: "off" };
+    expect(loadConfig({ ...env, ...off }, { diskless: true }).rateLimits.upstash).toBeUndefined();
+    expect(() => loadConfig({ ...env, ...off, RATE_LIMIT_AUTH: "20/15m" }, { diskless: true })).toThrow(/UPSTASH/);
+    expect(loadConfig(env).rateLimits.upstash).toBeUndefined(); // one long-lived server counts in its memory
+    expect(loadConfig({ ...env, NODE_ENV: "development" }, { diskless: true }).rateLimits.upstash).toBeUndefined();
+  });
+
   it.each([
     ["not base64 or hex", "not a key!"],
     ["16 bytes of hex", "ab".repeat(16)],
