@@ -7,6 +7,7 @@ import { corsHeaders, withholdCors } from "./cors.js";
 import type { Deps } from "./deps.js";
 import { ApiError } from "./errors.js";
 import type { Principal } from "./principal.js";
+import { BlobStoreUnavailableError } from "./storage/types.js";
 import { QueryTimeoutError, StoreUnavailableError } from "./store/types.js";
 import { recordUsage } from "./usage/middleware.js";
 
@@ -23,7 +24,9 @@ const BODYLESS = new Set(["GET", "HEAD", "OPTIONS"]);
 /** Converts any thrown value into an ApiError; unknown errors become a bare 500/503. */
 function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
-  if (error instanceof StoreUnavailableError) return new ApiError("SERVICE_UNAVAILABLE");
+  if (error instanceof StoreUnavailableError || error instanceof BlobStoreUnavailableError) {
+    return new ApiError("SERVICE_UNAVAILABLE");
+  }
   if (error instanceof QueryTimeoutError) {
     return new ApiError(
       "INVALID_QUERY",

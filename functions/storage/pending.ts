@@ -14,6 +14,7 @@ import {
   reserveBytes,
 } from "../../shared/storage/files.js";
 import { assertMagicBytes } from "../../shared/storage/policy.js";
+import { BlobStoreUnavailableError } from "../../shared/storage/types.js";
 import type { StorageRuntime } from "./context.js";
 
 /** How long a direct-upload URL stays valid, in seconds. */
@@ -93,10 +94,15 @@ export async function settle(rt: StorageRuntime, file: FileDoc): Promise<FileDoc
   return null;
 }
 
-/** Settles a project's pending files whose URL has expired, giving back the bytes of those never uploaded. */
+/**
+ * Settles a project's pending files whose URL has expired, giving back the bytes of those never
+ * uploaded. An unavailable blob store stops the sweep at once (the request answers 503) rather than
+ * waiting on it once per file.
+ */
 async function releaseExpired(rt: StorageRuntime, projectId: string): Promise<void> {
   for (const file of await expiredPendingFiles(rt.deps, projectId, SWEEP_LIMIT)) {
     await settle(rt, file).catch((error: unknown) => {
+      if (error instanceof BlobStoreUnavailableError) throw error;
       // Bytes of the wrong size or type were removed with their record; anything else waits for the next check.
       if (!(error instanceof ApiError))
         rt.deps.log.warn("storage: could not settle an expired upload", { path: file._id, error: String(error) });

@@ -1,5 +1,5 @@
 import { AwsClient } from "aws4fetch";
-import type { BlobStore } from "./types.js";
+import { type BlobStore, BlobStoreUnavailableError } from "./types.js";
 
 /** Where the bucket is and how to reach it (AWS S3, Cloudflare R2, MinIO). */
 export interface S3Config {
@@ -11,16 +11,25 @@ export interface S3Config {
   forcePathStyle: boolean;
 }
 
+/** How long one S3 call may take, retry included, before it fails (ms); a PUT gets more per byte. */
+const DEFAULT_TIMEOUT_MS = 5_000;
+/** The slowest transfer a PUT is given time for: 1 MiB/s (100 MiB → 100 s on top of the timeout). */
+const MIN_BYTES_PER_MS = (1024 * 1024) / 1000;
+
 /**
  * Blobs in an S3-compatible bucket, signed with aws4fetch (SigV4 over fetch: a few KiB, runs on
  * Workers too). Presigned PUTs bind the content type and the exact length into the signature.
+ * Each call is retried once (5xx, 429) and bounded by `timeoutMs`; an unreachable, failing or
+ * silent bucket throws BlobStoreUnavailableError (503), other refusals a plain Error (500).
  */
-export function s3BlobStore(config: S3Config): BlobStore {
+export function s3BlobStore(config: S3Config, options: { timeoutMs?: number } = {}): BlobStore {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const client = new AwsClient({
     accessKeyId: config.accessKeyId,
     secretAccessKey: config.secretAccessKey,
     service: "s3",
     region: config.region,
+    retries: 1,
   });
   const endpoint = (config.endpoint ?? `https://s3.${config.region}.amazonaws.com`).replace(/\/$/, "");
   const urlOf = (path: string) => {
@@ -31,26 +40,37 @@ export function s3BlobStore(config: S3Config): BlobStore {
   };
   const failed = async (res: Response, what: string) =>
     new Error(`S3 ${what} failed: ${res.status} ${(await res.text()).slice(0, 200)}`);
+  /** One signed call, bounded in time; the bucket being down, slow or overloaded is BlobStoreUnavailableError. */
+  async function call(what: string, url: string, init: RequestInit = {}, timeout = timeoutMs): Promise<Response> {
+    let res: Response;
+    try {
+      res = await client.fetch(url, { ...init, signal: AbortSignal.timeout(timeout) });
+    } catch (error) {
+      throw new BlobStoreUnavailableError(`S3 ${what} failed: ${String(error)}`, { cause: error });
+    }
+    if (res.status >= 500 || res.status === 429) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new BlobStoreUnavailableError(`S3 ${what} failed: ${res.status}`);
+    }
+    return res;
+  }
 
   return {
     kind: "s3",
     async put(path, bytes, contentType) {
-      const res = await client.fetch(urlOf(path), {
-        method: "PUT",
-        body: bytes as Uint8Array<ArrayBuffer>,
-        headers: { "content-type": contentType },
-      });
+      const init = { method: "PUT", body: bytes as Uint8Array<ArrayBuffer>, headers: { "content-type": contentType } };
+      const res = await call("PUT", urlOf(path), init, timeoutMs + Math.ceil(bytes.length / MIN_BYTES_PER_MS));
       if (!res.ok) throw await failed(res, "PUT");
     },
     async get(path) {
-      const res = await client.fetch(urlOf(path));
+      const res = await call("GET", urlOf(path));
       if (res.status === 404) return null;
       if (!res.ok || !res.body) throw await failed(res, "GET");
       const size = Number(res.headers.get("content-length") ?? 0);
       return { body: res.body, size, contentType: res.headers.get("content-type") ?? "application/octet-stream" };
     },
     async head(path) {
-      const res = await client.fetch(urlOf(path), { method: "HEAD" });
+      const res = await call("HEAD", urlOf(path), { method: "HEAD" });
       if (res.status === 404) return null;
       if (!res.ok) throw await failed(res, "HEAD");
       return {
@@ -59,7 +79,7 @@ export function s3BlobStore(config: S3Config): BlobStore {
       };
     },
     async delete(path) {
-      const res = await client.fetch(urlOf(path), { method: "DELETE" });
+      const res = await call("DELETE", urlOf(path), { method: "DELETE" });
       if (!res.ok && res.status !== 404) throw await failed(res, "DELETE");
     },
     async presignPut(path, contentType, size, expiresIn) {

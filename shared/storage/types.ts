@@ -30,3 +30,14 @@ export interface BlobStore {
   /** A short-lived download URL (s3) answering with `contentType`; null when the storage function serves the bytes itself. */
   presignGet(path: string, expiresIn: number, contentType: string): Promise<string | null>;
 }
+
+/**
+ * The blob store cannot answer now (unreachable, timed out, 5xx or 429 after its retries): the
+ * request answers 503 SERVICE_UNAVAILABLE. Other failures stay plain errors (500).
+ */
+export class BlobStoreUnavailableError extends Error {
+  constructor(message = "Blob store unavailable", options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "BlobStoreUnavailableError";
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The s3 blob store when the bucket fails: unreachable, answering 5xx, or never answering. Every
+ * storage route that reaches it answers 503 SERVICE_UNAVAILABLE in the envelope, promptly (one retry,
+ * a bounded wait), and gives back what it reserved.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { createStorageApp } from "../functions/storage/app.js";
+import { UPLOAD_URL_TTL } from "../functions/storage/pending.js";
+import type { Deps } from "../shared/deps.js";
+import { s3BlobStore } from "../shared/storage/s3.js";
+import { fakeClock, testDeps } from "./helpers.js";
+import { PNG } from "./png.js";
+import { S3RVER_KEYS } from "./s3-server.js";
+
+/** Timeout of each S3 call in these tests (production waits 5 s). */
+const TIMEOUT_MS = 200;
+
+/** An "S3" that answers every request with `status` (503 SlowDown…), or never answers (`"hang"`). */
+async function failingS3(answer: number | "hang") {
+  const seen: string[] = [];
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((req, res) => {
+    seen.push(req.method ?? "");
+    req.resume();
+    if (answer === "hang") return;
+    res.writeHead(answer, { "content-type": "application/xml" });
+    res.end("<Error><Code>SlowDown</Code><Message>secret internal detail</Message></Error>");
+  });
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  closers.push(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return { endpoint, seen };
+}
+
+const closers: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const close of closers.splice(0)) await close();
+});
+
+async function storageAt(endpoint: string) {
+  const clock = fakeClock(Date.now());
+  const deps: Deps = await testDeps({ clock });
+  closers.push(() => deps.store.close());
+  const blobs = s3BlobStore(
+    { bucket: "files", region: "us-east-1", endpoint, forcePathStyle: true, ...S3RVER_KEYS },
+    { timeoutMs: TIMEOUT_MS },
+  );
+  const app = createStorageApp(deps, { blobs });
+  const { project, keys } = await deps.projects.create({ name: "s3-down" });
+  const headers = { "x-api-key": keys.secret };
+  const reserved = async () =>
+    (await deps.store.platform().collection("storage_usage").findOne({ _id: project.id }))?.bytes;
+  const upload = async () => {
+    const form = new FormData();
+    form.append("file", new Blob([PNG], { type: "image/png" }), "a.png");
+    const started = Date.now();
+    const res = await app.request("/api/storage/upload", { method: "POST", headers, body: form });
+    return { status: res.status, body: await res.json(), ms: Date.now() - started };
+  };
+  const post = (route: string, body: unknown) =>
+    app.request(`/api/storage/${route}`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  return { clock, upload, post, reserved };
+}
+
+const unavailable = { success: false, code: "SERVICE_UNAVAILABLE" };
+
+describe("s3 blob store failures", () => {
+  it("an unreachable bucket: 503 SERVICE_UNAVAILABLE, the reservation given back", async () => {
+    const s3 = await storageAt("http://127.0.0.1:9"); // nothing listens there
+    const answer = await s3.upload();
+    expect(answer.status).toBe(503);
+    expect(answer.body).toMatchObject(unavailable);
+    expect(JSON.stringify(answer.body)).not.toMatch(/S3|fetch|ECONN/);
+    expect(await s3.reserved()).toBe(0);
+  });
+
+  it("a bucket answering 503 SlowDown: 503 after one retry, nothing of its answer leaked", async () => {
+    const bucket = await failingS3(503);
+    const s3 = await storageAt(bucket.endpoint);
+    const answer = await s3.upload();
+    expect(answer.status).toBe(503);
+    expect(answer.body).toMatchObject(unavailable);
+    expect(JSON.stringify(answer.body)).not.toMatch(/secret internal detail|SlowDown/);
+    expect(bucket.seen).toEqual(["PUT", "PUT"]);
+    expect(answer.ms).toBeLessThan(2_000);
+  });
+
+  it("a bucket that never answers: 503 once the call's time is up", async () => {
+    const bucket = await failingS3("hang");
+    const s3 = await storageAt(bucket.endpoint);
+    const answer = await s3.upload();
+    expect(answer.status).toBe(503);
+    expect(answer.body).toMatchObject(unavailable);
+    expect(answer.ms).toBeLessThan(TIMEOUT_MS + 2_000);
+    expect(await s3.reserved()).toBe(0);
+  });
+
+  it("confirm and the quota sweep: 503, the sweep stopping at its first failure", async () => {
+    const bucket = await failingS3(500);
+    const s3 = await storageAt(bucket.endpoint);
+    const request = { filename: "p.png", contentType: "image/png", size: PNG.length };
+    const paths: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const issued = await s3.post("upload-request", request); // signing needs no call to the bucket
+      expect(issued.status).toBe(200);
+      paths.push((await issued.json()).data.filePath);
+    }
+    expect(bucket.seen).toEqual([]);
+    const confirm = await s3.post("upload-confirm", { filePath: paths[0], size: PNG.length });
+    expect([confirm.status, await confirm.json()]).toEqual([503, expect.objectContaining(unavailable)]);
+    bucket.seen.length = 0;
+
+    s3.clock.advance((UPLOAD_URL_TTL + 1) * 1000);
+    const next = await s3.post("upload-request", request); // the sweep looks at the 3 expired ones
+    expect([next.status, await next.json()]).toEqual([503, expect.objectContaining(unavailable)]);
+    expect(bucket.seen).toEqual(["HEAD", "HEAD"]); // the first one, retried once; then the sweep stopped
+    expect(await s3.reserved()).toBe(PNG.length * 3); // nothing released that S3 could not confirm
+  });
+});
