@@ -464,7 +464,7 @@ describe.each([
     );
   });
 
-  it("paths: no traversal, no absolute paths, no control characters, no other project", async () => {
+  it("paths: no traversal, no absolute paths, no control characters, no other project; names keep their extension", async () => {
     for (const path of [
       `${a.id}/../${b.id}/x.png`,
       "/etc/passwd",
@@ -479,6 +479,16 @@ describe.each([
     expect((await del(auth(a.sk), `${b.id}/uploads/x.png`)).status).toBe(403);
     const named = await upload(auth(a.sk), png(), "../../etc/pass wd.png", "docs/2026");
     expect((await json(named)).data.path).toMatch(new RegExp(`^${a.id}/docs/2026/[0-9a-f]{24}-pass-wd\\.png$`));
+    for (const [name, stored] of [
+      ["日本語.png", "file.png"],
+      ["Résumé ünïcode.png", "Resume-unicode.png"],
+      ["фото.PNG", "file.PNG"],
+    ] as const) {
+      const path = (await json(await upload(auth(a.sk), png(), name))).data.path as string;
+      expect(path, name).toMatch(new RegExp(`^${a.id}/uploads/[0-9a-f]{24}-${stored.replace(".", "\\.")}$`));
+      const served = await fetchFile(path, auth(a.sk));
+      expect(served.headers.get("content-disposition")).toBe(`inline; filename="${path.split("/").pop()}"`);
+    }
     expect((await upload(auth(a.sk), png(), "x.png", "../up")).status).toBe(400);
     expect((await upload(auth(a.sk), png(), "x.png", "users")).status).toBe(400);
   });

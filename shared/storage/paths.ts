@@ -11,15 +11,26 @@ export function randomFileKey(): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(12)), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-/** A file name reduced to safe characters: letters, digits, `.`, `_`, `-`; never empty, never hidden. */
+/** Longest stored name (stem and extension), and longest extension kept. */
+const MAX_NAME = 100;
+const MAX_EXTENSION = 16;
+
+/**
+ * A file name reduced to safe characters: letters, digits, `.`, `_`, `-`; never empty, never hidden.
+ * Its stem and its extension are reduced apart, so a name of other scripts keeps its extension
+ * (`日本語.png` → `file.png`); a stem left empty becomes `file`.
+ */
 export function sanitizeName(name: string): string {
-  const base = name.split(/[\\/]/).pop() ?? "";
-  const safe = base
-    .normalize("NFKD")
+  // Accents come apart from their letters (NFKD) and go: `résumé` → `resume`.
+  const base = (name.split(/[\\/]/).pop() ?? "").normalize("NFKD").replace(/\p{M}+/gu, "");
+  const dot = base.lastIndexOf(".");
+  const extension = dot > 0 ? base.slice(dot + 1).replace(/[^A-Za-z0-9]+/g, "") : "";
+  const suffix = extension ? `.${extension.slice(0, MAX_EXTENSION)}` : "";
+  const stem = (dot > 0 ? base.slice(0, dot) : base)
     .replace(/[^A-Za-z0-9._-]+/g, "-")
-    .replace(/^[.-]+/, "")
-    .slice(-100);
-  return safe || "file";
+    .replace(/^[.-]+|[.-]+$/g, "")
+    .slice(-(MAX_NAME - suffix.length));
+  return `${stem || "file"}${suffix}`;
 }
 
 /** An optional upload folder: up to 3 segments of letters, digits, `_`, `-` (default `uploads`). */
