@@ -1,6 +1,7 @@
 /**
  * urBackend's own JS SDK (`@urbackend/sdk`), unchanged, against the local app over real HTTP: its
- * `storage` module uploads through upload-request → PUT signedUrl → upload-confirm, then deletes.
+ * `storage` module uploads through upload-request → PUT signedUrl → upload-confirm, then deletes;
+ * with the memory blob store, and with a bucket (s3rver behind a signature-checking gateway).
  */
 import urBackend from "@urbackend/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +9,7 @@ import type { Deps } from "../shared/deps.js";
 import { signAccessToken } from "../shared/tokens.js";
 import { testDeps } from "./helpers.js";
 import { PNG } from "./png.js";
+import { S3RVER_KEYS, startSignedS3 } from "./s3-server.js";
 import { serveLocalApp } from "./serve.js";
 
 let deps: Deps;
@@ -84,5 +86,52 @@ describe("@urbackend/sdk storage module", () => {
   it("refusals reach the SDK as errors (a type the project does not accept)", async () => {
     const { storage } = urBackend({ apiKey: keys.secret, baseUrl });
     await expect(storage.upload(new Blob(["<svg/>"], { type: "image/svg+xml" }), "x.svg")).rejects.toThrow();
+  });
+});
+
+describe("@urbackend/sdk storage module on S3", () => {
+  let s3: Awaited<ReturnType<typeof startSignedS3>>;
+  let s3Deps: Deps;
+  let s3Server: Awaited<ReturnType<typeof serveLocalApp>>;
+  beforeAll(async () => {
+    s3 = await startSignedS3();
+    s3Deps = await testDeps({
+      env: {
+        S3_BUCKET: "files",
+        S3_ENDPOINT: s3.endpoint,
+        S3_REGION: "us-east-1",
+        S3_FORCE_PATH_STYLE: "true",
+        S3_ACCESS_KEY_ID: S3RVER_KEYS.accessKeyId,
+        S3_SECRET_ACCESS_KEY: S3RVER_KEYS.secretAccessKey,
+      },
+    });
+    s3Server = await serveLocalApp(s3Deps);
+  });
+  afterAll(async () => {
+    await s3Server.close();
+    await s3Deps.store.close();
+    await s3.close();
+  });
+
+  it("uploads a Blob whose type carries parameters (text/plain;charset=utf-8): signed as the SDK sends it", async () => {
+    const { keys } = await s3Deps.projects.create({ name: "sdk-s3" });
+    const { storage } = urBackend({ apiKey: keys.secret, baseUrl: s3Server.baseUrl });
+    const uploaded = (await storage.upload(new Blob(["hello"], { type: "text/plain;charset=utf-8" }), "hello.txt")) as {
+      path: string;
+      url: string;
+      contentType: string;
+      provider: string;
+    };
+    expect(uploaded).toMatchObject({ contentType: "text/plain", provider: "external" });
+    const read = await fetch(uploaded.url, { headers: { "x-api-key": keys.secret } });
+    expect(await read.text()).toBe("hello");
+    await expect(storage.deleteFile(uploaded.path)).resolves.toMatchObject({ deleted: true });
+
+    const issued = await fetch(`${s3Server.baseUrl}/api/storage/upload-url`, {
+      method: "POST",
+      headers: { "x-api-key": keys.secret, "content-type": "application/json" },
+      body: JSON.stringify({ filename: "a.json", contentType: " application/json; charset=utf-8 ", size: 2 }),
+    });
+    expect((await issued.json()).data.headers["content-type"]).toBe("application/json; charset=utf-8");
   });
 });

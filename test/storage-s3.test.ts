@@ -1,11 +1,8 @@
 /**
- * The s3 blob store against a real S3-compatible server started here: s3rver (npm) on a loopback port.
- * s3rver accepts SigV4 requests without checking their signatures, so presigned URLs go through a small
- * gateway that checks them the way S3 does (recomputing the signature over the signed headers the
- * request actually carries) before forwarding — that is what refuses an oversized or wrong-type PUT.
+ * The s3 blob store against a real S3-compatible server started here: s3rver behind a gateway that
+ * checks presigned signatures as S3 does (see startSignedS3) — that is what refuses an oversized or
+ * wrong-type PUT.
  */
-import { createServer, type Server } from "node:http";
-import { AwsV4Signer } from "aws4fetch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStorageApp } from "../functions/storage/app.js";
 import { UPLOAD_URL_TTL } from "../functions/storage/pending.js";
@@ -14,10 +11,9 @@ import { s3BlobStore } from "../shared/storage/s3.js";
 import type { BlobStore } from "../shared/storage/types.js";
 import { fakeClock, testDeps } from "./helpers.js";
 import { PNG } from "./png.js";
-import { S3RVER_KEYS, startS3rver } from "./s3-server.js";
+import { S3RVER_KEYS, startSignedS3 } from "./s3-server.js";
 
-let s3rver: Awaited<ReturnType<typeof startS3rver>>;
-let gateway: Server;
+let s3: Awaited<ReturnType<typeof startSignedS3>>;
 let blobs: BlobStore;
 let deps: Deps;
 /** Moves the storage function's time (expiry of pending uploads); S3 checks its own signatures by real time. */
@@ -26,63 +22,15 @@ let app: ReturnType<typeof createStorageApp>;
 let sk: string;
 let projectId: string;
 
-/** Checks a presigned request's SigV4 signature (as S3 would), then forwards it to s3rver. */
-function signatureGateway(target: string): Server {
-  return createServer(async (req, res) => {
-    const url = new URL(req.url ?? "/", `http://${req.headers.host}`);
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
-    const given = url.searchParams.get("X-Amz-Signature");
-    if (given) {
-      const signed = (url.searchParams.get("X-Amz-SignedHeaders") ?? "").split(";").filter((h) => h !== "host");
-      const headers: Record<string, string> = {};
-      for (const name of signed)
-        headers[name] = name === "content-length" ? String(body.length) : String(req.headers[name] ?? "");
-      const unsigned = new URL(url);
-      for (const name of [
-        "X-Amz-Signature",
-        "X-Amz-Date",
-        "X-Amz-Algorithm",
-        "X-Amz-Credential",
-        "X-Amz-SignedHeaders",
-      ]) {
-        unsigned.searchParams.delete(name);
-      }
-      const signer = new AwsV4Signer({
-        ...S3RVER_KEYS,
-        method: req.method,
-        url: unsigned.toString(),
-        headers,
-        service: "s3",
-        region: "us-east-1",
-        signQuery: true,
-        allHeaders: true,
-        datetime: url.searchParams.get("X-Amz-Date") ?? "",
-      });
-      if ((await signer.signature()) !== given) {
-        res.writeHead(403, { "content-type": "application/xml" });
-        return res.end("<Error><Code>SignatureDoesNotMatch</Code></Error>");
-      }
-    }
-    const forwarded = await fetch(`${target}${url.pathname}${url.search}`, {
-      method: req.method,
-      headers: Object.fromEntries(
-        Object.entries(req.headers).filter(([k]) => k !== "host" && typeof req.headers[k] === "string"),
-      ) as Record<string, string>,
-      ...(body.length > 0 ? { body } : {}),
-    });
-    res.writeHead(forwarded.status, Object.fromEntries(forwarded.headers));
-    res.end(Buffer.from(await forwarded.arrayBuffer()));
-  });
-}
-
 beforeAll(async () => {
-  s3rver = await startS3rver();
-  gateway = signatureGateway(s3rver.endpoint);
-  await new Promise<void>((resolve) => gateway.listen(0, "127.0.0.1", resolve));
-  const endpoint = `http://127.0.0.1:${(gateway.address() as { port: number }).port}`;
-  blobs = s3BlobStore({ bucket: "files", region: "us-east-1", endpoint, forcePathStyle: true, ...S3RVER_KEYS });
+  s3 = await startSignedS3();
+  blobs = s3BlobStore({
+    bucket: "files",
+    region: "us-east-1",
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    ...S3RVER_KEYS,
+  });
   deps = await testDeps({ clock });
   app = createStorageApp(deps, { blobs });
   const { project, keys } = await deps.projects.create({
@@ -94,8 +42,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await deps.store.close();
-  gateway.close();
-  await s3rver.close();
+  await s3.close();
 });
 
 // biome-ignore lint/suspicious/noExplicitAny: envelopes of our own API

@@ -107,8 +107,9 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
     const input = parseWith(directUpload, await readJson(c));
     assertSize(actor.policy, input.size);
     const type = acceptedType(actor.policy, input.contentType, input.filename);
-    // The PUT carries the type the client declared (it may have declared only octet-stream); the file keeps `type`.
-    const sent = mediaType(input.contentType);
+    // The PUT carries the type exactly as the client declared it (parameters too: clients send a
+    // Blob's type verbatim, and S3 compares the signed header byte for byte); the file keeps `type`.
+    const sent = input.contentType.trim();
     const path = newFilePath(actor, parseFolder(input.folder), sanitizeName(input.filename));
     const exp = Math.floor(deps.clock.now() / 1000) + UPLOAD_URL_TTL;
     await reserve(rt, actor.project, input.size, actor.policy.quotaBytes);
@@ -120,7 +121,7 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
       });
     const direct = await blobs.presignPut(path, sent, input.size, UPLOAD_URL_TTL);
     await assertProjectLive(actor);
-    const query = rt.signer.query({ op: "put", path, type: sent, size: input.size, exp });
+    const query = rt.signer.query({ op: "put", path, type: mediaType(sent), size: input.size, exp });
     const signed = direct ?? {
       url: `${publicBaseUrl(c, rt.deps.config)}/api/storage/blob?${query}`,
       method: "PUT" as const,
