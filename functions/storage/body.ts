@@ -57,3 +57,19 @@ export async function readLimited(body: ReadableStream<Uint8Array> | null, limit
   }
   return bytes;
 }
+
+/** Up to `count` bytes from the start of a stream, however it is cut into chunks; the rest is not read. */
+export async function firstBytes(body: ReadableStream<Uint8Array>, count: number): Promise<Uint8Array> {
+  const reader = body.getReader();
+  const head = new Uint8Array(count);
+  let filled = 0;
+  while (filled < count) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const taken = value.subarray(0, count - filled);
+    head.set(taken, filled);
+    filled += taken.length;
+  }
+  await reader.cancel().catch(() => undefined);
+  return head.subarray(0, filled);
+}

@@ -8,7 +8,7 @@ import { ApiError } from "../../shared/errors.js";
 import { ok, parseWith, publicBaseUrl, queryParams, readJson } from "../../shared/http.js";
 import { type FileDoc, fileRecords, releaseBytes } from "../../shared/storage/files.js";
 import { parseFilePath } from "../../shared/storage/paths.js";
-import { assertMagicBytes, mediaType, storagePolicy } from "../../shared/storage/policy.js";
+import { assertMagicBytes, mediaType, SIGNATURE_BYTES, storagePolicy } from "../../shared/storage/policy.js";
 import { readLimited } from "./body.js";
 import type { Ctx, StorageRuntime } from "./context.js";
 import { settle } from "./pending.js";
@@ -113,7 +113,7 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
       throw new ApiError("VALIDATION_FAILED", `This URL uploads exactly ${signed.size} bytes`);
     }
     // The file's own type: the one the PUT carries, or what its name said where that was octet-stream.
-    assertMagicBytes(file.contentType, bytes.subarray(0, 16));
+    assertMagicBytes(file.contentType, bytes.subarray(0, SIGNATURE_BYTES));
     await blobs.put(signed.path, bytes, file.contentType);
     // Marks it ready, unless the pending file was deleted or released while the bytes streamed in.
     if ((await settle(rt, file))?.status !== "ready") {

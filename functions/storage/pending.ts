@@ -13,8 +13,9 @@ import {
   releaseBytes,
   reserveBytes,
 } from "../../shared/storage/files.js";
-import { assertMagicBytes } from "../../shared/storage/policy.js";
+import { assertMagicBytes, SIGNATURE_BYTES } from "../../shared/storage/policy.js";
 import { BlobStoreUnavailableError } from "../../shared/storage/types.js";
+import { firstBytes } from "./body.js";
 import type { StorageRuntime } from "./context.js";
 
 /** How long a direct-upload URL stays valid, in seconds. */
@@ -50,13 +51,11 @@ async function storedRefusal(rt: StorageRuntime, file: FileDoc, size: number): P
   if (size !== file.size) {
     return new ApiError("VALIDATION_FAILED", undefined, { details: [{ path: "filePath", message: "size mismatch" }] });
   }
-  const stored = await rt.blobs.get(file._id);
+  const stored = await rt.blobs.get(file._id, { offset: 0, length: SIGNATURE_BYTES });
   if (!stored) return null;
-  const reader = stored.body.getReader();
-  const { value } = await reader.read();
-  await reader.cancel().catch(() => undefined);
+  const head = await firstBytes(stored.body, SIGNATURE_BYTES);
   try {
-    assertMagicBytes(file.contentType, value ?? new Uint8Array());
+    assertMagicBytes(file.contentType, head);
     return null;
   } catch (error) {
     if (error instanceof ApiError) return error;

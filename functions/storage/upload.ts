@@ -6,7 +6,7 @@ import { ApiError } from "../../shared/errors.js";
 import { ok, parseWith, publicBaseUrl, readJson } from "../../shared/http.js";
 import { type FileDoc, fileRecords, releaseBytes, removeProjectFiles } from "../../shared/storage/files.js";
 import { parseFilePath, parseFolder, sanitizeName } from "../../shared/storage/paths.js";
-import { acceptedType, assertMagicBytes, assertSize, mediaType } from "../../shared/storage/policy.js";
+import { acceptedType, assertMagicBytes, assertSize, mediaType, SIGNATURE_BYTES } from "../../shared/storage/policy.js";
 import { fewPartsBoundary, readLimited } from "./body.js";
 import { type Actor, type Ctx, fileUrl, newFilePath, type StorageRuntime, writer } from "./context.js";
 import { discardPending, reserve, settle, UPLOAD_URL_TTL, uploadExpiry } from "./pending.js";
@@ -92,7 +92,7 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
     assertSize(actor.policy, file.size);
     const type = acceptedType(actor.policy, file.type, file.name);
     const bytes = new Uint8Array(await file.arrayBuffer());
-    assertMagicBytes(type, bytes.subarray(0, 16));
+    assertMagicBytes(type, bytes.subarray(0, SIGNATURE_BYTES));
     const folder = parseFolder(form.get("folder") ?? undefined);
     const path = newFilePath(actor, folder, sanitizeName(file.name));
     return ok(c, await store(c, actor, path, bytes, type), 201);

@@ -24,11 +24,13 @@ export function fsBlobStore(root: string): BlobStore {
       await writeFile(file, bytes);
       await writeFile(`${file}.type`, contentType);
     },
-    async get(path) {
+    async get(path, range) {
       const head = await this.head(path);
       if (!head) return null;
-      const body = Readable.toWeb(createReadStream(fileOf(path))) as ReadableStream<Uint8Array>;
-      return { body, ...head };
+      const bounds = range && { start: range.offset, end: range.offset + range.length - 1 }; // end inclusive
+      const body = Readable.toWeb(createReadStream(fileOf(path), bounds)) as ReadableStream<Uint8Array>;
+      const size = range ? Math.max(0, Math.min(range.length, head.size - range.offset)) : head.size;
+      return { body, size, contentType: head.contentType };
     },
     async head(path) {
       const file = fileOf(path);

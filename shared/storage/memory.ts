@@ -8,12 +8,13 @@ export function memoryBlobStore(): BlobStore {
     async put(path, bytes, contentType) {
       blobs.set(path, { bytes: bytes.slice(), contentType });
     },
-    async get(path) {
+    async get(path, range) {
       const blob = blobs.get(path);
       if (!blob) return null;
+      const bytes = range ? blob.bytes.subarray(range.offset, range.offset + range.length) : blob.bytes;
       return {
-        body: new Blob([blob.bytes as Uint8Array<ArrayBuffer>]).stream(),
-        size: blob.bytes.length,
+        body: new Blob([bytes as Uint8Array<ArrayBuffer>]).stream(),
+        size: bytes.length,
         contentType: blob.contentType,
       };
     },

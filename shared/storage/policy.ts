@@ -115,6 +115,9 @@ export function assertSize(policy: StoragePolicy, size: number): void {
   }
 }
 
+/** How many leading bytes of a file assertMagicBytes reads (every known signature lies within them). */
+export const SIGNATURE_BYTES = 16;
+
 const ascii = (text: string) => Array.from(text, (ch) => ch.charCodeAt(0));
 /** Known signatures: type → [offset, bytes][] that must all match (any entry of the outer list). */
 const SIGNATURES: Record<string, Array<Array<[number, number[]]>>> = {

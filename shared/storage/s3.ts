@@ -62,8 +62,10 @@ export function s3BlobStore(config: S3Config, options: { timeoutMs?: number } = 
       const res = await call("PUT", urlOf(path), init, timeoutMs + Math.ceil(bytes.length / MIN_BYTES_PER_MS));
       if (!res.ok) throw await failed(res, "PUT");
     },
-    async get(path) {
-      const res = await call("GET", urlOf(path));
+    async get(path, range) {
+      const last = range && range.offset + range.length - 1;
+      const init = range ? { headers: { range: `bytes=${range.offset}-${last}` } } : {};
+      const res = await call("GET", urlOf(path), init);
       if (res.status === 404) return null;
       if (!res.ok || !res.body) throw await failed(res, "GET");
       const size = Number(res.headers.get("content-length") ?? 0);

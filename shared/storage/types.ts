@@ -4,8 +4,15 @@
  */
 export interface StoredBlob {
   body: ReadableStream<Uint8Array>;
+  /** Bytes in `body`: the object's size, or fewer when a range was asked for. */
   size: number;
   contentType: string;
+}
+
+/** Part of an object: `length` bytes from `offset` (fewer where the object ends sooner). */
+export interface ByteRange {
+  offset: number;
+  length: number;
 }
 
 /** A URL a client may use directly (presigned), with the headers it must send. */
@@ -18,7 +25,8 @@ export interface SignedRequest {
 export interface BlobStore {
   readonly kind: "s3" | "fs" | "memory" | "none";
   put(path: string, bytes: Uint8Array, contentType: string): Promise<void>;
-  get(path: string): Promise<StoredBlob | null>;
+  /** The object's bytes, or only `range` of them (a file's signature without reading it all); null when absent. */
+  get(path: string, range?: ByteRange): Promise<StoredBlob | null>;
   /** Size and type of a stored object, or null. */
   head(path: string): Promise<{ size: number; contentType: string } | null>;
   delete(path: string): Promise<void>;
