@@ -660,6 +660,25 @@ describe.each([
       await expectReserved(a, 500);
     });
 
+    it("two PUTs in flight to one upload URL: the first claims it, the other is refused and writes nothing", async () => {
+      const issued = await presignText("upload-request", auth(a.sk), 5);
+      let second: Response | undefined;
+      const first = await putWhile(issued.url, "first", async () => {
+        second = await putTo(issued.url, "other");
+        const confirm = await post("upload-confirm", auth(a.sk), { filePath: issued.path, size: 5 });
+        expect((await json(confirm)).details).toEqual([{ path: "filePath", message: "the file was not uploaded" }]);
+      });
+      expect(first.status).toBe(200);
+      expect([second?.status, (await json(second as Response)).message]).toEqual([
+        403,
+        "This upload URL was used already",
+      ]);
+      expect((await post("upload-confirm", auth(a.sk), { filePath: issued.path, size: 5 })).status).toBe(200);
+      expect(await (await fetchFile(issued.path, auth(a.sk))).text()).toBe("first");
+      expect((await putTo(issued.url, "later")).status).toBe(403);
+      await expectReserved(a, 5);
+    });
+
     it("bytes still streaming in when their pending file is deleted or released are not kept", async () => {
       const deleted = await presignText("upload-url", auth(a.sk), 300);
       const refused = await putWhile(deleted.url, "d".repeat(300), () => del(auth(a.sk), deleted.path));

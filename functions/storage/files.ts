@@ -106,21 +106,30 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
     if (signed?.op !== "put") throw new ApiError("FORBIDDEN", "Invalid or expired upload URL");
     if (mediaType(c.req.header("content-type")) !== signed.type)
       throw new ApiError("UNSUPPORTED_MEDIA_TYPE", `This URL uploads ${signed.type} only`);
-    const file = (await fileRecords(deps).findOne({ _id: signed.path })) as FileDoc | null;
-    if (file?.status !== "pending") throw new ApiError("FORBIDDEN", "This upload URL was used already");
-    const bytes = await readLimited(c.req.raw.body, signed.size);
-    if (bytes.length !== signed.size) {
-      throw new ApiError("VALIDATION_FAILED", `This URL uploads exactly ${signed.size} bytes`);
+    // Claimed before the body is read: of PUTs in flight together, one writes; a refused one lets go.
+    const file = (await fileRecords(deps).updateOne(
+      { _id: signed.path, status: "pending", uploading: { $exists: false } },
+      { $set: { uploading: true } },
+    )) as FileDoc | null;
+    if (!file) throw new ApiError("FORBIDDEN", "This upload URL was used already");
+    try {
+      const bytes = await readLimited(c.req.raw.body, signed.size);
+      if (bytes.length !== signed.size) {
+        throw new ApiError("VALIDATION_FAILED", `This URL uploads exactly ${signed.size} bytes`);
+      }
+      // The file's own type: the one the PUT carries, or what its name said where that was octet-stream.
+      assertMagicBytes(file.contentType, bytes.subarray(0, SIGNATURE_BYTES));
+      await blobs.put(signed.path, bytes, file.contentType);
+    } catch (error) {
+      await fileRecords(deps).updateOne({ _id: signed.path, status: "pending" }, { $unset: { uploading: "" } });
+      throw error;
     }
-    // The file's own type: the one the PUT carries, or what its name said where that was octet-stream.
-    assertMagicBytes(file.contentType, bytes.subarray(0, SIGNATURE_BYTES));
-    await blobs.put(signed.path, bytes, file.contentType);
     // Marks it ready, unless the pending file was deleted or released while the bytes streamed in.
     if ((await settle(rt, file))?.status !== "ready") {
       await blobs.delete(signed.path);
       throw new ApiError("FORBIDDEN", "This upload URL has expired or its file was deleted");
     }
-    return ok(c, { path: signed.path, size: bytes.length });
+    return ok(c, { path: signed.path, size: signed.size });
   });
 
   routes.get("/blob", async (c) => {

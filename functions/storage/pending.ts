@@ -83,7 +83,7 @@ export async function settle(rt: StorageRuntime, file: FileDoc): Promise<FileDoc
     }
     const ready = await files.updateOne(
       { _id: file._id, status: "pending" },
-      { $set: { status: "ready" }, $unset: { expiresAt: "" } },
+      { $set: { status: "ready" }, $unset: { expiresAt: "", uploading: "" } },
     );
     if (ready) rt.deps.usage.count(file.projectId, "storageBytes", file.size);
     return (ready ?? (await files.findOne({ _id: file._id }))) as FileDoc | null;

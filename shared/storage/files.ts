@@ -19,6 +19,8 @@ export interface FileDoc extends Doc {
    * by then, the record and its reserved bytes are released. Removed when the file is ready.
    */
   expiresAt?: string;
+  /** A PUT to the storage function's own upload URL is writing the bytes (fs/memory): no other may. */
+  uploading?: true;
 }
 
 const FILES = "files";
