@@ -178,7 +178,7 @@ describe("s3 blob store (s3rver)", () => {
     });
     expect(await json(del)).toMatchObject({ success: true, data: { path: deleted.filePath, deleted: true } });
     expect(await blobs.head(deleted.filePath)).toBeNull();
-    expect(await reserved()).toBe(PNG.length * 3);
+    expect(await reserved()).toBe(PNG.length * 4); // its URL still works: held until it expires
 
     clock.advance((UPLOAD_URL_TTL + 1) * 1000);
     await request("next.png"); // the quota check settles the expired ones
@@ -192,6 +192,60 @@ describe("s3 blob store (s3rver)", () => {
     expect((await json(late)).data).toMatchObject({ path: uploaded.filePath, size: PNG.length });
     for (const gone of [abandoned, fake]) {
       expect((await post("upload-confirm", { filePath: gone.filePath, size: PNG.length }, key)).status).toBe(404);
+    }
+  });
+
+  it("a file deleted while its upload URL works leaves a tombstone: what the URL stores is counted, then deleted", async () => {
+    const { project, keys } = await deps.projects.create({
+      name: "s3-tombstones",
+      settings: { storage: { quotaBytes: PNG.length * 2 } },
+    });
+    const key = keys.secret;
+    const reserved = async () =>
+      (await deps.store.platform().collection("storage_usage").findOne({ _id: project.id }))?.bytes;
+    const putTo = (url: string) => fetch(url, { method: "PUT", headers: { "content-type": "image/png" }, body: PNG });
+    const remove = (path: string) =>
+      app.request("/api/storage/file", {
+        method: "DELETE",
+        headers: { "x-api-key": key, "content-type": "application/json" },
+        body: JSON.stringify({ path }),
+      });
+    const request = async () =>
+      (await json(await post("upload-request", { filename: "p.png", contentType: "image/png", size: PNG.length }, key)))
+        .data as { signedUrl: string; filePath: string };
+
+    const pending = await request(); // deleted before its bytes came
+    expect((await remove(pending.filePath)).status).toBe(200);
+    expect((await putTo(pending.signedUrl)).status).toBe(200); // S3 takes it: the URL is valid
+
+    const confirmed = await request(); // uploaded, confirmed, deleted, then uploaded again
+    expect((await putTo(confirmed.signedUrl)).status).toBe(200);
+    expect((await post("upload-confirm", { filePath: confirmed.filePath, size: PNG.length }, key)).status).toBe(200);
+    expect((await remove(confirmed.filePath)).status).toBe(200);
+    expect(await blobs.head(confirmed.filePath)).toBeNull();
+    expect((await putTo(confirmed.signedUrl)).status).toBe(200);
+
+    // Both objects are counted: the quota (2 files) refuses a third, so deleting never frees room for more.
+    expect(await reserved()).toBe(PNG.length * 2);
+    expect(
+      (await json(await post("upload-request", { filename: "x.png", contentType: "image/png", size: 1 }, key))).code,
+    ).toBe("QUOTA_EXCEEDED");
+    for (const { filePath } of [pending, confirmed]) {
+      expect(await blobs.head(filePath)).not.toBeNull();
+      expect((await remove(filePath)).status).toBe(404); // a tombstone is no file
+      expect((await post("upload-confirm", { filePath, size: PNG.length }, key)).status).toBe(404);
+      const read = await app.request(`/api/storage/file?path=${encodeURIComponent(filePath)}`, {
+        headers: { "x-api-key": key },
+      });
+      expect(read.status).toBe(404);
+    }
+
+    clock.advance((UPLOAD_URL_TTL + 1) * 1000); // the URLs have expired: the next quota check ends the tombstones
+    await request();
+    expect(await reserved()).toBe(PNG.length);
+    for (const { filePath } of [pending, confirmed]) {
+      expect(await blobs.head(filePath)).toBeNull();
+      expect(await deps.store.platform().collection("files").findOne({ _id: filePath })).toBeNull();
     }
   });
 });

@@ -6,12 +6,12 @@ import type { AppEnv } from "../../shared/app.js";
 import { callerOf } from "../../shared/caller.js";
 import { ApiError } from "../../shared/errors.js";
 import { ok, parseWith, publicBaseUrl, queryParams, readJson } from "../../shared/http.js";
-import { type FileDoc, fileRecords, releaseBytes } from "../../shared/storage/files.js";
+import { type FileDoc, fileRecords } from "../../shared/storage/files.js";
 import { parseFilePath } from "../../shared/storage/paths.js";
 import { assertMagicBytes, mediaType, SIGNATURE_BYTES, storagePolicy } from "../../shared/storage/policy.js";
 import { readLimited } from "./body.js";
 import type { Ctx, StorageRuntime } from "./context.js";
-import { settle } from "./pending.js";
+import { deleteFile, settle } from "./pending.js";
 
 /** How long a download URL for a private file stays valid, in seconds. */
 const DOWNLOAD_URL_TTL = 5 * 60;
@@ -80,7 +80,7 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
     const path = parseFilePath(body.path, project.id);
     // Pending files too: deleting a direct upload before (or instead of) its bytes gives its reservation back.
     const file = (await fileRecords(deps).findOne({ _id: path })) as FileDoc | null;
-    if (!file) throw new ApiError("FILE_NOT_FOUND");
+    if (!file || file.status === "deleted") throw new ApiError("FILE_NOT_FOUND");
     if (keyType === "publishable") {
       const caller = await callerOf(c, deps.clock);
       if (caller.tokenError) throw new ApiError(caller.tokenError);
@@ -88,15 +88,7 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
       if (file.ownerId !== caller.userId)
         throw new ApiError("FORBIDDEN", "Only its uploader or the secret key may delete this file");
     }
-    if (file.status === "ready") await blobs.delete(path);
-    const removed = (await fileRecords(deps).deleteOne({ _id: path })) as FileDoc | null;
-    if (removed) {
-      await releaseBytes(deps, project, removed.size);
-      if (removed.status === "ready") deps.usage.count(project.id, "storageBytes", -removed.size);
-    }
-    // A pending file's bytes may be arriving now: removed after its record, so a late direct PUT
-    // either lands before this (and goes) or finds no record (and removes its own bytes).
-    if (file.status === "pending") await blobs.delete(path);
+    await deleteFile(rt, file);
     return ok(c, { path, deleted: true });
   });
 

@@ -1,18 +1,14 @@
 /**
  * Direct uploads between their URL and their bytes (API.md §7). A pending file holds its reserved
- * bytes until its upload URL expires; nothing runs in the background (functions are serverless), so
- * a pending file is settled whenever it is looked at, and a project's expired ones whenever its quota
- * is checked. Every release follows an atomic removal of the pending record: released once, at most.
+ * bytes until its upload URL expires; so does a tombstone, the record of a file deleted while its
+ * bucket URL could still store bytes unseen. Nothing runs in the background (functions are
+ * serverless), so a pending file is settled whenever it is looked at, and a project's due pending
+ * files and tombstones whenever its quota is checked. Every release follows an atomic removal of the
+ * record: released once, at most.
  */
 import { ApiError } from "../../shared/errors.js";
 import type { ResolvedProject } from "../../shared/principal.js";
-import {
-  expiredPendingFiles,
-  type FileDoc,
-  fileRecords,
-  releaseBytes,
-  reserveBytes,
-} from "../../shared/storage/files.js";
+import { dueFiles, type FileDoc, fileRecords, releaseBytes, reserveBytes } from "../../shared/storage/files.js";
 import { assertMagicBytes, SIGNATURE_BYTES } from "../../shared/storage/policy.js";
 import { BlobStoreUnavailableError } from "../../shared/storage/types.js";
 import { firstBytes } from "./body.js";
@@ -20,7 +16,7 @@ import type { StorageRuntime } from "./context.js";
 
 /** How long a direct-upload URL stays valid, in seconds. */
 export const UPLOAD_URL_TTL = 15 * 60;
-/** How many expired pending files one quota check settles at most. */
+/** How many due pending files and tombstones one quota check settles at most. */
 const SWEEP_LIMIT = 25;
 
 /** When an upload URL signed to expire at `exp` (epoch seconds, still valid during that second) stops working. */
@@ -72,7 +68,7 @@ async function storedRefusal(rt: StorageRuntime, file: FileDoc, size: number): P
  * the file was removed meanwhile.
  */
 export async function settle(rt: StorageRuntime, file: FileDoc): Promise<FileDoc | null> {
-  if (file.status === "ready") return file;
+  if (file.status !== "pending") return file.status === "ready" ? file : null;
   const files = fileRecords(rt.deps);
   const stored = await rt.blobs.head(file._id);
   if (stored) {
@@ -94,13 +90,52 @@ export async function settle(rt: StorageRuntime, file: FileDoc): Promise<FileDoc
 }
 
 /**
+ * Deletes a file the caller may delete. While its bucket upload URL still works (presignedUntil),
+ * its record stays as a tombstone holding the reservation, so bytes that URL stores meanwhile are
+ * counted until the sweep deletes them; otherwise the record goes and its bytes are released at once.
+ */
+export async function deleteFile(rt: StorageRuntime, file: FileDoc): Promise<void> {
+  const { deps, blobs } = rt;
+  const project = { id: file.projectId };
+  if (file.status === "ready") await blobs.delete(file._id);
+  if (file.presignedUntil && deps.clock.now() < Date.parse(file.presignedUntil)) {
+    const buried = await fileRecords(deps).updateOne(
+      { _id: file._id, status: file.status },
+      { $set: { status: "deleted", expiresAt: file.presignedUntil } },
+    );
+    if (!buried) {
+      // Settled (pending → ready) meanwhile: delete it as it is now.
+      const now = (await fileRecords(deps).findOne({ _id: file._id })) as FileDoc | null;
+      if (now && now.status !== "deleted") return deleteFile(rt, now);
+    }
+    if (buried && file.status === "ready") deps.usage.count(project.id, "storageBytes", -file.size);
+  } else {
+    const removed = (await fileRecords(deps).deleteOne({ _id: file._id })) as FileDoc | null;
+    if (removed) {
+      await releaseBytes(deps, project, removed.size);
+      if (removed.status === "ready") deps.usage.count(project.id, "storageBytes", -removed.size);
+    }
+  }
+  // A pending file's bytes may be arriving now: removed after its record, so a late fs/memory PUT
+  // either lands before this (and goes) or finds no record (and removes its own bytes).
+  if (file.status === "pending") await blobs.delete(file._id);
+}
+
+/** Ends a due tombstone: the bytes its URL may have stored, then its record, then its reservation. */
+async function bury(rt: StorageRuntime, file: FileDoc): Promise<void> {
+  await rt.blobs.delete(file._id);
+  const removed = await fileRecords(rt.deps).deleteOne({ _id: file._id, status: "deleted" });
+  if (removed) await releaseBytes(rt.deps, { id: file.projectId }, file.size);
+}
+
+/**
  * Settles a project's pending files whose URL has expired, giving back the bytes of those never
- * uploaded. An unavailable blob store stops the sweep at once (the request answers 503) rather than
- * waiting on it once per file.
+ * uploaded, and ends its due tombstones. An unavailable blob store stops the sweep at once (the
+ * request answers 503) rather than waiting on it once per file.
  */
 async function releaseExpired(rt: StorageRuntime, projectId: string): Promise<void> {
-  for (const file of await expiredPendingFiles(rt.deps, projectId, SWEEP_LIMIT)) {
-    await settle(rt, file).catch((error: unknown) => {
+  for (const file of await dueFiles(rt.deps, projectId, SWEEP_LIMIT)) {
+    await (file.status === "deleted" ? bury(rt, file) : settle(rt, file)).catch((error: unknown) => {
       if (error instanceof BlobStoreUnavailableError) throw error;
       // Bytes of the wrong size or type were removed with their record; anything else waits for the next check.
       if (!(error instanceof ApiError))

@@ -111,15 +111,18 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
     // Blob's type verbatim, and S3 compares the signed header byte for byte); the file keeps `type`.
     const sent = input.contentType.trim();
     const path = newFilePath(actor, parseFolder(input.folder), sanitizeName(input.filename));
-    const exp = Math.floor(deps.clock.now() / 1000) + UPLOAD_URL_TTL;
     await reserve(rt, actor.project, input.size, actor.policy.quotaBytes);
+    // Timed once the quota check is over, so neither URL outlives the record's expiresAt.
+    const exp = Math.floor(deps.clock.now() / 1000) + UPLOAD_URL_TTL;
+    // Signed before its record exists (no I/O), handed out only once the record is written.
+    const direct = await blobs.presignPut(path, sent, input.size, UPLOAD_URL_TTL);
+    const pending = record(actor, path, input.size, type, "pending", uploadExpiry(exp));
     await fileRecords(deps)
-      .insertOne(record(actor, path, input.size, type, "pending", uploadExpiry(exp)))
+      .insertOne(direct ? { ...pending, presignedUntil: pending.expiresAt } : pending)
       .catch(async (error) => {
         await releaseBytes(deps, actor.project, input.size);
         throw error;
       });
-    const direct = await blobs.presignPut(path, sent, input.size, UPLOAD_URL_TTL);
     await assertProjectLive(actor);
     const query = rt.signer.query({ op: "put", path, type: mediaType(sent), size: input.size, exp });
     const signed = direct ?? {

@@ -11,14 +11,25 @@ export interface FileDoc extends Doc {
   ownerId: string | null;
   size: number;
   contentType: string;
-  /** `pending` until the bytes are known to be there (direct uploads), then `ready`. */
-  status: "pending" | "ready";
+  /**
+   * `pending` until the bytes are known to be there (direct uploads), then `ready`. `deleted`: a
+   * tombstone, invisible to clients, of a file deleted while its bucket upload URL still worked; it
+   * holds the reservation until then, for bytes that URL may still store (see presignedUntil).
+   */
+  status: "pending" | "ready" | "deleted";
   createdAt: string;
   /**
-   * A pending file's upload URL stops working at this instant (ISO 8601): if its bytes are not there
-   * by then, the record and its reserved bytes are released. Removed when the file is ready.
+   * When a pending file or a tombstone is due (ISO 8601): a pending file's upload URL stops working
+   * then, and if its bytes are not there the record and its reserved bytes are released; a tombstone's
+   * bytes are deleted, then its reservation released. Removed when the file is ready.
    */
   expiresAt?: string;
+  /**
+   * Until this instant (ISO 8601) the file's presigned bucket URL (S3) can store bytes at its path
+   * without the storage function seeing them; a DELETE before then leaves a tombstone. Absent for
+   * the fs/memory stores, whose upload PUT passes through the storage function.
+   */
+  presignedUntil?: string;
   /** A PUT to the storage function's own upload URL is writing the bytes (fs/memory): no other may. */
   uploading?: true;
 }
@@ -33,8 +44,8 @@ export const fileRecords = (deps: FileDeps) => deps.store.platform().collection(
 /** Per store, the index the expiry sweep walks (only pending files carry `expiresAt`). */
 const expiryIndexes = new WeakMap<DocumentStore, Promise<void>>();
 
-/** Up to `limit` of a project's pending files whose upload URL has expired by now, oldest first. */
-export async function expiredPendingFiles(deps: FileDeps, projectId: string, limit: number): Promise<FileDoc[]> {
+/** Up to `limit` of a project's pending files and tombstones that are due by now, oldest first. */
+export async function dueFiles(deps: FileDeps, projectId: string, limit: number): Promise<FileDoc[]> {
   let indexed = expiryIndexes.get(deps.store);
   if (!indexed) {
     indexed = fileRecords(deps).createIndex("expiresAt");
@@ -44,7 +55,7 @@ export async function expiredPendingFiles(deps: FileDeps, projectId: string, lim
   await indexed;
   const now = new Date(deps.clock.now()).toISOString();
   const found = await fileRecords(deps).find(
-    { expiresAt: { $lte: now }, projectId, status: "pending" },
+    { expiresAt: { $lte: now }, projectId, status: { $in: ["pending", "deleted"] } },
     { sort: { expiresAt: 1 }, limit },
   );
   return found as FileDoc[];
