@@ -67,7 +67,25 @@ const fromMongo = (doc: mongo.Document): Doc => ({
   _id: doc._id instanceof mongo.ObjectId ? doc._id.toHexString() : doc._id,
 });
 /** Aggregate stages that pass the stored documents on as they are (filtered, ordered, cut). */
-const KEEPS_DOCUMENTS = ["$match", "$sort", "$skip", "$limit"];
+const KEEPS_DOCUMENTS = new Set(["$match", "$sort", "$skip", "$limit"]);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null;
+/** Whether a `$project`/`$addFields` entry sets `_id` (or a part of it); an inclusion or exclusion flag does not. */
+const setsId = (name: string, [key, value]: [string, unknown]) =>
+  (key === "_id" || key.startsWith("_id.")) &&
+  (name === "$addFields" || !(value === 0 || value === 1 || typeof value === "boolean"));
+/**
+ * Whether `_id` is still the stored ObjectId after this stage: it keeps the documents, unwinds them
+ * (without writing the index to `_id`), or projects or adds fields without setting `_id`. After
+ * `$group`, `$count` or any other stage `_id` may be anything.
+ */
+function keepsId(stage: Record<string, unknown>): boolean {
+  const [name = "", arg] = Object.entries(stage)[0] ?? [];
+  if (name === "$unwind") return !(isObject(arg) && arg.includeArrayIndex === "_id");
+  if (name === "$project" || name === "$addFields") {
+    return isObject(arg) && !Object.entries(arg).some((entry) => setsId(name, entry));
+  }
+  return KEEPS_DOCUMENTS.has(name);
+}
 /** A value with every ObjectId in it (`$$ROOT`, `$push: "$_id"`, ...) as its hex string, as the port has ids. */
 function withStringIds(value: unknown): unknown {
   if (value instanceof mongo.ObjectId) return value.toHexString();
@@ -217,11 +235,11 @@ export async function openMongoStore(config: {
       deleteMany: (filter) => run(async () => (await col().deleteMany(toMongoFilter(filter))).deletedCount),
       aggregate: (pipeline, { maxTimeMs, maxBytes } = {}) =>
         run(async () => {
-          // Ids are ObjectIds only while documents are still the stored ones: up to the first
-          // stage that reshapes them ($group, $project, ...), whose `_id` may be anything.
-          const reshapedAt = pipeline.findIndex((stage) => !KEEPS_DOCUMENTS.some((name) => name in stage));
+          // Ids are ObjectIds only while `_id` is still the stored one: up to the first stage that
+          // may change it ($group, $count, a $project or $addFields assigning it), after which it may be anything.
+          const changedAt = pipeline.findIndex((stage) => !keepsId(stage));
           const stages = pipeline.map((stage, i) =>
-            "$match" in stage && (reshapedAt < 0 || i < reshapedAt)
+            "$match" in stage && (changedAt < 0 || i < changedAt)
               ? { $match: toMongoFilter(stage.$match as Filter) }
               : stage,
           );

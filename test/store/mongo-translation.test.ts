@@ -129,6 +129,40 @@ describe("mongo adapter translation (driver calls intercepted, no server)", () =
     expect(stages[3]?.$match?._id).toBe(ID);
   });
 
+  it("aggregate: ids stay ObjectIds in $match past stages that keep the stored _id ($unwind, the hiding $project, $addFields)", async () => {
+    answers.aggregate = () => (async function* () {})();
+    const matchIds = async (pipeline: Array<Record<string, unknown>>) => {
+      calls = [];
+      await c.aggregate(pipeline);
+      const [[, stages]] = sent("aggregate") as [[string, Array<{ $match?: { _id?: unknown } }>]];
+      return stages.filter((stage) => stage.$match).map((stage) => stage.$match?._id);
+    };
+    const keeps = [
+      [{ $project: { secret: 0, "meta.pin": 0 } }, { $match: { _id: ID } }],
+      [{ $unwind: "$tags" }, { $match: { _id: { $in: [ID] } } }],
+      [{ $unwind: { path: "$tags", includeArrayIndex: "i" } }, { $match: { _id: ID } }],
+      [{ $addFields: { n: 1 } }, { $project: { n: 1, _id: 1 } }, { $match: { _id: ID } }],
+    ];
+    for (const pipeline of keeps) {
+      const [id] = await matchIds(pipeline);
+      expect(id instanceof mongo.ObjectId || (id as { $in: unknown[] }).$in[0] instanceof mongo.ObjectId).toBe(true);
+    }
+    const changes = [
+      { $group: { _id: "$owner" } },
+      { $count: "n" },
+      { $project: { _id: "$owner" } },
+      { $addFields: { _id: "$owner" } },
+      { $addFields: { "_id.x": 1 } },
+      { $unwind: { path: "$tags", includeArrayIndex: "_id" } },
+    ];
+    for (const stage of changes) {
+      expect(await matchIds([{ $match: { _id: ID } }, stage, { $match: { _id: ID } }])).toEqual([
+        expect.any(mongo.ObjectId),
+        ID,
+      ]);
+    }
+  });
+
   it("definitions: the unique name index is made once per project, though each tenant() is a new database object", async () => {
     const registry = createCollectionRegistry({ store, clock: { now: () => Date.now() }, ttlMs: 0 });
     const project = { id: ID, databaseUri: undefined } as ResolvedProject;
