@@ -134,6 +134,9 @@ function stageProblem(name: string, arg: unknown): string | undefined {
   }
 }
 
+/** Stages that pass the documents on with the collection's fields as they are (filtered, ordered, cut). */
+const KEEPS_SHAPE = new Set(["$match", "$sort", "$skip", "$limit"]);
+
 /** The paths not under another path of the list (an exclusion projection may not name both `a` and `a.b`). */
 function outermost(paths: readonly string[]): string[] {
   return paths.filter((path) => !paths.some((other) => path.startsWith(`${other}.`)));
@@ -141,7 +144,8 @@ function outermost(paths: readonly string[]): string[] {
 
 /**
  * Checks a pipeline (allowed stages, no forbidden operators, `$match` filters through `vetFilter`,
- * no private-field references for pk) and returns it bounded: the caller's read filter as a
+ * told whether an earlier stage may have reshaped the documents, no private-field references for
+ * pk) and returns it bounded: the caller's read filter as a
  * leading `$match`, then (pk) an exclusion `$project` of the private fields, and a final `$limit`.
  */
 export function vetPipeline(
@@ -152,12 +156,14 @@ export function vetPipeline(
     privatePaths: readonly string[];
     /** Whether the caller may not name a path (pk and private fields; see restrictedFor). */
     restricted: Restricted;
-    vetFilter: (filter: unknown) => Record<string, unknown>;
+    /** `reshaped`: a stage before this `$match` may have changed what names mean (`$group`, `$project`, ...). */
+    vetFilter: (filter: unknown, reshaped: boolean) => Record<string, unknown>;
   },
 ): Array<Record<string, unknown>> {
   if (!Array.isArray(pipeline) || pipeline.length === 0 || pipeline.length > MAX_STAGES) {
     throw invalid(`pipeline must be an array of 1 to ${MAX_STAGES} stages`);
   }
+  let reshaped = false;
   const stages = pipeline.map((stage, index) => {
     if (!isPlainObject(stage) || Object.keys(stage).length !== 1)
       throw invalid(`Stage ${index} must have exactly one operator`);
@@ -166,7 +172,11 @@ export function vetPipeline(
     const problem = name === "$match" ? undefined : stageProblem(name, stage[name]);
     if (problem) throw invalid(`Stage ${index}: ${problem}`);
     vetValue(stage[name], options.restricted, 0);
-    return name === "$match" ? { $match: options.vetFilter(stage[name]) } : stage;
+    if (name !== "$match") {
+      reshaped ||= !KEEPS_SHAPE.has(name);
+      return stage;
+    }
+    return { $match: options.vetFilter(stage[name], reshaped) };
   });
   const read = Object.keys(options.readFilter).length > 0 ? [{ $match: options.readFilter }] : [];
   const hidden = outermost(options.privatePaths);

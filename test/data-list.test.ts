@@ -619,6 +619,28 @@ describe("aggregate", () => {
     ]);
   });
 
+  it("a $match after a reshaping stage compares values as they are: _id is the group key, a date name holds anything", async () => {
+    const cases: Array<[unknown[], unknown[]]> = [
+      [[{ $group: { _id: "$status", n: { $sum: 1 } } }, { $match: { _id: "paid" } }], [{ _id: "paid", n: 3 }]],
+      [
+        [{ $group: { _id: "$total" } }, { $match: { _id: { $gte: 10 } } }, { $sort: { _id: 1 } }],
+        [{ _id: 10 }, { _id: 20 }],
+      ],
+      [[{ $group: { _id: null, n: { $sum: 1 } } }, { $match: { _id: null } }], [{ _id: null, n: 4 }]],
+      [
+        [{ $unwind: "$items" }, { $project: { createdAt: "$items" } }, { $match: { createdAt: "a" } }, { $count: "n" }],
+        [{ n: 2 }],
+      ],
+    ];
+    for (const [pipeline, items] of cases) {
+      const res = await aggregate(pipeline);
+      expect([res.status, res.json.data?.items], res.text).toEqual([200, items]);
+    }
+    // Before any reshaping stage the collection's types still apply.
+    const typed = await aggregate([{ $match: { _id: "paid" } }, { $group: { _id: "$status" } }]);
+    expect([typed.status, typed.json.code]).toEqual([400, "INVALID_QUERY"]);
+  });
+
   it.each([
     ["$lookup", [{ $lookup: { from: "users", localField: "userId", foreignField: "_id", as: "u" } }]],
     [

@@ -39,7 +39,8 @@ export function aggregateRoutes(deps: Deps): Hono<AppEnv> {
       readFilter: ownerFilter(def, ownerId),
       privatePaths,
       restricted: (path, use) => restrictedFor(path, use, context),
-      vetFilter: (filter) => vetFilter(filter, context),
+      // After a reshaping stage a name no longer has the collection's type (`_id` is a group key).
+      vetFilter: (filter, reshaped) => vetFilter(filter, reshaped ? { ...context, untyped: true } : context),
     });
     const options = { maxTimeMs: AGGREGATE_TIME_MS, maxBytes: MAX_AGGREGATE_BYTES };
     const items = await collection.aggregate(pipeline, options).catch((error: unknown) => {

@@ -86,6 +86,7 @@ function prefixes(path: string): string[] {
 
 /** Type information for a field path (declared, system, or untyped). */
 export function resolveField(path: string, ctx: QueryContext): FieldInfo {
+  if (ctx.untyped) return { kind: null, known: true };
   const system = SYSTEM_FIELDS.get(path);
   if (system) return { kind: system, known: true };
   const fields = ctx.fields;

@@ -28,6 +28,12 @@ export interface QueryContext {
   fields: ReadonlyMap<string, QueryField> | null;
   /** pk callers may not filter, sort, search or select private fields (400 INVALID_QUERY). */
   isSecretKey: boolean;
+  /**
+   * Values are compared as given, with no declared or system field types (no id, ref or date
+   * checks): the documents no longer have the collection's shape (an aggregate `$match` after a
+   * `$group`, `$project`, ...). Private fields are still refused.
+   */
+  untyped?: boolean;
 }
 
 /** Ordered sort spec; always ends with `_id`. */
