@@ -4,11 +4,12 @@
  * Pure: no store access. Every failure is 400 INVALID_QUERY naming the parameter.
  */
 import { andAll } from "./query/combine.js";
-import { cursorFilter } from "./query/cursor.js";
+import { cursorFilter, cursorProblem } from "./query/cursor.js";
+import { invalidQuery } from "./query/fail.js";
 import { jsonFilterClauses } from "./query/json-filter.js";
 import { parsePaging } from "./query/paging.js";
 import { paramFilterClauses } from "./query/params-filter.js";
-import { parseProjection, requestedPaths } from "./query/projection.js";
+import { projectionOf, requestedPaths } from "./query/projection.js";
 import { searchClause } from "./query/search.js";
 import { parseSort } from "./query/sort.js";
 import type { ListQuery, QueryContext } from "./query/types.js";
@@ -29,9 +30,11 @@ export function parseListQuery(params: URLSearchParams, ctx: QueryContext): List
   const clauses = [...paramFilterClauses(params, ctx), ...jsonFilterClauses(params, ctx)];
   const search = searchClause(params, ctx);
   if (search) clauses.push(search);
-  const token = params.get("cursor");
-  const keyset = token?.trim() ? [cursorFilter(sort, token.trim())] : [];
   const selected = requestedPaths(params, ctx);
+  const noCursor = cursorProblem(sort, ctx, selected);
+  const token = params.get("cursor");
+  if (token !== null && noCursor) throw invalidQuery("cursor", `no cursor paging on this sort: ${noCursor}; use page`);
+  const keyset = token?.trim() ? [cursorFilter(sort, token.trim())] : [];
   return {
     filter: andAll([...clauses, ...keyset]),
     baseFilter: andAll(clauses),
@@ -39,9 +42,10 @@ export function parseListQuery(params: URLSearchParams, ctx: QueryContext): List
     page,
     limit,
     skip: token === null ? (page - 1) * limit : 0,
-    projection: parseProjection(params, ctx, sort),
+    projection: projectionOf(selected, noCursor ? [] : Object.keys(sort)),
     selected: selected.length > 0 ? selected : undefined,
     count,
     cursor: token !== null,
+    cursorable: !noCursor,
   };
 }

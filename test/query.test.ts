@@ -84,6 +84,7 @@ describe("parseListQuery defaults and reserved params", () => {
       projection: undefined,
       count: false,
       cursor: false,
+      cursorable: true,
     });
   });
 
@@ -775,9 +776,10 @@ describe("cursor", () => {
     expect(query.filter).toEqual({
       $or: [
         { views: { $lt: 5 } },
+        { views: { $size: 0 } },
         { views: null },
         // A declared string may hold values of another type (stored before a type change).
-        { views: 5, $or: [{ title: { $gt: "b" } }, { title: { $in: [true, false] } }] },
+        { views: 5, $or: [{ title: { $gt: "b" } }, { title: { $gte: {} } }, { title: { $in: [true, false] } }] },
         { views: 5, title: "b", _id: { $gt: ID } },
       ],
     });
@@ -798,7 +800,7 @@ describe("cursor", () => {
   });
 
   it("encodes missing sort values as null and pages past them", () => {
-    const filter = cursorFilter({ views: 1, _id: 1 }, encodeCursor({ _id: ID }, { views: 1, _id: 1 }));
+    const filter = cursorFilter({ views: 1, _id: 1 }, encodeCursor({ _id: ID }, { views: 1, _id: 1 })!);
     expect(filter).toEqual({ $or: [{ views: { $ne: null } }, { views: null, _id: { $gt: ID } }] });
   });
 
@@ -811,19 +813,62 @@ describe("cursor", () => {
     ["bad base64", () => "%%%"],
     ["not JSON", () => btoa("hello").replace(/=+$/, "")],
     ["JSON but not a cursor", () => toToken({ a: 1 })],
-    ["other sort", () => encodeCursor(doc, { title: 1, _id: 1 })],
-    ["same keys, other direction", () => encodeCursor(doc, { views: 1, title: 1, _id: 1 })],
+    ["other sort", () => encodeCursor(doc, { title: 1, _id: 1 })!],
+    ["same keys, other direction", () => encodeCursor(doc, { views: 1, title: 1, _id: 1 })!],
     ["tampered _id", () => toToken({ v: 1, s: Object.entries(sort), k: [5, "b", "zz"] })],
     ["object value", () => toToken({ v: 1, s: Object.entries(sort), k: [{ $gt: 1 }, "b", ID] })],
-    ["array value", () => encodeCursor({ ...doc, views: [1, 2] }, sort)],
+    ["array value", () => toToken({ v: 1, s: Object.entries(sort), k: [[1, 2], "b", ID] })],
     ["wrong length", () => toToken({ v: 1, s: Object.entries(sort), k: [5, ID] })],
     ["wrong version", () => toToken({ v: 2, s: Object.entries(sort), k: [5, "b", ID] })],
-    ["flipped bytes", () => flip(encodeCursor(doc, sort))],
+    ["flipped bytes", () => flip(encodeCursor(doc, sort)!)],
     ["too long", () => "A".repeat(5000)],
   ];
   it.each(refused)("%s → 400", (_name, token) => {
     const params = new URLSearchParams({ sort: "-views,title", cursor: token() });
     expect(failure(params, sk).details?.[0]?.path).toBe("cursor");
+  });
+});
+
+describe("cursor over sort values that are not single values", () => {
+  it("encodeCursor gives no cursor when a sort value is an array or an object, or its path crosses an array", () => {
+    const sort = { v: 1, _id: 1 } as const;
+    for (const v of [[1, 2], [], { x: 1 }]) expect(encodeCursor({ _id: ID, v }, sort)).toBeNull();
+    expect(encodeCursor({ _id: ID, a: [{ b: 1 }] }, { "a.b": 1, _id: 1 })).toBeNull();
+    expect(encodeCursor({ _id: ID }, sort)).not.toBeNull();
+  });
+
+  it.each([
+    ["a declared array", "sort=tags"],
+    ["a path under a declared array of objects", "sort=-comments.text"],
+    ["a position in a declared array", "sort=tags.0"],
+    ["a declared object", "sort=meta"],
+    ["an undeclared path under an open field", "sort=extra.x"],
+  ])("a sort on %s pages without cursors: cursor= is 400, page/limit work", (_name, qs) => {
+    const ctx: QueryContext = {
+      fields: new Map([
+        ["title", field("string")],
+        ["tags", { type: "array", private: false, itemType: "string" }],
+        ["comments", { type: "array", private: false, itemType: "object" }],
+        ["comments.text", field("string")],
+        ["meta", field("object")],
+        ["meta.lang", field("string")],
+        ["extra", field("any")],
+      ]),
+      isSecretKey: true,
+    };
+    expect(parseListQuery(new URLSearchParams(`${qs}&page=2`), ctx)).toMatchObject({ cursorable: false, skip: 20 });
+    expect(failure(new URLSearchParams(`${qs}&cursor=`), ctx).message).toMatch(
+      /no cursor paging on this sort.*use page/,
+    );
+    expect(parseListQuery(new URLSearchParams("sort=meta.lang,title"), ctx).cursorable).toBe(true);
+  });
+
+  it("a sort key above a selected field is not added to the projection, and gives no cursor", () => {
+    const query = parseListQuery(new URLSearchParams("fields=meta.lang&sort=meta"), {
+      fields: null,
+      isSecretKey: true,
+    });
+    expect(query).toMatchObject({ cursorable: false, projection: { _id: 1, "meta.lang": 1 } });
   });
 });
 

@@ -17,7 +17,7 @@ import { and, documentId, queryContext, resolveTarget } from "./target.js";
  */
 function withoutCursorKeys(doc: Doc, query: ListQuery): Doc {
   const selected = query.selected;
-  if (!selected) return doc;
+  if (!selected || !query.cursorable) return doc;
   const extra = Object.keys(query.sort).filter(
     (path) => path !== "_id" && !selected.some((s) => path === s || path.startsWith(`${s}.`)),
   );
@@ -75,7 +75,7 @@ export function readRoutes(deps: Deps): Hono<AppEnv> {
       totalPages: Math.ceil(total / query.limit),
       hasNext,
       hasPrev: query.cursor ? true : query.page > 1,
-      nextCursor: hasNext && last ? encodeCursor(last, query.sort) : null,
+      nextCursor: hasNext && last && query.cursorable ? encodeCursor(last, query.sort) : null,
     });
   });
 

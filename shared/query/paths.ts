@@ -106,6 +106,23 @@ export function resolveField(path: string, ctx: QueryContext): FieldInfo {
   return { kind: null, known };
 }
 
+/**
+ * Whether the definition lets a path hold arrays or objects: it is declared `array`, `object` or
+ * `any`, lies under a declared `array` or `any`, or is undeclared under an open field. False for
+ * system fields and in schemaless collections, where only the values tell.
+ */
+export function mayHoldNonScalar(path: string, ctx: QueryContext): boolean {
+  const fields = ctx.fields;
+  if (!fields || fields.size === 0 || SYSTEM_FIELDS.has(path)) return false;
+  return schemaPaths(path, fields).some((reading) => {
+    const type = fields.get(reading)?.type;
+    if (type === undefined || OPEN_TYPES.has(type)) return true;
+    return prefixes(reading)
+      .slice(0, -1)
+      .some((prefix) => fields.get(prefix)?.type === "array" || fields.get(prefix)?.type === "any");
+  });
+}
+
 /** Whether a pk caller may not use this path: private, under a private field, or (except select) above one. */
 export function restrictedFor(path: string, use: PathUse, ctx: QueryContext): boolean {
   const fields = ctx.fields;

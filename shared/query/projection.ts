@@ -1,11 +1,11 @@
 /**
  * `fields=a,b` (alias `select`, both may be given): an inclusion projection. `_id` is always
- * included, and so are the sort keys, so the list handler can build `nextCursor` from the last
- * item. A path under another selected path is dropped (MongoDB rejects path collisions).
+ * included, and so are the sort keys of a sort a cursor can page, so the list handler can build
+ * `nextCursor` from the last item. A path under another selected path is dropped (MongoDB rejects path collisions).
  */
 import { invalidQuery } from "./fail.js";
 import { assertPath } from "./paths.js";
-import type { QueryContext, SortSpec } from "./types.js";
+import type { QueryContext } from "./types.js";
 
 /** Most paths one projection may name. */
 export const MAX_PROJECTION_FIELDS = 100;
@@ -27,15 +27,13 @@ export function requestedPaths(params: URLSearchParams, ctx: QueryContext): stri
   return named;
 }
 
-/** Parses fields=/select= into an inclusion projection; undefined when neither names a field. */
-export function parseProjection(
-  params: URLSearchParams,
-  ctx: QueryContext,
-  sort: SortSpec,
-): Record<string, 1> | undefined {
-  const named = requestedPaths(params, ctx);
+/**
+ * The inclusion projection for the named paths plus `_id` and the sort keys a cursor needs;
+ * undefined when no path is named (whole documents).
+ */
+export function projectionOf(named: readonly string[], cursorKeys: readonly string[]): Record<string, 1> | undefined {
   if (named.length === 0) return undefined;
-  const paths = [...new Set(["_id", ...named, ...Object.keys(sort)])].sort();
+  const paths = [...new Set(["_id", ...named, ...cursorKeys])].sort();
   const projection: Record<string, 1> = {};
   for (const path of paths) {
     const covered = paths.some((other) => path.startsWith(`${other}.`));

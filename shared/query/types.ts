@@ -56,7 +56,7 @@ export interface ListQuery {
   limit: number;
   /** (page - 1) * limit; 0 when a cursor is used. */
   skip: number;
-  /** Inclusion projection from fields=/select= (plus `_id` and the sort keys); undefined = whole documents. */
+  /** Inclusion projection from fields=/select= (plus `_id`, and the sort keys when `cursorable`); undefined = whole documents. */
   projection: Record<string, 1> | undefined;
   /** The paths fields=/select= named; the handler drops the sort keys the projection added only for the cursor. */
   selected?: string[] | undefined;
@@ -64,4 +64,6 @@ export interface ListQuery {
   count: boolean;
   /** A cursor param was given (keyset paging; the filter already holds the keyset condition). */
   cursor: boolean;
+  /** The sort can be paged with a cursor (no sort key the definition lets hold arrays or objects, none above a selected path). */
+  cursorable: boolean;
 }

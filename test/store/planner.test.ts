@@ -56,6 +56,14 @@ describe("query planner: indexed lookups never scan the collection", () => {
     expect(candidates(plan(after))).toBe(60);
   });
 
+  it("keeps keyset-cursor filters confined when they also match objects or empty arrays (only irregular documents)", () => {
+    const after = {
+      $or: [{ status: { $gt: "inactive" } }, { status: { $gte: {} } }, { status: { $in: [true, false] } }],
+    };
+    expect(candidates(plan(after))).toBe(3333);
+    expect(candidates(plan({ score: { $size: 0 } }))).toBe(0);
+  });
+
   it("scans only when no indexed field constrains the query", () => {
     expect(plan({ title: "x" }).kind).toBe("scan");
     expect(plan({ $or: [{ slug: "s1" }, { title: "x" }] }).kind).toBe("scan");

@@ -59,9 +59,13 @@ export function rangesOf(condition: unknown): Range[] | undefined {
     const ranges = condition.$in.map(equality);
     if (ranges.every((r) => r !== undefined)) return ranges as Range[];
   }
+  // Only arrays have a size, and only objects (or arrays holding one) compare with an object: no
+  // index entry matches them, only the index's irregular documents (keyset cursors use both).
+  if ("$size" in condition) return [];
   let range: Range | undefined;
   for (const [op, inclusive, end] of RANGE_BOUNDS) {
     if (!(op in condition)) continue;
+    if (isPlainObject(condition[op])) return [];
     const bracket = bracketOf(condition[op]);
     if (bracket === undefined || bracket <= 1) continue;
     if (range && range.bracket !== bracket) return []; // no value is in two type brackets
