@@ -1,7 +1,7 @@
 /**
  * Lists sorted on values that are not single values (arrays, objects): keyset cursors never loop,
  * skip a document or hand out a cursor the server refuses; page/limit keeps working; `fields=`
- * keeps what it selects.
+ * keeps what it selects; arrays are ordered as MongoDB orders them.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DataTestEnv, dataTestEnv } from "./data-helpers.js";
@@ -15,6 +15,7 @@ beforeAll(async () => {
       { name: "title", type: "string" },
       { name: "comments", type: "array", items: { type: "object", fields: [{ name: "text", type: "string" }] } },
       { name: "meta", type: "object", fields: [{ name: "lang", type: "string" }] },
+      { name: "scores", type: "array", items: { type: "number" } },
     ],
   });
   const docs = Array.from({ length: 12 }, (_, i) => ({
@@ -100,5 +101,20 @@ describe("fields= with a sort on a selected path's parent", () => {
       for (const item of res.json.data.items) expect(Object.keys(item.meta)).toEqual(["lang"]);
       expect(res.json.data.nextCursor).toBeNull();
     }
+  });
+});
+
+describe("sort on an array field", () => {
+  it("orders by the smallest element ascending and the largest descending, as MongoDB does", async () => {
+    const post = async (scores: number[]) =>
+      (await env.sk("POST", "/api/data/posts", { title: "arr", scores })).json.data._id as string;
+    const [a, b, c, d] = [await post([1, 9]), await post([5]), await post([3]), await post([2, 4])];
+    const order = async (sort: string) =>
+      ids((await env.sk("GET", `/api/data/posts?sort=${sort}&scores_exists=true`)).json.data.items);
+    expect(await order("-scores")).toEqual([a, b, d, c]);
+    expect(await order("scores")).toEqual([a, d, c, b]);
+    expect(
+      ids((await env.sk("GET", "/api/data/posts?sort=-scores&scores_exists=true&limit=2&page=2")).json.data.items),
+    ).toEqual([d, c]);
   });
 });

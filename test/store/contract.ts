@@ -277,6 +277,28 @@ export function storeContract(
         expect(await order({ name: 1 })).toEqual(["Ada", "Cy", "Dee", "Eve", "bob"]);
       });
 
+      for (const indexed of [false, true]) {
+        it(`orders arrays by their smallest element ascending, largest descending, [] first${indexed ? " (indexed)" : ""}`, async () => {
+          const c = things();
+          if (indexed) await c.createIndex("s");
+          const rows: Array<[number, unknown]> = [
+            [1, [1, 9]],
+            [2, [5]],
+            [3, 3],
+            [4, []],
+            [5, null],
+            [6, [1, 4]],
+            [7, "x"],
+          ];
+          await c.insertMany(rows.map(([id, s]) => ({ _id: hex(id), s })));
+          const order = async (sort: Sort, skip?: number, limit?: number) =>
+            (await c.find({}, { sort, skip, limit })).map((d) => Number.parseInt(d._id, 16));
+          expect(await order({ s: 1, _id: 1 })).toEqual([4, 5, 1, 6, 3, 2, 7]);
+          expect(await order({ s: -1, _id: -1 })).toEqual([7, 1, 2, 6, 3, 5, 4]);
+          expect(await order({ s: -1, _id: 1 }, 1, 2)).toEqual([1, 2]);
+        });
+      }
+
       it("projects by inclusion and exclusion, always keeping _id", async () => {
         const c = things();
         await c.insertMany(insertionOrder(PEOPLE));

@@ -15,6 +15,7 @@ import {
   type Projection,
   type Update,
 } from "../types.js";
+import { holdsSortedArray, sortWithArrays } from "./array-sort.js";
 import { exactConditions, exactCount, exactMatches, matchesExact, unlessWalked } from "./exact.js";
 import { excludePaths, exclusionPaths } from "./exclude.js";
 import { filterKey } from "./filter-key.js";
@@ -167,7 +168,20 @@ export class EmbeddedCollection implements Collection {
     } else {
       cursor = mingoQuery(filter).find<Doc>(this.candidates(plan));
     }
-    if (sort) cursor = cursor.sort(sort);
+    if (sort) {
+      // mingo orders arrays unlike MongoDB; an index without irregular documents proves its field has none.
+      const open = Object.keys(sort).filter(
+        (field) => field !== "_id" && this.indexes.get(field)?.irregular.size !== 0,
+      );
+      if (open.length > 0) {
+        const matched = cursor.all();
+        if (holdsSortedArray(matched, open)) {
+          return sortWithArrays(matched, sort).slice(skip, limit ? skip + limit : undefined);
+        }
+        cursor = mingoQuery({}).find<Doc>(matched);
+      }
+      cursor = cursor.sort(sort);
+    }
     if (skip) cursor = cursor.skip(skip);
     if (limit) cursor = cursor.limit(limit);
     return cursor.all();
