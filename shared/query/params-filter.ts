@@ -1,8 +1,11 @@
 /**
  * urBackend-style query-string filters: `field=value` equality and suffix operators
  * (`price_gte=10`, `tags_in=a,b`, `title_regex=^foo`). A key that is itself a declared field
- * (or system field) is plain equality even when it ends in a suffix. Values are coerced by the
- * declared type (see coerce.ts for the untyped heuristic).
+ * (or system field) is plain equality even when it ends in a suffix. In a schemaless collection a
+ * key ending in one of Edgeback's own suffixes (`_ne`, `_in`, `_nin`, `_exists`, `_regex`; urBackend
+ * reads only `_gt`, `_gte`, `_lt`, `_lte` as operators) may also name a field (`logged_in=true`),
+ * so it matches either reading. Values are coerced by the declared type (see coerce.ts for the
+ * untyped heuristic).
  */
 import { coerceTyped, expectation, looseCandidates, looseScalar } from "./coerce.js";
 import { invalidQuery } from "./fail.js";
@@ -35,6 +38,8 @@ type SuffixOp = "eq" | "gt" | "gte" | "lt" | "lte" | "ne" | "in" | "nin" | "exis
 const MAX_FILTER_PARAMS = 20;
 
 const SUFFIXES: SuffixOp[] = ["gte", "gt", "lte", "lt", "ne", "nin", "in", "exists", "regex"];
+/** Suffixes urBackend's own query parser reads as part of the field name. */
+const EDGEBACK_SUFFIXES: ReadonlySet<SuffixOp> = new Set(["ne", "nin", "in", "exists", "regex"]);
 
 /** Splits a query key into a field path and an operator. */
 function splitKey(key: string, ctx: QueryContext): { path: string; op: SuffixOp } {
@@ -98,7 +103,10 @@ export function paramFilterClauses(params: URLSearchParams, ctx: QueryContext): 
     if (clauses.length === MAX_FILTER_PARAMS) throw invalidQuery(key, `at most ${MAX_FILTER_PARAMS} filter parameters`);
     const { path, op } = splitKey(key, ctx);
     assertPath(key, path, op === "exists" ? "shape" : "filter", ctx);
-    clauses.push({ [path]: condition(key, path, op, raw, ctx) });
+    const clause = { [path]: condition(key, path, op, raw, ctx) };
+    const alsoAField = !ctx.fields?.size && EDGEBACK_SUFFIXES.has(op);
+    if (alsoAField) assertPath(key, key, "filter", ctx);
+    clauses.push(alsoAField ? { $or: [{ [key]: condition(key, key, "eq", raw, ctx) }, clause] } : clause);
   }
   return clauses;
 }
