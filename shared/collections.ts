@@ -12,7 +12,7 @@ import {
 } from "./schema/definition.js";
 import { isUsersCollection } from "./schema/names.js";
 import { type Validators, validatorsFor } from "./schema/validator.js";
-import type { Database, DocumentStore } from "./store/types.js";
+import type { Collection, Database, DocumentStore } from "./store/types.js";
 import { DuplicateKeyError } from "./store/types.js";
 
 /** A collection's definition as stored in the project's `_collections`, with its version. */
@@ -102,6 +102,7 @@ export function createCollectionRegistry(options: {
     for (const field of theirs.keys()) wanted.delete(field);
     const declared = [...ALWAYS_INDEXED, ...owned.flatMap((d) => indexedFields(d).map((i) => i.field))];
     const ours = new Set(declared.filter((field) => !theirs.has(field)));
+    const kept = new Set<string>();
     for (const existing of await collection.listIndexes()) {
       // One on an auth field that is not the auth function's (made by an older definition) goes;
       // the auth function makes its own on the next auth request.
@@ -109,10 +110,14 @@ export function createCollectionRegistry(options: {
         if (theirs.get(existing.field) !== existing.unique) await collection.dropIndex(existing.field);
         continue;
       }
-      if (wanted.get(existing.field) === existing.unique) continue;
+      if (wanted.get(existing.field) === existing.unique) {
+        kept.add(existing.field);
+        continue;
+      }
       if (ours.has(existing.field)) await collection.dropIndex(existing.field);
       else wanted.delete(existing.field);
     }
+    for (const [field, unique] of wanted) if (unique && !kept.has(field)) await assertNoArrays(collection, field);
     try {
       for (const [field, unique] of wanted) await collection.createIndex(field, { unique });
     } catch (error) {
@@ -124,6 +129,19 @@ export function createCollectionRegistry(options: {
       }
       throw error;
     }
+  }
+
+  /**
+   * A new unique index needs single values: MongoDB would index an array's elements one by one (two
+   * documents sharing one element clash) where the embedded store compares whole arrays, so arrays
+   * stored at the field or on its path (before it was declared) are refused on both stores alike.
+   */
+  async function assertNoArrays(collection: Collection, field: string): Promise<void> {
+    const prefixes = field.split(".").map((_, i, parts) => parts.slice(0, i + 1).join("."));
+    const holding = await collection.count({ $or: prefixes.map((path) => ({ [path]: { $type: "array" } })) });
+    if (holding === 0) return;
+    const message = `unique field "${field}": ${holding} document(s) hold an array there; a unique field takes single values, so change or unset them first`;
+    throw new ApiError("VALIDATION_FAILED", message, { details: [{ path: "fields", message }] });
   }
 
   /**

@@ -396,6 +396,27 @@ describe("PUT replaces, PATCH merges", () => {
     expect((await env.sk("POST", "/api/data/tags", { slug: "a" })).status).toBe(201);
   });
 
+  it("making a field unique over arrays stored there (or on its path) is 400 on every store; once unset it is not", async () => {
+    await env.sk("POST", "/api/data/tagged", { tag: ["a", "b"], meta: [{ slug: "x" }] });
+    await env.sk("POST", "/api/data/tagged", { tag: ["b"], meta: { slug: "y" } });
+    const unique = (name: string) => ({ fields: [{ name, type: "string", unique: true }], additionalFields: true });
+    const tag = await env.sk("PUT", "/api/schemas/tagged", unique("tag"));
+    expect([tag.status, tag.json.code, tag.json.message]).toEqual([
+      400,
+      "VALIDATION_FAILED",
+      'unique field "tag": 2 document(s) hold an array there; a unique field takes single values, so change or unset them first',
+    ]);
+    const nested = await env.sk("PUT", "/api/schemas/tagged", {
+      fields: [{ name: "meta", type: "object", fields: [{ name: "slug", type: "string", unique: true }] }],
+      additionalFields: true,
+    });
+    expect([nested.status, nested.json.message]).toEqual([400, expect.stringContaining('"meta.slug": 1 document(s)')]);
+    expect((await env.sk("GET", "/api/schemas/tagged")).json.data.collection.fields).toEqual([]);
+    const { items } = (await env.sk("GET", "/api/data/tagged")).json.data;
+    for (const item of items) await env.sk("PATCH", `/api/data/tagged/${item._id}`, { tag: null });
+    expect((await env.sk("PUT", "/api/schemas/tagged", unique("tag"))).status).toBe(200);
+  });
+
   it("unique and index follow the definition: an index made unique later holds", async () => {
     await env.defineCollection({ name: "tags", fields: [{ name: "slug", type: "string", index: true }] });
     await env.sk("POST", "/api/data/tags", { slug: "a" });
