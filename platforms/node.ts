@@ -80,7 +80,7 @@ function instanceFor(defaults: Readonly<Env>, config: Config): Promise<Instance>
 }
 
 /** An app that answers every request with `answer()` (a fresh envelope, with its own request id). */
-const answering = (answer: () => Response) => new Hono<AppEnv>().all("*", answer);
+const answering = (answer: (request: Request) => Response) => new Hono<AppEnv>().all("*", (c) => answer(c.req.raw));
 
 /**
  * A function's app on this instance, built on first use from process.env over the platform's
@@ -113,12 +113,12 @@ export function instanceApp(
     try {
       ready = await built;
     } catch (error) {
-      return answering(() => misconfigured(error));
+      return answering((request) => misconfigured(request, error));
     }
     try {
       await ready.instance.open();
     } catch (error) {
-      return answering(() => unavailable(error));
+      return answering((request) => unavailable(request, error));
     }
     return ready.app;
   };

@@ -25,6 +25,25 @@ export const CORS_EXPOSE_HEADERS = [
   "x-ratelimit-reset",
 ];
 const ALLOW_METHODS = "GET,HEAD,POST,PUT,PATCH,DELETE,OPTIONS";
+const PREFLIGHT_HEADERS: ReadonlyArray<[string, string]> = [
+  ["access-control-allow-methods", ALLOW_METHODS],
+  ["access-control-allow-headers", CORS_ALLOW_HEADERS.join(",")],
+  ["access-control-max-age", "600"],
+];
+const EXPOSE_HEADERS: ReadonlyArray<[string, string]> = [
+  ["access-control-expose-headers", CORS_EXPOSE_HEADERS.join(",")],
+];
+
+/** Whether a request is a CORS preflight (answered 204 with the CORS headers alone). */
+export const isPreflight = (method: string, requestMethod: string | null | undefined) =>
+  method === "OPTIONS" && requestMethod != null;
+
+/** The CORS headers reflecting `origin`: a preflight's, or those of any other answer. */
+export const reflectedCors = (origin: string, preflight: boolean): Array<[string, string]> => [
+  ["access-control-allow-origin", origin],
+  ["access-control-allow-credentials", "true"],
+  ...(preflight ? PREFLIGHT_HEADERS : EXPOSE_HEADERS),
+];
 
 /**
  * CORS per API.md §3: the request origin is reflected with credentials, preflights answer 204. A
@@ -34,21 +53,13 @@ const ALLOW_METHODS = "GET,HEAD,POST,PUT,PATCH,DELETE,OPTIONS";
  * (hono/cors touches `c.res` early, which costs a full Response per request).
  */
 export function corsHeaders(): MiddlewareHandler {
-  const allowHeaders = CORS_ALLOW_HEADERS.join(",");
-  const exposeHeaders = CORS_EXPOSE_HEADERS.join(",");
   return async (c, next) => {
     const origin = c.req.header("origin");
     c.header("vary", "Origin", { append: true });
     if (!origin) return next(); // not a cross-origin browser request: no CORS headers to add
-    c.header("access-control-allow-origin", origin);
-    c.header("access-control-allow-credentials", "true");
-    if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method")) {
-      c.header("access-control-allow-methods", ALLOW_METHODS);
-      c.header("access-control-allow-headers", allowHeaders);
-      c.header("access-control-max-age", "600");
-      return c.body(null, 204);
-    }
-    c.header("access-control-expose-headers", exposeHeaders);
+    const preflight = isPreflight(c.req.method, c.req.header("access-control-request-method"));
+    for (const [name, value] of reflectedCors(origin, preflight)) c.header(name, value);
+    if (preflight) return c.body(null, 204);
     await next();
   };
 }

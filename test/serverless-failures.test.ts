@@ -28,17 +28,25 @@ afterEach(() => {
 /** What the entries logged to console.error, as one string. */
 const log = () => logged.mock.calls.map((args) => args.join(" ")).join("\n");
 
-async function lambda(fn: "data" | "admin" | "storage" | "auth", path = "/api/health") {
+type Fn = "data" | "admin" | "storage" | "auth";
+type Init = { method?: string; headers?: Record<string, string> };
+
+async function lambda(fn: Fn, path = "/api/health", { method = "GET", headers = {} }: Init = {}) {
   const { handler } = await import(`../platforms/lambda/${fn}.ts`);
-  const res = await handler(event("GET", path), {});
+  const res = await handler(event(method, path, headers), {});
   const body = res.isBase64Encoded ? Buffer.from(res.body, "base64").toString("utf8") : res.body;
-  return { status: res.statusCode as number, json: JSON.parse(body) };
+  return {
+    status: res.statusCode as number,
+    json: body ? JSON.parse(body) : undefined,
+    headers: new Headers(res.headers),
+  };
 }
 
-async function vercel(fn: "data" | "admin" | "storage" | "auth", path = "/api/health") {
+async function vercel(fn: Fn, path = "/api/health", { method = "GET", headers = {} }: Init = {}) {
   const handlers = await import(`../api/${fn}.ts`);
-  const res: Response = await handlers.GET(new Request(`https://edgeback.vercel.app${path}`));
-  return { status: res.status, json: await res.json() };
+  const res: Response = await handlers[method](new Request(`https://edgeback.vercel.app${path}`, { method, headers }));
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : undefined, headers: res.headers };
 }
 
 const MISCONFIGURED = { success: false, code: "INTERNAL_ERROR", message: "Server misconfigured" };
@@ -63,6 +71,23 @@ describe.each([
     vi.stubEnv("NODE_ENV", "development");
     vi.stubEnv("KEY_CACHE_TTL_SECONDS", "");
     expect((await call("data")).status).toBe(200);
+  });
+
+  it("answers a page in the CORS terms of the app: its preflight 204, its failure readable", async () => {
+    vi.stubEnv("NODE_ENV", "production");
+    const origin = "https://app.example";
+    const preflight = await call("data", "/api/data/posts", {
+      method: "OPTIONS",
+      headers: { origin, "access-control-request-method": "GET" },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe(origin);
+    expect(preflight.headers.get("access-control-allow-headers")).toContain("x-api-key");
+    const res = await call("data", "/api/data/posts", { headers: { origin } });
+    expect([res.status, res.json.code]).toEqual([500, "INTERNAL_ERROR"]);
+    expect(res.headers.get("access-control-allow-origin")).toBe(origin);
+    expect(res.headers.get("access-control-expose-headers")).toContain("x-request-id");
+    expect(res.headers.get("vary")).toBe("Origin");
   });
 
   it("whose store cannot be opened serves requests once it can be", async () => {

@@ -56,12 +56,12 @@ export function workerEntry(createApp: (deps: Deps) => Served, options: EntryOpt
         instance = undefined;
         throw error;
       });
-      const built = await instance.catch(misconfigured);
+      const built = await instance.catch((error: unknown) => misconfigured(request, error));
       if (built instanceof Response) return built;
       const { app, mongo } = built;
       if (!mongo) return app.fetch(request, env, ctx);
       const store = await openMongoStore({ uri: mongo.uri, dbPrefix: mongo.dbPrefix, oneRequest: true }).catch(
-        (error: unknown) => unavailable(error),
+        (error: unknown) => unavailable(request, error),
       );
       if (store instanceof Response) return store;
       // Work the app hands to waitUntil (usage flushes) still needs the client: close it after that.
