@@ -64,3 +64,26 @@ describe("settling an S3 direct upload", () => {
     expect(seen.filter((call) => call.startsWith("DELETE"))).toEqual([]);
   });
 });
+
+describe("an S3 upload URL", () => {
+  it.each([
+    ["another script", "image/png; name=日本"],
+    ["CR/LF", "image/png;\r\nx-amz-acl: public-read"],
+  ])("for a declared type that is no header value (%s) is 400 and reserves nothing", async (_, contentType) => {
+    const { project, keys } = await deps.projects.create({
+      name: "types",
+      settings: { storage: { quotaBytes: 1000 } },
+    });
+    const post = (type: string) =>
+      app.request("/api/storage/upload-url", {
+        method: "POST",
+        headers: { "x-api-key": keys.secret, "content-type": "application/json" },
+        body: JSON.stringify({ filename: "a.png", contentType: type, size: 900 }),
+      });
+    const refused = await post(contentType);
+    expect([refused.status, (await refused.json()).code]).toEqual([400, "VALIDATION_FAILED"]);
+    const usage = await deps.store.platform().collection("storage_usage").findOne({ _id: project.id });
+    expect(usage?.bytes ?? 0).toBe(0);
+    expect((await post("image/png")).status).toBe(200); // the quota is whole
+  });
+});

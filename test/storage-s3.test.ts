@@ -234,6 +234,7 @@ describe("s3 blob store (s3rver)", () => {
       expect(await blobs.head(filePath)).not.toBeNull();
       expect((await remove(filePath)).status).toBe(404); // a tombstone is no file
       expect((await post("upload-confirm", { filePath, size: PNG.length }, key)).status).toBe(404);
+      expect((await post("upload-confirm", { filePath, size: PNG.length + 1 }, key)).status).toBe(404);
       const read = await app.request(`/api/storage/file?path=${encodeURIComponent(filePath)}`, {
         headers: { "x-api-key": key },
       });

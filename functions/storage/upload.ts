@@ -16,7 +16,12 @@ const MULTIPART_OVERHEAD = 64 * 1024;
 
 const directUpload = z.object({
   filename: z.string().min(1).max(255),
-  contentType: z.string().min(1).max(255),
+  // Sent on as the PUT's Content-Type header: visible ASCII and spaces only (no CR/LF, no other script).
+  contentType: z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x20-\x7e]+$/, "must be a header value: visible ASCII characters and spaces"),
   size: z.number().int().positive(),
   folder: z.string().max(200).optional(),
 });
@@ -114,15 +119,16 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
     await reserve(rt, actor.project, input.size, actor.policy.quotaBytes);
     // Timed once the quota check is over, so neither URL outlives the record's expiresAt.
     const exp = Math.floor(deps.clock.now() / 1000) + UPLOAD_URL_TTL;
-    // Signed before its record exists (no I/O), handed out only once the record is written.
-    const direct = await blobs.presignPut(path, sent, input.size, UPLOAD_URL_TTL);
     const pending = record(actor, path, input.size, type, "pending", uploadExpiry(exp));
-    await fileRecords(deps)
-      .insertOne(direct ? { ...pending, presignedUntil: pending.expiresAt } : pending)
-      .catch(async (error) => {
-        await releaseBytes(deps, actor.project, input.size);
-        throw error;
-      });
+    let direct: Awaited<ReturnType<typeof blobs.presignPut>>;
+    try {
+      // Signed before its record exists (no I/O), handed out only once the record is written.
+      direct = await blobs.presignPut(path, sent, input.size, UPLOAD_URL_TTL);
+      await fileRecords(deps).insertOne(direct ? { ...pending, presignedUntil: pending.expiresAt } : pending);
+    } catch (error) {
+      await releaseBytes(deps, actor.project, input.size);
+      throw error;
+    }
     await assertProjectLive(actor);
     const query = rt.signer.query({ op: "put", path, type: mediaType(sent), size: input.size, exp });
     const signed = direct ?? {
@@ -154,7 +160,9 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
     const body = parseWith(z.object({ filePath: z.string(), size: z.number().int().nonnegative() }), await readJson(c));
     const path = parseFilePath(body.filePath, actor.project.id);
     const found = (await fileRecords(deps).findOne({ _id: path })) as FileDoc | null;
-    if (!found || (actor.userId !== null && found.ownerId !== actor.userId)) throw new ApiError("FILE_NOT_FOUND");
+    if (!found || found.status === "deleted" || (actor.userId !== null && found.ownerId !== actor.userId)) {
+      throw new ApiError("FILE_NOT_FOUND");
+    }
     const refused = (problem: string) =>
       new ApiError("VALIDATION_FAILED", undefined, { details: [{ path: "filePath", message: problem }] });
     if (body.size !== found.size) {

@@ -41,18 +41,19 @@ type FileDeps = Pick<Deps, "store" | "clock">;
 
 export const fileRecords = (deps: FileDeps) => deps.store.platform().collection(FILES);
 
-/** Per store, the index the expiry sweep walks (only pending files carry `expiresAt`). */
-const expiryIndexes = new WeakMap<DocumentStore, Promise<void>>();
+/**
+ * Stores whose expiry index (the one the sweep walks; only pending files and tombstones carry
+ * `expiresAt`) exists. Only success is remembered, as setupOnce does: never a pending promise
+ * another request could wait on forever (Workers).
+ */
+const expiryIndexed = new WeakSet<DocumentStore>();
 
 /** Up to `limit` of a project's pending files and tombstones that are due by now, oldest first. */
 export async function dueFiles(deps: FileDeps, projectId: string, limit: number): Promise<FileDoc[]> {
-  let indexed = expiryIndexes.get(deps.store);
-  if (!indexed) {
-    indexed = fileRecords(deps).createIndex("expiresAt");
-    expiryIndexes.set(deps.store, indexed);
-    indexed.catch(() => expiryIndexes.delete(deps.store));
+  if (!expiryIndexed.has(deps.store)) {
+    await fileRecords(deps).createIndex("expiresAt");
+    expiryIndexed.add(deps.store);
   }
-  await indexed;
   const now = new Date(deps.clock.now()).toISOString();
   const found = await fileRecords(deps).find(
     { expiresAt: { $lte: now }, projectId, status: { $in: ["pending", "deleted"] } },
