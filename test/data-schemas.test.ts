@@ -263,6 +263,9 @@ describe("answers carry urBackend's model; an answer sent back is a body", () =>
         items: { type: "Object", fields: [{ key: "qty", type: "Integer", required: false, unique: false }] },
       },
     ]);
+    const alone = await env.sk("PUT", "/api/schemas/orders", { model: (await get()).model });
+    expect(alone.status).toBe(200); // unique: false inside an array's items asks for nothing, so it fits
+    expect(alone.json.data.collection.model).toEqual((await get()).model);
     await env.defineCollection(posts);
     const pkPosts = (await env.pk("GET", "/api/schemas/posts")).json.data.collection;
     expect(pkPosts.model.map((f: { key: string }) => f.key)).toEqual(["title", "views"]);
@@ -280,12 +283,12 @@ describe("answers carry urBackend's model; an answer sent back is a body", () =>
     }
   });
 
-  it("the field list edited counts: fields (model as answered), or model (fields as answered)", async () => {
+  it("an edited fields counts (model as answered gives way); an edited model next to fields is 400, never a loss of rules", async () => {
     await env.defineCollection(orders);
     const answer = await get();
     const viaFields = await env.sk("PUT", "/api/schemas/orders", {
       ...answer,
-      fields: [...answer.fields, { name: "note", type: "string" }],
+      fields: [...answer.fields, { name: "note", type: "string", private: true }],
     });
     expect(viaFields.status).toBe(200);
     expect(viaFields.json.data.collection.fields.map((f: { name: string }) => f.name)).toEqual([
@@ -297,10 +300,13 @@ describe("answers carry urBackend's model; an answer sent back is a body", () =>
     const again = await get();
     const viaModel = await env.sk("PATCH", "/api/schemas/orders", {
       ...again,
-      model: [{ key: "title", type: "String", required: true }],
+      model: [...again.model, { key: "title", type: "String", required: true }],
     });
-    expect(viaModel.status).toBe(200);
-    expect(viaModel.json.data.collection.fields).toEqual([{ name: "title", type: "string", required: true }]);
+    expect([viaModel.status, viaModel.json.details[0]]).toEqual([
+      400,
+      { path: "model", message: "Give fields or model, not both" },
+    ]);
+    expect((await get()).fields).toEqual(again.fields); // note stays private
   });
 
   it("fields and model that both differ from the answer are 400; an answer copied to POST makes a new collection", async () => {

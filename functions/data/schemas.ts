@@ -71,10 +71,10 @@ const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringif
 
 /**
  * A write body as written, also when it is a definition answer sent back (GET, edit, PUT): the
- * answer-only keys (`implicit`, `createdAt`, `updatedAt`) are dropped, and of `fields` and `model`,
- * which answers carry both, the one still as answered for the current definition (or, for `model`,
- * as answered for the `fields` given) gives way to the other. Two field lists that differ otherwise
- * stay, for the parser to refuse.
+ * answer-only keys (`implicit`, `createdAt`, `updatedAt`) are dropped, and so is `model`, which
+ * answers carry next to `fields`, when it is still as answered (for the current fields, or for the
+ * `fields` given). An edited `model` next to `fields` stays, for the parser to refuse: `model` holds
+ * fewer rules than `fields` (no `private`, no bounds), so taking it would drop the others.
  */
 function asWritten(body: unknown, current?: CollectionDef): unknown {
   if (!isPlainObject(body)) return body;
@@ -82,10 +82,6 @@ function asWritten(body: unknown, current?: CollectionDef): unknown {
   if (written.fields === undefined || written.model === undefined) return written;
   const { model, ...withFields } = written;
   if (current && sameJson(model, urBackendModel(current.fields))) return withFields;
-  if (current && sameJson(written.fields, definitionView(current).fields)) {
-    const { fields, ...withModel } = written;
-    return withModel;
-  }
   try {
     const given = parseDefinition({ ...withFields, name: current?.name ?? withFields.name });
     if (sameJson(model, urBackendModel(given.fields))) return withFields;

@@ -219,8 +219,9 @@ function normalizeField(raw: Raw, ctx: Ctx, place: Place): FieldDef | ItemDef {
   for (const key of [...PROPERTY_ORDER, ...TAIL_ORDER]) if (raw[key] != null) out[key] = raw[key];
   const field = out as unknown as FieldDef;
 
+  // `unique: false` and `index: false` ask for nothing, so they fit anywhere (urBackend's model says unique: false at every level).
   const misplaced = (key: keyof FieldDef, allowed: boolean, what: string) => {
-    if (field[key] !== undefined && !allowed) fail([key], `${key} applies only to ${what}`);
+    if (field[key] !== undefined && field[key] !== false && !allowed) fail([key], `${key} applies only to ${what}`);
   };
   misplaced("min", NUMERIC.has(type), "number and integer fields");
   misplaced("max", NUMERIC.has(type), "number and integer fields");
