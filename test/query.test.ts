@@ -243,6 +243,9 @@ describe("query-string filters, schemaless heuristic", () => {
     ],
     ["_nin candidates", "n_nin=1", { $or: [{ n_nin: { $in: ["1", 1] } }, { n: { $nin: ["1", 1] } }] }],
     ["_id still checked", `_id=${ID}`, { _id: ID }],
+    // A system field's suffix is only the operator, so its index serves the filter alone.
+    ["_id_in only the operator", `_id_in=${ID}`, { _id: { $in: [ID] } }],
+    ["createdAt_exists only the operator", "createdAt_exists=true", { createdAt: { $exists: true } }],
     ["createdAt still a date", "createdAt_lt=2024-01-01", { createdAt: { $lt: "2024-01-01T00:00:00.000Z" } }],
     ["suffix split", "price_in_in=1", { $or: [{ price_in_in: { $in: ["1", 1] } }, { price_in: { $in: ["1", 1] } }] }],
     ["urBackend's suffixes are only operators", "n_gte=1", { n: { $gte: 1 } }],

@@ -104,7 +104,8 @@ export function paramFilterClauses(params: URLSearchParams, ctx: QueryContext): 
     const { path, op } = splitKey(key, ctx);
     assertPath(key, path, op === "exists" ? "shape" : "filter", ctx);
     const clause = { [path]: condition(key, path, op, raw, ctx) };
-    const alsoAField = !ctx.fields?.size && EDGEBACK_SUFFIXES.has(op);
+    // A system field's suffix is always the operator: its index then serves the filter alone.
+    const alsoAField = !ctx.fields?.size && EDGEBACK_SUFFIXES.has(op) && !SYSTEM_FIELDS.has(path);
     if (alsoAField) assertPath(key, key, "filter", ctx);
     clauses.push(alsoAField ? { $or: [{ [key]: condition(key, key, "eq", raw, ctx) }, clause] } : clause);
   }
