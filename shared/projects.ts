@@ -57,8 +57,12 @@ export interface ProjectService {
   isLive(id: string): Promise<boolean>;
   rotateKeys(id: string, which: RotateWhich, graceSeconds?: number): Promise<Partial<IssuedKeys> | null>;
   resolveKey(apiKey: string): Promise<Principal | null>;
-  /** A project with its secrets opened, for operator routes that reach its tenant database; null when missing. */
-  resolveProject(id: string): Promise<ResolvedProject | null>;
+  /**
+   * A live project by id with its secrets opened, null when missing: from the store (operator routes
+   * reaching its tenant database), or with `cached` as the key cache keeps projects (the same TTL, an
+   * unknown id remembered a few seconds), for key-less routes where any client can name an id.
+   */
+  resolveProject(id: string, options?: { cached?: boolean }): Promise<ResolvedProject | null>;
   stats(): { storeReads: number };
 }
 
@@ -172,6 +176,15 @@ export function createProjectService(opts: {
     ttlMs: opts.keyCacheTtlMs,
     maxEntries: opts.maxCacheEntries ?? 10_000,
   });
+  const projectCache = createKeyCache<ResolvedProject>({
+    clock,
+    ttlMs: opts.keyCacheTtlMs,
+    maxEntries: opts.maxCacheEntries ?? 10_000,
+  });
+  const invalidate = (id: string) => {
+    cache.invalidate(id);
+    projectCache.invalidate(id);
+  };
   let storeReads = 0;
 
   const indexesMade = setupOnce();
@@ -236,7 +249,7 @@ export function createProjectService(opts: {
         else if (graceEnd < expiresAt) await keys().updateOne({ _id: key._id }, { $set: { expiresAt: iso(graceEnd) } });
       }
     }
-    cache.invalidate(id);
+    invalidate(id);
     return issued;
   };
 
@@ -339,7 +352,7 @@ export function createProjectService(opts: {
           { $set: set },
         )) as ProjectDoc | null;
         if (updated) {
-          cache.invalidate(id);
+          invalidate(id);
           return toView(updated);
         }
       }
@@ -350,7 +363,7 @@ export function createProjectService(opts: {
       if (!(await projects().findOne({ _id: id }))) return false;
       await projects().updateOne({ _id: id, ...LIVE }, { $set: { retiredAt: iso() } });
       await keys().deleteMany({ projectId: id });
-      cache.invalidate(id);
+      invalidate(id);
       await removeData?.();
       await store.tenant({ projectId: id }).drop();
       await keys().deleteMany({ projectId: id }); // one a rotation that took its lock before the retirement added
@@ -374,9 +387,12 @@ export function createProjectService(opts: {
       return cache.get(hash, () => loadKey(hash, keyType));
     },
 
-    async resolveProject(id) {
-      const doc = await findProject(id);
-      return doc ? (await principalFor(doc, "secret")).project : null;
+    async resolveProject(id, { cached = false } = {}) {
+      const load = async () => {
+        const doc = await findProject(id);
+        return doc ? { value: (await principalFor(doc, "secret")).project, projectId: doc._id, expiresAt: null } : null;
+      };
+      return cached ? projectCache.get(id, load) : ((await load())?.value ?? null);
     },
 
     stats: () => ({ storeReads }),

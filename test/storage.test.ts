@@ -216,6 +216,23 @@ describe.each([
     expect((await fetchFile(path)).status).toBe(200);
   });
 
+  it("a key-less read finds its project as keys do: cached for the key TTL, an unknown id for a few seconds", async () => {
+    await deps.projects.update(a.id, { settings: { storage: { public: true } } });
+    const path = (await json(await upload(auth(a.sk), png()))).data.path;
+    expect((await fetchFile(path)).status).toBe(200);
+    // Changed behind this instance's back (as another instance would): seen once the cache entry ends.
+    const projects = deps.store.platform().collection("projects");
+    const stored = await projects.findOne({ _id: a.id });
+    await projects.deleteOne({ _id: a.id });
+    expect((await fetchFile(path)).status).toBe(200);
+    clock.advance((deps.config.keyCacheTtlSeconds + 1) * 1000);
+    expect((await fetchFile(path)).status).toBe(401); // no such project: a key is asked for
+    await projects.insertOne(stored!);
+    expect((await fetchFile(path)).status).toBe(401); // unknown, remembered a few seconds
+    clock.advance(6_000);
+    expect((await fetchFile(path)).status).toBe(200);
+  });
+
   it("deleting a project through the admin API deletes its files, pending ones too, and nothing of another", async () => {
     const admin = createAdminApp(deps, { blobs });
     const mine = (await json(await upload(auth(a.pk, await token(a, USER)), png()))).data.path;

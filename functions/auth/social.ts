@@ -154,7 +154,7 @@ export function socialCallbackRoutes(rt: AuthRuntime, options: SocialOptions = {
     if (!isId(projectId) || nonce === "") throw expired();
     // Only the browser that started the sign-in carries its nonce (a link made by someone else does not).
     if (!takeSocialStateCookie(c, nonce)) throw expired();
-    const project = await rt.deps.projects.resolveProject(projectId);
+    const project = await rt.deps.projects.resolveProject(projectId, { cached: true });
     if (!project) throw expired();
     await limitRequest(c, rt.deps, { project, keyType: "publishable" }, "");
     const scope = await projectScope(rt, project, "publishable");

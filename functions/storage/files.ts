@@ -56,7 +56,9 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
   routes.get("/file", async (c) => {
     const path = c.req.query("path") ?? "";
     const projectId = path.split("/")[0] ?? "";
-    const project = /^[0-9a-f]{24}$/.test(projectId) ? await deps.projects.resolveProject(projectId) : null;
+    const project = /^[0-9a-f]{24}$/.test(projectId)
+      ? await deps.projects.resolveProject(projectId, { cached: true })
+      : null;
     if (project && storagePolicy(project).public) {
       parseFilePath(path, project.id);
       const file = await recordOf(path);
