@@ -13,6 +13,7 @@ import {
   USAGE_COLLECTION,
 } from "../shared/usage/recorder.js";
 import { ADMIN_TOKEN, fakeClock, memoryLogger, testConfig, testDeps } from "./helpers.js";
+import { PNG } from "./png.js";
 
 let clock: ReturnType<typeof fakeClock>;
 let deps: Deps;
@@ -62,6 +63,19 @@ describe("usage counters", () => {
       { day: "2026-11-21", requests: { data: { "2xx": 1 } } },
     ]);
     expect((await admin("/usage?days=1")).json.data.usage.map((d: { day: string }) => d.day)).toEqual(["2026-11-21"]);
+  });
+
+  it("counts key-less reads of a public project's files (plain <img> links) under storage", async () => {
+    await deps.projects.update(project.id, { settings: { storage: { public: true } } });
+    const form = new FormData();
+    form.append("file", new Blob([PNG], { type: "image/png" }), "a.png");
+    const uploaded = await app.fetch(
+      new Request("http://x/api/storage/upload", { method: "POST", headers: sk(), body: form }),
+    );
+    const { path } = (await uploaded.json()).data;
+    const read = await app.fetch(new Request(`http://x/api/storage/file?path=${encodeURIComponent(path)}`));
+    expect(read.status).toBe(200);
+    expect((await admin("/usage")).json.data.usage[0].requests).toEqual({ storage: { "2xx": 2 } });
   });
 
   it("a deleted project's usage and logs go with it, those still buffered included", async () => {

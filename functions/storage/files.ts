@@ -60,6 +60,7 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
       ? await deps.projects.resolveProject(projectId, { cached: true })
       : null;
     if (project && storagePolicy(project).public) {
+      c.set("principal", { project, keyType: "publishable" }); // counted in the project's usage, as a pk read
       parseFilePath(path, project.id);
       const file = await recordOf(path);
       const url = await blobs.presignGet(path, DOWNLOAD_URL_TTL, file.contentType);
