@@ -192,6 +192,48 @@ describe.each([
     expect((await fetchFile(server, auth(a.sk))).status).toBe(404);
   });
 
+  it("direct upload caller matrix: upload-url and upload-request as /upload; upload-confirm by the uploader or the sk", async () => {
+    const cases: Array<[string, Record<string, string>, number, string?]> = [
+      ["no key", {}, 401, "API_KEY_MISSING"],
+      ["bad key", auth(`pk_live_${"x".repeat(43)}`), 401, "API_KEY_INVALID"],
+      ["pk without a user", auth(a.pk), 401, "AUTH_REQUIRED"],
+      ["pk + another project's user token", auth(a.pk, await token(b, USER)), 401, "TOKEN_INVALID"],
+      ["pk + user", await asUser(USER), 200],
+      ["sk", auth(a.sk), 200],
+    ];
+    for (const route of ["upload-url", "upload-request"] as const) {
+      for (const [name, headers, status, code] of cases) {
+        const before = await fileRecords(deps).count({ projectId: a.id });
+        const res = await post(route, headers, { filename: "n.txt", contentType: "text/plain", size: 5 });
+        expect(res.status, `${route} ${name}`).toBe(status);
+        if (code) expect((await json(res)).code, `${route} ${name}`).toBe(code);
+        const made = (await fileRecords(deps).count({ projectId: a.id })) - before;
+        expect(made, `${route} ${name}: records made`).toBe(status === 200 ? 1 : 0);
+      }
+    }
+    // The uploader's pending file: no one else confirms it, whatever size they name, and nothing changes.
+    const mine = await presignText("upload-request", await asUser(USER), 5);
+    const record = await fileRecords(deps).findOne({ _id: mine.path });
+    const confirm = (headers: Record<string, string>, size: number) =>
+      post("upload-confirm", headers, { filePath: mine.path, size });
+    const refused: Array<[string, Record<string, string>, number, string]> = [
+      ["no key", {}, 401, "API_KEY_MISSING"],
+      ["pk without a user", auth(a.pk), 401, "AUTH_REQUIRED"],
+      ["pk + another user", await asUser(OTHER), 404, "FILE_NOT_FOUND"],
+      ["other project's sk", auth(b.sk), 403, "FORBIDDEN"],
+    ];
+    for (const [name, headers, status, code] of refused) {
+      for (const size of [5, 6]) {
+        const res = await confirm(headers, size);
+        expect([res.status, (await json(res)).code], `${name}, size ${size}`).toEqual([status, code]);
+      }
+    }
+    expect(await fileRecords(deps).findOne({ _id: mine.path })).toEqual(record);
+    expect((await putTo(mine.url, "hello")).status).toBe(200);
+    expect((await confirm(await asUser(USER), 5)).status).toBe(200);
+    expect((await confirm(auth(a.sk), 5)).status).toBe(200);
+  });
+
   it("reads: private files through a short-lived signed URL, public ones by anyone", async () => {
     const path = (await json(await upload(auth(a.sk), png()))).data.path;
     expect((await fetchFile(path)).status).toBe(401);
@@ -714,11 +756,22 @@ describe.each([
       await expectReserved(a, 11);
     });
   });
+});
 
-  it("the fs store keeps files inside its root", async () => {
-    if (!dir) return;
-    await upload(auth(a.sk), png());
-    expect(await readdir(join(dir, a.id, "uploads"))).toHaveLength(2); // the file and its .type
+describe("the fs blob store", () => {
+  it("keeps files inside its root, under the project and folder", async () => {
+    const parent = await mkdtemp(join(tmpdir(), "edgeback-root-"));
+    const root = join(parent, "files");
+    await setup(fsBlobStore(root));
+    try {
+      const { path } = (await json(await upload(auth(a.sk), png(), "../../escape.png", "docs"))).data;
+      expect(path).toMatch(new RegExp(`^${a.id}/docs/[0-9a-f]{24}-escape\\.png$`));
+      expect(await readdir(join(root, a.id, "docs"))).toHaveLength(2); // the file and its .type
+      expect(await readdir(parent)).toEqual(["files"]); // nothing beside the root
+    } finally {
+      await deps.store.close();
+      await rm(parent, { recursive: true, force: true });
+    }
   });
 });
 

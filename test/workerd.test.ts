@@ -266,7 +266,7 @@ describe("client addresses for rate limits in workerd", () => {
 
 describe("MongoDB inside workerd", () => {
   it("the driver loads and parses MONGODB_URI; an unreachable server is a 503, not a crash", async () => {
-    const mf = await start("data", { MONGODB_URI: "mongodb://127.0.0.1:9/edgeback?serverSelectionTimeoutMS=500" });
+    const mf = await start("data", { MONGODB_URI: "mongodb://127.0.0.1:9/edgeback?serverSelectionTimeoutMS=3000" });
     try {
       const res = await mf.dispatchFetch("http://edgeback.test/api/health");
       expect(res.status).toBe(503);
@@ -279,7 +279,7 @@ describe("MongoDB inside workerd", () => {
         method: "OPTIONS",
         headers: { ...origin, "access-control-request-method": "GET" },
       });
-      expect([preflight.status, Date.now() - started < 400]).toEqual([204, true]);
+      expect([preflight.status, Date.now() - started < 1500]).toEqual([204, true]); // well under the 3 s timeout
       const list = await mf.dispatchFetch("http://edgeback.test/api/data/posts", {
         headers: { ...origin, "x-api-key": `pk_live_${"a".repeat(43)}` },
       });
