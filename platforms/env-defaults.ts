@@ -13,7 +13,7 @@ export const WORKERS_DEFAULTS: Readonly<Env> = { TRUSTED_PROXY: "cloudflare" };
 
 /**
  * Vercel: its edge overwrites `x-forwarded-for` with the address of the client that connected (it does
- * not forward client-sent values), so the first hop is the client; functions have no socket of their own.
+ * not forward client-sent values), so its one hop (first and last) is the client; functions have no socket of their own.
  */
 export const VERCEL_DEFAULTS: Readonly<Env> = { TRUSTED_PROXY: "xff" };
 

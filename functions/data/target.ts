@@ -90,7 +90,7 @@ export function queryContext(def: CollectionDef, isSecretKey: boolean): QueryCon
 /** The `:id` of the path, checked: a 24-hex id, else 400 INVALID_ID. */
 export function documentId(c: Ctx): string {
   const id = c.req.param("id") ?? "";
-  if (!isId(id)) throw new ApiError("INVALID_ID", "Document id must be a 24-character hex string");
+  if (!isId(id)) throw new ApiError("INVALID_ID", "Document id must be a 24-character lower-case hex string");
   return id;
 }
 

@@ -182,8 +182,9 @@ const refund = (cols: Otps, doc: Doc) =>
 /**
  * Checks and spends a code; returns the account it was issued for. Every try counts against the
  * (purpose, email) budget first, whether or not the email has an account or a code: tries 1–4 that
- * miss are 400 OTP_INVALID, the fifth is 429 OTP_ATTEMPTS_EXCEEDED and so is every try after it,
- * the right code included, until the window ends or a new code is requested. Only the right code of
+ * miss are 400 OTP_INVALID, a fifth wrong try is 429 OTP_ATTEMPTS_EXCEEDED and so is every try after
+ * it, the right code included (a right fifth try still succeeds), until the window ends or a new code
+ * is requested. Only the right code of
  * an expired code is 400 OTP_EXPIRED (nobody else can tell an expired code from none). A right try is
  * not a wrong one: it gives its count back. Spending is an atomic conditional update, so a code works
  * once even when sent twice at the same moment.
