@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createAdminApp } from "../functions/admin/app.js";
+import { createAuthApp } from "../functions/auth/app.js";
 import type { AppEnv } from "../shared/app.js";
 import type { Deps } from "../shared/deps.js";
 import { ADMIN_TOKEN, fakeClock, testDeps } from "./helpers.js";
@@ -13,14 +14,20 @@ let app: Hono<AppEnv>;
 
 beforeEach(async () => {
   clock = fakeClock();
-  deps = await testDeps({ clock });
+  deps = await testDeps({ clock, env: { BCRYPT_COST: "4" } });
   app = createAdminApp(deps);
 });
 afterEach(() => deps.store.close());
 
-/** One admin call with the good token (or `token`), JSON in and out. */
-async function admin(method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN) {
-  const headers: Record<string, string> = { "content-type": "application/json" };
+/** One admin call with the good token (or `token`, plus `extra` headers), JSON in and out. */
+async function admin(
+  method: string,
+  path: string,
+  body?: unknown,
+  token: string | null = ADMIN_TOKEN,
+  extra: Record<string, string> = {},
+) {
+  const headers: Record<string, string> = { "content-type": "application/json", ...extra };
   if (token !== null) headers.authorization = `Bearer ${token}`;
   const res = await app.request(`/api/admin${path}`, {
     method,
@@ -55,7 +62,8 @@ async function secretsOf(id: string, keys: Keys) {
 }
 
 describe("caller matrix", () => {
-  // `:id` is an existing project; the good token gets the route's success status.
+  // `:id` is an existing project, `:userId` its end user (whose verification mail is in the outbox);
+  // the good token gets the route's success status.
   const routes: Array<[string, string, unknown, number]> = [
     ["POST", "/projects", { name: "x" }, 201],
     ["GET", "/projects", undefined, 200],
@@ -66,37 +74,71 @@ describe("caller matrix", () => {
     ["GET", "/stats", undefined, 200],
     ["GET", "/projects/:id/usage", undefined, 200],
     ["GET", "/projects/:id/logs", undefined, 200],
+    ["GET", "/projects/:id/users", undefined, 200],
+    ["DELETE", "/projects/:id/users/:userId", undefined, 200],
+    ["GET", "/projects/:id/outbox", undefined, 200],
   ];
-  const callers: Array<[string, string | null]> = [
-    ["no token", null],
-    ["bad token", "x".repeat(ADMIN_TOKEN.length)],
-    ["wrong-length token", `${ADMIN_TOKEN}x`],
-    ["token prefix", ADMIN_TOKEN.slice(0, -1)],
-    ["good token", ADMIN_TOKEN],
+  // The Bearer token (null: none) and other headers of each caller; a project's own keys are no admin token.
+  const callers: Array<[string, (keys: Keys) => [string | null, Record<string, string>?]]> = [
+    ["no token", () => [null]],
+    ["bad token", () => ["x".repeat(ADMIN_TOKEN.length)]],
+    ["wrong-length token", () => [`${ADMIN_TOKEN}x`]],
+    ["token prefix", () => [ADMIN_TOKEN.slice(0, -1)]],
+    ["project pk as token", (keys) => [keys.publishable]],
+    ["project sk as token", (keys) => [keys.secret]],
+    ["project sk in x-api-key", (keys) => [null, { "x-api-key": keys.secret }]],
+    ["project pk in x-api-key", (keys) => [null, { "x-api-key": keys.publishable }]],
+    ["good token", () => [ADMIN_TOKEN]],
   ];
   const table = routes.flatMap(([method, path, body, success]) =>
-    callers.map(([caller, token]) => ({
+    callers.map(([caller, credentials]) => ({
       method,
       path,
       body,
       caller,
-      token,
-      status: token === ADMIN_TOKEN ? success : 401,
+      credentials,
+      status: caller === "good token" ? success : 401,
     })),
   );
 
-  it.each(table)("$method $path, $caller → $status", async ({ method, path, body, token, status }) => {
+  it.each(table)("$method $path, $caller → $status", async ({ method, path, body, credentials, status }) => {
     const { project, keys } = await createProject({ name: "existing" });
-    const res = await admin(method, path.replace(":id", project.id), body, token);
+    const email = "user@example.com";
+    const signup = await createAuthApp(deps).request("/api/userAuth/signup", {
+      method: "POST",
+      headers: { "x-api-key": keys.publishable, "content-type": "application/json" },
+      body: JSON.stringify({ email, password: "correct horse battery" }),
+    });
+    expect(signup.status).toBe(201);
+    const userId = ((await signup.json()) as { data: { user: { _id: string } } }).data.user._id;
+    const resolved = await deps.projects.resolveProject(project.id);
+    const users = deps.collections.database(resolved!).collection("users");
+    const otp = deps.mailer.outbox?.(project.id)[0]?.otp;
+    expect(otp).toMatch(/^\d{6}$/);
+
+    const [token, headers] = credentials(keys);
+    const res = await admin(method, path.replace(":id", project.id).replace(":userId", userId), body, token, headers);
     expect(res.status).toBe(status);
     if (status === 401) {
       expect(res.json).toMatchObject({ success: false, code: "ADMIN_TOKEN_INVALID" });
       expect(res.headers.get("www-authenticate")).toBe("Bearer");
-      // Nothing happened: the project, its name and its keys are as they were.
+      for (const secret of [email, userId, otp!]) expect(res.text).not.toContain(secret);
+      // Nothing happened: the project, its name, its keys, its user and its outbox are as they were.
       expect((await deps.projects.list()).map((p) => p.name)).toEqual(["existing"]);
       expect((await deps.projects.resolveKey(keys.secret))?.project.id).toBe(project.id);
+      expect(await users.findOne({ _id: userId })).toMatchObject({ email });
+      expect(deps.mailer.outbox?.(project.id).map((m) => m.otp)).toEqual([otp]);
+      // The refused call came first: the account is still there for the operator to delete.
+      if (path.endsWith(":userId")) {
+        const deleted = await admin("DELETE", `/projects/${project.id}/users/${userId}`);
+        expect([deleted.status, deleted.json.data]).toEqual([200, { _id: userId, id: userId, deleted: true }]);
+      }
     } else {
       expect(res.json.success).toBe(true);
+      if (path.endsWith("/users")) expect(res.json.data.items.map((u: { _id: string }) => u._id)).toEqual([userId]);
+      if (path.endsWith("/outbox")) expect(res.json.data.map((m: { otp: string }) => m.otp)).toEqual([otp]);
+      // Deleting the user, or the project with it, removes the account; nothing else does.
+      expect(await users.findOne({ _id: userId })).toEqual(method === "DELETE" ? null : expect.anything());
     }
   });
 

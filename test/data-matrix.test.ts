@@ -1,6 +1,8 @@
 /**
  * The key-behaviour matrix of API.md §4.2 as one table: every caller × every rule setup × every
  * operation, with the exact status, code and fixed message, and what the store holds afterwards.
+ * Bulk inserts are all or nothing; aggregates answer only what the caller may list (a publishable
+ * key needs `aggregate.publishable`: each setup has an `<setup>Agg` twin that allows it).
  * Plus /api/data/users* (blocked for every key) and lookalike keys (rejected, never normalised).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -82,15 +84,20 @@ const OPS = [
   "DELETE other's",
   "PATCH owner change",
   "PUT owner change",
+  "bulk",
+  "bulk as self",
+  "bulk as other",
+  "aggregate",
+  "aggregate (allowed)",
 ] as const;
 type Op = (typeof OPS)[number];
 
 const operationOf = (op: Op): Operation =>
-  op === "list"
+  op === "list" || op.startsWith("aggregate")
     ? "list"
     : op.startsWith("get")
       ? "read"
-      : op.startsWith("insert")
+      : op.startsWith("insert") || op.startsWith("bulk")
         ? "create"
         : op.startsWith("DELETE")
           ? "delete"
@@ -121,6 +128,11 @@ function updatedOwner(setup: Setup, op: Op, docOwner: "alice" | "bob"): "alice" 
 function expected(caller: CallerName, setup: Setup, op: Op): Expected {
   if (caller === "no key") return { code: "API_KEY_MISSING" };
   if (caller === "bad key") return { code: "API_KEY_INVALID" };
+  // A bulk item is decided as a single insert; its second item is the one that may name an owner.
+  if (op.startsWith("bulk")) return expected(caller, setup, op.replace("bulk", "insert") as Op);
+  // Aggregating is listing, once the key may aggregate at all (§5: pk only where allowed).
+  if (op === "aggregate" && caller !== "sk") return { code: "READ_BLOCKED" };
+  if (op.startsWith("aggregate")) return expected(caller, setup, "list");
   const operation = operationOf(op);
   const ownerChange = op.endsWith("owner change");
   const isOwn = op.includes("own") && !op.includes("other");
@@ -183,23 +195,25 @@ beforeAll(async () => {
   const other = await createTestProject(env.deps, "other");
   foreign = { id: other.id, jwtSecret: other.jwtSecret };
   for (const [name, { def }] of Object.entries(SETUPS)) {
-    await env.defineCollection({
-      name,
-      fields: [
-        { name: "title", type: "string" },
-        { name: "tag", type: "string", index: true },
-        { name: "userId", type: "string" },
-      ],
-      ...def,
-    });
+    for (const twin of [{ name }, { name: `${name}Agg`, aggregate: { publishable: true } }]) {
+      await env.defineCollection({
+        fields: [
+          { name: "title", type: "string" },
+          { name: "tag", type: "string", index: true },
+          { name: "userId", type: "string" },
+        ],
+        ...def,
+        ...twin,
+      });
+    }
   }
 });
 afterAll(() => env.close());
 
-const store = (setup: Setup): Collection => env.deps.collections.database(tenant).collection(setup);
+const store = (name: string): Collection => env.deps.collections.database(tenant).collection(name);
 
-/** Seeds one row's documents straight into the store: alice's and bob's, tagged with the row. */
-async function seed(setup: Setup, tag: string, alice: string, bob: string) {
+/** Seeds one row's documents straight into the store (`name`: the setup's collection or its twin). */
+async function seed(setup: Setup, tag: string, alice: string, bob: string, name: string = setup) {
   const time = new Date(env.clock.now()).toISOString();
   const doc = (owner: string) => ({
     ...(setup === "idOwner" ? { _id: owner } : {}),
@@ -209,7 +223,7 @@ async function seed(setup: Setup, tag: string, alice: string, bob: string) {
     createdAt: time,
     updatedAt: time,
   });
-  const [aliceDoc, bobDoc] = await store(setup).insertMany([doc(alice), doc(bob)]);
+  const [aliceDoc, bobDoc] = await store(name).insertMany([doc(alice), doc(bob)]);
   return { aliceDoc: aliceDoc!, bobDoc: bobDoc! };
 }
 
@@ -222,7 +236,9 @@ describe("§4.2 key-behaviour matrix", () => {
     const alice = newUserId();
     const bob = newUserId();
     const tag = newUserId();
-    const { aliceDoc, bobDoc } = await seed(setup, tag, alice, bob);
+    const collection = op === "aggregate (allowed)" ? `${setup}Agg` : setup;
+    const { aliceDoc, bobDoc } = await seed(setup, tag, alice, bob, collection);
+    const seeded = [aliceDoc, bobDoc].sort((a, b) => (a._id < b._id ? -1 : 1));
     const name = (who: "alice" | "bob") => (who === "alice" ? alice : bob);
 
     const options: CallOptions = {};
@@ -237,9 +253,12 @@ describe("§4.2 key-behaviour matrix", () => {
     if (caller === "pk+expired")
       options.token = (await signAccessToken(env.project, alice, { now: now - 3_600_000, ttlSeconds: 900 })).token;
 
-    const base = `/api/data/${setup}`;
+    const base = `/api/data/${collection}`;
     const own = `${base}/${aliceDoc._id}`;
     const others = `${base}/${bobDoc._id}`;
+    const item = { title: "new", tag };
+    // The group sees every document the leading read-rule $match lets through: only those may count.
+    const pipeline = [{ $match: { tag } }, { $group: { _id: "$tag", ids: { $push: "$_id" }, n: { $sum: 1 } } }];
     const requests: Record<Op, [string, string, unknown?]> = {
       list: ["GET", `${base}?tag=${tag}&sort=title,userId`],
       "get own": ["GET", own],
@@ -255,11 +274,16 @@ describe("§4.2 key-behaviour matrix", () => {
       "DELETE other's": ["DELETE", others],
       "PATCH owner change": ["PATCH", own, { title: "new", userId: bob }],
       "PUT owner change": ["PUT", own, { title: "new", tag, userId: bob }],
+      bulk: ["POST", `${base}/bulk`, [item, item]],
+      "bulk as self": ["POST", `${base}/bulk`, [item, { ...item, userId: alice }]],
+      "bulk as other": ["POST", `${base}/bulk`, [item, { ...item, userId: bob }]],
+      aggregate: ["POST", `${base}/aggregate`, { pipeline }],
+      "aggregate (allowed)": ["POST", `${base}/aggregate`, { pipeline }],
     };
     const [method, path, body] = requests[op];
     const res = await call(env.app, method, path, { ...options, ...(body === undefined ? {} : { body }) });
     const want = expected(caller, setup, op);
-    const stored = await store(setup).find({ tag }, { sort: { _id: 1 } });
+    const stored = await store(collection).find({ tag }, { sort: { _id: 1 } });
 
     if ("code" in want) {
       expect({ status: res.status, code: res.json?.code }).toEqual({
@@ -269,14 +293,41 @@ describe("§4.2 key-behaviour matrix", () => {
       expect(res.json.success).toBe(false);
       const fixed = FIXED_MESSAGES[want.code];
       if (fixed) expect(res.json.message).toBe(fixed);
-      // Nothing changed.
-      expect(stored).toEqual([aliceDoc, bobDoc].sort((a, b) => (a._id < b._id ? -1 : 1)));
+      // A bulk refused for one item names it (the second, or the first when every insert is denied).
+      const itemCode = op.startsWith("bulk") && (want.code === "OWNER_MISMATCH" || want.code === "INSERT_DENIED");
+      expect(res.json.details?.map((d: { index: number }) => d.index)).toEqual(
+        itemCode ? [want.code === "INSERT_DENIED" ? 0 : 1] : undefined,
+      );
+      // Nothing changed, and nothing stored was shown.
+      expect(stored).toEqual(seeded);
+      for (const doc of seeded) expect(res.text).not.toContain(doc._id);
       return;
     }
     expect({ status: res.status, code: res.json?.code }).toEqual({ status: want.status, code: undefined });
     const data = res.json.data;
     const operation = operationOf(op);
-    if (operation === "list") {
+    const userId = caller === "pk+owner" ? alice : caller === "pk+other user" ? bob : undefined;
+    const ownerOf = (w: Expected) =>
+      "code" in w || w.owner === "caller" ? userId : w.owner === "none" ? undefined : name(w.owner as "alice" | "bob");
+    if (op.startsWith("aggregate")) {
+      const ids = want.listed!.map((who) => (who === "alice" ? aliceDoc._id : bobDoc._id)).sort();
+      expect(data.items).toHaveLength(1);
+      expect(data.items[0]._id).toBe(tag);
+      expect([...data.items[0].ids].sort()).toEqual(ids);
+      expect(data.items[0].n).toBe(ids.length);
+      expect(stored).toEqual(seeded);
+    } else if (op.startsWith("bulk")) {
+      // All or nothing passed: both items stored, the first as a plain insert, the second as the row's insert.
+      expect(stored).toHaveLength(4);
+      expect(data.insertedCount).toBe(2);
+      const owners = [ownerOf(expected(caller, setup, "insert")), ownerOf(want)];
+      expect(data.items.map((d: { userId?: string }) => d.userId)).toEqual(owners);
+      for (const item of data.items) {
+        expect(item.createdBy).toBe(userId);
+        expect(stored.find((d) => d._id === item._id)).toMatchObject({ title: "new", tag });
+        expect(stored.find((d) => d._id === item._id)?.userId).toBe(item.userId);
+      }
+    } else if (operation === "list") {
       const ids = want.listed!.map((who) => (who === "alice" ? aliceDoc._id : bobDoc._id)).sort();
       expect(data.items.map((d: { _id: string }) => d._id).sort()).toEqual(ids);
       expect(data.total).toBe(ids.length);
@@ -284,10 +335,7 @@ describe("§4.2 key-behaviour matrix", () => {
       expect(data._id).toBe(op === "get own" ? aliceDoc._id : bobDoc._id);
     } else if (operation === "create") {
       expect(stored).toHaveLength(3);
-      const userId = caller === "pk+owner" ? alice : caller === "pk+other user" ? bob : undefined;
-      const owner =
-        want.owner === "caller" ? userId : want.owner === "none" ? undefined : name(want.owner as "alice" | "bob");
-      expect(data.userId).toBe(owner);
+      expect(data.userId).toBe(ownerOf(want));
       expect(data.createdBy).toBe(userId);
       expect(stored.find((d) => d._id === data._id)).toMatchObject({ title: "new", tag });
     } else if (operation === "delete") {
