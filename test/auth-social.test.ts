@@ -414,6 +414,7 @@ describe("setup and callers", () => {
     expect((await get("/api/userAuth/social/github/start?key=pk_live_nope")).json.code).toBe("API_KEY_INVALID");
     expect((await get(`/api/userAuth/social/github/start?key=${env.project.sk}`)).json.code).toBe("API_KEY_INVALID");
     expect((await get("/api/userAuth/social/github/start", { key: env.project.sk })).status).toBe(302);
+    expect((await get("/api/userAuth/social/github/start", { key: env.project.pk })).status).toBe(302);
   });
 
   it("the secret is sealed at rest and never shown; settings are checked", async () => {
