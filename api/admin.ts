@@ -3,4 +3,5 @@ import { vercelHandlers } from "../platforms/vercel.js";
 
 export const { GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD } = vercelHandlers(createAdminApp, {
   required: ["ADMIN_TOKEN"],
+  rateLimited: false,
 });

@@ -7,7 +7,7 @@
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../shared/app.js";
-import { type Config, type Env, loadConfig, type RequiredVar } from "../shared/config.js";
+import { type Config, type Env, type FunctionNeeds, loadConfig } from "../shared/config.js";
 import { createDeps, type Deps } from "../shared/deps.js";
 import { openStore } from "../shared/store/index.js";
 import { openMongoStore } from "../shared/store/mongo.js";
@@ -91,7 +91,7 @@ const answering = (answer: (request: Request) => Response) => new Hono<AppEnv>()
 export function instanceApp(
   createApp: (deps: Deps) => Hono<AppEnv>,
   defaults: Readonly<Env> = {},
-  options: { required?: readonly RequiredVar[] } = {},
+  options: FunctionNeeds = {},
 ): () => Promise<Hono<AppEnv>> {
   let built: Promise<{ app: Hono<AppEnv>; instance: Instance }> | undefined;
   return async () => {
@@ -99,10 +99,7 @@ export function instanceApp(
       const env = withPlatformDefaults(process.env, defaults);
       // A deployed Lambda or Vercel instance has no disk that lasts: in production DATA_DIR cannot
       // stand in for MONGODB_URI (in development, e.g. `vercel dev`, it may).
-      const config = loadConfig(env, {
-        required: options.required ?? [],
-        diskless: env.NODE_ENV?.trim() === "production",
-      });
+      const config = loadConfig(env, { ...options, diskless: env.NODE_ENV?.trim() === "production" });
       const instance = await instanceFor(defaults, config);
       return { app: createApp(instance.deps), instance };
     })().catch((error) => {

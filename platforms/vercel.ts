@@ -1,6 +1,6 @@
 import type { Hono } from "hono";
 import type { AppEnv } from "../shared/app.js";
-import type { RequiredVar } from "../shared/config.js";
+import type { FunctionNeeds } from "../shared/config.js";
 import type { Deps } from "../shared/deps.js";
 import { VERCEL_DEFAULTS } from "./env-defaults.js";
 import { instanceApp } from "./node.js";
@@ -21,10 +21,7 @@ export function clientRequest(request: Request): Request {
  * Client IPs come from the `x-forwarded-for` Vercel's edge sets, unless TRUSTED_PROXY says otherwise.
  * `required`: variables the function cannot work without (ADMIN_TOKEN for admin).
  */
-export function vercelHandlers(
-  createApp: (deps: Deps) => Hono<AppEnv>,
-  options: { required?: readonly RequiredVar[] } = {},
-) {
+export function vercelHandlers(createApp: (deps: Deps) => Hono<AppEnv>, options: FunctionNeeds = {}) {
   const app = instanceApp(createApp, VERCEL_DEFAULTS, options);
   const handler = async (request: Request) => (await app()).fetch(clientRequest(request));
   return {

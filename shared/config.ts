@@ -107,6 +107,9 @@ export const CONFIG_VARIABLES: readonly string[] = [
 /** Variables a platform entry may demand on top of the always-required ones. */
 export type RequiredVar = "ADMIN_TOKEN" | "ENCRYPTION_KEY";
 
+/** What a function needs of the configuration, as its platform entry declares it. */
+export type FunctionNeeds = Pick<LoadOptions, "required" | "rateLimited">;
+
 /** What a platform entry adds to the checks: its function's own variables, and whether it has a disk. */
 export interface LoadOptions {
   /** Variables the function cannot work without (ADMIN_TOKEN for admin), in every environment. */
@@ -117,6 +120,8 @@ export interface LoadOptions {
    * needs MONGODB_URI, and Upstash for rate limits that hold across instances.
    */
   diskless?: boolean;
+  /** The function applies the rate limits (default); admin does not (its callers hold the operator's token). */
+  rateLimited?: boolean;
 }
 
 /**
@@ -153,7 +158,7 @@ export function loadConfig(rawEnv: Env, options: LoadOptions = {}): Config {
   const s3 = loadS3Config(env);
   problems.push(...rateLimits.problems, ...s3.problems);
   const limited = Object.values(rateLimits.config.rules).some((rule) => rule !== "off");
-  if (production && options.diskless && limited && !rateLimits.config.upstash) {
+  if (production && options.diskless && options.rateLimited !== false && limited && !rateLimits.config.upstash) {
     problems.push(
       "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN: required in production on this platform, where " +
         "every instance would otherwise count on its own (or set RATE_LIMIT_PK, RATE_LIMIT_AUTH and RATE_LIMIT_SK to off)",

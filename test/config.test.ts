@@ -147,6 +147,7 @@ describe("loadConfig", () => {
     expect(loadConfig({ ...env, ...off }, { diskless: true }).rateLimits.upstash).toBeUndefined();
     expect(() => loadConfig({ ...env, ...off, RATE_LIMIT_AUTH: "20/15m" }, { diskless: true })).toThrow(/UPSTASH/);
     expect(loadConfig(env).rateLimits.upstash).toBeUndefined(); // one long-lived server counts in its memory
+    expect(loadConfig(env, { diskless: true, rateLimited: false }).rateLimits.upstash).toBeUndefined(); // admin
     expect(loadConfig({ ...env, NODE_ENV: "development" }, { diskless: true }).rateLimits.upstash).toBeUndefined();
   });
 

@@ -90,6 +90,18 @@ describe.each([
     expect(res.headers.get("vary")).toBe("Origin");
   });
 
+  it("in production without Upstash: the data function is misconfigured (naming it), admin, which limits nothing, is not", async () => {
+    vi.stubEnv("NODE_ENV", "production");
+    vi.stubEnv("ENCRYPTION_KEY", "ab".repeat(32));
+    vi.stubEnv("ADMIN_TOKEN", "admin-token-0123456789");
+    vi.stubEnv("MONGODB_URI", "mongodb://127.0.0.1:9/edgeback?serverSelectionTimeoutMS=200");
+    const data = await call("data");
+    expect([data.status, data.json.message]).toEqual([500, "Server misconfigured"]);
+    expect(log()).toMatch(/UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN: required/);
+    const admin = await call("admin");
+    expect([admin.status, admin.json.message]).toEqual([503, "Service unavailable"]); // built; no database here
+  });
+
   it("whose store cannot be opened serves requests once it can be", async () => {
     const dir = await mkdtemp(join(tmpdir(), "edgeback-failures-"));
     const dataDir = join(dir, "data");

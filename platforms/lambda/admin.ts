@@ -1,4 +1,4 @@
 import { createAdminApp } from "../../functions/admin/app.js";
 import { lambdaHandler } from "./handler.js";
 
-export const handler = lambdaHandler(createAdminApp, { required: ["ADMIN_TOKEN"] });
+export const handler = lambdaHandler(createAdminApp, { required: ["ADMIN_TOKEN"], rateLimited: false });

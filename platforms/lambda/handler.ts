@@ -1,7 +1,7 @@
 import type { Hono } from "hono";
 import { type APIGatewayProxyResult, handle, type LambdaContext, type LambdaEvent } from "hono/aws-lambda";
 import type { AppEnv } from "../../shared/app.js";
-import type { RequiredVar } from "../../shared/config.js";
+import type { FunctionNeeds } from "../../shared/config.js";
 import type { Deps } from "../../shared/deps.js";
 import { instanceApp } from "../node.js";
 
@@ -14,10 +14,11 @@ import { instanceApp } from "../node.js";
  */
 export function lambdaHandler(
   createApp: (deps: Deps) => Hono<AppEnv>,
-  options: { files?: boolean; required?: readonly RequiredVar[] } = {},
+  options: FunctionNeeds & { files?: boolean } = {},
 ) {
-  const app = instanceApp(createApp, {}, { required: options.required ?? [] });
-  const isContentTypeBinary = options.files ? () => true : (type: string) => !/^application\/json\b/i.test(type);
+  const { files, ...needs } = options;
+  const app = instanceApp(createApp, {}, needs);
+  const isContentTypeBinary = files ? () => true : (type: string) => !/^application\/json\b/i.test(type);
   return async (event: LambdaEvent, context: LambdaContext): Promise<APIGatewayProxyResult> =>
     handle(await app(), { isContentTypeBinary })(event, context);
 }

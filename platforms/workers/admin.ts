@@ -1,4 +1,4 @@
 import { createAdminApp } from "../../functions/admin/app.js";
 import { workerEntry } from "./entry.js";
 
-export default workerEntry(createAdminApp, { required: ["ADMIN_TOKEN"] });
+export default workerEntry(createAdminApp, { required: ["ADMIN_TOKEN"], rateLimited: false });

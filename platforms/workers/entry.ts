@@ -7,7 +7,7 @@
  * Client IPs come from `cf-connecting-ip` unless TRUSTED_PROXY says otherwise.
  */
 import type { ExecutionContext } from "hono";
-import { loadConfig, type RequiredVar } from "../../shared/config.js";
+import { type FunctionNeeds, loadConfig } from "../../shared/config.js";
 import { createDeps, type Deps } from "../../shared/deps.js";
 import { openEmbeddedStore } from "../../shared/store/embedded/index.js";
 import { openMongoStore } from "../../shared/store/mongo.js";
@@ -28,11 +28,8 @@ interface Instance {
   mongo?: { scoped: ScopedStore; uri: string; dbPrefix: string };
 }
 
-async function build(env: Bindings, createApp: (deps: Deps) => Served, options: EntryOptions): Promise<Instance> {
-  const config = loadConfig(withPlatformDefaults(variables(env), WORKERS_DEFAULTS), {
-    required: options.required ?? [],
-    diskless: true,
-  });
+async function build(env: Bindings, createApp: (deps: Deps) => Served, needs: FunctionNeeds): Promise<Instance> {
+  const config = loadConfig(withPlatformDefaults(variables(env), WORKERS_DEFAULTS), { ...needs, diskless: true });
   if (config.store.kind === "mongo") {
     const scoped = scopedStore("mongo");
     const app = createApp(await createDeps(config, { store: scoped }));
@@ -41,18 +38,12 @@ async function build(env: Bindings, createApp: (deps: Deps) => Served, options: 
   return { app: createApp(await createDeps(config, { store: await openEmbeddedStore({ dataDir: null }) })) };
 }
 
-/** What a function's Worker needs besides the common configuration. */
-interface EntryOptions {
-  /** Variables the function cannot work without (ADMIN_TOKEN for admin). */
-  required?: readonly RequiredVar[];
-}
-
 /** The `export default` of a function's Worker. */
-export function workerEntry(createApp: (deps: Deps) => Served, options: EntryOptions = {}) {
+export function workerEntry(createApp: (deps: Deps) => Served, needs: FunctionNeeds = {}) {
   let instance: Promise<Instance> | undefined;
   return {
     async fetch(request: Request, env: Bindings, ctx: ExecutionContext): Promise<Response> {
-      instance ??= build(env, createApp, options).catch((error) => {
+      instance ??= build(env, createApp, needs).catch((error) => {
         instance = undefined;
         throw error;
       });
