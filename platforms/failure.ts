@@ -10,8 +10,8 @@ import { isPreflight, reflectedCors } from "../shared/cors.js";
 export function failure(request: Request, status: 500 | 503, code: string, message: string, error: unknown): Response {
   const origin = request.headers.get("origin");
   const preflight =
-    origin !== null && isPreflight(request.method, request.headers.get("access-control-request-method"));
-  const cors = origin === null ? [] : reflectedCors(origin, preflight);
+    Boolean(origin) && isPreflight(request.method, request.headers.get("access-control-request-method"));
+  const cors = origin ? reflectedCors(origin, preflight) : [];
   if (preflight) return new Response(null, { status: 204, headers: [["vary", "Origin"], ...cors] });
   console.error(
     JSON.stringify({ level: "error", message, cause: error instanceof Error ? error.message : String(error) }),

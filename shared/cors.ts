@@ -36,7 +36,7 @@ const EXPOSE_HEADERS: ReadonlyArray<[string, string]> = [
 
 /** Whether a request is a CORS preflight (answered 204 with the CORS headers alone). */
 export const isPreflight = (method: string, requestMethod: string | null | undefined) =>
-  method === "OPTIONS" && requestMethod != null;
+  method === "OPTIONS" && Boolean(requestMethod);
 
 /** The CORS headers reflecting `origin`: a preflight's, or those of any other answer. */
 export const reflectedCors = (origin: string, preflight: boolean): Array<[string, string]> => [

@@ -75,6 +75,9 @@ describe("usage counters", () => {
     const { path } = (await uploaded.json()).data;
     const read = await app.fetch(new Request(`http://x/api/storage/file?path=${encodeURIComponent(path)}`));
     expect(read.status).toBe(200);
+    // A miss is anyone's: not counted, or a stranger could fill the project's request log.
+    const miss = await app.fetch(new Request(`http://x/api/storage/file?path=${project.id}/uploads/nothing.png`));
+    expect(miss.status).toBe(404);
     expect((await admin("/usage")).json.data.usage[0].requests).toEqual({ storage: { "2xx": 2 } });
   });
 

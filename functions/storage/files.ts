@@ -60,9 +60,11 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
       ? await deps.projects.resolveProject(projectId, { cached: true })
       : null;
     if (project && storagePolicy(project).public) {
-      c.set("principal", { project, keyType: "publishable" }); // counted in the project's usage, as a pk read
       parseFilePath(path, project.id);
       const file = await recordOf(path);
+      // Counted in the project's usage as a pk read, once the file is found: key-less misses are
+      // anyone's, and would fill the project's request log.
+      c.set("principal", { project, keyType: "publishable" });
       const url = await blobs.presignGet(path, DOWNLOAD_URL_TTL, file.contentType);
       return url ? c.redirect(url, 302) : serve(c, path);
     }
