@@ -8,6 +8,7 @@ import { type Config, ConfigError, loadConfig } from "./shared/config.js";
 import { createDeps } from "./shared/deps.js";
 import { createLocalApp } from "./shared/local-app.js";
 import { type DemoProject, ensureDemoProject, loadOrCreateAdminToken } from "./shared/local-bootstrap.js";
+import { DataDirInUseError } from "./shared/store/embedded/dir-lock.js";
 
 /** How long in-flight requests may take to finish after SIGTERM/SIGINT. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -124,6 +125,7 @@ function banner(o: { url: string; config: Config; tokenSource: string; demo: Dem
 }
 
 main().catch((error) => {
-  console.error(error instanceof ConfigError ? error.message : error);
+  // Errors the operator can act on are told in a line; anything else with its stack.
+  console.error(error instanceof ConfigError || error instanceof DataDirInUseError ? error.message : error);
   process.exit(1);
 });

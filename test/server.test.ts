@@ -177,6 +177,21 @@ describe("local server (npm start)", () => {
 
       const second = await startServer(dataDir);
       expect(second.token).toBe(first.token);
+      // A third on the same data directory says why in one line, and exits.
+      const third = spawn(process.execPath, ["--import", "tsx", "server.ts"], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir, PORT: "0" },
+        stdio: "pipe",
+      });
+      let refused = "";
+      third.stderr?.on("data", (chunk) => {
+        refused += chunk;
+      });
+      expect(await new Promise((resolve) => third.once("exit", resolve))).toBe(1);
+      expect(refused.trim()).toMatch(
+        /^DATA_DIR .* is in use by process \d+ \(one Edgeback process per data directory\)/,
+      );
+      expect(refused).not.toMatch(/\n\s+at /); // no stack
       expect(second.output()).not.toMatch(/pk_live_|sk_live_/);
       expect(second.output()).toMatch(/Demo project: \w+ \(exists/);
       expect((await listProjectNames(second)).sort()).toEqual(["demo", "durable"]);

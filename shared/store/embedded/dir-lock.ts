@@ -33,6 +33,11 @@ async function alive(recorded: string): Promise<boolean> {
   return false;
 }
 
+/** The data directory is another process's: the message says which and what to do. */
+export class DataDirInUseError extends Error {
+  override name = "DataDirInUseError";
+}
+
 /**
  * Takes `dir/edgeback.lock` for this process, so a second process never opens the same data
  * directory: the embedded store serves reads and unique checks from memory, and two processes on
@@ -57,12 +62,12 @@ export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       const recorded = (await readFile(path, "utf8").catch(() => "")).trim();
       if (recorded !== me && (await alive(recorded))) {
-        throw new Error(
-          `DATA_DIR ${dir} is in use by process ${Number.parseInt(recorded, 10)} (one Edgeback process per data directory)`,
+        throw new DataDirInUseError(
+          `DATA_DIR ${dir} is in use by process ${Number.parseInt(recorded, 10)} (one Edgeback process per data directory): stop it, or start this one with another DATA_DIR`,
         );
       }
       await rm(path, { force: true });
     }
   }
-  throw new Error(`DATA_DIR ${dir} is being opened by another process`);
+  throw new DataDirInUseError(`DATA_DIR ${dir} is being opened by another process`);
 }
