@@ -171,16 +171,9 @@ export function createProjectService(opts: {
   const projects = () => store.platform().collection("projects");
   const keys = () => store.platform().collection("keys");
   const iso = (ms = clock.now()) => new Date(ms).toISOString();
-  const cache = createKeyCache<Principal>({
-    clock,
-    ttlMs: opts.keyCacheTtlMs,
-    maxEntries: opts.maxCacheEntries ?? 10_000,
-  });
-  const projectCache = createKeyCache<ResolvedProject>({
-    clock,
-    ttlMs: opts.keyCacheTtlMs,
-    maxEntries: opts.maxCacheEntries ?? 10_000,
-  });
+  const cacheOptions = { clock, ttlMs: opts.keyCacheTtlMs, maxEntries: opts.maxCacheEntries ?? 10_000 };
+  const cache = createKeyCache<Principal>(cacheOptions); // by key hash
+  const projectCache = createKeyCache<ResolvedProject>(cacheOptions); // by project id
   const invalidate = (id: string) => {
     cache.invalidate(id);
     projectCache.invalidate(id);
