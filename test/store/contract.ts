@@ -309,6 +309,10 @@ export function storeContract(
           { _id: ada._id, name: "Ada", meta: { lang: "en" } },
         ]);
         expect(await one({ _id: cy._id }, { nick: 1 })).toEqual([{ _id: cy._id }]);
+        // Arrays and objects come whole, and fields in the document's order, not the projection's.
+        const [whole] = await one({ _id: ada._id }, { meta: 1, tags: 1, name: 1 });
+        expect(whole).toEqual({ _id: ada._id, name: "Ada", tags: ["a", "b"], meta: { lang: "en", score: 10 } });
+        expect(Object.keys(whole!)).toEqual(["_id", "name", "tags", "meta"]);
         const { tags, meta, ...rest } = ada;
         expect(await one({ _id: ada._id }, { tags: 0, meta: 0 })).toEqual([rest]);
         expect(await one({ _id: ada._id }, { "meta.score": 0 })).toEqual([{ ...ada, meta: { lang: "en" } }]);
@@ -513,6 +517,24 @@ export function storeContract(
           n: 2.5,
           fresh: 5,
           meta: { lang: "fr", hits: 1 },
+        });
+      });
+
+      it("updateOne refuses a path named twice or inside another, and changes nothing", async () => {
+        const c = things();
+        const doc = await c.insertOne({ n: 1, meta: { lang: "en" } });
+        await expect(c.updateOne({ _id: doc._id }, { $set: { n: 5 }, $inc: { n: 1 } })).rejects.toThrow(/conflict/);
+        await expect(
+          c.updateOne({ _id: doc._id }, { $set: { meta: {} }, $unset: { "meta.lang": "" } }),
+        ).rejects.toThrow(/conflict/);
+        await expect(
+          c.updateOne({ _id: doc._id }, { $set: { "meta.lang": "fr", "meta-x": 1, meta: 2 } }),
+        ).rejects.toThrow(/conflict/);
+        expect(await c.findOne({ _id: doc._id })).toEqual(doc);
+        expect(await c.updateOne({ _id: doc._id }, { $set: { "meta.lang": "fr", "meta-x": 1 } })).toEqual({
+          ...doc,
+          meta: { lang: "fr" },
+          "meta-x": 1,
         });
       });
 

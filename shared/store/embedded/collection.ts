@@ -1,4 +1,4 @@
-import { find as mingoFind, update as mingoUpdate, ProcessingMode } from "mingo";
+import { find as mingoFind, ProcessingMode } from "mingo";
 import { Aggregator } from "mingo/aggregator";
 import type { Cursor } from "mingo/cursor";
 import { Query } from "mingo/query";
@@ -22,6 +22,7 @@ import { filterKey } from "./filter-key.js";
 import { MINGO_CONTEXT, withinBudget } from "./mingo-context.js";
 import { type Plan, planQuery } from "./planner.js";
 import { indexValue, SortedIndex } from "./sorted-index.js";
+import { applyUpdate } from "./update.js";
 import type { WriteOp } from "./write-ops.js";
 
 /** What a collection needs from its database: loading, durable writes, and the catalog. */
@@ -76,6 +77,13 @@ function mingoQuery(filter: Filter): Query {
     queries.set(key, query);
   }
   return query;
+}
+
+/** `_id` and the named top-level fields of a document, in the document's order (as MongoDB returns them). */
+function pick(doc: Doc, names: ReadonlySet<string>): Doc {
+  const picked: Doc = { _id: doc._id };
+  for (const key of Object.keys(doc)) if (names.has(key)) picked[key] = doc[key];
+  return picked;
 }
 
 /** mingo's matcher for a filter. */
@@ -201,7 +209,14 @@ export class EmbeddedCollection implements Collection {
     const { _id, ...fields } = projection ?? {};
     const values = Object.values(fields);
     if (values.length === 0) return _id === 1 ? docs.map((doc) => ({ _id: doc._id })) : docs;
-    const source = values.includes(0) ? docs.map((doc) => structuredClone(doc)) : docs;
+    const excludes = values.includes(0);
+    const names = Object.keys(fields);
+    // Top-level inclusions (the common `fields=a,b`) are picked directly: mingo takes about 3 µs a document.
+    if (!excludes && !names.some((name) => name.includes("."))) {
+      const wanted = new Set(names);
+      return docs.map((doc) => pick(doc, wanted));
+    }
+    const source = excludes ? docs.map((doc) => structuredClone(doc)) : docs;
     return mingoFind(source, {}, fields).all() as Doc[];
   }
 
@@ -301,7 +316,7 @@ export class EmbeddedCollection implements Collection {
     const [current] = this.select(filter, { limit: 1 });
     if (!current) return null;
     const next = structuredClone(current);
-    mingoUpdate(next, update as Parameters<typeof mingoUpdate>[1]);
+    applyUpdate(next, update);
     return this.swap(current, next);
   }
 
