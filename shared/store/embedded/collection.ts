@@ -245,14 +245,16 @@ export class EmbeddedCollection implements Collection {
   private async swap(current: Doc, next: Record<string, unknown>): Promise<Doc> {
     const { _id: _kept, ...fields } = next;
     const { doc, json } = seal({ _id: current._id, ...fields });
-    this.detach(current);
-    try {
-      this.assertUnique(doc, false);
-    } catch (error) {
-      this.attach(current);
-      throw error;
+    this.assertUnique(doc, false);
+    this.counts.clear();
+    this.docs.set(doc._id, doc);
+    for (const index of this.indexes.values()) {
+      const [before, after] = [indexValue(current, index.field), indexValue(doc, index.field)];
+      // An unchanged key keeps its entry: moving it costs two splices of the whole index.
+      if (before === after) continue;
+      index.remove(doc._id, before);
+      index.add(doc._id, after);
     }
-    this.attach(doc);
     await this.host.write(this.name, [{ op: "put", id: doc._id, json }]);
     return doc;
   }
