@@ -63,7 +63,8 @@ export function createCollectionRegistry(options: {
   const cache = new Map<string, { entry: CollectionEntry | null; expires: number }>();
   /** Databases (project and its database URI) whose definitions collection has its unique index. */
   const indexedDefinitions = new Set<string>();
-  const cacheKey = (project: ResolvedProject, name: string) => `${project.id}/${name}`;
+  // A project moved to another database reads that database's definitions at once.
+  const cacheKey = (project: ResolvedProject, name: string) => `${project.id}/${project.databaseUri ?? ""}/${name}`;
 
   const database = (project: ResolvedProject) => store.tenant({ projectId: project.id, uri: project.databaseUri });
 

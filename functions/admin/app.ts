@@ -55,7 +55,9 @@ export function createAdminApp(deps: Deps, options: { blobs?: BlobStore } = {}):
 
   app.patch("/api/admin/projects/:id", checkId, jsonBody(updateProjectSchema), async (c) => {
     const updated = found(await projects.update(projectId(c), c.get("body")));
-    if (c.get("body").settings?.quotas !== undefined) await recountDocumentBytes(deps, updated.id);
+    // The counter holds what the project's database held: a new quota or a new database counts afresh.
+    const { quotas, database } = c.get("body").settings ?? {};
+    if (quotas !== undefined || database !== undefined) await recountDocumentBytes(deps, updated.id);
     return ok(c, updated);
   });
 

@@ -74,7 +74,8 @@ export function createAuthStore(deps: Pick<Deps, "collections">): AuthStore {
       ) as AuthCollections;
       // A users definition change may touch the users indexes (the registry syncs declared ones): re-ensure then.
       const revision = (await deps.collections.get(project, "users"))?.revision ?? "none";
-      const key = `${project.id}/${revision}`;
+      // A project moved to another database (its own MongoDB) needs the indexes there too.
+      const key = `${project.id}/${project.databaseUri ?? ""}/${revision}`;
       await ensured(key, async () => {
         for (const [role, indexes] of Object.entries(INDEXES)) {
           for (const [field, unique] of indexes) {

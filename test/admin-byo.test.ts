@@ -1,0 +1,100 @@
+/**
+ * A project moved to its own MongoDB (PATCH settings.database.uri) on a warm instance. The customer's
+ * server is stood in for by a second embedded store: the embedded adapter ignores URIs on its own,
+ * so a store that sends every tenant with a URI there plays the mongo adapter's `byoClient(uri)`.
+ */
+import { afterEach, beforeEach, expect, it } from "vitest";
+import { createAdminApp } from "../functions/admin/app.js";
+import { createAuthApp } from "../functions/auth/app.js";
+import { createDataApp } from "../functions/data/app.js";
+import { createDeps, type Deps } from "../shared/deps.js";
+import { openEmbeddedStore } from "../shared/store/embedded/index.js";
+import type { DocumentStore } from "../shared/store/types.js";
+import { ADMIN_TOKEN, fakeClock, memoryLogger, testConfig } from "./helpers.js";
+
+const OWN_URI = "mongodb://owner:pw@customer.example.net/app";
+let operator: DocumentStore;
+let customer: DocumentStore;
+let deps: Deps;
+let apps: Record<"admin" | "auth" | "data", ReturnType<typeof createDataApp>>;
+
+beforeEach(async () => {
+  operator = await openEmbeddedStore({ dataDir: null });
+  customer = await openEmbeddedStore({ dataDir: null });
+  const store: DocumentStore = {
+    kind: "embedded",
+    platform: () => operator.platform(),
+    tenant: (at) => (at.uri ? customer.tenant({ projectId: "own" }) : operator.tenant(at)),
+    ping: () => operator.ping(),
+    close: async () => {
+      await operator.close();
+      await customer.close();
+    },
+  };
+  const config = testConfig({ BCRYPT_COST: "4", MAIL_PROVIDER: "memory" });
+  deps = await createDeps(config, { store, clock: fakeClock(), log: memoryLogger() });
+  apps = { admin: createAdminApp(deps), auth: createAuthApp(deps), data: createDataApp(deps) };
+});
+afterEach(() => deps.store.close());
+
+async function call(method: string, path: string, headers: Record<string, string>, body?: unknown) {
+  const app = path.startsWith("/api/admin") ? apps.admin : path.startsWith("/api/userAuth") ? apps.auth : apps.data;
+  const res = await app.request(path, {
+    method,
+    headers: { "content-type": "application/json", ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  // biome-ignore lint/suspicious/noExplicitAny: envelopes of our own API
+  return { status: res.status, text, json: JSON.parse(text) as any };
+}
+const admin = (method: string, path: string, body?: unknown) =>
+  call(method, `/api/admin${path}`, { authorization: `Bearer ${ADMIN_TOKEN}` }, body);
+
+async function createProject(body: Record<string, unknown> = { name: "moving" }) {
+  const { project, keys } = (await admin("POST", "/projects", body)).json.data;
+  const move = async () =>
+    expect((await admin("PATCH", `/projects/${project.id}`, { settings: { database: { uri: OWN_URI } } })).status).toBe(
+      200,
+    );
+  return { id: project.id as string, pk: { "x-api-key": keys.publishable }, sk: { "x-api-key": keys.secret }, move };
+}
+
+it("auth's unique indexes are made in the new database: an email still signs up once", async () => {
+  const p = await createProject();
+  const signup = (email: string) =>
+    call("POST", "/api/userAuth/signup", p.pk, { email, password: "correct horse battery" });
+  expect((await signup("first@example.com")).status).toBe(201); // this instance made the indexes in the old database
+  await p.move();
+  expect((await signup("twice@example.com")).status).toBe(201);
+  const again = await signup("twice@example.com");
+  expect([again.status, again.json.code]).toEqual([409, "EMAIL_TAKEN"]);
+  expect(await customer.tenant({ projectId: "own" }).collection("users").count({ email: "twice@example.com" })).toBe(1);
+});
+
+it("the new database's collection rules apply at once on the instance that moved it", async () => {
+  const p = await createProject();
+  expect((await call("POST", "/api/schemas", p.sk, { name: "posts" })).status).toBe(201);
+  expect((await call("GET", "/api/data/posts", p.pk)).status).toBe(200); // public read, now cached
+  // The customer's database keeps "posts" for the secret key only.
+  const [definition] = await operator.tenant({ projectId: p.id }).collection("_collections").find({});
+  const def = definition?.def as Record<string, unknown>;
+  const own = customer.tenant({ projectId: "own" });
+  await own
+    .collection("_collections")
+    .insertOne({ ...definition, def: { ...def, permissions: { list: "secret", read: "secret" } } });
+  await own.collection("posts").insertOne({ title: "internal" });
+  await p.move();
+  const read = await call("GET", "/api/data/posts", p.pk);
+  expect([read.status, read.json.code]).toEqual([403, "READ_BLOCKED"]);
+  expect(read.text).not.toContain("internal");
+});
+
+it("the documentsBytes quota counts what the new database holds", async () => {
+  const p = await createProject({ name: "quota", settings: { quotas: { documentsBytes: 2000 } } });
+  const insert = () => call("POST", "/api/data/notes", p.sk, { text: "x".repeat(500) });
+  for (let i = 0; i < 3; i++) expect((await insert()).status).toBe(201);
+  expect((await insert()).json.code).toBe("QUOTA_EXCEEDED");
+  await p.move(); // to an empty database
+  expect((await insert()).status).toBe(201);
+});
