@@ -66,7 +66,9 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.out
 /** Middleware: reads the JSON body, validates it, and exposes it as `c.get("body")`. */
 export function jsonBody<S extends z.ZodType>(schema: S): MiddlewareHandler<{ Variables: { body: z.output<S> } }> {
   return async (c, next) => {
-    c.set("body", parseWith(schema, (await readJson(c)) ?? {}));
+    const body = await readJson(c);
+    // Only an empty body stands for `{}`: a JSON null is a body, and the schema judges it.
+    c.set("body", parseWith(schema, body === undefined ? {} : body));
     await next();
   };
 }

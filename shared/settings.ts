@@ -29,8 +29,9 @@ function databaseUriProblem(uri: string): string | undefined {
   if (!/^mongodb(\+srv)?:\/\/[^/?#]+\/[^/?#]+/.test(uri)) return "must name its database (…/<database>)";
   try {
     new MongoClient(uri); // parses it, connects nothing
-  } catch (error) {
-    return `is not a URI MongoDB's driver takes: ${error instanceof Error ? error.message : "unreadable"}`;
+  } catch {
+    // Not the driver's message: it can quote parts of the URI, the password's included.
+    return "is not a URI MongoDB's driver takes (percent-encode reserved characters such as @ : / in the user name and password)";
   }
   return undefined;
 }

@@ -327,6 +327,24 @@ describe("projects", () => {
     }
   });
 
+  it("a database uri the driver refuses is not quoted back, not even a part of its password", async () => {
+    // An unescaped '@' and ':' in the password: the driver's own message quotes what follows the '@'.
+    const uri = "mongodb://app:Summer@2026:pw@cluster0.example.net/app";
+    const res = await admin("POST", "/projects", { name: "byo", settings: { database: { uri } } });
+    expect([res.status, res.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    expect(res.json.details.map((d: { path: string }) => d.path)).toEqual(["settings.database.uri"]);
+    for (const part of ["2026", "Summer", "cluster0"]) expect(res.text).not.toContain(part);
+  });
+
+  it("a JSON null body is a bad body, not an empty patch (an empty body is one)", async () => {
+    const { project } = await createProject({ name: "a" });
+    clock.advance(1000);
+    const res = await admin("PATCH", `/projects/${project.id}`, "null");
+    expect([res.status, res.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    expect((await admin("GET", `/projects/${project.id}`)).json.data.updatedAt).toBe(project.updatedAt);
+    expect((await admin("PATCH", `/projects/${project.id}`)).status).toBe(200);
+  });
+
   it("keeps the database uri sealed and out of every response", async () => {
     const uri = "mongodb+srv://owner:s3cret@cluster.example.net/app";
     const { project, keys } = await createProject({ name: "byo", settings: { database: { uri } } });
