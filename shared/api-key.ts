@@ -25,13 +25,14 @@ export function requireApiKey(
     if (!header && keyTypeOf(key) !== "publishable") throw new ApiError("API_KEY_INVALID");
     const principal = await deps.projects.resolveKey(key);
     if (!principal) throw new ApiError("API_KEY_INVALID");
+    // Set before the origin check: a refused request of a resolved key is the project's, and counted.
+    c.set("principal", principal);
     if (
       principal.keyType === "publishable" &&
       !originAllowed(requestOrigin(c.req.raw.headers), principal.project.allowedOrigins)
     ) {
       throw new ApiError("ORIGIN_NOT_ALLOWED");
     }
-    c.set("principal", principal);
     await limitRequest(c, deps, principal, key);
     await next();
   };

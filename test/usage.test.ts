@@ -1,9 +1,11 @@
 /** Usage analytics, request logs and quotas (API.md §8) through HTTP: data requests in, admin reads out. */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDataApp } from "../functions/data/app.js";
+import { createStorageApp } from "../functions/storage/app.js";
 import { createDeps, type Deps } from "../shared/deps.js";
 import { createLocalApp } from "../shared/local-app.js";
 import { assertUserQuota } from "../shared/quotas.js";
+import { memoryBlobStore } from "../shared/storage/memory.js";
 import type { Collection, Doc } from "../shared/store/types.js";
 import {
   createUsageRecorder,
@@ -130,9 +132,90 @@ describe("functions deployed on their own", () => {
       ]),
     );
   });
+
+  it("what a key-less request counted (a signed upload's bytes) is written within the flush interval too", async () => {
+    const blobs = memoryBlobStore();
+    const storage = createStorageApp(
+      await createDeps(testConfig(), {
+        store: deps.store,
+        log: memoryLogger(),
+        clock,
+        usage: createUsageRecorder(deps.store, clock, memoryLogger(), 50),
+      }),
+      { blobs },
+    );
+    const presigned = await storage.request("/api/storage/upload-url", {
+      method: "POST",
+      headers: { "x-api-key": project.sk, "content-type": "application/json" },
+      body: JSON.stringify({ filename: "note.txt", contentType: "text/plain", size: 5 }),
+    });
+    expect(presigned.status).toBe(200);
+    const url = new URL(((await presigned.json()) as { data: { uploadUrl: string } }).data.uploadUrl);
+    await vi.waitFor(async () => expect((await admin("/usage")).json.data.usage[0]?.requests).toBeDefined());
+    // The signed PUT carries no key; it settles the file, counting its bytes on this instance.
+    const put = await storage.request(`${url.pathname}${url.search}`, {
+      method: "PUT",
+      headers: { "content-type": "text/plain" },
+      body: "hello",
+    });
+    expect(put.status).toBe(200);
+    await vi.waitFor(async () => expect((await admin("/usage")).json.data.usage[0]?.storageBytes).toBe(5));
+  });
 });
 
 describe("request logs", () => {
+  it("are newest first by start time, also when a slow request ends after later ones and spans a flush", async () => {
+    const t0 = clock.now();
+    clock.advance(1000);
+    // A: an insert whose body is still arriving, started at t0 + 1 s.
+    let finish!: () => void;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"text":'));
+        finish = () => {
+          controller.enqueue(new TextEncoder().encode('"slow"}'));
+          controller.close();
+        };
+      },
+    });
+    const slow = app.fetch(
+      new Request("http://x/api/data/notes", {
+        method: "POST",
+        headers: { "x-api-key": project.sk, "content-type": "application/json" },
+        body,
+        duplex: "half",
+      } as RequestInit),
+    );
+    clock.advance(1000);
+    expect((await call("GET", "/api/schemas", sk())).status).toBe(200); // t0 + 2 s
+    expect((await admin("/logs")).json.data.logs).toHaveLength(1); // written: one bucket
+    clock.advance(1000);
+    expect((await call("GET", `/api/data/notes/${"a".repeat(24)}`, sk())).status).toBe(404); // t0 + 3 s
+    finish();
+    expect((await slow).status).toBe(201);
+
+    const times = async (query: string) =>
+      (await admin(`/logs${query}`)).json.data.logs.map((entry: { time: string }) => Date.parse(entry.time) - t0);
+    expect(await times("")).toEqual([3000, 2000, 1000]);
+    expect(await times("?limit=1")).toEqual([3000]);
+    expect(await times("?limit=2")).toEqual([3000, 2000]);
+  });
+
+  it("count a publishable-key request refused for its origin: its key is the project's", async () => {
+    await app.fetch(
+      new Request(`http://x/api/admin/projects/${project.id}`, {
+        method: "PATCH",
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify({ allowedOrigins: ["https://app.example.com"] }),
+      }),
+    );
+    const refused = await call("GET", "/api/schemas", { ...pk(), origin: "https://evil.example.net" });
+    expect([refused.status, refused.json.code]).toEqual([403, "ORIGIN_NOT_ALLOWED"]);
+    expect((await call("GET", "/api/schemas", { ...pk(), origin: "https://app.example.com" })).status).toBe(200);
+    expect((await admin("/usage")).json.data.usage[0].requests.data).toEqual({ "2xx": 1, "4xx": 1 });
+    expect((await admin("/logs")).json.data.logs.map((entry: { status: number }) => entry.status)).toEqual([200, 403]);
+  });
+
   it("keeps method, path (no query: it may carry a key), status, duration, key type and time, newest first", async () => {
     await call("GET", `/api/data/notes?key=${project.pk}&limit=5`);
     clock.advance(1000);

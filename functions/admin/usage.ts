@@ -6,7 +6,14 @@ import type { Deps } from "../../shared/deps.js";
 import { ApiError } from "../../shared/errors.js";
 import { ok, zodDetails } from "../../shared/http.js";
 import { isId } from "../../shared/ids.js";
-import { bucketEntries, dayOf, LOG_COLLECTION, LOG_RETENTION, USAGE_COLLECTION } from "../../shared/usage/recorder.js";
+import {
+  bucketEntries,
+  dayOf,
+  LOG_COLLECTION,
+  LOG_RETENTION,
+  type RequestLogEntry,
+  USAGE_COLLECTION,
+} from "../../shared/usage/recorder.js";
 
 const usageQuery = z.object({ days: z.coerce.number().int().min(1).max(366).default(30) });
 const logsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
@@ -43,14 +50,16 @@ export function usageRoutes(app: Hono<AppEnv>, deps: Deps): void {
     const projectId = await project(c.req.param("id"));
     const { limit } = query(logsQuery, c.req.query());
     const buckets = deps.store.platform().collection(LOG_COLLECTION);
-    const entries: unknown[] = [];
+    let entries: RequestLogEntry[] = [];
     // Kept for LOG_RETENTION.days: older buckets go when the project next writes one, so none is shown here.
-    const oldest = deps.clock.now() - LOG_RETENTION.days * 86_400_000;
-    // Buckets newest first, each bucket's entries newest first, until `limit` entries.
+    const oldest = new Date(deps.clock.now() - LOG_RETENTION.days * 86_400_000).toISOString();
+    // Buckets by their newest entry, newest first. Buckets of several instances overlap in time, so
+    // they are read until one's newest entry is older than the `limit`-th newest found so far.
     for (const bucket of await buckets.find({ projectId }, { sort: { time: -1, _id: -1 } })) {
-      entries.push(...bucketEntries(bucket).filter((entry) => Date.parse(entry.time) >= oldest));
-      if (entries.length >= limit) break;
+      if (entries.length >= limit && (bucket.time as string) < (entries[limit - 1] as RequestLogEntry).time) break;
+      entries.push(...bucketEntries(bucket).filter((entry) => entry.time >= oldest));
+      entries = entries.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0)).slice(0, limit);
     }
-    return ok(c, { projectId, logs: entries.slice(0, limit) });
+    return ok(c, { projectId, logs: entries });
   });
 }

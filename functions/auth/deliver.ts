@@ -18,7 +18,11 @@ export function deliverOtp(
   const mail = otpMail({ project: scope.project, ...input });
   const sending = rt.deps.mailer
     .send(mail)
-    .then(() => rt.deps.usage.count(scope.project.id, "mails"))
+    .then(() => {
+      rt.deps.usage.count(scope.project.id, "mails");
+      // Counted after the answer, so after the usage middleware looked: see it written too.
+      return rt.deps.usage.flushIfDue();
+    })
     .catch((error: unknown) => {
       rt.deps.log.error("mail failed", { projectId: scope.project.id, purpose: input.purpose, error });
     });

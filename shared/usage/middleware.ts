@@ -1,35 +1,43 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app.js";
 import type { Deps } from "../deps.js";
 import { functionFor } from "../functions.js";
+import type { UsageRecorder } from "./recorder.js";
 
 /**
  * Records every project-facing request (one whose key resolved) in the usage counters and request
- * logs after it is answered. Writing happens in batches, handed to waitUntil where the runtime has it.
+ * logs after it is answered. Writing happens in batches, handed to waitUntil where the runtime has it;
+ * also for what a key-less request counted (a signed upload's bytes, a social sign-in's new user).
  */
 export function recordUsage(deps: Pick<Deps, "usage" | "clock">): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = deps.clock.now();
     await next();
     const principal = c.get("principal");
-    if (!principal) return;
-    const path = c.req.path;
-    deps.usage.request({
-      projectId: principal.project.id,
-      time: started,
-      method: c.req.method,
-      path,
-      status: c.res.status,
-      durationMs: deps.clock.now() - started,
-      keyType: principal.keyType,
-      function: functionFor(path),
-    });
-    const flushing = deps.usage.flushIfDue();
-    if (!flushing) return;
-    try {
-      c.executionCtx.waitUntil(flushing);
-    } catch {
-      // Node: the flush runs on its own.
+    if (principal) {
+      const path = c.req.path;
+      deps.usage.request({
+        projectId: principal.project.id,
+        time: started,
+        method: c.req.method,
+        path,
+        status: c.res.status,
+        durationMs: deps.clock.now() - started,
+        keyType: principal.keyType,
+        function: functionFor(path),
+      });
     }
+    flushInBackground(c, deps.usage);
   };
+}
+
+/** Sees that what the recorder holds is written: now when due, else within its flush interval. */
+export function flushInBackground(c: Context<AppEnv>, usage: UsageRecorder): void {
+  const flushing = usage.flushIfDue();
+  if (!flushing) return;
+  try {
+    c.executionCtx.waitUntil(flushing);
+  } catch {
+    // Node: the flush runs on its own.
+  }
 }

@@ -79,17 +79,22 @@ const emptyColumns = (): LogColumns => ({
   function: [],
 });
 
-/** The newest `n` requests of a log. */
+/**
+ * The newest `n` requests of a log, oldest first by start time. Requests are recorded as they end, so
+ * a slow one comes after requests that started later.
+ */
 function newest(log: LogColumns, n: number): LogColumns {
-  const from = Math.max(0, log.time.length - n);
+  const order = log.time.map((_, i) => i).sort((a, b) => (log.time[a] as number) - (log.time[b] as number));
+  const kept = order.slice(Math.max(0, order.length - n));
+  const pick = <T>(column: T[]) => kept.map((i) => column[i] as T);
   return {
-    time: log.time.slice(from),
-    method: log.method.slice(from),
-    path: log.path.slice(from),
-    status: log.status.slice(from),
-    durationMs: log.durationMs.slice(from),
-    keyType: log.keyType.slice(from),
-    function: log.function.slice(from),
+    time: pick(log.time),
+    method: pick(log.method),
+    path: pick(log.path),
+    status: pick(log.status),
+    durationMs: pick(log.durationMs),
+    keyType: pick(log.keyType),
+    function: pick(log.function),
   };
 }
 
@@ -172,7 +177,8 @@ export function createUsageRecorder(
   const logIndexesMade = setupOnce();
   /**
    * Request logs are stored in buckets, one document per project per flush (its requests column by
-   * column, oldest first), so recording costs one insert per project per flush, whatever the traffic.
+   * column, oldest first, dated by the newest), so recording costs one insert per project per flush,
+   * whatever the traffic.
    */
   const writeLog = async (projectId: string, all: LogColumns) => {
     const buckets = store.platform().collection(LOG_COLLECTION);
