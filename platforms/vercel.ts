@@ -1,4 +1,5 @@
-import type { Hono } from "hono";
+import { waitUntil } from "@vercel/functions";
+import type { ExecutionContext, Hono } from "hono";
 import type { AppEnv } from "../shared/app.js";
 import type { FunctionNeeds } from "../shared/config.js";
 import type { Deps } from "../shared/deps.js";
@@ -16,6 +17,15 @@ export function clientRequest(request: Request): Request {
   return new Request(url, request);
 }
 
+/** Vercel's waitUntil as the app's execution context: work handed to it keeps the function alive after the answer. */
+const vercelContext: ExecutionContext = {
+  waitUntil: (promise) => {
+    waitUntil(promise);
+  },
+  passThroughOnException: () => {},
+  props: {},
+};
+
 /**
  * Vercel (Node runtime, Web handlers): one handler per HTTP method, all served by the function's app.
  * Client IPs come from the `x-forwarded-for` Vercel's edge sets, unless TRUSTED_PROXY says otherwise.
@@ -23,7 +33,7 @@ export function clientRequest(request: Request): Request {
  */
 export function vercelHandlers(createApp: (deps: Deps) => Hono<AppEnv>, options: FunctionNeeds = {}) {
   const app = instanceApp(createApp, VERCEL_DEFAULTS, options);
-  const handler = async (request: Request) => (await app()).fetch(clientRequest(request));
+  const handler = async (request: Request) => (await app()).fetch(clientRequest(request), undefined, vercelContext);
   return {
     GET: handler,
     POST: handler,

@@ -54,7 +54,8 @@ export function emailRoutes(rt: AuthRuntime): Hono<AppEnv> {
     if (otp.status === "cooldown") {
       throw new ApiError("OTP_COOLDOWN", undefined, { headers: { "retry-after": String(otp.retryAfter) } });
     }
-    if (otp.status === "issued") deliverOtp(c, rt, scope, { purpose: "verify-email", to: email, code: otp.code });
+    const code = otp.status === "issued" ? otp.code : null;
+    await deliverOtp(c, rt, scope, { purpose: "verify-email", to: email, code, evenTime: true });
     return ok(c, { email }, 200, "If the account exists and is not verified yet, a new code is on its way");
   };
   routes.post("/resend-verification", resend);

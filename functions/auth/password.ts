@@ -31,7 +31,8 @@ export function passwordRoutes(rt: AuthRuntime): Hono<AppEnv> {
       userId: user?._id ?? null,
       now,
     });
-    if (otp.status === "issued") deliverOtp(c, rt, scope, { purpose: "password-reset", to: email, code: otp.code });
+    const code = otp.status === "issued" ? otp.code : null;
+    await deliverOtp(c, rt, scope, { purpose: "password-reset", to: email, code, evenTime: true });
     return ok(c, { email }, 200, "If the account exists, a reset code is on its way");
   });
 

@@ -68,7 +68,8 @@ export function signupRoutes(rt: AuthRuntime): Hono<AppEnv> {
       now,
       signup: true,
     });
-    if (otp.status === "issued") deliverOtp(c, rt, scope, { purpose: "verify-email", to: email, code: otp.code });
+    // A taken email is 409 anyway: a signup's time needs no evening out.
+    if (otp.status === "issued") await deliverOtp(c, rt, scope, { purpose: "verify-email", to: email, code: otp.code });
 
     if (settings.requireEmailVerification) {
       return ok(c, { user: await userView(rt, scope, user), emailVerificationRequired: true }, 201);

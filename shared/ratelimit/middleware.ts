@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../app.js";
+import { handToRuntime } from "../background.js";
 import { clientIp, rateLimitSubject } from "../client-ip.js";
 import { sha256Hex } from "../crypto.js";
 import type { Deps } from "../deps.js";
@@ -27,16 +28,6 @@ function ruleFor(c: Context<AppEnv>, principal: Principal): RuleName {
 function effectiveRule(deps: Pick<Deps, "config">, principal: Principal, name: RuleName): LimitRule {
   const own = (principal.project.settings.rateLimits as Record<string, unknown> | undefined)?.[name];
   return (typeof own === "string" && parseRule(own)) || deps.config.rateLimits.rules[name];
-}
-
-/** Hands background work to the runtime when it has an execution context (Workers), else lets it run. */
-function waitUntil(c: Context, work: Promise<unknown> | undefined): void {
-  if (!work) return;
-  try {
-    c.executionCtx.waitUntil(work.catch(() => undefined));
-  } catch {
-    work.catch(() => undefined); // Node: the promise runs on its own
-  }
 }
 
 /**
@@ -72,7 +63,7 @@ export async function limitRequest(
     if (open) return;
     throw new ApiError("SERVICE_UNAVAILABLE");
   }
-  waitUntil(c, result.pending);
+  if (result.pending) handToRuntime(c, result.pending);
   const headers = rateLimitHeaders(result, deps.clock.now());
   if (!result.allowed) throw new ApiError("RATE_LIMITED", undefined, { headers });
   for (const [header, value] of Object.entries(headers)) c.header(header, value);

@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app.js";
+import { handToRuntime } from "../background.js";
 import type { Deps } from "../deps.js";
 import { functionFor } from "../functions.js";
 import type { UsageRecorder } from "./recorder.js";
@@ -31,13 +32,12 @@ export function recordUsage(deps: Pick<Deps, "usage" | "clock">): MiddlewareHand
   };
 }
 
-/** Sees that what the recorder holds is written: now when due, else within its flush interval. */
+/**
+ * Sees that what the recorder holds is written: now when due, else within its flush interval. Not
+ * awaited on Lambda (every answer would wait out the interval): what a frozen instance holds is
+ * written when it thaws.
+ */
 export function flushInBackground(c: Context<AppEnv>, usage: UsageRecorder): void {
   const flushing = usage.flushIfDue();
-  if (!flushing) return;
-  try {
-    c.executionCtx.waitUntil(flushing);
-  } catch {
-    // Node: the flush runs on its own.
-  }
+  if (flushing) handToRuntime(c, flushing);
 }
