@@ -8,6 +8,7 @@ import { createDataApp } from "../functions/data/app.js";
 import { TOKEN_ISSUER, tokenAudience } from "../shared/tokens.js";
 import { type AuthTestEnv, authTestEnv, otherProject, PASSWORD, type Session } from "./auth-helpers.js";
 import { call, type TestProject } from "./data-helpers.js";
+import { slowCollections } from "./helpers.js";
 
 let env: AuthTestEnv;
 let session: Session;
@@ -32,31 +33,8 @@ describe("refresh-token rotation", () => {
   });
 
   it("exactly one 200 also when the store answers slowly (a networked MongoDB): the winner is not undone by the others' reuse", async () => {
-    const registry = env.deps.collections;
-    const database = registry.database.bind(registry);
     // Every sessions update waits 20 ms, so the losers' reuse revokes the session before the winner extends it.
-    const slowUpdates = <T extends object>(collection: T): T =>
-      new Proxy(collection, {
-        get: (target, key) => {
-          const value = Reflect.get(target, key);
-          if (typeof value !== "function") return value;
-          if (key !== "updateOne") return value.bind(target);
-          return async (...args: unknown[]) => {
-            await new Promise((resolve) => setTimeout(resolve, 20));
-            return value.apply(target, args);
-          };
-        },
-      });
-    vi.spyOn(registry, "database").mockImplementation((project) => {
-      const db = database(project);
-      return new Proxy(db, {
-        get: (target, key) =>
-          key === "collection"
-            ? (name: string) =>
-                name === "_auth_sessions" ? slowUpdates(target.collection(name)) : target.collection(name)
-            : Reflect.get(target, key),
-      });
-    });
+    slowCollections(env.deps, { _auth_sessions: ["updateOne"] });
     const results = await Promise.all([0, 1, 2].map(() => refresh(session.refreshToken!)));
     vi.restoreAllMocks();
     expect(results.map((r) => r.status).sort()).toEqual([200, 401, 401]);

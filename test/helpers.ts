@@ -1,4 +1,4 @@
-import { expect } from "vitest";
+import { expect, vi } from "vitest";
 import { type Config, loadConfig } from "../shared/config.js";
 import { type Clock, createDeps, type Deps, type Logger } from "../shared/deps.js";
 import { ApiError, type ErrorDetail } from "../shared/errors.js";
@@ -58,3 +58,34 @@ export function thrown(fn: () => unknown): ApiError {
 
 /** The paths of an error's details. */
 export const detailPaths = (details: ErrorDetail[] | undefined) => (details ?? []).map((d) => d.path);
+
+/**
+ * Makes the named methods of the named tenant collections answer `ms` later, as a networked MongoDB
+ * does (`{users: ["count", "insertOne"]}`), until vi.restoreAllMocks(): races that one process's
+ * store never shows.
+ */
+export function slowCollections(deps: Deps, methods: Record<string, string[]>, ms = 20): void {
+  const registry = deps.collections;
+  const database = registry.database.bind(registry);
+  const slow = <T extends object>(collection: T, names: string[]): T =>
+    new Proxy(collection, {
+      get: (target, key) => {
+        const value = Reflect.get(target, key);
+        if (typeof value !== "function") return value;
+        if (!names.includes(String(key))) return value.bind(target);
+        return async (...args: unknown[]) => {
+          await new Promise((resolve) => setTimeout(resolve, ms));
+          return value.apply(target, args);
+        };
+      },
+    });
+  vi.spyOn(registry, "database").mockImplementation((project) => {
+    const db = database(project);
+    return new Proxy(db, {
+      get: (target, key) =>
+        key === "collection"
+          ? (name: string) => (methods[name] ? slow(target.collection(name), methods[name]) : target.collection(name))
+          : Reflect.get(target, key),
+    });
+  });
+}
