@@ -1,21 +1,27 @@
 import type { Deps } from "./deps.js";
 import { ApiError } from "./errors.js";
 import type { ResolvedProject } from "./principal.js";
-import { DuplicateKeyError } from "./store/types.js";
+import { type Database, DuplicateKeyError } from "./store/types.js";
 
 /**
  * Project quotas (settings.quotas, API.md §8): `documentsBytes` (the JSON size of the project's
- * documents) and `users`. Storage bytes are the storage function's own (settings.storage.quotaBytes).
- * Document bytes are reserved atomically before an insert, and before a PUT or PATCH for the growth
- * (new size minus old, per attempt on the version read), and released when the write fails or loses
- * its race; a delete gives back the document's bytes and a shrinking update the difference.
- * The `users` collection (end users' accounts and profiles) is not counted.
+ * documents, the `users` collection aside) and `users` (its end users' accounts). Storage bytes are
+ * the storage function's own (settings.storage.quotaBytes). Each is a field of the project's counter
+ * document, kept only while its quota is set, and reserved with a conditional $inc before the write
+ * it is for, so parallel writes (on any number of instances) cannot pass the quota together; a
+ * write that fails gives its reservation back. Document bytes are reserved before an insert, and
+ * before a PUT or PATCH for the growth (new size minus old, per attempt on the version read); a
+ * delete gives back the document's bytes and a shrinking update the difference. A user is reserved
+ * before an account is created (signup, a first social sign-in) and given back when it is deleted.
  */
 const COUNTERS = "quota_usage";
 
 type QuotaDeps = Pick<Deps, "store" | "collections">;
 
-const quotaOf = (project: ResolvedProject, name: "documentsBytes" | "users") => {
+/** The quotas kept in a counter: each is a field of the project's counter document. */
+type Counted = "documentsBytes" | "users";
+
+const quotaOf = (project: ResolvedProject, name: Counted) => {
   const value = (project.settings.quotas as Record<string, unknown> | undefined)?.[name];
   return typeof value === "number" && value > 0 ? value : undefined;
 };
@@ -34,63 +40,82 @@ export const documentBytes = (doc: Record<string, unknown>) =>
 export const countedBytes = (project: ResolvedProject, docs: Array<Record<string, unknown>>) =>
   countsDocumentBytes(project) ? docs.reduce((n, doc) => n + documentBytes(doc), 0) : 0;
 
-/** Creates the project's byte counter from what its database holds now (first use of the quota). */
-async function ensureCounter(deps: QuotaDeps, project: ResolvedProject): Promise<void> {
+/** What each counter starts from: what the project's database holds when the quota is first used. */
+const COUNT_NOW: Record<Counted, (database: Database) => Promise<number>> = {
+  documentsBytes: async (database) => {
+    let total = 0;
+    for (const name of await database.listCollections()) {
+      if (name.startsWith("_") || name === "users") continue;
+      for (const doc of await database.collection(name).find({})) total += documentBytes(doc);
+    }
+    return total;
+  },
+  users: (database) => database.collection("users").count({}),
+};
+
+/** Creates the project's `name` counter from what its database holds now (first use of the quota). */
+async function ensureCounter(deps: QuotaDeps, project: ResolvedProject, name: Counted): Promise<void> {
   const counters = deps.store.platform().collection(COUNTERS);
-  if (await counters.findOne({ _id: project.id })) return;
-  const database = deps.collections.database(project);
-  let total = 0;
-  for (const name of await database.listCollections()) {
-    if (name.startsWith("_") || name === "users") continue;
-    for (const doc of await database.collection(name).find({})) total += documentBytes(doc);
-  }
-  await counters.insertOne({ _id: project.id, documentsBytes: total }).catch((error) => {
+  if ((await counters.findOne({ _id: project.id }))?.[name] !== undefined) return;
+  const total = await COUNT_NOW[name](deps.collections.database(project));
+  await counters.insertOne({ _id: project.id, [name]: total }).catch(async (error) => {
     if (!(error instanceof DuplicateKeyError)) throw error;
+    // The document is there: made for the other counter, or by a concurrent first use of this one.
+    await counters.updateOne({ _id: project.id, [name]: { $exists: false } }, { $set: { [name]: total } });
   });
 }
 
-/** Reserves `bytes` of the documents quota (403 QUOTA_EXCEEDED when it would be passed); returns the release. */
-export async function reserveDocumentBytes(
+/** Reserves `amount` of the project's `name` quota (403 QUOTA_EXCEEDED when it would be passed); returns the release. */
+async function reserve(
   deps: QuotaDeps,
   project: ResolvedProject,
-  bytes: number,
+  name: Counted,
+  amount: number,
+  refusal: string,
 ): Promise<() => Promise<void>> {
-  const quota = quotaOf(project, "documentsBytes");
+  const quota = quotaOf(project, name);
   if (quota === undefined) return async () => {};
-  await ensureCounter(deps, project);
-  const counters = deps.store.platform().collection(COUNTERS);
-  const reserved = await counters.updateOne(
-    { _id: project.id, documentsBytes: { $lte: quota - bytes } },
-    { $inc: { documentsBytes: bytes } },
-  );
-  if (!reserved) throw new ApiError("QUOTA_EXCEEDED", "The project's document storage quota is used up");
-  return async () => {
-    await counters.updateOne({ _id: project.id }, { $inc: { documentsBytes: -bytes } });
-  };
+  await ensureCounter(deps, project, name);
+  const reserved = await deps.store
+    .platform()
+    .collection(COUNTERS)
+    .updateOne({ _id: project.id, [name]: { $lte: quota - amount } }, { $inc: { [name]: amount } });
+  if (!reserved) throw new ApiError("QUOTA_EXCEEDED", refusal);
+  return () => release(deps, project, name, amount);
 }
 
 /**
- * Drops the project's byte counter, so its next use counts what the project then holds: after a
- * collection is dropped, after the quota was set or changed (the counter was not kept while no
- * quota was set), and when the project goes.
+ * Gives back `amount` of the project's `name` quota (when it has that quota). A counter not made yet
+ * is left alone: it will count what is there when it is.
  */
-export async function recountDocumentBytes(deps: Pick<Deps, "store">, projectId: string): Promise<void> {
-  await deps.store.platform().collection(COUNTERS).deleteOne({ _id: projectId });
-}
-
-/** Gives back bytes of deleted or shrunk documents (when the project has a documents quota). */
-export async function releaseDocumentBytes(deps: QuotaDeps, project: ResolvedProject, bytes: number): Promise<void> {
-  if (!countsDocumentBytes(project)) return;
+async function release(deps: QuotaDeps, project: ResolvedProject, name: Counted, amount: number): Promise<void> {
+  if (quotaOf(project, name) === undefined) return;
   await deps.store
     .platform()
     .collection(COUNTERS)
-    .updateOne({ _id: project.id }, { $inc: { documentsBytes: -bytes } });
+    .updateOne({ _id: project.id, [name]: { $exists: true } }, { $inc: { [name]: -amount } });
 }
 
-/** Refuses a new end user when the project has as many as its `users` quota allows. */
-export async function assertUserQuota(deps: QuotaDeps, project: ResolvedProject): Promise<void> {
-  const quota = quotaOf(project, "users");
-  if (quota === undefined) return;
-  const users = await deps.collections.database(project).collection("users").count({});
-  if (users >= quota) throw new ApiError("QUOTA_EXCEEDED", "The project's user quota is used up");
+/** Reserves `bytes` of the documents quota (403 QUOTA_EXCEEDED when it would be passed); returns the release. */
+export const reserveDocumentBytes = (deps: QuotaDeps, project: ResolvedProject, bytes: number) =>
+  reserve(deps, project, "documentsBytes", bytes, "The project's document storage quota is used up");
+
+/** Gives back bytes of deleted or shrunk documents (when the project has a documents quota). */
+export const releaseDocumentBytes = (deps: QuotaDeps, project: ResolvedProject, bytes: number) =>
+  release(deps, project, "documentsBytes", bytes);
+
+/** Reserves a new end user of the `users` quota (403 QUOTA_EXCEEDED when it is used up); returns the release. */
+export const reserveUser = (deps: QuotaDeps, project: ResolvedProject) =>
+  reserve(deps, project, "users", 1, "The project's user quota is used up");
+
+/** Gives back a deleted end user's place (when the project has a users quota). */
+export const releaseUser = (deps: QuotaDeps, project: ResolvedProject) => release(deps, project, "users", 1);
+
+/**
+ * Drops the project's counters, so each one's next use counts what the project then holds: after a
+ * collection is dropped, after the quotas were set or changed (no counter is kept while its quota is
+ * not set), after the project moved to another database, and when the project goes.
+ */
+export async function recountQuotas(deps: Pick<Deps, "store">, projectId: string): Promise<void> {
+  await deps.store.platform().collection(COUNTERS).deleteOne({ _id: projectId });
 }

@@ -98,3 +98,13 @@ it("the documentsBytes quota counts what the new database holds", async () => {
   await p.move(); // to an empty database
   expect((await insert()).status).toBe(201);
 });
+
+it("the users quota counts the users of the new database", async () => {
+  const p = await createProject({ name: "users", settings: { quotas: { users: 2 } } });
+  const signup = (email: string) =>
+    call("POST", "/api/userAuth/signup", p.pk, { email, password: "correct horse battery" });
+  for (const email of ["a@example.com", "b@example.com"]) expect((await signup(email)).status).toBe(201);
+  expect((await signup("c@example.com")).json.code).toBe("QUOTA_EXCEEDED");
+  await p.move(); // to an empty database
+  expect((await signup("c@example.com")).status).toBe(201);
+});

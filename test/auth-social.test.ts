@@ -282,6 +282,15 @@ describe("linking to an existing account", () => {
     expect(landed(await signIn("github", "second")).error).toContain("linked to another github account");
   });
 
+  it("a new account takes a place in the users quota; past it the page gets ?error, a known account still signs in", async () => {
+    await env.deps.projects.update(env.project.id, { settings: { quotas: { users: 1 } } });
+    providers.accounts.set("ada", { id: "1", email: "ada@example.com", verified: true });
+    providers.accounts.set("bob", { id: "2", email: "bob@example.com", verified: true });
+    expect(landed(await signIn("github", "ada")).error).toBeNull();
+    expect(landed(await signIn("github", "bob")).error).toContain("user quota is used up");
+    expect(landed(await signIn("github", "ada")).error).toBeNull();
+  });
+
   it("no email from the provider: refused", async () => {
     providers.accounts.set("c", { id: "9", email: "", verified: false });
     expect(landed(await signIn("github", "c")).error).toContain("no email");

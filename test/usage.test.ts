@@ -4,7 +4,6 @@ import { createDataApp } from "../functions/data/app.js";
 import { createStorageApp } from "../functions/storage/app.js";
 import { createDeps, type Deps } from "../shared/deps.js";
 import { createLocalApp } from "../shared/local-app.js";
-import { assertUserQuota } from "../shared/quotas.js";
 import { memoryBlobStore } from "../shared/storage/memory.js";
 import type { Collection, Doc } from "../shared/store/types.js";
 import {
@@ -379,14 +378,6 @@ describe("quotas", () => {
       .collection("notes")
       .find({});
     expect(docs.reduce((n, d) => n + JSON.stringify(d).length, 0)).toBeLessThanOrEqual(1000);
-  });
-
-  it("users: a project at its user quota takes no new user", async () => {
-    await deps.projects.update(project.id, { settings: { quotas: { users: 1 } } });
-    const resolved = (await deps.projects.resolveKey(project.sk))!.project;
-    await expect(assertUserQuota(deps, resolved)).resolves.toBeUndefined();
-    await deps.collections.database(resolved).collection("users").insertOne({ email: "a@example.com" });
-    await expect(assertUserQuota(deps, resolved)).rejects.toMatchObject({ code: "QUOTA_EXCEEDED", status: 403 });
   });
 
   it("quota and rate-limit settings are validated", async () => {

@@ -8,7 +8,7 @@ import { jsonBody, ok } from "../../shared/http.js";
 import { isId } from "../../shared/ids.js";
 import { forgetMailCount } from "../../shared/mail/allowance.js";
 import { createProjectSchema, rotateKeysSchema, updateProjectSchema } from "../../shared/projects.js";
-import { recountDocumentBytes } from "../../shared/quotas.js";
+import { recountQuotas } from "../../shared/quotas.js";
 import { removeProjectFiles } from "../../shared/storage/files.js";
 import { openCleanupBlobStore } from "../../shared/storage/index.js";
 import type { BlobStore } from "../../shared/storage/types.js";
@@ -55,9 +55,9 @@ export function createAdminApp(deps: Deps, options: { blobs?: BlobStore } = {}):
 
   app.patch("/api/admin/projects/:id", checkId, jsonBody(updateProjectSchema), async (c) => {
     const updated = found(await projects.update(projectId(c), c.get("body")));
-    // The counter holds what the project's database held: a new quota or a new database counts afresh.
+    // The counters hold what the project's database held: new quotas or a new database count afresh.
     const { quotas, database } = c.get("body").settings ?? {};
-    if (quotas !== undefined || database !== undefined) await recountDocumentBytes(deps, updated.id);
+    if (quotas !== undefined || database !== undefined) await recountQuotas(deps, updated.id);
     return ok(c, updated);
   });
 
@@ -65,7 +65,7 @@ export function createAdminApp(deps: Deps, options: { blobs?: BlobStore } = {}):
     const id = projectId(c);
     const removeData = async () => {
       await removeProjectFiles(deps, blobs, id);
-      await recountDocumentBytes(deps, id); // drops the quota counter
+      await recountQuotas(deps, id); // drops the quota counters
       await forgetMailCount(deps, id);
       await forgetUsage(deps, id);
     };

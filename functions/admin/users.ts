@@ -42,11 +42,15 @@ export function projectUserRoutes(deps: Deps): Hono<AppEnv> {
     return ok(c, await listUsers(await store.forProject(project), query.data));
   });
 
-  /** Deletes the account, its sessions (so its refresh tokens stop working at once) and its codes. */
+  /**
+   * Deletes the account, its sessions (so its refresh tokens stop working at once) and its codes,
+   * and frees its place in the users quota.
+   */
   routes.delete("/:id/users/:userId", async (c) => {
     const project = await projectOf(c);
     const userId = idParam(c, "userId");
-    if (!(await deleteUser(await store.forProject(project), userId))) throw new ApiError("USER_NOT_FOUND");
+    const cols = await store.forProject(project);
+    if (!(await deleteUser(deps, project, cols, userId))) throw new ApiError("USER_NOT_FOUND");
     return ok(c, { _id: userId, id: userId, deleted: true });
   });
 

@@ -6,11 +6,10 @@ import { issueOtp } from "../../shared/auth/otp.js";
 import { hashPassword } from "../../shared/auth/passwords.js";
 import { profileSchema } from "../../shared/auth/profile.js";
 import { createSession } from "../../shared/auth/sessions.js";
-import { type UserDoc, writeUser } from "../../shared/auth/users.js";
+import { insertUser, type UserDoc } from "../../shared/auth/users.js";
 import type { ErrorDetail } from "../../shared/errors.js";
 import { ok } from "../../shared/http.js";
 import { newId } from "../../shared/ids.js";
-import { assertUserQuota } from "../../shared/quotas.js";
 import { type AuthRuntime, scopeOf } from "./context.js";
 import { deliverOtp } from "./deliver.js";
 import {
@@ -56,9 +55,7 @@ export function signupRoutes(rt: AuthRuntime): Hono<AppEnv> {
       createdAt: at,
       updatedAt: at,
     };
-    await assertUserQuota(rt.deps, project);
-    await writeUser(() => cols.users.insertOne(user));
-    rt.deps.usage.count(project.id, "users");
+    await insertUser(rt.deps, project, cols, user);
 
     const otp = await issueOtp(cols, {
       secret: project.jwtSecret,

@@ -21,13 +21,12 @@ import type { AppEnv } from "../../shared/app.js";
 import { type ProfileSchema, profileSchema } from "../../shared/auth/profile.js";
 import { createSession, revokeUserSessions } from "../../shared/auth/sessions.js";
 import { SOCIAL_SPECS, type SocialClient, type SocialProfile, SocialProviderError } from "../../shared/auth/social.js";
-import { type UserDoc, writeUser } from "../../shared/auth/users.js";
+import { insertUser, type UserDoc } from "../../shared/auth/users.js";
 import { createSecretBox, randomToken, sha256Hex, timingSafeEqual } from "../../shared/crypto.js";
 import { ApiError, type ErrorDetail } from "../../shared/errors.js";
 import { ok, parseWith, publicBaseUrl } from "../../shared/http.js";
 import { isId, newId } from "../../shared/ids.js";
 import type { ResolvedProject } from "../../shared/principal.js";
-import { assertUserQuota } from "../../shared/quotas.js";
 import { limitRequest } from "../../shared/ratelimit/middleware.js";
 import { isPlainObject } from "../../shared/sanitize.js";
 import { SOCIAL_PROVIDERS, type SocialProvider } from "../../shared/settings.js";
@@ -123,7 +122,6 @@ async function userFor(rt: AuthRuntime, scope: AuthScope, provider: SocialProvid
     await revokeUserSessions(cols, linked._id);
     return { user: linked, isNewUser: false, linkedByEmail: true };
   }
-  await assertUserQuota(rt.deps, project);
   const given = { name: profile.name, avatarUrl: profile.avatarUrl };
   const user: UserDoc = {
     _id: newId(now),
@@ -134,8 +132,7 @@ async function userFor(rt: AuthRuntime, scope: AuthScope, provider: SocialProvid
     createdAt: at,
     updatedAt: at,
   };
-  await writeUser(() => cols.users.insertOne(user));
-  rt.deps.usage.count(project.id, "users");
+  await insertUser(rt.deps, project, cols, user);
   return { user, isNewUser: true, linkedByEmail: false };
 }
 

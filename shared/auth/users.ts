@@ -1,5 +1,8 @@
 /** End-user accounts in a project's `users` collection: normalization, views, admin listing and deletion. */
+import type { Deps } from "../deps.js";
 import { ApiError } from "../errors.js";
+import type { ResolvedProject } from "../principal.js";
+import { releaseUser, reserveUser } from "../quotas.js";
 import type { Doc } from "../store/types.js";
 import { DuplicateKeyError } from "../store/types.js";
 import { ALWAYS_PUBLIC_FIELDS, INTERNAL_USER_FIELDS } from "./fields.js";
@@ -69,6 +72,24 @@ export async function writeUser<T>(write: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Creates an account (signup, a new social sign-in) within the project's users quota: its place is
+ * reserved first (403 QUOTA_EXCEEDED) and given back when the insert fails (EMAIL_TAKEN and the like).
+ */
+export async function insertUser(
+  deps: Pick<Deps, "store" | "collections" | "usage">,
+  project: ResolvedProject,
+  cols: Pick<AuthCollections, "users">,
+  user: UserDoc,
+): Promise<void> {
+  const release = await reserveUser(deps, project);
+  await writeUser(() => cols.users.insertOne(user)).catch(async (error) => {
+    await release();
+    throw error;
+  });
+  deps.usage.count(project.id, "users");
+}
+
 /** A page of accounts, oldest first, without internal fields (admin API). */
 export async function listUsers(cols: Pick<AuthCollections, "users">, page: { page: number; limit: number }) {
   const [docs, total] = await Promise.all([
@@ -78,12 +99,21 @@ export async function listUsers(cols: Pick<AuthCollections, "users">, page: { pa
   return { items: docs.map(accountView), total, page: page.page, limit: page.limit };
 }
 
-/** Deletes an account and everything auth keeps for it (sessions, refresh tokens, codes, login counts). */
-export async function deleteUser(cols: AuthCollections, userId: string): Promise<boolean> {
+/**
+ * Deletes an account and everything auth keeps for it (sessions, refresh tokens, codes, login counts)
+ * and gives back its place in the users quota (once: only the call that deleted it).
+ */
+export async function deleteUser(
+  deps: Pick<Deps, "store" | "collections">,
+  project: ResolvedProject,
+  cols: AuthCollections,
+  userId: string,
+): Promise<boolean> {
   const user = await cols.users.deleteOne({ _id: userId });
   await cols.sessions.deleteMany({ userId });
   await cols.refreshTokens.deleteMany({ userId });
   if (!user) return false;
+  await releaseUser(deps, project);
   await dropOtps(cols, userId);
   await cols.loginAttempts.deleteOne({ email: String(user.email) });
   return true;
