@@ -4,6 +4,7 @@
  * system fields, ETags and conditional writes.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { etagOf } from "../shared/documents.js";
 import { type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers.js";
 
 let env: DataTestEnv;
@@ -692,6 +693,75 @@ describe("PUT, PATCH, DELETE and system fields", () => {
     expect(res.json).toEqual({ success: true, data: { _id: doc._id, id: doc._id, deleted: true } });
     expect((await env.sk("GET", `/api/data/notes/${doc._id}`)).status).toBe(404);
     expect((await env.pk("DELETE", `/api/data/notes/${doc._id}`, { token })).json.code).toBe("DOCUMENT_NOT_FOUND");
+  });
+});
+
+describe("writes by callers whose read rule refuses them", () => {
+  const MARKER = "alice-only-s3cret";
+
+  it("read secret, update user: PATCH and PUT are blind, answered with the id and version only", async () => {
+    await env.defineCollection({
+      name: "inbox",
+      fields: [
+        { name: "title", type: "string" },
+        { name: "note", type: "string" },
+      ],
+      rls: { enabled: true },
+      permissions: { list: "secret", read: "secret", update: "user" },
+    });
+    const doc = (await env.sk("POST", "/api/data/inbox", { title: "t", note: MARKER, userId: newUserId() })).json.data;
+    const bob = await env.token(newUserId());
+    expect((await env.pk("GET", `/api/data/inbox/${doc._id}`, { token: bob })).json.code).toBe("READ_BLOCKED");
+
+    const patched = await env.pk("PATCH", `/api/data/inbox/${doc._id}`, { token: bob, body: {} });
+    const stored = (await env.sk("GET", `/api/data/inbox/${doc._id}`)).json.data;
+    expect(patched.status).toBe(200);
+    expect(patched.json.data).toEqual({ _id: doc._id, id: doc._id, updatedAt: stored.updatedAt });
+    expect(patched.text).not.toContain(MARKER);
+    // The ETag names the version the write made, so a blind writer can still write conditionally.
+    const etag = patched.headers.get("etag") as string;
+    const put = await env.pk("PUT", `/api/data/inbox/${doc._id}`, {
+      token: bob,
+      body: { title: "u" },
+      headers: { "if-match": etag },
+    });
+    expect([put.status, Object.keys(put.json.data)]).toEqual([200, ["_id", "id", "updatedAt"]]);
+    const stale = await env.pk("PATCH", `/api/data/inbox/${doc._id}`, {
+      token: bob,
+      body: { title: "v" },
+      headers: { "if-match": etag },
+    });
+    expect(stale.json.code).toBe("PRECONDITION_FAILED");
+    expect((await env.sk("GET", `/api/data/inbox/${doc._id}`)).json.data).toMatchObject({
+      title: "u",
+      userId: doc.userId,
+    });
+  });
+
+  it("private mode, update guest: a guest addresses no one's document (404), as a signed-in non-owner", async () => {
+    await env.defineCollection({
+      name: "diary",
+      fields: [{ name: "entry", type: "string" }],
+      rls: { enabled: true, mode: "private" },
+      permissions: { update: "guest" },
+    });
+    const alice = newUserId();
+    const doc = (await env.sk("POST", "/api/data/diary", { entry: MARKER, userId: alice })).json.data;
+    const path = `/api/data/diary/${doc._id}`;
+    expect((await env.pk("GET", path)).json.code).toBe("AUTH_REQUIRED");
+    for (const method of ["PATCH", "PUT"]) {
+      const other = await env.pk(method, path, { token: await env.token(newUserId()), body: {} });
+      const guest = await env.pk(method, path, { body: {}, headers: { "if-match": etagOf(doc) } });
+      expect([other.status, other.json.code, guest.status, guest.json.code]).toEqual([
+        404,
+        "DOCUMENT_NOT_FOUND",
+        404,
+        "DOCUMENT_NOT_FOUND",
+      ]);
+      expect(guest.text).not.toContain(MARKER);
+    }
+    const own = await env.pk("PATCH", path, { token: await env.token(alice), body: {} });
+    expect([own.status, own.json.data.entry]).toEqual([200, MARKER]);
   });
 });
 

@@ -50,6 +50,14 @@ const SETUPS = {
     def: { rls: { enabled: true }, permissions: { list: "secret", read: "secret" } },
     rules: ["secret", "secret", "owner", "owner", "owner"],
   },
+  secretReadsUserWrites: {
+    def: { rls: { enabled: true }, permissions: { list: "secret", read: "secret", update: "user", delete: "user" } },
+    rules: ["secret", "secret", "owner", "user", "user"],
+  },
+  privateGuestWrites: {
+    def: { rls: { enabled: true, mode: "private" }, permissions: { update: "guest", delete: "guest" } },
+    rules: ["owner", "owner", "owner", "guest", "guest"],
+  },
   idOwner: {
     def: { rls: { enabled: true, mode: "public-read", ownerField: "_id" } },
     rules: ["guest", "guest", "owner", "owner", "owner"],
@@ -170,6 +178,9 @@ function expected(caller: CallerName, setup: Setup, op: Op): Expected {
     default: {
       const docOwner = isOwn || ownerChange ? "alice" : "bob";
       const readRule = rules[1] as AccessRule;
+      // A write reaches what the read rule shows: nothing to a guest under an owner or user read rule.
+      if (user === null && (readRule === "owner" || readRule === "user")) return { code: "DOCUMENT_NOT_FOUND" };
+      // Under a secret read rule (no pk reads at all) the write rule alone confines the write.
       const confinedBy = readRule === "secret" ? rule : readRule;
       if (confinedBy === "owner" && docOwner !== user) return { code: "DOCUMENT_NOT_FOUND" };
       if (rule === "owner" && docOwner !== user) return { code: "OWNER_MISMATCH" };
@@ -346,6 +357,12 @@ describe("§4.2 key-behaviour matrix", () => {
       const after = stored.find((d) => d._id === target._id)!;
       expect(after).toMatchObject({ title: "new", tag });
       expect(after.userId).toBe(want.owner === "none" ? undefined : name(want.owner as "alice" | "bob"));
+      expect(res.headers.get("etag")).toBe(`"${Date.parse(after.updatedAt as string).toString(36)}"`);
+      if (caller !== "sk" && SETUPS[setup].rules[1] === "secret") {
+        // A caller that may not read wrote blind: the answer shows no field of the document.
+        expect(data).toEqual({ _id: target._id, id: target._id, updatedAt: after.updatedAt });
+        return;
+      }
       expect(data).toMatchObject({ _id: target._id, title: "new", createdAt: target.createdAt });
       expect(data.userId).toBe(after.userId);
     }

@@ -12,9 +12,29 @@ const MAX_WRITE_ATTEMPTS = 50;
 const backoff = (attempt: number) =>
   new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(attempt + 1, 10)));
 
+/** Whether the caller's read rule lets it read documents: a write's answer carries the document only then. */
+export function readsDocuments(target: Target): boolean {
+  return decideAccess(target.caller, rulesFor(target.def).read, "read").allowed;
+}
+
+/**
+ * The documents a write may address, or null for none. A write reaches only what the caller's read
+ * rule shows it, so it learns no more than a read would: under an `owner` read rule another user's
+ * document is 404, and a guest, whom an `owner` or `user` read rule shows nothing, addresses nothing.
+ * A `secret` read rule shows no pk caller anything (write-only collections): there the update or
+ * delete rule alone confines the write, which is blind (answered without the document).
+ */
+function addressable(target: Target, ownerId: string | null): Filter | null {
+  const { def, caller } = target;
+  const rule = rulesFor(def).read;
+  const read = decideAccess(caller, rule, "read");
+  if (read.allowed) return ownerFilter(def, read.ownerId);
+  return rule === "secret" ? ownerFilter(def, ownerId) : null;
+}
+
 /**
  * Runs a PUT, PATCH or DELETE on the document the path addresses, as the caller may see it.
- * Not visible to the caller → 404; visible but owned by someone else → 403 OWNER_MISMATCH.
+ * Not visible to the caller → 404 (see `addressable`); visible but owned by someone else → 403 OWNER_MISMATCH.
  * `write` gets the current document and a guard filter (id + version + owner) that makes the
  * write conditional: with `If-Match` a concurrent change is a 412; without it the write is retried
  * on the fresh version, so concurrent merges all land. `write` returns null when the guard missed.
@@ -26,10 +46,10 @@ export async function writeAddressed<T>(
   ownerId: string | null,
   write: (current: Doc, guard: Filter) => Promise<T | null>,
 ): Promise<T> {
-  const { def, caller, collection } = target;
+  const { def, collection } = target;
   const id = documentId(c);
-  const read = decideAccess(caller, rulesFor(def).read, "read");
-  const visible = ownerFilter(def, read.allowed ? read.ownerId : ownerId);
+  const visible = addressable(target, ownerId);
+  if (visible === null) throw new ApiError("DOCUMENT_NOT_FOUND");
   const ifMatch = c.req.header("if-match");
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const current = await collection.findOne(and({ _id: id }, visible));

@@ -6,7 +6,7 @@ import { ok, readJson } from "../../shared/http.js";
 import { countedBytes, releaseDocumentBytes, reserveDocumentBytes } from "../../shared/quotas.js";
 import { assertOwnerKept, authorize, ownedInsert } from "../../shared/rules.js";
 import type { Doc, Update } from "../../shared/store/types.js";
-import { writeAddressed } from "./addressed.js";
+import { readsDocuments, writeAddressed } from "./addressed.js";
 import { bulkDuplicate, prepareBulk } from "./bulk.js";
 import { type Ctx, checkedBody, duplicate, materialize, resolveTarget, type Target } from "./target.js";
 
@@ -22,6 +22,17 @@ export function prepareInsert(body: unknown, target: Target, now: number): Recor
   const time = new Date(now).toISOString();
   const doc = { ...validators.insert(owned), createdAt: time, updatedAt: time };
   return caller.userId ? { ...doc, createdBy: caller.userId } : doc;
+}
+
+/**
+ * The answer to a PUT or PATCH, with the new version's ETag: the document as the caller may read it,
+ * or, for a caller whose read rule refuses it (`secret`), only the id and the new `updatedAt`, as
+ * DELETE answers: the write was blind, and its answer shows nothing a GET would not.
+ */
+function answerWritten(c: Ctx, target: Target, doc: Doc) {
+  c.header("etag", etagOf(doc));
+  if (readsDocuments(target)) return ok(c, target.present(doc));
+  return ok(c, { _id: doc._id, id: doc._id, updatedAt: doc.updatedAt });
 }
 
 /** POST insert and bulk, PUT replace, PATCH merge, DELETE (API.md §5). */
@@ -118,8 +129,7 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
       );
     });
     written(c, 1);
-    c.header("etag", etagOf(replaced));
-    return ok(c, target.present(replaced));
+    return answerWritten(c, target, replaced);
   });
 
   routes.patch("/:collection/:id", async (c) => {
@@ -139,8 +149,7 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
       return resizing(c, current, merged, () => collection.updateOne(guard, update).catch(duplicate));
     });
     written(c, 1);
-    c.header("etag", etagOf(patched));
-    return ok(c, target.present(patched));
+    return answerWritten(c, target, patched);
   });
 
   routes.delete("/:collection/:id", async (c) => {
