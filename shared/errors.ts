@@ -62,14 +62,74 @@ export interface ErrorDetail {
   [extra: string]: unknown;
 }
 
+/** Most entries one error's `details` lists; one more entry counts the rest (`omitted`). */
+export const MAX_DETAILS = 100;
+/** Longest `path` or `message` of a detail, in characters: a longer one is cut, ending in "…". */
+export const MAX_DETAIL_CHARS = 200;
+/** Longest message of an error (it may quote a detail), in characters. */
+const MAX_MESSAGE_CHARS = 500;
+
+/** `text` cut to at most `max` characters, ending in "…" when cut (never halving a surrogate pair). */
+function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const last = text.charCodeAt(max - 2);
+  const end = last >= 0xd800 && last <= 0xdbff ? max - 2 : max - 1;
+  return `${text.slice(0, end)}…`;
+}
+
+/**
+ * A detail path in dot notation, cut to MAX_DETAIL_CHARS without first joining the whole path: a
+ * long key repeated in the paths of many details would otherwise cost memory many times its size.
+ */
+export function detailPath(segments: readonly string[]): string {
+  const parts: string[] = [];
+  let length = 0;
+  for (const segment of segments) {
+    if (length > MAX_DETAIL_CHARS) break;
+    // One character past the bound is enough for `cut` to see that the path is longer.
+    const part = segment.length > MAX_DETAIL_CHARS ? segment.slice(0, MAX_DETAIL_CHARS + 1) : segment;
+    parts.push(part);
+    length += part.length + 1;
+  }
+  return cut(parts.join("."), MAX_DETAIL_CHARS);
+}
+
+/** How many problems a list of details stands for: its entries, or the count an `omitted` entry gives. */
+function problemCount(details: readonly ErrorDetail[]): number {
+  return details.reduce((sum, d) => sum + (typeof d.omitted === "number" ? d.omitted : 1), 0);
+}
+
+/**
+ * Details as an error answers them, so an answer stays proportionate to the request: at most
+ * MAX_DETAILS entries, each path and message cut to MAX_DETAIL_CHARS, then one entry
+ * `{path: "", message: "n more not listed", omitted: n}` for the rest. `omitted` entries already in
+ * the list (a bulk insert or a signup re-lists the details of errors bounded here) add to that count.
+ */
+function bounded(details: readonly ErrorDetail[], omitted: number): ErrorDetail[] {
+  const kept: ErrorDetail[] = [];
+  let left = omitted;
+  for (const detail of details) {
+    if (typeof detail.omitted === "number") left += detail.omitted;
+    else if (kept.length >= MAX_DETAILS) left += 1;
+    else
+      kept.push({
+        ...detail,
+        path: cut(detail.path, MAX_DETAIL_CHARS),
+        message: cut(detail.message, MAX_DETAIL_CHARS),
+      });
+  }
+  if (left > 0) kept.push({ path: "", message: `${left} more not listed`, omitted: left });
+  return kept;
+}
+
 /**
  * "Validation failed: title: Required (and 2 more)": clients that show only the message (urBackend's
- * SDK keeps nothing else) still say what to fix; `details` lists every problem.
+ * SDK keeps nothing else) still say what to fix; `details` lists the problems.
  */
-function namingFirstProblem(fallback: string, details: ErrorDetail[] = []): string {
-  const [first, ...rest] = details;
+function namingFirstProblem(fallback: string, details: ErrorDetail[], total: number): string {
+  const first = details[0];
   if (!first) return fallback;
-  const more = rest.length > 0 ? ` (and ${rest.length} more)` : "";
+  const more = total > 1 ? ` (and ${total - 1} more)` : "";
   return `${fallback}: ${first.path ? `${first.path}: ` : ""}${first.message}${more}`;
 }
 
@@ -80,17 +140,26 @@ export class ApiError extends Error {
   readonly details: ErrorDetail[] | undefined;
   readonly headers: Record<string, string> | undefined;
 
+  /**
+   * `details` are bounded here (see `bounded`), and so is the message; `omitted` counts problems
+   * the caller found but did not list.
+   */
   constructor(
     code: ErrorCode,
     message?: string,
-    options: { details?: ErrorDetail[]; headers?: Record<string, string> } = {},
+    options: { details?: ErrorDetail[]; omitted?: number; headers?: Record<string, string> } = {},
   ) {
     const [status, fallback] = ERROR_CODES[code];
-    super(message ?? (code === "VALIDATION_FAILED" ? namingFirstProblem(fallback, options.details) : fallback));
+    const given = options.details;
+    const details = given ? bounded(given, options.omitted ?? 0) : undefined;
+    const total = given ? problemCount(given) + (options.omitted ?? 0) : 0;
+    const text =
+      message ?? (code === "VALIDATION_FAILED" ? namingFirstProblem(fallback, details ?? [], total) : fallback);
+    super(cut(text, MAX_MESSAGE_CHARS));
     this.name = "ApiError";
     this.status = status;
     this.code = code;
-    this.details = options.details;
+    this.details = details;
     this.headers = options.headers;
   }
 }

@@ -3,13 +3,10 @@
  * Bodies come from JSON.parse, so `__proto__` can be an own key: keys are always read with
  * Object.keys, never probed with `in`, and nothing here assigns into objects.
  */
-import { ApiError, type ErrorDetail } from "./errors.js";
+import { ApiError, detailPath, type ErrorDetail, MAX_DETAILS } from "./errors.js";
 
 /** Deepest container nesting a body may have (the root object is level 1). */
 export const MAX_BODY_DEPTH = 32;
-
-/** At most this many offending keys are listed in one error. */
-const MAX_DETAILS = 100;
 
 const PROTOTYPE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 
@@ -35,46 +32,51 @@ export function unsafeKeyReason(key: string): string | undefined {
   return undefined;
 }
 
+/** Offending keys found in a body: the first MAX_DETAILS listed, the rest only counted. */
+interface Findings {
+  details: ErrorDetail[];
+  omitted: number;
+}
+
 /**
  * Checks every key at every depth of a body (objects and arrays).
- * Throws INVALID_FIELD_NAME listing each offending key (path in dot notation, ending with the key),
+ * Throws INVALID_FIELD_NAME listing the offending keys (path in dot notation, ending with the key),
  * or VALIDATION_FAILED when containers nest deeper than MAX_BODY_DEPTH or a number is not finite.
  */
 export function assertSafeBody(value: unknown): void {
-  const details: ErrorDetail[] = [];
-  walk(value, [], 1, details);
-  if (details.length > 0) {
-    const first = details[0]!;
-    throw new ApiError("INVALID_FIELD_NAME", `Invalid field name at "${first.path}": ${first.message}`, { details });
+  const found: Findings = { details: [], omitted: 0 };
+  walk(value, [], 1, found);
+  const first = found.details[0];
+  if (first) {
+    throw new ApiError("INVALID_FIELD_NAME", `Invalid field name at "${first.path}": ${first.message}`, found);
   }
 }
 
-function walk(value: unknown, path: string[], depth: number, details: ErrorDetail[]): void {
+function walk(value: unknown, path: string[], depth: number, found: Findings): void {
   if (typeof value === "number" && !Number.isFinite(value)) {
     // 1e400 parses to Infinity, which JSON cannot carry back (it would be stored or sent as null).
     throw new ApiError("VALIDATION_FAILED", "Numbers must be finite", {
-      details: [{ path: path.join("."), message: "numbers must be finite" }],
+      details: [{ path: detailPath(path), message: "numbers must be finite" }],
     });
   }
-  if (typeof value !== "object" || value === null || details.length >= MAX_DETAILS) return;
+  if (typeof value !== "object" || value === null) return;
   if (depth > MAX_BODY_DEPTH) {
     throw new ApiError("VALIDATION_FAILED", "Body is too deeply nested", {
-      details: [{ path: path.join("."), message: `too deeply nested (more than ${MAX_BODY_DEPTH} levels)` }],
+      details: [{ path: detailPath(path), message: `too deeply nested (more than ${MAX_BODY_DEPTH} levels)` }],
     });
   }
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) walk(value[i], [...path, String(i)], depth + 1, details);
+    for (let i = 0; i < value.length; i++) walk(value[i], [...path, String(i)], depth + 1, found);
     return;
   }
   const record = value as Record<string, unknown>;
   for (const key of Object.keys(record)) {
     const reason = unsafeKeyReason(key);
-    if (reason !== undefined) {
-      details.push({ path: [...path, key].join("."), message: `field name ${JSON.stringify(key)} ${reason}` });
-      if (details.length >= MAX_DETAILS) return;
-      continue;
-    }
-    walk(record[key], [...path, key], depth + 1, details);
+    if (reason === undefined) walk(record[key], [...path, key], depth + 1, found);
+    // Past the listed ones only counted: building their paths and messages would cost for nothing.
+    else if (found.details.length >= MAX_DETAILS) found.omitted++;
+    else
+      found.details.push({ path: detailPath([...path, key]), message: `field name ${JSON.stringify(key)} ${reason}` });
   }
 }
 
@@ -106,15 +108,17 @@ export function lookalikeGuard(declared: readonly string[]): LookalikeGuard {
     if (!folded.has(fold)) folded.set(fold, name);
   }
   return (body) => {
-    const details: ErrorDetail[] = [];
+    const found: Findings = { details: [], omitted: 0 };
     for (const key of Object.keys(body)) {
       if (exact.has(key)) continue;
       const match = folded.get(foldName(key));
       if (match === undefined) continue;
-      details.push({ path: key, message: `field name ${JSON.stringify(key)} looks like the field "${match}"` });
-      if (details.length >= MAX_DETAILS) break;
+      if (found.details.length >= MAX_DETAILS) found.omitted++;
+      else
+        found.details.push({ path: key, message: `field name ${JSON.stringify(key)} looks like the field "${match}"` });
     }
-    if (details.length > 0) throw new ApiError("INVALID_FIELD_NAME", details[0]!.message, { details });
+    const first = found.details[0];
+    if (first) throw new ApiError("INVALID_FIELD_NAME", first.message, found);
   };
 }
 

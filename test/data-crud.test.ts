@@ -123,6 +123,22 @@ describe("validation through HTTP", () => {
     expect((await env.sk("GET", "/api/data/things?count=true")).json.data.count).toBe(0);
   });
 
+  it("bounds the details: 100 listed, the rest counted in one last entry, the answer a fraction of the body", async () => {
+    await env.defineCollection({
+      name: "series",
+      fields: [{ name: "values", type: "array", items: { type: "number" } }],
+      permissions: { create: "guest" },
+    });
+    const body = JSON.stringify({ values: new Array(20_000).fill("") });
+    const res = await env.pk("POST", "/api/data/series", { body });
+    expect([res.status, res.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    expect(res.json.details).toHaveLength(101);
+    expect(res.json.details[99].path).toBe("values.99");
+    expect(res.json.details[100]).toEqual({ path: "", message: "19900 more not listed", omitted: 19_900 });
+    expect(res.json.message).toMatch(/^Validation failed: values\.0: .* \(and 19999 more\)$/);
+    expect(res.text.length).toBeLessThan(body.length / 4);
+  });
+
   // One constraint at a time: [field, value, failing path].
   const cases: Array<[string, unknown, string]> = [
     ["s", undefined, "s"],
@@ -536,6 +552,18 @@ describe("bulk insert", () => {
       expect.objectContaining({ path: "3.title", index: 3 }),
       expect.objectContaining({ path: "4", index: 4 }),
     ]);
+    expect(await count()).toBe(0);
+  });
+
+  it("bounds the details of many failing items, counting every problem left out", async () => {
+    // The first item alone has 151 problems (its own error lists 100 and counts 51), the others 2 each.
+    const first = { title: 1, ...Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`x${i}`, 1])) };
+    const items = [first, ...Array.from({ length: 299 }, () => ({ title: 1, nope: true }))];
+    const res = await env.sk("POST", "/api/data/items/bulk", items);
+    expect([res.status, res.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    expect(res.json.details).toHaveLength(101);
+    expect(res.json.details[99]).toEqual(expect.objectContaining({ path: "0.x98", index: 0 }));
+    expect(res.json.details[100]).toEqual({ path: "", message: "649 more not listed", omitted: 649 });
     expect(await count()).toBe(0);
   });
 

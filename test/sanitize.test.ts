@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { MAX_DETAIL_CHARS, MAX_DETAILS } from "../shared/errors.js";
 import {
   assertNoLookalikes,
   assertSafeBody,
@@ -72,6 +73,17 @@ describe("assertSafeBody", () => {
   it("lists every offending key in one error", () => {
     const error = thrown(() => assertSafeBody({ $a: 1, ok: { "b.c": 1, fine: [{ $d: 1 }] }, constructor: 1 }));
     expect(paths(error.details)).toEqual(["$a", "ok.b.c", "ok.fine.0.$d", "constructor"]);
+  });
+
+  it("bounds what it lists: 100 keys, paths cut to 200 characters, the rest counted", () => {
+    const long = "k".repeat(200_000);
+    const inner = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`$${i}`, 1]));
+    const error = thrown(() => assertSafeBody({ [long]: inner }));
+    expect(error.details).toHaveLength(MAX_DETAILS + 1);
+    for (const detail of error.details ?? []) expect(detail.path.length).toBeLessThanOrEqual(MAX_DETAIL_CHARS);
+    expect(error.details?.[0]?.path).toBe(`${long.slice(0, MAX_DETAIL_CHARS - 1)}…`);
+    expect(error.details?.at(-1)).toEqual({ path: "", message: "50 more not listed", omitted: 50 });
+    expect(error.message.length).toBeLessThanOrEqual(500);
   });
 
   it.each([
