@@ -75,7 +75,9 @@ export function ownsDocuments(def: Pick<CollectionDef, "rls" | "permissions">): 
  * The body a publishable-key caller may insert into a collection whose documents have owners: an
  * end user's id fills an absent owner field, and a body naming anyone else is refused
  * (OWNER_MISMATCH); a guest, who is no one, may name no owner at all (OWNER_MISMATCH); with `_id`
- * as the owner field every end-user insert is refused (INSERT_DENIED). Secret-key inserts skip this.
+ * as the owner field every end-user insert is refused (INSERT_DENIED). A body names no owner when
+ * it leaves the field out, sets it to null ("no value") or the field is a system field (`_id`,
+ * `createdBy`: never taken from a body; the server sets `createdBy`). Secret-key inserts skip this.
  */
 export function ownedInsert(
   body: Record<string, unknown>,
@@ -84,13 +86,15 @@ export function ownedInsert(
 ): Record<string, unknown> {
   if (!ownsDocuments(def)) return body;
   const field = def.rls.ownerField;
+  const system = SYSTEM_FIELDS.includes(field);
+  const named = !system && Object.hasOwn(body, field) && body[field] !== null;
   if (userId === null) {
-    // System fields are never taken from a body, so naming one sets no owner.
-    if (Object.hasOwn(body, field) && !SYSTEM_FIELDS.includes(field)) throw new ApiError("OWNER_MISMATCH");
+    if (named) throw new ApiError("OWNER_MISMATCH");
     return body;
   }
   if (field === "_id") throw new ApiError("INSERT_DENIED");
-  if (!Object.hasOwn(body, field)) return { ...body, [field]: userId };
+  if (system) return body;
+  if (!named) return { ...body, [field]: userId };
   if (body[field] !== userId) throw new ApiError("OWNER_MISMATCH");
   return body;
 }

@@ -674,6 +674,19 @@ describe("PUT, PATCH, DELETE and system fields", () => {
     expect(bySk._id).not.toBe(REF);
   });
 
+  it("an insert naming the owner as null, or createdBy as owner field, makes the caller the owner", async () => {
+    const nulled = await env.pk("POST", "/api/data/notes", { token, body: { title: "a", userId: null } });
+    expect([nulled.status, nulled.json.data?.userId]).toEqual([201, alice]);
+    await env.defineCollection({
+      name: "posts",
+      fields: [{ name: "title", type: "string" }],
+      rls: { enabled: true, ownerField: "createdBy" },
+      permissions: { create: "user" },
+    });
+    const named = await env.pk("POST", "/api/data/posts", { token, body: { title: "a", createdBy: newUserId() } });
+    expect([named.status, named.json.data?.createdBy]).toEqual([201, alice]);
+  });
+
   it("PUT replaces the document but keeps _id, createdAt, createdBy and the owner", async () => {
     const doc = await insert({ title: "a", body: "old" });
     env.clock.advance(1000);

@@ -159,8 +159,18 @@ describe("ownedInsert", () => {
       code: "OWNER_MISMATCH",
       message: "RLS owner mismatch",
     });
-    expect(thrown(() => ownedInsert({ userId: null }, rules, ALICE)).code).toBe("OWNER_MISMATCH");
     expect(thrown(() => ownedInsert({ userId: [ALICE] }, rules, ALICE)).code).toBe("OWNER_MISMATCH");
+    expect(thrown(() => ownedInsert({ userId: "" }, rules, ALICE)).code).toBe("OWNER_MISMATCH");
+  });
+
+  it.each(owned)("%s: null is no value, so the caller becomes the owner", (_name, rules) => {
+    expect(ownedInsert({ title: "x", userId: null }, rules, ALICE)).toEqual({ title: "x", userId: ALICE });
+  });
+
+  it("ignores createdBy as owner field in a body: the server sets it to the caller", () => {
+    const rules = def({ enabled: true, ownerField: "createdBy" });
+    const body = { title: "x", createdBy: BOB };
+    expect(ownedInsert(body, rules, ALICE)).toBe(body);
   });
 
   it.each(owned)("%s: refuses every user insert when the owner field is _id", (_name, rules) => {
@@ -182,9 +192,11 @@ describe("ownedInsert", () => {
     const rules = def({ enabled: true }, { create: "guest" });
     const body = { title: "x" };
     expect(ownedInsert(body, rules, null)).toBe(body);
-    for (const owner of [BOB, null, ""]) {
+    for (const owner of [BOB, ""]) {
       expect(thrown(() => ownedInsert({ userId: owner }, rules, null)).code).toBe("OWNER_MISMATCH");
     }
+    // null is no value: it names no owner.
+    expect(ownedInsert({ userId: null }, rules, null)).toEqual({ userId: null });
     // System owner fields are never read from a body: naming them sets nothing.
     const byId = { _id: BOB, title: "x" };
     expect(ownedInsert(byId, def({ enabled: true, ownerField: "_id" }, { create: "guest" }), null)).toBe(byId);
