@@ -10,12 +10,18 @@ export function afterUpdate(current: Record<string, unknown>, update: Update): R
   return next;
 }
 
+/** `"_id":"<24 hex>",`: what the store adds to a document inserted without an id. */
+export const ID_BYTES = 33;
+
 /**
- * 413 when a document, as a write would leave it, is larger than one request body may be: top-level
- * merges (PATCH, update-profile) could otherwise grow it past any bound, a body at a time.
+ * 413 when a document, as a write would leave it (with the `_id` the store gives an insert), is
+ * larger than one request body may be: top-level merges (PATCH, update-profile) could otherwise grow
+ * it past any bound, a body at a time, and an insert whose system fields and defaults push it over
+ * could never be written back unchanged.
  */
 export function assertDocumentSize(doc: Record<string, unknown>, maxBytes: number): void {
-  if (jsonBytesWithin(doc, maxBytes) > maxBytes) {
+  const limit = maxBytes - (doc._id === undefined ? ID_BYTES : 0);
+  if (jsonBytesWithin(doc, limit) > limit) {
     throw new ApiError("PAYLOAD_TOO_LARGE", `The document would be larger than ${maxBytes} bytes`);
   }
 }

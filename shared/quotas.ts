@@ -1,4 +1,5 @@
 import type { Deps } from "./deps.js";
+import { ID_BYTES } from "./documents.js";
 import { ApiError } from "./errors.js";
 import type { ResolvedProject } from "./principal.js";
 import { type Database, DuplicateKeyError } from "./store/types.js";
@@ -28,9 +29,6 @@ const quotaOf = (project: ResolvedProject, name: Counted) => {
 
 /** Whether the project counts its document bytes (it has a `documentsBytes` quota). */
 const countsDocumentBytes = (project: ResolvedProject) => quotaOf(project, "documentsBytes") !== undefined;
-
-/** `"_id":"<24 hex>",` — what the store adds to a document inserted without an id. */
-const ID_BYTES = 33;
 
 /** The JSON size of a document as stored (with its `_id`), as counted against `documentsBytes`. */
 export const documentBytes = (doc: Record<string, unknown>) =>

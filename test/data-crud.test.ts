@@ -655,6 +655,31 @@ describe("PUT, PATCH, DELETE and system fields", () => {
     ).toBe(200);
   });
 
+  it("an insert is held to the same document size: 413 when its stored form would not fit, never unwritable", async () => {
+    const max = env.deps.config.maxJsonBytes;
+    // The body fits; with _id, createdAt and updatedAt (111 bytes) the stored document would not.
+    const over = { p: "x".repeat(max - 20) };
+    const single = await env.sk("POST", "/api/data/big", over);
+    expect([single.status, single.json.code, single.json.message]).toEqual([
+      413,
+      "PAYLOAD_TOO_LARGE",
+      `The document would be larger than ${max} bytes`,
+    ]);
+    const bulk = await env.sk("POST", "/api/data/big/bulk", [over]);
+    expect([bulk.status, bulk.json.code, bulk.json.details]).toEqual([
+      413,
+      "PAYLOAD_TOO_LARGE",
+      [expect.objectContaining({ path: "0", index: 0 })],
+    ]);
+    // One that fits as stored can be written back unchanged.
+    const fits = { p: "x".repeat(max - 200) };
+    const inserted = await env.sk("POST", "/api/data/big", fits);
+    expect(inserted.status).toBe(201);
+    expect((await env.sk("PUT", `/api/data/big/${inserted.json.data._id}`, fits)).status).toBe(200);
+    expect((await env.sk("PATCH", `/api/data/big/${inserted.json.data._id}`, fits)).status).toBe(200);
+    expect((await env.sk("GET", "/api/data/big?count=true")).json.data.count).toBe(1);
+  });
+
   it("ignores system fields a client sends on insert", async () => {
     const sent = {
       _id: REF,

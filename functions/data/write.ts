@@ -13,15 +13,18 @@ import { type Ctx, checkedBody, duplicate, materialize, resolveTarget, type Targ
 /**
  * One insert body → the document to store: key checks, the owner rule for pk callers (owner
  * injected for end users, OWNER_MISMATCH / INSERT_DENIED), full validation with defaults, then the system fields.
- * Client-sent system fields (`_id`, `createdAt`, `updatedAt`, `createdBy`) are ignored.
+ * Client-sent system fields (`_id`, `createdAt`, `updatedAt`, `createdBy`) are ignored. The document
+ * as stored is held to `maxBytes` (413), as PUT and PATCH hold it, so it can be written back unchanged.
  */
-export function prepareInsert(body: unknown, target: Target, now: number): Record<string, unknown> {
+export function prepareInsert(body: unknown, target: Target, now: number, maxBytes: number): Record<string, unknown> {
   const { def, validators, caller, isSecretKey } = target;
   const checked = checkedBody(body, validators);
   const owned = isSecretKey ? checked : ownedInsert(checked, def, caller.userId);
   const time = new Date(now).toISOString();
-  const doc = { ...validators.insert(owned), createdAt: time, updatedAt: time };
-  return caller.userId ? { ...doc, createdBy: caller.userId } : doc;
+  const fields = { ...validators.insert(owned), createdAt: time, updatedAt: time };
+  const doc = caller.userId ? { ...fields, createdBy: caller.userId } : fields;
+  assertDocumentSize(doc, maxBytes);
+  return doc;
 }
 
 /**
@@ -83,7 +86,7 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
   routes.post("/:collection/bulk", async (c) => {
     const now = deps.clock.now();
     const { target, prepared: docs } = await insertTarget(c, (t, body) =>
-      prepareBulk(body, (item) => prepareInsert(item, t, now)),
+      prepareBulk(body, (item) => prepareInsert(item, t, now, deps.config.maxJsonBytes)),
     );
     const project = c.get("principal").project;
     const release = await reserveDocumentBytes(deps, project, countedBytes(project, docs));
@@ -97,7 +100,9 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
 
   routes.post("/:collection", async (c) => {
     const now = deps.clock.now();
-    const { target, prepared: doc } = await insertTarget(c, (t, body) => prepareInsert(body, t, now));
+    const { target, prepared: doc } = await insertTarget(c, (t, body) =>
+      prepareInsert(body, t, now, deps.config.maxJsonBytes),
+    );
     const project = c.get("principal").project;
     const release = await reserveDocumentBytes(deps, project, countedBytes(project, [doc]));
     const inserted = await target.collection.insertOne(doc).catch(async (error) => {
