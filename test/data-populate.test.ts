@@ -53,6 +53,25 @@ describe("populate", () => {
     expect((await env.pk("GET", "/api/data/posts")).json.data.items[0].author).toBe(authorId);
   });
 
+  it("a populated get has no ETag and is never 304: the post's version does not cover its author's", async () => {
+    const plain = await env.pk("GET", `/api/data/posts/${postId}`);
+    const etag = plain.headers.get("etag") as string;
+    expect(etag).toMatch(/^"/);
+    const url = `/api/data/posts/${postId}?populate=author`;
+    const populated = await env.pk("GET", url, { headers: { "if-none-match": etag } });
+    expect([populated.status, populated.headers.get("etag"), populated.json.data.author.name]).toEqual([
+      200,
+      null,
+      "Ada",
+    ]);
+    env.clock.advance(10);
+    expect((await env.sk("PATCH", `/api/data/authors/${authorId}`, { name: "Bob" })).status).toBe(200);
+    const again = await env.pk("GET", url, { headers: { "if-none-match": etag } });
+    expect([again.status, again.json.data.author.name]).toEqual([200, "Bob"]);
+    // Without populate the tag still answers 304.
+    expect((await env.pk("GET", `/api/data/posts/${postId}`, { headers: { "if-none-match": etag } })).status).toBe(304);
+  });
+
   it("reads as the caller may: a collection of owned documents shows the caller's own, null for others", async () => {
     const put = await env.sk("PUT", "/api/schemas/authors", {
       fields: [
