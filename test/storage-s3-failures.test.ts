@@ -17,12 +17,15 @@ import { S3RVER_KEYS } from "./s3-server.js";
 /** Timeout of each S3 call in these tests (production waits 5 s). */
 const TIMEOUT_MS = 200;
 
-/** An "S3" that answers every request with `status` (503 SlowDown…), or never answers (`"hang"`). */
+/**
+ * An "S3" that answers every request with `status` (503 SlowDown…), or never answers (`"hang"`); `seen`
+ * has each request's method (COPY for a PUT copying an object).
+ */
 async function failingS3(answer: number | "hang") {
   const seen: string[] = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
-    seen.push(req.method ?? "");
+    seen.push(req.headers["x-amz-copy-source"] ? "COPY" : (req.method ?? ""));
     req.resume();
     if (answer === "hang") return;
     res.writeHead(answer, { "content-type": "application/xml" });
@@ -72,7 +75,8 @@ async function storageAt(endpoint: string) {
       headers: { ...headers, "content-type": "application/json" },
       body: JSON.stringify(body),
     });
-  return { clock, upload, post, reserved };
+  const record = (path: string) => deps.store.platform().collection("files").findOne({ _id: path });
+  return { clock, upload, post, reserved, record };
 }
 
 const unavailable = { success: false, code: "SERVICE_UNAVAILABLE" };
@@ -121,12 +125,14 @@ describe("s3 blob store failures", () => {
     expect(bucket.seen).toEqual([]);
     const confirm = await s3.post("upload-confirm", { filePath: paths[0], size: PNG.length });
     expect([confirm.status, await confirm.json()]).toEqual([503, expect.objectContaining(unavailable)]);
+    expect(await s3.record(paths[0]!)).not.toHaveProperty("settlingUntil"); // the next look need not wait
     bucket.seen.length = 0;
 
     s3.clock.advance((UPLOAD_URL_TTL + 1) * 1000);
     const next = await s3.post("upload-request", request); // the sweep looks at the 3 expired ones
     expect([next.status, await next.json()]).toEqual([503, expect.objectContaining(unavailable)]);
-    expect(bucket.seen).toEqual(["HEAD", "HEAD"]); // the first one, retried once; then the sweep stopped
+    // The first one's copy from its staging key, retried once; then the sweep stopped.
+    expect(bucket.seen).toEqual(["COPY", "COPY"]);
     expect(await s3.reserved()).toBe(PNG.length * 3); // nothing released that S3 could not confirm
   });
 });

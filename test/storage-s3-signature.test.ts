@@ -7,17 +7,27 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStorageApp } from "../functions/storage/app.js";
 import type { Deps } from "../shared/deps.js";
+import { stagingKey } from "../shared/storage/paths.js";
 import { SIGNATURE_BYTES } from "../shared/storage/policy.js";
 import { s3BlobStore } from "../shared/storage/s3.js";
 import { testDeps } from "./helpers.js";
 import { PNG } from "./png.js";
 import { S3RVER_KEYS } from "./s3-server.js";
 
-/** What the stand-in bucket was asked: method, and the Range header of GETs. */
+/** What the stand-in bucket was asked: method (COPY for a PUT copying an object), and the Range header of GETs. */
 const seen: string[] = [];
+/** The keys the stand-in bucket was asked to delete. */
+const deleted: string[] = [];
 const bucket = createServer((req, res) => {
   req.resume();
-  seen.push(`${req.method}${req.headers.range ? ` ${req.headers.range}` : ""}`);
+  const copy = req.method === "PUT" && req.headers["x-amz-copy-source"];
+  seen.push(`${copy ? "COPY" : req.method}${req.headers.range ? ` ${req.headers.range}` : ""}`);
+  if (req.method === "DELETE") deleted.push(decodeURIComponent((req.url ?? "").replace(/^\/files\//, "")));
+  if (copy) {
+    res.writeHead(200, { "content-type": "application/xml" });
+    res.end("<CopyObjectResult><ETag>&quot;e&quot;</ETag></CopyObjectResult>");
+    return;
+  }
   if (req.method === "GET") {
     const [, first, last] = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "") ?? [];
     const body = first === undefined ? PNG : PNG.subarray(Number(first), Number(last) + 1);
@@ -61,7 +71,7 @@ describe("settling an S3 direct upload", () => {
     const confirmed = await post("upload-confirm", { filePath, size: PNG.length });
     expect(confirmed.status).toBe(200);
     expect(seen).toContain(`GET bytes=0-${SIGNATURE_BYTES - 1}`);
-    expect(seen.filter((call) => call.startsWith("DELETE"))).toEqual([]);
+    expect(deleted).toEqual([stagingKey(filePath)]); // the file kept, only what was copied from gone
   });
 });
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStorageApp } from "../functions/storage/app.js";
 import { UPLOAD_URL_TTL } from "../functions/storage/pending.js";
 import type { Deps } from "../shared/deps.js";
+import { stagingKey } from "../shared/storage/paths.js";
 import { s3BlobStore } from "../shared/storage/s3.js";
 import type { BlobStore } from "../shared/storage/types.js";
 import { fakeClock, testDeps } from "./helpers.js";
@@ -92,10 +93,12 @@ describe("s3 blob store (s3rver)", () => {
       fetch(uploadUrl, { method: "PUT", headers: { "content-type": type }, body: body as Uint8Array<ArrayBuffer> });
     expect((await put("text/html", PNG)).status).toBe(403);
     expect((await put("image/png", new Uint8Array([...PNG, ...PNG]))).status).toBe(403);
-    expect(await blobs.head(path)).toBeNull();
+    expect(await blobs.head(stagingKey(path))).toBeNull();
     expect(headers["content-type"]).toBe("image/png");
     expect((await put("image/png", PNG)).status).toBe(200);
-    expect(await blobs.head(path)).toEqual({ size: PNG.length, contentType: "image/png" });
+    // The URL stores at the staging key; the file's path gets the bytes when they are checked.
+    expect(await blobs.head(stagingKey(path))).toEqual({ size: PNG.length, contentType: "image/png" });
+    expect(await blobs.head(path)).toBeNull();
 
     const request = (
       await json(await post("upload-request", { filename: "q.png", contentType: "image/png", size: PNG.length }))
@@ -231,7 +234,8 @@ describe("s3 blob store (s3rver)", () => {
       (await json(await post("upload-request", { filename: "x.png", contentType: "image/png", size: 1 }, key))).code,
     ).toBe("QUOTA_EXCEEDED");
     for (const { filePath } of [pending, confirmed]) {
-      expect(await blobs.head(filePath)).not.toBeNull();
+      expect(await blobs.head(stagingKey(filePath))).not.toBeNull();
+      expect(await blobs.head(filePath)).toBeNull();
       expect((await remove(filePath)).status).toBe(404); // a tombstone is no file
       expect((await post("upload-confirm", { filePath, size: PNG.length }, key)).status).toBe(404);
       expect((await post("upload-confirm", { filePath, size: PNG.length + 1 }, key)).status).toBe(404);
@@ -246,7 +250,188 @@ describe("s3 blob store (s3rver)", () => {
     expect(await reserved()).toBe(PNG.length);
     for (const { filePath } of [pending, confirmed]) {
       expect(await blobs.head(filePath)).toBeNull();
+      expect(await blobs.head(stagingKey(filePath))).toBeNull();
       expect(await deps.store.platform().collection("files").findOne({ _id: filePath })).toBeNull();
     }
+  });
+});
+
+describe("the staging key of S3 direct uploads", () => {
+  /** The same size and type as PNG, other bytes: a PNG too (`image`), or none at all (`junk`). */
+  const image = PNG.map((byte, i) => (i === PNG.length - 1 ? byte ^ 0xff : byte));
+  const junk = new Uint8Array(PNG.length).fill(0x41);
+
+  async function staged() {
+    const { project, keys } = await deps.projects.create({ name: "s3-staging" });
+    const key = keys.secret;
+    const request = async () =>
+      (await json(await post("upload-request", { filename: "p.png", contentType: "image/png", size: PNG.length }, key)))
+        .data as { signedUrl: string; filePath: string };
+    const putTo = (url: string, body: Uint8Array) =>
+      fetch(url, { method: "PUT", headers: { "content-type": "image/png" }, body: body as Uint8Array<ArrayBuffer> });
+    const confirm = (filePath: string) => post("upload-confirm", { filePath, size: PNG.length }, key);
+    const read = (path: string) =>
+      app.request(`/api/storage/file?path=${encodeURIComponent(path)}`, { headers: { "x-api-key": key } });
+    /** The bytes a read of the file is served, through the bucket's presigned GET. */
+    const served = async (path: string) => {
+      const redirect = await read(path);
+      expect(redirect.status).toBe(302);
+      return new Uint8Array(await (await fetch(redirect.headers.get("location")!)).arrayBuffer());
+    };
+    const remove = (path: string) =>
+      app.request("/api/storage/file", {
+        method: "DELETE",
+        headers: { "x-api-key": key, "content-type": "application/json" },
+        body: JSON.stringify({ path }),
+      });
+    const record = (path: string) => deps.store.platform().collection("files").findOne({ _id: path });
+    /** A direct upload of PNG, confirmed. */
+    const confirmed = async () => {
+      const upload = await request();
+      expect((await putTo(upload.signedUrl, PNG)).status).toBe(200);
+      expect((await confirm(upload.filePath)).status).toBe(200);
+      return upload;
+    };
+    return { project, key, request, putTo, confirm, read, served, remove, record, confirmed };
+  }
+
+  it("a PUT to the upload URL after confirm does not change the bytes served", async () => {
+    const s = await staged();
+    const { signedUrl, filePath } = await s.confirmed();
+    expect(await blobs.head(stagingKey(filePath))).toBeNull(); // copied to the file's path, then deleted
+    expect((await s.putTo(signedUrl, image)).status).toBe(200); // S3 takes it: the URL is valid
+    expect(await s.served(filePath)).toEqual(PNG);
+    expect((await json(await s.confirm(filePath))).data).toMatchObject({ path: filePath, size: PNG.length });
+    expect(await s.served(filePath)).toEqual(PNG);
+  });
+
+  it("a re-PUT after confirm cannot bypass the signature check: bytes of no PNG are never served", async () => {
+    const s = await staged();
+    const { signedUrl, filePath } = await s.confirmed();
+    expect((await s.putTo(signedUrl, junk)).status).toBe(200);
+    expect((await s.confirm(filePath)).status).toBe(200); // the file, as it was checked
+    expect(await s.served(filePath)).toEqual(PNG);
+    expect(await blobs.head(filePath)).toEqual({ size: PNG.length, contentType: "image/png" });
+  });
+
+  it("what the URL stores after confirm is deleted by the first quota check once the URL has expired", async () => {
+    const s = await staged();
+    const { signedUrl, filePath } = await s.confirmed();
+    expect((await s.putTo(signedUrl, image)).status).toBe(200);
+    expect(await blobs.head(stagingKey(filePath))).not.toBeNull();
+    await s.request(); // a quota check before the URL expired: it could still store there
+    expect(await blobs.head(stagingKey(filePath))).not.toBeNull();
+
+    clock.advance((UPLOAD_URL_TTL + 1) * 1000);
+    await s.request();
+    expect(await blobs.head(stagingKey(filePath))).toBeNull();
+    expect(await s.record(filePath)).not.toHaveProperty("expiresAt"); // nothing left for the sweep
+    expect(await s.served(filePath)).toEqual(PNG);
+  });
+
+  it("deleting a file deletes its staging object: confirmed, or pending", async () => {
+    const s = await staged();
+    const ready = await s.confirmed();
+    expect((await s.putTo(ready.signedUrl, image)).status).toBe(200);
+    const pending = await s.request();
+    expect((await s.putTo(pending.signedUrl, PNG)).status).toBe(200);
+    for (const { filePath } of [ready, pending]) {
+      expect((await s.remove(filePath)).status).toBe(200);
+      expect(await blobs.head(stagingKey(filePath))).toBeNull();
+      expect(await blobs.head(filePath)).toBeNull();
+    }
+  });
+
+  it("no file path reaches a staging key: reads, confirm and delete refuse it", async () => {
+    const s = await staged();
+    const { signedUrl, filePath } = await s.request();
+    expect((await s.putTo(signedUrl, PNG)).status).toBe(200);
+    for (const path of [stagingKey(filePath), `${s.project.id}/${stagingKey(filePath)}`]) {
+      expect((await s.read(path)).status, path).toBe(400);
+      expect((await s.confirm(path)).status, path).toBe(400);
+      expect((await s.remove(path)).status, path).toBe(400);
+    }
+    // A public project's key-less read: a staging key names no project, so a key is asked for.
+    await deps.projects.update(s.project.id, { settings: { storage: { public: true } } });
+    const keyless = await app.request(`/api/storage/file?path=${encodeURIComponent(stagingKey(filePath))}`);
+    expect(keyless.status).toBe(401);
+    expect(await blobs.head(stagingKey(filePath))).not.toBeNull(); // untouched by all of that
+  });
+
+  it("a copy whose look ended before the file was ready is settled by the next look, staged or not", async () => {
+    const s = await staged();
+    for (const stagingLeft of [true, false]) {
+      const { signedUrl, filePath } = await s.request();
+      expect((await s.putTo(signedUrl, PNG)).status).toBe(200);
+      // A look that copied, then died holding the settle lock (it lapses), before marking the file ready.
+      expect(await blobs.copy(stagingKey(filePath), filePath)).toBe(true);
+      if (!stagingLeft) await blobs.delete(stagingKey(filePath));
+      const lapsed = new Date(clock.now()).toISOString();
+      await deps.store
+        .platform()
+        .collection("files")
+        .updateOne({ _id: filePath }, { $set: { settlingUntil: lapsed } });
+      expect((await s.confirm(filePath)).status, `staging left: ${stagingLeft}`).toBe(200);
+      expect(await s.served(filePath)).toEqual(PNG);
+      expect(await blobs.head(stagingKey(filePath))).toBeNull();
+    }
+  });
+
+  it("a settle lock held by a live look keeps others from copying until it lapses", async () => {
+    const s = await staged();
+    const { signedUrl, filePath } = await s.request();
+    expect((await s.putTo(signedUrl, PNG)).status).toBe(200);
+    const held = new Date(clock.now() + 60_000).toISOString();
+    await deps.store
+      .platform()
+      .collection("files")
+      .updateOne({ _id: filePath }, { $set: { settlingUntil: held } });
+    expect((await s.confirm(filePath)).status).toBe(400); // "the file was not uploaded": not by this look
+    expect(await blobs.head(filePath)).toBeNull();
+    clock.advance(60_000);
+    expect((await s.confirm(filePath)).status).toBe(200);
+  });
+
+  it("bytes the URL stores while a look checks the file never reach it through another look's copy", async () => {
+    const s = await staged();
+    const { signedUrl, filePath } = await s.request();
+    expect((await s.putTo(signedUrl, PNG)).status).toBe(200);
+    // The first look stops once it has copied, as it reads the file's signature.
+    let checking!: () => void;
+    const atCheck = new Promise<void>((resolve) => {
+      checking = resolve;
+    });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const held: BlobStore = {
+      ...blobs,
+      get: async (path, range) => {
+        checking();
+        await released;
+        return blobs.get(path, range);
+      },
+    };
+    const first = createStorageApp(deps, { blobs: held }).request("/api/storage/upload-confirm", {
+      method: "POST",
+      headers: { "x-api-key": s.key, "content-type": "application/json" },
+      body: JSON.stringify({ filePath, size: PNG.length }),
+    });
+    await atCheck;
+    expect((await s.putTo(signedUrl, junk)).status).toBe(200);
+    const second = s.confirm(filePath); // waits for the first look's lock rather than copying
+    setTimeout(release, 100);
+    expect([(await first).status, (await second).status]).toEqual([200, 200]);
+    expect(await s.served(filePath)).toEqual(PNG);
+  });
+
+  it("looks at one upload together: one copies and checks, the others wait and find it ready", async () => {
+    const s = await staged();
+    const { signedUrl, filePath } = await s.request();
+    expect((await s.putTo(signedUrl, PNG)).status).toBe(200);
+    const answers = await Promise.all([s.confirm(filePath), s.read(filePath), s.confirm(filePath)]);
+    expect(answers.map((res) => res.status)).toEqual([200, 302, 200]);
+    expect(await s.served(filePath)).toEqual(PNG);
   });
 });

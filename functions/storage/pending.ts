@@ -1,22 +1,33 @@
 /**
  * Direct uploads between their URL and their bytes (API.md §7). A pending file holds its reserved
  * bytes until its upload URL expires; so does a tombstone, the record of a file deleted while its
- * bucket URL could still store bytes unseen. Nothing runs in the background (functions are
- * serverless), so a pending file is settled whenever it is looked at, and a project's due pending
- * files and tombstones whenever its quota is checked. Every release follows an atomic removal of the
- * record: released once, at most.
+ * bucket URL could still store bytes unseen. A bucket URL stores at the file's staging key, copied to
+ * the file's path when it is settled. Nothing runs in the background (functions are serverless), so a
+ * pending file is settled whenever it is looked at, and a project's due records (see expiresAt)
+ * whenever its quota is checked. Every release follows an atomic removal of the record: released
+ * once, at most.
  */
 import { ApiError } from "../../shared/errors.js";
 import type { ResolvedProject } from "../../shared/principal.js";
-import { dueFiles, type FileDoc, fileRecords, releaseBytes, reserveBytes } from "../../shared/storage/files.js";
+import {
+  deleteBlobs,
+  dueFiles,
+  type FileDoc,
+  fileRecords,
+  releaseBytes,
+  reserveBytes,
+} from "../../shared/storage/files.js";
+import { stagingKey } from "../../shared/storage/paths.js";
 import { assertMagicBytes, SIGNATURE_BYTES } from "../../shared/storage/policy.js";
 import { BlobStoreUnavailableError } from "../../shared/storage/types.js";
+import type { Doc } from "../../shared/store/types.js";
 import { firstBytes } from "./body.js";
 import type { StorageRuntime } from "./context.js";
+import { lockSettle, type SettleLock, unlockSettle } from "./settle-lock.js";
 
 /** How long a direct-upload URL stays valid, in seconds. */
 export const UPLOAD_URL_TTL = 15 * 60;
-/** How many due pending files and tombstones one quota check settles at most. */
+/** How many due records one quota check settles at most. */
 const SWEEP_LIMIT = 25;
 
 /** When an upload URL signed to expire at `exp` (epoch seconds, still valid during that second) stops working. */
@@ -34,7 +45,7 @@ export async function discardPending(rt: StorageRuntime, path: string): Promise<
   const removed = (await fileRecords(rt.deps).deleteOne({ _id: path, status: "pending" })) as FileDoc | null;
   if (!removed) return false;
   await releaseBytes(rt.deps, { id: removed.projectId }, removed.size);
-  await rt.blobs.delete(path);
+  await deleteBlobs(rt.blobs, removed);
   return true;
 }
 
@@ -66,9 +77,34 @@ async function storedRefusal(rt: StorageRuntime, file: FileDoc, size: number): P
  * own PUT settles before it answers). Bytes of the wrong size or type remove the file (400/415). A pending
  * file without bytes stays pending while its URL is valid and is released after: null. Null also when
  * the file was removed meanwhile.
+ *
+ * A bucket URL (S3) stores at the file's staging key: its bytes become the file's by a server-side copy,
+ * checked at the file's path and made by one look at a time, so what the URL stores once the file was
+ * checked is never served. A copy made by a look that ended before the file was ready stays at the path
+ * for the next look to check, with the staging object or without it.
  */
 export async function settle(rt: StorageRuntime, file: FileDoc): Promise<FileDoc | null> {
   if (file.status !== "pending") return file.status === "ready" ? file : null;
+  if (!file.presignedUntil) return settleStored(rt, file, {});
+  const lock = await lockSettle(rt, file._id);
+  if (!lock) return visible(await fileRecords(rt.deps).findOne({ _id: file._id }));
+  try {
+    await rt.blobs.copy(stagingKey(file._id), file._id);
+    const settled = await settleStored(rt, file, lock);
+    // The sweep deletes it too once the URL has expired (expiresAt is kept), so a failure here can wait.
+    if (settled?.status === "ready") {
+      await rt.blobs.delete(stagingKey(file._id)).catch((error: unknown) => {
+        rt.deps.log.warn("storage: could not delete a staging object", { path: file._id, error: String(error) });
+      });
+    }
+    return settled;
+  } finally {
+    await unlockSettle(rt, file._id, lock);
+  }
+}
+
+/** Settles a pending file from the bytes at its path; `lock` is the settle lock it holds, if any. */
+async function settleStored(rt: StorageRuntime, file: FileDoc, lock: Partial<SettleLock>): Promise<FileDoc | null> {
   const files = fileRecords(rt.deps);
   const stored = await rt.blobs.head(file._id);
   if (stored) {
@@ -77,27 +113,41 @@ export async function settle(rt: StorageRuntime, file: FileDoc): Promise<FileDoc
       await discardPending(rt, file._id);
       throw refused;
     }
+    // A file with a bucket URL stays due: its staging object is deleted once the URL has expired.
     const ready = await files.updateOne(
-      { _id: file._id, status: "pending" },
-      { $set: { status: "ready" }, $unset: { expiresAt: "", uploading: "" } },
+      { _id: file._id, status: "pending", ...lock },
+      {
+        $set: { status: "ready" },
+        $unset: { uploading: "", settlingUntil: "", ...(file.presignedUntil ? {} : { expiresAt: "" }) },
+      },
     );
-    if (ready) rt.deps.usage.count(file.projectId, "storageBytes", file.size);
-    return (ready ?? (await files.findOne({ _id: file._id }))) as FileDoc | null;
+    if (ready) {
+      rt.deps.usage.count(file.projectId, "storageBytes", file.size);
+      return ready as FileDoc;
+    }
+    const now = visible(await files.findOne({ _id: file._id }));
+    // Deleted meanwhile: nothing else would remove bytes a copy put at its path after the deletion did.
+    if (!now) await rt.blobs.delete(file._id);
+    return now;
   }
   if (rt.deps.clock.now() < expiryOf(file)) return file;
   await discardPending(rt, file._id);
   return null;
 }
 
+/** A record as a look reports it: null for a tombstone, which is no file. */
+const visible = (file: Doc | null) => (file && file.status !== "deleted" ? (file as FileDoc) : null);
+
 /**
  * Deletes a file the caller may delete. While its bucket upload URL still works (presignedUntil),
- * its record stays as a tombstone holding the reservation, so bytes that URL stores meanwhile are
- * counted until the sweep deletes them; otherwise the record goes and its bytes are released at once.
+ * its record stays as a tombstone holding the reservation, so bytes that URL stores meanwhile (at the
+ * staging key) are counted until the sweep deletes them; otherwise the record goes and its bytes are
+ * released at once.
  */
 export async function deleteFile(rt: StorageRuntime, file: FileDoc): Promise<void> {
   const { deps, blobs } = rt;
   const project = { id: file.projectId };
-  if (file.status === "ready") await blobs.delete(file._id);
+  if (file.status === "ready") await deleteBlobs(blobs, file);
   if (file.presignedUntil && deps.clock.now() < Date.parse(file.presignedUntil)) {
     const buried = await fileRecords(deps).updateOne(
       { _id: file._id, status: file.status },
@@ -117,25 +167,39 @@ export async function deleteFile(rt: StorageRuntime, file: FileDoc): Promise<voi
     }
   }
   // A pending file's bytes may be arriving now: removed after its record, so a late fs/memory PUT
-  // either lands before this (and goes) or finds no record (and removes its own bytes).
-  if (file.status === "pending") await blobs.delete(file._id);
+  // either lands before this (and goes) or finds no record (and removes its own bytes), and a copy a
+  // look is making finds the file deleted (and removes what it copied).
+  if (file.status === "pending") await deleteBlobs(blobs, file);
 }
 
 /** Ends a due tombstone: the bytes its URL may have stored, then its record, then its reservation. */
 async function bury(rt: StorageRuntime, file: FileDoc): Promise<void> {
-  await rt.blobs.delete(file._id);
+  await deleteBlobs(rt.blobs, file);
   const removed = await fileRecords(rt.deps).deleteOne({ _id: file._id, status: "deleted" });
   if (removed) await releaseBytes(rt.deps, { id: file.projectId }, file.size);
 }
 
 /**
+ * Ends the staging key of a ready file whose upload URL has expired: deletes what the URL stored
+ * there after the file was checked, then the record's due time.
+ */
+async function endStaging(rt: StorageRuntime, file: FileDoc): Promise<void> {
+  await rt.blobs.delete(stagingKey(file._id));
+  await fileRecords(rt.deps).updateOne({ _id: file._id, status: "ready" }, { $unset: { expiresAt: "" } });
+}
+
+/** What the sweep does with a due record, by its status. */
+const DUE_ACTIONS = { pending: settle, deleted: bury, ready: endStaging } as const;
+
+/**
  * Settles a project's pending files whose URL has expired, giving back the bytes of those never
- * uploaded, and ends its due tombstones. An unavailable blob store stops the sweep at once (the
- * request answers 503) rather than waiting on it once per file.
+ * uploaded, ends its due tombstones, and deletes the staging objects of its ready files whose URL has
+ * expired. An unavailable blob store stops the sweep at once (the request answers 503) rather than
+ * waiting on it once per file.
  */
 async function releaseExpired(rt: StorageRuntime, projectId: string): Promise<void> {
   for (const file of await dueFiles(rt.deps, projectId, SWEEP_LIMIT)) {
-    await (file.status === "deleted" ? bury(rt, file) : settle(rt, file)).catch((error: unknown) => {
+    await DUE_ACTIONS[file.status](rt, file).catch((error: unknown) => {
       if (error instanceof BlobStoreUnavailableError) throw error;
       // Bytes of the wrong size or type were removed with their record; anything else waits for the next check.
       if (!(error instanceof ApiError))

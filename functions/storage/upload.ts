@@ -5,7 +5,7 @@ import type { AppEnv } from "../../shared/app.js";
 import { ApiError } from "../../shared/errors.js";
 import { ok, parseWith, publicBaseUrl, readJson } from "../../shared/http.js";
 import { type FileDoc, fileRecords, releaseBytes, removeProjectFiles } from "../../shared/storage/files.js";
-import { parseFilePath, parseFolder, sanitizeName } from "../../shared/storage/paths.js";
+import { parseFilePath, parseFolder, sanitizeName, stagingKey } from "../../shared/storage/paths.js";
 import { acceptedType, assertMagicBytes, assertSize, mediaType, SIGNATURE_BYTES } from "../../shared/storage/policy.js";
 import { fewPartsBoundary, readLimited } from "./body.js";
 import { type Actor, type Ctx, fileUrl, newFilePath, type StorageRuntime, writer } from "./context.js";
@@ -122,8 +122,9 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
     const pending = record(actor, path, input.size, type, "pending", uploadExpiry(exp));
     let direct: Awaited<ReturnType<typeof blobs.presignPut>>;
     try {
-      // Signed before its record exists (no I/O), handed out only once the record is written.
-      direct = await blobs.presignPut(path, sent, input.size, UPLOAD_URL_TTL);
+      // Signed before its record exists (no I/O), handed out only once the record is written. A bucket
+      // URL stores at the staging key: what it stores once the file was checked never becomes the file.
+      direct = await blobs.presignPut(stagingKey(path), sent, input.size, UPLOAD_URL_TTL);
       await fileRecords(deps).insertOne(direct ? { ...pending, presignedUntil: pending.expiresAt } : pending);
     } catch (error) {
       await releaseBytes(deps, actor.project, input.size);

@@ -2,6 +2,7 @@ import type { Deps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import type { ResolvedProject } from "../principal.js";
 import { type Doc, type DocumentStore, DuplicateKeyError } from "../store/types.js";
+import { stagingKey } from "./paths.js";
 import type { BlobStore } from "./types.js";
 
 /** A stored file's record (platform database): who owns it and what it holds. */
@@ -19,19 +20,25 @@ export interface FileDoc extends Doc {
   status: "pending" | "ready" | "deleted";
   createdAt: string;
   /**
-   * When a pending file or a tombstone is due (ISO 8601): a pending file's upload URL stops working
-   * then, and if its bytes are not there the record and its reserved bytes are released; a tombstone's
-   * bytes are deleted, then its reservation released. Removed when the file is ready.
+   * When the record is due (ISO 8601): its upload URL stops working then. A pending file is settled
+   * (released with its reserved bytes if they are not there); a tombstone's bytes are deleted, then its
+   * reservation released; a ready file with a bucket URL has its staging object deleted, then this
+   * field. Removed when a file without one is ready.
    */
   expiresAt?: string;
   /**
-   * Until this instant (ISO 8601) the file's presigned bucket URL (S3) can store bytes at its path
-   * without the storage function seeing them; a DELETE before then leaves a tombstone. Absent for
-   * the fs/memory stores, whose upload PUT passes through the storage function.
+   * Until this instant (ISO 8601) the file's presigned bucket URL (S3) can store bytes at its staging
+   * key (stagingKey) without the storage function seeing them; a DELETE before then leaves a tombstone.
+   * Absent for the fs/memory stores, whose upload PUT passes through the storage function.
    */
   presignedUntil?: string;
   /** A PUT to the storage function's own upload URL is writing the bytes (fs/memory): no other may. */
   uploading?: true;
+  /**
+   * A look is copying the file's staged bytes to its path and checking them (S3): no other look may
+   * copy until this instant (ISO 8601), when a lock left by a look that died lapses.
+   */
+  settlingUntil?: string;
 }
 
 const FILES = "files";
@@ -42,13 +49,13 @@ type FileDeps = Pick<Deps, "store" | "clock">;
 export const fileRecords = (deps: FileDeps) => deps.store.platform().collection(FILES);
 
 /**
- * Stores whose expiry index (the one the sweep walks; only pending files and tombstones carry
- * `expiresAt`) exists. Only success is remembered, as setupOnce does: never a pending promise
- * another request could wait on forever (Workers).
+ * Stores whose expiry index (the one the sweep walks; only records with something left to do when
+ * their URL expires carry `expiresAt`) exists. Only success is remembered, as setupOnce does: never a
+ * pending promise another request could wait on forever (Workers).
  */
 const expiryIndexed = new WeakSet<DocumentStore>();
 
-/** Up to `limit` of a project's pending files and tombstones that are due by now, oldest first. */
+/** Up to `limit` of a project's records that are due by now (see expiresAt), oldest first. */
 export async function dueFiles(deps: FileDeps, projectId: string, limit: number): Promise<FileDoc[]> {
   if (!expiryIndexed.has(deps.store)) {
     await fileRecords(deps).createIndex("expiresAt");
@@ -56,7 +63,7 @@ export async function dueFiles(deps: FileDeps, projectId: string, limit: number)
   }
   const now = new Date(deps.clock.now()).toISOString();
   const found = await fileRecords(deps).find(
-    { expiresAt: { $lte: now }, projectId, status: { $in: ["pending", "deleted"] } },
+    { expiresAt: { $lte: now }, projectId },
     { sort: { expiresAt: 1 }, limit },
   );
   return found as FileDoc[];
@@ -91,6 +98,11 @@ export async function releaseBytes(deps: FileDeps, project: Pick<ResolvedProject
     .updateOne({ _id: project.id }, { $inc: { bytes: -size } });
 }
 
+/** Deletes a file's bytes: at its path, and at its staging key where a bucket URL could write there. */
+export async function deleteBlobs(blobs: BlobStore, file: FileDoc): Promise<void> {
+  await Promise.all([blobs.delete(file._id), file.presignedUntil ? blobs.delete(stagingKey(file._id)) : undefined]);
+}
+
 /**
  * Deletes every file of a project, pending ones too: the bytes, then the record, 100 at a time, then
  * the project's byte counter. Run while the project is retired and before its record goes, so a
@@ -103,7 +115,7 @@ export async function removeProjectFiles(deps: FileDeps, blobs: BlobStore, proje
     if (batch.length === 0) break;
     await Promise.all(
       batch.map(async (file) => {
-        await blobs.delete(file._id);
+        await deleteBlobs(blobs, file as FileDoc);
         await fileRecords(deps).deleteOne({ _id: file._id });
       }),
     );

@@ -44,6 +44,12 @@ export function fsBlobStore(root: string): BlobStore {
       await rm(file, { force: true });
       await rm(`${file}.type`, { force: true });
     },
+    async copy(from, to) {
+      const head = await this.head(from);
+      if (!head) return false;
+      await this.put(to, await readFile(fileOf(from)), head.contentType);
+      return true;
+    },
     presignPut: async () => null,
     presignGet: async () => null,
   };

@@ -50,6 +50,7 @@ function missingBlobStore(): BlobStore {
     get: refuse,
     head: refuse,
     delete: refuse,
+    copy: refuse,
     presignPut: refuse,
     presignGet: refuse,
   };

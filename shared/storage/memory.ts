@@ -25,6 +25,11 @@ export function memoryBlobStore(): BlobStore {
     async delete(path) {
       blobs.delete(path);
     },
+    async copy(from, to) {
+      const blob = blobs.get(from);
+      if (blob) blobs.set(to, blob); // stored bytes are never changed in place: sharing them is safe
+      return blob !== undefined;
+    },
     presignPut: async () => null,
     presignGet: async () => null,
   };

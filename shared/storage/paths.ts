@@ -1,7 +1,9 @@
 import { ApiError } from "../errors.js";
 
+/** A path segment; never starting with `.`, so no file path can reach a staging key (below). */
 const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 const MAX_PATH = 512;
+const STAGING = ".staging";
 
 /**
  * The random part of a new file's path: 96 bits from the platform's CSPRNG as 24 lower-case hex, so a
@@ -63,6 +65,13 @@ export function parseFilePath(value: unknown, projectId: string): string {
   if (segments[0] !== projectId) throw new ApiError("FORBIDDEN", "This file belongs to another project");
   return value;
 }
+
+/**
+ * Where a direct upload's bucket URL (S3) writes: `.staging/<path>`, never the file's path, so bytes
+ * stored through it after the file was checked cannot become the file (see settle). No path a client
+ * sends can name it: each segment of a file path starts with a letter, digit, `_` or `-`.
+ */
+export const stagingKey = (path: string) => `${STAGING}/${path}`;
 
 /** The folder of a user's own uploads. */
 export const userFolder = (userId: string) => `users/${userId}`;

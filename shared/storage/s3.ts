@@ -15,6 +15,11 @@ export interface S3Config {
 const DEFAULT_TIMEOUT_MS = 5_000;
 /** The slowest transfer a PUT is given time for: 1 MiB/s (100 MiB → 100 s on top of the timeout). */
 const MIN_BYTES_PER_MS = (1024 * 1024) / 1000;
+/**
+ * How many timeouts a server-side copy gets: no bytes pass through us, but the bucket copies up to
+ * MAX_FILE_SIZE (100 MiB) before it answers.
+ */
+const COPY_TIMEOUTS = 4;
 
 /**
  * Blobs in an S3-compatible bucket, signed with aws4fetch (SigV4 over fetch: a few KiB, runs on
@@ -32,8 +37,9 @@ export function s3BlobStore(config: S3Config, options: { timeoutMs?: number } = 
     retries: 1,
   });
   const endpoint = (config.endpoint ?? `https://s3.${config.region}.amazonaws.com`).replace(/\/$/, "");
+  const keyOf = (path: string) => path.split("/").map(encodeURIComponent).join("/");
   const urlOf = (path: string) => {
-    const key = path.split("/").map(encodeURIComponent).join("/");
+    const key = keyOf(path);
     if (config.forcePathStyle) return `${endpoint}/${config.bucket}/${key}`;
     const url = new URL(endpoint);
     return `${url.protocol}//${config.bucket}.${url.host}/${key}`;
@@ -83,6 +89,19 @@ export function s3BlobStore(config: S3Config, options: { timeoutMs?: number } = 
     async delete(path) {
       const res = await call("DELETE", urlOf(path), { method: "DELETE" });
       if (!res.ok && res.status !== 404) throw await failed(res, "DELETE");
+    },
+    async copy(from, to) {
+      const init = { method: "PUT", headers: { "x-amz-copy-source": `/${config.bucket}/${keyOf(from)}` } };
+      const res = await call("COPY", urlOf(to), init, timeoutMs * COPY_TIMEOUTS);
+      if (res.status === 404) {
+        await res.body?.cancel().catch(() => undefined);
+        return false;
+      }
+      if (!res.ok) throw await failed(res, "COPY");
+      // A copy that fails once S3 has begun answering is a 200 whose body is an <Error> (InternalError…).
+      const answer = await res.text();
+      if (answer.includes("<Error>")) throw new BlobStoreUnavailableError(`S3 COPY failed: ${answer.slice(0, 200)}`);
+      return true;
     },
     async presignPut(path, contentType, size, expiresIn) {
       const headers = { "content-type": contentType, "content-length": String(size) };

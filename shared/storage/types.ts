@@ -30,6 +30,8 @@ export interface BlobStore {
   /** Size and type of a stored object, or null. */
   head(path: string): Promise<{ size: number; contentType: string } | null>;
   delete(path: string): Promise<void>;
+  /** Copies the object at `from` (its bytes and type) to `to`, replacing what was there; false when `from` is absent. */
+  copy(from: string, to: string): Promise<boolean>;
   /**
    * A direct upload the client makes itself, bound to this path, type and exact size; s3 signs it
    * for the bucket, fs and memory return null (the storage function signs its own upload URL).
