@@ -88,8 +88,10 @@ export async function settle(rt: StorageRuntime, file: FileDoc): Promise<FileDoc
   if (!file.presignedUntil) return settleStored(rt, file, {});
   const lock = await lockSettle(rt, file._id);
   if (!lock) return visible(await fileRecords(rt.deps).findOne({ _id: file._id }));
+  // A copy that failed or timed out may still land (S3 does not stop a copy its caller gave up on):
+  // the lock is then kept until it lapses, so no other look checks bytes that copy could replace.
+  await rt.blobs.copy(stagingKey(file._id), file._id);
   try {
-    await rt.blobs.copy(stagingKey(file._id), file._id);
     const settled = await settleStored(rt, file, lock);
     // The sweep deletes it too once the URL has expired (expiresAt is kept), so a failure here can wait.
     if (settled?.status === "ready") {
@@ -110,7 +112,9 @@ async function settleStored(rt: StorageRuntime, file: FileDoc, lock: Partial<Set
   if (stored) {
     const refused = await storedRefusal(rt, file, stored.size);
     if (refused) {
-      await discardPending(rt, file._id);
+      // Deleted as a caller's DELETE would: a bucket URL that still works leaves a tombstone, whose
+      // sweep removes what the URL stores meanwhile (and a tombstone already there sees these bytes go).
+      await (file.presignedUntil ? deleteFile(rt, file) : discardPending(rt, file._id));
       throw refused;
     }
     // A file with a bucket URL stays due: its staging object is deleted once the URL has expired.

@@ -99,7 +99,9 @@ export function s3BlobStore(config: S3Config, options: { timeoutMs?: number } = 
       }
       if (!res.ok) throw await failed(res, "COPY");
       // A copy that fails once S3 has begun answering is a 200 whose body is an <Error> (InternalError…).
-      const answer = await res.text();
+      const answer = await res.text().catch((error: unknown) => {
+        throw new BlobStoreUnavailableError(`S3 COPY failed: ${String(error)}`, { cause: error });
+      });
       if (answer.includes("<Error>")) throw new BlobStoreUnavailableError(`S3 COPY failed: ${answer.slice(0, 200)}`);
       return true;
     },

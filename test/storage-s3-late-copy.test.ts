@@ -1,0 +1,124 @@
+/**
+ * A copy that outlives its look: S3 goes on copying server-side when the client gives up (an abort
+ * does not stop a CopyObject, which answers 200 at once and its result at the end). The look keeps
+ * the settle lock until it lapses, so no other look copies and checks other bytes that the first copy
+ * could then replace.
+ *
+ * The bucket here is an in-memory stand-in speaking S3's REST for PUT, COPY, HEAD, ranged GET and
+ * DELETE (no signature checks); its copy reads the source when it starts, as S3 does, and writes the
+ * destination `copyMs` later whether or not the client is still there.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createStorageApp } from "../functions/storage/app.js";
+import { s3BlobStore } from "../shared/storage/s3.js";
+import { fakeClock, testDeps } from "./helpers.js";
+import { PNG } from "./png.js";
+import { S3RVER_KEYS } from "./s3-server.js";
+
+const TIMEOUT_MS = 100; // each call's bound here; a copy gets 4 of them (400 ms)
+let copyMs = 0;
+const objects = new Map<string, { bytes: Buffer; type: string }>();
+const sockets = new Set<Socket>();
+let server: Server;
+let endpoint: string;
+
+beforeAll(async () => {
+  server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const url = new URL(req.url ?? "/", "http://bucket");
+    const key = decodeURIComponent(url.pathname.replace(/^\/files\//, ""));
+    const source = req.headers["x-amz-copy-source"];
+    if (req.method === "PUT" && typeof source === "string") {
+      const from = objects.get(decodeURIComponent(source.replace(/^\/files\//, "")));
+      if (!from) {
+        res.writeHead(404, { "content-type": "application/xml" });
+        return res.end("<Error><Code>NoSuchKey</Code></Error>");
+      }
+      res.writeHead(200, { "content-type": "application/xml" });
+      res.write(" ");
+      setTimeout(() => {
+        objects.set(key, from); // the bytes the source held when the copy began
+        res.end("<CopyObjectResult><ETag>&quot;e&quot;</ETag></CopyObjectResult>");
+      }, copyMs);
+      return;
+    }
+    if (req.method === "PUT") {
+      objects.set(key, { bytes: Buffer.concat(chunks), type: String(req.headers["content-type"]) });
+      res.writeHead(200);
+      return res.end();
+    }
+    if (req.method === "DELETE") {
+      objects.delete(key);
+      res.writeHead(204);
+      return res.end();
+    }
+    const found = objects.get(key);
+    if (!found) {
+      res.writeHead(404);
+      return res.end();
+    }
+    const [, first, last] = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "") ?? [];
+    const body = first === undefined ? found.bytes : found.bytes.subarray(Number(first), Number(last) + 1);
+    res.writeHead(first === undefined ? 200 : 206, { "content-type": found.type, "content-length": body.length });
+    res.end(req.method === "HEAD" ? undefined : body);
+  });
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  for (const socket of sockets) socket.destroy();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+it("a copy that outlives its look keeps the lock, so the bytes served are the bytes checked", async () => {
+  const clock = fakeClock(Date.now());
+  const deps = await testDeps({ clock });
+  const blobs = s3BlobStore(
+    { bucket: "files", region: "us-east-1", endpoint, forcePathStyle: true, ...S3RVER_KEYS },
+    { timeoutMs: TIMEOUT_MS },
+  );
+  const app = createStorageApp(deps, { blobs });
+  const { keys } = await deps.projects.create({ name: "late-copy" });
+  const post = (route: string, body: unknown) =>
+    app.request(`/api/storage/${route}`, {
+      method: "POST",
+      headers: { "x-api-key": keys.secret, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  const issued = await (
+    await post("upload-request", { filename: "p.png", contentType: "image/png", size: PNG.length })
+  ).json();
+  const { signedUrl, filePath } = issued.data as { signedUrl: string; filePath: string };
+  const putTo = (body: Uint8Array) =>
+    fetch(signedUrl, {
+      method: "PUT",
+      headers: { "content-type": "image/png" },
+      body: body as Uint8Array<ArrayBuffer>,
+    });
+  const junk = new Uint8Array(PNG.length).fill(0x41);
+
+  expect((await putTo(junk)).status).toBe(200); // bytes of no PNG at the staging key
+  copyMs = 1_000; // the bucket is slow to copy: longer than the look waits for it
+  const first = await post("upload-confirm", { filePath, size: PNG.length });
+  expect(first.status).toBeGreaterThanOrEqual(500); // the look gave up on its copy, and kept the lock
+
+  copyMs = 0;
+  expect((await putTo(PNG)).status).toBe(200); // the URL still works
+  await post("upload-confirm", { filePath, size: PNG.length }); // waits for the lock, then reports "not uploaded"
+  await new Promise((resolve) => setTimeout(resolve, 1_200)); // the first copy completes in the bucket
+
+  // Whatever looks come next (after any lock has lapsed), a ready file serves the bytes that were checked.
+  clock.advance(3 * 60_000);
+  const last = await post("upload-confirm", { filePath, size: PNG.length });
+  expect(last.status).toBe(200);
+  // What a read of the ready file serves (its presigned GET reads this object).
+  expect(new Uint8Array(objects.get(filePath)!.bytes)).toEqual(PNG);
+  await deps.store.close();
+});
