@@ -110,10 +110,18 @@ export const reserveUser = (deps: QuotaDeps, project: ResolvedProject) =>
 export const releaseUser = (deps: QuotaDeps, project: ResolvedProject) => release(deps, project, "users", 1);
 
 /**
- * Drops the project's counters, so each one's next use counts what the project then holds: after a
- * collection is dropped, after the quotas were set or changed (no counter is kept while its quota is
- * not set), after the project moved to another database, and when the project goes.
+ * Drops the project's counters, so each one's next use counts what the project then holds: after the
+ * quotas were set or changed (no counter is kept while its quota is not set), after the project moved
+ * to another database, and when the project goes.
  */
 export async function recountQuotas(deps: Pick<Deps, "store">, projectId: string): Promise<void> {
   await deps.store.platform().collection(COUNTERS).deleteOne({ _id: projectId });
+}
+
+/** Drops the documents counter alone (a collection was dropped): the users counter stays exact. */
+export async function recountDocumentBytes(deps: Pick<Deps, "store">, projectId: string): Promise<void> {
+  await deps.store
+    .platform()
+    .collection(COUNTERS)
+    .updateOne({ _id: projectId }, { $unset: { documentsBytes: "" } });
 }

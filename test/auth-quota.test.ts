@@ -7,6 +7,7 @@ import { afterEach, expect, it, vi } from "vitest";
 import { createAdminApp } from "../functions/admin/app.js";
 import { createDataApp } from "../functions/data/app.js";
 import { documentBytes } from "../shared/quotas.js";
+import { StoreUnavailableError } from "../shared/store/types.js";
 import { type AuthTestEnv, authTestEnv, PASSWORD } from "./auth-helpers.js";
 import { call } from "./data-helpers.js";
 import { ADMIN_TOKEN, slowCollections } from "./helpers.js";
@@ -95,4 +96,71 @@ it("users and documentsBytes share the project's counter document, each starting
   const [kept] = await env.deps.collections.database(project).collection("notes").find({});
   expect(await counter()).toEqual({ _id: env.project.id, users: 1, documentsBytes: documentBytes(kept!) });
   expect(await signups("bob@example.com")).toEqual(["QUOTA_EXCEEDED"]);
+});
+
+/** One signup's status, or its error code. */
+const one = async (email: string) => (await signups(email))[0];
+const users = async () => (await admin("GET", "/users")).json.data.total as number;
+const until = async (done: () => Promise<boolean>) => {
+  for (let i = 0; i < 500 && !(await done()); i++) await new Promise((resolve) => setTimeout(resolve, 2));
+};
+
+it("an account deleted while the counter is recounted gives its place back before the slow steps", async () => {
+  env = await authTestEnv({ settings: { quotas: { users: 2 } } });
+  expect([await one("ann@example.com"), await one("bob@example.com")]).toEqual([201, 201]);
+  // The operator changes the quotas (here: sets the same one again): the counters are dropped, to be recounted.
+  expect((await admin("PATCH", "", { settings: { quotas: { users: 2 } } })).status).toBe(200);
+  const ann = (await admin("GET", "/users")).json.data.items.find(
+    (u: { email: string }) => u.email === "ann@example.com",
+  );
+
+  slowCollections(env.deps, { _auth_sessions: ["deleteMany"] }, 300); // a networked store between the steps
+  const deletion = admin("DELETE", `/users/${ann._id}`);
+  await until(async () => (await users()) === 1); // ann's account is gone, and her place given back at once
+  expect(await one("cy@example.com")).toBe(201); // counts the accounts now (bob): 1, reserves cy: 2
+  expect((await deletion).status).toBe(200);
+  vi.restoreAllMocks();
+
+  expect(await users()).toBe(2); // bob and cy: the quota is reached…
+  expect(await one("dee@example.com")).toBe("QUOTA_EXCEEDED"); // …and holds
+  expect(await users()).toBeLessThanOrEqual(2);
+});
+
+it("an account whose deletion fails after the account went has given its place back", async () => {
+  env = await authTestEnv({ settings: { quotas: { users: 2 } } });
+  expect([await one("ann@example.com"), await one("bob@example.com")]).toEqual([201, 201]);
+  const ann = (await admin("GET", "/users")).json.data.items.find(
+    (u: { email: string }) => u.email === "ann@example.com",
+  );
+  // One hiccup of the store (a networked MongoDB) on the step after the account's removal.
+  const registry = env.deps.collections;
+  const database = registry.database.bind(registry);
+  let failed = false;
+  vi.spyOn(registry, "database").mockImplementation((project) => {
+    const db = database(project);
+    return new Proxy(db, {
+      get: (target, key) =>
+        key !== "collection"
+          ? Reflect.get(target, key)
+          : (name: string) => {
+              const collection = target.collection(name);
+              if (name !== "_auth_sessions") return collection;
+              return new Proxy(collection, {
+                get: (c, k) => {
+                  const value = Reflect.get(c, k);
+                  if (k !== "deleteMany" || failed) return typeof value === "function" ? value.bind(c) : value;
+                  return async () => {
+                    failed = true;
+                    throw new StoreUnavailableError("connection reset");
+                  };
+                },
+              });
+            },
+    });
+  });
+  expect((await admin("DELETE", `/users/${ann._id}`)).status).toBe(503);
+  expect((await admin("DELETE", `/users/${ann._id}`)).status).toBe(404); // the retry finds no account
+  vi.restoreAllMocks();
+  expect(await users()).toBe(1); // bob only…
+  expect(await one("cy@example.com")).toBe(201); // ann's place is free
 });

@@ -5,7 +5,7 @@ import type { Deps } from "../../shared/deps.js";
 import { ApiError } from "../../shared/errors.js";
 import { ok, readJson } from "../../shared/http.js";
 import type { KeyType, ResolvedProject } from "../../shared/principal.js";
-import { recountQuotas } from "../../shared/quotas.js";
+import { recountDocumentBytes } from "../../shared/quotas.js";
 import { isPlainObject } from "../../shared/sanitize.js";
 import {
   type CollectionDef,
@@ -157,7 +157,7 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
     if (!(await deps.collections.remove(project, name)) && !isUsersCollection(name)) {
       throw new ApiError("COLLECTION_NOT_FOUND");
     }
-    await recountQuotas(deps, project.id); // its documents no longer count
+    await recountDocumentBytes(deps, project.id); // its documents no longer count
     return ok(c, { name, deleted: true });
   });
 

@@ -110,10 +110,10 @@ export async function deleteUser(
   userId: string,
 ): Promise<boolean> {
   const user = await cols.users.deleteOne({ _id: userId });
+  if (user) await releaseUser(deps, project); // at once: a later step that fails must not keep the place
   await cols.sessions.deleteMany({ userId });
   await cols.refreshTokens.deleteMany({ userId });
   if (!user) return false;
-  await releaseUser(deps, project);
   await dropOtps(cols, userId);
   await cols.loginAttempts.deleteOne({ email: String(user.email) });
   return true;
