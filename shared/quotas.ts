@@ -1,3 +1,4 @@
+import { sha256Hex } from "./crypto.js";
 import type { Deps } from "./deps.js";
 import { ID_BYTES } from "./documents.js";
 import { ApiError } from "./errors.js";
@@ -51,12 +52,22 @@ const COUNT_NOW: Record<Counted, (database: Database) => Promise<number>> = {
   users: (database) => database.collection("users").count({}),
 };
 
-/** Creates the project's `name` counter from what its database holds now (first use of the quota). */
+/** Which database a counter measures: the project's own (a hash of its URI), or the operator's (""). */
+const databaseOf = (project: ResolvedProject) => (project.databaseUri ? sha256Hex(project.databaseUri) : "");
+
+/**
+ * Creates the project's `name` counter from what its database holds now (first use of the quota). A
+ * counter of another database is counted afresh: an instance that had not seen a move yet (its key
+ * cache) may have counted the old one.
+ */
 async function ensureCounter(deps: QuotaDeps, project: ResolvedProject, name: Counted): Promise<void> {
   const counters = deps.store.platform().collection(COUNTERS);
-  if ((await counters.findOne({ _id: project.id }))?.[name] !== undefined) return;
+  const database = databaseOf(project);
+  const current = await counters.findOne({ _id: project.id });
+  if (current && (current.database ?? "") !== database) await counters.deleteOne({ _id: project.id });
+  else if (current?.[name] !== undefined) return;
   const total = await COUNT_NOW[name](deps.collections.database(project));
-  await counters.insertOne({ _id: project.id, [name]: total }).catch(async (error) => {
+  await counters.insertOne({ _id: project.id, database, [name]: total }).catch(async (error) => {
     if (!(error instanceof DuplicateKeyError)) throw error;
     // The document is there: made for the other counter, or by a concurrent first use of this one.
     await counters.updateOne({ _id: project.id, [name]: { $exists: false } }, { $set: { [name]: total } });

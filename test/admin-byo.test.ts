@@ -108,3 +108,21 @@ it("the users quota counts the users of the new database", async () => {
   await p.move(); // to an empty database
   expect((await signup("c@example.com")).status).toBe(201);
 });
+
+it("an instance that has not seen the move yet cannot leave the counter measuring the old database", async () => {
+  const p = await createProject({ name: "quota", settings: { quotas: { documentsBytes: 2000 } } });
+  // A second instance over the same stores, with its own caches: it keeps the project as it was.
+  const stale = createDataApp(
+    await createDeps(deps.config, { store: deps.store, clock: fakeClock(), log: memoryLogger() }),
+  );
+  const insert = (app: typeof stale, size: number) =>
+    app.request("/api/data/notes", {
+      method: "POST",
+      headers: { ...p.sk, "content-type": "application/json" },
+      body: JSON.stringify({ text: "x".repeat(size) }),
+    });
+  for (let i = 0; i < 3; i++) expect((await insert(stale, 500)).status).toBe(201);
+  await p.move(); // on this instance: the counter is dropped
+  expect((await insert(stale, 10)).status).toBe(201); // still the old database: it counts that one
+  expect((await insert(apps.data, 500)).status).toBe(201); // the new, empty database is counted afresh
+});
