@@ -94,7 +94,12 @@ it("users and documentsBytes share the project's counter document, each starting
   expect((await sk("POST", "/api/data/notes", { text: "after" })).status).toBe(201);
   const project = (await env.deps.projects.resolveKey(env.project.sk))!.project;
   const [kept] = await env.deps.collections.database(project).collection("notes").find({});
-  expect(await counter()).toEqual({ _id: env.project.id, database: "", users: 1, documentsBytes: documentBytes(kept!) });
+  expect(await counter()).toEqual({
+    _id: env.project.id,
+    database: "",
+    users: 1,
+    documentsBytes: documentBytes(kept!),
+  });
   expect(await signups("bob@example.com")).toEqual(["QUOTA_EXCEEDED"]);
 });
 
