@@ -53,7 +53,9 @@ export function assertSafeBody(value: unknown): void {
 }
 
 function walk(value: unknown, path: string[], depth: number, found: Findings): void {
-  if (typeof value === "number" && !Number.isFinite(value)) {
+  // The first problem found is the answer: once bad keys are found, the walk only looks for more of them.
+  const clean = found.details.length === 0;
+  if (clean && typeof value === "number" && !Number.isFinite(value)) {
     // 1e400 parses to Infinity, which JSON cannot carry back (it would be stored or sent as null).
     throw new ApiError("VALIDATION_FAILED", "Numbers must be finite", {
       details: [{ path: detailPath(path), message: "numbers must be finite" }],
@@ -61,6 +63,7 @@ function walk(value: unknown, path: string[], depth: number, found: Findings): v
   }
   if (typeof value !== "object" || value === null) return;
   if (depth > MAX_BODY_DEPTH) {
+    if (!clean) return;
     throw new ApiError("VALIDATION_FAILED", "Body is too deeply nested", {
       details: [{ path: detailPath(path), message: `too deeply nested (more than ${MAX_BODY_DEPTH} levels)` }],
     });

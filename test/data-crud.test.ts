@@ -765,6 +765,26 @@ describe("PUT, PATCH, DELETE and system fields", () => {
 describe("writes by callers whose read rule refuses them", () => {
   const MARKER = "alice-only-s3cret";
 
+  it("a blind PATCH or PUT naming the owner field is refused alike, whether it names the owner or not", async () => {
+    await env.defineCollection({
+      name: "inbox",
+      fields: [{ name: "title", type: "string" }],
+      rls: { enabled: true },
+      permissions: { list: "secret", read: "secret", update: "user" },
+    });
+    const alice = newUserId();
+    const doc = (await env.sk("POST", "/api/data/inbox", { title: "t", userId: alice })).json.data;
+    const bob = await env.token(newUserId());
+    const path = `/api/data/inbox/${doc._id}`;
+    for (const method of ["PATCH", "PUT"]) {
+      for (const guess of [alice, newUserId()]) {
+        const res = await env.pk(method, path, { token: bob, body: { title: "t", userId: guess } });
+        expect([method, res.status, res.json.code]).toEqual([method, 403, "OWNER_IMMUTABLE"]);
+      }
+    }
+    expect((await env.pk("PATCH", path, { token: bob, body: { title: "u" } })).status).toBe(200);
+  });
+
   it("read secret, update user: PATCH and PUT are blind, answered with the id and version only", async () => {
     await env.defineCollection({
       name: "inbox",
@@ -907,5 +927,22 @@ describe("a refused first insert", () => {
     }
     expect((await env.sk("GET", "/api/schemas/ghost")).status).toBe(404);
     expect(await definedNames(env)).toEqual(["users"]); // users exists in every project
+  });
+});
+
+describe("the first problem found is the answer", () => {
+  it("bulk: an invalid item before an oversized one is the answer (the code of the first failing item)", async () => {
+    await env.defineCollection({ name: "items", fields: [{ name: "title", type: "string" }] });
+    const max = env.deps.config.maxJsonBytes;
+    const body = [{ title: 1 }, { title: "x".repeat(max - 50) }];
+    const res = await env.sk("POST", "/api/data/items/bulk", body);
+    expect([res.status, res.json.code, res.json.details?.[0]?.index]).toEqual([400, "VALIDATION_FAILED", 0]);
+  });
+
+  it("body keys: 150 bad keys, then 1e400: the bad keys found first are the answer", async () => {
+    await env.defineCollection({ name: "loose", fields: [], permissions: { create: "guest" } });
+    const keys = Array.from({ length: 150 }, (_, i) => `"$k${i}":1`).join(",");
+    const res = await env.sk("POST", "/api/data/loose", `{${keys},"n":1e400}`);
+    expect([res.status, res.json.code, res.json.details?.[0]?.path]).toEqual([400, "INVALID_FIELD_NAME", "$k0"]);
   });
 });

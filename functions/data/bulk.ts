@@ -9,7 +9,8 @@ type Prepared = Record<string, unknown>;
 /**
  * Prepares every item of a bulk body, all or nothing. Every failing item is reported, each detail
  * carrying its `index` and a path prefixed with it (`3.title`); the error's code is that of the
- * first failing item (VALIDATION_FAILED, INVALID_FIELD_NAME, ...). A denial (403) stops at once.
+ * first failing item (VALIDATION_FAILED, INVALID_FIELD_NAME, ...). Any other failure (a denial, 403;
+ * an item too large, 413) stops at once: it is the answer unless items before it failed already.
  */
 export function prepareBulk(body: unknown, prepare: (item: unknown) => Prepared): Prepared[] {
   if (!Array.isArray(body) || body.length < 1 || body.length > MAX_BULK) {
@@ -19,13 +20,16 @@ export function prepareBulk(body: unknown, prepare: (item: unknown) => Prepared)
   }
   const details: ErrorDetail[] = [];
   let first: ApiError | undefined;
+  const rejected = () =>
+    new ApiError((first as ApiError).code, "Bulk insert rejected; nothing was inserted", { details });
   const docs: Prepared[] = [];
-  body.forEach((item, index) => {
+  for (const [index, item] of body.entries()) {
     try {
       docs.push(prepare(item));
     } catch (error) {
       if (!(error instanceof ApiError) || error.status >= 500) throw error;
       if (error.status !== 400) {
+        if (first) throw rejected();
         const detail = { path: String(index), message: error.message, index };
         throw new ApiError(error.code, error.message, { details: [detail] });
       }
@@ -34,8 +38,8 @@ export function prepareBulk(body: unknown, prepare: (item: unknown) => Prepared)
         details.push({ ...d, path: d.path ? `${index}.${d.path}` : String(index), index });
       }
     }
-  });
-  if (first) throw new ApiError(first.code, `Bulk insert rejected; nothing was inserted`, { details });
+  }
+  if (first) throw rejected();
   return docs;
 }
 

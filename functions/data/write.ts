@@ -2,9 +2,10 @@ import { Hono } from "hono";
 import type { AppEnv } from "../../shared/app.js";
 import type { Deps } from "../../shared/deps.js";
 import { afterUpdate, assertDocumentSize, etagOf, nextTimestamp } from "../../shared/documents.js";
+import { ApiError } from "../../shared/errors.js";
 import { ok, readJson } from "../../shared/http.js";
 import { countedBytes, releaseDocumentBytes, reserveDocumentBytes } from "../../shared/quotas.js";
-import { assertOwnerKept, authorize, ownedInsert } from "../../shared/rules.js";
+import { assertOwnerKept, authorize, ownedInsert, ownsDocuments } from "../../shared/rules.js";
 import type { Doc, Update } from "../../shared/store/types.js";
 import { readsDocuments, writeAddressed } from "./addressed.js";
 import { bulkDuplicate, prepareBulk } from "./bulk.js";
@@ -36,6 +37,17 @@ function answerWritten(c: Ctx, target: Target, doc: Doc) {
   c.header("etag", etagOf(doc));
   if (readsDocuments(target)) return ok(c, target.present(doc));
   return ok(c, { _id: doc._id, id: doc._id, updatedAt: doc.updatedAt });
+}
+
+/**
+ * A blind writer (a caller whose read rule refuses it) may not name the owner field at all: whether the
+ * value it named matched the stored owner would tell it who owns the document, which a GET does not.
+ */
+function assertOwnerUnnamed(target: Target, body: Record<string, unknown>): void {
+  const { def, isSecretKey } = target;
+  if (!isSecretKey && ownsDocuments(def) && !readsDocuments(target) && Object.hasOwn(body, def.rls.ownerField)) {
+    throw new ApiError("OWNER_IMMUTABLE");
+  }
 }
 
 /** POST insert and bulk, PUT replace, PATCH merge, DELETE (API.md §5). */
@@ -122,6 +134,7 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
     const owner = def.rls.ownerField;
     const replaced = await writeAddressed(deps, c, target, ownerId, (current, guard) => {
       // PUT keeps the owner when the body leaves it out; changing it is refused below (pk).
+      assertOwnerUnnamed(target, body);
       const kept =
         Object.hasOwn(body, owner) || !Object.hasOwn(current, owner) ? body : { ...body, [owner]: current[owner] };
       const next = validators.replace(target.isSecretKey ? kept : validators.keepPrivate(kept, current, false));
@@ -145,6 +158,7 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
     // A pk body is validated with the stored private values it cannot name (required ones too).
     const checked = target.isSecretKey ? validators.patch(body) : undefined;
     const patched = await writeAddressed(deps, c, target, ownerId, (current, guard) => {
+      assertOwnerUnnamed(target, body);
       const { set, unset } = checked ?? validators.patch(validators.keepPrivate(body, current, true));
       const update: Update = { $set: { ...set, updatedAt: nextTimestamp(current.updatedAt, deps.clock.now()) } };
       if (unset.length > 0) update.$unset = Object.fromEntries(unset.map((field) => [field, ""] as const));
