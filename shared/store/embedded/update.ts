@@ -8,9 +8,11 @@ import type { Doc, Update } from "../types.js";
 const OPERATORS = { $set, $unset, $inc } as const;
 
 /**
- * Applies an update document (the port's operators) to `doc` in place, as MongoDB does. A path
+ * Applies an update document (the port's operators) to `doc` in place, with mingo's semantics. A path
  * named twice, or inside another named path, is refused as MongoDB refuses it ("would create a
- * conflict").
+ * conflict"). Where mingo is laxer than MongoDB (`$inc` on a string, `$set` through a scalar: MongoDB
+ * refuses, mingo changes nothing), no caller goes: the data API sets top-level fields only, and the
+ * platform's own `$inc`s are on numbers.
  */
 export function applyUpdate(doc: Doc, update: Update): void {
   const paths: string[] = [];
