@@ -52,25 +52,24 @@ const COUNT_NOW: Record<Counted, (database: Database) => Promise<number>> = {
   users: (database) => database.collection("users").count({}),
 };
 
-/** Which database a counter measures: the project's own (a hash of its URI), or the operator's (""). */
-const databaseOf = (project: ResolvedProject) => (project.databaseUri ? sha256Hex(project.databaseUri) : "");
-
 /**
- * Creates the project's `name` counter from what its database holds now (first use of the quota). A
- * counter of another database is counted afresh: an instance that had not seen a move yet (its key
- * cache) may have counted the old one.
+ * The project's counter document for the database it writes to: a project's own database has its
+ * own, so an instance that has not seen a move yet (its key cache) counts, reserves and releases
+ * against the old database's counter, never the new one's.
  */
+const counterId = (project: ResolvedProject) =>
+  project.databaseUri ? `${project.id}:${sha256Hex(project.databaseUri)}` : project.id;
+
+/** Creates the project's `name` counter from what its database holds now (first use of the quota). */
 async function ensureCounter(deps: QuotaDeps, project: ResolvedProject, name: Counted): Promise<void> {
   const counters = deps.store.platform().collection(COUNTERS);
-  const database = databaseOf(project);
-  const current = await counters.findOne({ _id: project.id });
-  if (current && (current.database ?? "") !== database) await counters.deleteOne({ _id: project.id });
-  else if (current?.[name] !== undefined) return;
+  const _id = counterId(project);
+  if ((await counters.findOne({ _id }))?.[name] !== undefined) return;
   const total = await COUNT_NOW[name](deps.collections.database(project));
-  await counters.insertOne({ _id: project.id, database, [name]: total }).catch(async (error) => {
+  await counters.insertOne({ _id, projectId: project.id, [name]: total }).catch(async (error) => {
     if (!(error instanceof DuplicateKeyError)) throw error;
     // The document is there: made for the other counter, or by a concurrent first use of this one.
-    await counters.updateOne({ _id: project.id, [name]: { $exists: false } }, { $set: { [name]: total } });
+    await counters.updateOne({ _id, [name]: { $exists: false } }, { $set: { [name]: total } });
   });
 }
 
@@ -88,7 +87,7 @@ async function reserve(
   const reserved = await deps.store
     .platform()
     .collection(COUNTERS)
-    .updateOne({ _id: project.id, [name]: { $lte: quota - amount } }, { $inc: { [name]: amount } });
+    .updateOne({ _id: counterId(project), [name]: { $lte: quota - amount } }, { $inc: { [name]: amount } });
   if (!reserved) throw new ApiError("QUOTA_EXCEEDED", refusal);
   return () => release(deps, project, name, amount);
 }
@@ -102,7 +101,7 @@ async function release(deps: QuotaDeps, project: ResolvedProject, name: Counted,
   await deps.store
     .platform()
     .collection(COUNTERS)
-    .updateOne({ _id: project.id, [name]: { $exists: true } }, { $inc: { [name]: -amount } });
+    .updateOne({ _id: counterId(project), [name]: { $exists: true } }, { $inc: { [name]: -amount } });
 }
 
 /** Reserves `bytes` of the documents quota (403 QUOTA_EXCEEDED when it would be passed); returns the release. */
@@ -126,13 +125,17 @@ export const releaseUser = (deps: QuotaDeps, project: ResolvedProject) => releas
  * to another database, and when the project goes.
  */
 export async function recountQuotas(deps: Pick<Deps, "store">, projectId: string): Promise<void> {
-  await deps.store.platform().collection(COUNTERS).deleteOne({ _id: projectId });
-}
-
-/** Drops the documents counter alone (a collection was dropped): the users counter stays exact. */
-export async function recountDocumentBytes(deps: Pick<Deps, "store">, projectId: string): Promise<void> {
+  // Counters made before they were per database have no projectId.
   await deps.store
     .platform()
     .collection(COUNTERS)
-    .updateOne({ _id: projectId }, { $unset: { documentsBytes: "" } });
+    .deleteMany({ $or: [{ _id: projectId }, { projectId }] });
+}
+
+/** Drops the documents counter alone (a collection was dropped): the users counter stays exact. */
+export async function recountDocumentBytes(deps: Pick<Deps, "store">, project: ResolvedProject): Promise<void> {
+  await deps.store
+    .platform()
+    .collection(COUNTERS)
+    .updateOne({ _id: counterId(project) }, { $unset: { documentsBytes: "" } });
 }

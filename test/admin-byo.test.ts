@@ -126,3 +126,25 @@ it("an instance that has not seen the move yet cannot leave the counter measurin
   expect((await insert(stale, 10)).status).toBe(201); // still the old database: it counts that one
   expect((await insert(apps.data, 500)).status).toBe(201); // the new, empty database is counted afresh
 });
+
+it("what an instance that has not seen the move yet gives back never frees room in the new database", async () => {
+  const p = await createProject({ name: "quota", settings: { quotas: { documentsBytes: 2000 } } });
+  const stale = createDataApp(
+    await createDeps(deps.config, { store: deps.store, clock: fakeClock(), log: memoryLogger() }),
+  );
+  const request = (app: typeof stale, method: string, path: string, body?: unknown) =>
+    app.request(path, {
+      method,
+      headers: { ...p.sk, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  const insert = async (app: typeof stale, size: number) =>
+    request(app, "POST", "/api/data/notes", { text: "x".repeat(size) });
+  const old = [await insert(stale, 500), await insert(stale, 500)];
+  const ids = await Promise.all(old.map(async (res) => ((await res.json()) as { data: { _id: string } }).data._id));
+  await p.move();
+  for (let i = 0; i < 3; i++) expect((await insert(apps.data, 500)).status).toBe(201); // about 1 700 of 2 000 bytes
+  for (const id of ids) expect((await request(stale, "DELETE", `/api/data/notes/${id}`)).status).toBe(200);
+  const over = await insert(apps.data, 500);
+  expect([over.status, ((await over.json()) as { code?: string }).code]).toEqual([403, "QUOTA_EXCEEDED"]);
+});

@@ -96,7 +96,7 @@ it("users and documentsBytes share the project's counter document, each starting
   const [kept] = await env.deps.collections.database(project).collection("notes").find({});
   expect(await counter()).toEqual({
     _id: env.project.id,
-    database: "",
+    projectId: env.project.id,
     users: 1,
     documentsBytes: documentBytes(kept!),
   });

@@ -12,6 +12,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createStorageApp } from "../functions/storage/app.js";
+import { UPLOAD_URL_TTL } from "../functions/storage/pending.js";
 import { s3BlobStore } from "../shared/storage/s3.js";
 import { fakeClock, testDeps } from "./helpers.js";
 import { PNG } from "./png.js";
@@ -120,5 +121,55 @@ it("a copy that outlives its look keeps the lock, so the bytes served are the by
   expect(last.status).toBe(200);
   // What a read of the ready file serves (its presigned GET reads this object).
   expect(new Uint8Array(objects.get(filePath)!.bytes)).toEqual(PNG);
+  await deps.store.close();
+});
+
+it("a copy that outlives its look and lands after a DELETE is removed when the lock lapses", async () => {
+  const clock = fakeClock(Date.now());
+  const deps = await testDeps({ clock });
+  const blobs = s3BlobStore(
+    { bucket: "files", region: "us-east-1", endpoint, forcePathStyle: true, ...S3RVER_KEYS },
+    { timeoutMs: TIMEOUT_MS },
+  );
+  const app = createStorageApp(deps, { blobs });
+  const { keys } = await deps.projects.create({ name: "late-copy-delete" });
+  const sk = { "x-api-key": keys.secret, "content-type": "application/json" };
+  const post = (route: string, body: unknown) =>
+    app.request(`/api/storage/${route}`, { method: "POST", headers: sk, body: JSON.stringify(body) });
+  const issued = await (
+    await post("upload-request", { filename: "p.png", contentType: "image/png", size: PNG.length })
+  ).json();
+  const { signedUrl, filePath } = issued.data as { signedUrl: string; filePath: string };
+  const put = await fetch(signedUrl, {
+    method: "PUT",
+    headers: { "content-type": "image/png" },
+    body: PNG as Uint8Array<ArrayBuffer>,
+  });
+  expect(put.status).toBe(200); // uploaded while the URL worked
+  clock.advance((UPLOAD_URL_TTL + 1) * 1000); // the URL has expired: a DELETE removes the record at once
+
+  copyMs = 1_000; // the bucket is slow to copy: longer than the look waits (4 x 100 ms)
+  const first = await post("upload-confirm", { filePath, size: PNG.length });
+  expect(first.status).toBe(503); // the look gave up on its copy and keeps the lock: S3 goes on copying
+
+  const del = await app.request("/api/storage/file", {
+    method: "DELETE",
+    headers: sk,
+    body: JSON.stringify({ path: filePath }),
+  });
+  expect(del.status).toBe(200); // the lock does not hold the DELETE back…
+  const tombstone = await deps.store.platform().collection("files").findOne({ _id: filePath });
+  expect(tombstone?.status).toBe("deleted"); // …but leaves a tombstone until the lock lapses
+  const reserved = async () => (await deps.store.platform().collection("storage_usage").findOne({}))?.bytes;
+  expect(await reserved()).toBe(PNG.length);
+
+  await new Promise((resolve) => setTimeout(resolve, 1_200)); // the copy lands at the file's path
+  copyMs = 0;
+  expect(objects.has(filePath)).toBe(true);
+  clock.advance(3 * 60_000); // the lock has lapsed: the next quota check ends the tombstone
+  await post("upload-request", { filename: "q.png", contentType: "image/png", size: PNG.length });
+  expect(objects.has(filePath)).toBe(false);
+  expect(await deps.store.platform().collection("files").findOne({ _id: filePath })).toBeNull();
+  expect(await reserved()).toBe(PNG.length); // the new request's only
   await deps.store.close();
 });

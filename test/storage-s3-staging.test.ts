@@ -78,6 +78,19 @@ describe("against s3rver", () => {
     expect(await blobs.head(stagingKey(filePath))).toBeNull(); // …after deleting what the URL stored
   });
 
+  it("a confirm with the wrong size leaves a tombstone while the URL works: what it stores is counted, then removed", async () => {
+    const p = await project();
+    const { signedUrl, filePath } = await p.request();
+    const confirm = await p.post("upload-confirm", { filePath, size: PNG.length + 1 });
+    expect(confirm.status).toBe(400);
+    expect(await p.reserved()).toBe(PNG.length); // held by the tombstone
+    expect((await p.putTo(signedUrl, PNG)).status).toBe(200); // the URL still works
+    clock.advance((UPLOAD_URL_TTL + 1) * 1000);
+    await p.request(); // the sweep, once the URL has expired
+    expect(await p.reserved()).toBe(PNG.length); // the new request's only
+    expect(await blobs.head(stagingKey(filePath))).toBeNull();
+  });
+
   it("a copy landing after a deletion, of bytes the check refuses, is deleted by the look that made it", async () => {
     const p = await project();
     const { signedUrl, filePath } = await p.request();
@@ -121,10 +134,14 @@ describe("against s3rver", () => {
     expect(del.status).toBe(200);
     land();
     expect((await read).status).toBe(415);
+    // The DELETE came while the read held its lock: a tombstone until the lock lapses (a copy could land).
+    expect((await deps.store.platform().collection("files").findOne({ _id: filePath }))?.status).toBe("deleted");
+    expect(await p.reserved()).toBe(PNG.length);
+    expect(await blobs.head(filePath)).toBeNull(); // the read deleted what its copy put there
+    clock.advance(3 * 60_000);
+    await p.request(); // the sweep ends the tombstone
     expect(await deps.store.platform().collection("files").findOne({ _id: filePath })).toBeNull();
-    expect(await p.reserved()).toBe(0);
-    // No record, no reservation, and no bytes left behind.
-    expect(await blobs.head(filePath)).toBeNull();
+    expect(await p.reserved()).toBe(PNG.length); // the new request's only
   });
 });
 

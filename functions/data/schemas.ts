@@ -157,7 +157,7 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
     if (!(await deps.collections.remove(project, name)) && !isUsersCollection(name)) {
       throw new ApiError("COLLECTION_NOT_FOUND");
     }
-    await recountDocumentBytes(deps, project.id); // its documents no longer count
+    await recountDocumentBytes(deps, project); // its documents no longer count
     return ok(c, { name, deleted: true });
   });
 

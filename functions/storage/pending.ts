@@ -38,14 +38,36 @@ const expiryOf = (file: FileDoc) =>
   Date.parse(file.expiresAt ?? uploadExpiry(Math.floor(Date.parse(file.createdAt) / 1000) + UPLOAD_URL_TTL));
 
 /**
- * Removes a pending file: its record (atomically: of concurrent callers, one wins), then the bytes it
- * reserved and any bytes that reached the store. False when it was no longer pending.
+ * Until when bytes may still reach a file's keys unseen, if that is still to come: its bucket URL
+ * (presignedUntil), and a copy a look gave up on but S3 may still make (a settle lock kept after it).
  */
-export async function discardPending(rt: StorageRuntime, path: string): Promise<boolean> {
-  const removed = (await fileRecords(rt.deps).deleteOne({ _id: path, status: "pending" })) as FileDoc | null;
-  if (!removed) return false;
-  await releaseBytes(rt.deps, { id: removed.projectId }, removed.size);
-  await deleteBlobs(rt.blobs, removed);
+function unseenWritesUntil(rt: StorageRuntime, file: FileDoc): string | undefined {
+  const now = rt.deps.clock.now();
+  const ends = [file.presignedUntil, file.settlingUntil].filter((end) => end !== undefined && Date.parse(end) > now);
+  return ends.sort().at(-1);
+}
+
+/**
+ * Removes a pending file (refused, or never uploaded): atomically, so of concurrent callers one wins.
+ * While bytes may still reach it unseen (unseenWritesUntil) its record becomes a tombstone holding
+ * the reservation, whose sweep deletes them; otherwise the record goes and its bytes are released.
+ * Its bytes in the store go at once. False when it was no longer pending.
+ */
+export async function discardPending(rt: StorageRuntime, file: FileDoc): Promise<boolean> {
+  const files = fileRecords(rt.deps);
+  const until = unseenWritesUntil(rt, file);
+  if (until) {
+    const buried = await files.updateOne(
+      { _id: file._id, status: "pending" },
+      { $set: { status: "deleted", expiresAt: until } },
+    );
+    if (!buried) return false;
+  } else {
+    const removed = await files.deleteOne({ _id: file._id, status: "pending" });
+    if (!removed) return false;
+    await releaseBytes(rt.deps, { id: file.projectId }, file.size);
+  }
+  await deleteBlobs(rt.blobs, file);
   return true;
 }
 
@@ -112,9 +134,7 @@ async function settleStored(rt: StorageRuntime, file: FileDoc, lock: Partial<Set
   if (stored) {
     const refused = await storedRefusal(rt, file, stored.size);
     if (refused) {
-      // Deleted as a caller's DELETE would: a bucket URL that still works leaves a tombstone, whose
-      // sweep removes what the URL stores meanwhile (and a tombstone already there sees these bytes go).
-      await (file.presignedUntil ? deleteFile(rt, file) : discardPending(rt, file._id));
+      if (!(await discardPending(rt, file))) await deleteIfGone(rt, file._id);
       throw refused;
     }
     // A file with a bucket URL stays due: its staging object is deleted once the URL has expired.
@@ -129,33 +149,41 @@ async function settleStored(rt: StorageRuntime, file: FileDoc, lock: Partial<Set
       rt.deps.usage.count(file.projectId, "storageBytes", file.size);
       return ready as FileDoc;
     }
-    const now = visible(await files.findOne({ _id: file._id }));
-    // Deleted meanwhile: nothing else would remove bytes a copy put at its path after the deletion did.
-    if (!now) await rt.blobs.delete(file._id);
-    return now;
+    return deleteIfGone(rt, file._id);
   }
   if (rt.deps.clock.now() < expiryOf(file)) return file;
-  await discardPending(rt, file._id);
+  await discardPending(rt, file);
   return null;
+}
+
+/**
+ * The file's record as it is now; its bytes deleted if it was deleted meanwhile: nothing else would
+ * remove bytes a copy put at its path after the deletion did.
+ */
+async function deleteIfGone(rt: StorageRuntime, path: string): Promise<FileDoc | null> {
+  const now = visible(await fileRecords(rt.deps).findOne({ _id: path }));
+  if (!now) await rt.blobs.delete(path);
+  return now;
 }
 
 /** A record as a look reports it: null for a tombstone, which is no file. */
 const visible = (file: Doc | null) => (file && file.status !== "deleted" ? (file as FileDoc) : null);
 
 /**
- * Deletes a file the caller may delete. While its bucket upload URL still works (presignedUntil),
- * its record stays as a tombstone holding the reservation, so bytes that URL stores meanwhile (at the
- * staging key) are counted until the sweep deletes them; otherwise the record goes and its bytes are
- * released at once.
+ * Deletes a file the caller may delete. While bytes may still reach it unseen (its bucket URL still
+ * works, or a copy a look gave up on may still land: unseenWritesUntil), its record stays as a
+ * tombstone holding the reservation, so those bytes are counted until the sweep deletes them;
+ * otherwise the record goes and its bytes are released at once.
  */
 export async function deleteFile(rt: StorageRuntime, file: FileDoc): Promise<void> {
   const { deps, blobs } = rt;
   const project = { id: file.projectId };
   if (file.status === "ready") await deleteBlobs(blobs, file);
-  if (file.presignedUntil && deps.clock.now() < Date.parse(file.presignedUntil)) {
+  const until = unseenWritesUntil(rt, file);
+  if (until) {
     const buried = await fileRecords(deps).updateOne(
       { _id: file._id, status: file.status },
-      { $set: { status: "deleted", expiresAt: file.presignedUntil } },
+      { $set: { status: "deleted", expiresAt: until } },
     );
     if (!buried) {
       // Settled (pending → ready) meanwhile: delete it as it is now.

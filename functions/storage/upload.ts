@@ -167,7 +167,7 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
     const refused = (problem: string) =>
       new ApiError("VALIDATION_FAILED", undefined, { details: [{ path: "filePath", message: problem }] });
     if (body.size !== found.size) {
-      await discardPending(rt, path); // a ready file is never removed by a confirm
+      await discardPending(rt, found); // a ready file is never removed by a confirm
       throw refused("size mismatch");
     }
     // Checks the stored size and signature (400/415 remove the file); an expired upload whose bytes

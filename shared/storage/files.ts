@@ -62,8 +62,10 @@ export async function dueFiles(deps: FileDeps, projectId: string, limit: number)
     expiryIndexed.add(deps.store);
   }
   const now = new Date(deps.clock.now()).toISOString();
+  // A record a look holds (or kept after a copy it gave up on) waits for the lock to lapse.
+  const unlocked = [{ settlingUntil: { $exists: false } }, { settlingUntil: { $lte: now } }];
   const found = await fileRecords(deps).find(
-    { expiresAt: { $lte: now }, projectId },
+    { expiresAt: { $lte: now }, projectId, $or: unlocked },
     { sort: { expiresAt: 1 }, limit },
   );
   return found as FileDoc[];
