@@ -1,8 +1,9 @@
 /**
- * A copy that outlives its look: S3 goes on copying server-side when the client gives up (an abort
+ * Copies that outlive their look: S3 goes on copying server-side when the client gives up (an abort
  * does not stop a CopyObject, which answers 200 at once and its result at the end). The look keeps
  * the settle lock until it lapses, so no other look copies and checks other bytes that the first copy
- * could then replace.
+ * could then replace; a DELETE meanwhile leaves a tombstone, and the quota sweep leaves locked
+ * records out rather than wait on each.
  *
  * The bucket here is an in-memory stand-in speaking S3's REST for PUT, COPY, HEAD, ranged GET and
  * DELETE (no signature checks); its copy reads the source when it starts, as S3 does, and writes the
@@ -78,7 +79,8 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-it("a copy that outlives its look keeps the lock, so the bytes served are the bytes checked", async () => {
+/** A storage function over the stand-in bucket, with its own store, clock and project. */
+async function storage(name: string) {
   const clock = fakeClock(Date.now());
   const deps = await testDeps({ clock });
   const blobs = s3BlobStore(
@@ -86,7 +88,12 @@ it("a copy that outlives its look keeps the lock, so the bytes served are the by
     { timeoutMs: TIMEOUT_MS },
   );
   const app = createStorageApp(deps, { blobs });
-  const { keys } = await deps.projects.create({ name: "late-copy" });
+  const { keys } = await deps.projects.create({ name });
+  return { clock, deps, app, keys };
+}
+
+it("a copy that outlives its look keeps the lock, so the bytes served are the bytes checked", async () => {
+  const { clock, deps, app, keys } = await storage("late-copy");
   const post = (route: string, body: unknown) =>
     app.request(`/api/storage/${route}`, {
       method: "POST",
@@ -125,14 +132,7 @@ it("a copy that outlives its look keeps the lock, so the bytes served are the by
 });
 
 it("a copy that outlives its look and lands after a DELETE is removed when the lock lapses", async () => {
-  const clock = fakeClock(Date.now());
-  const deps = await testDeps({ clock });
-  const blobs = s3BlobStore(
-    { bucket: "files", region: "us-east-1", endpoint, forcePathStyle: true, ...S3RVER_KEYS },
-    { timeoutMs: TIMEOUT_MS },
-  );
-  const app = createStorageApp(deps, { blobs });
-  const { keys } = await deps.projects.create({ name: "late-copy-delete" });
+  const { clock, deps, app, keys } = await storage("late-copy-delete");
   const sk = { "x-api-key": keys.secret, "content-type": "application/json" };
   const post = (route: string, body: unknown) =>
     app.request(`/api/storage/${route}`, { method: "POST", headers: sk, body: JSON.stringify(body) });
@@ -171,5 +171,39 @@ it("a copy that outlives its look and lands after a DELETE is removed when the l
   expect(objects.has(filePath)).toBe(false);
   expect(await deps.store.platform().collection("files").findOne({ _id: filePath })).toBeNull();
   expect(await reserved()).toBe(PNG.length); // the new request's only
+  await deps.store.close();
+});
+
+it("once the bucket is healthy again, an upload request does not wait on the settle locks its bad spell left", async () => {
+  const { clock, deps, app, keys } = await storage("sweep-locks");
+  const request = () =>
+    app.request("/api/storage/upload-request", {
+      method: "POST",
+      headers: { "x-api-key": keys.secret, "content-type": "application/json" },
+      body: JSON.stringify({ filename: "p.png", contentType: "image/png", size: PNG.length }),
+    });
+  const N = 4;
+  for (let i = 0; i < N; i++) {
+    const { signedUrl } = ((await (await request()).json()) as { data: { signedUrl: string } }).data;
+    const put = await fetch(signedUrl, { method: "PUT", headers: { "content-type": "image/png" }, body: PNG });
+    expect(put.status).toBe(200);
+  }
+  clock.advance((UPLOAD_URL_TTL + 1) * 1000); // all N are due
+  // A bad spell: each request's sweep stops at one more copy that outlasts its bound, keeping its lock.
+  copyMs = 1_000;
+  for (let i = 0; i < N; i++) expect((await request()).status).toBe(503);
+  expect(
+    await deps.store
+      .platform()
+      .collection("files")
+      .count({ settlingUntil: { $exists: true } }),
+  ).toBe(N);
+
+  copyMs = 0; // healthy again, well within the 2-minute locks
+  clock.advance(10_000);
+  const started = Date.now();
+  expect((await request()).status).toBe(200);
+  expect(Date.now() - started).toBeLessThan(1_000); // it did not wait on each locked record
+  await new Promise((resolve) => setTimeout(resolve, 1_100)); // the bad spell's copies land
   await deps.store.close();
 });
