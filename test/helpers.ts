@@ -6,6 +6,15 @@ import { openEmbeddedStore } from "../shared/store/embedded/index.js";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 
+/** A promise and the function that resolves it (Promise.withResolvers, which Node 20 lacks). */
+export function deferred<T = void>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
+}
+
 /** A clock tests can move. */
 export function fakeClock(start = Date.parse("2026-01-01T00:00:00Z")): Clock & { advance(ms: number): void } {
   let now = start;

@@ -5,9 +5,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AwsV4Signer } from "aws4fetch";
 import S3rver from "s3rver";
+import { s3BlobStore } from "../shared/storage/s3.js";
 
 /** The access keys s3rver accepts. */
 export const S3RVER_KEYS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
+
+/** The s3 blob store for the bucket `files` at `endpoint` (s3rver, or a stand-in speaking its REST). */
+export const testBucket = (endpoint: string, options: { timeoutMs?: number } = {}) =>
+  s3BlobStore({ bucket: "files", region: "us-east-1", endpoint, forcePathStyle: true, ...S3RVER_KEYS }, options);
 
 /** A real S3-compatible server (s3rver) on a loopback port, with one bucket `files`, in a fresh directory. */
 export async function startS3rver(): Promise<{ endpoint: string; close(): Promise<void> }> {

@@ -9,25 +9,33 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createStorageApp } from "../functions/storage/app.js";
 import { UPLOAD_URL_TTL } from "../functions/storage/pending.js";
 import type { Deps } from "../shared/deps.js";
-import { s3BlobStore } from "../shared/storage/s3.js";
 import { fakeClock, testDeps } from "./helpers.js";
 import { PNG } from "./png.js";
-import { S3RVER_KEYS } from "./s3-server.js";
+import { testBucket } from "./s3-server.js";
 
 /** Timeout of each S3 call in these tests (production waits 5 s). */
 const TIMEOUT_MS = 200;
 
 /**
- * An "S3" that answers every request with `status` (503 SlowDown…), or never answers (`"hang"`); `seen`
- * has each request's method (COPY for a PUT copying an object).
+ * An "S3" that answers every request with `status` (503 SlowDown…), or never answers (`"hang"`), or
+ * answers a copy as S3 answers a long one, 200 and whitespace at once, and then nothing more
+ * (`"stall-copy"`: other requests find no object); `seen` has each request's method (COPY for a PUT
+ * copying an object).
  */
-async function failingS3(answer: number | "hang") {
+async function failingS3(answer: number | "hang" | "stall-copy") {
   const seen: string[] = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
-    seen.push(req.headers["x-amz-copy-source"] ? "COPY" : (req.method ?? ""));
+    const copy = req.headers["x-amz-copy-source"] !== undefined;
+    seen.push(copy ? "COPY" : (req.method ?? ""));
     req.resume();
     if (answer === "hang") return;
+    if (answer === "stall-copy") {
+      res.writeHead(copy ? 200 : 404, { "content-type": "application/xml" });
+      if (copy) res.write(" ");
+      else res.end();
+      return;
+    }
     res.writeHead(answer, { "content-type": "application/xml" });
     res.end("<Error><Code>SlowDown</Code><Message>secret internal detail</Message></Error>");
   });
@@ -53,10 +61,7 @@ async function storageAt(endpoint: string) {
   const clock = fakeClock(Date.now());
   const deps: Deps = await testDeps({ clock });
   closers.push(() => deps.store.close());
-  const blobs = s3BlobStore(
-    { bucket: "files", region: "us-east-1", endpoint, forcePathStyle: true, ...S3RVER_KEYS },
-    { timeoutMs: TIMEOUT_MS },
-  );
+  const blobs = testBucket(endpoint, { timeoutMs: TIMEOUT_MS });
   const app = createStorageApp(deps, { blobs });
   const { project, keys } = await deps.projects.create({ name: "s3-down" });
   const headers = { "x-api-key": keys.secret };
@@ -135,5 +140,24 @@ describe("s3 blob store failures", () => {
     // The first one's copy from its staging key, retried once; then the sweep stopped.
     expect(bucket.seen).toEqual(["COPY", "COPY"]);
     expect(await s3.reserved()).toBe(PNG.length * 3); // nothing released that S3 could not confirm
+  });
+
+  it("a copy answered 200 that then stalls: confirm is 503, and the sweep stops at it", async () => {
+    const bucket = await failingS3("stall-copy");
+    const s3 = await storageAt(bucket.endpoint);
+    const request = { filename: "p.png", contentType: "image/png", size: PNG.length };
+    const { filePath } = (await (await s3.post("upload-request", request)).json()).data;
+    const confirm = await s3.post("upload-confirm", { filePath, size: PNG.length });
+    expect(bucket.seen).toContain("COPY");
+    expect([confirm.status, await confirm.json()]).toEqual([503, expect.objectContaining(unavailable)]);
+
+    for (let i = 0; i < 2; i++) expect((await s3.post("upload-request", request)).status).toBe(200);
+    s3.clock.advance((UPLOAD_URL_TTL + 1) * 1000); // the locks of the first look lapse too
+    bucket.seen.length = 0;
+    const started = Date.now();
+    const next = await s3.post("upload-request", request);
+    expect(bucket.seen).toEqual(["COPY"]); // stopped at the first, as at a 5xx or a silent bucket
+    expect(next.status).toBe(503);
+    expect(Date.now() - started).toBeLessThan(TIMEOUT_MS * 4 * 2);
   });
 });

@@ -14,10 +14,9 @@ import type { AddressInfo, Socket } from "node:net";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createStorageApp } from "../functions/storage/app.js";
 import { UPLOAD_URL_TTL } from "../functions/storage/pending.js";
-import { s3BlobStore } from "../shared/storage/s3.js";
 import { fakeClock, testDeps } from "./helpers.js";
 import { PNG } from "./png.js";
-import { S3RVER_KEYS } from "./s3-server.js";
+import { testBucket } from "./s3-server.js";
 
 const TIMEOUT_MS = 100; // each call's bound here; a copy gets 4 of them (400 ms)
 let copyMs = 0;
@@ -83,10 +82,7 @@ afterAll(async () => {
 async function storage(name: string) {
   const clock = fakeClock(Date.now());
   const deps = await testDeps({ clock });
-  const blobs = s3BlobStore(
-    { bucket: "files", region: "us-east-1", endpoint, forcePathStyle: true, ...S3RVER_KEYS },
-    { timeoutMs: TIMEOUT_MS },
-  );
+  const blobs = testBucket(endpoint, { timeoutMs: TIMEOUT_MS });
   const app = createStorageApp(deps, { blobs });
   const { keys } = await deps.projects.create({ name });
   return { clock, deps, app, keys };

@@ -9,10 +9,9 @@ import { createStorageApp } from "../functions/storage/app.js";
 import type { Deps } from "../shared/deps.js";
 import { stagingKey } from "../shared/storage/paths.js";
 import { SIGNATURE_BYTES } from "../shared/storage/policy.js";
-import { s3BlobStore } from "../shared/storage/s3.js";
 import { testDeps } from "./helpers.js";
 import { PNG } from "./png.js";
-import { S3RVER_KEYS } from "./s3-server.js";
+import { testBucket } from "./s3-server.js";
 
 /** What the stand-in bucket was asked: method (COPY for a PUT copying an object), and the Range header of GETs. */
 const seen: string[] = [];
@@ -49,7 +48,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => bucket.listen(0, "127.0.0.1", resolve));
   const endpoint = `http://127.0.0.1:${(bucket.address() as AddressInfo).port}`;
   deps = await testDeps();
-  const blobs = s3BlobStore({ bucket: "files", region: "us-east-1", endpoint, forcePathStyle: true, ...S3RVER_KEYS });
+  const blobs = testBucket(endpoint);
   app = createStorageApp(deps, { blobs });
 });
 afterAll(async () => {

@@ -8,11 +8,10 @@ import { createStorageApp } from "../functions/storage/app.js";
 import { UPLOAD_URL_TTL } from "../functions/storage/pending.js";
 import type { Deps } from "../shared/deps.js";
 import { stagingKey } from "../shared/storage/paths.js";
-import { s3BlobStore } from "../shared/storage/s3.js";
 import type { BlobStore } from "../shared/storage/types.js";
-import { fakeClock, testDeps } from "./helpers.js";
+import { deferred, fakeClock, testDeps } from "./helpers.js";
 import { PNG } from "./png.js";
-import { S3RVER_KEYS, startSignedS3 } from "./s3-server.js";
+import { startSignedS3, testBucket } from "./s3-server.js";
 
 let s3: Awaited<ReturnType<typeof startSignedS3>>;
 let blobs: BlobStore;
@@ -25,13 +24,7 @@ let projectId: string;
 
 beforeAll(async () => {
   s3 = await startSignedS3();
-  blobs = s3BlobStore({
-    bucket: "files",
-    region: "us-east-1",
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    ...S3RVER_KEYS,
-  });
+  blobs = testBucket(s3.endpoint);
   deps = await testDeps({ clock });
   app = createStorageApp(deps, { blobs });
   const { project, keys } = await deps.projects.create({
@@ -285,6 +278,8 @@ describe("the staging key of S3 direct uploads", () => {
         body: JSON.stringify({ path }),
       });
     const record = (path: string) => deps.store.platform().collection("files").findOne({ _id: path });
+    const reserved = async () =>
+      (await deps.store.platform().collection("storage_usage").findOne({ _id: project.id }))?.bytes;
     /** A direct upload of PNG, confirmed. */
     const confirmed = async () => {
       const upload = await request();
@@ -292,7 +287,7 @@ describe("the staging key of S3 direct uploads", () => {
       expect((await confirm(upload.filePath)).status).toBe(200);
       return upload;
     };
-    return { project, key, request, putTo, confirm, read, served, remove, record, confirmed };
+    return { project, key, request, putTo, confirm, read, served, remove, record, reserved, confirmed };
   }
 
   it("a PUT to the upload URL after confirm does not change the bytes served", async () => {
@@ -397,14 +392,8 @@ describe("the staging key of S3 direct uploads", () => {
     const { signedUrl, filePath } = await s.request();
     expect((await s.putTo(signedUrl, PNG)).status).toBe(200);
     // The first look stops once it has copied, as it reads the file's signature.
-    let checking!: () => void;
-    const atCheck = new Promise<void>((resolve) => {
-      checking = resolve;
-    });
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const { promise: atCheck, resolve: checking } = deferred();
+    const { promise: released, resolve: release } = deferred();
     const held: BlobStore = {
       ...blobs,
       get: async (path, range) => {
@@ -433,5 +422,74 @@ describe("the staging key of S3 direct uploads", () => {
     const answers = await Promise.all([s.confirm(filePath), s.read(filePath), s.confirm(filePath)]);
     expect(answers.map((res) => res.status)).toEqual([200, 302, 200]);
     expect(await s.served(filePath)).toEqual(PNG);
+  });
+
+  it("refused bytes (415) leave a tombstone: what the URL stores meanwhile is deleted when it expires", async () => {
+    const s = await staged();
+    const { signedUrl, filePath } = await s.request();
+    expect((await s.putTo(signedUrl, junk)).status).toBe(200);
+    expect((await s.confirm(filePath)).status).toBe(415);
+    expect(await blobs.head(stagingKey(filePath))).toBeNull(); // removed with the refused bytes
+    // The URL still works for 15 minutes: what it stores meanwhile is the tombstone's to delete.
+    expect((await s.putTo(signedUrl, junk)).status).toBe(200);
+    clock.advance((UPLOAD_URL_TTL + 1) * 1000);
+    await s.request(); // the quota sweep once the URL has expired
+    expect(await s.reserved()).toBe(PNG.length); // only the new request: the tombstone's reservation ended…
+    expect(await blobs.head(stagingKey(filePath))).toBeNull(); // …after deleting what the URL stored
+  });
+
+  it("a confirm with the wrong size leaves a tombstone while the URL works: what it stores is counted, then removed", async () => {
+    const s = await staged();
+    const { signedUrl, filePath } = await s.request();
+    const confirm = await post("upload-confirm", { filePath, size: PNG.length + 1 }, s.key);
+    expect(confirm.status).toBe(400);
+    expect(await s.reserved()).toBe(PNG.length); // held by the tombstone
+    expect((await s.putTo(signedUrl, PNG)).status).toBe(200); // the URL still works
+    clock.advance((UPLOAD_URL_TTL + 1) * 1000);
+    await s.request(); // the sweep, once the URL has expired
+    expect(await s.reserved()).toBe(PNG.length); // the new request's only
+    expect(await blobs.head(stagingKey(filePath))).toBeNull();
+  });
+
+  it("a copy landing after a deletion, of bytes the check refuses, is deleted by the look that made it", async () => {
+    const s = await staged();
+    const { signedUrl, filePath } = await s.request();
+    expect((await s.putTo(signedUrl, junk)).status).toBe(200); // bytes of no PNG, at the staging key
+    clock.advance((UPLOAD_URL_TTL + 1) * 1000); // the URL has expired
+
+    // A read's copy reads the staging object, then lands at the file's path later (S3 copies server-side;
+    // a DELETE of the destination meanwhile does not stop it).
+    const { promise: atCopy, resolve: copying } = deferred();
+    const { promise: landed, resolve: land } = deferred();
+    const slowCopy: BlobStore = {
+      ...blobs,
+      copy: async (from, to) => {
+        const hold = `hold/${to}`;
+        const found = await blobs.copy(from, hold);
+        copying();
+        await landed;
+        if (found) {
+          await blobs.copy(hold, to);
+          await blobs.delete(hold);
+        }
+        return found;
+      },
+    };
+    const read = createStorageApp(deps, { blobs: slowCopy }).request(
+      `/api/storage/file?path=${encodeURIComponent(filePath)}`,
+      { headers: { "x-api-key": s.key } },
+    );
+    await atCopy;
+    expect((await s.remove(filePath)).status).toBe(200);
+    land();
+    expect((await read).status).toBe(415);
+    // The DELETE came while the read held its lock: a tombstone until the lock lapses (a copy could land).
+    expect((await s.record(filePath))?.status).toBe("deleted");
+    expect(await s.reserved()).toBe(PNG.length);
+    expect(await blobs.head(filePath)).toBeNull(); // the read deleted what its copy put there
+    clock.advance(3 * 60_000);
+    await s.request(); // the sweep ends the tombstone
+    expect(await s.record(filePath)).toBeNull();
+    expect(await s.reserved()).toBe(PNG.length); // the new request's only
   });
 });

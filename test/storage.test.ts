@@ -13,7 +13,7 @@ import { fsBlobStore } from "../shared/storage/fs.js";
 import { memoryBlobStore } from "../shared/storage/memory.js";
 import type { BlobStore } from "../shared/storage/types.js";
 import { signAccessToken } from "../shared/tokens.js";
-import { ADMIN_TOKEN, fakeClock, testDeps } from "./helpers.js";
+import { ADMIN_TOKEN, deferred, fakeClock, testDeps } from "./helpers.js";
 import { PNG } from "./png.js";
 
 let clock: ReturnType<typeof fakeClock>;
@@ -309,14 +309,8 @@ describe.each([
     // Each upload waits inside the blob store (after its bytes are reserved) until the deletion is done.
     for (const step of ["put", "presignPut"] as const) {
       a = await project("a");
-      let reached!: (path: string) => void;
-      const atStep = new Promise<string>((resolve) => {
-        reached = resolve;
-      });
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => {
-        release = resolve;
-      });
+      const { promise: atStep, resolve: reached } = deferred<string>();
+      const { promise: released, resolve: release } = deferred();
       const held: BlobStore = {
         ...blobs,
         [step]: async (path: string, ...rest: [never, never, never]) => {
