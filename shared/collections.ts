@@ -2,7 +2,7 @@ import { AUTH_USER_INDEXES } from "./auth/store.js";
 import type { Clock } from "./deps.js";
 import { ApiError } from "./errors.js";
 import { newId } from "./ids.js";
-import type { ResolvedProject } from "./principal.js";
+import { databaseKey, type ResolvedProject } from "./principal.js";
 import {
   type CollectionDef,
   type FieldPathInfo,
@@ -64,13 +64,13 @@ export function createCollectionRegistry(options: {
   /** Databases (project and its database URI) whose definitions collection has its unique index. */
   const indexedDefinitions = new Set<string>();
   // A project moved to another database reads that database's definitions at once.
-  const cacheKey = (project: ResolvedProject, name: string) => `${project.id}/${project.databaseUri ?? ""}/${name}`;
+  const cacheKey = (project: ResolvedProject, name: string) => `${databaseKey(project)}/${name}`;
 
   const database = (project: ResolvedProject) => store.tenant({ projectId: project.id, uri: project.databaseUri });
 
   async function definitions(project: ResolvedProject) {
     const collection = database(project).collection(DEFINITIONS);
-    const where = `${project.id} ${project.databaseUri ?? ""}`;
+    const where = databaseKey(project);
     if (!indexedDefinitions.has(where)) {
       await collection.createIndex("name", { unique: true });
       if (indexedDefinitions.size >= MAX_CACHED_DEFINITIONS) indexedDefinitions.clear();

@@ -20,6 +20,13 @@ export interface ResolvedProject {
   socialSecrets?: Partial<Record<SocialProvider, string>>;
 }
 
+/**
+ * Names the database a project's data is in (the project and its own URI, if any), for what an
+ * instance keeps per database: a project moved to another database starts afresh (in memory only:
+ * it holds the URI).
+ */
+export const databaseKey = (project: ResolvedProject) => `${project.id}/${project.databaseUri ?? ""}`;
+
 /** The caller of a project-facing request. */
 export interface Principal {
   project: ResolvedProject;

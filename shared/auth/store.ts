@@ -1,5 +1,5 @@
 import type { Deps } from "../deps.js";
-import type { ResolvedProject } from "../principal.js";
+import { databaseKey, type ResolvedProject } from "../principal.js";
 import { setupOnce } from "../setup-once.js";
 import type { Collection } from "../store/types.js";
 
@@ -75,7 +75,7 @@ export function createAuthStore(deps: Pick<Deps, "collections">): AuthStore {
       // A users definition change may touch the users indexes (the registry syncs declared ones): re-ensure then.
       const revision = (await deps.collections.get(project, "users"))?.revision ?? "none";
       // A project moved to another database (its own MongoDB) needs the indexes there too.
-      const key = `${project.id}/${project.databaseUri ?? ""}/${revision}`;
+      const key = `${databaseKey(project)}/${revision}`;
       await ensured(key, async () => {
         for (const [role, indexes] of Object.entries(INDEXES)) {
           for (const [field, unique] of indexes) {
