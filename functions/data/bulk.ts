@@ -1,4 +1,5 @@
 import { ApiError, type ErrorDetail } from "../../shared/errors.js";
+import { budgetSpent, withinProblemBudget } from "../../shared/schema/problem-budget.js";
 import { type Collection, DuplicateKeyError } from "../../shared/store/types.js";
 
 /** Most documents one bulk insert may carry. */
@@ -7,10 +8,11 @@ export const MAX_BULK = 500;
 type Prepared = Record<string, unknown>;
 
 /**
- * Prepares every item of a bulk body, all or nothing. Every failing item is reported, each detail
- * carrying its `index` and a path prefixed with it (`3.title`); the error's code is that of the
- * first failing item (VALIDATION_FAILED, INVALID_FIELD_NAME, ...). Any other failure (a denial, 403;
- * an item too large, 413) stops at once: it is the answer unless items before it failed already.
+ * Prepares every item of a bulk body, all or nothing. Every failing item is reported (until the body's
+ * problem budget is spent: problem-budget.ts), each detail carrying its `index` and a path prefixed
+ * with it (`3.title`); the error's code is that of the first failing item (VALIDATION_FAILED,
+ * INVALID_FIELD_NAME, ...). Any other failure (a denial, 403; an item too large, 413) stops at once:
+ * it is the answer unless items before it failed already.
  */
 export function prepareBulk(body: unknown, prepare: (item: unknown) => Prepared): Prepared[] {
   if (!Array.isArray(body) || body.length < 1 || body.length > MAX_BULK) {
@@ -23,22 +25,25 @@ export function prepareBulk(body: unknown, prepare: (item: unknown) => Prepared)
   const rejected = () =>
     new ApiError((first as ApiError).code, "Bulk insert rejected; nothing was inserted", { details });
   const docs: Prepared[] = [];
-  for (const [index, item] of body.entries()) {
-    try {
-      docs.push(prepare(item));
-    } catch (error) {
-      if (!(error instanceof ApiError) || error.status >= 500) throw error;
-      if (error.status !== 400) {
-        if (first) throw rejected();
-        const detail = { path: String(index), message: error.message, index };
-        throw new ApiError(error.code, error.message, { details: [detail] });
-      }
-      first ??= error;
-      for (const d of error.details ?? [{ path: "", message: error.message }]) {
-        details.push({ ...d, path: d.path ? `${index}.${d.path}` : String(index), index });
+  withinProblemBudget(() => {
+    for (const [index, item] of body.entries()) {
+      try {
+        docs.push(prepare(item));
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.status >= 500) throw error;
+        if (error.status !== 400) {
+          if (first) throw rejected();
+          const detail = { path: String(index), message: error.message, index };
+          throw new ApiError(error.code, error.message, { details: [detail] });
+        }
+        first ??= error;
+        for (const d of error.details ?? [{ path: "", message: error.message }]) {
+          details.push({ ...d, path: d.path ? `${index}.${d.path}` : String(index), index });
+        }
+        if (budgetSpent()) break;
       }
     }
-  }
+  });
   if (first) throw rejected();
   return docs;
 }

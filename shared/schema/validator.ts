@@ -13,20 +13,25 @@ import { MAX_MATCH_WORK, metered } from "../linear-regexp.js";
 import { assertSafeBody, isPlainObject, lookalikeGuard } from "../sanitize.js";
 import { type CollectionDef, definitionSize, type FieldDef, fieldPaths, SYSTEM_FIELDS } from "./definition.js";
 import { keepPrivateValues, privateTree, stripWith } from "./private-values.js";
-import { issueDetails, objectSchema, valueSchema } from "./value-schema.js";
+import { budgetSpent, charge, withinProblemBudget } from "./problem-budget.js";
+import { check, issueDetails, objectSchema, valueSchema } from "./value-schema.js";
 
 /**
- * Runs one validation with its pattern matches charged together: past about half a second of regex
- * work in all (long values, many items, several patterns) it is 400, whatever each match costs.
+ * Runs one validation within its budgets: its pattern matches are charged together (past about half
+ * a second of regex work in all — long values, many items, several patterns — it is 400, whatever
+ * each match costs), and it looks for MAX_PROBLEMS problems at most (see problem-budget.ts).
  */
-function withinPatternWork<T>(validate: () => T): T {
+function withinBudgets<T>(validate: () => T): T {
   let total = 0;
-  return metered((work) => {
-    total += work;
-    if (total > MAX_MATCH_WORK) {
-      throw new ApiError("VALIDATION_FAILED", "The values are too long to check against the collection's patterns");
-    }
-  }, validate);
+  return metered(
+    (work) => {
+      total += work;
+      if (total > MAX_MATCH_WORK) {
+        throw new ApiError("VALIDATION_FAILED", "The values are too long to check against the collection's patterns");
+      }
+    },
+    () => withinProblemBudget(validate),
+  );
 }
 
 export interface Validators {
@@ -79,7 +84,7 @@ export function compileValidators(def: CollectionDef): Validators {
 
   function full(body: Record<string, unknown>): Record<string, unknown> {
     const clean = prepare(body);
-    const result = withinPatternWork(() => documentSchema.safeParse(clean));
+    const result = withinBudgets(() => documentSchema.safeParse(clean));
     if (!result.success) throw invalid(issueDetails(result.error.issues));
     return result.data;
   }
@@ -88,29 +93,37 @@ export function compileValidators(def: CollectionDef): Validators {
     insert: full,
     replace: full,
     patch(body) {
-      return withinPatternWork(() => {
+      return withinBudgets(() => {
         const clean = prepare(body);
         const set: Record<string, unknown> = {};
         const unset: string[] = [];
         const details: ReturnType<typeof issueDetails> = [];
+        const fail = (path: string, message: string) => {
+          details.push({ path, message });
+          return charge(1);
+        };
         for (const key of Object.keys(clean)) {
           const value = clean[key];
           const known = fieldSchemas.get(key);
+          let stop = false;
           if (value === null) {
-            if (known?.field.required) details.push({ path: key, message: "Required; cannot be removed" });
-            else if (!known && !def.additionalFields) details.push({ path: key, message: "Unknown field" });
+            if (known?.field.required) stop = fail(key, "Required; cannot be removed");
+            else if (!known && !def.additionalFields) stop = fail(key, "Unknown field");
             else unset.push(key);
           } else if (!known) {
             if (def.additionalFields)
               Object.defineProperty(set, key, { value, enumerable: true, writable: true, configurable: true });
-            else details.push({ path: key, message: "Unknown field" });
+            else stop = fail(key, "Unknown field");
           } else {
-            const result = known.schema.safeParse(value);
+            const result = check(known.schema, value);
             if (result.success) set[key] = result.data;
-            else
+            else {
               for (const d of issueDetails(result.error.issues))
                 details.push({ ...d, path: d.path ? `${key}.${d.path}` : key });
+              stop = budgetSpent();
+            }
           }
+          if (stop) break;
         }
         if (details.length > 0) throw invalid(details);
         return { set, unset };

@@ -7,6 +7,7 @@ import type { ErrorDetail } from "../errors.js";
 import { linearRegExp, RegexWorkError } from "../linear-regexp.js";
 import { isPlainObject } from "../sanitize.js";
 import type { FieldDef, ItemDef } from "./definition.js";
+import { budgetSpent, charge } from "./problem-budget.js";
 
 /** How nested objects treat undeclared keys: the collection's `additionalFields`. */
 export interface ValueOptions {
@@ -107,12 +108,8 @@ function baseSchema(spec: ItemDef, opts: ValueOptions): z.ZodType {
       return dateSchema;
     case "ref":
       return refSchema;
-    case "array": {
-      let array = z.array(spec.items ? valueSchema(spec.items, opts) : z.unknown());
-      if (spec.minLength !== undefined) array = array.min(spec.minLength);
-      if (spec.maxLength !== undefined) array = array.max(spec.maxLength);
-      return array;
-    }
+    case "array":
+      return arraySchema(spec, opts);
     case "object":
       return spec.fields && spec.fields.length > 0
         ? objectSchema(spec.fields, opts)
@@ -129,7 +126,71 @@ export function valueSchema(spec: ItemDef, opts: ValueOptions): z.ZodType {
   if (!allowed) return base;
   const shown = allowed.slice(0, 10).map((value) => JSON.stringify(value));
   const message = `Must be one of ${shown.join(", ")}${allowed.length > 10 ? ", …" : ""}`;
-  return base.refine((value) => allowed.includes(value), message);
+  const refined = base.refine((value) => allowed.includes(value), message);
+  if (charging.has(base)) charging.add(refined);
+  return refined;
+}
+
+/** The schemas built here that charge their own problems (objects and arrays): their parents do not again. */
+const charging = new WeakSet<z.ZodType>();
+
+/** A schema's check of a value, its problems charged unless the schema charged them itself. */
+export function check<T extends z.ZodType>(schema: T, value: unknown): z.ZodSafeParseResult<z.output<T>> {
+  const result = schema.safeParse(value);
+  if (!result.success && !charging.has(schema)) charge(result.error.issues.length);
+  return result;
+}
+
+type Context = z.core.$RefinementCtx;
+
+/** Reports a checked value's problems under `prefix`; whether checking must stop. */
+function carry(ctx: Context, issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[]): boolean {
+  for (const { message, path } of issues) ctx.addIssue({ code: "custom", message, path: [...prefix, ...path] });
+  return budgetSpent();
+}
+
+/** A problem this level finds itself (an unknown key, a missing field); whether checking must stop. */
+function problem(ctx: Context, message: string, path: PropertyKey[]): boolean {
+  ctx.addIssue({ code: "custom", message, path });
+  return charge(1);
+}
+
+function charges<T extends z.ZodType>(schema: T): T {
+  charging.add(schema);
+  return schema;
+}
+
+/** An array's length (zod's messages), then its items one by one, stopping when the budget is spent. */
+function arraySchema(spec: ItemDef, opts: ValueOptions): z.ZodType {
+  let shape = z.array(z.unknown());
+  if (spec.minLength !== undefined) shape = shape.min(spec.minLength);
+  if (spec.maxLength !== undefined) shape = shape.max(spec.maxLength);
+  const item = spec.items ? valueSchema(spec.items, opts) : undefined;
+  return charges(
+    z.unknown().transform((value, ctx) => {
+      const fits =
+        Array.isArray(value) &&
+        value.length >= (spec.minLength ?? 0) &&
+        value.length <= (spec.maxLength ?? Number.POSITIVE_INFINITY);
+      if (!fits) {
+        const whole = check(shape, value);
+        if (!whole.success) carry(ctx, whole.error.issues, []);
+        return z.NEVER;
+      }
+      if (!item) return [...value];
+      const out: unknown[] = [];
+      let failed = false;
+      for (const [i, entry] of value.entries()) {
+        const result = check(item, entry);
+        if (result.success) out.push(result.data);
+        else {
+          failed = true;
+          if (carry(ctx, result.error.issues, [i])) break;
+        }
+      }
+      return failed ? z.NEVER : out;
+    }),
+  );
 }
 
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
@@ -144,37 +205,34 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
 export function objectSchema(fields: readonly FieldDef[], opts: ValueOptions): z.ZodType<Record<string, unknown>> {
   const compiled = fields.map((field) => ({ field, schema: valueSchema(field, opts) }));
   const declared = new Set(fields.map((field) => field.name));
-  return z.unknown().transform((value, ctx) => {
-    if (!isPlainObject(value)) {
-      ctx.addIssue({ code: "custom", message: "Invalid input: expected object" });
-      return z.NEVER;
-    }
-    const out: Record<string, unknown> = {};
-    for (const { field, schema } of compiled) {
-      let input = Object.hasOwn(value, field.name) ? value[field.name] : undefined;
-      if (input === undefined || input === null) {
-        if (field.default === undefined || field.default === null) {
-          if (field.required) ctx.addIssue({ code: "custom", message: "Required", path: [field.name] });
-          continue;
+  return charges(
+    z.unknown().transform((value, ctx) => {
+      if (!isPlainObject(value)) {
+        problem(ctx, "Invalid input: expected object", []);
+        return z.NEVER;
+      }
+      const out: Record<string, unknown> = {};
+      for (const { field, schema } of compiled) {
+        let input = Object.hasOwn(value, field.name) ? value[field.name] : undefined;
+        if (input === undefined || input === null) {
+          if (field.default === undefined || field.default === null) {
+            if (field.required && problem(ctx, "Required", [field.name])) return z.NEVER;
+            continue;
+          }
+          input = structuredClone(field.default);
         }
-        input = structuredClone(field.default);
+        const result = check(schema, input);
+        if (result.success) setOwn(out, field.name, result.data);
+        else if (carry(ctx, result.error.issues, [field.name])) return z.NEVER;
       }
-      const result = schema.safeParse(input);
-      if (result.success) {
-        setOwn(out, field.name, result.data);
-        continue;
+      for (const key of Object.keys(value)) {
+        if (declared.has(key)) continue;
+        if (opts.additionalFields) setOwn(out, key, value[key]);
+        else if (problem(ctx, "Unknown field", [key])) return z.NEVER;
       }
-      for (const { message, path } of result.error.issues) {
-        ctx.addIssue({ code: "custom", message, path: [field.name, ...path] });
-      }
-    }
-    for (const key of Object.keys(value)) {
-      if (declared.has(key)) continue;
-      if (opts.additionalFields) setOwn(out, key, value[key]);
-      else ctx.addIssue({ code: "custom", message: "Unknown field", path: [key] });
-    }
-    return out;
-  });
+      return out;
+    }),
+  );
 }
 
 /** zod issues → `details` entries in dot notation (array indexes as numbers); one entry per unknown key. */
