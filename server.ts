@@ -4,6 +4,7 @@
  */
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
+import { workOnItsOwn } from "./shared/background.js";
 import { type Config, ConfigError, loadConfig } from "./shared/config.js";
 import { createDeps } from "./shared/deps.js";
 import { createLocalApp } from "./shared/local-app.js";
@@ -52,13 +53,18 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(
-      `${signal}: no new connections; waiting for in-flight requests (at most ${SHUTDOWN_GRACE_MS / 1000} s)`,
+      `${signal}: no new connections; waiting for in-flight requests and mails (at most ${SHUTDOWN_GRACE_MS / 1000} s)`,
     );
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-    await closed;
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, SHUTDOWN_GRACE_MS);
+    });
+    void graceOver.then(() => server.closeAllConnections());
+    await Promise.race([closed.then(() => workOnItsOwn.settled()), graceOver]);
     clearTimeout(timer);
+    await closed;
     await deps.usage.flush();
     await deps.store.close();
     console.log("Stopped.");

@@ -38,8 +38,11 @@ async function tempDataDir(): Promise<string> {
   return join(dir, "data");
 }
 
-/** Starts `server.ts` on a free port (PORT=0) and waits for its banner. */
-async function startServer(dataDir: string): Promise<Running> {
+/** Starts `server.ts` on a free port (PORT=0) and waits for its banner; `preload` is a module it imports first. */
+async function startServer(
+  dataDir: string,
+  more: { env?: Record<string, string>; preload?: string } = {},
+): Promise<Running> {
   const env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -48,8 +51,11 @@ async function startServer(dataDir: string): Promise<Running> {
     DATA_DIR: dataDir,
     HOST: "127.0.0.1",
     PORT: "0",
+    ...more.env,
   };
-  const child = spawn(process.execPath, ["--import", "tsx", "server.ts"], { cwd: ROOT, env, stdio: "pipe" });
+  const preload = more.preload ? ["--import", more.preload] : [];
+  const args = [...preload, "--import", "tsx", "server.ts"];
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: "pipe" });
   running.add(child);
   let output = "";
   child.stdout?.on("data", (chunk) => {
@@ -263,6 +269,33 @@ describe("local server (npm start)", () => {
       2 * STARTUP_MS + 30_000,
     );
   }
+
+  it(
+    "waits on SIGTERM for a code mail still on its way after the answer",
+    async () => {
+      const server = await startServer(await tempDataDir(), {
+        env: { MAIL_PROVIDER: "resend", RESEND_API_KEY: "re_test_key", MAIL_FROM: "Edgeback <no-reply@example.com>" },
+        preload: new URL("./slow-resend.mjs", import.meta.url).href,
+      });
+      const headers = adminHeaders(server.token);
+      const created = await fetch(`${server.url}/api/admin/projects`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ name: "mail" }),
+      });
+      const pk = ((await created.json()) as { data: { keys: { publishable: string } } }).data.keys.publishable;
+      const signup = await fetch(`${server.url}/api/userAuth/signup`, {
+        method: "POST",
+        headers: { "x-api-key": pk, "content-type": "application/json" },
+        body: JSON.stringify({ email: "ann@example.com", password: "correct horse battery" }),
+      });
+      expect(signup.status).toBe(201);
+      expect(server.output()).not.toContain("DELIVERED"); // the mail is still on its way
+      expect(await stopServer(server)).toEqual({ code: 0, signal: null });
+      expect(server.output()).toContain("DELIVERED ann@example.com");
+    },
+    STARTUP_MS + 20_000,
+  );
 
   it(
     "refuses an invalid PORT with a config error naming it",

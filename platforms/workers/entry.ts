@@ -7,6 +7,7 @@
  * Client IPs come from `cf-connecting-ip` unless TRUSTED_PROXY says otherwise.
  */
 import type { ExecutionContext } from "hono";
+import { PendingWork } from "../../shared/background.js";
 import { type FunctionNeeds, loadConfig } from "../../shared/config.js";
 import { createDeps, type Deps } from "../../shared/deps.js";
 import { openEmbeddedStore } from "../../shared/store/embedded/index.js";
@@ -55,20 +56,20 @@ export function workerEntry(createApp: (deps: Deps) => Served, needs: FunctionNe
         (error: unknown) => unavailable(request, error),
       );
       if (store instanceof Response) return store;
-      // Work the app hands to waitUntil (usage flushes) still needs the client: close it after that.
-      const handedOver: Promise<unknown>[] = [];
+      // Work the app hands to waitUntil (mails, usage flushes) still needs the client: close it after that.
+      const handedOver = new PendingWork();
       const requestCtx = {
         props: ctx.props,
         passThroughOnException: () => ctx.passThroughOnException(),
         waitUntil: (promise: Promise<unknown>) => {
-          handedOver.push(promise);
+          handedOver.add(promise);
           ctx.waitUntil(promise);
         },
       } as ExecutionContext;
       try {
         return await mongo.scoped.run(store, async () => app.fetch(request, env, requestCtx));
       } finally {
-        ctx.waitUntil(Promise.allSettled(handedOver).then(() => store.close()));
+        ctx.waitUntil(handedOver.settled().then(() => store.close()));
       }
     },
   };
