@@ -73,6 +73,15 @@ export function jsonBodyLimit(maxSize: number): MiddlewareHandler {
 }
 
 /**
+ * Answers carry tokens, keys and private documents: no cache keeps them (RFC 9111 `no-store`; token
+ * answers must, RFC 6749 §5.1) unless the route says otherwise (a document with its ETag, a file).
+ */
+const notStored: MiddlewareHandler = (c, next) => {
+  c.header("cache-control", "no-store");
+  return next();
+};
+
+/**
  * The app every function starts from: request id, CORS, body limit, health, and one error
  * handler that writes the error envelope. 500s log the cause and never return it. A function that
  * streams bodies itself (storage) passes `jsonBodyLimit: false` and limits each route on its own.
@@ -83,6 +92,7 @@ export function createBaseApp(deps: Deps, options: { jsonBodyLimit?: boolean } =
   app.use(requestId({ headerName: "x-request-id" }));
   app.use(recordUsage(deps));
   app.use(corsHeaders());
+  app.use(notStored);
   if (options.jsonBodyLimit !== false) app.use(jsonBodyLimit(deps.config.maxJsonBytes));
 
   app.get("/api/health", async (c) => {

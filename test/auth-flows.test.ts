@@ -280,6 +280,7 @@ describe("login", () => {
     expect(Object.keys(res.json.data).sort()).toEqual([...SESSION_KEYS, "refreshToken"].sort());
     expect(res.json.data.user.email).toBe("a@example.com");
     expect(res.json.data.user.lastLoginAt).toBe("2026-01-01T00:00:00.000Z");
+    expect(res.headers.get("cache-control")).toBe("no-store"); // an answer with tokens (RFC 6749 §5.1)
   });
 
   it("a password hashed at another cost is brought to the configured one at its next login (timing stays alike)", async () => {

@@ -217,6 +217,13 @@ describe("base app", () => {
     expect(exposed).toEqual(expect.arrayContaining(["x-request-id", "etag", "retry-after"]));
   });
 
+  it("asks caches not to keep any answer (no-store), success and error alike", async () => {
+    for (const path of ["/api/health", "/api/nowhere", "/test/boom"]) {
+      const res = await app.request(path);
+      expect(res.headers.get("cache-control"), path).toBe("no-store");
+    }
+  });
+
   it("sends no allow-origin header without an Origin", async () => {
     const res = await app.request("/api/health");
     expect(res.headers.get("access-control-allow-origin")).toBeNull();

@@ -922,12 +922,17 @@ describe("ETags and conditional requests", () => {
     const first = await get();
     expect(first.headers.get("etag")).toBe(etag);
     expect(etag).toMatch(/^"[0-9a-z]+"$/);
+    // A browser may keep it for itself, asking again each time; lists and writes are never kept.
+    expect(first.headers.get("cache-control")).toBe("private, no-cache");
     for (const header of [etag, `W/${etag}`, `"other", ${etag}`, "*"]) {
       const res = await get({ "if-none-match": header });
       expect(res.status, header).toBe(304);
       expect(res.text).toBe("");
       expect(res.headers.get("etag")).toBe(etag);
+      expect(res.headers.get("cache-control")).toBe("private, no-cache");
     }
+    expect((await env.sk("GET", "/api/data/docs")).headers.get("cache-control")).toBe("no-store");
+    expect((await env.sk("PATCH", `/api/data/docs/${id}`, { n: 1 })).headers.get("cache-control")).toBe("no-store");
     expect((await get({ "if-none-match": '"other"' })).status).toBe(200);
   });
 

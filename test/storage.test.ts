@@ -246,6 +246,7 @@ describe.each([
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     expect(res.headers.get("content-disposition")).toMatch(/^inline/);
     expect(res.headers.get("content-security-policy")).toMatch(/default-src 'none'.*; sandbox$/);
+    expect(res.headers.get("cache-control")).toBe("private, max-age=60");
 
     const first = await app.request(`/api/storage/file?path=${encodeURIComponent(path)}`, { headers: auth(a.sk) });
     const signed = new URL(first.headers.get("location")!);

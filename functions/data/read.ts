@@ -93,6 +93,7 @@ export function readRoutes(deps: Deps): Hono<AppEnv> {
     }
     const etag = etagOf(doc);
     c.header("etag", etag);
+    c.header("cache-control", "private, no-cache"); // a browser may keep it, asking each time (If-None-Match)
     const ifNoneMatch = c.req.header("if-none-match");
     if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, etag)) return c.body(null, 304);
     return okDocument(c, present(doc));
