@@ -204,6 +204,12 @@ describe("list query", () => {
       await expectMatches(query, predicate);
     });
 
+    it("a filter of empty clauses matches everything, counted too", async () => {
+      expect(await items(`filter=${q({ $and: [{}] })}&limit=100`)).toHaveLength(all.length);
+      const counted = await list(`filter=${q({ $and: [{}] })}&count=true`);
+      expect([counted.status, counted.json.data?.count]).toEqual([200, all.length]);
+    });
+
     const deep = (levels: number): unknown => (levels === 0 ? { price: 5 } : { $and: [deep(levels - 1)] });
     it.each([
       ["$where", { $where: "this.price > 1" }],

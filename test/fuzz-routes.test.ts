@@ -10,6 +10,7 @@ import { createLocalApp } from "../shared/local-app.js";
 import { RESERVED_PARAMS } from "../shared/query/params-filter.js";
 import { openEmbeddedStore } from "../shared/store/embedded/index.js";
 import { ADMIN_TOKEN, memoryLogger, testConfig } from "./helpers.js";
+import { SPEC_FILTER_OPERATORS } from "./spec.js";
 import { guardedStore } from "./store-guard.js";
 
 let deps: Deps;
@@ -131,6 +132,22 @@ const queryValue = fc.oneof(fc.string({ maxLength: 20 }), jsonText, fc.integer()
 const query = fc
   .array(fc.tuple(fc.oneof(fc.constantFrom(...PARAMS), fc.string({ maxLength: 6 })), queryValue), { maxLength: 5 })
   .map((pairs) => new URLSearchParams(pairs).toString());
+
+/** MongoDB-style filters over the test schema: fields, operators, `$and`/`$or` of any (even empty) clauses. */
+const filterValue = fc.oneof(
+  fc.jsonValue({ maxDepth: 1 }),
+  fc.dictionary(fc.constantFrom(...SPEC_FILTER_OPERATORS, "$where"), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 2 }),
+);
+const filterClause: fc.Arbitrary<Record<string, unknown>> = fc.letrec<{ clause: Record<string, unknown> }>((tie) => ({
+  clause: fc.oneof(
+    { depthSize: "small" },
+    fc.constant({}),
+    fc.dictionary(fc.constantFrom("title", "views", "meta.lang", "_id", "userId"), filterValue, { maxKeys: 3 }),
+    fc
+      .tuple(fc.constantFrom("$and", "$or"), fc.array(tie("clause"), { maxLength: 3 }))
+      .map(([op, parts]) => ({ [op]: parts })),
+  ),
+})).clause;
 
 const collection = fc.constantFrom("posts", "free", "users", "Users", "missing", "_sys", "a.b", "%24where");
 const id = fc.oneof(fc.constant("DOC"), fc.constantFrom("0".repeat(24), "zz", "..%2F..", "%00"));
@@ -269,6 +286,17 @@ describe("route fuzzing", () => {
         expectSafeAnswer(method, path, search, text, who),
       ),
       { numRuns: 1200 },
+    );
+  });
+
+  it("every filter on a list, counted or not", async () => {
+    const list = fc.tuple(fc.constantFrom("posts", "free"), filterClause, fc.boolean());
+    await fc.assert(
+      fc.asyncProperty(list, caller, async ([name, filter, count], who) => {
+        const search = new URLSearchParams({ filter: JSON.stringify(filter), ...(count ? { count: "true" } : {}) });
+        await expectSafeAnswer("GET", `/api/data/${name}`, search.toString(), "", who);
+      }),
+      { numRuns: 1000 },
     );
   });
 

@@ -78,6 +78,8 @@ const insertionOrder = (docs: Doc[]) => [docs[2], docs[4], docs[0], docs[3], doc
 /** [filter, names of the matching people in _id order] */
 const FILTER_CASES: Array<[Filter, string[]]> = [
   [{}, ["Ada", "bob", "Cy", "Dee", "Eve"]],
+  [{ $and: [{}] }, ["Ada", "bob", "Cy", "Dee", "Eve"]],
+  [{ $and: [{}, { name: "Ada" }] }, ["Ada"]],
   [{ name: "Ada" }, ["Ada"]],
   [{ name: "Ada", age: 25 }, []],
   [{ name: { $eq: "bob" } }, ["bob"]],

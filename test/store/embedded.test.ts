@@ -191,6 +191,29 @@ describe("embedded load of a large collection", () => {
       await rm(dataDir, { recursive: true, force: true });
     }
   });
+
+  it("a write admitted while it loads is finished by close(), not refused", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "edgeback-load-"));
+    try {
+      let store = await openEmbeddedStore({ dataDir });
+      const id = "0123456789abcdef01234567";
+      await store
+        .platform()
+        .collection("big")
+        .insertMany(Array.from({ length: 12_000 }, (_, i) => ({ i })));
+      await store.close();
+      store = await openEmbeddedStore({ dataDir });
+      const write = store.platform().collection("big").insertOne({ _id: id, late: true }); // starts the load
+      await new Promise((resolve) => setTimeout(resolve, 5)); // read from disk; parsing in slices
+      await store.close();
+      await expect(write).resolves.toMatchObject({ _id: id });
+      store = await openEmbeddedStore({ dataDir });
+      expect(await store.platform().collection("big").findOne({ _id: id })).toMatchObject({ late: true });
+      await store.close();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("embedded count cache", () => {

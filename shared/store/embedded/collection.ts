@@ -29,6 +29,8 @@ import type { WriteOp } from "./write-ops.js";
 export interface CollectionHost {
   readonly db: string;
   load(coll: string): Promise<{ docs: string[]; indexes: IndexSpec[] }>;
+  /** `work` as given; close() waits for it to settle (a collection's whole load, slices included). */
+  holdClose<T>(work: Promise<T>): Promise<T>;
   /** Makes the ops durable (with the collection's creation when it is new); resolves once committed. */
   write(coll: string, ops: WriteOp[]): Promise<void>;
   assertOpen(): void;
@@ -121,7 +123,7 @@ export class EmbeddedCollection implements Collection {
 
   private async ready(): Promise<void> {
     this.host.assertOpen();
-    this.loaded ??= this.load();
+    this.loaded ??= this.host.holdClose(this.load());
     await this.loaded;
   }
 
@@ -278,7 +280,7 @@ export class EmbeddedCollection implements Collection {
     const cached = key === undefined ? undefined : this.counts.get(key);
     if (cached !== undefined) return cached;
     const exact = exactConditions(filter, this.indexes);
-    const count = exact
+    const count = exact?.length
       ? exactCount(exact, this.docs)
       : withinBudget(options.maxTimeMs, () => this.select(filter).length);
     if (key === undefined || key.length > MAX_COUNT_KEY_LENGTH) return count;

@@ -56,9 +56,12 @@ export async function openEmbeddedStore(options: { dataDir: string | null }): Pr
 
     async load(coll: string): Promise<{ docs: string[]; indexes: IndexSpec[] }> {
       if (!persistence || !collectionsOf(this.db).has(coll)) return { docs: [], indexes: [] };
-      const load = persistence.load(this.db, coll);
-      loading.add(load);
-      return load.finally(() => loading.delete(load));
+      return persistence.load(this.db, coll);
+    }
+
+    holdClose<T>(work: Promise<T>): Promise<T> {
+      loading.add(work);
+      return work.finally(() => loading.delete(work));
     }
 
     write(coll: string, ops: WriteOp[]): Promise<void> {
