@@ -225,6 +225,7 @@ describe("list query", () => {
       ["$in over 100", { qty: { $in: Array.from({ length: 101 }, (_, i) => i) } }],
       ["regex over 128", { name: { $regex: "a".repeat(129) } }],
       ["a private field", { cost: { $gt: 1 } }],
+      ["a range bound null", { qty: { $gte: null } }],
     ])("filter with %s → 400 INVALID_QUERY (pk)", async (_name, filter) => {
       const res = await env.pk("GET", `/api/data/products?filter=${q(filter)}`);
       expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);

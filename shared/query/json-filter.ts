@@ -129,7 +129,8 @@ function list(op: string, value: unknown, w: Walk, at: string): unknown[] {
 function operatorValue(op: string, value: unknown, ops: Doc, path: string, depth: number, w: Walk, at: string) {
   if (op === "$eq" || op === "$ne") return operand(value, path, depth, false, w, at);
   if (RANGE.has(op)) {
-    if (!isScalar(value)) fail(w, at, `${op} needs a string, number, boolean or null`);
+    // MongoDB takes `$gte: null` for `$eq: null` (null and missing); mingo matches nothing: refused, as no store agrees.
+    if (!isScalar(value) || value === null) fail(w, at, `${op} needs a string, number or boolean (for null, use $eq)`);
     return operand(value, path, depth, false, w, at);
   }
   if (LISTS.has(op)) return list(op, value, w, at).map((v, i) => operand(v, path, depth, true, w, join(at, String(i))));
