@@ -1,10 +1,12 @@
 /**
  * The aggregate route's answer is bounded in bytes (16 MiB of JSON), not only in items: a pipeline
- * whose items each carry a copy of the collection is refused with 400 INVALID_QUERY.
+ * whose items each carry a copy of the collection is refused with 400 INVALID_QUERY. What a pipeline
+ * builds and how long it runs are bounded too, the work mingo does between two expressions included:
+ * the embedded store runs it in a worker thread, so the process answers meanwhile.
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_AGGREGATE_BYTES } from "../shared/aggregate.js";
+import { AGGREGATE_TIME_MS, MAX_AGGREGATE_BYTES } from "../shared/aggregate.js";
 import { jsonBytesWithin } from "../shared/json-bytes.js";
 import { type DataTestEnv, dataTestEnv } from "./data-helpers.js";
 
@@ -55,4 +57,46 @@ describe("aggregate answer size", () => {
     expect(counted).toBeGreaterThan(MAX_AGGREGATE_BYTES);
     expect(counted).toBeLessThan(MAX_AGGREGATE_BYTES + 2000);
   });
+});
+
+describe("aggregate work and memory", () => {
+  /** One document's field `a`: an array of 2 Mi one-character strings (the most an expression may build). */
+  const bigArray = (chars = 2 * 1024 * 1024) => [
+    { $limit: 1 },
+    { $project: { s: { $literal: "x".repeat(4096) } } },
+    { $project: { s: { $concat: Array(64).fill("$s") } } },
+    { $project: { s: { $concat: Array(chars / (4096 * 64)).fill("$s") } } },
+    { $project: { a: { $split: ["$s", ""] } } },
+  ];
+
+  it("an expression building more than 2 Mi elements ($split) is 400", async () => {
+    const res = await aggregate([...bigArray(4 * 1024 * 1024), { $project: { n: { $size: "$a" } } }]);
+    expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);
+    const fits = await aggregate([...bigArray(), { $project: { _id: 0, n: { $size: "$a" } } }]);
+    expect([fits.status, fits.json.data?.items]).toEqual([200, [{ n: 2 * 1024 * 1024 }]]);
+  });
+
+  it("work between expressions (40 $reduce over 2 Mi elements) stops at the time limit, and health answers meanwhile", async () => {
+    const reduce = { $reduce: { input: "$a", initialValue: 0, in: "$$value" } };
+    const fields = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`r${i}`, reduce]));
+    const started = Date.now();
+    const running = aggregate([...bigArray(), { $project: fields }]);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const asked = Date.now();
+    expect((await env.app.request("/api/health")).status).toBe(200);
+    expect(Date.now() - asked).toBeLessThan(500);
+    const res = await running;
+    expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);
+    expect(Date.now() - started).toBeLessThan(AGGREGATE_TIME_MS + 3000);
+  }, 30_000);
+
+  it("a pipeline that would fill the heap ($zip of 300 references to 2 Mi elements) is 400, and the next one runs", async () => {
+    const res = await aggregate([
+      ...bigArray(),
+      { $project: { n: { $size: { $zip: { inputs: Array(300).fill("$a") } } } } },
+    ]);
+    expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);
+    const next = await aggregate([{ $count: "n" }]);
+    expect([next.status, next.json.data?.items]).toEqual([200, [{ n: 200 }]]);
+  }, 30_000);
 });

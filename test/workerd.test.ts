@@ -124,6 +124,9 @@ describe("a data round trip with rules in workerd (all functions in one Worker)"
     expect(list.json.data.items.map((d: { title: string }) => d.title)).toEqual(["hello"]);
     const one = await call("local", "GET", `/api/data/posts/${created.json.data._id}`, pk);
     expect(one.json.data.title).toBe("hello");
+    // No worker threads in workerd: the preview store runs the pipeline in the request's own thread.
+    const counted = await call("local", "POST", "/api/data/posts/aggregate", sk, { pipeline: [{ $count: "n" }] });
+    expect([counted.status, counted.json.data?.items]).toEqual([200, [{ n: 1 }]]);
     expect((await call("local", "DELETE", `/api/data/posts/${created.json.data._id}`, sk)).json.data.deleted).toBe(
       true,
     );

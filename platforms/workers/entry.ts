@@ -36,7 +36,11 @@ async function build(env: Bindings, createApp: (deps: Deps) => Served, needs: Fu
     const app = createApp(await createDeps(config, { store: scoped }));
     return { app, mongo: { scoped, uri: config.store.uri, dbPrefix: config.store.dbPrefix } };
   }
-  return { app: createApp(await createDeps(config, { store: await openEmbeddedStore({ dataDir: null }) })) };
+  return {
+    app: createApp(
+      await createDeps(config, { store: await openEmbeddedStore({ dataDir: null, aggregateInWorker: false }) }),
+    ),
+  };
 }
 
 /** The `export default` of a function's Worker. */

@@ -1,9 +1,7 @@
-import { find as mingoFind, ProcessingMode } from "mingo";
-import { Aggregator } from "mingo/aggregator";
+import { find as mingoFind } from "mingo";
 import type { Cursor } from "mingo/cursor";
 import { Query } from "mingo/query";
 import { newId } from "../../ids.js";
-import { arrayBytesWithin } from "../../json-bytes.js";
 import {
   type Collection,
   DOCUMENT_JSON,
@@ -13,6 +11,7 @@ import {
   type FindOptions,
   type IndexSpec,
   type Projection,
+  QueryTimeoutError,
   type Update,
 } from "../types.js";
 import { holdsSortedArray, sortWithArrays } from "./array-sort.js";
@@ -20,6 +19,7 @@ import { exactConditions, exactCount, exactMatches, matchesExact, unlessWalked }
 import { excludePaths, exclusionPaths } from "./exclude.js";
 import { filterKey } from "./filter-key.js";
 import { MINGO_CONTEXT, withinBudget } from "./mingo-context.js";
+import type { PipelineJob } from "./pipeline.js";
 import { type Plan, planQuery } from "./planner.js";
 import { indexValue, SortedIndex } from "./sorted-index.js";
 import { applyUpdate } from "./update.js";
@@ -29,6 +29,8 @@ import type { WriteOp } from "./write-ops.js";
 export interface CollectionHost {
   readonly db: string;
   load(coll: string): Promise<{ docs: string[]; indexes: IndexSpec[] }>;
+  /** Runs an aggregation's stages over its documents (in a worker thread where there is one). */
+  aggregate(job: PipelineJob): Promise<Array<Record<string, unknown>>>;
   /** `work` as given; close() waits for it to settle (a collection's whole load, slices included). */
   holdClose<T>(work: Promise<T>): Promise<T>;
   /** Makes the ops durable (with the collection's creation when it is new); resolves once committed. */
@@ -365,22 +367,13 @@ export class EmbeddedCollection implements Collection {
       excluded.push(...paths);
       stages = stages.slice(1);
     }
-    // Stored documents are frozen; mingo works on copies so stages like $addFields can write.
-    const aggregator = new Aggregator(stages, {
-      processingMode: ProcessingMode.CLONE_INPUT,
-      context: MINGO_CONTEXT,
-    });
-    return withinBudget(options.maxTimeMs, () => {
-      const matched = match ? this.select(match) : [...this.docs.values()];
-      const source = excluded.length > 0 ? excludePaths(matched, excluded) : matched;
-      const count = options.maxBytes === undefined ? undefined : arrayBytesWithin(options.maxBytes);
-      const items: Array<Record<string, unknown>> = [];
-      for (const item of aggregator.stream(source)) {
-        count?.(item);
-        items.push(item as Record<string, unknown>);
-      }
-      return items;
-    });
+    const started = Date.now();
+    const matched = match ? withinBudget(options.maxTimeMs, () => this.select(match)) : [...this.docs.values()];
+    const source = excluded.length > 0 ? excludePaths(matched, excluded) : matched;
+    // The stages get what is left of the time limit.
+    const maxTimeMs = options.maxTimeMs === undefined ? undefined : options.maxTimeMs - (Date.now() - started);
+    if (maxTimeMs !== undefined && maxTimeMs <= 0) throw new QueryTimeoutError(options.maxTimeMs);
+    return this.host.aggregate({ stages, source, maxTimeMs, maxBytes: options.maxBytes });
   }
 
   async createIndex(field: string, options: { unique?: boolean } = {}): Promise<void> {

@@ -1,6 +1,8 @@
 import type { Collection, Database, DocumentStore, IndexSpec, TenantLocation } from "../types.js";
 import { StoreUnavailableError } from "../types.js";
 import { type CollectionHost, EmbeddedCollection } from "./collection.js";
+import { runIsolated } from "./isolated-pipeline.js";
+import { type PipelineJob, runPipeline } from "./pipeline.js";
 import type { Persistence, StoredWrite, WriteOp } from "./write-ops.js";
 
 /** The map's value for `key`, made and kept on first use. */
@@ -17,7 +19,12 @@ function memo<K, V>(map: Map<K, V>, key: K, make: () => V): V {
  * made durable in one SQLite file under `dataDir` (or kept in memory only when `dataDir` is null,
  * as in tests and in workerd). A write resolves only once it is committed to disk.
  */
-export async function openEmbeddedStore(options: { dataDir: string | null }): Promise<DocumentStore> {
+export async function openEmbeddedStore(options: {
+  dataDir: string | null;
+  /** Aggregations run in a worker thread (isolated-pipeline.ts); false where there are none (workerd). */
+  aggregateInWorker?: boolean;
+}): Promise<DocumentStore> {
+  const aggregate = options.aggregateInWorker === false ? async (job: PipelineJob) => runPipeline(job) : runIsolated;
   const persistence: Persistence | undefined =
     options.dataDir === null ? undefined : await (await import("./sqlite.js")).openSqlitePersistence(options.dataDir);
   const catalog = new Map<string, Set<string>>();
@@ -58,6 +65,8 @@ export async function openEmbeddedStore(options: { dataDir: string | null }): Pr
       if (!persistence || !collectionsOf(this.db).has(coll)) return { docs: [], indexes: [] };
       return persistence.load(this.db, coll);
     }
+
+    aggregate = aggregate;
 
     holdClose<T>(work: Promise<T>): Promise<T> {
       loading.add(work);

@@ -6,10 +6,11 @@
  * - A query or an aggregation runs within a budget (withinBudget): every document a stage passes on,
  *   every expression evaluated and every query condition tested counts toward a look at the clock,
  *   and every regex match is charged its work before it starts, so no find, count or pipeline
- *   outlives its time limit (a single `$reduce` or one long match included). The expressions that
- *   can grow a value (`$concat`, `$concatArrays`, `$replaceAll`, `$replaceOne`) stop at MongoDB's
- *   16 MiB, so a few bytes of pipeline cannot build gigabytes. Everything here is synchronous, so
- *   one budget at a time is the running one.
+ *   outlives its time limit (a single `$reduce` or one long match included). An expression whose
+ *   value passes MongoDB's 16 MiB (a string, or an array of 2 Mi elements) stops the pipeline.
+ *   Everything here is synchronous, so one budget at a time is the running one. Some work runs
+ *   between two expressions (the elements `$map` or `$zip` build from variables and literals):
+ *   the embedded store bounds that by running aggregations in a worker (isolated-pipeline.ts).
  */
 import { Context, evalExpr } from "mingo/core";
 import type { Iterator } from "mingo/lazy";
@@ -112,26 +113,19 @@ const stages = Object.fromEntries(
   ]),
 ) as Operators["pipeline"];
 
-const GROWING = new Set(["$concat", "$concatArrays", "$replaceAll", "$replaceOne"]);
-
-/** Every expression steps the budget; the growing ones check the size of what they built. */
+/** Every expression steps the budget and checks the size of what it built. */
 const expressions = Object.fromEntries(
   Object.entries(expression as unknown as Record<string, Expression>).map(([name, evaluate]) => [
     name,
-    GROWING.has(name)
-      ? (obj: unknown, expr: unknown, options: Options) => {
-          step();
-          const value = evaluate(obj, expr, options);
-          const max = typeof value === "string" ? MAX_STRING_LENGTH : Array.isArray(value) ? MAX_ARRAY_LENGTH : 0;
-          if (max && (value as string | unknown[]).length > max) {
-            throw new AggregateLimitError(`${name} built a value over MongoDB's 16 MiB`);
-          }
-          return value;
-        }
-      : (obj: unknown, expr: unknown, options: Options) => {
-          step();
-          return evaluate(obj, expr, options);
-        },
+    (obj: unknown, expr: unknown, options: Options) => {
+      step();
+      const value = evaluate(obj, expr, options);
+      const max = typeof value === "string" ? MAX_STRING_LENGTH : Array.isArray(value) ? MAX_ARRAY_LENGTH : 0;
+      if (max && (value as string | unknown[]).length > max) {
+        throw new AggregateLimitError(`${name} built a value over MongoDB's 16 MiB`);
+      }
+      return value;
+    },
   ]),
 );
 

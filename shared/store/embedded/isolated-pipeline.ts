@@ -1,0 +1,79 @@
+/**
+ * Aggregations run in a worker thread. mingo evaluates some expressions without a look at the clock
+ * or a size check (the elements a `$map` or `$zip` builds from variables and array literals), so a
+ * short pipeline could hold the process for seconds or fill its heap: in a worker its deadline is
+ * kept by terminating the thread, its heap is bounded, and the process with every other request goes
+ * on. One worker runs one aggregation at a time; the others wait their turn (their time limit starts
+ * with it). Where there are no worker threads (a Cloudflare Worker's in-memory preview store opens
+ * the store with `aggregateInWorker: false`), the pipeline runs in the caller's thread, within the
+ * limits mingo-context.ts keeps.
+ */
+import type { Worker } from "node:worker_threads";
+import { QueryTimeoutError, ResultTooLargeError } from "../types.js";
+import { AggregateLimitError } from "./mingo-context.js";
+import type { PipelineJob } from "./pipeline.js";
+
+/** The worker's heap: room for the documents an aggregation starts from and what it builds. */
+const HEAP_MB = 1024;
+/** How long past its own time limit (which the worker keeps where it can) a job may run before the thread is ended. */
+const GRACE_MS = 1000;
+
+type Items = Array<Record<string, unknown>>;
+type Answer = { items: Items; error?: undefined } | { error: { name: string; message: string } };
+
+let worker: Worker | undefined;
+let queue: Promise<unknown> = Promise.resolve();
+
+export async function runIsolated(job: PipelineJob): Promise<Items> {
+  const threads = await import("node:worker_threads");
+  const run = queue.then(() => {
+    worker ??= new threads.Worker(new URL("./aggregate-worker.mjs", import.meta.url), {
+      resourceLimits: { maxOldGenerationSizeMb: HEAP_MB },
+    });
+    return inWorker(worker, job);
+  });
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+function inWorker(thread: Worker, job: PipelineJob): Promise<Items> {
+  return new Promise((resolve, reject) => {
+    const finish = () => {
+      clearTimeout(deadline);
+      thread.off("message", answered).off("error", failed).off("exit", exited);
+      thread.unref(); // an idle worker never keeps the process up
+    };
+    const end = (error: Error) => {
+      finish();
+      worker = undefined;
+      void thread.terminate();
+      reject(error);
+    };
+    const answered = (answer: Answer) => {
+      finish();
+      if (answer.error) reject(rebuilt(answer.error, job));
+      else resolve(answer.items);
+    };
+    const failed = (error: Error & { code?: string }) =>
+      end(
+        error.code === "ERR_WORKER_OUT_OF_MEMORY"
+          ? new AggregateLimitError("The aggregation ran out of memory")
+          : error,
+      );
+    const exited = () => end(new Error("The aggregation worker stopped"));
+    const deadline =
+      job.maxTimeMs === undefined
+        ? undefined
+        : setTimeout(() => end(new QueryTimeoutError(job.maxTimeMs)), job.maxTimeMs + GRACE_MS);
+    thread.on("message", answered).on("error", failed).on("exit", exited).ref();
+    thread.postMessage(job);
+  });
+}
+
+/** The worker's error as the store's own kind (the data API tells a result too large from the rest). */
+function rebuilt({ name, message }: { name: string; message: string }, job: PipelineJob): Error {
+  if (name === "QueryTimeoutError") return new QueryTimeoutError(job.maxTimeMs);
+  if (name === "ResultTooLargeError") return new ResultTooLargeError(job.maxBytes ?? 0);
+  if (name === "AggregateLimitError") return new AggregateLimitError(message);
+  return new Error(message);
+}
