@@ -56,7 +56,7 @@ describe("GET /api/admin/projects/:id/users", () => {
 });
 
 describe("DELETE /api/admin/projects/:id/users/:userId", () => {
-  it("deletes the account and revokes its sessions; the email can sign up again", async () => {
+  it("deletes the account and its sessions (none left in the store); the email can sign up again", async () => {
     const path = `/projects/${env.project.id}/users/${alice.user._id}`;
     // Refused before the deletion (no token, a bad one, the project's own keys): alice is untouched each time.
     for (const token of [null, "x".repeat(30), ADMIN_TOKEN.slice(0, -1), env.project.pk, env.project.sk]) {
@@ -65,10 +65,17 @@ describe("DELETE /api/admin/projects/:id/users/:userId", () => {
       expect((await env.api("GET", "/me", { token: alice.accessToken })).json.data).toEqual(alice.user);
     }
     expect((await env.login("alice@example.com")).status).toBe(200);
+    const sessions = () =>
+      env.deps.store
+        .tenant({ projectId: env.project.id })
+        .collection("_auth_sessions")
+        .find({ userId: alice.user._id });
+    expect(await sessions()).toHaveLength(2); // signup and login
 
     const res = await admin("DELETE", path);
     expect(res.status).toBe(200);
     expect(res.json.data).toEqual({ _id: alice.user._id, id: alice.user._id, deleted: true });
+    expect(await sessions()).toEqual([]); // deleted with the account, not only refused
     expect((await env.api("GET", "/me", { token: alice.accessToken })).json.code).toBe("TOKEN_INVALID");
     expect((await env.api("POST", "/refresh-token", { body: { refreshToken: alice.refreshToken } })).status).toBe(401);
     expect((await env.login("alice@example.com")).json.code).toBe("INVALID_CREDENTIALS");

@@ -119,6 +119,21 @@ describe("verification codes", () => {
     }
   });
 
+  it("the budget counts tries at an email before its account existed: its signup code waits for the next window", async () => {
+    env.clock.advance(5 * 60_000); // mid-way through a 10-minute budget window
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push((await verify(String(100000 + i), "late@example.com")).status);
+    expect(statuses).toEqual([400, 400, 400, 400, 429]);
+    await env.signup("late@example.com");
+    const code = env.otpFor("late@example.com");
+    // A new code leaves the (purpose, email) budget as it was: a sixth try in the window is never compared.
+    const early = await verify(code, "late@example.com");
+    expect([early.status, early.json.code]).toEqual([429, "OTP_ATTEMPTS_EXCEEDED"]);
+    expect(Number(early.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    env.clock.advance(5 * 60_000); // the next window; the code has 5 of its 10 minutes left
+    expect((await verify(code, "late@example.com")).status).toBe(200);
+  });
+
   it("parallel wrong tries cannot exceed the 5 allowed", async () => {
     const code = env.otpFor("a@example.com");
     const results = await Promise.all(Array.from({ length: 12 }, () => verify(wrongCode(code))));

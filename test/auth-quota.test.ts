@@ -10,7 +10,7 @@ import { documentBytes } from "../shared/quotas.js";
 import { StoreUnavailableError } from "../shared/store/types.js";
 import { type AuthTestEnv, authTestEnv, PASSWORD } from "./auth-helpers.js";
 import { call } from "./data-helpers.js";
-import { ADMIN_TOKEN, slowCollections } from "./helpers.js";
+import { ADMIN_TOKEN, aroundCollections, slowCollections } from "./helpers.js";
 
 let env: AuthTestEnv;
 afterEach(() => {
@@ -138,30 +138,11 @@ it("an account whose deletion fails after the account went has given its place b
     (u: { email: string }) => u.email === "ann@example.com",
   );
   // One hiccup of the store (a networked MongoDB) on the step after the account's removal.
-  const registry = env.deps.collections;
-  const database = registry.database.bind(registry);
   let failed = false;
-  vi.spyOn(registry, "database").mockImplementation((project) => {
-    const db = database(project);
-    return new Proxy(db, {
-      get: (target, key) =>
-        key !== "collection"
-          ? Reflect.get(target, key)
-          : (name: string) => {
-              const collection = target.collection(name);
-              if (name !== "_auth_sessions") return collection;
-              return new Proxy(collection, {
-                get: (c, k) => {
-                  const value = Reflect.get(c, k);
-                  if (k !== "deleteMany" || failed) return typeof value === "function" ? value.bind(c) : value;
-                  return async () => {
-                    failed = true;
-                    throw new StoreUnavailableError("connection reset");
-                  };
-                },
-              });
-            },
-    });
+  aroundCollections(env.deps, { _auth_sessions: ["deleteMany"] }, async (run) => {
+    if (failed) return run();
+    failed = true;
+    throw new StoreUnavailableError("connection reset");
   });
   expect((await admin("DELETE", `/users/${ann._id}`)).status).toBe(503);
   expect((await admin("DELETE", `/users/${ann._id}`)).status).toBe(404); // the retry finds no account

@@ -1,16 +1,19 @@
 /**
  * A login checks the password against the account as it read it, then waits for bcrypt: a reset, a
  * password change or an account deletion that lands during that wait must not be outlived by the
- * session the login would create. The wait is made deterministic by holding bcrypt's answer.
+ * session the login would create. The wait is made deterministic by holding bcrypt's answer (or,
+ * for the window after the login's own update, the session's insert).
  */
 import bcrypt from "bcryptjs";
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import { createAdminApp } from "../functions/admin/app.js";
-import { type AuthTestEnv, authTestEnv, PASSWORD } from "./auth-helpers.js";
+import { type AuthTestEnv, authTestEnv, PASSWORD, refreshCookie } from "./auth-helpers.js";
 import { call } from "./data-helpers.js";
-import { ADMIN_TOKEN } from "./helpers.js";
+import { ADMIN_TOKEN, aroundCollections, deferred } from "./helpers.js";
 
 let env: AuthTestEnv;
+/** Every session the project's store holds. */
+const sessions = () => env.deps.store.tenant({ projectId: env.project.id }).collection("_auth_sessions").find({});
 beforeEach(async () => {
   env = await authTestEnv();
 });
@@ -62,8 +65,42 @@ it("a login whose password check overlapped a reset is refused", async () => {
   const res = await login.finish();
   expect(res.status).toBe(401);
   expect(res.json.code).toBe("INVALID_CREDENTIALS");
-  const sessions = await env.deps.store.tenant({ projectId: env.project.id }).collection("sessions").find({});
-  expect(sessions).toEqual([]);
+  expect(await sessions()).toEqual([]);
+});
+
+/** Holds the next insert of a session until `release`; `entered` resolves when it arrives. */
+function heldSessionInsert() {
+  const entered = deferred();
+  const gate = deferred();
+  let armed = true;
+  aroundCollections(env.deps, { _auth_sessions: ["insertOne"] }, async (run) => {
+    if (armed) {
+      armed = false;
+      entered.resolve();
+      await gate.promise;
+    }
+    return run();
+  });
+  return { entered: entered.promise, release: () => gate.resolve() };
+}
+
+it("a reset that lands while the login's session is being created: the login is refused, no session survives", async () => {
+  await env.signup("ann@example.com");
+  await env.api("POST", "/request-password-reset", { body: { email: "ann@example.com" } });
+  const otp = env.otpFor("ann@example.com", "reset");
+  const held = heldSessionInsert();
+  const login = env.login("ann@example.com");
+  await held.entered;
+  const reset = await env.api("POST", "/reset-password", {
+    body: { email: "ann@example.com", otp, newPassword: "brand new password 1" },
+  });
+  expect(reset.status).toBe(200);
+  held.release();
+  const res = await login;
+  expect([res.status, res.json.code]).toEqual([401, "INVALID_CREDENTIALS"]);
+  expect(res.json.data?.accessToken).toBeUndefined();
+  expect(refreshCookie(res)).toBeUndefined();
+  expect(await sessions()).toEqual([]);
 });
 
 it("a login whose password check overlapped a password change is refused", async () => {

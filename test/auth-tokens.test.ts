@@ -1,6 +1,7 @@
 /**
  * Tokens (API.md §6): refresh-token rotation under concurrency, reuse detection revoking the whole
- * family, project isolation, forged access tokens, and the data function honouring auth's tokens.
+ * family, project isolation, forged access tokens, and the data function honouring auth's tokens
+ * (until they expire).
  */
 import { base64url, SignJWT } from "jose";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -197,7 +198,7 @@ describe("forged access tokens on /me", () => {
 });
 
 describe("the data function honours auth's tokens", () => {
-  it("pk + Bearer from /login inserts into an RLS collection as that user; other users and projects cannot", async () => {
+  it("pk + Bearer from /login inserts into an RLS collection as that user until it expires; other users and projects cannot", async () => {
     const data = createDataApp(env.deps);
     const other = await otherProject(env.deps);
     for (const sk of [env.project.sk, other.sk]) {
@@ -231,5 +232,12 @@ describe("the data function honours auth's tokens", () => {
     expect((await call(data, "POST", "/api/data/notes", { key: env.project.pk, body: { text: "x" } })).json.code).toBe(
       "AUTH_REQUIRED",
     );
+
+    // The token verified above (and is remembered as verified) still expires, for reads and writes alike.
+    env.clock.advance(901_000);
+    for (const [method, body] of [["GET"], ["POST", { text: "late" }]] as const) {
+      const late = await call(data, method, "/api/data/notes", { key: env.project.pk, token, body });
+      expect([late.status, late.json.code], method).toEqual([401, "TOKEN_EXPIRED"]);
+    }
   });
 });

@@ -74,6 +74,7 @@ const CALLERS = [
   "pk+foreign token",
   "pk+expired",
   "sk",
+  "sk+user token",
 ] as const;
 type CallerName = (typeof CALLERS)[number];
 
@@ -136,6 +137,8 @@ function updatedOwner(setup: Setup, op: Op, docOwner: "alice" | "bob"): "alice" 
 function expected(caller: CallerName, setup: Setup, op: Op): Expected {
   if (caller === "no key") return { code: "API_KEY_MISSING" };
   if (caller === "bad key") return { code: "API_KEY_INVALID" };
+  // The secret key never carries an end-user identity: a Bearer token sent with it changes nothing.
+  if (caller === "sk+user token") return expected("sk", setup, op);
   // A bulk item is decided as a single insert; its second item is the one that may name an owner.
   if (op.startsWith("bulk")) return expected(caller, setup, op.replace("bulk", "insert") as Op);
   // Aggregating is listing, once the key may aggregate at all (§5: pk only where allowed).
@@ -254,10 +257,10 @@ describe("§4.2 key-behaviour matrix", () => {
 
     const options: CallOptions = {};
     if (caller === "bad key") options.key = `${env.project.pk.slice(0, -4)}AAAA`;
-    else if (caller === "sk") options.key = env.project.sk;
+    else if (caller.startsWith("sk")) options.key = env.project.sk;
     else if (caller !== "no key") options.key = env.project.pk;
     const now = env.clock.now();
-    if (caller === "pk+owner") options.token = await env.token(alice);
+    if (caller === "pk+owner" || caller === "sk+user token") options.token = await env.token(alice);
     if (caller === "pk+other user") options.token = await env.token(bob);
     if (caller === "pk+foreign token")
       options.token = (await signAccessToken(foreign, alice, { now, ttlSeconds: 900 })).token;
@@ -358,7 +361,7 @@ describe("§4.2 key-behaviour matrix", () => {
       expect(after).toMatchObject({ title: "new", tag });
       expect(after.userId).toBe(want.owner === "none" ? undefined : name(want.owner as "alice" | "bob"));
       expect(res.headers.get("etag")).toBe(`"${Date.parse(after.updatedAt as string).toString(36)}"`);
-      if (caller !== "sk" && SETUPS[setup].rules[1] === "secret") {
+      if (!caller.startsWith("sk") && SETUPS[setup].rules[1] === "secret") {
         // A caller that may not read wrote blind: the answer shows no field of the document.
         expect(data).toEqual({ _id: target._id, id: target._id, updatedAt: after.updatedAt });
         return;

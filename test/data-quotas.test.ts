@@ -78,7 +78,7 @@ describe("documentsBytes: PUT and PATCH", () => {
     expect(await counted()).toBe(await storedBytes());
   });
 
-  it("a write that fails (duplicate value, If-Match) gives its reservation back", async () => {
+  it("a write that fails (duplicate value on insert, bulk, PATCH and PUT; If-Match) gives its reservation back", async () => {
     await env.defineCollection({
       name: "notes",
       fields: [
@@ -89,6 +89,14 @@ describe("documentsBytes: PUT and PATCH", () => {
     await env.sk("POST", "/api/data/notes", { slug: "taken" });
     const id = await insertTiny();
     const grow = { text: "x".repeat(5_000), slug: "taken" };
+    // Refused inserts, three times over what the quota would hold if their reservations stayed.
+    for (let i = 0; i < 3; i++) {
+      const dup = await env.sk("POST", "/api/data/notes", grow);
+      expect([dup.status, dup.json.code]).toEqual([409, "DUPLICATE_VALUE"]);
+    }
+    const bulk = await env.sk("POST", "/api/data/notes/bulk", [{ text: "x".repeat(5_000) }, grow]);
+    expect([bulk.status, bulk.json.code]).toEqual([409, "DUPLICATE_VALUE"]);
+    expect(await counted()).toBe(await storedBytes());
     expect((await env.sk("PATCH", `/api/data/notes/${id}`, grow)).json.code).toBe("DUPLICATE_VALUE");
     expect((await env.sk("PUT", `/api/data/notes/${id}`, grow)).json.code).toBe("DUPLICATE_VALUE");
     const stale = { "if-match": '"0-stale"' };

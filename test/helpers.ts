@@ -69,23 +69,23 @@ export function thrown(fn: () => unknown): ApiError {
 export const detailPaths = (details: ErrorDetail[] | undefined) => (details ?? []).map((d) => d.path);
 
 /**
- * Makes the named methods of the named tenant collections answer `ms` later, as a networked MongoDB
- * does (`{users: ["count", "insertOne"]}`), until vi.restoreAllMocks(): races that one process's
- * store never shows.
+ * Runs the named methods of the named tenant collections (`{users: ["count", "insertOne"]}`) through
+ * `around`, which gets the call to make, until vi.restoreAllMocks(): to delay or hold a store step.
  */
-export function slowCollections(deps: Deps, methods: Record<string, string[]>, ms = 20): void {
+export function aroundCollections(
+  deps: Deps,
+  methods: Record<string, string[]>,
+  around: (run: () => Promise<unknown>) => Promise<unknown>,
+): void {
   const registry = deps.collections;
   const database = registry.database.bind(registry);
-  const slow = <T extends object>(collection: T, names: string[]): T =>
+  const wrap = <T extends object>(collection: T, names: string[]): T =>
     new Proxy(collection, {
       get: (target, key) => {
         const value = Reflect.get(target, key);
         if (typeof value !== "function") return value;
         if (!names.includes(String(key))) return value.bind(target);
-        return async (...args: unknown[]) => {
-          await new Promise((resolve) => setTimeout(resolve, ms));
-          return value.apply(target, args);
-        };
+        return (...args: unknown[]) => around(() => value.apply(target, args));
       },
     });
   vi.spyOn(registry, "database").mockImplementation((project) => {
@@ -93,8 +93,20 @@ export function slowCollections(deps: Deps, methods: Record<string, string[]>, m
     return new Proxy(db, {
       get: (target, key) =>
         key === "collection"
-          ? (name: string) => (methods[name] ? slow(target.collection(name), methods[name]) : target.collection(name))
+          ? (name: string) => (methods[name] ? wrap(target.collection(name), methods[name]) : target.collection(name))
           : Reflect.get(target, key),
     });
+  });
+}
+
+/**
+ * Makes the named methods of the named tenant collections answer `ms` later, as a networked MongoDB
+ * does (`{users: ["count", "insertOne"]}`), until vi.restoreAllMocks(): races that one process's
+ * store never shows.
+ */
+export function slowCollections(deps: Deps, methods: Record<string, string[]>, ms = 20): void {
+  aroundCollections(deps, methods, async (run) => {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return run();
   });
 }

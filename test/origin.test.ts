@@ -13,6 +13,10 @@ describe("originAllowed", () => {
     ["no origin with an allowlist", null, ["example.org"], false],
     ["exact origin", "https://app.example.com", ["https://app.example.com"], true],
     ["exact origin, other scheme", "http://app.example.com", ["https://app.example.com"], false],
+    // The scheme is compared, not only host and port: these share https's port 443.
+    ["exact origin, other scheme on the same port", "http://app.example.com:443", ["https://app.example.com"], false],
+    ["exact origin, wss (default port 443)", "wss://app.example.com", ["https://app.example.com"], false],
+    ["exact origin, ftp on port 443", "ftp://app.example.com:443", ["https://app.example.com"], false],
     ["exact origin, other port", "https://example.org:8443", ["https://example.org"], false],
     ["exact origin, explicit default port", "https://example.org:443", ["https://example.org"], true],
     ["exact origin with port", "http://localhost:5173", ["http://localhost:5173"], true],

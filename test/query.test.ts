@@ -451,9 +451,28 @@ describe("JSON filters", () => {
     ["$type", json("filter", { a: { $type: "string" } }), /\$type/],
     ["$not at the top", json("filter", { $not: { a: 1 } }), /\$not/],
     ["$and inside a field", json("filter", { a: { $and: [{ $gt: 1 }] } }), /\$and/],
-    ["operator smuggled in a literal", json("filter", { a: { b: { $where: "x" } } }), /\$where/],
-    ["operator smuggled in $eq", json("filter", { a: { $eq: { $gt: 1 } } }), /\$gt/],
-    ["operator smuggled in $in", json("filter", { a: { $in: [{ $where: "1" }] } }), /\$where/],
+    // An operator inside a literal value is refused as such (MongoDB would read it, or fail with a 500).
+    [
+      "operator smuggled in a literal",
+      json("filter", { a: { b: { $where: "x" } } }),
+      /\$where is not allowed inside a value/,
+    ],
+    ["operator smuggled in $eq", json("filter", { a: { $eq: { $gt: 1 } } }), /\$gt is not allowed inside a value/],
+    [
+      "operator smuggled in $eq, $where",
+      json("filter", { a: { $eq: { $where: "sleep(100)" } } }),
+      /\$where is not allowed inside a value/,
+    ],
+    [
+      "operator smuggled in $in",
+      json("filter", { a: { $in: [{ $where: "1" }] } }),
+      /\$where is not allowed inside a value/,
+    ],
+    [
+      "operator smuggled in $ne, nested",
+      json("filter", { a: { $ne: { b: { $expr: 1 } } } }),
+      /\$expr is not allowed inside a value/,
+    ],
     ["mixed operators and fields", json("filter", { a: { $gt: 1, b: 2 } }), /mixed/],
     ["$options alone", json("filter", { a: { $options: "i" } }), /\$options/],
     ["$options bad flag", json("filter", { a: { $regex: "x", $options: "g" } }), /flags/],

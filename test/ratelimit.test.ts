@@ -81,7 +81,7 @@ describe.each<Backend>(["memory", "upstash"])("rate limits, %s backend", (backen
     await env.close();
   });
 
-  it("limits publishable keys per client IP: the last x-forwarded-for hop, the one the proxy added", async () => {
+  it("limits publishable keys per project and client IP: the last x-forwarded-for hop, the one the proxy added", async () => {
     const env = await instances(backend, { RATE_LIMIT_PK: "2/1m" });
     const a = { "x-forwarded-for": "203.0.113.1" };
     const b = { "x-forwarded-for": "203.0.113.2" };
@@ -91,6 +91,10 @@ describe.each<Backend>(["memory", "upstash"])("rate limits, %s backend", (backen
     // A port the proxy appended names the same client.
     expect((await env.get(0, { "x-forwarded-for": "10.9.9.8 , 203.0.113.1:4444" })).status).toBe(429);
     expect((await env.get(0, b)).status).toBe(404);
+    // The same client's budget in another project is whole: one project's traffic never uses up another's.
+    const other = (await env.deps.projects.create({ name: `rl-${++namespace}` })).keys;
+    const elsewhere = await env.get(0, a, other.publishable);
+    expect([elsewhere.status, elsewhere.headers.get("ratelimit-remaining")]).toEqual([404, "1"]);
     await env.close();
   });
 
@@ -117,7 +121,7 @@ describe.each<Backend>(["memory", "upstash"])("rate limits, %s backend", (backen
     await env.close();
   });
 
-  it("limits secret keys per key, apart from publishable traffic", async () => {
+  it("limits secret keys per key (the old and new key of a rotation apart), apart from publishable traffic", async () => {
     const env = await instances(backend, { RATE_LIMIT_SK: "2/1m", RATE_LIMIT_PK: "5/1m" });
     const sk = env.keys.secret;
     expect([
@@ -126,6 +130,12 @@ describe.each<Backend>(["memory", "upstash"])("rate limits, %s backend", (backen
       (await env.get(0, {}, sk)).status,
     ]).toEqual([404, 404, 429]);
     expect((await env.get()).status).toBe(404);
+    // A rotation's new secret key, while the old one is still valid, has a budget of its own.
+    const project = (await env.deps.projects.list())[0]!;
+    const rotated = await env.deps.projects.rotateKeys(project.id, "secret", 3600);
+    const fresh = await env.get(0, {}, rotated!.secret!);
+    expect([fresh.status, fresh.headers.get("ratelimit-remaining")]).toEqual([404, "1"]);
+    expect((await env.get(0, {}, sk)).status).toBe(429);
     await env.close();
   });
 

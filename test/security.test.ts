@@ -1,14 +1,15 @@
 /**
  * Security suite (data and admin functions): forged tokens, cross-tenant access through every data
- * route, hostile queries and bodies, and constant-time comparison of secrets by code path (admin
- * token, one-time codes, signed storage URLs; keys, refresh tokens and verified access tokens are
- * looked up by hash).
+ * route, hostile queries and bodies, bounded regex work, and constant-time comparison of secrets by
+ * code path (admin token, one-time codes, signed storage URLs; keys, refresh tokens and verified
+ * access tokens are looked up by hash).
  */
 import { base64url, SignJWT } from "jose";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createAdminApp } from "../functions/admin/app.js";
 import { createStorageApp } from "../functions/storage/app.js";
 import * as crypto from "../shared/crypto.js";
+import { linearRegExp, MAX_MATCH_WORK, metered, RegexWorkError } from "../shared/linear-regexp.js";
 import { signAccessToken, TOKEN_ISSUER, tokenAudience } from "../shared/tokens.js";
 import { authTestEnv } from "./auth-helpers.js";
 import { call, createTestProject, type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers.js";
@@ -58,6 +59,10 @@ describe("forged access tokens", () => {
     };
   };
 
+  /** `payload` signed as a genuine token is: HS256 with the project's own secret. */
+  const signed = (payload: Record<string, unknown>) =>
+    new SignJWT(payload).setProtectedHeader({ alg: "HS256" }).sign(encoder.encode(env.project.jwtSecret));
+
   const forgeries: Array<[string, () => Promise<string>, string]> = [
     ["alg none", async () => `${json({ alg: "none", typ: "JWT" })}.${json(claims())}.`, "TOKEN_INVALID"],
     [
@@ -84,12 +89,12 @@ describe("forged access tokens", () => {
         (await signAccessToken(env.project, user, { now: env.clock.now() - 3_600_000, ttlSeconds: 60 })).token,
       "TOKEN_EXPIRED",
     ],
+    ["not valid yet (nbf in the future)", () => signed({ ...claims(), nbf: claims().iat + 600 }), "TOKEN_INVALID"],
+    // Signed with the project's secret, yet not a token the project issues:
+    ["without exp (it would never expire)", () => signed({ ...claims(), exp: undefined }), "TOKEN_INVALID"],
     [
-      "not valid yet (nbf in the future)",
-      () =>
-        new SignJWT({ ...claims(), nbf: claims().iat + 600 })
-          .setProtectedHeader({ alg: "HS256" })
-          .sign(encoder.encode(env.project.jwtSecret)),
+      "a userId claim naming another user than sub",
+      () => signed({ ...claims(), userId: newUserId() }),
       "TOKEN_INVALID",
     ],
     [
@@ -102,10 +107,7 @@ describe("forged access tokens", () => {
     ],
     [
       "this project's secret but another project's audience",
-      () =>
-        new SignJWT({ ...claims(), aud: tokenAudience("0".repeat(24)) })
-          .setProtectedHeader({ alg: "HS256" })
-          .sign(encoder.encode(env.project.jwtSecret)),
+      () => signed({ ...claims(), aud: tokenAudience("0".repeat(24)) }),
       "TOKEN_INVALID",
     ],
     ["garbage", async () => "not.a.jwt", "TOKEN_INVALID"],
@@ -277,6 +279,24 @@ describe("backtracking regular expressions are matched in linear time", () => {
     expect([res.status, res.json.code]).toEqual([400, "VALIDATION_FAILED"]);
   });
 
+  it("a match outside any metered run (no route's time budget) is refused past MAX_MATCH_WORK, before it runs", () => {
+    const re = linearRegExp("[a-b]{1,100}[cd]"); // about 200 instructions: 1 s over this text if it ran
+    const text = "a".repeat(Math.ceil(MAX_MATCH_WORK / 100) + 1);
+    const started = Date.now();
+    expect(() => re.test(text)).toThrow(RegexWorkError);
+    expect(Date.now() - started).toBeLessThan(200);
+    // A small match runs; inside a metered run its work is charged to that run's meter instead.
+    expect(linearRegExp("^ab+c$").test("abbbc")).toBe(true);
+    let charged = 0;
+    const hit = metered(
+      (work) => {
+        charged += work;
+      },
+      () => linearRegExp("b").test("abc"),
+    );
+    expect([hit, charged > 0]).toEqual([true, true]);
+  });
+
   it.each([
     ["lookahead", "a(?=b)"],
     ["lookbehind", "(?<=a)b"],
@@ -366,25 +386,34 @@ describe("constant-time secret comparison (by code path)", () => {
     await auth.close();
   });
 
-  it("signed storage URLs are checked with timingSafeEqual, tampered and genuine alike", async () => {
+  it("signed storage URLs are checked with timingSafeEqual: a signature changed, cut, lengthened or empty never matches", async () => {
     const storage = createStorageApp(env.deps);
     const issued = await call(storage, "POST", "/api/storage/upload-url", {
       key: env.project.sk,
       body: { filename: "a.txt", contentType: "text/plain", size: 2 },
     });
     const url = new URL(issued.json.data.uploadUrl);
-    const genuine = `${url.pathname}${url.search}`;
     const sig = url.searchParams.get("sig")!;
-    const tampered = genuine.replace(sig, `${sig.slice(0, -1)}${sig.endsWith("0") ? "1" : "0"}`);
+    /** The upload URL as issued, for operation `op` with signature `value`. */
+    const signedAs = (op: string, value: string) => {
+      const forged = new URL(url);
+      forged.searchParams.set("op", op);
+      forged.searchParams.set("sig", value);
+      return `${forged.pathname}${forged.search}`;
+    };
+    // One character changed, and signatures of another length (compared as equal lengths, they would match).
+    const forged = [`${sig.slice(0, -1)}${sig.endsWith("0") ? "1" : "0"}`, sig.slice(0, -1), `${sig}0`, ""];
     const spy = vi.mocked(crypto.timingSafeEqual);
     spy.mockClear();
     const statuses = [];
-    for (const path of [tampered, genuine]) {
+    for (const path of [...forged.map((value) => signedAs("put", value)), signedAs("put", sig)]) {
       const res = await storage.request(path, { method: "PUT", headers: { "content-type": "text/plain" }, body: "ok" });
       statuses.push(res.status);
     }
-    expect(statuses).toEqual([403, 200]);
-    expect(spy.mock.results.map((r) => r.value)).toEqual([false, true]);
+    expect(statuses).toEqual([403, 403, 403, 403, 200]);
+    expect(spy.mock.results.map((r) => r.value)).toEqual([false, false, false, false, true]);
+    // The file now exists: a download URL forged the same ways is refused too.
+    for (const value of forged) expect((await storage.request(signedAs("get", value))).status, value).toBe(403);
   });
 
   it("verified access tokens are remembered by their SHA-256, not looked up by the token itself", async () => {

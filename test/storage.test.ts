@@ -518,7 +518,7 @@ describe.each([
     );
   });
 
-  it("paths: no traversal, no absolute paths, no control characters, no other project; names keep their extension", async () => {
+  it("paths: no traversal, no absolute paths, no control characters, no segment starting with a dot (.staging), no other project; names keep their extension", async () => {
     for (const path of [
       `${a.id}/../${b.id}/x.png`,
       "/etc/passwd",
@@ -526,9 +526,14 @@ describe.each([
       `${a.id}//x.png`,
       "",
       `${a.id}/x`,
+      // `.staging/<path>` is where direct uploads land unchecked (S3): no client path may name it.
+      `${a.id}/.staging/${a.id}/uploads/abc-a.txt`,
+      `${a.id}/.hidden/x.png`,
     ]) {
       const res = await del(auth(a.sk), path);
-      expect(res.status, JSON.stringify(path)).toBe(400);
+      expect([res.status, (await json(res)).code], JSON.stringify(path)).toEqual([400, "VALIDATION_FAILED"]);
+      const confirm = await post("upload-confirm", auth(a.sk), { filePath: path, size: 2 });
+      expect(confirm.status, JSON.stringify(path)).toBe(400);
     }
     expect((await del(auth(a.sk), `${b.id}/uploads/x.png`)).status).toBe(403);
     const named = await upload(auth(a.sk), png(), "../../etc/pass wd.png", "docs/2026");
@@ -547,7 +552,17 @@ describe.each([
     expect((await upload(auth(a.sk), png(), "x.png", "users")).status).toBe(400);
   });
 
-  it("quota: reserved before the write, refused past it, given back on delete", async () => {
+  it("quota: reserved before the write, refused past it (one file larger than the whole quota too), given back on delete", async () => {
+    await deps.projects.update(a.id, { settings: { storage: { quotaBytes: PNG.length - 1 } } });
+    const tooBig = await upload(auth(a.sk), png());
+    expect([tooBig.status, (await json(tooBig)).code]).toEqual([403, "QUOTA_EXCEEDED"]);
+    const tooBigDirect = await post("upload-url", auth(a.sk), {
+      filename: "a.png",
+      contentType: "image/png",
+      size: PNG.length,
+    });
+    expect([tooBigDirect.status, (await json(tooBigDirect)).code]).toEqual([403, "QUOTA_EXCEEDED"]);
+    // Two files fit exactly.
     await deps.projects.update(a.id, { settings: { storage: { quotaBytes: PNG.length * 2 } } });
     const first = (await json(await upload(auth(a.sk), png()))).data.path;
     expect((await upload(auth(a.sk), png())).status).toBe(201);
@@ -560,7 +575,7 @@ describe.each([
     expect(parallel.every((r) => r.status === 403)).toBe(true);
   });
 
-  it("direct uploads: the URL binds path, type and size, works once, and expires", async () => {
+  it("direct uploads: the URL binds path, type, size and magic bytes, works once, and expires", async () => {
     const req = (body: unknown, headers = auth(a.sk)) =>
       app.request("/api/storage/upload-url", {
         method: "POST",
@@ -574,6 +589,8 @@ describe.each([
     const issued = (await json(await req({ filename: "p.png", contentType: "image/png", size: PNG.length }))).data;
     expect(issued).toMatchObject({ method: "PUT", expiresIn: 900, headers: { "content-type": "image/png" } });
     expect((await put(issued.uploadUrl, "text/plain", PNG)).status).toBe(415);
+    // Bytes that are not a PNG are refused before they are stored, and the URL still takes the right ones.
+    expect((await put(issued.uploadUrl, "image/png", new Uint8Array(PNG.length).fill(0x41))).status).toBe(415);
     expect((await put(issued.uploadUrl, "image/png", PNG.slice(0, 10))).status).toBe(400);
     expect((await put(issued.uploadUrl, "image/png", new Uint8Array([...PNG, 1]))).status).toBe(413);
     expect((await put(issued.uploadUrl, "image/png", PNG)).status).toBe(200);
