@@ -66,7 +66,12 @@ function inWorker(thread: Worker, job: PipelineJob): Promise<Items> {
         ? undefined
         : setTimeout(() => end(new QueryTimeoutError(job.maxTimeMs)), job.maxTimeMs + GRACE_MS);
     thread.on("message", answered).on("error", failed).on("exit", exited).ref();
-    thread.postMessage(job);
+    try {
+      thread.postMessage(job);
+    } catch (error) {
+      finish(); // a value that cannot be copied: the worker never saw the job
+      reject(error);
+    }
   });
 }
 
