@@ -4,10 +4,11 @@
  * reads the accounts (API.md §4.2: end users are reachable only through /api/userAuth).
  */
 import urBackend from "@urbackend/sdk";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createAuthApp } from "../functions/auth/app.js";
 import { PASSWORD } from "./auth-helpers.js";
 import { call, type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers.js";
+import { aroundCollections } from "./helpers.js";
 import { serveLocalApp } from "./serve.js";
 
 let env: DataTestEnv;
@@ -40,7 +41,10 @@ beforeEach(async () => {
     await env.sk("POST", "/api/data/posts", { title: "P", author: authorId, tags: [tagIds[0], gone, tagIds[1]] })
   ).json.data._id;
 });
-afterEach(() => env.close());
+afterEach(() => {
+  vi.restoreAllMocks();
+  return env.close();
+});
 
 describe("populate", () => {
   it("turns a ref into its document and an array of refs into theirs (a missing one left out), on lists and gets", async () => {
@@ -116,6 +120,26 @@ describe("populate", () => {
     const over = await populated(400); // about 20 MB
     expect([over.status, over.json.code]).toEqual([400, "INVALID_QUERY"]);
     expect(over.json.message).toMatch(/would pass 16 MiB/);
+  });
+
+  it("stops reading once the documents read pass 16 MiB: 300 distinct authors of 100 KB are 400 after 200 read", async () => {
+    await env.sk("PUT", "/api/schemas/posts", {
+      fields: [{ name: "authors", type: "array", items: { type: "ref", ref: "authors" } }],
+    });
+    const ids: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      ids.push((await env.sk("POST", "/api/data/authors", { name: `${i}`.padEnd(100_000, "x") })).json.data._id);
+    }
+    const id = (await env.sk("POST", "/api/data/posts", { authors: ids })).json.data._id as string;
+    let read = 0;
+    aroundCollections(env.deps, { authors: ["find"] }, async (run) => {
+      const found = (await run()) as unknown[];
+      read += found.length;
+      return found;
+    });
+    const res = await env.pk("GET", `/api/data/posts/${id}?populate=authors`);
+    expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);
+    expect(read).toBe(200);
   });
 
   it("never reads accounts: a ref to users populates as null (list and get, even with the secret key)", async () => {

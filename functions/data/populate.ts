@@ -65,22 +65,20 @@ export async function populate(
   const take = (found: Map<string, Readable>, id: string) => {
     const entry = found.get(id);
     added += entry?.bytes ?? 0;
-    if (added > MAX_POPULATED_BYTES) {
-      throw invalidQuery(
-        "populate",
-        "the populated documents would pass 16 MiB: populate fewer fields, or ask for a smaller limit",
-      );
-    }
+    if (added > MAX_POPULATED_BYTES) throw tooLarge();
     return entry?.doc;
   };
   for (const field of fields) {
-    const ids = new Set(
-      out.flatMap((doc) => [doc[field.name]].flat()).filter((id) => typeof id === "string" && isId(id)),
-    );
+    // The ids placed below, and only those: every document read is placed at least once.
+    const named = out.flatMap((doc) => {
+      const value = doc[field.name];
+      return field.many ? (Array.isArray(value) ? value : []) : [value];
+    });
+    const ids = new Set(named.filter((id): id is string => typeof id === "string" && isId(id)));
     if (ids.size > MAX_POPULATED_IDS) {
       throw invalidQuery("populate", `"${field.name}" names more than ${MAX_POPULATED_IDS} documents on this page`);
     }
-    const found = await readable(deps, c, caller, field.collection, [...ids] as string[]);
+    const found = await readable(deps, c, caller, field.collection, [...ids], MAX_POPULATED_BYTES - added);
     for (const doc of out) {
       const value = doc[field.name];
       if (field.many && Array.isArray(value)) {
@@ -99,8 +97,20 @@ interface Readable {
   bytes: number;
 }
 
-/** The documents of `name` with these ids that the caller may read, as it may see them, by id. */
-async function readable(deps: Deps, c: Ctx, caller: Caller, name: string, ids: string[]) {
+const tooLarge = () =>
+  invalidQuery(
+    "populate",
+    "the populated documents would pass 16 MiB: populate fewer fields, or ask for a smaller limit",
+  );
+
+/** Ids read in one query: a refusal comes after at most this many documents past the byte bound. */
+const READ_BATCH = 100;
+
+/**
+ * The documents of `name` with these ids that the caller may read, as it may see them, by id; read
+ * in batches, and refused (tooLarge) as soon as they pass `maxBytes` together, unread ones unread.
+ */
+async function readable(deps: Deps, c: Ctx, caller: Caller, name: string, ids: string[], maxBytes: number) {
   const { project, keyType } = c.get("principal");
   const found = new Map<string, Readable>();
   const entry = ids.length > 0 && !looksLikeUsers(name) ? await deps.collections.get(project, name) : null;
@@ -112,11 +122,18 @@ async function readable(deps: Deps, c: Ctx, caller: Caller, name: string, ids: s
     if (error instanceof ApiError) return found; // not this caller's to read
     throw error;
   }
-  const filter = and({ _id: { $in: ids } }, ownerFilter(entry.def, ownerId));
   const validators = deps.collections.validators(project, entry);
-  for (const stored of await deps.collections.database(project).collection(name).find(filter)) {
-    const doc = validators.strip(stored, { isSecretKey: keyType === "secret" });
-    found.set(String(stored._id), { doc, bytes: jsonBytesWithin(doc, MAX_POPULATED_BYTES) });
+  const collection = deps.collections.database(project).collection(name);
+  let total = 0;
+  for (let at = 0; at < ids.length; at += READ_BATCH) {
+    const filter = and({ _id: { $in: ids.slice(at, at + READ_BATCH) } }, ownerFilter(entry.def, ownerId));
+    for (const stored of await collection.find(filter)) {
+      const doc = validators.strip(stored, { isSecretKey: keyType === "secret" });
+      const bytes = jsonBytesWithin(doc, MAX_POPULATED_BYTES);
+      total += bytes;
+      if (total > maxBytes) throw tooLarge();
+      found.set(String(stored._id), { doc, bytes });
+    }
   }
   return found;
 }
