@@ -624,6 +624,15 @@ describe("bulk insert", () => {
     expect(await count()).toBe(0);
   });
 
+  it("shares one regex budget among its items: checking stops once the body's pattern work is spent", async () => {
+    // 2000 RE2 instructions per character: one item of 1900 characters costs about a tenth of the budget.
+    await env.defineCollection({ name: "pat", fields: [{ name: "s", type: "string", pattern: "[a-b]{1,1000}[cd]" }] });
+    const res = await env.sk("POST", "/api/data/pat/bulk", new Array(100).fill({ s: "a".repeat(1900) }));
+    expect([res.status, res.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    expect(res.json.details.length).toBeLessThan(20);
+    expect(res.json.details.at(-1).message).toBe("The values are too long to check against the collection's patterns");
+  });
+
   it("a duplicate inside the batch inserts nothing and names the later item", async () => {
     const res = await env.sk("POST", "/api/data/items/bulk", [
       { title: "a", sku: "1" },
@@ -924,6 +933,8 @@ describe("ETags and conditional requests", () => {
     expect(etag).toMatch(/^"[0-9a-z]+"$/);
     // A browser may keep it for itself, asking again each time; lists and writes are never kept.
     expect(first.headers.get("cache-control")).toBe("private, no-cache");
+    // The secret key's copy shows private fields a publishable key's does not: one copy per caller.
+    expect(first.headers.get("vary")?.toLowerCase().split(/\s*,\s*/)).toEqual(["origin", "x-api-key", "authorization"]);
     for (const header of [etag, `W/${etag}`, `"other", ${etag}`, "*"]) {
       const res = await get({ "if-none-match": header });
       expect(res.status, header).toBe(304);

@@ -1,5 +1,6 @@
 import { ApiError, type ErrorDetail } from "../../shared/errors.js";
-import { budgetSpent, withinProblemBudget } from "../../shared/schema/problem-budget.js";
+import { budgetSpent } from "../../shared/schema/problem-budget.js";
+import { withinBudgets } from "../../shared/schema/validator.js";
 import { type Collection, DuplicateKeyError } from "../../shared/store/types.js";
 
 /** Most documents one bulk insert may carry. */
@@ -8,9 +9,9 @@ export const MAX_BULK = 500;
 type Prepared = Record<string, unknown>;
 
 /**
- * Prepares every item of a bulk body, all or nothing. Every failing item is reported (until the body's
- * problem budget is spent: problem-budget.ts), each detail carrying its `index` and a path prefixed
- * with it (`3.title`); the error's code is that of the first failing item (VALIDATION_FAILED,
+ * Prepares every item of a bulk body, all or nothing, within one body's budgets (validator.ts).
+ * Every failing item is reported (until a budget is spent), each detail carrying its `index` and a
+ * path prefixed with it (`3.title`); the error's code is that of the first failing item (VALIDATION_FAILED,
  * INVALID_FIELD_NAME, ...). Any other failure (a denial, 403; an item too large, 413) stops at once:
  * it is the answer unless items before it failed already.
  */
@@ -25,7 +26,7 @@ export function prepareBulk(body: unknown, prepare: (item: unknown) => Prepared)
   const rejected = () =>
     new ApiError((first as ApiError).code, "Bulk insert rejected; nothing was inserted", { details });
   const docs: Prepared[] = [];
-  withinProblemBudget(() => {
+  withinBudgets(() => {
     for (const [index, item] of body.entries()) {
       try {
         docs.push(prepare(item));

@@ -93,7 +93,10 @@ export function readRoutes(deps: Deps): Hono<AppEnv> {
     }
     const etag = etagOf(doc);
     c.header("etag", etag);
-    c.header("cache-control", "private, no-cache"); // a browser may keep it, asking each time (If-None-Match)
+    // A browser may keep it, asking each time (If-None-Match); one copy per key and user, as what
+    // they may read differs (private fields) while the ETag, the document's version, does not.
+    c.header("cache-control", "private, no-cache");
+    c.header("vary", "x-api-key, authorization", { append: true });
     const ifNoneMatch = c.req.header("if-none-match");
     if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, etag)) return c.body(null, 304);
     return okDocument(c, present(doc));

@@ -13,24 +13,25 @@ import { MAX_MATCH_WORK, metered } from "../linear-regexp.js";
 import { assertSafeBody, isPlainObject, lookalikeGuard } from "../sanitize.js";
 import { type CollectionDef, definitionSize, type FieldDef, fieldPaths, SYSTEM_FIELDS } from "./definition.js";
 import { keepPrivateValues, privateTree, stripWith } from "./private-values.js";
-import { budgetSpent, charge, withinProblemBudget } from "./problem-budget.js";
+import { budgetSpent, charge, MAX_PROBLEMS, withinProblemBudget } from "./problem-budget.js";
 import { check, issueDetails, objectSchema, valueSchema } from "./value-schema.js";
 
 /**
- * Runs one validation within its budgets: its pattern matches are charged together (past about half
- * a second of regex work in all — long values, many items, several patterns — it is 400, whatever
- * each match costs), and it looks for MAX_PROBLEMS problems at most (see problem-budget.ts).
+ * Runs one body's validation within its budgets: its pattern matches are charged together (past
+ * about half a second of regex work in all — long values, many items, several patterns — it is 400,
+ * whatever each match costs, and checking stops), and it looks for MAX_PROBLEMS problems at most
+ * (see problem-budget.ts). A bulk insert runs all its items within one (nested runs charge both).
  */
-function withinBudgets<T>(validate: () => T): T {
+export function withinBudgets<T>(validate: () => T): T {
   let total = 0;
-  return metered(
-    (work) => {
+  return withinProblemBudget(() =>
+    metered((work) => {
       total += work;
       if (total > MAX_MATCH_WORK) {
+        charge(MAX_PROBLEMS);
         throw new ApiError("VALIDATION_FAILED", "The values are too long to check against the collection's patterns");
       }
-    },
-    () => withinProblemBudget(validate),
+    }, validate),
   );
 }
 
