@@ -934,7 +934,12 @@ describe("ETags and conditional requests", () => {
     // A browser may keep it for itself, asking again each time; lists and writes are never kept.
     expect(first.headers.get("cache-control")).toBe("private, no-cache");
     // The secret key's copy shows private fields a publishable key's does not: one copy per caller.
-    expect(first.headers.get("vary")?.toLowerCase().split(/\s*,\s*/)).toEqual(["origin", "x-api-key", "authorization"]);
+    expect(
+      first.headers
+        .get("vary")
+        ?.toLowerCase()
+        .split(/\s*,\s*/),
+    ).toEqual(["origin", "x-api-key", "authorization"]);
     for (const header of [etag, `W/${etag}`, `"other", ${etag}`, "*"]) {
       const res = await get({ "if-none-match": header });
       expect(res.status, header).toBe(304);
