@@ -90,6 +90,23 @@ describe("aggregate work and memory", () => {
     expect(Date.now() - started).toBeLessThan(AGGREGATE_TIME_MS + 3000);
   }, 30_000);
 
+  it("aggregations wait their turn within their own time limit; past 8 waiting, more are 503", async () => {
+    const reduce = { $reduce: { input: "$a", initialValue: 0, in: "$$value" } };
+    const slow = [
+      ...bigArray(),
+      { $project: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`r${i}`, reduce])) },
+    ];
+    const started = Date.now();
+    const answers = await Promise.all(Array.from({ length: 12 }, () => aggregate(slow)));
+    const statuses = answers.map((res) => res.status);
+    expect(statuses).toContain(503);
+    expect(statuses.filter((status) => status !== 503).every((status) => status === 400)).toBe(true);
+    // Each waited within its own limit: the last answered about when the first was ended, not 9 × 6 s later.
+    expect(Date.now() - started).toBeLessThan(AGGREGATE_TIME_MS + 4000);
+    const next = await aggregate([{ $count: "n" }]);
+    expect([next.status, next.json.data?.items]).toEqual([200, [{ n: 200 }]]);
+  }, 60_000);
+
   it("a pipeline that would fill the heap ($zip of 300 references to 2 Mi elements) is 400, and the next one runs", async () => {
     const res = await aggregate([
       ...bigArray(),

@@ -29,8 +29,8 @@ import type { WriteOp } from "./write-ops.js";
 export interface CollectionHost {
   readonly db: string;
   load(coll: string): Promise<{ docs: string[]; indexes: IndexSpec[] }>;
-  /** Runs an aggregation's stages over its documents (in a worker thread where there is one). */
-  aggregate(job: PipelineJob): Promise<Array<Record<string, unknown>>>;
+  /** Runs the aggregation `prepare` makes when its turn comes (in a worker thread where there is one). */
+  aggregate(prepare: () => PipelineJob): Promise<Array<Record<string, unknown>>>;
   /** `work` as given; close() waits for it to settle (a collection's whole load, slices included). */
   holdClose<T>(work: Promise<T>): Promise<T>;
   /** Makes the ops durable (with the collection's creation when it is new); resolves once committed. */
@@ -368,12 +368,19 @@ export class EmbeddedCollection implements Collection {
       stages = stages.slice(1);
     }
     const started = Date.now();
-    const matched = match ? withinBudget(options.maxTimeMs, () => this.select(match)) : [...this.docs.values()];
-    const source = excluded.length > 0 ? excludePaths(matched, excluded) : matched;
-    // The stages get what is left of the time limit.
-    const maxTimeMs = options.maxTimeMs === undefined ? undefined : options.maxTimeMs - (Date.now() - started);
-    if (maxTimeMs !== undefined && maxTimeMs <= 0) throw new QueryTimeoutError(options.maxTimeMs);
-    return this.host.aggregate({ stages, source, maxTimeMs, maxBytes: options.maxBytes });
+    /** What is left of the time limit, counted from the call (a turn waited for included). */
+    const left = () => {
+      if (options.maxTimeMs === undefined) return undefined;
+      const ms = options.maxTimeMs - (Date.now() - started);
+      if (ms <= 0) throw new QueryTimeoutError(options.maxTimeMs);
+      return ms;
+    };
+    // Built when the aggregation's turn comes, so a waiting one holds no copies.
+    return this.host.aggregate(() => {
+      const matched = match ? withinBudget(left(), () => this.select(match)) : [...this.docs.values()];
+      const source = excluded.length > 0 ? excludePaths(matched, excluded) : matched;
+      return { stages, source, maxTimeMs: left(), maxBytes: options.maxBytes };
+    });
   }
 
   async createIndex(field: string, options: { unique?: boolean } = {}): Promise<void> {

@@ -24,7 +24,8 @@ export async function openEmbeddedStore(options: {
   /** Aggregations run in a worker thread (isolated-pipeline.ts); false where there are none (workerd). */
   aggregateInWorker?: boolean;
 }): Promise<DocumentStore> {
-  const aggregate = options.aggregateInWorker === false ? async (job: PipelineJob) => runPipeline(job) : runIsolated;
+  const aggregate =
+    options.aggregateInWorker === false ? async (prepare: () => PipelineJob) => runPipeline(prepare()) : runIsolated;
   const persistence: Persistence | undefined =
     options.dataDir === null ? undefined : await (await import("./sqlite.js")).openSqlitePersistence(options.dataDir);
   const catalog = new Map<string, Set<string>>();

@@ -3,13 +3,13 @@
  * or a size check (the elements a `$map` or `$zip` builds from variables and array literals), so a
  * short pipeline could hold the process for seconds or fill its heap: in a worker its deadline is
  * kept by terminating the thread, its heap is bounded, and the process with every other request goes
- * on. One worker runs one aggregation at a time; the others wait their turn (their time limit starts
- * with it). Where there are no worker threads (a Cloudflare Worker's in-memory preview store opens
+ * on. One worker runs one aggregation at a time; up to MAX_WAITING others wait their turn (their
+ * time limit runs while they wait; more are refused as unavailable, 503). Where there are no worker threads (a Cloudflare Worker's in-memory preview store opens
  * the store with `aggregateInWorker: false`), the pipeline runs in the caller's thread, within the
  * limits mingo-context.ts keeps.
  */
 import type { Worker } from "node:worker_threads";
-import { QueryTimeoutError, ResultTooLargeError } from "../types.js";
+import { QueryTimeoutError, ResultTooLargeError, StoreUnavailableError } from "../types.js";
 import { AggregateLimitError } from "./mingo-context.js";
 import type { PipelineJob } from "./pipeline.js";
 
@@ -21,12 +21,21 @@ const GRACE_MS = 1000;
 type Items = Array<Record<string, unknown>>;
 type Answer = { items: Items; error?: undefined } | { error: { name: string; message: string } };
 
+/** Most aggregations waiting for the worker at once. */
+const MAX_WAITING = 8;
+
 let worker: Worker | undefined;
 let queue: Promise<unknown> = Promise.resolve();
+let waiting = 0;
 
-export async function runIsolated(job: PipelineJob): Promise<Items> {
+/** Runs the aggregation `prepare` makes (on this thread) when its turn comes, in the worker. */
+export async function runIsolated(prepare: () => PipelineJob): Promise<Items> {
   const threads = await import("node:worker_threads");
+  if (waiting >= MAX_WAITING) throw new StoreUnavailableError("Too many aggregations at once; try again shortly");
+  waiting++;
   const run = queue.then(() => {
+    waiting--;
+    const job = prepare();
     worker ??= new threads.Worker(new URL("./aggregate-worker.mjs", import.meta.url), {
       resourceLimits: { maxOldGenerationSizeMb: HEAP_MB },
     });
