@@ -193,8 +193,11 @@ function arraySchema(spec: ItemDef, opts: ValueOptions): z.ZodType {
   );
 }
 
+/** Sets an own property; `__proto__` too (an assignment would set the prototype instead). */
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === "__proto__")
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
 
 /**
@@ -219,7 +222,8 @@ export function objectSchema(fields: readonly FieldDef[], opts: ValueOptions): z
             if (field.required && problem(ctx, "Required", [field.name])) return z.NEVER;
             continue;
           }
-          input = structuredClone(field.default);
+          // Each document gets its own copy of an object or array default; a scalar is its own copy.
+          input = typeof field.default === "object" ? structuredClone(field.default) : field.default;
         }
         const result = check(schema, input);
         if (result.success) setOwn(out, field.name, result.data);
