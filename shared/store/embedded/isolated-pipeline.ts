@@ -63,13 +63,14 @@ function inWorker(thread: Worker, job: PipelineJob): Promise<Items> {
       if (answer.error) reject(rebuilt(answer.error, job));
       else resolve(answer.items);
     };
+    // Running out of heap is the pipeline's doing (400); a worker that fails otherwise is the server's (503).
     const failed = (error: Error & { code?: string }) =>
       end(
         error.code === "ERR_WORKER_OUT_OF_MEMORY"
           ? new AggregateLimitError("The aggregation ran out of memory")
-          : error,
+          : new StoreUnavailableError("The aggregation worker failed", { cause: error }),
       );
-    const exited = () => end(new Error("The aggregation worker stopped"));
+    const exited = () => end(new StoreUnavailableError("The aggregation worker stopped"));
     const deadline =
       job.maxTimeMs === undefined
         ? undefined
