@@ -164,55 +164,50 @@ describe("embedded query time limit", () => {
 });
 
 describe("embedded load of a large collection", () => {
+  let dataDir: string;
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), "edgeback-load-"));
+  });
+  afterEach(() => rm(dataDir, { recursive: true, force: true }));
+
+  /** The store reopened over a collection "big" of `size` documents, so that its next use loads them. */
+  async function reopenedOverBig(size: number) {
+    const store = await openEmbeddedStore({ dataDir });
+    await store
+      .platform()
+      .collection("big")
+      .insertMany(Array.from({ length: size }, (_, i) => ({ i })));
+    await store.close();
+    return openEmbeddedStore({ dataDir });
+  }
+
   it("parses it in slices: timers run while it loads, and every document is there after", async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), "edgeback-load-"));
-    try {
-      let store = await openEmbeddedStore({ dataDir });
+    const store = await reopenedOverBig(20_000);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const count = await store.platform().collection("big").count();
+    clearInterval(timer);
+    expect(count).toBe(20_000);
+    expect(ticks).toBeGreaterThan(0);
+    expect(
       await store
         .platform()
         .collection("big")
-        .insertMany(Array.from({ length: 20_000 }, (_, i) => ({ i })));
-      await store.close();
-      store = await openEmbeddedStore({ dataDir });
-      let ticks = 0;
-      const timer = setInterval(() => ticks++, 0);
-      const count = await store.platform().collection("big").count();
-      clearInterval(timer);
-      expect(count).toBe(20_000);
-      expect(ticks).toBeGreaterThan(0);
-      expect(
-        await store
-          .platform()
-          .collection("big")
-          .count({ i: { $gte: 19_990 } }),
-      ).toBe(10);
-      await store.close();
-    } finally {
-      await rm(dataDir, { recursive: true, force: true });
-    }
+        .count({ i: { $gte: 19_990 } }),
+    ).toBe(10);
+    await store.close();
   });
 
   it("a write admitted while it loads is finished by close(), not refused", async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), "edgeback-load-"));
-    try {
-      let store = await openEmbeddedStore({ dataDir });
-      const id = "0123456789abcdef01234567";
-      await store
-        .platform()
-        .collection("big")
-        .insertMany(Array.from({ length: 12_000 }, (_, i) => ({ i })));
-      await store.close();
-      store = await openEmbeddedStore({ dataDir });
-      const write = store.platform().collection("big").insertOne({ _id: id, late: true }); // starts the load
-      await new Promise((resolve) => setTimeout(resolve, 5)); // read from disk; parsing in slices
-      await store.close();
-      await expect(write).resolves.toMatchObject({ _id: id });
-      store = await openEmbeddedStore({ dataDir });
-      expect(await store.platform().collection("big").findOne({ _id: id })).toMatchObject({ late: true });
-      await store.close();
-    } finally {
-      await rm(dataDir, { recursive: true, force: true });
-    }
+    const store = await reopenedOverBig(12_000);
+    const id = "0123456789abcdef01234567";
+    const write = store.platform().collection("big").insertOne({ _id: id, late: true }); // starts the load
+    await new Promise((resolve) => setTimeout(resolve, 5)); // read from disk; parsing in slices
+    await store.close();
+    await expect(write).resolves.toMatchObject({ _id: id });
+    const again = await openEmbeddedStore({ dataDir });
+    expect(await again.platform().collection("big").findOne({ _id: id })).toMatchObject({ late: true });
+    await again.close();
   });
 });
 

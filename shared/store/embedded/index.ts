@@ -1,3 +1,4 @@
+import { PendingWork } from "../../background.js";
 import type { Collection, Database, DocumentStore, IndexSpec, TenantLocation } from "../types.js";
 import { StoreUnavailableError } from "../types.js";
 import { type CollectionHost, EmbeddedCollection } from "./collection.js";
@@ -32,7 +33,7 @@ export async function openEmbeddedStore(options: {
   const databases = new Map<string, EmbeddedDatabase>();
   let unavailable: string | undefined;
   let closing: Promise<void> | undefined;
-  const loading = new Set<Promise<unknown>>();
+  const loading = new PendingWork();
 
   const collectionsOf = (db: string) => memo(catalog, db, () => new Set<string>());
   const stored = await persistence?.catalog().catch(async (error: unknown) => {
@@ -71,7 +72,7 @@ export async function openEmbeddedStore(options: {
 
     holdClose<T>(work: Promise<T>): Promise<T> {
       loading.add(work);
-      return work.finally(() => loading.delete(work));
+      return work;
     }
 
     write(coll: string, ops: WriteOp[]): Promise<void> {
@@ -118,7 +119,7 @@ export async function openEmbeddedStore(options: {
       closing ??= (async () => {
         // Operations already admitted finish: they wait at most for a collection load, then
         // enqueue their writes synchronously; persistence.close() then commits the queue.
-        while (loading.size > 0) await Promise.allSettled([...loading]);
+        await loading.settled();
         await new Promise((resolve) => setTimeout(resolve, 0));
         await persistence?.close();
       })();
