@@ -11,10 +11,11 @@ import { createDeps, type Deps } from "../shared/deps.js";
 import { createLocalApp } from "../shared/local-app.js";
 import { loadRateLimitConfig } from "../shared/ratelimit/config.js";
 import { parseRule } from "../shared/ratelimit/rule.js";
+import { upstashLimiter } from "../shared/ratelimit/upstash.js";
 import { openEmbeddedStore } from "../shared/store/embedded/index.js";
 import type { DocumentStore } from "../shared/store/types.js";
 import { fakeClock, memoryLogger, testConfig, testDeps } from "./helpers.js";
-import { type RedisServer, startRedis } from "./redis-harness.js";
+import { type RedisServer, RespConnection, startRedis } from "./redis-harness.js";
 import { startUpstashShim, type UpstashShim } from "./upstash-shim.js";
 
 let redis: RedisServer;
@@ -161,6 +162,30 @@ describe("rate limits across instances (Upstash)", () => {
     for (let i = 0; i < 6; i++) statuses.push((await env.get(i % 2)).status);
     expect(statuses).toEqual([404, 404, 404, 404, 429, 429]);
     await env.close();
+  });
+});
+
+describe("the Upstash limiter's memory of blocked subjects", () => {
+  it("is bounded: past it the oldest is forgotten and costs one Redis call, which still refuses it", async () => {
+    const limiter = upstashLimiter({ url: shim.url, token: shim.token, remembered: 2 });
+    const stats = await RespConnection.open(redis.port);
+    const scriptCalls = async () => {
+      const info = String(await stats.command(["INFO", "commandstats"]));
+      return [...info.matchAll(/cmdstat_eval(?:sha)?:calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+    };
+    const subject = (name: string) => `blocked-${++namespace}-${name}`;
+    const [a, b, c] = [subject("a"), subject("b"), subject("c")];
+    for (const s of [a, b, c]) {
+      expect((await limiter.check(s, 1, 60_000)).allowed).toBe(true);
+      expect((await limiter.check(s, 1, 60_000)).allowed).toBe(false); // now remembered as blocked
+    }
+    let before = await scriptCalls();
+    expect((await limiter.check(c, 1, 60_000)).allowed).toBe(false);
+    expect(await scriptCalls()).toBe(before); // remembered: no Redis call
+    before = await scriptCalls();
+    expect((await limiter.check(a, 1, 60_000)).allowed).toBe(false);
+    expect(await scriptCalls()).toBeGreaterThan(before); // forgotten (the oldest of three): asked Redis again
+    stats.close();
   });
 });
 
