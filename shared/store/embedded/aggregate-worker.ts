@@ -2,9 +2,19 @@
 import { parentPort } from "node:worker_threads";
 import { type PipelineJob, runPipeline } from "./pipeline.js";
 
-parentPort?.on("message", (job: PipelineJob) => {
+/** A job reaches the worker as slices of its documents' JSON texts, then the job itself. */
+export type WorkerMessage = { documents: string[] } | { job: Omit<PipelineJob, "source"> };
+
+let documents: string[] = [];
+parentPort?.on("message", (incoming: WorkerMessage) => {
+  if ("documents" in incoming) {
+    for (const text of incoming.documents) documents.push(text);
+    return;
+  }
+  const source = documents;
+  documents = [];
   try {
-    parentPort?.postMessage({ items: runPipeline(job) });
+    parentPort?.postMessage({ items: runPipeline({ ...incoming.job, source }) });
   } catch (error) {
     const { name, message } = error instanceof Error ? error : new Error(String(error));
     parentPort?.postMessage({ error: { name, message } });

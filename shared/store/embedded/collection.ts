@@ -16,7 +16,7 @@ import {
 } from "../types.js";
 import { holdsSortedArray, sortWithArrays } from "./array-sort.js";
 import { exactConditions, exactCount, exactMatches, matchesExact, unlessWalked } from "./exact.js";
-import { excludePaths, exclusionPaths } from "./exclude.js";
+import { exclusionPaths } from "./exclude.js";
 import { filterKey } from "./filter-key.js";
 import { MINGO_CONTEXT, withinBudget } from "./mingo-context.js";
 import type { PipelineJob } from "./pipeline.js";
@@ -361,7 +361,7 @@ export class EmbeddedCollection implements Collection {
     const [first, ...rest] = pipeline;
     const match = first && Object.keys(first).length === 1 ? (first.$match as Filter | undefined) : undefined;
     let stages = match ? rest : pipeline;
-    // Leading exclusions run here, reaching into arrays of arrays as MongoDB's $project does (exclude.ts).
+    // Leading exclusions run first, reaching into arrays of arrays as MongoDB's $project does (exclude.ts).
     const excluded: string[] = [];
     for (let paths = exclusionPaths(stages[0]); paths; paths = exclusionPaths(stages[0])) {
       excluded.push(...paths);
@@ -377,9 +377,8 @@ export class EmbeddedCollection implements Collection {
     };
     // Built when the aggregation's turn comes, so a waiting one holds no copies.
     return this.host.aggregate(() => {
-      const matched = match ? withinBudget(left(), () => this.select(match)) : [...this.docs.values()];
-      const source = excluded.length > 0 ? excludePaths(matched, excluded) : matched;
-      return { stages, source, maxTimeMs: left(), maxBytes: options.maxBytes };
+      const source = match ? withinBudget(left(), () => this.select(match)) : [...this.docs.values()];
+      return { stages, source, excluded, maxTimeMs: left(), maxBytes: options.maxBytes };
     });
   }
 

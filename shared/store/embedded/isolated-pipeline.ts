@@ -9,7 +9,8 @@
  * limits mingo-context.ts keeps.
  */
 import type { Worker } from "node:worker_threads";
-import { QueryTimeoutError, ResultTooLargeError, StoreUnavailableError } from "../types.js";
+import { type Doc, documentJson, QueryTimeoutError, ResultTooLargeError, StoreUnavailableError } from "../types.js";
+import type { WorkerMessage } from "./aggregate-worker.js";
 import { AggregateLimitError } from "./mingo-context.js";
 import type { PipelineJob } from "./pipeline.js";
 
@@ -20,6 +21,9 @@ const GRACE_MS = 1000;
 
 type Items = Array<Record<string, unknown>>;
 type Answer = { items: Items; error?: undefined } | { error: { name: string; message: string } };
+
+/** About how many characters of documents are copied to the worker per turn of the event loop. */
+const SLICE_CHARS = 1024 * 1024;
 
 /** Most aggregations waiting for the worker at once. */
 const MAX_WAITING = 8;
@@ -47,7 +51,9 @@ export async function runIsolated(prepare: () => PipelineJob): Promise<Items> {
 
 function inWorker(thread: Worker, job: PipelineJob): Promise<Items> {
   return new Promise((resolve, reject) => {
+    let ended = false;
     const finish = () => {
+      ended = true;
       clearTimeout(deadline);
       thread.off("message", answered).off("error", failed).off("exit", exited);
       thread.unref(); // an idle worker never keeps the process up
@@ -76,13 +82,43 @@ function inWorker(thread: Worker, job: PipelineJob): Promise<Items> {
         ? undefined
         : setTimeout(() => end(new QueryTimeoutError(job.maxTimeMs)), job.maxTimeMs + GRACE_MS);
     thread.on("message", answered).on("error", failed).on("exit", exited).ref();
-    try {
-      thread.postMessage(job);
-    } catch (error) {
-      finish(); // a value that cannot be copied: the worker never saw the job
-      reject(error);
-    }
+    void (async () => {
+      try {
+        for (const documents of slices(job.source)) {
+          thread.postMessage({ documents } satisfies WorkerMessage);
+          await new Promise((next) => setImmediate(next)); // other requests get their turn
+          if (ended) return;
+        }
+        const { source: _, ...rest } = job;
+        thread.postMessage({ job: rest } satisfies WorkerMessage);
+      } catch (error) {
+        if (ended) return;
+        finish(); // a value that cannot be copied: the worker never saw the job
+        reject(error);
+      }
+    })();
   });
+}
+
+/**
+ * The documents as their JSON texts (which copy to a thread far faster than the objects they stand
+ * for), in slices of about SLICE_CHARS characters: each is copied in its own turn of the event loop,
+ * so an aggregation over a large collection never holds the other requests for long.
+ */
+function* slices(docs: Doc[]): Generator<string[]> {
+  let slice: string[] = [];
+  let chars = 0;
+  for (const doc of docs) {
+    const text = documentJson(doc);
+    slice.push(text);
+    chars += text.length;
+    if (chars >= SLICE_CHARS) {
+      yield slice;
+      slice = [];
+      chars = 0;
+    }
+  }
+  if (slice.length > 0) yield slice;
 }
 
 /** The worker's error as the store's own kind (the data API tells a result too large from the rest). */

@@ -6,22 +6,35 @@
 import { ProcessingMode } from "mingo";
 import { Aggregator } from "mingo/aggregator";
 import { arrayBytesWithin } from "../../json-bytes.js";
+import type { Doc } from "../types.js";
+import { excludePaths } from "./exclude.js";
 import { MINGO_CONTEXT, withinBudget } from "./mingo-context.js";
 
 export interface PipelineJob {
   stages: Array<Record<string, unknown>>;
-  source: Array<Record<string, unknown>>;
+  /** The documents the pipeline starts from, as stored (frozen: mingo works on copies). */
+  source: Doc[];
+  /** Paths a leading exclusion `$project` removes (exclude.ts), the pipeline's first step. */
+  excluded?: string[];
   maxTimeMs?: number;
   maxBytes?: number;
 }
 
-export function runPipeline({ stages, source, maxTimeMs, maxBytes }: PipelineJob): Array<Record<string, unknown>> {
-  // Stored documents are frozen; mingo works on copies so stages like $addFields can write.
-  const aggregator = new Aggregator(stages, { processingMode: ProcessingMode.CLONE_INPUT, context: MINGO_CONTEXT });
+/** Runs a job; its documents may also be given as their JSON texts (as the worker gets them). */
+export function runPipeline(
+  job: Omit<PipelineJob, "source"> & { source: Doc[] | string[] },
+): Array<Record<string, unknown>> {
+  const { stages, source, excluded = [], maxTimeMs, maxBytes } = job;
   return withinBudget(maxTimeMs, () => {
+    // Stored documents are frozen: mingo works on copies of them. Parsed texts are copies already.
+    const parsed = typeof source[0] === "string";
+    let docs = parsed ? (source as string[]).map((text) => JSON.parse(text) as Doc) : (source as Doc[]);
+    if (excluded.length > 0) docs = excludePaths(docs, excluded);
+    const processingMode = parsed ? ProcessingMode.CLONE_OFF : ProcessingMode.CLONE_INPUT;
+    const aggregator = new Aggregator(stages, { processingMode, context: MINGO_CONTEXT });
     const count = maxBytes === undefined ? undefined : arrayBytesWithin(maxBytes);
     const items: Array<Record<string, unknown>> = [];
-    for (const item of aggregator.stream(source)) {
+    for (const item of aggregator.stream(docs)) {
       count?.(item);
       items.push(item as Record<string, unknown>);
     }
