@@ -156,6 +156,44 @@ describe("list query", () => {
       expect(res.json.details[0].path).toBeTruthy();
     });
 
+    it("a path the definition does not declare is 400 where the definition refuses undeclared fields (a typo would match nothing)", async () => {
+      const undeclared = [
+        "Category=tool",
+        "categry_in=tool,toy",
+        "meta.language=en",
+        `filter=${q({ Category: "tool" })}`,
+        `filter=${q({ tags: { $elemMatch: { $eq: "red" } }, meta: { $exists: true }, "meta.lng": "en" })}`,
+        "fields=name,titel",
+        "search=apple&searchFields=nme",
+      ];
+      for (const query of undeclared) {
+        for (const caller of [env.sk, env.pk]) {
+          const res = await caller("GET", `/api/data/products?${query}`);
+          expect([res.status, res.json.code], query).toEqual([400, "INVALID_QUERY"]);
+          expect(res.json.message, query).toMatch(
+            /unknown field ".+": the collection's definition does not declare it$/,
+          );
+        }
+      }
+      // Declared, nested, system and under-an-open-field paths stay usable.
+      expect(
+        (
+          await list(
+            `category=tool&meta.lang=en&_id_exists=true&createdAt_gt=2000-01-01&tags=red&fields=name,meta.lang`,
+          )
+        ).status,
+      ).toBe(200);
+      // A definition that keeps undeclared fields filters on them as before.
+      await env.sk("POST", "/api/schemas", {
+        name: "loose",
+        additionalFields: true,
+        fields: [{ name: "title", type: "string" }],
+      });
+      await env.sk("POST", "/api/data/loose", { title: "a", extra: 1 });
+      const loose = await env.sk("GET", `/api/data/loose?extra=1&filter=${q({ extra: { $gte: 1 } })}&fields=extra`);
+      expect([loose.status, loose.json.data?.items.length]).toEqual([200, 1]);
+    });
+
     it("never treats reserved names as filters", async () => {
       const res = await list("fields=&select=&search=&searchFields=&count=false&limit=100");
       expect(res.json.data.total).toBe(60);

@@ -84,7 +84,7 @@ export function queryContext(def: CollectionDef, isSecretKey: boolean): QueryCon
     }
     queryFieldsByDef.set(def, fields);
   }
-  return { fields, isSecretKey };
+  return { fields, isSecretKey, closed: fields !== null && !def.additionalFields };
 }
 
 /** The `:id` of the path, checked: a 24-hex id, else 400 INVALID_ID. */

@@ -97,13 +97,20 @@ export function resolveField(path: string, ctx: QueryContext): FieldInfo {
     const type = declared.type === "array" ? (declared.itemType ?? "any") : declared.type;
     return { kind: OPEN_TYPES.has(type) ? null : type, known: true };
   }
-  const known = readings.some((reading) =>
-    prefixes(reading).some((prefix) => {
-      const type = fields.get(prefix)?.type;
-      return type !== undefined && OPEN_TYPES.has(type);
-    }),
-  );
+  const known = readings.some((reading) => prefixes(reading).some((prefix) => holdsUndeclared(prefix, ctx)));
   return { kind: null, known };
+}
+
+/**
+ * Whether undeclared paths under a declared field can hold values: under `any`, and under an
+ * `object` or `array` field, unless the definition refuses undeclared fields and declares that field's own.
+ */
+function holdsUndeclared(path: string, { fields, closed }: QueryContext): boolean {
+  const type = fields?.get(path)?.type;
+  if (type === undefined || !OPEN_TYPES.has(type)) return false;
+  if (!closed || type === "any") return true;
+  for (const name of fields!.keys()) if (name.startsWith(`${path}.`)) return false;
+  return true;
 }
 
 /**
@@ -135,9 +142,12 @@ export function restrictedFor(path: string, use: PathUse, ctx: QueryContext): bo
   });
 }
 
-/** Throws INVALID_QUERY unless the path is well-formed and usable by this caller. */
+/** Throws INVALID_QUERY unless the path is well-formed, usable by this caller, and one the collection can hold. */
 export function assertPath(param: string, path: string, use: PathUse, ctx: QueryContext): void {
   const problem = pathProblem(path);
   if (problem) throw invalidQuery(param, `${problem} (${JSON.stringify(path.slice(0, 64))})`);
   if (restrictedFor(path, use, ctx)) throw invalidQuery(param, `field "${path}" is private`);
+  if (ctx.closed && !resolveField(path, ctx).known) {
+    throw invalidQuery(param, `unknown field "${path}": the collection's definition does not declare it`);
+  }
 }

@@ -29,6 +29,11 @@ export interface QueryContext {
   /** pk callers may not filter, sort, search or select private fields (400 INVALID_QUERY). */
   isSecretKey: boolean;
   /**
+   * The definition refuses undeclared fields (`additionalFields: false`): a filter, search or
+   * selection naming a path no declared field covers is a mistake (a typo would match nothing), 400.
+   */
+  closed?: boolean;
+  /**
    * Values are compared as given, with no declared or system field types (no id, ref or date
    * checks): the documents no longer have the collection's shape (an aggregate `$match` after a
    * `$group`, `$project`, ...). Private fields are still refused.
