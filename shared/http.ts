@@ -56,9 +56,13 @@ export function zodDetails(error: z.ZodError): ErrorDetail[] {
   return error.issues.map((issue) => ({ path: issue.path.map(String).join("."), message: issue.message }));
 }
 
+/** A missing value is "Required", as the data routes say it (zod's own: "expected string, received undefined"). */
+export const requiredWhenMissing: z.core.$ZodErrorMap = (issue) =>
+  issue.code === "invalid_type" && issue.input === undefined ? "Required" : undefined;
+
 /** Validates a value with a zod schema; failure → 400 VALIDATION_FAILED listing every failing field. */
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, { error: requiredWhenMissing });
   if (!result.success) throw new ApiError("VALIDATION_FAILED", undefined, { details: zodDetails(result.error) });
   return result.data;
 }

@@ -313,10 +313,16 @@ describe("login", () => {
     expect(a).toEqual(b);
   });
 
-  it("missing fields → 400 VALIDATION_FAILED", async () => {
+  it('missing fields → 400 VALIDATION_FAILED, each "Required" as on the data routes', async () => {
     const res = await env.api("POST", "/login", { body: { email: "a@example.com" } });
     expect(res.status).toBe(400);
-    expect(res.json.details.map((d: { path: string }) => d.path)).toEqual(["password"]);
+    expect(res.json.details).toEqual([{ path: "password", message: "Required" }]);
+    const reset = await env.api("POST", "/reset-password", { body: { email: "a@example.com", password: PASSWORD } });
+    expect(reset.json.details).toContainEqual({ path: "newPassword", message: "Required" });
+    const typed = await env.api("POST", "/login", { body: { email: "a@example.com", password: 5 } });
+    expect(typed.json.details).toEqual([
+      { path: "password", message: "Invalid input: expected string, received number" },
+    ]);
   });
 });
 

@@ -5,7 +5,7 @@ import { ACCOUNT_FIELDS, PROTECTED_USER_FIELDS } from "../../shared/auth/fields.
 import { PASSWORD_MAX_LENGTH } from "../../shared/auth/settings.js";
 import { USERNAME_PATTERN } from "../../shared/auth/users.js";
 import { ApiError, type ErrorDetail } from "../../shared/errors.js";
-import { readJson, zodDetails } from "../../shared/http.js";
+import { readJson, requiredWhenMissing, zodDetails } from "../../shared/http.js";
 import { assertNoLookalikes, assertSafeBody, isPlainObject } from "../../shared/sanitize.js";
 
 /** An email: trimmed, lower-cased, well-formed. */
@@ -78,7 +78,7 @@ export function parseInto<S extends z.ZodType>(
   details: ErrorDetail[],
   at?: string,
 ): z.output<S> | undefined {
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, { error: requiredWhenMissing });
   if (result.success) return result.data;
   for (const detail of zodDetails(result.error)) {
     details.push(at === undefined ? detail : { ...detail, path: detail.path ? `${at}.${detail.path}` : at });
