@@ -21,21 +21,30 @@ export function requireApiKey(
     const query = header ? undefined : c.req.query("key");
     const key = header || query;
     if (!key) throw new ApiError("API_KEY_MISSING");
-    // A secret key in a URL ends up in logs and browser history: refuse it there.
+    // A secret key in a URL ends up in logs and browser history: refuse it there (the message
+    // follows from the key's prefix alone, so it tells nothing of whether the key is valid).
+    if (!header && keyTypeOf(key) === "secret")
+      throw new ApiError("API_KEY_INVALID", "A secret key is not accepted in the URL: send it in the x-api-key header");
     if (!header && keyTypeOf(key) !== "publishable") throw new ApiError("API_KEY_INVALID");
     const principal = await deps.projects.resolveKey(key);
     if (!principal) throw new ApiError("API_KEY_INVALID");
     // Set before the origin check: a refused request of a resolved key is the project's, and counted.
     c.set("principal", principal);
-    if (
-      principal.keyType === "publishable" &&
-      !originAllowed(requestOrigin(c.req.raw.headers), principal.project.allowedOrigins)
-    ) {
-      throw new ApiError("ORIGIN_NOT_ALLOWED");
+    if (principal.keyType === "publishable") {
+      const origin = requestOrigin(c.req.raw.headers);
+      if (!originAllowed(origin, principal.project.allowedOrigins)) throw originRefused(origin);
     }
     await limitRequest(c, deps, principal, key);
     await next();
   };
+}
+
+/** ORIGIN_NOT_ALLOWED saying which origin was refused (the caller's own; the allowlist stays unsaid). */
+function originRefused(origin: string | null | undefined): ApiError {
+  const message = origin
+    ? `Origin ${JSON.stringify(origin.slice(0, 200))} is not in the project's allowedOrigins`
+    : "This project's publishable key is accepted only from its allowedOrigins, and the request named no origin (from a server, use the secret key)";
+  return new ApiError("ORIGIN_NOT_ALLOWED", message);
 }
 
 /** Operator auth: `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time; no token configured = no access. */

@@ -100,6 +100,8 @@ describe("requireApiKey", () => {
     request: () => { key?: string; query?: string };
     status: number;
     code?: string;
+    /** The envelope's message, when not the code's own. */
+    message?: string;
     project?: () => string;
     keyType?: string;
   }> = [
@@ -166,18 +168,26 @@ describe("requireApiKey", () => {
       request: () => ({ query: mine.keys.secret }),
       status: 401,
       code: "API_KEY_INVALID",
+      message: "A secret key is not accepted in the URL: send it in the x-api-key header",
+    },
+    {
+      name: "a made-up sk in ?key= is refused alike (the prefix alone decides the message)",
+      request: () => ({ query: `sk_live_${"A".repeat(43)}` }),
+      status: 401,
+      code: "API_KEY_INVALID",
+      message: "A secret key is not accepted in the URL: send it in the x-api-key header",
     },
     { name: "garbage in ?key=", request: () => ({ query: "nope" }), status: 401, code: "API_KEY_INVALID" },
     { name: "empty ?key=", request: () => ({ query: "" }), status: 401, code: "API_KEY_MISSING" },
   ];
 
-  it.each(matrix)("$name → $status", async ({ request, status, code, project, keyType }) => {
+  it.each(matrix)("$name → $status", async ({ request, status, code, message, project, keyType }) => {
     const res = await call(request());
     const body = await res.json();
     expect(res.status).toBe(status);
     if (code) {
       expect(body).toMatchObject({ success: false, code });
-      if (code === "API_KEY_INVALID") expect(body.message).toBe("API key invalid");
+      if (code === "API_KEY_INVALID") expect(body.message).toBe(message ?? "API key invalid");
     } else {
       expect(body.data).toEqual({ projectId: project?.(), keyType });
     }

@@ -114,7 +114,10 @@ describe("origin check over HTTP", () => {
   it("refuses a publishable key from a bad origin, without reflecting that origin", async () => {
     const res = await call(keys.publishable, { origin: "https://evil.com" });
     expect(res.status).toBe(403);
-    expect((await res.json()).code).toBe("ORIGIN_NOT_ALLOWED");
+    expect(await res.json()).toMatchObject({
+      code: "ORIGIN_NOT_ALLOWED",
+      message: `Origin "https://evil.com" is not in the project's allowedOrigins`,
+    });
     for (const name of [
       "access-control-allow-origin",
       "access-control-allow-credentials",
@@ -127,7 +130,9 @@ describe("origin check over HTTP", () => {
   it("refuses a publishable key without any origin", async () => {
     const res = await call(keys.publishable);
     expect(res.status).toBe(403);
-    expect((await res.json()).code).toBe("ORIGIN_NOT_ALLOWED");
+    const body = await res.json();
+    expect(body.code).toBe("ORIGIN_NOT_ALLOWED");
+    expect(body.message).toMatch(/request named no origin \(from a server, use the secret key\)$/);
   });
 
   it("accepts a publishable key from an allowed origin or Referer", async () => {

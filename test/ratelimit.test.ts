@@ -76,8 +76,13 @@ describe.each<Backend>(["memory", "upstash"])("rate limits, %s backend", (backen
       expect(Number(res.headers.get("x-ratelimit-reset"))).toBeGreaterThan(Date.now() / 1000);
     }
     const limited = seen[3]!;
-    expect(await limited.json()).toMatchObject({ success: false, code: "RATE_LIMITED" });
-    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    const retryAfter = limited.headers.get("retry-after");
+    expect(await limited.json()).toMatchObject({
+      success: false,
+      code: "RATE_LIMITED",
+      message: `Too many requests: the pk limit is 3 per 1 min; retry in ${retryAfter} s`,
+    });
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
     expect(limited.headers.get("x-ratelimit-remaining")).toBe("0");
     await env.close();
   });

@@ -65,8 +65,18 @@ export async function limitRequest(
   }
   if (result.pending) handToRuntime(c, result.pending);
   const headers = rateLimitHeaders(result, deps.clock.now());
-  if (!result.allowed) throw new ApiError("RATE_LIMITED", undefined, { headers });
+  if (!result.allowed) {
+    const message = `Too many requests: the ${name} limit is ${rule.limit} per ${windowText(rule.windowMs)}; retry in ${headers["retry-after"]} s`;
+    throw new ApiError("RATE_LIMITED", message, { headers });
+  }
   for (const [header, value] of Object.entries(headers)) c.header(header, value);
+}
+
+/** A rule's window as people say it: "15 min", "1 h", "30 s". */
+function windowText(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return `${ms / 1000} s`;
 }
 
 /** The RateLimit-* and X-RateLimit-* headers of a limit (API.md §8), with Retry-After when refused. */
