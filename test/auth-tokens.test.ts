@@ -6,6 +6,7 @@
 import { base64url, SignJWT } from "jose";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDataApp } from "../functions/data/app.js";
+import { REFRESH_REUSE_WINDOW_MS } from "../shared/auth/sessions.js";
 import { TOKEN_ISSUER, tokenAudience } from "../shared/tokens.js";
 import { type AuthTestEnv, authTestEnv, otherProject, PASSWORD, type Session } from "./auth-helpers.js";
 import { call, type TestProject } from "./data-helpers.js";
@@ -22,23 +23,74 @@ afterEach(() => env.close());
 const refresh = (token: string) => env.api("POST", "/refresh-token", { headers: { "x-refresh-token": token } });
 
 describe("refresh-token rotation", () => {
-  it("every refresh token works once: 10 concurrent refreshes of one token → exactly one 200", async () => {
+  it("every refresh token works once: 10 concurrent refreshes of one token → exactly one 200, and the session lives on", async () => {
     const results = await Promise.all(Array.from({ length: 10 }, () => refresh(session.refreshToken!)));
     const winners = results.filter((r) => r.status === 200);
     expect(winners).toHaveLength(1);
     const losers = results.filter((r) => r.status !== 200);
-    expect(losers.every((r) => r.status === 401 && r.json.code === "REFRESH_TOKEN_REUSED")).toBe(true);
-    // Concurrent use is reuse: the family is revoked, the winner's successor included.
-    const next = winners[0]?.json.data.refreshToken as string;
-    expect((await refresh(next)).json.code).toBe("REFRESH_TOKEN_INVALID");
+    expect(losers).toHaveLength(9);
+    for (const loser of losers) {
+      expect([loser.status, loser.json.code, loser.json.message]).toEqual([
+        401,
+        "REFRESH_TOKEN_REUSED",
+        "Refresh token already used",
+      ]);
+    }
+    // Within the reuse window, and the winner's successor unspent: the others' reuse keeps the session.
+    const winner = winners[0]?.json.data as Session;
+    expect((await env.api("GET", "/me", { token: winner.accessToken })).status).toBe(200);
+    expect((await refresh(winner.refreshToken!)).status).toBe(200);
+  });
+
+  it("a spent token again within REFRESH_REUSE_WINDOW_MS keeps the session; from the window's end it revokes the family", async () => {
+    const second = (await refresh(session.refreshToken!)).json.data as Session;
+    env.clock.advance(REFRESH_REUSE_WINDOW_MS - 1);
+    const within = await refresh(session.refreshToken!);
+    expect([within.status, within.json.code, within.json.message]).toEqual([
+      401,
+      "REFRESH_TOKEN_REUSED",
+      "Refresh token already used",
+    ]);
+    expect((await env.api("GET", "/me", { token: second.accessToken })).status).toBe(200);
+
+    env.clock.advance(1);
+    const after = await refresh(session.refreshToken!);
+    expect([after.status, after.json.code, after.json.message]).toEqual([
+      401,
+      "REFRESH_TOKEN_REUSED",
+      "Refresh token reused; session revoked",
+    ]);
+    expect((await env.api("GET", "/me", { token: second.accessToken })).json.code).toBe("TOKEN_INVALID");
+    expect((await refresh(second.refreshToken!)).json.code).toBe("REFRESH_TOKEN_INVALID");
+  });
+
+  it("within the window, a spent token whose successor is spent too revokes the family (it moved on: not a parallel refresh)", async () => {
+    // A thief spends the stolen token and then its successor; the owner's refresh with the stolen token comes 1 s later.
+    const thief = (await refresh(session.refreshToken!)).json.data as Session;
+    const thiefNext = (await refresh(thief.refreshToken!)).json.data as Session;
+    env.clock.advance(1000);
+    expect((await refresh(session.refreshToken!)).json.message).toBe("Refresh token reused; session revoked");
+    expect((await env.api("GET", "/me", { token: thiefNext.accessToken })).json.code).toBe("TOKEN_INVALID");
+    expect((await refresh(thiefNext.refreshToken!)).json.code).toBe("REFRESH_TOKEN_INVALID");
+  });
+
+  it("logout with a token spent just now by a parallel refresh revokes the session, the winner's tokens included", async () => {
+    const winner = (await refresh(session.refreshToken!)).json.data as Session;
+    const logout = await env.api("POST", "/logout", { headers: { "x-refresh-token": session.refreshToken! } });
+    expect(logout.json.data).toEqual({ loggedOut: true, revoked: true });
+    expect((await env.api("GET", "/me", { token: winner.accessToken })).json.code).toBe("TOKEN_INVALID");
+    expect((await refresh(winner.refreshToken!)).json.code).toBe("REFRESH_TOKEN_INVALID");
+    expect((await refresh(session.refreshToken!)).json.code).toBe("REFRESH_TOKEN_REUSED");
   });
 
   it("exactly one 200 also when the store answers slowly (a networked MongoDB): the winner is not undone by the others' reuse", async () => {
-    // Every sessions update waits 20 ms, so the losers' reuse revokes the session before the winner extends it.
+    // Every sessions update waits 20 ms, so the losers answer before the winner has extended the session.
     slowCollections(env.deps, { _auth_sessions: ["updateOne"] });
     const results = await Promise.all([0, 1, 2].map(() => refresh(session.refreshToken!)));
     vi.restoreAllMocks();
     expect(results.map((r) => r.status).sort()).toEqual([200, 401, 401]);
+    const winner = results.find((r) => r.status === 200)?.json.data as Session;
+    expect((await refresh(winner.refreshToken!)).status).toBe(200);
   });
 
   it("a token of a session that is gone is INVALID however often it comes (never taken for reuse)", async () => {
@@ -61,11 +113,12 @@ describe("refresh-token rotation", () => {
     expect(sessions.json.data.items[0].lastUsedAt).toBe("2026-01-01T00:05:00.000Z");
   });
 
-  it("reusing a spent token → 401 REFRESH_TOKEN_REUSED and revokes the whole family, not other sessions", async () => {
+  it("reusing a spent token after the window → 401 REFRESH_TOKEN_REUSED and revokes the whole family, not other sessions", async () => {
     const other = (await env.login("a@example.com")).json.data as Session;
     const second = (await refresh(session.refreshToken!)).json.data as Session;
     const third = (await refresh(second.refreshToken!)).json.data as Session;
 
+    env.clock.advance(REFRESH_REUSE_WINDOW_MS);
     const reuse = await refresh(session.refreshToken!);
     expect(reuse.status).toBe(401);
     expect(reuse.json).toMatchObject({

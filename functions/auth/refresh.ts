@@ -32,7 +32,9 @@ export function refreshRoutes(rt: AuthRuntime): Hono<AppEnv> {
   /**
    * Revokes the session of the refresh token sent (or of the Bearer token's session); 200, except that
    * the ambient cookie logs out only from an origin that may spend it (else a foreign page could log a
-   * user out, and clear the cookie).
+   * user out, and clear the cookie). A spent token of a live session logs it out too, also one spent
+   * just now by a parallel refresh (REFRESH_REUSE_WINDOW_MS): logging out is what its holder asks for,
+   * and a spent token can end its session by a refresh after the window anyway — it never keeps one.
    */
   routes.post("/logout", async (c) => {
     const scope = await scopeOf(c, rt);

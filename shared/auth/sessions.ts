@@ -3,11 +3,14 @@
  * token is opaque (256 random bits), stored only as its SHA-256, and spent by its first use: the
  * spend is one atomic conditional update (`{hash, spent: false}` → `spent: true`), so of any
  * number of concurrent refreshes exactly one wins. Presenting a spent token again is reuse: the
- * whole family (the session) is revoked. Revoking a session deletes it; its tokens then lead nowhere.
+ * whole family (the session) is revoked — except within REFRESH_REUSE_WINDOW_MS of the spend while
+ * the successor it issued is unspent (a client's own parallel refreshes). Revoking a session
+ * deletes it; its tokens then lead nowhere.
  */
 import { randomToken, sha256Hex } from "../crypto.js";
 import { ApiError } from "../errors.js";
 import { newId } from "../ids.js";
+import type { Doc } from "../store/types.js";
 import type { AuthCollections } from "./store.js";
 
 /** A session as its owner sees it (GET /sessions). */
@@ -35,11 +38,25 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 type Cols = Pick<AuthCollections, "sessions" | "refreshTokens">;
 
-async function insertRefreshToken(cols: Cols, sessionId: string, userId: string, now: number, ttlMs: number) {
+/**
+ * How long after its spend a refresh token that comes again is taken for the same client's parallel
+ * refreshes (each request of a burst that met an expired access token refreshes with the one stored
+ * token) rather than for theft: still 401 REFRESH_TOKEN_REUSED, so exactly one refresh succeeds, but
+ * the session is kept — and only while the successor that spend issued is unspent (a replay after
+ * the family moved on is not a parallel refresh). Supabase's refresh-token reuse interval, 10 s by
+ * default. Reasoning: docs/choices.md, Keys and tokens.
+ */
+export const REFRESH_REUSE_WINDOW_MS = 10_000;
+
+async function insertRefreshToken(
+  cols: Cols,
+  input: { id: string; sessionId: string; userId: string; now: number; ttlMs: number },
+) {
+  const { sessionId, userId, now, ttlMs } = input;
   const refreshToken = randomToken(32);
   const expiresAt = now + ttlMs;
   await cols.refreshTokens.insertOne({
-    _id: newId(now),
+    _id: input.id,
     hash: sha256Hex(refreshToken),
     sessionId,
     userId,
@@ -67,16 +84,17 @@ export async function createSession(
     expiresAt: iso(now + ttlMs),
     userAgent: input.userAgent ? input.userAgent.slice(0, MAX_USER_AGENT) : null,
   });
-  return insertRefreshToken(cols, sessionId, userId, now, ttlMs);
+  return insertRefreshToken(cols, { id: newId(now), sessionId, userId, now, ttlMs });
 }
 
 /**
  * Spends a refresh token and issues its successor in the same session. A token that is unknown,
  * expired, or unspent of a session that is gone (logged out, revoked, expired) → REFRESH_TOKEN_INVALID,
- * however often it comes: only a live session's token is spent. A spent token is reuse: its
- * session is revoked, REFRESH_TOKEN_REUSED. Of concurrent refreshes with one token exactly one
- * spends it and gets its successor, also when the others' reuse revoked the session meanwhile (the
- * successor then leads nowhere).
+ * however often it comes: only a live session's token is spent. A spent token is REFRESH_TOKEN_REUSED
+ * and revokes its session, unless it comes within REFRESH_REUSE_WINDOW_MS of its spend and the
+ * successor issued then is unspent: then the session is kept. Of concurrent refreshes with one token
+ * exactly one spends it and gets its successor; the others are REUSED within the window, so the
+ * winner's successor stays good.
  */
 export async function rotateRefreshToken(
   cols: Cols,
@@ -89,19 +107,38 @@ export async function rotateRefreshToken(
   const known = await cols.refreshTokens.findOne({ hash, expiresAt: { $gt: iso(now) } });
   if (!known) throw new ApiError("REFRESH_TOKEN_INVALID");
   const sessionId = String(known.sessionId);
+  let spent: Doc | null = known;
   if (known.spent !== true) {
     const live = await cols.sessions.findOne({ _id: sessionId, expiresAt: { $gt: iso(now) } });
     if (!live) throw new ApiError("REFRESH_TOKEN_INVALID");
-    const spent = { spent: true, spentAt: iso(now) };
-    if (await cols.refreshTokens.updateOne({ hash, spent: false }, { $set: spent })) {
+    // The successor's id is recorded with the spend, so a reuse can tell whether the family moved on.
+    const successorId = newId(now);
+    const spend = { spent: true, spentAt: iso(now), successorId };
+    if (await cols.refreshTokens.updateOne({ hash, spent: false }, { $set: spend })) {
       const extended = { lastUsedAt: iso(now), expiresAt: iso(now + ttlMs) };
       await cols.sessions.updateOne({ _id: sessionId }, { $set: extended });
-      return insertRefreshToken(cols, sessionId, String(known.userId), now, ttlMs);
+      return insertRefreshToken(cols, { id: successorId, sessionId, userId: String(known.userId), now, ttlMs });
     }
+    // Spent by a concurrent refresh just now: read when, and what it issued.
+    spent = await cols.refreshTokens.findOne({ hash });
   }
-  // Spent before, or by a concurrent refresh just now.
+  if (spent && (await parallelRefresh(cols, spent, now))) {
+    throw new ApiError("REFRESH_TOKEN_REUSED", "Refresh token already used");
+  }
   await cols.sessions.deleteOne({ _id: sessionId });
   throw new ApiError("REFRESH_TOKEN_REUSED");
+}
+
+/**
+ * Whether a spent token coming again looks like the same client's parallel refresh: within
+ * REFRESH_REUSE_WINDOW_MS of its spend, and the successor that spend issued not spent yet (a
+ * successor not inserted yet counts as unspent). A token spent before successors were recorded never does.
+ */
+async function parallelRefresh(cols: Cols, spent: Doc, now: number): Promise<boolean> {
+  const spentAt = typeof spent.spentAt === "string" ? Date.parse(spent.spentAt) : Number.NaN;
+  if (!(now < spentAt + REFRESH_REUSE_WINDOW_MS) || typeof spent.successorId !== "string") return false;
+  const successor = await cols.refreshTokens.findOne({ _id: spent.successorId });
+  return successor?.spent !== true;
 }
 
 /** The session a refresh token belongs to, spent or not; null when the token is unknown. */
