@@ -124,6 +124,9 @@ function banner(o: { url: string; config: Config; tokenSource: string; demo: Dem
     `Try:`,
     `  curl -s ${url}/api/health`,
     `  curl -s ${url}/api/admin/projects ${auth}`,
+    ...(demo && "id" in demo
+      ? [`  curl -s ${url}/api/admin/projects/${demo.id}/outbox ${auth}   # the mails it sent`]
+      : []),
     ``,
     `Ctrl-C stops the server.`,
   );

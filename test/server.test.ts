@@ -149,7 +149,8 @@ describe("local server (npm start)", () => {
       expect(denied.status).toBe(401);
 
       const curls = curlLines(output);
-      expect(curls.length).toBeGreaterThanOrEqual(2);
+      expect(curls.length).toBeGreaterThanOrEqual(3);
+      expect(curls.filter((line) => line.includes("/outbox"))).toHaveLength(1); // where a developer reads the codes
       for (const line of curls) {
         const { stdout } = await paste(line);
         expect(JSON.parse(stdout)).toMatchObject({ success: true });
