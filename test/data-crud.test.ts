@@ -447,12 +447,27 @@ describe("instant collections", () => {
       await env.sk("PATCH", `/api/data/missing/${id}`, { a: 1 }),
       await env.sk("DELETE", `/api/data/missing/${id}`),
       await env.sk("POST", "/api/data/missing/aggregate", { pipeline: [{ $match: {} }] }),
-      await env.sk("POST", "/api/data/_collections", { a: 1 }),
-      await env.sk("POST", "/api/data/bad name", { a: 1 }),
+      await env.pk("POST", "/api/data/bad name", { body: { a: 1 } }),
+      await env.sk("GET", "/api/data/bad name"),
     ]) {
       expect([res.status, res.json.code]).toEqual([404, "COLLECTION_NOT_FOUND"]);
     }
     expect(await definedNames(env)).toEqual(["users"]); // users exists in every project
+  });
+
+  it("an sk insert under a name no collection can have is 400 saying what a name may be", async () => {
+    const pattern = "must match ^[a-zA-Z][a-zA-Z0-9_-]{0,63}$";
+    for (const [path, problem] of [
+      ["/api/data/bad name", pattern],
+      ["/api/data/1abc", pattern],
+      ["/api/data/my%20todos/bulk", pattern],
+      ["/api/data/_collections", "is reserved"],
+    ] as const) {
+      const res = await env.sk("POST", path, path.endsWith("/bulk") ? [{ a: 1 }] : { a: 1 });
+      expect([res.status, res.json.code], path).toEqual([400, "VALIDATION_FAILED"]);
+      expect(res.json.details, path).toEqual([{ path: "collection", message: `Collection name ${problem}` }]);
+    }
+    expect(await definedNames(env)).toEqual(["users"]);
   });
 
   it("parallel first inserts into a new collection all land", async () => {

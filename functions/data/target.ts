@@ -8,7 +8,12 @@ import { isId } from "../../shared/ids.js";
 import type { QueryContext } from "../../shared/query.js";
 import { type Caller, ownsDocuments } from "../../shared/rules.js";
 import { assertSafeBody, isPlainObject } from "../../shared/sanitize.js";
-import { type CollectionDef, fieldPaths, SYSTEM_FIELDS } from "../../shared/schema/definition.js";
+import {
+  type CollectionDef,
+  collectionNameProblem,
+  fieldPaths,
+  SYSTEM_FIELDS,
+} from "../../shared/schema/definition.js";
 import { implicitDefinition, parseCollectionName } from "../../shared/schema/names.js";
 import type { Validators } from "../../shared/schema/validator.js";
 import { type Collection, type Doc, DuplicateKeyError, type Filter } from "../../shared/store/types.js";
@@ -36,9 +41,17 @@ export interface Target {
  */
 export async function resolveTarget(deps: Deps, c: Ctx, options: { createIfMissing?: boolean } = {}): Promise<Target> {
   const { project, keyType } = c.get("principal");
-  const name = parseCollectionName(c.req.param("collection") ?? "");
+  const creating = options.createIfMissing === true && keyType === "secret";
+  const raw = c.req.param("collection") ?? "";
+  // An insert that would create the collection says what a name may be; other calls find nothing there.
+  const problem = creating ? collectionNameProblem(raw) : undefined;
+  if (problem) {
+    const message = `Collection name ${problem}`;
+    throw new ApiError("VALIDATION_FAILED", message, { details: [{ path: "collection", message }] });
+  }
+  const name = parseCollectionName(raw);
   let entry = await deps.collections.get(project, name);
-  const provisional = !entry && options.createIfMissing === true && keyType === "secret";
+  const provisional = !entry && creating;
   if (provisional) {
     const time = new Date(deps.clock.now()).toISOString();
     const def = implicitDefinition(name);
