@@ -69,6 +69,16 @@ describe("parallel writes", () => {
     for (let n = 0; n < 30; n++) expect(merged[`f${n}`]).toBe(n);
   });
 
+  it("parallel PATCHes and a PUT with If-Match: * (any current version) all land: the document exists throughout", async () => {
+    const doc = (await env.sk("POST", "/api/data/accounts", { handle: "s" })).json.data;
+    const star = { "if-match": "*" };
+    const results = await Promise.all([
+      ...Array.from({ length: 20 }, (_, n) => env.sk("PATCH", `/api/data/accounts/${doc._id}`, { [`f${n}`]: n }, star)),
+      env.sk("PUT", `/api/data/accounts/${doc._id}`, { handle: "s", f20: 20 }, star),
+    ]);
+    expect(statuses(results)).toEqual({ 200: 21 });
+  });
+
   it("parallel DELETE of one document: exactly one 200, the rest 404", async () => {
     const doc = (await env.sk("POST", "/api/data/accounts", { handle: "d" })).json.data;
     const results = await Promise.all(

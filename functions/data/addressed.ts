@@ -36,8 +36,9 @@ function addressable(target: Target, ownerId: string | null): Filter | null {
  * Runs a PUT, PATCH or DELETE on the document the path addresses, as the caller may see it.
  * Not visible to the caller → 404 (see `addressable`); visible but owned by someone else → 403 OWNER_MISMATCH.
  * `write` gets the current document and a guard filter (id + version + owner) that makes the
- * write conditional: with `If-Match` a concurrent change is a 412; without it the write is retried
- * on the fresh version, so concurrent merges all land. `write` returns null when the guard missed.
+ * write conditional: after a concurrent change the write is retried on the fresh version if
+ * `If-Match` (when sent) still matches it, so concurrent merges all land and a stale `If-Match` is
+ * a 412. `write` returns null when the guard missed.
  */
 export async function writeAddressed<T>(
   deps: Deps,
@@ -59,7 +60,8 @@ export async function writeAddressed<T>(
     const guard = and({ _id: id, updatedAt: current.updatedAt }, ownerFilter(def, ownerId));
     const result = await write(current, guard);
     if (result !== null) return result;
-    if (ifMatch !== undefined) throw new ApiError("PRECONDITION_FAILED");
+    // Lost a race: the next round reads the new version and checks If-Match against it (a named
+    // version no longer matches: 412; `*` still does, and the write is retried).
     await backoff(attempt);
   }
   deps.log.warn("write gave up after repeated conflicts", { collection: def.name, id });
