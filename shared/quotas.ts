@@ -18,7 +18,7 @@ import { type Database, DuplicateKeyError } from "./store/types.js";
  */
 const COUNTERS = "quota_usage";
 
-type QuotaDeps = Pick<Deps, "store" | "collections">;
+type QuotaDeps = Pick<Deps, "store" | "collections" | "log">;
 
 /** The quotas kept in a counter: each is a field of the project's counter document. */
 type Counted = "documentsBytes" | "users";
@@ -98,10 +98,16 @@ async function reserve(
  */
 async function release(deps: QuotaDeps, project: ResolvedProject, name: Counted, amount: number): Promise<void> {
   if (quotaOf(project, name) === undefined) return;
-  await deps.store
-    .platform()
-    .collection(COUNTERS)
-    .updateOne({ _id: counterId(project), [name]: { $exists: true } }, { $inc: { [name]: -amount } });
+  const counters = deps.store.platform().collection(COUNTERS);
+  const _id = counterId(project);
+  try {
+    await counters.updateOne({ _id, [name]: { $exists: true } }, { $inc: { [name]: -amount } });
+  } catch (error) {
+    // What it accounts for is done (a delete committed) or undone (a write that failed): that stays
+    // the answer. The counter now counts too much; dropped, its next use counts what is stored.
+    deps.log.warn("quota release failed; the counter is recounted at its next use", { quota: name, error });
+    await counters.updateOne({ _id }, { $unset: { [name]: "" } }).catch(() => undefined);
+  }
 }
 
 /** Reserves `bytes` of the documents quota (403 QUOTA_EXCEEDED when it would be passed); returns the release. */

@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createAdminApp } from "../functions/admin/app.js";
 import { documentBytes } from "../shared/quotas.js";
+import type { Filter, Update } from "../shared/store/types.js";
 import { type DataTestEnv, dataTestEnv } from "./data-helpers.js";
 import { ADMIN_TOKEN } from "./helpers.js";
 
@@ -124,6 +125,40 @@ describe("documentsBytes: PUT and PATCH", () => {
     expect(results.filter((r) => r.status === 200).length).toBe(6);
     expect(results.filter((r) => r.status !== 200).every((r) => r.json.code === "QUOTA_EXCEEDED")).toBe(true);
     expect(await storedBytes()).toBeLessThanOrEqual(QUOTA);
+    expect(await counted()).toBe(await storedBytes());
+  });
+
+  it("a committed DELETE or shrinking write answers its own result when the counter cannot be updated; the counter is then recounted", async () => {
+    const big = (await env.sk("POST", "/api/data/notes", { text: "x".repeat(5_000) })).json.data._id;
+    const gone = await insertTiny();
+    // The counter's collection (platform store) refuses its $inc updates; the tenant's documents do not.
+    const platform = env.deps.store.platform.bind(env.deps.store);
+    let failing = true;
+    env.deps.store.platform = () => {
+      const db = platform();
+      const collection = (name: string) => {
+        const inner = db.collection(name);
+        if (name !== "quota_usage") return inner;
+        return new Proxy(inner, {
+          get: (target, key) =>
+            key !== "updateOne"
+              ? Reflect.get(target, key).bind(target)
+              : (filter: Filter, update: Update) =>
+                  failing && update.$inc
+                    ? Promise.reject(new Error("platform store down"))
+                    : target.updateOne(filter, update),
+        });
+      };
+      return new Proxy(db, { get: (target, key) => (key === "collection" ? collection : Reflect.get(target, key)) });
+    };
+    const deleted = await env.sk("DELETE", `/api/data/notes/${gone}`);
+    expect([deleted.status, deleted.json.data?.deleted]).toEqual([200, true]);
+    const shrunk = await env.sk("PATCH", `/api/data/notes/${big}`, { text: "small" });
+    expect([shrunk.status, shrunk.json.data?.text]).toEqual([200, "small"]);
+    expect(env.deps.log.lines.filter((l) => l.message.startsWith("quota release failed"))).toHaveLength(2);
+    failing = false;
+    // The next reservation counts what is stored, not what the failed releases left behind.
+    expect((await env.sk("POST", "/api/data/notes", { text: "x".repeat(QUOTA - 1_000) })).status).toBe(201);
     expect(await counted()).toBe(await storedBytes());
   });
 

@@ -77,7 +77,7 @@ export async function writeUser<T>(write: () => Promise<T>): Promise<T> {
  * reserved first (403 QUOTA_EXCEEDED) and given back when the insert fails (EMAIL_TAKEN and the like).
  */
 export async function insertUser(
-  deps: Pick<Deps, "store" | "collections" | "usage">,
+  deps: Pick<Deps, "store" | "collections" | "usage" | "log">,
   project: ResolvedProject,
   cols: Pick<AuthCollections, "users">,
   user: UserDoc,
@@ -104,7 +104,7 @@ export async function listUsers(cols: Pick<AuthCollections, "users">, page: { pa
  * and gives back its place in the users quota (once: only the call that deleted it).
  */
 export async function deleteUser(
-  deps: Pick<Deps, "store" | "collections">,
+  deps: Pick<Deps, "store" | "collections" | "log">,
   project: ResolvedProject,
   cols: AuthCollections,
   userId: string,
