@@ -1,5 +1,6 @@
 /** The storage function (API.md §7) through HTTP with the memory and fs blob stores. */
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { existsSync, readdirSync, readlinkSync } from "node:fs";
+import { mkdtemp, readdir, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -65,9 +66,12 @@ function del(headers: Record<string, string>, path: string) {
     body: JSON.stringify({ path }),
   });
 }
+/** GET /file?path= as sent: a public file's bytes, or a private file's redirect to its signed URL. */
+const fileRoute = (path: string, headers: Record<string, string> = {}) =>
+  app.request(`/api/storage/file?path=${encodeURIComponent(path)}`, { headers });
 /** Follows the storage function's own redirect (signed blob URL) and returns the final response. */
 async function fetchFile(path: string, headers: Record<string, string> = {}) {
-  const first = await app.request(`/api/storage/file?path=${encodeURIComponent(path)}`, { headers });
+  const first = await fileRoute(path, headers);
   if (first.status !== 302) return first;
   const location = new URL(first.headers.get("location")!);
   return app.request(`${location.pathname}${location.search}`);
@@ -118,6 +122,8 @@ function putWhile(url: string, text: string, meanwhile: () => unknown) {
   );
   return putTo(url, body);
 }
+/** Where this process lists its open file descriptors (Linux); tests that count them need it. */
+const FDS = "/proc/self/fd";
 const text = (size: number) => new Blob(["x".repeat(size)], { type: "text/plain" });
 /** A user of project a, with a token minted now (the fake clock moves past token lifetimes). */
 const asUser = async (userId: string) => auth(a.pk, await token(a, userId));
@@ -257,6 +263,26 @@ describe.each([
 
     await deps.projects.update(a.id, { settings: { storage: { public: true } } });
     expect((await fetchFile(path)).status).toBe(200);
+  });
+
+  it("HEAD of a served file answers its GET's headers, without a body", async () => {
+    const path = (await json(await upload(auth(a.sk), png()))).data.path;
+    const signed = new URL((await fileRoute(path, auth(a.sk))).headers.get("location")!);
+    const url = `${signed.pathname}${signed.search}`;
+    const bodies = vi.spyOn(blobs, "get");
+    const head = await app.request(url, { method: "HEAD" });
+    expect(bodies).not.toHaveBeenCalled(); // no body is opened only to be dropped
+    const get = await app.request(url);
+    const served = (res: Response) => {
+      const { "x-request-id": _, ...headers } = Object.fromEntries(res.headers);
+      return { status: res.status, headers };
+    };
+    expect(served(head)).toEqual(served(get));
+    expect(head.headers.get("content-length")).toBe(String(PNG.length));
+    expect((await head.arrayBuffer()).byteLength).toBe(0);
+    expect(new Uint8Array(await get.arrayBuffer())).toEqual(PNG);
+    expect((await app.request(url.replace("sig=", "sig=0"), { method: "HEAD" })).status).toBe(403);
+    vi.restoreAllMocks();
   });
 
   it("a key-less read finds its project as keys do: cached for the key TTL, an unknown id for a few seconds", async () => {
@@ -771,19 +797,61 @@ describe.each([
 });
 
 describe("the fs blob store", () => {
-  it("keeps files inside its root, under the project and folder", async () => {
-    const parent = await mkdtemp(join(tmpdir(), "edgeback-root-"));
-    const root = join(parent, "files");
+  let parent: string;
+  let root: string;
+  beforeEach(async () => {
+    parent = await realpath(await mkdtemp(join(tmpdir(), "edgeback-root-")));
+    root = join(parent, "files");
     await setup(fsBlobStore(root));
-    try {
-      const { path } = (await json(await upload(auth(a.sk), png(), "../../escape.png", "docs"))).data;
-      expect(path).toMatch(new RegExp(`^${a.id}/docs/[0-9a-f]{24}-escape\\.png$`));
-      expect(await readdir(join(root, a.id, "docs"))).toHaveLength(2); // the file and its .type
-      expect(await readdir(parent)).toEqual(["files"]); // nothing beside the root
-    } finally {
-      await deps.store.close();
-      await rm(parent, { recursive: true, force: true });
+  });
+  afterEach(async () => {
+    await deps.store.close();
+    await rm(parent, { recursive: true, force: true });
+  });
+  /** How many of this process's file descriptors are open on the stored file at `path` (Linux). */
+  const descriptorsOn = (path: string) => {
+    const file = join(root, ...path.split("/"));
+    const fds = readdirSync(FDS);
+    return fds.filter((fd) => {
+      try {
+        return readlinkSync(join(FDS, fd)) === file;
+      } catch {
+        return false; // closed since it was listed
+      }
+    }).length;
+  };
+  const itCountingDescriptors = it.skipIf(!existsSync(FDS));
+  /** Large enough that a read stream stops after its first chunk (64 KiB) and keeps its descriptor. */
+  const LARGE = 256 * 1024;
+
+  it("keeps files inside its root, under the project and folder", async () => {
+    const { path } = (await json(await upload(auth(a.sk), png(), "../../escape.png", "docs"))).data;
+    expect(path).toMatch(new RegExp(`^${a.id}/docs/[0-9a-f]{24}-escape\\.png$`));
+    expect(await readdir(join(root, a.id, "docs"))).toHaveLength(2); // the file and its .type
+    expect(await readdir(parent)).toEqual(["files"]); // nothing beside the root
+  });
+
+  itCountingDescriptors("HEADs of served files open no descriptor, public or through a signed URL", async () => {
+    await deps.projects.update(a.id, { settings: { storage: { public: true } } });
+    const open = (await json(await upload(auth(a.sk), text(LARGE), "big.txt"))).data.path;
+    const closed = (await json(await upload(auth(b.sk), text(LARGE), "big.txt"))).data.path;
+    const signed = new URL((await fileRoute(closed, auth(b.sk))).headers.get("location")!);
+    for (const url of [`/api/storage/file?path=${encodeURIComponent(open)}`, `${signed.pathname}${signed.search}`]) {
+      for (let i = 0; i < 20; i++) expect((await app.request(url, { method: "HEAD" })).status).toBe(200);
     }
+    expect([descriptorsOn(open), descriptorsOn(closed)]).toEqual([0, 0]);
+  });
+
+  itCountingDescriptors("a served file's body holds a descriptor only while it is read", async () => {
+    await deps.projects.update(a.id, { settings: { storage: { public: true } } });
+    const path = (await json(await upload(auth(a.sk), text(LARGE), "big.txt"))).data.path;
+    const dropped = [];
+    for (let i = 0; i < 20; i++) dropped.push(await fetchFile(path));
+    expect(descriptorsOn(path)).toBe(0);
+    const read = await fetchFile(path);
+    expect((await read.arrayBuffer()).byteLength).toBe(LARGE);
+    await vi.waitFor(() => expect(descriptorsOn(path)).toBe(0)); // closed once read (fs.close runs on the thread pool)
+    expect(dropped.map((res) => res.status)).toEqual(dropped.map(() => 200));
   });
 });
 

@@ -25,19 +25,27 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
   const { deps, blobs, signer } = rt;
   const key = requireApiKey(deps);
 
-  /** Streams a stored file with headers that keep browsers from sniffing or running it. */
+  /**
+   * Streams a stored file with headers that keep browsers from sniffing or running it. A HEAD gets
+   * the same headers and no body is opened for it: Hono answers HEAD by running this GET route and
+   * dropping the body unread, which (fs store) would hold a file descriptor per request.
+   */
   async function serve(c: Ctx, path: string) {
+    const stored = await blobs.head(path);
+    if (!stored) throw new ApiError("FILE_NOT_FOUND");
+    const name = path.split("/").pop() ?? "file";
+    const headers = {
+      "content-type": stored.contentType,
+      "content-length": String(stored.size),
+      "x-content-type-options": "nosniff",
+      ...(stored.contentType === "application/pdf" ? {} : { "content-security-policy": SANDBOX }),
+      "content-disposition": `${INLINE.test(stored.contentType) ? "inline" : "attachment"}; filename="${name}"`,
+      "cache-control": "private, max-age=60",
+    };
+    if (c.req.method === "HEAD") return c.body(null, 200, headers);
     const blob = await blobs.get(path);
     if (!blob) throw new ApiError("FILE_NOT_FOUND");
-    const name = path.split("/").pop() ?? "file";
-    return c.body(blob.body, 200, {
-      "content-type": blob.contentType,
-      "content-length": String(blob.size),
-      "x-content-type-options": "nosniff",
-      ...(blob.contentType === "application/pdf" ? {} : { "content-security-policy": SANDBOX }),
-      "content-disposition": `${INLINE.test(blob.contentType) ? "inline" : "attachment"}; filename="${name}"`,
-      "cache-control": "private, max-age=60",
-    });
+    return c.body(blob.body, 200, headers);
   }
 
   /**

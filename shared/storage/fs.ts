@@ -28,7 +28,7 @@ export function fsBlobStore(root: string): BlobStore {
       const head = await this.head(path);
       if (!head) return null;
       const bounds = range && { start: range.offset, end: range.offset + range.length - 1 }; // end inclusive
-      const body = Readable.toWeb(createReadStream(fileOf(path), bounds)) as ReadableStream<Uint8Array>;
+      const body = readWhenAsked(fileOf(path), bounds);
       const size = range ? Math.max(0, Math.min(range.length, head.size - range.offset)) : head.size;
       return { body, size, contentType: head.contentType };
     },
@@ -53,6 +53,27 @@ export function fsBlobStore(root: string): BlobStore {
     presignPut: async () => null,
     presignGet: async () => null,
   };
+}
+
+/**
+ * A file's bytes (`bounds`: from `start` to `end`, inclusive) as a stream that opens the file at its
+ * first read and closes it after its last or when cancelled: a body dropped unread (a HEAD answered
+ * by a GET route, a response replaced by an error) holds no file descriptor.
+ */
+function readWhenAsked(file: string, bounds?: { start: number; end: number }): ReadableStream<Uint8Array> {
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        reader ??= (Readable.toWeb(createReadStream(file, bounds)) as ReadableStream<Uint8Array>).getReader();
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel: (reason) => reader?.cancel(reason),
+    },
+    { highWaterMark: 0 }, // nothing is read before a consumer asks: the file stays closed until then
+  );
 }
 
 /** The files directory of a data dir. */
