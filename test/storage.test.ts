@@ -1,8 +1,8 @@
 /** The storage function (API.md §7) through HTTP with the memory and fs blob stores. */
 import { existsSync, readdirSync, readlinkSync } from "node:fs";
-import { mkdtemp, readdir, realpath, rm } from "node:fs/promises";
+import { mkdtemp, readdir, realpath, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createAdminApp } from "../functions/admin/app.js";
 import { createStorageApp } from "../functions/storage/app.js";
@@ -829,6 +829,27 @@ describe("the fs blob store", () => {
     expect(path).toMatch(new RegExp(`^${a.id}/docs/[0-9a-f]{24}-escape\\.png$`));
     expect(await readdir(join(root, a.id, "docs"))).toHaveLength(2); // the file and its .type
     expect(await readdir(parent)).toEqual(["files"]); // nothing beside the root
+  });
+
+  it("a file is never seen half-written: reads while a direct upload's PUT writes it do not lose the upload", async () => {
+    const size = 16 * 1024 * 1024; // written in many chunks (writeFile: 512 KiB each), each a turn of the event loop
+    await deps.projects.update(a.id, { settings: { storage: { maxFileSize: size } } });
+    const issued = await presignText("upload-url", auth(a.sk), size);
+    const file = join(root, ...issued.path.split("/"));
+    let written = false;
+    const put = Promise.resolve(putTo(issued.url, new Uint8Array(size).fill(120))).finally(() => {
+      written = true;
+    });
+    const seen: Array<{ bytes: number; read: number }> = [];
+    while (!written) {
+      const bytes = (await stat(file).catch(() => null))?.size;
+      if (bytes !== undefined) seen.push({ bytes, read: (await fetchFile(issued.path, auth(a.sk))).status });
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect((await put).status).toBe(200);
+    for (const look of seen) expect(look).toEqual({ bytes: size, read: 200 });
+    expect(await fileRecords(deps).findOne({ _id: issued.path })).toMatchObject({ status: "ready", size });
+    expect((await readdir(dirname(file))).sort()).toEqual([basename(file), `${basename(file)}.type`]);
   });
 
   itCountingDescriptors("HEADs of served files open no descriptor, public or through a signed URL", async () => {

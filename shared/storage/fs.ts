@@ -1,13 +1,14 @@
+import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { dirname, join, resolve, sep } from "node:path";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 import type { BlobStore } from "./types.js";
 
 /**
  * Blobs as files under `root` (the local server: DATA_DIR/files). The content type is kept next to
- * each file (`<file>.type`). Paths were validated by the caller; resolving them again here makes sure
- * nothing lands outside `root`.
+ * each file (`<file>.type`); both are written whole, then renamed into place (writeWhole). Paths
+ * were validated by the caller; resolving them again here makes sure nothing lands outside `root`.
  */
 export function fsBlobStore(root: string): BlobStore {
   const base = resolve(root);
@@ -21,8 +22,9 @@ export function fsBlobStore(root: string): BlobStore {
     async put(path, bytes, contentType) {
       const file = fileOf(path);
       await mkdir(dirname(file), { recursive: true });
-      await writeFile(file, bytes);
-      await writeFile(`${file}.type`, contentType);
+      // The type first: a file that is there has its type.
+      await writeWhole(`${file}.type`, contentType);
+      await writeWhole(file, bytes);
     },
     async get(path, range) {
       const head = await this.head(path);
@@ -53,6 +55,22 @@ export function fsBlobStore(root: string): BlobStore {
     presignPut: async () => null,
     presignGet: async () => null,
   };
+}
+
+/**
+ * Writes a file under a temporary name beside it, then renames it into place (atomic within a file
+ * system): a read, or a settle judging a direct upload's size, sees the whole file or none, never
+ * one half-written. The temporary name starts with a dot, which no file path a client sends can.
+ */
+async function writeWhole(file: string, data: Uint8Array | string): Promise<void> {
+  const temporary = join(dirname(file), `.${basename(file)}.${randomUUID()}.tmp`);
+  try {
+    await writeFile(temporary, data);
+    await rename(temporary, file);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
 }
 
 /**
