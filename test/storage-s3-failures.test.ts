@@ -1,17 +1,18 @@
 /**
  * The s3 blob store when the bucket fails: unreachable, answering 5xx, or never answering. Every
  * storage route that reaches it answers 503 SERVICE_UNAVAILABLE in the envelope, promptly (one retry,
- * a bounded wait), and gives back what it reserved.
+ * a bounded wait), and gives back what it reserved. A bucket that refuses (credentials without
+ * s3:ListBucket) is a 500 whose log names the permission, and the quota sweep passes over what it
+ * cannot settle.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { createStorageApp } from "../functions/storage/app.js";
-import { UPLOAD_URL_TTL } from "../functions/storage/pending.js";
-import type { Deps } from "../shared/deps.js";
+import { SWEEP_LIMIT, UPLOAD_URL_TTL } from "../functions/storage/pending.js";
 import { fakeClock, testDeps } from "./helpers.js";
 import { PNG } from "./png.js";
-import { testBucket } from "./s3-server.js";
+import { startS3WithoutListBucket, testBucket } from "./s3-server.js";
 
 /** Timeout of each S3 call in these tests (production waits 5 s). */
 const TIMEOUT_MS = 200;
@@ -57,13 +58,13 @@ afterEach(async () => {
   for (const close of closers.splice(0)) await close();
 });
 
-async function storageAt(endpoint: string) {
+async function storageAt(endpoint: string, storage: Record<string, unknown> = {}) {
   const clock = fakeClock(Date.now());
-  const deps: Deps = await testDeps({ clock });
+  const deps = await testDeps({ clock });
   closers.push(() => deps.store.close());
   const blobs = testBucket(endpoint, { timeoutMs: TIMEOUT_MS });
   const app = createStorageApp(deps, { blobs });
-  const { project, keys } = await deps.projects.create({ name: "s3-down" });
+  const { project, keys } = await deps.projects.create({ name: "s3-down", settings: { storage } });
   const headers = { "x-api-key": keys.secret };
   const reserved = async () =>
     (await deps.store.platform().collection("storage_usage").findOne({ _id: project.id }))?.bytes;
@@ -80,8 +81,14 @@ async function storageAt(endpoint: string) {
       headers: { ...headers, "content-type": "application/json" },
       body: JSON.stringify(body),
     });
+  const del = (path: string) =>
+    app.request("/api/storage/file", {
+      method: "DELETE",
+      headers: { ...headers, "content-type": "application/json" },
+      body: JSON.stringify({ path }),
+    });
   const record = (path: string) => deps.store.platform().collection("files").findOne({ _id: path });
-  return { clock, upload, post, reserved, record };
+  return { clock, upload, post, del, reserved, record, log: deps.log };
 }
 
 const unavailable = { success: false, code: "SERVICE_UNAVAILABLE" };
@@ -159,5 +166,46 @@ describe("s3 blob store failures", () => {
     expect(bucket.seen).toEqual(["COPY"]); // stopped at the first, as at a 5xx or a silent bucket
     expect(next.status).toBe(503);
     expect(Date.now() - started).toBeLessThan(TIMEOUT_MS * 4 * 2);
+  });
+});
+
+describe("credentials without s3:ListBucket (AWS answers 403 for a missing key)", () => {
+  const mentions = (lines: Array<{ fields?: unknown }>, text: string) =>
+    lines.filter((line) =>
+      JSON.stringify(line.fields ?? {}, (_, v) => (v instanceof Error ? v.message : v)).includes(text),
+    );
+
+  it("a confirm of a file not uploaded is a 500 whose log names the missing permission", async () => {
+    const bucket = await startS3WithoutListBucket();
+    closers.push(() => bucket.close());
+    const s3 = await storageAt(bucket.endpoint);
+    const issued = await s3.post("upload-request", { filename: "n.txt", contentType: "text/plain", size: 5 });
+    const confirm = await s3.post("upload-confirm", { filePath: (await issued.json()).data.filePath, size: 5 });
+    expect([confirm.status, (await confirm.json()).code]).toEqual([500, "INTERNAL_ERROR"]);
+    expect(mentions(s3.log.lines, "s3:ListBucket")).toHaveLength(1);
+    expect(await s3.reserved()).toBe(5); // kept: a refusal does not make an upload absent
+  });
+
+  it("the quota sweep passes over records it cannot settle, logging each, and settles the others", async () => {
+    const bucket = await startS3WithoutListBucket();
+    closers.push(() => bucket.close());
+    const s3 = await storageAt(bucket.endpoint, { quotaBytes: SWEEP_LIMIT + 100 });
+    const request = (size: number) => ({ filename: "n.txt", contentType: "text/plain", size });
+    for (let i = 0; i < SWEEP_LIMIT; i++) {
+      expect((await s3.post("upload-url", request(1))).status).toBe(200); // never uploaded: unsettleable
+      s3.clock.advance(1000); // due one after the other, oldest first
+    }
+    const deleted = (await (await s3.post("upload-url", request(100))).json()).data.path;
+    expect((await s3.del(deleted)).status).toBe(200); // its URL still works: a tombstone keeps its 100 bytes
+    s3.clock.advance((UPLOAD_URL_TTL + 1) * 1000);
+
+    // The first sweep finds the SWEEP_LIMIT oldest due records, and the bucket refuses each.
+    const first = await s3.post("upload-url", request(100));
+    expect([first.status, (await first.json()).code]).toEqual([403, "QUOTA_EXCEEDED"]);
+    expect(mentions(s3.log.lines, "s3:ListBucket")).toHaveLength(SWEEP_LIMIT);
+    // The next passes over them (until a later sweep tries them again) and ends the tombstone.
+    expect((await s3.post("upload-url", request(100))).status).toBe(200);
+    expect(mentions(s3.log.lines, "s3:ListBucket")).toHaveLength(SWEEP_LIMIT);
+    expect(await s3.reserved()).toBe(SWEEP_LIMIT + 100); // the refused records keep theirs
   });
 });

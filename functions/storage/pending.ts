@@ -28,7 +28,9 @@ import { lockSettle, type SettleLock, unlockSettle } from "./settle-lock.js";
 /** How long a direct-upload URL stays valid, in seconds. */
 export const UPLOAD_URL_TTL = 15 * 60;
 /** How many due records one quota check settles at most. */
-const SWEEP_LIMIT = 25;
+export const SWEEP_LIMIT = 25;
+/** How long sweeps pass over a due record one of them failed on (see releaseExpired). */
+const SWEEP_RETRY_MS = 10 * 60 * 1000;
 
 /** When an upload URL signed to expire at `exp` (epoch seconds, still valid during that second) stops working. */
 export const uploadExpiry = (exp: number) => new Date((exp + 1) * 1000).toISOString();
@@ -227,17 +229,32 @@ const DUE_ACTIONS = { pending: settle, deleted: bury, ready: endStaging } as con
  * Settles a project's pending files whose URL has expired, giving back the bytes of those never
  * uploaded, ends its due tombstones, and deletes the staging objects of its ready files whose URL has
  * expired. An unavailable blob store stops the sweep at once (the request answers 503) rather than
- * waiting on it once per file.
+ * waiting on it once per file. A record whose work fails otherwise (the bucket refusing it: a 403,
+ * credentials missing a permission) is logged and passed over for SWEEP_RETRY_MS, so the next sweeps
+ * reach the others; it keeps its reservation until a sweep can do its work.
  */
 async function releaseExpired(rt: StorageRuntime, projectId: string): Promise<void> {
   for (const file of await dueFiles(rt.deps, projectId, SWEEP_LIMIT)) {
-    await DUE_ACTIONS[file.status](rt, file).catch((error: unknown) => {
+    try {
+      await DUE_ACTIONS[file.status](rt, file);
+    } catch (error) {
       if (error instanceof BlobStoreUnavailableError) throw error;
-      // Bytes of the wrong size or type were removed with their record; anything else waits for the next check.
-      if (!(error instanceof ApiError))
-        rt.deps.log.warn("storage: could not settle an expired upload", { path: file._id, error: String(error) });
-    });
+      // Bytes of the wrong size or type were removed with their record, as the action meant.
+      if (!(error instanceof ApiError)) await passOver(rt, file, error);
+    }
   }
+}
+
+/** Logs why a sweep could not do a due record's work, and leaves it to the sweeps after SWEEP_RETRY_MS. */
+async function passOver(rt: StorageRuntime, file: FileDoc, error: unknown): Promise<void> {
+  const sweepAfter = new Date(rt.deps.clock.now() + SWEEP_RETRY_MS).toISOString();
+  rt.deps.log.warn("storage: could not settle an expired upload", {
+    path: file._id,
+    status: file.status,
+    error: String(error),
+    sweepAfter,
+  });
+  await fileRecords(rt.deps).updateOne({ _id: file._id }, { $set: { sweepAfter } });
 }
 
 /** Reserves bytes of the project's quota (403 QUOTA_EXCEEDED), after releasing its expired reservations. */

@@ -39,6 +39,11 @@ export interface FileDoc extends Doc {
    * copy until this instant (ISO 8601), when a lock left by a look that died lapses.
    */
   settlingUntil?: string;
+  /**
+   * A sweep could not do this due record's work (the bucket refused it; see releaseExpired): sweeps
+   * pass over it until this instant (ISO 8601), so records that keep failing do not hold back the others.
+   */
+  sweepAfter?: string;
 }
 
 const FILES = "files";
@@ -62,10 +67,11 @@ export async function dueFiles(deps: FileDeps, projectId: string, limit: number)
     expiryIndexed.add(deps.store);
   }
   const now = new Date(deps.clock.now()).toISOString();
-  // A record a look holds (or kept after a copy it gave up on) waits for the lock to lapse.
-  const unlocked = [{ settlingUntil: { $exists: false } }, { settlingUntil: { $lte: now } }];
+  const lapsed = (field: keyof FileDoc) => ({ $or: [{ [field]: { $exists: false } }, { [field]: { $lte: now } }] });
+  // A record a look holds (or kept after a copy it gave up on) waits for the lock to lapse; one a
+  // sweep failed on, for its turn to come again.
   const found = await fileRecords(deps).find(
-    { expiresAt: { $lte: now }, projectId, $or: unlocked },
+    { expiresAt: { $lte: now }, projectId, $and: [lapsed("settlingUntil"), lapsed("sweepAfter")] },
     { sort: { expiresAt: 1 }, limit },
   );
   return found as FileDoc[];

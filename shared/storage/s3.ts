@@ -22,6 +22,17 @@ const MIN_BYTES_PER_MS = (1024 * 1024) / 1000;
 const COPY_TIMEOUTS = 4;
 
 /**
+ * What a refusal (403) says in the log. AWS answers a GET or HEAD of a missing key 403, not 404, to
+ * credentials without s3:ListBucket. That 403 is not read as "absent": a HEAD's answer has no body
+ * that could tell it from a refusal of an object that is there (credentials without s3:GetObject, a
+ * wrong key, a bucket policy), and reading those as absent would release direct uploads whose bytes
+ * were stored, and delete them. It stays an error that names what to grant (README, S3 permissions).
+ */
+const REFUSED =
+  "the bucket refused the credentials: they need s3:GetObject, s3:PutObject and s3:DeleteObject on its " +
+  "objects and s3:ListBucket on the bucket, without which a missing key is answered 403, not 404";
+
+/**
  * Blobs in an S3-compatible bucket, signed with aws4fetch (SigV4 over fetch: a few KiB, runs on
  * Workers too). Presigned PUTs bind the content type and the exact length into the signature.
  * Each call is retried once (5xx, 429) and bounded by `timeoutMs`; an unreachable, failing or
@@ -45,7 +56,9 @@ export function s3BlobStore(config: S3Config, options: { timeoutMs?: number } = 
     return `${url.protocol}//${config.bucket}.${url.host}/${key}`;
   };
   const failed = async (res: Response, what: string) =>
-    new Error(`S3 ${what} failed: ${res.status} ${(await res.text()).slice(0, 200)}`);
+    new Error(
+      `S3 ${what} failed: ${res.status} ${(await res.text()).slice(0, 200)}${res.status === 403 ? ` (${REFUSED})` : ""}`,
+    );
   /** One signed call, bounded in time; the bucket being down, slow or overloaded is BlobStoreUnavailableError. */
   async function call(what: string, url: string, init: RequestInit = {}, timeout = timeoutMs): Promise<Response> {
     let res: Response;
