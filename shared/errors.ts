@@ -46,6 +46,7 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: [413, "Payload too large"],
   FILE_TOO_LARGE: [413, "File too large"],
   UNSUPPORTED_MEDIA_TYPE: [415, "Unsupported media type"],
+  RANGE_NOT_SATISFIABLE: [416, "Range not satisfiable"],
   OTP_ATTEMPTS_EXCEEDED: [429, "Too many attempts"],
   OTP_COOLDOWN: [429, "Please wait before requesting another code"],
   RATE_LIMITED: [429, "Too many requests"],

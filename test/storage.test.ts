@@ -285,6 +285,45 @@ describe.each([
     vi.restoreAllMocks();
   });
 
+  it("Range: one range is a 206 with its bytes; past the end, 416; several ranges, other units, If-Range: the whole file", async () => {
+    const bytes = "0123456789abcdefghij"; // 20 bytes, each telling its offset
+    const path = (await json(await upload(auth(a.sk), new Blob([bytes], { type: "text/plain" }), "a.txt"))).data.path;
+    const signed = new URL((await fileRoute(path, auth(a.sk))).headers.get("location")!);
+    const read = async (headers: Record<string, string>, method = "GET") => {
+      const res = await app.request(`${signed.pathname}${signed.search}`, { method, headers });
+      const served = { status: res.status, range: res.headers.get("content-range") };
+      if (res.status === 416) return { ...served, code: (await json(res)).code };
+      return { ...served, length: res.headers.get("content-length"), body: await res.text() };
+    };
+    const part = (from: number, to: number) => ({
+      status: 206,
+      range: `bytes ${from}-${to}/20`,
+      length: String(to - from + 1),
+      body: bytes.slice(from, to + 1),
+    });
+    const whole = { status: 200, range: null, length: "20", body: bytes };
+    const unsatisfiable = { status: 416, range: "bytes */20", code: "RANGE_NOT_SATISFIABLE" };
+    const cases: Array<[string, Record<string, string>, unknown]> = [
+      ["first two", { range: "bytes=0-1" }, part(0, 1)],
+      ["from an offset", { range: "bytes=15-" }, part(15, 19)],
+      ["the last three", { range: "bytes=-3" }, part(17, 19)],
+      ["past the end, cut to it", { range: "bytes=18-99999999999999999999" }, part(18, 19)],
+      ["a suffix longer than the file", { range: "BYTES=-50" }, part(0, 19)],
+      ["starting at the end", { range: "bytes=20-" }, unsatisfiable],
+      ["an empty suffix", { range: "bytes=-0" }, unsatisfiable],
+      ["several ranges", { range: "bytes=0-1,4-5" }, whole],
+      ["another unit", { range: "items=0-1" }, whole],
+      ["last before first", { range: "bytes=5-2" }, whole],
+      ["no number", { range: "bytes=-" }, whole],
+      ["If-Range (no validator of ours can match)", { range: "bytes=0-1", "if-range": '"x"' }, whole],
+      ["none", {}, whole],
+    ];
+    for (const [name, headers, expected] of cases) expect(await read(headers), name).toEqual(expected);
+    expect(await read({ range: "bytes=2-5" }, "HEAD")).toEqual({ ...part(2, 5), body: "" });
+    const full = await app.request(`${signed.pathname}${signed.search}`);
+    expect(full.headers.get("accept-ranges")).toBe("bytes");
+  });
+
   it("a key-less read finds its project as keys do: cached for the key TTL, an unknown id for a few seconds", async () => {
     await deps.projects.update(a.id, { settings: { storage: { public: true } } });
     const path = (await json(await upload(auth(a.sk), png()))).data.path;

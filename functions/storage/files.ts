@@ -12,6 +12,7 @@ import { assertMagicBytes, mediaType, SIGNATURE_BYTES, storagePolicy } from "../
 import { readLimited } from "./body.js";
 import type { Ctx, StorageRuntime } from "./context.js";
 import { deleteFile, settle } from "./pending.js";
+import { requestedRange } from "./range.js";
 
 /** How long a download URL for a private file stays valid, in seconds. */
 const DOWNLOAD_URL_TTL = 5 * 60;
@@ -26,26 +27,37 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
   const key = requireApiKey(deps);
 
   /**
-   * Streams a stored file with headers that keep browsers from sniffing or running it. A HEAD gets
-   * the same headers and no body is opened for it: Hono answers HEAD by running this GET route and
-   * dropping the body unread, which (fs store) would hold a file descriptor per request.
+   * Streams a stored file, or the one range of it the request asks for (media players seek so;
+   * Safari plays no video without it), with headers that keep browsers from sniffing or running it.
+   * A HEAD gets the same status and headers and no body is opened for it: Hono answers HEAD by
+   * running this GET route and dropping the body unread, which (fs store) would hold a file
+   * descriptor per request.
    */
   async function serve(c: Ctx, path: string) {
     const stored = await blobs.head(path);
     if (!stored) throw new ApiError("FILE_NOT_FOUND");
+    const range = requestedRange(c.req.header("range"), c.req.header("if-range"), stored.size);
+    if (range === "unsatisfiable") {
+      throw new ApiError("RANGE_NOT_SATISFIABLE", `The file has ${stored.size} bytes`, {
+        headers: { "content-range": `bytes */${stored.size}` },
+      });
+    }
     const name = path.split("/").pop() ?? "file";
     const headers = {
       "content-type": stored.contentType,
-      "content-length": String(stored.size),
+      "content-length": String(range ? range.length : stored.size),
+      ...(range ? { "content-range": `bytes ${range.offset}-${range.offset + range.length - 1}/${stored.size}` } : {}),
+      "accept-ranges": "bytes",
       "x-content-type-options": "nosniff",
       ...(stored.contentType === "application/pdf" ? {} : { "content-security-policy": SANDBOX }),
       "content-disposition": `${INLINE.test(stored.contentType) ? "inline" : "attachment"}; filename="${name}"`,
       "cache-control": "private, max-age=60",
     };
-    if (c.req.method === "HEAD") return c.body(null, 200, headers);
-    const blob = await blobs.get(path);
+    const status = range ? 206 : 200;
+    if (c.req.method === "HEAD") return c.body(null, status, headers);
+    const blob = await blobs.get(path, range);
     if (!blob) throw new ApiError("FILE_NOT_FOUND");
-    return c.body(blob.body, 200, headers);
+    return c.body(blob.body, status, headers);
   }
 
   /**
