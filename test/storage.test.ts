@@ -870,6 +870,31 @@ describe("the fs blob store", () => {
     expect(await readdir(parent)).toEqual(["files"]); // nothing beside the root
   });
 
+  it("an upload into a folder named as a stored file is a 409 in the envelope, not a 500", async () => {
+    const stored = (await json(await upload(auth(a.sk), text(2), "notes"))).data.path as string;
+    const name = stored.split("/").pop(); // <random>-notes: a valid folder segment
+    for (const folder of [`uploads/${name}`, `uploads/${name}/deeper`]) {
+      const res = await upload(auth(a.sk), text(2), "x.txt", folder);
+      expect([res.status, await json(res)], folder).toEqual([
+        409,
+        expect.objectContaining({
+          code: "DUPLICATE_VALUE",
+          details: [{ path: "folder", message: "names a stored file" }],
+        }),
+      ]);
+      const direct = await post("upload-url", auth(a.sk), {
+        filename: "x.txt",
+        contentType: "text/plain",
+        size: 2,
+        folder,
+      });
+      const put = await putTo((await json(direct)).data.uploadUrl, "hi");
+      expect([put.status, (await json(put)).code], folder).toEqual([409, "DUPLICATE_VALUE"]);
+    }
+    await expectReserved(a, 2 + 2 * 2); // the stored file, and both direct uploads until their URLs expire
+    expect(await (await fetchFile(stored, auth(a.sk))).text()).toBe("xx");
+  });
+
   it("a file is never seen half-written: reads while a direct upload's PUT writes it do not lose the upload", async () => {
     const size = 16 * 1024 * 1024; // written in many chunks (writeFile: 512 KiB each), each a turn of the event loop
     await deps.projects.update(a.id, { settings: { storage: { maxFileSize: size } } });

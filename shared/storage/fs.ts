@@ -3,6 +3,7 @@ import { createReadStream } from "node:fs";
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
+import { ApiError } from "../errors.js";
 import type { BlobStore } from "./types.js";
 
 /**
@@ -21,7 +22,11 @@ export function fsBlobStore(root: string): BlobStore {
     kind: "fs",
     async put(path, bytes, contentType) {
       const file = fileOf(path);
-      await mkdir(dirname(file), { recursive: true });
+      await mkdir(dirname(file), { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+        // A folder of the path is a stored file: `uploads/<random>-notes`, then a folder of that name.
+        if (error.code === "EEXIST" || error.code === "ENOTDIR") throw folderIsAFile();
+        throw error;
+      });
       // The type first: a file that is there has its type.
       await writeWhole(`${file}.type`, contentType);
       await writeWhole(file, bytes);
@@ -56,6 +61,12 @@ export function fsBlobStore(root: string): BlobStore {
     presignGet: async () => null,
   };
 }
+
+/** 409: on disk, a folder cannot have a stored file's name (other stores have no folders to collide). */
+const folderIsAFile = () =>
+  new ApiError("DUPLICATE_VALUE", "A stored file has the name of this upload's folder: choose another folder", {
+    details: [{ path: "folder", message: "names a stored file" }],
+  });
 
 /**
  * Writes a file under a temporary name beside it, then renames it into place (atomic within a file
