@@ -178,9 +178,17 @@ describe.each([
       }
     }
     await deps.projects.update(a.id, { settings: { storage: { allowUserUploads: false } } });
-    const blocked = await upload(auth(a.pk, await token(a, USER)), png());
-    expect(blocked.status).toBe(403);
-    expect((await json(blocked)).code).toBe("WRITE_BLOCKED");
+    const user = auth(a.pk, await token(a, USER));
+    const direct = { filename: "a.png", contentType: "image/png", size: PNG.length };
+    for (const blocked of [await upload(user, png()), await post("upload-url", user, direct)]) {
+      expect([blocked.status, await json(blocked)]).toEqual([
+        403,
+        expect.objectContaining({
+          code: "WRITE_BLOCKED", // API.md's code for a publishable key's blocked write; the message says what allows it
+          message: "Uploads with a publishable key need settings.storage.allowUserUploads (or use the secret key)",
+        }),
+      ]);
+    }
   });
 
   it("delete caller matrix: the uploader or the secret key; never another project", async () => {

@@ -34,7 +34,12 @@ export async function writer(c: Ctx, rt: StorageRuntime): Promise<Actor> {
   const { project, keyType } = c.get("principal");
   const policy = storagePolicy(project);
   if (keyType === "secret") return { project, policy, userId: null };
-  if (!policy.allowUserUploads) throw new ApiError("WRITE_BLOCKED");
+  if (!policy.allowUserUploads) {
+    throw new ApiError(
+      "WRITE_BLOCKED",
+      "Uploads with a publishable key need settings.storage.allowUserUploads (or use the secret key)",
+    );
+  }
   const caller = await callerOf(c, rt.deps.clock);
   if (caller.tokenError) throw new ApiError(caller.tokenError);
   if (!caller.userId) throw new ApiError("AUTH_REQUIRED");
