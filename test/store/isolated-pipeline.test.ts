@@ -21,7 +21,9 @@ class FakeWorker extends EventEmitter {
   }
   ref() {}
   unref() {}
+  terminated = false;
   terminate() {
+    this.terminated = true;
     return Promise.resolve(1);
   }
 }
@@ -66,4 +68,20 @@ it("the documents go as their JSON texts, about 1 MiB per turn of the event loop
   expect(slices.flat()).toEqual(source.map((doc) => JSON.stringify(doc)));
   for (let i = 1; i < sent.length; i++) expect(sent[i]!.turn).toBeGreaterThan(sent[i - 1]!.turn);
   expect(sent.at(-1)?.message).toEqual({ job: { stages: [{ $count: "n" }], maxTimeMs: 5000 } });
+});
+
+it("a job that cannot be sent whole ends its worker, which holds its documents; the next job starts a new one", async () => {
+  reply = (worker, message) => {
+    if (!("job" in message)) return;
+    if (message.job.stages.length > 1) throw new DOMException("could not be cloned", "DataCloneError");
+    setImmediate(() => worker.emit("message", { items: [] }));
+  };
+  const { runIsolated } = await import("../../shared/store/embedded/isolated-pipeline.js");
+  const secret = [{ _id: "a", ssn: "123-45-6789" }];
+  const unsendable = runIsolated(() => ({ stages: [{ $count: "n" }, { $limit: 1 }], source: secret, maxTimeMs: 5000 }));
+  await expect(unsendable).rejects.toThrow("could not be cloned");
+  const ended = started.at(-1);
+  expect(ended?.terminated).toBe(true);
+  await runIsolated(() => ({ stages: [{ $count: "n" }], source: [], maxTimeMs: 5000 }));
+  expect(started.at(-1)).not.toBe(ended);
 });

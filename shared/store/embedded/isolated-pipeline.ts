@@ -92,9 +92,8 @@ function inWorker(thread: Worker, job: PipelineJob): Promise<Items> {
         const { source: _, ...rest } = job;
         thread.postMessage({ job: rest } satisfies WorkerMessage);
       } catch (error) {
-        if (ended) return;
-        finish(); // a value that cannot be copied: the worker never saw the job
-        reject(error);
+        // A value that cannot be copied: the worker holds this job's documents, so it goes too.
+        if (!ended) end(error as Error);
       }
     })();
   });

@@ -12,7 +12,7 @@ import { MINGO_CONTEXT, withinBudget } from "./mingo-context.js";
 
 export interface PipelineJob {
   stages: Array<Record<string, unknown>>;
-  /** The documents the pipeline starts from, as stored (frozen: mingo works on copies). */
+  /** The documents the pipeline starts from. */
   source: Doc[];
   /** Paths a leading exclusion `$project` removes (exclude.ts), the pipeline's first step. */
   excluded?: string[];
@@ -20,17 +20,15 @@ export interface PipelineJob {
   maxBytes?: number;
 }
 
-/** Runs a job; its documents may also be given as their JSON texts (as the worker gets them). */
+/** Runs a job. `copied`: its documents are the pipeline's own copies (parsed in a worker), not stored ones. */
 export function runPipeline(
-  job: Omit<PipelineJob, "source"> & { source: Doc[] | string[] },
+  { stages, source, excluded = [], maxTimeMs, maxBytes }: PipelineJob,
+  { copied = false } = {},
 ): Array<Record<string, unknown>> {
-  const { stages, source, excluded = [], maxTimeMs, maxBytes } = job;
   return withinBudget(maxTimeMs, () => {
-    // Stored documents are frozen: mingo works on copies of them. Parsed texts are copies already.
-    const parsed = typeof source[0] === "string";
-    let docs = parsed ? (source as string[]).map((text) => JSON.parse(text) as Doc) : (source as Doc[]);
-    if (excluded.length > 0) docs = excludePaths(docs, excluded);
-    const processingMode = parsed ? ProcessingMode.CLONE_OFF : ProcessingMode.CLONE_INPUT;
+    const docs = excluded.length > 0 ? excludePaths(source, excluded) : source;
+    // Stored documents are frozen: mingo works on copies of them.
+    const processingMode = copied ? ProcessingMode.CLONE_OFF : ProcessingMode.CLONE_INPUT;
     const aggregator = new Aggregator(stages, { processingMode, context: MINGO_CONTEXT });
     const count = maxBytes === undefined ? undefined : arrayBytesWithin(maxBytes);
     const items: Array<Record<string, unknown>> = [];
