@@ -23,9 +23,10 @@ export function requireApiKey(
     if (!key) throw new ApiError("API_KEY_MISSING");
     // A secret key in a URL ends up in logs and browser history: refuse it there (the message
     // follows from the key's prefix alone, so it tells nothing of whether the key is valid).
-    if (!header && keyTypeOf(key) === "secret")
+    const inUrl = header ? undefined : keyTypeOf(key);
+    if (inUrl === "secret")
       throw new ApiError("API_KEY_INVALID", "A secret key is not accepted in the URL: send it in the x-api-key header");
-    if (!header && keyTypeOf(key) !== "publishable") throw new ApiError("API_KEY_INVALID");
+    if (!header && inUrl !== "publishable") throw new ApiError("API_KEY_INVALID");
     const principal = await deps.projects.resolveKey(key);
     if (!principal) throw new ApiError("API_KEY_INVALID");
     // Set before the origin check: a refused request of a resolved key is the project's, and counted.

@@ -83,6 +83,11 @@ async function reserve(
 ): Promise<() => Promise<void>> {
   const quota = quotaOf(project, name);
   if (quota === undefined) return async () => {};
+  const unreleased = `${counterId(project)} ${name}`;
+  if (toRecount.has(unreleased)) {
+    await dropCounter(deps, project, name);
+    toRecount.delete(unreleased);
+  }
   await ensureCounter(deps, project, name);
   const reserved = await deps.store
     .platform()
@@ -99,15 +104,28 @@ async function reserve(
 async function release(deps: QuotaDeps, project: ResolvedProject, name: Counted, amount: number): Promise<void> {
   if (quotaOf(project, name) === undefined) return;
   const counters = deps.store.platform().collection(COUNTERS);
-  const _id = counterId(project);
   try {
-    await counters.updateOne({ _id, [name]: { $exists: true } }, { $inc: { [name]: -amount } });
+    await counters.updateOne({ _id: counterId(project), [name]: { $exists: true } }, { $inc: { [name]: -amount } });
   } catch (error) {
     // What it accounts for is done (a delete committed) or undone (a write that failed): that stays
     // the answer. The counter now counts too much; dropped, its next use counts what is stored.
     deps.log.warn("quota release failed; the counter is recounted at its next use", { quota: name, error });
-    await counters.updateOne({ _id }, { $unset: { [name]: "" } }).catch(() => undefined);
+    await dropCounter(deps, project, name).catch(() => toRecount.add(`${counterId(project)} ${name}`));
   }
+}
+
+/**
+ * Counters whose release and drop both failed (the platform database down for a moment): dropped
+ * before their next reservation on this instance, so that one counts what is stored again.
+ */
+const toRecount = new Set<string>();
+
+/** Drops one of the project's counters: its next use counts what the project holds then. */
+async function dropCounter(deps: Pick<Deps, "store">, project: ResolvedProject, name: Counted): Promise<void> {
+  await deps.store
+    .platform()
+    .collection(COUNTERS)
+    .updateOne({ _id: counterId(project) }, { $unset: { [name]: "" } });
 }
 
 /** Reserves `bytes` of the documents quota (403 QUOTA_EXCEEDED when it would be passed); returns the release. */
@@ -140,8 +158,5 @@ export async function recountQuotas(deps: Pick<Deps, "store">, projectId: string
 
 /** Drops the documents counter alone (a collection was dropped): the users counter stays exact. */
 export async function recountDocumentBytes(deps: Pick<Deps, "store">, project: ResolvedProject): Promise<void> {
-  await deps.store
-    .platform()
-    .collection(COUNTERS)
-    .updateOne({ _id: counterId(project) }, { $unset: { documentsBytes: "" } });
+  await dropCounter(deps, project, "documentsBytes");
 }

@@ -184,6 +184,11 @@ describe("create, get, list", () => {
     expect(paths).toEqual(
       expect.arrayContaining(["name", "fields.0.type", "fields.1.name", "fields.2.minLength", "rls.mode"]),
     );
+    const unnamed = await env.sk("POST", "/api/schemas", { fields: [{ type: "string" }] });
+    expect(unnamed.json.details).toEqual([
+      { path: "name", message: "Required" },
+      { path: "fields.0.name", message: "Required" },
+    ]);
   });
 
   it("400 VALIDATION_FAILED for an all-digit field name at any depth, on POST, PUT and PATCH", async () => {

@@ -6,6 +6,7 @@
 import { RE2JS } from "re2js";
 import { z } from "zod";
 import { ApiError } from "../errors.js";
+import { requiredWhenMissing } from "../http.js";
 import { assertSafeBody, foldName, hasInvisibleChars, isPlainObject, unsafeKeyReason } from "../sanitize.js";
 import { COLLECTION_NAME, isUsersCollection, looksLikeUsers } from "./names.js";
 import { compilePattern, issueDetails, valueSchema } from "./value-schema.js";
@@ -406,7 +407,7 @@ function assertBounded(body: unknown): void {
 export function parseDefinition(body: unknown): CollectionDef {
   assertSafeBody(body);
   assertBounded(body);
-  const result = definitionSchema.safeParse(body);
+  const result = definitionSchema.safeParse(body, { error: requiredWhenMissing });
   if (!result.success)
     throw new ApiError("VALIDATION_FAILED", undefined, { details: issueDetails(result.error.issues) });
   const bytes = new TextEncoder().encode(JSON.stringify(definitionView(result.data))).length;
