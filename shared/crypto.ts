@@ -30,6 +30,11 @@ export function sha256Hex(text: string): string {
   return oneShotHash ? oneShotHash("sha256", text, "hex") : nodeCrypto.createHash("sha256").update(text).digest("hex");
 }
 
+/** SHA-256 of a UTF-8 string, base64url encoded without padding (a PKCE S256 code challenge). */
+export function sha256Base64url(text: string): string {
+  return base64url(nodeCrypto.createHash("sha256").update(text).digest());
+}
+
 /** Compares two strings without an early exit (their length is not secret); unequal lengths are unequal. */
 export function timingSafeEqual(a: string, b: string): boolean {
   const x = encoder.encode(a);

@@ -3,6 +3,7 @@
  * the fetch the auth app is given: start → provider → callback → the app's page → exchange →
  * refresh; linking rules; state and handover misuse; Google's id_token checks; the urBackend SDK.
  */
+import { createHash } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import urBackend from "@urbackend/sdk";
@@ -31,10 +32,27 @@ interface Account {
   name?: string;
 }
 
-/** GitHub and Google as far as the sign-in uses them; `accounts` by the code the provider hands out. */
+/**
+ * GitHub and Google as far as the sign-in uses them; `accounts` by the code the provider hands out.
+ * PKCE as both do it: a code approved at an authorize URL (`approve`) keeps that URL's
+ * `code_challenge`, and a token request for it needs the matching `code_verifier` (S256).
+ */
 async function fakeProviders(now: () => number) {
   const accounts = new Map<string, Account>();
   const requests: string[] = [];
+  /** code → the code_challenge of the authorize request the user approved (null: none sent). */
+  const challenges = new Map<string, string | null>();
+  /** Every token request: the code and the code_verifier it came with. */
+  const redemptions: Array<{ code: string; verifier: string | null }> = [];
+  /** RFC 7636's S256, computed here rather than by the code under test. */
+  const s256 = (verifier: string) => createHash("sha256").update(verifier).digest("base64url");
+  const codeOk = (code: string, verifier: string | null) => {
+    redemptions.push({ code, verifier });
+    const challenge = challenges.get(code);
+    return accounts.has(code) && (!challenge || (verifier !== null && s256(verifier) === challenge));
+  };
+  /** The user approves at the provider: the code it hands out remembers that authorize request's challenge. */
+  const approve = (authorize: URL, code: string) => challenges.set(code, authorize.searchParams.get("code_challenge"));
   const { publicKey, privateKey } = await generateKeyPair("RS256");
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256", use: "sig" };
   const idToken = {
@@ -51,7 +69,10 @@ async function fakeProviders(now: () => number) {
     const bearer = new Headers(init?.headers).get("authorization")?.replace("Bearer gho_", "") ?? "";
     if (url === "https://github.com/login/oauth/access_token") {
       const body = JSON.parse(String(init?.body));
-      const good = body.client_id === "gh-client" && body.client_secret === "gh-secret" && accounts.has(body.code);
+      const good =
+        body.client_id === "gh-client" &&
+        body.client_secret === "gh-secret" &&
+        codeOk(body.code, body.code_verifier ?? null);
       return json(
         good ? { access_token: `gho_${body.code}`, token_type: "bearer" } : { error: "bad_verification_code" },
       );
@@ -72,8 +93,11 @@ async function fakeProviders(now: () => number) {
     }
     if (url === "https://oauth2.googleapis.com/token") {
       const form = new URLSearchParams(String(init?.body));
-      const account = accounts.get(form.get("code") ?? "");
-      if (!account || form.get("client_secret") !== "g-secret") return json({ error: "invalid_grant" }, 400);
+      const code = form.get("code") ?? "";
+      const account = accounts.get(code);
+      if (!account || form.get("client_secret") !== "g-secret" || !codeOk(code, form.get("code_verifier"))) {
+        return json({ error: "invalid_grant" }, 400);
+      }
       const token = await new SignJWT({ email: account.email, email_verified: account.verified, name: account.name })
         .setProtectedHeader({ alg: "RS256", kid: "k1" })
         .setIssuer(idToken.issuer)
@@ -87,7 +111,7 @@ async function fakeProviders(now: () => number) {
     if (url === "https://www.googleapis.com/oauth2/v3/certs") return json({ keys: [jwk] });
     return json({ message: "not found" }, 404);
   }) as typeof fetch;
-  return { accounts, requests, fetcher, idToken };
+  return { accounts, requests, redemptions, approve, fetcher, idToken };
 }
 
 let env: AuthTestEnv;
@@ -117,7 +141,9 @@ async function start(provider: string, key = env.project.pk) {
 
 /** The whole round trip for the account behind `code`; the app page's URL the browser lands on. */
 async function signIn(provider: "github" | "google", code: string) {
-  const state = (await start(provider)).searchParams.get("state") ?? "";
+  const authorize = await start(provider);
+  providers.approve(authorize, code);
+  const state = authorize.searchParams.get("state") ?? "";
   const res = await get(`/api/userAuth/social/${provider}/callback?code=${code}&state=${encodeURIComponent(state)}`);
   expect(res.status, res.text).toBe(302);
   return location(res);
@@ -128,6 +154,9 @@ const resolved = async () => {
   if (!project) throw new Error("no project");
   return project;
 };
+
+/** A collection of the project's database (users, the reserved _auth_* ones). */
+const collection = async (name: string) => env.deps.collections.database(await resolved()).collection(name);
 
 const landed = (url: URL) => ({
   rtCode: url.searchParams.get("rtCode") ?? "",
@@ -406,6 +435,86 @@ describe("state, code and handover misuse", () => {
     for (const body of [{}, { token: 1, rtCode: "x" }, "nope"]) {
       expect((await exchange(body)).status).toBe(400);
     }
+  });
+});
+
+describe("PKCE (S256) between Edgeback and the provider", () => {
+  const callbackPath = (provider: string, code: string, authorize: URL) =>
+    `/api/userAuth/social/${provider}/callback?code=${code}&state=${encodeURIComponent(authorize.searchParams.get("state") ?? "")}`;
+
+  it("start sends a code_challenge; the code goes back with its verifier, kept sealed on the server only", async () => {
+    for (const [provider, id] of [
+      ["github", "301"],
+      ["google", "g-301"],
+    ] as const) {
+      providers.accounts.set(`code-${id}`, { id, email: `${id}@example.com`, verified: true });
+      const authorize = await start(provider);
+      expect(authorize.searchParams.get("code_challenge_method"), provider).toBe("S256");
+      const challenge = authorize.searchParams.get("code_challenge") ?? "";
+      expect(challenge, provider).toMatch(/^[\w-]{43}$/);
+      providers.approve(authorize, `code-${id}`);
+      const stored = JSON.stringify(await (await collection("_auth_social_states")).find({}));
+      const res = await get(callbackPath(provider, `code-${id}`, authorize));
+      expect(landed(location(res)).error, provider).toBeNull();
+      const { verifier } = providers.redemptions.at(-1) ?? { verifier: null };
+      expect(verifier, provider).toMatch(/^[\w-]{43,128}$/);
+      expect(
+        createHash("sha256")
+          .update(verifier ?? "")
+          .digest("base64url"),
+        provider,
+      ).toBe(challenge);
+      // Neither the provider's URL, the browser's cookie, the app's page nor the stored state shows it.
+      for (const seen of [authorize.href, browser.cookie, res.headers.get("location") ?? "", stored]) {
+        expect(seen, provider).not.toContain(verifier);
+      }
+    }
+  });
+
+  it("a victim's code Edgeback never redeemed, handed to another sign-in, is refused by the provider", async () => {
+    for (const [provider, id] of [
+      ["github", "42"],
+      ["google", "g-42"],
+    ] as const) {
+      const code = `victim-${id}`;
+      providers.accounts.set(code, { id, email: `victim-${id}@example.com`, verified: true });
+      // The victim approves at the provider; the callback reaches Edgeback without the nonce cookie
+      // (another browser, a blocked cookie): 400 before the code is redeemed, so it stays good at the
+      // provider for minutes, in the URL bar, history and logs.
+      const victimAuthorize = await start(provider);
+      const victimCookie = browser.cookie;
+      providers.approve(victimAuthorize, code);
+      const lost = await get(callbackPath(provider, code, victimAuthorize), { headers: { cookie: "" } });
+      expect(lost.status, provider).toBe(400);
+      expect(
+        providers.redemptions.filter((r) => r.code === code),
+        provider,
+      ).toHaveLength(0);
+
+      // Someone who learned the code starts a sign-in of their own and hands its callback the code.
+      const attackerAuthorize = await start(provider);
+      const injected = landed(location(await get(callbackPath(provider, code, attackerAuthorize))));
+      expect([injected.token, injected.rtCode], `${provider}: signed in with the victim's code`).toEqual(["", ""]);
+      expect(injected.error, provider).toContain(`${provider} sign-in failed`);
+      expect(await (await collection("users")).count(), provider).toBe(0);
+
+      // In the sign-in it was issued for (the victim's browser, its state), the code still works.
+      const own = await get(callbackPath(provider, code, victimAuthorize), { headers: { cookie: victimCookie } });
+      const { token } = landed(location(own));
+      const me = await call(app, "GET", "/api/userAuth/me", { key: env.project.pk, token });
+      expect(me.json.data?.email, provider).toBe(`victim-${id}@example.com`);
+      await (await collection("users")).deleteMany({});
+    }
+  });
+
+  it("a state stored before PKCE (no verifier) is refused as expired: the sign-in starts again", async () => {
+    providers.accounts.set("c", { id: "5", email: "old@example.com", verified: true });
+    const authorize = await start("github");
+    const states = await collection("_auth_social_states");
+    expect(await states.updateOne({}, { $unset: { verifier: "" } })).not.toBeNull();
+    const res = await get(callbackPath("github", "c", authorize));
+    expect([res.status, res.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    expect(providers.redemptions).toHaveLength(0);
   });
 });
 

@@ -6,7 +6,9 @@
  * 1. GET /social/:provider/start?key=<pk> → 302 to the provider. The `state` is
  *    `<projectId>.<nonce>`; the nonce is kept hashed for 10 minutes, is good once, and is this
  *    browser's cookie too (transport.ts), which the callback must bring back (login CSRF).
- * 2. GET /social/:provider/callback (the provider sends the browser here; no key) → the code becomes
+ *    A PKCE verifier (S256) is kept sealed with it; the provider gets its challenge.
+ * 2. GET /social/:provider/callback (the provider sends the browser here; no key) → the code, redeemed
+ *    with the state's verifier (a code from another sign-in fails at the provider), becomes
  *    a verified profile, the profile a user (found by provider id, else a verified account with the
  *    email the provider verified, linked without its password and sessions, else created), the user a
  *    session; 302 to the redirect URL with
@@ -20,7 +22,13 @@ import { z } from "zod";
 import type { AppEnv } from "../../shared/app.js";
 import { type ProfileSchema, profileSchema } from "../../shared/auth/profile.js";
 import { createSession, revokeUserSessions } from "../../shared/auth/sessions.js";
-import { SOCIAL_SPECS, type SocialClient, type SocialProfile, SocialProviderError } from "../../shared/auth/social.js";
+import {
+  newPkce,
+  SOCIAL_SPECS,
+  type SocialClient,
+  type SocialProfile,
+  SocialProviderError,
+} from "../../shared/auth/social.js";
 import { insertUser, type UserDoc } from "../../shared/auth/users.js";
 import { createSecretBox, randomToken, sha256Hex, timingSafeEqual } from "../../shared/crypto.js";
 import { ApiError, type ErrorDetail } from "../../shared/errors.js";
@@ -157,7 +165,10 @@ export function socialCallbackRoutes(rt: AuthRuntime, options: SocialOptions = {
     const scope = await projectScope(rt, project, "publishable");
     const { cols, now, settings } = scope;
     const state = { hash: sha256Hex(nonce), provider, expiresAt: { $gt: iso(now) } };
-    if (!(await cols.socialStates.deleteOne(state))) throw expired();
+    const started = await cols.socialStates.deleteOne(state);
+    // A state stored before PKCE has no verifier: its sign-in starts again.
+    if (typeof started?.verifier !== "string") throw expired();
+    const codeVerifier = await box.open(started.verifier);
     const { client, redirectUrl } = socialSetup(c, rt, project, provider);
 
     try {
@@ -172,7 +183,7 @@ export function socialCallbackRoutes(rt: AuthRuntime, options: SocialOptions = {
       }
       const code = c.req.query("code");
       if (!code) throw new SignInRefused(`${provider} sent no code`);
-      const profile = await SOCIAL_SPECS[provider].profile(client, code, fetcher, now);
+      const profile = await SOCIAL_SPECS[provider].profile(client, code, codeVerifier, fetcher, now);
       // Every user it signs in as has a verified email (so requireEmailVerification holds).
       const { user, isNewUser, linkedByEmail } = await userFor(rt, scope, provider, profile);
       const issued = await createSession(cols, {
@@ -233,10 +244,17 @@ export function socialRoutes(rt: AuthRuntime): Hono<AppEnv> {
     const { project, cols, now } = await scopeOf(c, rt);
     const { client } = socialSetup(c, rt, project, provider);
     const nonce = randomToken(24);
-    await cols.socialStates.insertOne({ hash: sha256Hex(nonce), provider, expiresAt: iso(now + STATE_TTL_MS) });
+    // PKCE: the verifier stays here, sealed with the state; only its challenge goes to the provider.
+    const pkce = newPkce();
+    await cols.socialStates.insertOne({
+      hash: sha256Hex(nonce),
+      provider,
+      verifier: await box.seal(pkce.verifier),
+      expiresAt: iso(now + STATE_TTL_MS),
+    });
     await cols.socialStates.deleteMany({ expiresAt: { $lte: iso(now) } });
     setSocialStateCookie(c, nonce, STATE_TTL_MS / 1000);
-    return c.redirect(SOCIAL_SPECS[provider].authorizeUrl(client, `${project.id}.${nonce}`), 302);
+    return c.redirect(SOCIAL_SPECS[provider].authorizeUrl(client, `${project.id}.${nonce}`, pkce.challenge), 302);
   });
 
   routes.post("/social/exchange", async (c) => {

@@ -1,9 +1,10 @@
 /**
  * Social sign-in providers (GitHub, Google), as urBackend offers them: where the browser is sent,
- * and how the code the provider sends back becomes a profile. GitHub's verified primary email comes
+ * and how the code the provider sends back becomes a profile (with PKCE, S256, at both). GitHub's verified primary email comes
  * from its API; Google's from an id_token checked against Google's published keys.
  */
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from "jose";
+import { randomToken, sha256Base64url } from "../crypto.js";
 import type { SocialProvider } from "../settings.js";
 
 /** A project's OAuth client at one provider. */
@@ -12,6 +13,22 @@ export interface SocialClient {
   clientSecret: string;
   /** Edgeback's callback for this provider (registered with the provider). */
   redirectUri: string;
+}
+
+/**
+ * One sign-in's PKCE (RFC 7636, S256): the authorize URL carries the challenge, the code exchange
+ * the verifier, which stays on the server (with the state), so a code that leaks from the browser
+ * (URL bar, history, logs) is worth nothing in another sign-in.
+ */
+export interface Pkce {
+  verifier: string;
+  challenge: string;
+}
+
+/** A new verifier (43 characters, 256 random bits) and its S256 challenge. */
+export function newPkce(): Pkce {
+  const verifier = randomToken(32);
+  return { verifier, challenge: sha256Base64url(verifier) };
 }
 
 /** Who signed in, as the provider vouches. */
@@ -54,19 +71,27 @@ const field = (value: unknown, name: string): unknown =>
 const text = (value: unknown): string | undefined => (typeof value === "string" && value !== "" ? value : undefined);
 
 interface ProviderSpec {
-  authorizeUrl(client: SocialClient, state: string): string;
-  profile(client: SocialClient, code: string, fetcher: Fetch, now: number): Promise<SocialProfile>;
+  authorizeUrl(client: SocialClient, state: string, codeChallenge: string): string;
+  profile(
+    client: SocialClient,
+    code: string,
+    codeVerifier: string,
+    fetcher: Fetch,
+    now: number,
+  ): Promise<SocialProfile>;
 }
 
 const github: ProviderSpec = {
-  authorizeUrl: (client, state) =>
+  authorizeUrl: (client, state, codeChallenge) =>
     `https://github.com/login/oauth/authorize?${new URLSearchParams({
       client_id: client.clientId,
       redirect_uri: client.redirectUri,
       scope: "read:user user:email",
       state,
+      code_challenge: codeChallenge,
+      code_challenge_method: "S256",
     })}`,
-  async profile(client, code, fetcher) {
+  async profile(client, code, codeVerifier, fetcher) {
     const token = await providerJson(fetcher, "https://github.com/login/oauth/access_token", {
       method: "POST",
       headers: { accept: "application/json", "content-type": "application/json" },
@@ -75,6 +100,7 @@ const github: ProviderSpec = {
         client_secret: client.clientSecret,
         code,
         redirect_uri: client.redirectUri,
+        code_verifier: codeVerifier,
       }),
     });
     const accessToken = text(field(token, "access_token"));
@@ -122,15 +148,17 @@ async function googleKeySet(fetcher: Fetch, now: number, refresh = false): Promi
 }
 
 const google: ProviderSpec = {
-  authorizeUrl: (client, state) =>
+  authorizeUrl: (client, state, codeChallenge) =>
     `https://accounts.google.com/o/oauth2/v2/auth?${new URLSearchParams({
       client_id: client.clientId,
       redirect_uri: client.redirectUri,
       response_type: "code",
       scope: "openid email profile",
       state,
+      code_challenge: codeChallenge,
+      code_challenge_method: "S256",
     })}`,
-  async profile(client, code, fetcher, now) {
+  async profile(client, code, codeVerifier, fetcher, now) {
     const token = await providerJson(fetcher, "https://oauth2.googleapis.com/token", {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
@@ -140,6 +168,7 @@ const google: ProviderSpec = {
         client_secret: client.clientSecret,
         redirect_uri: client.redirectUri,
         grant_type: "authorization_code",
+        code_verifier: codeVerifier,
       }).toString(),
     });
     const idToken = text(field(token, "id_token"));
