@@ -56,6 +56,35 @@ describe("signup", () => {
     expect(await cookieOf("http://api.example.com/api/userAuth/signup", "d@example.com")).toContain("; Secure");
   });
 
+  it("with PUBLIC_URL set, the refresh cookie is Secure by its origin too, whatever host a proxy forwards; set and cleared alike", async () => {
+    const cookieOf = (res: { headers: Headers }) =>
+      res.headers.getSetCookie().find((line) => line.startsWith("refreshToken=")) ?? "";
+    for (const [publicUrl, base, secure] of [
+      // nginx's default proxy_pass sends Host: 127.0.0.1:8787, the address server.ts listens on.
+      ["https://api.example.com", "http://127.0.0.1:8787", true],
+      ["https://api.example.com", "http://localhost:8787", true],
+      // Neither downgrades the other.
+      ["http://localhost:8787", "https://api.example.com", true],
+      ["http://localhost:8787", "http://localhost:8787", false],
+    ] as const) {
+      await env.close();
+      env = await authTestEnv({ env: { PUBLIC_URL: publicUrl } });
+      const signup = await call(env.app, "POST", `${base}/api/userAuth/signup`, {
+        key: env.project.pk,
+        body: { email: "a@example.com", password: PASSWORD },
+      });
+      const logout = await call(env.app, "POST", `${base}/api/userAuth/logout`, {
+        key: env.project.pk,
+        headers: { cookie: `refreshToken=${refreshCookie(signup)}` },
+      });
+      expect(logout.status, logout.text).toBe(200);
+      for (const cookie of [cookieOf(signup), cookieOf(logout)]) {
+        expect(cookie, `${publicUrl} via ${base}`).toMatch(/^refreshToken=/);
+        expect(cookie.includes("; Secure"), `${publicUrl} via ${base}: ${cookie}`).toBe(secure);
+      }
+    }
+  });
+
   it("COOKIE_SAMESITE configures SameSite; None is always Secure", async () => {
     await env.close();
     env = await authTestEnv({ env: { COOKIE_SAMESITE: "none" } });

@@ -396,6 +396,40 @@ describe("state, code and handover misuse", () => {
     expect(own.status).toBe(302);
   });
 
+  it("behind a proxy that forwards to 127.0.0.1, PUBLIC_URL https makes the nonce cookie __Host- and the refresh cookie Secure", async () => {
+    await env.close();
+    env = await authTestEnv({
+      settings: { social: SOCIAL },
+      env: { ENCRYPTION_KEY: "ab".repeat(32), PUBLIC_URL: "https://api.example.com" },
+    });
+    providers = await fakeProviders(() => env.clock.now());
+    app = createAuthApp(env.deps, { fetch: providers.fetcher });
+    providers.accounts.set("c", { id: "11", email: "proxied@example.com", verified: true });
+    // nginx's default proxy_pass sends Host: 127.0.0.1:8787; the browser is at https://api.example.com.
+    const proxied = "http://127.0.0.1:8787/api/userAuth/social";
+    const res = await get(`${proxied}/github/start?key=${env.project.pk}`);
+    const cookie = res.headers.get("set-cookie") ?? "";
+    expect(cookie).toMatch(/^__Host-socialState=[\w-]+; Max-Age=600; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+    const authorize = location(res);
+    expect(authorize.searchParams.get("redirect_uri")).toBe(
+      "https://api.example.com/api/userAuth/social/github/callback",
+    );
+    providers.approve(authorize, "c");
+    const state = authorize.searchParams.get("state") ?? "";
+    const link = `${proxied}/github/callback?code=c&state=${state}`;
+    // A bare cookie with the nonce (planted from a sibling subdomain: cookie tossing) does not pass.
+    const planted = await get(link, { headers: { cookie: `socialState=${state.split(".")[1]}` } });
+    expect([planted.status, planted.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    const own = await get(link, { headers: { cookie: cookie.split(";")[0] ?? "" } });
+    expect(own.headers.get("set-cookie")).toMatch(
+      /^__Host-socialState=; Max-Age=0; Path=\/; HttpOnly; Secure; SameSite=Lax/,
+    );
+    const { token, rtCode } = landed(location(own));
+    const swapped = await call(app, "POST", `${proxied}/exchange`, { key: env.project.pk, body: { token, rtCode } });
+    expect(swapped.status, swapped.text).toBe(200);
+    expect(swapped.headers.get("set-cookie")).toMatch(/^refreshToken=[\w-]+; .*; Secure; SameSite=Lax$/);
+  });
+
   it("two sign-ins started in one browser: the last one started goes through", async () => {
     providers.accounts.set("c", { id: "5", email: "g@example.com", verified: true });
     const first = (await start("github")).searchParams.get("state") ?? "";

@@ -158,7 +158,7 @@ export function socialCallbackRoutes(rt: AuthRuntime, options: SocialOptions = {
     const [projectId = "", nonce = ""] = (c.req.query("state") ?? "").split(".");
     if (!isId(projectId) || nonce === "") throw expired();
     // Only the browser that started the sign-in carries its nonce (a link made by someone else does not).
-    if (!takeSocialStateCookie(c, nonce)) throw expired();
+    if (!takeSocialStateCookie(c, rt.deps.config, nonce)) throw expired();
     const project = await rt.deps.projects.resolveProject(projectId, { cached: true });
     if (!project) throw expired();
     await limitRequest(c, rt.deps, { project, keyType: "publishable" }, "");
@@ -253,7 +253,7 @@ export function socialRoutes(rt: AuthRuntime): Hono<AppEnv> {
       expiresAt: iso(now + STATE_TTL_MS),
     });
     await cols.socialStates.deleteMany({ expiresAt: { $lte: iso(now) } });
-    setSocialStateCookie(c, nonce, STATE_TTL_MS / 1000);
+    setSocialStateCookie(c, rt.deps.config, nonce, STATE_TTL_MS / 1000);
     return c.redirect(SOCIAL_SPECS[provider].authorizeUrl(client, `${project.id}.${nonce}`, pkce.challenge), 302);
   });
 

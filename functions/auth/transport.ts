@@ -1,8 +1,9 @@
 /**
  * How refresh tokens travel (API.md §6): always as the HttpOnly cookie `refreshToken` (Secure except
- * on plain-http localhost, SameSite from COOKIE_SAMESITE, scoped to /api/userAuth, the only paths
- * that read it), and also in the response body when the client asks for header mode
- * (`x-refresh-token-mode: header`) or itself sent the token in `x-refresh-token` or the body.
+ * on plain-http localhost, judged by the request's URL and PUBLIC_URL's; SameSite from
+ * COOKIE_SAMESITE; scoped to /api/userAuth, the only paths that read it), and also in the response
+ * body when the client asks for header mode (`x-refresh-token-mode: header`) or itself sent the token
+ * in `x-refresh-token` or the body.
  */
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
@@ -53,13 +54,22 @@ export function wantsRefreshInBody(c: Context, source?: RefreshSource): boolean 
   );
 }
 
-/** Secure unless the request came over plain http to a loopback host (local development). */
-function secureFor(c: Context, sameSite: Config["cookieSameSite"]): boolean {
-  const url = new URL(c.req.url);
+/** Plain http to a loopback host (local development), where a browser keeps no Secure cookies. */
+function plainLocalhost(url: URL): boolean {
+  return url.protocol === "http:" && (LOOPBACK.has(url.hostname) || url.hostname.endsWith(".localhost"));
+}
+
+/**
+ * Secure unless the browser is at plain-http localhost. The request's URL says where, and so does
+ * PUBLIC_URL when set: behind a proxy the request may arrive as http://127.0.0.1 while the browser is
+ * at PUBLIC_URL's https origin. Either one that is not plain-http localhost makes it Secure: neither
+ * downgrades the other.
+ */
+function secureFor(c: Context, config: Pick<Config, "publicUrl">, sameSite: Config["cookieSameSite"]): boolean {
   return (
     sameSite === "None" ||
-    url.protocol !== "http:" ||
-    !(LOOPBACK.has(url.hostname) || url.hostname.endsWith(".localhost"))
+    !plainLocalhost(new URL(c.req.url)) ||
+    (config.publicUrl !== undefined && !plainLocalhost(new URL(config.publicUrl)))
   );
 }
 
@@ -67,7 +77,7 @@ function secureFor(c: Context, sameSite: Config["cookieSameSite"]): boolean {
 export function setRefreshCookie(c: Context, config: Config, token: string, maxAgeSeconds: number): void {
   setCookie(c, REFRESH_COOKIE, token, {
     httpOnly: true,
-    secure: secureFor(c, config.cookieSameSite),
+    secure: secureFor(c, config, config.cookieSameSite),
     sameSite: config.cookieSameSite,
     path: COOKIE_PATH,
     maxAge: maxAgeSeconds,
@@ -78,7 +88,7 @@ export function setRefreshCookie(c: Context, config: Config, token: string, maxA
 export function clearRefreshCookie(c: Context, config: Config): void {
   deleteCookie(c, REFRESH_COOKIE, {
     httpOnly: true,
-    secure: secureFor(c, config.cookieSameSite),
+    secure: secureFor(c, config, config.cookieSameSite),
     sameSite: config.cookieSameSite,
     path: COOKIE_PATH,
   });
@@ -88,22 +98,28 @@ export function clearRefreshCookie(c: Context, config: Config): void {
  * The social sign-in's nonce, in the browser that started it (login CSRF: a callback link made by
  * someone else finds no cookie there). SameSite=Lax: it must come along on the provider's redirect
  * back. `__Host-` (Secure, whole host, no Domain), so a sibling subdomain or plain http cannot plant
- * one; plain-http localhost, which cannot have Secure cookies, uses the bare name.
+ * one; plain-http localhost, which cannot have Secure cookies, uses the bare name. Set and read under
+ * the same name: a bare `socialState` never stands in for the `__Host-` one.
  */
-function socialCookie(c: Context) {
-  const secure = secureFor(c, "Lax");
+function socialCookie(c: Context, config: Pick<Config, "publicUrl">) {
+  const secure = secureFor(c, config, "Lax");
   const options = { httpOnly: true, secure, sameSite: "Lax", path: secure ? "/" : "/api/userAuth/social" } as const;
   return { name: secure ? "__Host-socialState" : "socialState", options };
 }
 
-export function setSocialStateCookie(c: Context, nonce: string, maxAgeSeconds: number): void {
-  const { name, options } = socialCookie(c);
+export function setSocialStateCookie(
+  c: Context,
+  config: Pick<Config, "publicUrl">,
+  nonce: string,
+  maxAgeSeconds: number,
+): void {
+  const { name, options } = socialCookie(c, config);
   setCookie(c, name, nonce, { ...options, maxAge: maxAgeSeconds });
 }
 
 /** Whether this browser started the sign-in with `nonce` (then its cookie is removed). */
-export function takeSocialStateCookie(c: Context, nonce: string): boolean {
-  const { name, options } = socialCookie(c);
+export function takeSocialStateCookie(c: Context, config: Pick<Config, "publicUrl">, nonce: string): boolean {
+  const { name, options } = socialCookie(c, config);
   const cookie = getCookie(c, name);
   if (cookie === undefined || !timingSafeEqual(sha256Hex(cookie), sha256Hex(nonce))) return false;
   deleteCookie(c, name, options);
