@@ -30,6 +30,7 @@ interface Account {
   email: string;
   verified: boolean;
   name?: string;
+  avatarUrl?: string;
 }
 
 /**
@@ -83,6 +84,7 @@ async function fakeProviders(now: () => number) {
         id: Number(account?.id),
         login: "octo",
         name: account?.name ?? null,
+        avatar_url: account?.avatarUrl ?? null,
         email: account?.email || null,
       };
       return account ? json(user) : json({}, 401);
@@ -232,6 +234,82 @@ describe("GitHub, the whole way", () => {
     const c = await me("code-c");
     expect(c.email).toBe("c@example.com");
     expect(c).not.toHaveProperty("plan");
+  });
+
+  it("a unique profile field whose provider value someone else holds: the account opens without that value", async () => {
+    const fields = [
+      { name: "name", type: "string", unique: true },
+      { name: "avatarUrl", type: "string" },
+    ];
+    const defined = await call(createDataApp(env.deps), "PUT", "/api/schemas/users", {
+      key: env.project.sk,
+      body: { fields },
+    });
+    expect(defined.status, defined.text).toBe(200);
+    // Room for two accounts: the attempt the clash fails must give its place back.
+    await env.deps.projects.update(env.project.id, { settings: { quotas: { users: 2 } } });
+    // Anyone can take the display name the victim has at GitHub (signup takes profile fields).
+    await env.signup("squatter@example.com", { name: "Ada Lovelace" });
+    const avatarUrl = "https://avatars.example.com/u/101";
+    providers.accounts.set("ada", {
+      id: "101",
+      email: "ada@example.com",
+      verified: true,
+      name: "Ada Lovelace",
+      avatarUrl,
+    });
+    const page = landed(await signIn("github", "ada"));
+    expect(page.error).toBeNull();
+    const me = await call(app, "GET", "/api/userAuth/me", { key: env.project.pk, token: page.token });
+    expect(me.json.data).toMatchObject({ email: "ada@example.com", githubId: "101", avatarUrl });
+    expect(me.json.data).not.toHaveProperty("name");
+    // The next sign-in finds the account.
+    expect(await (await collection("users")).count()).toBe(2);
+    expect(landed(await signIn("github", "ada")).error).toBeNull();
+    expect(await (await collection("users")).count()).toBe(2);
+  });
+
+  it("identity fields still conflict: two first sign-ins at once of one email, or of one GitHub id, open one account", async () => {
+    const cases = [
+      { id: ["202", "202"], email: ["twice@example.com", "twice@example.com"], error: "Email already registered" },
+      { id: ["303", "303"], email: ["one@example.com", "two@example.com"], error: 'unique field "githubId"' },
+    ];
+    // The provider's name clashes too: dropping it must not make the identity conflict go away.
+    const defined = await call(createDataApp(env.deps), "PUT", "/api/schemas/users", {
+      key: env.project.sk,
+      body: { fields: [{ name: "name", type: "string", unique: true }] },
+    });
+    expect(defined.status, defined.text).toBe(200);
+    for (const [n, { id, email, error }] of cases.entries()) {
+      // Both callbacks hold the profile before either looks for its user.
+      let release = () => {};
+      const bothThere = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let waiting = 0;
+      const gated = (async (input: string | URL | Request, init?: RequestInit) => {
+        if (String(input).endsWith("/user/emails") && ++waiting === 2) release();
+        if (String(input).endsWith("/user/emails")) await bothThere;
+        return providers.fetcher(input, init);
+      }) as typeof fetch;
+      app = createAuthApp(env.deps, { fetch: gated });
+      const tabs = [];
+      for (const i of [0, 1]) {
+        const code = `c${n}${i}`;
+        providers.accounts.set(code, { id: id[i] ?? "", email: email[i] ?? "", verified: true, name: `Name ${n}` });
+        const authorize = await start("github");
+        providers.approve(authorize, code);
+        const state = encodeURIComponent(authorize.searchParams.get("state") ?? "");
+        tabs.push({ path: `/api/userAuth/social/github/callback?code=${code}&state=${state}`, cookie: browser.cookie });
+      }
+      const pages = await Promise.all(
+        tabs.map(async ({ path, cookie }) => landed(location(await get(path, { headers: { cookie } })))),
+      );
+      const [failed, ...rest] = pages.map((page) => page.error).sort();
+      expect(rest).toEqual([null]);
+      expect(failed).toContain(error);
+      expect(await (await collection("users")).count({ githubId: id[0] })).toBe(1);
+    }
   });
 
   it("the user can no longer sign in with a password they never had", async () => {

@@ -130,18 +130,37 @@ async function userFor(rt: AuthRuntime, scope: AuthScope, provider: SocialProvid
     await revokeUserSessions(cols, linked._id);
     return { user: linked, isNewUser: false, linkedByEmail: true };
   }
-  const given = { name: profile.name, avatarUrl: profile.avatarUrl };
-  const user: UserDoc = {
-    _id: newId(now),
-    email: profile.email,
-    ...providerProfile(await profileSchema(rt.deps, project), given),
-    emailVerified: true,
-    [idField]: profile.providerUserId,
-    createdAt: at,
-    updatedAt: at,
-  };
-  await insertUser(rt.deps, project, cols, user);
-  return { user, isNewUser: true, linkedByEmail: false };
+  const schema = await profileSchema(rt.deps, project);
+  const given: Record<string, unknown> = { name: profile.name, avatarUrl: profile.avatarUrl };
+  for (;;) {
+    const user: UserDoc = {
+      _id: newId(now),
+      email: profile.email,
+      ...providerProfile(schema, given),
+      emailVerified: true,
+      [idField]: profile.providerUserId,
+      createdAt: at,
+      updatedAt: at,
+    };
+    try {
+      await insertUser(rt.deps, project, cols, user);
+      return { user, isNewUser: true, linkedByEmail: false };
+    } catch (error) {
+      // A unique profile field the provider's value went into, which someone else holds (a display
+      // name): the account opens without that value, as when it does not fit. Identity fields (the
+      // email, the provider id) are never the provider's profile values: their conflicts stand.
+      const field = duplicateField(error);
+      const providerFilled =
+        field !== undefined && Object.hasOwn(given, field) && given[field] !== undefined && Object.hasOwn(user, field);
+      if (!providerFilled) throw error;
+      given[field] = undefined;
+    }
+  }
+}
+
+/** The field a users write's 409 DUPLICATE_VALUE names (a unique profile field), if that is the error. */
+function duplicateField(error: unknown): string | undefined {
+  return error instanceof ApiError && error.code === "DUPLICATE_VALUE" ? error.details?.[0]?.path : undefined;
 }
 
 const exchangeSchema = z.object({ token: z.string().min(1).max(4096), rtCode: z.string().min(1).max(128) });
