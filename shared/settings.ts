@@ -103,7 +103,8 @@ const socialSettings = settingsArea({
    * localhost; no fragment (the access token goes there).
    */
   redirectUrl: z
-    .url({ protocol: /^https?$/ })
+    // abort: the refinements below parse the URL, which only a valid one survives.
+    .url({ protocol: /^https?$/, abort: true })
     .max(2048)
     .refine((url) => !url.includes("#"), "must not have a fragment")
     .refine(

@@ -665,6 +665,9 @@ describe("setup and callers", () => {
       { redirectUrl: "http://app.example.com/cb" },
       { redirectUrl: "https://app.example.com/cb#x" },
       { redirectUrl: "javascript:alert(1)" },
+      // Not URLs at all (once a 500: a refinement parsed them).
+      { redirectUrl: "//evil.com/cb" },
+      { redirectUrl: "not a url" },
       { github: { clientId: "" } },
       { gitlab: {} },
     ]) {
