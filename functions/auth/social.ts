@@ -5,7 +5,7 @@
  *
  * 1. GET /social/:provider/start?key=<pk> → 302 to the provider. The `state` is
  *    `<projectId>.<nonce>`; the nonce is kept hashed for 10 minutes, is good once, and is this
- *    browser's cookie too (transport.ts), which the callback must bring back (login CSRF).
+ *    browser's cookie too (transport.ts), which the callback must bring back (no forged callbacks).
  *    A PKCE verifier (S256) is kept sealed with it; the provider gets its challenge.
  * 2. GET /social/:provider/callback (the provider sends the browser here; no key) → the code, redeemed
  *    with the state's verifier (a code from another sign-in fails at the provider), becomes
