@@ -84,10 +84,10 @@ export async function call(
   return { status: res.status, headers: res.headers, text, json };
 }
 
-/** A data app over fresh test deps with one project, plus shortcuts bound to its keys. */
-export async function dataTestEnv(options: { settings?: Record<string, unknown> } = {}) {
+/** A data app over fresh test deps (on disk in `dataDir` when given) with one project, plus shortcuts bound to its keys. */
+export async function dataTestEnv(options: { settings?: Record<string, unknown>; dataDir?: string | null } = {}) {
   const clock = fakeClock();
-  const deps = await testDeps({ clock });
+  const deps = await testDeps({ clock, dataDir: options.dataDir ?? null });
   const app = createDataApp(deps);
   const project = await createTestProject(deps, "app", options.settings);
   const sk = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>

@@ -40,12 +40,12 @@ export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({ NODE_ENV: "test", ADMIN_TOKEN, ...limits, ...env });
 }
 
-/** Real dependencies over an in-memory embedded store. */
+/** Real dependencies over an embedded store: in memory, or on disk in `dataDir` when given. */
 export async function testDeps(
-  options: { env?: Record<string, string>; clock?: Clock } = {},
+  options: { env?: Record<string, string>; clock?: Clock; dataDir?: string | null } = {},
 ): Promise<Deps & { log: ReturnType<typeof memoryLogger> }> {
   const log = memoryLogger();
-  const store = await openEmbeddedStore({ dataDir: null });
+  const store = await openEmbeddedStore({ dataDir: options.dataDir ?? null });
   const deps = await createDeps(testConfig(options.env), {
     store,
     log,
