@@ -83,11 +83,6 @@ async function reserve(
 ): Promise<() => Promise<void>> {
   const quota = quotaOf(project, name);
   if (quota === undefined) return async () => {};
-  const unreleased = `${counterId(project)} ${name}`;
-  if (toRecount.has(unreleased)) {
-    await dropCounter(deps, project, name);
-    toRecount.delete(unreleased);
-  }
   await ensureCounter(deps, project, name);
   const reserved = await deps.store
     .platform()
@@ -110,15 +105,11 @@ async function release(deps: QuotaDeps, project: ResolvedProject, name: Counted,
     // What it accounts for is done (a delete committed) or undone (a write that failed): that stays
     // the answer. The counter now counts too much; dropped, its next use counts what is stored.
     deps.log.warn("quota release failed; the counter is recounted at its next use", { quota: name, error });
-    await dropCounter(deps, project, name).catch(() => toRecount.add(`${counterId(project)} ${name}`));
+    // When the platform database refuses this too, the counter stays too high (it refuses early, never
+    // late) until it is counted afresh: a change of settings.quotas does that.
+    await dropCounter(deps, project, name).catch(() => undefined);
   }
 }
-
-/**
- * Counters whose release and drop both failed (the platform database down for a moment): dropped
- * before their next reservation on this instance, so that one counts what is stored again.
- */
-const toRecount = new Set<string>();
 
 /** Drops one of the project's counters: its next use counts what the project holds then. */
 async function dropCounter(deps: Pick<Deps, "store">, project: ResolvedProject, name: Counted): Promise<void> {

@@ -130,10 +130,10 @@ describe("documentsBytes: PUT and PATCH", () => {
 
   it("a committed DELETE or shrinking write answers its own result when the counter cannot be updated; the counter is then recounted", async () => {
     const big = (await env.sk("POST", "/api/data/notes", { text: "x".repeat(5_000) })).json.data._id;
-    const gone = await insertTiny();
-    // The counter's collection (platform store) refuses every update for a while; the tenant's documents do not.
+    const [gone, alsoGone] = [await insertTiny(), await insertTiny()];
+    // The counter's collection (platform store) refuses its $inc updates, or every update, for a while.
+    let refused: "none" | "$inc" | "all" = "$inc";
     const platform = env.deps.store.platform.bind(env.deps.store);
-    let failing = true;
     env.deps.store.platform = () => {
       const db = platform();
       const collection = (name: string) => {
@@ -144,7 +144,9 @@ describe("documentsBytes: PUT and PATCH", () => {
             key !== "updateOne"
               ? Reflect.get(target, key).bind(target)
               : (filter: Filter, update: Update) =>
-                  failing ? Promise.reject(new Error("platform store down")) : target.updateOne(filter, update),
+                  refused === "all" || (refused === "$inc" && update.$inc)
+                    ? Promise.reject(new Error("platform store down"))
+                    : target.updateOne(filter, update),
         });
       };
       return new Proxy(db, { get: (target, key) => (key === "collection" ? collection : Reflect.get(target, key)) });
@@ -154,9 +156,24 @@ describe("documentsBytes: PUT and PATCH", () => {
     const shrunk = await env.sk("PATCH", `/api/data/notes/${big}`, { text: "small" });
     expect([shrunk.status, shrunk.json.data?.text]).toEqual([200, "small"]);
     expect(env.deps.log.lines.filter((l) => l.message.startsWith("quota release failed"))).toHaveLength(2);
-    failing = false;
-    // The next reservation counts what is stored, not what the failed releases left behind.
+    refused = "none";
+    // The counter was dropped: the next reservation counts what is stored, not what the releases left.
     expect((await env.sk("POST", "/api/data/notes", { text: "x".repeat(QUOTA - 1_000) })).status).toBe(201);
+    expect(await counted()).toBe(await storedBytes());
+
+    // Refused its drop too, the counter stays too high (never too low) until counted afresh.
+    refused = "all";
+    expect((await env.sk("DELETE", `/api/data/notes/${alsoGone}`)).status).toBe(200);
+    refused = "none";
+    expect(await counted()).toBeGreaterThan(await storedBytes());
+    const admin = createAdminApp(env.deps);
+    const quotasSetAgain = await admin.request(`/api/admin/projects/${env.project.id}`, {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ settings: { quotas: { documentsBytes: QUOTA } } }),
+    });
+    expect(quotasSetAgain.status).toBe(200);
+    await insertTiny();
     expect(await counted()).toBe(await storedBytes());
   });
 
