@@ -96,10 +96,11 @@ export function clearRefreshCookie(c: Context, config: Config): void {
 
 /**
  * The social sign-in's nonce, in the browser that started it (a forged callback link made by
- * someone else finds no cookie there; the landing link is another matter: docs/choices.md). SameSite=Lax: it must come along on the provider's redirect
- * back. `__Host-` (Secure, whole host, no Domain), so a sibling subdomain or plain http cannot plant
- * one; plain-http localhost, which cannot have Secure cookies, uses the bare name. Set and read under
- * the same name: a bare `socialState` never stands in for the `__Host-` one.
+ * someone else finds no cookie there; the landing link is another matter: docs/choices.md).
+ * SameSite=Lax: it must come along on the provider's redirect back. `__Host-` (Secure, whole host,
+ * no Domain), so a sibling subdomain or plain http cannot plant one; plain-http localhost, which
+ * cannot have Secure cookies, uses the bare name. Set and read under the same name: a bare
+ * `socialState` never stands in for the `__Host-` one.
  */
 function socialCookie(c: Context, config: Pick<Config, "publicUrl">) {
   const secure = secureFor(c, config, "Lax");

@@ -1,7 +1,8 @@
 /**
  * Social sign-in providers (GitHub, Google), as urBackend offers them: where the browser is sent,
- * and how the code the provider sends back becomes a profile (with PKCE, S256, at both). GitHub's verified primary email comes
- * from its API; Google's from an id_token checked against Google's published keys.
+ * and how the code the provider sends back becomes a profile (with PKCE, S256, at both). GitHub's
+ * verified primary email comes from its API; Google's from an id_token checked against Google's
+ * published keys.
  */
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from "jose";
 import { randomToken, sha256Base64url } from "../crypto.js";
