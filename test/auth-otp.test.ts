@@ -194,6 +194,26 @@ describe("resend cooldown", () => {
     await env.signup("new@example.com");
     expect(env.mails("new@example.com")).toHaveLength(1);
   });
+
+  it("a code's first try, which creates the email's code record, does not put a request beside it in a cooldown", async () => {
+    // Found by a model-based fuzz: the request found the record the try had just made and took it for
+    // an earlier request's (reset: "on its way" and no mail; resend: 429 OTP_COOLDOWN).
+    await env.signup("ann@example.com");
+    const resets = () => env.mails("ann@example.com").filter((m) => m.subject.includes("reset"));
+    const [tried, requested] = await Promise.all([
+      env.api("POST", "/reset-password", {
+        body: { email: "ann@example.com", otp: "123456", newPassword: "a brand new password" },
+      }),
+      requestReset("ann@example.com"),
+    ]);
+    expect([tried.json.code, requested.status]).toEqual(["OTP_INVALID", 200]);
+    expect(resets()).toHaveLength(1);
+    const [verifyTry, resent] = await Promise.all([
+      verify("123456", "nobody@example.com"),
+      resend("nobody@example.com"),
+    ]);
+    expect([verifyTry.json.code, resent.status]).toEqual(["OTP_INVALID", 200]);
+  });
 });
 
 describe("password reset codes", () => {

@@ -83,7 +83,10 @@ async function upsert(
 ): Promise<boolean> {
   for (let round = 0; round < 3; round++) {
     if (await cols.otps.updateOne({ ...filter, key }, { $set: set })) return true;
-    if (await cols.otps.findOne({ key })) return false;
+    // A record there: the filter does not hold for it, or another call (a code's first try) made it
+    // after the update looked; a second update judges it as it is now.
+    if (await cols.otps.findOne({ key }))
+      return (await cols.otps.updateOne({ ...filter, key }, { $set: set })) !== null;
     try {
       await cols.otps.insertOne({ ...blank(key, now), ...set });
       return true;
