@@ -5,7 +5,7 @@
  */
 import { openAgain, quotaCounter, type Real, releaseFailures } from "./harness.js";
 import type { Model } from "./model.js";
-import { check, fail, judge, type OpSpec, type Res, send, verdict } from "./operations.js";
+import { check, fail, judge, type OpSpec, type Res, send, type Traced, verdict } from "./operations.js";
 
 function permutations<T>(items: T[]): T[][] {
   if (items.length <= 1) return [items];
@@ -15,30 +15,40 @@ function permutations<T>(items: T[]): T[][] {
 }
 
 /**
- * Finds a serial order that explains the answers and takes its state. With `closed`, an operation
- * answered 503 SERVICE_UNAVAILABLE (its store closed under it) counts as not having run.
+ * The first serial order of `ops` that `judgeOrder` accepts (it throws at an answer the order does
+ * not explain), with what it returned; fails with every order's first mismatch when none does. Also
+ * used by the auth model (test/auth-model/concurrent.ts).
  */
-function judgeInSomeOrder(m: Model, r: Real, ops: OpSpec[], answers: Res[], closed: boolean): void {
+export function someSerialOrder<T>(r: Traced, ops: unknown[], answers: Res[], judgeOrder: (order: number[]) => T): T {
   const errors: string[] = [];
   for (const order of permutations(ops.map((_, i) => i))) {
-    const trial = m.trial();
     try {
-      for (const i of order) {
-        if (closed && answers[i]!.status === 503)
-          verdict(r, answers[i]!, { status: 503, code: "SERVICE_UNAVAILABLE" }, "store closed");
-        else judge(trial, r, ops[i]!, answers[i]!);
-      }
+      return judgeOrder(order);
     } catch (error) {
       errors.push(`order ${order.join(",")}: ${(error as Error).message.split("\n")[0]}`);
-      continue;
     }
-    m.adopt(trial);
-    return;
   }
   const sent = ops.map(
     (op, i) => `  [${i}] ${JSON.stringify(op)} -> ${answers[i]!.status} ${answers[i]!.text.slice(0, 200)}`,
   );
   fail(r, `no serial order explains the answers:\n${sent.join("\n")}\n${errors.join("\n")}`);
+}
+
+/**
+ * Finds a serial order that explains the answers and takes its state. With `closed`, an operation
+ * answered 503 SERVICE_UNAVAILABLE (its store closed under it) counts as not having run.
+ */
+function judgeInSomeOrder(m: Model, r: Real, ops: OpSpec[], answers: Res[], closed: boolean): void {
+  const trial = someSerialOrder(r, ops, answers, (order) => {
+    const trial = m.trial();
+    for (const i of order) {
+      if (closed && answers[i]!.status === 503)
+        verdict(r, answers[i]!, { status: 503, code: "SERVICE_UNAVAILABLE" }, "store closed");
+      else judge(trial, r, ops[i]!, answers[i]!);
+    }
+    return trial;
+  });
+  m.adopt(trial);
 }
 
 export async function doConcurrent(m: Model, r: Real, ops: OpSpec[]) {

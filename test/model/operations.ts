@@ -24,13 +24,16 @@ type Verdict = { status: number; code?: string };
 
 // ---------------------------------------------------------------- checks
 
-export function fail(r: Real, message: string): never {
+/** What a failure reports besides its message: the last requests (also the auth model's real side). */
+export type Traced = { trace: string[] };
+
+export function fail(r: Traced, message: string): never {
   throw new Error(`${message}\n--- last requests ---\n${r.trace.join("\n")}`);
 }
-export function check(r: Real, cond: boolean, message: string): void {
+export function check(r: Traced, cond: boolean, message: string): void {
   if (!cond) fail(r, message);
 }
-export function same(r: Real, actual: unknown, expected: unknown, message: string): void {
+export function same(r: Traced, actual: unknown, expected: unknown, message: string): void {
   try {
     expect(actual).toEqual(expected);
   } catch (error) {
