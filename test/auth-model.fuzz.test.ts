@@ -17,6 +17,7 @@
  * possible are accepted beyond that. Documented choices (docs/choices.md, Auth API):
  * - a wrong code try beside a right one is 429 OTP_ATTEMPTS_EXCEEDED where every order says 400:
  *   every try counts against the budget before the code is compared, a right one gives it back after;
+ *   so may a try beside a code request for its email, which replaces the record the try counts on;
  * - a login or password change is 429 RATE_LIMITED when the group's attempts for the email pass the
  *   limit: the throttle counts before the password check and a right password clears it after;
  * - a password check is 401 INVALID_CREDENTIALS when a reset, change or deletion of the account
@@ -31,8 +32,9 @@
  * - revoking one's own session is 404 when a parallel request revoked it first;
  * - a right code tried while its account is deleted is 400 OTP_INVALID, its count given back.
  * Where such an answer leaves a count unknowable (login throttle, code budget), it is read back from
- * the store after the group. A signup and a resend for one email are never sent together (which of
- * the two codes is current cannot be observed).
+ * the store after the group. A resend is never sent together with a signup or the right verification
+ * code for its email: which code is current cannot be observed, and a resend beside the verifying
+ * try may mail a code to the account it verified (harmless; test/auth-model/commands.ts).
  */
 import fc from "fast-check";
 import { describe, it } from "vitest";

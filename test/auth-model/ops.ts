@@ -253,8 +253,20 @@ function deletedMeanwhile(m: Model, op: Op) {
     m.resyncOtp.add(otpKey(op.k === "verify" ? "verify" : "reset", op.norm));
   }
 }
+/**
+ * A code request for the same email beside the try (resend beside verify, requestReset beside reset)
+ * replaces the code record, fresh budget and all, while the try counts against it: the try may find
+ * its count refused and answer 429 where an order says 400 (fail closed). The count is read back.
+ */
+function requestRace(m: Model, op: Op): boolean {
+  if (!m.inRace || (op.k !== "verify" && op.k !== "reset")) return false;
+  const request = op.k === "verify" ? "resend" : "requestReset";
+  if (!m.group.some((o) => o.k === request && o.norm === op.norm)) return false;
+  m.resyncOtp.add(otpKey(op.k === "verify" ? "verify" : "reset", op.norm));
+  return true;
+}
 function racedOtpBudget(m: Model, op: Op, res: CallResult, v: Verdict): boolean {
-  if (!budgetRace(m, op)) return false;
+  if (!budgetRace(m, op) && !requestRace(m, op)) return false;
   if ((v.code !== "OTP_INVALID" && v.code !== "OTP_EXPIRED") || res.json?.code !== "OTP_ATTEMPTS_EXCEEDED")
     return false;
   return true;
