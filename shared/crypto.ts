@@ -22,18 +22,21 @@ export function randomToken(bytes = 32): string {
 
 const oneShotHash = typeof nodeCrypto.hash === "function" ? nodeCrypto.hash : undefined;
 
-/** SHA-256 of a UTF-8 string, as lower-case hex. */
-export function sha256Hex(text: string): string {
+/** SHA-256 of a UTF-8 string, in `encoding`. */
+function sha256(text: string, encoding: "hex" | "base64url"): string {
   // node:crypto (Node, and Workers with nodejs_compat) hashes synchronously; crypto.subtle would cost
   // a thread-pool round trip on every request that resolves a key.
   // The one-shot hash() (Node ≥ 20.12) allocates no Hash object; runtimes without it use createHash.
-  return oneShotHash ? oneShotHash("sha256", text, "hex") : nodeCrypto.createHash("sha256").update(text).digest("hex");
+  return oneShotHash
+    ? oneShotHash("sha256", text, encoding)
+    : nodeCrypto.createHash("sha256").update(text).digest(encoding);
 }
 
+/** SHA-256 of a UTF-8 string, as lower-case hex. */
+export const sha256Hex = (text: string): string => sha256(text, "hex");
+
 /** SHA-256 of a UTF-8 string, base64url encoded without padding (a PKCE S256 code challenge). */
-export function sha256Base64url(text: string): string {
-  return base64url(nodeCrypto.createHash("sha256").update(text).digest());
-}
+export const sha256Base64url = (text: string): string => sha256(text, "base64url");
 
 /** Compares two strings without an early exit (their length is not secret); unequal lengths are unequal. */
 export function timingSafeEqual(a: string, b: string): boolean {
