@@ -51,6 +51,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** What an `Authorization: Bearer` header can carry as one token: visible ASCII, no spaces. */
+export const ADMIN_TOKEN_SHAPE = /^[\x21-\x7e]+$/;
+
 const optionalString = z
   .string()
   .trim()
@@ -59,7 +62,13 @@ const optionalString = z
 
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-  ADMIN_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
+  ADMIN_TOKEN: optionalString.pipe(
+    z
+      .string()
+      .min(16, "must be at least 16 characters")
+      .regex(ADMIN_TOKEN_SHAPE, "must be visible ASCII characters without spaces (it is sent as `Bearer <token>`)")
+      .optional(),
+  ),
   MONGODB_URI: optionalString.pipe(
     z
       .string()

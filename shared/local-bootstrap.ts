@@ -5,6 +5,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { randomToken } from "./crypto.js";
+import { ADMIN_TOKEN_SHAPE } from "./config.js";
 import type { Deps } from "./deps.js";
 
 /** Name of the file, inside the data directory, that keeps the generated admin token. */
@@ -39,8 +40,10 @@ async function readTokenFile(file: string): Promise<string | undefined> {
     throw error;
   }
   const token = text.trim();
-  if (token.length < 16) {
-    throw new Error(`${file} does not hold a valid admin token (16+ characters); delete it to get a new one`);
+  if (token.length < 16 || !ADMIN_TOKEN_SHAPE.test(token)) {
+    throw new Error(
+      `${file} does not hold a valid admin token (16+ visible ASCII characters, no spaces); delete it to get a new one`,
+    );
   }
   return token;
 }

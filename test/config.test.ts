@@ -1,5 +1,9 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from "../shared/config.js";
+import { ADMIN_TOKEN_FILE, loadOrCreateAdminToken } from "../shared/local-bootstrap.js";
 
 const KEY_HEX = "ab".repeat(32);
 const KEY_BASE64 = Buffer.alloc(32, 7).toString("base64");
@@ -89,6 +93,13 @@ describe("loadConfig", () => {
     expect(text).toContain("MONGODB_URI");
     expect(text).toContain("ADMIN_TOKEN");
     expect(problems).toHaveLength(3);
+  });
+
+  it("refuses an ADMIN_TOKEN no Bearer header can carry (spaces, control or non-ASCII characters)", () => {
+    for (const token of ["correct horse battery staple", "tab\tseparated-token-0123", "pässwort-0123456789"]) {
+      expect(problemsOf({ ADMIN_TOKEN: token }).join("\n")).toMatch(/ADMIN_TOKEN.*without spaces/);
+    }
+    expect(loadConfig({ ADMIN_TOKEN: "  padded-admin-token-0123  " }).adminToken).toBe("padded-admin-token-0123");
   });
 
   it("reports invalid values together with missing ones", () => {
@@ -229,4 +240,14 @@ describe("loadConfig: S3", () => {
       expect(problemsOf(env)).toEqual([expect.stringMatching(/^S3_FORCE_PATH_STYLE: must be true or false/)]);
     },
   );
+});
+
+describe("the local admin token file", () => {
+  it("refuses a token file no Bearer header can carry, and says how to get a new one", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "admin-token-"));
+    await writeFile(join(dir, ADMIN_TOKEN_FILE), "correct horse battery staple\n");
+    await expect(loadOrCreateAdminToken(dir)).rejects.toThrow(/no spaces.*delete it/);
+    await writeFile(join(dir, ADMIN_TOKEN_FILE), "kept-admin-token-0123456789\n");
+    expect(await loadOrCreateAdminToken(dir)).toMatchObject({ token: "kept-admin-token-0123456789", created: false });
+  });
 });
