@@ -4,8 +4,8 @@
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { randomToken } from "./crypto.js";
 import { ADMIN_TOKEN_SHAPE } from "./config.js";
+import { randomToken } from "./crypto.js";
 import type { Deps } from "./deps.js";
 
 /** Name of the file, inside the data directory, that keeps the generated admin token. */
