@@ -222,6 +222,9 @@ describe("projects", () => {
     ["origin with path", { name: "a", allowedOrigins: ["https://a.example.com/app"] }, "allowedOrigins.0"],
     ["origin with userinfo", { name: "a", allowedOrigins: ["https://x@a.example.com"] }, "allowedOrigins.0"],
     ["bare star", { name: "a", allowedOrigins: ["ok.example.com", "*"] }, "allowedOrigins.1"],
+    ["star over a TLD", { name: "a", allowedOrigins: ["ok.example.com", "*.com"] }, "allowedOrigins.1"],
+    ["star over a public suffix", { name: "a", allowedOrigins: ["*.CO.UK"] }, "allowedOrigins.0"],
+    ["star over a hosting suffix", { name: "a", allowedOrigins: ["*.github.io"] }, "allowedOrigins.0"],
     [
       "too many origins",
       { name: "a", allowedOrigins: Array.from({ length: 101 }, (_, i) => `h${i}.test`) },
@@ -278,6 +281,19 @@ describe("projects", () => {
       allowedOrigins: ["HTTPS://App.Example.com:443", "*.Example.org", "localhost", "localhost"],
     });
     expect(project.allowedOrigins).toEqual(["https://app.example.com", "*.example.org", "localhost"]);
+  });
+
+  it("refuses a wildcard over a public suffix on PATCH too, and takes one over a site under it or localhost", async () => {
+    const { project } = await createProject({ name: "a" });
+    const refused = await admin("PATCH", `/projects/${project.id}`, { allowedOrigins: ["*.vercel.app"] });
+    expect([refused.status, refused.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    expect(refused.json.details).toEqual([
+      { path: "allowedOrigins.0", message: expect.stringContaining("every site") },
+    ]);
+    const allowed = ["*.my-app.vercel.app", "*.example.co.uk", "*.localhost"];
+    const res = await admin("PATCH", `/projects/${project.id}`, { allowedOrigins: allowed });
+    expect(res.status).toBe(200);
+    expect(res.json.data.allowedOrigins).toEqual(allowed);
   });
 
   it("merges settings deeply on PATCH and replaces allowedOrigins", async () => {

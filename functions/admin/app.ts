@@ -13,6 +13,7 @@ import { removeProjectFiles } from "../../shared/storage/files.js";
 import { openCleanupBlobStore } from "../../shared/storage/index.js";
 import type { BlobStore } from "../../shared/storage/types.js";
 import { forgetUsage } from "../../shared/usage/recorder.js";
+import { refuseWildcardsOverPublicSuffixes } from "./origins.js";
 import { usageRoutes } from "./usage.js";
 import { projectUserRoutes } from "./users.js";
 
@@ -29,6 +30,9 @@ const checkId: MiddlewareHandler = async (c, next) => {
   await next();
 };
 
+const createBody = createProjectSchema.superRefine(refuseWildcardsOverPublicSuffixes);
+const updateBody = updateProjectSchema.superRefine(refuseWildcardsOverPublicSuffixes);
+
 function found<T>(value: T | null | false): T {
   if (value === null || value === false) throw new ApiError("PROJECT_NOT_FOUND");
   return value;
@@ -42,7 +46,7 @@ export function createAdminApp(deps: Deps, options: { blobs?: BlobStore } = {}):
 
   app.use("/api/admin/*", requireAdmin(deps));
 
-  app.post("/api/admin/projects", jsonBody(createProjectSchema), async (c) => {
+  app.post("/api/admin/projects", jsonBody(createBody), async (c) => {
     return ok(c, await projects.create(c.get("body")), 201);
   });
 
@@ -53,7 +57,7 @@ export function createAdminApp(deps: Deps, options: { blobs?: BlobStore } = {}):
 
   app.get("/api/admin/projects/:id", async (c) => ok(c, found(await projects.get(projectId(c)))));
 
-  app.patch("/api/admin/projects/:id", checkId, jsonBody(updateProjectSchema), async (c) => {
+  app.patch("/api/admin/projects/:id", checkId, jsonBody(updateBody), async (c) => {
     const updated = found(await projects.update(projectId(c), c.get("body")));
     // The counters hold what the project's database held: new quotas or a new database count afresh.
     const { quotas, database } = c.get("body").settings ?? {};
