@@ -5,6 +5,7 @@ import { ApiError } from "./errors.js";
 import { parseWith } from "./http.js";
 import { newId } from "./ids.js";
 import { createKeyCache, generateKey, hashKey, keyTypeOf } from "./keys.js";
+import { oneAtATime } from "./one-at-a-time.js";
 import { normalizeAllowlistEntry } from "./origin.js";
 import type { KeyType, Principal, ProjectSettings, ResolvedProject } from "./principal.js";
 import {
@@ -154,7 +155,8 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-const MAX_UPDATE_ATTEMPTS = 5;
+/** Updates of one project on one instance run in turn; these attempts (10–50 ms apart) are for other instances'. */
+const MAX_UPDATE_ATTEMPTS = 10;
 /** How long a rotation may hold its project's lock, and how often another waits for it (10–50 ms each). */
 const ROTATION_LOCK_MS = 30_000;
 const ROTATION_LOCK_TRIES = 200;
@@ -173,6 +175,7 @@ export function createProjectService(opts: {
   const iso = (ms = clock.now()) => new Date(ms).toISOString();
   const cacheOptions = { clock, ttlMs: opts.keyCacheTtlMs, maxEntries: opts.maxCacheEntries ?? 10_000 };
   const cache = createKeyCache<Principal>(cacheOptions); // by key hash
+  const updatesInTurn = oneAtATime();
   const projectCache = createKeyCache<ResolvedProject>(cacheOptions); // by project id
   const invalidate = (id: string) => {
     cache.invalidate(id);
@@ -332,24 +335,27 @@ export function createProjectService(opts: {
     async update(id, patch) {
       const input = parseWith(updateProjectSchema, patch);
       const settingsPatch = input.settings ? await sealSettings(input.settings) : undefined;
-      for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
-        const current = await findProject(id);
-        if (!current) return null;
-        const set: Partial<ProjectDoc> = { updatedAt: iso(), version: (current.version ?? 0) + 1 };
-        if (input.name !== undefined) set.name = input.name;
-        if (input.allowedOrigins !== undefined) set.allowedOrigins = input.allowedOrigins;
-        if (settingsPatch) set.settings = mergeSettings(current.settings, settingsPatch);
-        const versionFilter = current.version === undefined ? { $exists: false } : current.version;
-        const updated = (await projects().updateOne(
-          { _id: id, version: versionFilter },
-          { $set: set },
-        )) as ProjectDoc | null;
-        if (updated) {
-          invalidate(id);
-          return toView(updated);
+      return updatesInTurn(id, async () => {
+        for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+          if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
+          const current = await findProject(id);
+          if (!current) return null;
+          const set: Partial<ProjectDoc> = { updatedAt: iso(), version: (current.version ?? 0) + 1 };
+          if (input.name !== undefined) set.name = input.name;
+          if (input.allowedOrigins !== undefined) set.allowedOrigins = input.allowedOrigins;
+          if (settingsPatch) set.settings = mergeSettings(current.settings, settingsPatch);
+          const versionFilter = current.version === undefined ? { $exists: false } : current.version;
+          const updated = (await projects().updateOne(
+            { _id: id, version: versionFilter },
+            { $set: set },
+          )) as ProjectDoc | null;
+          if (updated) {
+            invalidate(id);
+            return toView(updated);
+          }
         }
-      }
-      throw new Error(`Project ${id} kept changing during update`);
+        throw new ApiError("PRECONDITION_FAILED", "The project kept changing while this update was applied: retry it");
+      });
     },
 
     async remove(id, removeData) {

@@ -3,8 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createAdminApp } from "../functions/admin/app.js";
 import { createAuthApp } from "../functions/auth/app.js";
 import type { AppEnv } from "../shared/app.js";
-import type { Deps } from "../shared/deps.js";
-import { ADMIN_TOKEN, fakeClock, testDeps } from "./helpers.js";
+import { createDeps, type Deps } from "../shared/deps.js";
+import { ADMIN_TOKEN, fakeClock, testConfig, testDeps } from "./helpers.js";
 
 type Keys = { publishable: string; secret: string };
 
@@ -294,6 +294,44 @@ describe("projects", () => {
     const res = await admin("PATCH", `/projects/${project.id}`, { allowedOrigins: allowed });
     expect(res.status).toBe(200);
     expect(res.json.data.allowedOrigins).toEqual(allowed);
+  });
+
+  it("applies every one of many PATCHes sent together (a script saving fields at once), none 500", async () => {
+    const { project } = await createProject({ name: "a" });
+    const patches = [
+      { settings: { rateLimits: { pk: "1/1m" } } },
+      { settings: { rateLimits: { auth: "2/1m" } } },
+      { settings: { rateLimits: { sk: "3/1m" } } },
+      ...Array.from({ length: 9 }, (_, i) => ({ settings: { storage: { maxFileSize: 1000 + i } } })),
+      { name: "renamed" },
+    ];
+    const answers = await Promise.all(patches.map((body) => admin("PATCH", `/projects/${project.id}`, body)));
+    expect(answers.map((res) => res.status)).toEqual(patches.map(() => 200));
+    const after = (await admin("GET", `/projects/${project.id}`)).json.data;
+    expect(after.name).toBe("renamed");
+    expect(after.settings.rateLimits).toEqual({ pk: "1/1m", auth: "2/1m", sk: "3/1m" });
+  });
+
+  it("applies PATCHes sent together through two instances over one store", async () => {
+    const { project } = await createProject({ name: "a" });
+    const other = createAdminApp(await createDeps(testConfig(), { store: deps.store, clock }));
+    const limits = ["pk", "auth", "sk"];
+    const answers = await Promise.all(
+      [app, other].flatMap((instance, i) =>
+        limits.map((rule) =>
+          instance.request(`/api/admin/projects/${project.id}`, {
+            method: "PATCH",
+            headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+            body: JSON.stringify({
+              settings: { rateLimits: { [rule]: `${i + 1}/1m` }, storage: { maxFileSize: i + 1 } },
+            }),
+          }),
+        ),
+      ),
+    );
+    expect(answers.map((res) => res.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    const after = (await admin("GET", `/projects/${project.id}`)).json.data;
+    expect(Object.keys(after.settings.rateLimits).sort()).toEqual(["auth", "pk", "sk"]);
   });
 
   it("merges settings deeply on PATCH and replaces allowedOrigins", async () => {
