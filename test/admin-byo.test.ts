@@ -148,3 +148,26 @@ it("what an instance that has not seen the move yet gives back never frees room 
   const over = await insert(apps.data, 500);
   expect([over.status, ((await over.json()) as { code?: string }).code]).toEqual([403, "QUOTA_EXCEEDED"]);
 });
+
+it("a refresh token works only on the project that issued it, also where two projects share one database", async () => {
+  const first = await createProject({ name: "first" });
+  await first.move();
+  const signup = await call(
+    "POST",
+    "/api/userAuth/signup",
+    { ...first.pk, "x-refresh-token-mode": "header" },
+    { email: "u@example.com", password: "correct horse battery" },
+  );
+  expect(signup.status).toBe(201);
+  const refreshToken = signup.json.data.refreshToken as string;
+  expect((await admin("DELETE", `/projects/${first.id}`)).status).toBe(200); // its own database stays
+
+  const second = await createProject({ name: "second" });
+  await second.move();
+  const refresh = (project: typeof second) =>
+    call("POST", "/api/userAuth/refresh-token", { ...project.pk, "x-refresh-token": refreshToken });
+  const res = await refresh(second);
+  expect([res.status, res.json.code]).toEqual([401, "REFRESH_TOKEN_INVALID"]);
+  const logout = await call("POST", "/api/userAuth/logout", { ...second.pk, "x-refresh-token": refreshToken });
+  expect(logout.json.data.revoked).toBe(false);
+});

@@ -136,14 +136,14 @@ describe("refresh-token rotation", () => {
     expect((await refresh(other.refreshToken!)).status).toBe(200);
   });
 
-  it("refresh tokens are opaque 256-bit values stored only as their SHA-256", async () => {
+  it("refresh tokens are opaque 256-bit values stored only as their SHA-256, bound to the project", async () => {
     const { sha256Hex } = await import("../shared/crypto.js");
     const stored = await env.deps.store
       .tenant({ projectId: env.project.id })
       .collection("_auth_refresh_tokens")
       .find({});
     expect(stored).toHaveLength(1);
-    expect(stored[0]?.hash).toBe(sha256Hex(session.refreshToken!));
+    expect(stored[0]?.hash).toBe(sha256Hex(`${env.project.id}\u0000${session.refreshToken!}`));
     expect(JSON.stringify(stored)).not.toContain(session.refreshToken!);
     expect(Buffer.from(session.refreshToken!, "base64url")).toHaveLength(32);
   });

@@ -44,6 +44,7 @@ export function loginRoutes(rt: AuthRuntime): Hono<AppEnv> {
     if (!current) throw new ApiError("INVALID_CREDENTIALS");
     const checked = { _id: user._id, passwordHash: current.passwordHash };
     const issued = await createSession(cols, {
+      projectId: scope.project.id,
       userId: user._id,
       now,
       ttlMs: settings.refreshTokenTtl * 1000,

@@ -20,7 +20,11 @@ export function refreshRoutes(rt: AuthRuntime): Hono<AppEnv> {
     const sent = readRefreshToken(c, await readJson(c));
     if (!sent) throw new ApiError("REFRESH_TOKEN_INVALID", "Refresh token missing");
     if (sent.source === "cookie") assertCookieOrigin(c, scope.project.allowedOrigins, rt.deps.config.publicUrl);
-    const issued = await rotateRefreshToken(cols, sent.token, { now, ttlMs: settings.refreshTokenTtl * 1000 });
+    const issued = await rotateRefreshToken(cols, sent.token, {
+      projectId: scope.project.id,
+      now,
+      ttlMs: settings.refreshTokenTtl * 1000,
+    });
     const user = (await cols.users.findOne({ _id: issued.userId })) as UserDoc | null;
     if (!user) {
       await revokeSession(cols, issued.sessionId);
@@ -41,7 +45,7 @@ export function refreshRoutes(rt: AuthRuntime): Hono<AppEnv> {
     const { cols, now, project } = scope;
     const sent = readRefreshToken(c, await readJson(c));
     if (sent?.source === "cookie") assertCookieOrigin(c, project.allowedOrigins, rt.deps.config.publicUrl);
-    const fromRefresh = sent ? await sessionOfRefreshToken(cols, sent.token) : null;
+    const fromRefresh = sent ? await sessionOfRefreshToken(cols, sent.token, project.id) : null;
     let revoked = fromRefresh ? await revokeSession(cols, fromRefresh) : false;
     const bearer = bearerToken(c.req.header("authorization"));
     if (bearer) {

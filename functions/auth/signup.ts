@@ -72,6 +72,7 @@ export function signupRoutes(rt: AuthRuntime): Hono<AppEnv> {
       return ok(c, { user: await userView(rt, scope, user), emailVerificationRequired: true }, 201);
     }
     const issued = await createSession(cols, {
+      projectId: project.id,
       userId: user._id,
       now,
       ttlMs: settings.refreshTokenTtl * 1000,

@@ -206,6 +206,7 @@ export function socialCallbackRoutes(rt: AuthRuntime, options: SocialOptions = {
       // Every user it signs in as has a verified email (so requireEmailVerification holds).
       const { user, isNewUser, linkedByEmail } = await userFor(rt, scope, provider, profile);
       const issued = await createSession(cols, {
+        projectId: project.id,
         userId: user._id,
         now,
         ttlMs: settings.refreshTokenTtl * 1000,

@@ -1,6 +1,7 @@
 /**
  * Sessions and refresh tokens (API.md §6). A session is one refresh-token family. Each refresh
- * token is opaque (256 random bits), stored only as its SHA-256, and spent by its first use: the
+ * token is opaque (256 random bits), stored only as its SHA-256 with its project's id (a token of
+ * one project finds nothing in another's, even where two share a database), and spent by its first use: the
  * spend is one atomic conditional update (`{hash, spent: false}` → `spent: true`), so of any
  * number of concurrent refreshes exactly one wins. Presenting a spent token again is reuse: the
  * whole family (the session) is revoked — except within REFRESH_REUSE_WINDOW_MS of the spend while
@@ -38,6 +39,9 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 type Cols = Pick<AuthCollections, "sessions" | "refreshTokens">;
 
+/** What a refresh token is stored and looked up as: bound to the project that issued it. */
+const tokenHash = (projectId: string, token: string) => sha256Hex(`${projectId}\u0000${token}`);
+
 /**
  * How long after its spend a refresh token that comes again is taken for the same client's parallel
  * refreshes (each request of a burst that met an expired access token refreshes with the one stored
@@ -50,14 +54,14 @@ export const REFRESH_REUSE_WINDOW_MS = 10_000;
 
 async function insertRefreshToken(
   cols: Cols,
-  input: { id: string; sessionId: string; userId: string; now: number; ttlMs: number },
+  input: { projectId: string; id: string; sessionId: string; userId: string; now: number; ttlMs: number },
 ) {
   const { sessionId, userId, now, ttlMs } = input;
   const refreshToken = randomToken(32);
   const expiresAt = now + ttlMs;
   await cols.refreshTokens.insertOne({
     _id: input.id,
-    hash: sha256Hex(refreshToken),
+    hash: tokenHash(input.projectId, refreshToken),
     sessionId,
     userId,
     spent: false,
@@ -70,9 +74,9 @@ async function insertRefreshToken(
 /** Starts a session for a user; also clears that user's expired sessions and tokens. */
 export async function createSession(
   cols: Cols,
-  input: { userId: string; now: number; ttlMs: number; userAgent: string | undefined },
+  input: { projectId: string; userId: string; now: number; ttlMs: number; userAgent: string | undefined },
 ): Promise<IssuedRefresh> {
-  const { userId, now, ttlMs } = input;
+  const { projectId, userId, now, ttlMs } = input;
   await cols.sessions.deleteMany({ userId, expiresAt: { $lte: iso(now) } });
   await cols.refreshTokens.deleteMany({ userId, expiresAt: { $lte: iso(now) } });
   const sessionId = newId(now);
@@ -84,7 +88,7 @@ export async function createSession(
     expiresAt: iso(now + ttlMs),
     userAgent: input.userAgent ? input.userAgent.slice(0, MAX_USER_AGENT) : null,
   });
-  return insertRefreshToken(cols, { id: newId(now), sessionId, userId, now, ttlMs });
+  return insertRefreshToken(cols, { projectId, id: newId(now), sessionId, userId, now, ttlMs });
 }
 
 /**
@@ -99,11 +103,11 @@ export async function createSession(
 export async function rotateRefreshToken(
   cols: Cols,
   token: string,
-  input: { now: number; ttlMs: number },
+  input: { projectId: string; now: number; ttlMs: number },
 ): Promise<IssuedRefresh> {
   if (!REFRESH_TOKEN.test(token)) throw new ApiError("REFRESH_TOKEN_INVALID");
-  const { now, ttlMs } = input;
-  const hash = sha256Hex(token);
+  const { projectId, now, ttlMs } = input;
+  const hash = tokenHash(projectId, token);
   const known = await cols.refreshTokens.findOne({ hash, expiresAt: { $gt: iso(now) } });
   if (!known) throw new ApiError("REFRESH_TOKEN_INVALID");
   const sessionId = String(known.sessionId);
@@ -117,7 +121,8 @@ export async function rotateRefreshToken(
     if (await cols.refreshTokens.updateOne({ hash, spent: false }, { $set: spend })) {
       const extended = { lastUsedAt: iso(now), expiresAt: iso(now + ttlMs) };
       await cols.sessions.updateOne({ _id: sessionId }, { $set: extended });
-      return insertRefreshToken(cols, { id: successorId, sessionId, userId: String(known.userId), now, ttlMs });
+      const userId = String(known.userId);
+      return insertRefreshToken(cols, { projectId, id: successorId, sessionId, userId, now, ttlMs });
     }
     // Spent by a concurrent refresh just now: read when, and what it issued.
     spent = await cols.refreshTokens.findOne({ hash });
@@ -142,9 +147,9 @@ async function parallelRefresh(cols: Cols, spent: Doc, now: number): Promise<boo
 }
 
 /** The session a refresh token belongs to, spent or not; null when the token is unknown. */
-export async function sessionOfRefreshToken(cols: Cols, token: string): Promise<string | null> {
+export async function sessionOfRefreshToken(cols: Cols, token: string, projectId: string): Promise<string | null> {
   if (!REFRESH_TOKEN.test(token)) return null;
-  const doc = await cols.refreshTokens.findOne({ hash: sha256Hex(token) });
+  const doc = await cols.refreshTokens.findOne({ hash: tokenHash(projectId, token) });
   return doc ? String(doc.sessionId) : null;
 }
 

@@ -70,7 +70,10 @@ export function compareState(
     "state: sessions",
   );
   const realTokens = new Map(snap.tokens.map((t) => [String(t.hash), t]));
-  const modelTokens = Object.entries(m.s.tokens).map(([value, t]) => ({ hash: sha256Hex(value), t }));
+  const modelTokens = Object.entries(m.s.tokens).map(([value, t]) => ({
+    hash: sha256Hex(`${r.project.id}\u0000${value}`),
+    t,
+  }));
   same(
     r,
     modelTokens
