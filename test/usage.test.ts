@@ -66,6 +66,15 @@ describe("usage counters", () => {
     expect((await admin("/usage?days=1")).json.data.usage.map((d: { day: string }) => d.day)).toEqual(["2026-11-21"]);
   });
 
+  it("days and logs are found by an index on projectId, not a scan of every project's", async () => {
+    await call("GET", "/api/data/notes", pk());
+    await deps.usage.flush();
+    for (const name of [USAGE_COLLECTION, LOG_COLLECTION]) {
+      const indexes = await deps.store.platform().collection(name).listIndexes();
+      expect(indexes.map((index) => index.field)).toContain("projectId");
+    }
+  });
+
   it("counts key-less reads of a public project's files (plain <img> links) under storage", async () => {
     await deps.projects.update(project.id, { settings: { storage: { public: true } } });
     const form = new FormData();

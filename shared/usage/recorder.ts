@@ -161,9 +161,12 @@ export function createUsageRecorder(
     }
   };
 
+  const indexesMade = setupOnce();
   const writeCounters = async (key: string, inc: Record<string, number>) => {
     const [projectId, day] = key.split("|") as [string, string];
     const usage = store.platform().collection(USAGE_COLLECTION);
+    // The usage route reads a project's days and a deletion removes them: by projectId, not a scan.
+    await indexesMade("usage", () => usage.createIndex("projectId"));
     const _id = `${projectId}:${day}`;
     if (await usage.updateOne({ _id }, { $inc: inc })) return;
     try {
@@ -174,7 +177,6 @@ export function createUsageRecorder(
     await usage.updateOne({ _id }, { $inc: inc });
   };
 
-  const logIndexesMade = setupOnce();
   /**
    * Request logs are stored in buckets, one document per project per flush (its requests column by
    * column, oldest first, dated by the newest), so recording costs one insert per project per flush,
@@ -182,7 +184,7 @@ export function createUsageRecorder(
    */
   const writeLog = async (projectId: string, all: LogColumns) => {
     const buckets = store.platform().collection(LOG_COLLECTION);
-    await logIndexesMade("logs", () => Promise.all([buckets.createIndex("projectId"), buckets.createIndex("time")]));
+    await indexesMade("logs", () => Promise.all([buckets.createIndex("projectId"), buckets.createIndex("time")]));
     const log = newest(all, LOG_RETENTION.entries);
     const time = new Date(log.time.at(-1) as number).toISOString();
     await buckets.insertOne({ projectId, time, count: log.time.length, log });
