@@ -108,6 +108,15 @@ describe("usage counters", () => {
   it("refuses bad queries and unknown projects", async () => {
     expect((await admin("/usage?days=0")).json.code).toBe("INVALID_QUERY");
     expect((await admin("/logs?limit=5000")).json.code).toBe("INVALID_QUERY");
+    for (const days of ["1e2", "0x10", "%205", "2.5", "-3", ""]) {
+      const res = await admin(`/usage?days=${days}`);
+      expect([days, res.status, res.json.details]).toEqual([
+        days,
+        400,
+        [{ path: "days", message: "must be a whole number from 1 to 366" }],
+      ]);
+    }
+    expect((await admin("/usage?days=366")).status).toBe(200);
     const missing = await call("GET", `/api/admin/projects/${"0".repeat(24)}/usage`, {
       authorization: `Bearer ${ADMIN_TOKEN}`,
     });

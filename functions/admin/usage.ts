@@ -15,8 +15,18 @@ import {
   USAGE_COLLECTION,
 } from "../../shared/usage/recorder.js";
 
-const usageQuery = z.object({ days: z.coerce.number().int().min(1).max(366).default(30) });
-const logsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
+/** A query parameter in decimal digits (not `1e2`, `0x10` or ` 5`) from `min` to `max`. */
+function count(min: number, max: number, fallback: number) {
+  const message = `must be a whole number from ${min} to ${max}`;
+  return z
+    .string()
+    .regex(/^\d{1,7}$/, message)
+    .transform(Number)
+    .pipe(z.number().min(min, message).max(max, message))
+    .default(fallback);
+}
+const usageQuery = z.object({ days: count(1, 366, 30) });
+const logsQuery = z.object({ limit: count(1, 1000, 100) });
 
 /** A query parsed with `schema`; bad values → 400 INVALID_QUERY naming them. */
 function query<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
