@@ -1,6 +1,7 @@
 import * as mongo from "mongodb";
 import { isId } from "../ids.js";
 import { arrayBytesWithin } from "../json-bytes.js";
+import { assertDefinedFilter, assertDefinedPipeline } from "./defined-filter.js";
 import type { Collection, Database, Doc, DocumentStore, Filter, FindOptions } from "./types.js";
 import { DuplicateKeyError, QueryTimeoutError, StoreUnavailableError } from "./types.js";
 
@@ -46,15 +47,21 @@ function idValue(value: unknown): unknown {
 }
 
 /** Converts `_id` values in a filter (also inside `$and`/`$or`/`$nor`) to ObjectIds. */
-function toMongoFilter(filter: Filter): mongo.Document {
+function withObjectIds(filter: Filter): mongo.Document {
   const out: mongo.Document = {};
   for (const [key, value] of Object.entries(filter)) {
     if (key === "_id") out[key] = idValue(value);
     else if ((key === "$and" || key === "$or" || key === "$nor") && Array.isArray(value)) {
-      out[key] = value.map((f) => toMongoFilter(f as Filter));
+      out[key] = value.map((f) => withObjectIds(f as Filter));
     } else out[key] = value;
   }
   return out;
+}
+
+/** The filter for the driver; one holding `undefined` is refused (ignoreUndefined would drop the condition). */
+function toMongoFilter(filter: Filter): mongo.Document {
+  assertDefinedFilter(filter);
+  return withObjectIds(filter);
 }
 
 /** The document as MongoDB stores it: `_id` assigned when missing, an ObjectId when it is 24-hex. */
@@ -235,6 +242,7 @@ export async function openMongoStore(config: {
       deleteMany: (filter) => run(async () => (await col().deleteMany(toMongoFilter(filter))).deletedCount),
       aggregate: (pipeline, { maxTimeMs, maxBytes } = {}) =>
         run(async () => {
+          assertDefinedPipeline(pipeline);
           // Ids are ObjectIds only while `_id` is still the stored one: up to the first stage that
           // may change it ($group, $count, a $project or $addFields assigning it), after which it may be anything.
           const changedAt = pipeline.findIndex((stage) => !keepsId(stage));

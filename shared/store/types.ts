@@ -21,7 +21,10 @@ export function documentJson(doc: object): string {
   return (doc as { [DOCUMENT_JSON]?: string })[DOCUMENT_JSON] ?? JSON.stringify(doc);
 }
 
-/** A MongoDB query filter (already vetted by the caller: only allowed operators). */
+/**
+ * A MongoDB query filter (already vetted by the caller: only allowed operators). `undefined` anywhere
+ * in it is a programming error: every adapter rejects the call with a TypeError.
+ */
 export type Filter = Record<string, unknown>;
 
 /** Ordered sort spec: `{createdAt: -1, _id: -1}`. */

@@ -365,6 +365,23 @@ export function storeContract(
           expect(await c.count({ age: Number.NaN })).toBe(0);
         }
       });
+
+      it("a filter holding undefined anywhere is refused (a programming error): nothing is read, changed or deleted", async () => {
+        const c = things();
+        await c.insertMany(insertionOrder(PEOPLE));
+        const refused = [
+          () => c.deleteMany({ nick: undefined }),
+          () => c.deleteOne({ $or: [{ name: "Ada" }, { nick: undefined }] }),
+          () => c.updateOne({ name: { $in: ["Ada", undefined] } }, { $set: { n: 1 } }),
+          () => c.replaceOne({ meta: { lang: undefined } }, { name: "x" }),
+          () => c.find({ $and: [{ age: { $gt: undefined } }] }),
+          () => c.findOne({ nick: undefined }),
+          () => c.count({ nick: undefined }),
+          () => c.aggregate([{ $match: { name: "Ada" } }, { $unwind: "$tags" }, { $match: { tags: undefined } }]),
+        ];
+        for (const call of refused) await expect(call()).rejects.toThrow(TypeError);
+        expect(await c.find({}, { sort: { _id: 1 } })).toEqual(PEOPLE);
+      });
     });
 
     it("aggregate runs the allowed stages, with _id filters and results as 24-hex strings", async () => {

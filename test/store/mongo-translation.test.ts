@@ -1,66 +1,29 @@
 /**
  * The mongo adapter's own translation (filters, options, errors, ids), with the driver's collection
- * calls intercepted: no server runs here. What MongoDB itself does is the contract suite's job
- * (test/store/mongo.test.ts, with MONGODB_URI).
+ * calls intercepted (mongo-intercept.ts): no server runs. What MongoDB itself does is the contract
+ * suite's job (test/store/mongo.test.ts, with MONGODB_URI).
  */
 import * as mongo from "mongodb";
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { createCollectionRegistry } from "../../shared/collections.js";
 import type { ResolvedProject } from "../../shared/principal.js";
-import { openMongoStore } from "../../shared/store/mongo.js";
-import {
-  type Collection,
-  type DocumentStore,
-  DuplicateKeyError,
-  StoreUnavailableError,
-} from "../../shared/store/types.js";
+import { type Collection, DuplicateKeyError, StoreUnavailableError } from "../../shared/store/types.js";
+import { interceptDriver } from "./mongo-intercept.js";
 
 const ID = "0123456789abcdef01234567";
-type Call = [method: string, ...args: unknown[]];
-let calls: Call[];
-let answers: Record<string, (...args: unknown[]) => unknown>;
+const driver = interceptDriver();
+const { sent } = driver;
 let c: Collection;
-let store: DocumentStore;
-const closed = new Set<mongo.MongoClient>();
-const usedClients: mongo.MongoClient[] = [];
-
-beforeAll(async () => {
-  vi.spyOn(mongo.MongoClient.prototype, "connect").mockImplementation(async function (this: mongo.MongoClient) {
-    return this;
-  });
-  vi.spyOn(mongo.MongoClient.prototype, "close").mockImplementation(async function (this: mongo.MongoClient) {
-    closed.add(this);
-  });
-  const proto = mongo.Collection.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
-  for (const method of ["find", "findOne", "insertMany", "insertOne", "deleteMany", "aggregate", "createIndex"]) {
-    vi.spyOn(proto, method).mockImplementation(function (this: mongo.Collection, ...args: unknown[]) {
-      calls.push([method, ...args]);
-      usedClients.push((this as unknown as { client: mongo.MongoClient }).client);
-      const answer = answers[method];
-      if (answer) return answer(...args);
-      if (method === "find") return { toArray: async () => [] };
-      return Promise.resolve(method === "findOne" ? null : {});
-    });
-  }
-  store = await openMongoStore({ uri: "mongodb://127.0.0.1:1/x", dbPrefix: "t" });
-  c = store.platform().collection("things");
+beforeAll(() => {
+  c = driver.store.platform().collection("things");
 });
-afterAll(() => {
-  vi.restoreAllMocks();
-});
-beforeEach(() => {
-  calls = [];
-  answers = {};
-});
-
-const sent = (method: string) => calls.filter(([m]) => m === method);
 
 describe("mongo adapter translation (driver calls intercepted, no server)", () => {
   it("a projection of _id alone is sent as such (an empty one would mean every field)", async () => {
     await c.find({}, { projection: { _id: 1 } });
     await c.find({}, { projection: { _id: 0, a: 1 } });
     await c.find({}, { projection: { _id: 0 } });
-    expect(sent("find").map((call) => (call[2] as { projection?: unknown }).projection)).toEqual([
+    expect(sent("find").map((call) => (call[1] as { projection?: unknown }).projection)).toEqual([
       { _id: 1 },
       { a: 1 },
       {},
@@ -68,17 +31,17 @@ describe("mongo adapter translation (driver calls intercepted, no server)", () =
   });
 
   it("an insertMany cut off by an outage is 503, and what may have gone in is taken out again", async () => {
-    answers.insertMany = async () => {
+    driver.answers.insertMany = async () => {
       const lost = new mongo.MongoServerSelectionError("Server selection timed out", {} as never);
       throw new mongo.MongoBulkWriteError(lost as never, {} as never);
     };
     await expect(c.insertMany([{ a: 1 }, { a: 2 }])).rejects.toBeInstanceOf(StoreUnavailableError);
-    const [[, filter]] = sent("deleteMany") as [[string, { _id: { $in: mongo.ObjectId[] } }]];
+    const [[filter]] = sent("deleteMany") as [[{ _id: { $in: mongo.ObjectId[] } }]];
     expect(filter._id.$in).toHaveLength(2);
   });
 
   it("a duplicate in a batch is 409 naming the field; the documents before it are taken out, even if that fails", async () => {
-    answers.insertMany = async () => {
+    driver.answers.insertMany = async () => {
       throw new mongo.MongoBulkWriteError(
         // As the driver builds it from the server's write errors: the field is named in the message.
         {
@@ -89,31 +52,31 @@ describe("mongo adapter translation (driver calls intercepted, no server)", () =
         {} as never,
       );
     };
-    answers.deleteMany = async () => {
+    driver.answers.deleteMany = async () => {
       throw new mongo.MongoNetworkError("connection reset");
     };
     const error = await c.insertMany([{ a: 1 }, { a: 2 }, { a: 3 }]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DuplicateKeyError);
     expect((error as DuplicateKeyError).field).toBe("slug");
-    const [[, filter]] = sent("deleteMany") as [[string, { _id: { $in: mongo.ObjectId[] } }]];
+    const [[filter]] = sent("deleteMany") as [[{ _id: { $in: mongo.ObjectId[] } }]];
     expect(filter._id.$in).toHaveLength(1);
   });
 
   it("server answers that mean 'not now' (an election, a shutdown) are 503", async () => {
     for (const code of [10107, 189, 91, 11602]) {
-      answers.insertOne = async () => {
+      driver.answers.insertOne = async () => {
         throw new mongo.MongoServerError({ code, errmsg: "not now" });
       };
       await expect(c.insertOne({ a: 1 })).rejects.toBeInstanceOf(StoreUnavailableError);
     }
-    answers.insertOne = async () => {
+    driver.answers.insertOne = async () => {
       throw new mongo.MongoServerError({ code: 2, errmsg: "BadValue" });
     };
     await expect(c.insertOne({ a: 1 })).rejects.not.toBeInstanceOf(StoreUnavailableError);
   });
 
   it("aggregate: ids become ObjectIds only in the $match stages before documents are reshaped; every ObjectId out is a string", async () => {
-    answers.aggregate = () =>
+    driver.answers.aggregate = () =>
       (async function* () {
         yield { _id: new mongo.ObjectId(ID), all: { _id: new mongo.ObjectId(ID) }, ids: [new mongo.ObjectId(ID)] };
       })();
@@ -124,17 +87,16 @@ describe("mongo adapter translation (driver calls intercepted, no server)", () =
       { $match: { _id: ID } },
     ]);
     expect(items).toEqual([{ _id: ID, all: { _id: ID }, ids: [ID] }]);
-    const [[, stages]] = sent("aggregate") as [[string, Array<{ $match?: { _id: unknown } }>]];
+    const [[stages]] = sent("aggregate") as [[Array<{ $match?: { _id: unknown } }>]];
     expect(stages[0]?.$match?._id).toBeInstanceOf(mongo.ObjectId);
     expect(stages[3]?.$match?._id).toBe(ID);
   });
 
   it("aggregate: ids stay ObjectIds in $match past stages that keep the stored _id ($unwind, the hiding $project, $addFields)", async () => {
-    answers.aggregate = () => (async function* () {})();
+    driver.answers.aggregate = () => (async function* () {})();
     const matchIds = async (pipeline: Array<Record<string, unknown>>) => {
-      calls = [];
       await c.aggregate(pipeline);
-      const [[, stages]] = sent("aggregate") as [[string, Array<{ $match?: { _id?: unknown } }>]];
+      const [stages] = sent("aggregate").at(-1) as [Array<{ $match?: { _id?: unknown } }>];
       return stages.filter((stage) => stage.$match).map((stage) => stage.$match?._id);
     };
     const keeps = [
@@ -163,23 +125,30 @@ describe("mongo adapter translation (driver calls intercepted, no server)", () =
     }
   });
 
+  it("a filter holding undefined never reaches the driver (with ignoreUndefined it would be {}: every document)", async () => {
+    await expect(c.deleteMany({ userId: undefined })).rejects.toThrow(TypeError);
+    await expect(c.count({ $or: [{ a: 1 }, { b: [undefined] }] })).rejects.toThrow(TypeError);
+    await expect(c.aggregate([{ $group: { _id: "$a" } }, { $match: { _id: undefined } }])).rejects.toThrow(TypeError);
+    expect(driver.calls()).toEqual([]);
+  });
+
   it("definitions: the unique name index is made once per project, though each tenant() is a new database object", async () => {
-    const registry = createCollectionRegistry({ store, clock: { now: () => Date.now() }, ttlMs: 0 });
+    const registry = createCollectionRegistry({ store: driver.store, clock: { now: () => Date.now() }, ttlMs: 0 });
     const project = { id: ID, databaseUri: undefined } as ResolvedProject;
-    expect(store.tenant({ projectId: ID })).not.toBe(store.tenant({ projectId: ID }));
+    expect(driver.store.tenant({ projectId: ID })).not.toBe(driver.store.tenant({ projectId: ID }));
     for (const name of ["a", "b", "c"]) await registry.get(project, name);
     expect(sent("findOne")).toHaveLength(3);
     expect(sent("createIndex")).toHaveLength(1);
   });
 
   it("a project database handle taken before its client was evicted goes on with a live client", async () => {
-    const byo = (n: number) => store.tenant({ projectId: ID, uri: `mongodb://127.0.0.1:1/p${n}` });
+    const byo = (n: number) => driver.store.tenant({ projectId: ID, uri: `mongodb://127.0.0.1:1/p${n}` });
     const first = byo(0).collection("notes");
     await first.find({});
-    const before = usedClients.at(-1)!;
+    const before = driver.usedClients.at(-1)!;
     for (let n = 1; n <= 8; n++) await byo(n).collection("notes").find({}); // 8 clients at most: p0's is evicted
-    await vi.waitFor(() => expect(closed.has(before)).toBe(true));
+    await vi.waitFor(() => expect(driver.closed.has(before)).toBe(true));
     await first.find({});
-    expect(closed.has(usedClients.at(-1)!)).toBe(false);
+    expect(driver.closed.has(driver.usedClients.at(-1)!)).toBe(false);
   });
 });

@@ -2,6 +2,7 @@ import { find as mingoFind } from "mingo";
 import type { Cursor } from "mingo/cursor";
 import { Query } from "mingo/query";
 import { newId } from "../../ids.js";
+import { assertDefinedFilter, assertDefinedPipeline } from "../defined-filter.js";
 import {
   type Collection,
   DOCUMENT_JSON,
@@ -156,6 +157,7 @@ export class EmbeddedCollection implements Collection {
 
   /** The stored documents matching a query, in order, paged (no projection). */
   private select(filter: Filter, { sort, skip = 0, limit = 0 }: FindOptions = {}): Doc[] {
+    assertDefinedFilter(filter);
     const exact = exactConditions(filter, this.indexes);
     const plan = planQuery(filter, sort, this.indexes);
     if (plan.kind === "walk") {
@@ -275,6 +277,7 @@ export class EmbeddedCollection implements Collection {
   }
 
   async count(filter: Filter = {}, options: Pick<FindOptions, "maxTimeMs"> = {}): Promise<number> {
+    assertDefinedFilter(filter);
     await this.ready();
     if (Object.keys(filter).length === 0) return this.docs.size;
     // Paged lists ask for the same total again and again: answers hold until the next write.
@@ -357,6 +360,7 @@ export class EmbeddedCollection implements Collection {
     pipeline: Array<Record<string, unknown>>,
     options: { maxTimeMs?: number; maxBytes?: number } = {},
   ): Promise<Array<Record<string, unknown>>> {
+    assertDefinedPipeline(pipeline);
     await this.ready();
     const [first, ...rest] = pipeline;
     const match = first && Object.keys(first).length === 1 ? (first.$match as Filter | undefined) : undefined;
