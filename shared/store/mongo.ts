@@ -64,9 +64,12 @@ function toMongoFilter(filter: Filter): mongo.Document {
   return withObjectIds(filter);
 }
 
-/** The document as MongoDB stores it: `_id` assigned when missing, an ObjectId when it is 24-hex. */
+/**
+ * The document as MongoDB stores it, a deep copy of the caller's (what an insert returns shares
+ * nothing with its input): `_id` assigned when missing, an ObjectId when it is 24-hex.
+ */
 const toMongoDoc = (doc: Record<string, unknown>): mongo.Document => ({
-  ...doc,
+  ...structuredClone(doc),
   _id: idValue(doc._id) ?? new mongo.ObjectId(),
 });
 const fromMongo = (doc: mongo.Document): Doc => ({

@@ -59,7 +59,7 @@ export interface Collection {
   find(filter: Filter, options?: FindOptions): Promise<Doc[]>;
   findOne(filter: Filter, options?: Pick<FindOptions, "projection" | "sort">): Promise<Doc | null>;
   count(filter?: Filter, options?: Pick<FindOptions, "maxTimeMs">): Promise<number>;
-  /** Inserts one document; assigns `_id` when missing; returns the stored document. */
+  /** Inserts one document; assigns `_id` when missing; returns the stored document (sharing nothing with the input). */
   insertOne(doc: Omit<Doc, "_id"> & { _id?: string }): Promise<Doc>;
   /** Inserts all documents or none (a duplicate anywhere rejects the whole batch). */
   insertMany(docs: Array<Omit<Doc, "_id"> & { _id?: string }>): Promise<Doc[]>;

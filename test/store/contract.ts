@@ -732,8 +732,11 @@ export function storeContract(
           doc.extra = true;
         });
       scramble(input);
-      scramble(inserted);
       scramble(batchInput[0]);
+      // What an insert returned shares nothing with its input.
+      expect(inserted).toEqual(original);
+      expect(batch).toEqual({ _id: batch!._id, name: "batch", meta: { lang: "en" } });
+      scramble(inserted);
       scramble(batch);
       for (const doc of await c.find({})) scramble(doc);
       scramble(await c.findOne({ _id: id }));

@@ -132,6 +132,21 @@ describe("mongo adapter translation (driver calls intercepted, no server)", () =
     expect(driver.calls()).toEqual([]);
   });
 
+  it("inserts return deep copies: changing the input afterwards changes neither what was sent nor what was returned", async () => {
+    const input = { meta: { lang: "en" }, tags: ["a"] };
+    const one = await c.insertOne(input);
+    const [many] = await c.insertMany([input]);
+    input.meta.lang = "zz";
+    input.tags.push("z");
+    const [[sentOne], [[sentMany]]] = [sent("insertOne")[0] ?? [], sent("insertMany")[0] ?? [[]]] as [
+      [unknown],
+      [[unknown]],
+    ];
+    for (const doc of [one, many, sentOne, sentMany]) {
+      expect(doc).toMatchObject({ meta: { lang: "en" }, tags: ["a"] });
+    }
+  });
+
   it("definitions: the unique name index is made once per project, though each tenant() is a new database object", async () => {
     const registry = createCollectionRegistry({ store: driver.store, clock: { now: () => Date.now() }, ttlMs: 0 });
     const project = { id: ID, databaseUri: undefined } as ResolvedProject;
