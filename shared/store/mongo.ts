@@ -116,12 +116,16 @@ function readOptions({ projection: p, maxTimeMs, ...rest }: FindOptions) {
   return { ...rest, ...(maxTimeMs === undefined ? {} : { maxTimeMS: maxTimeMs }), projection };
 }
 
-/** The field a duplicate-key error names: keyPattern when the server sends it, else the index name. */
+/**
+ * The field a duplicate-key error names: keyPattern when the server sends it, else the index's name
+ * (`<field>_1`, `_id_`) from the message, as in bulk write errors, which carry no keyPattern. A
+ * field's name, and so its index's, may hold spaces.
+ */
 function duplicateField(error: mongo.MongoError): string {
   const pattern = (error as { keyPattern?: Record<string, unknown> }).keyPattern;
   const first = pattern && Object.keys(pattern)[0];
   if (first) return first;
-  return /index: (\S+?)(?:_-?1|_) dup key/.exec(error.message)?.[1] ?? "unknown";
+  return / index: (.+?) dup key: /.exec(error.message)?.[1]?.replace(/_-?1$|_$/, "") ?? "unknown";
 }
 
 /** Maps driver errors onto the port's errors; anything else passes through unchanged. */

@@ -680,6 +680,15 @@ export function storeContract(
         expect(await c.count()).toBe(5);
       });
 
+      it("a duplicate names its field when the field's name has a space, in a batch too", async () => {
+        const c = things();
+        await c.createIndex("first name", { unique: true });
+        await c.insertOne({ "first name": "x" });
+        await duplicate(c.insertOne({ "first name": "x" }), "first name");
+        await duplicate(c.insertMany([{ "first name": "y" }, { "first name": "x" }]), "first name");
+        expect(await c.count()).toBe(1);
+      });
+
       it("creating a unique index over existing duplicates fails and leaves no index behind", async () => {
         const c = things();
         await c.insertMany([{ email: "d" }, { email: "d" }, { email: "e" }]);

@@ -62,6 +62,29 @@ describe("mongo adapter translation (driver calls intercepted, no server)", () =
     expect(filter._id.$in).toHaveLength(1);
   });
 
+  it("a duplicate in a batch names its field from the index name in the message, spaces and _id included", async () => {
+    for (const [index, field] of [
+      ["first name_1", "first name"],
+      ["profile.handle_1", "profile.handle"],
+      ["_id_", "_id"],
+    ]) {
+      driver.answers.insertMany = async () => {
+        throw new mongo.MongoBulkWriteError(
+          // As the driver builds it from the server's write errors: no keyPattern.
+          {
+            message: `E11000 duplicate key error collection: t_platform.things index: ${index} dup key: { ${field}: "x" }`,
+            code: 11000,
+            writeErrors: [{ index: 0, code: 11000, errmsg: "E11000" }],
+          } as never,
+          {} as never,
+        );
+      };
+      const error = await c.insertMany([{ [field as string]: "x" }]).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DuplicateKeyError);
+      expect((error as DuplicateKeyError).field).toBe(field);
+    }
+  });
+
   it("server answers that mean 'not now' (an election, a shutdown) are 503", async () => {
     for (const code of [10107, 189, 91, 11602]) {
       driver.answers.insertOne = async () => {
