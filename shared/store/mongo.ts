@@ -29,7 +29,17 @@ const UNAVAILABLE = [
  */
 const UNAVAILABLE_CODES = new Set([6, 7, 18, 64, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
 
-function isUnavailable(error: mongo.MongoError): boolean {
+/**
+ * Whether the server cannot be reached or used now. Besides the driver's own errors: a failed DNS
+ * lookup of a `mongodb+srv` host (the driver passes Node's querySrv/queryTxt errors on as they are:
+ * ENOTFOUND, ETIMEOUT, ECONNREFUSED, EAI_AGAIN, ...), and an SRV record that names no host.
+ */
+function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof mongo.MongoError)) {
+    const syscall = (error as { syscall?: unknown } | null)?.syscall;
+    return error instanceof Error && (syscall === "querySrv" || syscall === "queryTxt");
+  }
+  if (error instanceof mongo.MongoAPIError) return error.message === "No addresses found at host";
   if (UNAVAILABLE.some((type) => error instanceof type)) return true;
   if (typeof error.code === "number" && UNAVAILABLE_CODES.has(error.code)) return true;
   // insertMany wraps any failure that is not a write error (a lost connection, a timeout) in one.
@@ -130,11 +140,10 @@ function duplicateField(error: mongo.MongoError): string {
 
 /** Maps driver errors onto the port's errors; anything else passes through unchanged. */
 function mapError(error: unknown): unknown {
-  if (!(error instanceof mongo.MongoError)) return error;
-  if (error.code === 11000) return new DuplicateKeyError(duplicateField(error));
-  if (error.code === 50) return new QueryTimeoutError(); // MaxTimeMSExpired
+  if (error instanceof mongo.MongoError && error.code === 11000) return new DuplicateKeyError(duplicateField(error));
+  if (error instanceof mongo.MongoError && error.code === 50) return new QueryTimeoutError(); // MaxTimeMSExpired
   if (isUnavailable(error)) {
-    return new StoreUnavailableError(`Document store unavailable: ${error.message}`, { cause: error });
+    return new StoreUnavailableError(`Document store unavailable: ${(error as Error).message}`, { cause: error });
   }
   return error;
 }

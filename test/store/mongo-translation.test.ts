@@ -7,6 +7,7 @@ import * as mongo from "mongodb";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { createCollectionRegistry } from "../../shared/collections.js";
 import type { ResolvedProject } from "../../shared/principal.js";
+import { openMongoStore } from "../../shared/store/mongo.js";
 import { type Collection, DuplicateKeyError, StoreUnavailableError } from "../../shared/store/types.js";
 import { interceptDriver } from "./mongo-intercept.js";
 
@@ -96,6 +97,29 @@ describe("mongo adapter translation (driver calls intercepted, no server)", () =
       throw new mongo.MongoServerError({ code: 2, errmsg: "BadValue" });
     };
     await expect(c.insertOne({ a: 1 })).rejects.not.toBeInstanceOf(StoreUnavailableError);
+  });
+
+  it("a mongodb+srv host whose DNS lookup fails, or whose SRV record names no host, is 503, when opening and on a project's database", async () => {
+    /** What Node's dns.promises.resolveSrv/resolveTxt throw; the driver passes them on unwrapped. */
+    const dnsError = (syscall: string, code: string) =>
+      Object.assign(new Error(`${syscall} ${code} _mongodb._tcp.cluster0.nowhere.example`), { code, syscall });
+    const failures = [
+      dnsError("querySrv", "ENOTFOUND"),
+      dnsError("querySrv", "EAI_AGAIN"),
+      dnsError("querySrv", "ECONNREFUSED"),
+      dnsError("queryTxt", "ETIMEOUT"),
+      new mongo.MongoAPIError("No addresses found at host"),
+    ];
+    const byo = driver.store.tenant({ projectId: ID, uri: "mongodb+srv://u:p@cluster0.nowhere.example/app" });
+    for (const failure of failures) {
+      driver.answers.find = () => ({ toArray: () => Promise.reject(failure) });
+      await expect(byo.collection("notes").find({})).rejects.toBeInstanceOf(StoreUnavailableError);
+      vi.mocked(mongo.MongoClient.prototype.connect).mockRejectedValueOnce(failure);
+      const opening = openMongoStore({ uri: "mongodb+srv://cluster0.nowhere.example/x", dbPrefix: "t" });
+      await expect(opening).rejects.toBeInstanceOf(StoreUnavailableError);
+    }
+    driver.answers.find = () => ({ toArray: () => Promise.reject(new Error("a bug of ours")) });
+    await expect(byo.collection("notes").find({})).rejects.not.toBeInstanceOf(StoreUnavailableError);
   });
 
   it("aggregate: ids become ObjectIds only in the $match stages before documents are reshaped; every ObjectId out is a string", async () => {
