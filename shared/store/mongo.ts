@@ -217,7 +217,13 @@ export async function openMongoStore(config: {
       findOne: (filter, options = {}) =>
         run(async () => fromMongoOrNull(await col().findOne(toMongoFilter(filter), readOptions(options)))),
       count: (filter = {}, { maxTimeMs } = {}) =>
-        run(() => col().countDocuments(toMongoFilter(filter), maxTimeMs === undefined ? {} : { maxTimeMS: maxTimeMs })),
+        run(() => {
+          const options = maxTimeMs === undefined ? {} : { maxTimeMS: maxTimeMs };
+          const query = toMongoFilter(filter);
+          // countDocuments reads every document its filter matches: all of them for {} (a list's total).
+          if (Object.keys(query).length === 0) return col().estimatedDocumentCount(options);
+          return col().countDocuments(query, options);
+        }),
       insertOne: (doc) =>
         run(async () => {
           const stored = toMongoDoc(doc);

@@ -58,6 +58,11 @@ export interface IndexSpec {
 export interface Collection {
   find(filter: Filter, options?: FindOptions): Promise<Doc[]>;
   findOne(filter: Filter, options?: Pick<FindOptions, "projection" | "sort">): Promise<Doc | null>;
+  /**
+   * Counts the documents matching `filter`. With an empty filter MongoDB answers from the
+   * collection's metadata without reading documents: exact, except after an unclean shutdown or
+   * with orphaned documents on a sharded cluster.
+   */
   count(filter?: Filter, options?: Pick<FindOptions, "maxTimeMs">): Promise<number>;
   /** Inserts one document; assigns `_id` when missing; returns the stored document (sharing nothing with the input). */
   insertOne(doc: Omit<Doc, "_id"> & { _id?: string }): Promise<Doc>;

@@ -8,7 +8,12 @@ import { beforeAll, describe, expect, it, vi } from "vitest";
 import { createCollectionRegistry } from "../../shared/collections.js";
 import type { ResolvedProject } from "../../shared/principal.js";
 import { openMongoStore } from "../../shared/store/mongo.js";
-import { type Collection, DuplicateKeyError, StoreUnavailableError } from "../../shared/store/types.js";
+import {
+  type Collection,
+  DuplicateKeyError,
+  QueryTimeoutError,
+  StoreUnavailableError,
+} from "../../shared/store/types.js";
 import { interceptDriver } from "./mongo-intercept.js";
 
 const ID = "0123456789abcdef01234567";
@@ -170,6 +175,20 @@ describe("mongo adapter translation (driver calls intercepted, no server)", () =
         ID,
       ]);
     }
+  });
+
+  it("count with an empty filter is estimatedDocumentCount (collection metadata, with maxTimeMS); with a filter countDocuments", async () => {
+    driver.answers.estimatedDocumentCount = async () => 7;
+    driver.answers.countDocuments = async () => 2;
+    expect(await c.count({}, { maxTimeMs: 1000 })).toBe(7);
+    expect(await c.count()).toBe(7);
+    expect(await c.count({ a: 1 }, { maxTimeMs: 1000 })).toBe(2);
+    expect(sent("estimatedDocumentCount")).toEqual([[{ maxTimeMS: 1000 }], [{}]]);
+    expect(sent("countDocuments")).toEqual([[{ a: 1 }, { maxTimeMS: 1000 }]]);
+    driver.answers.estimatedDocumentCount = async () => {
+      throw new mongo.MongoServerError({ code: 50, errmsg: "operation exceeded time limit" });
+    };
+    await expect(c.count({}, { maxTimeMs: 1 })).rejects.toBeInstanceOf(QueryTimeoutError);
   });
 
   it("a filter holding undefined never reaches the driver (with ignoreUndefined it would be {}: every document)", async () => {
