@@ -204,11 +204,15 @@ export async function openMongoStore(config: {
     return byo;
   }
 
-  /** A collection's secondary indexes (none when the collection does not exist yet). */
+  /**
+   * A collection's single-field ascending indexes other than `_id`'s, the port's indexes (none when
+   * the collection does not exist yet); a compound one, in a database of the project's own, is not.
+   */
   const indexes = async (col: mongo.Collection) =>
     (await col.indexes().catch(ifMissing([])))
-      .filter((i) => i.name !== "_id_")
-      .map((i) => ({ name: i.name as string, field: Object.keys(i.key)[0] as string, unique: i.unique === true }));
+      .map((i) => ({ i, keys: Object.entries(i.key) }))
+      .filter(({ keys }) => keys.length === 1 && keys[0]?.[0] !== "_id" && keys[0]?.[1] === 1)
+      .map(({ i, keys }) => ({ name: i.name as string, field: keys[0]?.[0] as string, unique: i.unique === true }));
 
   function collection(col: () => mongo.Collection): Collection {
     return {
