@@ -2,6 +2,7 @@ import * as mongo from "mongodb";
 import { isId } from "../ids.js";
 import { arrayBytesWithin } from "../json-bytes.js";
 import { assertDefinedFilter, assertDefinedPipeline } from "./defined-filter.js";
+import { createPortIndex, dropPortIndex, listPortIndexes } from "./mongo-indexes.js";
 import type { Collection, Database, Doc, DocumentStore, Filter, FindOptions } from "./types.js";
 import { DuplicateKeyError, QueryTimeoutError, StoreUnavailableError } from "./types.js";
 
@@ -204,16 +205,6 @@ export async function openMongoStore(config: {
     return byo;
   }
 
-  /**
-   * A collection's single-field ascending indexes other than `_id`'s, the port's indexes (none when
-   * the collection does not exist yet); a compound one, in a database of the project's own, is not.
-   */
-  const indexes = async (col: mongo.Collection) =>
-    (await col.indexes().catch(ifMissing([])))
-      .map((i) => ({ i, keys: Object.entries(i.key) }))
-      .filter(({ keys }) => keys.length === 1 && keys[0]?.[0] !== "_id" && keys[0]?.[1] === 1)
-      .map(({ i, keys }) => ({ name: i.name as string, field: keys[0]?.[0] as string, unique: i.unique === true }));
-
   function collection(col: () => mongo.Collection): Collection {
     return {
       find: (filter, options = {}) =>
@@ -288,17 +279,9 @@ export async function openMongoStore(config: {
           }
           return items;
         }),
-      createIndex: (field, { unique = false } = {}) =>
-        run(async () => {
-          const uniqueness = unique && { unique, partialFilterExpression: { [field]: { $exists: true } } };
-          await col().createIndex({ [field]: 1 }, { name: `${field}_1`, ...uniqueness });
-        }),
-      dropIndex: (field) =>
-        run(async () => {
-          const index = (await indexes(col())).find((i) => i.field === field);
-          if (index) await col().dropIndex(index.name);
-        }),
-      listIndexes: () => run(async () => (await indexes(col())).map(({ field, unique }) => ({ field, unique }))),
+      createIndex: (field, { unique = false } = {}) => run(() => createPortIndex(col(), field, unique)),
+      dropIndex: (field) => run(() => dropPortIndex(col(), field)),
+      listIndexes: () => run(() => listPortIndexes(col())),
     };
   }
 

@@ -3,8 +3,9 @@
  * (mongo-intercept.ts): which indexes it asks for, which it takes for the port's, what it drops. No
  * server runs; what MongoDB makes of them is the contract suite's job (MONGODB_URI).
  */
+import * as mongo from "mongodb";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Collection } from "../../shared/store/types.js";
+import { type Collection, DuplicateKeyError } from "../../shared/store/types.js";
 import { interceptDriver } from "./mongo-intercept.js";
 
 const driver = interceptDriver();
@@ -26,5 +27,73 @@ describe("mongo adapter indexes (driver calls intercepted, no server)", () => {
     expect(await c.listIndexes()).toEqual([]);
     await c.dropIndex("email");
     expect(sent("dropIndex")).toEqual([]);
+  });
+
+  it("a port index is {f: 1, _id: 1} (sortable with the _id tie-break); a unique one first adds a partial unique {f: 1}", async () => {
+    await c.createIndex("email", { unique: true });
+    await c.createIndex("status");
+    expect(sent("createIndex")).toEqual([
+      [{ email: 1 }, { name: "email_1", unique: true, partialFilterExpression: { email: { $exists: true } } }],
+      [{ email: 1, _id: 1 }, { name: "email_1__id_1" }],
+      [{ status: 1, _id: 1 }, { name: "status_1__id_1" }],
+    ]);
+    expect(sent("dropIndex")).toEqual([]);
+  });
+
+  it("the pair is listed and dropped as one index; an older non-unique {f: 1} is listed as that field's too", async () => {
+    driver.answers.indexes = async () => [
+      ID_INDEX,
+      { v: 2, key: { email: 1 }, name: "email_1", unique: true, partialFilterExpression: { email: { $exists: true } } },
+      { v: 2, key: { email: 1, _id: 1 }, name: "email_1__id_1" },
+      { v: 2, key: { status: 1, _id: 1 }, name: "status_1__id_1" },
+      { v: 2, key: { old: 1 }, name: "old_1" },
+    ];
+    expect(await c.listIndexes()).toEqual([
+      { field: "email", unique: true },
+      { field: "status", unique: false },
+      { field: "old", unique: false },
+    ]);
+    await c.dropIndex("email");
+    await c.dropIndex("old");
+    expect(sent("dropIndex")).toEqual([["email_1"], ["email_1__id_1"], ["old_1"]]);
+  });
+
+  it("a non-unique index made where an older non-unique {f: 1} is drops that one once {f: 1, _id: 1} is made (a unique one stays)", async () => {
+    driver.answers.indexes = async () => [
+      ID_INDEX,
+      { v: 2, key: { status: 1 }, name: "status_1" },
+      { v: 2, key: { status: 1, _id: 1 }, name: "status_1__id_1" },
+      { v: 2, key: { email: 1 }, name: "email_1", unique: true },
+    ];
+    await c.createIndex("status");
+    await c.createIndex("email");
+    expect(driver.calls().map(([method, args]) => [method, args[0]])).toEqual([
+      ["createIndex", { status: 1, _id: 1 }],
+      ["indexes", undefined],
+      ["dropIndex", "status_1"],
+      ["createIndex", { email: 1, _id: 1 }],
+      ["indexes", undefined],
+    ]);
+  });
+
+  it("an index dropped meanwhile by another instance (27 IndexNotFound) is fine", async () => {
+    driver.answers.indexes = async () => [ID_INDEX, { v: 2, key: { status: 1, _id: 1 }, name: "status_1__id_1" }];
+    driver.answers.dropIndex = async () => {
+      throw new mongo.MongoServerError({ code: 27, codeName: "IndexNotFound", errmsg: "index not found" });
+    };
+    await expect(c.dropIndex("status")).resolves.toBeUndefined();
+  });
+
+  it("a unique index over duplicates is DuplicateKeyError, and no other index is made", async () => {
+    driver.answers.createIndex = async () => {
+      throw new mongo.MongoServerError({
+        code: 11000,
+        errmsg:
+          'Index build failed: E11000 duplicate key error collection: t_platform.things index: email_1 dup key: { email: "d" }',
+      });
+    };
+    const error = await c.createIndex("email", { unique: true }).catch((e: unknown) => e);
+    expect([error instanceof DuplicateKeyError, (error as DuplicateKeyError).field]).toEqual([true, "email"]);
+    expect(sent("createIndex")).toHaveLength(1);
   });
 });

@@ -219,7 +219,7 @@ describe("mongo adapter translation (driver calls intercepted, no server)", () =
     expect(driver.store.tenant({ projectId: ID })).not.toBe(driver.store.tenant({ projectId: ID }));
     for (const name of ["a", "b", "c"]) await registry.get(project, name);
     expect(sent("findOne")).toHaveLength(3);
-    expect(sent("createIndex")).toHaveLength(1);
+    expect(sent("createIndex").map(([key]) => key)).toEqual([{ name: 1 }, { name: 1, _id: 1 }]);
   });
 
   it("a project database handle taken before its client was evicted goes on with a live client", async () => {

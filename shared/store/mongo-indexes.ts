@@ -1,0 +1,75 @@
+import * as mongo from "mongodb";
+import type { IndexSpec } from "./types.js";
+
+/**
+ * The port's index on a field is, on MongoDB, `{f: 1, _id: 1}`, which serves a filter on the field
+ * and a sort on it with its `_id` tie-break in either direction (every list sorts so); a unique one
+ * is also a unique `{f: 1}`, partial on `$exists` so that documents lacking the field never collide
+ * (a partial index serves no sort, hence the pair).
+ */
+interface Shaped {
+  name: string;
+  field: string;
+  /** `{f: 1}` rather than `{f: 1, _id: 1}`. */
+  single: boolean;
+  unique: boolean;
+}
+
+/** The field of an index key of either shape, `{f: 1}` or `{f: 1, _id: 1}`; undefined for any other key. */
+function shapedField(key: Record<string, unknown>): { field: string; single: boolean } | undefined {
+  const [first, second, ...rest] = Object.entries(key);
+  if (!first || first[0] === "_id" || first[1] !== 1 || rest.length > 0) return undefined;
+  if (second && (second[0] !== "_id" || second[1] !== 1)) return undefined;
+  return { field: first[0], single: second === undefined };
+}
+
+/** Whether a driver error is one of `codes`. */
+const isCode = (error: unknown, ...codes: number[]) =>
+  error instanceof mongo.MongoError && typeof error.code === "number" && codes.includes(error.code);
+
+/** The collection's indexes of either shape (none when the collection does not exist yet: 26 NamespaceNotFound). */
+async function shapedIndexes(col: mongo.Collection): Promise<Shaped[]> {
+  const all = await col.indexes().catch((error: unknown) => (isCode(error, 26) ? [] : Promise.reject(error)));
+  return all.flatMap((index) => {
+    const shape = shapedField(index.key);
+    return shape ? [{ name: index.name as string, ...shape, unique: index.unique === true }] : [];
+  });
+}
+
+/** Drops an index; one dropped meanwhile (27 IndexNotFound, 26 NamespaceNotFound: another instance) is fine. */
+async function dropNamed(col: mongo.Collection, name: string): Promise<void> {
+  await col.dropIndex(name).catch((error: unknown) => {
+    if (!isCode(error, 26, 27)) throw error;
+  });
+}
+
+/** The port's indexes: one per field, unique when a `{f: 1}` of that field is. */
+export async function listPortIndexes(col: mongo.Collection): Promise<IndexSpec[]> {
+  const unique = new Map<string, boolean>();
+  for (const index of await shapedIndexes(col)) {
+    unique.set(index.field, unique.get(index.field) === true || (index.single && index.unique));
+  }
+  return [...unique].map(([field, isUnique]) => ({ field, unique: isUnique }));
+}
+
+/**
+ * Makes the port's index on `field`. The unique part goes first, so that duplicates leave no index
+ * behind. A non-unique `{f: 1}` (the shape before `{f: 1, _id: 1}`) is dropped once the pair's
+ * sortable index is there: it serves nothing the new one does not.
+ */
+export async function createPortIndex(col: mongo.Collection, field: string, unique: boolean): Promise<void> {
+  if (unique) {
+    const partialFilterExpression = { [field]: { $exists: true } };
+    await col.createIndex({ [field]: 1 }, { name: `${field}_1`, unique, partialFilterExpression });
+  }
+  await col.createIndex({ [field]: 1, _id: 1 }, { name: `${field}_1__id_1` });
+  if (unique) return;
+  for (const old of await shapedIndexes(col)) {
+    if (old.field === field && old.single && !old.unique) await dropNamed(col, old.name);
+  }
+}
+
+/** Drops the port's index on `field`: both shapes. */
+export async function dropPortIndex(col: mongo.Collection, field: string): Promise<void> {
+  for (const index of await shapedIndexes(col)) if (index.field === field) await dropNamed(col, index.name);
+}

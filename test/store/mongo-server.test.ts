@@ -1,0 +1,68 @@
+/**
+ * What only a MongoDB server can tell about the mongo adapter's indexes, seen through the driver
+ * beside the port: which plan a list's sort gets, and how the adapter meets indexes it did not make
+ * (an older shape, a bring-your-own database's own). Runs only with MONGODB_URI; skipped otherwise.
+ */
+import { MongoClient, type Sort } from "mongodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openMongoStore } from "../../shared/store/mongo.js";
+import type { DocumentStore } from "../../shared/store/types.js";
+
+const uri = process.env.MONGODB_URI;
+
+describe.skipIf(!uri)("mongo adapter indexes on a server (MONGODB_URI)", () => {
+  const dbPrefix = `ebs${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
+  let store: DocumentStore;
+  let client: MongoClient;
+  beforeAll(async () => {
+    store = await openMongoStore({ uri: uri as string, dbPrefix });
+    client = await new MongoClient(uri as string).connect();
+  });
+  afterAll(async () => {
+    await client?.db(`${dbPrefix}_platform`).dropDatabase();
+    await client?.close();
+    await store?.close();
+  });
+  /** The same collection through the driver itself. */
+  const raw = (name: string) => client.db(`${dbPrefix}_platform`).collection(name);
+  const names = async (name: string) => (await raw(name).indexes()).map((index) => index.name);
+
+  it("a list's sort with its _id tie-break is read from its field's index, unique or not, either way (no blocking SORT)", async () => {
+    const c = store.platform().collection("sorted");
+    await c.createIndex("status");
+    await c.createIndex("email", { unique: true });
+    await c.insertMany(Array.from({ length: 50 }, (_, i) => ({ status: `s${i % 5}`, email: `e${i}@x` })));
+    for (const sort of [
+      { status: -1, _id: -1 },
+      { status: 1, _id: 1 },
+      { email: 1, _id: 1 },
+      { email: -1, _id: -1 },
+    ] as Sort[]) {
+      const explained = await raw("sorted").find({}).sort(sort).limit(21).explain("queryPlanner");
+      const winning = JSON.stringify(explained.queryPlanner.winningPlan);
+      expect(winning).toContain('"IXSCAN"');
+      expect(winning).not.toContain('"stage":"SORT"');
+    }
+    expect(await c.listIndexes()).toEqual(
+      expect.arrayContaining([
+        { field: "status", unique: false },
+        { field: "email", unique: true },
+      ]),
+    );
+    expect(await c.listIndexes()).toHaveLength(2);
+  });
+
+  it("an older non-unique {f: 1} is replaced by {f: 1, _id: 1} when the index is made again", async () => {
+    await raw("older").createIndex({ status: 1 }, { name: "status_1" });
+    await store.platform().collection("older").createIndex("status");
+    expect((await names("older")).sort()).toEqual(["_id_", "status_1__id_1"]);
+  });
+
+  it("a compound index of the database's own is neither listed nor dropped", async () => {
+    await raw("compound").createIndex({ email: 1, tenant: 1 }, { unique: true });
+    const c = store.platform().collection("compound");
+    expect(await c.listIndexes()).toEqual([]);
+    await c.dropIndex("email");
+    expect(await names("compound")).toContain("email_1_tenant_1");
+  });
+});
