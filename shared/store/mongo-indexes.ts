@@ -1,5 +1,5 @@
 import * as mongo from "mongodb";
-import type { IndexSpec } from "./types.js";
+import { type IndexSpec, StoreUnavailableError } from "./types.js";
 
 /**
  * The port's index on a field is, on MongoDB, `{f: 1, _id: 1}`, which serves a filter on the field
@@ -43,6 +43,36 @@ async function dropNamed(col: mongo.Collection, name: string): Promise<void> {
   });
 }
 
+const sameKey = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+  JSON.stringify(Object.entries(a)) === JSON.stringify(Object.entries(b));
+
+/**
+ * Makes an index. When the database already has one it conflicts with (85 IndexOptionsConflict, 86
+ * IndexKeySpecsConflict: the same name or key with other options, as a database of the project's
+ * own may have), one on exactly that key with the same uniqueness does the work (a unique one that
+ * is not partial also makes documents lacking the field collide); any other is StoreUnavailableError
+ * saying which index is in the way.
+ */
+async function ensureIndex(
+  col: mongo.Collection,
+  key: Record<string, 1>,
+  options: mongo.CreateIndexesOptions & { name: string },
+): Promise<void> {
+  try {
+    await col.createIndex(key, options);
+  } catch (error) {
+    if (!isCode(error, 85, 86)) throw error;
+    const unique = options.unique === true;
+    const existing = await col.indexes();
+    if (existing.some((index) => sameKey(index.key, key) && (index.unique === true) === unique)) return;
+    const wanted = `${options.name} ${JSON.stringify(key)}${unique ? " (unique)" : ""}`;
+    throw new StoreUnavailableError(
+      `Collection ${col.collectionName} has an index in the way of ${wanted}; drop it: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
 /** The port's indexes: one per field, unique when a `{f: 1}` of that field is. */
 export async function listPortIndexes(col: mongo.Collection): Promise<IndexSpec[]> {
   const unique = new Map<string, boolean>();
@@ -60,9 +90,9 @@ export async function listPortIndexes(col: mongo.Collection): Promise<IndexSpec[
 export async function createPortIndex(col: mongo.Collection, field: string, unique: boolean): Promise<void> {
   if (unique) {
     const partialFilterExpression = { [field]: { $exists: true } };
-    await col.createIndex({ [field]: 1 }, { name: `${field}_1`, unique, partialFilterExpression });
+    await ensureIndex(col, { [field]: 1 }, { name: `${field}_1`, unique, partialFilterExpression });
   }
-  await col.createIndex({ [field]: 1, _id: 1 }, { name: `${field}_1__id_1` });
+  await ensureIndex(col, { [field]: 1, _id: 1 }, { name: `${field}_1__id_1` });
   if (unique) return;
   for (const old of await shapedIndexes(col)) {
     if (old.field === field && old.single && !old.unique) await dropNamed(col, old.name);

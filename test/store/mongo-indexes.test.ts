@@ -5,7 +5,7 @@
  */
 import * as mongo from "mongodb";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type Collection, DuplicateKeyError } from "../../shared/store/types.js";
+import { type Collection, DuplicateKeyError, StoreUnavailableError } from "../../shared/store/types.js";
 import { interceptDriver } from "./mongo-intercept.js";
 
 const driver = interceptDriver();
@@ -95,5 +95,40 @@ describe("mongo adapter indexes (driver calls intercepted, no server)", () => {
     const error = await c.createIndex("email", { unique: true }).catch((e: unknown) => e);
     expect([error instanceof DuplicateKeyError, (error as DuplicateKeyError).field]).toEqual([true, "email"]);
     expect(sent("createIndex")).toHaveLength(1);
+  });
+
+  /** What the server answers a createIndex that an existing index is in the way of. */
+  const conflict = (code: 85 | 86) => async () => {
+    const codeName = code === 85 ? "IndexOptionsConflict" : "IndexKeySpecsConflict";
+    throw new mongo.MongoServerError({ code, codeName, errmsg: "An existing index has the same name ..." });
+  };
+
+  it("an index of the database's own on exactly that key with the same uniqueness does the work (a BYO users.email_1 {unique: true}, not partial)", async () => {
+    driver.answers.createIndex = conflict(86);
+    driver.answers.indexes = async () => [ID_INDEX, { v: 2, key: { email: 1 }, name: "email_1", unique: true }];
+    await expect(c.createIndex("email", { unique: true })).rejects.toBeInstanceOf(StoreUnavailableError); // no {email: 1, _id: 1}
+    driver.answers.indexes = async () => [
+      ID_INDEX,
+      { v: 2, key: { email: 1 }, name: "email_1", unique: true },
+      { v: 2, key: { email: 1, _id: 1 }, name: "by_email" },
+    ];
+    await expect(c.createIndex("email", { unique: true })).resolves.toBeUndefined();
+    driver.answers.createIndex = conflict(85);
+    await expect(c.createIndex("email", { unique: true })).resolves.toBeUndefined();
+    expect(await c.listIndexes()).toEqual([{ field: "email", unique: true }]);
+  });
+
+  it("any other index in the way is StoreUnavailableError (503) naming the index asked for; other errors pass through", async () => {
+    driver.answers.createIndex = conflict(85);
+    driver.answers.indexes = async () => [ID_INDEX, { v: 2, key: { email: 1 }, name: "email_1" }];
+    const error = await c.createIndex("email", { unique: true }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as Error).message).toContain('things has an index in the way of email_1 {"email":1} (unique)');
+    driver.answers.indexes = async () => [ID_INDEX, { v: 2, key: { email: 1, _id: 1 }, name: "x", unique: true }];
+    await expect(c.createIndex("email")).rejects.toBeInstanceOf(StoreUnavailableError);
+    driver.answers.createIndex = async () => {
+      throw new mongo.MongoServerError({ code: 67, codeName: "CannotCreateIndex", errmsg: "no" });
+    };
+    await expect(c.createIndex("email")).rejects.toMatchObject({ code: 67 });
   });
 });

@@ -6,7 +6,7 @@
 import { MongoClient, type Sort } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openMongoStore } from "../../shared/store/mongo.js";
-import type { DocumentStore } from "../../shared/store/types.js";
+import { type DocumentStore, StoreUnavailableError } from "../../shared/store/types.js";
 
 const uri = process.env.MONGODB_URI;
 
@@ -64,5 +64,15 @@ describe.skipIf(!uri)("mongo adapter indexes on a server (MONGODB_URI)", () => {
     expect(await c.listIndexes()).toEqual([]);
     await c.dropIndex("email");
     expect(await names("compound")).toContain("email_1_tenant_1");
+  });
+
+  it("a unique index of the database's own under the adapter's name (not partial) does the work; a non-unique one is in the way (503)", async () => {
+    await raw("own").createIndex({ email: 1 }, { name: "email_1", unique: true });
+    const own = store.platform().collection("own");
+    await expect(own.createIndex("email", { unique: true })).resolves.toBeUndefined();
+    expect(await own.listIndexes()).toEqual([{ field: "email", unique: true }]);
+    await raw("other").createIndex({ email: 1 }, { name: "email_1" });
+    const other = store.platform().collection("other");
+    await expect(other.createIndex("email", { unique: true })).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 });
