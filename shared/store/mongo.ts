@@ -89,25 +89,22 @@ const fromMongo = (doc: mongo.Document): Doc => ({
 });
 /** Aggregate stages that pass the stored documents on as they are (filtered, ordered, cut). */
 const KEEPS_DOCUMENTS = new Set(["$match", "$sort", "$skip", "$limit"]);
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null;
-/** Whether a `$project`/`$addFields` entry sets `_id` (or a part of it); an inclusion or exclusion flag does not. */
-const setsId = (name: string, [key, value]: [string, unknown]) =>
-  (key === "_id" || key.startsWith("_id.")) &&
-  (name === "$addFields" || !(value === 0 || value === 1 || typeof value === "boolean"));
 /**
- * Whether `_id` is still the stored ObjectId after this stage: it keeps the documents, unwinds them
- * (without writing the index to `_id`), or projects or adds fields without setting `_id`. After
- * `$group`, `$count` or any other stage `_id` may be anything.
+ * Whether a stage evaluates no expression: it keeps the documents, or removes fields other than
+ * `_id` (the hiding `$project` of private fields). Up to the first stage that does, `_id` is left the
+ * stored ObjectId, so that `$match` and `$sort` there use the indexes.
  */
-function keepsId(stage: Record<string, unknown>): boolean {
+function evaluatesNothing(stage: Record<string, unknown>): boolean {
   const [name = "", arg] = Object.entries(stage)[0] ?? [];
-  if (name === "$unwind") return !(isObject(arg) && arg.includeArrayIndex === "_id");
-  if (name === "$project" || name === "$addFields") {
-    return isObject(arg) && !Object.entries(arg).some((entry) => setsId(name, entry));
-  }
-  return KEEPS_DOCUMENTS.has(name);
+  if (name !== "$project") return KEEPS_DOCUMENTS.has(name);
+  const values = typeof arg === "object" && arg !== null ? Object.entries(arg) : [];
+  return values.length > 0 && values.every(([key, value]) => key !== "_id" && (value === 0 || value === false));
 }
-/** A value with every ObjectId in it (`$$ROOT`, `$push: "$_id"`, ...) as its hex string, as the port has ids. */
+/** `_id` as the port has it, the hex string of an ObjectId, for every expression after (`$concat`, `$eq` with a ref). */
+const STRING_IDS = {
+  $addFields: { _id: { $cond: [{ $eq: [{ $type: "$_id" }, "objectId"] }, { $toString: "$_id" }, "$_id"] } },
+};
+/** A value with every ObjectId in it (one `$toObjectId` made) as its hex string, as the port has ids. */
 function withStringIds(value: unknown): unknown {
   if (value instanceof mongo.ObjectId) return value.toHexString();
   if (Array.isArray(value)) return value.map(withStringIds);
@@ -260,14 +257,14 @@ export async function openMongoStore(config: {
       aggregate: (pipeline, { maxTimeMs, maxBytes } = {}) =>
         run(async () => {
           assertDefinedPipeline(pipeline);
-          // Ids are ObjectIds only while `_id` is still the stored one: up to the first stage that
-          // may change it ($group, $count, a $project or $addFields assigning it), after which it may be anything.
-          const changedAt = pipeline.findIndex((stage) => !keepsId(stage));
-          const stages = pipeline.map((stage, i) =>
-            "$match" in stage && (changedAt < 0 || i < changedAt)
-              ? { $match: toMongoFilter(stage.$match as Filter) }
-              : stage,
-          );
+          // The leading stages see the stored ObjectIds (their $match gets ObjectIds); every later one sees strings.
+          const at = pipeline.findIndex((stage) => !evaluatesNothing(stage));
+          const leading = pipeline.slice(0, at < 0 ? pipeline.length : at);
+          const stages = [
+            ...leading.map((stage) => ("$match" in stage ? { $match: toMongoFilter(stage.$match as Filter) } : stage)),
+            STRING_IDS,
+            ...pipeline.slice(leading.length),
+          ];
           const options = maxTimeMs === undefined ? {} : { maxTimeMS: maxTimeMs };
           const count = maxBytes === undefined ? undefined : arrayBytesWithin(maxBytes);
           const items: Doc[] = [];

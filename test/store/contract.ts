@@ -412,6 +412,27 @@ export function storeContract(
       ]);
     });
 
+    it("aggregate expressions see _id as its 24-hex string, after a leading $match on it too", async () => {
+      const c = things();
+      await c.insertMany([
+        { _id: hex(1), ref: hex(1), n: 1 },
+        { _id: hex(2), ref: hex(1), n: 2 },
+      ]);
+      const pipeline = [
+        { $match: { _id: { $in: [hex(1), hex(2)] } } },
+        { $sort: { _id: 1 } },
+        { $project: { tag: { $concat: ["$_id", "-x"] }, own: { $eq: ["$_id", "$ref"] }, type: { $type: "$_id" } } },
+        { $match: { _id: hex(1) } },
+      ];
+      expect(await c.aggregate(pipeline)).toEqual([{ _id: hex(1), tag: `${hex(1)}-x`, own: true, type: "string" }]);
+      const grouped = await c.aggregate([
+        { $sort: { _id: 1 } },
+        { $group: { _id: "$ref", ids: { $push: "$_id" } } },
+        { $match: { _id: hex(1) } },
+      ]);
+      expect(grouped).toEqual([{ _id: hex(1), ids: [hex(1), hex(2)] }]);
+    });
+
     it("aggregate with maxBytes answers up to that much JSON and refuses past it, without reading on", async () => {
       const c = things();
       await c.insertMany(Array.from({ length: 300 }, (_, n) => ({ _id: hex(n + 1), n, text: "é".repeat(1000) })));
