@@ -22,16 +22,31 @@ export function settingsArea(shape: Record<string, z.ZodType>) {
   return z.strictObject(fields).nullable();
 }
 
-/** Why a project's own MongoDB URI cannot be used, or undefined: the driver must take it, and it must name its database. */
+/** URI options that make the server read a file of its own when it connects. */
+const FILE_OPTIONS = ["tlsCAFile", "tlsCertificateKeyFile", "tlsCRLFile"] as const;
+/** Authentication by the server's own identity (its cloud credentials, its Kerberos tickets), sent to any host. */
+const OWN_IDENTITY_MECHANISMS = new Set(["MONGODB-OIDC", "MONGODB-AWS", "GSSAPI"]);
+
+/**
+ * Why a project's own MongoDB URI cannot be used, or undefined: the driver must take it, it must
+ * name its database, and it may not make the server read its files or use its own identity.
+ */
 function databaseUriProblem(uri: string): string | undefined {
   if (!/^mongodb(\+srv)?:\/\/\S+$/.test(uri)) return "must be a mongodb:// or mongodb+srv:// URI";
   // Without one the driver quietly uses a database named `test`.
   if (!/^mongodb(\+srv)?:\/\/[^/?#]+\/[^/?#]+/.test(uri)) return "must name its database (…/<database>)";
+  let options: MongoClient["options"];
   try {
-    new MongoClient(uri); // parses it, connects nothing
+    options = new MongoClient(uri).options; // parses it, connects nothing
   } catch {
     // Not the driver's message: it can quote parts of the URI, the password's included.
     return "is not a URI MongoDB's driver takes (percent-encode reserved characters such as @ : / in the user name and password)";
+  }
+  const file = FILE_OPTIONS.find((name) => options[name] !== undefined);
+  if (file) return `must not set ${file}: it makes the server read one of its own files`;
+  const mechanism = options.credentials?.mechanism;
+  if (mechanism && OWN_IDENTITY_MECHANISMS.has(mechanism)) {
+    return `must not set authMechanism=${mechanism}: it signs in with the server's own identity`;
   }
   return undefined;
 }

@@ -390,6 +390,40 @@ describe("projects", () => {
     for (const part of ["2026", "Summer", "cluster0"]) expect(res.text).not.toContain(part);
   });
 
+  it.each([
+    ["tlsCAFile", "mongodb://db.example.net/app?tls=true&tlsCAFile=/etc/ssl/private/operator.pem"],
+    ["tlsCertificateKeyFile", "mongodb://db.example.net/app?tls=true&tlscertificatekeyfile=/var/run/secrets/key.pem"],
+    ["tlsCRLFile", "mongodb+srv://u:p@cluster0.example.net/app?tlsCRLFile=/etc/passwd"],
+    [
+      "authMechanism=MONGODB-OIDC",
+      "mongodb+srv://cluster0.example.net/app?authMechanism=MONGODB-OIDC&authMechanismProperties=ENVIRONMENT:k8s",
+    ],
+    [
+      "authMechanism=MONGODB-OIDC",
+      "mongodb://db.example.net/app?authMechanism=MONGODB-OIDC&authMechanismProperties=ENVIRONMENT:azure,TOKEN_RESOURCE:x",
+    ],
+    [
+      "authMechanism=MONGODB-AWS",
+      "mongodb+srv://cluster0.example.net/app?authSource=%24external&authMechanism=MONGODB-AWS",
+    ],
+    ["authMechanism=GSSAPI", "mongodb://me%40EXAMPLE.NET@db.example.net/app?authMechanism=GSSAPI"],
+  ])(
+    "a database uri that reads the server's files or signs in as the server (%s) is refused, naming the option",
+    async (option, uri) => {
+      for (const send of [
+        () => admin("POST", "/projects", { name: "byo", settings: { database: { uri } } }),
+        async () => {
+          const { project } = await createProject({ name: "p" });
+          return admin("PATCH", `/projects/${project.id}`, { settings: { database: { uri } } });
+        },
+      ]) {
+        const res = await send();
+        expect([res.status, res.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+        expect(res.json.details).toEqual([{ path: "settings.database.uri", message: expect.stringContaining(option) }]);
+      }
+    },
+  );
+
   it("a JSON null body is a bad body, not an empty patch (an empty body is one)", async () => {
     const { project } = await createProject({ name: "a" });
     clock.advance(1000);
