@@ -162,8 +162,9 @@ export async function openMongoStore(config: {
   maxPoolSize?: number;
   /**
    * The store serves one request, then closes (Workers, which keep no socket across requests): it
-   * connects on its first operation, with one connection for operations and one the driver's
-   * monitor polls the server on (rather than watching it with a socket per server).
+   * connects on its first operation, with one connection for operations and one per server of the
+   * deployment (each member of a replica set) that the driver's monitor polls, rather than a second
+   * one per server for streaming.
    */
   oneRequest?: boolean;
 }): Promise<DocumentStore> {
