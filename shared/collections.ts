@@ -1,18 +1,12 @@
-import { AUTH_USER_INDEXES } from "./auth/store.js";
-import type { Clock } from "./deps.js";
+import { changeIndexes, syncIndexes } from "./collection-indexes.js";
+import type { Clock, Logger } from "./deps.js";
 import { ApiError } from "./errors.js";
 import { newId } from "./ids.js";
 import { databaseKey, type ResolvedProject } from "./principal.js";
-import {
-  type CollectionDef,
-  type FieldPathInfo,
-  fieldPaths,
-  indexedFields,
-  outermostPrivatePaths,
-} from "./schema/definition.js";
+import { type CollectionDef, type FieldPathInfo, fieldPaths, outermostPrivatePaths } from "./schema/definition.js";
 import { isUsersCollection } from "./schema/names.js";
 import { type Validators, validatorsFor } from "./schema/validator.js";
-import type { Collection, Database, DocumentStore } from "./store/types.js";
+import type { Database, DocumentStore } from "./store/types.js";
 import { DuplicateKeyError } from "./store/types.js";
 
 /** A collection's definition as stored in the project's `_collections`, with its version. */
@@ -37,9 +31,6 @@ const DEFINITIONS = "_collections";
  */
 export const MAX_CACHED_DEFINITIONS = 1000;
 
-/** Every data collection is indexed on createdAt, the default sort. */
-const ALWAYS_INDEXED = ["createdAt"];
-
 /** Collection definitions per project, cached on this instance; changes here are seen by the next request here. */
 export interface CollectionRegistry {
   database(project: ResolvedProject): Database;
@@ -58,8 +49,9 @@ export function createCollectionRegistry(options: {
   store: DocumentStore;
   clock: Clock;
   ttlMs: number;
+  log: Logger;
 }): CollectionRegistry {
-  const { store, clock, ttlMs } = options;
+  const { store, clock, ttlMs, log } = options;
   const cache = new Map<string, { entry: CollectionEntry | null; expires: number }>();
   /** Databases (project and its database URI) whose definitions collection has its unique index. */
   const indexedDefinitions = new Set<string>();
@@ -87,63 +79,6 @@ export function createCollectionRegistry(options: {
     createdAt: doc.createdAt as string,
     updatedAt: doc.updatedAt as string,
   });
-
-  /**
-   * Brings the collection's indexes in line with its definition; existing duplicates → 409.
-   * Only indexes that `owned` definitions declared are dropped or changed: an index someone else
-   * made (the auth function's unique `email` on `users`) is left exactly as it is.
-   */
-  async function syncIndexes(project: ResolvedProject, def: CollectionDef, owned: CollectionDef[]): Promise<void> {
-    const collection = database(project).collection(def.name);
-    const wanted = new Map<string, boolean>(ALWAYS_INDEXED.map((field) => [field, false]));
-    for (const { field, unique } of indexedFields(def)) wanted.set(field, unique);
-    const theirs: ReadonlyMap<string, boolean> = isUsersCollection(def.name) ? AUTH_USER_INDEXES : new Map();
-    // The auth function makes those itself (unique ones): one made here first, under the same name
-    // with other options, would make the auth function's fail on MongoDB.
-    for (const field of theirs.keys()) wanted.delete(field);
-    const declared = [...ALWAYS_INDEXED, ...owned.flatMap((d) => indexedFields(d).map((i) => i.field))];
-    const ours = new Set(declared.filter((field) => !theirs.has(field)));
-    const kept = new Set<string>();
-    for (const existing of await collection.listIndexes()) {
-      // One on an auth field that is not the auth function's (made by an older definition) goes;
-      // the auth function makes its own on the next auth request.
-      if (theirs.has(existing.field)) {
-        if (theirs.get(existing.field) !== existing.unique) await collection.dropIndex(existing.field);
-        continue;
-      }
-      if (wanted.get(existing.field) === existing.unique) {
-        kept.add(existing.field);
-        continue;
-      }
-      if (ours.has(existing.field)) await collection.dropIndex(existing.field);
-      else wanted.delete(existing.field);
-    }
-    for (const [field, unique] of wanted) if (unique && !kept.has(field)) await assertNoArrays(collection, field);
-    try {
-      for (const [field, unique] of wanted) await collection.createIndex(field, { unique });
-    } catch (error) {
-      if (error instanceof DuplicateKeyError) {
-        throw new ApiError(
-          "DUPLICATE_VALUE",
-          `Existing documents hold duplicate values for unique field "${error.field}"`,
-        );
-      }
-      throw error;
-    }
-  }
-
-  /**
-   * A new unique index needs single values: MongoDB would index an array's elements one by one (two
-   * documents sharing one element clash) where the embedded store compares whole arrays, so arrays
-   * stored at the field or on its path (before it was declared) are refused on both stores alike.
-   */
-  async function assertNoArrays(collection: Collection, field: string): Promise<void> {
-    const prefixes = field.split(".").map((_, i, parts) => parts.slice(0, i + 1).join("."));
-    const holding = await collection.count({ $or: prefixes.map((path) => ({ [path]: { $type: "array" } })) });
-    if (holding === 0) return;
-    const message = `unique field "${field}": ${holding} document(s) hold an array there; a unique field takes single values, so change or unset them first`;
-    throw new ApiError("VALIDATION_FAILED", message, { details: [{ path: "fields", message }] });
-  }
 
   /**
    * A definition change never publishes private values by accident: a private path of `previous`
@@ -215,10 +150,9 @@ export function createCollectionRegistry(options: {
         throw error;
       }
       try {
-        await syncIndexes(project, def, []);
+        // A failure takes back what this definition built (a `users` collection outlives it).
+        await changeIndexes(database(project).collection(def.name), def, { ...def, fields: [] }, log);
       } catch (error) {
-        // Drop what this definition built before failing (a `users` collection outlives it).
-        await syncIndexes(project, { ...def, fields: [] }, [def]).catch(() => undefined);
         await (await definitions(project)).deleteOne({ name: def.name });
         throw error;
       }
@@ -231,13 +165,7 @@ export function createCollectionRegistry(options: {
       if (!current) return null;
       const previous = toEntry(current).def;
       await assertNoRetiredPrivateValues(project, previous, def);
-      try {
-        await syncIndexes(project, def, [previous]);
-      } catch (error) {
-        // Put the indexes of the definition that stays back in place before failing.
-        await syncIndexes(project, previous, [def, previous]).catch(() => undefined);
-        throw error;
-      }
+      await changeIndexes(database(project).collection(def.name), def, previous, log);
       const updatedAt = new Date(clock.now()).toISOString();
       const doc = await collection.updateOne(
         { name: def.name },
@@ -258,7 +186,7 @@ export function createCollectionRegistry(options: {
       // `users` belongs to the auth function: its definition only adds profile fields, so deleting
       // the definition never deletes the accounts, only the indexes it declared (auth keeps its own).
       const def = toEntry(removed).def;
-      if (isUsersCollection(name)) await syncIndexes(project, { ...def, fields: [] }, [def]);
+      if (isUsersCollection(name)) await syncIndexes(database(project).collection(name), { ...def, fields: [] });
       else await database(project).dropCollection(name);
       return true;
     },

@@ -66,7 +66,7 @@ export async function createDeps(
     secretBox: createSecretBox(config.encryptionKey),
     keyCacheTtlMs: config.keyCacheTtlSeconds * 1000,
   });
-  const collections = createCollectionRegistry({ store, clock, ttlMs: config.keyCacheTtlSeconds * 1000 });
+  const collections = createCollectionRegistry({ store, clock, log, ttlMs: config.keyCacheTtlSeconds * 1000 });
   const mailer = overrides.mailer ?? createMailer(config, { clock, log });
   const upstash = config.rateLimits.upstash;
   const limiter = overrides.limiter ?? (upstash ? upstashLimiter(upstash) : memoryLimiter(clock));

@@ -71,14 +71,14 @@ export const detailPaths = (details: ErrorDetail[] | undefined) => (details ?? [
 /**
  * Runs the named methods of the named tenant collections (`{users: ["count", "insertOne"]}`) through
  * `around`, which gets the call to make, until vi.restoreAllMocks(): to delay or hold a store step.
+ * The collection registry's own calls (index sync, the checks of a definition change) go through it too.
  */
 export function aroundCollections(
   deps: Deps,
   methods: Record<string, string[]>,
   around: (run: () => Promise<unknown>) => Promise<unknown>,
 ): void {
-  const registry = deps.collections;
-  const database = registry.database.bind(registry);
+  const tenant = deps.store.tenant.bind(deps.store);
   const wrap = <T extends object>(collection: T, names: string[]): T =>
     new Proxy(collection, {
       get: (target, key) => {
@@ -88,8 +88,8 @@ export function aroundCollections(
         return (...args: unknown[]) => around(() => value.apply(target, args));
       },
     });
-  vi.spyOn(registry, "database").mockImplementation((project) => {
-    const db = database(project);
+  vi.spyOn(deps.store, "tenant").mockImplementation((location) => {
+    const db = tenant(location);
     return new Proxy(db, {
       get: (target, key) =>
         key === "collection"

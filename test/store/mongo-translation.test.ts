@@ -6,6 +6,7 @@
 import * as mongo from "mongodb";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { createCollectionRegistry } from "../../shared/collections.js";
+import { consoleLogger } from "../../shared/deps.js";
 import type { ResolvedProject } from "../../shared/principal.js";
 import { openMongoStore } from "../../shared/store/mongo.js";
 import {
@@ -212,7 +213,12 @@ describe("mongo adapter translation (driver calls intercepted, no server)", () =
   });
 
   it("definitions: the unique name index is made once per project, though each tenant() is a new database object", async () => {
-    const registry = createCollectionRegistry({ store: driver.store, clock: { now: () => Date.now() }, ttlMs: 0 });
+    const registry = createCollectionRegistry({
+      store: driver.store,
+      clock: { now: () => Date.now() },
+      ttlMs: 0,
+      log: consoleLogger,
+    });
     const project = { id: ID, databaseUri: undefined } as ResolvedProject;
     expect(driver.store.tenant({ projectId: ID })).not.toBe(driver.store.tenant({ projectId: ID }));
     for (const name of ["a", "b", "c"]) await registry.get(project, name);
