@@ -2,6 +2,7 @@ import { changeIndexes, syncIndexes } from "./collection-indexes.js";
 import type { Clock, Logger } from "./deps.js";
 import { ApiError } from "./errors.js";
 import { newId } from "./ids.js";
+import { oneAtATime } from "./one-at-a-time.js";
 import { databaseKey, type ResolvedProject } from "./principal.js";
 import { type CollectionDef, type FieldPathInfo, fieldPaths, outermostPrivatePaths } from "./schema/definition.js";
 import { isUsersCollection } from "./schema/names.js";
@@ -31,13 +32,28 @@ const DEFINITIONS = "_collections";
  */
 export const MAX_CACHED_DEFINITIONS = 1000;
 
-/** Collection definitions per project, cached on this instance; changes here are seen by the next request here. */
+/** Changes of one definition on one instance run in turn; these attempts (10–50 ms apart) are for other instances'. */
+const MAX_CHANGE_ATTEMPTS = 10;
+
+/**
+ * Collection definitions per project, cached on this instance; changes here are seen by the next
+ * request here. Changes of one collection (create, replace, remove, their index syncs included) run
+ * one at a time on an instance, and a replace is conditional on the version it read.
+ */
 export interface CollectionRegistry {
   database(project: ResolvedProject): Database;
   get(project: ResolvedProject, name: string): Promise<CollectionEntry | null>;
   list(project: ResolvedProject): Promise<CollectionEntry[]>;
   create(project: ResolvedProject, def: CollectionDef, options?: { implicit?: boolean }): Promise<CollectionEntry>;
-  replace(project: ResolvedProject, def: CollectionDef): Promise<CollectionEntry | null>;
+  /**
+   * Changes a stored definition: `change` makes the new one from the stored one, and is run again
+   * on a fresher one when another instance changed it meanwhile. Null when none is stored.
+   */
+  replace(
+    project: ResolvedProject,
+    name: string,
+    change: (stored: CollectionDef) => CollectionDef,
+  ): Promise<CollectionEntry | null>;
   remove(project: ResolvedProject, name: string): Promise<boolean>;
   validators(project: ResolvedProject, entry: CollectionEntry): Validators;
   /** How many lookups are cached now (at most MAX_CACHED_DEFINITIONS); for tests and metrics. */
@@ -57,6 +73,7 @@ export function createCollectionRegistry(options: {
   const indexedDefinitions = new Set<string>();
   // A project moved to another database reads that database's definitions at once.
   const cacheKey = (project: ResolvedProject, name: string) => `${databaseKey(project)}/${name}`;
+  const inTurn = oneAtATime();
 
   const database = (project: ResolvedProject) => store.tenant({ projectId: project.id, uri: project.databaseUri });
 
@@ -136,60 +153,76 @@ export function createCollectionRegistry(options: {
       return docs.map(toEntry);
     },
 
-    async create(project, def, { implicit = false } = {}) {
-      const now = new Date(clock.now()).toISOString();
-      const entry: CollectionEntry = { def, version: 1, revision: newId(), implicit, createdAt: now, updatedAt: now };
-      try {
-        await (await definitions(project)).insertOne({ name: def.name, ...entry });
-      } catch (error) {
-        if (error instanceof DuplicateKeyError) {
-          // Whoever created it may have done so since this instance cached "missing".
-          cache.delete(cacheKey(project, def.name));
-          throw new ApiError("COLLECTION_EXISTS");
+    create: (project, def, { implicit = false } = {}) =>
+      inTurn(cacheKey(project, def.name), async () => {
+        const now = new Date(clock.now()).toISOString();
+        const entry: CollectionEntry = { def, version: 1, revision: newId(), implicit, createdAt: now, updatedAt: now };
+        try {
+          await (await definitions(project)).insertOne({ name: def.name, ...entry });
+        } catch (error) {
+          if (error instanceof DuplicateKeyError) {
+            // Whoever created it may have done so since this instance cached "missing".
+            cache.delete(cacheKey(project, def.name));
+            throw new ApiError("COLLECTION_EXISTS");
+          }
+          throw error;
         }
-        throw error;
-      }
-      try {
-        // A failure takes back what this definition built (a `users` collection outlives it).
-        await changeIndexes(database(project).collection(def.name), def, { ...def, fields: [] }, log);
-      } catch (error) {
-        await (await definitions(project)).deleteOne({ name: def.name });
-        throw error;
-      }
-      return remember(project, def.name, entry) as CollectionEntry;
-    },
+        try {
+          // A failure takes back what this definition built (a `users` collection outlives it).
+          await changeIndexes(database(project).collection(def.name), def, { ...def, fields: [] }, log);
+        } catch (error) {
+          await (await definitions(project)).deleteOne({ name: def.name });
+          throw error;
+        }
+        return remember(project, def.name, entry) as CollectionEntry;
+      }),
 
-    async replace(project, def) {
-      const collection = await definitions(project);
-      const current = await collection.findOne({ name: def.name });
-      if (!current) return null;
-      const previous = toEntry(current).def;
-      await assertNoRetiredPrivateValues(project, previous, def);
-      await changeIndexes(database(project).collection(def.name), def, previous, log);
-      const updatedAt = new Date(clock.now()).toISOString();
-      const doc = await collection.updateOne(
-        { name: def.name },
-        { $set: { def, implicit: false, updatedAt, revision: newId() }, $inc: { version: 1 } },
-      );
-      return remember(project, def.name, doc ? toEntry(doc) : null);
-    },
+    replace: (project, name, change) =>
+      inTurn(cacheKey(project, name), async () => {
+        const collection = await definitions(project);
+        const indexed = database(project).collection(name);
+        for (let attempt = 0; attempt < MAX_CHANGE_ATTEMPTS; attempt++) {
+          if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
+          const current = await collection.findOne({ name });
+          if (!current) return remember(project, name, null);
+          const stored = toEntry(current);
+          const def = change(stored.def);
+          await assertNoRetiredPrivateValues(project, stored.def, def);
+          await changeIndexes(indexed, def, stored.def, log);
+          const updatedAt = new Date(clock.now()).toISOString();
+          const doc = await collection.updateOne(
+            { name, version: stored.version },
+            { $set: { def, implicit: false, updatedAt, revision: newId() }, $inc: { version: 1 } },
+          );
+          // Lost to another instance's change: the next attempt applies this one to that one.
+          if (doc) return remember(project, name, toEntry(doc));
+        }
+        // Overtaken every time: the indexes follow what is stored.
+        const current = await collection.findOne({ name });
+        if (current) await syncIndexes(indexed, toEntry(current).def);
+        throw new ApiError(
+          "PRECONDITION_FAILED",
+          "The definition kept changing while this change was applied: retry it",
+        );
+      }),
 
-    async remove(project, name) {
-      // Other collections go with their definition; the accounts of `users` stay.
-      if (isUsersCollection(name)) {
-        const current = await (await definitions(project)).findOne({ name });
-        if (current) await assertNoRetiredPrivateValues(project, toEntry(current).def, null);
-      }
-      const removed = await (await definitions(project)).deleteOne({ name });
-      cache.delete(cacheKey(project, name));
-      if (!removed) return false;
-      // `users` belongs to the auth function: its definition only adds profile fields, so deleting
-      // the definition never deletes the accounts, only the indexes it declared (auth keeps its own).
-      const def = toEntry(removed).def;
-      if (isUsersCollection(name)) await syncIndexes(database(project).collection(name), { ...def, fields: [] });
-      else await database(project).dropCollection(name);
-      return true;
-    },
+    remove: (project, name) =>
+      inTurn(cacheKey(project, name), async () => {
+        // Other collections go with their definition; the accounts of `users` stay.
+        if (isUsersCollection(name)) {
+          const current = await (await definitions(project)).findOne({ name });
+          if (current) await assertNoRetiredPrivateValues(project, toEntry(current).def, null);
+        }
+        const removed = await (await definitions(project)).deleteOne({ name });
+        cache.delete(cacheKey(project, name));
+        if (!removed) return false;
+        // `users` belongs to the auth function: its definition only adds profile fields, so deleting
+        // the definition never deletes the accounts, only the indexes it declared (auth keeps its own).
+        const def = toEntry(removed).def;
+        if (isUsersCollection(name)) await syncIndexes(database(project).collection(name), { ...def, fields: [] });
+        else await database(project).dropCollection(name);
+        return true;
+      }),
 
     validators: (project, entry) => validatorsFor(entry.def, `${project.id}/${entry.def.name}/${entry.revision}`),
   };

@@ -36,12 +36,28 @@ async function definitionOf(deps: Deps, project: ResolvedProject, name: string):
   return (await deps.collections.get(project, name)) ?? (isUsersCollection(name) ? USERS_UNDEFINED : null);
 }
 
-/** Stores a changed definition; `users` gets its first stored definition this way. */
-async function store(deps: Deps, project: ResolvedProject, def: CollectionDef): Promise<CollectionEntry> {
-  const entry = await deps.collections.replace(project, def);
+/**
+ * Stores a changed definition, made by `change` from the stored one (again from a fresher one when
+ * another change got in first); `users` gets its first stored definition this way.
+ */
+async function store(
+  deps: Deps,
+  project: ResolvedProject,
+  name: string,
+  change: (stored: CollectionDef) => CollectionDef,
+): Promise<CollectionEntry> {
+  const entry = await deps.collections.replace(project, name, change);
   if (entry) return entry;
-  if (isUsersCollection(def.name)) return deps.collections.create(project, def);
-  throw new ApiError("COLLECTION_NOT_FOUND");
+  if (!isUsersCollection(name)) throw new ApiError("COLLECTION_NOT_FOUND");
+  try {
+    return await deps.collections.create(project, change(USERS_UNDEFINED.def));
+  } catch (error) {
+    // Defined meanwhile by another request: this change goes onto that definition.
+    if (!(error instanceof ApiError && error.code === "COLLECTION_EXISTS")) throw error;
+    const again = await deps.collections.replace(project, name, change);
+    if (again) return again;
+    throw error;
+  }
 }
 
 /** Fields without the private ones, at any depth (object `fields`, array `items` and their `fields`). */
@@ -137,15 +153,18 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
       });
     }
     const def = parseDefinition(isPlainObject(body) ? { ...body, name } : body);
-    return ok(c, { collection: view(await store(deps, project, def), keyType) });
+    return ok(c, { collection: view(await store(deps, project, name, () => def), keyType) });
   });
 
   routes.patch("/:name", async (c) => {
     const { project, keyType } = c.get("principal");
     requireSecret(keyType);
-    const current = await definitionOf(deps, project, parseCollectionName(c.req.param("name")));
+    const name = parseCollectionName(c.req.param("name"));
+    const current = await definitionOf(deps, project, name);
     if (!current) throw new ApiError("COLLECTION_NOT_FOUND");
-    const entry = await store(deps, project, mergeDefinition(current.def, asWritten(await readJson(c), current.def)));
+    const body = await readJson(c);
+    // Merged onto what is stored when the change is made (not onto `current`, which may be older).
+    const entry = await store(deps, project, name, (stored) => mergeDefinition(stored, asWritten(body, stored)));
     return ok(c, { collection: view(entry, keyType) });
   });
 
