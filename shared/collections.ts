@@ -9,6 +9,7 @@ import { isUsersCollection } from "./schema/names.js";
 import { type Validators, validatorsFor } from "./schema/validator.js";
 import type { Database, DocumentStore } from "./store/types.js";
 import { DuplicateKeyError } from "./store/types.js";
+import { collectionKey, type WriteFence, writeFence } from "./write-fence.js";
 
 /** A collection's definition as stored in the project's `_collections`, with its version. */
 export interface CollectionEntry {
@@ -56,6 +57,8 @@ export interface CollectionRegistry {
   ): Promise<CollectionEntry | null>;
   remove(project: ResolvedProject, name: string): Promise<boolean>;
   validators(project: ResolvedProject, entry: CollectionEntry): Validators;
+  /** Data writes enter it; replace and remove hold it (see write-fence.ts). */
+  readonly fence: WriteFence;
   /** How many lookups are cached now (at most MAX_CACHED_DEFINITIONS); for tests and metrics. */
   readonly cachedCount: number;
 }
@@ -71,9 +74,12 @@ export function createCollectionRegistry(options: {
   const cache = new Map<string, { entry: CollectionEntry | null; expires: number }>();
   /** Databases (project and its database URI) whose definitions collection has its unique index. */
   const indexedDefinitions = new Set<string>();
-  // A project moved to another database reads that database's definitions at once.
-  const cacheKey = (project: ResolvedProject, name: string) => `${databaseKey(project)}/${name}`;
+  // Keyed by collectionKey: a project moved to another database reads that database's definitions at once.
   const inTurn = oneAtATime();
+  const fence = writeFence();
+  /** Runs a change of a definition after the others of that collection here, apart from its writes. */
+  const alone = <T>(project: ResolvedProject, name: string, change: () => Promise<T>) =>
+    inTurn(collectionKey(project, name), () => fence.hold(project, name, change));
 
   const database = (project: ResolvedProject) => store.tenant({ projectId: project.id, uri: project.databaseUri });
 
@@ -130,22 +136,26 @@ export function createCollectionRegistry(options: {
       // Still more than half full of fresh entries: start over, so sweeps stay rare (amortised O(1)).
       if (cache.size >= MAX_CACHED_DEFINITIONS / 2) cache.clear();
     }
-    cache.set(cacheKey(project, name), { entry, expires: now + ttlMs });
+    cache.set(collectionKey(project, name), { entry, expires: now + ttlMs });
     return entry;
   }
 
   return {
     database,
+    fence,
 
     get cachedCount() {
       return cache.size;
     },
 
     async get(project, name) {
-      const cached = cache.get(cacheKey(project, name));
+      const cached = cache.get(collectionKey(project, name));
       if (cached && cached.expires > clock.now()) return cached.entry;
+      const [since, quiet] = [fence.stamp, !fence.busy];
       const doc = await (await definitions(project)).findOne({ name });
-      return remember(project, name, doc ? toEntry(doc) : null);
+      const entry = doc ? toEntry(doc) : null;
+      // A read that overlapped a change may be older than the entry the change cached: not kept.
+      return quiet && !fence.busy && fence.stamp === since ? remember(project, name, entry) : entry;
     },
 
     async list(project) {
@@ -154,7 +164,7 @@ export function createCollectionRegistry(options: {
     },
 
     create: (project, def, { implicit = false } = {}) =>
-      inTurn(cacheKey(project, def.name), async () => {
+      inTurn(collectionKey(project, def.name), async () => {
         const now = new Date(clock.now()).toISOString();
         const entry: CollectionEntry = { def, version: 1, revision: newId(), implicit, createdAt: now, updatedAt: now };
         try {
@@ -162,7 +172,7 @@ export function createCollectionRegistry(options: {
         } catch (error) {
           if (error instanceof DuplicateKeyError) {
             // Whoever created it may have done so since this instance cached "missing".
-            cache.delete(cacheKey(project, def.name));
+            cache.delete(collectionKey(project, def.name));
             throw new ApiError("COLLECTION_EXISTS");
           }
           throw error;
@@ -178,7 +188,7 @@ export function createCollectionRegistry(options: {
       }),
 
     replace: (project, name, change) =>
-      inTurn(cacheKey(project, name), async () => {
+      alone(project, name, async () => {
         const collection = await definitions(project);
         const indexed = database(project).collection(name);
         for (let attempt = 0; attempt < MAX_CHANGE_ATTEMPTS; attempt++) {
@@ -207,14 +217,14 @@ export function createCollectionRegistry(options: {
       }),
 
     remove: (project, name) =>
-      inTurn(cacheKey(project, name), async () => {
+      alone(project, name, async () => {
         // Other collections go with their definition; the accounts of `users` stay.
         if (isUsersCollection(name)) {
           const current = await (await definitions(project)).findOne({ name });
           if (current) await assertNoRetiredPrivateValues(project, toEntry(current).def, null);
         }
         const removed = await (await definitions(project)).deleteOne({ name });
-        cache.delete(cacheKey(project, name));
+        cache.delete(collectionKey(project, name));
         if (!removed) return false;
         // `users` belongs to the auth function: its definition only adds profile fields, so deleting
         // the definition never deletes the accounts, only the indexes it declared (auth keeps its own).

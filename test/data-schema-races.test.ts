@@ -1,18 +1,20 @@
 /**
  * Definition changes while data is written (found by the schema evolution review): changes of one
  * collection run one at a time, a change lost to another instance is applied again on what that
- * one stored, indexes are exactly what the stored definition wants, and a refused change leaves
- * every unique field enforced.
+ * one stored, indexes are exactly what the stored definition wants, a refused change leaves every
+ * unique field enforced, and writes of the collection wait while its definition changes (then
+ * answer by the new one, or 404 when it went).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDataApp } from "../functions/data/app.js";
 import { createDeps } from "../shared/deps.js";
+import { documentBytes } from "../shared/quotas.js";
 import { type CallResult, call, type DataTestEnv, dataTestEnv } from "./data-helpers.js";
 import { aroundCollections, deferred, memoryLogger, testConfig } from "./helpers.js";
 
 let env: DataTestEnv;
 beforeEach(async () => {
-  env = await dataTestEnv();
+  env = await dataTestEnv({ settings: { quotas: { documentsBytes: 50_000 } } });
 });
 afterEach(async () => {
   vi.restoreAllMocks();
@@ -170,5 +172,63 @@ describe("definition changes of one collection", () => {
     expect((await env.sk("PATCH", "/api/schemas/p", { additionalFields: true })).status).toBe(200);
     expect((await env.sk("POST", "/api/data/p", { a: "x" })).status).toBe(201);
     expect((await env.sk("POST", "/api/data/p", { a: "x" })).status).toBe(201);
+  });
+});
+
+describe("writes while a definition changes", () => {
+  /** The JSON size of every document the project stores, as the quota counts it. */
+  async function storedBytes(): Promise<number> {
+    const db = await tenant();
+    let total = 0;
+    for (const name of await db.listCollections()) {
+      if (name.startsWith("_") || name === "users") continue;
+      for (const doc of await db.collection(name).find({})) total += documentBytes(doc);
+    }
+    return total;
+  }
+  const counted = async () =>
+    (await env.deps.store.platform().collection("quota_usage").findOne({ _id: env.project.id }))?.documentsBytes;
+
+  it("inserts under way when the collection is deleted land before it goes or answer 404, never in its successor", async () => {
+    await env.defineCollection({ name: "posts", fields: slug() });
+    const gate = deferred();
+    aroundCollections(env.deps, { posts: ["insertOne"] }, async (run) => {
+      await gate.promise;
+      return run();
+    });
+    const first = env.sk("POST", "/api/data/posts", { slug: "under way" });
+    await sleep(20);
+    const deleted = env.sk("DELETE", "/api/schemas/posts");
+    await sleep(20);
+    const later = env.sk("POST", "/api/data/posts", { slug: "sent during the delete" });
+    await sleep(20);
+    gate.resolve();
+    expect((await deleted).status).toBe(200);
+    expect((await first).status).toBe(201);
+    expect([(await later).status, (await later).json.code]).toEqual([404, "COLLECTION_NOT_FOUND"]);
+    vi.restoreAllMocks();
+    await env.defineCollection({ name: "posts", fields: slug() });
+    expect((await env.sk("GET", "/api/data/posts")).json.data.items).toEqual([]);
+    await env.sk("POST", "/api/data/posts", { slug: "new" });
+    expect(await counted()).toBe(await storedBytes());
+  });
+
+  it("a private value sent while its field is being retired is judged by the new definition, never published", async () => {
+    const fields = [{ name: "s", type: "string" }];
+    await env.defineCollection({
+      name: "p",
+      fields: [...fields, { name: "secret", type: "string", private: true }],
+      permissions: { read: "guest", list: "guest" },
+    });
+    // Sent right after the check that no document holds a value for the retired field.
+    const write = during("p", "count", () => env.sk("POST", "/api/data/p", { s: "late", secret: "hush" }), "after");
+    const put = await env.sk("PUT", "/api/schemas/p", {
+      fields: [...fields, { name: "secret", type: "number" }],
+      permissions: { read: "guest", list: "guest" },
+    });
+    expect(put.status).toBe(200);
+    expect([(await write).status, (await write).json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    const { items } = (await env.pk("GET", "/api/data/p")).json.data;
+    expect(items.filter((doc: Record<string, unknown>) => doc.secret !== undefined)).toEqual([]);
   });
 });

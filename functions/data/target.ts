@@ -30,6 +30,8 @@ export interface Target {
   isSecretKey: boolean;
   /** The collection does not exist yet: an sk insert will create it (see `materialize`). */
   provisional: boolean;
+  /** The write fence's stamp, taken before the definition was resolved (see write-target.ts). */
+  stamp: number;
   /** A stored document as this caller may see it (private fields removed for pk callers). */
   present(doc: Doc): Record<string, unknown>;
 }
@@ -50,6 +52,7 @@ export async function resolveTarget(deps: Deps, c: Ctx, options: { createIfMissi
     throw new ApiError("VALIDATION_FAILED", message, { details: [{ path: "collection", message }] });
   }
   const name = parseCollectionName(raw);
+  const stamp = deps.collections.fence.stamp;
   let entry = await deps.collections.get(project, name);
   const provisional = !entry && creating;
   if (provisional) {
@@ -63,7 +66,7 @@ export async function resolveTarget(deps: Deps, c: Ctx, options: { createIfMissi
   const collection = deps.collections.database(project).collection(name);
   const isSecretKey = keyType === "secret";
   const present = (doc: Doc) => validators.strip(doc, { isSecretKey });
-  return { entry, def: entry.def, caller, validators, collection, isSecretKey, provisional, present };
+  return { entry, def: entry.def, caller, validators, collection, isSecretKey, provisional, stamp, present };
 }
 
 /**

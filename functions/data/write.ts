@@ -3,13 +3,14 @@ import type { AppEnv } from "../../shared/app.js";
 import type { Deps } from "../../shared/deps.js";
 import { afterUpdate, assertDocumentSize, etagOf, nextTimestamp } from "../../shared/documents.js";
 import { ApiError } from "../../shared/errors.js";
-import { ok, readJson } from "../../shared/http.js";
+import { ok } from "../../shared/http.js";
 import { countedBytes, releaseDocumentBytes, reserveDocumentBytes } from "../../shared/quotas.js";
-import { assertOwnerKept, authorize, ownedInsert, ownsDocuments } from "../../shared/rules.js";
+import { assertOwnerKept, ownedInsert, ownsDocuments } from "../../shared/rules.js";
 import type { Doc, Update } from "../../shared/store/types.js";
 import { readsDocuments, writeAddressed } from "./addressed.js";
 import { bulkDuplicate, prepareBulk } from "./bulk.js";
-import { type Ctx, checkedBody, duplicate, materialize, resolveTarget, type Target } from "./target.js";
+import { type Ctx, checkedBody, duplicate, type Target } from "./target.js";
+import { enterWrite } from "./write-target.js";
 
 /**
  * One insert body → the document to store: key checks, the owner rule for pk callers (owner
@@ -55,24 +56,6 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
 
   /**
-   * The target of an insert and its prepared documents. A missing collection (sk) is created only
-   * after the body passed, so a refused insert leaves nothing behind.
-   */
-  async function insertTarget<T>(
-    c: Ctx,
-    prepare: (target: Target, body: unknown) => T,
-  ): Promise<{ target: Target; prepared: T }> {
-    const first = await resolveTarget(deps, c, { createIfMissing: true });
-    authorize(first.caller, first.def, "create");
-    const body = await readJson(c);
-    const prepared = prepare(first, body);
-    if (!first.provisional) return { target: first, prepared };
-    const target = await materialize(deps, c, first);
-    authorize(target.caller, target.def, "create");
-    return { target, prepared: prepare(target, body) };
-  }
-
-  /**
    * One attempt of a PUT or PATCH that turns `current` into `next`, with the project's document bytes
    * kept exact: growth is reserved before the write (403 QUOTA_EXCEEDED, nothing written) and given
    * back when the write fails or loses its race (null: the caller retries on the fresh version and
@@ -95,93 +78,111 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
   /** Counts written documents in the project's usage (inserted, replaced, patched or deleted). */
   const written = (c: Ctx, count: number) => deps.usage.count(c.get("principal").project.id, "documentsWritten", count);
 
+  const { fence } = deps.collections;
+
   routes.post("/:collection/bulk", async (c) => {
     const now = deps.clock.now();
-    const { target, prepared: docs } = await insertTarget(c, (t, body) =>
-      prepareBulk(body, (item) => prepareInsert(item, t, now, deps.config.maxJsonBytes)),
-    );
-    const project = c.get("principal").project;
-    const release = await reserveDocumentBytes(deps, project, countedBytes(project, docs));
-    const inserted = await target.collection.insertMany(docs).catch(async (error) => {
-      await release();
-      return bulkDuplicate(error, docs, target.collection);
-    });
-    written(c, inserted.length);
-    return ok(c, { insertedCount: inserted.length, items: inserted.map(target.present) }, 201);
+    const prepare = (t: Target, body: unknown) =>
+      prepareBulk(body, (item) => prepareInsert(item, t, now, deps.config.maxJsonBytes));
+    const { target, prepared: docs, epoch } = await enterWrite(deps, c, "create", prepare, { createIfMissing: true });
+    try {
+      const project = c.get("principal").project;
+      const release = await reserveDocumentBytes(deps, project, countedBytes(project, docs));
+      const inserted = await target.collection.insertMany(docs).catch(async (error) => {
+        await release();
+        return bulkDuplicate(error, docs, target.collection);
+      });
+      written(c, inserted.length);
+      return ok(c, { insertedCount: inserted.length, items: inserted.map(target.present) }, 201);
+    } finally {
+      fence.leave(epoch);
+    }
   });
 
   routes.post("/:collection", async (c) => {
     const now = deps.clock.now();
-    const { target, prepared: doc } = await insertTarget(c, (t, body) =>
-      prepareInsert(body, t, now, deps.config.maxJsonBytes),
-    );
-    const project = c.get("principal").project;
-    const release = await reserveDocumentBytes(deps, project, countedBytes(project, [doc]));
-    const inserted = await target.collection.insertOne(doc).catch(async (error) => {
-      await release();
-      return duplicate(error);
-    });
-    written(c, 1);
-    c.header("etag", etagOf(inserted));
-    return ok(c, target.present(inserted), 201);
+    const prepare = (t: Target, body: unknown) => prepareInsert(body, t, now, deps.config.maxJsonBytes);
+    const { target, prepared: doc, epoch } = await enterWrite(deps, c, "create", prepare, { createIfMissing: true });
+    try {
+      const project = c.get("principal").project;
+      const release = await reserveDocumentBytes(deps, project, countedBytes(project, [doc]));
+      const inserted = await target.collection.insertOne(doc).catch(async (error) => {
+        await release();
+        return duplicate(error);
+      });
+      written(c, 1);
+      c.header("etag", etagOf(inserted));
+      return ok(c, target.present(inserted), 201);
+    } finally {
+      fence.leave(epoch);
+    }
   });
 
+  const bodyFor = (t: Target, body: unknown) => checkedBody(body, t.validators);
+
   routes.put("/:collection/:id", async (c) => {
-    const target = await resolveTarget(deps, c);
-    const { def, caller, validators, collection } = target;
-    const ownerId = authorize(caller, def, "update");
-    const body = checkedBody(await readJson(c), validators);
-    const owner = def.rls.ownerField;
-    const replaced = await writeAddressed(deps, c, target, ownerId, (current, guard) => {
-      // PUT keeps the owner when the body leaves it out; changing it is refused below (pk).
-      assertOwnerUnnamed(target, body);
-      const kept =
-        Object.hasOwn(body, owner) || !Object.hasOwn(current, owner) ? body : { ...body, [owner]: current[owner] };
-      const next = validators.replace(target.isSecretKey ? kept : validators.keepPrivate(kept, current, false));
-      if (!target.isSecretKey) assertOwnerKept(current, next, def);
-      const system = { createdAt: current.createdAt, updatedAt: nextTimestamp(current.updatedAt, deps.clock.now()) };
-      const createdBy = current.createdBy === undefined ? {} : { createdBy: current.createdBy };
-      const replacement = { ...next, ...system, ...createdBy };
-      return resizing(c, current, { _id: current._id, ...replacement }, () =>
-        collection.replaceOne(guard, replacement).catch(duplicate),
-      );
-    });
-    written(c, 1);
-    return answerWritten(c, target, replaced);
+    const { target, ownerId, prepared: body, epoch } = await enterWrite(deps, c, "update", bodyFor);
+    try {
+      const { def, validators, collection } = target;
+      const owner = def.rls.ownerField;
+      const replaced = await writeAddressed(deps, c, target, ownerId, (current, guard) => {
+        // PUT keeps the owner when the body leaves it out; changing it is refused below (pk).
+        assertOwnerUnnamed(target, body);
+        const kept =
+          Object.hasOwn(body, owner) || !Object.hasOwn(current, owner) ? body : { ...body, [owner]: current[owner] };
+        const next = validators.replace(target.isSecretKey ? kept : validators.keepPrivate(kept, current, false));
+        if (!target.isSecretKey) assertOwnerKept(current, next, def);
+        const system = { createdAt: current.createdAt, updatedAt: nextTimestamp(current.updatedAt, deps.clock.now()) };
+        const createdBy = current.createdBy === undefined ? {} : { createdBy: current.createdBy };
+        const replacement = { ...next, ...system, ...createdBy };
+        return resizing(c, current, { _id: current._id, ...replacement }, () =>
+          collection.replaceOne(guard, replacement).catch(duplicate),
+        );
+      });
+      written(c, 1);
+      return answerWritten(c, target, replaced);
+    } finally {
+      fence.leave(epoch);
+    }
   });
 
   routes.patch("/:collection/:id", async (c) => {
-    const target = await resolveTarget(deps, c);
-    const { def, caller, validators, collection } = target;
-    const ownerId = authorize(caller, def, "update");
-    const body = checkedBody(await readJson(c), validators);
-    // A pk body is validated with the stored private values it cannot name (required ones too).
-    const checked = target.isSecretKey ? validators.patch(body) : undefined;
-    const patched = await writeAddressed(deps, c, target, ownerId, (current, guard) => {
-      assertOwnerUnnamed(target, body);
-      const { set, unset } = checked ?? validators.patch(validators.keepPrivate(body, current, true));
-      const update: Update = { $set: { ...set, updatedAt: nextTimestamp(current.updatedAt, deps.clock.now()) } };
-      if (unset.length > 0) update.$unset = Object.fromEntries(unset.map((field) => [field, ""] as const));
-      // The document as the update leaves it (a top-level merge): checked for pk, measured for the quota.
-      const merged = afterUpdate(current, update);
-      if (!target.isSecretKey) assertOwnerKept(current, merged, def);
-      return resizing(c, current, merged, () => collection.updateOne(guard, update).catch(duplicate));
-    });
-    written(c, 1);
-    return answerWritten(c, target, patched);
+    const { target, ownerId, prepared: body, epoch } = await enterWrite(deps, c, "update", bodyFor);
+    try {
+      const { def, validators, collection } = target;
+      // A pk body is validated with the stored private values it cannot name (required ones too).
+      const checked = target.isSecretKey ? validators.patch(body) : undefined;
+      const patched = await writeAddressed(deps, c, target, ownerId, (current, guard) => {
+        assertOwnerUnnamed(target, body);
+        const { set, unset } = checked ?? validators.patch(validators.keepPrivate(body, current, true));
+        const update: Update = { $set: { ...set, updatedAt: nextTimestamp(current.updatedAt, deps.clock.now()) } };
+        if (unset.length > 0) update.$unset = Object.fromEntries(unset.map((field) => [field, ""] as const));
+        // The document as the update leaves it (a top-level merge): checked for pk, measured for the quota.
+        const merged = afterUpdate(current, update);
+        if (!target.isSecretKey) assertOwnerKept(current, merged, def);
+        return resizing(c, current, merged, () => collection.updateOne(guard, update).catch(duplicate));
+      });
+      written(c, 1);
+      return answerWritten(c, target, patched);
+    } finally {
+      fence.leave(epoch);
+    }
   });
 
   routes.delete("/:collection/:id", async (c) => {
-    const target = await resolveTarget(deps, c);
-    const ownerId = authorize(target.caller, target.def, "delete");
-    const id = await writeAddressed(deps, c, target, ownerId, async (current, guard) => {
-      if (!(await target.collection.deleteOne(guard))) return null;
-      const project = c.get("principal").project;
-      await releaseDocumentBytes(deps, project, countedBytes(project, [current]));
-      return current._id;
-    });
-    written(c, 1);
-    return ok(c, { _id: id, id, deleted: true });
+    const { target, ownerId, epoch } = await enterWrite(deps, c, "delete", () => undefined, { readsBody: false });
+    try {
+      const id = await writeAddressed(deps, c, target, ownerId, async (current, guard) => {
+        if (!(await target.collection.deleteOne(guard))) return null;
+        const project = c.get("principal").project;
+        await releaseDocumentBytes(deps, project, countedBytes(project, [current]));
+        return current._id;
+      });
+      written(c, 1);
+      return ok(c, { _id: id, id, deleted: true });
+    } finally {
+      fence.leave(epoch);
+    }
   });
 
   return routes;
