@@ -7,7 +7,7 @@ import { databaseKey, type ResolvedProject } from "./principal.js";
 import { type CollectionDef, type FieldPathInfo, fieldPaths, outermostPrivatePaths } from "./schema/definition.js";
 import { isUsersCollection } from "./schema/names.js";
 import { type Validators, validatorsFor } from "./schema/validator.js";
-import type { Database, DocumentStore } from "./store/types.js";
+import type { Collection, Database, DocumentStore } from "./store/types.js";
 import { DuplicateKeyError } from "./store/types.js";
 import { collectionKey, type WriteFence, writeFence } from "./write-fence.js";
 
@@ -55,7 +55,15 @@ export interface CollectionRegistry {
     name: string,
     change: (stored: CollectionDef) => CollectionDef,
   ): Promise<CollectionEntry | null>;
-  remove(project: ResolvedProject, name: string): Promise<boolean>;
+  /**
+   * Deletes a definition and its collection (the accounts of `users` stay); `dropping` gets the
+   * collection just before it is dropped, once the writes to it have stopped. False when none is stored.
+   */
+  remove(
+    project: ResolvedProject,
+    name: string,
+    dropping?: (collection: Collection) => Promise<void>,
+  ): Promise<boolean>;
   validators(project: ResolvedProject, entry: CollectionEntry): Validators;
   /** Data writes enter it; replace and remove hold it (see write-fence.ts). */
   readonly fence: WriteFence;
@@ -216,9 +224,8 @@ export function createCollectionRegistry(options: {
         );
       }),
 
-    remove: (project, name) =>
+    remove: (project, name, dropping) =>
       alone(project, name, async () => {
-        // Other collections go with their definition; the accounts of `users` stay.
         if (isUsersCollection(name)) {
           const current = await (await definitions(project)).findOne({ name });
           if (current) await assertNoRetiredPrivateValues(project, toEntry(current).def, null);
@@ -229,8 +236,12 @@ export function createCollectionRegistry(options: {
         // `users` belongs to the auth function: its definition only adds profile fields, so deleting
         // the definition never deletes the accounts, only the indexes it declared (auth keeps its own).
         const def = toEntry(removed).def;
-        if (isUsersCollection(name)) await syncIndexes(database(project).collection(name), { ...def, fields: [] });
-        else await database(project).dropCollection(name);
+        const collection = database(project).collection(name);
+        if (isUsersCollection(name)) await syncIndexes(collection, { ...def, fields: [] });
+        else {
+          await dropping?.(collection);
+          await database(project).dropCollection(name);
+        }
         return true;
       }),
 

@@ -3,7 +3,7 @@ import type { Deps } from "./deps.js";
 import { ID_BYTES } from "./documents.js";
 import { ApiError } from "./errors.js";
 import type { ResolvedProject } from "./principal.js";
-import { type Database, DuplicateKeyError } from "./store/types.js";
+import { type Collection, type Database, DuplicateKeyError } from "./store/types.js";
 
 /**
  * Project quotas (settings.quotas, API.md §8): `documentsBytes` (the JSON size of the project's
@@ -39,13 +39,19 @@ export const documentBytes = (doc: Record<string, unknown>) =>
 export const countedBytes = (project: ResolvedProject, docs: Array<Record<string, unknown>>) =>
   countsDocumentBytes(project) ? docs.reduce((n, doc) => n + documentBytes(doc), 0) : 0;
 
+/** The JSON size of every document of a collection, as counted against `documentsBytes`. */
+async function bytesOf(collection: Collection): Promise<number> {
+  let total = 0;
+  for (const doc of await collection.find({})) total += documentBytes(doc);
+  return total;
+}
+
 /** What each counter starts from: what the project's database holds when the quota is first used. */
 const COUNT_NOW: Record<Counted, (database: Database) => Promise<number>> = {
   documentsBytes: async (database) => {
     let total = 0;
     for (const name of await database.listCollections()) {
-      if (name.startsWith("_") || name === "users") continue;
-      for (const doc of await database.collection(name).find({})) total += documentBytes(doc);
+      if (!name.startsWith("_") && name !== "users") total += await bytesOf(database.collection(name));
     }
     return total;
   },
@@ -147,7 +153,20 @@ export async function recountQuotas(deps: Pick<Deps, "store">, projectId: string
     .deleteMany({ $or: [{ _id: projectId }, { projectId }] });
 }
 
-/** Drops the documents counter alone (a collection was dropped): the users counter stays exact. */
-export async function recountDocumentBytes(deps: Pick<Deps, "store">, project: ResolvedProject): Promise<void> {
-  await dropCounter(deps, project, "documentsBytes");
+/**
+ * What a collection about to be dropped (its writes stopped) counts for in the project's documents
+ * counter, to give back once it is gone: 0 while no counter is kept, as its first use counts what is
+ * stored then. (Dropping the counter instead let its recount miss the writes under way elsewhere.)
+ */
+export async function countedCollectionBytes(
+  deps: QuotaDeps,
+  project: ResolvedProject,
+  collection: Collection,
+): Promise<number> {
+  if (!countsDocumentBytes(project)) return 0;
+  const counter = await deps.store
+    .platform()
+    .collection(COUNTERS)
+    .findOne({ _id: counterId(project) });
+  return counter?.documentsBytes === undefined ? 0 : bytesOf(collection);
 }

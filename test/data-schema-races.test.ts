@@ -10,7 +10,7 @@ import { createDataApp } from "../functions/data/app.js";
 import { createDeps } from "../shared/deps.js";
 import { documentBytes } from "../shared/quotas.js";
 import { type CallResult, call, type DataTestEnv, dataTestEnv } from "./data-helpers.js";
-import { aroundCollections, deferred, memoryLogger, testConfig } from "./helpers.js";
+import { aroundCollections, deferred, memoryLogger, slowCollections, testConfig } from "./helpers.js";
 
 let env: DataTestEnv;
 beforeEach(async () => {
@@ -210,6 +210,24 @@ describe("writes while a definition changes", () => {
     await env.defineCollection({ name: "posts", fields: slug() });
     expect((await env.sk("GET", "/api/data/posts")).json.data.items).toEqual([]);
     await env.sk("POST", "/api/data/posts", { slug: "new" });
+    expect(await counted()).toBe(await storedBytes());
+  });
+
+  it("deleting a collection gives back its bytes alone: writes to others under way anywhere stay counted", async () => {
+    await env.sk("POST", "/api/data/a", { x: "1" });
+    await env.sk("POST", "/api/data/b", { x: "1" });
+    const other = await otherInstance(); // a write there is not held back by this instance's changes
+    slowCollections(env.deps, { b: ["insertOne"] }, 50);
+    const [inserted] = await Promise.all([
+      other("POST", "/api/data/b", { x: "y".repeat(1000) }),
+      (async () => {
+        await sleep(10);
+        expect((await env.sk("DELETE", "/api/schemas/a")).status).toBe(200);
+        expect((await env.sk("POST", "/api/data/c", { x: "1" })).status).toBe(201);
+      })(),
+    ]);
+    vi.restoreAllMocks();
+    expect(inserted.status).toBe(201);
     expect(await counted()).toBe(await storedBytes());
   });
 

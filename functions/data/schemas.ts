@@ -5,7 +5,7 @@ import type { Deps } from "../../shared/deps.js";
 import { ApiError } from "../../shared/errors.js";
 import { ok, readJson } from "../../shared/http.js";
 import type { KeyType, ResolvedProject } from "../../shared/principal.js";
-import { recountDocumentBytes } from "../../shared/quotas.js";
+import { countedCollectionBytes, releaseDocumentBytes } from "../../shared/quotas.js";
 import { isPlainObject } from "../../shared/sanitize.js";
 import {
   type CollectionDef,
@@ -16,6 +16,7 @@ import {
   urBackendModel,
 } from "../../shared/schema/definition.js";
 import { isUsersCollection, parseCollectionName, USERS } from "../../shared/schema/names.js";
+import type { Collection } from "../../shared/store/types.js";
 
 /**
  * `users` exists in every project (API.md §4): until its profile fields are defined it stands as an
@@ -173,10 +174,14 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
     requireSecret(keyType);
     const name = parseCollectionName(c.req.param("name"));
     // Deleting the `users` definition takes back its profile fields; `users` itself stays.
-    if (!(await deps.collections.remove(project, name)) && !isUsersCollection(name)) {
+    let bytes = 0;
+    const measure = async (collection: Collection) => {
+      bytes = await countedCollectionBytes(deps, project, collection);
+    };
+    if (!(await deps.collections.remove(project, name, measure)) && !isUsersCollection(name)) {
       throw new ApiError("COLLECTION_NOT_FOUND");
     }
-    await recountDocumentBytes(deps, project); // its documents no longer count
+    if (bytes > 0) await releaseDocumentBytes(deps, project, bytes); // its documents no longer count
     return ok(c, { name, deleted: true });
   });
 
