@@ -4,7 +4,8 @@ import { ApiError } from "./errors.js";
 import { newId } from "./ids.js";
 import { oneAtATime } from "./one-at-a-time.js";
 import { databaseKey, type ResolvedProject } from "./principal.js";
-import { type CollectionDef, type FieldPathInfo, fieldPaths, outermostPrivatePaths } from "./schema/definition.js";
+import { assertNoRetiredPrivateValues, legacyView, viewOf } from "./private-field-changes.js";
+import type { CollectionDef } from "./schema/definition.js";
 import { isUsersCollection } from "./schema/names.js";
 import { type Validators, validatorsFor } from "./schema/validator.js";
 import type { Collection, Database, DocumentStore } from "./store/types.js";
@@ -17,6 +18,11 @@ export interface CollectionEntry {
   version: number;
   /** Unique per stored revision (a deleted and re-created collection starts at version 1 again, never at an old revision). */
   revision: string;
+  /**
+   * Changes whenever the definition's private fields do, "" while it has none: the documents' ETags
+   * carry it, as it shapes what publishable-key callers are shown of them.
+   */
+  view: string;
   /** Created by an sk insert into a collection nobody defined ("instant NoSQL"). */
   implicit: boolean;
   createdAt: string;
@@ -106,36 +112,11 @@ export function createCollectionRegistry(options: {
     def: doc.def as CollectionDef,
     version: doc.version as number,
     revision: typeof doc.revision === "string" ? doc.revision : `v${doc.version}`,
+    view: typeof doc.view === "string" ? doc.view : legacyView(doc),
     implicit: doc.implicit === true,
     createdAt: doc.createdAt as string,
     updatedAt: doc.updatedAt as string,
   });
-
-  /**
-   * A definition change never publishes private values by accident: a private path of `previous`
-   * that `next` leaves public (removed, renamed, or declared again without the flag; `next` null:
-   * the definition goes) must hold no value in any document, else 400 VALIDATION_FAILED. Declaring
-   * it `private: false` in so many words publishes it on purpose.
-   */
-  async function assertNoRetiredPrivateValues(
-    project: ResolvedProject,
-    previous: CollectionDef,
-    next: CollectionDef | null,
-  ): Promise<void> {
-    const before = fieldPaths(previous);
-    const after = next ? fieldPaths(next) : new Map<string, FieldPathInfo>();
-    const prefixes = (path: string) => path.split(".").map((_, i, parts) => parts.slice(0, i + 1).join("."));
-    const stillPrivateOrPublished = (path: string) =>
-      after.get(path)?.published === true || prefixes(path).some((prefix) => after.get(prefix)?.private);
-    const retired = outermostPrivatePaths(before).filter((path) => !stillPrivateOrPublished(path));
-    const collection = database(project).collection(previous.name);
-    for (const path of retired) {
-      const holding = await collection.count({ [path]: { $exists: true } });
-      if (holding === 0) continue;
-      const message = `private field "${path}" still has values in ${holding} document(s): unset them first, keep it private, or declare it private: false to publish them`;
-      throw new ApiError("VALIDATION_FAILED", message, { details: [{ path: "fields", message }] });
-    }
-  }
 
   function remember(project: ResolvedProject, name: string, entry: CollectionEntry | null): CollectionEntry | null {
     const now = clock.now();
@@ -174,7 +155,15 @@ export function createCollectionRegistry(options: {
     create: (project, def, { implicit = false } = {}) =>
       inTurn(collectionKey(project, def.name), async () => {
         const now = new Date(clock.now()).toISOString();
-        const entry: CollectionEntry = { def, version: 1, revision: newId(), implicit, createdAt: now, updatedAt: now };
+        const entry: CollectionEntry = {
+          def,
+          version: 1,
+          revision: newId(),
+          view: viewOf(def),
+          implicit,
+          createdAt: now,
+          updatedAt: now,
+        };
         try {
           await (await definitions(project)).insertOne({ name: def.name, ...entry });
         } catch (error) {
@@ -198,26 +187,29 @@ export function createCollectionRegistry(options: {
     replace: (project, name, change) =>
       alone(project, name, async () => {
         const collection = await definitions(project);
-        const indexed = database(project).collection(name);
+        const documents = database(project).collection(name);
         for (let attempt = 0; attempt < MAX_CHANGE_ATTEMPTS; attempt++) {
           if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
           const current = await collection.findOne({ name });
           if (!current) return remember(project, name, null);
           const stored = toEntry(current);
           const def = change(stored.def);
-          await assertNoRetiredPrivateValues(project, stored.def, def);
-          await changeIndexes(indexed, def, stored.def, log);
+          await assertNoRetiredPrivateValues(documents, stored.def, def);
+          await changeIndexes(documents, def, stored.def, log);
           const updatedAt = new Date(clock.now()).toISOString();
           const doc = await collection.updateOne(
             { name, version: stored.version },
-            { $set: { def, implicit: false, updatedAt, revision: newId() }, $inc: { version: 1 } },
+            {
+              $set: { def, implicit: false, updatedAt, revision: newId(), view: viewOf(def, stored) },
+              $inc: { version: 1 },
+            },
           );
           // Lost to another instance's change: the next attempt applies this one to that one.
           if (doc) return remember(project, name, toEntry(doc));
         }
         // Overtaken every time: the indexes follow what is stored.
         const current = await collection.findOne({ name });
-        if (current) await syncIndexes(indexed, toEntry(current).def);
+        if (current) await syncIndexes(documents, toEntry(current).def);
         throw new ApiError(
           "PRECONDITION_FAILED",
           "The definition kept changing while this change was applied: retry it",
@@ -228,7 +220,8 @@ export function createCollectionRegistry(options: {
       alone(project, name, async () => {
         if (isUsersCollection(name)) {
           const current = await (await definitions(project)).findOne({ name });
-          if (current) await assertNoRetiredPrivateValues(project, toEntry(current).def, null);
+          if (current)
+            await assertNoRetiredPrivateValues(database(project).collection(name), toEntry(current).def, null);
         }
         const removed = await (await definitions(project)).deleteOne({ name });
         cache.delete(collectionKey(project, name));

@@ -26,10 +26,16 @@ export function assertDocumentSize(doc: Record<string, unknown>, maxBytes: numbe
   }
 }
 
-/** A strong ETag for a document: its `updatedAt` in base-36 milliseconds. */
-export function etagOf(doc: Record<string, unknown>): string {
+/**
+ * A strong ETag for a document as its collection's definition shows it: its `updatedAt` in base-36
+ * milliseconds, then `.` and the definition's `view` when it has one (it changes with the private
+ * fields, which shape what publishable-key callers are shown), so publishing or hiding a field
+ * changes the tag of every document.
+ */
+export function etagOf(doc: Record<string, unknown>, view: string): string {
   const time = typeof doc.updatedAt === "string" ? Date.parse(doc.updatedAt) : Number.NaN;
-  return `"${Number.isNaN(time) ? "0" : time.toString(36)}"`;
+  const version = Number.isNaN(time) ? "0" : time.toString(36);
+  return view === "" ? `"${version}"` : `"${version}.${view}"`;
 }
 
 /** Whether an If-Match / If-None-Match header names this ETag (lists, `W/` and `*` understood). */

@@ -918,7 +918,7 @@ describe("writes by callers whose read rule refuses them", () => {
     expect((await env.pk("GET", path)).json.code).toBe("AUTH_REQUIRED");
     for (const method of ["PATCH", "PUT"]) {
       const other = await env.pk(method, path, { token: await env.token(newUserId()), body: {} });
-      const guest = await env.pk(method, path, { body: {}, headers: { "if-match": etagOf(doc) } });
+      const guest = await env.pk(method, path, { body: {}, headers: { "if-match": etagOf(doc, "") } });
       expect([other.status, other.json.code, guest.status, guest.json.code]).toEqual([
         404,
         "DOCUMENT_NOT_FOUND",
@@ -990,6 +990,35 @@ describe("ETags and conditional requests", () => {
       else expect((await get()).json.data.n).toBe(5);
     },
   );
+
+  it("publishing or hiding a field changes every document's ETag (found by the schema evolution review); other definition changes do not", async () => {
+    const fields = (bio: Record<string, unknown>) => [
+      { name: "s", type: "string" },
+      { name: "bio", type: "string", ...bio },
+    ];
+    await env.defineCollection({ name: "t", fields: fields({ private: true }) });
+    const path = `/api/data/t/${(await env.sk("POST", "/api/data/t", { s: "a", bio: "hello" })).json.data._id}`;
+    const first = await env.pk("GET", path);
+    const hidden = first.headers.get("etag")!;
+    expect(first.json.data.bio).toBeUndefined();
+    expect((await env.sk("GET", path)).headers.get("etag")).toBe(hidden);
+    // The rules changed, not what pk callers are shown: still 304.
+    expect((await env.sk("PATCH", "/api/schemas/t", { permissions: { list: "secret" } })).status).toBe(200);
+    expect((await env.pk("GET", path, { headers: { "if-none-match": hidden } })).status).toBe(304);
+    expect((await env.sk("PUT", "/api/schemas/t", { fields: fields({ private: false }) })).status).toBe(200);
+    const published = await env.pk("GET", path, { headers: { "if-none-match": hidden } });
+    expect([published.status, published.json.data.bio]).toEqual([200, "hello"]);
+    const shown = published.headers.get("etag")!;
+    // Strong and quoted: the version, then the view while the definition has private fields.
+    expect([hidden, shown]).toEqual([
+      expect.stringMatching(/^"[0-9a-z]+\.[\w-]+"$/),
+      expect.stringMatching(/^"[0-9a-z]+"$/),
+    ]);
+    // A write based on the old view (without bio) is refused: it could erase what it did not show.
+    const stale = await env.sk("PATCH", path, { s: "b" }, { "if-match": hidden });
+    expect([stale.status, stale.json.code]).toEqual([412, "PRECONDITION_FAILED"]);
+    expect((await env.sk("PATCH", path, { s: "b" }, { "if-match": shown })).status).toBe(200);
+  });
 
   it("20 parallel PATCHes without If-Match all land (merged, retried on conflicts)", async () => {
     const results = await Promise.all(

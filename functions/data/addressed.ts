@@ -56,7 +56,9 @@ export async function writeAddressed<T>(
     const current = await collection.findOne(and({ _id: id }, visible));
     if (!current) throw new ApiError("DOCUMENT_NOT_FOUND");
     if (ownerId !== null && current[def.rls.ownerField] !== ownerId) throw new ApiError("OWNER_MISMATCH");
-    if (ifMatch !== undefined && !etagMatches(ifMatch, etagOf(current))) throw new ApiError("PRECONDITION_FAILED");
+    if (ifMatch !== undefined && !etagMatches(ifMatch, etagOf(current, target.entry.view))) {
+      throw new ApiError("PRECONDITION_FAILED");
+    }
     const guard = and({ _id: id, updatedAt: current.updatedAt }, ownerFilter(def, ownerId));
     const result = await write(current, guard);
     if (result !== null) return result;

@@ -80,21 +80,22 @@ export function readRoutes(deps: Deps): Hono<AppEnv> {
   });
 
   routes.get("/:collection/:id", async (c) => {
-    const { def, caller, collection, present } = await resolveTarget(deps, c);
+    const target = await resolveTarget(deps, c);
+    const { def, caller, collection, present } = target;
     const ownerId = authorize(caller, def, "read");
     const refs = populatedFields(queryParams(c), def);
     const doc = await collection.findOne(and({ _id: documentId(c) }, ownerFilter(def, ownerId)));
     if (!doc) throw new ApiError("DOCUMENT_NOT_FOUND");
-    // The ETag is this document's version, which says nothing of the documents populated into it:
+    // The ETag is this document's version (and view), which says nothing of the documents populated into it:
     // such an answer gets no ETag (and never 304), so no cache keeps it past their changes.
     if (refs.length > 0) {
       const [shown] = await populate(deps, c, caller, [present(doc)], refs);
       return okDocument(c, shown!);
     }
-    const etag = etagOf(doc);
+    const etag = etagOf(doc, target.entry.view);
     c.header("etag", etag);
     // A browser may keep it, asking each time (If-None-Match); one copy per key and user, as what
-    // they may read differs (private fields) while the ETag, the document's version, does not.
+    // they may read differs (private fields) while the ETag, the same for every caller, does not.
     c.header("cache-control", "private, no-cache");
     c.header("vary", "x-api-key, authorization", { append: true });
     const ifNoneMatch = c.req.header("if-none-match");

@@ -27,6 +27,7 @@ const USERS_UNDEFINED: CollectionEntry = {
   def: parseDefinition({ name: USERS }),
   version: 0,
   revision: "none",
+  view: "",
   implicit: true,
   createdAt: "",
   updatedAt: "",

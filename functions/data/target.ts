@@ -58,7 +58,7 @@ export async function resolveTarget(deps: Deps, c: Ctx, options: { createIfMissi
   if (provisional) {
     const time = new Date(deps.clock.now()).toISOString();
     const def = implicitDefinition(name);
-    entry = { def, version: 0, revision: "implicit", implicit: true, createdAt: time, updatedAt: time };
+    entry = { def, version: 0, revision: "implicit", view: "", implicit: true, createdAt: time, updatedAt: time };
   }
   if (!entry) throw new ApiError("COLLECTION_NOT_FOUND", `Collection "${name}" not found`);
   const caller = await callerOf(c, deps.clock);

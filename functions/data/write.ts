@@ -35,7 +35,7 @@ export function prepareInsert(body: unknown, target: Target, now: number, maxByt
  * DELETE answers: the write was blind, and its answer shows nothing a GET would not.
  */
 function answerWritten(c: Ctx, target: Target, doc: Doc) {
-  c.header("etag", etagOf(doc));
+  c.header("etag", etagOf(doc, target.entry.view));
   if (readsDocuments(target)) return ok(c, target.present(doc));
   return ok(c, { _id: doc._id, id: doc._id, updatedAt: doc.updatedAt });
 }
@@ -111,7 +111,7 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
         return duplicate(error);
       });
       written(c, 1);
-      c.header("etag", etagOf(inserted));
+      c.header("etag", etagOf(inserted, target.entry.view));
       return ok(c, target.present(inserted), 201);
     } finally {
       fence.leave(epoch);

@@ -31,6 +31,19 @@ export function privateTree(fields: readonly FieldDef[]): PrivateTree {
   return tree;
 }
 
+/**
+ * The private fields as one canonical string, "" when there are none: two definitions hide the same
+ * from publishable-key callers exactly when theirs are equal.
+ */
+export function privateShape(fields: readonly FieldDef[]): string {
+  const shape = (tree: PrivateTree): string =>
+    [...tree]
+      .map(([key, sub]) => JSON.stringify(key) + (sub ? `{${shape(sub)}}` : ""))
+      .sort()
+      .join(",");
+  return shape(privateTree(fields));
+}
+
 /** The value without its private fields (never mutates it). */
 export function stripWith(value: unknown, tree: PrivateTree): unknown {
   if (Array.isArray(value)) return value.map((item) => stripWith(item, tree));
