@@ -140,7 +140,8 @@ export function createCollectionRegistry(options: {
     async get(project, name) {
       const cached = cache.get(collectionKey(project, name));
       if (cached && cached.expires > clock.now()) return cached.entry;
-      const [since, quiet] = [fence.stamp, !fence.busy];
+      const since = fence.stamp;
+      const quiet = !fence.busy;
       const doc = await (await definitions(project)).findOne({ name });
       const entry = doc ? toEntry(doc) : null;
       // A read that overlapped a change may be older than the entry the change cached: not kept.

@@ -119,6 +119,7 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
   });
 
   const bodyFor = (t: Target, body: unknown) => checkedBody(body, t.validators);
+  const noBody = () => undefined;
 
   routes.put("/:collection/:id", async (c) => {
     const { target, ownerId, prepared: body, epoch } = await enterWrite(deps, c, "update", bodyFor);
@@ -170,7 +171,7 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
   });
 
   routes.delete("/:collection/:id", async (c) => {
-    const { target, ownerId, epoch } = await enterWrite(deps, c, "delete", () => undefined, { readsBody: false });
+    const { target, ownerId, epoch } = await enterWrite(deps, c, "delete", noBody, { readsBody: false });
     try {
       const id = await writeAddressed(deps, c, target, ownerId, async (current, guard) => {
         if (!(await target.collection.deleteOne(guard))) return null;
