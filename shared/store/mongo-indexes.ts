@@ -13,6 +13,12 @@ interface Shaped {
   /** `{f: 1}` rather than `{f: 1, _id: 1}`. */
   single: boolean;
   unique: boolean;
+  /**
+   * Made by the adapter: the pair, or a unique `{f: 1}` partial on `$exists`. A plain `{f: 1}` (the
+   * shape before the pair, or the database's own) or a unique one that is not partial (the
+   * database's own, in a project's own MongoDB) is never dropped as the port's.
+   */
+  ours: boolean;
 }
 
 /** The field of an index key of either shape, `{f: 1}` or `{f: 1, _id: 1}`; undefined for any other key. */
@@ -32,7 +38,10 @@ async function shapedIndexes(col: mongo.Collection): Promise<Shaped[]> {
   const all = await col.indexes().catch((error: unknown) => (isCode(error, 26) ? [] : Promise.reject(error)));
   return all.flatMap((index) => {
     const shape = shapedField(index.key);
-    return shape ? [{ name: index.name as string, ...shape, unique: index.unique === true }] : [];
+    if (!shape) return [];
+    const unique = index.unique === true;
+    const partialOnExists = sameKey(index.partialFilterExpression ?? {}, { [shape.field]: { $exists: true } });
+    return [{ name: index.name as string, ...shape, unique, ours: !shape.single || (unique && partialOnExists) }];
   });
 }
 
@@ -73,11 +82,15 @@ async function ensureIndex(
   }
 }
 
-/** The port's indexes: one per field, unique when a `{f: 1}` of that field is. */
+/**
+ * The port's indexes: one per field that has the pair or a unique `{f: 1}`, unique when such a
+ * `{f: 1}` is (the database's own included: it is what the database enforces).
+ */
 export async function listPortIndexes(col: mongo.Collection): Promise<IndexSpec[]> {
   const unique = new Map<string, boolean>();
   for (const index of await shapedIndexes(col)) {
-    unique.set(index.field, unique.get(index.field) === true || (index.single && index.unique));
+    if (index.single && !index.unique) continue;
+    unique.set(index.field, unique.get(index.field) === true || index.unique);
   }
   return [...unique].map(([field, isUnique]) => ({ field, unique: isUnique }));
 }
@@ -99,7 +112,9 @@ export async function createPortIndex(col: mongo.Collection, field: string, uniq
   }
 }
 
-/** Drops the port's index on `field`: both shapes. */
+/** Drops the port's index on `field`: the ones the adapter made (see `Shaped.ours`). */
 export async function dropPortIndex(col: mongo.Collection, field: string): Promise<void> {
-  for (const index of await shapedIndexes(col)) if (index.field === field) await dropNamed(col, index.name);
+  for (const index of await shapedIndexes(col)) {
+    if (index.field === field && index.ours) await dropNamed(col, index.name);
+  }
 }

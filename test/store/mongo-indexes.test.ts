@@ -40,7 +40,7 @@ describe("mongo adapter indexes (driver calls intercepted, no server)", () => {
     expect(sent("dropIndex")).toEqual([]);
   });
 
-  it("the pair is listed and dropped as one index; an older non-unique {f: 1} is listed as that field's too", async () => {
+  it("the pair is listed and dropped as one index; a plain {f: 1} (older, or the database's own) is neither", async () => {
     driver.answers.indexes = async () => [
       ID_INDEX,
       { v: 2, key: { email: 1 }, name: "email_1", unique: true, partialFilterExpression: { email: { $exists: true } } },
@@ -51,11 +51,21 @@ describe("mongo adapter indexes (driver calls intercepted, no server)", () => {
     expect(await c.listIndexes()).toEqual([
       { field: "email", unique: true },
       { field: "status", unique: false },
-      { field: "old", unique: false },
     ]);
     await c.dropIndex("email");
     await c.dropIndex("old");
-    expect(sent("dropIndex")).toEqual([["email_1"], ["email_1__id_1"], ["old_1"]]);
+    expect(sent("dropIndex")).toEqual([["email_1"], ["email_1__id_1"]]);
+  });
+
+  it("a unique {f: 1} that is not partial (a project's own database's) is listed as unique but never dropped", async () => {
+    driver.answers.indexes = async () => [
+      ID_INDEX,
+      { v: 2, key: { sku: 1 }, name: "sku_1", unique: true },
+      { v: 2, key: { sku: 1, _id: 1 }, name: "sku_1__id_1" },
+    ];
+    expect(await c.listIndexes()).toEqual([{ field: "sku", unique: true }]);
+    await c.dropIndex("sku");
+    expect(sent("dropIndex")).toEqual([["sku_1__id_1"]]);
   });
 
   it("a non-unique index made where an older non-unique {f: 1} is drops that one once {f: 1, _id: 1} is made (a unique one stays)", async () => {
