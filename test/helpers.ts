@@ -68,6 +68,40 @@ export function thrown(fn: () => unknown): ApiError {
 /** The paths of an error's details. */
 export const detailPaths = (details: ErrorDetail[] | undefined) => (details ?? []).map((d) => d.path);
 
+/** One call of a platform collection's method, as aroundPlatform sees it. */
+export interface PlatformCall {
+  collection: string;
+  method: string;
+  args: unknown[];
+}
+
+/**
+ * Runs every method call of the platform database's collections through `around`, which gets the call
+ * and the function that makes it, until vi.restoreAllMocks(): to fail or hold a platform store step.
+ */
+export function aroundPlatform(
+  deps: Pick<Deps, "store">,
+  around: (call: PlatformCall, run: () => Promise<unknown>) => Promise<unknown>,
+): void {
+  const platform = deps.store.platform.bind(deps.store);
+  const wrap = (collection: string, target: object) =>
+    new Proxy(target, {
+      get: (inner, key) => {
+        const value = Reflect.get(inner, key);
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) =>
+          around({ collection, method: String(key), args }, () => value.apply(inner, args));
+      },
+    });
+  vi.spyOn(deps.store, "platform").mockImplementation(() => {
+    const db = platform();
+    return new Proxy(db, {
+      get: (target, key) =>
+        key === "collection" ? (name: string) => wrap(name, target.collection(name)) : Reflect.get(target, key),
+    });
+  });
+}
+
 /**
  * Runs the named methods of the named tenant collections (`{users: ["count", "insertOne"]}`) through
  * `around`, which gets the call to make, until vi.restoreAllMocks(): to delay or hold a store step.

@@ -11,6 +11,7 @@ import { createProjectSchema, rotateKeysSchema, updateProjectSchema } from "../.
 import { recountQuotas } from "../../shared/quotas.js";
 import { removeProjectFiles } from "../../shared/storage/files.js";
 import { openCleanupBlobStore } from "../../shared/storage/index.js";
+import { forgetStorageCounter } from "../../shared/storage/quota.js";
 import type { BlobStore } from "../../shared/storage/types.js";
 import { forgetUsage } from "../../shared/usage/recorder.js";
 import { refuseWildcardsOverPublicSuffixes } from "./origins.js";
@@ -59,9 +60,11 @@ export function createAdminApp(deps: Deps, options: { blobs?: BlobStore } = {}):
 
   app.patch("/api/admin/projects/:id", checkId, jsonBody(updateBody), async (c) => {
     const updated = found(await projects.update(projectId(c), c.get("body")));
-    // The counters hold what the project's database held: new quotas or a new database count afresh.
-    const { quotas, database } = c.get("body").settings ?? {};
+    // The counters hold what the project's database held: new quotas or a new database count afresh;
+    // so does the storage counter after new storage settings (one left too high by a failed release).
+    const { quotas, database, storage } = c.get("body").settings ?? {};
     if (quotas !== undefined || database !== undefined) await recountQuotas(deps, updated.id);
+    if (storage !== undefined) await forgetStorageCounter(deps, updated.id);
     return ok(c, updated);
   });
 

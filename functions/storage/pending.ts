@@ -9,16 +9,10 @@
  */
 import { ApiError } from "../../shared/errors.js";
 import type { ResolvedProject } from "../../shared/principal.js";
-import {
-  deleteBlobs,
-  dueFiles,
-  type FileDoc,
-  fileRecords,
-  releaseBytes,
-  reserveBytes,
-} from "../../shared/storage/files.js";
+import { deleteBlobs, dueFiles, type FileDoc, fileRecords } from "../../shared/storage/files.js";
 import { stagingKey } from "../../shared/storage/paths.js";
 import { assertMagicBytes, SIGNATURE_BYTES } from "../../shared/storage/policy.js";
+import { type Counted, removeAndRelease, reserveBytes } from "../../shared/storage/quota.js";
 import { BlobStoreUnavailableError } from "../../shared/storage/types.js";
 import type { Doc } from "../../shared/store/types.js";
 import { firstBytes } from "./body.js";
@@ -65,9 +59,8 @@ export async function discardPending(rt: StorageRuntime, file: FileDoc): Promise
     );
     if (!buried) return false;
   } else {
-    const removed = await files.deleteOne({ _id: file._id, status: "pending" });
-    if (!removed) return false;
-    await releaseBytes(rt.deps, { id: file.projectId }, file.size);
+    const remove = () => files.deleteOne({ _id: file._id, status: "pending" });
+    if (!(await removeAndRelease(rt.deps, file.projectId, remove))) return false;
   }
   await deleteBlobs(rt.blobs, file);
   return true;
@@ -194,11 +187,9 @@ export async function deleteFile(rt: StorageRuntime, file: FileDoc): Promise<voi
     }
     if (buried && file.status === "ready") deps.usage.count(project.id, "storageBytes", -file.size);
   } else {
-    const removed = (await fileRecords(deps).deleteOne({ _id: file._id })) as FileDoc | null;
-    if (removed) {
-      await releaseBytes(deps, project, removed.size);
-      if (removed.status === "ready") deps.usage.count(project.id, "storageBytes", -removed.size);
-    }
+    const remove = () => fileRecords(deps).deleteOne({ _id: file._id });
+    const removed = (await removeAndRelease(deps, project.id, remove)) as FileDoc | null;
+    if (removed?.status === "ready") deps.usage.count(project.id, "storageBytes", -removed.size);
   }
   // A pending file's bytes may be arriving now: removed after its record, so a late fs/memory PUT
   // either lands before this (and goes) or finds no record (and removes its own bytes), and a copy a
@@ -209,8 +200,9 @@ export async function deleteFile(rt: StorageRuntime, file: FileDoc): Promise<voi
 /** Ends a due tombstone: the bytes its URL may have stored, then its record, then its reservation. */
 async function bury(rt: StorageRuntime, file: FileDoc): Promise<void> {
   await deleteBlobs(rt.blobs, file);
-  const removed = await fileRecords(rt.deps).deleteOne({ _id: file._id, status: "deleted" });
-  if (removed) await releaseBytes(rt.deps, { id: file.projectId }, file.size);
+  await removeAndRelease(rt.deps, file.projectId, () =>
+    fileRecords(rt.deps).deleteOne({ _id: file._id, status: "deleted" }),
+  );
 }
 
 /**
@@ -257,8 +249,16 @@ async function passOver(rt: StorageRuntime, file: FileDoc, error: unknown): Prom
   await fileRecords(rt.deps).updateOne({ _id: file._id }, { $set: { sweepAfter } });
 }
 
-/** Reserves bytes of the project's quota (403 QUOTA_EXCEEDED), after releasing its expired reservations. */
-export async function reserve(rt: StorageRuntime, project: ResolvedProject, size: number, quota: number | undefined) {
+/**
+ * Reserves bytes of the project's quota (403 QUOTA_EXCEEDED), after releasing its expired reservations;
+ * returns the counter's generation that holds them (see shared/storage/quota.ts).
+ */
+export async function reserve(
+  rt: StorageRuntime,
+  project: ResolvedProject,
+  size: number,
+  quota: number | undefined,
+): Promise<Counted> {
   await releaseExpired(rt, project.id);
-  await reserveBytes(rt.deps, project, size, quota);
+  return reserveBytes(rt.deps, project.id, size, quota);
 }

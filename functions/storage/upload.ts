@@ -4,9 +4,10 @@ import { z } from "zod";
 import type { AppEnv } from "../../shared/app.js";
 import { ApiError } from "../../shared/errors.js";
 import { ok, parseWith, publicBaseUrl, readJson } from "../../shared/http.js";
-import { type FileDoc, fileRecords, releaseBytes, removeProjectFiles } from "../../shared/storage/files.js";
+import { type FileDoc, fileRecords, removeProjectFiles } from "../../shared/storage/files.js";
 import { parseFilePath, parseFolder, sanitizeName, stagingKey } from "../../shared/storage/paths.js";
 import { acceptedType, assertMagicBytes, assertSize, mediaType, SIGNATURE_BYTES } from "../../shared/storage/policy.js";
+import { releaseBytes, reservationRecorded } from "../../shared/storage/quota.js";
 import { fewPartsBoundary, readLimited } from "./body.js";
 import { type Actor, type Ctx, fileUrl, newFilePath, type StorageRuntime, writer } from "./context.js";
 import { discardPending, reserve, settle, UPLOAD_URL_TTL, uploadExpiry } from "./pending.js";
@@ -45,14 +46,15 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
 
   /** Stores bytes under a new record, with the bytes reserved first and given back on failure. */
   async function store(c: Ctx, actor: Actor, path: string, bytes: Uint8Array, type: string) {
-    await reserve(rt, actor.project, bytes.length, actor.policy.quotaBytes);
+    const reservation = await reserve(rt, actor.project, bytes.length, actor.policy.quotaBytes);
     try {
       await blobs.put(path, bytes, type);
       await fileRecords(deps).insertOne(record(actor, path, bytes.length, type, "ready"));
     } catch (error) {
-      await releaseBytes(deps, actor.project, bytes.length);
+      await releaseBytes(deps, reservation, bytes.length); // never throws: the write's error is the answer
       throw error;
     }
+    await reservationRecorded(deps, reservation);
     await assertProjectLive(actor); // the file is recorded: a failure here must not release its bytes
     deps.usage.count(actor.project.id, "storageBytes", bytes.length);
     return { path, url: fileUrl(c, rt, path), size: bytes.length, contentType: type, provider: provider() };
@@ -116,7 +118,7 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
     // Blob's type verbatim, and S3 compares the signed header byte for byte); the file keeps `type`.
     const sent = input.contentType.trim();
     const path = newFilePath(actor, parseFolder(input.folder), sanitizeName(input.filename));
-    await reserve(rt, actor.project, input.size, actor.policy.quotaBytes);
+    const reservation = await reserve(rt, actor.project, input.size, actor.policy.quotaBytes);
     // Timed once the quota check is over, so neither URL outlives the record's expiresAt.
     const exp = Math.floor(deps.clock.now() / 1000) + UPLOAD_URL_TTL;
     const pending = record(actor, path, input.size, type, "pending", uploadExpiry(exp));
@@ -127,9 +129,10 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
       direct = await blobs.presignPut(stagingKey(path), sent, input.size, UPLOAD_URL_TTL);
       await fileRecords(deps).insertOne(direct ? { ...pending, presignedUntil: pending.expiresAt } : pending);
     } catch (error) {
-      await releaseBytes(deps, actor.project, input.size);
+      await releaseBytes(deps, reservation, input.size);
       throw error;
     }
+    await reservationRecorded(deps, reservation);
     await assertProjectLive(actor);
     const query = rt.signer.query({ op: "put", path, type: mediaType(sent), size: input.size, exp });
     const signed = direct ?? {

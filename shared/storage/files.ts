@@ -1,7 +1,5 @@
 import type { Deps } from "../deps.js";
-import { ApiError } from "../errors.js";
-import type { ResolvedProject } from "../principal.js";
-import { type Doc, type DocumentStore, DuplicateKeyError } from "../store/types.js";
+import type { Doc, DocumentStore } from "../store/types.js";
 import { stagingKey } from "./paths.js";
 import type { BlobStore } from "./types.js";
 
@@ -46,12 +44,13 @@ export interface FileDoc extends Doc {
   sweepAfter?: string;
 }
 
-const FILES = "files";
-const USAGE = "storage_usage";
-
 type FileDeps = Pick<Deps, "store" | "clock">;
 
-export const fileRecords = (deps: FileDeps) => deps.store.platform().collection(FILES);
+/** The file records of every project (platform database). */
+export const fileRecords = (deps: Pick<Deps, "store">) => deps.store.platform().collection("files");
+
+/** Each project's count of reserved bytes, one document per project (see quota.ts). */
+export const storageCounters = (deps: Pick<Deps, "store">) => deps.store.platform().collection("storage_usage");
 
 /**
  * Stores whose expiry index (the one the sweep walks; only records with something left to do when
@@ -77,35 +76,6 @@ export async function dueFiles(deps: FileDeps, projectId: string, limit: number)
   return found as FileDoc[];
 }
 
-/**
- * Reserves `size` bytes of the project's storage before the bytes are written: atomically refused
- * (403 QUOTA_EXCEEDED) when the quota would be passed. Every project's bytes are counted, with or
- * without a quota, so a quota set later starts from the truth.
- */
-export async function reserveBytes(deps: FileDeps, project: ResolvedProject, size: number, quota: number | undefined) {
-  const usage = deps.store.platform().collection(USAGE);
-  if (!(await usage.findOne({ _id: project.id }))) {
-    await usage.insertOne({ _id: project.id, bytes: 0 }).catch((error) => {
-      if (!(error instanceof DuplicateKeyError)) throw error;
-    });
-  }
-  const condition = quota === undefined ? {} : { bytes: { $lte: quota - size } };
-  const reserved = await usage.updateOne({ _id: project.id, ...condition }, { $inc: { bytes: size } });
-  if (!reserved) throw new ApiError("QUOTA_EXCEEDED", "The project's storage quota is used up");
-}
-
-/**
- * Gives back bytes reserved for a failed write, a deleted file or an expired direct upload. Callers
- * release once per record: after winning the atomic deleteOne that removes it (or for a record never
- * written), so no reservation is given back twice.
- */
-export async function releaseBytes(deps: FileDeps, project: Pick<ResolvedProject, "id">, size: number): Promise<void> {
-  await deps.store
-    .platform()
-    .collection(USAGE)
-    .updateOne({ _id: project.id }, { $inc: { bytes: -size } });
-}
-
 /** Deletes a file's bytes: at its path, and at its staging key where a bucket URL could write there. */
 export async function deleteBlobs(blobs: BlobStore, file: FileDoc): Promise<void> {
   await Promise.all([blobs.delete(file._id), file.presignedUntil ? blobs.delete(stagingKey(file._id)) : undefined]);
@@ -128,5 +98,5 @@ export async function removeProjectFiles(deps: FileDeps, blobs: BlobStore, proje
       }),
     );
   }
-  await deps.store.platform().collection(USAGE).deleteOne({ _id: projectId });
+  await storageCounters(deps).deleteOne({ _id: projectId });
 }
