@@ -29,7 +29,13 @@ export function fsBlobStore(root: string): BlobStore {
       });
       // The type first: a file that is there has its type.
       await writeWhole(`${file}.type`, contentType);
-      await writeWhole(file, bytes);
+      await writeWhole(file, bytes).catch(async (error: NodeJS.ErrnoException) => {
+        if (!isCollision(error)) throw error;
+        // The path is a folder now (an upload into a folder of a pending direct upload's name), or a
+        // folder of it became a stored file: nothing is stored, and the type written for it goes.
+        await rm(`${file}.type`, { force: true });
+        throw error.code === "ENOTDIR" ? folderIsAFile() : fileIsAFolder();
+      });
     },
     async get(path, range) {
       const head = await this.head(path);
@@ -48,8 +54,13 @@ export function fsBlobStore(root: string): BlobStore {
     },
     async delete(path) {
       const file = fileOf(path);
-      await rm(file, { force: true });
-      await rm(`${file}.type`, { force: true });
+      // Nothing is stored at a path that is a folder or lies under a stored file; rm without
+      // `recursive` never removes a folder.
+      const nothingThere = (error: NodeJS.ErrnoException) => {
+        if (!isCollision(error)) throw error;
+      };
+      await rm(file, { force: true }).catch(nothingThere);
+      await rm(`${file}.type`, { force: true }).catch(nothingThere);
     },
     async copy(from, to) {
       const head = await this.head(from);
@@ -67,6 +78,16 @@ const folderIsAFile = () =>
   new ApiError("DUPLICATE_VALUE", "A stored file has the name of this upload's folder: choose another folder", {
     details: [{ path: "folder", message: "names a stored file" }],
   });
+
+/** 409: on disk, a file cannot have a folder's name (a pending direct upload's path, taken by a folder since). */
+const fileIsAFolder = () =>
+  new ApiError("DUPLICATE_VALUE", "A folder has this upload's name: upload the file again under another path", {
+    details: [{ path: "filePath", message: "names a folder" }],
+  });
+
+/** Errors of a path that is a folder (EISDIR; rm says ERR_FS_EISDIR) or lies under a stored file (ENOTDIR). */
+const COLLISIONS = new Set(["EISDIR", "ERR_FS_EISDIR", "ENOTEMPTY", "ENOTDIR"]);
+const isCollision = (error: NodeJS.ErrnoException) => COLLISIONS.has(error.code ?? "");
 
 /**
  * Writes a file under a temporary name beside it, then renames it into place (atomic within a file
