@@ -11,7 +11,7 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { createStorageApp } from "../functions/storage/app.js";
 import { UPLOAD_URL_TTL } from "../functions/storage/pending.js";
 import { fakeClock, testDeps } from "./helpers.js";
@@ -144,7 +144,9 @@ it("a copy that outlives its look and lands after a DELETE is removed when the l
   expect(put.status).toBe(200); // uploaded while the URL worked
   clock.advance((UPLOAD_URL_TTL + 1) * 1000); // the URL has expired: a DELETE removes the record at once
 
-  copyMs = 1_000; // the bucket is slow to copy: longer than the look waits (4 x 100 ms)
+  // The bucket is slow to copy: longer than the look waits (4 x 100 ms), and than the DELETE below
+  // waits for the lock (about 0.6 s) before it deletes the file as it stands.
+  copyMs = 2_500;
   const first = await post("upload-confirm", { filePath, size: PNG.length });
   expect(first.status).toBe(503); // the look gave up on its copy and keeps the lock: S3 goes on copying
 
@@ -153,13 +155,13 @@ it("a copy that outlives its look and lands after a DELETE is removed when the l
     headers: sk,
     body: JSON.stringify({ path: filePath }),
   });
-  expect(del.status).toBe(200); // the lock does not hold the DELETE back…
+  expect(del.status).toBe(200); // the lock does not keep the DELETE from deleting…
   const tombstone = await deps.store.platform().collection("files").findOne({ _id: filePath });
   expect(tombstone?.status).toBe("deleted"); // …but leaves a tombstone until the lock lapses
   const reserved = async () => (await deps.store.platform().collection("storage_usage").findOne({}))?.bytes;
   expect(await reserved()).toBe(PNG.length);
 
-  await new Promise((resolve) => setTimeout(resolve, 1_200)); // the copy lands at the file's path
+  await vi.waitFor(() => expect(objects.has(filePath)).toBe(true), { timeout: 5_000 }); // the copy lands
   copyMs = 0;
   expect(objects.has(filePath)).toBe(true);
   clock.advance(3 * 60_000); // the lock has lapsed: the next quota check ends the tombstone

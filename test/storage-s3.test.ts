@@ -424,6 +424,22 @@ describe("the staging key of S3 direct uploads", () => {
     expect(await s.served(filePath)).toEqual(PNG);
   });
 
+  it("DELETE once the URL has expired, nothing having looked since: 404 without bytes or with refused ones", async () => {
+    const s = await staged();
+    const [never, refused, stored] = [await s.request(), await s.request(), await s.request()];
+    expect((await s.putTo(refused.signedUrl, junk)).status).toBe(200);
+    expect((await s.putTo(stored.signedUrl, PNG)).status).toBe(200);
+    clock.advance((UPLOAD_URL_TTL + 1) * 1000);
+    for (const gone of [never, refused]) {
+      const res = await s.remove(gone.filePath);
+      expect([res.status, (await json(res)).code]).toEqual([404, "FILE_NOT_FOUND"]);
+      expect(await s.record(gone.filePath)).toBeNull();
+    }
+    expect((await s.remove(stored.filePath)).status).toBe(200); // its bytes came in time: a file to delete
+    expect(await s.reserved()).toBe(0);
+    expect(await blobs.head(stagingKey(refused.filePath))).toBeNull();
+  });
+
   it("refused bytes (415) leave a tombstone: what the URL stores meanwhile is deleted when it expires", async () => {
     const s = await staged();
     const { signedUrl, filePath } = await s.request();

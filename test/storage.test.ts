@@ -804,6 +804,16 @@ describe.each([
       await expectReserved(a, 500);
     });
 
+    it("DELETE of a direct upload whose URL expired without its bytes, nothing having looked at it since: 404", async () => {
+      const mine = await presignText("upload-url", await asUser(USER), 500);
+      clock.advance(PAST_EXPIRY);
+      for (const headers of [await asUser(OTHER), await asUser(USER), auth(a.sk)]) {
+        const res = await del(headers, mine.path);
+        expect([res.status, (await json(res)).code]).toEqual([404, "FILE_NOT_FOUND"]);
+      }
+      await expectReserved(a, 0);
+    });
+
     it("two PUTs in flight to one upload URL: the first claims it, the other is refused and writes nothing", async () => {
       const issued = await presignText("upload-request", auth(a.sk), 5);
       let second: Response | undefined;

@@ -11,7 +11,7 @@ import { parseFilePath } from "../../shared/storage/paths.js";
 import { assertMagicBytes, mediaType, SIGNATURE_BYTES, storagePolicy } from "../../shared/storage/policy.js";
 import { readLimited } from "./body.js";
 import type { Ctx, StorageRuntime } from "./context.js";
-import { deleteFile, settle } from "./pending.js";
+import { deleteFile, settle, settleForDelete } from "./pending.js";
 import { requestedRange } from "./range.js";
 
 /** How long a download URL for a private file stays valid, in seconds. */
@@ -103,9 +103,11 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
     const { project, keyType } = c.get("principal");
     const body = parseWith(z.object({ path: z.string() }), await readJson(c));
     const path = parseFilePath(body.path, project.id);
-    // Pending files too: deleting a direct upload before (or instead of) its bytes gives its reservation back.
-    const file = (await fileRecords(deps).findOne({ _id: path })) as FileDoc | null;
-    if (!file || file.status === "deleted") throw new ApiError("FILE_NOT_FOUND");
+    // Pending files too: deleting a direct upload before (or instead of) its bytes gives its reservation
+    // back; one whose URL expired without them is gone (404), as for a read.
+    const found = (await fileRecords(deps).findOne({ _id: path })) as FileDoc | null;
+    const file = found && (await settleForDelete(rt, found));
+    if (!file) throw new ApiError("FILE_NOT_FOUND");
     if (keyType === "publishable") {
       const caller = await callerOf(c, deps.clock);
       if (caller.tokenError) throw new ApiError(caller.tokenError);

@@ -122,6 +122,21 @@ export async function settle(rt: StorageRuntime, file: FileDoc): Promise<FileDoc
   }
 }
 
+/**
+ * A file as a DELETE finds it; null when there is none to delete. A pending file whose URL has
+ * expired is settled first, as a read would settle it: gone when its bytes never came or were
+ * refused (removed with their record). Other files are deleted as they are: settling them could only
+ * make them ready, after waiting on another look's settle lock or the bucket.
+ */
+export async function settleForDelete(rt: StorageRuntime, file: FileDoc): Promise<FileDoc | null> {
+  if (file.status === "deleted") return null;
+  if (file.status === "ready" || rt.deps.clock.now() < expiryOf(file)) return file;
+  return settle(rt, file).catch((error: unknown) => {
+    if (error instanceof ApiError) return null; // refused bytes (400/415): the file went with them
+    throw error;
+  });
+}
+
 /** Settles a pending file from the bytes at its path; `lock` is the settle lock it holds, if any. */
 async function settleStored(rt: StorageRuntime, file: FileDoc, lock: Partial<SettleLock>): Promise<FileDoc | null> {
   const files = fileRecords(rt.deps);
