@@ -11,7 +11,13 @@ import { fsBlobStore } from "../shared/storage/fs.js";
 import { memoryBlobStore } from "../shared/storage/memory.js";
 import type { BlobStore } from "../shared/storage/types.js";
 import { signAccessToken } from "../shared/tokens.js";
-import { fakeClock, testDeps } from "./helpers.js";
+import { fakeClock, type PlatformCall, testDeps } from "./helpers.js";
+
+/** Whether a platform store call is a release of storage bytes: a decrement of a project's counter. */
+export const isStorageRelease = ({ collection, method, args }: PlatformCall) =>
+  collection === "storage_usage" &&
+  method === "updateOne" &&
+  ((args[1] as { $inc?: { bytes?: number } }).$inc?.bytes ?? 0) < 0;
 
 export type StorageEnv = Awaited<ReturnType<typeof storageEnv>>;
 

@@ -8,16 +8,11 @@ import { createAdminApp } from "../functions/admin/app.js";
 import { fileRecords } from "../shared/storage/files.js";
 import type { BlobStore } from "../shared/storage/types.js";
 import { StoreUnavailableError } from "../shared/store/types.js";
-import { ADMIN_TOKEN, aroundPlatform, deferred, type PlatformCall } from "./helpers.js";
-import { envelope, type StorageEnv, storageEnv } from "./storage-helpers.js";
+import { ADMIN_TOKEN, aroundPlatform, deferred } from "./helpers.js";
+import { envelope, isStorageRelease, type StorageEnv, storageEnv } from "./storage-helpers.js";
 
 const QUOTA = 10;
 
-/** A release: a decrement of a storage counter. */
-const isRelease = ({ collection, method, args }: PlatformCall) =>
-  collection === "storage_usage" &&
-  method === "updateOne" &&
-  ((args[1] as { $inc?: { bytes?: number } }).$inc?.bytes ?? 0) < 0;
 const refused = () => Promise.reject(new StoreUnavailableError("platform store hiccup"));
 
 describe("storage quota when a release fails", () => {
@@ -37,7 +32,7 @@ describe("storage quota when a release fails", () => {
     env = await storageEnv("memory", { quotaBytes: QUOTA });
     const kept = await path(await env.upload(env.sk, "12345"));
     const gone = await path(await env.upload(env.sk, "hello"));
-    aroundPlatform(env.deps, (call, run) => (isRelease(call) ? refused() : run()));
+    aroundPlatform(env.deps, (call, run) => (isStorageRelease(call) ? refused() : run()));
     const res = await env.del(env.sk, gone);
     expect([res.status, (await envelope(res)).data]).toEqual([200, { path: gone, deleted: true }]);
     expect((await env.del(env.sk, gone)).status).toBe(404);
@@ -54,7 +49,9 @@ describe("storage quota when a release fails", () => {
     env = await storageEnv("memory", { quotaBytes: QUOTA });
     let outage = true;
     aroundPlatform(env.deps, (call, run) =>
-      outage && ((call.collection === "files" && call.method === "insertOne") || isRelease(call)) ? refused() : run(),
+      outage && ((call.collection === "files" && call.method === "insertOne") || isStorageRelease(call))
+        ? refused()
+        : run(),
     );
     expect((await env.upload(env.sk, "0123456789")).status).toBe(503);
     outage = false;
@@ -101,7 +98,7 @@ describe("storage quota when a release fails", () => {
     const gone = await path(await env.upload(env.sk, "hello"));
     const slow = env.upload(env.sk, "123", "slow.txt"); // reserves 3 bytes, then waits to write them
     await writing.promise;
-    aroundPlatform(env.deps, (call, run) => (isRelease(call) ? refused() : run()));
+    aroundPlatform(env.deps, (call, run) => (isStorageRelease(call) ? refused() : run()));
     expect((await env.del(env.sk, gone)).status).toBe(200); // the counter is dropped
     vi.restoreAllMocks();
     expect((await env.upload(env.sk, "4567")).status).toBe(201); // counted afresh: the slow upload has no record yet
@@ -121,7 +118,7 @@ describe("storage quota when a release fails", () => {
     const release = deferred();
     let refuse = false;
     aroundPlatform(env.deps, async (call, run) => {
-      if (!isRelease(call)) return run();
+      if (!isStorageRelease(call)) return run();
       if (refuse) return refused();
       releasing.resolve();
       await release.promise; // the first DELETE: its record is removed, its release not yet made

@@ -57,20 +57,42 @@ export async function doConcurrent(m: Model, r: Real, ops: OpSpec[]) {
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
+/** An instance to close under running requests: its store's close, its logged release failures, its reopening. */
+export interface Closable {
+  close(): Promise<void>;
+  releaseFailures(): number;
+  openAgain(): Promise<void>;
+}
+
+/**
+ * Sends requests (`send`), closes the store `turns` event-loop turns later, and opens it again once
+ * they and the close are done: their answers, and how many releases failed meanwhile (logged). Also
+ * used by the storage model (test/storage-model/concurrent.ts).
+ */
+export async function closeUnder<T>(instance: Closable, send: () => Array<Promise<T>>, turns: number) {
+  const failuresBefore = instance.releaseFailures();
+  const sent = send();
+  for (let i = 0; i < turns; i++) await nextTurn();
+  const closing = instance.close();
+  const answers = await Promise.all(sent);
+  await closing;
+  const releasesFailed = instance.releaseFailures() - failuresBefore;
+  await instance.openAgain();
+  return { answers, releasesFailed };
+}
+
 /**
  * Sends the operations, closes the store `turns` event-loop turns later and opens it again once all
  * have answered: an operation answered 503 must have had no effect, any other answer must hold after
  * the reopen. The usage the closed instance buffered is lost, so usage is not checked any more.
  */
 export async function doCloseMidFlight(m: Model, r: Real, ops: OpSpec[], turns: number) {
-  const failuresBefore = releaseFailures(r);
-  const sent = ops.map((op) => send(r, op));
-  for (let i = 0; i < turns; i++) await nextTurn();
-  const closing = r.deps.store.close();
-  const answers = await Promise.all(sent);
-  await closing;
-  const releasesFailed = releaseFailures(r) - failuresBefore;
-  await openAgain(r);
+  const instance = {
+    close: () => r.deps.store.close(),
+    releaseFailures: () => releaseFailures(r),
+    openAgain: () => openAgain(r),
+  };
+  const { answers, releasesFailed } = await closeUnder(instance, () => ops.map((op) => send(r, op)), turns);
   m.usageUnknown = true;
   judgeInSomeOrder(m, r, ops, answers, true);
   await adoptLeak(m, r, releasesFailed);
