@@ -1,4 +1,5 @@
 import { databaseKey, type ResolvedProject } from "./principal.js";
+import { waitAtMost } from "./wait-at-most.js";
 
 /** One collection of a project's database, as the registry's cache, queue and fence key it. */
 export const collectionKey = (project: ResolvedProject, name: string) => `${databaseKey(project)}/${name}`;
@@ -17,7 +18,9 @@ export interface Epoch {
  * and holds back new writes of its collection until it is done: a write that could not enter waits
  * for `settled`, then resolves the definition again. Writes are counted per epoch, not per
  * collection, so entering while no change is under way is a comparison and an increment; a change
- * waits for every write that entered before it began, whatever its collection.
+ * waits for every write that entered before it began, whatever its collection. Each side waits for
+ * the other at most its lease (WRITES_LEASE_MS, CHANGE_LEASE_MS), with a timer of its own pending:
+ * on Workers a request cancelled mid-way never leaves or lets go (see waitAtMost).
  */
 export interface WriteFence {
   /** Changes begun so far: taken before a write resolves its definition. */
@@ -34,14 +37,28 @@ export interface WriteFence {
   hold<T>(project: ResolvedProject, name: string, change: () => Promise<T>): Promise<T>;
 }
 
+/**
+ * How long a change waits for the writes inside, and writes wait for a change of their collection:
+ * past it the other is taken for cancelled (a request cancelled on Workers never leaves or lets go,
+ * see waitAtMost) and no longer waited on. Writes are short store writes; a change may build an index.
+ */
+export const WRITES_LEASE_MS = 5_000;
+export const CHANGE_LEASE_MS = 10_000;
+
+interface Hold {
+  done: Promise<void>;
+  /** When the change is taken for cancelled (Date.now() time). */
+  until: number;
+}
+
 /** Creates an instance's write fence (one per collection registry). */
-export function writeFence(): WriteFence {
+export function writeFence(leases = { writes: WRITES_LEASE_MS, change: CHANGE_LEASE_MS }): WriteFence {
   let stamp = 0;
   let current: Epoch = { inside: 0 };
   /** Epochs before the current one that still have writes inside. */
   const draining = new Set<Epoch>();
   /** The collections whose definition is changing, and when that is done. */
-  const held = new Map<string, Promise<void>>();
+  const held = new Map<string, Hold>();
 
   const drained = (epoch: Epoch) =>
     new Promise<void>((resolve) => {
@@ -52,15 +69,23 @@ export function writeFence(): WriteFence {
       };
     });
 
+  /** The change of this collection under way, if any; one past its lease is forgotten. */
+  const holdOf = (key: string): Hold | undefined => {
+    const hold = held.get(key);
+    if (hold && hold.until <= Date.now()) held.delete(key);
+    return held.get(key);
+  };
+
   return {
     get stamp() {
       return stamp;
     },
     get busy() {
+      for (const key of held.keys()) holdOf(key);
       return held.size > 0;
     },
     enter(since, project, name) {
-      if (since !== stamp || (held.size > 0 && held.has(collectionKey(project, name)))) return null;
+      if (since !== stamp || (held.size > 0 && holdOf(collectionKey(project, name)))) return null;
       current.inside++;
       return current;
     },
@@ -71,19 +96,24 @@ export function writeFence(): WriteFence {
         epoch.drained();
       }
     },
-    settled: async (project, name) => held.get(collectionKey(project, name)),
+    async settled(project, name) {
+      const hold = holdOf(collectionKey(project, name));
+      if (hold) await waitAtMost(hold.done, hold.until - Date.now());
+    },
     async hold(project, name, change) {
       const key = collectionKey(project, name);
       let done!: () => void;
-      held.set(key, new Promise((resolve) => (done = resolve)));
+      const hold: Hold = { done: new Promise((resolve) => (done = resolve)), until: Date.now() + leases.change };
+      held.set(key, hold);
       stamp++;
       if (current.inside > 0) draining.add(current);
       current = { inside: 0 };
       try {
-        await Promise.all([...draining].map(drained));
+        // Writes still inside past the lease were cancelled (or are stuck): not waited on again.
+        if (!(await waitAtMost(Promise.all([...draining].map(drained)), leases.writes))) draining.clear();
         return await change();
       } finally {
-        held.delete(key);
+        if (held.get(key) === hold) held.delete(key);
         done();
       }
     },
