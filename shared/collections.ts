@@ -219,23 +219,21 @@ export function createCollectionRegistry(options: {
 
     remove: (project, name, dropping) =>
       alone(project, name, async () => {
-        if (isUsersCollection(name)) {
-          const current = await (await definitions(project)).findOne({ name });
-          if (current)
-            await assertNoRetiredPrivateValues(database(project).collection(name), toEntry(current).def, null);
+        const collection = database(project).collection(name);
+        const current = await (await definitions(project)).findOne({ name });
+        if (current && isUsersCollection(name)) {
+          await assertNoRetiredPrivateValues(collection, toEntry(current).def, null);
+        } else if (current) {
+          // Its documents go before its definition: a failure part-way leaves a definition to delete again.
+          await dropping?.(collection);
+          await database(project).dropCollection(name);
         }
         const removed = await (await definitions(project)).deleteOne({ name });
         cache.delete(collectionKey(project, name));
         if (!removed) return false;
         // `users` belongs to the auth function: its definition only adds profile fields, so deleting
         // the definition never deletes the accounts, only the indexes it declared (auth keeps its own).
-        const def = toEntry(removed).def;
-        const collection = database(project).collection(name);
-        if (isUsersCollection(name)) await syncIndexes(collection, { ...def, fields: [] });
-        else {
-          await dropping?.(collection);
-          await database(project).dropCollection(name);
-        }
+        if (isUsersCollection(name)) await syncIndexes(collection, { ...toEntry(removed).def, fields: [] });
         return true;
       }),
 

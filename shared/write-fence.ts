@@ -111,8 +111,11 @@ export function writeFence(leases = { writes: WRITES_LEASE_MS, change: CHANGE_LE
       try {
         // Writes still inside past the lease were cancelled (or are stuck): not waited on again.
         if (!(await waitAtMost(Promise.all([...draining].map(drained)), leases.writes))) draining.clear();
+        hold.until = Date.now() + leases.change; // the change's own lease starts now
         return await change();
       } finally {
+        // A write that resolved its definition while the change ran (from the cache) resolves it again.
+        stamp++;
         if (held.get(key) === hold) held.delete(key);
         done();
       }

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDataApp } from "../functions/data/app.js";
 import { createDeps } from "../shared/deps.js";
 import { documentBytes } from "../shared/quotas.js";
+import { StoreUnavailableError } from "../shared/store/types.js";
 import { type CallResult, call, type DataTestEnv, dataTestEnv } from "./data-helpers.js";
 import { aroundCollections, deferred, memoryLogger, slowCollections, testConfig } from "./helpers.js";
 
@@ -248,5 +249,64 @@ describe("writes while a definition changes", () => {
     expect([(await write).status, (await write).json.code]).toEqual([400, "VALIDATION_FAILED"]);
     const { items } = (await env.pk("GET", "/api/data/p")).json.data;
     expect(items.filter((doc: Record<string, unknown>) => doc.secret !== undefined)).toEqual([]);
+  });
+});
+
+describe("a deletion and what overlaps it (found by the review of the session's changes)", () => {
+  it("an insert that looked its collection up during the deletion, body after it, does not land in the dropped collection", async () => {
+    await env.defineCollection({ name: "posts", fields: [{ name: "slug", type: "string" }] });
+    expect((await env.sk("POST", "/api/data/posts", { slug: "first" })).status).toBe(201); // definition cached
+    const gate = deferred();
+    aroundCollections(env.deps, { _collections: ["deleteOne"] }, async (run) => {
+      await gate.promise;
+      return run();
+    });
+    const deleted = env.sk("DELETE", "/api/schemas/posts");
+    while (!env.deps.collections.fence.busy) await sleep(1);
+    // Its target is resolved now (from the cache), during the deletion; its body comes after it.
+    const text = JSON.stringify({ slug: "late" });
+    let send!: () => void;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        send = () => {
+          controller.enqueue(new TextEncoder().encode(text));
+          controller.close();
+        };
+      },
+    });
+    const insert = env.app.request("/api/data/posts", {
+      method: "POST",
+      headers: {
+        "x-api-key": env.project.sk,
+        "content-type": "application/json",
+        "content-length": String(text.length),
+      },
+      body,
+      duplex: "half",
+    } as RequestInit);
+    await sleep(50);
+    gate.resolve();
+    expect((await deleted).status).toBe(200);
+    send();
+    const res = await insert;
+    vi.restoreAllMocks();
+    const left = await env.deps.store.tenant({ projectId: env.project.id }).collection("posts").count({});
+    expect({ status: res.status, left }).toEqual({ status: 404, left: 0 });
+  });
+
+  it("a deletion whose measure fails leaves the collection whole, and a retry deletes it: no old document comes back", async () => {
+    await env.defineCollection({ name: "posts", fields: [{ name: "slug", type: "string" }] });
+    expect((await env.sk("POST", "/api/data/posts", { slug: "old" })).status).toBe(201);
+    let failing = true;
+    aroundCollections(env.deps, { posts: ["find"] }, async (run) => {
+      if (failing) throw new StoreUnavailableError("store hiccup");
+      return run();
+    });
+    expect((await env.sk("DELETE", "/api/schemas/posts")).status).toBe(503);
+    failing = false;
+    expect((await env.sk("GET", "/api/data/posts")).json.data.items).toHaveLength(1); // still whole
+    expect((await env.sk("DELETE", "/api/schemas/posts")).status).toBe(200);
+    await env.defineCollection({ name: "posts", fields: [{ name: "slug", type: "string" }] });
+    expect((await env.sk("GET", "/api/data/posts")).json.data.items).toEqual([]);
   });
 });
