@@ -137,3 +137,62 @@ describe("storage quota when a release fails", () => {
     expect((await envelope(await env.upload(env.sk, "x"))).code).toBe("QUOTA_EXCEEDED");
   });
 });
+
+describe("storage counter drops and recounts (found by the review of the session's changes)", () => {
+  let env: StorageEnv;
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await env.close();
+  });
+
+  for (const quotaBytes of [undefined, 1_000_000]) {
+    it(`an upload whose counter is dropped between its look and its reservation is stored, not 403 (quota ${quotaBytes})`, async () => {
+      env = await storageEnv("memory", quotaBytes === undefined ? {} : { quotaBytes });
+      expect((await env.upload(env.sk, "first")).status).toBe(201); // the counter exists
+      let dropped = false;
+      aroundPlatform(env.deps, async (call, run) => {
+        const inc = (call.args[1] as { $inc?: { bytes?: number } } | undefined)?.$inc?.bytes ?? 0;
+        if (!dropped && call.collection === "storage_usage" && call.method === "updateOne" && inc > 0) {
+          dropped = true; // as a change of settings.storage, or a failed release elsewhere, does meanwhile
+          await env.deps.store.platform().collection("storage_usage").deleteOne({ _id: env.p.id });
+        }
+        return run();
+      });
+      const res = await env.upload(env.sk, "second");
+      expect([res.status, (await envelope(res)).code]).toEqual([201, undefined]);
+      vi.restoreAllMocks();
+      expect(await env.counter()).toBe("first".length + "second".length);
+    });
+  }
+
+  it("one counter drop under steady concurrent uploads costs one recount, and no upload is refused", async () => {
+    env = await storageEnv("memory", {}, (blobs) => ({
+      ...blobs,
+      put: async (...args: Parameters<typeof blobs.put>) => {
+        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20)); // a networked bucket
+        return blobs.put(...args);
+      },
+    }));
+    expect((await env.upload(env.sk, "first")).status).toBe(201);
+    let recounts = 0;
+    aroundPlatform(env.deps, (call, run) => {
+      if (call.collection === "storage_usage" && call.method === "insertOne") recounts++;
+      return run();
+    });
+    // Four uploads in flight at a time, 60 in all; the counter is dropped once, early on.
+    const statuses: number[] = [];
+    let sent = 0;
+    const lane = async () => {
+      while (sent < 60) {
+        sent++;
+        if (sent === 6) await env.deps.store.platform().collection("storage_usage").deleteOne({ _id: env.p.id });
+        statuses.push((await env.upload(env.sk, `file ${sent}`)).status);
+      }
+    };
+    await Promise.all([lane(), lane(), lane(), lane()]);
+    expect({ refused: statuses.filter((status) => status !== 201).length, recounts }).toEqual({
+      refused: 0,
+      recounts: 1,
+    });
+  });
+});

@@ -54,7 +54,7 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
       await releaseBytes(deps, reservation, bytes.length); // never throws: the write's error is the answer
       throw error;
     }
-    await reservationRecorded(deps, reservation);
+    await reservationRecorded(deps, reservation, bytes.length);
     await assertProjectLive(actor); // the file is recorded: a failure here must not release its bytes
     deps.usage.count(actor.project.id, "storageBytes", bytes.length);
     return { path, url: fileUrl(c, rt, path), size: bytes.length, contentType: type, provider: provider() };
@@ -132,7 +132,7 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
       await releaseBytes(deps, reservation, input.size);
       throw error;
     }
-    await reservationRecorded(deps, reservation);
+    await reservationRecorded(deps, reservation, input.size);
     await assertProjectLive(actor);
     const query = rt.signer.query({ op: "put", path, type: mediaType(sent), size: input.size, exp });
     const signed = direct ?? {

@@ -12,17 +12,18 @@
  * - a release gives back to the generation it read before its record was removed: a recount after
  *   the removal did not count the record, and is left as it is;
  * - a reservation made before a recount, whose record is written after it, may be missing from it:
- *   once the record is written, a generation other than the reservation's is dropped
- *   (reservationRecorded), so the next count sees the record.
+ *   once the record is written, its bytes are added to a generation other than the reservation's
+ *   (reservationRecorded), counted twice when that count saw the record already.
  * A recount therefore counts too much by the records removed after it counted them whose release read
- * the generation before it (given back to a generation that is gone), until the counter is next
- * dropped. It counts too little only when an upload's platform database fails (or its process dies)
- * between writing its record and checking the counter, while that counter was counted afresh.
+ * the generation before it (given back to a generation that is gone), and by the uploads under way
+ * across it whose record it saw, until the counter is next dropped. It counts too little only when
+ * an upload's platform database fails (or its process dies) between writing its record and checking
+ * the counter, while that counter was counted afresh.
  */
 import type { Deps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { newId } from "../ids.js";
-import { type Doc, DuplicateKeyError } from "../store/types.js";
+import { type Doc, DuplicateKeyError, StoreUnavailableError } from "../store/types.js";
 import { fileRecords, storageCounters } from "./files.js";
 
 type QuotaDeps = Pick<Deps, "store" | "clock" | "log">;
@@ -61,26 +62,37 @@ export async function reserveBytes(
   quota: number | undefined,
 ): Promise<Counted> {
   const counters = storageCounters(deps);
-  if (!(await counters.findOne({ _id: projectId }))) {
-    const bytes = await storedBytes(deps, projectId);
-    await counters.insertOne({ _id: projectId, bytes, gen: newId(deps.clock.now()) }).catch((error) => {
-      if (!(error instanceof DuplicateKeyError)) throw error; // counted by a concurrent reservation
-    });
-  }
   const condition = quota === undefined ? {} : { bytes: { $lte: quota - size } };
-  const reserved = await counters.updateOne({ _id: projectId, ...condition }, { $inc: { bytes: size } });
-  if (!reserved) throw new ApiError("QUOTA_EXCEEDED", "The project's storage quota is used up");
-  return countedOf(reserved);
+  // A counter dropped between the look and the reservation (a failed release elsewhere, a change of
+  // settings.storage) is counted afresh and tried again: only a counter that is there refuses.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (!(await counters.findOne({ _id: projectId }))) {
+      const bytes = await storedBytes(deps, projectId);
+      await counters.insertOne({ _id: projectId, bytes, gen: newId(deps.clock.now()) }).catch((error) => {
+        if (!(error instanceof DuplicateKeyError)) throw error; // counted by a concurrent reservation
+      });
+    }
+    const reserved = await counters.updateOne({ _id: projectId, ...condition }, { $inc: { bytes: size } });
+    if (reserved) return countedOf(reserved);
+    if (await counters.findOne({ _id: projectId })) {
+      throw new ApiError("QUOTA_EXCEEDED", "The project's storage quota is used up");
+    }
+  }
+  throw new StoreUnavailableError("The project's storage counter kept being dropped");
 }
 
 /**
- * The record holding a reservation is written: a counter counted afresh since the reservation may
- * have counted without it, and is dropped, so that its next count sees the record.
+ * The record holding a reservation of `size` bytes is written: a counter counted afresh since the
+ * reservation may have counted without it, so the bytes are added to it (twice counted when it saw
+ * the record: too much, never too little; dropping it instead made every upload under way across a
+ * recount start another).
  */
-export async function reservationRecorded(deps: QuotaDeps, reservation: Counted): Promise<void> {
+export async function reservationRecorded(deps: QuotaDeps, reservation: Counted, size: number): Promise<void> {
   try {
     const now = await storageCounters(deps).findOne({ _id: reservation.projectId });
-    if (now && now.gen !== reservation.gen) await storageCounters(deps).deleteOne(generation(countedOf(now)));
+    if (now && now.gen !== reservation.gen) {
+      await storageCounters(deps).updateOne(generation(countedOf(now)), { $inc: { bytes: size } });
+    }
   } catch (error) {
     await dropCounter(deps, reservation.projectId, "storage: could not check the counter after a recount", error);
   }
