@@ -3,7 +3,7 @@ import type { Deps } from "./deps.js";
 import { ID_BYTES } from "./documents.js";
 import { ApiError } from "./errors.js";
 import type { ResolvedProject } from "./principal.js";
-import { type Collection, type Database, DuplicateKeyError } from "./store/types.js";
+import { type Collection, type Database, DuplicateKeyError, StoreUnavailableError } from "./store/types.js";
 
 /**
  * Project quotas (settings.quotas, API.md §8): `documentsBytes` (the JSON size of the project's
@@ -89,13 +89,17 @@ async function reserve(
 ): Promise<() => Promise<void>> {
   const quota = quotaOf(project, name);
   if (quota === undefined) return async () => {};
-  await ensureCounter(deps, project, name);
-  const reserved = await deps.store
-    .platform()
-    .collection(COUNTERS)
-    .updateOne({ _id: counterId(project), [name]: { $lte: quota - amount } }, { $inc: { [name]: amount } });
-  if (!reserved) throw new ApiError("QUOTA_EXCEEDED", refusal);
-  return () => release(deps, project, name, amount);
+  const counters = deps.store.platform().collection(COUNTERS);
+  const _id = counterId(project);
+  // A counter dropped between its count and the reservation (a failed release elsewhere) is counted
+  // afresh and tried again: only a counter that is there refuses.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await ensureCounter(deps, project, name);
+    const reserved = await counters.updateOne({ _id, [name]: { $lte: quota - amount } }, { $inc: { [name]: amount } });
+    if (reserved) return () => release(deps, project, name, amount);
+    if ((await counters.findOne({ _id }))?.[name] !== undefined) throw new ApiError("QUOTA_EXCEEDED", refusal);
+  }
+  throw new StoreUnavailableError(`The project's ${name} counter kept being dropped`);
 }
 
 /**

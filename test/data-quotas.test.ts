@@ -3,12 +3,12 @@
  * before writing and give back its shrinkage, so the counter always equals the JSON size of what the
  * project stores, under concurrent writes and failed writes too.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createAdminApp } from "../functions/admin/app.js";
 import { documentBytes } from "../shared/quotas.js";
 import type { Filter, Update } from "../shared/store/types.js";
 import { type DataTestEnv, dataTestEnv } from "./data-helpers.js";
-import { ADMIN_TOKEN } from "./helpers.js";
+import { ADMIN_TOKEN, aroundPlatform } from "./helpers.js";
 
 const QUOTA = 20_000;
 
@@ -40,6 +40,28 @@ async function insertTiny(): Promise<string> {
   expect(res.status).toBe(201);
   return res.json.data._id;
 }
+
+describe("documentsBytes: a counter dropped under a write", () => {
+  it("an insert whose counter is dropped between its count and its reservation is stored, not 403", async () => {
+    await insertTiny(); // the counter exists
+    let dropped = false;
+    aroundPlatform(env.deps, async (call, run) => {
+      const inc = (call.args[1] as { $inc?: { documentsBytes?: number } } | undefined)?.$inc?.documentsBytes ?? 0;
+      if (!dropped && call.collection === "quota_usage" && call.method === "updateOne" && inc > 0) {
+        dropped = true; // as a failed release elsewhere does meanwhile
+        await env.deps.store
+          .platform()
+          .collection("quota_usage")
+          .updateOne({ _id: env.project.id }, { $unset: { documentsBytes: "" } });
+      }
+      return run();
+    });
+    const res = await env.sk("POST", "/api/data/notes", { text: "b" });
+    expect([res.status, res.json.code]).toEqual([201, undefined]);
+    vi.restoreAllMocks();
+    expect(await counted()).toBe(await storedBytes());
+  });
+});
 
 describe("documentsBytes: PUT and PATCH", () => {
   it("a PATCH or PUT that would grow past the quota is 403 QUOTA_EXCEEDED and writes nothing", async () => {
