@@ -10,7 +10,7 @@ import { isUsersCollection } from "./schema/names.js";
 import { type Validators, validatorsFor } from "./schema/validator.js";
 import type { Collection, Database, DocumentStore } from "./store/types.js";
 import { DuplicateKeyError } from "./store/types.js";
-import { collectionKey, type WriteFence, writeFence } from "./write-fence.js";
+import { CHANGE_LEASE_MS, collectionKey, WRITES_LEASE_MS, type WriteFence, writeFence } from "./write-fence.js";
 
 /** A collection's definition as stored in the project's `_collections`, with its version. */
 export interface CollectionEntry {
@@ -89,7 +89,8 @@ export function createCollectionRegistry(options: {
   /** Databases (project and its database URI) whose definitions collection has its unique index. */
   const indexedDefinitions = new Set<string>();
   // Keyed by collectionKey: a project moved to another database reads that database's definitions at once.
-  const inTurn = oneAtATime();
+  // A change may wait for the writes inside before its own lease starts (see write-fence.ts).
+  const inTurn = oneAtATime(WRITES_LEASE_MS + CHANGE_LEASE_MS);
   const fence = writeFence();
   /** Runs a change of a definition after the others of that collection here, apart from its writes. */
   const alone = <T>(project: ResolvedProject, name: string, change: () => Promise<T>) =>

@@ -40,6 +40,37 @@ describe("oneAtATime", () => {
   });
 });
 
+describe("in turn, also past a lease (found by the review of the late fixes)", () => {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  /** Tasks that count how many of them run at once. */
+  function tracker() {
+    let running = 0;
+    let most = 0;
+    const run = (ms: number) => async () => {
+      running++;
+      most = Math.max(most, running);
+      await sleep(ms);
+      running--;
+    };
+    return { run, most: () => most };
+  }
+
+  it("tasks queued behind one that never settles run in turn, one after another", async () => {
+    const inTurn = oneAtATime(100);
+    const t = tracker();
+    void inTurn("k", never);
+    await Promise.all([inTurn("k", t.run(60)), inTurn("k", t.run(60)), inTurn("k", t.run(60))]);
+    expect(t.most()).toBe(1);
+  });
+
+  it("a queue longer than one lease runs in turn: each task's lease starts at its turn", async () => {
+    const inTurn = oneAtATime(100);
+    const t = tracker();
+    await Promise.all([1, 2, 3, 4].map(() => inTurn("k", t.run(45))));
+    expect(t.most()).toBe(1);
+  });
+});
+
 describe("write fence", () => {
   const leases = { writes: 100, change: 200 };
 
