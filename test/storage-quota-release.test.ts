@@ -13,6 +13,23 @@ import { envelope, isStorageRelease, type StorageEnv, storageEnv } from "./stora
 
 const QUOTA = 10;
 
+/** A blob store whose writes of `*-slow.txt` start (`writing`) and then wait for `written`. */
+function slowWrites() {
+  const written = deferred();
+  const writing = deferred();
+  const holdSlow = (blobs: BlobStore): BlobStore => ({
+    ...blobs,
+    put: async (key, bytes, type) => {
+      if (key.endsWith("-slow.txt")) {
+        writing.resolve();
+        await written.promise;
+      }
+      return blobs.put(key, bytes, type);
+    },
+  });
+  return { written, writing, holdSlow };
+}
+
 const refused = () => Promise.reject(new StoreUnavailableError("platform store hiccup"));
 
 describe("storage quota when a release fails", () => {
@@ -82,18 +99,7 @@ describe("storage quota when a release fails", () => {
   });
 
   it("an upload under way while the counter is counted afresh: its bytes are counted once its record is written", async () => {
-    const written = deferred();
-    const writing = deferred();
-    const holdSlow = (blobs: BlobStore): BlobStore => ({
-      ...blobs,
-      put: async (key, bytes, type) => {
-        if (key.endsWith("-slow.txt")) {
-          writing.resolve();
-          await written.promise;
-        }
-        return blobs.put(key, bytes, type);
-      },
-    });
+    const { written, writing, holdSlow } = slowWrites();
     env = await storageEnv("memory", { quotaBytes: QUOTA }, holdSlow);
     const gone = await path(await env.upload(env.sk, "hello"));
     const slow = env.upload(env.sk, "123", "slow.txt"); // reserves 3 bytes, then waits to write them
@@ -164,6 +170,27 @@ describe("storage counter drops and recounts (found by the review of the session
       expect(await env.counter()).toBe("first".length + "second".length);
     });
   }
+
+  it("an upload whose record is written while a recount reads the records, checking before it is stored, is counted", async () => {
+    const { written, writing, holdSlow } = slowWrites();
+    env = await storageEnv("memory", {}, holdSlow);
+    expect((await env.upload(env.sk, "hello")).status).toBe(201);
+    const slow = env.upload(env.sk, "123", "slow.txt"); // reserved, its bytes held back
+    await writing.promise;
+    await env.deps.store.platform().collection("storage_usage").deleteOne({ _id: env.p.id }); // dropped
+    let held = false;
+    aroundPlatform(env.deps, async (call, run) => {
+      if (!held && call.collection === "storage_usage" && call.method === "insertOne") {
+        held = true; // the recount read the records: the slow upload now writes its record and checks
+        written.resolve();
+        expect((await slow).status).toBe(201);
+      }
+      return run();
+    });
+    expect((await env.upload(env.sk, "4567")).status).toBe(201);
+    vi.restoreAllMocks();
+    expect(await env.counter()).toBe("hello".length + "123".length + "4567".length);
+  });
 
   it("one counter drop under steady concurrent uploads costs one recount, and no upload is refused", async () => {
     env = await storageEnv("memory", {}, (blobs) => ({

@@ -14,6 +14,8 @@
  * - a reservation made before a recount, whose record is written after it, may be missing from it:
  *   once the record is written, its bytes are added to a generation other than the reservation's
  *   (reservationRecorded), counted twice when that count saw the record already.
+ *   One whose record is written while the records are read, and that checks before the new count is
+ *   stored (finding none), is in the recount's second read (countAfresh).
  * A recount therefore counts too much by the records removed after it counted them whose release read
  * the generation before it (given back to a generation that is gone), and by the uploads under way
  * across it whose record it saw, until the counter is next dropped. It counts too little only when
@@ -51,6 +53,26 @@ async function storedBytes(deps: QuotaDeps, projectId: string): Promise<number> 
 }
 
 /**
+ * Makes the project's counter from its file records (unless a concurrent reservation made it first).
+ * An upload whose record was written after the records were read, and that found no counter to add
+ * its bytes to (see reservationRecorded), is in a second read: what it adds is added (records
+ * removed meanwhile are not taken off: too much, never too little).
+ */
+async function countAfresh(deps: QuotaDeps, projectId: string): Promise<void> {
+  const counters = storageCounters(deps);
+  const bytes = await storedBytes(deps, projectId);
+  const gen = newId(deps.clock.now());
+  try {
+    await counters.insertOne({ _id: projectId, bytes, gen });
+  } catch (error) {
+    if (error instanceof DuplicateKeyError) return; // counted by a concurrent reservation
+    throw error;
+  }
+  const added = (await storedBytes(deps, projectId)) - bytes;
+  if (added > 0) await counters.updateOne({ _id: projectId, gen }, { $inc: { bytes: added } });
+}
+
+/**
  * Reserves `size` bytes of the project's storage before the bytes are written: atomically refused
  * (403 QUOTA_EXCEEDED) when the quota would be passed. Returns the generation that holds them; once
  * the record holding them is written, call reservationRecorded.
@@ -66,12 +88,7 @@ export async function reserveBytes(
   // A counter dropped between the look and the reservation (a failed release elsewhere, a change of
   // settings.storage) is counted afresh and tried again: only a counter that is there refuses.
   for (let attempt = 0; attempt < 3; attempt++) {
-    if (!(await counters.findOne({ _id: projectId }))) {
-      const bytes = await storedBytes(deps, projectId);
-      await counters.insertOne({ _id: projectId, bytes, gen: newId(deps.clock.now()) }).catch((error) => {
-        if (!(error instanceof DuplicateKeyError)) throw error; // counted by a concurrent reservation
-      });
-    }
+    if (!(await counters.findOne({ _id: projectId }))) await countAfresh(deps, projectId);
     const reserved = await counters.updateOne({ _id: projectId, ...condition }, { $inc: { bytes: size } });
     if (reserved) return countedOf(reserved);
     if (await counters.findOne({ _id: projectId })) {
