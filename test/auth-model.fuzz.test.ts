@@ -36,28 +36,23 @@
  * code for its email: which code is current cannot be observed, and a resend beside the verifying
  * try may mail a code to the account it verified (harmless; test/auth-model/commands.ts).
  */
-import fc from "fast-check";
 import { describe, it } from "vitest";
 import { commandsArb, prelude } from "./auth-model/commands.js";
 import { closeReal, openReal, type Setup } from "./auth-model/harness.js";
 import { Model } from "./auth-model/model.js";
 import { fullCheck } from "./auth-model/ops.js";
+import { runAgainstModel } from "./model/run.js";
 
 const MAX_COMMANDS = 40;
 
 function modelRuns(setup: Setup, concurrent: boolean, numRuns: number) {
-  const property = fc.asyncProperty(commandsArb(concurrent, MAX_COMMANDS), async (cmds) => {
-    const real = await openReal(setup);
-    const model = new Model(real.clock.now());
-    try {
-      await prelude(model, real);
-      await fc.asyncModelRun(() => ({ model, real }), cmds);
-      await fullCheck(model, real);
-    } finally {
-      await closeReal(real);
-    }
+  return runAgainstModel(commandsArb(concurrent, MAX_COMMANDS), numRuns, {
+    open: () => openReal(setup),
+    model: (real) => new Model(real.clock.now()),
+    before: prelude,
+    check: fullCheck,
+    close: closeReal,
   });
-  return fc.assert(property, { numRuns });
 }
 
 // Runs are few (the file takes about 10 s); a failure's shrinking may take far longer than a run.

@@ -21,12 +21,12 @@
  * and more only when a release failed and was logged: a reservation or release the close cut cannot
  * reach a closed store (the model then tracks the counter with that surplus, exactly).
  */
-import fc from "fast-check";
 import { describe, it } from "vitest";
 import { type CommandOptions, commandsArb } from "./model/commands.js";
 import { closeReal, openReal, type RealOptions } from "./model/harness.js";
 import { doFullCheck } from "./model/lists.js";
 import { Model } from "./model/model.js";
+import { runAgainstModel } from "./model/run.js";
 
 function modelRuns(options: RealOptions & Partial<CommandOptions>, numRuns: number) {
   const commands = commandsArb({
@@ -34,17 +34,12 @@ function modelRuns(options: RealOptions & Partial<CommandOptions>, numRuns: numb
     onDisk: options.onDisk === true,
     concurrent: options.concurrent === true,
   });
-  const property = fc.asyncProperty(commands, async (cmds) => {
-    const real = await openReal(options);
-    const model = new Model();
-    try {
-      await fc.asyncModelRun(() => ({ model, real }), cmds);
-      await doFullCheck(model, real);
-    } finally {
-      await closeReal(real);
-    }
+  return runAgainstModel(commands, numRuns, {
+    open: () => openReal(options),
+    model: () => new Model(),
+    check: doFullCheck,
+    close: closeReal,
   });
-  return fc.assert(property, { numRuns });
 }
 
 // Runs are few (the file takes about 12 s); a failure's shrinking may take far longer than a run.

@@ -36,8 +36,8 @@
  * STORAGE_MODEL_MUTANT=nodelete or rangeoff runs a mutant of the blob store (harness.ts): the fuzz must
  * then fail, which shows its checks bite.
  */
-import fc from "fast-check";
 import { describe, it } from "vitest";
+import { runAgainstModel } from "./model/run.js";
 import { commandsArb, type RunOptions } from "./storage-model/commands.js";
 import { closeReal, openReal } from "./storage-model/harness.js";
 import { Model } from "./storage-model/model.js";
@@ -46,20 +46,17 @@ import { checkState, checkUsage } from "./storage-model/state.js";
 const MAX_COMMANDS = 40;
 
 function modelRuns(options: RunOptions, numRuns: number) {
-  const property = fc.asyncProperty(commandsArb(options, MAX_COMMANDS), async (cmds) => {
-    const real = await openReal(options);
-    const ids = { P: real.P.id, Q: real.Q.id, uid: real.uid };
-    const limits = { fs: options.onDisk, quota: options.quota, max: options.maxFileSize ?? 48 };
-    const model = new Model(ids, limits, real.clock.now(), options.public === true);
-    try {
-      await fc.asyncModelRun(() => ({ model, real }), cmds);
+  const limits = { fs: options.onDisk, quota: options.quota, max: options.maxFileSize ?? 48 };
+  return runAgainstModel(commandsArb(options, MAX_COMMANDS), numRuns, {
+    open: () => openReal(options),
+    model: (real) =>
+      new Model({ P: real.P.id, Q: real.Q.id, uid: real.uid }, limits, real.clock.now(), options.public === true),
+    check: async (model, real) => {
       await checkState(model, real, "the run");
       await checkUsage(model, real);
-    } finally {
-      await closeReal(real);
-    }
+    },
+    close: closeReal,
   });
-  return fc.assert(property, { numRuns });
 }
 
 // Runs are few (the file takes about 10 s); a failure's shrinking may take far longer than a run.
