@@ -1,6 +1,7 @@
 import { AUTH_USER_INDEXES } from "./auth/store.js";
 import type { Logger } from "./deps.js";
 import { ApiError } from "./errors.js";
+import { pathPrefixes } from "./query/paths.js";
 import { type CollectionDef, indexedFields } from "./schema/definition.js";
 import { isUsersCollection } from "./schema/names.js";
 import { type Collection, DuplicateKeyError } from "./store/types.js";
@@ -62,8 +63,7 @@ async function buildUnique(collection: Collection, field: string, replacesPlain:
  * stored at the field or on its path (before it was declared) are refused on both stores alike.
  */
 async function assertNoArrays(collection: Collection, field: string): Promise<void> {
-  const prefixes = field.split(".").map((_, i, parts) => parts.slice(0, i + 1).join("."));
-  const holding = await collection.count({ $or: prefixes.map((path) => ({ [path]: { $type: "array" } })) });
+  const holding = await collection.count({ $or: pathPrefixes(field).map((path) => ({ [path]: { $type: "array" } })) });
   if (holding === 0) return;
   const message = `unique field "${field}": ${holding} document(s) hold an array there; a unique field takes single values, so change or unset them first`;
   throw new ApiError("VALIDATION_FAILED", message, { details: [{ path: "fields", message }] });

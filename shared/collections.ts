@@ -5,6 +5,7 @@ import { newId } from "./ids.js";
 import { oneAtATime } from "./one-at-a-time.js";
 import { databaseKey, type ResolvedProject } from "./principal.js";
 import { assertNoRetiredPrivateValues, legacyView, viewOf } from "./private-field-changes.js";
+import { retryPause } from "./retry-pause.js";
 import type { CollectionDef } from "./schema/definition.js";
 import { isUsersCollection } from "./schema/names.js";
 import { type Validators, validatorsFor } from "./schema/validator.js";
@@ -191,7 +192,7 @@ export function createCollectionRegistry(options: {
         const collection = await definitions(project);
         const documents = database(project).collection(name);
         for (let attempt = 0; attempt < MAX_CHANGE_ATTEMPTS; attempt++) {
-          if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
+          if (attempt > 0) await retryPause();
           const current = await collection.findOne({ name });
           if (!current) return remember(project, name, null);
           const stored = toEntry(current);

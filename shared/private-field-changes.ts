@@ -1,5 +1,6 @@
 import { randomToken } from "./crypto.js";
 import { ApiError } from "./errors.js";
+import { pathPrefixes } from "./query/paths.js";
 import { type CollectionDef, type FieldPathInfo, fieldPaths, outermostPrivatePaths } from "./schema/definition.js";
 import { privateShape } from "./schema/private-values.js";
 import type { Collection } from "./store/types.js";
@@ -17,9 +18,8 @@ export async function assertNoRetiredPrivateValues(
 ): Promise<void> {
   const before = fieldPaths(previous);
   const after = next ? fieldPaths(next) : new Map<string, FieldPathInfo>();
-  const prefixes = (path: string) => path.split(".").map((_, i, parts) => parts.slice(0, i + 1).join("."));
   const stillPrivateOrPublished = (path: string) =>
-    after.get(path)?.published === true || prefixes(path).some((prefix) => after.get(prefix)?.private);
+    after.get(path)?.published === true || pathPrefixes(path).some((prefix) => after.get(prefix)?.private);
   const retired = outermostPrivatePaths(before).filter((path) => !stillPrivateOrPublished(path));
   for (const path of retired) {
     const holding = await collection.count({ [path]: { $exists: true } });

@@ -8,6 +8,7 @@ import { createKeyCache, generateKey, hashKey, keyTypeOf } from "./keys.js";
 import { oneAtATime } from "./one-at-a-time.js";
 import { normalizeAllowlistEntry } from "./origin.js";
 import type { KeyType, Principal, ProjectSettings, ResolvedProject } from "./principal.js";
+import { retryPause } from "./retry-pause.js";
 import {
   mergeSettings,
   SECRET_SETTINGS,
@@ -224,7 +225,7 @@ export function createProjectService(opts: {
       const until = { $set: { rotationLock: iso(now + ROTATION_LOCK_MS) } };
       if (await projects().updateOne({ _id: id, ...free }, until)) return true;
       if (!(await findProject(id))) return false;
-      await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
+      await retryPause();
     }
     throw new ApiError("PRECONDITION_FAILED", "Another key rotation of this project is running; retry");
   };
@@ -337,7 +338,7 @@ export function createProjectService(opts: {
       const settingsPatch = input.settings ? await sealSettings(input.settings) : undefined;
       return updatesInTurn(id, async () => {
         for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
-          if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
+          if (attempt > 0) await retryPause();
           const current = await findProject(id);
           if (!current) return null;
           const set: Partial<ProjectDoc> = { updatedAt: iso(), version: (current.version ?? 0) + 1 };

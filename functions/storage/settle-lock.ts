@@ -3,6 +3,8 @@
  * file together, one copies the staged bytes to the file's path and checks them there, so no copy
  * lands after another look checked the bytes and marked the file ready.
  */
+
+import { retryPause } from "../../shared/retry-pause.js";
 import { fileRecords } from "../../shared/storage/files.js";
 import type { StorageRuntime } from "./context.js";
 
@@ -30,7 +32,7 @@ export async function lockSettle(rt: StorageRuntime, path: string): Promise<Sett
     const free = [{ settlingUntil: { $exists: false } }, { settlingUntil: { $lte: new Date(now).toISOString() } }];
     if (await files.updateOne({ _id: path, status: "pending", $or: free }, { $set: lock })) return lock;
     if (!(await files.findOne({ _id: path, status: "pending" }))) return null;
-    await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
+    await retryPause();
   }
   return null;
 }

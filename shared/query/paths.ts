@@ -77,8 +77,8 @@ function schemaPaths(path: string, fields: ReadonlyMap<string, unknown>): string
   return readings;
 }
 
-/** Declared path prefixes of a path, shortest first (`a`, `a.b`, `a.b.c`). */
-function prefixes(path: string): string[] {
+/** The prefixes of a dotted path, shortest first (`a`, `a.b`, `a.b.c`). */
+export function pathPrefixes(path: string): string[] {
   if (!path.includes(".")) return [path];
   const segments = path.split(".");
   return segments.map((_, i) => segments.slice(0, i + 1).join("."));
@@ -97,7 +97,7 @@ export function resolveField(path: string, ctx: QueryContext): FieldInfo {
     const type = declared.type === "array" ? (declared.itemType ?? "any") : declared.type;
     return { kind: OPEN_TYPES.has(type) ? null : type, known: true };
   }
-  const known = readings.some((reading) => prefixes(reading).some((prefix) => holdsUndeclared(prefix, ctx)));
+  const known = readings.some((reading) => pathPrefixes(reading).some((prefix) => holdsUndeclared(prefix, ctx)));
   return { kind: null, known };
 }
 
@@ -124,7 +124,7 @@ export function mayHoldNonScalar(path: string, ctx: QueryContext): boolean {
   return schemaPaths(path, fields).some((reading) => {
     const type = fields.get(reading)?.type;
     if (type === undefined || OPEN_TYPES.has(type)) return true;
-    return prefixes(reading)
+    return pathPrefixes(reading)
       .slice(0, -1)
       .some((prefix) => fields.get(prefix)?.type === "array" || fields.get(prefix)?.type === "any");
   });
@@ -135,7 +135,7 @@ export function restrictedFor(path: string, use: PathUse, ctx: QueryContext): bo
   const fields = ctx.fields;
   if (ctx.isSecretKey || !fields || SYSTEM_FIELDS.has(path)) return false;
   return schemaPaths(path, fields).some((norm) => {
-    if (prefixes(norm).some((p) => fields.get(p)?.private === true)) return true;
+    if (pathPrefixes(norm).some((p) => fields.get(p)?.private === true)) return true;
     if (use === "select" || use === "shape") return false;
     for (const [name, field] of fields) if (field.private && name.startsWith(`${norm}.`)) return true;
     return false;
