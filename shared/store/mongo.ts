@@ -257,12 +257,12 @@ export async function openMongoStore(config: {
       deleteMany: (filter) => run(async () => (await col().deleteMany(toMongoFilter(filter))).deletedCount),
       aggregate: (pipeline, { maxTimeMs, maxBytes } = {}) =>
         run(async () => {
-          assertDefinedPipeline(pipeline);
+          assertDefinedPipeline(pipeline); // every $match: the leading ones below need no second check
           // The leading stages see the stored ObjectIds (their $match gets ObjectIds); every later one sees strings.
           const at = pipeline.findIndex((stage) => !evaluatesNothing(stage));
           const leading = pipeline.slice(0, at < 0 ? pipeline.length : at);
           const stages = [
-            ...leading.map((stage) => ("$match" in stage ? { $match: toMongoFilter(stage.$match as Filter) } : stage)),
+            ...leading.map((stage) => ("$match" in stage ? { $match: withObjectIds(stage.$match as Filter) } : stage)),
             STRING_IDS,
             ...pipeline.slice(leading.length),
           ];
