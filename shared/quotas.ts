@@ -109,24 +109,17 @@ async function reserve(
 async function release(deps: QuotaDeps, project: ResolvedProject, name: Counted, amount: number): Promise<void> {
   if (quotaOf(project, name) === undefined) return;
   const counters = deps.store.platform().collection(COUNTERS);
+  const _id = counterId(project);
   try {
-    await counters.updateOne({ _id: counterId(project), [name]: { $exists: true } }, { $inc: { [name]: -amount } });
+    await counters.updateOne({ _id, [name]: { $exists: true } }, { $inc: { [name]: -amount } });
   } catch (error) {
     // What it accounts for is done (a delete committed) or undone (a write that failed): that stays
     // the answer. The counter now counts too much; dropped, its next use counts what is stored.
     deps.log.warn("quota release failed; the counter is recounted at its next use", { quota: name, error });
     // When the platform database refuses this too, the counter stays too high (it refuses early, never
     // late) until it is counted afresh: a change of settings.quotas does that.
-    await dropCounter(deps, project, name).catch(() => undefined);
+    await counters.updateOne({ _id }, { $unset: { [name]: "" } }).catch(() => undefined);
   }
-}
-
-/** Drops one of the project's counters: its next use counts what the project holds then. */
-async function dropCounter(deps: Pick<Deps, "store">, project: ResolvedProject, name: Counted): Promise<void> {
-  await deps.store
-    .platform()
-    .collection(COUNTERS)
-    .updateOne({ _id: counterId(project) }, { $unset: { [name]: "" } });
 }
 
 /** Reserves `bytes` of the documents quota (403 QUOTA_EXCEEDED when it would be passed); returns the release. */
