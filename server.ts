@@ -9,6 +9,7 @@ import { type Config, ConfigError, loadConfig } from "./shared/config.js";
 import { createDeps } from "./shared/deps.js";
 import { createLocalApp } from "./shared/local-app.js";
 import { type DemoProject, ensureDemoProject, loadOrCreateAdminToken } from "./shared/local-bootstrap.js";
+import { type LimitRule, windowText } from "./shared/ratelimit/rule.js";
 import { DataDirInUseError } from "./shared/store/embedded/dir-lock.js";
 
 /** How long in-flight requests may take to finish after SIGTERM/SIGINT. */
@@ -119,6 +120,7 @@ function banner(o: { url: string; config: Config; tokenSource: string; demo: Dem
       `    curl -s -X POST ${url}/api/admin/projects/${demo.id}/keys/rotate ${auth} -H 'content-type: application/json' -d '{"which":"both"}'`,
     );
   }
+  if (!config.production) lines.push(``, `  Rate limits:  ${rateLimitsText(config)}`);
   lines.push(
     ``,
     `Try:`,
@@ -131,6 +133,14 @@ function banner(o: { url: string; config: Config; tokenSource: string; demo: Dem
     `Ctrl-C stops the server.`,
   );
   return lines.join("\n");
+}
+
+/** The rate limits in force, as the banner tells a developer who may meet them. */
+function rateLimitsText(config: Config): string {
+  const { pk, auth, sk } = config.rateLimits.rules;
+  const text = (rule: LimitRule) => (rule === "off" ? "off" : `${rule.limit} per ${windowText(rule.windowMs)}`);
+  const on = [pk, auth, sk].some((rule) => rule !== "off");
+  return `pk ${text(pk)}, auth ${text(auth)} (per IP); sk ${text(sk)} (per key)${on ? "; RATE_LIMIT_PK / _AUTH / _SK=off turn them off" : ""}`;
 }
 
 main().catch((error) => {

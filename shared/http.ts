@@ -9,9 +9,14 @@ import { documentJson } from "./store/types.js";
 export const publicBaseUrl = (c: Context, config: Pick<Config, "publicUrl">) =>
   (config.publicUrl ?? new URL(c.req.url).origin).replace(/\/$/, "");
 
-/** Writes the success envelope `{success: true, data, message?}`. */
+/**
+ * Writes the success envelope `{success: true, data, message?}`. A message is also put inside an
+ * object's data: urBackend's SDK returns `data` alone and its callers read `result.message`.
+ */
 export function ok(c: Context, data: unknown, status: ContentfulStatusCode = 200, message?: string) {
-  return c.json(message === undefined ? { success: true, data } : { success: true, data, message }, status);
+  if (message === undefined) return c.json({ success: true, data }, status);
+  const isObject = typeof data === "object" && data !== null && !Array.isArray(data);
+  return c.json({ success: true, data: isObject ? { ...data, message } : data, message }, status);
 }
 
 /** The success envelope around data given as JSON text. */

@@ -114,6 +114,14 @@ describe("GET /api/admin/projects/:id/outbox", () => {
     expect((await admin("GET", `/projects/${env.project.id}/outbox`, undefined, null)).status).toBe(401);
   });
 
+  it("?to= with a plus address typed unencoded (its + reads as a space) still finds the mails", async () => {
+    await env.signup("carol+test@example.com");
+    for (const to of ["carol+test@example.com", "carol%2Btest@example.com"]) {
+      const res = await admin("GET", `/projects/${env.project.id}/outbox?to=${to}`);
+      expect(res.json.data.map((m: { to: string }) => m.to)).toEqual(["carol+test@example.com"]);
+    }
+  });
+
   it("answers 404 in production", async () => {
     const deps = await testDeps({
       env: { NODE_ENV: "production", ENCRYPTION_KEY: "a".repeat(64), DATA_DIR: "/unused", MAIL_PROVIDER: "memory" },

@@ -374,7 +374,7 @@ describe("requireEmailVerification", () => {
     const otp = env.otpFor("a@example.com");
     const verified = await env.api("POST", "/verify-email", { body: { email: "A@example.com", otp } });
     expect(verified.status).toBe(200);
-    expect(verified.json.data).toEqual({ email: "a@example.com", emailVerified: true });
+    expect(verified.json.data).toEqual({ email: "a@example.com", emailVerified: true, message: "Email verified" });
     const ok = await env.login("a@example.com");
     expect(ok.status).toBe(200);
     expect(ok.json.data.user.emailVerified).toBe(true);
@@ -703,7 +703,7 @@ describe("password reset and change", () => {
     expect((await put({ currentPassword: PASSWORD, newPassword: "short" })).status).toBe(400);
     const res = await put({ currentPassword: PASSWORD, newPassword: "another password" });
     expect(res.status).toBe(200);
-    expect(res.json.data).toEqual({ passwordChanged: true, revokedSessions: 1 });
+    expect(res.json.data).toEqual({ passwordChanged: true, revokedSessions: 1, message: "Password changed" });
     expect((await env.api("GET", "/me", { token: other.accessToken })).status).toBe(401);
     expect((await env.api("POST", "/refresh-token", { body: { refreshToken: other.refreshToken } })).status).toBe(401);
     expect((await env.api("GET", "/me", { token: session.accessToken })).status).toBe(200);

@@ -160,6 +160,23 @@ describe.each<Backend>(["memory", "upstash"])("rate limits, %s backend", (backen
   });
 });
 
+describe("the 429 on a development server", () => {
+  it("says how to turn the limit off: the deployment's variable, or the project's setting where it has its own", async () => {
+    const env = await instances("memory", { NODE_ENV: "development", RATE_LIMIT_PK: "1/1m" });
+    await env.get();
+    expect((await (await env.get()).json()).message).toMatch(
+      /; retry in \d+ s \(while developing, RATE_LIMIT_PK=off turns it off\)$/,
+    );
+    const project = (await env.deps.projects.list())[0]!;
+    await env.deps.projects.update(project.id, { settings: { rateLimits: { pk: "1/1m" } } });
+    await env.get();
+    expect((await (await env.get()).json()).message).toMatch(
+      /\(while developing, the project's settings.rateLimits.pk "off" turns it off\)$/,
+    );
+    await env.close();
+  });
+});
+
 describe("rate limits across instances (Upstash)", () => {
   it("two instances sharing one Redis enforce one limit together", async () => {
     const env = await instances("upstash", { RATE_LIMIT_PK: "4/1m" }, 2);

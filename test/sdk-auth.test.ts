@@ -89,8 +89,8 @@ describe("auth module of @urbackend/sdk", () => {
 
     const token = auth.getToken() as string;
     const refresh = auth.getRefreshToken() as string;
-    const out = (await auth.logout()) as unknown as { loggedOut: boolean; revoked: boolean };
-    expect(out).toEqual({ loggedOut: true, revoked: true });
+    const out = await auth.logout();
+    expect(out).toEqual({ loggedOut: true, revoked: true, message: "Logged out" });
     expect(auth.getToken()).toBeUndefined();
     await expect(auth.me(token)).rejects.toBeInstanceOf(AuthError);
     await expect(auth.refreshToken(refresh)).rejects.toMatchObject({ statusCode: 401 });
@@ -124,7 +124,8 @@ describe("auth module of @urbackend/sdk", () => {
     const { auth } = client();
     await auth.signUp({ email: "verify@example.com", password: PASSWORD });
     // The signup code sets no cooldown (it would show that the account was just created): the first resend goes out.
-    await auth.resendVerificationOtp({ email: "verify@example.com" });
+    const resent = await auth.resendVerificationOtp({ email: "verify@example.com" });
+    expect(resent.message).toMatch(/new code is on its way/);
     const cooldown = await auth.resendVerificationOtp({ email: "verify@example.com" }).catch((e: unknown) => e);
     expect(cooldown).toBeInstanceOf(RateLimitError);
     expect((cooldown as RateLimitError).retryAfter).toBeGreaterThan(0);
@@ -133,7 +134,7 @@ describe("auth module of @urbackend/sdk", () => {
     );
     const otp = await otpFromOutbox("verify@example.com", "verify");
     const verified = await auth.verifyEmail({ email: "verify@example.com", otp });
-    expect(verified).toEqual({ email: "verify@example.com", emailVerified: true });
+    expect(verified).toEqual({ email: "verify@example.com", emailVerified: true, message: "Email verified" });
     expect((await auth.me()).emailVerified).toBe(true);
   });
 
@@ -141,10 +142,15 @@ describe("auth module of @urbackend/sdk", () => {
     const { auth } = client();
     await auth.signUp({ email: "reset@example.com", password: PASSWORD });
     const oldToken = auth.getToken() as string;
-    await auth.requestPasswordReset({ email: "reset@example.com" });
-    await expect(auth.requestPasswordReset({ email: "nobody@example.com" })).resolves.toBeDefined();
+    const requested = await auth.requestPasswordReset({ email: "reset@example.com" });
+    expect(requested.message).toBe("If the account exists, a reset code is on its way");
+    await expect(auth.requestPasswordReset({ email: "nobody@example.com" })).resolves.toEqual({
+      email: "nobody@example.com",
+      message: requested.message,
+    });
     const otp = await otpFromOutbox("reset@example.com", "reset");
-    await auth.resetPassword({ email: "reset@example.com", otp, newPassword: "a brand new password" });
+    const reset = await auth.resetPassword({ email: "reset@example.com", otp, newPassword: "a brand new password" });
+    expect(reset.message).toBe("Password reset; sign in with the new password");
     await expect(auth.me(oldToken)).rejects.toBeInstanceOf(AuthError);
 
     await auth.login({ email: "reset@example.com", password: "a brand new password" });
@@ -152,7 +158,7 @@ describe("auth module of @urbackend/sdk", () => {
       currentPassword: "a brand new password",
       newPassword: "third password",
     });
-    expect(changed).toMatchObject({ passwordChanged: true });
+    expect(changed).toMatchObject({ passwordChanged: true, message: "Password changed" });
     expect((await auth.me()).email).toBe("reset@example.com");
     await expect(
       client().auth.login({ email: "reset@example.com", password: "third password" }),

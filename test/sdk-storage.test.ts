@@ -80,6 +80,10 @@ describe("@urbackend/sdk storage module", () => {
     expect(new Uint8Array(await read.arrayBuffer())).toEqual(PNG);
     // A name the project's types do not cover, or bytes that are not what the name says: refused.
     await expect(storage.upload(Buffer.from(PNG), "image.exe")).rejects.toThrow(/application\/octet-stream/);
+    // No name at all (the SDK README's `upload(file)`): the message says what to send.
+    await expect(storage.upload(Buffer.from(PNG))).rejects.toThrow(
+      'Files of type "application/octet-stream" are not accepted: send the file\'s type, or a file name with its extension (photo.png)',
+    );
     await expect(storage.upload(Buffer.from("<html>"), "page.png")).rejects.toThrow();
   });
 

@@ -137,6 +137,10 @@ describe("local server (npm start)", () => {
       expect(output).toMatch(/pk_live_\S+/);
       expect(output).toMatch(/sk_live_\S+/);
       expect(output).toContain(server.token);
+      // The limits a developer may meet, and how to turn them off (the defaults of API.md §8).
+      expect(output).toContain(
+        "Rate limits:  pk 100 per 15 min, auth 20 per 15 min (per IP); sk 1000 per 1 min (per key); RATE_LIMIT_PK / _AUTH / _SK=off turn them off",
+      );
       expect((await stat(join(dataDir, "admin-token"))).mode & 0o777).toBe(0o600);
 
       const health = await fetch(`${server.url}/api/health`);

@@ -54,12 +54,15 @@ export function projectUserRoutes(deps: Deps): Hono<AppEnv> {
     return ok(c, { _id: userId, id: userId, deleted: true });
   });
 
-  /** The last mails sent for the project, newest first (`?to=` filters by recipient). Development only. */
+  /**
+   * The last mails sent for the project, newest first (`?to=` filters by recipient; a space is read
+   * as the `+` of an address typed unencoded, `?to=ann+test@example.com`). Development only.
+   */
   routes.get("/:id/outbox", async (c) => {
     const outbox = deps.mailer.outbox;
     if (deps.config.production || !outbox) throw new ApiError("NOT_FOUND", "Route not found");
     const project = await projectOf(c);
-    const to = c.req.query("to")?.trim().toLowerCase();
+    const to = c.req.query("to")?.trim().toLowerCase().replaceAll(" ", "+");
     const mails = outbox(project.id).filter((mail) => to === undefined || to === "" || mail.to === to);
     return ok(c, mails);
   });

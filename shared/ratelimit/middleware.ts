@@ -7,7 +7,7 @@ import type { Deps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import type { Principal } from "../principal.js";
 import type { RuleName } from "./config.js";
-import { type LimitRule, parseRule, ruleId } from "./rule.js";
+import { type LimitRule, parseRule, ruleId, windowText } from "./rule.js";
 import { LimiterUnavailableError, type RateLimiter } from "./types.js";
 
 /**
@@ -24,10 +24,18 @@ function ruleFor(c: Context<AppEnv>, principal: Principal): RuleName {
   return GUARDED_AUTH_ROUTE.test(c.req.path) ? "auth" : "pk";
 }
 
-/** The project's own setting for a rule, else the deployment's. */
-function effectiveRule(deps: Pick<Deps, "config">, principal: Principal, name: RuleName): LimitRule {
+/** The project's own setting for a rule, if it has a valid one. */
+function ownRule(principal: Principal, name: RuleName): LimitRule | undefined {
   const own = (principal.project.settings.rateLimits as Record<string, unknown> | undefined)?.[name];
-  return (typeof own === "string" && parseRule(own)) || deps.config.rateLimits.rules[name];
+  return (typeof own === "string" && parseRule(own)) || undefined;
+}
+
+/** In development, how to turn a limit off: the 429 a developer meets on the local server says it. */
+function developmentHint(deps: Pick<Deps, "config">, principal: Principal, name: RuleName): string {
+  if (deps.config.nodeEnv !== "development") return "";
+  return ownRule(principal, name)
+    ? ` (while developing, the project's settings.rateLimits.${name} "off" turns it off)`
+    : ` (while developing, RATE_LIMIT_${name.toUpperCase()}=off turns it off)`;
 }
 
 /**
@@ -42,7 +50,7 @@ export async function limitRequest(
   apiKey: string,
 ): Promise<void> {
   const name = ruleFor(c, principal);
-  const rule = effectiveRule(deps, principal, name);
+  const rule = ownRule(principal, name) ?? deps.config.rateLimits.rules[name];
   if (rule === "off") return;
   const subject =
     name === "sk"
@@ -66,17 +74,10 @@ export async function limitRequest(
   if (result.pending) handToRuntime(c, result.pending);
   const headers = rateLimitHeaders(result, deps.clock.now());
   if (!result.allowed) {
-    const message = `Too many requests: the ${name} limit is ${rule.limit} per ${windowText(rule.windowMs)}; retry in ${headers["retry-after"]} s`;
+    const message = `Too many requests: the ${name} limit is ${rule.limit} per ${windowText(rule.windowMs)}; retry in ${headers["retry-after"]} s${developmentHint(deps, principal, name)}`;
     throw new ApiError("RATE_LIMITED", message, { headers });
   }
   for (const [header, value] of Object.entries(headers)) c.header(header, value);
-}
-
-/** A rule's window as people say it: "15 min", "1 h", "30 s". */
-function windowText(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
-  return `${ms / 1000} s`;
 }
 
 /** The RateLimit-* and X-RateLimit-* headers of a limit (API.md §8), with Retry-After when refused. */

@@ -17,3 +17,10 @@ export function parseRule(text: string): LimitRule | undefined {
 
 /** The rule back as text (`100/900s`), for keys that must not collide across rules. */
 export const ruleId = (rule: Exclude<LimitRule, "off">) => `${rule.limit}/${rule.windowMs}ms`;
+
+/** A rule's window as people say it: "15 min", "1 h", "30 s". */
+export function windowText(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return `${ms / 1000} s`;
+}

@@ -103,7 +103,9 @@ export function acceptedType(policy: StoragePolicy, declared: unknown, filename 
     type = EXTENSION_TYPES.get(/\.([a-z0-9]+)$/i.exec(filename)?.[1]?.toLowerCase() ?? "") ?? type;
   }
   if (!type || !policy.allowedContentTypes.includes(type)) {
-    throw new ApiError("UNSUPPORTED_MEDIA_TYPE", `Files of type "${type || "unknown"}" are not accepted`);
+    const untyped = type === "" || type === "application/octet-stream";
+    const hint = untyped ? ": send the file's type, or a file name with its extension (photo.png)" : "";
+    throw new ApiError("UNSUPPORTED_MEDIA_TYPE", `Files of type "${type || "unknown"}" are not accepted${hint}`);
   }
   return type;
 }

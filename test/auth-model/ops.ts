@@ -29,6 +29,13 @@ import {
   verdict,
 } from "./model.js";
 
+/** An answer with a message carries it in the envelope and, for urBackend's SDK, inside its data too. */
+function sameWithMessage(r: Real, res: CallResult, expected: object, what: string): void {
+  const message = res.json?.message;
+  same(r, typeof message === "string" && message !== "", true, `${what}: message`);
+  same(r, res.json.data, { ...expected, message }, what);
+}
+
 export const EMAILS = ["ann@ex.io", "bob@ex.io", "cy@ex.io"];
 export const PASSWORDS = ["password-one", "password-two", "password-three"];
 const WRONG = "wrong-password";
@@ -500,7 +507,7 @@ export function judge(m: Model, r: Real, op: Op, res: CallResult) {
         }
       }
       verdict(r, res, { status: 200 }, what);
-      same(r, res.json.data, { loggedOut: true, revoked }, what);
+      sameWithMessage(r, res, { loggedOut: true, revoked }, what);
       return;
     }
     case "me": {
@@ -541,14 +548,14 @@ export function judge(m: Model, r: Real, op: Op, res: CallResult) {
       u.user.pw = op.next;
       const n = revokeUserSessions(m, u.user.id, u.sid);
       verdict(r, res, { status: 200 }, what);
-      same(r, res.json.data, { passwordChanged: true, revokedSessions: n }, what);
+      sameWithMessage(r, res, { passwordChanged: true, revokedSessions: n }, what);
       return;
     }
     case "requestReset": {
       const acc = m.s.accounts[op.norm];
       issue(m, "reset", op.norm, acc?.id ?? null);
       verdict(r, res, { status: 200 }, what);
-      same(r, res.json.data, { email: op.norm }, what);
+      sameWithMessage(r, res, { email: op.norm }, what);
       same(r, res.headers.get("retry-after"), null, `${what}: Retry-After`);
       return;
     }
@@ -559,7 +566,7 @@ export function judge(m: Model, r: Real, op: Op, res: CallResult) {
       if ("cooldown" in out)
         return expectError(r, res, { status: 429, code: "OTP_COOLDOWN", retry: out.cooldown }, what);
       verdict(r, res, { status: 200 }, what);
-      same(r, res.json.data, { email: op.norm }, what);
+      sameWithMessage(r, res, { email: op.norm }, what);
       return;
     }
     case "verify": {
@@ -567,7 +574,7 @@ export function judge(m: Model, r: Real, op: Op, res: CallResult) {
       if (!acc) return;
       acc.verified = true;
       verdict(r, res, { status: 200 }, what);
-      same(r, res.json.data, { email: op.norm, emailVerified: true }, what);
+      sameWithMessage(r, res, { email: op.norm, emailVerified: true }, what);
       return;
     }
     case "reset": {
@@ -578,7 +585,7 @@ export function judge(m: Model, r: Real, op: Op, res: CallResult) {
       revokeUserSessions(m, acc.id);
       delete m.s.throttle[op.norm];
       verdict(r, res, { status: 200 }, what);
-      same(r, res.json.data, { passwordReset: true }, what);
+      sameWithMessage(r, res, { passwordReset: true }, what);
       return;
     }
     case "sessions": {
