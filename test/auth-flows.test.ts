@@ -9,6 +9,12 @@ import { createDataApp } from "../functions/data/app.js";
 import { type AuthTestEnv, authTestEnv, PASSWORD, refreshCookie, type Session } from "./auth-helpers.js";
 import { call } from "./data-helpers.js";
 
+/** The 400 detail for a protected field: a password-like one says where passwords change. */
+const protectedMessage = (field: string) =>
+  /password/i.test(field)
+    ? "cannot be set here: a password changes through PUT /change-password (or a reset)"
+    : "is protected and cannot be set";
+
 let env: AuthTestEnv;
 afterEach(() => env.close());
 
@@ -158,8 +164,23 @@ describe("signup", () => {
         body: { email: "a@example.com", password: PASSWORD, [field]: field === "emailVerified" ? true : ["admin"] },
       });
       expect(res.status, field).toBe(400);
-      expect(res.json.details, field).toEqual([{ path: field, message: "is protected and cannot be set" }]);
+      expect(res.json.details, field).toEqual([{ path: field, message: protectedMessage(field) }]);
     }
+  });
+
+  it("checks a password confirmation (passwordConfirm, confirmPassword) and never stores it", async () => {
+    for (const field of ["passwordConfirm", "confirmPassword"]) {
+      const wrong = await env.api("POST", "/signup", {
+        body: { email: "a@example.com", password: PASSWORD, [field]: `${PASSWORD}!` },
+      });
+      expect([wrong.status, wrong.json.details]).toEqual([400, [{ path: field, message: "does not match password" }]]);
+    }
+    const res = await env.api("POST", "/signup", {
+      body: { email: "a@example.com", password: PASSWORD, passwordConfirm: PASSWORD, confirmPassword: PASSWORD },
+    });
+    expect(res.status).toBe(201);
+    const me = await env.api("GET", "/me", { token: res.json.data.accessToken });
+    expect(JSON.stringify([res.json, me.json])).not.toContain(PASSWORD);
   });
 
   it("rejects unsafe keys and look-alikes of auth's own fields", async () => {
@@ -510,7 +531,10 @@ describe("refresh-token and logout", () => {
   });
 
   it("logout revokes that session (refresh and the access token stop working) and clears the cookie", async () => {
-    const res = await env.api("POST", "/logout", { headers: { "x-refresh-token": session.refreshToken! } });
+    // As urBackend's SDK sends it in a browser: the token in the header, the cookie along with it.
+    const res = await env.api("POST", "/logout", {
+      headers: { "x-refresh-token": session.refreshToken!, cookie: `refreshToken=${session.refreshToken}` },
+    });
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ success: true, data: { loggedOut: true, revoked: true } });
     expect(res.headers.getSetCookie().find((l) => l.startsWith("refreshToken="))).toMatch(/^refreshToken=; Max-Age=0;/);
@@ -619,10 +643,14 @@ describe("me, public profiles, update-profile", () => {
       githubId: "1",
       googleId: "2",
       provider: "github",
+      // A change-password body sent here, or a confirmation: never stored in clear.
+      newPassword: "my new secret password",
+      currentPassword: PASSWORD,
+      passwordConfirm: "my new secret password",
     })) {
       const res = await env.api("PUT", "/update-profile", { token: session.accessToken, body: { [field]: value } });
       expect(res.status, field).toBe(400);
-      expect(res.json.details, field).toEqual([{ path: field, message: "is protected and cannot be set" }]);
+      expect(res.json.details, field).toEqual([{ path: field, message: protectedMessage(field) }]);
     }
     const me = (await env.api("GET", "/me", { token: session.accessToken })).json.data;
     expect(me).toEqual(session.user);

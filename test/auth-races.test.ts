@@ -68,12 +68,12 @@ it("a login whose password check overlapped a reset is refused", async () => {
   expect(await sessions()).toEqual([]);
 });
 
-/** Holds the next insert of a session until `release`; `entered` resolves when it arrives. */
-function heldSessionInsert() {
+/** Holds the next call of `method` on an auth collection until `release`; `entered` resolves when it arrives. */
+function heldCall(collection: string, method: string) {
   const entered = deferred();
   const gate = deferred();
   let armed = true;
-  aroundCollections(env.deps, { _auth_sessions: ["insertOne"] }, async (run) => {
+  aroundCollections(env.deps, { [collection]: [method] }, async (run) => {
     if (armed) {
       armed = false;
       entered.resolve();
@@ -88,7 +88,7 @@ it("a reset that lands while the login's session is being created: the login is 
   await env.signup("ann@example.com");
   await env.api("POST", "/request-password-reset", { body: { email: "ann@example.com" } });
   const otp = env.otpFor("ann@example.com", "reset");
-  const held = heldSessionInsert();
+  const held = heldCall("_auth_sessions", "insertOne");
   const login = env.login("ann@example.com");
   await held.entered;
   const reset = await env.api("POST", "/reset-password", {
@@ -154,4 +154,32 @@ it("a login whose password check overlapped the account's deletion gets no token
   const res = await login.finish();
   expect(res.status).toBe(401);
   expect(res.text).not.toContain("accessToken");
+});
+
+it("a refresh overlapping a password reset gets no tokens (the reset revoked every session)", async () => {
+  const session = await env.signup("ann@example.com");
+  await env.api("POST", "/request-password-reset", { body: { email: "ann@example.com" } });
+  const otp = env.otpFor("ann@example.com", "reset");
+  const hold = heldCall("_auth_refresh_tokens", "updateOne");
+  const refreshing = env.api("POST", "/refresh-token", { headers: { "x-refresh-token": session.refreshToken! } });
+  await hold.entered;
+  const reset = await env.api("POST", "/reset-password", {
+    body: { email: "ann@example.com", otp, newPassword: "a brand new password" },
+  });
+  expect(reset.status).toBe(200);
+  hold.release();
+  const refreshed = await refreshing;
+  expect([refreshed.status, refreshed.json.code]).toEqual([401, "REFRESH_TOKEN_INVALID"]);
+  expect(await sessions()).toEqual([]);
+});
+
+it("a refresh overlapping a logout of its session gets no tokens", async () => {
+  const session = await env.signup("bob@example.com");
+  const hold = heldCall("_auth_refresh_tokens", "updateOne");
+  const refreshing = env.api("POST", "/refresh-token", { headers: { "x-refresh-token": session.refreshToken! } });
+  await hold.entered;
+  expect((await env.api("POST", "/logout", { token: session.accessToken })).json.data.revoked).toBe(true);
+  hold.release();
+  expect((await refreshing).status).toBe(401);
+  expect(await sessions()).toEqual([]);
 });

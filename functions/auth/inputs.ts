@@ -45,6 +45,7 @@ export async function readObject(c: Context): Promise<Record<string, unknown>> {
 }
 
 const PROTECTED = new Set(PROTECTED_USER_FIELDS);
+const PASSWORD_HINT = "cannot be set here: a password changes through PUT /change-password (or a reset)";
 const AUTH_FIELDS = [...PROTECTED_USER_FIELDS, ...ACCOUNT_FIELDS];
 
 /**
@@ -55,8 +56,9 @@ export function checkAccountKeys(body: Record<string, unknown>, allowed: readonl
   assertSafeBody(body);
   assertNoLookalikes(body, AUTH_FIELDS);
   for (const key of Object.keys(body)) {
-    if (PROTECTED.has(key) && !allowed.includes(key))
-      details.push({ path: key, message: "is protected and cannot be set" });
+    if (!PROTECTED.has(key) || allowed.includes(key)) continue;
+    const password = /password/i.test(key);
+    details.push({ path: key, message: password ? PASSWORD_HINT : "is protected and cannot be set" });
   }
 }
 

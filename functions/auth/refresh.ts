@@ -9,7 +9,13 @@ import { isId } from "../../shared/ids.js";
 import { bearerToken, verifyAccessToken } from "../../shared/tokens.js";
 import { type AuthRuntime, scopeOf } from "./context.js";
 import { sessionPayload } from "./session-response.js";
-import { assertCookieOrigin, clearRefreshCookie, readRefreshToken } from "./transport.js";
+import {
+  assertCookieOrigin,
+  clearRefreshCookie,
+  cookieOriginAllowed,
+  readRefreshToken,
+  refreshCookieOf,
+} from "./transport.js";
 
 export function refreshRoutes(rt: AuthRuntime): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
@@ -36,16 +42,24 @@ export function refreshRoutes(rt: AuthRuntime): Hono<AppEnv> {
   /**
    * Revokes the session of the refresh token sent (or of the Bearer token's session); 200, except that
    * the ambient cookie logs out only from an origin that may spend it (else a foreign page could log a
-   * user out, and clear the cookie). A spent token of a live session logs it out too, also one spent
+   * user out). A spent token of a live session logs it out too, also one spent
    * just now by a parallel refresh (REFRESH_REUSE_WINDOW_MS): logging out is what its holder asks for,
    * and a spent token can end its session by a refresh after the window anyway — it never keeps one.
    */
   routes.post("/logout", async (c) => {
     const scope = await scopeOf(c, rt);
     const { cols, now, project } = scope;
+    const { publicUrl } = rt.deps.config;
     const sent = readRefreshToken(c, await readJson(c));
-    if (sent?.source === "cookie") assertCookieOrigin(c, project.allowedOrigins, rt.deps.config.publicUrl);
+    if (sent?.source === "cookie") assertCookieOrigin(c, project.allowedOrigins, publicUrl);
     const fromRefresh = sent ? await sessionOfRefreshToken(cols, sent.token, project.id) : null;
+    // The cookie is cleared only where this origin may use it and it holds this project's token:
+    // another project's app (they share the cookie's name) stays signed in.
+    const cookie = refreshCookieOf(c);
+    const clearCookie =
+      cookie !== undefined &&
+      cookieOriginAllowed(c, project.allowedOrigins, publicUrl) &&
+      (sent?.token === cookie ? fromRefresh : await sessionOfRefreshToken(cols, cookie, project.id)) !== null;
     let revoked = fromRefresh ? await revokeSession(cols, fromRefresh) : false;
     const bearer = bearerToken(c.req.header("authorization"));
     if (bearer) {
@@ -53,7 +67,7 @@ export function refreshRoutes(rt: AuthRuntime): Hono<AppEnv> {
       const sid = verified?.claims.sid;
       if (verified && isId(sid)) revoked = (await revokeSession(cols, sid, verified.userId)) || revoked;
     }
-    clearRefreshCookie(c, rt.deps.config);
+    if (clearCookie) clearRefreshCookie(c, rt.deps.config);
     return ok(c, { loggedOut: true, revoked }, 200, "Logged out");
   });
 

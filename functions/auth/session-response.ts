@@ -9,7 +9,7 @@ import { type RefreshSource, setRefreshCookie, wantsRefreshInBody } from "./tran
 import { userView } from "./views.js";
 
 /**
- * Signs the access token for an issued refresh token, sets the cookie, and returns
+ * Signs the access token for an issued refresh token, sets the cookie (setRefreshCookie), and returns
  * `{user, userId, accessToken, token, tokenType, expiresIn, expiresAt}` (+ `refreshToken` in header
  * mode); `userId` and `token` as urBackend's SDK types them.
  */
@@ -28,7 +28,7 @@ export async function sessionPayload(
     claims: { sid: issued.sessionId },
   });
   const refreshSeconds = Math.max(0, Math.floor((issued.expiresAt - scope.now) / 1000));
-  setRefreshCookie(c, rt.deps.config, issued.refreshToken, refreshSeconds);
+  setRefreshCookie(c, rt.deps.config, scope.project.allowedOrigins, issued.refreshToken, refreshSeconds);
   const payload: Record<string, unknown> = {
     user: await userView(rt, scope, user),
     userId: user._id,

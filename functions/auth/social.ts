@@ -279,14 +279,14 @@ export function socialRoutes(rt: AuthRuntime): Hono<AppEnv> {
 
   routes.post("/social/exchange", async (c) => {
     const { token, rtCode } = parseWith(exchangeSchema, await readObject(c));
-    const { cols, now } = await scopeOf(c, rt);
+    const { cols, now, project } = await scopeOf(c, rt);
     const invalid = () => new ApiError("TOKEN_INVALID", "Invalid or expired sign-in code");
     const handover = await cols.socialHandovers.deleteOne({ hash: sha256Hex(rtCode), expiresAt: { $gt: iso(now) } });
     await cols.socialHandovers.deleteMany({ expiresAt: { $lte: iso(now) } });
     if (!handover || !timingSafeEqual(sha256Hex(token), String(handover.tokenHash))) throw invalid();
     const refreshToken = await box.open(String(handover.refreshToken));
     const seconds = Math.max(0, Math.floor((Date.parse(String(handover.refreshExpiresAt)) - now) / 1000));
-    setRefreshCookie(c, rt.deps.config, refreshToken, seconds);
+    setRefreshCookie(c, rt.deps.config, project.allowedOrigins, refreshToken, seconds);
     return ok(c, { refreshToken }, 200, "Refresh token exchanged");
   });
 

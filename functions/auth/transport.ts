@@ -25,22 +25,32 @@ export function readRefreshToken(c: Context, body: unknown): { token: string; so
   if (header) return { token: header, source: "header" };
   const fromBody = (body as { refreshToken?: unknown } | undefined)?.refreshToken;
   if (typeof fromBody === "string" && fromBody !== "") return { token: fromBody, source: "body" };
-  const cookie = getCookie(c, REFRESH_COOKIE);
+  const cookie = refreshCookieOf(c);
   return cookie ? { token: cookie, source: "cookie" } : null;
 }
+
+/** The refresh-token cookie the request carries, if any. */
+export const refreshCookieOf = (c: Context): string | undefined => getCookie(c, REFRESH_COOKIE);
 
 /**
  * The cookie is an ambient credential: the browser sends it for any page that calls the API (with
  * `COOKIE_SAMESITE=None`, pages of any site), and with an empty allowlist that page may read the
- * answer. So a refresh token read from the cookie is spent only for a request without `Origin`, from
- * the API's own origin (or PUBLIC_URL's), or from an origin the project's allowlist names: 403
- * ORIGIN_NOT_ALLOWED otherwise. Tokens the page sends itself (header, body) need no such check.
+ * answer; and a page's form POST (a top-level navigation) may have the browser take a cookie from
+ * the answer. So the cookie is used — spent, set, cleared — only for a request without `Origin`,
+ * from the API's own origin (or PUBLIC_URL's), or from an origin the project's allowlist names.
+ * Elsewhere a page could spend it, sign the browser in to the page's own account (login CSRF), or
+ * log its user out. Tokens a page sends itself (header, body) need no such check.
  */
-export function assertCookieOrigin(c: Context, allowedOrigins: readonly string[], publicUrl: string | undefined) {
+export function cookieOriginAllowed(c: Context, allowedOrigins: readonly string[], publicUrl: string | undefined) {
   const origin = c.req.header("origin");
-  if (!origin) return;
+  if (!origin) return true;
   const own = [new URL(c.req.url).origin, publicUrl && new URL(publicUrl).origin];
-  if (own.includes(origin) || (allowedOrigins.length > 0 && originAllowed(origin, allowedOrigins))) return;
+  return own.includes(origin) || (allowedOrigins.length > 0 && originAllowed(origin, allowedOrigins));
+}
+
+/** 403 ORIGIN_NOT_ALLOWED for a refresh token read from the cookie by an origin that may not use it. */
+export function assertCookieOrigin(c: Context, allowedOrigins: readonly string[], publicUrl: string | undefined) {
+  if (cookieOriginAllowed(c, allowedOrigins, publicUrl)) return;
   throw new ApiError(
     "ORIGIN_NOT_ALLOWED",
     "A refresh-token cookie is accepted from other origins only when the project's allowlist names them",
@@ -73,8 +83,18 @@ function secureFor(c: Context, config: Pick<Config, "publicUrl">, sameSite: Conf
   );
 }
 
-/** Sets the refresh-token cookie for `maxAgeSeconds`. */
-export function setRefreshCookie(c: Context, config: Config, token: string, maxAgeSeconds: number): void {
+/**
+ * Sets the refresh-token cookie for `maxAgeSeconds`, where the request's origin may use it
+ * (cookieOriginAllowed); another origin gets the token in the body only, when it asks for it.
+ */
+export function setRefreshCookie(
+  c: Context,
+  config: Config,
+  allowedOrigins: readonly string[],
+  token: string,
+  maxAgeSeconds: number,
+): void {
+  if (!cookieOriginAllowed(c, allowedOrigins, config.publicUrl)) return;
   setCookie(c, REFRESH_COOKIE, token, {
     httpOnly: true,
     secure: secureFor(c, config, config.cookieSameSite),

@@ -6,6 +6,13 @@
 /** Stored on the user but never in any response. */
 export const INTERNAL_USER_FIELDS: readonly string[] = ["passwordHash"];
 
+/**
+ * What forms send beside a password (PocketBase's `passwordConfirm`, a change-password body sent to
+ * update-profile): never stored. Signup checks a confirmation against the password.
+ */
+export const PASSWORD_CONFIRMATION_FIELDS: readonly string[] = ["passwordConfirm", "confirmPassword"];
+const PASSWORD_COMPANION_FIELDS = [...PASSWORD_CONFIRMATION_FIELDS, "currentPassword", "newPassword", "oldPassword"];
+
 /** Server-owned user fields: never taken from a signup or update-profile body. */
 export const PROTECTED_USER_FIELDS: readonly string[] = [
   "_id",
@@ -26,6 +33,7 @@ export const PROTECTED_USER_FIELDS: readonly string[] = [
   "createdBy",
   "lastLoginAt",
   "passwordChangedAt",
+  ...PASSWORD_COMPANION_FIELDS,
 ];
 
 /** Built-in account fields besides the protected ones: handled by auth, not by the profile schema. */

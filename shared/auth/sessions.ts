@@ -120,7 +120,15 @@ export async function rotateRefreshToken(
     const spend = { spent: true, spentAt: iso(now), successorId };
     if (await cols.refreshTokens.updateOne({ hash, spent: false }, { $set: spend })) {
       const extended = { lastUsedAt: iso(now), expiresAt: iso(now + ttlMs) };
-      await cols.sessions.updateOne({ _id: sessionId }, { $set: extended });
+      if (!(await cols.sessions.updateOne({ _id: sessionId }, { $set: extended }))) {
+        // Revoked since it was read (a reset, a logout in between): no successor, no access token,
+        // and the token as it was (as if the refresh had come after the revocation).
+        await cols.refreshTokens.updateOne(
+          { hash },
+          { $set: { spent: false }, $unset: { spentAt: "", successorId: "" } },
+        );
+        throw new ApiError("REFRESH_TOKEN_INVALID");
+      }
       const userId = String(known.userId);
       return insertRefreshToken(cols, { projectId, id: successorId, sessionId, userId, now, ttlMs });
     }

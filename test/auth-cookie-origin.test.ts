@@ -1,0 +1,90 @@
+/**
+ * The refresh cookie is an ambient credential: it is spent, set and cleared only for a request
+ * without Origin, from the API's own origin, or from one the project's allowlist names — and cleared
+ * only when it holds the project's own token (every project's cookie has the same name).
+ * Browser facts: a cross-site top-level form POST (enctype text/plain can carry a JSON body, the pk
+ * rides in ?key=) may set and delete SameSite=Lax cookies; with SameSite=None a cross-site fetch may too.
+ */
+import { afterEach, expect, it } from "vitest";
+import { type AuthTestEnv, authTestEnv, PASSWORD, refreshCookie } from "./auth-helpers.js";
+import { call } from "./data-helpers.js";
+
+let env: AuthTestEnv;
+afterEach(() => env.close());
+
+const EVIL = "https://evil.example";
+/** What a text/plain form POST with name `{"…","a":"` and value `"}` sends. */
+const formJson = (fields: Record<string, string>) => `${JSON.stringify({ ...fields, a: "=" })}\r\n`;
+const clearedCookie = (res: { headers: Headers }) =>
+  res.headers.getSetCookie().find((line) => line.startsWith("refreshToken=;"));
+
+it("login CSRF: a foreign page's login answers without planting its refresh cookie in the browser", async () => {
+  env = await authTestEnv();
+  await env.signup("attacker@evil.example");
+  const planted = await env.api("POST", "/login", {
+    headers: { origin: EVIL, "content-type": "text/plain" },
+    body: formJson({ email: "attacker@evil.example", password: PASSWORD }),
+  });
+  expect(planted.status).toBe(200);
+  expect(refreshCookie(planted)).toBeUndefined();
+  // The app's own origin, an allowed one, and a server (no Origin) still get it.
+  for (const headers of [{ origin: "http://localhost" }, {}] as Array<Record<string, string>>) {
+    const login = await env.api("POST", "/login", {
+      headers,
+      body: { email: "attacker@evil.example", password: PASSWORD },
+    });
+    expect(refreshCookie(login)).toBeDefined();
+  }
+});
+
+it("the same through /refresh-token with a token in the body: the rotated token is not set as the cookie", async () => {
+  env = await authTestEnv();
+  const attacker = await env.signup("attacker@evil.example");
+  const res = await env.api("POST", "/refresh-token", {
+    headers: { origin: EVIL, "content-type": "text/plain" },
+    body: formJson({ refreshToken: attacker.refreshToken! }),
+  });
+  expect(res.status).toBe(200);
+  expect(refreshCookie(res)).toBeUndefined();
+});
+
+it("forced logout with COOKIE_SAMESITE=None: a token in the body does not let a foreign page clear the cookie", async () => {
+  env = await authTestEnv({ env: { COOKIE_SAMESITE: "None" } });
+  await env.signup("victim@example.com");
+  const cookie = refreshCookie(await env.login("victim@example.com"));
+  expect(cookie).toBeDefined();
+  const guarded = await env.api("POST", "/logout", { headers: { origin: EVIL, cookie: `refreshToken=${cookie}` } });
+  expect([guarded.status, guarded.headers.get("set-cookie")]).toEqual([403, null]);
+  const bypass = await env.api("POST", "/logout", {
+    headers: { origin: EVIL, cookie: `refreshToken=${cookie}`, "content-type": "text/plain" },
+    body: JSON.stringify({ refreshToken: "x" }),
+  });
+  expect([bypass.status, clearedCookie(bypass)]).toEqual([200, undefined]);
+  expect((await env.api("POST", "/refresh-token", { headers: { cookie: `refreshToken=${cookie}` } })).status).toBe(200);
+});
+
+it("forced logout with SameSite=Lax: a cross-site form POST carries no cookie, and its answer clears none", async () => {
+  env = await authTestEnv();
+  const res = await env.api("POST", "/logout", { headers: { origin: EVIL, "content-type": "text/plain" }, body: "" });
+  expect([res.status, clearedCookie(res)]).toEqual([200, undefined]);
+});
+
+it("a logout through project E never clears the cookie holding project A's refresh token", async () => {
+  env = await authTestEnv({ env: { COOKIE_SAMESITE: "None" } });
+  await env.signup("user@example.com");
+  const aCookie = refreshCookie(await env.login("user@example.com"));
+  expect(aCookie).toBeTruthy();
+  const { keys: e } = await env.deps.projects.create({ name: "e", allowedOrigins: ["https://other-app.example"] });
+  const logout = await call(env.app, "POST", "/api/userAuth/logout", {
+    key: e.publishable,
+    body: {},
+    headers: { origin: "https://other-app.example", cookie: `refreshToken=${aCookie}` },
+  });
+  expect([logout.status, logout.json.data.revoked, clearedCookie(logout)]).toEqual([200, false, undefined]);
+  expect((await env.api("POST", "/refresh-token", { headers: { cookie: `refreshToken=${aCookie}` } })).status).toBe(
+    200,
+  );
+  // A's own logout, from A's page, clears it.
+  const own = await env.api("POST", "/logout", { headers: { cookie: `refreshToken=${aCookie}` } });
+  expect(clearedCookie(own)).toBeDefined();
+});
