@@ -1,17 +1,22 @@
 import type { Context } from "hono";
 import type { TrustedProxy } from "./ratelimit/config.js";
 
+/** An IPv6 address in text form (the tail may be IPv4), by syntax. */
+const IPV6 = String.raw`(?=[0-9a-f]*:)[0-9a-f:]{2,39}(?::\d{1,3}(?:\.\d{1,3}){3})?`;
 /**
  * An IPv4 or IPv6 address in text form, with the port some proxies append (`1.2.3.4:5678`,
- * `[2001:db8::1]:443`): group 1 or 2 is the address. A syntax check of what a header may name.
+ * `[2001:db8::1]:443`), IPv6 bare or bracketed (`[2001:db8::1]`): group 1, 2 or 3 is the address.
+ * A syntax check of what a header may name.
  */
-const IP_TEXT =
-  /^(?:(\d{1,3}(?:\.\d{1,3}){3})(?::\d{1,5})?|\[?((?=[0-9a-f]*:)[0-9a-f:]{2,39}(?::\d{1,3}(?:\.\d{1,3}){3})?)(?:\]:\d{1,5})?)$/i;
+const IP_TEXT = new RegExp(
+  String.raw`^(?:(\d{1,3}(?:\.\d{1,3}){3})(?::\d{1,5})?|\[(${IPV6})\](?::\d{1,5})?|(${IPV6}))$`,
+  "i",
+);
 
 /** The address a header value names, or undefined when it is not an IP address. */
 function ipOf(value: string | undefined): string | undefined {
   const match = value === undefined ? null : IP_TEXT.exec(value.trim());
-  const ip = match?.[1] ?? match?.[2];
+  const ip = match?.[1] ?? match?.[2] ?? match?.[3];
   return ip !== undefined && ip.split("::").length <= 2 ? ip : undefined;
 }
 

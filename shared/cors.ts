@@ -10,6 +10,10 @@ export const CORS_ALLOW_HEADERS = [
   "if-match",
   "if-none-match",
   "idempotency-key",
+  // Echoed back (API.md §2), for a client's own tracing.
+  "x-request-id",
+  // Served files answer ranges; `bytes=-n` (the last n bytes) is not CORS-safelisted.
+  "range",
   // urBackend's SDK sets its own User-Agent, which Firefox sends (and so asks for in the preflight).
   "user-agent",
 ];
@@ -23,6 +27,10 @@ export const CORS_EXPOSE_HEADERS = [
   "x-ratelimit-limit",
   "x-ratelimit-remaining",
   "x-ratelimit-reset",
+  // Served files.
+  "accept-ranges",
+  "content-range",
+  "content-disposition",
 ];
 const ALLOW_METHODS = "GET,HEAD,POST,PUT,PATCH,DELETE,OPTIONS";
 const PREFLIGHT_HEADERS: ReadonlyArray<[string, string]> = [

@@ -107,10 +107,10 @@ describe.each<Backend>(["memory", "upstash"])("rate limits, %s backend", (backen
   it("ignores a forwarded value that is not an IP address (all such clients share the socket's bucket)", async () => {
     const env = await instances(backend, { RATE_LIMIT_PK: "2/1m" });
     const statuses = [];
-    for (const junk of ["x".repeat(15_000), "not-an-ip", "cafe", "::1::2::3::4::5::6::7::8::9::0::1::2"]) {
+    for (const junk of ["x".repeat(15_000), "not-an-ip", "cafe", "::1::2::3::4::5::6::7::8::9::0::1::2", "[::1"]) {
       statuses.push((await env.get(0, { "x-forwarded-for": junk })).status);
     }
-    expect(statuses).toEqual([404, 404, 429, 429]);
+    expect(statuses).toEqual([404, 404, 429, 429, 429]);
     await env.close();
   });
 
@@ -124,6 +124,11 @@ describe.each<Backend>(["memory", "upstash"])("rate limits, %s backend", (backen
     expect((await env.get(0, from("192.0.2.7"))).status).toBe(404);
     expect((await env.get(0, from("::ffff:192.0.2.7"))).status).toBe(404);
     expect((await env.get(0, from("192.0.2.7"))).status).toBe(429);
+    // Bracketed (RFC 7239's host form), with a port or without: the address, per /64 as any other.
+    expect((await env.get(0, from("[2001:db8:5:5::1]"))).status).toBe(404);
+    expect((await env.get(0, from("[2001:db8:5:5::2]:443"))).status).toBe(404);
+    expect((await env.get(0, from("[2001:db8:5:5::3]"))).status).toBe(429);
+    expect((await env.get(0, from("[2001:db8:6:6::1]"))).status).toBe(404);
     await env.close();
   });
 
