@@ -481,6 +481,13 @@ describe("list query", () => {
       expect(both[0]).toEqual({ _id: both[0]!._id, name: expect.any(String), meta: { lang: expect.any(String) } });
       const withSortKey = await items("select=price,qty&sort=-price&limit=2");
       expect(Object.keys(withSortKey[0]!).sort()).toEqual(["_id", "price", "qty"]);
+      // A nested sort key goes with the parent it leaves empty, unless a path under that parent was selected.
+      const nested = await items("fields=name&sort=meta.lang&limit=3");
+      expect(nested.map((d) => Object.keys(d).sort())).toEqual(Array(3).fill(["_id", "name"]));
+      await env.sk("POST", "/api/schemas", { name: "notes", additionalFields: true, fields: [] });
+      await env.sk("POST", "/api/data/notes", { name: "n", meta: { lang: "en" } });
+      const sibling = await env.sk("GET", "/api/data/notes?fields=name,meta.other&sort=meta.lang");
+      expect(sibling.json.data.items).toEqual([{ _id: expect.any(String), name: "n", meta: {} }]);
       // The cursor still works from a projected page.
       const first = (await list("fields=name&sort=price&limit=30")).json.data;
       const second = (await list(`fields=name&sort=price&limit=30&cursor=${first.nextCursor}`)).json.data;

@@ -25,19 +25,23 @@ function withoutCursorKeys(doc: Doc, query: ListQuery): Doc {
   const out: Doc = { ...doc };
   for (const path of extra) {
     const segments = path.split(".");
-    const last = segments.pop() as string;
-    let parent: Record<string, unknown> | undefined = out;
-    for (const segment of segments) {
-      const child: unknown = parent[segment];
-      if (!isPlainObject(child)) {
-        parent = undefined;
-        break;
-      }
+    // The objects along the path (copied before they change), outermost first.
+    const chain: Array<Record<string, unknown>> = [out];
+    for (const segment of segments.slice(0, -1)) {
+      const child: unknown = chain.at(-1)?.[segment];
+      if (!isPlainObject(child)) break;
       const copy: Record<string, unknown> = { ...child };
-      parent[segment] = copy;
-      parent = copy;
+      (chain.at(-1) as Record<string, unknown>)[segment] = copy;
+      chain.push(copy);
     }
-    if (parent) delete parent[last];
+    if (chain.length < segments.length) continue;
+    delete chain.at(-1)?.[segments.at(-1) as string];
+    // A parent left empty goes too, unless the caller selected a path under it (MongoDB keeps that `{}`).
+    for (let depth = chain.length - 1; depth > 0; depth--) {
+      const prefix = `${segments.slice(0, depth).join(".")}.`;
+      if (Object.keys(chain[depth] as object).length > 0 || selected.some((s) => s.startsWith(prefix))) break;
+      delete chain[depth - 1]?.[segments[depth - 1] as string];
+    }
   }
   return out;
 }
