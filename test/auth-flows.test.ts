@@ -542,7 +542,10 @@ describe("refresh-token and logout", () => {
     expect(refresh.status).toBe(401);
     const me = await env.api("GET", "/me", { token: session.accessToken });
     expect(me.status).toBe(401);
-    expect(me.json.code).toBe("TOKEN_INVALID");
+    expect([me.json.code, me.json.message]).toEqual([
+      "TOKEN_INVALID",
+      "Session ended (signed out, or the password changed): sign in again",
+    ]);
   });
 
   it("logout with the cookie, or with only the Bearer token, revokes that session; with nothing it is still 200", async () => {

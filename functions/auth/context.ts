@@ -60,7 +60,7 @@ export async function requireUser(c: Context<AppEnv>, rt: AuthRuntime): Promise<
   const { userId, claims } = await verifyAccessToken(scope.project, token, scope.now);
   const sessionId = claims.sid;
   if (!isId(sessionId) || !(await sessionAlive(scope.cols, sessionId, userId, scope.now))) {
-    throw new ApiError("TOKEN_INVALID");
+    throw new ApiError("TOKEN_INVALID", "Session ended (signed out, or the password changed): sign in again");
   }
   const user = (await scope.cols.users.findOne({ _id: userId })) as UserDoc | null;
   if (!user) throw new ApiError("TOKEN_INVALID");
