@@ -33,7 +33,7 @@ export function assertDocumentSize(doc: Record<string, unknown>, maxBytes: numbe
  * changes the tag of every document.
  */
 export function etagOf(doc: Record<string, unknown>, view: string): string {
-  const time = typeof doc.updatedAt === "string" ? Date.parse(doc.updatedAt) : Number.NaN;
+  const time = timeOf(doc.updatedAt);
   const version = Number.isNaN(time) ? "0" : time.toString(36);
   return view === "" ? `"${version}"` : `"${version}.${view}"`;
 }
@@ -46,8 +46,18 @@ export function etagMatches(header: string, etag: string): boolean {
   });
 }
 
+/**
+ * The time an `updatedAt` names, in ms (NaN for none): the API writes ISO strings; a document
+ * written outside it (a project's own database) may hold a BSON date (a Date here) or epoch ms.
+ */
+function timeOf(value: unknown): number {
+  if (typeof value === "string") return Date.parse(value);
+  if (value instanceof Date) return value.getTime();
+  return typeof value === "number" ? value : Number.NaN;
+}
+
 /** The next `updatedAt`: now, but always at least 1 ms after the previous one, so every write changes the ETag. */
 export function nextTimestamp(previous: unknown, now: number): string {
-  const before = typeof previous === "string" ? Date.parse(previous) : Number.NaN;
+  const before = timeOf(previous);
   return new Date(Number.isNaN(before) ? now : Math.max(now, before + 1)).toISOString();
 }

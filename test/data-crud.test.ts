@@ -4,7 +4,7 @@
  * system fields, ETags and conditional writes.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { etagOf } from "../shared/documents.js";
+import { etagOf, nextTimestamp } from "../shared/documents.js";
 import { type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers.js";
 
 let env: DataTestEnv;
@@ -1066,5 +1066,35 @@ describe("the first problem found is the answer", () => {
     const keys = Array.from({ length: 150 }, (_, i) => `"$k${i}":1`).join(",");
     const res = await env.sk("POST", "/api/data/loose", `{${keys},"n":1e400}`);
     expect([res.status, res.json.code, res.json.details?.[0]?.path]).toEqual([400, "INVALID_FIELD_NAME", "$k0"]);
+  });
+});
+
+describe("documents written outside the API (a project's own database)", () => {
+  const collectionOf = async (name: string) => {
+    const project = (await env.deps.projects.resolveKey(env.project.sk))!.project;
+    return env.deps.collections.database(project).collection(name);
+  };
+
+  it("one without updatedAt can be PATCHed, PUT and DELETEd, and gets a version from its first write", async () => {
+    await env.defineCollection({ name: "notes", fields: [{ name: "text", type: "string" }] });
+    const notes = await collectionOf("notes");
+    const doc = await notes.insertOne({ text: "imported" });
+    const read = await env.sk("GET", `/api/data/notes/${doc._id}`);
+    expect([read.status, read.headers.get("etag")]).toEqual([200, '"0"']);
+    const patch = await env.sk("PATCH", `/api/data/notes/${doc._id}`, { text: "patched" }, { "if-match": '"0"' });
+    expect([patch.status, patch.json.data.updatedAt]).toEqual([200, expect.any(String)]);
+    const put = await env.sk("PUT", `/api/data/notes/${doc._id}`, { text: "put" });
+    expect([put.status, put.json.data.text]).toEqual([200, "put"]);
+    const other = await notes.insertOne({ text: "imported too" });
+    expect((await env.sk("DELETE", `/api/data/notes/${other._id}`)).status).toBe(200);
+    expect(await notes.count({})).toBe(1);
+  });
+
+  it("a version held as a date or as epoch ms is the ETag's and the next write's", () => {
+    const at = Date.UTC(2026, 0, 1);
+    for (const updatedAt of [new Date(at), at, new Date(at).toISOString()]) {
+      expect(etagOf({ updatedAt }, "")).toBe(`"${at.toString(36)}"`);
+      expect(nextTimestamp(updatedAt, at - 5)).toBe(new Date(at + 1).toISOString());
+    }
   });
 });

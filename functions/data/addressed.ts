@@ -59,7 +59,9 @@ export async function writeAddressed<T>(
     if (ifMatch !== undefined && !etagMatches(ifMatch, etagOf(current, target.entry.view))) {
       throw new ApiError("PRECONDITION_FAILED");
     }
-    const guard = and({ _id: id, updatedAt: current.updatedAt }, ownerFilter(def, ownerId));
+    // A document written outside the API (a project's own database) may have no version yet.
+    const version = current.updatedAt === undefined ? { $exists: false } : current.updatedAt;
+    const guard = and({ _id: id, updatedAt: version }, ownerFilter(def, ownerId));
     const result = await write(current, guard);
     if (result !== null) return result;
     // Lost a race: the next round reads the new version and checks If-Match against it (a named
