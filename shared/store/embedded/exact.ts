@@ -70,21 +70,21 @@ function inRange(bracket: number, key: IndexKey, { bracket: b, lo, hi }: Range):
 const sameBound = (a: Bound | undefined, b: Bound | undefined) =>
   a === b || (a !== undefined && b !== undefined && a.key === b.key && a.inclusive === b.inclusive);
 
+const sameRange = (a: Range, b: Range | undefined) =>
+  b !== undefined && a.bracket === b.bracket && sameBound(a.lo, b.lo) && sameBound(a.hi, b.hi);
+
 /**
- * The conditions a walk over `field`'s index within `range` leaves to check: a condition on that
- * field whose only range is the walked one holds for every document the walk visits.
+ * The conditions a walk over `field`'s index within `range` (a union) leaves to check: a condition
+ * on that field whose ranges are the walked ones holds for every document the walk visits.
  */
-export function unlessWalked(conditions: ExactCondition[], field: string, range: Range | undefined): ExactCondition[] {
+export function unlessWalked(
+  conditions: ExactCondition[],
+  field: string,
+  range: readonly Range[] | undefined,
+): ExactCondition[] {
   return conditions.filter(
     ({ field: f, ranges }) =>
-      !(
-        range &&
-        f === field &&
-        ranges.length === 1 &&
-        ranges[0]?.bracket === range.bracket &&
-        sameBound(ranges[0].lo, range.lo) &&
-        sameBound(ranges[0].hi, range.hi)
-      ),
+      !(range && f === field && ranges.length === range.length && ranges.every((r, i) => sameRange(r, range[i]))),
   );
 }
 

@@ -1,5 +1,13 @@
 import type { Filter, Sort } from "../types.js";
-import { type Bound, bracketOf, type IndexKey, type Range, type SortedIndex } from "./sorted-index.js";
+import {
+  type Bound,
+  bracketOf,
+  type IndexKey,
+  NULL_BRACKETS,
+  type Range,
+  type SortedIndex,
+  VALUE_BRACKETS,
+} from "./sorted-index.js";
 
 /**
  * Chooses how to answer a query from the indexes: which candidates to hand to mingo (always the
@@ -19,16 +27,20 @@ export interface IndexCandidates {
 export type Plan =
   | { kind: "scan" }
   | { kind: "candidates"; from: IndexCandidates }
-  | { kind: "walk"; index: SortedIndex; direction: 1 | -1; range: Range | undefined };
+  /** `range`: the union of ranges the walk is confined to (the whole index when undefined). */
+  | { kind: "walk"; index: SortedIndex; direction: 1 | -1; range: readonly Range[] | undefined };
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === "object" && !Array.isArray(v);
 
-function equality(value: unknown): Range | undefined {
+const wholeBrackets = (brackets: readonly number[]): Range[] => brackets.map((bracket) => ({ bracket }));
+
+function equality(value: unknown): Range[] | undefined {
+  if (value === null) return wholeBrackets(NULL_BRACKETS); // null matches absent fields too
   const bracket = bracketOf(value);
-  if (bracket === undefined || bracket <= 1) return undefined; // missing/null match absent fields too
+  if (bracket === undefined || bracket <= 1) return undefined;
   const bound = { key: value as IndexKey, inclusive: true };
-  return { bracket, lo: bound, hi: bound };
+  return [{ bracket, lo: bound, hi: bound }];
 }
 
 /** Of two bounds on the same end (`$gt` and `$gte`, say), the one that admits less. */
@@ -47,17 +59,14 @@ const RANGE_BOUNDS = [
 
 /** The ranges a field condition confines its matches to; undefined when it does not confine them. */
 export function rangesOf(condition: unknown): Range[] | undefined {
-  if (!isPlainObject(condition) || !Object.keys(condition).some((k) => k.startsWith("$"))) {
-    const range = equality(condition);
-    return range ? [range] : undefined;
-  }
+  if (!isPlainObject(condition) || !Object.keys(condition).some((k) => k.startsWith("$"))) return equality(condition);
   if ("$eq" in condition) {
-    const range = equality(condition.$eq);
-    if (range) return [range];
+    const ranges = equality(condition.$eq);
+    if (ranges) return ranges;
   }
   if (Array.isArray(condition.$in)) {
     const ranges = condition.$in.map(equality);
-    if (ranges.every((r) => r !== undefined)) return ranges as Range[];
+    if (ranges.every((r) => r !== undefined)) return ranges.flat();
   }
   // Only arrays have a size, and only objects (or arrays holding one) compare with an object: no
   // index entry matches them, only the index's irregular documents (keyset cursors use both).
@@ -72,7 +81,10 @@ export function rangesOf(condition: unknown): Range[] | undefined {
     const bound = tighter(range?.[end], { key: condition[op] as IndexKey, inclusive }, end === "lo");
     range = { ...(range ?? { bracket }), [end]: bound };
   }
-  return range ? [range] : undefined;
+  if (range) return [range];
+  // Keyset cursors ascending from null: every value but null and missing (and irregular documents).
+  if ("$ne" in condition && condition.$ne === null) return wholeBrackets(VALUE_BRACKETS);
+  return undefined;
 }
 
 /** Field conditions that every match must satisfy: top-level fields, `$and`, and a one-field `$or`. */
@@ -81,8 +93,9 @@ function conjuncts(filter: Filter, out: Array<[string, Range[]]> = []): Array<[s
     if (key === "$and" && Array.isArray(value)) {
       for (const part of value) if (isPlainObject(part)) conjuncts(part, out);
     } else if (key === "$or" && Array.isArray(value)) {
-      // Keyset cursors look like {$or: [{f: {$lt: v}}, {f: v, _id: {$lt: id}}]}: a field every branch
-      // constrains confines the matches to the union of those constraints.
+      // Keyset cursors look like {$or: [{f: {$lt: v}}, {f: null}, {f: v, _id: {$lt: id}}]} (one branch
+      // per type bracket before or after v): a field every branch constrains confines the matches to
+      // the union of those constraints, which a walk follows across brackets.
       const branches = value.map((part) => (isPlainObject(part) ? conjuncts(part) : []));
       const field = branches[0]?.find(([f]) => branches.every((b) => b.some(([g]) => g === f)))?.[0];
       if (field) out.push([field, branches.flatMap((b) => b.filter(([f]) => f === field).flatMap(([, r]) => r))]);
@@ -121,32 +134,33 @@ function sortIndex(sort: Sort | undefined, indexes: Indexes): { index: SortedInd
   return { index, direction };
 }
 
-/** One range covering every range of a union (a superset), when they share a type bracket. */
-function hull(ranges: Range[]): Range | undefined {
-  const [first, ...rest] = ranges;
-  if (!first || rest.some((r) => r.bracket !== first.bracket)) return undefined;
-  const outer = (a: Bound | undefined, b: Bound | undefined, lower: boolean): Bound | undefined => {
-    if (!a || !b) return undefined;
-    if (a.key === b.key) return { key: a.key, inclusive: a.inclusive || b.inclusive };
-    return (a.key as string | number) < (b.key as string | number) === lower ? a : b;
-  };
-  return rest.reduce(
-    (acc, r) => ({ bracket: acc.bracket, lo: outer(acc.lo, r.lo, true), hi: outer(acc.hi, r.hi, false) }),
-    first,
-  );
-}
-
 /** Below this many candidates, sorting them beats walking a sort index. */
 const SMALL_CANDIDATE_SET = 512;
+/** The page a walk is costed for: the most a list asks (limit 100, and one more). */
+const PAGE = 100;
 
-/** Plans a find: candidates, an ordered walk (confined to the sort field's own range when it has one), or a scan. */
+/**
+ * Whether sorting `count` candidates beats walking `walked` index entries for a page: the walk
+ * meets a candidate about every walked/count entries, so a page costs PAGE × walked / count tests
+ * (an owner's 1 000 documents among 200 000 would cost a walk of 20 000 for 100 of them).
+ */
+function sortsCheaper(count: number, walked: number): boolean {
+  return count <= SMALL_CANDIDATE_SET || count * count <= PAGE * walked;
+}
+
+/**
+ * Plans a find: candidates, an ordered walk (confined to the sort field's own ranges when it has
+ * them: a keyset cursor's `$or` across type brackets starts the walk at the cursor), or a scan.
+ */
 export function planQuery(filter: Filter, sort: Sort | undefined, indexes: Indexes): Plan {
   const conditions = conjuncts(filter);
   const candidates = bestCandidates(conditions, indexes);
   const ordered = sortIndex(sort, indexes);
-  if (ordered && !(candidates && candidates.count <= SMALL_CANDIDATE_SET)) {
-    const own = conditions.find(([field]) => field === ordered.index.field);
-    return { kind: "walk", index: ordered.index, direction: ordered.direction, range: own && hull(own[1]) };
+  if (ordered) {
+    const { index, direction } = ordered;
+    const range = conditions.find(([field]) => field === index.field)?.[1];
+    const walked = range ? range.reduce((sum, r) => sum + index.count(r), 0) : index.size;
+    if (!(candidates && sortsCheaper(candidates.count, walked))) return { kind: "walk", index, direction, range };
   }
   return candidates ? { kind: "candidates", from: candidates } : { kind: "scan" };
 }

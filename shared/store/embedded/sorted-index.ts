@@ -9,6 +9,9 @@ export type IndexKey = null | number | string | boolean;
 
 const MISSING = 0;
 const NULL = 1;
+/** The brackets `{f: null}` matches, and those `{f: {$ne: null}}` matches (among index keys). */
+export const NULL_BRACKETS: readonly number[] = [MISSING, NULL];
+export const VALUE_BRACKETS: readonly number[] = [2, 3, 8];
 
 /** The BSON type bracket of an index key; undefined for values the index does not order. */
 export function bracketOf(value: unknown): number | undefined {
@@ -168,22 +171,48 @@ export class SortedIndex {
     return false;
   }
 
+  /** How many documents the index orders (irregular ones not included). */
+  get size(): number {
+    return this.entries.length;
+  }
+
   /** How many documents a range holds (irregular ones not included). */
   count(range: Range): number {
     const [start, end] = this.span(range);
     return end - start;
   }
 
+  /** The [start, end) positions of a union of ranges: in index order, overlapping ones merged. */
+  private spans(ranges: readonly Range[]): Array<[number, number]> {
+    const spans = ranges.map((range) => this.span(range)).filter(([start, end]) => end > start);
+    spans.sort((a, b) => a[0] - b[0]);
+    const merged: Array<[number, number]> = [];
+    for (const [start, end] of spans) {
+      const last = merged.at(-1);
+      if (last && start <= last[1]) last[1] = Math.max(last[1], end);
+      else merged.push([start, end]);
+    }
+    return merged;
+  }
+
   /**
-   * Calls `visit` with the ids of a range (or of all entries) in index order, ascending (key, id) or
-   * the reverse, until it returns false. A callback, not a generator: this is the hot loop of a find.
+   * Calls `visit` with the ids of a range, of a union of ranges (each entry once) or of all entries,
+   * in index order, ascending (key, id) or the reverse, until it returns false. A callback, not a
+   * generator: this is the hot loop of a find.
    */
-  walk(direction: 1 | -1, range: Range | undefined, visit: (id: string) => unknown): void {
-    const [start, end] = range ? this.span(range) : [0, this.entries.length];
+  walk(direction: 1 | -1, range: Range | readonly Range[] | undefined, visit: (id: string) => unknown): void {
+    const spans =
+      range === undefined
+        ? [[0, this.entries.length] as [number, number]]
+        : this.spans("bracket" in range ? [range] : range);
     if (direction === 1) {
-      for (let i = start; i < end; i++) if (visit((this.entries[i] as Entry).id) === false) return;
+      for (const [start, end] of spans)
+        for (let i = start; i < end; i++) if (visit((this.entries[i] as Entry).id) === false) return;
     } else {
-      for (let i = end - 1; i >= start; i--) if (visit((this.entries[i] as Entry).id) === false) return;
+      for (let s = spans.length - 1; s >= 0; s--) {
+        const [start, end] = spans[s] as [number, number];
+        for (let i = end - 1; i >= start; i--) if (visit((this.entries[i] as Entry).id) === false) return;
+      }
     }
   }
 }
