@@ -2,6 +2,7 @@ import { AUTH_USER_INDEXES } from "./auth/store.js";
 import type { Logger } from "./deps.js";
 import { ApiError } from "./errors.js";
 import { pathPrefixes } from "./query/paths.js";
+import { ownsDocuments } from "./rules.js";
 import { type CollectionDef, indexedFields } from "./schema/definition.js";
 import { isUsersCollection } from "./schema/names.js";
 import { type Collection, DuplicateKeyError } from "./store/types.js";
@@ -9,14 +10,27 @@ import { type Collection, DuplicateKeyError } from "./store/types.js";
 /** Every data collection is indexed on createdAt, the default sort. */
 const ALWAYS_INDEXED = ["createdAt"];
 
+/**
+ * The indexes a definition wants (field → unique): createdAt; the owner field of a collection whose
+ * documents have owners, which an owner rule's every list and total filter on (`_id` has its own);
+ * each `unique` or `index` field.
+ */
+function wantedIndexes(def: CollectionDef): Map<string, boolean> {
+  const wanted = new Map<string, boolean>(ALWAYS_INDEXED.map((field) => [field, false]));
+  if (ownsDocuments(def) && def.rls.ownerField !== "_id") wanted.set(def.rls.ownerField, false);
+  for (const { field, unique } of indexedFields(def)) wanted.set(field, unique);
+  return wanted;
+}
+
 const NONE: ReadonlyMap<string, boolean> = new Map();
 
 /**
- * Makes a collection's indexes exactly those its definition wants, plus `_id` and, on `users`, the
- * auth function's own (AUTH_USER_INDEXES: never made here, since one made first under the same name
- * with other options would make the auth function's fail on MongoDB; one of another uniqueness on
- * such a field goes, and the auth function makes its own). Any other index goes too: one left by a
- * change that failed, crashed or lost a race before its definition was stored.
+ * Makes a collection's indexes exactly those its definition wants (`wantedIndexes`), plus `_id`
+ * and, on `users`, the auth function's own (AUTH_USER_INDEXES: never made here, since one made
+ * first under the same name with other options would make the auth function's fail on MongoDB;
+ * one of another uniqueness on such a field goes, and the auth function makes its own). Any other
+ * index goes too: one left by a change that failed, crashed or lost a race before its definition
+ * was stored.
  *
  * What can fail is built first: each new unique index (existing duplicates → 409, arrays → 400). One
  * field has one index, so a plain one turning unique is dropped first and made again when the unique
@@ -25,8 +39,7 @@ const NONE: ReadonlyMap<string, boolean> = new Map();
  */
 export async function syncIndexes(collection: Collection, def: CollectionDef): Promise<void> {
   const theirs = isUsersCollection(def.name) ? AUTH_USER_INDEXES : NONE;
-  const wanted = new Map<string, boolean>(ALWAYS_INDEXED.map((field) => [field, false]));
-  for (const { field, unique } of indexedFields(def)) wanted.set(field, unique);
+  const wanted = wantedIndexes(def);
   for (const field of theirs.keys()) wanted.delete(field);
   const existing = new Map((await collection.listIndexes()).map((index) => [index.field, index.unique]));
   for (const [field, unique] of wanted) {

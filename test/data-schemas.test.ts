@@ -437,6 +437,28 @@ describe("PUT replaces, PATCH merges", () => {
     await env.sk("PATCH", "/api/schemas/tags", { fields: [{ name: "slug", type: "string" }] });
     expect((await env.sk("POST", "/api/data/tags", { slug: "a" })).status).toBe(201);
   });
+
+  it("the owner field is indexed while the documents have owners, as the definition changes", async () => {
+    const notes = env.deps.store.tenant({ projectId: env.project.id }).collection("notes");
+    const indexes = async () => (await notes.listIndexes()).sort((a, b) => a.field.localeCompare(b.field));
+    const plain = (...fields: string[]) => fields.map((field) => ({ field, unique: false }));
+    const text = { name: "text", type: "string" };
+    await env.defineCollection({ name: "notes", fields: [text], rls: { enabled: true, mode: "private" } });
+    await env.sk("POST", "/api/data/notes", { text: "a", userId: "65f0a1b2c3d4e5f601234567" });
+    expect(await indexes()).toEqual(plain("createdAt", "userId"));
+    const put = async (def: Record<string, unknown>) =>
+      expect((await env.sk("PUT", "/api/schemas/notes", { fields: [text], ...def })).status).toBe(200);
+    await put({ rls: { enabled: false } });
+    expect(await indexes()).toEqual(plain("createdAt"));
+    await put({ permissions: { list: "owner" } });
+    expect(await indexes()).toEqual(plain("createdAt", "userId"));
+    await put({ rls: { enabled: true, ownerField: "createdBy" } });
+    expect(await indexes()).toEqual(plain("createdAt", "createdBy"));
+    await put({ rls: { enabled: true, ownerField: "_id" } });
+    expect(await indexes()).toEqual(plain("createdAt"));
+    await put({ fields: [text, { name: "userId", type: "string", unique: true }], rls: { enabled: true } });
+    expect(await indexes()).toEqual([...plain("createdAt"), { field: "userId", unique: true }]);
+  });
 });
 
 describe("DELETE", () => {
