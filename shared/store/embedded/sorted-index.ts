@@ -9,9 +9,12 @@ export type IndexKey = null | number | string | boolean;
 
 const MISSING = 0;
 const NULL = 1;
+const NUMBER = 2;
+const STRING = 3;
+const BOOLEAN = 8;
 /** The brackets `{f: null}` matches, and those `{f: {$ne: null}}` matches (among index keys). */
 export const NULL_BRACKETS: readonly number[] = [MISSING, NULL];
-export const VALUE_BRACKETS: readonly number[] = [2, 3, 8];
+export const VALUE_BRACKETS: readonly number[] = [NUMBER, STRING, BOOLEAN];
 
 /** The BSON type bracket of an index key; undefined for values the index does not order. */
 export function bracketOf(value: unknown): number | undefined {
@@ -19,11 +22,11 @@ export function bracketOf(value: unknown): number | undefined {
   if (value === null) return NULL;
   switch (typeof value) {
     case "number":
-      return Number.isNaN(value) ? undefined : 2;
+      return Number.isNaN(value) ? undefined : NUMBER;
     case "string":
-      return 3;
+      return STRING;
     case "boolean":
-      return 8;
+      return BOOLEAN;
     default:
       return undefined;
   }
