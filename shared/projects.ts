@@ -58,6 +58,11 @@ export interface ProjectService {
   /** Whether the project exists and is not being deleted, read from the store (never cached). */
   isLive(id: string): Promise<boolean>;
   rotateKeys(id: string, which: RotateWhich, graceSeconds?: number): Promise<Partial<IssuedKeys> | null>;
+  /**
+   * Draws a new secret for the project's access tokens: every one issued before stops working (at
+   * once on this instance, within the key cache's TTL on others). False when there is no such project.
+   */
+  rotateTokenSecret(id: string): Promise<boolean>;
   resolveKey(apiKey: string): Promise<Principal | null>;
   /**
    * A live project by id with its secrets opened, null when missing: from the store (operator routes
@@ -378,6 +383,13 @@ export function createProjectService(opts: {
       await ensureIndexes();
       // One rotation at a time per project: two at once would each keep the key it issued.
       return (await rotationLock(id)) ? rotateLocked(id, which, grace).finally(() => unlockRotation(id)) : null;
+    },
+
+    async rotateTokenSecret(id) {
+      const set = { jwtSecret: await secretBox.seal(randomToken(32)), updatedAt: iso() };
+      const rotated = (await projects().updateOne({ _id: id, ...LIVE }, { $set: set })) !== null;
+      invalidate(id);
+      return rotated;
     },
 
     async resolveKey(apiKey) {

@@ -77,6 +77,7 @@ describe("caller matrix", () => {
     ["GET", "/projects/:id/users", undefined, 200],
     ["DELETE", "/projects/:id/users/:userId", undefined, 200],
     ["GET", "/projects/:id/outbox", undefined, 200],
+    ["POST", "/projects/:id/sessions/revoke", undefined, 200],
   ];
   // The Bearer token (null: none) and other headers of each caller; a project's own keys are no admin token.
   const callers: Array<[string, (keys: Keys) => [string | null, Record<string, string>?]]> = [
@@ -204,6 +205,7 @@ describe("projects", () => {
       ["PATCH", "", { name: "x" }],
       ["DELETE", "", undefined],
       ["POST", "/keys/rotate", { which: "both" }],
+      ["POST", "/sessions/revoke", undefined],
     ] as const) {
       const bad = await admin(method, `/projects/not-an-id${suffix}`, body);
       expect([bad.status, bad.json.code]).toEqual([400, "INVALID_ID"]);

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createAdminApp } from "../functions/admin/app.js";
 import { createAuthApp } from "../functions/auth/app.js";
+import { createDataApp } from "../functions/data/app.js";
 import { type AuthTestEnv, authTestEnv, PASSWORD, type Session } from "./auth-helpers.js";
 import { type CallResult, call, createTestProject } from "./data-helpers.js";
 import { ADMIN_TOKEN, testDeps } from "./helpers.js";
@@ -85,6 +86,56 @@ describe("DELETE /api/admin/projects/:id/users/:userId", () => {
     expect(again.json.code).toBe("USER_NOT_FOUND");
     expect((await admin("DELETE", `/projects/${env.project.id}/users/nope`)).json.code).toBe("INVALID_ID");
     await env.signup("alice@example.com");
+  });
+});
+
+describe("POST /api/admin/projects/:id/sessions/revoke", () => {
+  it("signs every end user out: refresh tokens and access tokens stop working; signing in again works", async () => {
+    const bob = (await env.login("bob@example.com")).json.data as Session;
+    const other = await createTestProject(env.deps, "other");
+    const otherApp = createAuthApp(env.deps);
+    const otherUser = await call(otherApp, "POST", "/api/userAuth/signup", {
+      key: other.pk,
+      body: { email: "carol@example.com", password: PASSWORD },
+      headers: { "x-refresh-token-mode": "header" },
+    });
+    expect(otherUser.status).toBe(201);
+
+    // The data function checks the access token alone (no session lookup): only a new secret stops it there.
+    const data = createDataApp(env.deps);
+    const notes = (token: string) => call(data, "GET", "/api/data/notes", { key: env.project.pk, token });
+    await call(data, "POST", "/api/schemas", {
+      key: env.project.sk,
+      body: { name: "notes", fields: [{ name: "text", type: "string" }], rls: { enabled: true, mode: "private" } },
+    });
+    expect((await notes(alice.accessToken)).status).toBe(200);
+
+    expect((await admin("POST", `/projects/${env.project.id}/sessions/revoke`, undefined, null)).status).toBe(401);
+    const res = await admin("POST", `/projects/${env.project.id}/sessions/revoke`);
+    expect([res.status, res.json.data]).toEqual([200, { revokedSessions: 3 }]); // two signups, one login
+
+    for (const session of [alice, bob]) {
+      const refresh = await env.api("POST", "/refresh-token", {
+        headers: { "x-refresh-token": session.refreshToken! },
+      });
+      expect(refresh.status).toBe(401);
+      // The token is refused as a token (its secret is gone), before any session lookup.
+      const me = await env.api("GET", "/me", { token: session.accessToken });
+      expect([me.status, me.json.code]).toEqual([401, "TOKEN_INVALID"]);
+    }
+    expect((await notes(alice.accessToken)).json.code).toBe("TOKEN_INVALID");
+    const again = await env.login("alice@example.com");
+    expect(again.status).toBe(200);
+    expect((await env.api("GET", "/me", { token: again.json.data.accessToken })).status).toBe(200);
+    expect((await notes(again.json.data.accessToken)).status).toBe(200);
+
+    // Another project's users stay signed in.
+    const otherMe = await call(otherApp, "GET", "/api/userAuth/me", {
+      key: other.pk,
+      token: otherUser.json.data.accessToken,
+    });
+    expect(otherMe.status).toBe(200);
+    expect((await admin("POST", "/projects/0123456789abcdef01234567/sessions/revoke")).status).toBe(404);
   });
 });
 
