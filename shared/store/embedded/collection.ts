@@ -1,5 +1,4 @@
 import { find as mingoFind } from "mingo";
-import type { Cursor } from "mingo/cursor";
 import { Query } from "mingo/query";
 import { newId } from "../../ids.js";
 import { assertDefinedFilter, assertDefinedPipeline } from "../defined-filter.js";
@@ -15,13 +14,14 @@ import {
   QueryTimeoutError,
   type Update,
 } from "../types.js";
-import { holdsSortedArray, sortWithArrays } from "./array-sort.js";
+import { withinBudget } from "./budget.js";
 import { exactConditions, exactCount, exactMatches, matchesExact, unlessWalked } from "./exact.js";
 import { exclusionPaths } from "./exclude.js";
 import { filterKey } from "./filter-key.js";
-import { MINGO_CONTEXT, withinBudget } from "./mingo-context.js";
+import { MINGO_CONTEXT } from "./mingo-context.js";
 import type { PipelineJob } from "./pipeline.js";
 import { type Plan, planQuery } from "./planner.js";
+import { sortDocuments } from "./sort-documents.js";
 import { indexValue, SortedIndex } from "./sorted-index.js";
 import { applyUpdate } from "./update.js";
 import type { WriteOp } from "./write-ops.js";
@@ -173,32 +173,18 @@ export class EmbeddedCollection implements Collection {
       });
       return out;
     }
-    let cursor: Cursor<Doc>;
-    if (exact?.length) {
-      // The index answers alone, in index order; mingo is needed only to sort.
-      const matches = exactMatches(exact, this.docs);
-      if (!sort) return matches.slice(skip, limit ? skip + limit : undefined);
-      cursor = mingoQuery({}).find<Doc>(matches);
-    } else {
-      cursor = mingoQuery(filter).find<Doc>(this.candidates(plan));
+    if (!sort) {
+      if (exact?.length) return exactMatches(exact, this.docs).slice(skip, limit ? skip + limit : undefined);
+      let cursor = mingoQuery(filter).find<Doc>(this.candidates(plan));
+      if (skip) cursor = cursor.skip(skip);
+      if (limit) cursor = cursor.limit(limit);
+      return cursor.all();
     }
-    if (sort) {
-      // mingo orders arrays unlike MongoDB; an index without irregular documents proves its field has none.
-      const open = Object.keys(sort).filter(
-        (field) => field !== "_id" && this.indexes.get(field)?.irregular.size !== 0,
-      );
-      if (open.length > 0) {
-        const matched = cursor.all();
-        if (holdsSortedArray(matched, open)) {
-          return sortWithArrays(matched, sort).slice(skip, limit ? skip + limit : undefined);
-        }
-        cursor = mingoQuery({}).find<Doc>(matched);
-      }
-      cursor = cursor.sort(sort);
-    }
-    if (skip) cursor = cursor.skip(skip);
-    if (limit) cursor = cursor.limit(limit);
-    return cursor.all();
+    // The index answers alone, in index order; else mingo tests the plan's candidates.
+    const matched = exact?.length
+      ? exactMatches(exact, this.docs)
+      : mingoQuery(filter).find<Doc>(this.candidates(plan)).all();
+    return sortDocuments(matched, sort, skip, limit);
   }
 
   /** The documents a plan hands to mingo: an index's candidates, or all of them. */

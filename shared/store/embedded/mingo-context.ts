@@ -3,14 +3,14 @@
  * - Regular expressions match in linear time (see shared/linear-regexp.ts): the query operator
  *   `$regex` and the expressions `$regexMatch`, `$regexFind`, `$regexFindAll`. mingo's own build a
  *   JS RegExp, which backtracks: one crafted pattern could hold the process for minutes.
- * - A query or an aggregation runs within a budget (withinBudget): every document a stage passes on,
- *   every expression evaluated and every query condition tested counts toward a look at the clock,
- *   and every regex match is charged its work before it starts, so no find, count or pipeline
- *   outlives its time limit (a single `$reduce` or one long match included). An expression whose
- *   value passes MongoDB's 16 MiB (a string, or an array of 2 Mi elements) stops the pipeline.
- *   Everything here is synchronous, so one budget at a time is the running one. Some work runs
- *   between two expressions (the elements `$map` or `$zip` build from variables and literals):
- *   the embedded store bounds that by running aggregations in a worker (isolated-pipeline.ts).
+ * - A query or an aggregation runs within a budget (budget.ts): every document a stage passes on,
+ *   every expression evaluated, every query condition tested and every value a sort prepares or
+ *   compares counts toward a look at the clock, and every regex match is charged its work before
+ *   it starts, so no find, count, sort or pipeline outlives its time limit (a single `$reduce` or
+ *   one long match included). An expression whose value passes MongoDB's 16 MiB (a string, or an
+ *   array of 2 Mi elements) stops the pipeline. Some work runs between two expressions (the
+ *   elements `$map` or `$zip` build from variables and literals): the embedded store bounds that
+ *   by running aggregations in a worker (isolated-pipeline.ts).
  */
 import { Context, evalExpr } from "mingo/core";
 import type { Iterator } from "mingo/lazy";
@@ -21,8 +21,8 @@ import * as projection from "mingo/operators/projection";
 import * as query from "mingo/operators/query";
 import * as window from "mingo/operators/window";
 import type { Options } from "mingo/types";
-import { linearRegExp, metered, WORK_NS } from "../../linear-regexp.js";
-import { QueryTimeoutError } from "../types.js";
+import { linearRegExp } from "../../linear-regexp.js";
+import { countDocument, step } from "./budget.js";
 
 interface Found {
   match: string;
@@ -63,39 +63,9 @@ export const MAX_STRING_LENGTH = 16 * 1024 * 1024;
 export const MAX_ARRAY_LENGTH = 2 * 1024 * 1024;
 /** How many documents all stages of one aggregation may pass on in all. */
 export const MAX_DOCUMENTS_FLOWING = 1_000_000;
-/** Expressions and documents between two looks at the clock. */
-const CLOCK_EVERY = 64;
-
-let budget: { deadline: number; ms: number; steps: number; documents: number } | null = null;
-
-/** Runs `run` (synchronous: a query or an aggregation) within `maxTimeMs` when given. */
-export function withinBudget<T>(maxTimeMs: number | undefined, run: () => T): T {
-  if (maxTimeMs === undefined) return run();
-  const outer = budget;
-  const deadline = Math.min(Date.now() + maxTimeMs, outer?.deadline ?? Number.POSITIVE_INFINITY);
-  budget = { deadline, ms: maxTimeMs, steps: 0, documents: 0 };
-  const own = budget;
-  try {
-    // A regex match can take long on its own: the clock is read before each one, and one that
-    // would not finish in the time left is not started.
-    return metered((work) => {
-      const left = own.deadline - Date.now();
-      if (left < 0 || (work * WORK_NS) / 1e6 > left) throw new QueryTimeoutError(own.ms);
-    }, run);
-  } finally {
-    budget = outer;
-  }
-}
-
-function step(): void {
-  if (budget && ++budget.steps % CLOCK_EVERY === 0 && Date.now() > budget.deadline) {
-    throw new QueryTimeoutError(budget.ms);
-  }
-}
-
 function passed<T>(doc: T): T {
   step();
-  if (budget && ++budget.documents > MAX_DOCUMENTS_FLOWING) {
+  if (countDocument() > MAX_DOCUMENTS_FLOWING) {
     throw new AggregateLimitError(`More than ${MAX_DOCUMENTS_FLOWING} documents passed between stages`);
   }
   return doc;

@@ -7,8 +7,9 @@ import { ProcessingMode } from "mingo";
 import { Aggregator } from "mingo/aggregator";
 import { arrayBytesWithin } from "../../json-bytes.js";
 import type { Doc } from "../types.js";
+import { withinBudget } from "./budget.js";
 import { excludePaths } from "./exclude.js";
-import { MINGO_CONTEXT, withinBudget } from "./mingo-context.js";
+import { MINGO_CONTEXT } from "./mingo-context.js";
 
 export interface PipelineJob {
   stages: Array<Record<string, unknown>>;
