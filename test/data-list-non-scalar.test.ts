@@ -1,7 +1,7 @@
 /**
  * Lists sorted on values that are not single values (arrays, objects): keyset cursors never loop,
  * skip a document or hand out a cursor the server refuses; page/limit keeps working; `fields=`
- * keeps what it selects; arrays are ordered as MongoDB orders them.
+ * keeps what it selects; arrays are ordered as MongoDB orders them, by lists and aggregate `$sort`.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DataTestEnv, dataTestEnv } from "./data-helpers.js";
@@ -116,5 +116,15 @@ describe("sort on an array field", () => {
     expect(
       ids((await env.sk("GET", "/api/data/posts?sort=-scores&scores_exists=true&limit=2&page=2")).json.data.items),
     ).toEqual([d, c]);
+    // An aggregation's $sort orders them as the list does (a top N by score picks the same documents).
+    const aggregate = async ($sort: Record<string, 1 | -1>) => {
+      const res = await env.sk("POST", "/api/data/posts/aggregate", {
+        pipeline: [{ $match: { scores: { $exists: true } } }, { $sort }, { $project: { _id: 1 } }],
+      });
+      expect(res.status, res.text).toBe(200);
+      return ids(res.json.data.items);
+    };
+    expect(await aggregate({ scores: -1 })).toEqual([a, b, d, c]);
+    expect(await aggregate({ scores: 1 })).toEqual([a, d, c, b]);
   });
 });

@@ -69,7 +69,7 @@ describe("embedded store: sorts follow mingo's order, with MongoDB's for arrays"
     );
   });
 
-  it("find pages as a stable sort by that order", async () => {
+  it("find and aggregate $sort page as a stable sort by that order", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(doc, { maxLength: 30 }), sort, fc.nat(5), fc.nat(6), async (docs, by, skip, limit) => {
         const store = await openEmbeddedStore({ dataDir: null });
@@ -80,6 +80,7 @@ describe("embedded store: sorts follow mingo's order, with MongoDB's for arrays"
           expect(await c.find({}, { sort: by })).toEqual(all);
           const page = all.slice(skip, limit ? skip + limit : undefined);
           expect(await c.find({}, { sort: by, skip, limit })).toEqual(page);
+          expect(await c.aggregate([{ $sort: by }])).toEqual(all);
         } finally {
           await store.close();
         }

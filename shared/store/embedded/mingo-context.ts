@@ -1,8 +1,9 @@
 /**
- * The operators the embedded store runs mingo with: mingo's own, with two kinds of replacements.
+ * The operators the embedded store runs mingo with: mingo's own, with three kinds of replacements.
  * - Regular expressions match in linear time (see shared/linear-regexp.ts): the query operator
  *   `$regex` and the expressions `$regexMatch`, `$regexFind`, `$regexFindAll`. mingo's own build a
  *   JS RegExp, which backtracks: one crafted pattern could hold the process for minutes.
+ * - `$sort` orders arrays as MongoDB does, as a list's sort does (sort-documents.ts).
  * - A query or an aggregation runs within a budget (budget.ts): every document a stage passes on,
  *   every expression evaluated, every query condition tested and every value a sort prepares or
  *   compares counts toward a look at the clock, and every regex match is charged its work before
@@ -13,7 +14,7 @@
  *   by running aggregations in a worker (isolated-pipeline.ts).
  */
 import { Context, evalExpr } from "mingo/core";
-import type { Iterator } from "mingo/lazy";
+import { type Iterator, Lazy } from "mingo/lazy";
 import * as accumulator from "mingo/operators/accumulator";
 import * as expression from "mingo/operators/expression";
 import * as pipeline from "mingo/operators/pipeline";
@@ -21,8 +22,11 @@ import * as projection from "mingo/operators/projection";
 import * as query from "mingo/operators/query";
 import * as window from "mingo/operators/window";
 import type { Options } from "mingo/types";
+import { isObject } from "mingo/util";
 import { linearRegExp } from "../../linear-regexp.js";
+import type { Sort } from "../types.js";
 import { countDocument, step } from "./budget.js";
+import { sortDocuments } from "./sort-documents.js";
 
 interface Found {
   match: string;
@@ -75,9 +79,20 @@ type Operators = NonNullable<Parameters<typeof Context.init>[0]>;
 type Stage = (collection: Iterator, expr: unknown, options: Options) => Iterator;
 type Expression = (obj: unknown, expr: unknown, options: Options) => unknown;
 
+/**
+ * `$sort` in MongoDB's order of arrays, as lists sort (sort-documents.ts: mingo orders `[1, 9]` after
+ * `[5]` for `-1`), within the budget. A sort with a collation (which the API does not take) is mingo's.
+ */
+function $sort(collection: Iterator, expr: unknown, options: Options): Iterator {
+  if (options.collation || !isObject(expr) || Object.keys(expr).length === 0) {
+    return (pipeline.$sort as Stage)(collection, expr, options);
+  }
+  return collection.transform((docs) => Lazy(sortDocuments(docs as object[], expr as Sort)));
+}
+
 /** Every stage's output goes through `passed`. */
 const stages = Object.fromEntries(
-  Object.entries(pipeline as unknown as Record<string, Stage>).map(([name, stage]) => [
+  Object.entries({ ...pipeline, $sort } as unknown as Record<string, Stage>).map(([name, stage]) => [
     name,
     (collection: Iterator, expr: unknown, options: Options) => stage(collection, expr, options).map(passed),
   ]),
