@@ -237,7 +237,13 @@ describe("urBackend SDK", () => {
     try {
       const client = urBackend({ apiKey: env.project.sk, baseUrl: server.baseUrl });
       const result = await client.mail.send({ to: "ada@example.com", subject: "Welcome", html: "<h1>Hi</h1>" });
-      expect(result).toEqual({ id: null, provider: "default", monthlyUsage: 1, monthlyLimit: DEFAULT_MAILS_PER_MONTH });
+      expect(result).toEqual({
+        id: null,
+        provider: "default",
+        monthlyUsage: 1,
+        monthlyLimit: DEFAULT_MAILS_PER_MONTH,
+        message: "Mail sent",
+      });
       expect(outbox()).toMatchObject([{ to: "ada@example.com", subject: "Welcome", html: "<h1>Hi</h1>" }]);
       const browser = urBackend({ apiKey: env.project.pk, baseUrl: server.baseUrl });
       await expect(browser.mail.send({ to: "ada@example.com", subject: "x", text: "y" })).rejects.toThrow(/secret key/);

@@ -1,9 +1,10 @@
 import fc from "fast-check";
-import { compare, resolve } from "mingo/util";
+import { compare } from "mingo/util";
 import { describe, expect, it } from "vitest";
 import { openEmbeddedStore } from "../../shared/store/embedded/index.js";
 import { comparePrepared, prepare } from "../../shared/store/embedded/sort-order.js";
-import type { Doc, Sort } from "../../shared/store/types.js";
+import type { Sort } from "../../shared/store/types.js";
+import { mongoOrder } from "./mongo-order.js";
 
 // The embedded store sorts on values prepared once (shared/store/embedded/sort-order.ts), not with
 // mingo's `compare` in every comparison, and selects only the first skip + limit documents.
@@ -36,29 +37,6 @@ const sort = fc
   })
   .map((keys) => Object.fromEntries(keys) as Sort);
 
-/** The order the embedded store had before values were prepared: mingo's compare on each comparison. */
-function expectedOrder(docs: Doc[], by: Sort): Doc[] {
-  const EMPTY = Symbol("empty array");
-  const key = (v: unknown, dir: 1 | -1): unknown => {
-    if (!Array.isArray(v)) return v ?? null;
-    if (v.length === 0) return EMPTY;
-    return v.reduce((best, item) => (compare(item ?? null, best ?? null) * dir < 0 ? item : best));
-  };
-  const cmp = (a: unknown, b: unknown) =>
-    a === EMPTY || b === EMPTY ? (a === b ? 0 : a === EMPTY ? -1 : 1) : compare(a, b);
-  const keys = Object.entries(by);
-  return docs
-    .map((d) => ({ d, k: keys.map(([f, dir]) => key(resolve(d, f), dir)) }))
-    .sort((x, y) => {
-      for (const [i, [, dir]] of keys.entries()) {
-        const order = cmp(x.k[i], y.k[i]);
-        if (order !== 0) return order * dir;
-      }
-      return 0;
-    })
-    .map((row) => row.d);
-}
-
 describe("embedded store: sorts follow mingo's order, with MongoDB's for arrays", () => {
   it("a prepared value compares as mingo's compare", () => {
     fc.assert(
@@ -76,7 +54,7 @@ describe("embedded store: sorts follow mingo's order, with MongoDB's for arrays"
         try {
           const c = store.platform().collection("fuzz");
           const stored = await c.insertMany(docs);
-          const all = expectedOrder(stored, by);
+          const all = mongoOrder(stored, by);
           expect(await c.find({}, { sort: by })).toEqual(all);
           const page = all.slice(skip, limit ? skip + limit : undefined);
           expect(await c.find({}, { sort: by, skip, limit })).toEqual(page);
