@@ -11,7 +11,6 @@ import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { oneAtATime } from "../shared/one-at-a-time.js";
 import type { ResolvedProject } from "../shared/principal.js";
-import { waitAtMost } from "../shared/wait-at-most.js";
 import { writeFence } from "../shared/write-fence.js";
 
 const never = () => new Promise<never>(() => {});
