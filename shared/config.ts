@@ -158,6 +158,11 @@ export function loadConfig(rawEnv: Env, options: LoadOptions = {}): Config {
         : "MONGODB_URI: required in production (or DATA_DIR for the embedded store)",
     );
   }
+  if (production && env.MAIL_PROVIDER?.trim() === "memory") {
+    problems.push(
+      "MAIL_PROVIDER: memory only keeps mail (for tests), never sends it: not in production (resend, or console)",
+    );
+  }
   if (env.MAIL_PROVIDER?.trim() === "resend") {
     for (const name of ["RESEND_API_KEY", "MAIL_FROM"]) {
       if (!present(name)) problems.push(`${name}: required when MAIL_PROVIDER=resend`);

@@ -12,8 +12,10 @@ export interface ResolvedProject {
   name: string;
   allowedOrigins: string[];
   settings: ProjectSettings;
-  /** The per-project HS256 secret for end-user tokens (plaintext, in memory only). */
+  /** The per-project HS256 secret for end-user access tokens (plaintext, in memory only). */
   jwtSecret: string;
+  /** The per-project key of its one-time codes' hashes: the first jwtSecret, kept when that is renewed. */
+  codeSecret: string;
   /** The project's own MongoDB URI (bring your own database), opened. */
   databaseUri: string | undefined;
   /** The social sign-in providers' OAuth client secrets, opened. */

@@ -60,7 +60,8 @@ export interface ProjectService {
   rotateKeys(id: string, which: RotateWhich, graceSeconds?: number): Promise<Partial<IssuedKeys> | null>;
   /**
    * Draws a new secret for the project's access tokens: every one issued before stops working (at
-   * once on this instance, within the key cache's TTL on others). False when there is no such project.
+   * once on this instance, within the key cache's TTL on others); one-time codes already mailed stay
+   * good. False when there is no such project.
    */
   rotateTokenSecret(id: string): Promise<boolean>;
   resolveKey(apiKey: string): Promise<Principal | null>;
@@ -125,6 +126,8 @@ interface ProjectDoc extends Doc {
   /** As given, except `database.uri`, which is sealed with the secret box. */
   settings: ProjectSettings;
   jwtSecret: string;
+  /** Set when jwtSecret is first renewed (rotateTokenSecret): the one before, still keying code hashes. */
+  codeSecret?: string;
   createdAt: string;
   updatedAt: string;
   /** Optimistic-concurrency counter for PATCH (settings merge is read-modify-write). */
@@ -279,6 +282,7 @@ export function createProjectService(opts: {
       allowedOrigins: [...project.allowedOrigins],
       settings: viewSettings(project.settings),
       jwtSecret: await secretBox.open(project.jwtSecret),
+      codeSecret: await secretBox.open(project.codeSecret ?? project.jwtSecret),
       databaseUri: await openSecret(secretHolder(project.settings, "database", null)?.uri),
       socialSecrets: await openSocialSecrets(project.settings),
     };
@@ -386,10 +390,20 @@ export function createProjectService(opts: {
     },
 
     async rotateTokenSecret(id) {
-      const set = { jwtSecret: await secretBox.seal(randomToken(32)), updatedAt: iso() };
-      const rotated = (await projects().updateOne({ _id: id, ...LIVE }, { $set: set })) !== null;
-      invalidate(id);
-      return rotated;
+      const jwtSecret = await secretBox.seal(randomToken(32));
+      for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+        if (attempt > 0) await retryPause();
+        const current = await findProject(id);
+        if (!current) return false;
+        // The codes mailed before stay good: their hashes keep the secret they were made with.
+        const set = { jwtSecret, codeSecret: current.codeSecret ?? current.jwtSecret, updatedAt: iso() };
+        const rotated = await projects().updateOne({ _id: id, jwtSecret: current.jwtSecret, ...LIVE }, { $set: set });
+        if (rotated) {
+          invalidate(id);
+          return true;
+        }
+      }
+      throw new ApiError("PRECONDITION_FAILED", "The project kept changing while its token secret was renewed: retry");
     },
 
     async resolveKey(apiKey) {

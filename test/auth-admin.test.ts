@@ -110,6 +110,10 @@ describe("POST /api/admin/projects/:id/sessions/revoke", () => {
     });
     expect((await notes(alice.accessToken)).status).toBe(200);
 
+    // A reset code mailed before stays good after.
+    await env.api("POST", "/request-password-reset", { body: { email: "bob@example.com" } });
+    const resetCode = env.otpFor("bob@example.com", "reset");
+
     expect((await admin("POST", `/projects/${env.project.id}/sessions/revoke`, undefined, null)).status).toBe(401);
     const res = await admin("POST", `/projects/${env.project.id}/sessions/revoke`);
     expect([res.status, res.json.data]).toEqual([200, { revokedSessions: 3 }]); // two signups, one login
@@ -124,6 +128,10 @@ describe("POST /api/admin/projects/:id/sessions/revoke", () => {
       expect([me.status, me.json.code]).toEqual([401, "TOKEN_INVALID"]);
     }
     expect((await notes(alice.accessToken)).json.code).toBe("TOKEN_INVALID");
+    const reset = await env.api("POST", "/reset-password", {
+      body: { email: "bob@example.com", otp: resetCode, newPassword: "a brand new password" },
+    });
+    expect(reset.status).toBe(200);
     const again = await env.login("alice@example.com");
     expect(again.status).toBe(200);
     expect((await env.api("GET", "/me", { token: again.json.data.accessToken })).status).toBe(200);
@@ -175,7 +183,7 @@ describe("GET /api/admin/projects/:id/outbox", () => {
 
   it("answers 404 in production", async () => {
     const deps = await testDeps({
-      env: { NODE_ENV: "production", ENCRYPTION_KEY: "a".repeat(64), DATA_DIR: "/unused", MAIL_PROVIDER: "memory" },
+      env: { NODE_ENV: "production", ENCRYPTION_KEY: "a".repeat(64), DATA_DIR: "/unused", MAIL_PROVIDER: "console" },
     });
     const project = await createTestProject(deps, "prod");
     const auth = createAuthApp(deps);

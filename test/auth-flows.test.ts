@@ -168,15 +168,15 @@ describe("signup", () => {
     }
   });
 
-  it("checks a password confirmation (passwordConfirm, confirmPassword) and never stores it", async () => {
-    for (const field of ["passwordConfirm", "confirmPassword"]) {
+  it("checks a password confirmation (passwordConfirm, confirmPassword, password_confirmation...) and never stores it", async () => {
+    for (const field of ["passwordConfirm", "confirmPassword", "password_confirmation", "confirm_password"]) {
       const wrong = await env.api("POST", "/signup", {
         body: { email: "a@example.com", password: PASSWORD, [field]: `${PASSWORD}!` },
       });
       expect([wrong.status, wrong.json.details]).toEqual([400, [{ path: field, message: "does not match password" }]]);
     }
     const res = await env.api("POST", "/signup", {
-      body: { email: "a@example.com", password: PASSWORD, passwordConfirm: PASSWORD, confirmPassword: PASSWORD },
+      body: { email: "a@example.com", password: PASSWORD, passwordConfirm: PASSWORD, password_confirmation: PASSWORD },
     });
     expect(res.status).toBe(201);
     const me = await env.api("GET", "/me", { token: res.json.data.accessToken });
@@ -650,6 +650,9 @@ describe("me, public profiles, update-profile", () => {
       newPassword: "my new secret password",
       currentPassword: PASSWORD,
       passwordConfirm: "my new secret password",
+      new_password: "my new secret password",
+      current_password: PASSWORD,
+      "Old-Password": PASSWORD,
     })) {
       const res = await env.api("PUT", "/update-profile", { token: session.accessToken, body: { [field]: value } });
       expect(res.status, field).toBe(400);

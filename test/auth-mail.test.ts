@@ -153,6 +153,19 @@ describe("MAIL_PROVIDER", () => {
     expect(() => loadConfig({ MAIL_PROVIDER: "smtp" })).toThrow(/MAIL_PROVIDER/);
   });
 
+  it("memory (it only keeps mail) is refused in production, where mail must go out", () => {
+    const production = {
+      NODE_ENV: "production",
+      ENCRYPTION_KEY: "a".repeat(64),
+      DATA_DIR: "/d",
+      ADMIN_TOKEN: "t".repeat(32),
+    };
+    expect(() => loadConfig({ ...production, MAIL_PROVIDER: "memory" })).toThrow(
+      "MAIL_PROVIDER: memory only keeps mail (for tests), never sends it: not in production (resend, or console)",
+    );
+    expect(loadConfig({ ...production, MAIL_PROVIDER: "console" }).mail.provider).toBe("console");
+  });
+
   it("resend sends to Resend's endpoint; outside production it also keeps the outbox, in production it does not", async () => {
     const fake = await fakeResend();
     const toFake: typeof fetch = (input, init) =>

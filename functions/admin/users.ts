@@ -58,13 +58,15 @@ export function projectUserRoutes(deps: Deps): Hono<AppEnv> {
    * Signs every end user out: their sessions go (refresh tokens stop working at once), then the
    * project's token secret is drawn anew, so access tokens issued before stop too (at once on this
    * instance, within the key cache's TTL, at most 60 s, on others). In that order: a refresh under
-   * way when the sessions went mints a token under the old secret, which dies with it.
+   * way when the sessions went mints a token under the old secret, which dies with it. Codes
+   * already mailed (verification, reset) stay good.
    */
   routes.post("/:id/sessions/revoke", async (c) => {
     const project = await projectOf(c);
     const cols = await store.forProject(project);
     const revokedSessions = await cols.sessions.deleteMany({});
     await cols.refreshTokens.deleteMany({});
+    await cols.socialHandovers.deleteMany({}); // social sign-ins under way hand over no refresh token
     if (!(await deps.projects.rotateTokenSecret(project.id))) throw new ApiError("PROJECT_NOT_FOUND");
     return ok(c, { revokedSessions });
   });

@@ -20,7 +20,7 @@ export function emailRoutes(rt: AuthRuntime): Hono<AppEnv> {
     const { project, cols, now } = await scopeOf(c, rt);
     const { email, otp } = parseWith(verifySchema, await readObject(c));
     const userId = await consumeOtp(cols, {
-      secret: project.jwtSecret,
+      secret: project.codeSecret,
       purpose: "verify-email",
       email,
       code: otp,
@@ -45,7 +45,7 @@ export function emailRoutes(rt: AuthRuntime): Hono<AppEnv> {
     const user = (await cols.users.findOne({ email })) as UserDoc | null;
     const eligible = user !== null && user.emailVerified !== true;
     const otp = await issueOtp(cols, {
-      secret: project.jwtSecret,
+      secret: project.codeSecret,
       purpose: "verify-email",
       email,
       userId: eligible ? user._id : null,

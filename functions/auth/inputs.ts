@@ -1,7 +1,7 @@
 /** Request bodies of the auth routes: zod schemas and the key checks every account body gets. */
 import type { Context } from "hono";
 import { z } from "zod";
-import { ACCOUNT_FIELDS, PROTECTED_USER_FIELDS } from "../../shared/auth/fields.js";
+import { ACCOUNT_FIELDS, isPasswordLike, PROTECTED_USER_FIELDS } from "../../shared/auth/fields.js";
 import { PASSWORD_MAX_LENGTH } from "../../shared/auth/settings.js";
 import { USERNAME_PATTERN } from "../../shared/auth/users.js";
 import { ApiError, type ErrorDetail } from "../../shared/errors.js";
@@ -56,9 +56,9 @@ export function checkAccountKeys(body: Record<string, unknown>, allowed: readonl
   assertSafeBody(body);
   assertNoLookalikes(body, AUTH_FIELDS);
   for (const key of Object.keys(body)) {
-    if (!PROTECTED.has(key) || allowed.includes(key)) continue;
-    const password = /password/i.test(key);
-    details.push({ path: key, message: password ? PASSWORD_HINT : "is protected and cannot be set" });
+    if (allowed.includes(key)) continue;
+    if (isPasswordLike(key)) details.push({ path: key, message: PASSWORD_HINT });
+    else if (PROTECTED.has(key)) details.push({ path: key, message: "is protected and cannot be set" });
   }
 }
 
@@ -66,7 +66,7 @@ export function checkAccountKeys(body: Record<string, unknown>, allowed: readonl
 export function profilePart(body: Record<string, unknown>): Record<string, unknown> {
   const rest: Record<string, unknown> = {};
   for (const key of Object.keys(body)) {
-    if (!PROTECTED.has(key) && !ACCOUNT_FIELDS.includes(key)) {
+    if (!PROTECTED.has(key) && !ACCOUNT_FIELDS.includes(key) && !isPasswordLike(key)) {
       Object.defineProperty(rest, key, { value: body[key], enumerable: true, writable: true, configurable: true });
     }
   }

@@ -25,7 +25,7 @@ export function passwordRoutes(rt: AuthRuntime): Hono<AppEnv> {
     const { email } = parseWith(requestSchema, await readObject(c));
     const user = (await cols.users.findOne({ email })) as UserDoc | null;
     const otp = await issueOtp(cols, {
-      secret: project.jwtSecret,
+      secret: project.codeSecret,
       purpose: "password-reset",
       email,
       userId: user?._id ?? null,
@@ -46,7 +46,7 @@ export function passwordRoutes(rt: AuthRuntime): Hono<AppEnv> {
     });
     const { email, otp, newPassword } = parseWith(schema, await readObject(c));
     const userId = await consumeOtp(cols, {
-      secret: project.jwtSecret,
+      secret: project.codeSecret,
       purpose: "password-reset",
       email,
       code: otp,

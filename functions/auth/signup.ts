@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../../shared/app.js";
-import { PASSWORD_CONFIRMATION_FIELDS } from "../../shared/auth/fields.js";
+import { isPasswordConfirmation } from "../../shared/auth/fields.js";
 import { issueOtp } from "../../shared/auth/otp.js";
 import { hashPassword } from "../../shared/auth/passwords.js";
 import { profileSchema } from "../../shared/auth/profile.js";
@@ -34,9 +34,10 @@ export function signupRoutes(rt: AuthRuntime): Hono<AppEnv> {
     const { project, settings, cols, now } = scope;
     const body = await readObject(c);
     const details: ErrorDetail[] = [];
-    checkAccountKeys(body, ["email", "password", ...PASSWORD_CONFIRMATION_FIELDS], details);
-    for (const key of PASSWORD_CONFIRMATION_FIELDS) {
-      if (key in body && body[key] !== body.password) details.push({ path: key, message: "does not match password" });
+    const confirmations = Object.keys(body).filter(isPasswordConfirmation);
+    checkAccountKeys(body, ["email", "password", ...confirmations], details);
+    for (const key of confirmations) {
+      if (body[key] !== body.password) details.push({ path: key, message: "does not match password" });
     }
     const accountSchema = z.object({
       email: emailSchema,
@@ -62,7 +63,7 @@ export function signupRoutes(rt: AuthRuntime): Hono<AppEnv> {
     await insertUser(rt.deps, project, cols, user);
 
     const otp = await issueOtp(cols, {
-      secret: project.jwtSecret,
+      secret: project.codeSecret,
       purpose: "verify-email",
       email,
       userId: user._id,

@@ -6,12 +6,19 @@
 /** Stored on the user but never in any response. */
 export const INTERNAL_USER_FIELDS: readonly string[] = ["passwordHash"];
 
+/** A key without case, spaces, `_` and `-`: `password_confirmation` → `passwordconfirmation`. */
+const folded = (key: string) => key.toLowerCase().replace(/[\s_-]/g, "");
+
 /**
- * What forms send beside a password (PocketBase's `passwordConfirm`, a change-password body sent to
- * update-profile): never stored. Signup checks a confirmation against the password.
+ * Whether a key names a password or what forms send beside one (`passwordConfirm`,
+ * `password_confirmation`, a change-password body's `new_password` sent to update-profile): never
+ * stored as a profile field. Signup checks a confirmation against the password.
  */
-export const PASSWORD_CONFIRMATION_FIELDS: readonly string[] = ["passwordConfirm", "confirmPassword"];
-const PASSWORD_COMPANION_FIELDS = [...PASSWORD_CONFIRMATION_FIELDS, "currentPassword", "newPassword", "oldPassword"];
+export const isPasswordLike = (key: string) => /pass(word|wd)/.test(folded(key));
+
+/** Whether a key is a password confirmation (`passwordConfirm`, `confirm_password`, `password_confirmation`). */
+export const isPasswordConfirmation = (key: string) =>
+  ["passwordconfirm", "passwordconfirmation", "confirmpassword"].includes(folded(key));
 
 /** Server-owned user fields: never taken from a signup or update-profile body. */
 export const PROTECTED_USER_FIELDS: readonly string[] = [
@@ -33,7 +40,6 @@ export const PROTECTED_USER_FIELDS: readonly string[] = [
   "createdBy",
   "lastLoginAt",
   "passwordChangedAt",
-  ...PASSWORD_COMPANION_FIELDS,
 ];
 
 /** Built-in account fields besides the protected ones: handled by auth, not by the profile schema. */
