@@ -8,7 +8,7 @@ import { createAuthApp } from "../functions/auth/app.js";
 import { createDataApp } from "../functions/data/app.js";
 import { type AuthTestEnv, authTestEnv, PASSWORD, type Session } from "./auth-helpers.js";
 import { type CallResult, call, createTestProject } from "./data-helpers.js";
-import { ADMIN_TOKEN, testDeps } from "./helpers.js";
+import { ADMIN_TOKEN, aroundPlatform, testDeps } from "./helpers.js";
 
 let env: AuthTestEnv;
 let admin: (method: string, path: string, body?: unknown, token?: string | null) => Promise<CallResult>;
@@ -144,6 +144,19 @@ describe("POST /api/admin/projects/:id/sessions/revoke", () => {
     });
     expect(otherMe.status).toBe(200);
     expect((await admin("POST", "/projects/0123456789abcdef01234567/sessions/revoke")).status).toBe(404);
+  });
+});
+
+describe("sessions/revoke sent together", () => {
+  it("all answer 200 over a slow platform store: a secret renewed after a call began does its work too", async () => {
+    aroundPlatform(env.deps, async (_call, run) => {
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 25));
+      return run();
+    });
+    const results = await Promise.all(
+      Array.from({ length: 40 }, () => admin("POST", `/projects/${env.project.id}/sessions/revoke`)),
+    );
+    expect(results.filter((r) => r.status !== 200).map((r) => [r.status, r.json.code])).toEqual([]);
   });
 });
 

@@ -9,9 +9,18 @@ import { createDataApp } from "../functions/data/app.js";
 import { type AuthTestEnv, authTestEnv, PASSWORD, refreshCookie, type Session } from "./auth-helpers.js";
 import { call } from "./data-helpers.js";
 
-/** The 400 detail for a protected field: a password-like one says where passwords change. */
+/** The 400 detail for a protected field: a password (in any of its names) says where passwords change. */
+const PASSWORD_KEYS = [
+  "password",
+  "newPassword",
+  "currentPassword",
+  "passwordConfirm",
+  "new_password",
+  "current_password",
+  "Old-Password",
+];
 const protectedMessage = (field: string) =>
-  /password/i.test(field)
+  PASSWORD_KEYS.includes(field)
     ? "cannot be set here: a password changes through PUT /change-password (or a reset)"
     : "is protected and cannot be set";
 

@@ -9,16 +9,19 @@ export const INTERNAL_USER_FIELDS: readonly string[] = ["passwordHash"];
 /** A key without case, spaces, `_` and `-`: `password_confirmation` → `passwordconfirmation`. */
 const folded = (key: string) => key.toLowerCase().replace(/[\s_-]/g, "");
 
+const CONFIRMATIONS = new Set(["passwordconfirm", "passwordconfirmation", "confirmpassword"]);
+const PASSWORDS = new Set([...CONFIRMATIONS, "password", "currentpassword", "newpassword", "oldpassword"]);
+
 /**
- * Whether a key names a password or what forms send beside one (`passwordConfirm`,
- * `password_confirmation`, a change-password body's `new_password` sent to update-profile): never
- * stored as a profile field. Signup checks a confirmation against the password.
+ * Whether a key is a password or one of what forms send beside it, in any spelling
+ * (`passwordConfirm`, `password_confirmation`, a change-password body's `new_password` sent to
+ * update-profile): never stored as a profile field, never shown (one stored before is left out of
+ * every view), never public. Signup checks a confirmation against the password.
  */
-export const isPasswordLike = (key: string) => /pass(word|wd)/.test(folded(key));
+export const isPasswordLike = (key: string) => PASSWORDS.has(folded(key));
 
 /** Whether a key is a password confirmation (`passwordConfirm`, `confirm_password`, `password_confirmation`). */
-export const isPasswordConfirmation = (key: string) =>
-  ["passwordconfirm", "passwordconfirmation", "confirmpassword"].includes(folded(key));
+export const isPasswordConfirmation = (key: string) => CONFIRMATIONS.has(folded(key));
 
 /** Server-owned user fields: never taken from a signup or update-profile body. */
 export const PROTECTED_USER_FIELDS: readonly string[] = [
@@ -54,4 +57,4 @@ export const ALWAYS_PUBLIC_FIELDS: readonly string[] = ["_id", "username", "crea
 const NEVER_PUBLIC = new Set(PROTECTED_USER_FIELDS.filter((f) => !ALWAYS_PUBLIC_FIELDS.includes(f)));
 
 /** Whether a field may be listed in `settings.auth.publicProfileFields`. */
-export const mayBePublic = (field: string) => !NEVER_PUBLIC.has(field);
+export const mayBePublic = (field: string) => !NEVER_PUBLIC.has(field) && !isPasswordLike(field);

@@ -1,6 +1,6 @@
 /**
  * One-time codes (API.md §6): 6 digits, valid 10 minutes, single use, compared in constant time.
- * Codes and emails are stored only as keyed SHA-256 hashes (the project's token secret is the key).
+ * Codes and emails are stored only as keyed SHA-256 hashes (the project's code secret, `codeSecret`, is the key).
  *
  * One record per (purpose, email) holds two things:
  * - what any caller can observe, kept alike for every email, registered or not: the 60 s send

@@ -5,7 +5,7 @@ import type { ResolvedProject } from "../principal.js";
 import { releaseUser, reserveUser } from "../quotas.js";
 import type { Doc } from "../store/types.js";
 import { DuplicateKeyError } from "../store/types.js";
-import { ALWAYS_PUBLIC_FIELDS, INTERNAL_USER_FIELDS } from "./fields.js";
+import { ALWAYS_PUBLIC_FIELDS, INTERNAL_USER_FIELDS, isPasswordLike } from "./fields.js";
 import { dropOtps } from "./otp.js";
 import type { ProfileSchema } from "./profile.js";
 import type { AuthCollections } from "./store.js";
@@ -29,10 +29,12 @@ export const normalizeUsername = (username: string) => username.trim().toLowerCa
 /** 3–32 characters: letters, digits, `_`, `.`, `-`; starting with a letter, digit or `_`. */
 export const USERNAME_PATTERN = /^[a-z0-9_][a-z0-9_.-]{2,31}$/;
 
-/** An account without its internal fields (the password hash): what the account's own callers see. */
+/** An account without its internal fields (the password hash) and any password stored as a profile field: what the account's own callers see. */
 export function accountView(doc: Doc): Record<string, unknown> {
   const view: Record<string, unknown> = { ...doc };
-  for (const field of INTERNAL_USER_FIELDS) delete view[field];
+  for (const field of Object.keys(view)) {
+    if (INTERNAL_USER_FIELDS.includes(field) || isPasswordLike(field)) delete view[field];
+  }
   return view;
 }
 
