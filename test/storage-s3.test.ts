@@ -65,6 +65,7 @@ describe("s3 blob store (s3rver)", () => {
     expect(redirect.status).toBe(302);
     const download = await fetch(redirect.headers.get("location")!);
     expect(new Uint8Array(await download.arrayBuffer())).toEqual(PNG);
+    expect(download.headers.get("content-disposition")).toBe(`inline;filename="${path.split("/").pop()}"`);
 
     const del = await app.request("/api/storage/file", {
       method: "DELETE",
@@ -75,6 +76,24 @@ describe("s3 blob store (s3rver)", () => {
     expect(await blobs.head(path)).toBeNull();
     const usage = await deps.store.platform().collection("storage_usage").findOne({ _id: projectId });
     expect(usage?.bytes).toBe(0);
+  });
+
+  it("an allowed SVG is a download from the bucket too (its script never runs on the bucket's origin)", async () => {
+    const { keys } = await deps.projects.create({
+      name: "svg",
+      settings: { storage: { allowedContentTypes: ["image/svg+xml"] } },
+    });
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.domain)</script></svg>';
+    const form = new FormData();
+    form.append("file", new Blob([svg], { type: "image/svg+xml" }), "x.svg");
+    const headers = { "x-api-key": keys.secret };
+    const path = (await json(await app.request("/api/storage/upload", { method: "POST", headers, body: form }))).data
+      .path as string;
+    const redirect = await app.request(`/api/storage/file?path=${encodeURIComponent(path)}`, { headers });
+    const served = await fetch(redirect.headers.get("location")!);
+    expect(await served.text()).toBe(svg);
+    expect(served.headers.get("content-type")).toBe("image/svg+xml");
+    expect(served.headers.get("content-disposition")).toBe(`attachment;filename="${path.split("/").pop()}"`);
   });
 
   it("presigned PUT: the signature binds type and size; the SDK flow confirms against the bucket", async () => {

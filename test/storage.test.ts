@@ -525,6 +525,14 @@ describe.each([
     }
     const fake = await upload(auth(a.sk), new Blob(["<html>not a png</html>"], { type: "image/png" }));
     expect(fake.status).toBe(415);
+    // An MP3 without an ID3 tag starts with any valid frame header (MPEG-1 III with CRC, MPEG-2.5 III, II…).
+    const frame = (second: number) => new Blob([new Uint8Array([0xff, second, 0x90, 0x64])], { type: "audio/mpeg" });
+    for (const second of [0xfb, 0xfa, 0xf3, 0xe3, 0xfd]) {
+      expect((await upload(auth(a.sk), frame(second), "song.mp3")).status, second.toString(16)).toBe(201);
+    }
+    for (const second of [0xeb, 0xf9, 0x7b]) {
+      expect((await upload(auth(a.sk), frame(second), "song.mp3")).status, second.toString(16)).toBe(415);
+    }
     await deps.projects.update(a.id, { settings: { storage: { allowedContentTypes: ["text/html"] } } });
     expect((await upload(auth(a.sk), new Blob(["<p>ok</p>"], { type: "text/html" }), "page.html")).status).toBe(201);
   });

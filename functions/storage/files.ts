@@ -18,6 +18,11 @@ import { requestedRange } from "./range.js";
 const DOWNLOAD_URL_TTL = 5 * 60;
 /** Types a browser may show inline (never SVG, which runs scripts); everything else is served as a download. */
 const INLINE = /^(image\/(?!svg)|video\/|audio\/)|^application\/pdf$/;
+/** How a file is served: inline for the types a browser may show, else as a download named `name`. */
+const dispositionOf = (contentType: string, name: string) =>
+  `${INLINE.test(contentType) ? "inline" : "attachment"}; filename="${name}"`;
+/** The name a file is served under: the last segment of its path. */
+const nameOf = (path: string) => path.split("/").pop() ?? "file";
 /** Files served from the API's origin never run scripts there (PDF viewers refuse a sandbox, and run none). */
 const SANDBOX = "default-src 'none'; media-src 'self'; img-src 'self'; style-src 'unsafe-inline'; sandbox";
 
@@ -25,6 +30,9 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
   const { deps, blobs, signer } = rt;
   const key = requireApiKey(deps);
+  /** The bucket's own download URL for a file (s3), with its type and disposition; null where this function serves it. */
+  const bucketUrl = (path: string, contentType: string) =>
+    blobs.presignGet(path, DOWNLOAD_URL_TTL, contentType, dispositionOf(contentType, nameOf(path)));
 
   /**
    * Streams a stored file, or the one range of it the request asks for (media players seek so;
@@ -42,7 +50,6 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
         headers: { "content-range": `bytes */${stored.size}` },
       });
     }
-    const name = path.split("/").pop() ?? "file";
     const headers = {
       "content-type": stored.contentType,
       "content-length": String(range ? range.length : stored.size),
@@ -50,7 +57,7 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
       "accept-ranges": "bytes",
       "x-content-type-options": "nosniff",
       ...(stored.contentType === "application/pdf" ? {} : { "content-security-policy": SANDBOX }),
-      "content-disposition": `${INLINE.test(stored.contentType) ? "inline" : "attachment"}; filename="${name}"`,
+      "content-disposition": dispositionOf(stored.contentType, nameOf(path)),
       "cache-control": "private, max-age=60",
     };
     const status = range ? 206 : 200;
@@ -85,7 +92,7 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
       // Counted in the project's usage as a pk read, once the file is found: key-less misses are
       // anyone's, and would fill the project's request log.
       c.set("principal", { project, keyType: "publishable" });
-      const url = await blobs.presignGet(path, DOWNLOAD_URL_TTL, file.contentType);
+      const url = await bucketUrl(path, file.contentType);
       return url ? c.redirect(url, 302) : serve(c, path);
     }
     await key(c, async () => undefined); // a private file: a valid key of its project, else 401
@@ -94,7 +101,7 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
     const file = await recordOf(path);
     const exp = Math.floor(deps.clock.now() / 1000) + DOWNLOAD_URL_TTL;
     const url =
-      (await blobs.presignGet(path, DOWNLOAD_URL_TTL, file.contentType)) ??
+      (await bucketUrl(path, file.contentType)) ??
       `${publicBaseUrl(c, rt.deps.config)}/api/storage/blob?${signer.query({ op: "get", path, type: file.contentType, size: file.size, exp })}`;
     return c.redirect(url, 302);
   });

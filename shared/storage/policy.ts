@@ -121,6 +121,14 @@ export function assertSize(policy: StoragePolicy, size: number): void {
 export const SIGNATURE_BYTES = 16;
 
 const ascii = (text: string) => Array.from(text, (ch) => ch.charCodeAt(0));
+/**
+ * The second byte of an MPEG audio frame's header (`111VVLLP`) for every version (VV: 2.5, 2, 1;
+ * 01 is reserved), layer (LL: III, II, I; 00 is reserved) and protection bit: a file without an ID3
+ * tag starts with one.
+ */
+const MPEG_FRAME_STARTS = [0b00, 0b10, 0b11].flatMap((version) =>
+  [0b01, 0b10, 0b11].flatMap((layer) => [0, 1].map((crc) => 0xe0 | (version << 3) | (layer << 1) | crc)),
+);
 /** Known signatures: type → [offset, bytes][] that must all match (any entry of the outer list). */
 const SIGNATURES: Record<string, Array<Array<[number, number[]]>>> = {
   "image/png": [[[0, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]]]],
@@ -140,7 +148,10 @@ const SIGNATURES: Record<string, Array<Array<[number, number[]]>>> = {
     ],
   ],
   "audio/ogg": [[[0, ascii("OggS")]]],
-  "audio/mpeg": [[[0, ascii("ID3")]], [[0, [0xff, 0xfb]]], [[0, [0xff, 0xf3]]], [[0, [0xff, 0xf2]]]],
+  "audio/mpeg": [
+    [[0, ascii("ID3")]],
+    ...MPEG_FRAME_STARTS.map((second): Array<[number, number[]]> => [[0, [0xff, second]]]),
+  ],
   "video/mp4": [[[4, ascii("ftyp")]]],
   "video/webm": [[[0, [0x1a, 0x45, 0xdf, 0xa3]]]],
   "application/vnd.openxmlformats-officedocument.wordprocessingml.document": [[[0, [0x50, 0x4b, 0x03, 0x04]]]],

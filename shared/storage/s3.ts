@@ -127,13 +127,16 @@ export function s3BlobStore(config: S3Config, options: { timeoutMs?: number } = 
       });
       return { url: signed.url, method: "PUT", headers };
     },
-    async presignGet(path, expiresIn, contentType) {
-      // The file's type as recorded: a direct upload declared as octet-stream is stored so in the bucket.
-      const type = encodeURIComponent(contentType);
-      const signed = await client.sign(`${urlOf(path)}?X-Amz-Expires=${expiresIn}&response-content-type=${type}`, {
-        method: "GET",
-        aws: { signQuery: true },
+    async presignGet(path, expiresIn, contentType, contentDisposition) {
+      // The file's type as recorded (a direct upload declared as octet-stream is stored so in the
+      // bucket), and its disposition: an SVG or HTML file is a download there too, never a page.
+      // Without spaces (`attachment;filename=…`): some S3-compatible stores sign a space otherwise.
+      const query = new URLSearchParams({
+        "X-Amz-Expires": String(expiresIn),
+        "response-content-type": contentType,
+        "response-content-disposition": contentDisposition.replace(/;\s+/g, ";"),
       });
+      const signed = await client.sign(`${urlOf(path)}?${query}`, { method: "GET", aws: { signQuery: true } });
       return signed.url;
     },
   };

@@ -37,8 +37,11 @@ export interface BlobStore {
    * for the bucket, fs and memory return null (the storage function signs its own upload URL).
    */
   presignPut(path: string, contentType: string, size: number, expiresIn: number): Promise<SignedRequest | null>;
-  /** A short-lived download URL (s3) answering with `contentType`; null when the storage function serves the bytes itself. */
-  presignGet(path: string, expiresIn: number, contentType: string): Promise<string | null>;
+  /**
+   * A short-lived download URL (s3) answering with `contentType` and `contentDisposition`; null when
+   * the storage function serves the bytes itself.
+   */
+  presignGet(path: string, expiresIn: number, contentType: string, contentDisposition: string): Promise<string | null>;
 }
 
 /**
