@@ -76,6 +76,12 @@ describe("db and schema with the secret key", () => {
     expect(all.map((p) => p.title)).toEqual(["Draft"]);
     expect(await db.count("posts")).toBe(2);
     expect(await db.count("posts", { filter: { status: "draft" } })).toBe(1);
+    // An operator object in the SDK's filter reaches the server as "[object Object]": a 400 that says what to send.
+    const operator = await db.getAll("posts", { filter: { views: { $gt: 3 } } }).catch((e: unknown) => e);
+    expect(operator).toBeInstanceOf(ValidationError);
+    expect((operator as Error).message).toBe(
+      'Invalid query parameter "views": got "[object Object]", an object turned into text: use an operator suffix (price_gt=3) or filter={"price":{"$gt":3}} (JSON)',
+    );
 
     const replaced = await db.update<Post>("posts", created._id, { title: "Hello again", slug: "hello" });
     expect(replaced).toMatchObject({ _id: created._id, title: "Hello again", views: 0 });

@@ -95,12 +95,18 @@ function condition(param: string, path: string, op: SuffixOp, raw: string, ctx: 
   }
 }
 
-/** One clause per non-reserved query parameter (repeats of one key AND together). */
+/** What an object becomes in a query string built by string conversion (urBackend's SDK's `filter: {f: {$gt: 3}}`). */
+const OBJECT_TEXT = "[object Object]";
+const OBJECT_HINT =
+  'got "[object Object]", an object turned into text: use an operator suffix (price_gt=3) or filter={"price":{"$gt":3}} (JSON)';
+
+/** One clause per non-reserved query parameter (repeats of one key AND together); an object turned into text is refused. */
 export function paramFilterClauses(params: URLSearchParams, ctx: QueryContext): QueryFilter[] {
   const clauses: QueryFilter[] = [];
   for (const [key, raw] of params) {
     if (RESERVED_PARAMS.has(key)) continue;
     if (clauses.length === MAX_FILTER_PARAMS) throw invalidQuery(key, `at most ${MAX_FILTER_PARAMS} filter parameters`);
+    if (raw === OBJECT_TEXT) throw invalidQuery(key, OBJECT_HINT);
     const { path, op } = splitKey(key, ctx);
     assertPath(key, path, op === "exists" ? "shape" : "filter", ctx);
     const clause = { [path]: condition(key, path, op, raw, ctx) };
