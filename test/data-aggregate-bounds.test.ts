@@ -5,10 +5,10 @@
  * the embedded store runs it in a worker thread, so the process answers meanwhile.
  */
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AGGREGATE_TIME_MS, MAX_AGGREGATE_BYTES } from "../shared/aggregate.js";
 import { jsonBytesWithin } from "../shared/json-bytes.js";
-import { type DataTestEnv, dataTestEnv } from "./data-helpers.js";
+import { call, createTestProject, type DataTestEnv, dataTestEnv } from "./data-helpers.js";
 
 let env: DataTestEnv;
 beforeAll(async () => {
@@ -116,4 +116,55 @@ describe("aggregate work and memory", () => {
     const next = await aggregate([{ $count: "n" }]);
     expect([next.status, next.json.data?.items]).toEqual([200, [{ n: 200 }]]);
   }, 30_000);
+});
+
+describe("aggregate isolation", () => {
+  it("$getField reads own fields only: one project's pipeline cannot write into another's (shared worker)", async () => {
+    const victim = await createTestProject(env.deps, "victim");
+    const orders = await call(env.app, "POST", "/api/data/orders/bulk", { key: victim.sk, body: [{ tags: [] }] });
+    expect(orders.status).toBe(201);
+    const attack = await aggregate([
+      { $addFields: { x: { $getField: { field: "__proto__", input: [] } } } },
+      { $addFields: { "x.0": "PLANTED" } },
+      { $limit: 1 },
+    ]);
+    expect([200, 400]).toContain(attack.status);
+    const seen = await call(env.app, "POST", "/api/data/orders/aggregate", {
+      key: victim.sk,
+      body: { pipeline: [{ $project: { _id: 0, first: { $first: "$tags" }, t0: "$tags.0" } }] },
+    });
+    expect(seen.json.data.items).toEqual([{}]);
+    // Own fields as MongoDB reads them; nothing inherited.
+    const fields = await aggregate([
+      { $limit: 1 },
+      {
+        $project: {
+          _id: 0,
+          i: { $getField: "i" },
+          inherited: { $getField: { field: "toString", input: {} } },
+          proto: { $getField: { field: "__proto__", input: { a: 1 } } },
+        },
+      },
+    ]);
+    expect(fields.json.data.items).toEqual([{ i: 0 }]);
+  });
+
+  it("a leading $match, run on the main thread, gets a list's 1 s, not the pipeline's 5", async () => {
+    for (let at = 0; at < 2000; at += 500) {
+      const batch = Array.from({ length: 500 }, (_, i) => ({ n: at + i }));
+      expect((await env.sk("POST", "/api/data/numbers/bulk", batch)).status).toBe(201);
+    }
+    const slow = { $or: Array.from({ length: 100 }, (_, k) => ({ n: { $lt: -k } })) };
+    // Every look at the clock moves it 10 ms: how far it got says which limit stopped the filter.
+    let now = Date.now();
+    const started = now;
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => (now += 10));
+    try {
+      const res = await env.sk("POST", "/api/data/numbers/aggregate", { pipeline: [{ $match: slow }] });
+      expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);
+      expect(now - started).toBeLessThan(AGGREGATE_TIME_MS / 2);
+    } finally {
+      clock.mockRestore();
+    }
+  });
 });

@@ -97,6 +97,12 @@ function queryTest(filter: Filter): (doc: Doc) => boolean {
   return (doc) => query.test(doc);
 }
 
+/**
+ * A pipeline's leading `$match` runs on this thread (the worker gets only what it finds): it gets a
+ * list's 1 s at most, not the whole pipeline's time, so no filter holds the process longer than a list's.
+ */
+const leadingMatchMs = (left: number | undefined) => (left === undefined ? undefined : Math.min(left, 1000));
+
 export class EmbeddedCollection implements Collection {
   private readonly docs = new Map<string, Doc>();
   /** Counts by filter, valid until the next write to this collection. */
@@ -367,7 +373,7 @@ export class EmbeddedCollection implements Collection {
     };
     // Built when the aggregation's turn comes, so a waiting one holds no copies.
     return this.host.aggregate(() => {
-      const source = match ? withinBudget(left(), () => this.select(match)) : [...this.docs.values()];
+      const source = match ? withinBudget(leadingMatchMs(left()), () => this.select(match)) : [...this.docs.values()];
       return { stages, source, excluded, maxTimeMs: left(), maxBytes: options.maxBytes };
     });
   }

@@ -135,6 +135,21 @@ const queryOperators = Object.fromEntries(
 );
 
 /**
+ * `$getField` reads an own field of an object only, as MongoDB does. mingo's reads inherited ones
+ * too: `{$getField: {field: "__proto__", input: []}}` was `Array.prototype`, which a later
+ * `$addFields` could write into, for every project's pipelines in the shared worker.
+ */
+function ownField(obj: unknown, expr: unknown, options: Options): unknown {
+  step();
+  const args = evalExpr(obj, expr, options) as { field?: unknown; input?: unknown } | string;
+  const { field, input } =
+    typeof args === "string" ? { field: args, input: obj } : { field: args?.field, input: args?.input ?? obj };
+  if (typeof field !== "string" || typeof input !== "object" || input === null || Array.isArray(input))
+    return undefined;
+  return Object.hasOwn(input, field) ? (input as Record<string, unknown>)[field] : undefined;
+}
+
+/**
  * Every mingo operator, replaced as described above: the context for mingo's base Query and
  * Aggregator (the classes exported by "mingo" itself merge their own operators over any context).
  */
@@ -153,5 +168,6 @@ export const MINGO_CONTEXT = Context.init({
     $regexMatch: (obj: unknown, expr: unknown, options: Options) => search(obj, expr, options, false).length > 0,
     $regexFind: (obj: unknown, expr: unknown, options: Options) => search(obj, expr, options, false)[0] ?? null,
     $regexFindAll: (obj: unknown, expr: unknown, options: Options) => search(obj, expr, options, true),
+    $getField: ownField,
   },
 });
