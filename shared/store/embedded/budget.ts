@@ -32,9 +32,12 @@ export function withinBudget<T>(maxTimeMs: number | undefined, run: () => T): T 
   }
 }
 
-/** Counts one step of work toward the running budget (none outside withinBudget). */
-export function step(): void {
-  if (budget && ++budget.steps % CLOCK_EVERY === 0 && Date.now() > budget.deadline) {
+/** Counts `weight` steps of work toward the running budget (none outside withinBudget). */
+export function step(weight = 1): void {
+  if (!budget) return;
+  const before = budget.steps;
+  budget.steps += weight;
+  if (Math.floor(budget.steps / CLOCK_EVERY) !== Math.floor(before / CLOCK_EVERY) && Date.now() > budget.deadline) {
     throw new QueryTimeoutError(budget.ms);
   }
 }
