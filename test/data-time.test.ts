@@ -3,10 +3,11 @@
  * at LIST_TIME_MS (400 INVALID_QUERY) instead of holding the process, and the filter parameters and
  * regex counts that make such filters are bounded (API.md §5.2 limits; docs/choices.md).
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AGGREGATE_TIME_MS } from "../shared/aggregate.js";
 import { LIST_TIME_MS } from "../shared/query.js";
 import { type DataTestEnv, dataTestEnv } from "./data-helpers.js";
+import { whileEachLookMovesClock } from "./helpers.js";
 
 let env: DataTestEnv;
 beforeEach(async () => {
@@ -99,18 +100,14 @@ describe("list time limit", () => {
     await things.insertMany(Array.from({ length: 2000 }, (_, i) => ({ o: { ...common, z: (i * 7919) % 2000 } })));
     // While the list runs, every look at the clock moves it 10 ms: the answer depends on how much
     // work the store counts before it looks, not on how fast this machine is.
-    let now = Date.now();
-    const clock = vi.spyOn(Date, "now").mockImplementation(() => (now += 10));
-    try {
+    await whileEachLookMovesClock(10, async () => {
       const res = await env.pk("GET", "/api/data/things?sort=o&limit=1&fields=_id");
       expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);
       expect(res.json.message).toMatch(/time limit/);
       // A sort of a few documents still answers.
       const few = await env.pk("GET", "/api/data/things?sort=o&limit=2&o.k=1");
       expect([few.status, few.json.data?.total]).toEqual([200, 1]);
-    } finally {
-      clock.mockRestore();
-    }
+    });
   });
 
   it("counts a condition over an array by its elements: a filter over large arrays looks at the clock as it goes", async () => {
@@ -122,15 +119,11 @@ describe("list time limit", () => {
     // Each document's test compares 5 000 elements, 64 steps' worth and more: the clock is looked at
     // after each (every look moves it 10 ms here, so 200 documents run past 1 s). Counted as one step
     // each, the documents got a look per 64 of them, and a filter over huge arrays held the process.
-    let now = Date.now();
-    const clock = vi.spyOn(Date, "now").mockImplementation(() => (now += 10));
-    try {
-      const res = await env.pk("GET", "/api/data/arrays?arr_gt=1000000&fields=i");
-      expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);
-      expect(res.json.message).toMatch(/time limit/);
-    } finally {
-      clock.mockRestore();
-    }
+    const { result: res } = await whileEachLookMovesClock(10, () =>
+      env.pk("GET", "/api/data/arrays?arr_gt=1000000&fields=i"),
+    );
+    expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);
+    expect(res.json.message).toMatch(/time limit/);
     expect((await env.pk("GET", "/api/data/arrays?arr_gt=1000000&fields=i")).json.data.total).toBe(0);
   });
 

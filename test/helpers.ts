@@ -27,6 +27,25 @@ export function fakeClock(start = Date.parse("2026-01-01T00:00:00Z")): Clock & {
 }
 
 /** A logger that keeps what it is told, so tests can assert on it and keep output quiet. */
+/**
+ * Runs `run` while every look at `Date.now()` moves the clock `ms` ahead: how far a time limit lets
+ * work go then depends on how much work the code counts between looks, not on this machine's speed.
+ * Answers what `run` answered and how far the clock moved.
+ */
+export async function whileEachLookMovesClock<T>(
+  ms: number,
+  run: () => Promise<T>,
+): Promise<{ result: T; moved: number }> {
+  const started = Date.now();
+  let now = started;
+  const clock = vi.spyOn(Date, "now").mockImplementation(() => (now += ms));
+  try {
+    return { result: await run(), moved: now - started };
+  } finally {
+    clock.mockRestore();
+  }
+}
+
 export function memoryLogger(): Logger & { lines: Array<{ level: string; message: string; fields?: unknown }> } {
   const lines: Array<{ level: string; message: string; fields?: unknown }> = [];
   const push = (level: string) => (message: string, fields?: unknown) => void lines.push({ level, message, fields });

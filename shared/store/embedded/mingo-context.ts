@@ -149,9 +149,8 @@ function ownField(obj: unknown, expr: unknown, options: Options): unknown {
   const args = evalExpr(obj, expr, options) as { field?: unknown; input?: unknown } | string;
   const { field, input } =
     typeof args === "string" ? { field: args, input: obj } : { field: args?.field, input: args?.input ?? obj };
-  if (typeof field !== "string" || typeof input !== "object" || input === null || Array.isArray(input))
-    return undefined;
-  return Object.hasOwn(input, field) ? (input as Record<string, unknown>)[field] : undefined;
+  if (typeof field !== "string" || !isObject(input) || !Object.hasOwn(input, field)) return undefined;
+  return (input as Record<string, unknown>)[field];
 }
 
 /**
