@@ -276,13 +276,14 @@ export function createProjectService(opts: {
 
   /** Opens a project's secrets and builds the principal a key resolves to. */
   const principalFor = async (project: ProjectDoc, keyType: KeyType): Promise<Principal> => {
+    const jwtSecret = await secretBox.open(project.jwtSecret);
     const resolved: ResolvedProject = {
       id: project._id,
       name: project.name,
       allowedOrigins: [...project.allowedOrigins],
       settings: viewSettings(project.settings),
-      jwtSecret: await secretBox.open(project.jwtSecret),
-      codeSecret: await secretBox.open(project.codeSecret ?? project.jwtSecret),
+      jwtSecret,
+      codeSecret: project.codeSecret === undefined ? jwtSecret : await secretBox.open(project.codeSecret),
       databaseUri: await openSecret(secretHolder(project.settings, "database", null)?.uri),
       socialSecrets: await openSocialSecrets(project.settings),
     };
@@ -399,9 +400,9 @@ export function createProjectService(opts: {
         updatedAt: iso(),
       };
       // Conditional on the secret read: one renewed after this call began does this call's work too.
-      await projects().updateOne({ _id: id, jwtSecret: current.jwtSecret, ...LIVE }, { $set: set });
+      const renewed = await projects().updateOne({ _id: id, jwtSecret: current.jwtSecret, ...LIVE }, { $set: set });
       invalidate(id);
-      return (await findProject(id)) !== null;
+      return renewed !== null || (await findProject(id)) !== null;
     },
 
     async resolveKey(apiKey) {
