@@ -140,12 +140,13 @@ const SMALL_CANDIDATE_SET = 512;
 const PAGE = 100;
 
 /**
- * Whether sorting `count` candidates beats walking `walked` index entries for a page: the walk
- * meets a candidate about every walked/count entries, so a page costs PAGE × walked / count tests
- * (an owner's 1 000 documents among 200 000 would cost a walk of 20 000 for 100 of them).
+ * Whether sorting `count` candidates beats walking the `walked()` index entries for a page (counted
+ * only when the candidates are not few anyway): the walk meets a candidate about every
+ * walked/count entries, so a page costs PAGE × walked / count tests (an owner's 1 000 documents
+ * among 200 000 would cost a walk of 20 000 for 100 of them).
  */
-function sortsCheaper(count: number, walked: number): boolean {
-  return count <= SMALL_CANDIDATE_SET || count * count <= PAGE * walked;
+function sortsCheaper(count: number, walked: () => number): boolean {
+  return count <= SMALL_CANDIDATE_SET || count * count <= PAGE * walked();
 }
 
 /**
@@ -159,7 +160,7 @@ export function planQuery(filter: Filter, sort: Sort | undefined, indexes: Index
   if (ordered) {
     const { index, direction } = ordered;
     const range = conditions.find(([field]) => field === index.field)?.[1];
-    const walked = range ? range.reduce((sum, r) => sum + index.count(r), 0) : index.size;
+    const walked = () => (range ? range.reduce((sum, r) => sum + index.count(r), 0) : index.size);
     if (!(candidates && sortsCheaper(candidates.count, walked))) return { kind: "walk", index, direction, range };
   }
   return candidates ? { kind: "candidates", from: candidates } : { kind: "scan" };
