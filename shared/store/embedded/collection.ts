@@ -198,7 +198,7 @@ export class EmbeddedCollection implements Collection {
     if (plan.kind !== "candidates") return Array.from(this.docs.values());
     const { index, ranges } = plan.from;
     const ids = new Set(index.irregular.keys());
-    for (const range of ranges) index.walk(1, range, (id) => ids.add(id));
+    index.walk(1, ranges, (id) => ids.add(id));
     return Array.from(ids, (id) => this.docs.get(id) as Doc);
   }
 

@@ -112,18 +112,11 @@ export function exactMatches(conditions: readonly ExactCondition[], docs: Readon
   const driver = sizes.indexOf(Math.min(...sizes));
   const { index, ranges } = conditions[driver] as ExactCondition;
   const rest = conditions.filter((_, i) => i !== driver);
-  const seen = ranges.length > 1 ? new Set<string>() : undefined;
   const out: Doc[] = [];
-  for (const range of ranges) {
-    index.walk(1, range, (id) => {
-      if (seen) {
-        if (seen.has(id)) return;
-        seen.add(id);
-      }
-      const doc = docs.get(id) as Doc;
-      if (matchesExact(doc, rest)) out.push(doc);
-    });
-  }
+  index.walk(1, ranges, (id) => {
+    const doc = docs.get(id) as Doc;
+    if (matchesExact(doc, rest)) out.push(doc);
+  });
   return out;
 }
 

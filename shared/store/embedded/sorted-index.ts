@@ -199,15 +199,12 @@ export class SortedIndex {
   }
 
   /**
-   * Calls `visit` with the ids of a range, of a union of ranges (each entry once) or of all entries,
-   * in index order, ascending (key, id) or the reverse, until it returns false. A callback, not a
-   * generator: this is the hot loop of a find.
+   * Calls `visit` with the ids of a union of ranges (each entry once) or of all entries, in index
+   * order, ascending (key, id) or the reverse, until it returns false. A callback, not a generator:
+   * this is the hot loop of a find.
    */
-  walk(direction: 1 | -1, range: Range | readonly Range[] | undefined, visit: (id: string) => unknown): void {
-    const spans =
-      range === undefined
-        ? [[0, this.entries.length] as [number, number]]
-        : this.spans("bracket" in range ? [range] : range);
+  walk(direction: 1 | -1, ranges: readonly Range[] | undefined, visit: (id: string) => unknown): void {
+    const spans = ranges === undefined ? [[0, this.entries.length] as [number, number]] : this.spans(ranges);
     if (direction === 1) {
       for (const [start, end] of spans)
         for (let i = start; i < end; i++) if (visit((this.entries[i] as Entry).id) === false) return;
