@@ -3,7 +3,7 @@
  * the fetch the auth app is given: start → provider → callback → the app's page → exchange →
  * refresh; linking rules; state and handover misuse; Google's id_token checks; the urBackend SDK.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import urBackend from "@urbackend/sdk";
@@ -134,16 +134,16 @@ const get = (path: string, opts: CallOptions = {}) =>
 const location = (res: { headers: Headers }) => new URL(res.headers.get("location") ?? "about:blank");
 
 /** Starts a sign-in with the publishable key in the URL (as the SDK's socialStart does); the provider's URL. */
-async function start(provider: string, key = env.project.pk) {
-  const res = await get(`/api/userAuth/social/${provider}/start?key=${key}`);
+async function start(provider: string, key = env.project.pk, query = "") {
+  const res = await get(`/api/userAuth/social/${provider}/start?key=${key}${query}`);
   expect(res.status, res.text).toBe(302);
   browser.cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
   return location(res);
 }
 
 /** The whole round trip for the account behind `code`; the app page's URL the browser lands on. */
-async function signIn(provider: "github" | "google", code: string) {
-  const authorize = await start(provider);
+async function signIn(provider: "github" | "google", code: string, query = "") {
+  const authorize = await start(provider, env.project.pk, query);
   providers.approve(authorize, code);
   const state = authorize.searchParams.get("state") ?? "";
   const res = await get(`/api/userAuth/social/${provider}/callback?code=${code}&state=${encodeURIComponent(state)}`);
@@ -627,6 +627,64 @@ describe("PKCE (S256) between Edgeback and the provider", () => {
     const res = await get(callbackPath("github", "c", authorize));
     expect([res.status, res.json.code]).toEqual([400, "VALIDATION_FAILED"]);
     expect(providers.redemptions).toHaveLength(0);
+  });
+});
+
+describe("the app's own PKCE: a landing bound to the browser that started", () => {
+  /** What an app keeps in the tab before following the start URL: a verifier; the URL gets its S256. */
+  const appPkce = (verifier = "v".repeat(20) + randomBytes(24).toString("base64url")) => ({
+    verifier,
+    query: `&codeChallenge=${createHash("sha256").update(verifier).digest("base64url")}`,
+  });
+
+  it("a start with codeChallenge lands without #token; the exchange with the verifier gives both tokens", async () => {
+    providers.accounts.set("c", { id: "1", email: "pk@example.com", verified: true });
+    const { verifier, query } = appPkce();
+    const page = landed(await signIn("github", "c", query));
+    expect(page.error).toBeNull();
+    expect(page.token).toBe("");
+    const stored = JSON.stringify(await (await collection("_auth_social_handovers")).find({}));
+    const swapped = await exchange({ rtCode: page.rtCode, codeVerifier: verifier });
+    expect(swapped.status, swapped.text).toBe(200);
+    const { accessToken, refreshToken } = swapped.json.data;
+    expect(swapped.headers.get("set-cookie")).toContain(`refreshToken=${refreshToken}`);
+    const me = await call(app, "GET", "/api/userAuth/me", { key: env.project.pk, token: accessToken });
+    expect(me.json.data?.email).toBe("pk@example.com");
+    const refreshed = await call(app, "POST", "/api/userAuth/refresh-token", {
+      key: env.project.pk,
+      headers: { "x-refresh-token": refreshToken, "x-refresh-token-mode": "header" },
+    });
+    expect(refreshed.status, refreshed.text).toBe(200);
+    // Kept sealed while it waited; good once.
+    expect(stored).not.toContain(accessToken);
+    expect((await exchange({ rtCode: page.rtCode, codeVerifier: verifier })).json.code).toBe("TOKEN_INVALID");
+  });
+
+  it("a landing link someone else made signs in no app that holds its own verifier (login CSRF)", async () => {
+    providers.accounts.set("attacker", { id: "66", email: "attacker@example.com", verified: true });
+    const victim = appPkce();
+    // The attacker's own bound sign-in: the victim's app has not the attacker's verifier.
+    const bound = landed(await signIn("github", "attacker", appPkce().query));
+    expect((await exchange({ rtCode: bound.rtCode, codeVerifier: victim.verifier })).json.code).toBe("TOKEN_INVALID");
+    // The attacker's unbound sign-in (a #token link): a verifier does not take it, a token is not enough for a bound one.
+    const unbound = landed(await signIn("github", "attacker"));
+    expect((await exchange({ rtCode: unbound.rtCode, codeVerifier: victim.verifier })).json.code).toBe("TOKEN_INVALID");
+    const another = landed(await signIn("github", "attacker", appPkce().query));
+    expect((await exchange({ rtCode: another.rtCode, token: unbound.token })).json.code).toBe("TOKEN_INVALID");
+  });
+
+  it("a malformed codeChallenge or codeVerifier is 400, and no sign-in starts", async () => {
+    for (const challenge of ["short", `${"a".repeat(42)}+`, "a".repeat(44), `${"a".repeat(42)}%3D`]) {
+      const res = await get(`/api/userAuth/social/github/start?key=${env.project.pk}&codeChallenge=${challenge}`);
+      expect([res.status, res.json.code], challenge).toEqual([400, "VALIDATION_FAILED"]);
+      expect(res.json.details?.[0]?.path, challenge).toBe("codeChallenge");
+    }
+    expect(await (await collection("_auth_social_states")).count()).toBe(0);
+    for (const codeVerifier of ["short", "a".repeat(129), `${"a".repeat(42)} !`, 7]) {
+      expect((await exchange({ rtCode: "x", codeVerifier })).status).toBe(400);
+    }
+    const neither = await exchange({ rtCode: "x" });
+    expect([neither.status, neither.json.details?.[0]?.path]).toEqual([400, "token"]);
   });
 });
 

@@ -15,6 +15,11 @@
  *    `?rtCode&provider&userId&isNewUser&linkedByEmail` and the access token in `#token`.
  *    Failures after the state checked out go there too, as `?error=<reason>`.
  * 3. POST /social/exchange {token, rtCode} → {refreshToken} (once, within 60 s, with its access token).
+ *
+ * An app may bind the landing to the browser that started (its own PKCE, as Supabase's): a start with
+ * `codeChallenge` (S256 of a verifier the app keeps) lands without `#token`, and the exchange takes
+ * {rtCode, codeVerifier} → {accessToken, refreshToken}. A landing link someone else made is then worth
+ * nothing: the app that opens it holds no verifier for it (login CSRF).
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
@@ -30,7 +35,7 @@ import {
   SocialProviderError,
 } from "../../shared/auth/social.js";
 import { insertUser, type UserDoc } from "../../shared/auth/users.js";
-import { createSecretBox, randomToken, sha256Hex, timingSafeEqual } from "../../shared/crypto.js";
+import { createSecretBox, randomToken, sha256Base64url, sha256Hex, timingSafeEqual } from "../../shared/crypto.js";
 import { ApiError, type ErrorDetail } from "../../shared/errors.js";
 import { ok, parseWith, publicBaseUrl } from "../../shared/http.js";
 import { isId, newId } from "../../shared/ids.js";
@@ -163,7 +168,27 @@ function duplicateField(error: unknown): string | undefined {
   return error instanceof ApiError && error.code === "DUPLICATE_VALUE" ? error.details?.[0]?.path : undefined;
 }
 
-const exchangeSchema = z.object({ token: z.string().min(1).max(4096), rtCode: z.string().min(1).max(128) });
+/** An app's PKCE challenge (RFC 7636 S256: the base64url SHA-256 of its verifier) and verifier. */
+const startSchema = z.object({
+  codeChallenge: z
+    .string()
+    .regex(/^[\w-]{43}$/, "codeChallenge must be the base64url SHA-256 (S256) of a verifier")
+    .optional(),
+});
+const verifierSchema = z
+  .string()
+  .regex(/^[\w.~-]{43,128}$/, "codeVerifier must be 43 to 128 characters of [A-Za-z0-9-._~]");
+
+const exchangeSchema = z
+  .object({
+    token: z.string().min(1).max(4096).optional(),
+    rtCode: z.string().min(1).max(128),
+    codeVerifier: verifierSchema.optional(),
+  })
+  .refine((body) => body.token !== undefined || body.codeVerifier !== undefined, {
+    message: "Give token (the landing URL's #token) or codeVerifier (when the start sent a codeChallenge)",
+    path: ["token"],
+  });
 
 /** The callback, which the provider calls without an API key: mount it before requireApiKey. */
 export function socialCallbackRoutes(rt: AuthRuntime, options: SocialOptions = {}): Hono<AppEnv> {
@@ -185,6 +210,7 @@ export function socialCallbackRoutes(rt: AuthRuntime, options: SocialOptions = {
     const { cols, now, settings } = scope;
     const state = { hash: sha256Hex(nonce), provider, expiresAt: { $gt: iso(now) } };
     const started = await cols.socialStates.deleteOne(state);
+    const appChallenge = typeof started?.appChallenge === "string" ? started.appChallenge : undefined;
     // A state stored before PKCE has no verifier: its sign-in starts again.
     if (typeof started?.verifier !== "string") throw expired();
     const codeVerifier = await box.open(started.verifier);
@@ -218,9 +244,13 @@ export function socialCallbackRoutes(rt: AuthRuntime, options: SocialOptions = {
         claims: { sid: issued.sessionId },
       });
       const rtCode = randomToken(24);
+      // Bound to the app's verifier, the access token waits for the exchange rather than riding the link.
+      const proof = appChallenge
+        ? { appChallenge, accessToken: await box.seal(token) }
+        : { tokenHash: sha256Hex(token) };
       await cols.socialHandovers.insertOne({
         hash: sha256Hex(rtCode),
-        tokenHash: sha256Hex(token),
+        ...proof,
         refreshToken: await box.seal(issued.refreshToken),
         refreshExpiresAt: iso(issued.expiresAt),
         expiresAt: iso(now + HANDOVER_TTL_MS),
@@ -233,7 +263,7 @@ export function socialCallbackRoutes(rt: AuthRuntime, options: SocialOptions = {
         isNewUser: String(isNewUser),
         linkedByEmail: String(linkedByEmail),
       };
-      return c.redirect(back(redirectUrl, params, { token }), 302);
+      return c.redirect(back(redirectUrl, params, appChallenge ? undefined : { token }), 302);
     } catch (error) {
       const refusal =
         error instanceof SocialProviderError ||
@@ -263,6 +293,8 @@ export function socialRoutes(rt: AuthRuntime): Hono<AppEnv> {
     const provider = providerOf(c);
     const { project, cols, now } = await scopeOf(c, rt);
     const { client } = socialSetup(c, rt, project, provider);
+    const { codeChallenge } = parseWith(startSchema, { codeChallenge: c.req.query("codeChallenge") });
+    const appChallenge = codeChallenge === undefined ? {} : { appChallenge: codeChallenge };
     const nonce = randomToken(24);
     // PKCE: the verifier stays here, sealed with the state; only its challenge goes to the provider.
     const pkce = newPkce();
@@ -270,6 +302,7 @@ export function socialRoutes(rt: AuthRuntime): Hono<AppEnv> {
       hash: sha256Hex(nonce),
       provider,
       verifier: await box.seal(pkce.verifier),
+      ...appChallenge,
       expiresAt: iso(now + STATE_TTL_MS),
     });
     await cols.socialStates.deleteMany({ expiresAt: { $lte: iso(now) } });
@@ -278,16 +311,24 @@ export function socialRoutes(rt: AuthRuntime): Hono<AppEnv> {
   });
 
   routes.post("/social/exchange", async (c) => {
-    const { token, rtCode } = parseWith(exchangeSchema, await readObject(c));
+    const { token, rtCode, codeVerifier } = parseWith(exchangeSchema, await readObject(c));
     const { cols, now, project } = await scopeOf(c, rt);
     const invalid = () => new ApiError("TOKEN_INVALID", "Invalid or expired sign-in code");
     const handover = await cols.socialHandovers.deleteOne({ hash: sha256Hex(rtCode), expiresAt: { $gt: iso(now) } });
     await cols.socialHandovers.deleteMany({ expiresAt: { $lte: iso(now) } });
-    if (!handover || !timingSafeEqual(sha256Hex(token), String(handover.tokenHash))) throw invalid();
+    if (!handover) throw invalid();
+    const bound = typeof handover.appChallenge === "string";
+    const proven = bound
+      ? codeVerifier !== undefined && timingSafeEqual(sha256Base64url(codeVerifier), handover.appChallenge as string)
+      : token !== undefined && timingSafeEqual(sha256Hex(token), String(handover.tokenHash));
+    if (!proven) throw invalid();
     const refreshToken = await box.open(String(handover.refreshToken));
     const seconds = Math.max(0, Math.floor((Date.parse(String(handover.refreshExpiresAt)) - now) / 1000));
     setRefreshCookie(c, rt.deps.config, project.allowedOrigins, refreshToken, seconds);
-    return ok(c, { refreshToken }, 200, "Refresh token exchanged");
+    const tokens = bound
+      ? { accessToken: await box.open(String(handover.accessToken)), refreshToken }
+      : { refreshToken };
+    return ok(c, tokens, 200, "Refresh token exchanged");
   });
 
   return routes;
