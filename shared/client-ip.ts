@@ -24,7 +24,8 @@ function ipOf(value: string | undefined): string | undefined {
  * The client's IP address as far as the deployment can vouch for it: Cloudflare's `cf-connecting-ip`,
  * or the last `x-forwarded-for` hop (the address the trusted proxy saw and appended; a proxy that
  * overwrites the header sends only that one), only behind a proxy that sets them; else the socket's
- * address (Node servers; `requestContext.http.sourceIp` on Lambda). Headers a client sent itself
+ * address (Node servers; on Lambda the source IP API Gateway saw: `requestContext.http.sourceIp` in
+ * HTTP API events, `requestContext.identity.sourceIp` in REST API ones). Headers a client sent itself
  * are never read unless the deployment says a trusted proxy sets them, and a value that is not an
  * IP address is ignored.
  */
@@ -38,9 +39,13 @@ export function clientIp(c: Context, trusted: TrustedProxy): string {
   const ip = ipOf(header);
   if (ip) return ip;
   const env = c.env as
-    | { incoming?: { socket?: { remoteAddress?: string } }; requestContext?: { http?: { sourceIp?: string } } }
+    | {
+        incoming?: { socket?: { remoteAddress?: string } };
+        requestContext?: { http?: { sourceIp?: string }; identity?: { sourceIp?: string } };
+      }
     | undefined;
-  return env?.incoming?.socket?.remoteAddress ?? env?.requestContext?.http?.sourceIp ?? "unknown";
+  const lambda = env?.requestContext;
+  return env?.incoming?.socket?.remoteAddress ?? lambda?.http?.sourceIp ?? lambda?.identity?.sourceIp ?? "unknown";
 }
 
 const IPV4_MAPPED = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/;

@@ -28,3 +28,32 @@ export function event(
     isBase64Encoded: false,
   };
 }
+
+/** An HTTP API event's request as an API Gateway REST API event (payload v1, Lambda proxy integration). */
+export function restEvent(v2: ReturnType<typeof event>) {
+  const { method, path, sourceIp } = v2.requestContext.http;
+  return {
+    resource: "/{proxy+}",
+    path,
+    httpMethod: method,
+    headers: v2.headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(v2.headers).map(([name, value]) => [name, [value]])),
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: { proxy: path.slice(1) },
+    stageVariables: null,
+    requestContext: {
+      resourcePath: "/{proxy+}",
+      httpMethod: method,
+      path: `/prod${path}`,
+      stage: "prod",
+      domainName: v2.requestContext.domainName,
+      identity: { sourceIp, userAgent: "test" },
+      requestId: "req",
+      accountId: "123456789012",
+      apiId: "api",
+    },
+    body: v2.body ?? null,
+    isBase64Encoded: false,
+  };
+}

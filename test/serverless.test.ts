@@ -19,7 +19,7 @@ import { handler as authHandler } from "../platforms/lambda/auth.js";
 import { handler as dataHandler } from "../platforms/lambda/data.js";
 import { handler as storageHandler } from "../platforms/lambda/storage.js";
 import { CONFIG_VARIABLES, loadConfig } from "../shared/config.js";
-import { event } from "./lambda-event.js";
+import { event, restEvent } from "./lambda-event.js";
 import { PNG } from "./png.js";
 
 const ADMIN_TOKEN = "lambda-admin-token-0123456789";
@@ -44,18 +44,20 @@ type Handler = (
   body: string;
   isBase64Encoded?: boolean;
   headers?: Record<string, string | number | boolean>;
+  multiValueHeaders?: Record<string, string[]>;
 }>;
 async function invoke(handler: Handler, ...args: Parameters<typeof event>) {
   const res = await handler(event(...args) as never, {} as never);
   return { status: res.statusCode, json: JSON.parse(textOf(res)), headers: res.headers ?? {} };
 }
 
-/** Like invoke, from a client whose address API Gateway saw as `sourceIp`. */
-async function invokeFrom(sourceIp: string, handler: Handler, ...args: Parameters<typeof event>) {
+/** Like invoke, from a client whose address API Gateway saw as `sourceIp`, in an HTTP API (v2) or REST API (v1) event. */
+async function invokeFrom(sourceIp: string, shape: "v2" | "v1", handler: Handler, ...args: Parameters<typeof event>) {
   const e = event(...args);
   e.requestContext.http.sourceIp = sourceIp;
-  const res = await handler(e as never, {} as never);
-  return { status: res.statusCode, headers: res.headers ?? {} };
+  const res = await handler((shape === "v2" ? e : restEvent(e)) as never, {} as never);
+  const multi = Object.entries(res.multiValueHeaders ?? {}).map(([name, values]) => [name, values.join(", ")]);
+  return { status: res.statusCode, headers: { ...res.headers, ...Object.fromEntries(multi) } };
 }
 
 /** A project whose publishable key may make 2 requests a minute per client (the pk rule of API.md §8). */
@@ -161,21 +163,27 @@ describe("Vercel handlers (rewritten URLs)", () => {
  * everyone's requests.
  */
 describe("client addresses for rate limits, by default", () => {
-  it("Lambda: the source IP API Gateway saw picks the bucket; a client-sent x-forwarded-for does not", async () => {
-    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
-    const created = await invoke(adminHandler as Handler, "POST", "/api/admin/projects", admin, LIMITED);
-    const pk = { "x-api-key": created.json.data.keys.publishable };
-    const list = (ip: string, forwarded: string) =>
-      invokeFrom(ip, dataHandler as Handler, "GET", "/api/data/notes", { ...pk, "x-forwarded-for": forwarded });
-    const first = [];
-    for (const forwarded of ["192.0.2.1", "192.0.2.2", "192.0.2.3"])
-      first.push((await list("203.0.113.10", forwarded)).status);
-    expect(first.slice(0, 2)).not.toContain(429);
-    expect(first[2]).toBe(429);
-    const other = await list("203.0.113.11", "192.0.2.1");
-    expect(other.status).not.toBe(429);
-    expect(other.headers["ratelimit-remaining"]).toBe("1");
-  });
+  it.each(["v2", "v1"] as const)(
+    "Lambda (%s events): the source IP API Gateway saw picks the bucket; a client-sent x-forwarded-for does not",
+    async (shape) => {
+      const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+      const created = await invoke(adminHandler as Handler, "POST", "/api/admin/projects", admin, LIMITED);
+      const pk = { "x-api-key": created.json.data.keys.publishable };
+      const list = (ip: string, forwarded: string) =>
+        invokeFrom(ip, shape, dataHandler as Handler, "GET", "/api/data/notes", {
+          ...pk,
+          "x-forwarded-for": forwarded,
+        });
+      const first = [];
+      for (const forwarded of ["192.0.2.1", "192.0.2.2", "192.0.2.3"])
+        first.push((await list("203.0.113.10", forwarded)).status);
+      expect(first.slice(0, 2)).not.toContain(429);
+      expect(first[2]).toBe(429);
+      const other = await list("203.0.113.11", "192.0.2.1");
+      expect(other.status).not.toBe(429);
+      expect(other.headers["ratelimit-remaining"]).toBe("1");
+    },
+  );
 
   it("Vercel: each x-forwarded-for address (Vercel's edge sets it) has its own bucket", async () => {
     const created = await vercelAdmin.POST(
