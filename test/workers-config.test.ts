@@ -18,7 +18,7 @@ afterEach(() => logged.mockRestore());
 const log = () => logged.mock.calls.map((args) => args.join(" ")).join("\n");
 
 /** GET `path` from a fresh isolate of `worker` with `env` as its bindings. */
-async function call(worker: "admin" | "data" | "storage" | "local", env: Record<string, string>, path: string) {
+async function call(worker: "admin" | "data" | "storage" | "local", env: Record<string, unknown>, path: string) {
   const entry = (await import(`../platforms/workers/${worker}.ts`)).default;
   const res: Response = await entry.fetch(new Request(`https://api.example.com${path}`), env, ctx);
   return { status: res.status, json: await res.json() };
@@ -45,5 +45,13 @@ describe("Workers entries", () => {
     const res = await call("data", env, "/api/health");
     expect(res.json).toEqual({ ...MISCONFIGURED, requestId: expect.any(String) });
     expect(log()).toMatch(/MONGODB_URI: required in production/);
+  });
+
+  it("a [vars] value wrangler passes as a TOML number or boolean counts as its text, checked like any other", async () => {
+    const bad = { NODE_ENV: "development", KEY_CACHE_TTL_SECONDS: 99 };
+    expect((await call("data", bad, "/api/health")).json).toEqual({ ...MISCONFIGURED, requestId: expect.any(String) });
+    expect(log()).toMatch(/KEY_CACHE_TTL_SECONDS/);
+    const good = { NODE_ENV: "development", KEY_CACHE_TTL_SECONDS: 10, S3_FORCE_PATH_STYLE: true };
+    expect((await call("data", good, "/api/health")).status).toBe(200);
   });
 });

@@ -20,9 +20,17 @@ type Bindings = Record<string, unknown>;
 /** What a Worker serves: a function's Hono app, or the local all-in-one dispatcher. */
 type Served = { fetch(request: Request, env: Bindings, ctx: ExecutionContext): Response | Promise<Response> };
 
-/** The string bindings (variables and secrets) of a Worker's env. */
+/**
+ * The variables and secrets of a Worker's env, as text: wrangler hands a `[vars]` value written as a
+ * TOML number or boolean (`MAX_JSON_BYTES = 2048`) as that type, and it must be read (and checked)
+ * like `"2048"`. Other bindings (KV, R2, services) are objects and are not configuration.
+ */
 const variables = (env: Bindings) =>
-  Object.fromEntries(Object.entries(env).filter(([, value]) => typeof value === "string")) as Record<string, string>;
+  Object.fromEntries(
+    Object.entries(env)
+      .filter(([, value]) => ["string", "number", "boolean"].includes(typeof value))
+      .map(([name, value]) => [name, String(value)]),
+  ) as Record<string, string>;
 
 interface Instance {
   app: Served;
