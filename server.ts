@@ -87,7 +87,7 @@ function loadLocalConfig(env: Record<string, string | undefined>, port: number):
     Number.isInteger(port) && port >= 0 && port <= 65535 ? [] : ["PORT: must be an integer from 0 to 65535"];
   let config: Config | undefined;
   try {
-    config = loadConfig(env, { required: ["ADMIN_TOKEN"] });
+    config = loadConfig(env, { required: ["ADMIN_TOKEN"], files: true });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     problems = [...problems, ...error.problems];

@@ -117,7 +117,7 @@ export const CONFIG_VARIABLES: readonly string[] = [
 export type RequiredVar = "ADMIN_TOKEN" | "ENCRYPTION_KEY";
 
 /** What a function needs of the configuration, as its platform entry declares it. */
-export type FunctionNeeds = Pick<LoadOptions, "required" | "rateLimited">;
+export type FunctionNeeds = Pick<LoadOptions, "required" | "rateLimited" | "files">;
 
 /** What a platform entry adds to the checks: its function's own variables, and whether it has a disk. */
 export interface LoadOptions {
@@ -131,7 +131,14 @@ export interface LoadOptions {
   diskless?: boolean;
   /** The function applies the rate limits (default); admin does not (its callers hold the operator's token). */
   rateLimited?: boolean;
+  /** The function keeps files (storage): in production they need S3, or DATA_DIR's disk for the embedded store. */
+  files?: boolean;
 }
+
+/** What production without a lasting place for files is missing. */
+export const S3_REQUIRED =
+  "S3_BUCKET: required in production for files (with S3_REGION or S3_ENDPOINT and the S3_* keys); " +
+  "without it they would live in one instance's memory";
 
 /**
  * Reads and validates the configuration once. In production the store and ENCRYPTION_KEY
@@ -171,6 +178,9 @@ export function loadConfig(rawEnv: Env, options: LoadOptions = {}): Config {
   const rateLimits = loadRateLimitConfig(env);
   const s3 = loadS3Config(env);
   problems.push(...rateLimits.problems, ...s3.problems);
+  // Files last in the bucket, or beside the embedded store on a disk (openBlobStore chooses the same way).
+  const filesOnDisk = !present("MONGODB_URI") && !options.diskless && present("DATA_DIR");
+  if (production && options.files && !s3.s3 && !filesOnDisk) problems.push(S3_REQUIRED);
   const limited = Object.values(rateLimits.config.rules).some((rule) => rule !== "off");
   if (production && options.diskless && options.rateLimited !== false && limited && !rateLimits.config.upstash) {
     problems.push(

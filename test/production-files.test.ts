@@ -188,6 +188,31 @@ describe("storage entries in production without S3", () => {
     expect(log()).toMatch(/S3_BUCKET: required in production/);
   });
 
+  it("with Upstash missing too, the one error names both (not one per deploy)", async () => {
+    for (const name of ["RATE_LIMIT_PK", "RATE_LIMIT_AUTH", "RATE_LIMIT_SK"]) vi.stubEnv(name, "");
+    const bindings = { ...PRODUCTION, RATE_LIMIT_PK: "", RATE_LIMIT_AUTH: "", RATE_LIMIT_SK: "" };
+    const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} };
+    const starts = {
+      Workers: async () =>
+        (await import("../platforms/workers/storage.js")).default.fetch(
+          new Request("https://api.example.com/api/health"),
+          bindings,
+          ctx,
+        ),
+      Lambda: async () =>
+        (await import("../platforms/lambda/storage.js")).handler(event("GET", "/api/health") as never, {} as never),
+      Vercel: async () =>
+        (await import("../api/storage.js")).GET(new Request("https://edgeback.vercel.app/api/health")),
+    };
+    for (const [platform, start] of Object.entries(starts)) {
+      logged.mockClear();
+      await start();
+      const refusals = logged.mock.calls.map((args) => args.join(" ")).filter((line) => /S3_BUCKET/.test(line));
+      expect(refusals, platform).toHaveLength(1);
+      expect(refusals[0], platform).toMatch(/UPSTASH_REDIS_REST_URL/);
+    }
+  });
+
   it("Vercel with DATA_DIR and no MONGODB_URI: refused (no disk there lasts), not an instance-local store", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "edgeback-production-data-"));
     try {

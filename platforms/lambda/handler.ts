@@ -9,16 +9,12 @@ import { instanceApp } from "../node.js";
  * An AWS Lambda handler (API Gateway HTTP API, payload v2) for one function. Answers are sent as
  * text only where they are the API's own JSON; `files: true` (storage) sends every answer
  * base64-encoded, since a stored file may hold any bytes whatever its type says, and hono would
- * decode a text answer as UTF-8, replacing what is not. `required`: variables the function cannot
- * work without (ADMIN_TOKEN for admin).
+ * decode a text answer as UTF-8, replacing what is not (and in production it needs S3: loadConfig).
+ * `required`: variables the function cannot work without (ADMIN_TOKEN for admin).
  */
-export function lambdaHandler(
-  createApp: (deps: Deps) => Hono<AppEnv>,
-  options: FunctionNeeds & { files?: boolean } = {},
-) {
-  const { files, ...needs } = options;
+export function lambdaHandler(createApp: (deps: Deps) => Hono<AppEnv>, needs: FunctionNeeds = {}) {
   const app = instanceApp(createApp, {}, needs);
-  const isContentTypeBinary = files ? () => true : (type: string) => !/^application\/json\b/i.test(type);
+  const isContentTypeBinary = needs.files ? () => true : (type: string) => !/^application\/json\b/i.test(type);
   return async (event: LambdaEvent, context: LambdaContext): Promise<APIGatewayProxyResult> =>
     handle(await app(), { isContentTypeBinary })(event, context);
 }

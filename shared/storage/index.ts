@@ -1,13 +1,8 @@
-import { type Config, ConfigError } from "../config.js";
+import { type Config, ConfigError, S3_REQUIRED } from "../config.js";
 import { filesDir, fsBlobStore } from "./fs.js";
 import { memoryBlobStore } from "./memory.js";
 import { s3BlobStore } from "./s3.js";
 import type { BlobStore } from "./types.js";
-
-/** What production without a lasting place for files is missing (the log of a refused start names it). */
-const S3_REQUIRED =
-  "S3_BUCKET: required in production for files (with S3_REGION or S3_ENDPOINT and the S3_* keys); " +
-  "without it they would live in one instance's memory";
 
 /** The lasting blob store a configuration names: the S3 bucket (S3_*), else files under DATA_DIR. */
 function lastingBlobStore(config: Config): BlobStore | undefined {
