@@ -60,6 +60,16 @@ describe.each([
   });
 });
 
+describe("serverless.yml", () => {
+  it("sends every method of each route to the function (a CORS preflight or a HEAD to /api/health too)", () => {
+    const routes = read("serverless.yml")
+      .split("\n")
+      .filter((line) => line.includes("httpApi:"));
+    expect(routes.length).toBeGreaterThan(PREFIXES.length);
+    for (const route of routes) expect(route).toMatch(/method: "\*" \}$/);
+  });
+});
+
 describe("vercel.json builds functions only", () => {
   it("runs no build command, so Vercel adds no static-site build of package.json's (which would fail)", () => {
     expect((JSON.parse(read("vercel.json")) as { buildCommand?: string }).buildCommand).toBe("");
