@@ -44,6 +44,12 @@ function databaseUriProblem(uri: string): string | undefined {
   }
   const file = FILE_OPTIONS.find((name) => options[name] !== undefined);
   if (file) return `must not set ${file}: it makes the server read one of its own files`;
+  // Unique fields, quotas, If-Match and read-your-writes rest on acknowledged writes and primary reads.
+  if (options.writeConcern?.w === 0) return "must not set w=0: Edgeback needs its writes acknowledged";
+  const reads = options.readPreference?.mode;
+  if (reads && reads !== "primary") {
+    return `must not set readPreference=${reads}: a read right after a write must see it (primary reads only)`;
+  }
   const mechanism = options.credentials?.mechanism;
   if (mechanism && OWN_IDENTITY_MECHANISMS.has(mechanism)) {
     return `must not set authMechanism=${mechanism}: it signs in with the server's own identity`;

@@ -426,6 +426,26 @@ describe("projects", () => {
     },
   );
 
+  it.each([
+    ["w=0", "mongodb+srv://u:p@cluster0.example.net/app?w=0"],
+    ["readPreference=secondary", "mongodb://db.example.net/app?readPreference=secondary"],
+    ["readPreference=nearest", "mongodb://db.example.net/app?replicaSet=rs0&readPreference=nearest"],
+    ["readPreference=primaryPreferred", "mongodb://db.example.net/app?readPreference=primaryPreferred"],
+  ])(
+    "a database uri whose writes go unacknowledged or whose reads may miss them (%s) is refused",
+    async (option, uri) => {
+      const res = await admin("POST", "/projects", { name: "byo", settings: { database: { uri } } });
+      expect([res.status, res.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+      expect(res.json.details).toEqual([{ path: "settings.database.uri", message: expect.stringContaining(option) }]);
+    },
+  );
+
+  it("a database uri with an acknowledged write concern and primary reads is taken", async () => {
+    const uri = "mongodb+srv://u:p@cluster0.example.net/app?retryWrites=true&w=majority&readPreference=primary";
+    const res = await admin("POST", "/projects", { name: "byo", settings: { database: { uri } } });
+    expect(res.status, res.text).toBe(201);
+  });
+
   it("a JSON null body is a bad body, not an empty patch (an empty body is one)", async () => {
     const { project } = await createProject({ name: "a" });
     clock.advance(1000);
