@@ -151,6 +151,47 @@ describe("create, get, list", () => {
     ]);
   });
 
+  it("pk sees a parent's default without the private values in it, as a pk read of a document holding it shows", async () => {
+    const meta = { apiSecret: "hunter2", lang: "en" };
+    const links = [{ url: "a", token: "t0k3n" }];
+    await env.defineCollection({
+      name: "accounts",
+      fields: [
+        {
+          name: "meta",
+          type: "object",
+          default: meta,
+          fields: [
+            { name: "apiSecret", type: "string", private: true },
+            { name: "lang", type: "string" },
+          ],
+        },
+        {
+          name: "links",
+          type: "array",
+          default: links,
+          items: {
+            type: "object",
+            fields: [
+              { name: "url", type: "string" },
+              { name: "token", type: "string", private: true },
+            ],
+          },
+        },
+      ],
+      permissions: { read: "guest" },
+    });
+    const id = (await env.sk("POST", "/api/data/accounts", {})).json.data._id;
+    const doc = (await env.pk("GET", `/api/data/accounts/${id}`)).json.data;
+    expect([doc.meta, doc.links]).toEqual([{ lang: "en" }, [{ url: "a" }]]);
+    const one = (await env.pk("GET", "/api/schemas/accounts")).json.data.collection;
+    expect(one.fields.map((f: { default: unknown }) => f.default)).toEqual([doc.meta, doc.links]);
+    const listed = (await env.pk("GET", "/api/schemas")).json.data.collections;
+    expect(JSON.stringify(listed)).not.toMatch(/hunter2|t0k3n/);
+    const sk = (await env.sk("GET", "/api/schemas/accounts")).json.data.collection;
+    expect(sk.fields.map((f: { default: unknown }) => f.default)).toEqual([meta, links]);
+  });
+
   it("404 COLLECTION_NOT_FOUND for a missing or malformed name", async () => {
     for (const name of ["nope", "_collections", "system.x", "1abc", "a%20b"]) {
       const res = await env.sk("GET", `/api/schemas/${name}`);

@@ -9,13 +9,16 @@ import { countedCollectionBytes, releaseDocumentBytes } from "../../shared/quota
 import { isPlainObject } from "../../shared/sanitize.js";
 import {
   type CollectionDef,
+  childFields,
   definitionView,
   type FieldDef,
+  type ItemDef,
   mergeDefinition,
   parseDefinition,
   urBackendModel,
 } from "../../shared/schema/definition.js";
 import { isUsersCollection, parseCollectionName, USERS } from "../../shared/schema/names.js";
+import { privateTree, stripWith } from "../../shared/schema/private-values.js";
 import type { Collection } from "../../shared/store/types.js";
 
 /**
@@ -62,10 +65,17 @@ async function store(
   }
 }
 
-/** Fields without the private ones, at any depth (object `fields`, array `items` and their `fields`). */
+/**
+ * Fields without the private ones, at any depth (object `fields`, array `items` and their `fields`).
+ * A default holds what documents written without the field store: it loses their private values too,
+ * as a pk read of such a document does.
+ */
 function publicFields(fields: FieldDef[]): FieldDef[] {
-  const open = <T extends Omit<FieldDef, "name">>(field: T): T => ({
+  const open = <T extends ItemDef>(field: T): T => ({
     ...field,
+    ...(field.default !== undefined
+      ? { default: stripWith(field.default, privateTree(childFields(field) ?? [])) }
+      : {}),
     ...(field.fields ? { fields: publicFields(field.fields) } : {}),
     ...(field.items ? { items: open(field.items) } : {}),
   });
