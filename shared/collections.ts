@@ -93,6 +93,11 @@ export function createCollectionRegistry(options: {
   // A change may wait for the writes inside before its own lease starts (see write-fence.ts).
   const inTurn = oneAtATime(WRITES_LEASE_MS + CHANGE_LEASE_MS);
   const fence = writeFence();
+  /**
+   * Definitions created here so far. A create holds no fence (it has no writes of its collection to
+   * keep apart), so a read that overlaps it is told by this instead (see `get`).
+   */
+  let created = 0;
   /** Runs a change of a definition after the others of that collection here, apart from its writes. */
   const alone = <T>(project: ResolvedProject, name: string, change: () => Promise<T>) =>
     inTurn(collectionKey(project, name), () => fence.hold(project, name, change));
@@ -143,11 +148,13 @@ export function createCollectionRegistry(options: {
       const cached = cache.get(collectionKey(project, name));
       if (cached && cached.expires > clock.now()) return cached.entry;
       const since = fence.stamp;
+      const createdSince = created;
       const quiet = !fence.busy;
       const doc = await (await definitions(project)).findOne({ name });
       const entry = doc ? toEntry(doc) : null;
-      // A read that overlapped a change may be older than the entry the change cached: not kept.
-      return quiet && !fence.busy && fence.stamp === since ? remember(project, name, entry) : entry;
+      // A read that overlapped a change or a create may be older than the entry it cached: not kept.
+      const unchanged = fence.stamp === since && created === createdSince;
+      return quiet && !fence.busy && unchanged ? remember(project, name, entry) : entry;
     },
 
     async list(project) {
@@ -184,6 +191,7 @@ export function createCollectionRegistry(options: {
           await (await definitions(project)).deleteOne({ name: def.name });
           throw error;
         }
+        created++;
         return remember(project, def.name, entry) as CollectionEntry;
       }),
 

@@ -112,6 +112,26 @@ describe("definition changes of one collection", () => {
     expect((await env.sk("POST", "/api/data/posts", { slug: "x" })).status).toBe(unique ? 409 : 201);
   });
 
+  it("a read whose answer arrives after a create caches no 'missing': the next request here finds the collection", async () => {
+    expect((await env.sk("GET", "/api/schemas/other")).status).toBe(404); // the definitions' index is made
+    let late = true;
+    aroundCollections(env.deps, { _collections: ["findOne"] }, async (run) => {
+      const result = await run(); // read before the collection exists...
+      if (late) {
+        late = false;
+        await sleep(150); // ...answered after the create, as over a network
+      }
+      return result;
+    });
+    const early = env.sk("GET", "/api/data/posts");
+    await sleep(20);
+    expect((await env.sk("POST", "/api/schemas", { name: "posts", fields: slug() })).status).toBe(201);
+    expect((await early).status).toBe(404);
+    vi.restoreAllMocks();
+    expect((await env.sk("GET", "/api/data/posts")).status).toBe(200);
+    expect((await env.sk("GET", "/api/schemas/posts")).status).toBe(200);
+  });
+
   it("first definitions of users sent together both land", async () => {
     const answers = await Promise.all([
       env.sk("PATCH", "/api/schemas/users", { fields: [{ name: "bio", type: "string" }], additionalFields: true }),
