@@ -257,6 +257,49 @@ describe("create, get, list", () => {
     ]);
   });
 
+  it("400 VALIDATION_FAILED for an owner field no user id fits (a type that holds no string, an enum), when owners apply", async () => {
+    const owned = (userId: Record<string, unknown>, rules: Record<string, unknown> = { rls: { enabled: true } }) => ({
+      fields: [
+        { name: "userId", ...userId },
+        { name: "text", type: "string" },
+      ],
+      ...rules,
+    });
+    const refused: Array<[Record<string, unknown>, string]> = [
+      [{ type: "number" }, "fields.0.type"],
+      [{ type: "boolean" }, "fields.0.type"],
+      [{ type: "date" }, "fields.0.type"],
+      [{ type: "email" }, "fields.0.type"],
+      [{ type: "object" }, "fields.0.type"],
+      [{ type: "array", items: { type: "string" } }, "fields.0.type"],
+      [{ type: "string", enum: ["admin"] }, "fields.0.enum"],
+    ];
+    for (const [userId, path] of refused) {
+      for (const rules of [{ rls: { enabled: true } }, { permissions: { update: "owner" } }]) {
+        const res = await env.sk("POST", "/api/schemas", { name: "notes", ...owned(userId, rules) });
+        expect([res.status, res.json.code, res.json.details?.map((d: { path: string }) => d.path)]).toEqual([
+          400,
+          "VALIDATION_FAILED",
+          [path],
+        ]);
+        expect(res.json.details[0].message).toMatch(/^The owner field "userId" holds the owner's user id/);
+      }
+    }
+    // Without owners the field is an ordinary one; turning owners on over it is refused.
+    await env.defineCollection({ name: "notes", ...owned({ type: "number" }, {}) });
+    const patch = await env.sk("PATCH", "/api/schemas/notes", { rls: { enabled: true } });
+    expect([patch.status, patch.json.details?.[0]?.path]).toEqual([400, "fields.0.type"]);
+    // Types a user id fits (a pattern is the operator's business) take every user's insert.
+    const token = await env.token(newUserId());
+    const fitting = [{ type: "string" }, { type: "ref", ref: "users" }, { type: "any" }, { pattern: "^[0-9a-f]+$" }];
+    for (const [i, userId] of fitting.entries()) {
+      const name = `owned${i}`;
+      await env.defineCollection({ name, ...owned({ type: "string", ...userId }) });
+      const insert = await env.pk("POST", `/api/data/${name}`, { token, body: { text: "hi" } });
+      expect(insert.status, insert.text).toBe(201);
+    }
+  });
+
   it("400 INVALID_JSON for a malformed body", async () => {
     const res = await env.sk("POST", "/api/schemas", "{name:");
     expect([res.status, res.json.code]).toEqual([400, "INVALID_JSON"]);

@@ -322,10 +322,32 @@ export const definitionSchema: z.ZodType<CollectionDef> = z
       const rule = raw.permissions?.[op];
       if (rule != null) permissions[op] = rule;
     }
+    if (rls.enabled || Object.values(permissions).includes("owner")) {
+      ownerFieldProblems(fields, rls.ownerField, [raw.fields ? "fields" : "model"], ctx);
+    }
     const def: CollectionDef = { name: raw.name, fields, additionalFields, rls, permissions };
     if (raw.aggregate) def.aggregate = { publishable: raw.aggregate.publishable };
     return def;
   });
+
+/** The types that hold a user id (the server writes the owner's, a 24-hex string, into the owner field). */
+const OWNER_TYPES = new Set<FieldType>(["string", "ref", "any"]);
+
+/**
+ * A declared owner field must take any user id, or every end-user insert is refused on a field the
+ * user never sent: a type that holds no string, or an `enum`, is refused here. (A `pattern` is left
+ * to the operator, who may write one that user ids match.)
+ */
+function ownerFieldProblems(fields: readonly FieldDef[], ownerField: string, path: PropertyKey[], ctx: Ctx): void {
+  const at = fields.findIndex((field) => field.name === ownerField);
+  const owner = fields[at];
+  if (!owner) return;
+  const holds = `The owner field "${ownerField}" holds the owner's user id (a string)`;
+  if (!OWNER_TYPES.has(owner.type)) {
+    issue(ctx, [...path, at, "type"], `${holds}: its type must be string, ref or any`);
+  }
+  if (owner.enum) issue(ctx, [...path, at, "enum"], `${holds}: an enum would refuse the users' ids`);
+}
 
 /** Defaults of object-valued fields re-checked without additional keys (the field-level check allows them). */
 function strictDefaultProblems(fields: readonly FieldDef[], path: PropertyKey[], ctx: Ctx): void {
