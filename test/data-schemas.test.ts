@@ -459,6 +459,27 @@ describe("PUT replaces, PATCH merges", () => {
     expect(cleared.json.data.collection.permissions).toEqual({ delete: "secret" });
   });
 
+  it("PATCH removing every field leaves a collection open to any field, as PUT does (unless additionalFields is given)", async () => {
+    for (const name of ["viaput", "viapatch", "nulled", "closed"]) {
+      await env.defineCollection({ name, fields: [{ name: "title", type: "string" }] });
+    }
+    const changes: Array<[string, string, Record<string, unknown>, boolean]> = [
+      ["PUT", "viaput", { fields: [] }, true],
+      ["PATCH", "viapatch", { fields: [] }, true],
+      ["PATCH", "nulled", { fields: null }, true],
+      ["PATCH", "closed", { fields: [], additionalFields: false }, false],
+    ];
+    for (const [method, name, body, open] of changes) {
+      const res = await env.sk(method, `/api/schemas/${name}`, body);
+      expect([res.status, res.json.data.collection.fields, res.json.data.collection.additionalFields]).toEqual([
+        200,
+        [],
+        open,
+      ]);
+      expect((await env.sk("POST", `/api/data/${name}`, { title: "x" })).status).toBe(open ? 201 : 400);
+    }
+  });
+
   it("PATCH refuses a rename and answers 404 for a missing collection", async () => {
     await env.defineCollection(posts);
     expect((await env.sk("PATCH", "/api/schemas/posts", { name: "x" })).status).toBe(400);

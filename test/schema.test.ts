@@ -819,6 +819,13 @@ describe("mergeDefinition", () => {
     expect(mergeDefinition(notes, { permissions: { read: "user" } }).additionalFields).toBe(true);
   });
 
+  it("removing every field applies the default of a collection without fields unless given", () => {
+    expect(mergeDefinition(current, { fields: [] }).additionalFields).toBe(true);
+    expect(mergeDefinition(current, { model: [] }).additionalFields).toBe(true);
+    expect(mergeDefinition(current, { fields: [], additionalFields: false }).additionalFields).toBe(false);
+    expect(mergeDefinition(current, { permissions: { read: "user" } }).additionalFields).toBe(false);
+  });
+
   it("validates the merged result and refuses renames", () => {
     expect(failedPaths(() => mergeDefinition(current, { permissions: { read: "everyone" } }))).toEqual([
       "permissions.read",

@@ -447,7 +447,8 @@ export function parseDefinition(body: unknown): CollectionDef {
  * when given; `rls` and `aggregate` merge key by key; `permissions` merge per operation (a `null`
  * removes that override, back to the rls default); roles not mentioned are kept.
  * `additionalFields` is kept unless given, except that declaring fields on a collection that had
- * none applies the declared-fields default (false). The result is re-validated as a whole.
+ * none applies the declared-fields default (false), and removing them all the default of a
+ * collection without fields (true). The result is re-validated as a whole.
  */
 export function mergeDefinition(current: CollectionDef, patch: unknown): CollectionDef {
   if (!isPlainObject(patch)) {
@@ -478,10 +479,10 @@ export function mergeDefinition(current: CollectionDef, patch: unknown): Collect
       merged[key] = value;
     }
   }
-  const declaresFields = Array.isArray(patchFields) && patchFields.length > 0;
-  if (patch.additionalFields === undefined && current.fields.length === 0 && declaresFields) {
-    delete merged.additionalFields;
-  }
+  // Fields declared where there were none, or all removed: that case's default applies, as with PUT.
+  const hadFields = current.fields.length > 0;
+  const hasFields = Array.isArray(merged.fields) && merged.fields.length > 0;
+  if (patch.additionalFields === undefined && hasFields !== hadFields) delete merged.additionalFields;
   return parseDefinition(merged);
 }
 
