@@ -543,6 +543,20 @@ describe("PUT replaces, PATCH merges", () => {
     expect((await env.sk("POST", "/api/data/tags", { slug: "a" })).status).toBe(201);
   });
 
+  it("at most 25 indexed or unique fields, counted at every level (MongoDB keeps 64 indexes per collection)", async () => {
+    const fields = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ name: `f${i}`, type: "string", [i % 2 ? "index" : "unique"]: true }));
+    const nested = { name: "meta", type: "object", fields: fields(2) };
+    for (const body of [{ fields: fields(26) }, { fields: [...fields(24), nested] }]) {
+      const res = await env.sk("POST", "/api/schemas", { name: "wide", ...body });
+      expect([res.status, res.json.code, res.json.details?.[0]?.path]).toEqual([400, "VALIDATION_FAILED", "fields"]);
+      expect(res.json.details[0].message).toContain("At most 25");
+    }
+    expect((await env.sk("POST", "/api/schemas", { name: "wide", fields: fields(25) })).status).toBe(201);
+    const more = await env.sk("PATCH", "/api/schemas/wide", { fields: fields(26) });
+    expect([more.status, more.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+  });
+
   it("the owner field is indexed while the documents have owners, as the definition changes", async () => {
     const notes = env.deps.store.tenant({ projectId: env.project.id }).collection("notes");
     const indexes = async () => (await notes.listIndexes()).sort((a, b) => a.field.localeCompare(b.field));

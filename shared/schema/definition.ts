@@ -76,6 +76,12 @@ export const MAX_FIELD_NAME_LENGTH = 128;
 const MAX_PATTERN_LENGTH = 1024;
 /** Most field descriptions in one definition, every level together (an array's `items` counts as one). */
 export const MAX_TOTAL_FIELDS = 1000;
+/**
+ * Most `index` or `unique` fields of one collection, every level together: MongoDB keeps at most 64
+ * indexes per collection, and there a unique field takes two, beside `_id`, `createdAt`, the owner
+ * field and, on `users`, the auth function's own.
+ */
+export const MAX_INDEXED_FIELDS = 25;
 /** Largest definition, in bytes of its JSON as stored and answered (`definitionView`). */
 export const MAX_DEFINITION_BYTES = 64 * 1024;
 /** Most RE2 instructions the `pattern`s of one definition compile to, together (`.{1000}` alone takes 1002). */
@@ -327,6 +333,9 @@ export const definitionSchema: z.ZodType<CollectionDef> = z
     }
     const def: CollectionDef = { name: raw.name, fields, additionalFields, rls, permissions };
     if (raw.aggregate) def.aggregate = { publishable: raw.aggregate.publishable };
+    if (indexedFields(def).length > MAX_INDEXED_FIELDS) {
+      issue(ctx, [raw.fields ? "fields" : "model"], `At most ${MAX_INDEXED_FIELDS} fields may be indexed or unique`);
+    }
     return def;
   });
 
