@@ -138,6 +138,26 @@ export const reserveUser = (deps: QuotaDeps, project: ResolvedProject) =>
 export const releaseUser = (deps: QuotaDeps, project: ResolvedProject) => release(deps, project, "users", 1);
 
 /**
+ * What the project's quotas count now: the counters where kept (they may count too much, never too
+ * little: what the quota enforces); without one, the users there are, and document bytes unknown
+ * (null: measured only from a `documentsBytes` quota's first use on).
+ */
+export async function quotaUsage(
+  deps: Pick<Deps, "store" | "collections">,
+  project: ResolvedProject,
+): Promise<Record<Counted, number | null>> {
+  const counter = await deps.store
+    .platform()
+    .collection(COUNTERS)
+    .findOne({ _id: counterId(project) });
+  const kept = (name: Counted) => (typeof counter?.[name] === "number" ? (counter[name] as number) : undefined);
+  return {
+    documentsBytes: kept("documentsBytes") ?? null,
+    users: kept("users") ?? (await COUNT_NOW.users(deps.collections.database(project))),
+  };
+}
+
+/**
  * Drops the project's counters, so each one's next use counts what the project then holds: after the
  * quotas were set or changed (no counter is kept while its quota is not set), after the project moved
  * to another database, and when the project goes.

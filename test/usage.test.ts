@@ -75,6 +75,38 @@ describe("usage counters", () => {
     }
   });
 
+  it("shows each quota's limit beside what it counts now", async () => {
+    const quotas = async () => (await admin("/usage")).json.data.quotas;
+    expect(await quotas()).toEqual({
+      documentsBytes: { limit: null, used: null }, // measured only under a quota
+      users: { limit: null, used: 0 },
+      storageBytes: { limit: null, used: 0 },
+      mailsPerMonth: { limit: 100, used: 0 },
+    });
+    await deps.projects.update(project.id, {
+      settings: { quotas: { documentsBytes: 100_000, users: 5, mailsPerMonth: 10 }, storage: { quotaBytes: 50_000 } },
+    });
+    const doc = await call("POST", "/api/data/notes", sk(), { text: "a" });
+    const signup = await call("POST", "/api/userAuth/signup", pk(), {
+      email: "ann@example.com",
+      password: "pw-0123456789",
+    });
+    const mail = await call("POST", "/api/mail/send", sk(), { to: "ann@example.com", subject: "Hi", text: "Hello" });
+    const form = new FormData();
+    form.append("file", new Blob([PNG], { type: "image/png" }), "a.png");
+    const upload = await app.fetch(
+      new Request("http://x/api/storage/upload", { method: "POST", headers: sk(), body: form }),
+    );
+    expect([doc.status, signup.status, mail.status, upload.status]).toEqual([201, 201, 200, 201]);
+    const bytes = new TextEncoder().encode(JSON.stringify(doc.json.data)).length;
+    expect(await quotas()).toEqual({
+      documentsBytes: { limit: 100_000, used: bytes },
+      users: { limit: 5, used: 1 },
+      storageBytes: { limit: 50_000, used: PNG.length },
+      mailsPerMonth: { limit: 10, used: 1 },
+    });
+  });
+
   it("counts key-less reads of a public project's files (plain <img> links) under storage", async () => {
     await deps.projects.update(project.id, { settings: { storage: { public: true } } });
     const form = new FormData();

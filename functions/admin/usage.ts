@@ -1,4 +1,7 @@
-/** Admin usage and request logs (API.md §8): GET /api/admin/projects/:id/usage?days=30 and …/logs?limit=100. */
+/**
+ * Admin usage and request logs (API.md §8): GET /api/admin/projects/:id/usage?days=30 (the days, and
+ * each quota's limit beside what it counts now) and …/logs?limit=100.
+ */
 import type { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../../shared/app.js";
@@ -6,6 +9,10 @@ import type { Deps } from "../../shared/deps.js";
 import { ApiError } from "../../shared/errors.js";
 import { ok, zodDetails } from "../../shared/http.js";
 import { isId } from "../../shared/ids.js";
+import { mailsPerMonth, mailsSentThisMonth } from "../../shared/mail/allowance.js";
+import { quotaUsage } from "../../shared/quotas.js";
+import { storagePolicy } from "../../shared/storage/policy.js";
+import { storageBytesUsed } from "../../shared/storage/quota.js";
 import {
   bucketEntries,
   dayOf,
@@ -44,6 +51,23 @@ export function usageRoutes(app: Hono<AppEnv>, deps: Deps): void {
     return id;
   };
 
+  /** Each quota's limit (null: none) beside what it counts now, so an operator sees what is near. */
+  const quotasOf = async (projectId: string) => {
+    const resolved = await deps.projects.resolveProject(projectId);
+    if (!resolved) throw new ApiError("PROJECT_NOT_FOUND");
+    const limits = (resolved.settings.quotas ?? {}) as Record<string, number | undefined>;
+    const counted = await quotaUsage(deps, resolved);
+    return {
+      documentsBytes: { limit: limits.documentsBytes ?? null, used: counted.documentsBytes },
+      users: { limit: limits.users ?? null, used: counted.users },
+      storageBytes: {
+        limit: storagePolicy(resolved).quotaBytes ?? null,
+        used: await storageBytesUsed(deps, projectId),
+      },
+      mailsPerMonth: { limit: mailsPerMonth(resolved), used: await mailsSentThisMonth(deps, projectId) },
+    };
+  };
+
   app.get("/api/admin/projects/:id/usage", async (c) => {
     const projectId = await project(c.req.param("id"));
     const { days } = query(usageQuery, c.req.query());
@@ -53,7 +77,7 @@ export function usageRoutes(app: Hono<AppEnv>, deps: Deps): void {
       .collection(USAGE_COLLECTION)
       .find({ projectId, day: { $gte: since } }, { sort: { day: 1 } });
     const list = docs.map(({ _id, projectId: _p, ...day }) => day);
-    return ok(c, { projectId, days, since, usage: list });
+    return ok(c, { projectId, days, since, usage: list, quotas: await quotasOf(projectId) });
   });
 
   app.get("/api/admin/projects/:id/logs", async (c) => {

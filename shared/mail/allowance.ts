@@ -74,6 +74,13 @@ export async function reserveMails(
   };
 }
 
+/** The app mails the project sent this month (UTC), as its allowance counts them. */
+export async function mailsSentThisMonth(deps: AllowanceDeps, projectId: string): Promise<number> {
+  const month = new Date(deps.clock.now()).toISOString().slice(0, 7);
+  const counted = await deps.store.platform().collection(COUNTERS).findOne({ _id: projectId, month });
+  return typeof counted?.sent === "number" ? counted.sent : 0;
+}
+
 /** Drops the project's count (when the project goes). */
 export async function forgetMailCount(deps: Pick<Deps, "store">, projectId: string): Promise<void> {
   await deps.store.platform().collection(COUNTERS).deleteOne({ _id: projectId });

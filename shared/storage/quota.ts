@@ -52,6 +52,12 @@ async function storedBytes(deps: QuotaDeps, projectId: string): Promise<number> 
   return records.reduce((sum, record) => sum + (record.size as number), 0);
 }
 
+/** The project's stored bytes as its quota counts them: the counter, else its file records' sizes. */
+export async function storageBytesUsed(deps: QuotaDeps, projectId: string): Promise<number> {
+  const counter = await storageCounters(deps).findOne({ _id: projectId });
+  return typeof counter?.bytes === "number" ? counter.bytes : storedBytes(deps, projectId);
+}
+
 /**
  * Makes the project's counter from its file records (unless a concurrent reservation made it first).
  * An upload whose record was written after the records were read, and that found no counter to add
