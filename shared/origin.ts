@@ -109,6 +109,25 @@ export function originAllowed(origin: string | null, allowlist: readonly string[
   return compile(allowlist).some((entry) => entryMatches(entry, parsed));
 }
 
+/** A loopback host (`localhost`, `*.localhost`, `127.0.0.1`, `[::1]`): only this machine reaches it. */
+export function loopbackHost(host: string): boolean {
+  return host === "localhost" || host === "127.0.0.1" || host === "[::1]" || host.endsWith(".localhost");
+}
+
+/**
+ * Whether an allowlist names an origin for an ambient credential (the refresh cookie); an empty list
+ * names none. A bare-host or wildcard entry matches any scheme, and a network attacker can serve any
+ * page over plain http (no TLS to break), so through those entries only an `https:` origin counts,
+ * or plain http on a loopback host (local development). An exact entry names its scheme: that is
+ * the operator's explicit choice, `http://` included.
+ */
+export function originNamedOverTls(origin: string, allowlist: readonly string[]): boolean {
+  const parsed = parseOrigin(origin);
+  if (!parsed) return false;
+  const secure = parsed.scheme === "https" || (parsed.scheme === "http" && loopbackHost(parsed.host));
+  return compile(allowlist).some((entry) => (secure || entry.kind === "exact") && entryMatches(entry, parsed));
+}
+
 /** The caller's origin: the Origin header, else the origin of the Referer; null when neither is usable. */
 export function requestOrigin(headers: { get(name: string): string | null }): string | null {
   const origin = headers.get("origin")?.trim();

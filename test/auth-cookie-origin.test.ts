@@ -1,6 +1,7 @@
 /**
  * The refresh cookie is an ambient credential: it is spent, set and cleared only for a request
- * without Origin, from the API's own origin, or from one the project's allowlist names — and cleared
+ * without Origin, from the API's own origin, or from one the project's allowlist names (by a bare
+ * host or a wildcard only over https or on plain-http localhost) — and cleared
  * only when it holds the project's own token (every project's cookie has the same name).
  * Browser facts: a cross-site top-level form POST (enctype text/plain can carry a JSON body, the pk
  * rides in ?key=) may set and delete SameSite=Lax cookies; with SameSite=None a cross-site fetch may too.
@@ -87,4 +88,36 @@ it("a logout through project E never clears the cookie holding project A's refre
   // A's own logout, from A's page, clears it.
   const own = await env.api("POST", "/logout", { headers: { cookie: `refreshToken=${aCookie}` } });
   expect(clearedCookie(own)).toBeDefined();
+});
+
+it("through a bare-host or wildcard entry only https (or plain-http localhost) may use the cookie; an exact http:// entry may", async () => {
+  env = await authTestEnv({ env: { COOKIE_SAMESITE: "None", PUBLIC_URL: "https://api.example.com" } });
+  const allowedOrigins = ["app.example.com", "*.example.org", "http://legacy.example.net", "localhost"];
+  await env.deps.projects.update(env.project.id, { allowedOrigins });
+  await env.signup("user@example.com", {}, { headers: { origin: "https://app.example.com" } });
+  /** A cookie the app's https page got. */
+  const appCookie = async () =>
+    refreshCookie(await env.login("user@example.com", PASSWORD, { headers: { origin: "https://app.example.com" } }));
+  // [origin, may it use the cookie]: a network attacker can serve the plain-http pages of a listed host.
+  const cases: Array<[string, boolean]> = [
+    ["http://app.example.com", false],
+    ["http://x.example.org", false],
+    ["https://app.example.com", true],
+    ["https://x.example.org:8443", true],
+    ["http://legacy.example.net", true],
+    ["http://localhost:5173", true],
+  ];
+  for (const [origin, may] of cases) {
+    const login = await env.login("user@example.com", PASSWORD, { headers: { origin } });
+    expect([origin, login.status, refreshCookie(login) !== undefined]).toEqual([origin, 200, may]);
+    const refresh = await env.api("POST", "/refresh-token", {
+      headers: { origin, cookie: `refreshToken=${await appCookie()}`, "x-refresh-token-mode": "header" },
+    });
+    expect([origin, refresh.status]).toEqual([origin, may ? 200 : 403]);
+    expect(refresh.headers.get("access-control-allow-origin")).toBe(may ? origin : null);
+    const logout = await env.api("POST", "/logout", {
+      headers: { origin, cookie: `refreshToken=${await appCookie()}` },
+    });
+    expect([origin, logout.status, clearedCookie(logout) !== undefined]).toEqual([origin, may ? 200 : 403, may]);
+  }
 });

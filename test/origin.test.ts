@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { requireApiKey } from "../shared/api-key.js";
 import { type AppEnv, createBaseApp } from "../shared/app.js";
 import type { Deps } from "../shared/deps.js";
-import { normalizeAllowlistEntry, originAllowed, requestOrigin } from "../shared/origin.js";
+import { normalizeAllowlistEntry, originAllowed, originNamedOverTls, requestOrigin } from "../shared/origin.js";
 import { testDeps } from "./helpers.js";
 
 describe("originAllowed", () => {
@@ -47,6 +47,35 @@ describe("originAllowed", () => {
   ];
   it.each(cases)("%s", (_name, origin, allowlist, expected) => {
     expect(originAllowed(origin, allowlist)).toBe(expected);
+  });
+});
+
+describe("originNamedOverTls (the refresh cookie's allowlist check)", () => {
+  const list = ["app.example.com", "*.example.org", "http://legacy.example.net", "localhost", "*.dev.test"];
+  const cases: Array<[string, string, boolean]> = [
+    ["bare host over https", "https://app.example.com", true],
+    ["bare host over http", "http://app.example.com", false],
+    ["bare host over http on port 443", "http://app.example.com:443", false],
+    ["bare host over wss", "wss://app.example.com", false],
+    ["wildcard over https", "https://a.example.org", true],
+    ["wildcard over http", "http://a.example.org", false],
+    ["exact http:// entry", "http://legacy.example.net", true],
+    ["exact http:// entry, other port", "http://legacy.example.net:8080", false],
+    ["plain-http localhost", "http://localhost:5173", true],
+    ["plain-http *.localhost, unlisted", "http://app.localhost", false],
+    ["not listed", "https://evil.example", false],
+  ];
+  it.each(cases)("%s", (_name, origin, expected) => {
+    expect(originNamedOverTls(origin, list)).toBe(expected);
+  });
+
+  it("plain http on a loopback host counts through a bare-host or wildcard entry; an empty list names none", () => {
+    for (const [origin, entry] of [
+      ["http://127.0.0.1:3000", "127.0.0.1"],
+      ["http://app.localhost", "*.localhost"],
+    ])
+      expect(originNamedOverTls(origin as string, [entry as string])).toBe(true);
+    expect(originNamedOverTls("https://app.example.com", [])).toBe(false);
   });
 });
 

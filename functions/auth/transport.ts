@@ -10,11 +10,10 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Config } from "../../shared/config.js";
 import { sha256Hex, timingSafeEqual } from "../../shared/crypto.js";
 import { ApiError } from "../../shared/errors.js";
-import { originAllowed } from "../../shared/origin.js";
+import { loopbackHost, originNamedOverTls } from "../../shared/origin.js";
 
 export const REFRESH_COOKIE = "refreshToken";
 const COOKIE_PATH = "/api/userAuth";
-const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /** Where a request's refresh token came from. */
 export type RefreshSource = "header" | "body" | "cookie";
@@ -37,15 +36,16 @@ export const refreshCookieOf = (c: Context): string | undefined => getCookie(c, 
  * `COOKIE_SAMESITE=None`, pages of any site), and with an empty allowlist that page may read the
  * answer; and a page's form POST (a top-level navigation) may have the browser take a cookie from
  * the answer. So the cookie is used — spent, set, cleared — only for a request without `Origin`,
- * from the API's own origin (or PUBLIC_URL's), or from an origin the project's allowlist names.
- * Elsewhere a page could spend it, sign the browser in to the page's own account (login CSRF), or
- * log its user out. Tokens a page sends itself (header, body) need no such check.
+ * from the API's own origin (or PUBLIC_URL's), or from an origin the project's allowlist names
+ * (over TLS unless an exact entry names it: originNamedOverTls). Elsewhere a page could spend it,
+ * sign the browser in to the page's own account (login CSRF), or log its user out. Tokens a page
+ * sends itself (header, body) need no such check.
  */
 export function cookieOriginAllowed(c: Context, allowedOrigins: readonly string[], publicUrl: string | undefined) {
   const origin = c.req.header("origin");
   if (!origin) return true;
   const own = [new URL(c.req.url).origin, publicUrl && new URL(publicUrl).origin];
-  return own.includes(origin) || (allowedOrigins.length > 0 && originAllowed(origin, allowedOrigins));
+  return own.includes(origin) || originNamedOverTls(origin, allowedOrigins);
 }
 
 /** 403 ORIGIN_NOT_ALLOWED for a refresh token read from the cookie by an origin that may not use it. */
@@ -66,7 +66,7 @@ export function wantsRefreshInBody(c: Context, source?: RefreshSource): boolean 
 
 /** Plain http to a loopback host (local development), where a browser keeps no Secure cookies. */
 function plainLocalhost(url: URL): boolean {
-  return url.protocol === "http:" && (LOOPBACK.has(url.hostname) || url.hostname.endsWith(".localhost"));
+  return url.protocol === "http:" && loopbackHost(url.hostname);
 }
 
 /**
