@@ -1,13 +1,13 @@
 /**
  * The refresh cookie is an ambient credential: it is spent, set and cleared only for a request
  * without Origin, from the API's own origin, or from one the project's allowlist names (by a bare
- * host or a wildcard only over https or on plain-http localhost) — and cleared
- * only when it holds the project's own token (every project's cookie has the same name).
+ * host or a wildcard only over https or on plain-http localhost). Each project has its own cookie
+ * (`refreshToken_<projectId>`), so what one project's answers do leaves another's alone.
  * Browser facts: a cross-site top-level form POST (enctype text/plain can carry a JSON body, the pk
  * rides in ?key=) may set and delete SameSite=Lax cookies; with SameSite=None a cross-site fetch may too.
  */
 import { afterEach, expect, it } from "vitest";
-import { type AuthTestEnv, authTestEnv, PASSWORD, refreshCookie } from "./auth-helpers.js";
+import { type AuthTestEnv, authTestEnv, PASSWORD } from "./auth-helpers.js";
 import { call } from "./data-helpers.js";
 
 let env: AuthTestEnv;
@@ -16,8 +16,28 @@ afterEach(() => env.close());
 const EVIL = "https://evil.example";
 /** What a text/plain form POST with name `{"…","a":"` and value `"}` sends. */
 const formJson = (fields: Record<string, string>) => `${JSON.stringify({ ...fields, a: "=" })}\r\n`;
-const clearedCookie = (res: { headers: Headers }) =>
-  res.headers.getSetCookie().find((line) => line.startsWith("refreshToken=;"));
+/** The line clearing the project's refresh cookie, if the answer sends one. */
+const clearedCookie = (res: { headers: Headers }) => {
+  const line = env.cookie.line(res);
+  return line?.startsWith(`${env.cookie.name}=;`) ? line : undefined;
+};
+
+/** A browser's cookies for the API's host: a Set-Cookie line replaces the cookie of its name, Max-Age=0 removes it. */
+function cookieJar() {
+  const jar = new Map<string, string>();
+  return {
+    take(res: { headers: Headers }) {
+      for (const line of res.headers.getSetCookie()) {
+        const pair = line.split(";")[0] ?? "";
+        const name = pair.slice(0, pair.indexOf("="));
+        if (/; Max-Age=0(;|$)/.test(line)) jar.delete(name);
+        else jar.set(name, pair.slice(name.length + 1));
+      }
+    },
+    names: () => [...jar.keys()],
+    header: () => [...jar].map(([name, value]) => `${name}=${value}`).join("; "),
+  };
+}
 
 it("login CSRF: a foreign page's login answers without planting its refresh cookie in the browser", async () => {
   env = await authTestEnv();
@@ -27,14 +47,14 @@ it("login CSRF: a foreign page's login answers without planting its refresh cook
     body: formJson({ email: "attacker@evil.example", password: PASSWORD }),
   });
   expect(planted.status).toBe(200);
-  expect(refreshCookie(planted)).toBeUndefined();
+  expect(env.cookie.value(planted)).toBeUndefined();
   // The app's own origin, an allowed one, and a server (no Origin) still get it.
   for (const headers of [{ origin: "http://localhost" }, {}] as Array<Record<string, string>>) {
     const login = await env.api("POST", "/login", {
       headers,
       body: { email: "attacker@evil.example", password: PASSWORD },
     });
-    expect(refreshCookie(login)).toBeDefined();
+    expect(env.cookie.value(login)).toBeDefined();
   }
 });
 
@@ -46,22 +66,24 @@ it("the same through /refresh-token with a token in the body: the rotated token 
     body: formJson({ refreshToken: attacker.refreshToken! }),
   });
   expect(res.status).toBe(200);
-  expect(refreshCookie(res)).toBeUndefined();
+  expect(env.cookie.value(res)).toBeUndefined();
 });
 
 it("forced logout with COOKIE_SAMESITE=None: a token in the body does not let a foreign page clear the cookie", async () => {
   env = await authTestEnv({ env: { COOKIE_SAMESITE: "None" } });
   await env.signup("victim@example.com");
-  const cookie = refreshCookie(await env.login("victim@example.com"));
+  const cookie = env.cookie.value(await env.login("victim@example.com"));
   expect(cookie).toBeDefined();
-  const guarded = await env.api("POST", "/logout", { headers: { origin: EVIL, cookie: `refreshToken=${cookie}` } });
+  const guarded = await env.api("POST", "/logout", { headers: { origin: EVIL, cookie: env.cookie.header(cookie) } });
   expect([guarded.status, guarded.headers.get("set-cookie")]).toEqual([403, null]);
   const bypass = await env.api("POST", "/logout", {
-    headers: { origin: EVIL, cookie: `refreshToken=${cookie}`, "content-type": "text/plain" },
+    headers: { origin: EVIL, cookie: env.cookie.header(cookie), "content-type": "text/plain" },
     body: JSON.stringify({ refreshToken: "x" }),
   });
   expect([bypass.status, clearedCookie(bypass)]).toEqual([200, undefined]);
-  expect((await env.api("POST", "/refresh-token", { headers: { cookie: `refreshToken=${cookie}` } })).status).toBe(200);
+  expect((await env.api("POST", "/refresh-token", { headers: { cookie: env.cookie.header(cookie) } })).status).toBe(
+    200,
+  );
 });
 
 it("forced logout with SameSite=Lax: a cross-site form POST carries no cookie, and its answer clears none", async () => {
@@ -70,23 +92,23 @@ it("forced logout with SameSite=Lax: a cross-site form POST carries no cookie, a
   expect([res.status, clearedCookie(res)]).toEqual([200, undefined]);
 });
 
-it("a logout through project E never clears the cookie holding project A's refresh token", async () => {
+it("a logout through project E never clears project A's cookie", async () => {
   env = await authTestEnv({ env: { COOKIE_SAMESITE: "None" } });
   await env.signup("user@example.com");
-  const aCookie = refreshCookie(await env.login("user@example.com"));
+  const aCookie = env.cookie.value(await env.login("user@example.com"));
   expect(aCookie).toBeTruthy();
   const { keys: e } = await env.deps.projects.create({ name: "e", allowedOrigins: ["https://other-app.example"] });
   const logout = await call(env.app, "POST", "/api/userAuth/logout", {
     key: e.publishable,
     body: {},
-    headers: { origin: "https://other-app.example", cookie: `refreshToken=${aCookie}` },
+    headers: { origin: "https://other-app.example", cookie: env.cookie.header(aCookie) },
   });
   expect([logout.status, logout.json.data.revoked, clearedCookie(logout)]).toEqual([200, false, undefined]);
-  expect((await env.api("POST", "/refresh-token", { headers: { cookie: `refreshToken=${aCookie}` } })).status).toBe(
+  expect((await env.api("POST", "/refresh-token", { headers: { cookie: env.cookie.header(aCookie) } })).status).toBe(
     200,
   );
   // A's own logout, from A's page, clears it.
-  const own = await env.api("POST", "/logout", { headers: { cookie: `refreshToken=${aCookie}` } });
+  const own = await env.api("POST", "/logout", { headers: { cookie: env.cookie.header(aCookie) } });
   expect(clearedCookie(own)).toBeDefined();
 });
 
@@ -97,7 +119,7 @@ it("through a bare-host or wildcard entry only https (or plain-http localhost) m
   await env.signup("user@example.com", {}, { headers: { origin: "https://app.example.com" } });
   /** A cookie the app's https page got. */
   const appCookie = async () =>
-    refreshCookie(await env.login("user@example.com", PASSWORD, { headers: { origin: "https://app.example.com" } }));
+    env.cookie.value(await env.login("user@example.com", PASSWORD, { headers: { origin: "https://app.example.com" } }));
   // [origin, may it use the cookie]: a network attacker can serve the plain-http pages of a listed host.
   const cases: Array<[string, boolean]> = [
     ["http://app.example.com", false],
@@ -109,15 +131,56 @@ it("through a bare-host or wildcard entry only https (or plain-http localhost) m
   ];
   for (const [origin, may] of cases) {
     const login = await env.login("user@example.com", PASSWORD, { headers: { origin } });
-    expect([origin, login.status, refreshCookie(login) !== undefined]).toEqual([origin, 200, may]);
+    expect([origin, login.status, env.cookie.value(login) !== undefined]).toEqual([origin, 200, may]);
     const refresh = await env.api("POST", "/refresh-token", {
-      headers: { origin, cookie: `refreshToken=${await appCookie()}`, "x-refresh-token-mode": "header" },
+      headers: { origin, cookie: env.cookie.header(await appCookie()), "x-refresh-token-mode": "header" },
     });
     expect([origin, refresh.status]).toEqual([origin, may ? 200 : 403]);
     expect(refresh.headers.get("access-control-allow-origin")).toBe(may ? origin : null);
     const logout = await env.api("POST", "/logout", {
-      headers: { origin, cookie: `refreshToken=${await appCookie()}` },
+      headers: { origin, cookie: env.cookie.header(await appCookie()) },
     });
     expect([origin, logout.status, clearedCookie(logout) !== undefined]).toEqual([origin, may ? 200 : 403, may]);
   }
+});
+
+it("each project has its own cookie: another tenant's login form, or a sign-in to another app, leaves project A's", async () => {
+  env = await authTestEnv();
+  const A = "https://a.example";
+  await env.deps.projects.update(env.project.id, { allowedOrigins: [A] });
+  const { keys: e } = await env.deps.projects.create({ name: "e", allowedOrigins: [EVIL] });
+  await call(env.app, "POST", "/api/userAuth/signup", {
+    key: e.publishable,
+    headers: { origin: EVIL },
+    body: { email: "attacker@evil.example", password: PASSWORD },
+  });
+  const browser = cookieJar();
+  const signup = await env.api("POST", "/signup", {
+    headers: { origin: A },
+    body: { email: "user@example.com", password: PASSWORD },
+  });
+  browser.take(signup);
+  // E's page posts a login form for its own account (text/plain, the pk in ?key=): a top-level
+  // navigation, whose answer the browser may take a Lax cookie from.
+  const planted = await env.app.request(`/api/userAuth/login?key=${e.publishable}`, {
+    method: "POST",
+    headers: { origin: EVIL, "content-type": "text/plain", cookie: browser.header() },
+    body: formJson({ email: "attacker@evil.example", password: PASSWORD }),
+  });
+  expect(planted.status).toBe(200);
+  browser.take(planted);
+  expect(browser.names()).toHaveLength(2);
+  // Back on A's page the user is still signed in to A; A's logout clears A's cookie only.
+  const refresh = await env.api("POST", "/refresh-token", { headers: { origin: A, cookie: browser.header() } });
+  expect([refresh.status, refresh.json.data?.user.email]).toEqual([200, "user@example.com"]);
+  browser.take(refresh);
+  const logout = await env.api("POST", "/logout", { headers: { origin: A, cookie: browser.header() } });
+  expect([logout.json.data.revoked, clearedCookie(logout) !== undefined]).toEqual([true, true]);
+  browser.take(logout);
+  expect(browser.names()).toHaveLength(1);
+  const other = await call(env.app, "POST", "/api/userAuth/refresh-token", {
+    key: e.publishable,
+    headers: { origin: EVIL, cookie: browser.header() },
+  });
+  expect([other.status, other.json.data?.user.email]).toEqual([200, "attacker@evil.example"]);
 });

@@ -6,7 +6,7 @@
 import bcrypt from "bcryptjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createDataApp } from "../functions/data/app.js";
-import { type AuthTestEnv, authTestEnv, PASSWORD, refreshCookie, type Session } from "./auth-helpers.js";
+import { type AuthTestEnv, authTestEnv, PASSWORD, type Session } from "./auth-helpers.js";
 import { call } from "./data-helpers.js";
 
 /** The 400 detail for a protected field: a password (in any of its names) says where passwords change. */
@@ -54,14 +54,14 @@ describe("signup", () => {
       updatedAt: "2026-01-01T00:00:00.000Z",
     });
     // Without header mode the refresh token travels only as the cookie.
-    expect(refreshCookie(res)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(env.cookie.value(res)).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
   it("sets the refresh cookie HttpOnly, SameSite=Lax, scoped to /api/userAuth, Secure except on plain-http localhost", async () => {
     const cookieOf = async (url: string, email: string) => {
       const res = await call(env.app, "POST", url, { key: env.project.pk, body: { email, password: PASSWORD } });
       expect(res.status).toBe(201);
-      return res.headers.getSetCookie().find((line) => line.startsWith("refreshToken=")) ?? "";
+      return env.cookie.line(res) ?? "";
     };
     const local = await cookieOf("http://localhost/api/userAuth/signup", "a@example.com");
     expect(local).toMatch(/; Max-Age=604800; Path=\/api\/userAuth; HttpOnly; SameSite=Lax$/);
@@ -72,8 +72,7 @@ describe("signup", () => {
   });
 
   it("with PUBLIC_URL set, the refresh cookie is Secure by its origin too, whatever host a proxy forwards; set and cleared alike", async () => {
-    const cookieOf = (res: { headers: Headers }) =>
-      res.headers.getSetCookie().find((line) => line.startsWith("refreshToken=")) ?? "";
+    const cookieOf = (res: { headers: Headers }) => env.cookie.line(res) ?? "";
     for (const [publicUrl, base, secure] of [
       // nginx's default proxy_pass sends Host: 127.0.0.1:8787, the address server.ts listens on.
       ["https://api.example.com", "http://127.0.0.1:8787", true],
@@ -90,11 +89,11 @@ describe("signup", () => {
       });
       const logout = await call(env.app, "POST", `${base}/api/userAuth/logout`, {
         key: env.project.pk,
-        headers: { cookie: `refreshToken=${refreshCookie(signup)}` },
+        headers: { cookie: env.cookie.header(env.cookie.value(signup)) },
       });
       expect(logout.status, logout.text).toBe(200);
       for (const cookie of [cookieOf(signup), cookieOf(logout)]) {
-        expect(cookie, `${publicUrl} via ${base}`).toMatch(/^refreshToken=/);
+        expect(cookie, `${publicUrl} via ${base}`).toMatch(/^refreshToken_[0-9a-f]{24}=/);
         expect(cookie.includes("; Secure"), `${publicUrl} via ${base}: ${cookie}`).toBe(secure);
       }
     }
@@ -104,7 +103,7 @@ describe("signup", () => {
     await env.close();
     env = await authTestEnv({ env: { COOKIE_SAMESITE: "none" } });
     const res = await env.api("POST", "/signup", { body: { email: "a@example.com", password: PASSWORD } });
-    const cookie = res.headers.getSetCookie().find((line) => line.startsWith("refreshToken=")) ?? "";
+    const cookie = env.cookie.line(res) ?? "";
     expect(cookie).toContain("; Secure; SameSite=None");
   });
 
@@ -365,7 +364,7 @@ describe("login", () => {
         code: "INVALID_CREDENTIALS",
         message: "Invalid email or password",
       });
-      expect(refreshCookie(res)).toBeUndefined();
+      expect(env.cookie.value(res)).toBeUndefined();
     }
     const { requestId: _a, ...a } = wrong.json;
     const { requestId: _b, ...b } = unknown.json;
@@ -394,7 +393,7 @@ describe("requireEmailVerification", () => {
     const res = await env.api("POST", "/signup", { body: { email: "a@example.com", password: PASSWORD } });
     expect(res.status).toBe(201);
     expect(Object.keys(res.json.data).sort()).toEqual(["emailVerificationRequired", "user"]);
-    expect(refreshCookie(res)).toBeUndefined();
+    expect(env.cookie.value(res)).toBeUndefined();
     const blocked = await env.login("a@example.com");
     expect(blocked.status).toBe(403);
     expect(blocked.json.code).toBe("EMAIL_NOT_VERIFIED");
@@ -423,26 +422,26 @@ describe("refresh-token and logout", () => {
     expect(res.status).toBe(200);
     expect(Object.keys(res.json.data).sort()).toEqual([...SESSION_KEYS, "refreshToken"].sort());
     expect(res.json.data.refreshToken).not.toBe(session.refreshToken);
-    expect(refreshCookie(res)).toBe(res.json.data.refreshToken);
+    expect(env.cookie.value(res)).toBe(res.json.data.refreshToken);
     expect(res.json.data.user._id).toBe(session.user._id);
     expect((await env.api("GET", "/me", { token: res.json.data.accessToken })).status).toBe(200);
   });
 
   it("cookie transport: the cookie alone refreshes, and the new token comes back only as the cookie", async () => {
-    const cookie = refreshCookie(
+    const cookie = env.cookie.value(
       await env.api("POST", "/login", { body: { email: "a@example.com", password: PASSWORD } }),
     ) as string;
-    const res = await env.api("POST", "/refresh-token", { headers: { cookie: `refreshToken=${cookie}` } });
+    const res = await env.api("POST", "/refresh-token", { headers: { cookie: env.cookie.header(cookie) } });
     expect(res.status).toBe(200);
     expect(res.json.data).not.toHaveProperty("refreshToken");
-    const next = refreshCookie(res);
+    const next = env.cookie.value(res);
     expect(next).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(next).not.toBe(cookie);
     const again = await env.api("POST", "/refresh-token", {
-      headers: { cookie: `refreshToken=${next}`, "x-refresh-token-mode": "header" },
+      headers: { cookie: env.cookie.header(next), "x-refresh-token-mode": "header" },
     });
     expect(again.status).toBe(200);
-    expect(again.json.data.refreshToken).toBe(refreshCookie(again));
+    expect(again.json.data.refreshToken).toBe(env.cookie.value(again));
   });
 
   it("cookie transport from another origin: only an origin the project's allowlist names may spend the cookie", async () => {
@@ -454,7 +453,7 @@ describe("refresh-token and logout", () => {
     let origin: string | undefined;
     const refresh = async (headers: Record<string, string>) =>
       env.api("POST", "/refresh-token", {
-        headers: { cookie: `refreshToken=${refreshCookie(await login(origin))}`, ...headers },
+        headers: { cookie: env.cookie.header(env.cookie.value(await login(origin))), ...headers },
       });
     // Empty allowlist ("any origin" for keys): a foreign page cannot spend the ambient cookie.
     const foreign = await refresh({ origin: "https://evil.example" });
@@ -475,11 +474,11 @@ describe("refresh-token and logout", () => {
   });
 
   it("a logout with the cookie from a foreign origin is refused, and the session and cookie stay", async () => {
-    const cookie = refreshCookie(
+    const cookie = env.cookie.value(
       await env.api("POST", "/login", { body: { email: "a@example.com", password: PASSWORD } }),
     );
     const logout = (origin: string) =>
-      env.api("POST", "/logout", { headers: { cookie: `refreshToken=${cookie}`, origin } });
+      env.api("POST", "/logout", { headers: { cookie: env.cookie.header(cookie), origin } });
     const foreign = await logout("https://evil.example");
     expect([foreign.status, foreign.json.code, foreign.headers.get("set-cookie")]).toEqual([
       403,
@@ -542,11 +541,11 @@ describe("refresh-token and logout", () => {
   it("logout revokes that session (refresh and the access token stop working) and clears the cookie", async () => {
     // As urBackend's SDK sends it in a browser: the token in the header, the cookie along with it.
     const res = await env.api("POST", "/logout", {
-      headers: { "x-refresh-token": session.refreshToken!, cookie: `refreshToken=${session.refreshToken}` },
+      headers: { "x-refresh-token": session.refreshToken!, cookie: env.cookie.header(session.refreshToken) },
     });
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ success: true, data: { loggedOut: true, revoked: true } });
-    expect(res.headers.getSetCookie().find((l) => l.startsWith("refreshToken="))).toMatch(/^refreshToken=; Max-Age=0;/);
+    expect(env.cookie.line(res)).toMatch(/^refreshToken_[0-9a-f]{24}=; Max-Age=0;/);
     const refresh = await env.api("POST", "/refresh-token", { headers: { "x-refresh-token": session.refreshToken! } });
     expect(refresh.status).toBe(401);
     const me = await env.api("GET", "/me", { token: session.accessToken });
@@ -559,7 +558,7 @@ describe("refresh-token and logout", () => {
 
   it("logout with the cookie, or with only the Bearer token, revokes that session; with nothing it is still 200", async () => {
     const other = (await env.login("a@example.com")).json.data as Session;
-    const viaCookie = await env.api("POST", "/logout", { headers: { cookie: `refreshToken=${other.refreshToken}` } });
+    const viaCookie = await env.api("POST", "/logout", { headers: { cookie: env.cookie.header(other.refreshToken) } });
     expect(viaCookie.json.data.revoked).toBe(true);
     expect((await env.api("GET", "/me", { token: other.accessToken })).status).toBe(401);
 

@@ -61,7 +61,7 @@ it("never answers 500, always with the envelope", async () => {
       async ([method, path], payload, t) => {
         const headers: Record<string, string> = {};
         if (t.refresh) headers["x-refresh-token"] = t.refresh.replace(/[^\x21-\x7e]/g, "");
-        if (t.refresh) headers.cookie = `refreshToken=${encodeURIComponent(t.refresh)}`;
+        if (t.refresh) headers.cookie = env.cookie.header(encodeURIComponent(t.refresh));
         // (Logout with the real token would end the session the other runs use.)
         const real = t.realBearer && path !== "/logout";
         const token = real ? session.accessToken : (t.bearer ?? undefined);

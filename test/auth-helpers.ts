@@ -5,7 +5,7 @@
  */
 import { createAuthApp } from "../functions/auth/app.js";
 import type { Deps } from "../shared/deps.js";
-import { type CallOptions, type CallResult, call, createTestProject } from "./data-helpers.js";
+import { type CallOptions, call, createTestProject } from "./data-helpers.js";
 import { fakeClock, testDeps } from "./helpers.js";
 
 export const PASSWORD = "correct horse battery";
@@ -18,11 +18,27 @@ export interface AuthEnvOptions {
   defaultCost?: boolean;
 }
 
-/** The `refreshToken` cookie value a response sets, if any. */
-export function refreshCookie(res: CallResult): string | undefined {
-  const header = res.headers.getSetCookie().find((line) => line.startsWith("refreshToken="));
-  const value = header?.split(";")[0]?.slice("refreshToken=".length);
-  return value === "" ? undefined : value;
+/**
+ * The refresh cookie of one project as a browser meets it: `refreshToken_<projectId>` (API.md §6's
+ * `refreshToken`, named per project so that projects on one deployment keep their own: docs/choices.md).
+ */
+export function projectRefreshCookie(projectId: string) {
+  const name = `refreshToken_${projectId}`;
+  /** The Set-Cookie line a response sends for it, if any. */
+  const line = (res: { headers: Headers }) => res.headers.getSetCookie().find((l) => l.startsWith(`${name}=`));
+  return {
+    name,
+    line,
+    /** The token a response sets; undefined when it sets none or clears it. */
+    value(res: { headers: Headers }): string | undefined {
+      const value = line(res)
+        ?.split(";")[0]
+        ?.slice(name.length + 1);
+      return value === "" ? undefined : value;
+    },
+    /** A `cookie` request header carrying `token` as this cookie. */
+    header: (token: string | undefined) => `${name}=${token}`,
+  };
 }
 
 /** An auth app with one project ("app") and shortcuts bound to its publishable key. */
@@ -67,7 +83,10 @@ export async function authTestEnv(options: AuthEnvOptions = {}) {
       headers: { "x-refresh-token-mode": "header", ...opts.headers },
     });
 
-  return { clock, deps, app, project, api, mails, otpFor, signup, login, close: () => deps.store.close() };
+  /** The project's refresh cookie. */
+  const cookie = projectRefreshCookie(project.id);
+
+  return { clock, deps, app, project, api, mails, otpFor, signup, login, cookie, close: () => deps.store.close() };
 }
 
 export type AuthTestEnv = Awaited<ReturnType<typeof authTestEnv>>;

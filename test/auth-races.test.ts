@@ -7,7 +7,7 @@
 import bcrypt from "bcryptjs";
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import { createAdminApp } from "../functions/admin/app.js";
-import { type AuthTestEnv, authTestEnv, PASSWORD, refreshCookie } from "./auth-helpers.js";
+import { type AuthTestEnv, authTestEnv, PASSWORD } from "./auth-helpers.js";
 import { call } from "./data-helpers.js";
 import { ADMIN_TOKEN, aroundCollections, deferred } from "./helpers.js";
 
@@ -99,7 +99,7 @@ it("a reset that lands while the login's session is being created: the login is 
   const res = await login;
   expect([res.status, res.json.code]).toEqual([401, "INVALID_CREDENTIALS"]);
   expect(res.json.data?.accessToken).toBeUndefined();
-  expect(refreshCookie(res)).toBeUndefined();
+  expect(env.cookie.value(res)).toBeUndefined();
   expect(await sessions()).toEqual([]);
 });
 

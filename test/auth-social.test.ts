@@ -194,7 +194,7 @@ describe("GitHub, the whole way", () => {
     const swapped = await exchange({ token, rtCode });
     expect(swapped.status, swapped.text).toBe(200);
     const { refreshToken } = swapped.json.data;
-    expect(swapped.headers.get("set-cookie")).toContain(`refreshToken=${refreshToken}`);
+    expect(swapped.headers.get("set-cookie")).toContain(env.cookie.header(refreshToken));
     const refreshed = await call(app, "POST", "/api/userAuth/refresh-token", {
       key: env.project.pk,
       headers: { "x-refresh-token": refreshToken, "x-refresh-token-mode": "header" },
@@ -505,7 +505,7 @@ describe("state, code and handover misuse", () => {
     const { token, rtCode } = landed(location(own));
     const swapped = await call(app, "POST", `${proxied}/exchange`, { key: env.project.pk, body: { token, rtCode } });
     expect(swapped.status, swapped.text).toBe(200);
-    expect(swapped.headers.get("set-cookie")).toMatch(/^refreshToken=[\w-]+; .*; Secure; SameSite=Lax$/);
+    expect(swapped.headers.get("set-cookie")).toMatch(/^refreshToken_[0-9a-f]{24}=[\w-]+; .*; Secure; SameSite=Lax$/);
   });
 
   it("two sign-ins started in one browser: the last one started goes through", async () => {
@@ -647,7 +647,7 @@ describe("the app's own PKCE: a landing bound to the browser that started", () =
     const swapped = await exchange({ rtCode: page.rtCode, codeVerifier: verifier });
     expect(swapped.status, swapped.text).toBe(200);
     const { accessToken, refreshToken } = swapped.json.data;
-    expect(swapped.headers.get("set-cookie")).toContain(`refreshToken=${refreshToken}`);
+    expect(swapped.headers.get("set-cookie")).toContain(env.cookie.header(refreshToken));
     const me = await call(app, "GET", "/api/userAuth/me", { key: env.project.pk, token: accessToken });
     expect(me.json.data?.email).toBe("pk@example.com");
     const refreshed = await call(app, "POST", "/api/userAuth/refresh-token", {

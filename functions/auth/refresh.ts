@@ -23,7 +23,7 @@ export function refreshRoutes(rt: AuthRuntime): Hono<AppEnv> {
   routes.post("/refresh-token", async (c) => {
     const scope = await scopeOf(c, rt);
     const { settings, cols, now } = scope;
-    const sent = readRefreshToken(c, await readJson(c));
+    const sent = readRefreshToken(c, await readJson(c), scope.project.id);
     if (!sent) throw new ApiError("REFRESH_TOKEN_INVALID", "Refresh token missing");
     if (sent.source === "cookie") assertCookieOrigin(c, scope.project.allowedOrigins, rt.deps.config.publicUrl);
     const issued = await rotateRefreshToken(cols, sent.token, {
@@ -50,16 +50,13 @@ export function refreshRoutes(rt: AuthRuntime): Hono<AppEnv> {
     const scope = await scopeOf(c, rt);
     const { cols, now, project } = scope;
     const { publicUrl } = rt.deps.config;
-    const sent = readRefreshToken(c, await readJson(c));
+    const sent = readRefreshToken(c, await readJson(c), project.id);
     if (sent?.source === "cookie") assertCookieOrigin(c, project.allowedOrigins, publicUrl);
     const fromRefresh = sent ? await sessionOfRefreshToken(cols, sent.token, project.id) : null;
-    // The cookie is cleared only where this origin may use it and it holds this project's token:
-    // another project's app (they share the cookie's name) stays signed in.
-    const cookie = refreshCookieOf(c);
+    // The project's own cookie, cleared only where this origin may use it (a foreign page that sends
+    // a token in the body must not log the browser out of the app).
     const clearCookie =
-      cookie !== undefined &&
-      cookieOriginAllowed(c, project.allowedOrigins, publicUrl) &&
-      (sent?.token === cookie ? fromRefresh : await sessionOfRefreshToken(cols, cookie, project.id)) !== null;
+      refreshCookieOf(c, project.id) !== undefined && cookieOriginAllowed(c, project.allowedOrigins, publicUrl);
     let revoked = fromRefresh ? await revokeSession(cols, fromRefresh) : false;
     const bearer = bearerToken(c.req.header("authorization"));
     if (bearer) {
@@ -67,7 +64,7 @@ export function refreshRoutes(rt: AuthRuntime): Hono<AppEnv> {
       const sid = verified?.claims.sid;
       if (verified && isId(sid)) revoked = (await revokeSession(cols, sid, verified.userId)) || revoked;
     }
-    if (clearCookie) clearRefreshCookie(c, rt.deps.config);
+    if (clearCookie) clearRefreshCookie(c, rt.deps.config, project.id);
     return ok(c, { loggedOut: true, revoked }, 200, "Logged out");
   });
 

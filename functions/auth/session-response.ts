@@ -28,7 +28,7 @@ export async function sessionPayload(
     claims: { sid: issued.sessionId },
   });
   const refreshSeconds = Math.max(0, Math.floor((issued.expiresAt - scope.now) / 1000));
-  setRefreshCookie(c, rt.deps.config, scope.project.allowedOrigins, issued.refreshToken, refreshSeconds);
+  setRefreshCookie(c, rt.deps.config, scope.project, issued.refreshToken, refreshSeconds);
   const payload: Record<string, unknown> = {
     user: await userView(rt, scope, user),
     userId: user._id,

@@ -324,7 +324,7 @@ export function socialRoutes(rt: AuthRuntime): Hono<AppEnv> {
     if (!proven) throw invalid();
     const refreshToken = await box.open(String(handover.refreshToken));
     const seconds = Math.max(0, Math.floor((Date.parse(String(handover.refreshExpiresAt)) - now) / 1000));
-    setRefreshCookie(c, rt.deps.config, project.allowedOrigins, refreshToken, seconds);
+    setRefreshCookie(c, rt.deps.config, project, refreshToken, seconds);
     const tokens = bound
       ? { accessToken: await box.open(String(handover.accessToken)), refreshToken }
       : { refreshToken };

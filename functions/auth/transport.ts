@@ -1,9 +1,9 @@
 /**
- * How refresh tokens travel (API.md §6): always as the HttpOnly cookie `refreshToken` (Secure except
- * on plain-http localhost, judged by the request's URL and PUBLIC_URL's; SameSite from
- * COOKIE_SAMESITE; scoped to /api/userAuth, the only paths that read it), and also in the response
- * body when the client asks for header mode (`x-refresh-token-mode: header`) or itself sent the token
- * in `x-refresh-token` or the body.
+ * How refresh tokens travel (API.md §6): always as the project's HttpOnly cookie
+ * `refreshToken_<projectId>` (refreshCookieName; Secure except on plain-http localhost, judged by
+ * the request's URL and PUBLIC_URL's; SameSite from COOKIE_SAMESITE; scoped to /api/userAuth, the
+ * only paths that read it), and also in the response body when the client asks for header mode
+ * (`x-refresh-token-mode: header`) or itself sent the token in `x-refresh-token` or the body.
  */
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
@@ -11,25 +11,37 @@ import type { Config } from "../../shared/config.js";
 import { sha256Hex, timingSafeEqual } from "../../shared/crypto.js";
 import { ApiError } from "../../shared/errors.js";
 import { loopbackHost, originNamedOverTls } from "../../shared/origin.js";
+import type { ResolvedProject } from "../../shared/principal.js";
 
-export const REFRESH_COOKIE = "refreshToken";
 const COOKIE_PATH = "/api/userAuth";
+
+/**
+ * The cookie of one project's refresh token. Every project of a deployment shares the host and the
+ * path, so under one name (API.md's `refreshToken`) a sign-in to one project, or another tenant's
+ * page posting a login form, replaced the cookie of every other and signed its user out.
+ */
+export const refreshCookieName = (projectId: string) => `refreshToken_${projectId}`;
 
 /** Where a request's refresh token came from. */
 export type RefreshSource = "header" | "body" | "cookie";
 
-/** The refresh token a request carries: `x-refresh-token`, then body `refreshToken`, then the cookie. */
-export function readRefreshToken(c: Context, body: unknown): { token: string; source: RefreshSource } | null {
+/** The refresh token a request carries: `x-refresh-token`, then body `refreshToken`, then the project's cookie. */
+export function readRefreshToken(
+  c: Context,
+  body: unknown,
+  projectId: string,
+): { token: string; source: RefreshSource } | null {
   const header = c.req.header("x-refresh-token")?.trim();
   if (header) return { token: header, source: "header" };
   const fromBody = (body as { refreshToken?: unknown } | undefined)?.refreshToken;
   if (typeof fromBody === "string" && fromBody !== "") return { token: fromBody, source: "body" };
-  const cookie = refreshCookieOf(c);
+  const cookie = refreshCookieOf(c, projectId);
   return cookie ? { token: cookie, source: "cookie" } : null;
 }
 
-/** The refresh-token cookie the request carries, if any. */
-export const refreshCookieOf = (c: Context): string | undefined => getCookie(c, REFRESH_COOKIE);
+/** The project's refresh-token cookie the request carries, if any. */
+export const refreshCookieOf = (c: Context, projectId: string): string | undefined =>
+  getCookie(c, refreshCookieName(projectId));
 
 /**
  * The cookie is an ambient credential: the browser sends it for any page that calls the API (with
@@ -84,18 +96,18 @@ function secureFor(c: Context, config: Pick<Config, "publicUrl">, sameSite: Conf
 }
 
 /**
- * Sets the refresh-token cookie for `maxAgeSeconds`, where the request's origin may use it
+ * Sets the project's refresh-token cookie for `maxAgeSeconds`, where the request's origin may use it
  * (cookieOriginAllowed); another origin gets the token in the body only, when it asks for it.
  */
 export function setRefreshCookie(
   c: Context,
   config: Config,
-  allowedOrigins: readonly string[],
+  project: Pick<ResolvedProject, "id" | "allowedOrigins">,
   token: string,
   maxAgeSeconds: number,
 ): void {
-  if (!cookieOriginAllowed(c, allowedOrigins, config.publicUrl)) return;
-  setCookie(c, REFRESH_COOKIE, token, {
+  if (!cookieOriginAllowed(c, project.allowedOrigins, config.publicUrl)) return;
+  setCookie(c, refreshCookieName(project.id), token, {
     httpOnly: true,
     secure: secureFor(c, config, config.cookieSameSite),
     sameSite: config.cookieSameSite,
@@ -104,9 +116,9 @@ export function setRefreshCookie(
   });
 }
 
-/** Clears the refresh-token cookie. */
-export function clearRefreshCookie(c: Context, config: Config): void {
-  deleteCookie(c, REFRESH_COOKIE, {
+/** Clears the project's refresh-token cookie. */
+export function clearRefreshCookie(c: Context, config: Config, projectId: string): void {
+  deleteCookie(c, refreshCookieName(projectId), {
     httpOnly: true,
     secure: secureFor(c, config, config.cookieSameSite),
     sameSite: config.cookieSameSite,

@@ -2,7 +2,7 @@
  * The operations: abstract specs (what fast-check generates), resolved against the model into
  * concrete requests (tokens, codes, ids), sent over HTTP, and judged against the model.
  */
-import { refreshCookie } from "../auth-helpers.js";
+import { projectRefreshCookie } from "../auth-helpers.js";
 import { adminCall, api, type CallResult, type Real, usersCounter } from "./harness.js";
 import {
   type Account,
@@ -197,7 +197,9 @@ export function send(r: Real, op: Op): Promise<CallResult> {
       if (op.token === undefined) return api(r, "POST", "/refresh-token");
       if (op.via === "header") return api(r, "POST", "/refresh-token", { headers: { "x-refresh-token": op.token } });
       if (op.via === "body") return api(r, "POST", "/refresh-token", { body: { refreshToken: op.token } });
-      return api(r, "POST", "/refresh-token", { headers: { cookie: `refreshToken=${op.token}` } });
+      return api(r, "POST", "/refresh-token", {
+        headers: { cookie: projectRefreshCookie(r.project.id).header(op.token) },
+      });
     }
     case "logout":
       return api(r, "POST", "/logout", {
@@ -316,11 +318,12 @@ function sessionAnswer(
   const c = claims(d.accessToken);
   same(r, [c.sub, c.exp, d.expiresAt], [acc.id, Math.floor(now / 1000) + 900, iso(c.exp * 1000)], `${what}: claims`);
   checkUser(r, d.user, acc, what);
-  const cookie = refreshCookie(res);
+  const refreshCookie = projectRefreshCookie(r.project.id);
+  const cookie = refreshCookie.value(res);
   check(r, typeof cookie === "string" && cookie.length === 43, `${what}: no refresh cookie`);
   if (bodyRefresh) same(r, d.refreshToken, cookie, `${what}: body refresh token`);
   else same(r, d.refreshToken, undefined, `${what}: refresh token in body`);
-  const maxAge = /Max-Age=(\d+)/.exec(res.headers.getSetCookie().find((l) => l.startsWith("refreshToken=")) ?? "")?.[1];
+  const maxAge = /Max-Age=(\d+)/.exec(refreshCookie.line(res) ?? "")?.[1];
   same(r, Number(maxAge), REFRESH_TTL / 1000, `${what}: cookie Max-Age`);
   return { access: d.accessToken as string, refresh: cookie as string, sid: c.sid };
 }
@@ -411,7 +414,7 @@ export function judge(m: Model, r: Real, op: Op, res: CallResult) {
         checkUser(r, d.user, acc, what);
         same(
           r,
-          [d.emailVerificationRequired, d.accessToken, refreshCookie(res)],
+          [d.emailVerificationRequired, d.accessToken, projectRefreshCookie(r.project.id).value(res)],
           [true, undefined, undefined],
           `${what}: no session`,
         );
