@@ -1,10 +1,12 @@
 /**
  * Keys naming a password (any spelling of password, its confirmation, a current/new/old password)
- * are never profile fields; other names that merely contain "password" are ordinary fields.
+ * are never profile fields; other names that merely contain "password" are ordinary fields. At
+ * signup a confirmation of the password is checked against it and not stored.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createAdminApp } from "../functions/admin/app.js";
 import { createDataApp } from "../functions/data/app.js";
+import { isPasswordLike } from "../shared/auth/fields.js";
 import { createAuthStore } from "../shared/auth/store.js";
 import { type AuthTestEnv, authTestEnv, PASSWORD } from "./auth-helpers.js";
 import { call } from "./data-helpers.js";
@@ -23,6 +25,61 @@ async function defineUsers(fields: unknown[]) {
   });
   expect(res.status, res.text).toBe(201);
 }
+
+/** Confirmations of the password, as forms spell them (Django's `password2`). */
+const CONFIRMATIONS = [
+  "password2",
+  "repeatPassword",
+  "passwordRepeat",
+  "retypePassword",
+  "verifyPassword",
+  "passwordAgain",
+];
+const PASSWORD_HINT = "cannot be set here: a password changes through PUT /change-password (or a reset)";
+
+describe("the names of a password and its confirmation", () => {
+  it("are told from other names that merely contain 'password'", () => {
+    for (const key of [
+      ...CONFIRMATIONS,
+      "confirmNewPassword",
+      "new_password_confirmation",
+      "Password Again",
+      "old-password",
+    ])
+      expect(isPasswordLike(key), key).toBe(true);
+    for (const key of ["passwordHint", "passwordless", "password12", "mypassword", "passwordResetAt"])
+      expect(isPasswordLike(key), key).toBe(false);
+  });
+
+  it.each(CONFIRMATIONS)("signup checks a %s confirmation against the password and never stores it", async (key) => {
+    const wrong = await env.api("POST", "/signup", {
+      body: { email: "a@example.com", password: PASSWORD, [key]: `${PASSWORD}!` },
+    });
+    expect([wrong.status, wrong.json.details]).toEqual([400, [{ path: key, message: "does not match password" }]]);
+    const res = await env.api("POST", "/signup", {
+      body: { email: "a@example.com", password: PASSWORD, [key]: PASSWORD },
+    });
+    expect(res.status, res.text).toBe(201);
+    const me = await env.api("GET", "/me", { token: res.json.data.accessToken });
+    expect(JSON.stringify([res.json, me.json])).not.toContain(PASSWORD);
+  });
+
+  it("signup refuses confirmNewPassword as it refuses newPassword (a change-password form's field)", async () => {
+    const res = await env.api("POST", "/signup", {
+      body: { email: "a@example.com", password: PASSWORD, confirmNewPassword: PASSWORD },
+    });
+    expect([res.status, res.json.details]).toEqual([400, [{ path: "confirmNewPassword", message: PASSWORD_HINT }]]);
+  });
+
+  it("update-profile refuses each of them, and stores none", async () => {
+    const s = await env.signup("a@example.com");
+    for (const key of [...CONFIRMATIONS, "confirmNewPassword"]) {
+      const res = await env.api("PUT", "/update-profile", { token: s.accessToken, body: { [key]: "my new password" } });
+      expect([res.status, res.json.details], key).toEqual([400, [{ path: key, message: PASSWORD_HINT }]]);
+    }
+    expect((await env.api("GET", "/me", { token: s.accessToken })).json.data).toEqual(s.user);
+  });
+});
 
 describe("a users definition declaring a field whose name contains 'password'", () => {
   it("a required passwordHint is set at signup as any declared field", async () => {

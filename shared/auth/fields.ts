@@ -9,19 +9,36 @@ export const INTERNAL_USER_FIELDS: readonly string[] = ["passwordHash"];
 /** A key without case, spaces, `_` and `-`: `password_confirmation` → `passwordconfirmation`. */
 const folded = (key: string) => key.toLowerCase().replace(/[\s_-]/g, "");
 
-const CONFIRMATIONS = new Set(["passwordconfirm", "passwordconfirmation", "confirmpassword"]);
-const PASSWORDS = new Set([...CONFIRMATIONS, "password", "currentpassword", "newpassword", "oldpassword"]);
+/** Words that make a password key a confirmation, before `password` or after it. */
+const CONFIRM = "confirm|repeat|retype|verify";
+/**
+ * The names forms give a password and what they send beside it, folded: `password`, after an
+ * optional confirmation word and an optional current/new/old, before an optional confirmation word
+ * (`confirmation`, `again` and a digit too: Django's `password2`). A grammar rather than a list:
+ * forms spell the confirmation many ways (`repeatPassword`, `passwordAgain`, `confirmNewPassword`),
+ * and every spelling a list missed was stored in clear. `passwordHint` and the like match nothing.
+ */
+const PASSWORD_KEY = new RegExp(`^(${CONFIRM})?(current|new|old)?password(${CONFIRM}|confirmation|again|\\d)?$`);
 
 /**
  * Whether a key is a password or one of what forms send beside it, in any spelling
- * (`passwordConfirm`, `password_confirmation`, a change-password body's `new_password` sent to
- * update-profile): never stored as a profile field, never shown (one stored before is left out of
- * every view), never public. Signup checks a confirmation against the password.
+ * (`passwordConfirm`, `password_confirmation`, `password2`, a change-password body's `new_password`
+ * or `confirmNewPassword` sent to update-profile): never stored as a profile field, never shown (one
+ * stored before is left out of every view), never public. Signup checks a confirmation against the
+ * password.
  */
-export const isPasswordLike = (key: string) => PASSWORDS.has(folded(key));
+export const isPasswordLike = (key: string) => PASSWORD_KEY.test(folded(key));
 
-/** Whether a key is a password confirmation (`passwordConfirm`, `confirm_password`, `password_confirmation`). */
-export const isPasswordConfirmation = (key: string) => CONFIRMATIONS.has(folded(key));
+/**
+ * Whether a key is a confirmation of the password itself (`passwordConfirm`, `confirm_password`,
+ * `repeatPassword`, `password2`): one confirmation word or digit, no current/new/old
+ * (`confirmNewPassword` confirms a change-password's new one, which signup refuses as it refuses
+ * `newPassword`).
+ */
+export function isPasswordConfirmation(key: string): boolean {
+  const [, before, which, after] = PASSWORD_KEY.exec(folded(key)) ?? [];
+  return which === undefined && (before === undefined) !== (after === undefined);
+}
 
 /** Server-owned user fields: never taken from a signup or update-profile body. */
 export const PROTECTED_USER_FIELDS: readonly string[] = [
