@@ -77,7 +77,7 @@ describe("refresh-token rotation", () => {
   it("logout with a token spent just now by a parallel refresh revokes the session, the winner's tokens included", async () => {
     const winner = (await refresh(session.refreshToken!)).json.data as Session;
     const logout = await env.api("POST", "/logout", { headers: { "x-refresh-token": session.refreshToken! } });
-    expect(logout.json.data).toEqual({ loggedOut: true, revoked: true, message: "Logged out" });
+    expect(logout.json.data).toEqual({ success: true, loggedOut: true, revoked: true, message: "Logged out" });
     expect((await env.api("GET", "/me", { token: winner.accessToken })).json.code).toBe("TOKEN_INVALID");
     expect((await refresh(winner.refreshToken!)).json.code).toBe("REFRESH_TOKEN_INVALID");
     expect((await refresh(session.refreshToken!)).json.code).toBe("REFRESH_TOKEN_REUSED");

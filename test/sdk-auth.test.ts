@@ -1,7 +1,8 @@
 /**
  * urBackend's own JS SDK (`@urbackend/sdk` 0.4.8), unchanged, driving the auth function over real
  * HTTP (the local app served by @hono/node-server): signUp, login, me, refreshToken, updateProfile,
- * changePassword, publicProfile, the OTP flows (codes read from the admin outbox endpoint) and logout.
+ * changePassword, publicProfile, the OTP flows (codes read from the admin outbox endpoint) and logout;
+ * and what a notes app built with it meets (its storage calls too).
  */
 import urBackend, {
   AuthError,
@@ -13,9 +14,11 @@ import urBackend, {
 } from "@urbackend/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Deps } from "../shared/deps.js";
+import { signAccessToken } from "../shared/tokens.js";
 import { PASSWORD } from "./auth-helpers.js";
 import { createTestProject, type TestProject } from "./data-helpers.js";
 import { ADMIN_TOKEN, testDeps } from "./helpers.js";
+import { PNG } from "./png.js";
 import { serveLocalApp } from "./serve.js";
 
 let deps: Deps;
@@ -90,7 +93,7 @@ describe("auth module of @urbackend/sdk", () => {
     const token = auth.getToken() as string;
     const refresh = auth.getRefreshToken() as string;
     const out = await auth.logout();
-    expect(out).toEqual({ loggedOut: true, revoked: true, message: "Logged out" });
+    expect(out).toEqual({ success: true, loggedOut: true, revoked: true, message: "Logged out" });
     expect(auth.getToken()).toBeUndefined();
     await expect(auth.me(token)).rejects.toBeInstanceOf(AuthError);
     await expect(auth.refreshToken(refresh)).rejects.toMatchObject({ statusCode: 401 });
@@ -163,5 +166,101 @@ describe("auth module of @urbackend/sdk", () => {
     await expect(
       client().auth.login({ email: "reset@example.com", password: "third password" }),
     ).resolves.toBeDefined();
+  });
+});
+
+/** What an app built with the SDK (a notes app) meets: answers shaped as the SDK documents, errors that say what to do next. */
+describe("@urbackend/sdk in a notes app", () => {
+  let notes: TestProject;
+  let verifying: TestProject;
+  beforeAll(async () => {
+    notes = await createTestProject(deps, "notes", { storage: { allowUserUploads: true } });
+    verifying = await createTestProject(deps, "verifying", { auth: { requireEmailVerification: true } });
+    const res = await fetch(`${baseUrl}/api/schemas`, {
+      method: "POST",
+      headers: { "x-api-key": notes.sk, "content-type": "application/json" },
+      body: JSON.stringify({
+        name: "notes",
+        fields: [
+          { name: "title", type: "string", required: true },
+          { name: "userId", type: "string" },
+        ],
+        rls: { enabled: true, mode: "private" },
+      }),
+    });
+    expect(res.status).toBe(201);
+  });
+  const client = (p: TestProject = notes) => urBackend({ apiKey: p.pk, baseUrl });
+  const email = (tag: string) => `${tag}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+
+  it("logout() resolves { success: true }, as the SDK documents (urBackend answers no data)", async () => {
+    const { auth } = client();
+    await auth.signUp({ email: email("lo"), password: PASSWORD });
+    const out = (await auth.logout()) as { success?: boolean };
+    expect(out.success).toBe(true);
+  });
+
+  it("login under requireEmailVerification: the 403 says how to verify", async () => {
+    const c = client(verifying);
+    const addr = email("unverified");
+    await c.auth.signUp({ email: addr, password: PASSWORD });
+    const err = (await c.auth.login({ email: addr, password: PASSWORD }).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/verify-email.*resend-verification/);
+  });
+
+  it("an expired access token: the 401 says to refresh (me(), updateProfile() and calls given a token never auto-refresh)", async () => {
+    const c = client();
+    const signed = (await c.auth.signUp({ email: email("exp"), password: PASSWORD })) as unknown as {
+      user: { _id: string };
+    };
+    const { token } = await signAccessToken(notes, signed.user._id, { now: Date.now() - 3_600_000, ttlSeconds: 60 });
+    const viaData = (await c.db.insert("notes", { title: "x" }, token).catch((e: unknown) => e)) as Error;
+    const viaMe = (await c.auth.me(token).catch((e: unknown) => e)) as Error;
+    expect(viaData).toMatchObject({ statusCode: 401 });
+    expect(viaData.message).toMatch(/refresh-token/);
+    expect(viaMe.message).toMatch(/refresh-token/);
+  });
+
+  it("storage.deleteFile takes the upload's url, as the SDK documents ('file path or URL')", async () => {
+    const { auth, storage } = client();
+    await auth.signUp({ email: email("file"), password: PASSWORD });
+    const up = await storage.upload(new Blob([PNG], { type: "image/png" }), "pic.png");
+    expect(await storage.deleteFile(up.url)).toMatchObject({ deleted: true });
+    const gone = await fetch(up.url, { headers: { "x-api-key": notes.sk } });
+    expect(gone.status).toBe(404);
+    // A URL of anything else is still a bad path.
+    const other = (await storage.deleteFile(`https://elsewhere.example/x?path=${up.path}`).catch((e) => e)) as Error;
+    expect(other).toMatchObject({ statusCode: 400 });
+  });
+
+  it("resendVerificationOtp within the cooldown: the 429 says how long to wait (as urBackend's)", async () => {
+    const { auth } = client();
+    const addr = email("cool");
+    await auth.signUp({ email: addr, password: PASSWORD });
+    await auth.resendVerificationOtp({ email: addr });
+    const err = (await auth.resendVerificationOtp({ email: addr }).catch((e: unknown) => e)) as RateLimitError;
+    expect(err).toBeInstanceOf(RateLimitError);
+    expect(err.retryAfter).toBeGreaterThan(0);
+    expect(err.message).toBe(`Please wait ${err.retryAfter} s before requesting another code`);
+  });
+
+  it("updateProfile resolves {user} with a message, as the README says (the SDK types {message})", async () => {
+    const { auth } = client();
+    await auth.signUp({ email: email("prof"), password: PASSWORD });
+    const res = (await auth.updateProfile({ name: "New Name" })) as Record<string, unknown>;
+    expect(res).toMatchObject({ user: { name: "New Name" }, message: "Profile updated" });
+  });
+
+  it("a refused upload says why: an extension of no known type, or a type the project does not allow (and where to allow it)", async () => {
+    const { auth, storage } = client();
+    await auth.signUp({ email: email("md"), password: PASSWORD });
+    const named = (await storage.upload(Buffer.from("# hi\n"), "notes.md").catch((e: unknown) => e)) as Error;
+    expect(named).toMatchObject({ statusCode: 415 });
+    expect(named.message).toContain('".md" names no type known here; send the file\'s type');
+    const typed = (await storage
+      .upload(new Blob(["# hi\n"], { type: "text/markdown" }), "notes.md")
+      .catch((e: unknown) => e)) as Error;
+    expect(typed).toMatchObject({ statusCode: 415 });
+    expect(typed.message).toContain("settings.storage.allowedContentTypes");
   });
 });

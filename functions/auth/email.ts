@@ -52,7 +52,10 @@ export function emailRoutes(rt: AuthRuntime): Hono<AppEnv> {
       now,
     });
     if (otp.status === "cooldown") {
-      throw new ApiError("OTP_COOLDOWN", undefined, { headers: { "retry-after": String(otp.retryAfter) } });
+      // The wait is the same for every email (no account is told apart), so it may be said.
+      throw new ApiError("OTP_COOLDOWN", `Please wait ${otp.retryAfter} s before requesting another code`, {
+        headers: { "retry-after": String(otp.retryAfter) },
+      });
     }
     const code = otp.status === "issued" ? otp.code : null;
     await deliverOtp(c, rt, scope, { purpose: "verify-email", to: email, code, evenTime: true });

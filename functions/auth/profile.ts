@@ -57,7 +57,7 @@ export function profileRoutes(rt: AuthRuntime): Hono<AppEnv> {
       assertDocumentSize(afterUpdate(current, update), rt.deps.config.maxJsonBytes);
       const guard = { _id: current._id, updatedAt: current.updatedAt ?? null };
       const user = (await writeUser(() => scope.cols.users.updateOne(guard, update))) as UserDoc | null;
-      if (user) return ok(c, { user: await userView(rt, scope, user) });
+      if (user) return ok(c, { user: await userView(rt, scope, user) }, 200, "Profile updated");
       current = (await scope.cols.users.findOne({ _id: current._id })) as UserDoc | null;
     }
     if (!current) throw new ApiError("TOKEN_INVALID");

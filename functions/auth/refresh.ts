@@ -65,7 +65,9 @@ export function refreshRoutes(rt: AuthRuntime): Hono<AppEnv> {
       if (verified && isId(sid)) revoked = (await revokeSession(cols, sid, verified.userId)) || revoked;
     }
     if (clearCookie) clearRefreshCookie(c, rt.deps.config, project.id);
-    return ok(c, { loggedOut: true, revoked }, 200, "Logged out");
+    // `success` inside data too: urBackend's logout answers no data, so its SDK hands the app the
+    // whole body, whose `success` apps test (the SDK documents `{success}`); with data it hands that.
+    return ok(c, { success: true, loggedOut: true, revoked }, 200, "Logged out");
   });
 
   return routes;

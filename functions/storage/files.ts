@@ -26,6 +26,16 @@ const nameOf = (path: string) => path.split("/").pop() ?? "file";
 /** Files served from the API's origin never run scripts there (PDF viewers refuse a sandbox, and run none). */
 const SANDBOX = "default-src 'none'; media-src 'self'; img-src 'self'; style-src 'unsafe-inline'; sandbox";
 
+/**
+ * urBackend's SDK deletes by "the file path or URL": the file URL an upload answered with
+ * (`…/api/storage/file?path=…`) names its path. Anything else is taken as a path.
+ */
+function pathOfFileUrl(value: string): string {
+  if (!/^https?:\/\//i.test(value) || !URL.canParse(value)) return value;
+  const url = new URL(value);
+  return url.pathname.endsWith("/api/storage/file") ? (url.searchParams.get("path") ?? value) : value;
+}
+
 export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
   const { deps, blobs, signer } = rt;
@@ -109,7 +119,7 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
   routes.delete("/file", key, async (c) => {
     const { project, keyType } = c.get("principal");
     const body = parseWith(z.object({ path: z.string() }), await readJson(c));
-    const path = parseFilePath(body.path, project.id);
+    const path = parseFilePath(pathOfFileUrl(body.path), project.id);
     // Pending files too: deleting a direct upload before (or instead of) its bytes gives its reservation
     // back; one whose URL expired without them is gone (404), as for a read.
     const found = (await fileRecords(deps).findOne({ _id: path })) as FileDoc | null;

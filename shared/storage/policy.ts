@@ -99,12 +99,15 @@ export function mediaType(declared: unknown): string {
  */
 export function acceptedType(policy: StoragePolicy, declared: unknown, filename = ""): string {
   let type = mediaType(declared);
-  if (type === "" || type === "application/octet-stream") {
-    type = EXTENSION_TYPES.get(/\.([a-z0-9]+)$/i.exec(filename)?.[1]?.toLowerCase() ?? "") ?? type;
-  }
+  const extension = /\.([a-z0-9]+)$/i.exec(filename)?.[1]?.toLowerCase();
+  if (type === "" || type === "application/octet-stream") type = EXTENSION_TYPES.get(extension ?? "") ?? type;
   if (!type || !policy.allowedContentTypes.includes(type)) {
     const untyped = type === "" || type === "application/octet-stream";
-    const hint = untyped ? ": send the file's type, or a file name with its extension (photo.png)" : "";
+    const hint = !untyped
+      ? " by this project (its operator may add types to settings.storage.allowedContentTypes)"
+      : extension
+        ? `: ".${extension}" names no type known here; send the file's type`
+        : ": send the file's type, or a file name with its extension (photo.png)";
     throw new ApiError("UNSUPPORTED_MEDIA_TYPE", `Files of type "${type || "unknown"}" are not accepted${hint}`);
   }
   return type;

@@ -510,7 +510,7 @@ export function judge(m: Model, r: Real, op: Op, res: CallResult) {
         }
       }
       verdict(r, res, { status: 200 }, what);
-      sameWithMessage(r, res, { loggedOut: true, revoked }, what);
+      sameWithMessage(r, res, { success: true, loggedOut: true, revoked }, what);
       return;
     }
     case "me": {
