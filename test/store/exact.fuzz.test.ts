@@ -85,4 +85,36 @@ describe("embedded store: index-exact filters match mingo", () => {
       { numRuns: 100 },
     );
   });
+
+  // The walk checks no condition whose ranges are exactly the walked ones; a condition that shares
+  // only some of them must still be checked (an owner rule among them: RLS).
+  it("two $in on the walked field AND together, whichever the walk takes", async () => {
+    const store = await openEmbeddedStore({ dataDir: null });
+    try {
+      const c = store.platform().collection("nums");
+      await c.createIndex("a");
+      const stored = await c.insertMany(Array.from({ length: 2000 }, (_, i) => ({ a: i % 3 })));
+      for (const [x, y] of [
+        [
+          [1, 2],
+          [1, 0],
+        ],
+        [
+          [1, 0],
+          [1, 2],
+        ],
+        [[1], [1, 2]],
+        [[1, 2], [1]],
+      ]) {
+        const where = { $and: [{ a: { $in: x } }, { a: { $in: y } }] };
+        for (const dir of [1, -1] as const) {
+          const expected = mongoOrder(new Query(where).find<Doc>(stored).all(), { a: dir, _id: dir });
+          expect(await c.find(where, { sort: { a: dir, _id: dir }, limit: 5 })).toEqual(expected.slice(0, 5));
+          expect(await c.count(where)).toBe(expected.length);
+        }
+      }
+    } finally {
+      await store.close();
+    }
+  });
 });

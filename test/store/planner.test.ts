@@ -160,5 +160,16 @@ describe("query planner: a keyset cursor confines the sort-index walk to the pos
     expect(walked(-1, union)).toEqual(["b", "a", 3, 2, 1, null]);
     expect(walked(1, [])).toEqual([]);
     expect(walked(-1, undefined)).toEqual([...values].reverse());
+    // A range inside another merges into it: the outer range's end stays.
+    const nested = [
+      { bracket: 2, lo: { key: 1, inclusive: true }, hi: { key: 3, inclusive: true } },
+      { bracket: 2, lo: two, hi: two },
+    ];
+    expect(walked(1, nested)).toEqual([1, 2, 3]);
+    expect(walked(-1, nested)).toEqual([3, 2, 1]);
+    // Ranges apart stay apart: a descending walk visits the last one first.
+    const apart = [{ bracket: 2, lo: { key: 1, inclusive: true }, hi: { key: 1, inclusive: true } }, { bracket: 3 }];
+    expect(walked(1, apart)).toEqual([1, "a", "b"]);
+    expect(walked(-1, apart)).toEqual(["b", "a", 1]);
   });
 });
