@@ -571,6 +571,34 @@ describe("read rules in lists", () => {
     ]);
   });
 
+  it("a caller's own filter on the owner field never widens the owner rule, on a page that walks the owner index", async () => {
+    await env.defineCollection({
+      name: "notes",
+      fields: [{ name: "text", type: "string" }],
+      rls: { enabled: true, mode: "private" },
+    });
+    const [me, victim] = [newUserId(), newUserId()];
+    // Past 512 matches a sorted page walks the index of its sort field: here the owner field.
+    const notes = env.deps.store.tenant({ projectId: env.project.id }).collection("notes");
+    const now = new Date().toISOString();
+    await notes.insertMany(
+      Array.from({ length: 1200 }, (_, i) => ({
+        text: i % 2 ? "theirs" : "mine",
+        userId: i % 2 ? victim : me,
+        createdAt: now,
+        updatedAt: now,
+      })),
+    );
+    const token = await env.token(me);
+    for (const owners of [`${me},${victim}`, `${victim},${me}`]) {
+      for (const sort of ["userId", "-userId"]) {
+        const res = await env.pk("GET", `/api/data/notes?userId_in=${owners}&sort=${sort}&limit=100`, { token });
+        expect(res.status, res.text).toBe(200);
+        expect(new Set(res.json.data.items.map((n: Doc) => n.text)), `${owners} ${sort}`).toEqual(new Set(["mine"]));
+      }
+    }
+  });
+
   it("an owner field the rules use without declaring it can be filtered and sorted on", async () => {
     await env.defineCollection({ name: "tasks", fields: [{ name: "n", type: "integer" }], rls: { enabled: true } });
     const users = [newUserId(), newUserId()].sort();
@@ -966,6 +994,10 @@ describe("a 10 000-document collection", () => {
       100,
     ],
     ["sort=-score", () => true, [["score", -1]], 77, 100],
+    // Values apart in the index (click lies between): a descending walk starts from the last.
+    ["kind_in=buy,like&sort=-kind", (d) => d.kind === "buy" || d.kind === "like", [["kind", -1]], 23, 90],
+    // Repeated filters AND together: a walk over one filter's values still checks the other.
+    ["kind_in=buy,like&kind_in=buy,view&sort=-kind", (d) => d.kind === "buy", [["kind", -1]], 1, 100],
   ])(
     "%s (page %i of %i) answers what a plain JS filter and sort compute",
     async (query, predicate, sort, page, limit) => {
