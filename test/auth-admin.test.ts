@@ -117,6 +117,10 @@ describe("POST /api/admin/projects/:id/sessions/revoke", () => {
     expect((await admin("POST", `/projects/${env.project.id}/sessions/revoke`, undefined, null)).status).toBe(401);
     const res = await admin("POST", `/projects/${env.project.id}/sessions/revoke`);
     expect([res.status, res.json.data]).toEqual([200, { revokedSessions: 3 }]); // two signups, one login
+    // The sessions are gone, not only counted; a second revoke renews the secret again and keeps
+    // the code secret of the first (codes mailed before either stay good).
+    const second = await admin("POST", `/projects/${env.project.id}/sessions/revoke`);
+    expect([second.status, second.json.data]).toEqual([200, { revokedSessions: 0 }]);
 
     for (const session of [alice, bob]) {
       const refresh = await env.api("POST", "/refresh-token", {
@@ -135,6 +139,8 @@ describe("POST /api/admin/projects/:id/sessions/revoke", () => {
     const again = await env.login("alice@example.com");
     expect(again.status).toBe(200);
     expect((await env.api("GET", "/me", { token: again.json.data.accessToken })).status).toBe(200);
+    const sessions = await env.api("GET", "/sessions", { token: again.json.data.accessToken });
+    expect([sessions.status, sessions.json.data.items.length]).toEqual([200, 1]);
     expect((await notes(again.json.data.accessToken)).status).toBe(200);
 
     // Another project's users stay signed in.

@@ -58,6 +58,20 @@ it("login CSRF: a foreign page's login answers without planting its refresh cook
   }
 });
 
+it("behind a proxy PUBLIC_URL's origin is the API's own: with no allowlist its page gets the cookie and spends it", async () => {
+  env = await authTestEnv({ env: { PUBLIC_URL: "https://api.example.com" } });
+  await env.signup("user@example.com");
+  const origin = "https://api.example.com";
+  const login = await env.api("POST", "/login", {
+    headers: { origin },
+    body: { email: "user@example.com", password: PASSWORD },
+  });
+  const cookie = env.cookie.value(login);
+  expect([login.status, cookie]).toEqual([200, expect.any(String)]);
+  const refresh = await env.api("POST", "/refresh-token", { headers: { origin, cookie: env.cookie.header(cookie) } });
+  expect([refresh.status, env.cookie.value(refresh)]).toEqual([200, expect.any(String)]);
+});
+
 it("the same through /refresh-token with a token in the body: the rotated token is not set as the cookie", async () => {
   env = await authTestEnv();
   const attacker = await env.signup("attacker@evil.example");

@@ -189,6 +189,12 @@ describe("signup", () => {
     expect(res.status).toBe(201);
     const me = await env.api("GET", "/me", { token: res.json.data.accessToken });
     expect(JSON.stringify([res.json, me.json])).not.toContain(PASSWORD);
+    // Responses hide password-like keys whatever is stored: the stored document itself holds none.
+    const users = env.deps.store.tenant({ projectId: env.project.id }).collection("users");
+    const stored = await users.findOne({ email: "a@example.com" });
+    expect(stored).not.toHaveProperty("passwordConfirm");
+    expect(stored).not.toHaveProperty("password_confirmation");
+    expect(JSON.stringify(stored)).not.toContain(PASSWORD);
   });
 
   it("rejects unsafe keys and look-alikes of auth's own fields", async () => {
