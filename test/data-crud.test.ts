@@ -1020,6 +1020,22 @@ describe("ETags and conditional requests", () => {
     expect((await env.sk("PATCH", path, { s: "b" }, { "if-match": shown })).status).toBe(200);
   });
 
+  it("publishing one of two private fields changes the ETag too: the view follows which fields are private", async () => {
+    const fields = (bPrivate: boolean) => [
+      { name: "a", type: "string", private: true },
+      { name: "b", type: "string", private: bPrivate },
+    ];
+    await env.defineCollection({ name: "t", fields: fields(true) });
+    const path = `/api/data/t/${(await env.sk("POST", "/api/data/t", { a: "secret", b: "hello" })).json.data._id}`;
+    const hidden = (await env.pk("GET", path)).headers.get("etag")!;
+    expect((await env.sk("PUT", "/api/schemas/t", { fields: fields(false) })).status).toBe(200);
+    const published = await env.pk("GET", path, { headers: { "if-none-match": hidden } });
+    expect([published.status, published.json?.data?.b]).toEqual([200, "hello"]);
+    expect(published.headers.get("etag")).not.toBe(hidden);
+    const stale = await env.sk("PATCH", path, { b: "bye" }, { "if-match": hidden });
+    expect([stale.status, stale.json.code]).toEqual([412, "PRECONDITION_FAILED"]);
+  });
+
   it("20 parallel PATCHes without If-Match all land (merged, retried on conflicts)", async () => {
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, n) => env.sk("PATCH", `/api/data/docs/${id}`, { [`f${n}`]: n })),
