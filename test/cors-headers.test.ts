@@ -1,7 +1,7 @@
 /**
  * CORS lists against what the API reads and answers: a page may send the `x-request-id` the API
  * echoes (API.md §2) and a `Range` that is not CORS-safelisted (`bytes=-n`), and may read a served
- * file's `Content-Range` and `Content-Disposition`.
+ * file's `Content-Range`, `Content-Disposition` and `Accept-Ranges`.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Deps } from "../shared/deps.js";
@@ -52,7 +52,7 @@ describe("CORS and ranges", () => {
 });
 
 describe("CORS and served files", () => {
-  it("a page can read Content-Range and Content-Disposition of a file it fetched", async () => {
+  it("a page can read Content-Range, Content-Disposition and Accept-Ranges of a file it fetched", async () => {
     const form = new FormData();
     form.set("file", new File(["hello world"], "notes.txt", { type: "text/plain" }));
     const up = await send("POST", "/api/storage/upload", { "x-api-key": keys.secret }, form);
@@ -72,7 +72,8 @@ describe("CORS and served files", () => {
     expect(file.status).toBe(206);
     expect(file.headers.get("content-range")).toBe("bytes 0-4/11");
     expect(file.headers.get("content-disposition")).toMatch(/^attachment; filename=/);
+    expect(file.headers.get("accept-ranges")).toBe("bytes");
     const exposed = (file.headers.get("access-control-expose-headers") ?? "").split(",");
-    expect(exposed).toEqual(expect.arrayContaining(["content-range", "content-disposition"]));
+    expect(exposed).toEqual(expect.arrayContaining(["content-range", "content-disposition", "accept-ranges"]));
   });
 });
