@@ -110,6 +110,23 @@ describe("list time limit", () => {
     });
   });
 
+  it("counts each half of a sort's work on its own: preparing a few large values, comparing many small ones", async () => {
+    // Schemaless, made by a first write: a guest may list them and sort on anything.
+    for (const name of ["wide", "numbers"]) expect((await env.sk("POST", `/api/data/${name}`, {})).status).toBe(201);
+    const tenant = env.deps.store.tenant({ projectId: env.project.id });
+    // Three objects of 5 000 keys: preparing them is the work (only a few comparisons).
+    const wide = (first: number) =>
+      Object.fromEntries(Array.from({ length: 5000 }, (_, k) => [`k${k}`, k ? 0 : first]));
+    await tenant.collection("wide").insertMany([1, 2, 3].map((first) => ({ o: wide(first) })));
+    // 1 500 shuffled numbers, a page past the middle (a full sort): comparing them is the work.
+    await tenant.collection("numbers").insertMany(Array.from({ length: 1500 }, (_, i) => ({ r: (i * 7919) % 1500 })));
+    for (const path of ["/api/data/wide?sort=o&limit=1&fields=_id", "/api/data/numbers?sort=r&page=8&limit=100"]) {
+      // Every look at the clock moves it 10 ms: the answer depends on the work counted, not on this machine.
+      const { result: res } = await whileEachLookMovesClock(10, () => env.pk("GET", path));
+      expect([res.status, res.json.code], path).toEqual([400, "INVALID_QUERY"]);
+    }
+  });
+
   it("counts a condition over an array by its elements: a filter over large arrays looks at the clock as it goes", async () => {
     const arr = Array.from({ length: 5000 }, (_, i) => i);
     for (let at = 0; at < 200; at += 20) {
