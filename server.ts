@@ -10,7 +10,7 @@ import { createDeps } from "./shared/deps.js";
 import { createLocalApp } from "./shared/local-app.js";
 import { type DemoProject, ensureDemoProject, loadOrCreateAdminToken } from "./shared/local-bootstrap.js";
 import { type LimitRule, windowText } from "./shared/ratelimit/rule.js";
-import { DataDirInUseError } from "./shared/store/embedded/dir-lock.js";
+import { DataDirInUseError } from "./shared/store/embedded/sqlite.js";
 
 /** How long in-flight requests may take to finish after SIGTERM/SIGINT. */
 const SHUTDOWN_GRACE_MS = 10_000;

@@ -1,8 +1,8 @@
-import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { openEmbeddedStore } from "../../shared/store/embedded/index.js";
 import { AggregateLimitError, MAX_DOCUMENTS_FLOWING } from "../../shared/store/embedded/mingo-context.js";
 import { DOCUMENT_JSON, type Doc, QueryTimeoutError } from "../../shared/store/types.js";
@@ -71,44 +71,69 @@ describe("writes of one turn, on disk", () => {
 
 describe("one process per data directory", () => {
   let dataDir: string;
-  const lockFile = () => join(dataDir, "edgeback.lock");
-  /** What a lock file of process `pid` holds: its pid and start time (field 22 of /proc/<pid>/stat). */
-  const identity = async (pid: number) => {
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-    return `${pid} ${stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]}`;
-  };
+  const children: ChildProcess[] = [];
   beforeEach(async () => {
     dataDir = await mkdtemp(join(tmpdir(), "edgeback-lock-"));
   });
-  afterEach(() => rm(dataDir, { recursive: true, force: true }));
+  afterEach(async () => {
+    for (const child of children.splice(0)) child.kill("SIGKILL");
+    await rm(dataDir, { recursive: true, force: true });
+  });
 
-  it("a directory open in this process or held by another live process is refused; after close it opens", async () => {
+  /** Another process that opens and closes the data directory on command (data-dir-child.ts). */
+  function otherProcess() {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(import.meta.dirname, "data-dir-child.ts"), dataDir],
+      {
+        stdio: ["pipe", "pipe", "inherit"],
+      },
+    );
+    children.push(child);
+    let output = "";
+    child.stdout?.on("data", (chunk) => {
+      output += chunk;
+    });
+    return {
+      child,
+      /** Sends a command; resolves with the line it printed. */
+      async send(command: "open" | "close"): Promise<string> {
+        const lines = output.split("\n").length;
+        child.stdin?.write(`${command}\n`);
+        while (output.split("\n").length === lines) await new Promise((resolve) => setTimeout(resolve, 5));
+        return output.split("\n")[lines - 1] as string;
+      },
+    };
+  }
+
+  it("a directory open in this process or another live one is refused, naming it; a killed holder leaves nothing to take over", async () => {
     const first = await openEmbeddedStore({ dataDir });
     await first.platform().collection("c").insertOne({ _id: "a", n: 1 });
     await expect(openEmbeddedStore({ dataDir })).rejects.toThrow(/already open in this process/);
     await first.close();
-    expect(existsSync(lockFile())).toBe(false);
 
-    // Another process (this one's parent) holds it.
-    await writeFile(lockFile(), `${await identity(process.ppid)}\n`);
-    await expect(openEmbeddedStore({ dataDir })).rejects.toThrow(new RegExp(`in use by process ${process.ppid}\\b`));
-    await rm(lockFile());
+    const other = otherProcess();
+    expect(await other.send("open")).toBe("open");
+    await expect(openEmbeddedStore({ dataDir })).rejects.toThrow(
+      new RegExp(`^DATA_DIR .* is in use by process ${other.child.pid} \\(one Edgeback process per data directory\\)`),
+    );
+    other.child.kill("SIGKILL");
+    await new Promise((resolve) => other.child.once("exit", resolve));
 
     const again = await openEmbeddedStore({ dataDir });
     expect(await again.platform().collection("c").findOne({ _id: "a" })).toMatchObject({ n: 1 });
-    expect((await readFile(lockFile(), "utf8")).trim()).toBe(await identity(process.pid));
     await again.close();
   });
 
-  it.each([
-    ["a process that is gone", () => "4999999 1"],
-    ["its pid, used again by another process (start time differs)", async () => `${process.ppid} 1`],
-    ["this process's own pid (a restarted container is pid 1 again)", async () => `${process.pid}`],
-  ])("a lock left by %s is taken over", async (_name, content) => {
-    await writeFile(lockFile(), `${await content()}\n`);
-    const store = await openEmbeddedStore({ dataDir });
-    expect((await readFile(lockFile(), "utf8")).trim()).toBe(await identity(process.pid));
-    await store.close();
+  it("two processes opening it at the same instant: one gets it, the other is refused (a stale edgeback.lock of an older version means nothing)", async () => {
+    const [a, b] = [otherProcess(), otherProcess()];
+    for (let round = 0; round < 12; round++) {
+      await writeFile(join(dataDir, "edgeback.lock"), "4999999 1\n");
+      const answers = await Promise.all([a.send("open"), b.send("open")]);
+      expect(answers.filter((answer) => answer === "open")).toHaveLength(1);
+      expect(answers.filter((answer) => answer.startsWith("refused: DATA_DIR"))).toHaveLength(1);
+      await Promise.all([a.send("close"), b.send("close")]);
+    }
   });
 
   it("a failed open gives the directory back", async () => {
@@ -117,8 +142,35 @@ describe("one process per data directory", () => {
     const client = createClient({ url: `file:${join(dataDir, "edgeback.db")}` });
     await client.execute("CREATE TABLE collections (x TEXT)");
     client.close();
-    await expect(openEmbeddedStore({ dataDir })).rejects.toThrow();
-    expect(existsSync(lockFile())).toBe(false);
+    await expect(openEmbeddedStore({ dataDir })).rejects.toThrow(/no such column|has no column/);
+    const other = otherProcess();
+    expect(await other.send("open")).toBe("open");
+  });
+
+  it("a unique index loaded over duplicate values (two processes wrote them) is logged", async () => {
+    const store = await openEmbeddedStore({ dataDir });
+    const c = store.platform().collection("people");
+    await c.createIndex("email", { unique: true });
+    await c.insertMany([
+      { _id: "a", email: "x" },
+      { _id: "b", email: "y" },
+    ]);
+    await store.close();
+    const { createClient } = await import("@libsql/client");
+    const client = createClient({ url: `file:${join(dataDir, "edgeback.db")}` });
+    await client.execute(`UPDATE docs SET doc = '{"_id":"b","email":"x"}' WHERE id = 'b'`);
+    client.close();
+
+    const logged = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const reopened = await openEmbeddedStore({ dataDir });
+    expect(await reopened.platform().collection("people").count()).toBe(2);
+    expect(logged).toHaveBeenCalledWith(
+      expect.stringMatching(
+        /unique index "email" of platform\.people holds duplicate values \(document [ab] among them\)/,
+      ),
+    );
+    logged.mockRestore();
+    await reopened.close();
   });
 });
 

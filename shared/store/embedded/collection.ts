@@ -152,7 +152,13 @@ export class EmbeddedCollection implements Collection {
     this.rebuild(this.indexes.get("_id") as SortedIndex);
     for (const spec of indexes) {
       const index = new SortedIndex(spec.field, spec.unique);
-      this.rebuild(index);
+      const clash = this.rebuild(index);
+      // Only two processes on one data directory could have stored this; the index is kept, so a
+      // write to either duplicate is refused until one of them is changed or removed.
+      if (clash !== undefined)
+        console.error(
+          `Embedded store: unique index "${spec.field}" of ${this.host.db}.${this.name} holds duplicate values (document ${clash} among them)`,
+        );
       this.indexes.set(spec.field, index);
     }
   }

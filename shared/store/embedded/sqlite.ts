@@ -1,8 +1,7 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { InStatement, InValue } from "@libsql/client";
 import { StoreUnavailableError } from "../types.js";
-import { lockDataDir } from "./dir-lock.js";
 import type { Persistence, StoredWrite } from "./write-ops.js";
 
 /**
@@ -10,10 +9,16 @@ import type { Persistence, StoredWrite } from "./write-ops.js";
  * arrive in the same turn of the event loop are committed together in one transaction (group
  * commit); each caller's promise resolves only after that transaction commits.
  * synchronous=NORMAL: a committed write survives a crash of the process, not of the machine.
- * One process per directory (dir-lock.ts).
+ * One process per directory: the connection holds SQLite's exclusive lock on the file for its life
+ * (locking_mode=EXCLUSIVE, set before WAL so no shared-memory index is used either), so a second
+ * process is refused, and the lock goes with the process however it ends: nothing stale to take over.
+ * busy_timeout: two processes opening at once may each hold a read lock when they ask for the write
+ * lock, and both be refused; the one refused first lets go, and the other's short wait then wins.
  */
 
 const SCHEMA = `
+PRAGMA busy_timeout = 250;
+PRAGMA locking_mode = EXCLUSIVE;
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
 CREATE TABLE IF NOT EXISTS collections (db TEXT NOT NULL, coll TEXT NOT NULL, PRIMARY KEY (db, coll)) WITHOUT ROWID;
@@ -101,6 +106,28 @@ function batchStatements(writes: readonly StoredWrite[]): InStatement[] {
   return out;
 }
 
+/** The data directory is another process's: the message says which and what to do. */
+export class DataDirInUseError extends Error {
+  override name = "DataDirInUseError";
+}
+
+/** Data directories open in this process (SQLite refuses a second connection too, in vaguer words). */
+const held = new Set<string>();
+
+/** The process holding a lock on `file`, from /proc/locks (Linux); undefined where it cannot be told. */
+async function lockHolder(file: string): Promise<number | undefined> {
+  const [info, locks] = await Promise.all([
+    stat(file).catch(() => null),
+    readFile("/proc/locks", "utf8").catch(() => ""),
+  ]);
+  // "1: POSIX  ADVISORY  WRITE <pid> <major>:<minor>:<inode> <start> <end>"
+  for (const line of locks.split("\n")) {
+    const [, , , , pid, where] = line.trim().split(/\s+/);
+    if (info && where?.endsWith(`:${info.ino}`) && Number(pid) !== process.pid) return Number(pid);
+  }
+  return undefined;
+}
+
 interface Pending {
   write: StoredWrite;
   resolve: () => void;
@@ -115,14 +142,31 @@ interface Pending {
 export async function openSqlitePersistence(dataDir: string): Promise<Persistence> {
   const { createClient } = await import("@libsql/client");
   const dir = resolve(dataDir);
+  if (held.has(dir)) throw new Error(`DATA_DIR ${dir} is already open in this process`);
   await mkdir(dir, { recursive: true });
-  const unlock = await lockDataDir(dir);
-  const client = createClient({ url: `file:${join(dir, "edgeback.db")}` });
-  await client.executeMultiple(SCHEMA).catch(async (error: unknown) => {
+  const path = join(dir, "edgeback.db");
+  const client = createClient({ url: `file:${path}` });
+  // libsql's close() leaves the connection open until the garbage collector reclaims its statements
+  // (tursodatabase/libsql-js#228), and with it the lock, which would refuse a reopen in this process:
+  // the lock is given back before each close. NORMAL locking needs leaving WAL first.
+  const closeClient = async () => {
+    await client
+      .executeMultiple("PRAGMA journal_mode = DELETE; PRAGMA locking_mode = NORMAL; SELECT 1 FROM sqlite_master;")
+      .catch(() => undefined);
     client.close();
-    await unlock();
-    throw error;
-  });
+  };
+  try {
+    await client.executeMultiple(SCHEMA);
+    await client.batch([], "write"); // the exclusive lock is taken by the first write transaction
+  } catch (error) {
+    await closeClient();
+    if ((error as { code?: string }).code !== "SQLITE_BUSY") throw error;
+    const holder = await lockHolder(path);
+    throw new DataDirInUseError(
+      `DATA_DIR ${dir} is in use by ${holder ? `process ${holder}` : "another process"} (one Edgeback process per data directory): stop it, or start this one with another DATA_DIR`,
+    );
+  }
+  held.add(dir);
 
   let queue: Pending[] = [];
   let scheduled = false;
@@ -184,8 +228,8 @@ export async function openSqlitePersistence(dataDir: string): Promise<Persistenc
         await flushing;
       }
       await flushing;
-      client.close();
-      await unlock();
+      await closeClient();
+      held.delete(dir);
     },
   };
 }
