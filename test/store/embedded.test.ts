@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { openEmbeddedStore } from "../../shared/store/embedded/index.js";
 import { AggregateLimitError, MAX_DOCUMENTS_FLOWING } from "../../shared/store/embedded/mingo-context.js";
-import { DOCUMENT_JSON, type Doc, QueryTimeoutError } from "../../shared/store/types.js";
+import { DOCUMENT_JSON, type Doc, QueryTimeoutError, StoreUnavailableError } from "../../shared/store/types.js";
 import { storeContract } from "./contract.js";
 
 storeContract("embedded, in memory", async () => ({ store: await openEmbeddedStore({ dataDir: null }) }), {
@@ -171,6 +171,36 @@ describe("one process per data directory", () => {
     );
     logged.mockRestore();
     await reopened.close();
+  });
+});
+
+describe("a data directory removed while open", () => {
+  it("refuses the next write and the ping (nothing acknowledged that a restart would not find)", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "edgeback-removed-"));
+    const store = await openEmbeddedStore({ dataDir });
+    const c = store.platform().collection("c");
+    await c.insertOne({ n: 1 });
+    await store.ping();
+    await rm(dataDir, { recursive: true, force: true });
+    const logged = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    await expect(c.insertOne({ n: 2 })).rejects.toThrow(/^DATA_DIR .* was removed or replaced while the server ran/);
+    await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(c.find({})).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(logged).toHaveBeenCalledTimes(1);
+    logged.mockRestore();
+    await store.close();
+  });
+
+  it("a ping finds it first: health answers 503 before any write", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "edgeback-removed-"));
+    const store = await openEmbeddedStore({ dataDir });
+    await store.platform().collection("c").insertOne({ n: 1 });
+    await rm(dataDir, { recursive: true, force: true });
+    const logged = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    await expect(store.ping()).rejects.toThrow(/was removed or replaced/);
+    await expect(store.platform().collection("c").insertOne({ n: 2 })).rejects.toThrow(/was removed or replaced/);
+    logged.mockRestore();
+    await store.close();
   });
 });
 

@@ -52,7 +52,8 @@ export async function openEmbeddedStore(options: {
       await persistence.commit(write);
     } catch (error) {
       // Memory may now be ahead of disk: refuse everything until the store is reopened from disk.
-      unavailable ??= "Embedded store failed to persist a write; reopen it";
+      unavailable ??=
+        error instanceof StoreUnavailableError ? error.message : "Embedded store failed to persist a write; reopen it";
       throw new StoreUnavailableError(unavailable, { cause: error });
     }
   }
@@ -111,8 +112,13 @@ export async function openEmbeddedStore(options: {
     // The embedded store keeps every tenant locally; a project's own MongoDB URI needs the mongo store.
     tenant: ({ projectId }: TenantLocation) => database(`project_${projectId}`),
     async ping() {
-      // In-process: open means reachable (a failing disk surfaces on the next write).
+      // In-process: open means reachable (a failing disk surfaces on the next write), unless its
+      // file was removed, which refuses everything from then on, as a failed write does.
       assertOpen();
+      await persistence?.ping().catch((error: unknown) => {
+        if (error instanceof StoreUnavailableError) unavailable ??= error.message;
+        throw error;
+      });
     },
     close() {
       unavailable ??= "Embedded store is closed";

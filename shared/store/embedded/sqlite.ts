@@ -167,6 +167,19 @@ export async function openSqlitePersistence(dataDir: string): Promise<Persistenc
     );
   }
   held.add(dir);
+  // SQLite goes on writing to a file whose directory was removed (rm -rf DATA_DIR): its writes would
+  // be acknowledged and lost. Each group commit and ping checks the path still names the open file.
+  const opened = await stat(path);
+  let gone: string | undefined;
+  async function assertStillThere(): Promise<void> {
+    if (gone === undefined) {
+      const now = await stat(path).catch(() => null);
+      if (now?.ino === opened.ino && now.dev === opened.dev) return;
+      gone = `DATA_DIR ${dir} was removed or replaced while the server ran (${path} is not the file it opened): writes are refused; restore it and restart`;
+      console.error(gone);
+    }
+    throw new StoreUnavailableError(gone);
+  }
 
   let queue: Pending[] = [];
   let scheduled = false;
@@ -179,6 +192,7 @@ export async function openSqlitePersistence(dataDir: string): Promise<Persistenc
     queue = [];
     if (batch.length === 0) return;
     try {
+      await assertStillThere();
       await client.batch(batchStatements(batch.map((p) => p.write)), "write");
       for (const p of batch) p.resolve();
     } catch (error) {
@@ -219,6 +233,7 @@ export async function openSqlitePersistence(dataDir: string): Promise<Persistenc
       });
     },
     async ping() {
+      await assertStillThere();
       await client.execute("SELECT 1");
     },
     async close() {
