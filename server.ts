@@ -9,6 +9,7 @@ import { type Config, ConfigError, loadConfig } from "./shared/config.js";
 import { createDeps } from "./shared/deps.js";
 import { createLocalApp } from "./shared/local-app.js";
 import { type DemoProject, ensureDemoProject, loadOrCreateAdminToken } from "./shared/local-bootstrap.js";
+import { recountAllQuotas } from "./shared/quotas.js";
 import { type LimitRule, windowText } from "./shared/ratelimit/rule.js";
 import { DataDirInUseError } from "./shared/store/embedded/sqlite.js";
 
@@ -30,6 +31,11 @@ async function main(): Promise<void> {
   }
   const config = loadLocalConfig(env, port);
   const deps = await createDeps(config);
+  if (deps.store.uncleanShutdown) {
+    // Quotas are reserved before their writes: a crash keeps the reservations of writes never made.
+    await recountAllQuotas(deps);
+    console.log("The last run on this DATA_DIR did not stop cleanly: quota counters are recounted at next use");
+  }
   const demo = production ? undefined : await ensureDemoProject(deps.projects);
   const app = createLocalApp(deps);
 

@@ -3,6 +3,7 @@ import type { Deps } from "./deps.js";
 import { ID_BYTES } from "./documents.js";
 import { ApiError } from "./errors.js";
 import type { ResolvedProject } from "./principal.js";
+import { storageCounters } from "./storage/files.js";
 import { type Collection, type Database, DuplicateKeyError, StoreUnavailableError } from "./store/types.js";
 
 /**
@@ -168,6 +169,15 @@ export async function recountQuotas(deps: Pick<Deps, "store">, projectId: string
     .platform()
     .collection(COUNTERS)
     .deleteMany({ $or: [{ _id: projectId }, { projectId }] });
+}
+
+/**
+ * Drops every project's counters, storage bytes included, so each is recounted at its next use: at
+ * the local server's start after a crash, which kept the reservations of writes it never made.
+ */
+export async function recountAllQuotas(deps: Pick<Deps, "store">): Promise<void> {
+  await deps.store.platform().collection(COUNTERS).deleteMany({});
+  await storageCounters(deps).deleteMany({});
 }
 
 /**

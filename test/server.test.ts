@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { openEmbeddedStore } from "../shared/store/embedded/index.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const STARTUP_MS = 20_000;
@@ -274,6 +275,42 @@ describe("local server (npm start)", () => {
       2 * STARTUP_MS + 30_000,
     );
   }
+
+  it(
+    "after a crash, drops the quota counters at start (each is recounted at its next use); after a clean stop keeps them",
+    async () => {
+      const dataDir = await tempDataDir();
+      /** The counters' documents, read with the server stopped. */
+      const counters = async (seed?: boolean) => {
+        const store = await openEmbeddedStore({ dataDir });
+        const platform = store.platform();
+        if (seed) {
+          await platform.collection("quota_usage").insertOne({ _id: "p1", users: 99 });
+          await platform.collection("storage_usage").insertOne({ _id: "p1", bytes: 99 });
+        }
+        const counted = [
+          ...(await platform.collection("quota_usage").find({})),
+          ...(await platform.collection("storage_usage").find({})),
+        ].length;
+        await store.close();
+        return counted;
+      };
+      expect(await counters(true)).toBe(2);
+      const clean = await startServer(dataDir);
+      expect(await stopServer(clean)).toEqual({ code: 0, signal: null });
+      expect(clean.output()).not.toMatch(/did not stop cleanly/);
+      expect(await counters()).toBe(2);
+
+      const killed = await startServer(dataDir);
+      killed.child.kill("SIGKILL");
+      await killed.exited;
+      const after = await startServer(dataDir);
+      expect(await stopServer(after)).toEqual({ code: 0, signal: null });
+      expect(after.output()).toMatch(/did not stop cleanly: quota counters are recounted/);
+      expect(await counters()).toBe(0);
+    },
+    3 * STARTUP_MS,
+  );
 
   it(
     "waits on SIGTERM for a code mail still on its way after the answer",

@@ -112,6 +112,8 @@ export interface TenantLocation {
 /** The whole store: the platform database plus one database per project. */
 export interface DocumentStore {
   readonly kind: "embedded" | "mongo";
+  /** The embedded store on disk: the last process to open it ended without closing it (killed, crashed). */
+  readonly uncleanShutdown?: boolean;
   platform(): Database;
   tenant(location: TenantLocation): Database;
   /** Resolves when the store answers; rejects otherwise. */

@@ -136,6 +136,22 @@ describe("one process per data directory", () => {
     }
   });
 
+  it("tells whether the last process to open it ended without closing it", async () => {
+    const first = await openEmbeddedStore({ dataDir });
+    expect(first.uncleanShutdown).toBe(false);
+    await first.close();
+    const other = otherProcess();
+    expect(await other.send("open")).toBe("open");
+    other.child.kill("SIGKILL");
+    await new Promise((resolve) => other.child.once("exit", resolve));
+    const afterCrash = await openEmbeddedStore({ dataDir });
+    expect(afterCrash.uncleanShutdown).toBe(true);
+    await afterCrash.close();
+    const again = await openEmbeddedStore({ dataDir });
+    expect(again.uncleanShutdown).toBe(false);
+    await again.close();
+  });
+
   it("a failed open gives the directory back", async () => {
     // A database file whose tables are not the store's: the open fails after the lock was taken.
     const { createClient } = await import("@libsql/client");

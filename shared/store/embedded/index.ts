@@ -108,6 +108,7 @@ export async function openEmbeddedStore(options: {
 
   return {
     kind: "embedded",
+    uncleanShutdown: persistence?.crashed ?? false,
     platform: () => database("platform"),
     // The embedded store keeps every tenant locally; a project's own MongoDB URI needs the mongo store.
     tenant: ({ projectId }: TenantLocation) => database(`project_${projectId}`),

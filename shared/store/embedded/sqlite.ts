@@ -23,6 +23,7 @@ PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
 CREATE TABLE IF NOT EXISTS collections (db TEXT NOT NULL, coll TEXT NOT NULL, PRIMARY KEY (db, coll)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS docs (db TEXT NOT NULL, coll TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (db, coll, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS indexes (db TEXT NOT NULL, coll TEXT NOT NULL, field TEXT NOT NULL, is_unique INTEGER NOT NULL, PRIMARY KEY (db, coll, field)) WITHOUT ROWID;
 `;
 
@@ -155,9 +156,19 @@ export async function openSqlitePersistence(dataDir: string): Promise<Persistenc
       .catch(() => undefined);
     client.close();
   };
+  let crashed: boolean;
   try {
     await client.executeMultiple(SCHEMA);
-    await client.batch([], "write"); // the exclusive lock is taken by the first write transaction
+    // The first write transaction takes the exclusive lock. "open" stays until a clean close: found
+    // here, the last process on this file ended without closing it (killed, crashed).
+    const [marker] = await client.batch(
+      [
+        "SELECT value FROM meta WHERE key = 'open'",
+        { sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('open', ?)", args: [String(process.pid)] },
+      ],
+      "write",
+    );
+    crashed = (marker?.rows.length ?? 0) > 0;
   } catch (error) {
     await closeClient();
     if ((error as { code?: string }).code !== "SQLITE_BUSY") throw error;
@@ -185,6 +196,7 @@ export async function openSqlitePersistence(dataDir: string): Promise<Persistenc
   let scheduled = false;
   let flushing: Promise<void> = Promise.resolve();
   let closed = false;
+  let failed = false;
 
   async function flush(): Promise<void> {
     scheduled = false;
@@ -196,11 +208,13 @@ export async function openSqlitePersistence(dataDir: string): Promise<Persistenc
       await client.batch(batchStatements(batch.map((p) => p.write)), "write");
       for (const p of batch) p.resolve();
     } catch (error) {
+      failed = true;
       for (const p of batch) p.reject(error);
     }
   }
 
   return {
+    crashed,
     async catalog() {
       const result = await client.execute("SELECT db, coll FROM collections");
       return result.rows.map((row) => [String(row.db), String(row.coll)] as [string, string]);
@@ -243,6 +257,9 @@ export async function openSqlitePersistence(dataDir: string): Promise<Persistenc
         await flushing;
       }
       await flushing;
+      // A clean close, unless a write failed (what it reserved may be counted without it).
+      if (!failed && gone === undefined)
+        await client.execute("DELETE FROM meta WHERE key = 'open'").catch(() => undefined);
       await closeClient();
       held.delete(dir);
     },

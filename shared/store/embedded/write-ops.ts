@@ -15,6 +15,8 @@ export type StoredWrite =
 
 /** Durable storage behind the embedded store (SQLite on disk). */
 export interface Persistence {
+  /** The last process to open this storage ended without closing it (killed, crashed). */
+  readonly crashed: boolean;
   /** Every (database, collection) pair that exists. */
   catalog(): Promise<Array<[db: string, coll: string]>>;
   /** A collection's documents (as JSON) and index specs. */
