@@ -11,7 +11,7 @@ import { createLocalApp } from "./shared/local-app.js";
 import { type DemoProject, ensureDemoProject, loadOrCreateAdminToken } from "./shared/local-bootstrap.js";
 import { recountAllQuotas } from "./shared/quotas.js";
 import { type LimitRule, windowText } from "./shared/ratelimit/rule.js";
-import { DataDirInUseError } from "./shared/store/embedded/sqlite.js";
+import { DataDirError } from "./shared/store/embedded/sqlite.js";
 
 /** How long in-flight requests may take to finish after SIGTERM/SIGINT. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -151,6 +151,6 @@ function rateLimitsText(config: Config): string {
 
 main().catch((error) => {
   // Errors the operator can act on are told in a line; anything else with its stack.
-  console.error(error instanceof ConfigError || error instanceof DataDirInUseError ? error.message : error);
+  console.error(error instanceof ConfigError || error instanceof DataDirError ? error.message : error);
   process.exit(1);
 });

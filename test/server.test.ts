@@ -1,5 +1,5 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
+import { chmod, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,7 +42,7 @@ async function tempDataDir(): Promise<string> {
 /** Starts `server.ts` on a free port (PORT=0) and waits for its banner; `preload` is a module it imports first. */
 async function startServer(
   dataDir: string,
-  more: { env?: Record<string, string>; preload?: string } = {},
+  more: { env?: Record<string, string>; preload?: string; wrap?: string[] } = {},
 ): Promise<Running> {
   const env = {
     PATH: process.env.PATH,
@@ -56,7 +56,8 @@ async function startServer(
   };
   const preload = more.preload ? ["--import", more.preload] : [];
   const args = [...preload, "--import", "tsx", "server.ts"];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: "pipe" });
+  const argv = [...(more.wrap ?? []), process.execPath, ...args];
+  const child = spawn(argv[0] as string, argv.slice(1), { cwd: ROOT, env, stdio: "pipe" });
   running.add(child);
   let output = "";
   child.stdout?.on("data", (chunk) => {
@@ -81,6 +82,26 @@ async function startServer(
   const token = /Authorization: Bearer ([^']+)'/.exec(output)?.[1];
   if (!url || !token) throw new Error(`banner without URL or admin token:\n${output}`);
   return { child, url, token, output: () => output, exited };
+}
+
+/** Starts `server.ts` (run by `wrap`, if given) where it should refuse to start: its exit code and stderr. */
+async function refusedStart(
+  dataDir: string,
+  { wrap = [], port = "0" }: { wrap?: string[]; port?: string } = {},
+): Promise<{ code: unknown; refused: string }> {
+  const argv = [...wrap, process.execPath, "--import", "tsx", "server.ts"];
+  const child = spawn(argv[0] as string, argv.slice(1), {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir, PORT: port },
+    stdio: "pipe",
+  });
+  running.add(child);
+  let refused = "";
+  child.stderr?.on("data", (chunk) => {
+    refused += chunk;
+  });
+  const code = await new Promise((resolve) => child.once("exit", resolve));
+  return { code, refused };
 }
 
 /** Sends SIGTERM and returns how the process ended; fails after `ms` (less than Node's 5 s keep-alive timeout). */
@@ -190,16 +211,8 @@ describe("local server (npm start)", () => {
       const second = await startServer(dataDir);
       expect(second.token).toBe(first.token);
       // A third on the same data directory says why in one line, and exits.
-      const third = spawn(process.execPath, ["--import", "tsx", "server.ts"], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir, PORT: "0" },
-        stdio: "pipe",
-      });
-      let refused = "";
-      third.stderr?.on("data", (chunk) => {
-        refused += chunk;
-      });
-      expect(await new Promise((resolve) => third.once("exit", resolve))).toBe(1);
+      const { code, refused } = await refusedStart(dataDir);
+      expect(code).toBe(1);
       expect(refused.trim()).toMatch(
         /^DATA_DIR .* is in use by process \d+ \(one Edgeback process per data directory\)/,
       );
@@ -312,6 +325,30 @@ describe("local server (npm start)", () => {
     3 * STARTUP_MS,
   );
 
+  // Root writes anywhere: as root, the server runs without CAP_DAC_OVERRIDE, as a non-root user would.
+  const asUser =
+    process.getuid?.() === 0
+      ? ["setpriv", "--inh-caps=-dac_override,-dac_read_search", "--bounding-set=-dac_override,-dac_read_search", "--"]
+      : [];
+  it.skipIf(asUser.length > 0 && spawnSync("setpriv", ["--version"]).status !== 0)(
+    "a DATA_DIR made read-only: SIGTERM still stops cleanly (exit 0), and a restart says why in one line",
+    async () => {
+      const dataDir = await tempDataDir();
+      const server = await startServer(dataDir, { wrap: asUser });
+      await chmod(dataDir, 0o555);
+      try {
+        expect(await stopServer(server)).toEqual({ code: 0, signal: null });
+        const { code, refused } = await refusedStart(dataDir, { wrap: asUser });
+        expect(code).toBe(1);
+        expect(refused.trim()).toMatch(/^DATA_DIR .* is not writable \(EACCES\): give this process write access to it/);
+        expect(refused.trim().split("\n")).toHaveLength(1);
+      } finally {
+        await chmod(dataDir, 0o755);
+      }
+    },
+    2 * STARTUP_MS,
+  );
+
   it(
     "waits on SIGTERM for a code mail still on its way after the answer",
     async () => {
@@ -342,19 +379,9 @@ describe("local server (npm start)", () => {
   it(
     "refuses an invalid PORT with a config error naming it",
     async () => {
-      const child = spawn(process.execPath, ["--import", "tsx", "server.ts"], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: await tempDataDir(), PORT: "http" },
-        stdio: "pipe",
-      });
-      running.add(child);
-      let output = "";
-      child.stderr?.on("data", (chunk) => {
-        output += chunk;
-      });
-      const code = await new Promise((resolve) => child.once("exit", resolve));
+      const { code, refused } = await refusedStart(await tempDataDir(), { port: "http" });
       expect(code).toBe(1);
-      expect(output).toContain("PORT");
+      expect(refused).toContain("PORT");
     },
     STARTUP_MS,
   );

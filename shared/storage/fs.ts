@@ -4,7 +4,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 import { ApiError } from "../errors.js";
-import type { BlobStore } from "./types.js";
+import { type BlobStore, BlobStoreUnavailableError } from "./types.js";
 
 /**
  * Blobs as files under `root` (the local server: DATA_DIR/files). The content type is kept next to
@@ -25,15 +25,18 @@ export function fsBlobStore(root: string): BlobStore {
       await mkdir(dirname(file), { recursive: true }).catch((error: NodeJS.ErrnoException) => {
         // A folder of the path is a stored file: `uploads/<random>-notes`, then a folder of that name.
         if (error.code === "EEXIST" || error.code === "ENOTDIR") throw folderIsAFile();
-        throw error;
+        throw unavailable(error);
       });
       // The type first: a file that is there has its type.
-      await writeWhole(`${file}.type`, contentType);
+      await writeWhole(`${file}.type`, contentType).catch((error: NodeJS.ErrnoException) => {
+        throw unavailable(error);
+      });
       await writeWhole(file, bytes).catch(async (error: NodeJS.ErrnoException) => {
-        if (!isCollision(error)) throw error;
+        // Nothing is stored: the type written for it goes.
+        await rm(`${file}.type`, { force: true }).catch(() => undefined);
+        if (!isCollision(error)) throw unavailable(error);
         // The path is a folder now (an upload into a folder of a pending direct upload's name), or a
-        // folder of it became a stored file: nothing is stored, and the type written for it goes.
-        await rm(`${file}.type`, { force: true });
+        // folder of it became a stored file.
         throw error.code === "ENOTDIR" ? folderIsAFile() : fileIsAFolder();
       });
     },
@@ -57,7 +60,7 @@ export function fsBlobStore(root: string): BlobStore {
       // Nothing is stored at a path that is a folder or lies under a stored file; rm without
       // `recursive` never removes a folder.
       const nothingThere = (error: NodeJS.ErrnoException) => {
-        if (!isCollision(error)) throw error;
+        if (!isCollision(error)) throw unavailable(error);
       };
       await rm(file, { force: true }).catch(nothingThere);
       await rm(`${file}.type`, { force: true }).catch(nothingThere);
@@ -84,6 +87,15 @@ const fileIsAFolder = () =>
   new ApiError("DUPLICATE_VALUE", "A folder has this upload's name: upload the file again under another path", {
     details: [{ path: "filePath", message: "names a folder" }],
   });
+
+/** Errors of a disk that is full or that this process may not write: no request can store now. */
+const UNWRITABLE = new Set(["ENOSPC", "EDQUOT", "EROFS", "EACCES"]);
+
+/** 503 SERVICE_UNAVAILABLE for a full or unwritable disk, as the document store answers (the log names the cause). */
+const unavailable = (error: NodeJS.ErrnoException) =>
+  UNWRITABLE.has(error.code ?? "")
+    ? new BlobStoreUnavailableError(`Files directory: ${error.message}`, { cause: error })
+    : error;
 
 /** Errors of a path that is a folder (EISDIR; rm says ERR_FS_EISDIR) or lies under a stored file (ENOTDIR). */
 const COLLISIONS = new Set(["EISDIR", "ERR_FS_EISDIR", "ENOTEMPTY", "ENOTDIR"]);

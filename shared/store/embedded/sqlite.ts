@@ -1,4 +1,5 @@
-import { mkdir, readFile, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, mkdir, readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { InStatement, InValue } from "@libsql/client";
 import { StoreUnavailableError } from "../types.js";
@@ -107,10 +108,13 @@ function batchStatements(writes: readonly StoredWrite[]): InStatement[] {
   return out;
 }
 
-/** The data directory is another process's: the message says which and what to do. */
-export class DataDirInUseError extends Error {
-  override name = "DataDirInUseError";
+/** The data directory cannot be used (another process's, not writable): the message says why and what to do. */
+export class DataDirError extends Error {
+  override name = "DataDirError";
 }
+
+/** Errors of a directory or file this process may not write (permissions, a read-only file system). */
+const UNWRITABLE = new Set(["EACCES", "EPERM", "EROFS", "SQLITE_READONLY"]);
 
 /** Data directories open in this process (SQLite refuses a second connection too, in vaguer words). */
 const held = new Set<string>();
@@ -144,7 +148,21 @@ export async function openSqlitePersistence(dataDir: string): Promise<Persistenc
   const { createClient } = await import("@libsql/client");
   const dir = resolve(dataDir);
   if (held.has(dir)) throw new Error(`DATA_DIR ${dir} is already open in this process`);
-  await mkdir(dir, { recursive: true });
+  const notWritable = (error: unknown) => {
+    const code = String((error as { code?: string }).code);
+    if (!UNWRITABLE.has(code)) return error;
+    return new DataDirError(
+      `DATA_DIR ${dir} is not writable (${code}): give this process write access to it, or start it with another DATA_DIR`,
+      { cause: error },
+    );
+  };
+  // Checked here, where SQLite would say only "Unable to open connection" (a new file) or nothing
+  // until the first write (an existing one).
+  await mkdir(dir, { recursive: true })
+    .then(() => access(dir, constants.W_OK))
+    .catch((error: unknown) => {
+      throw notWritable(error);
+    });
   const path = join(dir, "edgeback.db");
   const client = createClient({ url: `file:${path}` });
   // libsql's close() leaves the connection open until the garbage collector reclaims its statements
@@ -171,9 +189,9 @@ export async function openSqlitePersistence(dataDir: string): Promise<Persistenc
     crashed = (marker?.rows.length ?? 0) > 0;
   } catch (error) {
     await closeClient();
-    if ((error as { code?: string }).code !== "SQLITE_BUSY") throw error;
+    if ((error as { code?: string }).code !== "SQLITE_BUSY") throw notWritable(error);
     const holder = await lockHolder(path);
-    throw new DataDirInUseError(
+    throw new DataDirError(
       `DATA_DIR ${dir} is in use by ${holder ? `process ${holder}` : "another process"} (one Edgeback process per data directory): stop it, or start this one with another DATA_DIR`,
     );
   }
