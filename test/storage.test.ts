@@ -859,6 +859,34 @@ describe.each([
       await expectReserved(a, 11);
     });
   });
+
+  describe("a request cut short (its process dies, or the blob store fails) leaves a file whole or nothing", () => {
+    /** The storage function over the blob store with `overrides`: each one "crashes" by throwing, after or before its work. */
+    const cutShort = (overrides: Partial<BlobStore>) => createStorageApp(deps, { blobs: { ...blobs, ...overrides } });
+    const crash = () => {
+      throw new Error("the process died here");
+    };
+
+    it("a DELETE cut once the bytes are gone leaves no file without bytes; the next quota check ends it", async () => {
+      const path = (await json(await upload(auth(a.sk), png()))).data.path;
+      const storage = cutShort({ delete: async (at) => blobs.delete(at).then(crash) });
+      const cut = await storage.request("/api/storage/file", {
+        method: "DELETE",
+        headers: { ...auth(a.sk), "content-type": "application/json" },
+        body: JSON.stringify({ path }),
+      });
+      expect(cut.status).toBe(500);
+      expect(await blobs.head(path)).toBeNull();
+      // No file is left whose read redirects to bytes that are gone: it is deleted already.
+      expect((await fileRoute(path, auth(a.sk))).status).toBe(404);
+      expect((await del(auth(a.sk), path)).status).toBe(404);
+      expect(await fileRecords(deps).count({ status: "ready" })).toBe(0);
+      // Its reservation is held by the tombstone until the next quota check removes it.
+      expect((await upload(auth(a.sk), text(11), "a.txt")).status).toBe(201);
+      expect(await fileRecords(deps).count({ projectId: a.id })).toBe(1);
+      await expectReserved(a, 11);
+    });
+  });
 });
 
 describe("the fs blob store", () => {

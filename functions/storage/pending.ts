@@ -1,11 +1,11 @@
 /**
  * Direct uploads between their URL and their bytes (API.md §7). A pending file holds its reserved
- * bytes until its upload URL expires; so does a tombstone, the record of a file deleted while its
- * bucket URL could still store bytes unseen. A bucket URL stores at the file's staging key, copied to
- * the file's path when it is settled. Nothing runs in the background (functions are serverless), so a
- * pending file is settled whenever it is looked at, and a project's due records (see expiresAt)
- * whenever its quota is checked. Every release follows an atomic removal of the record: released
- * once, at most.
+ * bytes until its upload URL expires; so does a tombstone, the record of a deleted file, until its
+ * bytes are gone and no bucket URL can store more unseen. A bucket URL stores at the file's staging
+ * key, copied to the file's path when it is settled. Nothing runs in the background (functions are
+ * serverless), so a pending file is settled whenever it is looked at, and a project's due records
+ * (see expiresAt) whenever its quota is checked. Every release follows an atomic removal of the
+ * record: released once, at most.
  */
 import { ApiError } from "../../shared/errors.js";
 import type { ResolvedProject } from "../../shared/principal.js";
@@ -180,36 +180,33 @@ async function deleteIfGone(rt: StorageRuntime, path: string): Promise<FileDoc |
 const visible = (file: Doc | null) => (file && file.status !== "deleted" ? (file as FileDoc) : null);
 
 /**
- * Deletes a file the caller may delete. While bytes may still reach it unseen (its bucket URL still
- * works, or a copy a look gave up on may still land: unseenWritesUntil), its record stays as a
- * tombstone holding the reservation, so those bytes are counted until the sweep deletes them;
- * otherwise the record goes and its bytes are released at once.
+ * Deletes a file the caller may delete. Its record becomes a tombstone first, holding the reservation,
+ * then its bytes go, then the tombstone and the reservation: a process that dies, or a store that
+ * fails, before that is done leaves a due tombstone for the sweep to finish, never a file whose bytes
+ * are missing nor bytes that nothing removes. While bytes may still reach the file unseen (its bucket
+ * URL still works, or a copy a look gave up on may still land: unseenWritesUntil) the tombstone stays
+ * until they no longer can, so those bytes are counted until the sweep deletes them.
  */
 export async function deleteFile(rt: StorageRuntime, file: FileDoc): Promise<void> {
-  const { deps, blobs } = rt;
-  const project = { id: file.projectId };
-  if (file.status === "ready") await deleteBlobs(blobs, file);
+  const { deps } = rt;
   const until = unseenWritesUntil(rt, file);
-  if (until) {
-    const buried = await fileRecords(deps).updateOne(
-      { _id: file._id, status: file.status },
-      { $set: { status: "deleted", expiresAt: until } },
-    );
-    if (!buried) {
-      // Settled (pending → ready) meanwhile: delete it as it is now.
-      const now = (await fileRecords(deps).findOne({ _id: file._id })) as FileDoc | null;
-      if (now && now.status !== "deleted") return deleteFile(rt, now);
-    }
-    if (buried && file.status === "ready") deps.usage.count(project.id, "storageBytes", -file.size);
-  } else {
-    const remove = () => fileRecords(deps).deleteOne({ _id: file._id });
-    const removed = (await removeAndRelease(deps, project.id, remove)) as FileDoc | null;
-    if (removed?.status === "ready") deps.usage.count(project.id, "storageBytes", -removed.size);
+  const buried = (await fileRecords(deps).updateOne(
+    { _id: file._id, status: file.status },
+    { $set: { status: "deleted", expiresAt: until ?? new Date(deps.clock.now()).toISOString() } },
+  )) as FileDoc | null;
+  if (!buried) {
+    // Settled (pending → ready) meanwhile: delete it as it is now.
+    const now = (await fileRecords(deps).findOne({ _id: file._id })) as FileDoc | null;
+    if (now && now.status !== "deleted") await deleteFile(rt, now);
+    return;
   }
-  // A pending file's bytes may be arriving now: removed after its record, so a late fs/memory PUT
-  // either lands before this (and goes) or finds no record (and removes its own bytes), and a copy a
-  // look is making finds the file deleted (and removes what it copied).
-  if (file.status === "pending") await deleteBlobs(blobs, file);
+  if (file.status === "ready") deps.usage.count(file.projectId, "storageBytes", -file.size);
+  // A pending file's bytes may be arriving now: removed after its record is a tombstone, so a late
+  // fs/memory PUT either lands before this (and goes) or finds no pending record (and removes its own
+  // bytes), and a copy a look is making finds the file deleted (and removes what it copied). A ready
+  // file's bytes go at once either way: a bucket's download URL handed out before still works.
+  if (until) await deleteBlobs(rt.blobs, buried);
+  else await bury(rt, buried);
 }
 
 /** Ends a due tombstone: the bytes its URL may have stored, then its record, then its reservation. */

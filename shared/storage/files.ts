@@ -12,8 +12,9 @@ export interface FileDoc extends Doc {
   contentType: string;
   /**
    * `pending` until the bytes are known to be there (direct uploads), then `ready`. `deleted`: a
-   * tombstone, invisible to clients, of a file deleted while its bucket upload URL still worked; it
-   * holds the reservation until then, for bytes that URL may still store (see presignedUntil).
+   * tombstone, invisible to clients, of a deleted file; it holds the reservation until its bytes are
+   * gone (the DELETE removes it then, or the sweep once due, if the DELETE was cut short) and, while
+   * its bucket upload URL still works, until then, for bytes that URL may still store (see presignedUntil).
    */
   status: "pending" | "ready" | "deleted";
   createdAt: string;
