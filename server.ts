@@ -11,6 +11,7 @@ import { createLocalApp } from "./shared/local-app.js";
 import { type DemoProject, ensureDemoProject, loadOrCreateAdminToken } from "./shared/local-bootstrap.js";
 import { recountAllQuotas } from "./shared/quotas.js";
 import { type LimitRule, windowText } from "./shared/ratelimit/rule.js";
+import { filesDir, removeTemporaryFiles } from "./shared/storage/fs.js";
 import { DataDirError } from "./shared/store/embedded/sqlite.js";
 
 /** How long in-flight requests may take to finish after SIGTERM/SIGINT. */
@@ -36,6 +37,9 @@ async function main(): Promise<void> {
     await recountAllQuotas(deps);
     console.log("The last run on this DATA_DIR did not stop cleanly: quota counters are recounted at next use");
   }
+  // Files a write cut short by a crash left half-written: the data dir is ours, and nothing is served yet.
+  if (config.store.kind === "embedded" && config.store.dataDir)
+    await removeTemporaryFiles(filesDir(config.store.dataDir));
   const demo = production ? undefined : await ensureDemoProject(deps.projects);
   const app = createLocalApp(deps);
 

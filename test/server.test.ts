@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
-import { chmod, mkdtemp, rm, stat } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -374,6 +374,25 @@ describe("local server (npm start)", () => {
       expect(server.output()).toContain("DELIVERED ann@example.com");
     },
     STARTUP_MS + 20_000,
+  );
+
+  it(
+    "removes at startup the temporary files of writes a crash cut short, and nothing else",
+    async () => {
+      const dataDir = await tempDataDir();
+      const folder = join(dataDir, "files", "a".repeat(24), "uploads");
+      await mkdir(folder, { recursive: true });
+      const kept = ["0123-note.txt", "0123-note.txt.type", ".not-ours.tmp"];
+      const left = [
+        ".0123-note.txt.type.6f1c1a3e-4a8b-4c3e-9a55-0d5f8e8d1b2a.tmp",
+        ".0123-b.png.00000000-0000-4000-8000-000000000000.tmp",
+      ];
+      for (const name of [...kept, ...left]) await writeFile(join(folder, name), "x");
+      const server = await startServer(dataDir);
+      expect((await readdir(folder)).sort()).toEqual([...kept].sort());
+      expect(await stopServer(server)).toEqual({ code: 0, signal: null });
+    },
+    STARTUP_MS + 10_000,
   );
 
   it(

@@ -886,6 +886,31 @@ describe.each([
       expect(await fileRecords(deps).count({ projectId: a.id })).toBe(1);
       await expectReserved(a, 11);
     });
+
+    it("an upload cut before or after its bytes are written leaves, once due, nothing or a whole file", async () => {
+      for (const written of [false, true]) {
+        a = await project(`cut ${written}`);
+        const { promise: reached, resolve: reach } = deferred<string>();
+        const storage = cutShort({
+          put: async (at, bytes, type) => {
+            if (written) await blobs.put(at, bytes, type);
+            reach(at);
+            await new Promise(() => {}); // the process died here: nothing after this runs
+          },
+        });
+        const form = new FormData();
+        form.append("file", png(), "photo.png");
+        void storage.request("/api/storage/upload", { method: "POST", headers: auth(a.sk), body: form });
+        const path = await reached;
+        clock.advance(PAST_EXPIRY);
+        expect((await upload(auth(a.sk), text(11), "a.txt")).status).toBe(201); // its quota check settles it
+        const file = await fileRecords(deps).findOne({ _id: path });
+        expect([file?.status ?? null, (await fetchFile(path, auth(a.sk))).status], `written: ${written}`).toEqual(
+          written ? ["ready", 200] : [null, 404],
+        );
+        await expectReserved(a, written ? PNG.length + 11 : 11);
+      }
+    });
   });
 });
 

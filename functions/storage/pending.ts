@@ -139,7 +139,6 @@ export async function settleForDelete(rt: StorageRuntime, file: FileDoc): Promis
 
 /** Settles a pending file from the bytes at its path; `lock` is the settle lock it holds, if any. */
 async function settleStored(rt: StorageRuntime, file: FileDoc, lock: Partial<SettleLock>): Promise<FileDoc | null> {
-  const files = fileRecords(rt.deps);
   const stored = await rt.blobs.head(file._id);
   if (stored) {
     const refused = await storedRefusal(rt, file, stored.size);
@@ -147,23 +146,33 @@ async function settleStored(rt: StorageRuntime, file: FileDoc, lock: Partial<Set
       if (!(await discardPending(rt, file))) await deleteIfGone(rt, file._id);
       throw refused;
     }
-    // A file with a bucket URL stays due: its staging object is deleted once the URL has expired.
-    const ready = await files.updateOne(
-      { _id: file._id, status: "pending", ...lock },
-      {
-        $set: { status: "ready" },
-        $unset: { uploading: "", settlingUntil: "", ...(file.presignedUntil ? {} : { expiresAt: "" }) },
-      },
-    );
-    if (ready) {
-      rt.deps.usage.count(file.projectId, "storageBytes", file.size);
-      return ready as FileDoc;
-    }
-    return deleteIfGone(rt, file._id);
+    return markReady(rt, file, lock);
   }
   if (rt.deps.clock.now() < expiryOf(file)) return file;
   await discardPending(rt, file);
   return null;
+}
+
+/**
+ * Marks a pending file ready, its bytes being stored and checked; `lock` is the settle lock it holds,
+ * if any. Otherwise (removed or settled meanwhile) the file as it is now, as deleteIfGone finds it.
+ */
+export async function markReady(
+  rt: StorageRuntime,
+  file: FileDoc,
+  lock: Partial<SettleLock> = {},
+): Promise<FileDoc | null> {
+  // A file with a bucket URL stays due: its staging object is deleted once the URL has expired.
+  const ready = await fileRecords(rt.deps).updateOne(
+    { _id: file._id, status: "pending", ...lock },
+    {
+      $set: { status: "ready" },
+      $unset: { uploading: "", settlingUntil: "", ...(file.presignedUntil ? {} : { expiresAt: "" }) },
+    },
+  );
+  if (!ready) return deleteIfGone(rt, file._id);
+  rt.deps.usage.count(file.projectId, "storageBytes", file.size);
+  return ready as FileDoc;
 }
 
 /**

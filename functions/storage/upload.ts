@@ -7,10 +7,10 @@ import { ok, parseWith, publicBaseUrl, readJson } from "../../shared/http.js";
 import { type FileDoc, fileRecords, removeProjectFiles } from "../../shared/storage/files.js";
 import { parseFilePath, parseFolder, sanitizeName, stagingKey } from "../../shared/storage/paths.js";
 import { acceptedType, assertMagicBytes, assertSize, mediaType, SIGNATURE_BYTES } from "../../shared/storage/policy.js";
-import { releaseBytes, reservationRecorded } from "../../shared/storage/quota.js";
+import { releaseBytes, removeAndRelease, reservationRecorded } from "../../shared/storage/quota.js";
 import { fewPartsBoundary, readLimited } from "./body.js";
 import { type Actor, type Ctx, fileUrl, newFilePath, type StorageRuntime, writer } from "./context.js";
-import { discardPending, reserve, settle, UPLOAD_URL_TTL, uploadExpiry } from "./pending.js";
+import { discardPending, markReady, reserve, settle, UPLOAD_URL_TTL, uploadExpiry } from "./pending.js";
 
 /** Room for the multipart envelope around the file (boundaries, part headers, the folder field). */
 const MULTIPART_OVERHEAD = 64 * 1024;
@@ -44,19 +44,38 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
     throw new ApiError("API_KEY_INVALID");
   }
 
-  /** Stores bytes under a new record, with the bytes reserved first and given back on failure. */
+  /**
+   * Stores bytes under a new record: the bytes reserved, recorded as a pending file, written, and the
+   * file marked ready; a failure gives them back. The record comes first, due when a direct upload's URL
+   * would expire, so a process that dies on the way leaves a pending file that a quota check then
+   * settles as a direct upload (ready if all its bytes were written, else removed with them), never
+   * bytes without a record.
+   */
   async function store(c: Ctx, actor: Actor, path: string, bytes: Uint8Array, type: string) {
     const reservation = await reserve(rt, actor.project, bytes.length, actor.policy.quotaBytes);
+    const exp = Math.floor(deps.clock.now() / 1000) + UPLOAD_URL_TTL;
+    const pending = record(actor, path, bytes.length, type, "pending", uploadExpiry(exp));
     try {
-      await blobs.put(path, bytes, type);
-      await fileRecords(deps).insertOne(record(actor, path, bytes.length, type, "ready"));
+      await fileRecords(deps).insertOne(pending);
     } catch (error) {
       await releaseBytes(deps, reservation, bytes.length); // never throws: the write's error is the answer
       throw error;
     }
     await reservationRecorded(deps, reservation, bytes.length);
-    await assertProjectLive(actor); // the file is recorded: a failure here must not release its bytes
-    deps.usage.count(actor.project.id, "storageBytes", bytes.length);
+    try {
+      await blobs.put(path, bytes, type);
+    } catch (error) {
+      // What a failed write may still store (an S3 PUT that timed out) is not looked for: the blob store
+      // may be failing. The write's error is the answer: a record not removed now is settled when due.
+      const remove = () => fileRecords(deps).deleteOne({ _id: path, status: "pending" });
+      await removeAndRelease(deps, actor.project.id, remove).catch((failure: unknown) => {
+        deps.log.warn("storage: could not remove the record of a failed upload", { path, error: String(failure) });
+      });
+      throw error;
+    }
+    const file = await markReady(rt, pending);
+    await assertProjectLive(actor); // the project's deletion removed the record meanwhile: 401
+    if (file?.status !== "ready") throw new Error("The upload's record was removed while its bytes were written");
     return { path, url: fileUrl(c, rt, path), size: bytes.length, contentType: type, provider: provider() };
   }
 

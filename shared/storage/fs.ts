@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 import { ApiError } from "../errors.js";
@@ -114,6 +114,24 @@ async function writeWhole(file: string, data: Uint8Array | string): Promise<void
   } catch (error) {
     await rm(temporary, { force: true });
     throw error;
+  }
+}
+
+/** A temporary file of writeWhole: a dot, the file's name, a random UUID, `.tmp`. */
+const TEMPORARY = /^\..+\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Removes the temporary files writeWhole left under `root` when its process died while writing
+ * (nothing else would: they have no record). Only for a store no write can be under way in: the
+ * local server's at startup, its data dir locked and nothing served yet.
+ */
+export async function removeTemporaryFiles(root: string): Promise<void> {
+  const names = await readdir(root, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return []; // nothing stored yet
+    throw error;
+  });
+  for (const name of names) {
+    if (TEMPORARY.test(basename(name))) await rm(join(root, name), { force: true });
   }
 }
 
