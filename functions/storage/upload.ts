@@ -7,7 +7,7 @@ import { ok, parseWith, publicBaseUrl, readJson } from "../../shared/http.js";
 import { type FileDoc, fileRecords, removeProjectFiles } from "../../shared/storage/files.js";
 import { parseFilePath, parseFolder, sanitizeName, stagingKey } from "../../shared/storage/paths.js";
 import { acceptedType, assertMagicBytes, assertSize, mediaType, SIGNATURE_BYTES } from "../../shared/storage/policy.js";
-import { releaseBytes, removeAndRelease, reservationRecorded } from "../../shared/storage/quota.js";
+import { type Counted, releaseBytes, removeAndRelease, reservationRecorded } from "../../shared/storage/quota.js";
 import { fewPartsBoundary, readLimited } from "./body.js";
 import { type Actor, type Ctx, fileUrl, newFilePath, type StorageRuntime, writer } from "./context.js";
 import { discardPending, markReady, reserve, settle, UPLOAD_URL_TTL, uploadExpiry } from "./pending.js";
@@ -54,7 +54,10 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
   async function store(c: Ctx, actor: Actor, path: string, bytes: Uint8Array, type: string) {
     const reservation = await reserve(rt, actor.project, bytes.length, actor.policy.quotaBytes);
     const exp = Math.floor(deps.clock.now() / 1000) + UPLOAD_URL_TTL;
-    const pending = record(actor, path, bytes.length, type, "pending", uploadExpiry(exp));
+    const pending = {
+      ...record(actor, path, bytes.length, type, "pending", uploadExpiry(exp)),
+      ...counted(reservation),
+    };
     try {
       await fileRecords(deps).insertOne(pending);
     } catch (error) {
@@ -78,6 +81,9 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
     if (file?.status !== "ready") throw new Error("The upload's record was removed while its bytes were written");
     return { path, url: fileUrl(c, rt, path), size: bytes.length, contentType: type, provider: provider() };
   }
+
+  /** The generation a record's reservation went to, kept on the record (FileDoc.reservedIn). */
+  const counted = ({ gen }: Counted) => (gen ? { reservedIn: gen } : {});
 
   const record = (
     actor: Actor,
@@ -140,7 +146,7 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
     const reservation = await reserve(rt, actor.project, input.size, actor.policy.quotaBytes);
     // Timed once the quota check is over, so neither URL outlives the record's expiresAt.
     const exp = Math.floor(deps.clock.now() / 1000) + UPLOAD_URL_TTL;
-    const pending = record(actor, path, input.size, type, "pending", uploadExpiry(exp));
+    const pending = { ...record(actor, path, input.size, type, "pending", uploadExpiry(exp)), ...counted(reservation) };
     let direct: Awaited<ReturnType<typeof blobs.presignPut>>;
     try {
       // Signed before its record exists (no I/O), handed out only once the record is written. A bucket

@@ -18,6 +18,8 @@ export interface FileDoc extends Doc {
    */
   status: "pending" | "ready" | "deleted";
   createdAt: string;
+  /** The generation of the project's byte counter its reservation went to (see quota.ts), if it had one. */
+  reservedIn?: string;
   /**
    * When the record is due (ISO 8601): its upload URL stops working then. A pending file is settled
    * (released with its reserved bytes if they are not there); a tombstone's bytes are deleted, then its

@@ -46,9 +46,10 @@ const countedOf = (doc: Doc): Counted => ({ projectId: doc._id, gen: doc.gen as 
  * The sum of the sizes of the project's file records (rare: a counter's first use, or after a drop).
  * Read here rather than aggregated: the embedded store runs aggregations one at a time in a worker.
  */
-async function storedBytes(deps: QuotaDeps, projectId: string): Promise<number> {
+async function storedBytes(deps: QuotaDeps, projectId: string, except?: string): Promise<number> {
   await fileRecords(deps).createIndex("projectId"); // found without a scan of every project's files
-  const records = await fileRecords(deps).find({ projectId }, { projection: { size: 1 } });
+  const filter = except ? { projectId, reservedIn: { $ne: except } } : { projectId };
+  const records = await fileRecords(deps).find(filter, { projection: { size: 1 } });
   return records.reduce((sum, record) => sum + (record.size as number), 0);
 }
 
@@ -62,7 +63,8 @@ export async function storageBytesUsed(deps: QuotaDeps, projectId: string): Prom
  * Makes the project's counter from its file records (unless a concurrent reservation made it first).
  * An upload whose record was written after the records were read, and that found no counter to add
  * its bytes to (see reservationRecorded), is in a second read: what it adds is added (records
- * removed meanwhile are not taken off: too much, never too little).
+ * removed meanwhile are not taken off: too much, never too little). That read leaves out the records
+ * of reservations made in the new count (`reservedIn`), which hold their bytes there already.
  */
 async function countAfresh(deps: QuotaDeps, projectId: string): Promise<void> {
   const counters = storageCounters(deps);
@@ -74,7 +76,8 @@ async function countAfresh(deps: QuotaDeps, projectId: string): Promise<void> {
     if (error instanceof DuplicateKeyError) return; // counted by a concurrent reservation
     throw error;
   }
-  const added = (await storedBytes(deps, projectId)) - bytes;
+  // Records whose bytes were reserved in this count are in it already.
+  const added = (await storedBytes(deps, projectId, gen)) - bytes;
   if (added > 0) await counters.updateOne({ _id: projectId, gen }, { $inc: { bytes: added } });
 }
 

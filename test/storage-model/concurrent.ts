@@ -3,9 +3,11 @@
  * order of them. Optionally a release of bytes fails among them, or the store is closed while they
  * run and opened again from disk, as after a crash.
  */
+import { deleteBlobs, type FileDoc, fileRecords } from "../../shared/storage/files.js";
+import { removeAndRelease } from "../../shared/storage/quota.js";
 import { closeUnder, someSerialOrder } from "../model/concurrent.js";
 import { check, fail } from "../model/operations.js";
-import { blobFiles, counter, json, openAgain, type Real, records, releaseFailures, request } from "./harness.js";
+import { blobFiles, counter, openAgain, type Real, records, releaseFailures, request } from "./harness.js";
 import { type Answer, judge, type Op } from "./judge.js";
 import { bytesOf, declaredType, equalBytes, type MFile, type Model, type ProjectName } from "./model.js";
 import { type Abstract, refuseARelease, resolveAll, send } from "./ops.js";
@@ -80,14 +82,24 @@ export async function doCloseMidFlight(m: Model, r: Real, abstracts: Abstract[],
  * Takes what a close left, where the operations it cut explain it: files the group did not name are
  * unchanged; a pending file the group wrote may be ready with its PUT's bytes (a look settles one whose
  * record the close left pending), or keep a PUT's claim (`uploading`: its URL refuses every PUT until
- * it expires); new records come from the group's uploads; a ready record a cut DELETE left without
- * bytes is deleted again; bytes without a record are orphans (never served, never counted). The
+ * it expires); new records come from the group's uploads (pending where an upload was cut before
+ * its bytes were written); a cut DELETE may leave a tombstone, never a ready record without its bytes;
+ * bytes without a record are orphans (never served, never counted). The
  * counters may count more than the records only where a release failed and was logged.
  */
 async function resync(m: Model, r: Real, ops: Op[], answers: Answer[], releasesFailed: number) {
   const named = new Set(ops.map(pathOf));
   for (const p of PROJECTS) {
     for (const rec of await records(r, r[p])) {
+      // A DELETE cut once its record was a tombstone (due at once): ended here as the project's next
+      // quota check would end it (its bytes, then the record and its reservation).
+      if (rec.status === "deleted") {
+        check(r, named.has(rec._id as string), `close: tombstone of ${rec._id} no DELETE of the group left`);
+        await deleteBlobs(r.blobs, rec as FileDoc);
+        await removeAndRelease(r.deps, r[p].id, () =>
+          fileRecords(r.deps).deleteOne({ _id: rec._id as string, status: "deleted" }),
+        );
+      }
       if (rec.status === "pending" && (await r.blobs.head(rec._id as string))) {
         const url = `/api/storage/file?path=${encodeURIComponent(rec._id as string)}`;
         await request(r, "settling look", "GET", url, { headers: { "x-api-key": r[p].sk } });
@@ -130,11 +142,7 @@ async function resync(m: Model, r: Real, ops: Op[], answers: Answer[], releasesF
   }
   m.adopt(next);
   for (const f of Object.values(m.s.files)) {
-    if (f.status === "ready" && !(await r.blobs.head(f.path))) {
-      const res = await json(r, "re-delete", "DELETE", "file", f.project === "P" ? "sk" : "Qsk", { path: f.path });
-      check(r, res.status === 200, `re-delete of ${f.path}: ${res.status} ${res.text}`);
-      m.remove(f.path);
-    }
+    if (f.status === "ready") check(r, !!(await r.blobs.head(f.path)), `close: ${f.path} ready without its bytes`);
   }
   if (r.dataDir) {
     const ready = new Set(Object.values(m.s.files).flatMap((f) => (f.status === "ready" ? [f.path] : [])));
