@@ -3,6 +3,7 @@
  * Besides the platform entries, this is the only module that reads process.env.
  */
 import type { Server } from "node:http";
+import { setTimeout as delay } from "node:timers/promises";
 import { serve } from "@hono/node-server";
 import { workOnItsOwn } from "./shared/background.js";
 import { type Config, ConfigError, loadConfig } from "./shared/config.js";
@@ -16,6 +17,8 @@ import { DataDirError } from "./shared/store/embedded/sqlite.js";
 
 /** How long in-flight requests may take to finish after SIGTERM/SIGINT. */
 const SHUTDOWN_GRACE_MS = 10_000;
+/** How long handlers still running once their connections are closed may take to end (their cleanup writes). */
+const HANDLERS_GRACE_MS = 2_000;
 
 async function main(): Promise<void> {
   const dataDir = process.env.DATA_DIR?.trim() || "./.data";
@@ -42,8 +45,20 @@ async function main(): Promise<void> {
     await removeTemporaryFiles(filesDir(config.store.dataDir));
   const demo = production ? undefined : await ensureDemoProject(deps.projects);
   const app = createLocalApp(deps);
+  // Handlers running, counted so that the store closes once they end: a handler outlives its connection
+  // (cut once the grace is over, or closed by its client), and its cleanup writes to the store.
+  let running = 0;
+  let allEnded = () => {};
+  const fetch: typeof app.fetch = async (...args) => {
+    running++;
+    try {
+      return await app.fetch(...args);
+    } finally {
+      if (--running === 0) allEnded();
+    }
+  };
 
-  const server = serve({ fetch: app.fetch, hostname: host, port }, (info) => {
+  const server = serve({ fetch, hostname: host, port }, (info) => {
     const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host}:${info.port}`;
     console.log(banner({ url, config, tokenSource, demo }));
   }) as Server;
@@ -76,6 +91,12 @@ async function main(): Promise<void> {
     await Promise.race([closed.then(() => workOnItsOwn.settled()), graceOver]);
     clearTimeout(timer);
     await closed;
+    if (running > 0) {
+      const ended = new Promise<void>((resolve) => {
+        allEnded = resolve;
+      });
+      await Promise.race([ended, delay(HANDLERS_GRACE_MS)]);
+    }
     await deps.usage.flush();
     await deps.store.close();
     console.log("Stopped.");

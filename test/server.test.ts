@@ -350,6 +350,58 @@ describe("local server (npm start)", () => {
   );
 
   it(
+    "on SIGTERM, a direct upload's PUT cut once the grace is over lets go of its URL before the store closes",
+    async () => {
+      const dataDir = await tempDataDir();
+      // The grace lasts 300 ms, and a handler outlives its cut connection by 200 ms (slow-cut-requests.mjs).
+      const first = await startServer(dataDir, { preload: new URL("./slow-cut-requests.mjs", import.meta.url).href });
+      const created = await fetch(`${first.url}/api/admin/projects`, {
+        method: "POST",
+        headers: adminHeaders(first.token),
+        body: JSON.stringify({ name: "put" }),
+      });
+      const sk = ((await created.json()) as { data: { keys: { secret: string } } }).data.keys.secret;
+      const issued = await fetch(`${first.url}/api/storage/upload-url`, {
+        method: "POST",
+        headers: { "x-api-key": sk, "content-type": "application/json" },
+        body: JSON.stringify({ filename: "a.txt", contentType: "text/plain", size: 10 }),
+      });
+      const { uploadUrl, path } = ((await issued.json()) as { data: { uploadUrl: string; path: string } }).data;
+      // The upload URL, sent to `server` (each start has its own port).
+      const { pathname, search } = new URL(uploadUrl);
+      const put = (body: BodyInit, server = first, length?: number) =>
+        fetch(`${server.url}${pathname}${search}`, {
+          method: "PUT",
+          headers: { "content-type": "text/plain", ...(length ? { "content-length": String(length) } : {}) },
+          body,
+          duplex: "half",
+        } as RequestInit);
+      // A PUT whose body stops half-way (its length announced, as clients send it): still in flight when the grace is over.
+      const cut = put(gatedBody("12345", "67890").body, first, 10).catch(() => null);
+      // It holds its claim once a probe is refused for it (a probe that came first is refused for its size, and lets go).
+      for (let tries = 0; ; tries++) {
+        const probe = await put("x");
+        if (probe.status === 403) break;
+        expect([probe.status, tries < 50]).toEqual([400, true]);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(await stopServer(first)).toEqual({ code: 0, signal: null });
+      await cut;
+      expect(first.output()).not.toContain("store is closed");
+
+      const second = await startServer(dataDir);
+      expect((await put("1234567890", second)).status).toBe(200);
+      const read = await fetch(`${second.url}/api/storage/file?path=${encodeURIComponent(path)}`, {
+        headers: { "x-api-key": sk },
+      });
+      expect(read.status).toBe(200); // the redirect to its signed URL, followed
+      expect(await read.text()).toBe("1234567890");
+      expect(await stopServer(second)).toEqual({ code: 0, signal: null });
+    },
+    2 * STARTUP_MS + 10_000,
+  );
+
+  it(
     "waits on SIGTERM for a code mail still on its way after the answer",
     async () => {
       const server = await startServer(await tempDataDir(), {

@@ -911,6 +911,26 @@ describe.each([
         await expectReserved(a, written ? PNG.length + 11 : 11);
       }
     });
+
+    it("a direct upload's PUT cut after its claim holds the URL only for its lease; a retry then stores the file", async () => {
+      const issued = await presignText("upload-url", auth(a.sk), 5);
+      // Its body stops once the route reads it, never to end: the process died while the bytes came in.
+      const { promise: reading, resolve: read } = deferred();
+      const stalled = new ReadableStream<Uint8Array>({
+        pull: () => {
+          read();
+          return new Promise(() => {});
+        },
+      });
+      void putTo(issued.url, stalled);
+      await reading;
+      const early = await putTo(issued.url, "again");
+      expect([early.status, (await json(early)).message]).toEqual([403, "This upload URL was used already"]);
+      clock.advance(61_000); // a minute, and the time its 5 bytes take at 128 KiB/s
+      expect((await putTo(issued.url, "again")).status).toBe(200);
+      expect(await (await fetchFile(issued.path, auth(a.sk))).text()).toBe("again");
+      await expectReserved(a, 5);
+    });
   });
 });
 

@@ -16,6 +16,11 @@ import { requestedRange } from "./range.js";
 
 /** How long a download URL for a private file stays valid, in seconds. */
 const DOWNLOAD_URL_TTL = 5 * 60;
+/**
+ * How long (ms) a PUT to an upload URL holds its file (`uploading`): a minute, plus its body at 128 KiB/s
+ * (a slow mobile uplink), so a PUT still sending keeps it.
+ */
+const uploadLease = (size: number) => 60_000 + (size * 1000) / (128 * 1024);
 /** Types a browser may show inline (never SVG, which runs scripts); everything else is served as a download. */
 const INLINE = /^(image\/(?!svg)|video\/|audio\/)|^application\/pdf$/;
 /** How a file is served: inline for the types a browser may show, else as a download named `name`. */
@@ -143,9 +148,13 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
     if (mediaType(c.req.header("content-type")) !== signed.type)
       throw new ApiError("UNSUPPORTED_MEDIA_TYPE", `This URL uploads ${signed.type} only`);
     // Claimed before the body is read: of PUTs in flight together, one writes; a refused one lets go.
+    // The claim is a lease: one a process that died kept lapses, and the URL works again while valid.
+    const now = deps.clock.now();
+    const lease = new Date(now + uploadLease(signed.size)).toISOString();
+    const lapsed = { $or: [{ uploading: { $exists: false } }, { uploading: { $lte: new Date(now).toISOString() } }] };
     const file = (await fileRecords(deps).updateOne(
-      { _id: signed.path, status: "pending", uploading: { $exists: false } },
-      { $set: { uploading: true } },
+      { _id: signed.path, status: "pending", ...lapsed },
+      { $set: { uploading: lease } },
     )) as FileDoc | null;
     if (!file) throw new ApiError("FORBIDDEN", "This upload URL was used already");
     try {
@@ -157,7 +166,8 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
       assertMagicBytes(file.contentType, bytes.subarray(0, SIGNATURE_BYTES));
       await blobs.put(signed.path, bytes, file.contentType);
     } catch (error) {
-      await fileRecords(deps).updateOne({ _id: signed.path, status: "pending" }, { $unset: { uploading: "" } });
+      const claimed = { _id: signed.path, status: "pending", uploading: lease };
+      await fileRecords(deps).updateOne(claimed, { $unset: { uploading: "" } });
       throw error;
     }
     // Marks it ready, unless the pending file was deleted or released while the bytes streamed in.

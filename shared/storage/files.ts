@@ -33,8 +33,11 @@ export interface FileDoc extends Doc {
    * Absent for the fs/memory stores, whose upload PUT passes through the storage function.
    */
   presignedUntil?: string;
-  /** A PUT to the storage function's own upload URL is writing the bytes (fs/memory): no other may. */
-  uploading?: true;
+  /**
+   * A PUT to the storage function's own upload URL is writing the bytes (fs/memory): no other may until
+   * this instant (ISO 8601), when a claim left by a PUT whose process died lapses.
+   */
+  uploading?: string;
   /**
    * A look is copying the file's staged bytes to its path and checking them (S3): no other look may
    * copy until this instant (ISO 8601), when a lock left by a look that died lapses.

@@ -82,7 +82,7 @@ export async function doCloseMidFlight(m: Model, r: Real, abstracts: Abstract[],
  * Takes what a close left, where the operations it cut explain it: files the group did not name are
  * unchanged; a pending file the group wrote may be ready with its PUT's bytes (a look settles one whose
  * record the close left pending), or keep a PUT's claim (`uploading`: its URL refuses every PUT until
- * it expires); new records come from the group's uploads (pending where an upload was cut before
+ * the claim lapses); new records come from the group's uploads (pending where an upload was cut before
  * its bytes were written); a cut DELETE may leave a tombstone, never a ready record without its bytes;
  * bytes without a record are orphans (never served, never counted). The
  * counters may count more than the records only where a release failed and was logged.
@@ -116,7 +116,7 @@ async function resync(m: Model, r: Real, ops: Op[], answers: Answer[], releasesF
         check(r, named.has(f.path) || (f.status === "pending" && m.expired(f)), `close: ${f.path} vanished`);
         next.remove(f.path);
       } else if (rec.status === f.status) {
-        if (rec.uploading) next.s.files[f.path] = { ...f, stuck: true };
+        if (rec.uploading) next.s.files[f.path] = { ...f, stuckUntil: Date.parse(rec.uploading as string) };
       } else {
         check(
           r,
@@ -182,7 +182,7 @@ async function newFile(
     return { ...f, bytes: blob ? new Uint8Array(await new Response(blob.body).arrayBuffer()) : new Uint8Array() };
   }
   f.exp = Math.floor(Date.parse(rec.expiresAt as string) / 1000) - 1;
-  if (rec.uploading) f.stuck = true;
+  if (rec.uploading) f.stuckUntil = Date.parse(rec.uploading as string);
   const data = answers[i]?.res.json?.data;
   const url = data?.uploadUrl ?? data?.signedUrl;
   if (url && (data.path ?? data.filePath) === id) {

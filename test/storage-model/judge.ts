@@ -178,7 +178,8 @@ function judgePut(m: Model, r: Real, op: OpOf<"put">, res: Res) {
   if (m.expired(f)) return verdict(r, res, E(403, "FORBIDDEN"), what);
   if (mediaType(op.type) !== mediaType(f.putType)) return verdict(r, res, E(415, "UNSUPPORTED_MEDIA_TYPE"), what);
   const live = m.s.files[op.path];
-  if (live?.status !== "pending" || live.stuck) return verdict(r, res, E(403, "FORBIDDEN"), what);
+  if (live?.status !== "pending" || m.s.nowMs < (live.stuckUntil ?? 0))
+    return verdict(r, res, E(403, "FORBIDDEN"), what);
   // Of two PUTs in flight together one writes and the other is 403 "This upload URL was used already"
   // (even when the one that held the claim is then refused and lets go of it).
   const claimed = res.status === 403 && res.json?.message === "This upload URL was used already";

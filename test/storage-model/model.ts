@@ -132,8 +132,8 @@ export interface MFile {
   putType?: string;
   url?: string;
   exp?: number;
-  /** Its record kept the claim of a PUT a close cut short (`uploading`): the URL refuses every PUT. */
-  stuck?: boolean;
+  /** Its record kept the claim of a PUT a close cut short (`uploading`): the URL refuses every PUT until then (epoch ms). */
+  stuckUntil?: number;
 }
 
 export interface State {
