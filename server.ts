@@ -36,13 +36,14 @@ async function main(): Promise<void> {
   const config = loadLocalConfig(env, port);
   const deps = await createDeps(config);
   if (deps.store.uncleanShutdown) {
-    // Quotas are reserved before their writes: a crash keeps the reservations of writes never made.
+    // Quotas are reserved before their writes: a crash keeps the reservations of writes never made,
+    // and the temporary files of the writes it cut (the data dir is ours, and nothing is served yet).
     await recountAllQuotas(deps);
+    if (config.store.kind === "embedded" && config.store.dataDir) {
+      await removeTemporaryFiles(filesDir(config.store.dataDir));
+    }
     console.log("The last run on this DATA_DIR did not stop cleanly: quota counters are recounted at next use");
   }
-  // Files a write cut short by a crash left half-written: the data dir is ours, and nothing is served yet.
-  if (config.store.kind === "embedded" && config.store.dataDir)
-    await removeTemporaryFiles(filesDir(config.store.dataDir));
   const demo = production ? undefined : await ensureDemoProject(deps.projects);
   const app = createLocalApp(deps);
   // Handlers running, counted so that the store closes once they end: a handler outlives its connection

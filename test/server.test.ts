@@ -432,6 +432,9 @@ describe("local server (npm start)", () => {
     "removes at startup the temporary files of writes a crash cut short, and nothing else",
     async () => {
       const dataDir = await tempDataDir();
+      const killed = await startServer(dataDir);
+      killed.child.kill("SIGKILL");
+      await killed.exited;
       const folder = join(dataDir, "files", "a".repeat(24), "uploads");
       await mkdir(folder, { recursive: true });
       const kept = ["0123-note.txt", "0123-note.txt.type", ".not-ours.tmp"];
@@ -444,7 +447,7 @@ describe("local server (npm start)", () => {
       expect((await readdir(folder)).sort()).toEqual([...kept].sort());
       expect(await stopServer(server)).toEqual({ code: 0, signal: null });
     },
-    STARTUP_MS + 10_000,
+    2 * STARTUP_MS + 10_000,
   );
 
   it(
