@@ -17,9 +17,9 @@
  * 3. POST /social/exchange {token, rtCode} → {refreshToken} (once, within 60 s, with its access token).
  *
  * An app may bind the landing to the browser that started (its own PKCE, as Supabase's): a start with
- * `codeChallenge` (S256 of a verifier the app keeps) lands without `#token`, and the exchange takes
- * {rtCode, codeVerifier} → {accessToken, refreshToken}. A landing link someone else made is then worth
- * nothing: the app that opens it holds no verifier for it (login CSRF).
+ * `codeChallenge` (S256 of a verifier the app keeps) lands with `#rtCode` alone, and the exchange
+ * takes {rtCode, codeVerifier} → {accessToken, refreshToken}. A landing link someone else made is then
+ * worth nothing to the app that opens it: it holds no verifier for it (login CSRF).
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
@@ -256,14 +256,16 @@ export function socialCallbackRoutes(rt: AuthRuntime, options: SocialOptions = {
         expiresAt: iso(now + HANDOVER_TTL_MS),
       });
       const params = {
-        rtCode,
         provider,
         userId: user._id,
         projectId: project.id,
         isNewUser: String(isNewUser),
         linkedByEmail: String(linkedByEmail),
       };
-      return c.redirect(back(redirectUrl, params, appChallenge ? undefined : { token }), 302);
+      // Bound to a verifier, the code is what a link's maker (who chose the challenge) could spend:
+      // it rides the fragment, which no server log, analytics hit or Referer carries, as the token does.
+      if (appChallenge) return c.redirect(back(redirectUrl, params, { rtCode }), 302);
+      return c.redirect(back(redirectUrl, { rtCode, ...params }, { token }), 302);
     } catch (error) {
       const refusal =
         error instanceof SocialProviderError ||
