@@ -94,8 +94,8 @@ export function createCollectionRegistry(options: {
   const inTurn = oneAtATime(WRITES_LEASE_MS + CHANGE_LEASE_MS);
   const fence = writeFence();
   /**
-   * Definitions created here so far. A create holds no fence (it has no writes of its collection to
-   * keep apart), so a read that overlaps it is told by this instead (see `get`).
+   * Definitions created (and taken back) here so far. A create holds no fence (it has no writes of its
+   * collection to keep apart), so a read that overlaps it is told by this instead (see `get`).
    */
   let created = 0;
   /** Runs a change of a definition after the others of that collection here, apart from its writes. */
@@ -184,14 +184,17 @@ export function createCollectionRegistry(options: {
           }
           throw error;
         }
+        created++; // a read overlapping from here may find the definition, or not yet: either is dated
         try {
           // A failure takes back what this definition built (a `users` collection outlives it).
           await changeIndexes(database(project).collection(def.name), def, { ...def, fields: [] }, log);
         } catch (error) {
           await (await definitions(project)).deleteOne({ name: def.name });
+          // Taken back: what a read here cached of it goes, and a read still under way is dated too.
+          cache.delete(collectionKey(project, def.name));
+          created++;
           throw error;
         }
-        created++;
         return remember(project, def.name, entry) as CollectionEntry;
       }),
 

@@ -132,6 +132,29 @@ describe("definition changes of one collection", () => {
     expect((await env.sk("GET", "/api/schemas/posts")).status).toBe(200);
   });
 
+  it("a create taken back (its index build failed) leaves nothing cached of it, even what a read found meanwhile", async () => {
+    const project = await env.deps.projects.resolveProject(env.project.id);
+    if (!project) throw new Error("no project");
+    const proto = Object.getPrototypeOf(env.deps.collections.database(project).collection("posts"));
+    const createIndex = proto.createIndex;
+    const building = deferred();
+    const release = deferred();
+    vi.spyOn(proto, "createIndex").mockImplementation(async function (this: unknown, ...args: unknown[]) {
+      if (args[0] !== "slug") return createIndex.apply(this, args);
+      building.resolve();
+      await release.promise;
+      throw new StoreUnavailableError("index build failed");
+    });
+    const create = env.sk("POST", "/api/schemas", { name: "posts", fields: slug({ unique: true }) });
+    await building.promise; // stored, its indexes being built
+    expect((await env.sk("GET", "/api/data/posts")).status).toBe(200); // found, and cached
+    release.resolve();
+    expect((await create).status).toBe(503);
+    vi.restoreAllMocks();
+    expect((await env.sk("GET", "/api/data/posts")).status).toBe(404);
+    expect((await env.sk("GET", "/api/schemas/posts")).status).toBe(404);
+  });
+
   it("first definitions of users sent together both land", async () => {
     const answers = await Promise.all([
       env.sk("PATCH", "/api/schemas/users", { fields: [{ name: "bio", type: "string" }], additionalFields: true }),
