@@ -140,8 +140,8 @@ export const releaseUser = (deps: QuotaDeps, project: ResolvedProject) => releas
 
 /**
  * What the project's quotas count now: the counters where kept (they may count too much, never too
- * little: what the quota enforces); without one, the users there are, and document bytes unknown
- * (null: measured only from a `documentsBytes` quota's first use on).
+ * little: what the quota enforces); without one, the users there are (null while the project's own
+ * database cannot be read), and document bytes unknown (null: measured only under a quota).
  */
 export async function quotaUsage(
   deps: Pick<Deps, "store" | "collections">,
@@ -154,7 +154,7 @@ export async function quotaUsage(
   const kept = (name: Counted) => (typeof counter?.[name] === "number" ? (counter[name] as number) : undefined);
   return {
     documentsBytes: kept("documentsBytes") ?? null,
-    users: kept("users") ?? (await COUNT_NOW.users(deps.collections.database(project))),
+    users: kept("users") ?? (await COUNT_NOW.users(deps.collections.database(project)).catch(() => null)),
   };
 }
 

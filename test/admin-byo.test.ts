@@ -28,7 +28,7 @@ beforeEach(async () => {
     ping: () => operator.ping(),
     close: async () => {
       await operator.close();
-      await customer.close();
+      await customer.close().catch(() => undefined); // closed already when a test took it down
     },
   };
   const config = testConfig({ BCRYPT_COST: "4", MAIL_PROVIDER: "memory" });
@@ -170,4 +170,14 @@ it("a refresh token works only on the project that issued it, also where two pro
   expect([res.status, res.json.code]).toEqual([401, "REFRESH_TOKEN_INVALID"]);
   const logout = await call("POST", "/api/userAuth/logout", { ...second.pk, "x-refresh-token": refreshToken });
   expect(logout.json.data.revoked).toBe(false);
+});
+
+it("usage answers while the project's own database is down: the quotas it cannot count are null", async () => {
+  const project = await createProject();
+  await project.move();
+  expect((await admin("GET", `/projects/${project.id}/usage`)).json.data.quotas.users.used).toBe(0);
+  await customer.close(); // the customer's MongoDB goes away
+  const res = await admin("GET", `/projects/${project.id}/usage`);
+  expect(res.status, res.text).toBe(200);
+  expect(res.json.data.quotas.users).toEqual({ limit: null, used: null });
 });
