@@ -34,6 +34,11 @@ const CONFIRMATIONS = [
   "retypePassword",
   "verifyPassword",
   "passwordAgain",
+  "re_password",
+  "password_confirmed",
+  "repeatedPassword",
+  "passwordVerification",
+  "cpassword",
 ];
 const PASSWORD_HINT = "cannot be set here: a password changes through PUT /change-password (or a reset)";
 
@@ -42,6 +47,7 @@ describe("the names of a password and its confirmation", () => {
     for (const key of [
       ...CONFIRMATIONS,
       "confirmNewPassword",
+      "re_new_password",
       "new_password_confirmation",
       "Password Again",
       "old-password",

@@ -9,16 +9,18 @@ export const INTERNAL_USER_FIELDS: readonly string[] = ["passwordHash"];
 /** A key without case, spaces, `_` and `-`: `password_confirmation` → `passwordconfirmation`. */
 const folded = (key: string) => key.toLowerCase().replace(/[\s_-]/g, "");
 
-/** Words that make a password key a confirmation, before `password` or after it. */
-const CONFIRM = "confirm|repeat|retype|verify";
+/** Words that make a password key a confirmation, before `password` (`re`: Djoser's `re_password`) or after it. */
+const CONFIRM_BEFORE = "confirm|repeated|repeat|retyped|retype|verify|re|c";
+const CONFIRM_AFTER =
+  "confirmation|confirmed|confirm|repeated|repeat|retyped|retype|verification|verified|verify|again|\\d";
 /**
  * The names forms give a password and what they send beside it, folded: `password`, after an
  * optional confirmation word and an optional current/new/old, before an optional confirmation word
- * (`confirmation`, `again` and a digit too: Django's `password2`). A grammar rather than a list:
- * forms spell the confirmation many ways (`repeatPassword`, `passwordAgain`, `confirmNewPassword`),
- * and every spelling a list missed was stored in clear. `passwordHint` and the like match nothing.
+ * (or a digit: Django's `password2`). A grammar rather than a list: forms spell the confirmation many
+ * ways (`repeatPassword`, `passwordAgain`, `re_password`, `confirmNewPassword`), and every spelling a
+ * list missed was stored in clear. `passwordHint` and the like match nothing.
  */
-const PASSWORD_KEY = new RegExp(`^(${CONFIRM})?(current|new|old)?password(${CONFIRM}|confirmation|again|\\d)?$`);
+const PASSWORD_KEY = new RegExp(`^(${CONFIRM_BEFORE})?(current|new|old)?password(${CONFIRM_AFTER})?$`);
 
 /**
  * Whether a key is a password or one of what forms send beside it, in any spelling
