@@ -273,6 +273,8 @@ describe("create, get, list", () => {
       [{ type: "object" }, "fields.0.type"],
       [{ type: "array", items: { type: "string" } }, "fields.0.type"],
       [{ type: "string", enum: ["admin"] }, "fields.0.enum"],
+      [{ type: "string", maxLength: 8 }, "fields.0.maxLength"],
+      [{ type: "string", minLength: 25 }, "fields.0.minLength"],
     ];
     for (const [userId, path] of refused) {
       for (const rules of [{ rls: { enabled: true } }, { permissions: { update: "owner" } }]) {
@@ -291,7 +293,13 @@ describe("create, get, list", () => {
     expect([patch.status, patch.json.details?.[0]?.path]).toEqual([400, "fields.0.type"]);
     // Types a user id fits (a pattern is the operator's business) take every user's insert.
     const token = await env.token(newUserId());
-    const fitting = [{ type: "string" }, { type: "ref", ref: "users" }, { type: "any" }, { pattern: "^[0-9a-f]+$" }];
+    const fitting = [
+      { type: "string" },
+      { type: "ref", ref: "users" },
+      { type: "any" },
+      { pattern: "^[0-9a-f]+$" },
+      { minLength: 24, maxLength: 24 },
+    ];
     for (const [i, userId] of fitting.entries()) {
       const name = `owned${i}`;
       await env.defineCollection({ name, ...owned({ type: "string", ...userId }) });

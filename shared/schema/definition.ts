@@ -344,8 +344,8 @@ const OWNER_TYPES = new Set<FieldType>(["string", "ref", "any"]);
 
 /**
  * A declared owner field must take any user id, or every end-user insert is refused on a field the
- * user never sent: a type that holds no string, or an `enum`, is refused here. (A `pattern` is left
- * to the operator, who may write one that user ids match.)
+ * user never sent: a type that holds no string, an `enum`, or lengths that leave out 24 characters
+ * are refused here. (A `pattern` is left to the operator, who may write one that user ids match.)
  */
 function ownerFieldProblems(fields: readonly FieldDef[], ownerField: string, path: PropertyKey[], ctx: Ctx): void {
   const at = fields.findIndex((field) => field.name === ownerField);
@@ -356,6 +356,11 @@ function ownerFieldProblems(fields: readonly FieldDef[], ownerField: string, pat
     issue(ctx, [...path, at, "type"], `${holds}: its type must be string, ref or any`);
   }
   if (owner.enum) issue(ctx, [...path, at, "enum"], `${holds}: an enum would refuse the users' ids`);
+  const ID_LENGTH = 24;
+  if ((owner.minLength ?? 0) > ID_LENGTH || (owner.maxLength ?? ID_LENGTH) < ID_LENGTH) {
+    const rule = (owner.minLength ?? 0) > ID_LENGTH ? "minLength" : "maxLength";
+    issue(ctx, [...path, at, rule], `${holds}: ids are ${ID_LENGTH} characters long`);
+  }
 }
 
 /** Defaults of object-valued fields re-checked without additional keys (the field-level check allows them). */
