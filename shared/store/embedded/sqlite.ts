@@ -197,14 +197,13 @@ export async function openSqlitePersistence(dataDir: string): Promise<Persistenc
   }
   held.add(dir);
   // SQLite goes on writing to a file whose directory was removed (rm -rf DATA_DIR): its writes would
-  // be acknowledged and lost. Each group commit and ping checks the path still names the open file.
-  const opened = await stat(path);
+  // be acknowledged and lost. Each group commit and ping checks the file is still there (by its path
+  // only: inode numbers are not stable on every file system a DATA_DIR may be mounted from).
   let gone: string | undefined;
   async function assertStillThere(): Promise<void> {
     if (gone === undefined) {
-      const now = await stat(path).catch(() => null);
-      if (now?.ino === opened.ino && now.dev === opened.dev) return;
-      gone = `DATA_DIR ${dir} was removed or replaced while the server ran (${path} is not the file it opened): writes are refused; restore it and restart`;
+      if (await stat(path).then(() => true, () => false)) return;
+      gone = `DATA_DIR ${dir} was removed while the server ran (${path} is gone): writes are refused; restore it and restart`;
       console.error(gone);
     }
     throw new StoreUnavailableError(gone);
