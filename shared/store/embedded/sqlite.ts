@@ -202,7 +202,8 @@ export async function openSqlitePersistence(dataDir: string): Promise<Persistenc
   let gone: string | undefined;
   async function assertStillThere(): Promise<void> {
     if (gone === undefined) {
-      if (await stat(path).then(() => true, () => false)) return;
+      const there = await stat(path).catch(() => null);
+      if (there) return;
       gone = `DATA_DIR ${dir} was removed while the server ran (${path} is gone): writes are refused; restore it and restart`;
       console.error(gone);
     }
