@@ -98,6 +98,11 @@ async function main(): Promise<void> {
       });
       await Promise.race([ended, delay(HANDLERS_GRACE_MS)]);
     }
+    if (running > 0) {
+      // Their writes are refused once the store closes: what they reserved would stay counted.
+      await recountAllQuotas(deps);
+      console.log(`${running} requests still running as the store closes: quota counters are recounted at next use`);
+    }
     await deps.usage.flush();
     await deps.store.close();
     console.log("Stopped.");

@@ -349,44 +349,53 @@ describe("local server (npm start)", () => {
     2 * STARTUP_MS,
   );
 
+  /**
+   * A server (slow-cut-requests.mjs: a 300 ms grace, a cut handler that outlives its connection by
+   * `cutHandlerMs`) holding a direct upload's PUT whose body stops half-way, stopped with SIGTERM.
+   */
+  async function stopDuringStalledPut(dataDir: string, cutHandlerMs: number) {
+    const preload = new URL("./slow-cut-requests.mjs", import.meta.url).href;
+    const first = await startServer(dataDir, { preload, env: { CUT_HANDLER_MS: String(cutHandlerMs) } });
+    const created = await fetch(`${first.url}/api/admin/projects`, {
+      method: "POST",
+      headers: adminHeaders(first.token),
+      body: JSON.stringify({ name: "put" }),
+    });
+    const sk = ((await created.json()) as { data: { keys: { secret: string } } }).data.keys.secret;
+    const issued = await fetch(`${first.url}/api/storage/upload-url`, {
+      method: "POST",
+      headers: { "x-api-key": sk, "content-type": "application/json" },
+      body: JSON.stringify({ filename: "a.txt", contentType: "text/plain", size: 10 }),
+    });
+    const { uploadUrl, path } = ((await issued.json()) as { data: { uploadUrl: string; path: string } }).data;
+    // The upload URL, sent to `server` (each start has its own port).
+    const { pathname, search } = new URL(uploadUrl);
+    const put = (body: BodyInit, server = first, length?: number) =>
+      fetch(`${server.url}${pathname}${search}`, {
+        method: "PUT",
+        headers: { "content-type": "text/plain", ...(length ? { "content-length": String(length) } : {}) },
+        body,
+        duplex: "half",
+      } as RequestInit);
+    // A PUT whose body stops half-way (its length announced, as clients send it): still in flight when the grace is over.
+    const cut = put(gatedBody("12345", "67890").body, first, 10).catch(() => null);
+    // It holds its claim once a probe is refused for it (a probe that came first is refused for its size, and lets go).
+    for (let tries = 0; ; tries++) {
+      const probe = await put("x");
+      if (probe.status === 403) break;
+      expect([probe.status, tries < 50]).toEqual([400, true]);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await stopServer(first)).toEqual({ code: 0, signal: null });
+    await cut;
+    return { first, sk, path, put };
+  }
+
   it(
     "on SIGTERM, a direct upload's PUT cut once the grace is over lets go of its URL before the store closes",
     async () => {
       const dataDir = await tempDataDir();
-      // The grace lasts 300 ms, and a handler outlives its cut connection by 200 ms (slow-cut-requests.mjs).
-      const first = await startServer(dataDir, { preload: new URL("./slow-cut-requests.mjs", import.meta.url).href });
-      const created = await fetch(`${first.url}/api/admin/projects`, {
-        method: "POST",
-        headers: adminHeaders(first.token),
-        body: JSON.stringify({ name: "put" }),
-      });
-      const sk = ((await created.json()) as { data: { keys: { secret: string } } }).data.keys.secret;
-      const issued = await fetch(`${first.url}/api/storage/upload-url`, {
-        method: "POST",
-        headers: { "x-api-key": sk, "content-type": "application/json" },
-        body: JSON.stringify({ filename: "a.txt", contentType: "text/plain", size: 10 }),
-      });
-      const { uploadUrl, path } = ((await issued.json()) as { data: { uploadUrl: string; path: string } }).data;
-      // The upload URL, sent to `server` (each start has its own port).
-      const { pathname, search } = new URL(uploadUrl);
-      const put = (body: BodyInit, server = first, length?: number) =>
-        fetch(`${server.url}${pathname}${search}`, {
-          method: "PUT",
-          headers: { "content-type": "text/plain", ...(length ? { "content-length": String(length) } : {}) },
-          body,
-          duplex: "half",
-        } as RequestInit);
-      // A PUT whose body stops half-way (its length announced, as clients send it): still in flight when the grace is over.
-      const cut = put(gatedBody("12345", "67890").body, first, 10).catch(() => null);
-      // It holds its claim once a probe is refused for it (a probe that came first is refused for its size, and lets go).
-      for (let tries = 0; ; tries++) {
-        const probe = await put("x");
-        if (probe.status === 403) break;
-        expect([probe.status, tries < 50]).toEqual([400, true]);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      expect(await stopServer(first)).toEqual({ code: 0, signal: null });
-      await cut;
+      const { first, sk, path, put } = await stopDuringStalledPut(dataDir, 200);
       expect(first.output()).not.toContain("store is closed");
 
       const second = await startServer(dataDir);
@@ -399,6 +408,20 @@ describe("local server (npm start)", () => {
       expect(await stopServer(second)).toEqual({ code: 0, signal: null });
     },
     2 * STARTUP_MS + 10_000,
+  );
+
+  it(
+    "on SIGTERM, a handler still running when the store closes leaves the quota counters to be recounted",
+    async () => {
+      const dataDir = await tempDataDir();
+      // The cut PUT's handler outlives the 2 s its cleanup is given: what it held is not given back.
+      const { first } = await stopDuringStalledPut(dataDir, 3000);
+      expect(first.output()).toMatch(/requests still running .*: quota counters are recounted at next use/);
+      const store = await openEmbeddedStore({ dataDir });
+      expect(await store.platform().collection("storage_usage").count({})).toBe(0);
+      await store.close();
+    },
+    STARTUP_MS + 15_000,
   );
 
   it(
