@@ -206,8 +206,12 @@ export async function openSqlitePersistence(dataDir: string): Promise<Persistenc
   let lastLook = 0;
   async function assertStillThere(): Promise<void> {
     if (gone === undefined) {
-      const there = await stat(path).catch(() => null);
-      if (there) return;
+      // Only its absence: another error (a permission changed) is not a removed directory.
+      const missing = await stat(path).then(
+        () => false,
+        (error: NodeJS.ErrnoException) => error.code === "ENOENT" || error.code === "ENOTDIR",
+      );
+      if (!missing) return;
       gone = `DATA_DIR ${dir} was removed while the server ran (${path} is gone): writes are refused; restore it and restart`;
       console.error(gone);
     }
