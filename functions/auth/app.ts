@@ -3,6 +3,7 @@ import { requireApiKey } from "../../shared/api-key.js";
 import { type AppEnv, createBaseApp } from "../../shared/app.js";
 import { createAuthStore } from "../../shared/auth/store.js";
 import type { Deps } from "../../shared/deps.js";
+import { oneAtATime } from "../../shared/one-at-a-time.js";
 import type { AuthRuntime } from "./context.js";
 import { emailRoutes } from "./email.js";
 import { loginRoutes } from "./login.js";
@@ -23,7 +24,7 @@ const MAIL_PREFIX = "/api/mail";
  */
 export function createAuthApp(deps: Deps, options: SocialOptions = {}): Hono<AppEnv> {
   const app = createBaseApp(deps);
-  const rt: AuthRuntime = { deps, store: createAuthStore(deps) };
+  const rt: AuthRuntime = { deps, store: createAuthStore(deps), userTurn: oneAtATime() };
   // The social sign-in callback is called by the provider, without a key: it comes before the key check.
   app.route(PREFIX, socialCallbackRoutes(rt, options));
   app.use(`${PREFIX}/*`, requireApiKey(deps));

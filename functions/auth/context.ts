@@ -8,6 +8,7 @@ import type { UserDoc } from "../../shared/auth/users.js";
 import type { Deps } from "../../shared/deps.js";
 import { ApiError } from "../../shared/errors.js";
 import { isId } from "../../shared/ids.js";
+import type { oneAtATime } from "../../shared/one-at-a-time.js";
 import type { KeyType, ResolvedProject } from "../../shared/principal.js";
 import { bearerToken, verifyAccessToken } from "../../shared/tokens.js";
 
@@ -15,6 +16,8 @@ import { bearerToken, verifyAccessToken } from "../../shared/tokens.js";
 export interface AuthRuntime {
   deps: Deps;
   store: AuthStore;
+  /** One user's session-ending requests, one after another on this instance (see inUserTurn). */
+  userTurn: ReturnType<typeof oneAtATime>;
 }
 
 /** One request's view of its project. */
@@ -59,10 +62,24 @@ export async function requireUser(c: Context<AppEnv>, rt: AuthRuntime): Promise<
   const scope = await scopeOf(c, rt);
   const { userId, claims } = await verifyAccessToken(scope.project, token, scope.now);
   const sessionId = claims.sid;
-  if (!isId(sessionId) || !(await sessionAlive(scope.cols, sessionId, userId, scope.now))) {
-    throw new ApiError("TOKEN_INVALID", "Session ended (signed out, or the password changed): sign in again");
-  }
+  if (!isId(sessionId) || !(await sessionAlive(scope.cols, sessionId, userId, scope.now))) throw sessionEnded();
   const user = (await scope.cols.users.findOne({ _id: userId })) as UserDoc | null;
   if (!user) throw new ApiError("TOKEN_INVALID");
   return { ...scope, user, sessionId };
+}
+
+const sessionEnded = () =>
+  new ApiError("TOKEN_INVALID", "Session ended (signed out, or the password changed): sign in again");
+
+/**
+ * Runs a request that ends sessions (a password change, revoking a session) in its user's turn on
+ * this instance, once the caller's own session is found still live: two such requests sent together
+ * each end the other's session, and both would answer 200 (no order of the two explains that). The
+ * second one now finds its session ended: 401.
+ */
+export function inUserTurn<T>(rt: AuthRuntime, scope: UserScope, task: () => Promise<T>): Promise<T> {
+  return rt.userTurn(`${scope.project.id}:${scope.user._id}`, async () => {
+    if (!(await sessionAlive(scope.cols, scope.sessionId, scope.user._id, scope.now))) throw sessionEnded();
+    return task();
+  });
 }

@@ -9,7 +9,7 @@ import { clearLoginAttempts, countLoginAttempt } from "../../shared/auth/throttl
 import type { UserDoc } from "../../shared/auth/users.js";
 import { ApiError } from "../../shared/errors.js";
 import { ok, parseWith } from "../../shared/http.js";
-import { type AuthRuntime, requireUser, scopeOf } from "./context.js";
+import { type AuthRuntime, inUserTurn, requireUser, scopeOf } from "./context.js";
 import { deliverOtp } from "./deliver.js";
 import { emailSchema, givenPasswordSchema, newPasswordSchema, otpSchema, readObject } from "./inputs.js";
 
@@ -73,21 +73,23 @@ export function passwordRoutes(rt: AuthRuntime): Hono<AppEnv> {
       newPassword: newPasswordSchema(settings.passwordMinLength),
     });
     const { currentPassword, newPassword } = parseWith(schema, await readObject(c));
-    await countLoginAttempt(cols, user.email, { now, max: settings.maxFailedLogins });
-    const valid = user.passwordHash ? await verifyPassword(currentPassword, user.passwordHash) : false;
-    if (!valid) throw new ApiError("INVALID_CREDENTIALS", "Current password is incorrect");
-    await clearLoginAttempts(cols, user.email);
-    const at = new Date(now).toISOString();
-    const passwordHash = await hashPassword(newPassword, rt.deps.config.bcryptCost);
-    // Only over the password checked above: a reset (or a social link) that landed during bcrypt's
-    // wait stands, and this change fails as if the current password were wrong.
-    const changed = await cols.users.updateOne(
-      { _id: user._id, passwordHash: user.passwordHash },
-      { $set: { passwordHash, passwordChangedAt: at, updatedAt: at } },
-    );
-    if (!changed) throw new ApiError("INVALID_CREDENTIALS", "Current password is incorrect");
-    const revoked = await revokeUserSessions(cols, user._id, scope.sessionId);
-    return ok(c, { passwordChanged: true, revokedSessions: revoked }, 200, "Password changed");
+    return inUserTurn(rt, scope, async () => {
+      await countLoginAttempt(cols, user.email, { now, max: settings.maxFailedLogins });
+      const valid = user.passwordHash ? await verifyPassword(currentPassword, user.passwordHash) : false;
+      if (!valid) throw new ApiError("INVALID_CREDENTIALS", "Current password is incorrect");
+      await clearLoginAttempts(cols, user.email);
+      const at = new Date(now).toISOString();
+      const passwordHash = await hashPassword(newPassword, rt.deps.config.bcryptCost);
+      // Only over the password checked above: a reset (or a social link) that landed during bcrypt's
+      // wait stands, and this change fails as if the current password were wrong.
+      const changed = await cols.users.updateOne(
+        { _id: user._id, passwordHash: user.passwordHash },
+        { $set: { passwordHash, passwordChangedAt: at, updatedAt: at } },
+      );
+      if (!changed) throw new ApiError("INVALID_CREDENTIALS", "Current password is incorrect");
+      const revoked = await revokeUserSessions(cols, user._id, scope.sessionId);
+      return ok(c, { passwordChanged: true, revokedSessions: revoked }, 200, "Password changed");
+    });
   });
 
   return routes;

@@ -5,7 +5,7 @@ import { listSessions, revokeSession } from "../../shared/auth/sessions.js";
 import { ApiError } from "../../shared/errors.js";
 import { ok } from "../../shared/http.js";
 import { isId } from "../../shared/ids.js";
-import { type AuthRuntime, requireUser } from "./context.js";
+import { type AuthRuntime, inUserTurn, requireUser } from "./context.js";
 
 export function sessionRoutes(rt: AuthRuntime): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
@@ -17,11 +17,13 @@ export function sessionRoutes(rt: AuthRuntime): Hono<AppEnv> {
 
   /** Another user's session id is answered exactly like an unknown one. */
   routes.delete("/sessions/:id", async (c) => {
-    const { cols, user } = await requireUser(c, rt);
+    const scope = await requireUser(c, rt);
     const id = c.req.param("id");
     if (!isId(id)) throw new ApiError("INVALID_ID");
-    if (!(await revokeSession(cols, id, user._id))) throw new ApiError("NOT_FOUND", "Session not found");
-    return ok(c, { id, revoked: true });
+    return inUserTurn(rt, scope, async () => {
+      if (!(await revokeSession(scope.cols, id, scope.user._id))) throw new ApiError("NOT_FOUND", "Session not found");
+      return ok(c, { id, revoked: true });
+    });
   });
 
   return routes;

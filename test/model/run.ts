@@ -28,5 +28,7 @@ export function runAgainstModel<M extends object, R>(
       await run.close(real);
     }
   });
-  return fc.assert(property, { numRuns });
+  // A failure prints its seed: FC_SEED=<seed> replays it (with `-t` naming its test).
+  const replay = process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {};
+  return fc.assert(property, { numRuns, ...replay });
 }
