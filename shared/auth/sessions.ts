@@ -6,7 +6,7 @@
  * number of concurrent refreshes exactly one wins. Presenting a spent token again is reuse: the
  * whole family (the session) is revoked — except within REFRESH_REUSE_WINDOW_MS of the spend while
  * the successor it issued is unspent (a client's own parallel refreshes). Revoking a session
- * deletes it; its tokens then lead nowhere.
+ * deletes it; its tokens, spent or not, then lead nowhere (REFRESH_TOKEN_INVALID).
  */
 import { randomToken, sha256Hex } from "../crypto.js";
 import { ApiError } from "../errors.js";
@@ -93,7 +93,7 @@ export async function createSession(
 
 /**
  * Spends a refresh token and issues its successor in the same session. A token that is unknown,
- * expired, or unspent of a session that is gone (logged out, revoked, expired) → REFRESH_TOKEN_INVALID,
+ * expired, or of a session that is gone (logged out, revoked, expired) → REFRESH_TOKEN_INVALID,
  * however often it comes: only a live session's token is spent. A spent token is REFRESH_TOKEN_REUSED
  * and revokes its session, unless it comes within REFRESH_REUSE_WINDOW_MS of its spend and the
  * successor issued then is unspent: then the session is kept. Of concurrent refreshes with one token
@@ -111,34 +111,31 @@ export async function rotateRefreshToken(
   const known = await cols.refreshTokens.findOne({ hash, expiresAt: { $gt: iso(now) } });
   if (!known) throw new ApiError("REFRESH_TOKEN_INVALID");
   const sessionId = String(known.sessionId);
+  const live = { _id: sessionId, expiresAt: { $gt: iso(now) } };
   let spent: Doc | null = known;
   if (known.spent !== true) {
-    const live = await cols.sessions.findOne({ _id: sessionId, expiresAt: { $gt: iso(now) } });
-    if (!live) throw new ApiError("REFRESH_TOKEN_INVALID");
+    // The session is extended before the spend, and only while it lives: a spend is then always
+    // answered 200, so a logout or reset landing in between is ordered after this refresh (its
+    // successor leads nowhere), and a concurrent refresh that saw the spend never sees it undone.
+    const extended = { lastUsedAt: iso(now), expiresAt: iso(now + ttlMs) };
+    if (!(await cols.sessions.updateOne(live, { $set: extended }))) throw new ApiError("REFRESH_TOKEN_INVALID");
     // The successor's id is recorded with the spend, so a reuse can tell whether the family moved on.
     const successorId = newId(now);
     const spend = { spent: true, spentAt: iso(now), successorId };
     if (await cols.refreshTokens.updateOne({ hash, spent: false }, { $set: spend })) {
-      const extended = { lastUsedAt: iso(now), expiresAt: iso(now + ttlMs) };
-      if (!(await cols.sessions.updateOne({ _id: sessionId }, { $set: extended }))) {
-        // Revoked since it was read (a reset, a logout in between): no successor, no access token,
-        // and the token as it was (as if the refresh had come after the revocation).
-        await cols.refreshTokens.updateOne(
-          { hash },
-          { $set: { spent: false }, $unset: { spentAt: "", successorId: "" } },
-        );
-        throw new ApiError("REFRESH_TOKEN_INVALID");
-      }
       const userId = String(known.userId);
       return insertRefreshToken(cols, { projectId, id: successorId, sessionId, userId, now, ttlMs });
     }
     // Spent by a concurrent refresh just now: read when, and what it issued.
     spent = await cols.refreshTokens.findOne({ hash });
   }
+  // A spent token of a session that is gone has nothing left to revoke: INVALID, as its unspent tokens.
+  if (!(await cols.sessions.findOne(live))) throw new ApiError("REFRESH_TOKEN_INVALID");
   if (spent && (await parallelRefresh(cols, spent, now))) {
     throw new ApiError("REFRESH_TOKEN_REUSED", "Refresh token already used");
   }
-  await cols.sessions.deleteOne({ _id: sessionId });
+  // Of concurrent reuses, the one that revokes says so; the others find the session gone.
+  if (!(await cols.sessions.deleteOne({ _id: sessionId }))) throw new ApiError("REFRESH_TOKEN_INVALID");
   throw new ApiError("REFRESH_TOKEN_REUSED");
 }
 

@@ -465,16 +465,8 @@ export function judge(m: Model, r: Real, op: Op, res: CallResult) {
         h.refresh.push(got.refresh);
         return;
       }
-      // Read unspent, then its session was revoked in parallel before its live check, while another
-      // refresh spent it: INVALID where a serial order says REUSED (both 401; benign; noted).
-      if (
-        m.inRace &&
-        res.json?.code === "REFRESH_TOKEN_INVALID" &&
-        !m.s.sessions[t.sid] &&
-        m.before?.tokens[op.token]?.spent === false
-      ) {
-        return verdict(r, res, invalid, what);
-      }
+      const s = m.s.sessions[t.sid];
+      if (!s || s.expiresAt <= now) return verdict(r, res, invalid, what);
       const successor = t.successor === undefined ? undefined : m.s.tokens[t.successor];
       if (now < t.spentAt + REUSE_WINDOW && successor?.spent !== true) {
         return verdict(
