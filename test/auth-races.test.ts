@@ -222,3 +222,24 @@ it("two reuses of a spent token after the window: one revokes the session, the o
   ]);
   expect(await sessions()).toEqual([]);
 });
+
+it("a refresh overlapping the account's deletion, and a second refresh with its token: the answers fit one order", async () => {
+  // The first refresh is held at its read of the account; the second refresh and the deletion land
+  // meanwhile. The first failing after its spend was seen ("already used" to the second) fits no order.
+  const session = await env.signup("dan@example.com");
+  const token = { "x-refresh-token": session.refreshToken! };
+  const hold = heldCall("users", "findOne");
+  const first = env.api("POST", "/refresh-token", { headers: token });
+  await hold.entered;
+  const second = await env.api("POST", "/refresh-token", { headers: token });
+  const deleted = await call(
+    createAdminApp(env.deps),
+    "DELETE",
+    `/api/admin/projects/${env.project.id}/users/${session.user._id}`,
+    { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } },
+  );
+  expect(deleted.status).toBe(200);
+  hold.release();
+  expect([second.status, (await first).json.code]).toEqual([200, "REFRESH_TOKEN_INVALID"]);
+  expect(await sessions()).toEqual([]);
+});

@@ -13,6 +13,7 @@ import { ApiError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Doc } from "../store/types.js";
 import type { AuthCollections } from "./store.js";
+import type { UserDoc } from "./users.js";
 
 /** A session as its owner sees it (GET /sessions). */
 export interface SessionView {
@@ -38,6 +39,7 @@ const MAX_USER_AGENT = 256;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 type Cols = Pick<AuthCollections, "sessions" | "refreshTokens">;
+type RotateCols = Pick<AuthCollections, "sessions" | "refreshTokens" | "users">;
 
 /** What a refresh token is stored and looked up as: bound to the project that issued it. */
 const tokenHash = (projectId: string, token: string) => sha256Hex(`${projectId}\u0000${token}`);
@@ -97,14 +99,14 @@ export async function createSession(
  * however often it comes: only a live session's token is spent. A spent token is REFRESH_TOKEN_REUSED
  * and revokes its session, unless it comes within REFRESH_REUSE_WINDOW_MS of its spend and the
  * successor issued then is unspent: then the session is kept. Of concurrent refreshes with one token
- * exactly one spends it and gets its successor; the others are REUSED within the window, so the
- * winner's successor stays good.
+ * exactly one spends it and gets its successor (and the account, read before the spend); the others
+ * are REUSED within the window, so the winner's successor stays good.
  */
 export async function rotateRefreshToken(
-  cols: Cols,
+  cols: RotateCols,
   token: string,
   input: { projectId: string; now: number; ttlMs: number },
-): Promise<IssuedRefresh> {
+): Promise<IssuedRefresh & { user: UserDoc }> {
   if (!REFRESH_TOKEN.test(token)) throw new ApiError("REFRESH_TOKEN_INVALID");
   const { projectId, now, ttlMs } = input;
   const hash = tokenHash(projectId, token);
@@ -115,16 +117,23 @@ export async function rotateRefreshToken(
   let spent: Doc | null = known;
   if (known.spent !== true) {
     // The session is extended before the spend, and only while it lives: a spend is then always
-    // answered 200, so a logout or reset landing in between is ordered after this refresh (its
-    // successor leads nowhere), and a concurrent refresh that saw the spend never sees it undone.
+    // answered 200, so a logout, reset or account deletion landing in between is ordered after this
+    // refresh (its successor leads nowhere), and a concurrent refresh that saw the spend never sees it undone.
     const extended = { lastUsedAt: iso(now), expiresAt: iso(now + ttlMs) };
     if (!(await cols.sessions.updateOne(live, { $set: extended }))) throw new ApiError("REFRESH_TOKEN_INVALID");
+    // The account too is read before the spend (an account deleted since is no one's session).
+    const userId = String(known.userId);
+    const user = (await cols.users.findOne({ _id: userId })) as UserDoc | null;
+    if (!user) {
+      await cols.sessions.deleteOne({ _id: sessionId });
+      throw new ApiError("REFRESH_TOKEN_INVALID");
+    }
     // The successor's id is recorded with the spend, so a reuse can tell whether the family moved on.
     const successorId = newId(now);
     const spend = { spent: true, spentAt: iso(now), successorId };
     if (await cols.refreshTokens.updateOne({ hash, spent: false }, { $set: spend })) {
-      const userId = String(known.userId);
-      return insertRefreshToken(cols, { projectId, id: successorId, sessionId, userId, now, ttlMs });
+      const issued = await insertRefreshToken(cols, { projectId, id: successorId, sessionId, userId, now, ttlMs });
+      return { ...issued, user };
     }
     // Spent by a concurrent refresh just now: read when, and what it issued.
     spent = await cols.refreshTokens.findOne({ hash });
