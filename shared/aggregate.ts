@@ -36,6 +36,8 @@ const FORBIDDEN_OPERATORS = new Set([
 /** Expression operators that run a regular expression: the pattern must be a literal that passes the ReDoS checks. */
 const REGEX_EXPRESSIONS = new Set(["$regexMatch", "$regexFind", "$regexFindAll"]);
 const PROTOTYPE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+/** Whether a key or path names a prototype at any segment (`y.constructor.prototype.0` writes into Array.prototype). */
+const namesPrototype = (path: string) => path.split(".").some((segment) => PROTOTYPE_KEYS.has(segment));
 /**
  * System variables a pipeline may read. The others describe the server, not the data (`$$USER_ROLES`,
  * `$$CLUSTER_TIME`, ...); user variables (`$let`, `$map`, ...) start with a lowercase letter.
@@ -81,6 +83,7 @@ function vetValue(value: unknown, restricted: Restricted, depth: number): void {
       throw invalid(`Variable $$${variable} is not allowed`);
     }
     const path = value.startsWith("$") && variable === undefined ? value.slice(1) : undefined;
+    if (value.startsWith("$") && namesPrototype(value)) throw invalid(`Invalid path "${value}"`);
     if (path && restricted(path, "filter")) throw invalid(`Field "${path}" is private`);
     return;
   }
@@ -90,7 +93,7 @@ function vetValue(value: unknown, restricted: Restricted, depth: number): void {
   }
   if (!isPlainObject(value)) return;
   for (const [key, child] of Object.entries(value)) {
-    if (PROTOTYPE_KEYS.has(key) || key.includes("\0")) throw invalid(`Invalid key "${key}"`);
+    if (namesPrototype(key) || key.includes("\0")) throw invalid(`Invalid key "${key}"`);
     if (FORBIDDEN_OPERATORS.has(key)) throw invalid(`Operator ${key} is not allowed`);
     if (REGEX_EXPRESSIONS.has(key)) vetRegexExpression(key, child);
     if (!key.startsWith("$") && restricted(key, "select")) throw invalid(`Field "${key}" is private`);

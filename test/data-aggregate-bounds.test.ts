@@ -150,6 +150,28 @@ describe("aggregate isolation", () => {
     expect(fields.json.data.items).toEqual([{ i: 0 }]);
   });
 
+  it("a key or path naming a prototype at any segment is 400: a dotted $addFields wrote into the shared worker's Array.prototype", async () => {
+    const victim = await createTestProject(env.deps, "victim");
+    expect((await call(env.app, "POST", "/api/data/orders", { key: victim.sk, body: { tags: [] } })).status).toBe(201);
+    for (const stage of [
+      { $addFields: { "y.constructor.prototype.0": "PLANTED" } },
+      { $addFields: { "y.__proto__.0": "PLANTED" } },
+      { $set: { "a.prototype": 1 } },
+      { $project: { "y.constructor": 1 } },
+      { $addFields: { z: "$y.constructor.prototype" } },
+      { $addFields: { z: "$$ROOT.constructor" } },
+      { $group: { _id: null, z: { $first: "$y.__proto__" } } },
+    ]) {
+      const res = await aggregate([{ $addFields: { y: [] } }, stage, { $limit: 1 }]);
+      expect([JSON.stringify(stage), res.status, res.json.code]).toEqual([JSON.stringify(stage), 400, "INVALID_QUERY"]);
+    }
+    const seen = await call(env.app, "POST", "/api/data/orders/aggregate", {
+      key: victim.sk,
+      body: { pipeline: [{ $project: { _id: 0, first: { $first: "$tags" }, t0: "$tags.0" } }] },
+    });
+    expect(seen.json.data.items).toEqual([{}]);
+  });
+
   it("a leading $match, run on the main thread, gets a list's 1 s, not the pipeline's 5", async () => {
     for (let at = 0; at < 2000; at += 500) {
       const batch = Array.from({ length: 500 }, (_, i) => ({ n: at + i }));
