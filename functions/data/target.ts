@@ -98,6 +98,10 @@ export function queryContext(def: CollectionDef, isSecretKey: boolean): QueryCon
     if (fields && ownsDocuments(def) && !fields.has(owner) && !SYSTEM_FIELDS.includes(owner)) {
       fields = new Map([...fields, [owner, { type: "string", private: false }]]);
     }
+    // A private owner stays private in `createdBy`, which the server sets to the same user id.
+    if (fields && ownsDocuments(def) && fields.get(owner)?.private) {
+      fields = new Map([...fields, ["createdBy", { type: "string", private: true }]]);
+    }
     queryFieldsByDef.set(def, fields);
   }
   return { fields, isSecretKey, closed: fields !== null && !def.additionalFields };

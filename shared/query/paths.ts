@@ -32,7 +32,7 @@ const MAX_SEGMENTS = 16;
 const INDEX_SEGMENT = /^\d+$/;
 const OPEN_TYPES = new Set<FieldType>(["object", "array", "any"]);
 
-/** System fields every document has; always filterable and sortable, never private. */
+/** System fields every document has; filterable and sortable, private only as `createdBy` of a private owner. */
 export const SYSTEM_FIELDS: ReadonlyMap<string, ValueKind> = new Map<string, ValueKind>([
   ["_id", "id"],
   ["createdAt", "date"],
@@ -133,7 +133,8 @@ export function mayHoldNonScalar(path: string, ctx: QueryContext): boolean {
 /** Whether a pk caller may not use this path: private, under a private field, or (except select) above one. */
 export function restrictedFor(path: string, use: PathUse, ctx: QueryContext): boolean {
   const fields = ctx.fields;
-  if (ctx.isSecretKey || !fields || SYSTEM_FIELDS.has(path)) return false;
+  if (ctx.isSecretKey || !fields) return false;
+  if (SYSTEM_FIELDS.has(path)) return fields.get(path)?.private === true; // createdBy of a private owner
   return schemaPaths(path, fields).some((norm) => {
     if (pathPrefixes(norm).some((p) => fields.get(p)?.private === true)) return true;
     if (use === "select" || use === "shape") return false;

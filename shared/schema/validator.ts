@@ -72,6 +72,8 @@ export function compileValidators(def: CollectionDef): Validators {
   const assertNoLookalikes = lookalikeGuard([...fields.map((field) => field.name), ...SYSTEM_FIELDS, owner]);
   const assertBodyKeys = lookalikeGuard([...fieldPaths(def).keys(), owner]);
   const hidden = privateTree(def.fields);
+  // A private owner stays private in `createdBy`, which the server sets to the same user id.
+  if (ownerRules && def.fields.some((field) => field.name === owner && field.private)) hidden.set("createdBy", null);
 
   /** Key checks, then the body without system fields. */
   function prepare(body: unknown): Record<string, unknown> {
