@@ -66,6 +66,23 @@ export function ownerFilter(def: Pick<CollectionDef, "rls">, ownerId: string | n
   return ownerId === null ? {} : { [def.rls.ownerField]: ownerId };
 }
 
+/**
+ * The store filter of what an allowed read shows the caller, `ownerId` being `authorize`'s answer:
+ * under an `owner` rule the caller's own documents (`publicWhen` only narrows what a rule shows, and
+ * an owner's documents are all theirs to see); otherwise, for a pk caller of a collection with
+ * `publicWhen`, the documents matching it plus, when signed in, the caller's own; else all ({}).
+ * A hidden document is then not found, as a missing one is: the condition is part of the query.
+ */
+export function readFilter(
+  def: Pick<CollectionDef, "rls">,
+  caller: Caller,
+  ownerId: string | null,
+): Record<string, unknown> {
+  const when = def.rls.publicWhen;
+  if (ownerId !== null || !when || caller.keyType === "secret") return ownerFilter(def, ownerId);
+  return caller.userId === null ? { ...when } : { $or: [{ ...when }, { [def.rls.ownerField]: caller.userId }] };
+}
+
 /** Whether documents of the collection have owners: RLS is on, or some operation's rule is `owner`. */
 export function ownsDocuments(def: Pick<CollectionDef, "rls" | "permissions">): boolean {
   return def.rls.enabled || Object.values(def.permissions).includes("owner");

@@ -1,7 +1,7 @@
 import type { Deps } from "../../shared/deps.js";
 import { etagMatches, etagOf } from "../../shared/documents.js";
 import { ApiError } from "../../shared/errors.js";
-import { decideAccess, ownerFilter, rulesFor } from "../../shared/rules.js";
+import { decideAccess, ownerFilter, readFilter, rulesFor } from "../../shared/rules.js";
 import type { Doc, Filter } from "../../shared/store/types.js";
 import { and, type Ctx, documentId, type Target } from "./target.js";
 
@@ -20,7 +20,8 @@ export function readsDocuments(target: Target): boolean {
 /**
  * The documents a write may address, or null for none. A write reaches only what the caller's read
  * rule shows it, so it learns no more than a read would: under an `owner` read rule another user's
- * document is 404, and a guest, whom an `owner` or `user` read rule shows nothing, addresses nothing.
+ * document is 404 (and so is a draft `publicWhen` hides from it), and a guest, whom an `owner` or
+ * `user` read rule shows nothing, addresses nothing.
  * A `secret` read rule shows no pk caller anything (write-only collections): there the update or
  * delete rule alone confines the write, which is blind (answered without the document).
  */
@@ -28,7 +29,7 @@ function addressable(target: Target, ownerId: string | null): Filter | null {
   const { def, caller } = target;
   const rule = rulesFor(def).read;
   const read = decideAccess(caller, rule, "read");
-  if (read.allowed) return ownerFilter(def, read.ownerId);
+  if (read.allowed) return readFilter(def, caller, read.ownerId);
   return rule === "secret" ? ownerFilter(def, ownerId) : null;
 }
 

@@ -6,7 +6,7 @@ import { ApiError } from "../../shared/errors.js";
 import { ok, readJson } from "../../shared/http.js";
 import type { ResolvedProject } from "../../shared/principal.js";
 import { restrictedFor, vetFilter } from "../../shared/query.js";
-import { authorize, ownerFilter } from "../../shared/rules.js";
+import { authorize, readFilter } from "../../shared/rules.js";
 import { isPlainObject } from "../../shared/sanitize.js";
 import type { CollectionDef } from "../../shared/schema/definition.js";
 import { type Doc, ResultTooLargeError, StoreUnavailableError } from "../../shared/store/types.js";
@@ -36,7 +36,7 @@ export function aggregateRoutes(deps: Deps): Hono<AppEnv> {
     const privatePaths = isSecretKey ? [] : [...(context.fields ?? [])].filter(([, f]) => f.private).map(([p]) => p);
     const body = await readJson(c);
     const pipeline = vetPipeline(isPlainObject(body) ? body.pipeline : body, {
-      readFilter: ownerFilter(def, ownerId),
+      readFilter: readFilter(def, caller, ownerId),
       privatePaths,
       restricted: (path, use) => restrictedFor(path, use, context),
       // After a reshaping stage a name no longer has the collection's type (`_id` is a group key).

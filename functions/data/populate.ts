@@ -10,7 +10,7 @@ import { ApiError } from "../../shared/errors.js";
 import { isId } from "../../shared/ids.js";
 import { jsonBytesWithin } from "../../shared/json-bytes.js";
 import { invalidQuery } from "../../shared/query/fail.js";
-import { authorize, type Caller, ownerFilter } from "../../shared/rules.js";
+import { authorize, type Caller, readFilter } from "../../shared/rules.js";
 import type { CollectionDef } from "../../shared/schema/definition.js";
 import { looksLikeUsers } from "../../shared/schema/names.js";
 import type { Ctx } from "./target.js";
@@ -126,7 +126,7 @@ async function readable(deps: Deps, c: Ctx, caller: Caller, name: string, ids: s
   const collection = deps.collections.database(project).collection(name);
   let total = 0;
   for (let at = 0; at < ids.length; at += READ_BATCH) {
-    const filter = and({ _id: { $in: ids.slice(at, at + READ_BATCH) } }, ownerFilter(entry.def, ownerId));
+    const filter = and({ _id: { $in: ids.slice(at, at + READ_BATCH) } }, readFilter(entry.def, caller, ownerId));
     for (const stored of await collection.find(filter)) {
       const doc = validators.strip(stored, { isSecretKey: keyType === "secret" });
       const bytes = jsonBytesWithin(doc, MAX_POPULATED_BYTES);

@@ -5,7 +5,7 @@ import { etagMatches, etagOf } from "../../shared/documents.js";
 import { ApiError } from "../../shared/errors.js";
 import { ok, okDocument, okItems, queryParams } from "../../shared/http.js";
 import { encodeCursor, LIST_TIME_MS, type ListQuery, parseListQuery } from "../../shared/query.js";
-import { authorize, ownerFilter } from "../../shared/rules.js";
+import { authorize, readFilter } from "../../shared/rules.js";
 import { isPlainObject } from "../../shared/sanitize.js";
 import type { Doc } from "../../shared/store/types.js";
 import { populate, populatedFields } from "./populate.js";
@@ -54,7 +54,7 @@ export function readRoutes(deps: Deps): Hono<AppEnv> {
     const { def, caller, collection, isSecretKey, present } = await resolveTarget(deps, c);
     // The rule comes first in every filter: a document it hides never meets the caller's conditions
     // (a costly regex on it answered 400 exactly when a guess about its hidden text held).
-    const rule = ownerFilter(def, authorize(caller, def, "list"));
+    const rule = readFilter(def, caller, authorize(caller, def, "list"));
     const params = queryParams(c);
     const query = parseListQuery(params, queryContext(def, isSecretKey));
     const refs = populatedFields(params, def);
@@ -90,7 +90,7 @@ export function readRoutes(deps: Deps): Hono<AppEnv> {
     const { def, caller, collection, present } = target;
     const ownerId = authorize(caller, def, "read");
     const refs = populatedFields(queryParams(c), def);
-    const doc = await collection.findOne(and({ _id: documentId(c) }, ownerFilter(def, ownerId)));
+    const doc = await collection.findOne(and({ _id: documentId(c) }, readFilter(def, caller, ownerId)));
     if (!doc) throw new ApiError("DOCUMENT_NOT_FOUND");
     // The ETag is this document's version (and view), which says nothing of the documents populated into it:
     // such an answer gets no ETag (and never 304), so no cache keeps it past their changes.

@@ -52,10 +52,15 @@ export type Operation = (typeof OPERATIONS)[number];
 export const ACCESS_RULES = ["guest", "user", "owner", "secret"] as const;
 export type AccessRule = (typeof ACCESS_RULES)[number];
 
+/** A `publicWhen` condition: declared scalar fields, each to the one value (as stored) that makes a document public. */
+export type PublicWhen = Record<string, string | number | boolean>;
+
 export interface RlsConfig {
   enabled: boolean;
   mode: "public-read" | "private";
   ownerField: string;
+  /** Which documents a pk reader who is not their owner sees (shared/rules.ts `readFilter`); all when absent. */
+  publicWhen?: PublicWhen;
 }
 
 export interface CollectionDef {
@@ -289,6 +294,10 @@ const rlsSchema = z.strictObject({
     .boolean()
     .refine((v) => v, 'requireAuthForWrite: false is not supported; set permissions (e.g. "create": "guest")')
     .nullish(),
+  publicWhen: z
+    .record(z.string(), z.unknown())
+    .refine((v) => Object.keys(v).length > 0, "publicWhen must name at least one field")
+    .nullish(),
 });
 
 const permissionsSchema = z.strictObject({
@@ -328,10 +337,16 @@ export const definitionSchema: z.ZodType<CollectionDef> = z
       const rule = raw.permissions?.[op];
       if (rule != null) permissions[op] = rule;
     }
-    if (rls.enabled || Object.values(permissions).includes("owner")) {
-      ownerFieldProblems(fields, rls.ownerField, [raw.fields ? "fields" : "model"], ctx);
-    }
-    const def: CollectionDef = { name: raw.name, fields, additionalFields, rls, permissions };
+    const owned = rls.enabled || Object.values(permissions).includes("owner");
+    if (owned) ownerFieldProblems(fields, rls.ownerField, [raw.fields ? "fields" : "model"], ctx);
+    const publicWhen = raw.rls?.publicWhen ? publicWhenOf(raw.rls.publicWhen, fields, owned, ctx) : undefined;
+    const def: CollectionDef = {
+      name: raw.name,
+      fields,
+      additionalFields,
+      rls: publicWhen ? { ...rls, publicWhen } : rls,
+      permissions,
+    };
     if (raw.aggregate) def.aggregate = { publishable: raw.aggregate.publishable };
     if (indexedFields(def).length > MAX_INDEXED_FIELDS) {
       issue(ctx, [raw.fields ? "fields" : "model"], `At most ${MAX_INDEXED_FIELDS} fields may be indexed or unique`);
@@ -361,6 +376,46 @@ function ownerFieldProblems(fields: readonly FieldDef[], ownerField: string, pat
     const rule = (owner.minLength ?? 0) > ID_LENGTH ? "minLength" : "maxLength";
     issue(ctx, [...path, at, rule], `${holds}: ids are ${ID_LENGTH} characters long`);
   }
+}
+
+/** The field types a `publicWhen` value may match: one scalar, compared for equality as stored. */
+const PUBLIC_WHEN_TYPES = new Set<FieldType>(["string", "email", "url", "number", "integer", "boolean", "date"]);
+
+/**
+ * A `publicWhen` checked against the fields, its values in their stored form (a date as its ISO
+ * string). It may name only declared top-level fields that are not private (whether a document is
+ * shown would tell a private value) and of a scalar type, each to one value the field takes; and
+ * only where documents have owners: it hides a document from everyone but its owner, and an
+ * ownerless draft would be no end user's to read or publish.
+ */
+function publicWhenOf(raw: Record<string, unknown>, fields: readonly FieldDef[], owned: boolean, ctx: Ctx) {
+  const at = (key: string, message: string) => issue(ctx, ["rls", "publicWhen", key], message);
+  if (!owned) {
+    issue(
+      ctx,
+      ["rls", "publicWhen"],
+      'publicWhen needs documents with owners: set rls.enabled (e.g. "mode": "public-read") or an "owner" permission',
+    );
+  }
+  const out: PublicWhen = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const field = fields.find((f) => f.name === key);
+    if (!field) at(key, `"${key}" is not a declared top-level field`);
+    else if (field.private) at(key, `"${key}" is private: whether a document shows would tell its value`);
+    else if (!PUBLIC_WHEN_TYPES.has(field.type)) {
+      at(
+        key,
+        `"${key}" is a ${field.type} field; publicWhen takes string, number, integer, boolean, date, email or url fields`,
+      );
+    } else if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
+      at(key, "Expected one string, number or boolean value");
+    } else {
+      const result = valueSchema(field, { additionalFields: true }).safeParse(value);
+      if (result.success) out[key] = result.data as string | number | boolean;
+      else at(key, `The value does not fit the field: ${result.error.issues[0]?.message}`);
+    }
+  }
+  return out;
 }
 
 /** Defaults of object-valued fields re-checked without additional keys (the field-level check allows them). */
@@ -515,7 +570,7 @@ export function definitionView(def: CollectionDef): Raw {
     name: def.name,
     fields: def.fields.map(viewField),
     additionalFields: def.additionalFields,
-    rls: { ...def.rls },
+    rls: def.rls.publicWhen ? { ...def.rls, publicWhen: { ...def.rls.publicWhen } } : { ...def.rls },
     permissions: { ...def.permissions },
   };
   if (def.aggregate) view.aggregate = { ...def.aggregate };
