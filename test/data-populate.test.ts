@@ -1,13 +1,11 @@
 /**
  * `populate` / `expand` on lists and get-by-id (urBackend's SDK sends them): ref fields become the
- * documents they name, as the caller may read them in their own collection; a ref to users never
- * reads the accounts (API.md §4.2: end users are reachable only through /api/userAuth).
+ * documents they name, as the caller may read them in their own collection (a ref to users:
+ * test/data-populate-users.test.ts).
  */
 import urBackend from "@urbackend/sdk";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createAuthApp } from "../functions/auth/app.js";
-import { PASSWORD } from "./auth-helpers.js";
-import { call, type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers.js";
+import { type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers.js";
 import { aroundCollections } from "./helpers.js";
 import { serveLocalApp } from "./serve.js";
 
@@ -140,28 +138,6 @@ describe("populate", () => {
     const res = await env.pk("GET", `/api/data/posts/${id}?populate=authors`);
     expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);
     expect(read).toBe(200);
-  });
-
-  it("never reads accounts: a ref to users populates as null (list and get, even with the secret key)", async () => {
-    // users may be defined (extra profile fields) and referred to; the accounts stay behind /api/userAuth.
-    await env.defineCollection({ name: "users", fields: [{ name: "displayName", type: "string" }] });
-    await env.defineCollection({ name: "comments", fields: [{ name: "author", type: "ref", ref: "users" }] });
-    const signup = await call(createAuthApp(env.deps), "POST", "/api/userAuth/signup", {
-      key: env.project.pk,
-      body: { email: "author@example.com", password: PASSWORD, displayName: "Ann" },
-    });
-    expect(signup.status, signup.text).toBe(201);
-    const account = signup.json.data.user._id;
-    const created = await env.sk("POST", "/api/data/comments", { author: account });
-    expect(created.status).toBe(201);
-
-    const listed = await env.sk("GET", "/api/data/comments?populate=author");
-    expect(listed.status).toBe(200);
-    expect(listed.json.data.items[0].author).toBeNull();
-    expect(listed.text).not.toContain("passwordHash");
-    expect(listed.text).not.toContain("author@example.com");
-    const one = await env.sk("GET", `/api/data/comments/${created.json.data._id}?populate=author`);
-    expect(one.json.data.author).toBeNull();
   });
 
   it("names only ref fields of the collection: anything else is 400 INVALID_QUERY", async () => {

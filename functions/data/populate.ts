@@ -2,9 +2,14 @@
  * `populate` / `expand` (urBackend's SDK sends them): ref fields of an answer whose ids become the
  * documents they name, read as the caller may read them in their own collection (its read rule,
  * owners and private fields). A single ref the caller may not read, or that is gone, becomes null;
- * such ids are left out of an array of refs (as Mongoose's populate does). Top-level ref fields only.
+ * such ids are left out of an array of refs (as Mongoose's populate does). A ref to `users` becomes
+ * the account's public profile (as /api/userAuth/public/:username shows it). A ref to a collection
+ * that does not exist (yet) becomes null. Top-level ref fields only.
  */
 import { MAX_AGGREGATE_BYTES } from "../../shared/aggregate.js";
+import { profileSchema } from "../../shared/auth/profile.js";
+import { authSettingsOf } from "../../shared/auth/settings.js";
+import { publicProfile } from "../../shared/auth/users.js";
 import type { Deps } from "../../shared/deps.js";
 import { ApiError } from "../../shared/errors.js";
 import { isId } from "../../shared/ids.js";
@@ -12,7 +17,8 @@ import { jsonBytesWithin } from "../../shared/json-bytes.js";
 import { invalidQuery } from "../../shared/query/fail.js";
 import { authorize, type Caller, readFilter } from "../../shared/rules.js";
 import type { CollectionDef } from "../../shared/schema/definition.js";
-import { looksLikeUsers } from "../../shared/schema/names.js";
+import { isUsersCollection, looksLikeUsers, USERS } from "../../shared/schema/names.js";
+import type { Collection, Doc, Filter } from "../../shared/store/types.js";
 import type { Ctx } from "./target.js";
 import { and } from "./target.js";
 
@@ -106,29 +112,59 @@ const tooLarge = () =>
 /** Ids read in one query: a refusal comes after at most this many documents past the byte bound. */
 const READ_BATCH = 100;
 
+/** Where the documents of a ref's collection are read, which of them the caller may read, and how it sees them. */
+interface Source {
+  collection: Collection;
+  filter(ids: string[]): Filter;
+  view(stored: Doc): Record<string, unknown>;
+}
+
+/**
+ * A ref's collection as the caller may read it; null when it reads nothing (no such collection yet,
+ * a read rule that refuses the caller). A ref to `users` reads the accounts as /public/:username
+ * shows them (the project's public profile fields, private ones never), to every caller that could
+ * read the referencing document, and the same with the secret key: the author of a post is public
+ * by the project's own setting, while the account (email, verification, sessions) stays behind
+ * /api/userAuth and the admin API.
+ */
+async function sourceOf(deps: Deps, c: Ctx, caller: Caller, name: string): Promise<Source | null> {
+  const { project, keyType } = c.get("principal");
+  const byId = (ids: string[]): Filter => ({ _id: { $in: ids } });
+  if (isUsersCollection(name)) {
+    const fields = authSettingsOf(project).publicProfileFields;
+    const profile = await profileSchema(deps, project);
+    const collection = deps.collections.database(project).collection(USERS);
+    return { collection, filter: byId, view: (stored) => publicProfile(stored, fields, profile) };
+  }
+  const entry = looksLikeUsers(name) ? null : await deps.collections.get(project, name);
+  if (!entry) return null;
+  let ownerId: string | null;
+  try {
+    ownerId = authorize(caller, entry.def, "read");
+  } catch (error) {
+    if (error instanceof ApiError) return null; // not this caller's to read
+    throw error;
+  }
+  const validators = deps.collections.validators(project, entry);
+  return {
+    collection: deps.collections.database(project).collection(name),
+    filter: (ids) => and(byId(ids), readFilter(entry.def, caller, ownerId)),
+    view: (stored) => validators.strip(stored, { isSecretKey: keyType === "secret" }),
+  };
+}
+
 /**
  * The documents of `name` with these ids that the caller may read, as it may see them, by id; read
  * in batches, and refused (tooLarge) as soon as they pass `maxBytes` together, unread ones unread.
  */
 async function readable(deps: Deps, c: Ctx, caller: Caller, name: string, ids: string[], maxBytes: number) {
-  const { project, keyType } = c.get("principal");
   const found = new Map<string, Readable>();
-  const entry = ids.length > 0 && !looksLikeUsers(name) ? await deps.collections.get(project, name) : null;
-  if (!entry) return found;
-  let ownerId: string | null;
-  try {
-    ownerId = authorize(caller, entry.def, "read");
-  } catch (error) {
-    if (error instanceof ApiError) return found; // not this caller's to read
-    throw error;
-  }
-  const validators = deps.collections.validators(project, entry);
-  const collection = deps.collections.database(project).collection(name);
+  const source = ids.length > 0 ? await sourceOf(deps, c, caller, name) : null;
+  if (!source) return found;
   let total = 0;
   for (let at = 0; at < ids.length; at += READ_BATCH) {
-    const filter = and({ _id: { $in: ids.slice(at, at + READ_BATCH) } }, readFilter(entry.def, caller, ownerId));
-    for (const stored of await collection.find(filter)) {
-      const doc = validators.strip(stored, { isSecretKey: keyType === "secret" });
+    for (const stored of await source.collection.find(source.filter(ids.slice(at, at + READ_BATCH)))) {
+      const doc = source.view(stored);
       const bytes = jsonBytesWithin(doc, MAX_POPULATED_BYTES);
       total += bytes;
       if (total > maxBytes) throw tooLarge();
