@@ -198,3 +198,21 @@ it("each project has its own cookie: another tenant's login form, or a sign-in t
   });
   expect([other.status, other.json.data?.user.email]).toEqual([200, "attacker@evil.example"]);
 });
+
+it("a refresh with no token from a page on another site says why no cookie came and names header mode", async () => {
+  env = await authTestEnv();
+  const DEV = "http://localhost:5173"; // a Vite page against the API's http://localhost: another site for a browser
+  await env.deps.projects.update(env.project.id, { allowedOrigins: [DEV] });
+  const session = await env.signup("page@example.com", {}, { headers: { origin: DEV } });
+  const missing = await env.api("POST", "/refresh-token", { headers: { origin: DEV } });
+  expect([missing.status, missing.json.code]).toEqual([401, "REFRESH_TOKEN_INVALID"]);
+  expect(missing.json.message).toMatch(/no refresh cookie came.*COOKIE_SAMESITE is Lax.*x-refresh-token-mode: header/);
+  // The way out works from that page; a server and the API's own origin keep the plain message.
+  const header = await env.api("POST", "/refresh-token", {
+    headers: { origin: DEV, "x-refresh-token": String(session.refreshToken) },
+  });
+  expect(header.status, header.text).toBe(200);
+  const own = await env.api("POST", "/refresh-token", { key: env.project.sk, headers: { origin: "http://localhost" } });
+  const server = await env.api("POST", "/refresh-token", { key: env.project.sk });
+  expect([own.json.message, server.json.message]).toEqual(["Refresh token missing", "Refresh token missing"]);
+});

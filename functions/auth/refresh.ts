@@ -2,7 +2,6 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../../shared/app.js";
 import { revokeSession, rotateRefreshToken, sessionOfRefreshToken } from "../../shared/auth/sessions.js";
-import { ApiError } from "../../shared/errors.js";
 import { ok, readJson } from "../../shared/http.js";
 import { isId } from "../../shared/ids.js";
 import { bearerToken, verifyAccessToken } from "../../shared/tokens.js";
@@ -14,6 +13,7 @@ import {
   cookieOriginAllowed,
   readRefreshToken,
   refreshCookieOf,
+  refreshTokenMissing,
 } from "./transport.js";
 
 export function refreshRoutes(rt: AuthRuntime): Hono<AppEnv> {
@@ -23,7 +23,7 @@ export function refreshRoutes(rt: AuthRuntime): Hono<AppEnv> {
     const scope = await scopeOf(c, rt);
     const { settings, cols, now } = scope;
     const sent = readRefreshToken(c, await readJson(c), scope.project.id);
-    if (!sent) throw new ApiError("REFRESH_TOKEN_INVALID", "Refresh token missing");
+    if (!sent) throw refreshTokenMissing(c, rt.deps.config.publicUrl);
     if (sent.source === "cookie") assertCookieOrigin(c, scope.project.allowedOrigins, rt.deps.config.publicUrl);
     const issued = await rotateRefreshToken(cols, sent.token, {
       projectId: scope.project.id,

@@ -56,8 +56,28 @@ export const refreshCookieOf = (c: Context, projectId: string): string | undefin
 export function cookieOriginAllowed(c: Context, allowedOrigins: readonly string[], publicUrl: string | undefined) {
   const origin = c.req.header("origin");
   if (!origin) return true;
-  const own = [new URL(c.req.url).origin, publicUrl && new URL(publicUrl).origin];
-  return own.includes(origin) || originNamedOverTls(origin, allowedOrigins);
+  return ownOrigin(c, origin, publicUrl) || originNamedOverTls(origin, allowedOrigins);
+}
+
+/** Whether `origin` is the API's own: the request's URL's or PUBLIC_URL's. */
+const ownOrigin = (c: Context, origin: string, publicUrl: string | undefined) =>
+  [new URL(c.req.url).origin, publicUrl && new URL(publicUrl).origin].includes(origin);
+
+/**
+ * 401 for a refresh that carries no token at all. A page on another origin is told why its cookie
+ * may not have come: a browser neither stores nor sends a SameSite=Lax cookie on a cross-site fetch
+ * (localhost:5173 against 127.0.0.1:8787, an app's domain against workers.dev), and some block
+ * third-party cookies whatever SameSite says; header mode needs no cookie.
+ */
+export function refreshTokenMissing(c: Context, publicUrl: string | undefined): ApiError {
+  const origin = c.req.header("origin");
+  if (!origin || ownOrigin(c, origin, publicUrl)) return new ApiError("REFRESH_TOKEN_INVALID", "Refresh token missing");
+  return new ApiError(
+    "REFRESH_TOKEN_INVALID",
+    "Refresh token missing: no refresh cookie came with this request. A page on another site gets none " +
+      "while COOKIE_SAMESITE is Lax, and some browsers block third-party cookies anyway: sign in with " +
+      "`x-refresh-token-mode: header` and send the refresh token in `x-refresh-token`",
+  );
 }
 
 /** 403 ORIGIN_NOT_ALLOWED for a refresh token read from the cookie by an origin that may not use it. */
