@@ -13,7 +13,11 @@ export const ERROR_CODES = {
   OTP_INVALID: [400, "Invalid code"],
   OTP_EXPIRED: [400, "Code expired"],
   API_KEY_MISSING: [401, "API key missing"],
-  API_KEY_INVALID: [401, "API key invalid"],
+  // One answer for every reason (shared/api-key.ts), so it names them all: a rotated key reads like a typo.
+  API_KEY_INVALID: [
+    401,
+    "API key invalid: unknown, mistyped, revoked or rotated (a rotation replaces the key at once unless graceSeconds was given); use the project's current key",
+  ],
   AUTH_REQUIRED: [401, "Authentication required"],
   TOKEN_INVALID: [401, "Token invalid"],
   TOKEN_EXPIRED: [401, "Token expired: get a new one with POST /api/userAuth/refresh-token, then retry"],

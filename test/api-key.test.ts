@@ -4,11 +4,15 @@ import { requireApiKey } from "../shared/api-key.js";
 import { type AppEnv, createBaseApp } from "../shared/app.js";
 import { createSecretBox } from "../shared/crypto.js";
 import type { Deps } from "../shared/deps.js";
+import { ERROR_CODES } from "../shared/errors.js";
 import { createProjectService } from "../shared/projects.js";
 import type { Collection, Database, DocumentStore } from "../shared/store/types.js";
 import { fakeClock, testDeps } from "./helpers.js";
 
 type Keys = { publishable: string; secret: string };
+
+/** The one message of API_KEY_INVALID, whatever the reason. */
+const INVALID = ERROR_CODES.API_KEY_INVALID[1];
 
 /** A tiny project-facing app: the key middleware and one route naming the caller. */
 function whoamiApp(deps: Deps): Hono<AppEnv> {
@@ -187,7 +191,7 @@ describe("requireApiKey", () => {
     expect(res.status).toBe(status);
     if (code) {
       expect(body).toMatchObject({ success: false, code });
-      if (code === "API_KEY_INVALID") expect(body.message).toBe(message ?? "API key invalid");
+      if (code === "API_KEY_INVALID") expect(body.message).toBe(message ?? INVALID);
     } else {
       expect(body.data).toEqual({ projectId: project?.(), keyType });
     }
@@ -242,7 +246,10 @@ describe("requireApiKey", () => {
     expect((await call({ key: old.publishable })).status).toBe(200);
     const fresh = await deps.projects.rotateKeys(mine.id, "both");
     expect((await call({ key: old.secret })).status).toBe(401);
-    expect((await call({ key: old.publishable })).status).toBe(401);
+    // One answer for every reason, which names rotation beside a typo.
+    const rotated = await call({ key: old.publishable });
+    expect([rotated.status, (await rotated.json()).message]).toEqual([401, INVALID]);
+    expect(INVALID).toMatch(/mistyped.*rotated.*graceSeconds.*current key/);
     expect((await call({ key: fresh?.secret })).status).toBe(200);
     // The other project's cached key is untouched.
     expect((await call({ key: other.keys.secret })).status).toBe(200);
