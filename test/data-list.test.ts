@@ -792,8 +792,17 @@ describe("aggregate", () => {
     const token = await env.token(alice);
     const res = await aggregate([{ $match: {} }], "pk", token);
     expect([res.status, res.json.code]).toEqual([403, "READ_BLOCKED"]);
+    expect(res.json.message).toMatch(/settings\.data\.publishableAggregate/); // the way out, named
     await env.sk("PATCH", "/api/schemas/orders", { aggregate: { publishable: true } });
     expect((await aggregate([{ $match: {} }], "pk", token)).status).toBe(200);
+    // A definition that says false wins over the project's setting: its message names the definition.
+    await env.sk("PATCH", "/api/schemas/orders", { aggregate: { publishable: false } });
+    await env.deps.projects.update(env.project.id, { settings: { data: { publishableAggregate: true } } });
+    const off = await aggregate([{ $match: {} }], "pk", token);
+    expect([off.status, off.json.message]).toEqual([
+      403,
+      expect.stringMatching(/definition's aggregate\.publishable is false/),
+    ]);
   });
 
   describe("with publishableAggregate on", () => {

@@ -22,6 +22,12 @@ function publishableAggregate(project: ResolvedProject, def: CollectionDef): boo
   return isPlainObject(data) && data.publishableAggregate === true;
 }
 
+/** Why a publishable key may not aggregate, naming the setting that would allow it. */
+const publishableAggregateOff = (def: CollectionDef) =>
+  def.aggregate
+    ? "Aggregation with a publishable key is off for this collection (its definition's aggregate.publishable is false): set it to true, or use the secret key"
+    : "Aggregation with a publishable key needs the project's settings.data.publishableAggregate (or the collection definition's aggregate.publishable) set to true, or the secret key";
+
 /** POST /:collection/aggregate (API.md §5): allowlisted stages, read rules as a leading $match, bounded output. */
 export function aggregateRoutes(deps: Deps): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
@@ -29,7 +35,7 @@ export function aggregateRoutes(deps: Deps): Hono<AppEnv> {
   routes.post("/:collection/aggregate", async (c) => {
     const { def, caller, collection, isSecretKey, present } = await resolveTarget(deps, c);
     if (!isSecretKey && !publishableAggregate(c.get("principal").project, def)) {
-      throw new ApiError("READ_BLOCKED", "Aggregation needs the secret key unless the project allows it");
+      throw new ApiError("READ_BLOCKED", publishableAggregateOff(def));
     }
     const ownerId = authorize(caller, def, "list");
     const context = queryContext(def, isSecretKey);
