@@ -293,7 +293,7 @@ describe.each([
     vi.restoreAllMocks();
   });
 
-  it("Range: one range is a 206 with its bytes; past the end, 416; several ranges, other units, If-Range: the whole file", async () => {
+  it("Range: one range is a 206 with its bytes; past the end, 416; several ranges, other units, a stale If-Range: the whole file", async () => {
     const bytes = "0123456789abcdefghij"; // 20 bytes, each telling its offset
     const path = (await json(await upload(auth(a.sk), new Blob([bytes], { type: "text/plain" }), "a.txt"))).data.path;
     const signed = new URL((await fileRoute(path, auth(a.sk))).headers.get("location")!);
@@ -310,6 +310,8 @@ describe.each([
       body: bytes.slice(from, to + 1),
     });
     const whole = { status: 200, range: null, length: "20", body: bytes };
+    const etag = (await app.request(`${signed.pathname}${signed.search}`)).headers.get("etag")!;
+    expect(etag).toMatch(/^"[0-9a-f]{32}"$/);
     const unsatisfiable = { status: 416, range: "bytes */20", code: "RANGE_NOT_SATISFIABLE" };
     const cases: Array<[string, Record<string, string>, unknown]> = [
       ["first two", { range: "bytes=0-1" }, part(0, 1)],
@@ -323,13 +325,53 @@ describe.each([
       ["another unit", { range: "items=0-1" }, whole],
       ["last before first", { range: "bytes=5-2" }, whole],
       ["no number", { range: "bytes=-" }, whole],
-      ["If-Range (no validator of ours can match)", { range: "bytes=0-1", "if-range": '"x"' }, whole],
+      ["If-Range naming another version", { range: "bytes=0-1", "if-range": '"x"' }, whole],
+      [
+        "If-Range naming a date (no Last-Modified is sent)",
+        { range: "bytes=0-1", "if-range": new Date(0).toUTCString() },
+        whole,
+      ],
+      ["If-Range naming its ETag", { range: "bytes=0-1", "if-range": etag }, part(0, 1)],
       ["none", {}, whole],
     ];
     for (const [name, headers, expected] of cases) expect(await read(headers), name).toEqual(expected);
     expect(await read({ range: "bytes=2-5" }, "HEAD")).toEqual({ ...part(2, 5), body: "" });
     const full = await app.request(`${signed.pathname}${signed.search}`);
     expect(full.headers.get("accept-ranges")).toBe("bytes");
+  });
+
+  it("caching: a public file may be kept by any cache for 5 minutes, a private one by the browser for 1; both revalidate by ETag", async () => {
+    const path = (await json(await upload(auth(a.sk), png()))).data.path;
+    const other = (await json(await upload(auth(a.sk), png()))).data.path;
+    const signed = new URL((await fileRoute(path, auth(a.sk))).headers.get("location")!);
+    const privately = (headers: Record<string, string> = {}) =>
+      app.request(`${signed.pathname}${signed.search}`, { headers });
+    const first = await privately();
+    const etag = first.headers.get("etag")!;
+    expect([first.status, first.headers.get("cache-control"), etag]).toEqual([200, "private, max-age=60", etag]);
+    const again = await privately({ "if-none-match": `W/"other", ${etag}` });
+    expect([again.status, again.headers.get("etag"), again.headers.get("cache-control"), await again.text()]).toEqual([
+      304,
+      etag,
+      "private, max-age=60",
+      "",
+    ]);
+    expect((await privately({ "if-none-match": '"other"' })).status).toBe(200);
+
+    await deps.projects.update(a.id, { settings: { storage: { public: true } } });
+    clock.advance(60_000); // past the key-less project cache
+    const open = await fetchFile(path);
+    expect([open.status, open.headers.get("cache-control"), open.headers.get("etag")]).toEqual([
+      200,
+      "public, max-age=300",
+      etag,
+    ]);
+    const revalidated = await fetchFile(path, { "if-none-match": etag });
+    expect([revalidated.status, revalidated.headers.get("cache-control")]).toEqual([304, "public, max-age=300"]);
+    // Each file has its own tag: another file is never taken for this one.
+    const second = await fetchFile(other, { "if-none-match": etag });
+    expect(second.status).toBe(200);
+    expect(second.headers.get("etag")).not.toBe(etag);
   });
 
   it("a key-less read finds its project as keys do: cached for the key TTL, an unknown id for a few seconds", async () => {

@@ -4,6 +4,8 @@ import { z } from "zod";
 import { requireApiKey } from "../../shared/api-key.js";
 import type { AppEnv } from "../../shared/app.js";
 import { callerOf } from "../../shared/caller.js";
+import { sha256Hex } from "../../shared/crypto.js";
+import { etagMatches } from "../../shared/documents.js";
 import { ApiError } from "../../shared/errors.js";
 import { ok, parseWith, publicBaseUrl, queryParams, readJson } from "../../shared/http.js";
 import { type FileDoc, fileRecords } from "../../shared/storage/files.js";
@@ -28,6 +30,18 @@ const dispositionOf = (contentType: string, name: string) =>
   `${INLINE.test(contentType) ? "inline" : "attachment"}; filename="${name}"`;
 /** The name a file is served under: the last segment of its path. */
 const nameOf = (path: string) => path.split("/").pop() ?? "file";
+/**
+ * A served file's validator: its path, which names one content for good (a path's random part is
+ * never given out again, and a file is never rewritten), so the tag holds as long as the file does.
+ */
+const fileTag = (path: string) => `"${sha256Hex(path).slice(0, 32)}"`;
+/**
+ * How long caches may keep a file: a public project's for 5 minutes, by anyone's cache (a CDN in
+ * front of the API too: the same bytes for every caller); a private one's only in the browser that
+ * fetched it, for a minute. After that a cache asks again with If-None-Match (a 304 while it lives).
+ */
+const PUBLIC_CACHE = "public, max-age=300";
+const PRIVATE_CACHE = "private, max-age=60";
 /** Files served from the API's origin never run scripts there (PDF viewers refuse a sandbox, and run none). */
 const SANDBOX = "default-src 'none'; media-src 'self'; img-src 'self'; style-src 'unsafe-inline'; sandbox";
 
@@ -56,10 +70,16 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
    * running this GET route and dropping the body unread, which (fs store) would hold a file
    * descriptor per request.
    */
-  async function serve(c: Ctx, path: string) {
+  async function serve(c: Ctx, path: string, cacheControl: string) {
     const stored = await blobs.head(path);
     if (!stored) throw new ApiError("FILE_NOT_FOUND");
-    const range = requestedRange(c.req.header("range"), c.req.header("if-range"), stored.size);
+    const etag = fileTag(path);
+    const ifNoneMatch = c.req.header("if-none-match");
+    if (ifNoneMatch && etagMatches(ifNoneMatch, etag)) {
+      return c.body(null, 304, { etag, "cache-control": cacheControl });
+    }
+    const ifRange = c.req.header("if-range");
+    const range = requestedRange(c.req.header("range"), ifRange === undefined || ifRange.trim() === etag, stored.size);
     if (range === "unsatisfiable") {
       throw new ApiError("RANGE_NOT_SATISFIABLE", `The file has ${stored.size} bytes`, {
         headers: { "content-range": `bytes */${stored.size}` },
@@ -73,7 +93,8 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
       "x-content-type-options": "nosniff",
       ...(stored.contentType === "application/pdf" ? {} : { "content-security-policy": SANDBOX }),
       "content-disposition": dispositionOf(stored.contentType, nameOf(path)),
-      "cache-control": "private, max-age=60",
+      "cache-control": cacheControl,
+      etag,
     };
     const status = range ? 206 : 200;
     if (c.req.method === "HEAD") return c.body(null, status, headers);
@@ -108,7 +129,7 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
       // anyone's, and would fill the project's request log.
       c.set("principal", { project, keyType: "publishable" });
       const url = await bucketUrl(path, file.contentType);
-      return url ? c.redirect(url, 302) : serve(c, path);
+      return url ? c.redirect(url, 302) : serve(c, path, PUBLIC_CACHE);
     }
     await key(c, async () => undefined); // a private file: a valid key of its project, else 401
     const { project: own } = c.get("principal");
@@ -181,7 +202,7 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
   routes.get("/blob", async (c) => {
     const signed = signer.verify(queryParams(c), Math.floor(deps.clock.now() / 1000));
     if (signed?.op !== "get") throw new ApiError("FORBIDDEN", "Invalid or expired download URL");
-    return serve(c, signed.path);
+    return serve(c, signed.path, PRIVATE_CACHE);
   });
 
   return routes;

@@ -7,15 +7,15 @@ const ONE_RANGE = /^bytes=(\d*)-(\d*)$/i;
  * The part of a file of `size` bytes a request asks for: one range (a 206), none (the whole file, a
  * 200), or a range that starts at or past the end ("unsatisfiable", a 416). Everything but a single
  * byte range is answered with the whole file, as RFC 9110 allows a server: several ranges (a
- * multipart answer no media player needs), other units, a malformed header, and an If-Range, whose
- * validator cannot match (served files carry no ETag or Last-Modified).
+ * multipart answer no media player needs), other units, a malformed header, and a range whose
+ * If-Range did not name the file's current ETag (`ifRangeHolds` false).
  */
 export function requestedRange(
   range: string | undefined,
-  ifRange: string | undefined,
+  ifRangeHolds: boolean,
   size: number,
 ): ByteRange | "unsatisfiable" | undefined {
-  const match = range === undefined || ifRange !== undefined ? null : ONE_RANGE.exec(range.trim());
+  const match = range === undefined || !ifRangeHolds ? null : ONE_RANGE.exec(range.trim());
   const [first = "", last = ""] = match?.slice(1) ?? [];
   if (!match || (first === "" && last === "")) return undefined;
   if (first === "") {
