@@ -31,12 +31,12 @@ export function andAll(clauses: QueryFilter[]): QueryFilter {
     for (const key of keys) {
       const value = clause[key];
       const existing = merged[key];
-      Object.defineProperty(merged, key, {
-        value: Object.hasOwn(merged, key) ? { ...(existing as object), ...(value as object) } : value,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+      const next = Object.hasOwn(merged, key) ? { ...(existing as object), ...(value as object) } : value;
+      // Only "__proto__" needs defining (assigned, it would set the prototype); defining every key
+      // turned the filter into a slow dictionary object for all that reads it after.
+      if (key === "__proto__")
+        Object.defineProperty(merged, key, { value: next, enumerable: true, writable: true, configurable: true });
+      else merged[key] = next;
     }
   }
   if (rest.length === 0) return merged;

@@ -30,6 +30,7 @@ const FORBIDDEN_SEGMENTS = new Set(["__proto__", "constructor", "prototype"]);
 const MAX_PATH_LENGTH = 256;
 const MAX_SEGMENTS = 16;
 const INDEX_SEGMENT = /^\d+$/;
+const NUMERIC_SEGMENT = /(?:^|\.)\d+(?:\.|$)/;
 const OPEN_TYPES = new Set<FieldType>(["object", "array", "any"]);
 
 /** System fields every document has; filterable and sortable, private only as `createdBy` of a private owner. */
@@ -61,6 +62,9 @@ export function pathProblem(path: string): string | null {
  * Declared readings come first. Without digit-named fields there is exactly one reading.
  */
 function schemaPaths(path: string, fields: ReadonlyMap<string, unknown>): string[] {
+  // The common case, and called several times per path of each list: no numeric segment (and no
+  // leading empty one, which the walk below drops) leaves the path its only reading.
+  if (path[0] !== "." && !NUMERIC_SEGMENT.test(path)) return [path];
   let readings = [""];
   for (const segment of path.split(".")) {
     const next: string[] = [];
