@@ -67,6 +67,24 @@ describe("writes of one turn, on disk", () => {
     expect((await reopened.collection("temp").find({})).map((d) => d.n)).toEqual([2]);
     await reopenedStore.close();
   });
+
+  it("lists after reopen a collection written again after its drop, or its database's, in a later commit", async () => {
+    const store = await openEmbeddedStore({ dataDir });
+    const tenant = store.tenant({ projectId: "p1" });
+    await tenant.collection("a").insertOne({ n: 1 });
+    await tenant.collection("b").insertOne({ n: 1 });
+    await tenant.collection("a").insertOne({ n: 2 }); // a commit of a collection already listed
+    await tenant.dropCollection("a");
+    await tenant.collection("a").insertOne({ n: 3 });
+    await store.platform().collection("c").insertOne({ n: 1 });
+    await tenant.drop();
+    await tenant.collection("b").insertOne({ n: 2 });
+    await store.close();
+    const reopened = await openEmbeddedStore({ dataDir });
+    expect(await reopened.tenant({ projectId: "p1" }).listCollections()).toEqual(["b"]);
+    expect(await reopened.platform().listCollections()).toEqual(["c"]);
+    await reopened.close();
+  });
 });
 
 describe("one process per data directory", () => {
