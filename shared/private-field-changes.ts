@@ -2,7 +2,7 @@ import { randomToken } from "./crypto.js";
 import { ApiError } from "./errors.js";
 import { pathPrefixes } from "./query/paths.js";
 import { type CollectionDef, type FieldPathInfo, fieldPaths, outermostPrivatePaths } from "./schema/definition.js";
-import { privateShape } from "./schema/private-values.js";
+import { createdByPrivate, privateShape } from "./schema/private-values.js";
 import type { Collection } from "./store/types.js";
 
 /**
@@ -21,10 +21,18 @@ export async function assertNoRetiredPrivateValues(
   const stillPrivateOrPublished = (path: string) =>
     after.get(path)?.published === true || pathPrefixes(path).some((prefix) => after.get(prefix)?.private);
   const retired = outermostPrivatePaths(before).filter((path) => !stillPrivateOrPublished(path));
+  // `createdBy` too, private while the owner field is (see createdByPrivate), unless `next` keeps a
+  // private owner field or publishes its owner field in so many words.
+  if (createdByPrivate(previous) && !(next && (createdByPrivate(next) || after.get(next.rls.ownerField)?.published))) {
+    retired.push("createdBy");
+  }
   for (const path of retired) {
     const holding = await collection.count({ [path]: { $exists: true } });
     if (holding === 0) continue;
-    const message = `private field "${path}" still has values in ${holding} document(s): unset them first, keep it private, or declare it private: false to publish them`;
+    const message =
+      path === "createdBy"
+        ? `createdBy names the authors of ${holding} document(s) and is private while the owner field "${previous.rls.ownerField}" is: keep the owner field private, or declare it private: false to publish them`
+        : `private field "${path}" still has values in ${holding} document(s): unset them first, keep it private, or declare it private: false to publish them`;
     throw new ApiError("VALIDATION_FAILED", message, { details: [{ path: "fields", message }] });
   }
 }
@@ -35,12 +43,15 @@ export async function assertNoRetiredPrivateValues(
  * that says nothing of their names).
  */
 export function viewOf(def: CollectionDef, previous?: { def: CollectionDef; view: string }): string {
-  const shape = privateShape(def.fields);
+  const shape = hiddenShape(def);
   if (shape === "") return "";
-  const kept = previous && previous.view !== "" && privateShape(previous.def.fields) === shape;
+  const kept = previous && previous.view !== "" && hiddenShape(previous.def) === shape;
   return kept ? previous.view : randomToken(6);
 }
 
+/** What a definition hides from pk callers, as one string: its private fields, and `createdBy` when private. */
+const hiddenShape = (def: CollectionDef) => privateShape(def.fields) + (createdByPrivate(def) ? "|createdBy" : "");
+
 /** The `view` of a definition stored before views were: its revision stands for it. */
 export const legacyView = (doc: Record<string, unknown>) =>
-  privateShape((doc.def as CollectionDef).fields) === "" ? "" : `${doc.revision ?? doc.version}`;
+  hiddenShape(doc.def as CollectionDef) === "" ? "" : `${doc.revision ?? doc.version}`;

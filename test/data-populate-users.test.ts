@@ -125,6 +125,25 @@ describe("populate of a ref to users", () => {
     expect([after.json.data.author, after.json.data.coauthors]).toEqual([null, []]);
   });
 
+  it("an account without a username has no public profile: null, for the secret key too (no id lists an account /public/:username cannot reach)", async () => {
+    const b = await blog();
+    const auth = createAuthApp(env.deps);
+    const nameless = await call(auth, "POST", "/api/userAuth/signup", {
+      key: env.project.pk,
+      body: { email: "vic@example.com", password: PASSWORD, displayName: "Victoria" },
+    });
+    expect(nameless.status, nameless.text).toBe(201);
+    const post = await env.sk("POST", "/api/data/posts", {
+      author: nameless.json.data.user._id,
+      coauthors: [nameless.json.data.user._id, b.user],
+    });
+    for (const read of [env.pk, env.sk]) {
+      const res = await read("GET", `/api/data/posts/${post.json.data._id}?populate=author,coauthors`);
+      expect([res.json.data.author, res.json.data.coauthors]).toEqual([null, [b.publicView]]);
+      expect(res.text).not.toContain("Victoria");
+    }
+  });
+
   it("a ref to a collection that does not exist yet is accepted and populates as null until it exists", async () => {
     env = await dataTestEnv();
     await env.defineCollection({ name: "posts", fields: [{ name: "series", type: "ref", ref: "series" }] });

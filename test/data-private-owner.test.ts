@@ -4,7 +4,7 @@
  * stripped from every pk read and refused in pk filters, sorts, selects and pipelines, as the owner
  * field is. The secret key sees and queries both.
  */
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers.js";
 
 let env: DataTestEnv;
@@ -69,4 +69,54 @@ it("a pk pipeline naming createdBy is refused; the secret key sees and filters b
   expect(sk.json.data.items.map((d: { createdBy: string; userId: string }) => [d.createdBy, d.userId])).toEqual([
     [alice, alice],
   ]);
+});
+
+describe("definition changes keep the authors hidden unless published on purpose", () => {
+  let own: DataTestEnv;
+  let doc: string;
+  const fields = (ownerPrivate: boolean | undefined) => [
+    { name: "text", type: "string" },
+    { name: "other", type: "string" },
+    { name: "userId", type: "string", ...(ownerPrivate === undefined ? {} : { private: ownerPrivate }) },
+  ];
+  beforeEach(async () => {
+    own = await dataTestEnv();
+    await own.defineCollection({
+      name: "confessions",
+      fields: fields(true),
+      rls: { enabled: true, mode: "public-read" },
+    });
+    const created = await own.pk("POST", "/api/data/confessions", {
+      token: await own.token(alice),
+      body: { text: "me" },
+    });
+    doc = created.json.data._id;
+  });
+  afterEach(() => own.close());
+
+  it("turning the owner rules off keeps createdBy hidden (the owner field is still private)", async () => {
+    expect((await own.sk("PATCH", "/api/schemas/confessions", { rls: { enabled: false } })).status).toBe(200);
+    const list = await own.pk("GET", "/api/data/confessions");
+    expect([list.status, list.text.includes(alice)]).toEqual([200, false]);
+  });
+
+  it("moving the owner to a public field is 400 while documents hold authors; declaring the owner field private: false publishes them, with a new ETag", async () => {
+    const moved = await own.sk("PATCH", "/api/schemas/confessions", { rls: { ownerField: "other" } });
+    expect([moved.status, moved.json.code, moved.json.message]).toEqual([
+      400,
+      "VALIDATION_FAILED",
+      expect.stringContaining("createdBy names the authors of 1 document(s)"),
+    ]);
+    const before = await own.pk("GET", `/api/data/confessions/${doc}`);
+    expect(before.text).not.toContain(alice);
+    const published = await own.sk("PUT", "/api/schemas/confessions", {
+      fields: fields(false),
+      rls: { enabled: true, mode: "public-read" },
+    });
+    expect(published.status, published.text).toBe(200);
+    const after = await own.pk("GET", `/api/data/confessions/${doc}`, {
+      headers: { "if-none-match": before.headers.get("etag")! },
+    });
+    expect([after.status, after.json.data.createdBy]).toEqual([200, alice]);
+  });
 });

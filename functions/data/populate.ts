@@ -3,7 +3,7 @@
  * documents they name, read as the caller may read them in their own collection (its read rule,
  * owners and private fields). A single ref the caller may not read, or that is gone, becomes null;
  * such ids are left out of an array of refs (as Mongoose's populate does). A ref to `users` becomes
- * the account's public profile (as /api/userAuth/public/:username shows it). A ref to a collection
+ * the account's public profile (as /api/userAuth/public/:username shows it; none without a username). A ref to a collection
  * that does not exist (yet) becomes null. Top-level ref fields only.
  */
 import { MAX_AGGREGATE_BYTES } from "../../shared/aggregate.js";
@@ -134,7 +134,9 @@ async function sourceOf(deps: Deps, c: Ctx, caller: Caller, name: string): Promi
     const fields = authSettingsOf(project).publicProfileFields;
     const profile = await profileSchema(deps, project);
     const collection = deps.collections.database(project).collection(USERS);
-    return { collection, filter: byId, view: (stored) => publicProfile(stored, fields, profile) };
+    // Only accounts with a username, as /public/:username reaches: no id finds one it cannot.
+    const filter = (ids: string[]): Filter => ({ ...byId(ids), username: { $type: "string" } });
+    return { collection, filter, view: (stored) => publicProfile(stored, fields, profile) };
   }
   const entry = looksLikeUsers(name) ? null : await deps.collections.get(project, name);
   if (!entry) return null;

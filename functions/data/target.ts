@@ -15,6 +15,7 @@ import {
   SYSTEM_FIELDS,
 } from "../../shared/schema/definition.js";
 import { implicitDefinition, parseCollectionName } from "../../shared/schema/names.js";
+import { createdByPrivate } from "../../shared/schema/private-values.js";
 import type { Validators } from "../../shared/schema/validator.js";
 import { type Collection, type Doc, DuplicateKeyError, type Filter } from "../../shared/store/types.js";
 
@@ -98,8 +99,7 @@ export function queryContext(def: CollectionDef, isSecretKey: boolean): QueryCon
     if (fields && ownsDocuments(def) && !fields.has(owner) && !SYSTEM_FIELDS.includes(owner)) {
       fields = new Map([...fields, [owner, { type: "string", private: false }]]);
     }
-    // A private owner stays private in `createdBy`, which the server sets to the same user id.
-    if (fields && ownsDocuments(def) && fields.get(owner)?.private) {
+    if (fields && createdByPrivate(def)) {
       fields = new Map([...fields, ["createdBy", { type: "string", private: true }]]);
     }
     queryFieldsByDef.set(def, fields);

@@ -32,6 +32,15 @@ export function privateTree(fields: readonly FieldDef[]): PrivateTree {
 }
 
 /**
+ * Whether `createdBy` is private to publishable-key callers: the field named as the owner field is
+ * declared private, and the server sets `createdBy` to the same user id (an anonymous collection
+ * would tell every reader its authors through it).
+ */
+export function createdByPrivate(def: { fields: readonly FieldDef[]; rls: { ownerField: string } }): boolean {
+  return def.fields.some((field) => field.name === def.rls.ownerField && field.private === true);
+}
+
+/**
  * The private fields as one canonical string, "" when there are none: two definitions hide the same
  * from publishable-key callers exactly when theirs are equal.
  */

@@ -12,7 +12,7 @@ import { ApiError } from "../errors.js";
 import { MAX_MATCH_WORK, metered } from "../linear-regexp.js";
 import { assertSafeBody, isPlainObject, lookalikeGuard } from "../sanitize.js";
 import { type CollectionDef, definitionSize, type FieldDef, fieldPaths, SYSTEM_FIELDS } from "./definition.js";
-import { keepPrivateValues, privateTree, stripWith } from "./private-values.js";
+import { createdByPrivate, keepPrivateValues, privateTree, stripWith } from "./private-values.js";
 import { budgetSpent, charge, MAX_PROBLEMS, withinProblemBudget } from "./problem-budget.js";
 import { check, issueDetails, objectSchema, valueSchema } from "./value-schema.js";
 
@@ -72,8 +72,7 @@ export function compileValidators(def: CollectionDef): Validators {
   const assertNoLookalikes = lookalikeGuard([...fields.map((field) => field.name), ...SYSTEM_FIELDS, owner]);
   const assertBodyKeys = lookalikeGuard([...fieldPaths(def).keys(), owner]);
   const hidden = privateTree(def.fields);
-  // A private owner stays private in `createdBy`, which the server sets to the same user id.
-  if (ownerRules && def.fields.some((field) => field.name === owner && field.private)) hidden.set("createdBy", null);
+  if (createdByPrivate(def)) hidden.set("createdBy", null);
 
   /** Key checks, then the body without system fields. */
   function prepare(body: unknown): Record<string, unknown> {
