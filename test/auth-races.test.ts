@@ -243,3 +243,29 @@ it("a refresh overlapping the account's deletion, and a second refresh with its 
   expect([second.status, (await first).json.code]).toEqual([200, "REFRESH_TOKEN_INVALID"]);
   expect(await sessions()).toEqual([]);
 });
+
+/** Changes the password from the session of `accessToken` (the right current password). */
+const changePassword = (accessToken: string) =>
+  env.api("PUT", "/change-password", {
+    token: accessToken,
+    body: { currentPassword: PASSWORD, newPassword: "brand new password 2" },
+  });
+
+it("a login whose session a password change revoked (and counted) is ordered before it: 200, and its tokens lead nowhere", async () => {
+  // Serial orders: login → change: login 200 and revokedSessions 1; change → login: login 401 and 0.
+  const own = await env.signup("ann@example.com"); // the only session: a change from it ends no other
+  const held = heldCall("_auth_refresh_tokens", "insertOne"); // the login's session is inserted, its token next
+  const login = env.login("ann@example.com");
+  await held.entered;
+  const changed = await changePassword(own.accessToken);
+  expect(changed.json.data?.revokedSessions, changed.text).toBe(1);
+  held.release();
+  const res = await login;
+  expect(res.status, res.text).toBe(200);
+  const issued = res.json.data as { accessToken: string; refreshToken: string };
+  expect((await env.api("GET", "/me", { token: issued.accessToken })).json.code).toBe("TOKEN_INVALID");
+  const next = await env.api("POST", "/refresh-token", { headers: { "x-refresh-token": issued.refreshToken } });
+  expect(next.json.code).toBe("REFRESH_TOKEN_INVALID");
+  expect(await sessions()).toHaveLength(1);
+  expect((await env.api("GET", "/me", { token: own.accessToken })).status).toBe(200); // the change's own
+});
