@@ -9,7 +9,7 @@ import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import { createAdminApp } from "../functions/admin/app.js";
 import { REFRESH_REUSE_WINDOW_MS } from "../shared/auth/sessions.js";
 import { type AuthTestEnv, authTestEnv, PASSWORD } from "./auth-helpers.js";
-import { call } from "./data-helpers.js";
+import { type CallResult, call } from "./data-helpers.js";
 import { ADMIN_TOKEN, aroundCollections, deferred } from "./helpers.js";
 
 let env: AuthTestEnv;
@@ -269,3 +269,37 @@ it("a login whose session a password change revoked (and counted) is ordered bef
   expect(await sessions()).toHaveLength(1);
   expect((await env.api("GET", "/me", { token: own.accessToken })).status).toBe(200); // the change's own
 });
+
+/** What ends every session of ann after overwriting her password (or deleting her account). */
+const endEverything: Record<string, (userId: string) => Promise<CallResult>> = {
+  "the account's deletion": (userId) =>
+    call(createAdminApp(env.deps), "DELETE", `/api/admin/projects/${env.project.id}/users/${userId}`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    }),
+  "a password reset": async () => {
+    await env.api("POST", "/request-password-reset", { body: { email: "ann@example.com" } });
+    const otp = env.otpFor("ann@example.com", "reset");
+    return env.api("POST", "/reset-password", {
+      body: { email: "ann@example.com", otp, newPassword: "reset password 3" },
+    });
+  },
+};
+
+it.each(Object.keys(endEverything))(
+  "a password change whose revoke comes after %s is ordered after it: 401",
+  async (what) => {
+    // Serial orders: change → it: 200 and revokedSessions 1; it → change: 401. Not 200 and 0.
+    const own = await env.signup("ann@example.com");
+    expect((await env.login("ann@example.com")).status).toBe(200); // a second session: a change ends it
+    const held = heldCall("_auth_sessions", "deleteMany"); // the change's revoke, after its password write
+    const changing = changePassword(own.accessToken);
+    await held.entered;
+    const ended = await endEverything[what]!(own.user._id);
+    expect(ended.status, ended.text).toBe(200);
+    held.release();
+    const changed = await changing;
+    expect([changed.status, changed.json.code]).toEqual([401, "TOKEN_INVALID"]);
+    expect(await sessions()).toEqual([]);
+    expect((await env.login("ann@example.com", "brand new password 2")).status).toBe(401);
+  },
+);

@@ -68,7 +68,8 @@ export async function requireUser(c: Context<AppEnv>, rt: AuthRuntime): Promise<
   return { ...scope, user, sessionId };
 }
 
-const sessionEnded = () =>
+/** 401 to a caller whose session was revoked. */
+export const sessionEnded = () =>
   new ApiError("TOKEN_INVALID", "Session ended (signed out, or the password changed): sign in again");
 
 /**

@@ -9,7 +9,7 @@ import { clearLoginAttempts, countLoginAttempt } from "../../shared/auth/throttl
 import type { UserDoc } from "../../shared/auth/users.js";
 import { ApiError } from "../../shared/errors.js";
 import { ok, parseWith } from "../../shared/http.js";
-import { type AuthRuntime, inUserTurn, requireUser, scopeOf } from "./context.js";
+import { type AuthRuntime, inUserTurn, requireUser, scopeOf, sessionEnded } from "./context.js";
 import { deliverOtp } from "./deliver.js";
 import { emailSchema, givenPasswordSchema, newPasswordSchema, otpSchema, readObject } from "./inputs.js";
 
@@ -88,6 +88,10 @@ export function passwordRoutes(rt: AuthRuntime): Hono<AppEnv> {
       );
       if (!changed) throw new ApiError("INVALID_CREDENTIALS", "Current password is incorrect");
       const revoked = await revokeUserSessions(cols, user._id, scope.sessionId);
+      // A reset, social link or deletion that landed since the write above ends every session itself
+      // (after its own write), and the count misses those it ended first: it is ordered before this
+      // change, which answers as it would after it (its session ended). The end state is the same.
+      if (!(await cols.users.findOne({ _id: user._id, passwordHash }))) throw sessionEnded();
       return ok(c, { passwordChanged: true, revokedSessions: revoked }, 200, "Password changed");
     });
   });
