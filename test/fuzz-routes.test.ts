@@ -44,15 +44,20 @@ beforeAll(async () => {
       { name: "meta", type: "object", fields: [{ name: "lang", type: "string" }] },
       { name: "secret", type: "string", private: true },
       { name: "userId", type: "string" },
+      { name: "published", type: "boolean" },
     ],
-    rls: { enabled: true, mode: "public-read", ownerField: "userId" },
+    // Drafts hidden: every pk read runs the fuzzed filter under the publicWhen rule's $or.
+    rls: { enabled: true, mode: "public-read", ownerField: "userId", publicWhen: { published: true } },
   };
-  await app.fetch(new Request("http://x/api/schemas", { method: "POST", headers: sk, body: JSON.stringify(schema) }));
+  const defined = await app.fetch(
+    new Request("http://x/api/schemas", { method: "POST", headers: sk, body: JSON.stringify(schema) }),
+  );
+  expect(defined.status).toBe(201);
   const created = await app.fetch(
     new Request("http://x/api/data/posts", {
       method: "POST",
       headers: sk,
-      body: JSON.stringify({ title: "t", views: 1 }),
+      body: JSON.stringify({ title: "t", views: 1, published: true }),
     }),
   );
   const docId = ((await created.json()) as { data: { _id: string } }).data._id;
