@@ -44,7 +44,6 @@ export const ERROR_CODES = {
   DOCUMENT_NOT_FOUND: [404, "Document not found"],
   FILE_NOT_FOUND: [404, "File not found"],
   USER_NOT_FOUND: [404, "User not found"],
-  METHOD_NOT_ALLOWED: [405, "Method not allowed"],
   DUPLICATE_VALUE: [409, "Duplicate value"],
   EMAIL_TAKEN: [409, "Email already registered"],
   USERNAME_TAKEN: [409, "Username already taken"],
