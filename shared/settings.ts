@@ -44,6 +44,13 @@ function databaseUriProblem(uri: string): string | undefined {
   }
   const file = FILE_OPTIONS.find((name) => options[name] !== undefined);
   if (file) return `must not set ${file}: it makes the server read one of its own files`;
+  // The names of the deployment's own databases (`<prefix>_platform`, `<prefix>_<project id>`): on the
+  // deployment's cluster, one would hand this project's secret key the keys of every project.
+  if (/_(platform|[0-9a-f]{24})$/i.test(options.dbName)) {
+    return `must not name a database "…_platform" or "…_<project id>": those names are the deployment's own`;
+  }
+  // A SOCKS5 hop would let the server reach any host it can, for whoever sets the URI.
+  if (options.proxyHost !== undefined) return "must not set proxyHost: the server connects to the database directly";
   // Unique fields, quotas, If-Match and read-your-writes rest on acknowledged writes and primary reads.
   if (options.writeConcern?.w === 0) return "must not set w=0: Edgeback needs its writes acknowledged";
   const reads = options.readPreference?.mode;

@@ -409,8 +409,12 @@ describe("projects", () => {
       "mongodb+srv://cluster0.example.net/app?authSource=%24external&authMechanism=MONGODB-AWS",
     ],
     ["authMechanism=GSSAPI", "mongodb://me%40EXAMPLE.NET@db.example.net/app?authMechanism=GSSAPI"],
+    ["proxyHost", "mongodb://db.example.net/app?proxyHost=10.0.0.1&proxyPort=1080"],
+    ['"…_platform"', "mongodb://127.0.0.1:27017/edgeback_platform"],
+    ['"…_platform"', "mongodb+srv://u:p@cluster0.example.net/Acme_Platform?retryWrites=true"],
+    ['"…_<project id>"', "mongodb://127.0.0.1:27017/edgeback_65f0a1b2c3d4e5f601234567"],
   ])(
-    "a database uri that reads the server's files or signs in as the server (%s) is refused, naming the option",
+    "a database uri that reads the server's files, signs in as the server, goes through a proxy or names one of the deployment's own databases (%s) is refused, naming it",
     async (option, uri) => {
       for (const send of [
         () => admin("POST", "/projects", { name: "byo", settings: { database: { uri } } }),
