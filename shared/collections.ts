@@ -5,9 +5,10 @@ import { newId } from "./ids.js";
 import { oneAtATime } from "./one-at-a-time.js";
 import { databaseKey, type ResolvedProject } from "./principal.js";
 import { assertNoRetiredPrivateValues, legacyView, viewOf } from "./private-field-changes.js";
+import { collectionsQuota } from "./quotas.js";
 import { retryPause } from "./retry-pause.js";
 import type { CollectionDef } from "./schema/definition.js";
-import { isUsersCollection } from "./schema/names.js";
+import { isUsersCollection, USERS } from "./schema/names.js";
 import { type Validators, validatorsFor } from "./schema/validator.js";
 import type { Collection, Database, DocumentStore } from "./store/types.js";
 import { DuplicateKeyError } from "./store/types.js";
@@ -52,6 +53,12 @@ export interface CollectionRegistry {
   database(project: ResolvedProject): Database;
   get(project: ResolvedProject, name: string): Promise<CollectionEntry | null>;
   list(project: ResolvedProject): Promise<CollectionEntry[]>;
+  /** How many collections the project has against its collections quota (`users` aside). */
+  count(project: ResolvedProject): Promise<number>;
+  /**
+   * Stores a new definition and builds its indexes: 409 COLLECTION_EXISTS when one is stored, 403
+   * QUOTA_EXCEEDED when the project has all the collections its quota allows (`users` aside).
+   */
   create(project: ResolvedProject, def: CollectionDef, options?: { implicit?: boolean }): Promise<CollectionEntry>;
   /**
    * Changes a stored definition: `change` makes the new one from the stored one, and is run again
@@ -115,6 +122,8 @@ export function createCollectionRegistry(options: {
     return collection;
   }
 
+  const count = async (project: ResolvedProject) => (await definitions(project)).count({ name: { $ne: USERS } });
+
   const toEntry = (doc: Record<string, unknown>): CollectionEntry => ({
     def: doc.def as CollectionDef,
     version: doc.version as number,
@@ -162,6 +171,8 @@ export function createCollectionRegistry(options: {
       return docs.map(toEntry);
     },
 
+    count,
+
     create: (project, def, { implicit = false } = {}) =>
       inTurn(collectionKey(project, def.name), async () => {
         const now = new Date(clock.now()).toISOString();
@@ -174,14 +185,26 @@ export function createCollectionRegistry(options: {
           createdAt: now,
           updatedAt: now,
         };
+        const exists = () => {
+          // Whoever created it may have done so since this instance cached "missing".
+          cache.delete(collectionKey(project, def.name));
+          return new ApiError("COLLECTION_EXISTS");
+        };
+        // Counted, not reserved: creates running at once (of other names, or on other instances) may
+        // each find the last place and pass the quota together, by at most their number (docs/choices.md).
+        const limit = collectionsQuota(project);
+        if (!isUsersCollection(def.name) && (await count(project)) >= limit) {
+          // One that is there is still answered as such (an implicit create then uses it).
+          if (await (await definitions(project)).findOne({ name: def.name })) throw exists();
+          throw new ApiError(
+            "QUOTA_EXCEEDED",
+            `The project's collection quota is used up: at most ${limit} collections (settings.quotas.collections)`,
+          );
+        }
         try {
           await (await definitions(project)).insertOne({ name: def.name, ...entry });
         } catch (error) {
-          if (error instanceof DuplicateKeyError) {
-            // Whoever created it may have done so since this instance cached "missing".
-            cache.delete(collectionKey(project, def.name));
-            throw new ApiError("COLLECTION_EXISTS");
-          }
+          if (error instanceof DuplicateKeyError) throw exists();
           throw error;
         }
         created++; // a read overlapping from here may find the definition, or not yet: either is dated

@@ -16,6 +16,7 @@ import { type Collection, type Database, DuplicateKeyError, StoreUnavailableErro
  * before a PUT or PATCH for the growth (new size minus old, per attempt on the version read); a
  * delete gives back the document's bytes and a shrinking update the difference. A user is reserved
  * before an account is created (signup, a first social sign-in) and given back when it is deleted.
+ * `collections` keeps no counter: a create counts the definitions there are (shared/collections.ts).
  */
 const COUNTERS = "quota_usage";
 
@@ -24,10 +25,20 @@ type QuotaDeps = Pick<Deps, "store" | "collections" | "log">;
 /** The quotas kept in a counter: each is a field of the project's counter document. */
 type Counted = "documentsBytes" | "users";
 
-const quotaOf = (project: ResolvedProject, name: Counted) => {
+const quotaOf = (project: ResolvedProject, name: Counted | "collections") => {
   const value = (project.settings.quotas as Record<string, unknown> | undefined)?.[name];
   return typeof value === "number" && value > 0 ? value : undefined;
 };
+
+/**
+ * Collections a project may have (its `users`, there in every project, aside) unless the operator
+ * sets `settings.quotas.collections`: each is a definition of up to 64 KiB and up to 50 indexes in a
+ * database other tenants may share, so their number is bounded even when no quota is set.
+ */
+export const MAX_COLLECTIONS = 200;
+
+/** The most collections the project may have (`users` aside). */
+export const collectionsQuota = (project: ResolvedProject) => quotaOf(project, "collections") ?? MAX_COLLECTIONS;
 
 /** Whether the project counts its document bytes (it has a `documentsBytes` quota). */
 const countsDocumentBytes = (project: ResolvedProject) => quotaOf(project, "documentsBytes") !== undefined;

@@ -109,6 +109,8 @@ const rateLimitSettings = settingsArea({ pk: limitRule, auth: limitRule, sk: lim
 const quotaSettings = settingsArea({
   documentsBytes: z.number().int().positive(),
   users: z.number().int().positive(),
+  /** Collections (definitions), `users` aside; MAX_COLLECTIONS unless set (shared/quotas.ts). */
+  collections: z.int().positive(),
   /** App mails (POST /api/mail/send) per calendar month; 0 turns them off (shared/mail/allowance.ts). */
   mailsPerMonth: z.int().min(0).max(1_000_000),
 });

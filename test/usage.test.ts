@@ -4,6 +4,7 @@ import { createDataApp } from "../functions/data/app.js";
 import { createStorageApp } from "../functions/storage/app.js";
 import { createDeps, type Deps } from "../shared/deps.js";
 import { createLocalApp } from "../shared/local-app.js";
+import { MAX_COLLECTIONS } from "../shared/quotas.js";
 import { memoryBlobStore } from "../shared/storage/memory.js";
 import type { Collection, Doc } from "../shared/store/types.js";
 import {
@@ -82,9 +83,13 @@ describe("usage counters", () => {
       users: { limit: null, used: 0 },
       storageBytes: { limit: null, used: 0 },
       mailsPerMonth: { limit: 100, used: 0 },
+      collections: { limit: MAX_COLLECTIONS, used: 0 }, // a limit even when none is set
     });
     await deps.projects.update(project.id, {
-      settings: { quotas: { documentsBytes: 100_000, users: 5, mailsPerMonth: 10 }, storage: { quotaBytes: 50_000 } },
+      settings: {
+        quotas: { documentsBytes: 100_000, users: 5, mailsPerMonth: 10, collections: 3 },
+        storage: { quotaBytes: 50_000 },
+      },
     });
     const doc = await call("POST", "/api/data/notes", sk(), { text: "a" });
     const signup = await call("POST", "/api/userAuth/signup", pk(), {
@@ -104,6 +109,7 @@ describe("usage counters", () => {
       users: { limit: 5, used: 1 },
       storageBytes: { limit: 50_000, used: PNG.length },
       mailsPerMonth: { limit: 10, used: 1 },
+      collections: { limit: 3, used: 1 }, // notes, made by the insert; `users` is not counted
     });
   });
 

@@ -10,7 +10,7 @@ import { ApiError } from "../../shared/errors.js";
 import { ok, zodDetails } from "../../shared/http.js";
 import { isId } from "../../shared/ids.js";
 import { mailsPerMonth, mailsSentThisMonth } from "../../shared/mail/allowance.js";
-import { quotaUsage } from "../../shared/quotas.js";
+import { collectionsQuota, quotaUsage } from "../../shared/quotas.js";
 import { storagePolicy } from "../../shared/storage/policy.js";
 import { storageBytesUsed } from "../../shared/storage/quota.js";
 import {
@@ -65,6 +65,11 @@ export function usageRoutes(app: Hono<AppEnv>, deps: Deps): void {
         used: await storageBytesUsed(deps, projectId),
       },
       mailsPerMonth: { limit: mailsPerMonth(resolved), used: await mailsSentThisMonth(deps, projectId) },
+      // null while the project's own database cannot be read, as `users`.
+      collections: {
+        limit: collectionsQuota(resolved),
+        used: await deps.collections.count(resolved).catch(() => null),
+      },
     };
   };
 
