@@ -303,3 +303,35 @@ it.each(Object.keys(endEverything))(
     expect((await env.login("ann@example.com", "brand new password 2")).status).toBe(401);
   },
 );
+
+it("a password change counts live sessions only: an expired one a login had not swept is not counted, so a login sweeping it alongside changes nothing", async () => {
+  const DAY = 24 * 3600 * 1000;
+  await env.signup("eli@example.com"); // a session that will expire unswept
+  env.clock.advance(7 * DAY - 60_000);
+  const own = (await env.login("eli@example.com")).json.data.accessToken as string;
+  env.clock.advance(120_000);
+  const change = (next: string) =>
+    env.api("PUT", "/change-password", { token: own, body: { currentPassword: PASSWORD, newPassword: next } });
+  // Alone, the change would count no session (GET /sessions lists only the changer's own).
+  expect((await env.api("GET", "/sessions", { token: own })).json.data.items).toHaveLength(1);
+  // The login has checked the password and swept the expired session; its insert is held.
+  const held = heldCall("_auth_sessions", "insertOne");
+  const login = env.login("eli@example.com");
+  await held.entered;
+  const changed = await change("brand new password 2");
+  held.release();
+  const res = await login;
+  // Serial orders: change then login (0, 401) or login then change (1, 200).
+  expect([changed.json.data.revokedSessions, res.status]).toEqual([0, 401]);
+  expect(await sessions()).toHaveLength(1); // the changer's own
+  // And alone: another expired, unswept session is deleted, not counted.
+  await env.signup("fay@example.com");
+  env.clock.advance(7 * DAY - 60_000);
+  const fay = (await env.login("fay@example.com")).json.data.accessToken as string;
+  env.clock.advance(120_000);
+  const alone = await env.api("PUT", "/change-password", {
+    token: fay,
+    body: { currentPassword: PASSWORD, newPassword: "brand new password 3" },
+  });
+  expect(alone.json.data.revokedSessions).toBe(0);
+});

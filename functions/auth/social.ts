@@ -132,7 +132,7 @@ async function userFor(rt: AuthRuntime, scope: AuthScope, provider: SocialProvid
       },
     )) as UserDoc | null;
     if (!linked) throw new SignInRefused(`this account is linked to another ${provider} account`);
-    await revokeUserSessions(cols, linked._id);
+    await revokeUserSessions(cols, linked._id, { now });
     return { user: linked, isNewUser: false, linkedByEmail: true };
   }
   const schema = await profileSchema(rt.deps, project);

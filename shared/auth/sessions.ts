@@ -178,10 +178,21 @@ export async function revokeSession(cols: Cols, sessionId: string, userId?: stri
   return (await cols.sessions.deleteOne(filter)) !== null;
 }
 
-/** Revokes every session of a user, or every one but `exceptSessionId`; how many. */
-export async function revokeUserSessions(cols: Cols, userId: string, exceptSessionId?: string): Promise<number> {
+/**
+ * Revokes every session of a user, or every one but `exceptSessionId`; how many of them were live
+ * (as GET /sessions lists them): an expired one a login had not swept yet is deleted uncounted, so a
+ * concurrent login's sweep never changes the count.
+ */
+export async function revokeUserSessions(
+  cols: Cols,
+  userId: string,
+  input: { now: number; exceptSessionId?: string },
+): Promise<number> {
+  const { now, exceptSessionId } = input;
   const filter = exceptSessionId === undefined ? { userId } : { userId, _id: { $ne: exceptSessionId } };
-  return cols.sessions.deleteMany(filter);
+  const live = await cols.sessions.deleteMany({ ...filter, expiresAt: { $gt: iso(now) } });
+  await cols.sessions.deleteMany(filter);
+  return live;
 }
 
 /** A user's live sessions, newest first; `current` marks the caller's own. */

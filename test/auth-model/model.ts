@@ -295,7 +295,7 @@ export function revokeUserSessions(m: Model, userId: string, except?: string): n
   for (const [sid, s] of Object.entries(m.s.sessions)) {
     if (s.userId === userId && sid !== except) {
       delete m.s.sessions[sid];
-      n++;
+      if (s.expiresAt > m.s.now) n++; // only live sessions are counted
     }
   }
   return n;
