@@ -23,7 +23,11 @@ export async function assertNoRetiredPrivateValues(
   const retired = outermostPrivatePaths(before).filter((path) => !stillPrivateOrPublished(path));
   // `createdBy` too, private while the owner field is (see createdByPrivate), unless `next` keeps a
   // private owner field or publishes its owner field in so many words.
-  if (createdByPrivate(previous) && !(next && (createdByPrivate(next) || after.get(next.rls.ownerField)?.published))) {
+  const ownerPublished = (def: CollectionDef) => after.get(def.rls.ownerField)?.published === true;
+  if (
+    createdByPrivate(previous) &&
+    !(next && (createdByPrivate(next) || ownerPublished(next) || ownerPublished(previous)))
+  ) {
     retired.push("createdBy");
   }
   for (const path of retired) {

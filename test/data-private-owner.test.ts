@@ -107,6 +107,20 @@ describe("definition changes keep the authors hidden unless published on purpose
       "VALIDATION_FAILED",
       expect.stringContaining("createdBy names the authors of 1 document(s)"),
     ]);
+    // Moving it while declaring the old owner field private: false publishes them on purpose.
+    const movedAndPublished = await own.sk("PUT", "/api/schemas/confessions", {
+      fields: fields(false),
+      rls: { enabled: true, mode: "public-read", ownerField: "other" },
+    });
+    expect(movedAndPublished.status, movedAndPublished.text).toBe(200);
+    expect(
+      (
+        await own.sk("PUT", "/api/schemas/confessions", {
+          fields: fields(true),
+          rls: { enabled: true, mode: "public-read" },
+        })
+      ).status,
+    ).toBe(200);
     const before = await own.pk("GET", `/api/data/confessions/${doc}`);
     expect(before.text).not.toContain(alice);
     const published = await own.sk("PUT", "/api/schemas/confessions", {

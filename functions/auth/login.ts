@@ -50,12 +50,12 @@ export function loginRoutes(rt: AuthRuntime): Hono<AppEnv> {
       ttlMs: settings.refreshTokenTtl * 1000,
       userAgent: c.req.header("user-agent"),
     });
-    // Those revoke sessions after they change the account: one that changed it since the update
-    // above is seen here, and whichever of it and this login revokes this session decides their
-    // order. This login: it is ordered after the change and refused. The writer (a password change
-    // counts the session): this login is ordered before it and answers 200, with tokens that lead
-    // nowhere (as a refresh's that passed its check before a logout). One that changes it later revokes this.
-    if (!(await cols.users.findOne(checked)) && (await revokeSession(cols, issued.sessionId))) {
+    // Those revoke sessions after they change the account: one that changed it after the update
+    // above but before this session existed is seen here; one that changes it later revokes this.
+    // Refused even where that writer revoked this session already: the old password never buys a
+    // token after a reset (a password change may then count this session in revokedSessions).
+    if (!(await cols.users.findOne(checked))) {
+      await revokeSession(cols, issued.sessionId);
       throw new ApiError("INVALID_CREDENTIALS");
     }
     return ok(c, await sessionPayload(c, rt, scope, current, issued));
