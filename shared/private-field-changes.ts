@@ -22,7 +22,7 @@ export async function assertNoRetiredPrivateValues(
     after.get(path)?.published === true || pathPrefixes(path).some((prefix) => after.get(prefix)?.private);
   const retired = outermostPrivatePaths(before).filter((path) => !stillPrivateOrPublished(path));
   // `createdBy` too, private while the owner field is (see createdByPrivate), unless `next` keeps a
-  // private owner field or publishes its owner field in so many words.
+  // private owner field or declares the new or the old owner field `private: false` in so many words.
   const ownerPublished = (def: CollectionDef) => after.get(def.rls.ownerField)?.published === true;
   if (
     createdByPrivate(previous) &&

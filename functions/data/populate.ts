@@ -3,8 +3,8 @@
  * documents they name, read as the caller may read them in their own collection (its read rule,
  * owners and private fields). A single ref the caller may not read, or that is gone, becomes null;
  * such ids are left out of an array of refs (as Mongoose's populate does). A ref to `users` becomes
- * the account's public profile (as /api/userAuth/public/:username shows it; none without a username). A ref to a collection
- * that does not exist (yet) becomes null. Top-level ref fields only.
+ * the account's public profile (as /api/userAuth/public/:username shows it; none without a username).
+ * A ref to a collection that does not exist (yet) becomes null. Top-level ref fields only.
  */
 import { MAX_AGGREGATE_BYTES } from "../../shared/aggregate.js";
 import { profileSchema } from "../../shared/auth/profile.js";

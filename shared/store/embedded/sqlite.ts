@@ -46,6 +46,9 @@ function rowsStatement(head: string, width: number, tail: string, args: InValue[
   };
 }
 
+/** A collection as `registered` names it. */
+const registeredKey = (db: string, coll: string) => `${db}\u0000${coll}`;
+
 /**
  * The statements committing a batch of writes in order. Consecutive puts become one multi-row upsert
  * and consecutive deletes one multi-row delete (a later row wins, as a later statement would), so a
@@ -83,11 +86,8 @@ function batchStatements(writes: readonly StoredWrite[], registered: Set<string>
   for (const write of writes) {
     if (write.kind !== "ops") {
       endSegment();
-      for (const key of registered)
-        if (
-          write.kind === "dropDatabase" ? key.startsWith(`${write.db}\u0000`) : key === `${write.db}\u0000${write.coll}`
-        )
-          registered.delete(key);
+      if (write.kind === "dropCollection") registered.delete(registeredKey(write.db, write.coll));
+      else for (const key of registered) if (key.startsWith(registeredKey(write.db, ""))) registered.delete(key);
       const where = write.kind === "dropDatabase" ? "db = ?" : "db = ? AND coll = ?";
       const args = write.kind === "dropDatabase" ? [write.db] : [write.db, write.coll];
       for (const table of ["docs", "indexes", "collections"])
@@ -95,7 +95,7 @@ function batchStatements(writes: readonly StoredWrite[], registered: Set<string>
       continue;
     }
     const { db, coll } = write;
-    const key = `${db}\u0000${coll}`;
+    const key = registeredKey(db, coll);
     if (!registered.has(key)) collections.set(key, [db, coll]);
     for (const op of write.ops) {
       if (op.op === "put") addRow("put", [db, coll, op.id, op.json]);
@@ -242,13 +242,11 @@ export async function openSqlitePersistence(dataDir: string): Promise<Persistenc
     if (batch.length === 0) return;
     try {
       await assertStillThere();
-      await client.batch(
-        batchStatements(
-          batch.map((p) => p.write),
-          registered,
-        ),
-        "write",
+      const statements = batchStatements(
+        batch.map((p) => p.write),
+        registered,
       );
+      await client.batch(statements, "write");
       for (const p of batch) p.resolve();
     } catch (error) {
       failed = true;
