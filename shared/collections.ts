@@ -100,6 +100,8 @@ export function createCollectionRegistry(options: {
   // A change may wait for the writes inside before its own lease starts (see write-fence.ts).
   const inTurn = oneAtATime(WRITES_LEASE_MS + CHANGE_LEASE_MS);
   const fence = writeFence();
+  /** Creates of one project's collections count and store their definitions one at a time here. */
+  const countedTurn = oneAtATime();
   /**
    * Definitions created (and taken back) here so far. A create holds no fence (it has no writes of its
    * collection to keep apart), so a read that overlaps it is told by this instead (see `get`).
@@ -190,22 +192,30 @@ export function createCollectionRegistry(options: {
           cache.delete(collectionKey(project, def.name));
           return new ApiError("COLLECTION_EXISTS");
         };
-        // Counted, not reserved: creates running at once (of other names, or on other instances) may
-        // each find the last place and pass the quota together, by at most their number (docs/choices.md).
-        const limit = collectionsQuota(project);
-        if (!isUsersCollection(def.name) && (await count(project)) >= limit) {
-          // One that is there is still answered as such (an implicit create then uses it).
-          if (await (await definitions(project)).findOne({ name: def.name })) throw exists();
-          throw new ApiError(
-            "QUOTA_EXCEEDED",
-            `The project's collection quota is used up: at most ${limit} collections (settings.quotas.collections)`,
-          );
-        }
-        try {
-          await (await definitions(project)).insertOne({ name: def.name, ...entry });
-        } catch (error) {
-          if (error instanceof DuplicateKeyError) throw exists();
-          throw error;
+        const store = async () => {
+          try {
+            await (await definitions(project)).insertOne({ name: def.name, ...entry });
+          } catch (error) {
+            if (error instanceof DuplicateKeyError) throw exists();
+            throw error;
+          }
+        };
+        if (isUsersCollection(def.name)) await store();
+        else {
+          // Counted, not reserved: exact on this instance (its creates take turns per project); creates
+          // on other instances at once may each find the last place and pass the quota together (docs/choices.md).
+          await countedTurn(databaseKey(project), async () => {
+            const limit = collectionsQuota(project);
+            if ((await count(project)) >= limit) {
+              // One that is there is still answered as such (an implicit create then uses it).
+              if (await (await definitions(project)).findOne({ name: def.name })) throw exists();
+              throw new ApiError(
+                "QUOTA_EXCEEDED",
+                `The project's collection quota is used up: at most ${limit} collections (settings.quotas.collections)`,
+              );
+            }
+            await store();
+          });
         }
         created++; // a read overlapping from here may find the definition, or not yet: either is dated
         try {

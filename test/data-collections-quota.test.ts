@@ -54,6 +54,22 @@ describe("collections quota", () => {
     expect(refused(await env.sk("POST", "/api/schemas", { name: "f" }))).toEqual([403, "QUOTA_EXCEEDED"]);
   });
 
+  it("is exact on one instance: a burst of creates, by POST and by implicit inserts, makes no more than the quota", async () => {
+    expect((await setQuotas({ collections: 3 })).status).toBe(200);
+    await env.defineCollection({ name: "a" });
+    const burst = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        i % 2 === 0
+          ? env.sk("POST", "/api/schemas", { name: `p${i}` })
+          : env.sk("POST", `/api/data/i${i}`, { text: "x" }),
+      ),
+    );
+    expect(burst.filter((res) => res.status === 201)).toHaveLength(2);
+    expect(burst.filter((res) => res.status !== 201).map(refused)).toEqual(Array(18).fill([403, "QUOTA_EXCEEDED"]));
+    const names = (await env.sk("GET", "/api/schemas")).json.data.collections.map((c: { name: string }) => c.name);
+    expect(names.filter((name: string) => name !== "users")).toHaveLength(3);
+  });
+
   it("applies MAX_COLLECTIONS when the operator set no limit, and a limit set later replaces it", async () => {
     // The repro's payload: 60 KB a definition. 200 of them is bounded (12 MB), not unbounded as before.
     const blob = [{ name: "blob", type: "string", default: "y".repeat(60_000) }];
