@@ -10,11 +10,13 @@ import { bearerToken } from "./tokens.js";
 
 /**
  * Project-facing auth: resolves `x-api-key` (or `?key=` for publishable keys only) to a principal,
- * enforces the project's origin allowlist for publishable keys, then the rate limits (API.md §8).
+ * enforces the project's origin allowlist for publishable keys, then the rate limits (API.md §8)
+ * unless the route has none.
  * Every failure of a sent key is the same 401 API_KEY_INVALID, whatever the reason.
  */
 export function requireApiKey(
   deps: Pick<Deps, "projects" | "config" | "clock" | "log" | "limiter">,
+  { rateLimited = true } = {},
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header("x-api-key");
@@ -35,7 +37,7 @@ export function requireApiKey(
       const origin = requestOrigin(c.req.raw.headers);
       if (!originAllowed(origin, principal.project.allowedOrigins)) throw originRefused(origin);
     }
-    await limitRequest(c, deps, principal, key);
+    if (rateLimited) await limitRequest(c, deps, principal, key);
     await next();
   };
 }

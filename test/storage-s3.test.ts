@@ -66,6 +66,17 @@ describe("s3 blob store (s3rver)", () => {
     const download = await fetch(redirect.headers.get("location")!);
     expect(new Uint8Array(await download.arrayBuffer())).toEqual(PNG);
     expect(download.headers.get("content-disposition")).toBe(`inline;filename="${path.split("/").pop()}"`);
+    // Signed per 5-minute window: the same URL a second later (in the same window), which browsers may keep.
+    const window = () => Math.floor(clock.now() / 300_000);
+    const before = window();
+    clock.advance(1000);
+    const again = await app.request(`/api/storage/file?path=${encodeURIComponent(path)}`, {
+      headers: { "x-api-key": sk },
+    });
+    if (window() === before) expect(again.headers.get("location")).toBe(redirect.headers.get("location"));
+    const maxAge = Number(/^private, max-age=(\d+)$/.exec(again.headers.get("cache-control") ?? "")?.[1]);
+    expect(maxAge).toBeGreaterThanOrEqual(240);
+    expect(maxAge).toBeLessThanOrEqual(540);
 
     const del = await app.request("/api/storage/file", {
       method: "DELETE",

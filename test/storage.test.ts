@@ -250,7 +250,11 @@ describe.each([
 
   it("reads: private files through a short-lived signed URL, public ones by anyone", async () => {
     const path = (await json(await upload(auth(a.sk), png()))).data.path;
-    expect((await fetchFile(path)).status).toBe(401);
+    const keyless = await fetchFile(path);
+    expect([keyless.status, (await json(keyless)).message]).toEqual([
+      401,
+      "This project's files are read with its key: add &key=<publishable key> to the file URL (or the operator sets settings.storage.public)",
+    ]);
     expect((await fetchFile(path, auth(b.sk))).status).toBe(403);
     const res = await fetchFile(path, auth(a.pk));
     expect(res.status).toBe(200);
@@ -264,7 +268,7 @@ describe.each([
 
     const first = await app.request(`/api/storage/file?path=${encodeURIComponent(path)}`, { headers: auth(a.sk) });
     const signed = new URL(first.headers.get("location")!);
-    clock.advance(10 * 60_000);
+    clock.advance(10 * 60_000 + 1000); // a download URL works for at most 10 minutes
     expect((await app.request(`${signed.pathname}${signed.search}`)).status).toBe(403); // expired
     signed.searchParams.set("path", `${a.id}/uploads/other.png`);
     expect((await app.request(`${signed.pathname}${signed.search}`)).status).toBe(403); // tampered
@@ -372,6 +376,37 @@ describe.each([
     const second = await fetchFile(other, { "if-none-match": etag });
     expect(second.status).toBe(200);
     expect(second.headers.get("etag")).not.toBe(etag);
+  });
+
+  it("a private file's redirect is the same URL all its 5-minute window, which browsers may keep; reads are not rate-limited", async () => {
+    const limited = await project("limited", { rateLimits: { pk: "2/15m" } });
+    const path = (await json(await upload(auth(limited.sk), png()))).data.path;
+    clock.advance(Math.ceil(clock.now() / 300_000) * 300_000 + 10_000 - clock.now()); // 10 s into a window
+    const redirects = [];
+    for (let i = 0; i < 5; i++) {
+      redirects.push(await fileRoute(path, { "x-api-key": limited.pk, origin: "http://localhost:3000" }));
+      clock.advance(60_000);
+    }
+    expect(redirects.map((res) => res.status)).toEqual([302, 302, 302, 302, 302]);
+    const locations = redirects.map((res) => res.headers.get("location"));
+    expect(new Set(locations).size).toBe(1);
+    // Valid to the end of the next window (590 s from the first), kept until a minute before.
+    expect(redirects.map((res) => res.headers.get("cache-control"))).toEqual(
+      [530, 470, 410, 350, 290].map((seconds) => `private, max-age=${seconds}`),
+    );
+    const signed = new URL(locations[0]!);
+    expect((await app.request(`${signed.pathname}${signed.search}`)).status).toBe(200);
+    // The next window signs another URL; the first still works to the end of its own.
+    const next = await fileRoute(path, { "x-api-key": limited.pk, origin: "http://localhost:3000" });
+    expect(next.headers.get("location")).not.toBe(locations[0]);
+    expect((await app.request(`${signed.pathname}${signed.search}`)).status).toBe(200);
+    clock.advance(291_000); // past the end of the next window
+    expect((await app.request(`${signed.pathname}${signed.search}`)).status).toBe(403);
+    // The project's pk rule still counts its other calls.
+    const uploads = [];
+    for (let i = 0; i < 3; i++)
+      uploads.push((await upload({ "x-api-key": limited.pk, origin: "http://localhost:3000" }, png())).status);
+    expect(uploads.at(-1)).toBe(429);
   });
 
   it("a key-less read finds its project as keys do: cached for the key TTL, an unknown id for a few seconds", async () => {
@@ -536,6 +571,22 @@ describe.each([
     expect(res.headers.get("content-disposition")).toMatch(/^attachment; filename="[0-9a-f]{24}-data\.csv"$/);
   });
 
+  it("an untyped phone photo or video (HEIC, MOV) takes its name's type once the project allows it", async () => {
+    const untyped = (name: string) => upload(auth(a.sk), new Blob([new Uint8Array(16)]), name);
+    expect((await untyped("IMG_0001.HEIC")).status).toBe(415); // not among the defaults
+    await deps.projects.update(a.id, {
+      settings: { storage: { allowedContentTypes: ["image/heic", "image/heif", "video/quicktime"] } },
+    });
+    for (const [name, type] of [
+      ["IMG_0001.HEIC", "image/heic"],
+      ["IMG_0002.heif", "image/heif"],
+      ["clip.MOV", "video/quicktime"],
+    ] as const) {
+      const res = await untyped(name);
+      expect([res.status, (await json(res)).data.contentType], name).toEqual([201, type]);
+    }
+  });
+
   it("an SVG the project allows is a sandboxed download, never a page that runs on the API's origin", async () => {
     await deps.projects.update(a.id, { settings: { storage: { allowedContentTypes: ["image/svg+xml"] } } });
     const svg = new Blob(['<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'], {
@@ -659,6 +710,12 @@ describe.each([
       expect(confirm.status, JSON.stringify(path)).toBe(400);
     }
     expect((await del(auth(a.sk), `${b.id}/uploads/x.png`)).status).toBe(403);
+    // A path kept without its project's id (the SDK's README deletes 'uploads/document.pdf') is told so.
+    const unprefixed = await json(await del(auth(a.sk), "users/u1/photo.png"));
+    expect([unprefixed.code, unprefixed.details]).toEqual([
+      "VALIDATION_FAILED",
+      [{ path: "path", message: `must start with the project's id, as the path an upload answered: ${a.id}/…` }],
+    ]);
     const named = await upload(auth(a.sk), png(), "../../etc/pass wd.png", "docs/2026");
     expect((await json(named)).data.path).toMatch(new RegExp(`^${a.id}/docs/2026/[0-9a-f]{24}-pass-wd\\.png$`));
     for (const [name, stored] of [

@@ -11,13 +11,26 @@ import { ok, parseWith, publicBaseUrl, queryParams, readJson } from "../../share
 import { type FileDoc, fileRecords } from "../../shared/storage/files.js";
 import { parseFilePath } from "../../shared/storage/paths.js";
 import { assertMagicBytes, mediaType, SIGNATURE_BYTES, storagePolicy } from "../../shared/storage/policy.js";
+import type { Validity } from "../../shared/storage/types.js";
 import { readLimited } from "./body.js";
 import type { Ctx, StorageRuntime } from "./context.js";
 import { deleteFile, settle, settleForDelete } from "./pending.js";
 import { requestedRange } from "./range.js";
 
-/** How long a download URL for a private file stays valid, in seconds. */
-const DOWNLOAD_URL_TTL = 5 * 60;
+/**
+ * Download URLs are signed per window of 5 minutes and work until the end of the next one: the same
+ * URL for a file all window long, so browsers reuse the redirect to it and the bytes behind it
+ * (a page of `<img>` costs the API one request per image per window, not one per view).
+ */
+const DOWNLOAD_WINDOW = 5 * 60;
+/** The signed download URLs of this moment's window (epoch seconds). */
+function downloadValidity(nowMs: number): Validity {
+  const from = Math.floor(nowMs / 1000 / DOWNLOAD_WINDOW) * DOWNLOAD_WINDOW;
+  return { from, until: from + 2 * DOWNLOAD_WINDOW };
+}
+/** A redirect to a download URL may be kept until a minute before the URL stops working. */
+const redirectCache = (validity: Validity, nowMs: number, scope: "public" | "private") =>
+  `${scope}, max-age=${validity.until - Math.ceil(nowMs / 1000) - 60}`;
 /**
  * How long (ms) a PUT to an upload URL holds its file (`uploading`): a minute, plus its body at 128 KiB/s
  * (a slow mobile uplink), so a PUT still sending keeps it.
@@ -59,9 +72,16 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
   const { deps, blobs, signer } = rt;
   const key = requireApiKey(deps);
+  /** A private file's read: its project's key, as any call, but no rate limit (what public files have: see choices.md). */
+  const readerKey = requireApiKey(deps, { rateLimited: false });
   /** The bucket's own download URL for a file (s3), with its type and disposition; null where this function serves it. */
-  const bucketUrl = (path: string, contentType: string) =>
-    blobs.presignGet(path, DOWNLOAD_URL_TTL, contentType, dispositionOf(contentType, nameOf(path)));
+  const bucketUrl = (path: string, contentType: string, validity: Validity) =>
+    blobs.presignGet(path, validity, contentType, dispositionOf(contentType, nameOf(path)));
+  /** A redirect to a file's download URL, which browsers may keep (and shared caches too, for a public project). */
+  function redirectTo(c: Ctx, url: string, validity: Validity, scope: "public" | "private") {
+    c.header("cache-control", redirectCache(validity, deps.clock.now(), scope));
+    return c.redirect(url, 302);
+  }
 
   /**
    * Streams a stored file, or the one range of it the request asks for (media players seek so;
@@ -128,18 +148,25 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
       // Counted in the project's usage as a pk read, once the file is found: key-less misses are
       // anyone's, and would fill the project's request log.
       c.set("principal", { project, keyType: "publishable" });
-      const url = await bucketUrl(path, file.contentType);
-      return url ? c.redirect(url, 302) : serve(c, path, PUBLIC_CACHE);
+      const validity = downloadValidity(deps.clock.now());
+      const url = await bucketUrl(path, file.contentType, validity);
+      return url ? redirectTo(c, url, validity, "public") : serve(c, path, PUBLIC_CACHE);
     }
-    await key(c, async () => undefined); // a private file: a valid key of its project, else 401
+    if (!c.req.header("x-api-key") && !c.req.query("key")) {
+      throw new ApiError(
+        "API_KEY_MISSING",
+        "This project's files are read with its key: add &key=<publishable key> to the file URL (or the operator sets settings.storage.public)",
+      );
+    }
+    await readerKey(c, async () => undefined); // a private file: a valid key of its project, else 401
     const { project: own } = c.get("principal");
     parseFilePath(path, own.id);
     const file = await recordOf(path);
-    const exp = Math.floor(deps.clock.now() / 1000) + DOWNLOAD_URL_TTL;
+    const validity = downloadValidity(deps.clock.now());
     const url =
-      (await bucketUrl(path, file.contentType)) ??
-      `${publicBaseUrl(c, rt.deps.config)}/api/storage/blob?${signer.query({ op: "get", path, type: file.contentType, size: file.size, exp })}`;
-    return c.redirect(url, 302);
+      (await bucketUrl(path, file.contentType, validity)) ??
+      `${publicBaseUrl(c, rt.deps.config)}/api/storage/blob?${signer.query({ op: "get", path, type: file.contentType, size: file.size, exp: validity.until })}`;
+    return redirectTo(c, url, validity, "private");
   });
 
   routes.delete("/file", key, async (c) => {

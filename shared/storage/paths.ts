@@ -62,6 +62,9 @@ export function parseFilePath(value: unknown, projectId: string): string {
   if (!segments.every((s) => SEGMENT.test(s) && s !== "." && s !== "..") || segments.length < 3) {
     throw invalidPath("path", "must be <projectId>/<folder>/<file> without '..', '//' or special characters");
   }
+  if (!/^[0-9a-f]{24}$/.test(segments[0] ?? "")) {
+    throw invalidPath("path", `must start with the project's id, as the path an upload answered: ${projectId}/…`);
+  }
   if (segments[0] !== projectId) throw new ApiError("FORBIDDEN", "This file belongs to another project");
   return value;
 }

@@ -69,6 +69,8 @@ const EXTENSION_TYPES = new Map(
     gif: "image/gif",
     webp: "image/webp",
     avif: "image/avif",
+    heic: "image/heic",
+    heif: "image/heif",
     pdf: "application/pdf",
     txt: "text/plain",
     csv: "text/csv",
@@ -84,6 +86,8 @@ const EXTENSION_TYPES = new Map(
     wav: "audio/wav",
     mp4: "video/mp4",
     webm: "video/webm",
+    mov: "video/quicktime",
+    m4a: "audio/mp4",
   }),
 );
 
@@ -106,7 +110,7 @@ export function acceptedType(policy: StoragePolicy, declared: unknown, filename 
     const hint = !untyped
       ? " by this project (its operator may add types to settings.storage.allowedContentTypes)"
       : extension
-        ? `: ".${extension}" names no type known here; send the file's type`
+        ? `: ".${extension}" names no type known here; send the file's type (a typed Blob or File)`
         : ": send the file's type, or a file name with its extension (photo.png)";
     throw new ApiError("UNSUPPORTED_MEDIA_TYPE", `Files of type "${type || "unknown"}" are not accepted${hint}`);
   }

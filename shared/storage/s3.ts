@@ -127,16 +127,20 @@ export function s3BlobStore(config: S3Config, options: { timeoutMs?: number } = 
       });
       return { url: signed.url, method: "PUT", headers };
     },
-    async presignGet(path, expiresIn, contentType, contentDisposition) {
+    async presignGet(path, validity, contentType, contentDisposition) {
       // The file's type as recorded (a direct upload declared as octet-stream is stored so in the
       // bucket), and its disposition: an SVG or HTML file is a download there too, never a page.
       // Without spaces (`attachment;filename=…`): some S3-compatible stores sign a space otherwise.
       const query = new URLSearchParams({
-        "X-Amz-Expires": String(expiresIn),
+        "X-Amz-Expires": String(validity.until - validity.from),
         "response-content-type": contentType,
         "response-content-disposition": contentDisposition.replace(/;\s+/g, ";"),
       });
-      const signed = await client.sign(`${urlOf(path)}?${query}`, { method: "GET", aws: { signQuery: true } });
+      const datetime = new Date(validity.from * 1000).toISOString().replace(/[:-]|\.\d{3}/g, "");
+      const signed = await client.sign(`${urlOf(path)}?${query}`, {
+        method: "GET",
+        aws: { signQuery: true, datetime },
+      });
       return signed.url;
     },
   };

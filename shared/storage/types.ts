@@ -38,10 +38,11 @@ export interface BlobStore {
    */
   presignPut(path: string, contentType: string, size: number, expiresIn: number): Promise<SignedRequest | null>;
   /**
-   * A short-lived download URL (s3) answering with `contentType` and `contentDisposition`; null when
-   * the storage function serves the bytes itself.
+   * A short-lived download URL (s3) answering with `contentType` and `contentDisposition`, signed as of
+   * `validity.from` and valid until `validity.until` (epoch seconds): the same URL for the same
+   * validity. Null when the storage function serves the bytes itself.
    */
-  presignGet(path: string, expiresIn: number, contentType: string, contentDisposition: string): Promise<string | null>;
+  presignGet(path: string, validity: Validity, contentType: string, contentDisposition: string): Promise<string | null>;
 }
 
 /**
@@ -53,4 +54,10 @@ export class BlobStoreUnavailableError extends Error {
     super(message, options);
     this.name = "BlobStoreUnavailableError";
   }
+}
+
+/** When a signed URL starts and stops working, in epoch seconds. */
+export interface Validity {
+  from: number;
+  until: number;
 }
