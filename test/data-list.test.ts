@@ -423,6 +423,7 @@ describe("list query", () => {
         const data = res.json.data;
         expect(data.total).toBe(filtered.length);
         expect(data.hasPrev).toBe(cursor !== null);
+        expect(data.page).toBe(cursor === null ? 1 : null); // a cursor page has no number
         seen.push(...ids(data.items));
         cursor = data.nextCursor;
         expect(data.hasNext).toBe(cursor !== null);

@@ -76,7 +76,7 @@ export function readRoutes(deps: Deps): Hono<AppEnv> {
     const shown = items.map((doc) => present(withoutCursorKeys(doc, query)));
     return okItems(c, await populate(deps, c, caller, shown, refs), {
       total,
-      page: query.page,
+      page: query.cursor ? null : query.page,
       limit: query.limit,
       totalPages: Math.ceil(total / query.limit),
       hasNext,

@@ -85,7 +85,7 @@ function checkWalkPage(m: Model, r: Real, list: Listing, page: number, position:
     limit: spec.limit,
     hasNext: rest.length > spec.limit,
     hasPrev: page > 0,
-    page: 1,
+    page: page > 0 ? null : 1, // a cursor page has no number
   };
   const { total, limit, hasNext, hasPrev } = data;
   same(r, { total, limit, hasNext, hasPrev, page: data.page }, paging, `${what}: paging fields`);
