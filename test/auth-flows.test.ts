@@ -3,6 +3,7 @@
  * header and body transport), logout, me, public profiles, profile updates with the users schema,
  * email verification, password reset and change, and the sessions list.
  */
+import { createHash } from "node:crypto";
 import bcrypt from "bcryptjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createDataApp } from "../functions/data/app.js";
@@ -358,6 +359,30 @@ describe("login", () => {
     expect(bcrypt.getRounds((await accounts.findOne({ email: "a@example.com" }))!.passwordHash as string)).toBe(4);
     expect((await env.api("GET", "/me", { token: res.json.data.accessToken })).status).toBe(200);
     expect((await env.login("a@example.com")).status).toBe(200);
+  });
+
+  it("a password over 72 bytes counts whole; its reduced form sha256:<digest> is not a second password", async () => {
+    const long = "correct horse battery staple, and a long passphrase nobody will ever crack: 9f4#Lk2!qz";
+    const reduced = `sha256:${createHash("sha256").update(long).digest("base64")}`;
+    const s = await env.signup("long@example.com", { password: long });
+    expect((await env.login("long@example.com", long)).status).toBe(200);
+    expect((await env.login("long@example.com", long.slice(0, 72))).status).toBe(401);
+    expect((await env.login("long@example.com", reduced)).json.code).toBe("INVALID_CREDENTIALS");
+    const change = await env.api("PUT", "/change-password", {
+      token: s.accessToken,
+      body: { currentPassword: reduced, newPassword: "attacker-chosen password" },
+    });
+    expect(change.json.code).toBe("INVALID_CREDENTIALS");
+    // A hash stored before the change (bcrypt of the reduced form) still verifies the long password.
+    const users = env.deps.collections.database(await env.deps.projects.resolveProject(env.project.id).then((p) => p!));
+    await users
+      .collection("users")
+      .updateOne({ email: "long@example.com" }, { $set: { passwordHash: await bcrypt.hash(reduced, 4) } });
+    expect((await env.login("long@example.com", long)).status).toBe(200);
+    expect((await env.login("long@example.com", reduced)).status).toBe(401);
+    // A short password of that shape is still a password: it is reduced like a long one.
+    await env.signup("shaped@example.com", { password: reduced });
+    expect((await env.login("shaped@example.com", reduced)).status).toBe(200);
   });
 
   it("a wrong password and an unknown email get the same 401 INVALID_CREDENTIALS", async () => {

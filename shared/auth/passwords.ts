@@ -2,16 +2,19 @@
  * End-user passwords: bcrypt (bcryptjs) at the configured cost. bcrypt reads only the first 72
  * bytes, so a longer password is first reduced to `sha256:<base64 digest>` (deterministic, so the
  * same rule verifies it); shorter ones are hashed as they are, compatible with any bcrypt hash.
+ * A short password that itself starts with `sha256:` is reduced too: else the reduced form of a long
+ * password, which only takes its unsalted SHA-256 to make, was a second password of the account.
  */
 import { createHash } from "node:crypto";
 import bcrypt from "bcryptjs";
 
 const BCRYPT_MAX_BYTES = 72;
+const REDUCED_PREFIX = "sha256:";
 const encoder = new TextEncoder();
 
 function bcryptInput(password: string): string {
-  if (encoder.encode(password).length <= BCRYPT_MAX_BYTES) return password;
-  return `sha256:${createHash("sha256").update(password).digest("base64")}`;
+  if (encoder.encode(password).length <= BCRYPT_MAX_BYTES && !password.startsWith(REDUCED_PREFIX)) return password;
+  return `${REDUCED_PREFIX}${createHash("sha256").update(password).digest("base64")}`;
 }
 
 /** The bcrypt hash of a password at `cost`. */
