@@ -603,6 +603,35 @@ describe("refresh-token and logout", () => {
     expect(nothing.status).toBe(200);
     expect(nothing.json.data.revoked).toBe(false);
   });
+  it("two copies of the refresh cookie (one planted by a sibling subdomain or plain http): refresh spends neither", async () => {
+    const attacker = await env.signup("attacker@example.com");
+    const name = env.cookie.name;
+    // As a browser sends them: the planted copy (longer Path, or older) first.
+    const cookie = `theme=dark; ${name}=${attacker.refreshToken}; ${name}="${session.refreshToken}"`;
+    const res = await env.api("POST", "/refresh-token", { headers: { cookie } });
+    expect(res.status).toBe(401);
+    expect(res.json.code).toBe("REFRESH_TOKEN_INVALID");
+    expect(res.json.message).toMatch(/^Several refresh cookies of this project came with this request/);
+    for (const token of [attacker.refreshToken, session.refreshToken]) {
+      const alone = await env.api("POST", "/refresh-token", { headers: { cookie: `theme=dark; ${name}=${token}` } });
+      expect(alone.json.data.user.email).toBe(
+        token === session.refreshToken ? "a@example.com" : "attacker@example.com",
+      );
+    }
+  });
+
+  it("logout with two copies of the refresh cookie revokes the session of each and clears the cookie", async () => {
+    const attacker = await env.signup("attacker@example.com");
+    const name = env.cookie.name;
+    const cookie = `${name}=${"A".repeat(43)}; ${name}=${attacker.refreshToken}; ${name}=${session.refreshToken}`;
+    const res = await env.api("POST", "/logout", { headers: { cookie } });
+    expect(res.json.data).toMatchObject({ loggedOut: true, revoked: true });
+    expect(env.cookie.line(res)).toMatch(/^refreshToken_[0-9a-f]{24}=; Max-Age=0;/);
+    for (const token of [session.refreshToken, attacker.refreshToken]) {
+      expect((await env.api("POST", "/refresh-token", { headers: { "x-refresh-token": token! } })).status).toBe(401);
+    }
+    expect((await env.api("GET", "/me", { token: session.accessToken })).status).toBe(401);
+  });
 });
 
 describe("me, public profiles, update-profile", () => {

@@ -12,8 +12,9 @@ import {
   clearRefreshCookie,
   cookieOriginAllowed,
   readRefreshToken,
-  refreshCookieOf,
+  refreshCookiesOf,
   refreshTokenMissing,
+  severalRefreshCookies,
 } from "./transport.js";
 
 export function refreshRoutes(rt: AuthRuntime): Hono<AppEnv> {
@@ -25,7 +26,11 @@ export function refreshRoutes(rt: AuthRuntime): Hono<AppEnv> {
     const sent = readRefreshToken(c, await readJson(c), scope.project.id);
     if (!sent) throw refreshTokenMissing(c, rt.deps.config.publicUrl);
     if (sent.source === "cookie") assertCookieOrigin(c, scope.project.allowedOrigins, rt.deps.config.publicUrl);
-    const issued = await rotateRefreshToken(cols, sent.token, {
+    // Several copies of the cookie: spending the first could sign the browser in to the account of
+    // whoever planted it (login CSRF), so none is spent.
+    const [token, ...more] = sent.tokens;
+    if (token === undefined || more.length > 0) throw severalRefreshCookies();
+    const issued = await rotateRefreshToken(cols, token, {
       projectId: scope.project.id,
       now,
       ttlMs: settings.refreshTokenTtl * 1000,
@@ -46,19 +51,23 @@ export function refreshRoutes(rt: AuthRuntime): Hono<AppEnv> {
     const { publicUrl } = rt.deps.config;
     const sent = readRefreshToken(c, await readJson(c), project.id);
     if (sent?.source === "cookie") assertCookieOrigin(c, project.allowedOrigins, publicUrl);
-    const fromRefresh = sent ? await sessionOfRefreshToken(cols, sent.token, project.id) : null;
     // The project's own cookie, cleared only where this origin may use it (a foreign page that sends
-    // a token in the body must not log the browser out of the app).
-    const clearCookie =
-      refreshCookieOf(c, project.id) !== undefined && cookieOriginAllowed(c, project.allowedOrigins, publicUrl);
-    let revoked = fromRefresh ? await revokeSession(cols, fromRefresh) : false;
+    // a token in the body must not log the browser out of the app). Every copy of it is revoked with
+    // it: when a planted copy came first, the browser's real session would otherwise stay live while
+    // its cookie is cleared.
+    const cookies = cookieOriginAllowed(c, project.allowedOrigins, publicUrl) ? refreshCookiesOf(c, project.id) : [];
+    let revoked = false;
+    for (const token of new Set([...(sent?.tokens ?? []), ...cookies])) {
+      const session = await sessionOfRefreshToken(cols, token, project.id);
+      if (session) revoked = (await revokeSession(cols, session)) || revoked;
+    }
     const bearer = bearerToken(c.req.header("authorization"));
     if (bearer) {
       const verified = await verifyAccessToken(project, bearer, now).catch(() => null);
       const sid = verified?.claims.sid;
       if (verified && isId(sid)) revoked = (await revokeSession(cols, sid, verified.userId)) || revoked;
     }
-    if (clearCookie) clearRefreshCookie(c, rt.deps.config, project.id);
+    if (cookies.length > 0) clearRefreshCookie(c, rt.deps.config, project.id);
     // `success` inside data too: urBackend's logout answers no data, so its SDK hands the app the
     // whole body, whose `success` apps test (the SDK documents `{success}`); with data it hands that.
     return ok(c, { success: true, loggedOut: true, revoked }, 200, "Logged out");

@@ -7,6 +7,7 @@
  */
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { parse } from "hono/utils/cookie";
 import type { Config } from "../../shared/config.js";
 import { sha256Hex, timingSafeEqual } from "../../shared/crypto.js";
 import { ApiError } from "../../shared/errors.js";
@@ -25,23 +26,44 @@ export const refreshCookieName = (projectId: string) => `refreshToken_${projectI
 /** Where a request's refresh token came from. */
 export type RefreshSource = "header" | "body" | "cookie";
 
-/** The refresh token a request carries: `x-refresh-token`, then body `refreshToken`, then the project's cookie. */
+/**
+ * The refresh token a request carries: `x-refresh-token`, then body `refreshToken`, then the
+ * project's cookie; `tokens` holds one token, or every copy of the cookie when several came.
+ */
 export function readRefreshToken(
   c: Context,
   body: unknown,
   projectId: string,
-): { token: string; source: RefreshSource } | null {
+): { tokens: string[]; source: RefreshSource } | null {
   const header = c.req.header("x-refresh-token")?.trim();
-  if (header) return { token: header, source: "header" };
+  if (header) return { tokens: [header], source: "header" };
   const fromBody = (body as { refreshToken?: unknown } | undefined)?.refreshToken;
-  if (typeof fromBody === "string" && fromBody !== "") return { token: fromBody, source: "body" };
-  const cookie = refreshCookieOf(c, projectId);
-  return cookie ? { token: cookie, source: "cookie" } : null;
+  if (typeof fromBody === "string" && fromBody !== "") return { tokens: [fromBody], source: "body" };
+  const cookies = refreshCookiesOf(c, projectId);
+  return cookies.length > 0 ? { tokens: cookies, source: "cookie" } : null;
 }
 
-/** The project's refresh-token cookie the request carries, if any. */
-export const refreshCookieOf = (c: Context, projectId: string): string | undefined =>
-  getCookie(c, refreshCookieName(projectId));
+/**
+ * Every copy of the project's refresh-token cookie the request carries, in the order sent (empty
+ * ones left out). The name has no `__Host-` prefix (its path is /api/userAuth), so a sibling
+ * subdomain (Domain=) or plain http can plant a second copy, which the browser may send first
+ * (longer Path, or older): hono's getCookie returns only that first one. Each `;`-separated pair is
+ * read by hono's own parser, so a value is unquoted and decoded as getCookie does.
+ */
+export function refreshCookiesOf(c: Context, projectId: string): string[] {
+  const name = refreshCookieName(projectId);
+  const pairs = (c.req.header("cookie") ?? "").split(";");
+  return pairs.flatMap((pair) => Object.values(parse(pair, name))).filter((value) => value !== "");
+}
+
+/** 401 for a refresh that carries several copies of the cookie: which one the browser holds for us is unknown. */
+export const severalRefreshCookies = () =>
+  new ApiError(
+    "REFRESH_TOKEN_INVALID",
+    "Several refresh cookies of this project came with this request (another site under this domain, or " +
+      "a page over plain http, may have set one), so none was used: sign in again, and if it persists " +
+      "clear this site's cookies",
+  );
 
 /**
  * The cookie is an ambient credential: the browser sends it for any page that calls the API (with
