@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import bcrypt from "bcryptjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createDataApp } from "../functions/data/app.js";
+import { parseDefinition } from "../shared/schema/definition.js";
 import { type AuthTestEnv, authTestEnv, PASSWORD, type Session } from "./auth-helpers.js";
 import { call } from "./data-helpers.js";
 
@@ -320,6 +321,65 @@ describe("profile fields from the users schema", () => {
     // `username` stays auth's own field (a string), whatever the schema declares.
     const ok = await env.signup("a@example.com", { username: "ann", name: "Ann" });
     expect(ok.user.username).toBe("ann");
+  });
+
+  it("a users definition may not give auth's fields rules auth does not apply; one stored before still loads", async () => {
+    const data = createDataApp(env.deps);
+    const schemas = (method: string, body?: unknown) =>
+      call(data, method, `/api/schemas${method === "POST" ? "" : "/users"}`, { key: env.project.sk, body });
+    const refused = await schemas("PUT", { fields: [{ name: "username", type: "string", required: true }] });
+    expect([refused.status, refused.json.code, refused.json.details]).toEqual([
+      400,
+      "VALIDATION_FAILED",
+      [
+        {
+          path: "fields.0",
+          message:
+            '"username" belongs to auth, which applies its own rules to it and would not apply required: declare it with its type only',
+        },
+      ],
+    ]);
+    const several = await schemas("POST", {
+      name: "users",
+      fields: [
+        { name: "bio", type: "string", required: true },
+        { name: "email", type: "email", pattern: "@example\\.com$", private: true },
+        { name: "emailVerified", type: "boolean", default: true },
+      ],
+    });
+    expect(
+      several.json.details.map((d: { path: string; message: string }) => [d.path, d.message.split(":")[0]]),
+    ).toEqual([
+      ["fields.1", '"email" belongs to auth, which applies its own rules to it and would not apply pattern, private'],
+      ["fields.2", '"emailVerified" belongs to auth, which applies its own rules to it and would not apply default'],
+    ]);
+    expect((await schemas("GET")).json.data.collection.implicit).toBe(true);
+    // urBackend's contract: `email` required and unique, `password` required; a type and an index anywhere.
+    const urBackend = await schemas("POST", {
+      name: "users",
+      model: [
+        { key: "email", type: "String", required: true, unique: true },
+        { key: "password", type: "String", required: true },
+        { key: "username", type: "String", unique: true, index: true },
+        { key: "bio", type: "String", required: false, unique: false },
+      ],
+    });
+    expect(urBackend.status, urBackend.text).toBe(201);
+    expect((await schemas("PATCH", { fields: [{ name: "username", type: "string", maxLength: 8 }] })).status).toBe(400);
+
+    // A definition stored before this rule keeps loading, its rule on username left out as ever.
+    const project = (await env.deps.projects.resolveProject(env.project.id))!;
+    await env.deps.collections.replace(project, "users", () =>
+      parseDefinition({ name: "users", fields: [{ name: "username", type: "string", required: true }] }),
+    );
+    expect((await schemas("GET")).json.data.collection.fields[0]).toMatchObject({ name: "username", required: true });
+    expect((await env.api("POST", "/signup", { body: { email: "a@example.com", password: PASSWORD } })).status).toBe(
+      201,
+    );
+    expect((await schemas("PATCH", { rls: { mode: "public-read" } })).status).toBe(200);
+    expect((await schemas("PATCH", { fields: [{ name: "username", type: "string", required: true }] })).status).toBe(
+      400,
+    );
   });
 
   it("a unique profile field answers 409 DUPLICATE_VALUE", async () => {

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../../shared/app.js";
+import { assertAuthFieldsDeclarable } from "../../shared/auth/profile.js";
 import type { CollectionEntry } from "../../shared/collections.js";
 import type { Deps } from "../../shared/deps.js";
 import { ApiError } from "../../shared/errors.js";
@@ -148,6 +149,7 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
     const { project, keyType } = c.get("principal");
     requireSecret(keyType);
     const def = parseDefinition(asWritten(await readJson(c)));
+    if (isUsersCollection(def.name)) assertAuthFieldsDeclarable(def);
     const entry = await deps.collections.create(project, def);
     return ok(c, { collection: view(entry, keyType) }, 201);
   });
@@ -165,6 +167,7 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
       });
     }
     const def = parseDefinition(isPlainObject(body) ? { ...body, name } : body);
+    if (isUsersCollection(name)) assertAuthFieldsDeclarable(def);
     return ok(c, { collection: view(await store(deps, project, name, () => def), keyType) });
   });
 
@@ -176,7 +179,13 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
     if (!current) throw new ApiError("COLLECTION_NOT_FOUND");
     const body = await readJson(c);
     // Merged onto what is stored when the change is made (not onto `current`, which may be older).
-    const entry = await store(deps, project, name, (stored) => mergeDefinition(stored, asWritten(body, stored)));
+    // Fields it leaves alone stay as stored, also rules on auth's fields from before they were refused.
+    const newFields = isPlainObject(body) && (body.fields !== undefined || body.model !== undefined);
+    const entry = await store(deps, project, name, (stored) => {
+      const def = mergeDefinition(stored, asWritten(body, stored));
+      if (isUsersCollection(name) && newFields) assertAuthFieldsDeclarable(def);
+      return def;
+    });
     return ok(c, { collection: view(entry, keyType) });
   });
 

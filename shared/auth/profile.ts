@@ -11,8 +11,42 @@ import { isPlainObject } from "../sanitize.js";
 import { type CollectionDef, fieldPaths, outermostPrivatePaths } from "../schema/definition.js";
 import { validatorsFor } from "../schema/validator.js";
 import { ACCOUNT_FIELDS, PROTECTED_USER_FIELDS } from "./fields.js";
+import { AUTH_USER_INDEXES } from "./store.js";
 
 const AUTH_OWNED = new Set([...PROTECTED_USER_FIELDS, ...ACCOUNT_FIELDS]);
+
+/**
+ * Whether a users definition may give a field auth owns `rule`: its name, type and `index`, and
+ * the rules auth applies itself (urBackend's contract has apps declare `email` required and unique
+ * and `password` required; auth's unique indexes). The profile rules leave these fields out, so
+ * any other rule would be stored and shown but never applied.
+ */
+const declarable = (field: string, rule: string) =>
+  ["name", "type", "index"].includes(rule) ||
+  (rule === "unique" && AUTH_USER_INDEXES.get(field) === true) ||
+  (rule === "required" && ["email", "password"].includes(field));
+
+/**
+ * 400 VALIDATION_FAILED for a users definition being written that gives a field auth owns a rule
+ * auth does not apply (`username` required, a `pattern`, a `default`, `private`…), one detail per
+ * field. Only writes are checked: a definition stored before still loads, its rules left out as ever.
+ */
+export function assertAuthFieldsDeclarable(def: CollectionDef): void {
+  const details = def.fields.flatMap((field, i) => {
+    if (!AUTH_OWNED.has(field.name)) return [];
+    // false asks for nothing (`required: false`, urBackend's `unique: false`); a default of false is one.
+    const rules = Object.entries(field)
+      .filter(([rule, value]) => value !== undefined && (value !== false || rule === "default"))
+      .map(([rule]) => rule)
+      .filter((rule) => !declarable(field.name, rule));
+    if (rules.length === 0) return [];
+    const message =
+      `"${field.name}" belongs to auth, which applies its own rules to it and would not apply ` +
+      `${rules.join(", ")}: declare it with its type only`;
+    return [{ path: `fields.${i}`, message }];
+  });
+  if (details.length > 0) throw new ApiError("VALIDATION_FAILED", undefined, { details });
+}
 
 /** A project's profile rules, compiled from its `users` definition. */
 export interface ProfileSchema {
