@@ -940,6 +940,20 @@ describe.each([
       await expectReserved(a, 5);
     });
 
+    it("a PUT overtaken once its lease lapsed writes nothing over the file the other PUT made ready", async () => {
+      const issued = await presignText("upload-url", auth(a.sk), 5);
+      let tag: string | null = null;
+      const late = await putWhile(issued.url, "late!", async () => {
+        clock.advance(61_000); // its lease lapses while its body comes; the URL still works
+        expect((await putTo(issued.url, "first")).status).toBe(200);
+        tag = (await fetchFile(issued.path, auth(a.sk))).headers.get("etag");
+      });
+      expect([late.status, (await json(late)).message]).toEqual([403, "This upload URL was used already"]);
+      const served = await fetchFile(issued.path, auth(a.sk));
+      expect([await served.text(), served.headers.get("etag")]).toEqual(["first", tag]);
+      await expectReserved(a, 5);
+    });
+
     it("bytes still streaming in when their pending file is deleted or released are not kept", async () => {
       const deleted = await presignText("upload-url", auth(a.sk), 300);
       const refused = await putWhile(deleted.url, "d".repeat(300), () => del(auth(a.sk), deleted.path));

@@ -36,6 +36,9 @@ const redirectCache = (validity: Validity, nowMs: number, scope: "public" | "pri
  * (a slow mobile uplink), so a PUT still sending keeps it.
  */
 const uploadLease = (size: number) => 60_000 + (size * 1000) / (128 * 1024);
+/** A PUT's refusals: its URL's file claimed (or stored) by another PUT; its file deleted, or released once expired. */
+const usedAlready = () => new ApiError("FORBIDDEN", "This upload URL was used already");
+const expiredOrDeleted = () => new ApiError("FORBIDDEN", "This upload URL has expired or its file was deleted");
 /** Types a browser may show inline (never SVG, which runs scripts); everything else is served as a download. */
 const INLINE = /^(image\/(?!svg)|video\/|audio\/)|^application\/pdf$/;
 /** How a file is served: inline for the types a browser may show, else as a download named `name`. */
@@ -198,13 +201,13 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
     // Claimed before the body is read: of PUTs in flight together, one writes; a refused one lets go.
     // The claim is a lease: one a process that died kept lapses, and the URL works again while valid.
     const now = deps.clock.now();
-    const lease = new Date(now + uploadLease(signed.size)).toISOString();
+    let lease = new Date(now + uploadLease(signed.size)).toISOString();
     const lapsed = { $or: [{ uploading: { $exists: false } }, { uploading: { $lte: new Date(now).toISOString() } }] };
     const file = (await fileRecords(deps).updateOne(
       { _id: signed.path, status: "pending", ...lapsed },
       { $set: { uploading: lease } },
     )) as FileDoc | null;
-    if (!file) throw new ApiError("FORBIDDEN", "This upload URL was used already");
+    if (!file) throw usedAlready();
     try {
       const bytes = await readLimited(c.req.raw.body, signed.size);
       if (bytes.length !== signed.size) {
@@ -212,6 +215,15 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
       }
       // The file's own type: the one the PUT carries, or what its name said where that was octet-stream.
       assertMagicBytes(file.contentType, bytes.subarray(0, SIGNATURE_BYTES));
+      // Still this PUT's, renewed for the write: a PUT whose lease lapsed while its body came may have been
+      // overtaken by another, whose file may be ready and served already (a ready file's bytes never change).
+      const renewed = new Date(deps.clock.now() + uploadLease(signed.size)).toISOString();
+      const held = { _id: signed.path, status: "pending", uploading: lease };
+      if (!(await fileRecords(deps).updateOne(held, { $set: { uploading: renewed } }))) {
+        const current = (await fileRecords(deps).findOne({ _id: signed.path })) as FileDoc | null;
+        throw current && current.status !== "deleted" ? usedAlready() : expiredOrDeleted();
+      }
+      lease = renewed;
       await blobs.put(signed.path, bytes, file.contentType);
     } catch (error) {
       const claimed = { _id: signed.path, status: "pending", uploading: lease };
@@ -221,7 +233,7 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
     // Marks it ready, unless the pending file was deleted or released while the bytes streamed in.
     if ((await settle(rt, file))?.status !== "ready") {
       await blobs.delete(signed.path);
-      throw new ApiError("FORBIDDEN", "This upload URL has expired or its file was deleted");
+      throw expiredOrDeleted();
     }
     return ok(c, { path: signed.path, size: signed.size });
   });
