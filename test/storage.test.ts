@@ -954,6 +954,26 @@ describe.each([
       await expectReserved(a, 5);
     });
 
+    it("a PUT begun before its URL expired keeps its file while its lease lasts: reads and quota checks wait", async () => {
+      const issued = await presignText("upload-url", auth(a.sk), 5);
+      clock.advance(PAST_EXPIRY - 30_000); // 30 s before the URL expires
+      const looks = vi.spyOn(blobs, "head");
+      let swept: unknown[] = [];
+      const put = await putWhile(issued.url, "bytes", async () => {
+        clock.advance(45_000); // the URL expires while the body comes; the PUT's lease (a minute) lasts
+        expect((await fileRoute(issued.path, auth(a.sk))).status).toBe(404); // still pending, not released
+        looks.mockClear();
+        expect((await upload(auth(a.sk), text(11), "a.txt")).status).toBe(201);
+        swept = looks.mock.calls.map(([key]) => key);
+      });
+      looks.mockRestore();
+      // A quota check's sweep passed over it, as over a record under a settle lock: its turns go to others.
+      expect(swept).not.toContain(issued.path);
+      expect(put.status).toBe(200);
+      expect(await (await fetchFile(issued.path, auth(a.sk))).text()).toBe("bytes");
+      await expectReserved(a, 16);
+    });
+
     it("bytes still streaming in when their pending file is deleted or released are not kept", async () => {
       const deleted = await presignText("upload-url", auth(a.sk), 300);
       const refused = await putWhile(deleted.url, "d".repeat(300), () => del(auth(a.sk), deleted.path));

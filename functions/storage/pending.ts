@@ -29,9 +29,16 @@ const SWEEP_RETRY_MS = 10 * 60 * 1000;
 /** When an upload URL signed to expire at `exp` (epoch seconds, still valid during that second) stops working. */
 export const uploadExpiry = (exp: number) => new Date((exp + 1) * 1000).toISOString();
 
-/** The instant (epoch ms) a pending file's upload URL stops working; from `createdAt` for records older than `expiresAt`. */
+/**
+ * The instant (epoch ms) a pending file without its bytes is released: when its upload URL stops
+ * working (from `createdAt` for records older than `expiresAt`), or when the lease of a PUT begun
+ * before then and still sending lapses (`uploading`), so that PUT can still store the file.
+ */
 const expiryOf = (file: FileDoc) =>
-  Date.parse(file.expiresAt ?? uploadExpiry(Math.floor(Date.parse(file.createdAt) / 1000) + UPLOAD_URL_TTL));
+  Math.max(
+    Date.parse(file.expiresAt ?? uploadExpiry(Math.floor(Date.parse(file.createdAt) / 1000) + UPLOAD_URL_TTL)),
+    file.uploading ? Date.parse(file.uploading) : 0,
+  );
 
 /**
  * Until when bytes may still reach a file's keys unseen, if that is still to come: its bucket URL

@@ -73,10 +73,14 @@ export async function dueFiles(deps: FileDeps, projectId: string, limit: number)
   }
   const now = new Date(deps.clock.now()).toISOString();
   const lapsed = (field: keyof FileDoc) => ({ $or: [{ [field]: { $exists: false } }, { [field]: { $lte: now } }] });
-  // A record a look holds (or kept after a copy it gave up on) waits for the lock to lapse; one a
-  // sweep failed on, for its turn to come again.
+  // A record a look holds (or kept after a copy it gave up on), or a PUT still sends the bytes of
+  // (fs/memory), waits for the lock or lease to lapse; one a sweep failed on, for its turn to come again.
   const found = await fileRecords(deps).find(
-    { expiresAt: { $lte: now }, projectId, $and: [lapsed("settlingUntil"), lapsed("sweepAfter")] },
+    {
+      expiresAt: { $lte: now },
+      projectId,
+      $and: [lapsed("settlingUntil"), lapsed("uploading"), lapsed("sweepAfter")],
+    },
     { sort: { expiresAt: 1 }, limit },
   );
   return found as FileDoc[];
