@@ -84,7 +84,10 @@ describe("@urbackend/sdk storage module", () => {
     await expect(storage.upload(Buffer.from(PNG))).rejects.toThrow(
       'Files of type "application/octet-stream" are not accepted: send the file\'s type, or a file name with its extension (photo.png)',
     );
-    await expect(storage.upload(Buffer.from("<html>"), "page.png")).rejects.toThrow();
+    // Bytes that are not what the name says: the SDK shows the confirm's reason (a PUT's, never).
+    await expect(storage.upload(Buffer.from("<html>"), "page.png")).rejects.toThrow(
+      "The file's content is not image/png",
+    );
   });
 
   it("refusals reach the SDK as errors (a type the project does not accept)", async () => {

@@ -6,7 +6,8 @@
  * counters (exact), the bytes stored at each path, the files on disk.
  *
  * The model covers multipart uploads; direct uploads (upload-url and upload-request, the signed PUT,
- * upload-confirm), PUTs of the wrong size, type or signature and to used, deleted or expired URLs;
+ * upload-confirm), PUTs of the wrong size or type and to used, deleted or expired URLs, and PUTs of
+ * bytes that contradict the type (stored, pending, for a confirm or read to refuse);
  * reads (GET, HEAD, ranges; private files through the signed URL, public ones streamed); deletes; the
  * clock passing URL expiry; the project turning public or private; fs folders that collide with
  * stored or pending files; the quota and the usage's storageBytes; as the secret key, two end users, a
@@ -20,7 +21,7 @@
  * - a 403 QUOTA_EXCEEDED that wrote nothing though the order judged had room: another write's
  *   reservation, given back since, filled the quota for a moment;
  * - of two PUTs to one URL in flight together, one is 403 "This upload URL was used already", even
- *   when the other is then refused for its bytes and lets go of the URL;
+ *   when the other is then refused for its size and lets go of the URL;
  * - a confirm or read that found a file before another operation of the group removed it answers as
  *   it found it (and a private read's signed URL, followed after the removal, is a 404);
  * - where a release failed among them, the counter may count more than the records (a recount counted

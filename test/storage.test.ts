@@ -769,8 +769,9 @@ describe.each([
     const issued = (await json(await req({ filename: "p.png", contentType: "image/png", size: PNG.length }))).data;
     expect(issued).toMatchObject({ method: "PUT", expiresIn: 900, headers: { "content-type": "image/png" } });
     expect((await put(issued.uploadUrl, "text/plain", PNG)).status).toBe(415);
-    // Bytes that are not a PNG are refused before they are stored, and the URL still takes the right ones.
-    expect((await put(issued.uploadUrl, "image/png", new Uint8Array(PNG.length).fill(0x41))).status).toBe(415);
+    // Bytes that are not a PNG are stored, pending, for a confirm or read to refuse (below); the URL
+    // still takes the right ones meanwhile.
+    expect((await put(issued.uploadUrl, "image/png", new Uint8Array(PNG.length).fill(0x41))).status).toBe(200);
     expect((await put(issued.uploadUrl, "image/png", PNG.slice(0, 10))).status).toBe(400);
     expect((await put(issued.uploadUrl, "image/png", new Uint8Array([...PNG, 1]))).status).toBe(413);
     expect((await put(issued.uploadUrl, "image/png", PNG)).status).toBe(200);
@@ -808,6 +809,34 @@ describe.each([
       .data;
     expect((await post("upload-confirm", { filePath: never.filePath, size: 5 })).status).toBe(400);
     expect((await post("upload-confirm", { filePath: `${b.id}/uploads/x.png`, size: 5 })).status).toBe(403);
+  });
+
+  it("bytes that are not the file's type are taken by the PUT and refused by the confirm, which says why", async () => {
+    await deps.projects.update(a.id, { settings: { storage: { quotaBytes: 1000 } } });
+    const request = async () =>
+      (
+        await json(
+          await post("upload-request", auth(a.sk), { filename: "p.jpg", contentType: "image/jpeg", size: PNG.length }),
+        )
+      ).data;
+    // urBackend's SDK reads a failed PUT's status line only: the reason comes with the confirm.
+    const confirmed = await request();
+    expect((await putTo(confirmed.signedUrl, PNG, "image/jpeg")).status).toBe(200);
+    const refused = await post("upload-confirm", auth(a.sk), { filePath: confirmed.filePath, size: PNG.length });
+    expect([refused.status, (await json(refused)).message]).toEqual([415, "The file's content is not image/jpeg"]);
+    expect(await blobs.head(confirmed.filePath)).toBeNull();
+    await expectReserved(a, 0); // given back at once
+    // Never confirmed: the first read refuses it so; nothing looking, its URL's expiry.
+    const read = await request();
+    expect((await putTo(read.signedUrl, PNG, "image/jpeg")).status).toBe(200);
+    expect((await fileRoute(read.filePath, auth(a.sk))).status).toBe(415);
+    const unseen = await request();
+    expect((await putTo(unseen.signedUrl, PNG, "image/jpeg")).status).toBe(200);
+    await expectReserved(a, PNG.length);
+    clock.advance(PAST_EXPIRY);
+    expect((await upload(auth(a.sk), text(11), "a.txt")).status).toBe(201); // its quota check sweeps
+    expect(await blobs.head(unseen.filePath)).toBeNull();
+    await expectReserved(a, 11);
   });
 
   describe("reservations of direct uploads", () => {

@@ -10,11 +10,11 @@ import { ApiError } from "../../shared/errors.js";
 import { ok, parseWith, publicBaseUrl, queryParams, readJson } from "../../shared/http.js";
 import { type FileDoc, fileRecords } from "../../shared/storage/files.js";
 import { parseFilePath } from "../../shared/storage/paths.js";
-import { assertMagicBytes, mediaType, SIGNATURE_BYTES, storagePolicy } from "../../shared/storage/policy.js";
+import { mediaType, SIGNATURE_BYTES, signatureFits, storagePolicy } from "../../shared/storage/policy.js";
 import type { Validity } from "../../shared/storage/types.js";
 import { readLimited } from "./body.js";
 import type { Ctx, StorageRuntime } from "./context.js";
-import { deleteFile, settle, settleForDelete } from "./pending.js";
+import { deleteFile, deleteIfGone, settle, settleForDelete } from "./pending.js";
 import { requestedRange } from "./range.js";
 
 /**
@@ -208,13 +208,20 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
       { $set: { uploading: lease } },
     )) as FileDoc | null;
     if (!file) throw usedAlready();
+    /** Lets go of the claim, if this PUT still holds it; the file as it is then, or null. */
+    const letGo = () =>
+      fileRecords(deps).updateOne(
+        { _id: signed.path, status: "pending", uploading: lease },
+        { $unset: { uploading: "" } },
+      );
+    let fits: boolean;
     try {
       const bytes = await readLimited(c.req.raw.body, signed.size);
       if (bytes.length !== signed.size) {
         throw new ApiError("VALIDATION_FAILED", `This URL uploads exactly ${signed.size} bytes`);
       }
       // The file's own type: the one the PUT carries, or what its name said where that was octet-stream.
-      assertMagicBytes(file.contentType, bytes.subarray(0, SIGNATURE_BYTES));
+      fits = signatureFits(file.contentType, bytes.subarray(0, SIGNATURE_BYTES));
       // Still this PUT's, renewed for the write: a PUT whose lease lapsed while its body came may have been
       // overtaken by another, whose file may be ready and served already (a ready file's bytes never change).
       const renewed = new Date(deps.clock.now() + uploadLease(signed.size)).toISOString();
@@ -226,9 +233,16 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
       lease = renewed;
       await blobs.put(signed.path, bytes, file.contentType);
     } catch (error) {
-      const claimed = { _id: signed.path, status: "pending", uploading: lease };
-      await fileRecords(deps).updateOne(claimed, { $unset: { uploading: "" } });
+      await letGo();
       throw error;
+    }
+    if (!fits) {
+      // Bytes that are not of the file's type stay, pending, for /upload-confirm or the first read to
+      // refuse (415, the file removed with its reservation), as a bucket's do: urBackend's SDK reports
+      // a failed PUT by its status line alone (a reason phrase of ours would not reach it: Node's adapter
+      // drops it, HTTP/2 has none), and shows the confirm's message. Deleted or released meanwhile: its bytes go.
+      if (!(await letGo()) && !(await deleteIfGone(rt, signed.path))) throw expiredOrDeleted();
+      return ok(c, { path: signed.path, size: signed.size });
     }
     // Marks it ready, unless the pending file was deleted or released while the bytes streamed in.
     if ((await settle(rt, file))?.status !== "ready") {

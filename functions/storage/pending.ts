@@ -186,7 +186,7 @@ export async function markReady(
  * The file's record as it is now; its bytes deleted if it was deleted meanwhile: nothing else would
  * remove bytes a copy put at its path after the deletion did.
  */
-async function deleteIfGone(rt: StorageRuntime, path: string): Promise<FileDoc | null> {
+export async function deleteIfGone(rt: StorageRuntime, path: string): Promise<FileDoc | null> {
   const now = visible(await fileRecords(rt.deps).findOne({ _id: path }));
   if (!now) await rt.blobs.delete(path);
   return now;

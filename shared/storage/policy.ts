@@ -166,12 +166,16 @@ const SIGNATURES: Record<string, Array<Array<[number, number[]]>>> = {
   "application/vnd.openxmlformats-officedocument.presentationml.presentation": [[[0, [0x50, 0x4b, 0x03, 0x04]]]],
 };
 
-/** 415 when the file's first bytes contradict its declared type (types without a known signature pass). */
-export function assertMagicBytes(type: string, head: Uint8Array): void {
+/** Whether a file's first bytes fit its declared type (types without a known signature fit any). */
+export function signatureFits(type: string, head: Uint8Array): boolean {
   const signatures = SIGNATURES[type];
-  if (!signatures) return;
-  const matches = signatures.some((parts) =>
+  if (!signatures) return true;
+  return signatures.some((parts) =>
     parts.every(([offset, bytes]) => bytes.every((byte, i) => head[offset + i] === byte)),
   );
-  if (!matches) throw new ApiError("UNSUPPORTED_MEDIA_TYPE", `The file's content is not ${type}`);
+}
+
+/** 415 when the file's first bytes contradict its declared type (types without a known signature pass). */
+export function assertMagicBytes(type: string, head: Uint8Array): void {
+  if (!signatureFits(type, head)) throw new ApiError("UNSUPPORTED_MEDIA_TYPE", `The file's content is not ${type}`);
 }

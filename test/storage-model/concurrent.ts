@@ -118,7 +118,8 @@ async function resync(m: Model, r: Real, ops: Op[], answers: Answer[], releasesF
       const rec = recs.get(f.path);
       recs.delete(f.path);
       if (!rec) {
-        check(r, named.has(f.path) || (f.status === "pending" && m.expired(f)), `close: ${f.path} vanished`);
+        // A pending file with stored bytes is settled by the look above: refused ones go.
+        check(r, named.has(f.path) || !!f.refused || m.released(f), `close: ${f.path} vanished`);
         next.remove(f.path);
       } else if (rec.status === f.status) {
         if (rec.uploading) next.s.files[f.path] = { ...f, stuckUntil: Date.parse(rec.uploading as string) };

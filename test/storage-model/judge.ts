@@ -186,7 +186,6 @@ function judgePut(m: Model, r: Real, op: OpOf<"put">, res: Res) {
   if (m.race?.puts.has(op.path) && claimed) return verdict(r, res, E(403, "FORBIDDEN"), what);
   if (op.body.length > f.size) return verdict(r, res, E(413, "FILE_TOO_LARGE"), what);
   if (op.body.length < f.size) return verdict(r, res, E(400, "VALIDATION_FAILED"), what);
-  if (!magicOk(f.type, op.body)) return verdict(r, res, E(415, "UNSUPPORTED_MEDIA_TYPE"), what);
   if (m.parentIsFile(op.path)) return verdict(r, res, E(409, "DUPLICATE_VALUE"), what);
   if (m.isDir(op.path)) {
     // Its own path became a folder (an upload into a folder of that name): the file stays pending.
@@ -196,7 +195,9 @@ function judgePut(m: Model, r: Real, op: OpOf<"put">, res: Res) {
   }
   verdict(r, res, E(200), what);
   same(r, res.json.data, { path: op.path, size: f.size }, `${what}: data`);
-  m.s.files[op.path] = { ...live, status: "ready", bytes: op.body };
+  // Bytes that contradict the type are stored and the file stays pending, for a confirm or read to refuse.
+  const refused = !magicOk(f.type, op.body);
+  m.s.files[op.path] = { ...live, status: refused ? "pending" : "ready", bytes: op.body, refused };
   m.addDirs(op.path);
 }
 
@@ -224,8 +225,12 @@ function judgeConfirm(m: Model, r: Real, op: OpOf<"confirm">, res: Res) {
     if (f.status === "pending") m.remove(op.path);
     return verdict(r, res, E(400, "VALIDATION_FAILED"), what);
   }
+  if (f.refused) {
+    m.remove(op.path);
+    return verdict(r, res, E(415, "UNSUPPORTED_MEDIA_TYPE"), what);
+  }
   if (f.status === "pending") {
-    if (!m.expired(f)) return verdict(r, res, E(400, "VALIDATION_FAILED"), what);
+    if (!m.released(f)) return verdict(r, res, E(400, "VALIDATION_FAILED"), what);
     m.remove(op.path);
     return verdict(r, res, E(404, "FILE_NOT_FOUND"), what);
   }
@@ -273,9 +278,13 @@ function judgeRead(m: Model, r: Real, op: OpOf<"read">, ans: Answer) {
   if (!validPath(op.path)) return verdict(r, res, E(400, "VALIDATION_FAILED"), what, head);
   if (!publicPath && target !== callerProject(op.caller)) return verdict(r, res, E(403, "FORBIDDEN"), what, head);
   const f = m.s.files[op.path];
+  if (f?.refused) {
+    m.remove(op.path);
+    return verdict(r, res, E(415, "UNSUPPORTED_MEDIA_TYPE"), what, head);
+  }
   const view = f ?? staleView(m, op.path, res);
   if (view?.status !== "ready") {
-    if (f?.status === "pending" && m.expired(f)) m.remove(op.path);
+    if (f && m.released(f)) m.remove(op.path);
     return verdict(r, res, E(404, "FILE_NOT_FOUND"), what, head);
   }
   if (publicPath) return judgeServed(r, view, op, res, what);
@@ -295,7 +304,7 @@ function judgeDelete(m: Model, r: Real, op: OpOf<"delete">, res: Res) {
   if (m.projectOfPath(op.path) !== callerProject(op.caller)) return verdict(r, res, E(403, "FORBIDDEN"), what);
   let f = m.s.files[op.path];
   // An upload whose URL expired without its bytes is released by the DELETE's look: 404 for everyone.
-  if (f?.status === "pending" && m.expired(f)) {
+  if (f && m.released(f)) {
     m.remove(op.path);
     f = undefined;
   }

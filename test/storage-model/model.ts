@@ -134,6 +134,8 @@ export interface MFile {
   exp?: number;
   /** Its record kept the claim of a PUT a close cut short (`uploading`): the URL refuses every PUT until then (epoch ms). */
   stuckUntil?: number;
+  /** Pending with `bytes` a PUT stored that contradict its type: a confirm or read refuses them (415), removing it. */
+  refused?: boolean;
 }
 
 export interface State {
@@ -197,15 +199,23 @@ export class Model {
   expired(f: MFile) {
     return f.exp !== undefined && Math.floor(this.s.nowMs / 1000) > f.exp;
   }
+  /** A pending file a look releases: its URL expired, and no claim of a PUT (`uploading`) is live. */
+  released(f: MFile) {
+    return f.status === "pending" && this.expired(f) && this.s.nowMs >= (f.stuckUntil ?? 0);
+  }
+  /** Bytes are stored at the file's path: it is ready, or pending with bytes that are refused. */
+  stored(f: MFile | undefined) {
+    return f?.status === "ready" || !!f?.refused;
+  }
   remove(path: string) {
     const f = this.s.files[path];
     if (!f) return;
     delete this.s.files[path];
     this.s.gone[path] = f;
   }
-  /** The quota check's sweep: pending files of the project whose URL expired (no bytes) are released. */
+  /** The quota check's sweep: pending files of the project whose URL expired (no bytes, or refused ones) are released. */
   sweep(project: ProjectName) {
-    for (const f of this.filesOf(project)) if (f.status === "pending" && this.expired(f)) this.remove(f.path);
+    for (const f of this.filesOf(project)) if (this.released(f)) this.remove(f.path);
   }
   projectId(p: ProjectName) {
     return this.ids[p];
@@ -220,7 +230,7 @@ export class Model {
     const segments = path.split("/");
     for (let i = 2; i < segments.length; i++) {
       const prefix = segments.slice(0, i).join("/");
-      if (this.s.files[prefix]?.status === "ready" || this.s.orphans.includes(prefix)) return true;
+      if (this.stored(this.s.files[prefix]) || this.s.orphans.includes(prefix)) return true;
     }
     return false;
   }

@@ -74,9 +74,9 @@ export function mismatches(m: Model, snap: Snapshot, surplus = false): string[] 
   }
   for (const f of Object.values(m.s.files)) {
     const stored = snap.blobs.get(f.path);
-    if (f.status === "pending") {
+    if (!m.stored(f)) {
       if (stored) problems.push(`${f.path}: pending with bytes stored`);
-    } else if (!stored) problems.push(`${f.path}: ready without bytes`);
+    } else if (!stored) problems.push(`${f.path}: ${f.status} without bytes`);
     else if (stored.size !== f.size || stored.contentType !== f.type || !equalBytes(stored.bytes, f.bytes!))
       problems.push(
         `${f.path}: stored ${stored.size} bytes of ${stored.contentType}, not the model's ${f.size} of ${f.type}`,
@@ -86,8 +86,8 @@ export function mismatches(m: Model, snap: Snapshot, surplus = false): string[] 
     if (!m.s.orphans.includes(f.path) && snap.blobs.get(f.path)) problems.push(`${f.path}: gone, bytes still stored`);
   }
   if (snap.disk) {
-    const ready = Object.values(m.s.files).filter((f) => f.status === "ready");
-    const want = new Set([...ready.map((f) => f.path), ...m.s.orphans]);
+    const stored = Object.values(m.s.files).filter((f) => m.stored(f));
+    const want = new Set([...stored.map((f) => f.path), ...m.s.orphans]);
     const files = new Set(snap.disk.files);
     for (const path of want) if (!files.has(path)) problems.push(`disk: ${path} missing`);
     for (const path of files) if (!want.has(path)) problems.push(`disk: ${path} stored without a ready record`);
