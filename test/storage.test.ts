@@ -191,6 +191,28 @@ describe.each([
     }
   });
 
+  it("an end user's folder lies below their own: /upload, /upload-url and /upload-request alike", async () => {
+    const user = await asUser(USER);
+    const own = `${a.id}/users/${USER}`;
+    const uploaded = (await json(await upload(user, png(), "photo.png", "albums/trips"))).data.path;
+    expect(uploaded).toMatch(new RegExp(`^${own}/albums/trips/[0-9a-f]{24}-photo\\.png$`));
+    const body = { filename: "note.txt", contentType: "text/plain", size: 5, folder: "albums/trips" };
+    const direct = (await json(await post("upload-url", user, body))).data;
+    const requested = (await json(await post("upload-request", user, body))).data;
+    for (const path of [direct.path, requested.filePath]) {
+      expect(path).toMatch(new RegExp(`^${own}/albums/trips/[0-9a-f]{24}-note\\.txt$`));
+    }
+    expect((await putTo(direct.uploadUrl, "hello")).status).toBe(200);
+    expect(await (await fetchFile(direct.path, user)).text()).toBe("hello");
+    expect((await del(user, uploaded)).status).toBe(200);
+    // No folder: their own; a folder is checked as the secret key's is.
+    const plain = (await json(await upload(user, png()))).data.path;
+    expect(plain).toMatch(new RegExp(`^${own}/[0-9a-f]{24}-photo\\.png$`));
+    for (const folder of ["users", "../x", "a/b/c/d"]) {
+      expect((await upload(user, png(), "photo.png", folder)).status, folder).toBe(400);
+    }
+  });
+
   it("delete caller matrix: the uploader or the secret key; never another project", async () => {
     const mine = (await json(await upload(auth(a.pk, await token(a, USER)), png()))).data.path;
     const server = (await json(await upload(auth(a.sk), png()))).data.path;

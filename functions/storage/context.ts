@@ -51,10 +51,12 @@ export const fileUrl = (c: Ctx, rt: StorageRuntime, path: string) =>
   `${publicBaseUrl(c, rt.deps.config)}/api/storage/file?path=${encodeURIComponent(path)}`;
 
 /**
- * A new file's path: `<projectId>/<folder>/<random>-<name>`, users' under `<projectId>/users/<userId>/`;
+ * A new file's path: `<projectId>/<folder>/<random>-<name>` (`uploads` without a folder), users' under
+ * `<projectId>/users/<userId>/` (and their folder, if any, below it: a user's files stay in theirs);
  * `<random>` is 96 unguessable bits (see randomFileKey).
  */
-export function newFilePath(actor: Actor, folder: string, name: string): string {
-  const dir = actor.userId ? userFolder(actor.userId) : folder;
+export function newFilePath(actor: Actor, folder: string | null, name: string): string {
+  const own = actor.userId ? userFolder(actor.userId) : null;
+  const dir = own ? (folder ? `${own}/${folder}` : own) : (folder ?? "uploads");
   return `${actor.project.id}/${dir}/${randomFileKey()}-${name}`;
 }

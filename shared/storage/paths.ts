@@ -35,9 +35,9 @@ export function sanitizeName(name: string): string {
   return `${stem || "file"}${suffix}`;
 }
 
-/** An optional upload folder: up to 3 segments of letters, digits, `_`, `-` (default `uploads`). */
-export function parseFolder(folder: unknown): string {
-  if (folder === undefined || folder === null || folder === "") return "uploads";
+/** An optional upload folder: up to 3 segments of letters, digits, `_`, `-`; null when none is given. */
+export function parseFolder(folder: unknown): string | null {
+  if (folder === undefined || folder === null || folder === "") return null;
   if (typeof folder !== "string" || folder.length > 200) throw invalidPath("folder", "must be a short string");
   const segments = folder.split("/").filter(Boolean);
   if (segments.length === 0 || segments.length > 3 || !segments.every((s) => /^[A-Za-z0-9_-]{1,64}$/.test(s))) {

@@ -91,7 +91,9 @@ function admitWrite(m: Model, op: OpOf<"upload"> | OpOf<"presign">, size: number
   m.sweep(project);
   const quota = project === "P" ? m.opts.quota : undefined;
   if (quota !== undefined && m.counter(project) + size > quota) return { refusal: E(403, "QUOTA_EXCEEDED") };
-  const dir = isUser(op.caller) ? `users/${m.ids.uid[op.caller]}` : folder;
+  // A user's folder goes below their own (none given: their own).
+  const given = op.folder !== undefined && op.folder !== "";
+  const dir = isUser(op.caller) ? `users/${m.ids.uid[op.caller]}${given ? `/${folder}` : ""}` : folder;
   const name = SANITIZED[op.content.name] ?? "?";
   return { project, type, quota, base: `${m.projectId(project)}/${dir}`, name };
 }
