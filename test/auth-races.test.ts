@@ -7,6 +7,7 @@
 import bcrypt from "bcryptjs";
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import { createAdminApp } from "../functions/admin/app.js";
+import { createAuthApp } from "../functions/auth/app.js";
 import { REFRESH_REUSE_WINDOW_MS } from "../shared/auth/sessions.js";
 import { type AuthTestEnv, authTestEnv, PASSWORD } from "./auth-helpers.js";
 import { type CallResult, call } from "./data-helpers.js";
@@ -338,3 +339,39 @@ it("a password change counts live sessions only: an expired one a login had not 
   });
   expect(alone.json.data.revokedSessions).toBe(0);
 });
+
+/** What changes ann's password, or deletes her account, while her own deletion waits for bcrypt. */
+const underTheDeletion: Record<string, (own: { user: { _id: string } }) => Promise<CallResult>> = {
+  "a password reset": () => endEverything["a password reset"]!(""),
+  "a password change from another session, on another instance": async () => {
+    const other = (await env.login("ann@example.com")).json.data.accessToken as string;
+    return call(createAuthApp(env.deps), "PUT", "/api/userAuth/change-password", {
+      key: env.project.pk,
+      token: other,
+      body: { currentPassword: PASSWORD, newPassword: "brand new password 2" },
+    });
+  },
+  "the operator's deletion": (own) => endEverything["the account's deletion"]!(own.user._id),
+};
+
+it.each(Object.keys(underTheDeletion))(
+  "a user's deletion of their account whose password check overlapped %s is ordered after it: 401, never a 500",
+  async (what) => {
+    // Serial orders: it → deletion: 401 (the deletion's session ended); deletion → it: the deletion
+    // 200 and it fails. Both 200 (a reset, then the old password deleting the account) fits neither.
+    const own = await env.signup("ann@example.com");
+    const deleting = heldLogin("ann@example.com", () =>
+      env.api("DELETE", "/me", { token: own.accessToken, body: { password: PASSWORD } }),
+    );
+    await deleting.held;
+    vi.restoreAllMocks();
+    const ended = await underTheDeletion[what]!(own);
+    expect(ended.status, ended.text).toBe(200);
+    const res = await deleting.finish();
+    expect([res.status, res.json.code]).toEqual([401, "TOKEN_INVALID"]);
+    const users = env.deps.store.tenant({ projectId: env.project.id }).collection("users");
+    expect(await users.count({})).toBe(what === "the operator's deletion" ? 0 : 1);
+    // The refused deletion ended no session: the changer's own stays.
+    expect(await sessions()).toHaveLength(what.startsWith("a password change") ? 1 : 0);
+  },
+);

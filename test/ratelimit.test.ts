@@ -300,6 +300,7 @@ describe("the auth rule", () => {
       ["POST", "request-password-reset", { email: "a@example.com" }],
       ["POST", "reset-password", { email: "a@example.com", otp: "000000", newPassword: "another one 1" }],
       ["PUT", "change-password", { currentPassword: "x", newPassword: "another one 1" }],
+      ["DELETE", "me", { password: "x" }],
       ["GET", "social/github/start"],
       ["POST", "social/exchange", { token: "t", rtCode: "c" }],
     ] as const) {

@@ -1,18 +1,39 @@
-/** GET /me, GET /public/:username, PUT /update-profile (API.md §6). */
+/** GET /me, GET /public/:username, PUT /update-profile (API.md §6), DELETE /me (an addition). */
 import { Hono } from "hono";
+import { z } from "zod";
 import type { AppEnv } from "../../shared/app.js";
+import { verifyPassword } from "../../shared/auth/passwords.js";
 import { profileSchema } from "../../shared/auth/profile.js";
-import { normalizeUsername, publicProfile, type UserDoc, writeUser } from "../../shared/auth/users.js";
+import { clearLoginAttempts, countLoginAttempt } from "../../shared/auth/throttle.js";
+import { deleteUser, normalizeUsername, publicProfile, type UserDoc, writeUser } from "../../shared/auth/users.js";
 import { afterUpdate, assertDocumentSize, nextTimestamp } from "../../shared/documents.js";
 import { ApiError, type ErrorDetail } from "../../shared/errors.js";
-import { ok } from "../../shared/http.js";
+import { ok, parseWith } from "../../shared/http.js";
 import type { Update } from "../../shared/store/types.js";
-import { type AuthRuntime, requireUser, scopeOf } from "./context.js";
-import { checkAccountKeys, failOn, parseInto, profilePart, readObject, usernameSchema } from "./inputs.js";
+import { type AuthRuntime, inUserTurn, requireUser, scopeOf, sessionEnded } from "./context.js";
+import {
+  checkAccountKeys,
+  failOn,
+  givenPasswordSchema,
+  parseInto,
+  profilePart,
+  readObject,
+  usernameSchema,
+} from "./inputs.js";
+import { clearRefreshCookie, cookieOriginAllowed } from "./transport.js";
 import { userView } from "./views.js";
 
 /** Tries of a guarded profile write before it gives up (each after the account changed under it). */
 const MAX_WRITE_ATTEMPTS = 3;
+
+/**
+ * How recent a sign-in stands in for the password of an account that has none (social sign-in
+ * only) when it deletes itself: Firebase's "requires recent login". A refresh keeps the session's
+ * sign-in time, so a stolen refresh token alone cannot delete the account.
+ */
+const RECENT_SIGN_IN_MS = 10 * 60 * 1000;
+
+const deleteSchema = z.object({ password: givenPasswordSchema });
 
 export function profileRoutes(rt: AuthRuntime): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
@@ -62,6 +83,44 @@ export function profileRoutes(rt: AuthRuntime): Hono<AppEnv> {
     }
     if (!current) throw new ApiError("TOKEN_INVALID");
     throw new ApiError("PRECONDITION_FAILED", "The account kept changing; retry");
+  });
+
+  /**
+   * The caller deletes their own account (app stores require it), as the operator's delete does: its
+   * sessions, tokens and codes go, its place in the users quota is given back, the documents and files
+   * it owns stay. An account with a password sends it (checked and throttled as change-password's);
+   * one without needs a session signed in within RECENT_SIGN_IN_MS.
+   */
+  routes.delete("/me", async (c) => {
+    const scope = await requireUser(c, rt);
+    const { project, settings, cols, now, user } = scope;
+    const body = await readObject(c);
+    const hash = user.passwordHash;
+    const password = hash === undefined ? undefined : parseWith(deleteSchema, body).password;
+    return inUserTurn(rt, scope, async () => {
+      if (hash !== undefined) {
+        await countLoginAttempt(cols, user.email, { now, max: settings.maxFailedLogins });
+        const valid = password !== undefined && (await verifyPassword(password, hash));
+        if (!valid) throw new ApiError("INVALID_CREDENTIALS", "Password is incorrect");
+        await clearLoginAttempts(cols, user.email);
+      } else {
+        const session = await cols.sessions.findOne({ _id: scope.sessionId });
+        if (!session || Date.parse(String(session.createdAt)) <= now - RECENT_SIGN_IN_MS) {
+          throw new ApiError(
+            "AUTH_REQUIRED",
+            "Sign in again first: an account without a password is deleted only within 10 minutes of signing in",
+          );
+        }
+      }
+      // Only the account as checked: a reset, a password change or a social link that landed meanwhile
+      // stands and ends every session itself (after its write); this deletion is ordered after it and
+      // answers as it would then (its session ended). So does one after a concurrent deletion.
+      const unchanged = { passwordHash: hash ?? { $exists: false } };
+      if (!(await deleteUser(rt.deps, project, cols, user._id, unchanged))) throw sessionEnded();
+      const { config } = rt.deps;
+      if (cookieOriginAllowed(c, project.allowedOrigins, config.publicUrl)) clearRefreshCookie(c, config, project.id);
+      return ok(c, { _id: user._id, id: user._id, deleted: true }, 200, "Account deleted");
+    });
   });
 
   return routes;

@@ -3,7 +3,7 @@ import type { Deps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import type { ResolvedProject } from "../principal.js";
 import { releaseUser, reserveUser } from "../quotas.js";
-import type { Doc } from "../store/types.js";
+import type { Doc, Filter } from "../store/types.js";
 import { DuplicateKeyError } from "../store/types.js";
 import { ALWAYS_PUBLIC_FIELDS, INTERNAL_USER_FIELDS, isPasswordLike } from "./fields.js";
 import { dropOtps } from "./otp.js";
@@ -103,15 +103,19 @@ export async function listUsers(cols: Pick<AuthCollections, "users">, page: { pa
 
 /**
  * Deletes an account and everything auth keeps for it (sessions, refresh tokens, codes, login counts)
- * and gives back its place in the users quota (once: only the call that deleted it).
+ * and gives back its place in the users quota (once: only the call that deleted it). `unchanged`
+ * deletes it only while it still matches (the password its owner just gave): an account that changed
+ * meanwhile is kept, its sessions too, and the answer is false as for one that is gone.
  */
 export async function deleteUser(
   deps: Pick<Deps, "store" | "collections" | "log">,
   project: ResolvedProject,
   cols: AuthCollections,
   userId: string,
+  unchanged: Filter = {},
 ): Promise<boolean> {
-  const user = await cols.users.deleteOne({ _id: userId });
+  const user = await cols.users.deleteOne({ ...unchanged, _id: userId });
+  if (!user && (await cols.users.findOne({ _id: userId }))) return false; // changed: kept, sessions too
   if (user) await releaseUser(deps, project); // at once: a later step that fails must not keep the place
   await cols.sessions.deleteMany({ userId });
   await cols.refreshTokens.deleteMany({ userId });

@@ -12,16 +12,20 @@ import { LimiterUnavailableError, type RateLimiter } from "./types.js";
 
 /**
  * The auth routes where a caller could guess a secret (a password, a code), open accounts or send
- * mail: the stricter `auth` rule. A signed-in user's own calls (me, update-profile, refresh-token,
- * logout, sessions) and public profiles count as any other publishable-key request.
+ * mail: the stricter `auth` rule, and so is deleting one's account (DELETE /me checks the password).
+ * A signed-in user's other calls (me, update-profile, refresh-token, logout, sessions) and public
+ * profiles count as any other publishable-key request.
  */
 const GUARDED_AUTH_ROUTE =
   /^\/api\/userAuth\/(signup|login|verify-email|resend-verification|resend-verification-otp|request-password-reset|reset-password|change-password|social\/.*)$/;
+const DELETE_ACCOUNT_ROUTE = "/api/userAuth/me";
 
 /** The rule that governs a request: sk per key; pk per client IP, stricter on auth's guarded routes. */
 function ruleFor(c: Context<AppEnv>, principal: Principal): RuleName {
   if (principal.keyType === "secret") return "sk";
-  return GUARDED_AUTH_ROUTE.test(c.req.path) ? "auth" : "pk";
+  const guarded =
+    GUARDED_AUTH_ROUTE.test(c.req.path) || (c.req.method === "DELETE" && c.req.path === DELETE_ACCOUNT_ROUTE);
+  return guarded ? "auth" : "pk";
 }
 
 /** The project's own setting for a rule, if it has a valid one. */
