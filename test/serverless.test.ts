@@ -91,6 +91,39 @@ describe("AWS Lambda handlers (API Gateway v2 events)", () => {
     expect((await invoke(dataHandler as Handler, "GET", "/api/data/notes")).json.code).toBe("API_KEY_MISSING");
   });
 
+  it("an answer Lambda would refuse (over 6 MB) is the API's envelope with CORS, in v2 and v1 events; a GET's body is ignored", async () => {
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const created = await invoke(adminHandler as Handler, "POST", "/api/admin/projects", admin, { name: "big" });
+    const sk = { "x-api-key": created.json.data.keys.secret };
+    const text = "x".repeat(1000 * 1000); // each document about 1 MB, under MAX_JSON_BYTES
+    for (let i = 0; i < 7; i++) {
+      expect((await invoke(dataHandler as Handler, "POST", "/api/data/big", sk, { i, text })).status).toBe(201);
+    }
+    const page = { ...sk, origin: "https://app.example.com" };
+    for (const shape of ["v2", "v1"] as const) {
+      const e = event("GET", "/api/data/big", page, undefined, "limit=7");
+      const res = await (dataHandler as Handler)((shape === "v2" ? e : restEvent(e)) as never, {} as never);
+      const headers = {
+        ...res.headers,
+        ...Object.fromEntries(Object.entries(res.multiValueHeaders ?? {}).map(([n, v]) => [n, v[0]])),
+      };
+      expect([res.statusCode, JSON.parse(res.body).code, headers["access-control-allow-origin"]], shape).toEqual([
+        400,
+        "INVALID_QUERY",
+        "https://app.example.com",
+      ]);
+      expect(JSON.parse(res.body).requestId, shape).toBe(headers["x-request-id"]);
+    }
+    const fits = await invoke(dataHandler as Handler, "GET", "/api/data/big", sk, undefined, "limit=5");
+    expect(fits.json.data.items).toHaveLength(5);
+    // API Gateway passes a GET's body along; hono's adapter would answer its own bare 400 for it.
+    const withBody = await invoke(dataHandler as Handler, "GET", "/api/data/big", page, {}, "limit=1&fields=i");
+    expect([withBody.status, withBody.headers["access-control-allow-origin"]]).toEqual([
+      200,
+      "https://app.example.com",
+    ]);
+  });
+
   it("storage: files of any type come back byte for byte (text that is not UTF-8 too)", async () => {
     const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
     const settings = { storage: { allowedContentTypes: ["text/plain", "application/json", "image/png"] } };
