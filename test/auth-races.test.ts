@@ -375,3 +375,36 @@ it.each(Object.keys(underTheDeletion))(
     expect(await sessions()).toHaveLength(what.startsWith("a password change") ? 1 : 0);
   },
 );
+
+/** Two wrong tries of a code sent together at the first try of a budget window. */
+const firstTries: Record<string, () => Promise<() => Promise<CallResult>>> = {
+  "a reset for an email with no code record": async () => () =>
+    env.api("POST", "/reset-password", {
+      body: { email: "nobody@example.com", otp: "123456", newPassword: "brand new password 1" },
+    }),
+  "a double-submitted verification right after signup (its record has no window yet)": async () => {
+    await env.signup("ann@example.com");
+    const code = env.otpFor("ann@example.com", "verify");
+    const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, "0");
+    return () => env.api("POST", "/verify-email", { body: { email: "ann@example.com", otp: wrong } });
+  },
+};
+
+it.each(Object.keys(firstTries))(
+  "two wrong codes at the first try of a window, %s: both 400, not 429 after 2 tries of 5 (soak8)",
+  async (what) => {
+    const tryCode = await firstTries[what]!();
+    // The first try's counted update found no record in this window; it is about to read the record.
+    const held = heldCall("_auth_otps", "findOne");
+    const first = tryCode();
+    await held.entered;
+    const second = await tryCode(); // makes the record, or restarts its window: attempts 1
+    held.release();
+    // Serial orders: 400 OTP_INVALID twice (tries 1 and 2 of 5).
+    const answers = [await first, second].map((res) => [res.status, res.json.code]);
+    expect(answers).toEqual([
+      [400, "OTP_INVALID"],
+      [400, "OTP_INVALID"],
+    ]);
+  },
+);

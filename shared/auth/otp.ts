@@ -157,7 +157,12 @@ async function countTry(cols: Otps, key: string, now: number): Promise<Doc> {
     const counted = await cols.otps.updateOne(open, { $inc: { attempts: 1, codeTries: 1 } });
     if (counted) return counted;
     const doc = await cols.otps.findOne({ key });
-    if (doc?.window === window) throw otpExhausted(String(doc.sentAt), now);
+    if (doc?.window === window) {
+      // Used up; or a parallel try made the record, or restarted its window, after the update looked:
+      // count again (refusing it would call 2 tries of 5 too many).
+      if ((doc.attempts as number) >= OTP_MAX_ATTEMPTS) throw otpExhausted(String(doc.sentAt), now);
+      continue;
+    }
     const first = { attempts: 1, window, expiresAt: keepUntil(now) };
     await sweep(cols, now); // on both paths below, so a first try costs the same with or without a record
     if (doc) {
