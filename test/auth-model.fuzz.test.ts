@@ -21,7 +21,8 @@
  * - a login or password change is 429 RATE_LIMITED when the group's attempts for the email pass the
  *   limit: the throttle counts before the password check and a right password clears it after;
  * - a password check is 401 INVALID_CREDENTIALS when a reset, change or deletion of the account
- *   landed during bcrypt's wait (also when the new password is the old one);
+ *   landed during bcrypt's wait (also when the new password is the old one); a change may then count
+ *   the refused login's session, stored and revoked meanwhile, in its revokedSessions;
  * - update-profile is 412 PRECONDITION_FAILED with 3 or more writes of the account beside it;
  * - signup is 403 QUOTA_EXCEEDED where every order had room: another signup's reservation, given
  *   back since, filled the users quota for a moment.

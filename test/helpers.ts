@@ -87,7 +87,7 @@ export function thrown(fn: () => unknown): ApiError {
 /** The paths of an error's details. */
 export const detailPaths = (details: ErrorDetail[] | undefined) => (details ?? []).map((d) => d.path);
 
-/** One call of a platform collection's method, as aroundPlatform sees it. */
+/** One call of a collection's method, as aroundPlatform (and aroundCollections) sees it. */
 export interface PlatformCall {
   collection: string;
   method: string;
@@ -123,22 +123,23 @@ export function aroundPlatform(
 
 /**
  * Runs the named methods of the named tenant collections (`{users: ["count", "insertOne"]}`) through
- * `around`, which gets the call to make, until vi.restoreAllMocks(): to delay or hold a store step.
+ * `around`, which gets the call to make (and what it is), until vi.restoreAllMocks(): to delay or hold a store step.
  * The collection registry's own calls (index sync, the checks of a definition change) go through it too.
  */
 export function aroundCollections(
   deps: Deps,
   methods: Record<string, string[]>,
-  around: (run: () => Promise<unknown>) => Promise<unknown>,
+  around: (run: () => Promise<unknown>, call: PlatformCall) => Promise<unknown>,
 ): void {
   const tenant = deps.store.tenant.bind(deps.store);
-  const wrap = <T extends object>(collection: T, names: string[]): T =>
+  const wrap = <T extends object>(name: string, collection: T, names: string[]): T =>
     new Proxy(collection, {
       get: (target, key) => {
         const value = Reflect.get(target, key);
         if (typeof value !== "function") return value;
         if (!names.includes(String(key))) return value.bind(target);
-        return (...args: unknown[]) => around(() => value.apply(target, args));
+        return (...args: unknown[]) =>
+          around(() => value.apply(target, args), { collection: name, method: String(key), args });
       },
     });
   vi.spyOn(deps.store, "tenant").mockImplementation((location) => {
@@ -146,7 +147,8 @@ export function aroundCollections(
     return new Proxy(db, {
       get: (target, key) =>
         key === "collection"
-          ? (name: string) => (methods[name] ? wrap(target.collection(name), methods[name]) : target.collection(name))
+          ? (name: string) =>
+              methods[name] ? wrap(name, target.collection(name), methods[name]) : target.collection(name)
           : Reflect.get(target, key),
     });
   });

@@ -84,6 +84,8 @@ export class Model {
   resync = new Set<string>();
   /** code records whose budget count a race left unknowable: read back after the group */
   resyncOtp = new Set<string>();
+  /** In a race: logins refused because a password write landed during their check, per email, judged so far */
+  refusedLogins: Record<string, number> = {};
   constructor(now: number) {
     this.s = {
       now,

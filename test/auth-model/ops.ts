@@ -425,7 +425,12 @@ export function judge(m: Model, r: Real, op: Op, res: CallResult) {
       return;
     }
     case "login": {
-      if (raceThrottled(m, r, res, op.norm) || racedPasswordWrite(m, res, op.norm)) return;
+      if (raceThrottled(m, r, res, op.norm)) return;
+      if (racedPasswordWrite(m, res, op.norm)) {
+        // Its session may have been stored and then revoked, and counted, by a change beside it.
+        m.refusedLogins[op.norm] = (m.refusedLogins[op.norm] ?? 0) + 1;
+        return;
+      }
       const limited = countLogin(m, r, op.norm);
       if (limited) return expectError(r, res, limited, what);
       const acc = m.s.accounts[op.norm];
@@ -542,8 +547,13 @@ export function judge(m: Model, r: Real, op: Op, res: CallResult) {
       delete m.s.throttle[u.user.email];
       u.user.pw = op.next;
       const n = revokeUserSessions(m, u.user.id, u.sid);
+      // Documented: it may also count the session of a login refused beside it (judged before it).
+      const refused = m.refusedLogins[u.user.email] ?? 0;
+      const got = res.json?.data?.revokedSessions;
+      const counted = typeof got === "number" && got > n && got <= n + refused ? got : n;
+      m.refusedLogins[u.user.email] = refused - (counted - n);
       verdict(r, res, { status: 200 }, what);
-      sameWithMessage(r, res, { passwordChanged: true, revokedSessions: n }, what);
+      sameWithMessage(r, res, { passwordChanged: true, revokedSessions: counted }, what);
       return;
     }
     case "requestReset": {

@@ -1,0 +1,63 @@
+/**
+ * Interleavings the auth model fuzz (test/auth-model.fuzz.test.ts) reaches only over a store with
+ * latency, forced here with store hooks and judged by the same model: the answers and the state must
+ * be those of some serial order, or of a documented exception.
+ */
+import { afterEach, expect, it, vi } from "vitest";
+import { prelude } from "./auth-model/commands.js";
+import { doConcurrent } from "./auth-model/concurrent.js";
+import { closeReal, openReal, type Real } from "./auth-model/harness.js";
+import { Model } from "./auth-model/model.js";
+import type { Op } from "./auth-model/ops.js";
+import { aroundCollections, deferred } from "./helpers.js";
+
+let r: Real | undefined;
+afterEach(async () => {
+  vi.restoreAllMocks();
+  if (r) await closeReal(r);
+  r = undefined;
+});
+
+it("a login refused because a password change revoked its new session, counted in the change's revokedSessions: the model accepts it (documented; soak8)", async () => {
+  const real = await openReal({ requireVerify: false, maxFailed: 3, quota: undefined });
+  r = real;
+  const m = new Model(real.clock.now());
+  await prelude(m, real); // ann: her signup session (handle 0) and a login's
+  // The login checks the old password and stores its session; the change then writes the new hash
+  // and revokes the other sessions, the login's new one included; the login's re-check refuses it.
+  const loginStored = deferred(); // the login's session is in, its refresh token is next
+  const changeRevoked = deferred();
+  let changeWrote = false;
+  let revokes = 0;
+  aroundCollections(
+    real.deps,
+    { users: ["updateOne"], _auth_refresh_tokens: ["insertOne"], _auth_sessions: ["deleteMany"] },
+    async (run, { collection, args }) => {
+      if (collection === "users" && "passwordChangedAt" in ((args[1] as { $set?: object }).$set ?? {})) {
+        await loginStored.promise;
+        const out = await run();
+        changeWrote = true;
+        return out;
+      }
+      if (collection === "_auth_refresh_tokens" && !changeWrote) {
+        loginStored.resolve();
+        await changeRevoked.promise;
+      }
+      const out = await run();
+      // revokeUserSessions deletes the live sessions, then the expired ones.
+      if (collection === "_auth_sessions" && changeWrote && ++revokes === 2) changeRevoked.resolve();
+      return out;
+    },
+  );
+  const ann = m.s.handles[0]!;
+  const ops: Op[] = [
+    { k: "login", email: "ann@ex.io", norm: "ann@ex.io", password: "password-one" },
+    { k: "changePw", access: ann.access.at(-1), current: "password-one", next: "password-two" },
+  ];
+  await doConcurrent(m, real, ops);
+  // The product answered the documented pair: the login 401, the change counting its session.
+  const answers = real.trace.slice(-2).join("\n");
+  expect(answers).toMatch(/\/login .* -> 401 .*INVALID_CREDENTIALS/);
+  expect(answers).toContain('"revokedSessions":2');
+  expect(Object.keys(m.s.sessions)).toEqual([ann.sid]);
+});
