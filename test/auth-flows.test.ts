@@ -5,11 +5,12 @@
  */
 import { createHash } from "node:crypto";
 import bcrypt from "bcryptjs";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDataApp } from "../functions/data/app.js";
 import { parseDefinition } from "../shared/schema/definition.js";
 import { type AuthTestEnv, authTestEnv, PASSWORD, type Session } from "./auth-helpers.js";
 import { call } from "./data-helpers.js";
+import { aroundCollections } from "./helpers.js";
 
 /** The 400 detail for a protected field: a password (in any of its names) says where passwords change. */
 const PASSWORD_KEYS = [
@@ -27,7 +28,10 @@ const protectedMessage = (field: string) =>
     : "is protected and cannot be set";
 
 let env: AuthTestEnv;
-afterEach(() => env.close());
+afterEach(() => {
+  vi.restoreAllMocks();
+  return env.close();
+});
 
 const SESSION_KEYS = ["accessToken", "expiresAt", "expiresIn", "token", "tokenType", "user", "userId"];
 
@@ -691,6 +695,44 @@ describe("refresh-token and logout", () => {
       expect((await env.api("POST", "/refresh-token", { headers: { "x-refresh-token": token! } })).status).toBe(401);
     }
     expect((await env.api("GET", "/me", { token: session.accessToken })).status).toBe(401);
+  });
+
+  it("logout with many copies of the refresh cookie looks up at most 4 distinct ones; with more it revokes none of them, but the Bearer session, and clears the cookie", async () => {
+    const other = (await env.login("a@example.com")).json.data as Session;
+    let lookups = 0;
+    aroundCollections(env.deps, { _auth_refresh_tokens: ["findOne"] }, (run) => {
+      lookups++;
+      return run();
+    });
+    const name = env.cookie.name;
+    const copies = (values: string[]) =>
+      Array.from({ length: 150 }, (_, i) => `${name}=${values[i % values.length]}`).join("; ");
+    const planted = (n: number) => Array.from({ length: n }, (_, i) => i.toString(36).padStart(43, "A"));
+    // 150 copies of 4 values (a 12 KB header): each value looked up once, the real one revoked.
+    const four = await env.api("POST", "/logout", {
+      headers: { cookie: copies([...planted(3), other.refreshToken!]) },
+    });
+    expect([lookups, four.json.data.revoked]).toEqual([4, true]);
+    expect((await env.api("GET", "/me", { token: other.accessToken })).status).toBe(401);
+    // 150 distinct values: none looked up (it made 150 store reads), the cookie still cleared; the
+    // Bearer's session is revoked.
+    lookups = 0;
+    const many = await env.api("POST", "/logout", {
+      token: session.accessToken,
+      headers: { cookie: copies([...planted(149), session.refreshToken!]) },
+    });
+    expect([lookups, many.json.data.revoked]).toEqual([0, true]);
+    expect(env.cookie.line(many)).toMatch(/^refreshToken_[0-9a-f]{24}=; Max-Age=0;/);
+    expect((await env.api("GET", "/me", { token: session.accessToken })).status).toBe(401);
+    // And a token in the body is looked up and revoked beside them.
+    const third = (await env.login("a@example.com")).json.data as Session;
+    lookups = 0;
+    const body = await env.api("POST", "/logout", {
+      body: { refreshToken: third.refreshToken },
+      headers: { cookie: copies(planted(5)) },
+    });
+    expect([lookups, body.json.data.revoked]).toEqual([1, true]);
+    expect((await env.api("GET", "/me", { token: third.accessToken })).status).toBe(401);
   });
 });
 

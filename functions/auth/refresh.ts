@@ -11,6 +11,7 @@ import {
   assertCookieOrigin,
   clearRefreshCookie,
   cookieOriginAllowed,
+  MAX_REFRESH_COOKIES,
   readRefreshToken,
   refreshCookiesOf,
   refreshTokenMissing,
@@ -54,10 +55,14 @@ export function refreshRoutes(rt: AuthRuntime): Hono<AppEnv> {
     // The project's own cookie, cleared only where this origin may use it (a foreign page that sends
     // a token in the body must not log the browser out of the app). Every copy of it is revoked with
     // it: when a planted copy came first, the browser's real session would otherwise stay live while
-    // its cookie is cleared.
-    const cookies = cookieOriginAllowed(c, project.allowedOrigins, publicUrl) ? refreshCookiesOf(c, project.id) : [];
+    // its cookie is cleared. More copies than MAX_REFRESH_COOKIES are no browser's: none of them is
+    // looked up, and the cookie is still cleared.
+    const copies = new Set(
+      cookieOriginAllowed(c, project.allowedOrigins, publicUrl) ? refreshCookiesOf(c, project.id) : [],
+    );
+    const given = sent?.source === "cookie" ? [] : (sent?.tokens ?? []); // a header or body token
     let revoked = false;
-    for (const token of new Set([...(sent?.tokens ?? []), ...cookies])) {
+    for (const token of new Set([...given, ...(copies.size <= MAX_REFRESH_COOKIES ? copies : [])])) {
       const session = await sessionOfRefreshToken(cols, token, project.id);
       if (session) revoked = (await revokeSession(cols, session)) || revoked;
     }
@@ -67,7 +72,7 @@ export function refreshRoutes(rt: AuthRuntime): Hono<AppEnv> {
       const sid = verified?.claims.sid;
       if (verified && isId(sid)) revoked = (await revokeSession(cols, sid, verified.userId)) || revoked;
     }
-    if (cookies.length > 0) clearRefreshCookie(c, rt.deps.config, project.id);
+    if (copies.size > 0) clearRefreshCookie(c, rt.deps.config, project.id);
     // `success` inside data too: urBackend's logout answers no data, so its SDK hands the app the
     // whole body, whose `success` apps test (the SDK documents `{success}`); with data it hands that.
     return ok(c, { success: true, loggedOut: true, revoked }, 200, "Logged out");

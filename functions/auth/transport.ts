@@ -56,6 +56,12 @@ export function refreshCookiesOf(c: Context, projectId: string): string[] {
   return pairs.flatMap((pair) => Object.values(parse(pair, name))).filter((value) => value !== "");
 }
 
+/**
+ * The most distinct copies of the cookie a logout looks up: a planted copy or two explain several,
+ * and one request must not cost a store read per copy a large Cookie header can hold (over 100).
+ */
+export const MAX_REFRESH_COOKIES = 4;
+
 /** 401 for a refresh that carries several copies of the cookie: which one the browser holds for us is unknown. */
 export const severalRefreshCookies = () =>
   new ApiError(
