@@ -3,6 +3,7 @@ import { type Config, loadConfig } from "../shared/config.js";
 import { type Clock, createDeps, type Deps, type Logger } from "../shared/deps.js";
 import { ApiError, type ErrorDetail } from "../shared/errors.js";
 import { openEmbeddedStore } from "../shared/store/embedded/index.js";
+import type { Database, DocumentStore } from "../shared/store/types.js";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 
@@ -59,12 +60,51 @@ export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({ NODE_ENV: "test", ADMIN_TOKEN, ...limits, ...env });
 }
 
+/**
+ * FUZZ_JITTER=1 (for soaks of the model fuzzes, never in CI): every collection call first waits none
+ * (40 %), 1–4 event-loop turns (50 %) or 1–3 ms, as a networked store answers, so requests sent
+ * together reach the interleavings between two store calls that the in-process store, answering in
+ * lockstep, almost never shows (soak8 found an OTP race so). The delays are random: FC_SEED replays
+ * a failure's requests, not always its interleaving.
+ */
+function jitter(store: DocumentStore): void {
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+  const delay = async () => {
+    const x = Math.random();
+    if (x < 0.4) return;
+    if (x < 0.9) for (let n = 1 + Math.floor(Math.random() * 4); n > 0; n--) await turn();
+    else await new Promise((resolve) => setTimeout(resolve, 1 + Math.floor(Math.random() * 3)));
+  };
+  const slow = (db: Database): Database =>
+    new Proxy(db, {
+      get: (target, key) =>
+        key === "collection"
+          ? (name: string) =>
+              new Proxy(target.collection(name), {
+                get: (collection, method) => {
+                  const value = Reflect.get(collection, method);
+                  if (typeof value !== "function") return value;
+                  return async (...args: unknown[]) => {
+                    await delay();
+                    return value.apply(collection, args);
+                  };
+                },
+              })
+          : Reflect.get(target, key),
+    });
+  // Own properties of the store, so the hooks above (vi.spyOn) wrap them as they wrap the originals.
+  const [platform, tenant] = [store.platform.bind(store), store.tenant.bind(store)];
+  store.platform = () => slow(platform());
+  store.tenant = (location) => slow(tenant(location));
+}
+
 /** Real dependencies over an embedded store: in memory, or on disk in `dataDir` when given. */
 export async function testDeps(
   options: { env?: Record<string, string>; clock?: Clock; dataDir?: string | null } = {},
 ): Promise<Deps & { log: ReturnType<typeof memoryLogger> }> {
   const log = memoryLogger();
   const store = await openEmbeddedStore({ dataDir: options.dataDir ?? null });
+  if (process.env.FUZZ_JITTER) jitter(store);
   const deps = await createDeps(testConfig(options.env), {
     store,
     log,
