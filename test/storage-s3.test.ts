@@ -221,6 +221,35 @@ describe("s3 blob store (s3rver)", () => {
     }
   });
 
+  it("reads of a pending upload count under the pk rule: past it, no settle's COPY or HEAD reaches the bucket", async () => {
+    const { keys } = await deps.projects.create({ name: "s3-limited", settings: { rateLimits: { pk: "2/15m" } } });
+    const calls: string[] = [];
+    const counted = createStorageApp(deps, {
+      blobs: {
+        ...blobs,
+        copy: (from, to) => {
+          calls.push("copy");
+          return blobs.copy(from, to);
+        },
+        head: (path) => {
+          calls.push("head");
+          return blobs.head(path);
+        },
+      },
+    });
+    const { filePath } = (
+      await json(await post("upload-request", { filename: "p.png", contentType: "image/png", size: 9 }, keys.secret))
+    ).data;
+    const read = () =>
+      counted.request(`/api/storage/file?path=${encodeURIComponent(filePath)}&key=${keys.publishable}`, {
+        headers: { origin: "http://localhost:3000" },
+      });
+    expect([(await read()).status, (await read()).status]).toEqual([404, 404]); // no bytes yet: still pending
+    expect(calls).toEqual(["copy", "head", "copy", "head"]);
+    expect((await read()).status).toBe(429);
+    expect(calls).toHaveLength(4);
+  });
+
   it("a file deleted while its upload URL works leaves a tombstone: what the URL stores is counted, then deleted", async () => {
     const { project, keys } = await deps.projects.create({
       name: "s3-tombstones",

@@ -431,6 +431,38 @@ describe.each([
     expect(uploads.at(-1)).toBe(429);
   });
 
+  it("a read that finds no ready file counts under the pk rule, before it settles: misses and pending files", async () => {
+    const limited = await project("limited", { rateLimits: { pk: "2/15m" } });
+    const pk = { "x-api-key": limited.pk, origin: "http://localhost:3000" };
+    const ready = (await json(await upload(auth(limited.sk), png()))).data.path;
+    // Bytes that are no PNG: stored, the file pending until a look refuses them (415, removing it).
+    const issued = await post("upload-url", auth(limited.sk), {
+      filename: "x.png",
+      contentType: "image/png",
+      size: PNG.length,
+    });
+    const { uploadUrl, path: pending } = (await json(issued)).data;
+    expect((await putTo(uploadUrl, "x".repeat(PNG.length), "image/png")).status).toBe(200);
+    const missing = `${limited.id}/uploads/${"0".repeat(24)}-x.png`;
+    const reads = [];
+    for (let i = 0; i < 3; i++) reads.push((await fileRoute(missing, pk)).status);
+    expect(reads).toEqual([404, 404, 429]);
+    // Refused before it is settled: the file is still there, pending.
+    expect((await fileRoute(pending, pk)).status).toBe(429);
+    expect((await fileRecords(deps).findOne({ _id: pending }))?.status).toBe("pending");
+    // A ready file reads on.
+    for (let i = 0; i < 3; i++) expect((await fileRoute(ready, pk)).status).toBe(302);
+
+    // Key-less reads of a public project: the same rule, per client IP.
+    const open = await project("open", { rateLimits: { pk: "2/15m" }, storage: { public: true } });
+    const shown = (await json(await upload(auth(open.sk), png()))).data.path;
+    const gone = `${open.id}/uploads/${"0".repeat(24)}-x.png`;
+    const anyone = [];
+    for (let i = 0; i < 3; i++) anyone.push((await fileRoute(gone)).status);
+    expect(anyone).toEqual([404, 404, 429]);
+    for (let i = 0; i < 3; i++) expect((await fileRoute(shown)).status).toBe(200);
+  });
+
   it("a key-less read finds its project as keys do: cached for the key TTL, an unknown id for a few seconds", async () => {
     await deps.projects.update(a.id, { settings: { storage: { public: true } } });
     const path = (await json(await upload(auth(a.sk), png()))).data.path;

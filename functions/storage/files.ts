@@ -8,6 +8,7 @@ import { sha256Hex } from "../../shared/crypto.js";
 import { etagMatches } from "../../shared/documents.js";
 import { ApiError } from "../../shared/errors.js";
 import { ok, parseWith, publicBaseUrl, queryParams, readJson } from "../../shared/http.js";
+import { limitRequest } from "../../shared/ratelimit/middleware.js";
 import { type FileDoc, fileRecords } from "../../shared/storage/files.js";
 import { parseFilePath } from "../../shared/storage/paths.js";
 import { mediaType, SIGNATURE_BYTES, signatureFits, storagePolicy } from "../../shared/storage/policy.js";
@@ -75,7 +76,7 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
   const { deps, blobs, signer } = rt;
   const key = requireApiKey(deps);
-  /** A private file's read: its project's key, as any call, but no rate limit (what public files have: see choices.md). */
+  /** A private file's read: its project's key, as any call, limited only where it finds no ready file (recordOf). */
   const readerKey = requireApiKey(deps, { rateLimited: false });
   /** The bucket's own download URL for a file (s3), with its type and disposition; null where this function serves it. */
   const bucketUrl = (path: string, contentType: string, validity: Validity) =>
@@ -129,9 +130,13 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
   /**
    * The record of a readable file, or 404. A direct upload is `pending` until its bytes are seen: the
    * first look that finds them marks it ready; one whose URL expired without them is released (settle).
+   * Reads are not rate-limited so that pages of `<img>` work, but only those that find a ready file:
+   * a miss or a pending file counts under the pk rule (`limit`) before it is settled or answered 404,
+   * as each costs the project (a store read, a request log entry; on S3 a settle's COPY and HEAD).
    */
-  async function recordOf(path: string): Promise<FileDoc> {
+  async function recordOf(path: string, limit: () => Promise<void>): Promise<FileDoc> {
     const found = (await fileRecords(deps).findOne({ _id: path })) as FileDoc | null;
+    if (found?.status !== "ready") await limit();
     const file = found && (await settle(rt, found));
     if (file?.status !== "ready") throw new ApiError("FILE_NOT_FOUND");
     return file;
@@ -147,7 +152,7 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
       : null;
     if (project && storagePolicy(project).public) {
       parseFilePath(path, project.id);
-      const file = await recordOf(path);
+      const file = await recordOf(path, () => limitRequest(c, deps, { project, keyType: "publishable" }, ""));
       // Counted in the project's usage as a pk read, once the file is found: key-less misses are
       // anyone's, and would fill the project's request log.
       c.set("principal", { project, keyType: "publishable" });
@@ -162,9 +167,10 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
       );
     }
     await readerKey(c, async () => undefined); // a private file: a valid key of its project, else 401
-    const { project: own } = c.get("principal");
-    parseFilePath(path, own.id);
-    const file = await recordOf(path);
+    const principal = c.get("principal");
+    parseFilePath(path, principal.project.id);
+    const key = c.req.header("x-api-key") || (c.req.query("key") ?? "");
+    const file = await recordOf(path, () => limitRequest(c, deps, principal, key));
     const validity = downloadValidity(deps.clock.now());
     const url =
       (await bucketUrl(path, file.contentType, validity)) ??
