@@ -1037,6 +1037,45 @@ describe.each([
       await expectReserved(a, 5);
     });
 
+    it("a look leaves a file to the PUT that holds it: bytes a PUT before it stored, stalled past its lease, are never served", async () => {
+      const issued = await presignText("upload-url", auth(a.sk), 5);
+      const [firstStored, firstAnswers, otherWrites, otherGoes] = [deferred(), deferred(), deferred(), deferred()];
+      const storage = createStorageApp(deps, {
+        blobs: {
+          ...blobs,
+          put: async (at, bytes, type) => {
+            const sent = new TextDecoder().decode(bytes);
+            if (sent === "other") otherWrites.resolve();
+            if (sent === "other") await otherGoes.promise;
+            await blobs.put(at, bytes, type);
+            if (sent === "first") firstStored.resolve();
+            if (sent === "first") await firstAnswers.promise; // stored, but the store is slow to say so
+          },
+        },
+      });
+      const u = new URL(issued.url);
+      const put = (body: string) =>
+        storage.request(`${u.pathname}${u.search}`, { method: "PUT", headers: { "content-type": "text/plain" }, body });
+      const first = put("first");
+      await firstStored.promise;
+      clock.advance(61_000); // its lease lapses; the URL still works
+      const other = put("other"); // takes the file over
+      await otherWrites.promise;
+      // The first PUT's bytes are there, but the file is the other PUT's to settle: still pending.
+      expect((await fileRoute(issued.path, auth(a.sk))).status).toBe(404);
+      expect((await post("upload-confirm", auth(a.sk), { filePath: issued.path, size: 5 })).status).toBe(400);
+      otherGoes.resolve();
+      expect((await other).status).toBe(200);
+      const served = await fetchFile(issued.path, auth(a.sk));
+      const tag = served.headers.get("etag");
+      expect(await served.text()).toBe("other");
+      firstAnswers.resolve();
+      expect((await first).status).toBe(200); // its URL's file is stored (with the bytes of the PUT that held it)
+      const again = await fetchFile(issued.path, auth(a.sk));
+      expect([await again.text(), again.headers.get("etag")]).toEqual(["other", tag]);
+      await expectReserved(a, 5);
+    });
+
     it("a PUT begun before its URL expired keeps its file while its lease lasts: reads and quota checks wait", async () => {
       const issued = await presignText("upload-url", auth(a.sk), 5);
       clock.advance(PAST_EXPIRY - 30_000); // 30 s before the URL expires
@@ -1211,6 +1250,7 @@ describe("the fs blob store", () => {
   });
 
   it("a file is never seen half-written: reads while a direct upload's PUT writes it do not lose the upload", async () => {
+    // A read finds the whole file or none; the file is ready once the PUT settles it (pending until then: 404).
     const size = 16 * 1024 * 1024; // written in many chunks (writeFile: 512 KiB each), each a turn of the event loop
     await deps.projects.update(a.id, { settings: { storage: { maxFileSize: size } } });
     const issued = await presignText("upload-url", auth(a.sk), size);
@@ -1226,7 +1266,7 @@ describe("the fs blob store", () => {
       await new Promise((resolve) => setImmediate(resolve));
     }
     expect((await put).status).toBe(200);
-    for (const look of seen) expect(look).toEqual({ bytes: size, read: 200 });
+    for (const look of seen) expect([look.bytes, [200, 404].includes(look.read)]).toEqual([size, true]);
     expect(await fileRecords(deps).findOne({ _id: issued.path })).toMatchObject({ status: "ready", size });
     expect((await readdir(dirname(file))).sort()).toEqual([basename(file), `${basename(file)}.type`]);
   });

@@ -250,10 +250,10 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
       if (!(await letGo()) && !(await deleteIfGone(rt, signed.path))) throw expiredOrDeleted();
       return ok(c, { path: signed.path, size: signed.size });
     }
-    // Marks it ready, unless the pending file was deleted or released while the bytes streamed in.
-    if ((await settle(rt, file))?.status !== "ready") {
-      await blobs.delete(signed.path);
-      throw expiredOrDeleted();
+    // Marks it ready, unless the pending file was deleted or released while the bytes streamed in (its
+    // bytes go), or another PUT took it over once this one's lease lapsed (the bytes are that PUT's).
+    if ((await settle(rt, file, { uploading: lease }))?.status !== "ready") {
+      throw (await deleteIfGone(rt, signed.path)) ? usedAlready() : expiredOrDeleted();
     }
     return ok(c, { path: signed.path, size: signed.size });
   });

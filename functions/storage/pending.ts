@@ -26,6 +26,9 @@ export const SWEEP_LIMIT = 25;
 /** How long sweeps pass over a due record one of them failed on (see releaseExpired). */
 const SWEEP_RETRY_MS = 10 * 60 * 1000;
 
+/** The upload lease of an fs/memory PUT (`uploading`): the PUT that holds it settles its file itself. */
+type Claim = { uploading: string };
+
 /** When an upload URL signed to expire at `exp` (epoch seconds, still valid during that second) stops working. */
 export const uploadExpiry = (exp: number) => new Date((exp + 1) * 1000).toISOString();
 
@@ -105,11 +108,12 @@ async function storedRefusal(rt: StorageRuntime, file: FileDoc, size: number): P
  * A bucket URL (S3) stores at the file's staging key: its bytes become the file's by a server-side copy,
  * checked at the file's path and made by one look at a time, so what the URL stores once the file was
  * checked is never served. A copy made by a look that ended before the file was ready stays at the path
- * for the next look to check, with the staging object or without it.
+ * for the next look to check, with the staging object or without it. `claim` is the lease of the
+ * fs/memory PUT that settles its own file (see markReady).
  */
-export async function settle(rt: StorageRuntime, file: FileDoc): Promise<FileDoc | null> {
+export async function settle(rt: StorageRuntime, file: FileDoc, claim: Partial<Claim> = {}): Promise<FileDoc | null> {
   if (file.status !== "pending") return file.status === "ready" ? file : null;
-  if (!file.presignedUntil) return settleStored(rt, file, {});
+  if (!file.presignedUntil) return settleStored(rt, file, claim);
   const lock = await lockSettle(rt, file._id);
   if (!lock) return visible(await fileRecords(rt.deps).findOne({ _id: file._id }));
   // A copy that failed or timed out may still land (S3 does not stop a copy its caller gave up on):
@@ -144,8 +148,8 @@ export async function settleForDelete(rt: StorageRuntime, file: FileDoc): Promis
   });
 }
 
-/** Settles a pending file from the bytes at its path; `lock` is the settle lock it holds, if any. */
-async function settleStored(rt: StorageRuntime, file: FileDoc, lock: Partial<SettleLock>): Promise<FileDoc | null> {
+/** Settles a pending file from the bytes at its path; `lock` is the settle lock or PUT claim it holds, if any. */
+async function settleStored(rt: StorageRuntime, file: FileDoc, lock: Hold): Promise<FileDoc | null> {
   const stored = await rt.blobs.head(file._id);
   if (stored) {
     const refused = await storedRefusal(rt, file, stored.size);
@@ -160,18 +164,22 @@ async function settleStored(rt: StorageRuntime, file: FileDoc, lock: Partial<Set
   return null;
 }
 
+/** What a look or PUT that marks a file ready holds: a settle lock (S3), the PUT's claim (fs/memory), or nothing. */
+type Hold = Partial<SettleLock & Claim>;
+
 /**
- * Marks a pending file ready, its bytes being stored and checked; `lock` is the settle lock it holds,
- * if any. Otherwise (removed or settled meanwhile) the file as it is now, as deleteIfGone finds it.
+ * Marks a pending file ready, its bytes being stored and checked; `lock` is the settle lock or PUT
+ * claim it holds, if any. Otherwise (removed or settled meanwhile, or claimed by a live PUT) the file
+ * as it is now, as deleteIfGone finds it.
  */
-export async function markReady(
-  rt: StorageRuntime,
-  file: FileDoc,
-  lock: Partial<SettleLock> = {},
-): Promise<FileDoc | null> {
+export async function markReady(rt: StorageRuntime, file: FileDoc, lock: Hold = {}): Promise<FileDoc | null> {
+  // A look (read, confirm, sweep) never settles a file a PUT holds a live claim on: that PUT may write
+  // its bytes over the ones seen (a ready file's bytes never change), and settles the file itself.
+  const now = new Date(rt.deps.clock.now()).toISOString();
+  const unclaimed = lock.uploading ? {} : { $or: [{ uploading: { $exists: false } }, { uploading: { $lte: now } }] };
   // A file with a bucket URL stays due: its staging object is deleted once the URL has expired.
   const ready = await fileRecords(rt.deps).updateOne(
-    { _id: file._id, status: "pending", ...lock },
+    { _id: file._id, status: "pending", ...lock, ...unclaimed },
     {
       $set: { status: "ready" },
       $unset: { uploading: "", settlingUntil: "", ...(file.presignedUntil ? {} : { expiresAt: "" }) },

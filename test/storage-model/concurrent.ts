@@ -86,8 +86,8 @@ export async function doCloseMidFlight(m: Model, r: Real, abstracts: Abstract[],
 /**
  * Takes what a close left, where the operations it cut explain it: files the group did not name are
  * unchanged; a pending file the group wrote may be ready with its PUT's bytes (a look settles one whose
- * record the close left pending), or keep a PUT's claim (`uploading`: its URL refuses every PUT until
- * the claim lapses); new records come from the group's uploads (pending where an upload was cut before
+ * record the close left pending, once the claim of the PUT that stored them lapses: the clock moves on
+ * to that), or keep a PUT's claim (`uploading`: its URL refuses every PUT until the claim lapses); new records come from the group's uploads (pending where an upload was cut before
  * its bytes were written); a cut DELETE may leave a tombstone, never a ready record without its bytes;
  * bytes without a record are orphans (never served, never counted). The
  * counters may count more than the records only where a release failed and was logged.
@@ -106,6 +106,13 @@ async function resync(m: Model, r: Real, ops: Op[], answers: Answer[], releasesF
         );
       }
       if (rec.status === "pending" && (await r.blobs.head(rec._id as string))) {
+        // Bytes a PUT stored under its claim: a look settles them once the claim lapses, not before.
+        const claimed = rec.uploading ? Date.parse(rec.uploading as string) + 1 - r.clock.now() : 0;
+        if (claimed > 0) {
+          r.clock.advance(claimed);
+          m.s.nowMs += claimed;
+          r.trace.push(`-- clock +${claimed} ms: ${rec._id}'s claim lapses --`);
+        }
         const url = `/api/storage/file?path=${encodeURIComponent(rec._id as string)}`;
         await request(r, "settling look", "GET", url, { headers: { "x-api-key": r[p].sk } });
       }
