@@ -29,9 +29,12 @@ function downloadValidity(nowMs: number): Validity {
   const from = Math.floor(nowMs / 1000 / DOWNLOAD_WINDOW) * DOWNLOAD_WINDOW;
   return { from, until: from + 2 * DOWNLOAD_WINDOW };
 }
-/** A redirect to a download URL may be kept until a minute before the URL stops working. */
-const redirectCache = (validity: Validity, nowMs: number, scope: "public" | "private") =>
-  `${scope}, max-age=${validity.until - Math.ceil(nowMs / 1000) - 60}`;
+/**
+ * A redirect to a download URL, and the bytes a signed blob URL serves, may be kept until a minute
+ * before the URL stops working (`until`, epoch seconds): as long as each other, never less than 0.
+ */
+const cacheUntil = (until: number, nowMs: number, scope: "public" | "private") =>
+  `${scope}, max-age=${Math.max(0, until - Math.ceil(nowMs / 1000) - 60)}`;
 /**
  * How long (ms) a PUT to an upload URL holds its file (`uploading`): a minute, plus its body at 128 KiB/s
  * (a slow mobile uplink), so a PUT still sending keeps it.
@@ -53,12 +56,12 @@ const nameOf = (path: string) => path.split("/").pop() ?? "file";
  */
 const fileTag = (path: string) => `"${sha256Hex(path).slice(0, 32)}"`;
 /**
- * How long caches may keep a file: a public project's for 5 minutes, by anyone's cache (a CDN in
- * front of the API too: the same bytes for every caller); a private one's only in the browser that
- * fetched it, for a minute. After that a cache asks again with If-None-Match (a 304 while it lives).
+ * How long caches may keep a public project's file: 5 minutes, by anyone's cache (a CDN in front of
+ * the API too: the same bytes for every caller). A private one's (a signed blob URL) is kept only in
+ * the browser that fetched it, as long as the redirect to it (cacheUntil). After that a cache asks
+ * again with If-None-Match (a 304 while it lives).
  */
 const PUBLIC_CACHE = "public, max-age=300";
-const PRIVATE_CACHE = "private, max-age=60";
 /** Files served from the API's origin never run scripts there (PDF viewers refuse a sandbox, and run none). */
 const SANDBOX = "default-src 'none'; media-src 'self'; img-src 'self'; style-src 'unsafe-inline'; sandbox";
 
@@ -83,7 +86,7 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
     blobs.presignGet(path, validity, contentType, dispositionOf(contentType, nameOf(path)));
   /** A redirect to a file's download URL, which browsers may keep (and shared caches too, for a public project). */
   function redirectTo(c: Ctx, url: string, validity: Validity, scope: "public" | "private") {
-    c.header("cache-control", redirectCache(validity, deps.clock.now(), scope));
+    c.header("cache-control", cacheUntil(validity.until, deps.clock.now(), scope));
     return c.redirect(url, 302);
   }
 
@@ -261,7 +264,7 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
   routes.get("/blob", async (c) => {
     const signed = signer.verify(queryParams(c), Math.floor(deps.clock.now() / 1000));
     if (signed?.op !== "get") throw new ApiError("FORBIDDEN", "Invalid or expired download URL");
-    return serve(c, signed.path, PRIVATE_CACHE);
+    return serve(c, signed.path, cacheUntil(signed.exp, deps.clock.now(), "private"));
   });
 
   return routes;
