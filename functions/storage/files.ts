@@ -172,8 +172,8 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
     await readerKey(c, async () => undefined); // a private file: a valid key of its project, else 401
     const principal = c.get("principal");
     parseFilePath(path, principal.project.id);
-    const key = c.req.header("x-api-key") || (c.req.query("key") ?? "");
-    const file = await recordOf(path, () => limitRequest(c, deps, principal, key));
+    const sentKey = c.req.header("x-api-key") || (c.req.query("key") ?? "");
+    const file = await recordOf(path, () => limitRequest(c, deps, principal, sentKey));
     const validity = downloadValidity(deps.clock.now());
     const url =
       (await bucketUrl(path, file.contentType, validity)) ??
