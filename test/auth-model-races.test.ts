@@ -61,3 +61,46 @@ it("a login refused because a password change revoked its new session, counted i
   expect(answers).toContain('"revokedSessions":2');
   expect(Object.keys(m.s.sessions)).toEqual([ann.sid]);
 });
+
+it.each([
+  ["request-password-reset", "requestReset", /reset/i],
+  ["resend-verification", "resend", /verif/i],
+] as const)(
+  "a %s racing the account's deletion leaves no code for the gone account and mails none (soak9)",
+  async (route, k, subject) => {
+    const real = await openReal({ requireVerify: false, maxFailed: 3, quota: 2 });
+    r = real;
+    const m = new Model(real.clock.now());
+    // A reset is for a verified account, a resend for an unverified one (its signup code sets no cooldown).
+    const signup: Op = { k: "signup", email: "ann@ex.io", norm: "ann@ex.io", password: "password-one" };
+    if (k === "requestReset") await prelude(m, real);
+    else await doConcurrent(m, real, [signup]);
+    const ann = m.s.accounts["ann@ex.io"]!;
+    const mailsBefore = real.mails.length;
+    // The request reads the account; the deletion then runs to its end (dropping the codes it finds);
+    // only then does the request write its code, bound to the gone account.
+    const deleted = deferred();
+    aroundCollections(
+      real.deps,
+      { _auth_otps: ["updateOne"], _auth_login_attempts: ["deleteOne"] },
+      async (run, { collection, args }) => {
+        const filter = args[0] as Record<string, unknown>;
+        if (collection === "_auth_otps" && "key" in filter && "sentAt" in filter) await deleted.promise; // the request's code write
+        const out = await run();
+        if (collection === "_auth_login_attempts") deleted.resolve(); // deleteUser's last step
+        return out;
+      },
+    );
+    await doConcurrent(m, real, [
+      { k, email: "ann@ex.io", norm: "ann@ex.io" },
+      { k: "delete", userId: ann.id },
+    ]);
+    expect(real.trace.slice(-2).join("\n")).toMatch(new RegExp(`/${route} .* -> 200`));
+    expect(real.mails.slice(mailsBefore).filter((mail) => subject.test(mail.subject))).toEqual([]);
+    const codes = await real.deps.store
+      .tenant({ projectId: real.project.id })
+      .collection("_auth_otps")
+      .find({ userId: ann.id });
+    expect(codes).toEqual([]);
+  },
+);

@@ -31,6 +31,7 @@ export type OtpIssue =
   | { status: "cooldown"; retryAfter: number };
 
 type Otps = Pick<AuthCollections, "otps">;
+type OtpCols = Pick<AuthCollections, "otps" | "users">;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 /** "Never" for the cooldown and code times of a record that has none yet. */
@@ -104,7 +105,7 @@ async function upsert(
  * ignores the cooldown and leaves cooldown and budget as they are (nobody asked for it).
  */
 export async function issueOtp(
-  cols: Otps,
+  cols: OtpCols,
   input: {
     secret: string;
     purpose: OtpPurpose;
@@ -127,13 +128,24 @@ export async function issueOtp(
   };
   const issued = code === null ? ({ status: "none" } as const) : ({ status: "issued", code } as const);
   if (input.signup) {
-    return (await upsert(cols, key, {}, codeFields, now)) ? issued : { status: "none" };
+    return (await upsert(cols, key, {}, codeFields, now)) ? stillThere(cols, issued, userId) : { status: "none" };
   }
   const requested = { ...codeFields, attempts: 0, window: windowOf(now), sentAt: iso(now) };
   const due = { sentAt: { $lte: iso(now - OTP_COOLDOWN_MS) } };
-  if (await upsert(cols, key, due, requested, now)) return issued;
+  if (await upsert(cols, key, due, requested, now)) return stillThere(cols, issued, userId);
   const current = await cols.otps.findOne({ key });
   return { status: "cooldown", retryAfter: secondsUntil(String(current?.sentAt ?? NEVER), now) };
+}
+
+/**
+ * The caller read the account before the code was written: a deletion in between dropped the codes it
+ * found, then this one was bound to the gone account (and would be mailed). Re-read once the code is
+ * in; gone → drop it and issue none, as when the deletion came first.
+ */
+async function stillThere(cols: OtpCols, issued: OtpIssue, userId: string | null): Promise<OtpIssue> {
+  if (issued.status !== "issued" || userId === null || (await cols.users.findOne({ _id: userId }))) return issued;
+  await dropOtps(cols, userId);
+  return { status: "none" };
 }
 
 /** Whole seconds (at least 1) until the cooldown of a code sent at `sentAt` is over. */
