@@ -104,3 +104,50 @@ it.each([
     expect(codes).toEqual([]);
   },
 );
+
+it("GET /sessions whose account is deleted while it lists, beside a login the deletion refuses, is 401, never a list of the login's short-lived session (soak9)", async () => {
+  const real = await openReal({ requireVerify: false, maxFailed: 3, quota: undefined });
+  r = real;
+  const m = new Model(real.clock.now());
+  await prelude(m, real); // ann: her signup session (handle 0) and a login's
+  const ann = m.s.accounts["ann@ex.io"]!;
+  // The login checks the password; /sessions passes requireUser; the deletion removes the account and
+  // its sessions; the login stores its session; /sessions lists it; the login's re-check then finds
+  // the account gone and revokes it (401).
+  const loginChecked = deferred(); // the login's lastLoginAt write (password checked) is done
+  const listReached = deferred(); // /sessions passed requireUser and is about to list
+  const deletedSessions = deferred(); // the deletion removed the account's sessions
+  const loginStored = deferred(); // the login's session is in
+  const listed = deferred(); // /sessions has listed
+  aroundCollections(
+    real.deps,
+    { users: ["updateOne", "deleteOne", "findOne"], _auth_sessions: ["insertOne", "deleteMany", "find"] },
+    async (run, { collection, method, args }) => {
+      const filter = (args[0] ?? {}) as Record<string, unknown>;
+      const key = `${collection}.${method}`;
+      if (key === "users.deleteOne") await Promise.all([loginChecked.promise, listReached.promise]);
+      if (key === "_auth_sessions.insertOne") await deletedSessions.promise;
+      if (key === "_auth_sessions.find") {
+        listReached.resolve();
+        await loginStored.promise;
+      }
+      if (key === "users.findOne" && "passwordHash" in filter) await listed.promise; // the login's re-check
+      const out = await run();
+      if (key === "users.updateOne" && "lastLoginAt" in ((args[1] as { $set?: object }).$set ?? {}))
+        loginChecked.resolve();
+      if (key === "_auth_sessions.deleteMany" && !("expiresAt" in filter)) deletedSessions.resolve();
+      if (key === "_auth_sessions.insertOne") loginStored.resolve();
+      if (key === "_auth_sessions.find") listed.resolve();
+      return out;
+    },
+  );
+  await doConcurrent(m, real, [
+    { k: "sessions", access: m.s.handles[0]!.access.at(-1)! },
+    { k: "delete", userId: ann.id },
+    { k: "login", email: "ann@ex.io", norm: "ann@ex.io", password: "password-one" },
+  ]);
+  const answers = real.trace.slice(-3).join("\n");
+  expect(answers).toMatch(/\/login .* -> 401 .*INVALID_CREDENTIALS/);
+  expect(answers).toMatch(/GET \/sessions .* -> 401 .*TOKEN_INVALID/);
+  expect(Object.keys(m.s.sessions)).toEqual([]);
+});

@@ -29,7 +29,8 @@
  * Fail-closed check-then-act gaps (a check passed, then a parallel request changed what it checked):
  * - a refresh with a token read unspent, whose session a parallel request revoked while another spent
  *   the token, is REFRESH_TOKEN_INVALID where an order says REUSED (both 401, no session);
- * - /sessions, after its own session was revoked in parallel, lists sessions live before or after;
+ * - /sessions, its own session revoked in parallel after it listed, lists sessions live before or
+ *   after (its own among them: revoked before it listed is 401);
  * - revoking one's own session is 404 when a parallel request revoked it first;
  * - a right code tried while its account is deleted is 400 OTP_INVALID, its count given back.
  * Where such an answer leaves a count unknowable (login throttle, code budget), it is read back from

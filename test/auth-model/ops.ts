@@ -594,8 +594,9 @@ export function judge(m: Model, r: Real, op: Op, res: CallResult) {
       return;
     }
     case "sessions": {
-      // Passed requireUser, then a parallel request revoked sessions (its own included) before it
-      // listed: the list lies between the states before and after (benign; noted).
+      // Passed requireUser, then a parallel request revoked sessions (its own included) after it
+      // listed: the list lies between the states before and after (benign; noted), and holds its
+      // own session (one that ended before the list is 401, as after the revocation).
       if (m.inRace && m.before && res.status === 200) {
         const b = new Model(m.s.now);
         b.s = m.before;
@@ -608,6 +609,7 @@ export function judge(m: Model, r: Real, op: Op, res: CallResult) {
               .filter(([, x]) => x.userId === u0.user.id && x.expiresAt > m.s.now)
               .map(([id]) => id);
           const [was, is] = [live(m.before), live(m.s)];
+          check(r, ids.includes(u0.sid), `${what}: listed without its own session`);
           check(
             r,
             ids.every((id) => was.includes(id) || is.includes(id)),
