@@ -1289,16 +1289,84 @@ describe("the fs blob store", () => {
     expect([descriptorsOn(open), descriptorsOn(closed)]).toEqual([0, 0]);
   });
 
-  itCountingDescriptors("a served file's body holds a descriptor only while it is read", async () => {
-    await deps.projects.update(a.id, { settings: { storage: { public: true } } });
+  itCountingDescriptors(
+    "a served file's body holds its descriptor until it is read to the end or cancelled",
+    async () => {
+      await deps.projects.update(a.id, { settings: { storage: { public: true } } });
+      const path = (await json(await upload(auth(a.sk), text(LARGE), "big.txt"))).data.path;
+      const cancelled = [];
+      for (let i = 0; i < 20; i++) cancelled.push(await fetchFile(path));
+      expect(descriptorsOn(path)).toBe(20); // opened by get(), so that a DELETE meanwhile cannot cut the body
+      // The local server cancels the body of a response whose client went away.
+      for (const res of cancelled) await res.body?.cancel();
+      await vi.waitFor(() => expect(descriptorsOn(path)).toBe(0)); // fs.close runs on the thread pool
+      const read = await fetchFile(path);
+      expect((await read.arrayBuffer()).byteLength).toBe(LARGE);
+      await vi.waitFor(() => expect(descriptorsOn(path)).toBe(0));
+      expect(cancelled.map((res) => res.status)).toEqual(cancelled.map(() => 200));
+    },
+  );
+
+  /** Holds the first get() of `path`, once it has returned (found the file), until `release()`. */
+  function holdGet(path: string) {
+    const got = deferred();
+    const released = deferred();
+    const get = blobs.get.bind(blobs);
+    let held = false;
+    vi.spyOn(blobs, "get").mockImplementation(async (at, range) => {
+      const out = await get(at, range);
+      if (at === path && !held) {
+        held = true;
+        got.resolve();
+        await released.promise;
+      }
+      return out;
+    });
+    return { got: got.promise, release: () => released.resolve() };
+  }
+
+  // A DELETE that removes the file between a look's or a read's get() and its reading of the body
+  // (soak9): the bytes were opened by get(), so it answers as in the order "read, then delete".
+  it("a PUT whose settle found its bytes, then a DELETE of the file: 403 expired or deleted (not a 500)", async () => {
+    const issued = await presignText("upload-url", auth(a.sk), 8);
+    const hold = holdGet(issued.path);
+    const put = putTo(issued.url, "12345678");
+    await hold.got; // the PUT wrote the bytes and its signature check has them
+    expect((await del(auth(a.sk), issued.path)).status).toBe(200);
+    hold.release();
+    const res = await put;
+    expect([res.status, (await json(res)).message]).toEqual([
+      403,
+      expect.stringMatching(/expired or its file was deleted/),
+    ]);
+    expect(await fileRecords(deps).findOne({ _id: issued.path })).toBeNull();
+  });
+
+  it("a read of a pending upload whose bytes contradict its type, then a DELETE of it: 415 (not a 500)", async () => {
+    const res0 = await post("upload-url", auth(a.sk), { filename: "p.png", contentType: "image/png", size: 8 });
+    const { path, uploadUrl } = (await json(res0)).data;
+    expect((await putTo(uploadUrl, "not-png!", "image/png")).status).toBe(200); // pending: a look refuses it
+    const hold = holdGet(path);
+    const read = fileRoute(path, auth(a.sk));
+    await hold.got;
+    expect((await del(auth(a.sk), path)).status).toBe(200);
+    hold.release();
+    const res = await read;
+    expect([res.status, (await json(res)).code]).toEqual([415, "UNSUPPORTED_MEDIA_TYPE"]);
+  });
+
+  it("a signed read of a stored file, then a DELETE of it: 200 with the whole file (not a body failing with ENOENT)", async () => {
     const path = (await json(await upload(auth(a.sk), text(LARGE), "big.txt"))).data.path;
-    const dropped = [];
-    for (let i = 0; i < 20; i++) dropped.push(await fetchFile(path));
-    expect(descriptorsOn(path)).toBe(0);
-    const read = await fetchFile(path);
-    expect((await read.arrayBuffer()).byteLength).toBe(LARGE);
-    await vi.waitFor(() => expect(descriptorsOn(path)).toBe(0)); // closed once read (fs.close runs on the thread pool)
-    expect(dropped.map((res) => res.status)).toEqual(dropped.map(() => 200));
+    const location = new URL((await fileRoute(path, auth(a.sk))).headers.get("location")!);
+    const hold = holdGet(path);
+    const read = app.request(`${location.pathname}${location.search}`);
+    await hold.got;
+    expect((await del(auth(a.sk), path)).status).toBe(200);
+    hold.release();
+    const res = await read;
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("x".repeat(LARGE));
+    expect((await fetchFile(path, auth(a.sk))).status).toBe(404);
   });
 });
 

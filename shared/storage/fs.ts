@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 import { ApiError } from "../errors.js";
@@ -41,19 +40,31 @@ export function fsBlobStore(root: string): BlobStore {
       });
     },
     async get(path, range) {
-      const head = await this.head(path);
-      if (!head) return null;
+      // Opened here, not at the body's first read: a file deleted after get is still read whole
+      // (the descriptor keeps its bytes), one deleted before is null (a 404, or no bytes to judge),
+      // never a 200 whose body then fails or a look that throws ENOENT. The stream closes the
+      // descriptor after its last byte or when cancelled (a client gone, firstBytes done).
+      const file = fileOf(path);
+      const handle = await open(file, "r").catch((error: NodeJS.ErrnoException) => {
+        if (NOT_A_FILE.has(error.code ?? "")) return null;
+        throw error;
+      });
+      if (!handle) return null;
+      const info = await handle.stat();
+      if (!info.isFile()) {
+        await handle.close(); // a folder opens for reading
+        return null;
+      }
       const bounds = range && { start: range.offset, end: range.offset + range.length - 1 }; // end inclusive
-      const body = readWhenAsked(fileOf(path), bounds);
-      const size = range ? Math.max(0, Math.min(range.length, head.size - range.offset)) : head.size;
-      return { body, size, contentType: head.contentType };
+      const body = Readable.toWeb(handle.createReadStream(bounds)) as ReadableStream<Uint8Array>;
+      const size = range ? Math.max(0, Math.min(range.length, info.size - range.offset)) : info.size;
+      return { body, size, contentType: await typeOf(file) };
     },
     async head(path) {
       const file = fileOf(path);
       const info = await stat(file).catch(() => null);
       if (!info?.isFile()) return null;
-      const contentType = await readFile(`${file}.type`, "utf8").catch(() => "application/octet-stream");
-      return { size: info.size, contentType };
+      return { size: info.size, contentType: await typeOf(file) };
     },
     async delete(path) {
       const file = fileOf(path);
@@ -97,6 +108,12 @@ const unavailable = (error: NodeJS.ErrnoException) =>
     ? new BlobStoreUnavailableError(`Files directory: ${error.message}`, { cause: error })
     : error;
 
+/** The stored type of `file` (written before it, so there unless a delete is removing both). */
+const typeOf = (file: string) => readFile(`${file}.type`, "utf8").catch(() => "application/octet-stream");
+
+/** Errors of opening a path where no file is stored: gone, a folder, or under a stored file. */
+const NOT_A_FILE = new Set(["ENOENT", "EISDIR", "ENOTDIR"]);
+
 /** Errors of a path that is a folder (EISDIR; rm says ERR_FS_EISDIR) or lies under a stored file (ENOTDIR). */
 const COLLISIONS = new Set(["EISDIR", "ERR_FS_EISDIR", "ENOTEMPTY", "ENOTDIR"]);
 const isCollision = (error: NodeJS.ErrnoException) => COLLISIONS.has(error.code ?? "");
@@ -133,27 +150,6 @@ export async function removeTemporaryFiles(root: string): Promise<void> {
   for (const name of names) {
     if (TEMPORARY.test(basename(name))) await rm(join(root, name), { force: true });
   }
-}
-
-/**
- * A file's bytes (`bounds`: from `start` to `end`, inclusive) as a stream that opens the file at its
- * first read and closes it after its last or when cancelled: a body dropped unread (a HEAD answered
- * by a GET route, a response replaced by an error) holds no file descriptor.
- */
-function readWhenAsked(file: string, bounds?: { start: number; end: number }): ReadableStream<Uint8Array> {
-  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        reader ??= (Readable.toWeb(createReadStream(file, bounds)) as ReadableStream<Uint8Array>).getReader();
-        const { done, value } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      },
-      cancel: (reason) => reader?.cancel(reason),
-    },
-    { highWaterMark: 0 }, // nothing is read before a consumer asks: the file stays closed until then
-  );
 }
 
 /** The files directory of a data dir. */
