@@ -142,7 +142,9 @@ export function aroundPlatform(
   deps: Pick<Deps, "store">,
   around: (call: PlatformCall, run: () => Promise<unknown>) => Promise<unknown>,
 ): void {
-  const platform = deps.store.platform.bind(deps.store);
+  // A hook already in place (a harness's) stays underneath: spying again would replace it.
+  const current = deps.store.platform;
+  const platform = (vi.isMockFunction(current) && current.getMockImplementation()) || current.bind(deps.store);
   const wrap = (collection: string, target: object) =>
     new Proxy(target, {
       get: (inner, key) => {

@@ -23,7 +23,8 @@
  * - of two PUTs to one URL in flight together, one is 403 "This upload URL was used already", even
  *   when the other is then refused for its size and lets go of the URL;
  * - a confirm or read that found a file before another operation of the group removed it answers as
- *   it found it (and a private read's signed URL, followed after the removal, is a 404);
+ *   it found it (refused bytes: 415, each look that found them; a private read's signed URL, followed
+ *   after the removal, is a 404);
  * - where a release failed among them, the counter may count more than the records (a recount counted
  *   a file whose DELETE had read the counter before it, so that DELETE gives nothing back), never
  *   less: the model takes the surplus, and the quota refuses early until the counter is counted afresh.
