@@ -163,16 +163,17 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
       const url = await bucketUrl(path, file.contentType, validity);
       return url ? redirectTo(c, url, validity, "public") : serve(c, path, PUBLIC_CACHE);
     }
-    if (!c.req.header("x-api-key") && !c.req.query("key")) {
+    // A private file: a valid key of its project (the header, or `?key=` as an <img> link sends it), else 401.
+    const sentKey = c.req.header("x-api-key") || c.req.query("key");
+    if (!sentKey) {
       throw new ApiError(
         "API_KEY_MISSING",
         "This project's files are read with its key: add &key=<publishable key> to the file URL (or the operator sets settings.storage.public)",
       );
     }
-    await readerKey(c, async () => undefined); // a private file: a valid key of its project, else 401
+    await readerKey(c, async () => undefined);
     const principal = c.get("principal");
     parseFilePath(path, principal.project.id);
-    const sentKey = c.req.header("x-api-key") || (c.req.query("key") ?? "");
     const file = await recordOf(path, () => limitRequest(c, deps, principal, sentKey));
     const validity = downloadValidity(deps.clock.now());
     const url =
