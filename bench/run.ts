@@ -13,6 +13,8 @@ import { type Served, startServer } from "./servers.js";
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const CONNECTIONS = 32;
+/** The calibration row's fixed work per request, about what a list of 20 costs in our handlers. */
+const BUSY_MICROS = 40;
 const ADMIN_TOKEN = "bench-admin-token-0123456789abcdef";
 
 // biome-ignore lint/suspicious/noExplicitAny: our own API's JSON, read by known shape in a script
@@ -185,6 +187,10 @@ async function main(): Promise<void> {
       );
     }
     rows.push(await measure(baseline, "baseline: bare Hono, same body", { path: "/list" }));
+    const calibration = await measure(baseline, `bare Hono + ${BUSY_MICROS} µs busy work`, {
+      path: `/list/busy/${BUSY_MICROS}`,
+    });
+    rows.push(calibration);
     for (const [name, target] of targets) rows.push(await measure(server, name, target));
     if (session) {
       const pool = await refreshPool(base, pk, user, CONNECTIONS * 2);
@@ -209,7 +215,9 @@ async function main(): Promise<void> {
     // The machine's speed drifts during a run: the ceiling is the mean of a baseline run before and after.
     rows.push(await measure(baseline, "baseline again, after the runs", { path: "/list" }));
     const baselines = rows.filter((r) => r.name.startsWith("baseline"));
-    const served = rows.filter((r) => !baselines.includes(r)).reduce((n, r) => n + r.requestsPerSecond * DURATION, 0);
+    const served = rows
+      .filter((r) => !baselines.includes(r) && r !== calibration)
+      .reduce((n, r) => n + r.requestsPerSecond * DURATION, 0);
     const readsAfter = (await call(base, "GET", "/api/admin/stats", { authorization: `Bearer ${ADMIN_TOKEN}` }))
       .keyResolution.storeReads as number;
     const ceiling = mean(baselines.map((r) => r.requestsPerSecond)) as number;
