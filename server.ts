@@ -10,6 +10,7 @@ import { type Config, ConfigError, loadConfig } from "./shared/config.js";
 import { createDeps } from "./shared/deps.js";
 import { createLocalApp } from "./shared/local-app.js";
 import { type DemoProject, ensureDemoProject, loadOrCreateAdminToken } from "./shared/local-bootstrap.js";
+import { closeQueuedResponsesWithTheirConnection } from "./shared/queued-responses.js";
 import { recountAllQuotas } from "./shared/quotas.js";
 import { type LimitRule, windowText } from "./shared/ratelimit/rule.js";
 import { filesDir, removeTemporaryFiles } from "./shared/storage/fs.js";
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
     const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host}:${info.port}`;
     console.log(banner({ url, config, tokenSource, demo }));
   }) as Server;
+  closeQueuedResponsesWithTheirConnection(server);
   server.once("error", async (error) => {
     console.error(`Cannot listen on ${host}:${port}: ${error.message}`);
     await deps.store.close();

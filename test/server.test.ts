@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readlink, rm, stat, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -148,6 +149,35 @@ const curlLines = (output: string) =>
     .split("\n")
     .map((line) => line.trim())
     .filter((line) => line.startsWith("curl "));
+
+/** How many descriptors process `pid` holds open on files under `dir` (Linux: /proc). */
+async function openFilesUnder(pid: number, dir: string): Promise<number> {
+  const fds = await readdir(`/proc/${pid}/fd`);
+  const targets = await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => "")));
+  return targets.filter((target) => target.startsWith(`${dir}/`)).length;
+}
+
+/** Opens a connection to `url`'s port and writes `requests` (raw HTTP/1.1) at once, pipelined. */
+function pipeline(url: string, requests: string[]) {
+  const socket = connect(Number(new URL(url).port), "127.0.0.1");
+  socket.on("error", () => undefined); // a connection the test cuts
+  socket.write(requests.join(""));
+  return socket;
+}
+
+/** The status and body length of each answer in `raw`, the bytes of answers with a content-length. */
+function answersIn(raw: Buffer): Array<{ status: number; bodyBytes: number }> {
+  const answers: Array<{ status: number; bodyBytes: number }> = [];
+  for (let at = 0; at < raw.length; ) {
+    const headEnd = raw.indexOf("\r\n\r\n", at);
+    const head = raw.subarray(at, headEnd).toString("latin1");
+    const length = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1]);
+    const bodyBytes = Math.min(length, raw.length - headEnd - 4);
+    answers.push({ status: Number(head.split(" ")[1]), bodyBytes });
+    at = headEnd + 4 + bodyBytes;
+  }
+  return answers;
+}
 
 describe("local server (npm start)", () => {
   it(
@@ -472,6 +502,69 @@ describe("local server (npm start)", () => {
       expect(await stopServer(server)).toEqual({ code: 0, signal: null });
     },
     2 * STARTUP_MS + 10_000,
+  );
+
+  it.skipIf(process.platform !== "linux")(
+    "closes the files of pipelined reads whose connection closed before their turn (Linux: counts /proc fds)",
+    async () => {
+      const dataDir = await tempDataDir();
+      const server = await startServer(dataDir);
+      const created = await fetch(`${server.url}/api/admin/projects`, {
+        method: "POST",
+        headers: adminHeaders(server.token),
+        body: JSON.stringify({ name: "files" }),
+      });
+      const sk = ((await created.json()) as { data: { keys: { secret: string } } }).data.keys.secret;
+      const size = 1 << 20; // far more than a socket takes at once: a queued answer waits for its turn
+      const form = new FormData();
+      form.append("file", new Blob(["x".repeat(size)], { type: "text/plain" }), "big.txt");
+      const uploaded = await fetch(`${server.url}/api/storage/upload`, {
+        method: "POST",
+        headers: { "x-api-key": sk },
+        body: form,
+      });
+      const { path } = ((await uploaded.json()) as { data: { path: string } }).data;
+      const read = await fetch(`${server.url}/api/storage/file?path=${encodeURIComponent(path)}`, {
+        headers: { "x-api-key": sk },
+        redirect: "manual",
+      });
+      // The signed blob URL the read redirects to: the fs store's bytes, with no key to send.
+      const blob = new URL(read.headers.get("location") as string);
+      const get = (more = "") => `GET ${blob.pathname}${blob.search} HTTP/1.1\r\nHost: 127.0.0.1\r\n${more}\r\n`;
+      const pid = server.child.pid as number;
+      const files = join(dataDir, "files");
+      const before = await openFilesUnder(pid, files);
+
+      // Pipelined reads on a connection that stays: each answered whole, in order (a range too).
+      const kept = pipeline(server.url, [get(), get("Range: bytes=0-9\r\n"), get("Connection: close\r\n")]);
+      const chunks: Buffer[] = [];
+      kept.on("data", (chunk: Buffer) => chunks.push(chunk));
+      await new Promise((resolve) => kept.once("close", resolve));
+      expect(answersIn(Buffer.concat(chunks))).toEqual([
+        { status: 200, bodyBytes: size },
+        { status: 206, bodyBytes: 10 },
+        { status: 200, bodyBytes: size },
+      ]);
+
+      // 60 connections of 4 reads each, closed once the first read is answering (3 answers queued behind
+      // it), or as soon as the reads are sent (their handlers still running).
+      await Promise.all(
+        Array.from({ length: 60 }, async (_, n) => {
+          const cut = pipeline(server.url, [get(), get(), get(), get()]);
+          await new Promise((resolve) => (n % 2 ? cut.once("data", resolve) : cut.write("", resolve)));
+          cut.destroy();
+        }),
+      );
+      let open = await openFilesUnder(pid, files);
+      for (let waited = 0; open > before && waited < 3_000; waited += 100) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        open = await openFilesUnder(pid, files);
+      }
+      expect(open).toBe(before);
+      expect(server.output()).not.toMatch(/Error/);
+      expect(await stopServer(server)).toEqual({ code: 0, signal: null });
+    },
+    STARTUP_MS + 15_000,
   );
 
   it(

@@ -43,9 +43,8 @@ export function fsBlobStore(root: string): BlobStore {
       // Opened here, not at the body's first read: a file deleted after get is still read whole
       // (the descriptor keeps its bytes), one deleted before is null (a 404, or no bytes to judge),
       // never a 200 whose body then fails or a look that throws ENOENT. The stream closes the
-      // descriptor after its last byte or when cancelled (a client gone, firstBytes done); the Node
-      // adapter cancels no body of a pipelined answer whose connection closed before it was written,
-      // whose descriptor then waits for garbage collection.
+      // descriptor after its last byte or when cancelled (a client gone, a pipelined answer's
+      // connection closed before its turn: shared/queued-responses.ts; firstBytes done).
       const file = fileOf(path);
       const handle = await open(file, "r").catch((error: NodeJS.ErrnoException) => {
         if (NOT_A_FILE.has(error.code ?? "")) return null;
