@@ -326,6 +326,29 @@ describe("unique fields", () => {
     expect((await env.sk("PATCH", `/api/data/pages/${a._id}`, { slug: "a", title: "t" })).status).toBe(200);
     expect((await env.sk("GET", "/api/data/pages?count=true")).json.data.count).toBe(4);
   });
+
+  // The embedded store's indexes read own properties only: a document without `valueOf` was
+  // indexed under the function every object inherits, so the second such document clashed.
+  for (const name of ["valueOf", "toString", "hasOwnProperty"]) {
+    it(`a unique or indexed field named ${name} treats documents without it as missing`, async () => {
+      const fields = [{ name: "title", type: "string" }];
+      await env.defineCollection({ name: "u", fields: [...fields, { name, type: "string", unique: true }] });
+      await env.defineCollection({ name: "i", fields: [...fields, { name, type: "string", index: true }] });
+      for (const collection of ["u", "i"]) {
+        for (const body of [{ title: "a" }, { title: "b" }, { title: "c", [name]: "x" }]) {
+          const res = await env.sk("POST", `/api/data/${collection}`, body);
+          expect(res.status, res.text).toBe(201);
+        }
+        const missing = await env.sk(
+          "GET",
+          `/api/data/${collection}?filter=${encodeURIComponent(JSON.stringify({ [name]: null }))}&sort=title`,
+        );
+        expect(missing.json.data.items.map((d: { title: string }) => d.title)).toEqual(["a", "b"]);
+        const sorted = await env.sk("GET", `/api/data/${collection}?sort=-${name},title`);
+        expect(sorted.json.data.items.map((d: { title: string }) => d.title)).toEqual(["c", "a", "b"]);
+      }
+    });
+  }
 });
 
 describe("private fields", () => {

@@ -100,4 +100,19 @@ describe("definition bounds", () => {
       { name: "bio", type: "string", required: false, maxLength: 10 },
     ]);
   });
+
+  // A `model` sent back next to `fields` is compared with the current one before the parser's
+  // depth check: JSON.stringify of a model nested 150 000 deep threw, a 500.
+  for (const method of ["PUT", "PATCH"]) {
+    it(`${method} with a model nested too deep to compare is 400, not 500`, async () => {
+      await env.defineCollection({ name: "posts", fields: [{ name: "title", type: "string" }] });
+      const deep = `${'{"a":'.repeat(150_000)}1${"}".repeat(150_000)}`;
+      const res = await env.sk(
+        method,
+        "/api/schemas/posts",
+        `{"fields":[{"name":"title","type":"string"}],"model":${deep}}`,
+      );
+      expect([res.status, res.json.success], res.text.slice(0, 200)).toEqual([400, false]);
+    });
+  }
 });

@@ -110,12 +110,12 @@ function asWritten(body: unknown, current?: CollectionDef): unknown {
   const { implicit, createdAt, updatedAt, ...written } = body;
   if (written.fields === undefined || written.model === undefined) return written;
   const { model, ...withFields } = written;
-  if (current && sameJson(model, urBackendModel(current.fields))) return withFields;
   try {
+    if (current && sameJson(model, urBackendModel(current.fields))) return withFields;
     const given = parseDefinition({ ...withFields, name: current?.name ?? withFields.name });
     if (sameJson(model, urBackendModel(given.fields))) return withFields;
   } catch {
-    // the parser answers for it below
+    // the parser answers for it below (fields it refuses, a model too deep to compare)
   }
   return written;
 }

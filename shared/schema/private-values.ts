@@ -2,8 +2,8 @@
  * Private fields of a definition as a tree, and what publishable-key callers see and keep of them.
  *
  * A pk caller never sees private values, so a pk write must not drop them by accident (a document
- * read, edited and written back would lose them) nor on purpose (an end user clearing a flag the
- * server set). The rules, at any depth:
+ * read, edited and written back would lose them). `private` hides a field from pk reads, not from
+ * pk writes: a value the body names is written as sent (docs/choices.md). The rules, at any depth:
  * - an object keeps the stored private values the body does not name, even where it replaces the
  *   object (`{"bio": {...}}` keeps `bio.phone`), over defaults too;
  * - an array item whose visible content equals a stored item's is that item, private values

@@ -91,7 +91,7 @@ export function unlessWalked(
 /** Whether a document satisfies every exact condition. */
 export function matchesExact(doc: Doc, conditions: readonly ExactCondition[]): boolean {
   for (const { field, ranges } of conditions) {
-    const value = field.includes(".") ? indexValue(doc, field) : doc[field];
+    const value = field.includes(".") || !Object.hasOwn(doc, field) ? indexValue(doc, field) : doc[field];
     const bracket = bracketOf(value);
     if (bracket === undefined) return false;
     let inside = false;

@@ -32,12 +32,16 @@ export function bracketOf(value: unknown): number | undefined {
   }
 }
 
-/** Reads a dotted path as an index sees it; a path through an array yields that array (irregular). */
+/**
+ * Reads a dotted path as an index sees it; a path through an array yields that array (irregular).
+ * Own properties only: a field named `valueOf` is missing from a document without it, not the
+ * function every document inherits (which made all such documents one `unique` value).
+ */
 export function indexValue(doc: unknown, path: string): unknown {
   let current = doc;
   for (const part of path.split(".")) {
     if (Array.isArray(current)) return current;
-    if (current === null || typeof current !== "object") return undefined;
+    if (current === null || typeof current !== "object" || !Object.hasOwn(current, part)) return undefined;
     current = (current as Record<string, unknown>)[part];
   }
   return current;
