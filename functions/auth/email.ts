@@ -1,24 +1,21 @@
 /** POST /verify-email and POST /resend-verification (alias /resend-verification-otp), API.md §6. */
 import { type Context, Hono } from "hono";
-import { z } from "zod";
 import type { AppEnv } from "../../shared/app.js";
+import { emailBody, verifyEmailBody } from "../../shared/auth/bodies.js";
 import { consumeOtp, issueOtp } from "../../shared/auth/otp.js";
 import type { UserDoc } from "../../shared/auth/users.js";
 import { ApiError } from "../../shared/errors.js";
 import { ok, parseWith } from "../../shared/http.js";
 import { type AuthRuntime, scopeOf } from "./context.js";
 import { deliverOtp } from "./deliver.js";
-import { emailSchema, otpSchema, readObject } from "./inputs.js";
-
-const verifySchema = z.object({ email: emailSchema, otp: otpSchema });
-const resendSchema = z.object({ email: emailSchema });
+import { readObject } from "./inputs.js";
 
 export function emailRoutes(rt: AuthRuntime): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
 
   routes.post("/verify-email", async (c) => {
     const { project, cols, now } = await scopeOf(c, rt);
-    const { email, otp } = parseWith(verifySchema, await readObject(c));
+    const { email, otp } = parseWith(verifyEmailBody, await readObject(c));
     const userId = await consumeOtp(cols, {
       secret: project.codeSecret,
       purpose: "verify-email",
@@ -41,7 +38,7 @@ export function emailRoutes(rt: AuthRuntime): Hono<AppEnv> {
   const resend = async (c: Context<AppEnv>) => {
     const scope = await scopeOf(c, rt);
     const { project, cols, now } = scope;
-    const { email } = parseWith(resendSchema, await readObject(c));
+    const { email } = parseWith(emailBody, await readObject(c));
     const user = (await cols.users.findOne({ email })) as UserDoc | null;
     const eligible = user !== null && user.emailVerified !== true;
     const otp = await issueOtp(cols, {

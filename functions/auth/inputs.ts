@@ -1,39 +1,10 @@
-/** Request bodies of the auth routes: zod schemas and the key checks every account body gets. */
+/** Reading auth request bodies: the key checks every account body gets (the bodies' schemas are in shared/auth/bodies.ts). */
 import type { Context } from "hono";
-import { z } from "zod";
+import type { z } from "zod";
 import { ACCOUNT_FIELDS, isPasswordLike, PROTECTED_USER_FIELDS } from "../../shared/auth/fields.js";
-import { PASSWORD_MAX_LENGTH } from "../../shared/auth/settings.js";
-import { USERNAME_PATTERN } from "../../shared/auth/users.js";
 import { ApiError, type ErrorDetail } from "../../shared/errors.js";
 import { readJson, requiredWhenMissing, zodDetails } from "../../shared/http.js";
 import { assertNoLookalikes, assertSafeBody, isPlainObject } from "../../shared/sanitize.js";
-
-/** An email: trimmed, lower-cased, well-formed. */
-export const emailSchema = z.string().trim().toLowerCase().max(254).pipe(z.email("must be a valid email address"));
-
-/** A new password: the project's minimum to 128 characters. */
-export const newPasswordSchema = (minLength: number) =>
-  z
-    .string()
-    .min(minLength, `must be at least ${minLength} characters`)
-    .max(PASSWORD_MAX_LENGTH, `must be at most ${PASSWORD_MAX_LENGTH} characters`);
-
-/** A password being checked (login, change-password): any string up to a sane bound. */
-export const givenPasswordSchema = z.string().min(1).max(1024);
-
-/** A username: trimmed, lower-cased, 3–32 of letters, digits, `_`, `.`, `-`. */
-export const usernameSchema = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .regex(USERNAME_PATTERN, "must be 3–32 letters, digits, _ . or -, starting with a letter, digit or _");
-
-/** A one-time code: six digits (a number is accepted and read as its digits). */
-export const otpSchema = z.union([z.string().trim(), z.int().min(0).max(999_999)]).transform((v, ctx) => {
-  const code = typeof v === "number" ? String(v).padStart(6, "0") : v;
-  if (!/^\d{6}$/.test(code)) ctx.addIssue({ code: "custom", message: "must be 6 digits" });
-  return code;
-});
 
 /** The body as a JSON object (empty → {}); anything else → VALIDATION_FAILED. */
 export async function readObject(c: Context): Promise<Record<string, unknown>> {

@@ -1,7 +1,7 @@
 /** POST /login (API.md §6): email + password → session; per-email throttling; no account enumeration. */
 import { Hono } from "hono";
-import { z } from "zod";
 import type { AppEnv } from "../../shared/app.js";
+import { loginBody } from "../../shared/auth/bodies.js";
 import { burnPasswordCheck, rehashIfOtherCost, verifyPassword } from "../../shared/auth/passwords.js";
 import { createSession, revokeSession } from "../../shared/auth/sessions.js";
 import { clearLoginAttempts, countLoginAttempt } from "../../shared/auth/throttle.js";
@@ -9,10 +9,8 @@ import type { UserDoc } from "../../shared/auth/users.js";
 import { ApiError } from "../../shared/errors.js";
 import { ok, parseWith } from "../../shared/http.js";
 import { type AuthRuntime, scopeOf } from "./context.js";
-import { emailSchema, givenPasswordSchema, readObject } from "./inputs.js";
+import { readObject } from "./inputs.js";
 import { sessionPayload } from "./session-response.js";
-
-const loginSchema = z.object({ email: emailSchema, password: givenPasswordSchema });
 
 export function loginRoutes(rt: AuthRuntime): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
@@ -20,7 +18,7 @@ export function loginRoutes(rt: AuthRuntime): Hono<AppEnv> {
   routes.post("/login", async (c) => {
     const scope = await scopeOf(c, rt);
     const { settings, cols, now } = scope;
-    const { email, password } = parseWith(loginSchema, await readObject(c));
+    const { email, password } = parseWith(loginBody, await readObject(c));
     await countLoginAttempt(cols, email, { now, max: settings.maxFailedLogins });
 
     const user = (await cols.users.findOne({ email })) as UserDoc | null;

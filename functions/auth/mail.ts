@@ -7,12 +7,13 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../../shared/app.js";
+import { emailSchema } from "../../shared/auth/bodies.js";
 import { ApiError } from "../../shared/errors.js";
 import { ok, parseWith } from "../../shared/http.js";
 import { reserveMails } from "../../shared/mail/allowance.js";
 import { assertSafeBody } from "../../shared/sanitize.js";
 import type { AuthRuntime } from "./context.js";
-import { emailSchema, readObject } from "./inputs.js";
+import { readObject } from "./inputs.js";
 
 /** Recipients of one request (Resend's limit for one mail). */
 export const MAX_RECIPIENTS = 50;

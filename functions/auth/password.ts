@@ -1,7 +1,7 @@
 /** POST /request-password-reset, POST /reset-password, PUT /change-password (API.md §6). */
 import { Hono } from "hono";
-import { z } from "zod";
 import type { AppEnv } from "../../shared/app.js";
+import { changePasswordBody, emailBody, resetPasswordBody } from "../../shared/auth/bodies.js";
 import { consumeOtp, issueOtp } from "../../shared/auth/otp.js";
 import { hashPassword, verifyPassword } from "../../shared/auth/passwords.js";
 import { revokeUserSessions } from "../../shared/auth/sessions.js";
@@ -11,9 +11,7 @@ import { ApiError } from "../../shared/errors.js";
 import { ok, parseWith } from "../../shared/http.js";
 import { type AuthRuntime, inUserTurn, requireUser, scopeOf, sessionEnded } from "./context.js";
 import { deliverOtp } from "./deliver.js";
-import { emailSchema, givenPasswordSchema, newPasswordSchema, otpSchema, readObject } from "./inputs.js";
-
-const requestSchema = z.object({ email: emailSchema });
+import { readObject } from "./inputs.js";
 
 export function passwordRoutes(rt: AuthRuntime): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
@@ -22,7 +20,7 @@ export function passwordRoutes(rt: AuthRuntime): Hono<AppEnv> {
   routes.post("/request-password-reset", async (c) => {
     const scope = await scopeOf(c, rt);
     const { project, cols, now } = scope;
-    const { email } = parseWith(requestSchema, await readObject(c));
+    const { email } = parseWith(emailBody, await readObject(c));
     const user = (await cols.users.findOne({ email })) as UserDoc | null;
     const otp = await issueOtp(cols, {
       secret: project.codeSecret,
@@ -39,12 +37,7 @@ export function passwordRoutes(rt: AuthRuntime): Hono<AppEnv> {
   /** A valid code sets the new password, marks the email verified and revokes every session. */
   routes.post("/reset-password", async (c) => {
     const { project, settings, cols, now } = await scopeOf(c, rt);
-    const schema = z.object({
-      email: emailSchema,
-      otp: otpSchema,
-      newPassword: newPasswordSchema(settings.passwordMinLength),
-    });
-    const { email, otp, newPassword } = parseWith(schema, await readObject(c));
+    const { email, otp, newPassword } = parseWith(resetPasswordBody(settings.passwordMinLength), await readObject(c));
     const userId = await consumeOtp(cols, {
       secret: project.codeSecret,
       purpose: "password-reset",
@@ -68,11 +61,10 @@ export function passwordRoutes(rt: AuthRuntime): Hono<AppEnv> {
   routes.put("/change-password", async (c) => {
     const scope = await requireUser(c, rt);
     const { settings, cols, now, user } = scope;
-    const schema = z.object({
-      currentPassword: givenPasswordSchema,
-      newPassword: newPasswordSchema(settings.passwordMinLength),
-    });
-    const { currentPassword, newPassword } = parseWith(schema, await readObject(c));
+    const { currentPassword, newPassword } = parseWith(
+      changePasswordBody(settings.passwordMinLength),
+      await readObject(c),
+    );
     return inUserTurn(rt, scope, async () => {
       await countLoginAttempt(cols, user.email, { now, max: settings.maxFailedLogins });
       const valid = user.passwordHash ? await verifyPassword(currentPassword, user.passwordHash) : false;

@@ -1,7 +1,7 @@
 /** GET /me, GET /public/:username, PUT /update-profile (API.md §6), DELETE /me (an addition). */
 import { Hono } from "hono";
-import { z } from "zod";
 import type { AppEnv } from "../../shared/app.js";
+import { deleteAccountBody, usernameSchema } from "../../shared/auth/bodies.js";
 import { verifyPassword } from "../../shared/auth/passwords.js";
 import { profileSchema } from "../../shared/auth/profile.js";
 import { clearLoginAttempts, countLoginAttempt } from "../../shared/auth/throttle.js";
@@ -11,15 +11,7 @@ import { ApiError, type ErrorDetail } from "../../shared/errors.js";
 import { ok, parseWith } from "../../shared/http.js";
 import type { Update } from "../../shared/store/types.js";
 import { type AuthRuntime, inUserTurn, requireUser, scopeOf, sessionEnded } from "./context.js";
-import {
-  checkAccountKeys,
-  failOn,
-  givenPasswordSchema,
-  parseInto,
-  profilePart,
-  readObject,
-  usernameSchema,
-} from "./inputs.js";
+import { checkAccountKeys, failOn, parseInto, profilePart, readObject } from "./inputs.js";
 import { clearRefreshCookie, cookieOriginAllowed } from "./transport.js";
 import { userView } from "./views.js";
 
@@ -32,8 +24,6 @@ const MAX_WRITE_ATTEMPTS = 3;
  * sign-in time, so a stolen refresh token alone cannot delete the account.
  */
 const RECENT_SIGN_IN_MS = 10 * 60 * 1000;
-
-const deleteSchema = z.object({ password: givenPasswordSchema });
 
 export function profileRoutes(rt: AuthRuntime): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
@@ -96,7 +86,7 @@ export function profileRoutes(rt: AuthRuntime): Hono<AppEnv> {
     const { project, settings, cols, now, user } = scope;
     const body = await readObject(c);
     const hash = user.passwordHash;
-    const password = hash === undefined ? undefined : parseWith(deleteSchema, body).password;
+    const password = hash === undefined ? undefined : parseWith(deleteAccountBody, body).password;
     return inUserTurn(rt, scope, async () => {
       if (hash !== undefined) {
         await countLoginAttempt(cols, user.email, { now, max: settings.maxFailedLogins });

@@ -1,7 +1,8 @@
 /** POST /signup (API.md §6): creates the account, mails a verification code, answers with a session. */
 import { Hono } from "hono";
-import { z } from "zod";
+import type { z } from "zod";
 import type { AppEnv } from "../../shared/app.js";
+import { signupBody } from "../../shared/auth/bodies.js";
 import { isPasswordConfirmation } from "../../shared/auth/fields.js";
 import { issueOtp } from "../../shared/auth/otp.js";
 import { hashPassword } from "../../shared/auth/passwords.js";
@@ -13,16 +14,7 @@ import { ok } from "../../shared/http.js";
 import { newId } from "../../shared/ids.js";
 import { type AuthRuntime, scopeOf } from "./context.js";
 import { deliverOtp } from "./deliver.js";
-import {
-  checkAccountKeys,
-  emailSchema,
-  failOn,
-  newPasswordSchema,
-  parseInto,
-  profilePart,
-  readObject,
-  usernameSchema,
-} from "./inputs.js";
+import { checkAccountKeys, failOn, parseInto, profilePart, readObject } from "./inputs.js";
 import { sessionPayload } from "./session-response.js";
 import { userView } from "./views.js";
 
@@ -39,11 +31,7 @@ export function signupRoutes(rt: AuthRuntime): Hono<AppEnv> {
     for (const key of confirmations) {
       if (body[key] !== body.password) details.push({ path: key, message: "does not match password" });
     }
-    const accountSchema = z.object({
-      email: emailSchema,
-      password: newPasswordSchema(settings.passwordMinLength),
-      username: usernameSchema.optional(),
-    });
+    const accountSchema = signupBody(settings.passwordMinLength);
     const account = parseInto(accountSchema, body, details);
     const profile = (await profileSchema(rt.deps, project)).create(profilePart(body), scope.keyType, details);
     failOn(details);

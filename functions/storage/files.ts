@@ -1,6 +1,5 @@
 /** Reading and deleting files (API.md §7), and the signed blob URLs of the fs and memory stores. */
 import { Hono } from "hono";
-import { z } from "zod";
 import { requireApiKey } from "../../shared/api-key.js";
 import type { AppEnv } from "../../shared/app.js";
 import { callerOf } from "../../shared/caller.js";
@@ -9,6 +8,7 @@ import { etagMatches } from "../../shared/documents.js";
 import { ApiError } from "../../shared/errors.js";
 import { ok, parseWith, publicBaseUrl, queryParams, readJson } from "../../shared/http.js";
 import { limitRequest } from "../../shared/ratelimit/middleware.js";
+import { deleteFileBody } from "../../shared/storage/bodies.js";
 import { type FileDoc, fileRecords } from "../../shared/storage/files.js";
 import { parseFilePath } from "../../shared/storage/paths.js";
 import { mediaType, SIGNATURE_BYTES, signatureFits, storagePolicy } from "../../shared/storage/policy.js";
@@ -184,7 +184,7 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
 
   routes.delete("/file", key, async (c) => {
     const { project, keyType } = c.get("principal");
-    const body = parseWith(z.object({ path: z.string() }), await readJson(c));
+    const body = parseWith(deleteFileBody, await readJson(c));
     const path = parseFilePath(pathOfFileUrl(body.path), project.id);
     // Pending files too: deleting a direct upload before (or instead of) its bytes gives its reservation
     // back; one whose URL expired without them is gone (404), as for a read.

@@ -1,9 +1,9 @@
 /** Uploads (API.md §7): multipart `/upload`, presigned `/upload-url`, and urBackend's `/upload-request` + `/upload-confirm`. */
 import { Hono } from "hono";
-import { z } from "zod";
 import type { AppEnv } from "../../shared/app.js";
 import { ApiError } from "../../shared/errors.js";
 import { ok, parseWith, publicBaseUrl, readJson } from "../../shared/http.js";
+import { directUploadBody, uploadConfirmBody } from "../../shared/storage/bodies.js";
 import { type FileDoc, fileRecords, removeProjectFiles } from "../../shared/storage/files.js";
 import { parseFilePath, parseFolder, sanitizeName, stagingKey } from "../../shared/storage/paths.js";
 import { acceptedType, assertMagicBytes, assertSize, mediaType, SIGNATURE_BYTES } from "../../shared/storage/policy.js";
@@ -14,18 +14,6 @@ import { discardPending, markReady, reserve, settle, UPLOAD_URL_TTL, uploadExpir
 
 /** Room for the multipart envelope around the file (boundaries, part headers, the folder field). */
 const MULTIPART_OVERHEAD = 64 * 1024;
-
-const directUpload = z.object({
-  filename: z.string().min(1).max(255),
-  // Sent on as the PUT's Content-Type header: visible ASCII and spaces only (no CR/LF, no other script).
-  contentType: z
-    .string()
-    .min(1)
-    .max(255)
-    .regex(/^[\x20-\x7e]+$/, "must be a header value: visible ASCII characters and spaces"),
-  size: z.number().int().positive(),
-  folder: z.string().max(200).optional(),
-});
 
 export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
@@ -136,7 +124,7 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
    */
   async function presign(c: Ctx) {
     const actor = await writer(c, rt);
-    const input = parseWith(directUpload, await readJson(c));
+    const input = parseWith(directUploadBody, await readJson(c));
     assertSize(actor.policy, input.size);
     const type = acceptedType(actor.policy, input.contentType, input.filename);
     // The PUT carries the type exactly as the client declared it (parameters too: clients send a
@@ -186,7 +174,7 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
 
   routes.post("/upload-confirm", async (c) => {
     const actor = await writer(c, rt);
-    const body = parseWith(z.object({ filePath: z.string(), size: z.number().int().nonnegative() }), await readJson(c));
+    const body = parseWith(uploadConfirmBody, await readJson(c));
     const path = parseFilePath(body.filePath, actor.project.id);
     const found = (await fileRecords(deps).findOne({ _id: path })) as FileDoc | null;
     if (!found || found.status === "deleted" || (actor.userId !== null && found.ownerId !== actor.userId)) {
