@@ -10,6 +10,9 @@ export function afterUpdate(current: Record<string, unknown>, update: Update): R
   return next;
 }
 
+/** Most documents one bulk insert may carry (POST /api/data/:collection/bulk). */
+export const MAX_BULK = 500;
+
 /** `"_id":"<24 hex>",`: what the store adds to a document inserted without an id. */
 export const ID_BYTES = 33;
 

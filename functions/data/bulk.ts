@@ -1,10 +1,8 @@
+import { MAX_BULK } from "../../shared/documents.js";
 import { ApiError, type ErrorDetail } from "../../shared/errors.js";
 import { budgetSpent } from "../../shared/schema/problem-budget.js";
 import { withinBudgets } from "../../shared/schema/validator.js";
 import { type Collection, DuplicateKeyError } from "../../shared/store/types.js";
-
-/** Most documents one bulk insert may carry. */
-export const MAX_BULK = 500;
 
 type Prepared = Record<string, unknown>;
 

@@ -1,25 +1,24 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../../shared/app.js";
 import { assertAuthFieldsDeclarable } from "../../shared/auth/profile.js";
+import { authSettingsOf } from "../../shared/auth/settings.js";
 import type { CollectionEntry } from "../../shared/collections.js";
 import type { Deps } from "../../shared/deps.js";
 import { ApiError } from "../../shared/errors.js";
-import { ok, readJson } from "../../shared/http.js";
+import { ok, publicBaseUrl, readJson } from "../../shared/http.js";
+import { openApiDocument } from "../../shared/openapi/document.js";
 import type { KeyType, ResolvedProject } from "../../shared/principal.js";
 import { countedCollectionBytes, releaseDocumentBytes } from "../../shared/quotas.js";
 import { isPlainObject } from "../../shared/sanitize.js";
 import {
   type CollectionDef,
-  childFields,
   definitionView,
-  type FieldDef,
-  type ItemDef,
   mergeDefinition,
   parseDefinition,
   urBackendModel,
 } from "../../shared/schema/definition.js";
 import { isUsersCollection, parseCollectionName, USERS } from "../../shared/schema/names.js";
-import { privateTree, stripWith } from "../../shared/schema/private-values.js";
+import { publicFields } from "../../shared/schema/private-values.js";
 import type { Collection } from "../../shared/store/types.js";
 
 /**
@@ -40,6 +39,16 @@ const USERS_UNDEFINED: CollectionEntry = {
 /** The stored definition, the stand-in for `users`, or null. */
 async function definitionOf(deps: Deps, project: ResolvedProject, name: string): Promise<CollectionEntry | null> {
   return (await deps.collections.get(project, name)) ?? (isUsersCollection(name) ? USERS_UNDEFINED : null);
+}
+
+/** Every definition of the project, `users` among them (stored, or its stand-in), by name. */
+async function everyDefinition(deps: Deps, project: ResolvedProject): Promise<CollectionEntry[]> {
+  const entries = await deps.collections.list(project);
+  if (!entries.some((entry) => isUsersCollection(entry.def.name))) {
+    entries.push(USERS_UNDEFINED);
+    entries.sort((a, b) => (a.def.name < b.def.name ? -1 : 1));
+  }
+  return entries;
 }
 
 /**
@@ -64,23 +73,6 @@ async function store(
     if (again) return again;
     throw error;
   }
-}
-
-/**
- * Fields without the private ones, at any depth (object `fields`, array `items` and their `fields`).
- * A default holds what documents written without the field store: it loses their private values too,
- * as a pk read of such a document does.
- */
-function publicFields(fields: FieldDef[]): FieldDef[] {
-  const open = <T extends ItemDef>(field: T): T => ({
-    ...field,
-    ...(field.default !== undefined
-      ? { default: stripWith(field.default, privateTree(childFields(field) ?? [])) }
-      : {}),
-    ...(field.fields ? { fields: publicFields(field.fields) } : {}),
-    ...(field.items ? { items: open(field.items) } : {}),
-  });
-  return fields.filter((field) => !field.private).map(open);
 }
 
 /** What a key may see of a definition: pk callers do not see private fields. */
@@ -130,12 +122,24 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
 
   routes.get("/", async (c) => {
     const { project, keyType } = c.get("principal");
-    const entries = await deps.collections.list(project);
-    if (!entries.some((entry) => isUsersCollection(entry.def.name))) {
-      entries.push(USERS_UNDEFINED);
-      entries.sort((a, b) => (a.def.name < b.def.name ? -1 : 1));
-    }
+    const entries = await everyDefinition(deps, project);
     return ok(c, { collections: entries.map((entry) => view(entry, keyType)) });
+  });
+
+  // Before "/:name", which would take "openapi.json" for a collection name. Tools read the document
+  // itself, so it is not wrapped in the envelope; errors are.
+  routes.get("/openapi.json", async (c) => {
+    const { project, keyType } = c.get("principal");
+    const entries = await everyDefinition(deps, project);
+    const { passwordMinLength, requireEmailVerification } = authSettingsOf(project);
+    const document = openApiDocument({
+      projectName: project.name,
+      baseUrl: publicBaseUrl(c, deps.config),
+      secret: keyType === "secret",
+      collections: entries.map((entry) => entry.def),
+      auth: { passwordMinLength, requireEmailVerification },
+    });
+    return c.json(document);
   });
 
   routes.get("/:name", async (c) => {

@@ -13,7 +13,7 @@
  */
 import { ApiError, type ErrorDetail } from "../errors.js";
 import { isPlainObject } from "../sanitize.js";
-import { childFields, type FieldDef } from "./definition.js";
+import { childFields, type FieldDef, type ItemDef } from "./definition.js";
 
 /** Private fields as a tree: `null` = this key is private; a subtree = descend into the object (or each array element, at any depth). */
 export type PrivateTree = Map<string, PrivateTree | null>;
@@ -152,4 +152,21 @@ function sameItems(value: unknown[], before: unknown[], tree: PrivateTree): unkn
     const same = stored.get(canonical(item));
     return same && same.used < same.items.length ? same.items[same.used++] : item;
   });
+}
+
+/**
+ * Fields without the private ones, at any depth (object `fields`, array `items` and their `fields`).
+ * A default holds what documents written without the field store: it loses their private values too,
+ * as a pk read of such a document does.
+ */
+export function publicFields(fields: FieldDef[]): FieldDef[] {
+  const open = <T extends ItemDef>(field: T): T => ({
+    ...field,
+    ...(field.default !== undefined
+      ? { default: stripWith(field.default, privateTree(childFields(field) ?? [])) }
+      : {}),
+    ...(field.fields ? { fields: publicFields(field.fields) } : {}),
+    ...(field.items ? { items: open(field.items) } : {}),
+  });
+  return fields.filter((field) => !field.private).map(open);
 }

@@ -1,0 +1,162 @@
+/** The data API of one collection (API.md §5) as OpenAPI paths: list, insert, bulk, and one document's routes. */
+import { MAX_BULK } from "../documents.js";
+import { DEFAULT_LIMIT, MAX_LIMIT } from "../query/paging.js";
+import { type CollectionDef, fieldPaths } from "../schema/definition.js";
+import type { JsonSchema } from "./collection-schema.js";
+import { jsonBody, jsonResponses, schemaRef } from "./common.js";
+
+/** Component names of a collection's schemas (a collection's own name, and with a suffix no other name has). */
+export const collectionComponents = (name: string) => ({
+  document: name,
+  insert: `${name}.insert`,
+  patch: `${name}.patch`,
+});
+
+const query = (name: string, schema: JsonSchema, description: string) => ({ name, in: "query", schema, description });
+
+/** The list parameters of API.md §5.1; `filters` names the declared paths the key may filter on. */
+function listParameters(def: CollectionDef, secret: boolean) {
+  const paths = [...fieldPaths(def)].filter(([, info]) => secret || !info.private).map(([path]) => path);
+  const refs = def.fields
+    .filter((field) => (secret || !field.private) && (field.type === "ref" || field.items?.type === "ref"))
+    .map((field) => field.name);
+  const text = { type: "string" };
+  return [
+    query("page", { type: "integer", minimum: 1, default: 1 }, "Page number (offset paging)"),
+    query("limit", { type: "integer", minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT }, "Page size"),
+    query("cursor", text, "The `nextCursor` of the previous page (keyset paging, instead of `page`)"),
+    query("sort", text, "Comma list of fields, `-field` or `field:desc` descending; default `-createdAt`"),
+    query("sortBy", text, "One sort field (with `sortDirection`), instead of `sort`"),
+    query("sortDirection", { type: "string", enum: ["asc", "desc"] }, "Direction of `sortBy`"),
+    query("filter", text, "URL-encoded Mongo-style JSON filter ($eq $ne $gt $gte $lt $lte $in $nin $exists $regex …)"),
+    query("andFilters", text, "Like `filter`"),
+    query("orFilters", text, "A JSON filter ORed with the others"),
+    query("search", text, "Case-insensitive substring of the `searchFields` (default: every string field)"),
+    query("searchFields", text, "Comma list of fields `search` looks in"),
+    query("fields", text, "Comma list of fields to answer (alias `select`); `_id` always comes"),
+    query("count", { type: "boolean" }, "`true` answers `{count}` only"),
+    query(
+      "populate",
+      refs.length > 0 ? { type: "string", enum: refs } : text,
+      "Comma list of ref fields whose ids become the documents they name (alias `expand`)",
+    ),
+    {
+      name: "filters",
+      in: "query",
+      style: "form",
+      explode: true,
+      schema: {
+        type: "object",
+        properties: Object.fromEntries(paths.map((path) => [path, text])),
+        additionalProperties: text,
+      },
+      description:
+        "Filters as query parameters: `field=value` equality (dotted paths allowed), or a suffix operator: " +
+        "`field_gt`, `_gte`, `_lt`, `_lte`, `_ne`, `_in` (comma list), `_nin`, `_exists` (true|false), `_regex`",
+    },
+  ];
+}
+
+const idParameter = {
+  name: "id",
+  in: "path",
+  required: true,
+  schema: { type: "string", pattern: "^[0-9a-fA-F]{24}$" },
+};
+const ifMatch = {
+  name: "If-Match",
+  in: "header",
+  schema: { type: "string" },
+  description: "The document's ETag: 412 PRECONDITION_FAILED when it changed",
+};
+
+/** The list answer: a page of documents (API.md §5.1), or `{count}` when `count=true`. */
+function listAnswer(document: JsonSchema): JsonSchema {
+  const page = {
+    type: "object",
+    properties: {
+      items: { type: "array", items: document },
+      total: { type: "integer" },
+      page: { type: ["integer", "null"], description: "null when paging by cursor" },
+      limit: { type: "integer" },
+      totalPages: { type: "integer" },
+      hasNext: { type: "boolean" },
+      hasPrev: { type: "boolean" },
+      nextCursor: { type: ["string", "null"] },
+    },
+    required: ["items", "total", "page", "limit", "totalPages", "hasNext", "hasPrev", "nextCursor"],
+  };
+  const count = { type: "object", properties: { count: { type: "integer" } }, required: ["count"] };
+  return { anyOf: [page, count] };
+}
+
+/** The paths of one collection, for a secret or a publishable key. */
+export function collectionPaths(def: CollectionDef, secret: boolean): Record<string, unknown> {
+  const names = collectionComponents(def.name);
+  const document = schemaRef(names.document);
+  const tags = [def.name];
+  const op = (id: string) => ({ tags, operationId: `data.${def.name}.${id}` });
+  const deleted = {
+    type: "object",
+    properties: { _id: { type: "string" }, id: { type: "string" }, deleted: { const: true } },
+    required: ["_id", "id", "deleted"],
+  };
+  const base = `/api/data/${def.name}`;
+  return {
+    [base]: {
+      get: {
+        ...op("list"),
+        summary: `List ${def.name}`,
+        parameters: listParameters(def, secret),
+        responses: jsonResponses(200, "A page of documents", listAnswer(document)),
+      },
+      post: {
+        ...op("insert"),
+        summary: `Insert into ${def.name}`,
+        requestBody: jsonBody(schemaRef(names.insert)),
+        responses: jsonResponses(201, "The created document", document),
+      },
+    },
+    [`${base}/bulk`]: {
+      post: {
+        ...op("bulkInsert"),
+        summary: `Insert 1 to ${MAX_BULK} documents into ${def.name}, all or none`,
+        requestBody: jsonBody({ type: "array", items: schemaRef(names.insert), minItems: 1, maxItems: MAX_BULK }),
+        responses: jsonResponses(201, "The created documents", {
+          type: "object",
+          properties: { insertedCount: { type: "integer" }, items: { type: "array", items: document } },
+          required: ["insertedCount", "items"],
+        }),
+      },
+    },
+    [`${base}/{id}`]: {
+      parameters: [idParameter],
+      get: {
+        ...op("get"),
+        summary: `One document of ${def.name}`,
+        parameters: [query("populate", { type: "string" }, "Comma list of ref fields to populate")],
+        responses: jsonResponses(200, "The document (with its ETag)", document),
+      },
+      put: {
+        ...op("replace"),
+        summary: `Replace a document of ${def.name}`,
+        parameters: [ifMatch],
+        requestBody: jsonBody(schemaRef(names.insert)),
+        responses: jsonResponses(200, "The replaced document", document),
+      },
+      patch: {
+        ...op("update"),
+        summary: `Update fields of a document of ${def.name}`,
+        parameters: [ifMatch],
+        requestBody: jsonBody(schemaRef(names.patch)),
+        responses: jsonResponses(200, "The merged document", document),
+      },
+      delete: {
+        ...op("delete"),
+        summary: `Delete a document of ${def.name}`,
+        parameters: [ifMatch],
+        responses: jsonResponses(200, "The document is deleted", deleted),
+      },
+    },
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * The storage API (API.md §7) as OpenAPI paths under /api/storage. JSON bodies come from the zod
+ * schemas the routes parse with (shared/storage/bodies.ts).
+ */
+import { deleteFileBody, directUploadBody, uploadConfirmBody } from "../storage/bodies.js";
+import type { JsonSchema } from "./collection-schema.js";
+import { ERROR_RESPONSE, fromZod, jsonBody, jsonResponses, schemaRef } from "./common.js";
+
+export const FILE_SCHEMA = "storage.File";
+/** The tag of the storage routes: a slash, which no collection name (each its own tag) has. */
+export const STORAGE_TAG = "/api/storage";
+
+/** A stored file as the upload routes answer it. */
+export const fileSchema: JsonSchema = {
+  type: "object",
+  properties: {
+    path: { type: "string", description: "`<projectId>/<folder>/<random>-<name>`" },
+    url: { type: "string", format: "uri", description: "Where the file is read (GET /api/storage/file)" },
+    size: { type: "integer" },
+    contentType: { type: "string" },
+    provider: { type: "string", enum: ["internal", "external"] },
+  },
+  required: ["path", "url", "size", "contentType"],
+};
+
+/** sk, or pk with an end user's token where the project allows user uploads. */
+const WRITERS = [{ apiKey: [] }, { apiKey: [], bearerAuth: [] }];
+
+/** The storage paths. */
+export function storagePaths(): Record<string, unknown> {
+  const op = (id: string, summary: string) => ({ tags: [STORAGE_TAG], operationId: `storage.${id}`, summary });
+  const direct = jsonBody(fromZod(directUploadBody));
+  const p = "/api/storage";
+  return {
+    [`${p}/upload`]: {
+      post: {
+        ...op("upload", "Upload a file (multipart/form-data)"),
+        security: WRITERS,
+        requestBody: {
+          required: true,
+          content: {
+            "multipart/form-data": {
+              schema: {
+                type: "object",
+                properties: {
+                  file: { type: "string", contentMediaType: "application/octet-stream" },
+                  folder: { type: "string" },
+                },
+                required: ["file"],
+              },
+            },
+          },
+        },
+        responses: jsonResponses(201, "The stored file", schemaRef(FILE_SCHEMA)),
+      },
+    },
+    [`${p}/upload-url`]: {
+      post: {
+        ...op("uploadUrl", "A presigned URL for a direct upload"),
+        security: WRITERS,
+        requestBody: direct,
+        responses: jsonResponses(200, "Send the file to uploadUrl with this method and these headers", {
+          type: "object",
+          properties: {
+            uploadUrl: { type: "string", format: "uri" },
+            method: { const: "PUT" },
+            headers: { type: "object", additionalProperties: { type: "string" } },
+            path: { type: "string" },
+            expiresIn: { type: "integer" },
+          },
+          required: ["uploadUrl", "method", "headers", "path", "expiresIn"],
+        }),
+      },
+    },
+    [`${p}/upload-request`]: {
+      post: {
+        ...op("uploadRequest", "urBackend's direct upload: a signed URL, then /upload-confirm"),
+        security: WRITERS,
+        requestBody: direct,
+        responses: jsonResponses(200, "PUT the file to signedUrl", {
+          type: "object",
+          properties: {
+            signedUrl: { type: "string", format: "uri" },
+            filePath: { type: "string" },
+            expiresIn: { type: "integer" },
+          },
+          required: ["signedUrl", "filePath", "expiresIn"],
+        }),
+      },
+    },
+    [`${p}/upload-confirm`]: {
+      post: {
+        ...op("uploadConfirm", "Confirm a direct upload (its size is checked)"),
+        security: WRITERS,
+        requestBody: jsonBody(fromZod(uploadConfirmBody)),
+        responses: jsonResponses(200, "The stored file", schemaRef(FILE_SCHEMA)),
+      },
+    },
+    [`${p}/file`]: {
+      get: {
+        ...op("file", "Read a file: a redirect to it, or its bytes (public projects need no key)"),
+        security: [{}, { apiKey: [] }, { apiKeyQuery: [] }],
+        parameters: [{ name: "path", in: "query", required: true, schema: { type: "string" } }],
+        responses: {
+          "200": { description: "The file's bytes", content: { "*/*": { schema: {} } } },
+          "302": { description: "A redirect to the file (a signed URL for a private project)" },
+          default: { $ref: `#/components/responses/${ERROR_RESPONSE}` },
+        },
+      },
+      delete: {
+        ...op("deleteFile", "Delete a file (pk: only the end user's own)"),
+        security: WRITERS,
+        requestBody: jsonBody(fromZod(deleteFileBody)),
+        responses: jsonResponses(200, "Deleted", {
+          type: "object",
+          properties: { path: { type: "string" }, deleted: { const: true } },
+          required: ["path", "deleted"],
+        }),
+      },
+    },
+  };
+}
