@@ -11,11 +11,11 @@ import { bearerToken } from "./tokens.js";
 /**
  * Project-facing auth: resolves `x-api-key` (or `?key=` for publishable keys only) to a principal,
  * enforces the project's origin allowlist for publishable keys, then the rate limits (API.md §8)
- * unless the route has none.
+ * unless the route has none. The request counts as under way for its project until it ends (deps.inFlight).
  * Every failure of a sent key is the same 401 API_KEY_INVALID, whatever the reason.
  */
 export function requireApiKey(
-  deps: Pick<Deps, "projects" | "config" | "clock" | "log" | "limiter">,
+  deps: Pick<Deps, "projects" | "inFlight" | "config" | "clock" | "log" | "limiter">,
   { rateLimited = true } = {},
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -31,14 +31,22 @@ export function requireApiKey(
     if (!header && inUrl !== "publishable") throw new ApiError("API_KEY_INVALID");
     const principal = await deps.projects.resolveKey(key);
     if (!principal) throw new ApiError("API_KEY_INVALID");
-    // Set before the origin check: a refused request of a resolved key is the project's, and counted.
-    c.set("principal", principal);
-    if (principal.keyType === "publishable") {
-      const origin = requestOrigin(c.req.raw.headers);
-      if (!originAllowed(origin, principal.project.allowedOrigins)) throw originRefused(origin);
+    // Under way until it ends, so that the project's deletion waits for what it writes; refused when
+    // that deletion began after the key resolved.
+    const projectId = principal.project.id;
+    if (!deps.inFlight.enter(projectId)) throw new ApiError("API_KEY_INVALID");
+    try {
+      // Set before the origin check: a refused request of a resolved key is the project's, and counted.
+      c.set("principal", principal);
+      if (principal.keyType === "publishable") {
+        const origin = requestOrigin(c.req.raw.headers);
+        if (!originAllowed(origin, principal.project.allowedOrigins)) throw originRefused(origin);
+      }
+      if (rateLimited) await limitRequest(c, deps, principal, key);
+      await next();
+    } finally {
+      deps.inFlight.leave(projectId);
     }
-    if (rateLimited) await limitRequest(c, deps, principal, key);
-    await next();
   };
 }
 

@@ -1,6 +1,7 @@
 import { type CollectionRegistry, createCollectionRegistry } from "./collections.js";
 import type { Config } from "./config.js";
 import { createSecretBox } from "./crypto.js";
+import { type InFlightRequests, inFlightRequests } from "./in-flight.js";
 import { createMailer, type Mailer } from "./mail/index.js";
 import { createProjectService, type ProjectService } from "./projects.js";
 import { memoryLimiter } from "./ratelimit/memory.js";
@@ -29,6 +30,8 @@ export interface Deps {
   log: Logger;
   store: DocumentStore;
   projects: ProjectService;
+  /** The project-facing requests under way per project on this instance, which a project's deletion waits for. */
+  inFlight: InFlightRequests;
   collections: CollectionRegistry;
   /** Rate limits (API.md §8): Upstash Redis across instances when configured, else this instance's memory. */
   limiter: RateLimiter;
@@ -55,21 +58,23 @@ export const consoleLogger: Logger = {
 /** Wires the dependencies for a configuration; `overrides` replace single parts (tests, platforms). */
 export async function createDeps(
   config: Config,
-  overrides: Partial<Pick<Deps, "clock" | "log" | "store" | "mailer" | "limiter" | "usage">> = {},
+  overrides: Partial<Pick<Deps, "clock" | "log" | "store" | "mailer" | "limiter" | "usage" | "inFlight">> = {},
 ): Promise<Deps> {
   const clock = overrides.clock ?? systemClock;
   const log = overrides.log ?? consoleLogger;
   const store = overrides.store ?? (await openStore(config.store));
+  const inFlight = overrides.inFlight ?? inFlightRequests();
   const projects = createProjectService({
     store,
     clock,
     secretBox: createSecretBox(config.encryptionKey),
     keyCacheTtlMs: config.keyCacheTtlSeconds * 1000,
+    inFlight,
   });
   const collections = createCollectionRegistry({ store, clock, log, ttlMs: config.keyCacheTtlSeconds * 1000 });
   const mailer = overrides.mailer ?? createMailer(config, { clock, log });
   const upstash = config.rateLimits.upstash;
   const limiter = overrides.limiter ?? (upstash ? upstashLimiter(upstash) : memoryLimiter(clock));
-  const usage = overrides.usage ?? createUsageRecorder(store, clock, log);
-  return { config, clock, log, store, projects, collections, mailer, limiter, usage };
+  const usage = overrides.usage ?? createUsageRecorder(store, clock, log, { projectDeleted: inFlight.closed });
+  return { config, clock, log, store, projects, inFlight, collections, mailer, limiter, usage };
 }

@@ -4,6 +4,7 @@ import type { Clock } from "./deps.js";
 import { ApiError } from "./errors.js";
 import { parseWith } from "./http.js";
 import { newId } from "./ids.js";
+import { type InFlightRequests, inFlightRequests } from "./in-flight.js";
 import { createKeyCache, generateKey, hashKey, keyTypeOf } from "./keys.js";
 import { oneAtATime } from "./one-at-a-time.js";
 import { normalizeAllowlistEntry } from "./origin.js";
@@ -50,9 +51,10 @@ export interface ProjectService {
   get(id: string): Promise<ProjectView | null>;
   update(id: string, patch: UpdateProjectInput): Promise<ProjectView | null>;
   /**
-   * Deletes a project: it stops answering at once (its keys go, it reads as missing), then
-   * `removeData` runs (its files), then its database and, last, its record go. When a step fails the project
-   * stays retired and another call finishes the job; false when there is nothing to delete.
+   * Deletes a project: it stops answering at once (its keys go, it reads as missing), its requests
+   * under way on this instance are waited for (see InFlightRequests), then `removeData` runs (its
+   * files), then its database and, last, its record go. When a step fails the project stays retired
+   * and another call finishes the job; false when there is nothing to delete.
    */
   remove(id: string, removeData?: () => Promise<void>): Promise<boolean>;
   /** Whether the project exists and is not being deleted, read from the store (never cached). */
@@ -177,8 +179,10 @@ export function createProjectService(opts: {
   secretBox: SecretBox;
   keyCacheTtlMs: number;
   maxCacheEntries?: number;
+  /** The instance's requests under way per project, which a deletion waits for (deps.inFlight). */
+  inFlight?: InFlightRequests;
 }): ProjectService {
-  const { store, clock, secretBox } = opts;
+  const { store, clock, secretBox, inFlight = inFlightRequests() } = opts;
   const projects = () => store.platform().collection("projects");
   const keys = () => store.platform().collection("keys");
   const iso = (ms = clock.now()) => new Date(ms).toISOString();
@@ -374,6 +378,9 @@ export function createProjectService(opts: {
       await projects().updateOne({ _id: id, ...LIVE }, { $set: { retiredAt: iso() } });
       await keys().deleteMany({ projectId: id });
       invalidate(id);
+      // Requests whose key resolved before write until they end: wait for them (REQUESTS_LEASE_MS at
+      // most, then they are taken for cancelled), so that what they wrote goes with the rest.
+      await inFlight.close(id);
       await removeData?.();
       await store.tenant({ projectId: id }).drop();
       await keys().deleteMany({ projectId: id }); // one a rotation that took its lock before the retirement added

@@ -171,7 +171,7 @@ describe("functions deployed on their own", () => {
         store: deps.store,
         log: memoryLogger(),
         clock,
-        usage: createUsageRecorder(deps.store, clock, memoryLogger(), 50),
+        usage: createUsageRecorder(deps.store, clock, memoryLogger(), { flushEveryMs: 50 }),
       }),
     );
     const insert = await data.request("/api/data/notes", {
@@ -195,7 +195,7 @@ describe("functions deployed on their own", () => {
         store: deps.store,
         log: memoryLogger(),
         clock,
-        usage: createUsageRecorder(deps.store, clock, memoryLogger(), 50),
+        usage: createUsageRecorder(deps.store, clock, memoryLogger(), { flushEveryMs: 50 }),
       }),
       { blobs },
     );

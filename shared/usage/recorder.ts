@@ -123,7 +123,18 @@ export function createUsageRecorder(
   store: DocumentStore,
   clock: Clock,
   logger: Logger,
-  flushEveryMs = FLUSH_EVERY_MS,
+  {
+    flushEveryMs = FLUSH_EVERY_MS,
+    projectDeleted = () => false,
+  }: {
+    flushEveryMs?: number;
+    /**
+     * Whether the project's deletion began on this instance (deps.inFlight.closed): what its requests
+     * report after is dropped, as a row written then would outlive the deletion, which removes what
+     * was recorded before.
+     */
+    projectDeleted?: (projectId: string) => boolean;
+  } = {},
 ): UsageRecorder {
   let counters = new Map<string, Record<string, number>>(); // "<projectId>|<day>" → dotted counter → amount
   let logs = new Map<string, LogColumns>(); // projectId → requests since the last flush
@@ -225,6 +236,7 @@ export function createUsageRecorder(
 
   return {
     request(record) {
+      if (projectDeleted(record.projectId)) return;
       const log = logs.get(record.projectId) ?? emptyColumns();
       logs.set(record.projectId, log);
       log.time.push(record.time);
@@ -237,7 +249,7 @@ export function createUsageRecorder(
       buffered++;
     },
     count(projectId, metric, amount = 1) {
-      if (amount !== 0) add(projectId, dayOf(clock.now()), metric, amount);
+      if (amount !== 0 && !projectDeleted(projectId)) add(projectId, dayOf(clock.now()), metric, amount);
     },
     flushIfDue() {
       if (!holding()) return undefined;
