@@ -51,7 +51,17 @@ function parseHost(value: string): string | null {
   }
 }
 
-/** Parses one allowlist entry; null when it is neither an exact origin, a hostname nor `*.host`. */
+/** An IPv4 address as the URL parser writes a host ending in a number (`1` → `0.0.0.1`, `168.1.1` → `168.1.0.1`). */
+const IPV4 = /^\d+\.\d+\.\d+\.\d+$/;
+
+/** The opaque origin a sandboxed iframe or a file:// page sends: the string `null`, which names no site. */
+const isOpaqueOrigin = (entry: string) => entry.toLowerCase() === "null";
+
+/**
+ * Parses one allowlist entry; null when it is neither an exact origin, a hostname nor `*.host`. `null`
+ * (the opaque origin, which parseOrigin never matches) and a wildcard over an IP address (which has no
+ * subdomains) are none of these.
+ */
 export function parseAllowlistEntry(entry: string): AllowlistEntry | null {
   if (entry.includes("://")) {
     const origin = parseOrigin(entry);
@@ -59,10 +69,23 @@ export function parseAllowlistEntry(entry: string): AllowlistEntry | null {
   }
   if (entry.startsWith("*.")) {
     const suffix = parseHost(entry.slice(2));
-    return suffix ? { kind: "wildcard", suffix } : null;
+    return suffix && !IPV4.test(suffix) ? { kind: "wildcard", suffix } : null;
   }
-  const host = parseHost(entry);
+  const host = isOpaqueOrigin(entry) ? null : parseHost(entry);
   return host ? { kind: "host", host } : null;
+}
+
+/** Why parseAllowlistEntry refuses an entry, in words the operator can act on. */
+export function allowlistEntryRefusal(entry: string): string {
+  const value = entry.trim();
+  if (isOpaqueOrigin(value)) {
+    return 'the opaque "null" origin (sandboxed iframes, file:// pages) cannot be allowed: any page can send it. From a server, use the secret key';
+  }
+  const rest = value.startsWith("*.") ? value.slice(2) : undefined;
+  if (rest !== undefined && (rest.startsWith("[") || IPV4.test(parseHost(rest) ?? ""))) {
+    return `${value} is a wildcard over an IP address, which has no subdomains: name the address itself (127.0.0.1) or an exact origin (http://127.0.0.1:3000)`;
+  }
+  return "must be an origin (https://app.example.com), a hostname (app.example.com) or *.example.com";
 }
 
 /** The canonical text of an allowlist entry (lower case, default port dropped); null when invalid. */

@@ -7,7 +7,7 @@ import { newId } from "./ids.js";
 import { type InFlightRequests, inFlightRequests } from "./in-flight.js";
 import { createKeyCache, generateKey, hashKey, keyTypeOf } from "./keys.js";
 import { oneAtATime } from "./one-at-a-time.js";
-import { normalizeAllowlistEntry } from "./origin.js";
+import { allowlistEntryRefusal, normalizeAllowlistEntry } from "./origin.js";
 import type { KeyType, Principal, ProjectSettings, ResolvedProject } from "./principal.js";
 import { retryPause } from "./retry-pause.js";
 import {
@@ -81,10 +81,7 @@ const allowedOriginsSchema = z
     z.string().transform((entry, ctx) => {
       const normalized = entry.length <= 300 ? normalizeAllowlistEntry(entry) : null;
       if (normalized === null) {
-        ctx.addIssue({
-          code: "custom",
-          message: "must be an origin (https://app.example.com), a hostname (app.example.com) or *.example.com",
-        });
+        ctx.addIssue({ code: "custom", message: allowlistEntryRefusal(entry) });
         return z.NEVER;
       }
       return normalized;

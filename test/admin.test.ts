@@ -298,6 +298,52 @@ describe("projects", () => {
     expect(res.json.data.allowedOrigins).toEqual(allowed);
   });
 
+  it('refuses the opaque "null" origin in any case, saying why, on create and PATCH', async () => {
+    const created = await admin("POST", "/projects", { name: "a", allowedOrigins: ["NULL"] });
+    expect([created.status, created.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    const { project } = await createProject({ name: "a" });
+    const refused = await admin("PATCH", `/projects/${project.id}`, {
+      allowedOrigins: ["https://app.example.com", "null"],
+    });
+    expect([refused.status, refused.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    expect(refused.json.message).toContain('opaque "null" origin');
+    expect(refused.json.details).toEqual([
+      { path: "allowedOrigins.1", message: expect.stringMatching(/sandboxed iframes, file:.*secret key/) },
+    ]);
+    expect((await admin("GET", `/projects/${project.id}`)).json.data.allowedOrigins).toEqual([]);
+  });
+
+  it("refuses a wildcard over an IP address, which the URL parser would rewrite (*.1 as *.0.0.0.1)", async () => {
+    const { project } = await createProject({ name: "a" });
+    for (const entry of ["*.1", "*.168.1.1", "*.127.0.0.1", "*.0x7f.1", "*.[::1]"]) {
+      const refused = await admin("PATCH", `/projects/${project.id}`, { allowedOrigins: [entry] });
+      expect([entry, refused.status, refused.json.details]).toEqual([
+        entry,
+        400,
+        [{ path: "allowedOrigins.0", message: expect.stringContaining("wildcard over an IP address") }],
+      ]);
+    }
+    const res = await admin("PATCH", `/projects/${project.id}`, { allowedOrigins: ["127.0.0.1", "http://[::1]:3000"] });
+    expect(res.json.data.allowedOrigins).toEqual(["127.0.0.1", "http://[::1]:3000"]);
+  });
+
+  it("refuses a wildcard over a whole unregistered top-level name (*.local) as such, and takes one over a name under it", async () => {
+    const { project } = await createProject({ name: "a" });
+    for (const entry of ["*.local", "*.test", "*.internal"]) {
+      const refused = await admin("PATCH", `/projects/${project.id}`, { allowedOrigins: [entry] });
+      expect([entry, refused.status, refused.json.details]).toEqual([
+        entry,
+        400,
+        [{ path: "allowedOrigins.0", message: expect.stringContaining("top-level name") }],
+      ]);
+      expect(refused.json.details[0].message).not.toContain("public suffix");
+    }
+    const allowed = ["*.myapp.local", "*.myapp.test"];
+    expect(
+      (await admin("PATCH", `/projects/${project.id}`, { allowedOrigins: allowed })).json.data.allowedOrigins,
+    ).toEqual(allowed);
+  });
+
   it("applies every one of many PATCHes sent together (a script saving fields at once), none 500", async () => {
     const { project } = await createProject({ name: "a" });
     const patches = [

@@ -95,7 +95,11 @@ describe("normalizeAllowlistEntry", () => {
     ["example.com:8080", null],
     ["exa mple.com", null],
     ["", null],
-    ["null", "null"],
+    ["null", null], // the opaque origin, which no entry can admit
+    ["NULL", null],
+    ["*.1", null], // a wildcard over an IP address (the URL parser reads "1" as 0.0.0.1)
+    ["*.168.1.1", null],
+    ["127.0.0.1", "127.0.0.1"],
   ];
   it.each(cases)("%j → %j", (entry, expected) => {
     expect(normalizeAllowlistEntry(entry)).toBe(expected);
