@@ -73,3 +73,23 @@ export function inFlightRequests(leaseMs = REQUESTS_LEASE_MS): InFlightRequests 
     },
   };
 }
+
+/**
+ * Runs `work` as one of the project's requests under way (see InFlightRequests), for a route that
+ * resolves its project without requireApiKey; throws `refuse()` instead when the project's deletion
+ * began on this instance. requireApiKey counts its requests in and out inline: on every project-facing
+ * request, the closure this takes would be a cost of its own.
+ */
+export async function whileUnderWay<T>(
+  inFlight: InFlightRequests,
+  projectId: string,
+  refuse: () => Error,
+  work: () => Promise<T>,
+): Promise<T> {
+  if (!inFlight.enter(projectId)) throw refuse();
+  try {
+    return await work();
+  } finally {
+    inFlight.leave(projectId);
+  }
+}

@@ -1,6 +1,7 @@
 /**
- * Deleting a project while its requests run on the same instance: the deletion waits for them, so
- * that nothing they write outlives it; one that never ends holds the deletion up for its lease only.
+ * Deleting a project while its requests run on the same instance: the deletion waits for them (a
+ * social sign-in's callback, which has no key, too), so that nothing they write outlives it; one that
+ * never ends holds the deletion up for its lease only.
  */
 import { afterEach, expect, it, vi } from "vitest";
 import { createAdminApp } from "../functions/admin/app.js";
@@ -17,6 +18,8 @@ import {
   memoryLogger,
   testDeps,
 } from "./helpers.js";
+import { fakeProviders, SOCIAL } from "./social-providers.js";
+import { envelope, storageEnv } from "./storage-helpers.js";
 
 let deps: Deps;
 afterEach(async () => {
@@ -42,8 +45,8 @@ function appsOver(d: Deps) {
 
 const asAdmin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
-async function newProject(call: ReturnType<typeof appsOver>) {
-  const body = { name: "doomed", settings: { quotas: { users: 10, documentsBytes: 1_000_000 } } };
+async function newProject(call: ReturnType<typeof appsOver>, settings: Record<string, unknown> = {}) {
+  const body = { name: "doomed", settings: { quotas: { users: 10, documentsBytes: 1_000_000 }, ...settings } };
   const res = await call("POST", "/api/admin/projects", asAdmin, body);
   expect(res.status).toBe(201);
   const { project, keys } = res.json.data;
@@ -126,6 +129,82 @@ it("a document insert under way when its project is deleted leaves no document, 
   expect((await deletion).status).toBe(200);
   vi.restoreAllMocks();
   expect(await leftOf(p.id)).toEqual({ tenant: [], platform: {} });
+});
+
+it("a social sign-in whose callback is under way when its project is deleted leaves no account, session or handover behind", async () => {
+  deps = await testDeps({ clock: fakeClock(), env: { BCRYPT_COST: "4" } });
+  const call = appsOver(deps);
+  const p = await newProject(call, { social: SOCIAL });
+  const providers = await fakeProviders(() => deps.clock.now());
+  providers.accounts.set("code-doomed", { id: "7", email: "doomed@example.com", verified: true });
+  // GitHub takes its time to redeem the code: the callback resolved the project and took its state.
+  const reached = deferred();
+  const release = deferred();
+  const slowGitHub = (async (input: string | URL | Request, init?: RequestInit) => {
+    if (String(input) === "https://github.com/login/oauth/access_token") {
+      reached.resolve();
+      await release.promise;
+    }
+    return providers.fetcher(input, init);
+  }) as typeof fetch;
+  const auth = createAuthApp(deps, { fetch: slowGitHub });
+  const started = await auth.request(`/api/userAuth/social/github/start?key=${p.pk["x-api-key"]}`);
+  expect(started.status).toBe(302);
+  const authorize = new URL(started.headers.get("location") ?? "");
+  providers.approve(authorize, "code-doomed");
+  const state = encodeURIComponent(authorize.searchParams.get("state") ?? "");
+  const cookie = (started.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+  const ended: string[] = [];
+  const callbackPath = `/api/userAuth/social/github/callback?code=code-doomed&state=${state}`;
+  const callback = Promise.resolve(auth.request(callbackPath, { headers: { cookie } })).finally(() =>
+    ended.push("callback"),
+  );
+  await reached.promise;
+  const retired = retiredSignal();
+  const deletion = call("DELETE", `/api/admin/projects/${p.id}`, asAdmin).finally(() => ended.push("deletion"));
+  await retired;
+  await settle(); // the deletion waits for the callback now
+  expect(ended).toEqual([]);
+  release.resolve();
+  const landed = new URL((await callback).headers.get("location") ?? "");
+  // Signed in (the account, its session and handover written before the deletion went on, and removed by it).
+  expect([landed.searchParams.get("error"), landed.searchParams.get("isNewUser")]).toEqual([null, "true"]);
+  expect((await deletion).status).toBe(200);
+  expect(ended).toEqual(["callback", "deletion"]);
+  vi.restoreAllMocks();
+  expect(await leftOf(p.id)).toEqual({ tenant: [], platform: {} });
+});
+
+it("a public file read (no key) under way when its project is deleted is waited for (settling a pending one writes)", async () => {
+  const env = await storageEnv("memory", { public: true });
+  deps = env.deps;
+  const admin = createAdminApp(deps, { blobs: env.blobs });
+  const { path } = (await envelope(await env.upload(env.sk, "hello"))).data;
+  const reached = deferred();
+  const release = deferred();
+  let holding = true;
+  aroundPlatform(deps, async (call, run) => {
+    if (holding && call.collection === "files" && call.method === "findOne") {
+      holding = false; // the read resolved the project and looks for the file's record
+      reached.resolve();
+      await release.promise;
+    }
+    return run();
+  });
+  const ended: string[] = [];
+  const read = Promise.resolve(env.read({}, path)).finally(() => ended.push("read"));
+  await reached.promise;
+  const retired = retiredSignal();
+  const deletion = Promise.resolve(
+    admin.request(`/api/admin/projects/${env.p.id}`, { method: "DELETE", headers: asAdmin }),
+  ).finally(() => ended.push("deletion"));
+  await retired;
+  await settle();
+  expect(ended).toEqual([]);
+  release.resolve();
+  expect((await read).status).toBe(200);
+  expect((await deletion).status).toBe(200);
+  expect(ended).toEqual(["read", "deletion"]);
 });
 
 it("a request that never ends holds the deletion up for its lease only, and what it reports after is not recorded", async () => {

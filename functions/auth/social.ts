@@ -39,6 +39,7 @@ import { createSecretBox, randomToken, sha256Base64url, sha256Hex, timingSafeEqu
 import { ApiError, type ErrorDetail } from "../../shared/errors.js";
 import { ok, parseWith, publicBaseUrl } from "../../shared/http.js";
 import { isId, newId } from "../../shared/ids.js";
+import { whileUnderWay } from "../../shared/in-flight.js";
 import type { ResolvedProject } from "../../shared/principal.js";
 import { limitRequest } from "../../shared/ratelimit/middleware.js";
 import { isPlainObject } from "../../shared/sanitize.js";
@@ -85,6 +86,9 @@ function back(redirectUrl: string, params: Record<string, string>, fragment?: Re
   if (fragment) url.hash = new URLSearchParams(fragment).toString();
   return url.toString();
 }
+
+/** A callback whose state is not (or no longer) one this project's sign-in started. */
+const expiredState = () => new ApiError("VALIDATION_FAILED", "Invalid or expired sign-in state; start again");
 
 /** Why a sign-in failed, for the app's page: short, never the provider's own words. */
 class SignInRefused extends Error {}
@@ -198,13 +202,19 @@ export function socialCallbackRoutes(rt: AuthRuntime, options: SocialOptions = {
 
   routes.get("/social/:provider/callback", async (c) => {
     const provider = providerOf(c);
-    const expired = () => new ApiError("VALIDATION_FAILED", "Invalid or expired sign-in state; start again");
     const [projectId = "", nonce = ""] = (c.req.query("state") ?? "").split(".");
-    if (!isId(projectId) || nonce === "") throw expired();
+    if (!isId(projectId) || nonce === "") throw expiredState();
     // Only the browser that started the sign-in carries its nonce (a link made by someone else does not).
-    if (!takeSocialStateCookie(c, rt.deps.config, nonce)) throw expired();
+    if (!takeSocialStateCookie(c, rt.deps.config, nonce)) throw expiredState();
     const project = await rt.deps.projects.resolveProject(projectId, { cached: true });
-    if (!project) throw expired();
+    if (!project) throw expiredState();
+    // Under way until it ends, so that the project's deletion waits for the account, session and
+    // handover it writes; refused as an expired state when that deletion began after the project resolved.
+    return whileUnderWay(rt.deps.inFlight, project.id, expiredState, () => signIn(c, project, provider, nonce));
+  });
+
+  /** The callback once its state named a live project: the sign-in, landing on the app's page. */
+  const signIn = async (c: Context<AppEnv>, project: ResolvedProject, provider: SocialProvider, nonce: string) => {
     await limitRequest(c, rt.deps, { project, keyType: "publishable" }, "");
     const scope = await projectScope(rt, project, "publishable");
     const { cols, now, settings } = scope;
@@ -212,7 +222,7 @@ export function socialCallbackRoutes(rt: AuthRuntime, options: SocialOptions = {
     const started = await cols.socialStates.deleteOne(state);
     const appChallenge = typeof started?.appChallenge === "string" ? started.appChallenge : undefined;
     // A state stored before PKCE has no verifier: its sign-in starts again.
-    if (typeof started?.verifier !== "string") throw expired();
+    if (typeof started?.verifier !== "string") throw expiredState();
     const codeVerifier = await box.open(started.verifier);
     const { client, redirectUrl } = socialSetup(c, rt, project, provider);
 
@@ -281,7 +291,7 @@ export function socialCallbackRoutes(rt: AuthRuntime, options: SocialOptions = {
       }
       return c.redirect(back(redirectUrl, { error: `${provider} sign-in failed: ${error.message}` }), 302);
     }
-  });
+  };
 
   return routes;
 }

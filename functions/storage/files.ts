@@ -7,6 +7,7 @@ import { sha256Hex } from "../../shared/crypto.js";
 import { etagMatches } from "../../shared/documents.js";
 import { ApiError } from "../../shared/errors.js";
 import { ok, parseWith, publicBaseUrl, queryParams, readJson } from "../../shared/http.js";
+import { whileUnderWay } from "../../shared/in-flight.js";
 import { limitRequest } from "../../shared/ratelimit/middleware.js";
 import { deleteFileBody } from "../../shared/storage/bodies.js";
 import { type FileDoc, fileRecords } from "../../shared/storage/files.js";
@@ -43,6 +44,9 @@ const uploadLease = (size: number) => 60_000 + (size * 1000) / (128 * 1024);
 /** A PUT's refusals: its URL's file claimed (or stored) by another PUT; its file deleted, or released once expired. */
 const usedAlready = () => new ApiError("FORBIDDEN", "This upload URL was used already");
 const expiredOrDeleted = () => new ApiError("FORBIDDEN", "This upload URL has expired or its file was deleted");
+const fileNotFound = () => new ApiError("FILE_NOT_FOUND");
+/** The key a file read was sent with: the header, or `?key=` as an <img> link sends it ("" when none). */
+const sentKeyOf = (c: Ctx) => c.req.header("x-api-key") || c.req.query("key") || "";
 /** Types a browser may show inline (never SVG, which runs scripts); everything else is served as a download. */
 const INLINE = /^(image\/(?!svg)|video\/|audio\/)|^application\/pdf$/;
 /** How a file is served: inline for the types a browser may show, else as a download named `name`. */
@@ -146,41 +150,52 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
   }
 
   // GET /file?path=: public projects stream (or redirect) to anyone; private ones need a key and
-  // redirect to a short-lived signed URL.
-  routes.get("/file", async (c) => {
-    const path = c.req.query("path") ?? "";
-    const projectId = path.split("/")[0] ?? "";
-    const project = /^[0-9a-f]{24}$/.test(projectId)
-      ? await deps.projects.resolveProject(projectId, { cached: true })
-      : null;
-    if (project && storagePolicy(project).public) {
-      parseFilePath(path, project.id);
-      const file = await recordOf(path, () => limitRequest(c, deps, { project, keyType: "publishable" }, ""));
-      // Counted in the project's usage as a pk read, once the file is found: key-less misses are
-      // anyone's, and would fill the project's request log.
-      c.set("principal", { project, keyType: "publishable" });
+  // redirect to a short-lived signed URL. Either way the read is under way for its project until it
+  // ends (deps.inFlight): settling a pending file writes (its record, an S3 copy to its path), and the
+  // project's deletion waits for that.
+  routes.get(
+    "/file",
+    async (c, next) => {
+      const path = c.req.query("path") ?? "";
+      const projectId = path.split("/")[0] ?? "";
+      const project = /^[0-9a-f]{24}$/.test(projectId)
+        ? await deps.projects.resolveProject(projectId, { cached: true })
+        : null;
+      if (project && storagePolicy(project).public) {
+        // Refused as a missing file when the project's deletion began after it resolved.
+        return whileUnderWay(deps.inFlight, project.id, fileNotFound, async () => {
+          parseFilePath(path, project.id);
+          const file = await recordOf(path, () => limitRequest(c, deps, { project, keyType: "publishable" }, ""));
+          // Counted in the project's usage as a pk read, once the file is found: key-less misses are
+          // anyone's, and would fill the project's request log.
+          c.set("principal", { project, keyType: "publishable" });
+          const validity = downloadValidity(deps.clock.now());
+          const url = await bucketUrl(path, file.contentType, validity);
+          return url ? redirectTo(c, url, validity, "public") : serve(c, path, PUBLIC_CACHE);
+        });
+      }
+      // A private file: a valid key of its project (the header, or `?key=` as an <img> link sends it), else 401.
+      if (!sentKeyOf(c)) {
+        throw new ApiError(
+          "API_KEY_MISSING",
+          "This project's files are read with its key: add &key=<publishable key> to the file URL (or the operator sets settings.storage.public)",
+        );
+      }
+      await next();
+    },
+    readerKey,
+    async (c) => {
+      const path = c.req.query("path") ?? "";
+      const principal = c.get("principal");
+      parseFilePath(path, principal.project.id);
+      const file = await recordOf(path, () => limitRequest(c, deps, principal, sentKeyOf(c)));
       const validity = downloadValidity(deps.clock.now());
-      const url = await bucketUrl(path, file.contentType, validity);
-      return url ? redirectTo(c, url, validity, "public") : serve(c, path, PUBLIC_CACHE);
-    }
-    // A private file: a valid key of its project (the header, or `?key=` as an <img> link sends it), else 401.
-    const sentKey = c.req.header("x-api-key") || c.req.query("key");
-    if (!sentKey) {
-      throw new ApiError(
-        "API_KEY_MISSING",
-        "This project's files are read with its key: add &key=<publishable key> to the file URL (or the operator sets settings.storage.public)",
-      );
-    }
-    await readerKey(c, async () => undefined);
-    const principal = c.get("principal");
-    parseFilePath(path, principal.project.id);
-    const file = await recordOf(path, () => limitRequest(c, deps, principal, sentKey));
-    const validity = downloadValidity(deps.clock.now());
-    const url =
-      (await bucketUrl(path, file.contentType, validity)) ??
-      `${publicBaseUrl(c, rt.deps.config)}/api/storage/blob?${signer.query({ op: "get", path, type: file.contentType, size: file.size, exp: validity.until })}`;
-    return redirectTo(c, url, validity, "private");
-  });
+      const url =
+        (await bucketUrl(path, file.contentType, validity)) ??
+        `${publicBaseUrl(c, rt.deps.config)}/api/storage/blob?${signer.query({ op: "get", path, type: file.contentType, size: file.size, exp: validity.until })}`;
+      return redirectTo(c, url, validity, "private");
+    },
+  );
 
   routes.delete("/file", key, async (c) => {
     const { project, keyType } = c.get("principal");
