@@ -64,9 +64,11 @@ export function inFlightRequests(leaseMs = REQUESTS_LEASE_MS): InFlightRequests 
         });
       });
       const inTime = await waitAtMost(ended, leaseMs);
-      // The requests still counted are taken for cancelled: a later deletion does not wait for them again.
+      // The requests still counted are taken for cancelled: a later deletion does not wait for them
+      // again, and one waiting already (a second DELETE) goes on now too.
       if (!inTime) {
         running.delete(projectId);
+        waiting.get(projectId)?.();
         waiting.delete(projectId);
       }
       return inTime;

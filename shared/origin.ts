@@ -58,9 +58,8 @@ const IPV4 = /^\d+\.\d+\.\d+\.\d+$/;
 const isOpaqueOrigin = (entry: string) => entry.toLowerCase() === "null";
 
 /**
- * Parses one allowlist entry; null when it is neither an exact origin, a hostname nor `*.host`. `null`
- * (the opaque origin, which parseOrigin never matches) and a wildcard over an IP address (which has no
- * subdomains) are none of these.
+ * Parses one allowlist entry, new or stored; null when it is neither an exact origin, a hostname nor
+ * `*.host`. New entries go through normalizeAllowlistEntry, which refuses more.
  */
 export function parseAllowlistEntry(entry: string): AllowlistEntry | null {
   if (entry.includes("://")) {
@@ -69,10 +68,16 @@ export function parseAllowlistEntry(entry: string): AllowlistEntry | null {
   }
   if (entry.startsWith("*.")) {
     const suffix = parseHost(entry.slice(2));
-    return suffix && !IPV4.test(suffix) ? { kind: "wildcard", suffix } : null;
+    return suffix ? { kind: "wildcard", suffix } : null;
   }
-  const host = isOpaqueOrigin(entry) ? null : parseHost(entry);
+  const host = parseHost(entry);
   return host ? { kind: "host", host } : null;
+}
+
+/** `*.` over an IP address, which has no subdomains (and the URL parser rewrites: `*.1` → `*.0.0.0.1`). */
+function isIpWildcard(entry: string): boolean {
+  const rest = entry.startsWith("*.") ? entry.slice(2) : undefined;
+  return rest !== undefined && (rest.startsWith("[") || IPV4.test(parseHost(rest) ?? ""));
 }
 
 /** Why parseAllowlistEntry refuses an entry, in words the operator can act on. */
@@ -81,16 +86,21 @@ export function allowlistEntryRefusal(entry: string): string {
   if (isOpaqueOrigin(value)) {
     return 'the opaque "null" origin (sandboxed iframes, file:// pages) cannot be allowed: any page can send it. From a server, use the secret key';
   }
-  const rest = value.startsWith("*.") ? value.slice(2) : undefined;
-  if (rest !== undefined && (rest.startsWith("[") || IPV4.test(parseHost(rest) ?? ""))) {
+  if (isIpWildcard(value)) {
     return `${value} is a wildcard over an IP address, which has no subdomains: name the address itself (127.0.0.1) or an exact origin (http://127.0.0.1:3000)`;
   }
   return "must be an origin (https://app.example.com), a hostname (app.example.com) or *.example.com";
 }
 
-/** The canonical text of an allowlist entry (lower case, default port dropped); null when invalid. */
+/**
+ * The canonical text of a new allowlist entry (lower case, default port dropped); null when invalid
+ * or refused: `null` (the opaque origin, which parseOrigin never matches) and a wildcard over an IP
+ * address. Entries stored before those were refused still load: `*.127.0.0.1` matches 127.0.0.1.
+ */
 export function normalizeAllowlistEntry(entry: string): string | null {
-  const parsed = parseAllowlistEntry(entry.trim());
+  const value = entry.trim();
+  if (isOpaqueOrigin(value) || isIpWildcard(value)) return null;
+  const parsed = parseAllowlistEntry(value);
   if (!parsed) return null;
   if (parsed.kind === "host") return parsed.host;
   if (parsed.kind === "wildcard") return `*.${parsed.suffix}`;

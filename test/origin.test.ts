@@ -44,6 +44,8 @@ describe("originAllowed", () => {
     ["one of many", "https://b.test", ["a.test", "https://b.test", "*.c.test"], true],
     ["none of many", "https://d.test", ["a.test", "https://b.test", "*.c.test"], false],
     ["custom scheme exact", "capacitor://localhost", ["capacitor://localhost"], true],
+    // Stored before new entries of this kind were refused: it still admits the address itself.
+    ["a stored wildcard over an IP address", "http://127.0.0.1:5173", ["*.127.0.0.1"], true],
   ];
   it.each(cases)("%s", (_name, origin, allowlist, expected) => {
     expect(originAllowed(origin, allowlist)).toBe(expected);
