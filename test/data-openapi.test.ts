@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createAuthApp } from "../functions/auth/app.js";
 import { call, type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers.js";
-import { answerChecker, openApiProblems } from "./openapi-helpers.js";
+import { answerChecker, bodyChecker, openApiProblems } from "./openapi-helpers.js";
 
 let env: DataTestEnv;
 beforeEach(async () => {
@@ -145,7 +145,8 @@ describe("the document", () => {
     expect(insert.properties._id).toBeUndefined();
     expect(insert.properties.title).toEqual({ type: "string", maxLength: 200 });
     // An optional field may be null (no value: the default applies).
-    expect(insert.properties.views).toEqual({ type: ["number", "null"], minimum: 0, default: 0 });
+    // Its default is said, not given as `default`: openapi-typescript makes such a property required.
+    expect(insert.properties.views).toEqual({ type: ["number", "null"], minimum: 0, description: "Default: 0" });
     expect(insert.properties.status).toEqual({
       anyOf: [{ type: "string", enum: ["draft", "published"] }, { type: "null" }],
     });
@@ -160,7 +161,10 @@ describe("the document", () => {
       expect.arrayContaining(["page", "limit", "cursor", "sort", "filter", "search", "fields", "count", "populate"]),
     );
     expect(params.limit.schema).toEqual({ type: "integer", minimum: 1, maximum: 100, default: 20 });
-    expect(params.populate.schema).toEqual({ type: "string", enum: ["authorRef"] });
+    // A comma list of ref fields, not one of them.
+    expect(params.populate.schema).toEqual({ type: "string" });
+    expect(params.populate.description).toContain("`authorRef`");
+    // The top-level fields (and indexed paths): `meta.lang` works without being listed.
     expect(Object.keys(params.filters.schema.properties)).toEqual([
       "title",
       "views",
@@ -168,7 +172,6 @@ describe("the document", () => {
       "slug",
       "tags",
       "meta",
-      "meta.lang",
       "authorRef",
       "userId",
     ]);
@@ -287,5 +290,224 @@ describe("odd names", () => {
     expect(check("/api/data/x_Y-1", "post", created.status, created.json)).toBeNull();
     const wrong = { ...created.json, data: { ...created.json.data, "nest ed": { "~1/": "three" } } };
     expect(check("/api/data/x_Y-1", "post", 201, wrong)).not.toBeNull();
+  });
+});
+
+/** Every `default` keyword in a schema, by its path (none belongs in a request body: see below). */
+function defaultKeywords(schema: Doc, at = ""): string[] {
+  if (!schema || typeof schema !== "object") return [];
+  return Object.entries(schema).flatMap(([key, value]) =>
+    key === "default" ? [at] : defaultKeywords(value, `${at}/${key}`),
+  );
+}
+
+/** The request body schema of an operation. */
+const requestBody = (doc: Doc, path: string, method: string) =>
+  doc.paths[path][method].requestBody.content["application/json"].schema;
+
+describe("request bodies", () => {
+  const orders = {
+    name: "orders",
+    fields: [
+      { name: "title", type: "string", required: true },
+      { name: "views", type: "number", default: 0 },
+      { name: "status", type: "string", enum: ["draft", "paid"], required: true, default: "draft" },
+      {
+        name: "meta",
+        type: "object",
+        default: { lang: "en" },
+        fields: [
+          { name: "lang", type: "string", required: true, default: "en" },
+          { name: "code", type: "string" },
+        ],
+      },
+      {
+        name: "lines",
+        type: "array",
+        items: { type: "object", fields: [{ name: "qty", type: "integer", default: 1 }] },
+      },
+    ],
+  };
+
+  it("leave out defaulted fields freely: no `default` keyword, the default in the description", async () => {
+    // openapi-typescript (default settings) makes a property with a `default` required: a typed
+    // insert, PATCH or signup would then demand every defaulted field.
+    await env.defineCollection(orders);
+    await env.defineCollection({
+      name: "users",
+      fields: [{ name: "nickname", type: "string", required: true, default: "anon" }],
+    });
+    for (const key of [env.project.pk, env.project.sk]) {
+      const doc: Doc = (await call(env.app, "GET", OPENAPI, { key })).json;
+      const schemas = doc.components.schemas;
+      const bodies = {
+        insert: schemas["orders.insert"],
+        patch: schemas["orders.patch"],
+        signup: requestBody(doc, "/api/userAuth/signup", "post"),
+        updateProfile: requestBody(doc, "/api/userAuth/update-profile", "put"),
+      };
+      for (const [name, body] of Object.entries(bodies)) expect([name, defaultKeywords(body)]).toEqual([name, []]);
+      const insert = bodies.insert;
+      expect(insert.required).toEqual(["title"]);
+      expect(insert.properties.views.description).toBe("Default: 0");
+      expect(insert.properties.status.description).toBe('Default: "draft"');
+      expect(insert.properties.meta.description).toBe('Default: {"lang":"en"}');
+      expect(insert.properties.meta.required).toBeUndefined();
+      expect(insert.properties.meta.properties.lang.description).toBe('Default: "en"');
+      expect(insert.properties.lines.type).toEqual(["array", "null"]);
+      expect(insert.properties.lines.items.properties.qty.description).toBe("Default: 1");
+      // A PATCH applies no default to the fields it names (an object it replaces gets its own).
+      expect(bodies.patch.properties.views).toEqual({ type: ["number", "null"] });
+      expect(bodies.patch.properties.meta.properties.lang.description).toBe('Default: "en"');
+      expect(bodies.signup.required).toEqual(["email", "password"]);
+      expect(bodies.signup.properties.nickname.description).toBe('Default: "anon"');
+    }
+    // What the document says holds: bodies without the defaulted fields are taken.
+    const fits = bodyChecker((await env.pk("GET", OPENAPI)).json);
+    expect(fits("/api/data/orders", "post", { title: "T" })).toBeNull();
+    const created = await env.sk("POST", "/api/data/orders", { title: "T", meta: { code: "c" } });
+    expect(created.status).toBe(201);
+    expect(created.json.data).toMatchObject({ views: 0, status: "draft", meta: { lang: "en", code: "c" } });
+    expect(fits("/api/data/orders/{id}", "patch", { views: 5 })).toBeNull();
+    const patched = await env.sk("PATCH", `/api/data/orders/${created.json.data._id}`, { views: 5 });
+    expect(patched.status).toBe(200);
+  });
+
+  it("a pk data body may carry the private fields pk is not shown: the levels that hide some take fields not listed", async () => {
+    await env.defineCollection({
+      name: "tickets",
+      fields: [
+        { name: "subject", type: "string", required: true },
+        { name: "internalCode", type: "string", required: true, private: true },
+      ],
+      permissions: { create: "guest", list: "guest", read: "guest" },
+    });
+    // Private only below the top level.
+    await env.defineCollection({
+      name: "profiles",
+      fields: [
+        { name: "name", type: "string" },
+        {
+          name: "meta",
+          type: "object",
+          fields: [
+            { name: "lang", type: "string" },
+            { name: "staffNote", type: "string", private: true },
+          ],
+        },
+      ],
+      permissions: { create: "guest", list: "guest", read: "guest" },
+    });
+    const res = await env.pk("GET", OPENAPI);
+    for (const name of ["internalCode", "staffNote"]) expect(res.text).not.toContain(name);
+    const doc: Doc = res.json;
+    const schemas = doc.components.schemas;
+    const unlisted = "Fields not listed here may be accepted, or required, by the API";
+    for (const name of ["tickets.insert", "tickets.patch"]) {
+      expect(schemas[name]).toMatchObject({ additionalProperties: true, description: unlisted });
+    }
+    expect(schemas["tickets.insert"].required).toEqual(["subject"]);
+    expect(schemas.tickets.additionalProperties).toBe(false); // pk answers never hold them
+    expect(schemas["profiles.insert"].additionalProperties).toBe(false);
+    expect(schemas["profiles.insert"].properties.meta).toMatchObject({
+      additionalProperties: true,
+      description: unlisted,
+    });
+
+    // The bodies the API takes from pk fit the pk document.
+    const fits = bodyChecker(doc);
+    const ticket = { subject: "hi", internalCode: "X1" };
+    expect(fits("/api/data/tickets", "post", ticket)).toBeNull();
+    expect((await env.pk("POST", "/api/data/tickets", { body: ticket })).status).toBe(201);
+    const refused = await env.pk("POST", "/api/data/tickets", { body: { subject: "hi" } });
+    expect([refused.status, refused.json.details?.[0]?.path]).toEqual([400, "internalCode"]);
+    const profile = { name: "Ann", meta: { lang: "en", staffNote: "vip" } };
+    expect(fits("/api/data/profiles", "post", profile)).toBeNull();
+    expect((await env.pk("POST", "/api/data/profiles", { body: profile })).status).toBe(201);
+    expect(fits("/api/data/profiles", "post", { name: "Ann", undeclared: 1 })).not.toBeNull(); // the top level hides none
+
+    // The secret key's document lists them.
+    const sk: Doc = (await env.sk("GET", OPENAPI)).json;
+    expect(sk.components.schemas["tickets.insert"]).toMatchObject({
+      required: ["subject", "internalCode"],
+      additionalProperties: false,
+    });
+    expect(sk.components.schemas["tickets.insert"].description).toBeUndefined();
+  });
+
+  it("a pk signup or update-profile never carries private profile fields: their bodies stay closed", async () => {
+    await env.defineCollection({
+      name: "users",
+      fields: [
+        { name: "displayName", type: "string" },
+        { name: "phoneNumber", type: "string", private: true },
+        {
+          name: "bio",
+          type: "object",
+          fields: [
+            { name: "text", type: "string" },
+            { name: "rating", type: "integer", private: true },
+          ],
+        },
+      ],
+    });
+    const res = await env.pk("GET", OPENAPI);
+    expect(res.text).not.toContain("phoneNumber");
+    const doc: Doc = res.json;
+    const bodies: Array<[string, string]> = [
+      ["/api/userAuth/signup", "post"],
+      ["/api/userAuth/update-profile", "put"],
+    ];
+    for (const [path, method] of bodies) {
+      const body = requestBody(doc, path, method);
+      expect(body.additionalProperties).toBe(false);
+      expect(body.description).toBeUndefined();
+      expect(body.properties.bio).toMatchObject({ additionalProperties: false });
+      expect(body.properties.bio.description).toBeUndefined();
+    }
+    // As the API answers: a pk signup carrying one is refused, one without it is taken.
+    const fits = bodyChecker(doc);
+    const auth = createAuthApp(env.deps);
+    const signup = (body: Doc) => call(auth, "POST", "/api/userAuth/signup", { key: env.project.pk, body });
+    const account = { email: "ann@example.com", password: "correct horse", displayName: "Ann" };
+    for (const extra of [{ phoneNumber: "1" }, { bio: { text: "hi", rating: 5 } }]) {
+      expect(fits("/api/userAuth/signup", "post", { ...account, ...extra })).not.toBeNull();
+      expect((await signup({ ...account, ...extra })).status).toBe(400);
+    }
+    expect(fits("/api/userAuth/signup", "post", account)).toBeNull();
+    expect((await signup(account)).status).toBe(201);
+  });
+});
+
+describe("list parameters", () => {
+  it("`filters` lists top-level and indexed fields, never a list parameter's name", async () => {
+    await env.defineCollection({
+      name: "odd",
+      fields: [
+        ...["key", "count", "page", "sort", "title"].map((name) => ({ name, type: "integer" })),
+        {
+          name: "meta",
+          type: "object",
+          fields: [
+            { name: "lang", type: "string", index: true },
+            { name: "other", type: "string" },
+          ],
+        },
+      ],
+    });
+    const doc: Doc = (await env.pk("GET", OPENAPI)).json;
+    const filters = doc.paths["/api/data/odd"].get.parameters.find((p: Doc) => p.name === "filters");
+    expect(Object.keys(filters.schema.properties)).toEqual(["title", "meta", "meta.lang"]);
+    expect(filters.description).toContain("`filter`");
+    // What the description says works: such a field through the JSON `filter`, an unlisted dotted path as is.
+    await env.sk("POST", "/api/data/odd/bulk", [
+      { count: 5, meta: { other: "x" } },
+      { count: 6, meta: { other: "y" } },
+    ]);
+    expect((await env.pk("GET", "/api/data/odd?count=5")).status).toBe(400);
+    const byJson = await env.pk("GET", `/api/data/odd?filter=${encodeURIComponent('{"count":5}')}`);
+    expect(byJson.json.data.items.map((item: Doc) => item.count)).toEqual([5]);
+    const dotted = await env.pk("GET", "/api/data/odd?meta.other=y");
+    expect(dotted.json.data.items.map((item: Doc) => item.count)).toEqual([6]);
   });
 });

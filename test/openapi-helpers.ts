@@ -1,7 +1,7 @@
 /**
  * Checks of an OpenAPI document for the openapi tests: the document is valid OpenAPI 3.1
- * (@apidevtools/swagger-parser), and a real answer fits the schema the document gives it (ajv,
- * JSON Schema 2020-12 as OpenAPI 3.1 uses it; formats are descriptions here, not checked).
+ * (@apidevtools/swagger-parser), and a real answer or request body fits the schema the document
+ * gives it (ajv, JSON Schema 2020-12 as OpenAPI 3.1 uses it; formats are descriptions here, not checked).
  */
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { Ajv2020 } from "ajv/dist/2020.js";
@@ -20,13 +20,31 @@ export async function openApiProblems(doc: Doc): Promise<string> {
 /** JSON pointer escaping of one segment. */
 const segment = (key: string) => key.replaceAll("~", "~0").replaceAll("/", "~1");
 
+function docValidator(doc: Doc) {
+  const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
+  ajv.addSchema(doc, "doc");
+  return ajv;
+}
+
+/**
+ * A checker of request bodies against the document: `check(path, method, body)` gives ajv's errors
+ * for the operation's JSON request body schema, or null when the body fits.
+ */
+export function bodyChecker(doc: Doc) {
+  const ajv = docValidator(doc);
+  return (path: string, method: string, body: unknown) => {
+    const pointer = ["paths", path, method, "requestBody", "content", "application/json", "schema"].map(segment);
+    const validate = ajv.compile({ $ref: `doc#/${pointer.join("/")}` });
+    return validate(body) ? null : validate.errors;
+  };
+}
+
 /**
  * A checker of answers against the document: `check(path, method, status, body)` gives ajv's errors
  * for the answer's schema (the status's, else `default`), or null when the body fits.
  */
 export function answerChecker(doc: Doc) {
-  const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
-  ajv.addSchema(doc, "doc");
+  const ajv = docValidator(doc);
   return (path: string, method: string, status: number, body: unknown) => {
     const responses = (doc.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>)[path]?.[
       method

@@ -7,6 +7,7 @@ import type { Deps } from "../../shared/deps.js";
 import { ApiError } from "../../shared/errors.js";
 import { ok, publicBaseUrl, readJson } from "../../shared/http.js";
 import { openApiDocument } from "../../shared/openapi/document.js";
+import { MAX_OPENAPI_BYTES, servedDocuments } from "../../shared/openapi/served-documents.js";
 import type { KeyType, ResolvedProject } from "../../shared/principal.js";
 import { countedCollectionBytes, releaseDocumentBytes } from "../../shared/quotas.js";
 import { isPlainObject } from "../../shared/sanitize.js";
@@ -119,6 +120,7 @@ function requireSecret(keyType: KeyType): void {
 /** The schema routes of the data function (API.md §4.1), mounted under /api/schemas. */
 export function schemaRoutes(deps: Deps): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
+  const documents = servedDocuments();
 
   routes.get("/", async (c) => {
     const { project, keyType } = c.get("principal");
@@ -132,14 +134,25 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
     const { project, keyType } = c.get("principal");
     const entries = await everyDefinition(deps, project);
     const { passwordMinLength, requireEmailVerification } = authSettingsOf(project);
-    const document = openApiDocument({
+    const input = {
       projectName: project.name,
       baseUrl: publicBaseUrl(c, deps.config),
       secret: keyType === "secret",
-      collections: entries.map((entry) => entry.def),
       auth: { passwordMinLength, requireEmailVerification },
-    });
-    return c.json(document);
+    };
+    // Everything the document is built from: the definitions by their revisions.
+    const fingerprint = [project.id, input, entries.map((entry) => [entry.def.name, entry.revision])];
+    const served = documents.get(fingerprint, () =>
+      openApiDocument({ ...input, collections: entries.map((entry) => entry.def) }),
+    );
+    if (!served) {
+      throw new ApiError(
+        "PAYLOAD_TOO_LARGE",
+        `The project's OpenAPI document would pass ${MAX_OPENAPI_BYTES / 1e6} MB, the most this endpoint answers; ` +
+          "it grows with the collection definitions (GET /api/schemas lists them)",
+      );
+    }
+    return c.body(served.text, 200, { "content-type": "application/json" });
   });
 
   routes.get("/:name", async (c) => {

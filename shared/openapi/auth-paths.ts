@@ -80,7 +80,8 @@ const flag = { const: true };
 /** The auth paths, with the `users` definition and the project's auth settings. */
 export function authPaths(users: CollectionDef, secret: boolean, auth: AuthShape): Record<string, unknown> {
   const op = (id: string, summary: string) => ({ tags: [AUTH_TAG], operationId: `auth.${id}`, summary });
-  const profile = collectionSchemas(users, secret);
+  // A pk signup or update-profile carrying a private profile field is refused (docs/choices.md).
+  const profile = collectionSchemas(users, secret, { privateWritable: false });
   const account = fromZod(signupBody(auth.passwordMinLength));
   const signup = {
     ...account,

@@ -4,7 +4,7 @@
  * They say what the validators in shared/schema/value-schema.ts accept and what the routes answer.
  */
 import { type CollectionDef, type FieldDef, type ItemDef, SYSTEM_FIELDS } from "../schema/definition.js";
-import { createdByPrivate, publicFields } from "../schema/private-values.js";
+import { createdByPrivate, publicDefault } from "../schema/private-values.js";
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -32,7 +32,27 @@ function bounds(spec: ItemDef): JsonSchema {
   return out;
 }
 
-function typeSchema(spec: ItemDef, mode: Mode, additional: boolean): JsonSchema {
+/** How a schema is built: a document or a body, the definition's `additionalFields`, for which key. */
+interface Shape {
+  mode: Mode;
+  additional: boolean;
+  secret: boolean;
+  /** Whether a pk body may carry the private fields it is not shown (data writes may; auth's may not). */
+  privateWritable: boolean;
+}
+
+/**
+ * Said of a pk body where private fields were left out: a pk data write may carry them
+ * (docs/choices.md), and must carry a required one, but the pk document never names them.
+ */
+const UNLISTED_FIELDS = "Fields not listed here may be accepted, or required, by the API";
+
+/** The schema with `note` added to its description. */
+function described(schema: JsonSchema, note: string): JsonSchema {
+  return { ...schema, description: schema.description ? `${schema.description}. ${note}` : note };
+}
+
+function typeSchema(spec: ItemDef, shape: Shape): JsonSchema {
   switch (spec.type) {
     case "string":
     case "number":
@@ -45,27 +65,26 @@ function typeSchema(spec: ItemDef, mode: Mode, additional: boolean): JsonSchema 
       return { type: "string", format: "uri", description: "An http or https URL" };
     case "date":
       // Stored and answered as an ISO string; a body may also give a date alone, an offset, or epoch ms.
-      return mode === "read"
+      return shape.mode === "read"
         ? { ...TIMESTAMP }
         : { type: ["string", "number"], description: "An ISO 8601 date or date-time, or epoch milliseconds" };
     case "ref":
       return { ...ID, description: `The id of a document in ${JSON.stringify(spec.ref ?? "another collection")}` };
     case "array":
-      return spec.items ? { type: "array", items: valueSchema(spec.items, mode, additional) } : { type: "array" };
+      return spec.items ? { type: "array", items: valueSchema(spec.items, shape) } : { type: "array" };
     case "object":
       return spec.fields && spec.fields.length > 0
-        ? objectSchema(spec.fields, mode, additional)
+        ? objectSchema(spec.fields, shape)
         : { type: "object", additionalProperties: true };
     default:
       return {};
   }
 }
 
-/** One field's value: its type, bounds and `enum` (and its `default`, in a body). */
-function valueSchema(spec: ItemDef, mode: Mode, additional: boolean): JsonSchema {
-  const out: JsonSchema = { ...typeSchema(spec, mode, additional), ...bounds(spec) };
+/** One value: its type, bounds and `enum`. */
+function valueSchema(spec: ItemDef, shape: Shape): JsonSchema {
+  const out: JsonSchema = { ...typeSchema(spec, shape), ...bounds(spec) };
   if (spec.enum) out.enum = structuredClone(spec.enum);
-  if (mode === "write" && spec.default != null) out.default = structuredClone(spec.default);
   return out;
 }
 
@@ -73,22 +92,41 @@ function valueSchema(spec: ItemDef, mode: Mode, additional: boolean): JsonSchema
 const mustSend = (field: FieldDef) => field.required === true && field.default == null;
 
 /**
- * An object with declared fields. Read: the required fields are present. Write: as objectSchema of
- * value-schema.ts takes it, a field may be `null` (no value) unless it must be sent.
+ * A field of an object as a body writes it: it may be `null` (no value) unless it must be sent. Its
+ * default is said in the description, not as `default`: generators (openapi-typescript) make a
+ * property with a `default` required, and a body may leave it out.
  */
-function objectSchema(fields: readonly FieldDef[], mode: Mode, additional: boolean): JsonSchema {
+function bodyProperty(field: FieldDef, shape: Shape): JsonSchema {
+  const value = valueSchema(field, shape);
+  const property = mustSend(field) ? value : orNull(value);
+  if (field.default == null) return property;
+  const shown = shape.secret ? field.default : publicDefault(field);
+  return described(property, `Default: ${JSON.stringify(shown)}`);
+}
+
+/** The fields the key sees: a publishable key never sees private ones. */
+const shownFields = (fields: readonly FieldDef[], secret: boolean) =>
+  secret ? fields : fields.filter((field) => !field.private);
+
+/**
+ * An object with declared fields. Read: the required fields are present (a defaulted one is not: a
+ * document written before the field was added lacks it). Write: as objectSchema of value-schema.ts
+ * takes it. Where pk is not shown a level's private fields it may write, its bodies take fields not listed.
+ */
+function objectSchema(declared: readonly FieldDef[], shape: Shape): JsonSchema {
+  const fields = shownFields(declared, shape.secret);
+  const write = shape.mode === "write";
+  const hidesFields = write && shape.privateWritable && fields.length < declared.length;
   const properties = Object.fromEntries(
-    fields.map((field) => {
-      const value = valueSchema(field, mode, additional);
-      return [field.name, mode === "write" && !mustSend(field) ? orNull(value) : value];
-    }),
+    fields.map((field) => [field.name, write ? bodyProperty(field, shape) : valueSchema(field, shape)]),
   );
-  const required = fields.filter((field) => (mode === "read" ? field.required === true : mustSend(field)));
+  const required = fields.filter((field) => (write ? mustSend(field) : field.required === true));
   return {
     type: "object",
+    ...(hidesFields ? { description: UNLISTED_FIELDS } : {}),
     properties,
     ...(required.length > 0 ? { required: required.map((field) => field.name) } : {}),
-    additionalProperties: additional,
+    additionalProperties: shape.additional || hidesFields,
   };
 }
 
@@ -103,22 +141,30 @@ export interface CollectionSchemas {
 }
 
 /**
- * The fields as the key sees them (a publishable key never sees private ones), with the owner field
- * the server writes when the definition does not declare it (as compileValidators adds it).
+ * The declared fields, with the owner field the server writes when the definition does not declare
+ * it (as compileValidators adds it).
  */
-function visibleFields(def: CollectionDef, secret: boolean): FieldDef[] {
-  const fields = secret ? def.fields : publicFields(def.fields);
+function withOwnerField(def: CollectionDef): readonly FieldDef[] {
   const owner = def.rls.ownerField;
   const owned = def.rls.enabled || Object.values(def.permissions).includes("owner");
   const declared = def.fields.some((field) => field.name === owner);
-  return owned && !declared && !SYSTEM_FIELDS.includes(owner) ? [...fields, { name: owner, type: "string" }] : fields;
+  return owned && !declared && !SYSTEM_FIELDS.includes(owner)
+    ? [...def.fields, { name: owner, type: "string" }]
+    : def.fields;
 }
 
-/** A collection definition → the JSON Schemas of its documents and bodies, for a secret or a publishable key. */
-export function collectionSchemas(def: CollectionDef, secret: boolean): CollectionSchemas {
-  const fields = visibleFields(def, secret);
+/**
+ * A collection definition → the JSON Schemas of its documents and bodies, for a secret or a
+ * publishable key; `privateWritable`: whether a pk body may carry private fields.
+ */
+export function collectionSchemas(
+  def: CollectionDef,
+  secret: boolean,
+  { privateWritable = true } = {},
+): CollectionSchemas {
+  const fields = withOwnerField(def);
   const additional = def.additionalFields;
-  const stored = objectSchema(fields, "read", additional);
+  const stored = objectSchema(fields, { mode: "read", additional, secret, privateWritable });
   const system: Record<string, JsonSchema> = {
     _id: { ...ID, description: "The document's id (an ObjectId as 24 hex characters)" },
     createdAt: { ...TIMESTAMP },
@@ -131,13 +177,15 @@ export function collectionSchemas(def: CollectionDef, secret: boolean): Collecti
     properties: { ...system, ...(stored.properties as JsonSchema) },
     required: ["_id", "createdAt", "updatedAt", ...((stored.required as string[] | undefined) ?? [])],
   };
-  const insert = objectSchema(fields, "write", additional);
+  const write: Shape = { mode: "write", additional, secret, privateWritable };
+  const insert = objectSchema(fields, write);
   const patch = { ...insert };
   delete patch.required;
-  // A PATCH names fields one by one: only an optional one may be removed with null.
+  // A PATCH names fields one by one: only an optional one may be removed with null, and no default
+  // applies to the fields it names (inside an object it replaces, the object's defaults do).
   patch.properties = Object.fromEntries(
-    fields.map((field) => {
-      const value = valueSchema(field, "write", additional);
+    shownFields(fields, secret).map((field) => {
+      const value = valueSchema(field, write);
       return [field.name, field.required ? value : orNull(value)];
     }),
   );

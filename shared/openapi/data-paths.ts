@@ -1,7 +1,8 @@
 /** The data API of one collection (API.md §5) as OpenAPI paths: list, insert, bulk, and one document's routes. */
 import { MAX_BULK } from "../documents.js";
 import { DEFAULT_LIMIT, MAX_LIMIT } from "../query/paging.js";
-import { type CollectionDef, fieldPaths } from "../schema/definition.js";
+import { RESERVED_PARAMS } from "../query/params-filter.js";
+import { type CollectionDef, fieldPaths, indexedFields } from "../schema/definition.js";
 import type { JsonSchema } from "./collection-schema.js";
 import { jsonBody, jsonResponses, schemaRef } from "./common.js";
 
@@ -14,12 +15,24 @@ export const collectionComponents = (name: string) => ({
 
 const query = (name: string, schema: JsonSchema, description: string) => ({ name, in: "query", schema, description });
 
-/** The list parameters of API.md §5.1; `filters` names the declared paths the key may filter on. */
+/**
+ * The paths `filters` names: the top-level fields and the indexed paths the key may filter on. Any
+ * declared dotted path works too, but listing every one made the document outgrow the definitions
+ * (each path repeats the names above it). Names of list parameters are left out: the API never reads
+ * them as filters.
+ */
+function filterPaths(def: CollectionDef, secret: boolean): string[] {
+  const listed = new Set([...def.fields.map((field) => field.name), ...indexedFields(def).map(({ field }) => field)]);
+  return [...fieldPaths(def)]
+    .filter(([path, info]) => listed.has(path) && (secret || !info.private) && !RESERVED_PARAMS.has(path))
+    .map(([path]) => path);
+}
+
+/** The list parameters of API.md §5.1. */
 function listParameters(def: CollectionDef, secret: boolean) {
-  const paths = [...fieldPaths(def)].filter(([, info]) => secret || !info.private).map(([path]) => path);
   const refs = def.fields
     .filter((field) => (secret || !field.private) && (field.type === "ref" || field.items?.type === "ref"))
-    .map((field) => field.name);
+    .map((field) => `\`${field.name}\``);
   const text = { type: "string" };
   return [
     query("page", { type: "integer", minimum: 1, default: 1 }, "Page number (offset paging)"),
@@ -37,8 +50,9 @@ function listParameters(def: CollectionDef, secret: boolean) {
     query("count", { type: "boolean" }, "`true` answers `{count}` only"),
     query(
       "populate",
-      refs.length > 0 ? { type: "string", enum: refs } : text,
-      "Comma list of ref fields whose ids become the documents they name (alias `expand`)",
+      text,
+      "Comma list of ref fields whose ids become the documents they name (alias `expand`)" +
+        (refs.length > 0 ? `; ref fields: ${refs.join(", ")}` : ""),
     ),
     {
       name: "filters",
@@ -47,12 +61,14 @@ function listParameters(def: CollectionDef, secret: boolean) {
       explode: true,
       schema: {
         type: "object",
-        properties: Object.fromEntries(paths.map((path) => [path, text])),
+        properties: Object.fromEntries(filterPaths(def, secret).map((path) => [path, text])),
         additionalProperties: text,
       },
       description:
-        "Filters as query parameters: `field=value` equality (dotted paths allowed), or a suffix operator: " +
-        "`field_gt`, `_gte`, `_lt`, `_lte`, `_ne`, `_in` (comma list), `_nin`, `_exists` (true|false), `_regex`",
+        "Filters as query parameters: `field=value` equality, or a suffix operator: " +
+        "`field_gt`, `_gte`, `_lt`, `_lte`, `_ne`, `_in` (comma list), `_nin`, `_exists` (true|false), `_regex`. " +
+        "Listed: the top-level and indexed fields; any declared dotted path (`meta.lang`) works too. " +
+        "A field named like a list parameter (`page`, `count`, `key`, …) is filtered with `filter` instead",
     },
   ];
 }

@@ -154,6 +154,11 @@ function sameItems(value: unknown[], before: unknown[], tree: PrivateTree): unkn
   });
 }
 
+/** A field's default without the private values it holds (what a pk caller may be shown of it). */
+export function publicDefault(field: ItemDef): unknown {
+  return stripWith(field.default, privateTree(childFields(field) ?? []));
+}
+
 /**
  * Fields without the private ones, at any depth (object `fields`, array `items` and their `fields`).
  * A default holds what documents written without the field store: it loses their private values too,
@@ -162,9 +167,7 @@ function sameItems(value: unknown[], before: unknown[], tree: PrivateTree): unkn
 export function publicFields(fields: FieldDef[]): FieldDef[] {
   const open = <T extends ItemDef>(field: T): T => ({
     ...field,
-    ...(field.default !== undefined
-      ? { default: stripWith(field.default, privateTree(childFields(field) ?? [])) }
-      : {}),
+    ...(field.default !== undefined ? { default: publicDefault(field) } : {}),
     ...(field.fields ? { fields: publicFields(field.fields) } : {}),
     ...(field.items ? { items: open(field.items) } : {}),
   });
