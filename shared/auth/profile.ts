@@ -2,13 +2,14 @@
  * Profile fields of end users: whatever `/api/schemas` declares for `users` (API.md §4), minus the
  * fields auth owns. No definition → any profile field is accepted (schemaless, as `additionalFields`
  * defaults for a collection without fields). Private fields, at any depth (object `fields`, array
- * `items` and their `fields`), are settable and visible with the secret key only, and never public.
+ * `items` and their `fields`), are settable and visible with the secret key only, and never public;
+ * readonly ones are settable with the secret key only.
  */
 import type { Deps } from "../deps.js";
 import { ApiError, type ErrorDetail } from "../errors.js";
 import type { KeyType, ResolvedProject } from "../principal.js";
-import { isPlainObject } from "../sanitize.js";
 import { type CollectionDef, fieldPaths, outermostPrivatePaths } from "../schema/definition.js";
+import { carries, readonlyPaths, readonlyWrites } from "../schema/readonly-values.js";
 import { validatorsFor } from "../schema/validator.js";
 import { ACCOUNT_FIELDS, PROTECTED_USER_FIELDS } from "./fields.js";
 import { AUTH_USER_INDEXES } from "./store.js";
@@ -54,8 +55,8 @@ export interface ProfileSchema {
   create(body: Record<string, unknown>, keyType: KeyType, details: ErrorDetail[]): Record<string, unknown>;
   /**
    * Validates an update-profile body (top-level merge; null removes) over the stored account
-   * `current`: with the publishable key, the account's private values are kept
-   * (shared/schema/private-values.ts). Problems go into `details`.
+   * `current`: with the publishable key, the account's private and readonly values are kept
+   * (shared/schema/kept-values.ts). Problems go into `details`.
    */
   update(
     body: Record<string, unknown>,
@@ -85,13 +86,8 @@ function privatePaths(def: CollectionDef): string[][] {
   return outermostPrivatePaths(fieldPaths(def)).map((path) => path.split("."));
 }
 
-/** Whether `value` holds something at `path`, looking into every element of the arrays on the way. */
-function carries(value: unknown, path: readonly string[]): boolean {
-  if (path.length === 0) return true;
-  if (Array.isArray(value)) return value.some((item) => carries(item, path));
-  const [head, ...rest] = path;
-  return isPlainObject(value) && head !== undefined && Object.hasOwn(value, head) && carries(value[head], rest);
-}
+/** Whether `path` is `prefix` or under it. */
+const within = (path: readonly string[], prefix: readonly string[]) => prefix.every((key, i) => path[i] === key);
 
 /** The profile rules of a project, from its current `users` definition (cached by the registry). */
 export async function profileSchema(deps: Pick<Deps, "collections">, project: ResolvedProject): Promise<ProfileSchema> {
@@ -107,23 +103,28 @@ export async function profileSchema(deps: Pick<Deps, "collections">, project: Re
   const validators = validatorsFor(def, `${project.id}/users/${entry?.revision ?? "none"}/profile`);
   const hidden = privatePaths(def);
 
-  /** With a publishable key, private fields cannot be written (not even `null`): one detail per path. */
-  const privateWrites = (body: Record<string, unknown>, keyType: KeyType, details: ErrorDetail[]) => {
+  /**
+   * With a publishable key, private and readonly fields cannot be written (not even `null`): one
+   * detail per path, a private one's saying so (a readonly field under a private one is refused as that).
+   */
+  const pkWrites = (body: Record<string, unknown>, keyType: KeyType, details: ErrorDetail[]) => {
     if (keyType === "secret") return;
     for (const path of hidden) {
       if (carries(body, path))
         details.push({ path: path.join("."), message: "is private: only the secret key can set it" });
     }
+    const readonly = readonlyPaths(def.fields).filter((path) => !hidden.some((prefix) => within(path, prefix)));
+    details.push(...readonlyWrites(body, readonly));
   };
 
   return {
     create(body, keyType, details) {
-      privateWrites(body, keyType, details);
+      pkWrites(body, keyType, details);
       return collect(details, {}, () => validators.insert(body));
     },
     update(body, keyType, current, details) {
-      privateWrites(body, keyType, details);
-      const kept = () => (keyType === "secret" ? body : validators.keepPrivate(body, current, true));
+      pkWrites(body, keyType, details);
+      const kept = () => (keyType === "secret" ? body : validators.keepStored(body, current, true));
       return collect(details, { set: {}, unset: [] }, () => validators.patch(kept()));
     },
     view: (doc, keyType) => validators.strip(doc, { isSecretKey: keyType === "secret" }),

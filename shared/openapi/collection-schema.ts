@@ -2,6 +2,7 @@
  * A collection definition (API.md §4.1) as JSON Schema (2020-12, OpenAPI 3.1's dialect), in the
  * three shapes the data API uses: a document as answered, an insert (or PUT) body, a PATCH body.
  * They say what the validators in shared/schema/value-schema.ts accept and what the routes answer.
+ * A publishable key's bodies leave out the readonly fields (refused), its documents mark them `readOnly`.
  */
 import { type CollectionDef, type FieldDef, type ItemDef, SYSTEM_FIELDS } from "../schema/definition.js";
 import { createdByPrivate, publicDefault } from "../schema/private-values.js";
@@ -108,17 +109,29 @@ function bodyProperty(field: FieldDef, shape: Shape): JsonSchema {
 const shownFields = (fields: readonly FieldDef[], secret: boolean) =>
   secret ? fields : fields.filter((field) => !field.private);
 
+/** The fields a body of the key lists: those it sees, and with a publishable key not the readonly ones (refused). */
+const writableFields = (fields: readonly FieldDef[], secret: boolean) =>
+  secret ? fields : shownFields(fields, secret).filter((field) => !field.readonly);
+
+/** A field of a document: `readOnly` where the key may not write it (a publishable key, a readonly field). */
+function documentProperty(field: FieldDef, shape: Shape): JsonSchema {
+  const value = valueSchema(field, shape);
+  return field.readonly && !shape.secret ? { ...value, readOnly: true } : value;
+}
+
 /**
  * An object with declared fields. Read: the required fields are present (a defaulted one is not: a
  * document written before the field was added lacks it). Write: as objectSchema of value-schema.ts
  * takes it. Where pk is not shown a level's private fields it may write, its bodies take fields not listed.
  */
 function objectSchema(declared: readonly FieldDef[], shape: Shape): JsonSchema {
-  const fields = shownFields(declared, shape.secret);
   const write = shape.mode === "write";
-  const hidesFields = write && shape.privateWritable && fields.length < declared.length;
+  const fields = write ? writableFields(declared, shape.secret) : shownFields(declared, shape.secret);
+  // A private field pk may write but is not shown; a readonly one it may not write (additionalProperties says so).
+  const hidesFields =
+    write && shape.privateWritable && !shape.secret && declared.some((field) => field.private && !field.readonly);
   const properties = Object.fromEntries(
-    fields.map((field) => [field.name, write ? bodyProperty(field, shape) : valueSchema(field, shape)]),
+    fields.map((field) => [field.name, write ? bodyProperty(field, shape) : documentProperty(field, shape)]),
   );
   const required = fields.filter((field) => (write ? mustSend(field) : field.required === true));
   return {
@@ -184,7 +197,7 @@ export function collectionSchemas(
   // A PATCH names fields one by one: only an optional one may be removed with null, and no default
   // applies to the fields it names (inside an object it replaces, the object's defaults do).
   patch.properties = Object.fromEntries(
-    shownFields(fields, secret).map((field) => {
+    writableFields(fields, secret).map((field) => {
       const value = valueSchema(field, write);
       return [field.name, field.required ? value : orNull(value)];
     }),

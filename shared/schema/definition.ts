@@ -42,6 +42,8 @@ export interface FieldDef {
   items?: Omit<FieldDef, "name">;
   fields?: FieldDef[];
   private?: boolean;
+  /** Written by the secret key only: a publishable-key write naming it is refused (readonly-values.ts). */
+  readonly?: boolean;
   ref?: string;
 }
 /** The element description of an array field (`items`): a field without a name. */
@@ -169,6 +171,7 @@ function fieldSchema(place: Place): z.ZodType<FieldDef | ItemDef> {
     unique: z.boolean().nullish(),
     index: z.boolean().nullish(),
     private: z.boolean().nullish(),
+    readonly: z.boolean().nullish(),
     _id: z.unknown().optional(),
   };
   return (place.named ? z.strictObject({ ...shape, ...named }) : z.strictObject(shape)).transform((raw: Raw, ctx) =>
@@ -205,7 +208,7 @@ function fieldList(place: Place): z.ZodType<FieldDef[]> {
 }
 
 const PROPERTY_ORDER = ["default", "unique", "index", "enum", "min", "max", "minLength", "maxLength", "pattern"];
-const TAIL_ORDER = ["items", "fields", "private", "ref"];
+const TAIL_ORDER = ["items", "fields", "private", "readonly", "ref"];
 
 function normalizeField(raw: Raw, ctx: Ctx, place: Place): FieldDef | ItemDef {
   const out: Raw = {};

@@ -12,8 +12,10 @@ import { ApiError } from "../errors.js";
 import { MAX_MATCH_WORK, metered } from "../linear-regexp.js";
 import { assertSafeBody, isPlainObject, lookalikeGuard } from "../sanitize.js";
 import { type CollectionDef, definitionSize, type FieldDef, fieldPaths, SYSTEM_FIELDS } from "./definition.js";
-import { createdByPrivate, keepPrivateValues, privateTree, stripWith } from "./private-values.js";
+import { keepStoredValues, keptTree } from "./kept-values.js";
+import { createdByPrivate, privateTree, stripWith } from "./private-values.js";
 import { budgetSpent, charge, MAX_PROBLEMS, withinProblemBudget } from "./problem-budget.js";
+import { readonlyPaths, readonlyWrites } from "./readonly-values.js";
 import { check, issueDetails, objectSchema, valueSchema } from "./value-schema.js";
 
 /**
@@ -45,10 +47,12 @@ export interface Validators {
   /** Removes private fields (nested too) unless the caller holds the secret key; never mutates `doc`. */
   strip(doc: Record<string, unknown>, opts: { isSecretKey: boolean }): Record<string, unknown>;
   /**
-   * For publishable-key writes, before validation: the body with the stored document's private
-   * values kept; `merge` for PATCH-like writes (see private-values.ts).
+   * For publishable-key writes, before validation: the body with the stored document's private and
+   * readonly values kept; `merge` for PATCH-like writes (see kept-values.ts).
    */
-  keepPrivate(body: Record<string, unknown>, stored: Record<string, unknown>, merge: boolean): Record<string, unknown>;
+  keepStored(body: Record<string, unknown>, stored: Record<string, unknown>, merge: boolean): Record<string, unknown>;
+  /** For publishable-key writes: 400 VALIDATION_FAILED when the body names a readonly field (readonly-values.ts). */
+  refuseReadonly(body: Record<string, unknown>): void;
   /**
    * Refuses top-level body keys that look like a declared path (nested ones dotted) or the owner
    * field; the names are folded once per compiled definition, so a check costs O(keys in the body).
@@ -73,6 +77,8 @@ export function compileValidators(def: CollectionDef): Validators {
   const assertBodyKeys = lookalikeGuard([...fieldPaths(def).keys(), owner]);
   const hidden = privateTree(def.fields);
   if (createdByPrivate(def)) hidden.set("createdBy", null);
+  const kept = keptTree(def.fields);
+  const readonly = readonlyPaths(def.fields);
 
   /** Key checks, then the body without system fields. */
   function prepare(body: unknown): Record<string, unknown> {
@@ -136,8 +142,13 @@ export function compileValidators(def: CollectionDef): Validators {
       return stripWith(doc, hidden) as Record<string, unknown>;
     },
     assertBodyKeys,
-    keepPrivate(body, stored, merge) {
-      return hidden.size === 0 ? body : keepPrivateValues(hidden, body, stored, merge);
+    keepStored(body, stored, merge) {
+      return kept.size === 0 ? body : keepStoredValues(kept, body, stored, merge);
+    },
+    refuseReadonly(body) {
+      if (readonly.length === 0) return;
+      const details = readonlyWrites(body, readonly);
+      if (details.length > 0) throw invalid(details);
     },
   };
 }

@@ -1,0 +1,312 @@
+/**
+ * Readonly fields (`readonly: true`, API.md §4.1): only the secret key writes them, at any depth. A
+ * publishable-key insert, PUT, PATCH or bulk insert naming one (even `null`) is 400 and writes
+ * nothing; without naming it, its default applies on insert and a PUT or PATCH keeps the stored
+ * value. The definition shows the flag and keeps it through a GET → PUT round trip; the pk OpenAPI
+ * document marks it `readOnly` and leaves it out of the pk bodies.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers.js";
+import { bodyChecker } from "./openapi-helpers.js";
+
+const READONLY = "is readonly: only the secret key can set it";
+const OWNER = "65f0a1b2c3d4e5f601234567";
+
+/** The marketplace's orders: the server marks an order paid, references the payment and prices the lines. */
+const ORDERS = {
+  name: "orders",
+  fields: [
+    { name: "listing", type: "string", required: true },
+    { name: "status", type: "string", enum: ["pending", "paid"], default: "pending", readonly: true },
+    {
+      name: "payment",
+      type: "object",
+      fields: [
+        { name: "method", type: "string" },
+        { name: "reference", type: "string", readonly: true },
+      ],
+    },
+    {
+      name: "lines",
+      type: "array",
+      items: {
+        type: "object",
+        fields: [
+          { name: "sku", type: "string" },
+          { name: "price", type: "number", readonly: true, default: 0 },
+        ],
+      },
+    },
+    { name: "fraudScore", type: "number", readonly: true, private: true },
+  ],
+  rls: { enabled: true, mode: "private" },
+};
+
+/** As the sk stores it: every readonly value set. */
+const PAID = {
+  listing: "bike",
+  status: "paid",
+  payment: { method: "card", reference: "pi_123" },
+  lines: [
+    { sku: "a", price: 10 },
+    { sku: "b", price: 20 },
+  ],
+  fraudScore: 3,
+};
+
+let env: DataTestEnv;
+let token: string;
+beforeEach(async () => {
+  env = await dataTestEnv();
+  token = await env.token(OWNER);
+  await env.defineCollection(ORDERS);
+});
+afterEach(() => env.close());
+
+const refused = (...paths: string[]) => ({
+  code: "VALIDATION_FAILED",
+  details: paths.map((path) => ({ path, message: READONLY })),
+});
+const skStored = async (id: string) => (await env.sk("GET", `/api/data/orders/${id}`)).json.data;
+const skCount = async () => (await env.sk("GET", "/api/data/orders?count=true")).json.data.count;
+const pkWrite = (method: string, path: string, body: unknown) =>
+  env.pk(method, `/api/data/orders${path}`, { token, body });
+
+/** An order stored by the sk for OWNER, every readonly value set. */
+async function paidOrder(): Promise<string> {
+  const res = await env.sk("POST", "/api/data/orders", { ...PAID, userId: OWNER });
+  expect(res.status, res.text).toBe(201);
+  return res.json.data._id;
+}
+
+describe("a publishable-key write naming a readonly field is 400 and writes nothing", () => {
+  it.each([
+    [{ status: "paid" }, ["status"]],
+    [{ status: null }, ["status"]],
+    [{ payment: { method: "card", reference: "forged" } }, ["payment.reference"]],
+    [{ lines: [{ sku: "a" }, { sku: "b", price: 0 }] }, ["lines.price"]],
+    [{ fraudScore: 0 }, ["fraudScore"]],
+    [
+      { status: "paid", payment: { reference: null }, lines: [{ price: 1 }] },
+      ["status", "payment.reference", "lines.price"],
+    ],
+  ])("insert %j", async (extra, paths) => {
+    const res = await pkWrite("POST", "", { listing: "bike", ...extra });
+    expect(res.status, res.text).toBe(400);
+    expect(res.json).toMatchObject(refused(...paths));
+    expect(await skCount()).toBe(0);
+  });
+
+  it("bulk insert: the item naming one is reported by its index; nothing is inserted", async () => {
+    const res = await pkWrite("POST", "/bulk", [{ listing: "a" }, { listing: "b", status: "paid" }]);
+    expect(res.status, res.text).toBe(400);
+    expect(res.json).toMatchObject({
+      code: "VALIDATION_FAILED",
+      details: [{ path: "1.status", message: READONLY, index: 1 }],
+    });
+    expect(await skCount()).toBe(0);
+  });
+
+  it("PUT and PATCH, `null` too; the stored document does not change", async () => {
+    const id = await paidOrder();
+    for (const [method, body, paths] of [
+      ["PATCH", { status: "pending" }, ["status"]],
+      ["PATCH", { status: null }, ["status"]],
+      ["PATCH", { payment: { method: "cash", reference: null } }, ["payment.reference"]],
+      ["PATCH", { lines: [{ sku: "a", price: 0 }] }, ["lines.price"]],
+      ["PUT", { listing: "bike", status: "pending" }, ["status"]],
+      ["PUT", { listing: "bike", fraudScore: null }, ["fraudScore"]],
+    ] as const) {
+      const res = await pkWrite(method, `/${id}`, body);
+      expect(res.status, `${method} ${JSON.stringify(body)} ${res.text}`).toBe(400);
+      expect(res.json).toMatchObject(refused(...paths));
+    }
+    expect(await skStored(id)).toMatchObject(PAID);
+  });
+
+  it("whatever the rule: a pk caller without a user token (create: guest) is refused the same", async () => {
+    await env.defineCollection({
+      name: "tips",
+      fields: [
+        { name: "text", type: "string" },
+        { name: "approved", type: "boolean", readonly: true, default: false },
+      ],
+      permissions: { create: "guest", read: "guest", list: "guest" },
+    });
+    const named = await env.pk("POST", "/api/data/tips", { body: { text: "hi", approved: true } });
+    expect(named.status, named.text).toBe(400);
+    expect(named.json).toMatchObject(refused("approved"));
+    const plain = await env.pk("POST", "/api/data/tips", { body: { text: "hi" } });
+    expect(plain.status, plain.text).toBe(201);
+    expect(plain.json.data).toMatchObject({ text: "hi", approved: false });
+    const other = await env.pk("POST", "/api/data/tips", {
+      token: await env.token(newUserId()),
+      body: { approved: true },
+    });
+    expect(other.status).toBe(400);
+  });
+});
+
+describe("a publishable-key write that does not name them", () => {
+  it("insert (one or bulk): the defaults apply", async () => {
+    const res = await pkWrite("POST", "", { listing: "bike", payment: { method: "card" }, lines: [{ sku: "a" }] });
+    expect(res.status, res.text).toBe(201);
+    expect(res.json.data).toMatchObject({
+      status: "pending",
+      payment: { method: "card" },
+      lines: [{ sku: "a", price: 0 }],
+    });
+    expect(res.json.data.payment).not.toHaveProperty("reference");
+    const bulk = await pkWrite("POST", "/bulk", [{ listing: "a" }, { listing: "b" }]);
+    expect(bulk.status, bulk.text).toBe(201);
+    expect(bulk.json.data.items.map((item: { status: string }) => item.status)).toEqual(["pending", "pending"]);
+  });
+
+  it("PUT keeps every stored readonly value, private ones too, nested ones and array items'", async () => {
+    const id = await paidOrder();
+    const seen = (await pkWrite("GET", `/${id}`, undefined)).json.data;
+    expect(seen).not.toHaveProperty("fraudScore");
+    // The pk sends the document back without what it may not write (the readonly values it sees).
+    const body = { listing: "scooter", payment: { method: "cash" }, lines: [{ sku: "b" }, { sku: "c" }] };
+    const res = await pkWrite("PUT", `/${id}`, body);
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.data).not.toHaveProperty("fraudScore");
+    expect(await skStored(id)).toMatchObject({
+      listing: "scooter",
+      status: "paid",
+      payment: { method: "cash", reference: "pi_123" },
+      // `b` equals a stored item without its readonly value: that item; `c` is new, priced by default.
+      lines: [
+        { sku: "b", price: 20 },
+        { sku: "c", price: 0 },
+      ],
+      fraudScore: 3,
+    });
+  });
+
+  it("PATCH keeps them too, inside an object it replaces", async () => {
+    const id = await paidOrder();
+    const res = await pkWrite("PATCH", `/${id}`, { listing: "car", payment: { method: "wire" } });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.data).toMatchObject({
+      listing: "car",
+      status: "paid",
+      payment: { method: "wire", reference: "pi_123" },
+    });
+    expect(await skStored(id)).toMatchObject({
+      ...PAID,
+      listing: "car",
+      payment: { method: "wire", reference: "pi_123" },
+    });
+  });
+
+  it("removing an object that holds readonly values is 400; the sk may", async () => {
+    const id = await paidOrder();
+    const res = await pkWrite("PATCH", `/${id}`, { payment: null });
+    expect(res.status, res.text).toBe(400);
+    expect(res.json).toMatchObject({
+      code: "VALIDATION_FAILED",
+      details: [{ path: "payment", message: "holds readonly values: only the secret key can remove it" }],
+    });
+    expect((await env.sk("PATCH", `/api/data/orders/${id}`, { payment: null })).status).toBe(200);
+    expect(await skStored(id)).not.toHaveProperty("payment");
+  });
+});
+
+describe("the secret key writes them", () => {
+  it("on insert, PATCH and PUT", async () => {
+    const created = await env.sk("POST", "/api/data/orders", { listing: "bike", userId: OWNER });
+    expect(created.json.data.status).toBe("pending");
+    const id = created.json.data._id;
+    const paid = await env.sk("PATCH", `/api/data/orders/${id}`, { status: "paid", payment: { reference: "pi_9" } });
+    expect(paid.status, paid.text).toBe(200);
+    expect(paid.json.data).toMatchObject({ status: "paid", payment: { reference: "pi_9" } });
+    const replaced = await env.sk("PUT", `/api/data/orders/${id}`, { ...PAID, status: "pending", userId: OWNER });
+    expect(replaced.status, replaced.text).toBe(200);
+    expect(await skStored(id)).toMatchObject({ ...PAID, status: "pending" });
+    // The owner reads what the server wrote.
+    expect((await pkWrite("GET", `/${id}`, undefined)).json.data).toMatchObject({
+      status: "pending",
+      lines: PAID.lines,
+    });
+  });
+});
+
+describe("the definition", () => {
+  it("shows the flag (to the pk too, private fields aside) and keeps it through GET → PUT and PATCH", async () => {
+    const fieldsOf = async (key: "pk" | "sk") => {
+      const res =
+        key === "sk" ? await env.sk("GET", "/api/schemas/orders") : await env.pk("GET", "/api/schemas/orders");
+      return res.json.data.collection;
+    };
+    const answer = await fieldsOf("sk");
+    const flagged = (fields: Array<{ name: string; readonly?: boolean }>) =>
+      fields.filter((field) => field.readonly).map((field) => field.name);
+    expect(flagged(answer.fields)).toEqual(["status", "fraudScore"]);
+    expect(answer.fields[2].fields[1]).toEqual({ name: "reference", type: "string", required: false, readonly: true });
+    expect(answer.fields[3].items.fields[1]).toMatchObject({ name: "price", readonly: true });
+    expect(flagged((await fieldsOf("pk")).fields)).toEqual(["status"]);
+    // urBackend's `model` cannot say it; the answer sent back (with its model) keeps it.
+    expect(JSON.stringify(answer.model)).not.toContain("readonly");
+    const put = await env.sk("PUT", "/api/schemas/orders", answer);
+    expect(put.status, put.text).toBe(200);
+    expect(put.json.data.collection.fields).toEqual(answer.fields);
+    const patch = await env.sk("PATCH", "/api/schemas/orders", { fields: answer.fields, model: answer.model });
+    expect(patch.status, patch.text).toBe(200);
+    expect(patch.json.data.collection.fields).toEqual(answer.fields);
+    // An edited `model` next to the fields would drop the flag: refused, as for the other rules it cannot say.
+    const edited = [...answer.model, { key: "note", type: "String", required: false, unique: false }];
+    const refusedEdit = await env.sk("PUT", "/api/schemas/orders", { ...answer, model: edited });
+    expect(refusedEdit.status).toBe(400);
+    expect(refusedEdit.json.details[0].message).toBe("Give fields or model, not both");
+    // And the rule still holds after the round trip.
+    expect((await pkWrite("POST", "", { listing: "x", status: "paid" })).status).toBe(400);
+  });
+
+  it("takes readonly only as a boolean on a named field", async () => {
+    for (const fields of [
+      [{ name: "a", type: "string", readonly: "yes" }],
+      [{ name: "a", type: "array", items: { type: "string", readonly: true } }],
+    ]) {
+      const res = await env.sk("POST", "/api/schemas", { name: "bad", fields });
+      expect(res.status, JSON.stringify(fields)).toBe(400);
+    }
+  });
+});
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read the document's arbitrary shape
+type Doc = any;
+
+describe("the OpenAPI document", () => {
+  it("pk: the document marks them readOnly; the insert and patch bodies leave them out", async () => {
+    const doc: Doc = (await env.pk("GET", "/api/schemas/openapi.json")).json;
+    const { orders, "orders.insert": insert, "orders.patch": patch } = doc.components.schemas;
+    expect(orders.properties.status).toMatchObject({ type: "string", readOnly: true });
+    expect(orders.properties.payment.properties.reference).toEqual({ type: "string", readOnly: true });
+    expect(orders.properties.lines.items.properties.price).toEqual({ type: "number", readOnly: true });
+    expect(orders.properties.listing.readOnly).toBeUndefined();
+    expect(orders.properties.fraudScore).toBeUndefined(); // private: never shown to the pk
+    for (const body of [insert, patch]) {
+      expect(Object.keys(body.properties).sort()).toEqual(["lines", "listing", "payment", "userId"]);
+      expect(body.additionalProperties).toBe(false);
+    }
+    expect(Object.keys(insert.properties.payment.properties)).toEqual(["method"]);
+    expect(Object.keys(insert.properties.lines.items.properties)).toEqual(["sku"]);
+    // What the document says a pk insert may carry is what the API takes.
+    const fits = bodyChecker(doc);
+    expect(fits("/api/data/orders", "post", { listing: "bike", lines: [{ sku: "a" }] })).toBeNull();
+    expect(fits("/api/data/orders", "post", { listing: "bike", status: "paid" })).not.toBeNull();
+    expect(fits("/api/data/orders", "post", { listing: "bike", lines: [{ price: 1 }] })).not.toBeNull();
+  });
+
+  it("sk: they are writable, and not readOnly", async () => {
+    const doc: Doc = (await env.sk("GET", "/api/schemas/openapi.json")).json;
+    const { orders, "orders.insert": insert, "orders.patch": patch } = doc.components.schemas;
+    expect(JSON.stringify(orders)).not.toContain("readOnly");
+    for (const body of [insert, patch]) {
+      expect(JSON.stringify(body.properties.status)).toContain('"enum":["pending","paid"]');
+      expect(body.properties.fraudScore).toBeDefined();
+      expect(body.properties.payment.properties.reference).toBeDefined();
+    }
+  });
+});
