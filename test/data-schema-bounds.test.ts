@@ -96,9 +96,14 @@ describe("definition bounds", () => {
       fields: [{ name: "bio", type: "string", maxLength: 10 }],
     });
     expect(patched.status, patched.text).toBe(200);
-    expect(patched.json.data.collection.fields).toEqual([
-      { name: "bio", type: "string", required: false, maxLength: 10 },
-    ]);
+    const fields = patched.json.data.collection.fields;
+    expect(fields[0]).toEqual({ name: "bio", type: "string", required: false, maxLength: 10 });
+    expect(fields.slice(1)).toEqual(defined.json.data.collection.fields.slice(1)); // the others kept
+    const over = await env.sk("PATCH", "/api/schemas/users", {
+      fields: [{ name: "more", type: "object", fields: strings(199) }],
+    });
+    expect(over.status).toBe(400); // 801 kept and 200 more: the merged definition is past the bound
+    expect(messages(over)).toContain(`At most ${MAX_TOTAL_FIELDS} fields`);
   });
 
   // A `model` sent back next to `fields` is compared with the current one before the parser's

@@ -88,6 +88,24 @@ describe("definition changes of one collection", () => {
     expect(await definition("posts")).toMatchObject({ permissions: { read: "user" }, additionalFields: true });
   });
 
+  it("PATCHes adding fields, sent together or overtaken by another instance's, all land (fields merge by name)", async () => {
+    await env.defineCollection({ name: "posts", fields: slug({ index: true }) });
+    const field = (name: string) => ({ fields: [{ name, type: "string" }] });
+    const together = await Promise.all([
+      env.sk("PATCH", "/api/schemas/posts", field("a")),
+      env.sk("PATCH", "/api/schemas/posts", field("b")),
+    ]);
+    expect(together.map((a) => a.status)).toEqual([200, 200]);
+    const other = await otherInstance();
+    const overtaking = during("posts", "listIndexes", () => other("PATCH", "/api/schemas/posts", field("c")));
+    const patched = await env.sk("PATCH", "/api/schemas/posts", field("d"));
+    expect([(await overtaking).status, patched.status]).toEqual([200, 200]);
+    const fields = (await definition("posts")).fields.map((f: { name: string }) => f.name);
+    expect(fields.slice(0, 3)).toEqual(["slug", "a", "b"]);
+    expect(fields.slice(3).sort()).toEqual(["c", "d"]);
+    expect((await definition("posts")).fields[0].index).toBe(true);
+  });
+
   it("overtaken again and again, it is 412 PRECONDITION_FAILED, with the indexes of what is stored", async () => {
     await env.defineCollection({ name: "posts", fields: slug() });
     const definitions = (await tenant()).collection("_collections");

@@ -5,9 +5,9 @@ import {
   type FieldDef,
   fieldPaths,
   indexedFields,
-  mergeDefinition,
   parseDefinition,
 } from "../shared/schema/definition.js";
+import { mergeDefinition } from "../shared/schema/merge-definition.js";
 import { compileValidators, createValidatorCache, validatorsFor, validatorWeight } from "../shared/schema/validator.js";
 import { detailPaths as paths, thrown } from "./helpers.js";
 
@@ -800,14 +800,58 @@ describe("mergeDefinition", () => {
     expect(mergeDefinition(current, { rls: { mode: "owner-write-only" } }).rls.mode).toBe("public-read");
   });
 
-  it("replaces fields when given (key alias and model accepted) and keeps additionalFields", () => {
-    const next = mergeDefinition(current, { fields: [{ key: "title", type: "String" }] });
-    expect(next.fields).toEqual([{ name: "title", type: "string", required: false }]);
+  const names = (def: CollectionDef) => def.fields.map((f) => f.name);
+
+  it("merges fields by name (key alias and model accepted): one named replaces its field whole, a new one is appended", () => {
+    const next = mergeDefinition(current, {
+      fields: [
+        { key: "title", type: "String" },
+        { name: "lang", type: "string" },
+      ],
+    });
+    expect(names(next)).toEqual([...names(current), "lang"]);
+    expect(next.fields[0]).toEqual({ name: "title", type: "string", required: false }); // its maxLength gone with it
+    expect(next.fields.slice(1, -1)).toEqual(current.fields.slice(1));
     expect(next.additionalFields).toBe(false);
     expect(next.permissions).toEqual(current.permissions);
-    expect(mergeDefinition(current, { model: [{ key: "x", type: "number" }] }).fields.map((f) => f.name)).toEqual([
-      "x",
+    const meta = mergeDefinition(current, {
+      model: [{ key: "meta", type: "Object", fields: [{ key: "x", type: "Number" }] }],
+    });
+    expect(meta.fields.find((f) => f.name === "meta")?.fields).toEqual([
+      { name: "x", type: "number", required: false },
     ]);
+    expect(names(meta)).toEqual(names(current));
+    expect(mergeDefinition(current, { fields: [] }).fields).toEqual(current.fields);
+  });
+
+  it("removes a field named with remove: true; one not declared, or named twice, is refused at its place in the list", () => {
+    expect(names(mergeDefinition(current, { fields: [{ name: "views", remove: true }] }))).toEqual(
+      names(current).filter((name) => name !== "views"),
+    );
+    expect(names(mergeDefinition(current, { model: [{ key: "views", remove: true }] }))).not.toContain("views");
+    const refusedPaths = (fields: unknown[]) => failedPaths(() => mergeDefinition(current, { fields }));
+    expect(
+      refusedPaths([
+        { name: "lang", type: "string" },
+        { name: "nope", remove: true },
+      ]),
+    ).toEqual(["fields.1.name"]);
+    expect(
+      refusedPaths([
+        { name: "views", remove: true },
+        { name: "Views", type: "number" },
+      ]),
+    ).toEqual(["fields.1.name"]);
+    expect(refusedPaths([{ name: "Views", type: "number" }])).toEqual(["fields.0.name"]); // looks like "views"
+    expect(refusedPaths([{ name: "views", remove: false }])).toEqual(["fields.0.remove"]);
+    expect(refusedPaths([{ name: "views", type: "number", remove: true }])).toEqual(["fields.0.type"]);
+    expect(refusedPaths([{ remove: true }, { name: "a", key: "b", remove: true }])).toEqual([
+      "fields.0.name",
+      "fields.1.key",
+    ]);
+    expect(failedPaths(() => mergeDefinition(current, { fields: null }))).toEqual(["fields"]);
+    expect(failedPaths(() => mergeDefinition(current, { fields: "title" }))).toEqual(["fields"]);
+    expect(failedPaths(() => mergeDefinition(current, { fields: [], model: [] }))).toEqual(["model"]);
   });
 
   it("declaring fields on a schemaless collection applies the declared-fields default unless given", () => {
@@ -819,11 +863,14 @@ describe("mergeDefinition", () => {
     expect(mergeDefinition(notes, { permissions: { read: "user" } }).additionalFields).toBe(true);
   });
 
-  it("removing every field applies the default of a collection without fields unless given", () => {
-    expect(mergeDefinition(current, { fields: [] }).additionalFields).toBe(true);
-    expect(mergeDefinition(current, { model: [] }).additionalFields).toBe(true);
-    expect(mergeDefinition(current, { fields: [], additionalFields: false }).additionalFields).toBe(false);
-    expect(mergeDefinition(current, { permissions: { read: "user" } }).additionalFields).toBe(false);
+  it("removing the last field applies the default of a collection without fields unless given", () => {
+    const one = parseDefinition({ name: "notes", fields: [{ name: "a", type: "string" }] });
+    const removeA = [{ name: "a", remove: true }];
+    expect(mergeDefinition(one, { fields: removeA }).additionalFields).toBe(true);
+    expect(mergeDefinition(one, { model: [{ key: "a", remove: true }] }).additionalFields).toBe(true);
+    expect(mergeDefinition(one, { fields: removeA, additionalFields: false }).additionalFields).toBe(false);
+    expect(mergeDefinition(one, { fields: [...removeA, { name: "b", type: "string" }] }).additionalFields).toBe(false);
+    expect(mergeDefinition(current, { fields: [] }).additionalFields).toBe(false);
   });
 
   it("validates the merged result and refuses renames", () => {

@@ -11,13 +11,8 @@ import { MAX_OPENAPI_BYTES, servedDocuments } from "../../shared/openapi/served-
 import type { KeyType, ResolvedProject } from "../../shared/principal.js";
 import { countedCollectionBytes, releaseDocumentBytes } from "../../shared/quotas.js";
 import { isPlainObject } from "../../shared/sanitize.js";
-import {
-  type CollectionDef,
-  definitionView,
-  mergeDefinition,
-  parseDefinition,
-  urBackendModel,
-} from "../../shared/schema/definition.js";
+import { type CollectionDef, definitionView, parseDefinition, urBackendModel } from "../../shared/schema/definition.js";
+import { fieldsWritten, mergeDefinition } from "../../shared/schema/merge-definition.js";
 import { isUsersCollection, parseCollectionName, USERS } from "../../shared/schema/names.js";
 import { publicFields } from "../../shared/schema/private-values.js";
 import type { Collection } from "../../shared/store/types.js";
@@ -166,7 +161,7 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
     const { project, keyType } = c.get("principal");
     requireSecret(keyType);
     const def = parseDefinition(asWritten(await readJson(c)));
-    if (isUsersCollection(def.name)) assertAuthFieldsDeclarable(def);
+    if (isUsersCollection(def.name)) assertAuthFieldsDeclarable(def.fields);
     const entry = await deps.collections.create(project, def);
     return ok(c, { collection: view(entry, keyType) }, 201);
   });
@@ -184,7 +179,7 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
       });
     }
     const def = parseDefinition(isPlainObject(body) ? { ...body, name } : body);
-    if (isUsersCollection(name)) assertAuthFieldsDeclarable(def);
+    if (isUsersCollection(name)) assertAuthFieldsDeclarable(def.fields);
     return ok(c, { collection: view(await store(deps, project, name, () => def), keyType) });
   });
 
@@ -196,11 +191,12 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
     if (!current) throw new ApiError("COLLECTION_NOT_FOUND");
     const body = await readJson(c);
     // Merged onto what is stored when the change is made (not onto `current`, which may be older).
-    // Fields it leaves alone stay as stored, also rules on auth's fields from before they were refused.
-    const newFields = isPlainObject(body) && (body.fields !== undefined || body.model !== undefined);
+    // Fields it does not name stay as stored, also rules on auth's fields from before they were refused.
     const entry = await store(deps, project, name, (stored) => {
-      const def = mergeDefinition(stored, asWritten(body, stored));
-      if (isUsersCollection(name) && newFields) assertAuthFieldsDeclarable(def);
+      const patch = asWritten(body, stored);
+      const def = mergeDefinition(stored, patch);
+      const written = isUsersCollection(name) ? fieldsWritten(patch) : undefined;
+      if (written) assertAuthFieldsDeclarable(written.fields, written.key);
       return def;
     });
     return ok(c, { collection: view(entry, keyType) });

@@ -8,7 +8,8 @@
 import type { Deps } from "../deps.js";
 import { ApiError, type ErrorDetail } from "../errors.js";
 import type { KeyType, ResolvedProject } from "../principal.js";
-import { type CollectionDef, fieldPaths, outermostPrivatePaths } from "../schema/definition.js";
+import { isPlainObject } from "../sanitize.js";
+import { type CollectionDef, type FieldDef, fieldPaths, outermostPrivatePaths } from "../schema/definition.js";
 import { carries, readonlyPaths, readonlyWrites } from "../schema/readonly-values.js";
 import { validatorsFor } from "../schema/validator.js";
 import { ACCOUNT_FIELDS, PROTECTED_USER_FIELDS } from "./fields.js";
@@ -28,13 +29,15 @@ const declarable = (field: string, rule: string) =>
   (rule === "required" && ["email", "password"].includes(field));
 
 /**
- * 400 VALIDATION_FAILED for a users definition being written that gives a field auth owns a rule
- * auth does not apply (`username` required, a `pattern`, a `default`, `private`…), one detail per
- * field. Only writes are checked: a definition stored before still loads, its rules left out as ever.
+ * 400 VALIDATION_FAILED for the fields of a users definition being written that give a field auth
+ * owns a rule auth does not apply (`username` required, a `pattern`, a `default`, `private`…), one
+ * detail per field at `<key>.<i>`. Only writes are checked: a definition stored before still loads,
+ * its rules left out as ever. A PATCH passes the fields it names, at their positions in its list
+ * (`undefined` where an entry removes one).
  */
-export function assertAuthFieldsDeclarable(def: CollectionDef): void {
-  const details = def.fields.flatMap((field, i) => {
-    if (!AUTH_OWNED.has(field.name)) return [];
+export function assertAuthFieldsDeclarable(fields: ReadonlyArray<FieldDef | undefined>, key = "fields"): void {
+  const details = fields.flatMap((field, i) => {
+    if (!field || !AUTH_OWNED.has(field.name)) return [];
     // false asks for nothing (`required: false`, urBackend's `unique: false`); a default of false is one.
     const rules = Object.entries(field)
       .filter(([rule, value]) => value !== undefined && (value !== false || rule === "default"))
@@ -44,7 +47,7 @@ export function assertAuthFieldsDeclarable(def: CollectionDef): void {
     const message =
       `"${field.name}" belongs to auth, which applies its own rules to it and would not apply ` +
       `${rules.join(", ")}: declare it with its type only`;
-    return [{ path: `fields.${i}`, message }];
+    return [{ path: `${key}.${i}`, message }];
   });
   if (details.length > 0) throw new ApiError("VALIDATION_FAILED", undefined, { details });
 }

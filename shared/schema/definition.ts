@@ -186,6 +186,9 @@ const declaredName = (entry: unknown): string | undefined => {
   return typeof name === "string" ? name : undefined;
 };
 
+/** One top-level field as a body gives it (a PATCH's `fields` entry), normalized like a definition's. */
+export const topLevelFieldSchema = fieldSchema({ depth: 1, named: true, inArray: false }) as z.ZodType<FieldDef>;
+
 function fieldList(place: Place): z.ZodType<FieldDef[]> {
   return z
     .array(fieldSchema(place) as z.ZodType<FieldDef>)
@@ -473,7 +476,7 @@ const tooLarge = (path: string, message: string) =>
   new ApiError("VALIDATION_FAILED", undefined, { details: [{ path, message }] });
 
 /** Refuses a body with too many fields or too heavy patterns, before any of it is compiled. */
-function assertBounded(body: unknown): void {
+export function assertBounded(body: unknown): void {
   if (!isPlainObject(body)) return;
   for (const key of ["fields", "model"]) {
     const limits = { fields: MAX_TOTAL_FIELDS, patternProgram: MAX_PATTERN_PROGRAM };
@@ -512,50 +515,6 @@ export function parseDefinition(body: unknown): CollectionDef {
     );
   }
   return result.data;
-}
-
-/**
- * PATCH: applies a partial definition to the current one. `fields` (or `model`) replace the list
- * when given; `rls` and `aggregate` merge key by key; `permissions` merge per operation (a `null`
- * removes that override, back to the rls default); roles not mentioned are kept.
- * `additionalFields` is kept unless given, except that declaring fields on a collection that had
- * none applies the declared-fields default (false), and removing them all the default of a
- * collection without fields (true). The result is re-validated as a whole.
- */
-export function mergeDefinition(current: CollectionDef, patch: unknown): CollectionDef {
-  if (!isPlainObject(patch)) {
-    throw new ApiError("VALIDATION_FAILED", undefined, { details: [{ path: "", message: "Expected an object" }] });
-  }
-  if (patch.name !== undefined && patch.name !== current.name) {
-    throw new ApiError("VALIDATION_FAILED", undefined, {
-      details: [{ path: "name", message: "A collection cannot be renamed" }],
-    });
-  }
-  const merged: Raw = { ...definitionView(current) };
-  const patchFields = patch.fields ?? patch.model;
-  for (const key of Object.keys(patch)) {
-    const value = patch[key];
-    if (key === "model" || key === "fields") {
-      if (patch.fields !== undefined && patch.model !== undefined) merged.model = patch.model;
-      merged.fields = patchFields;
-    } else if (key === "permissions" && isPlainObject(value)) {
-      const permissions: Raw = { ...current.permissions };
-      for (const op of Object.keys(value)) {
-        if (value[op] === null) delete permissions[op];
-        else permissions[op] = value[op];
-      }
-      merged.permissions = permissions;
-    } else if ((key === "rls" || key === "aggregate") && isPlainObject(value) && isPlainObject(merged[key])) {
-      merged[key] = { ...(merged[key] as Raw), ...value };
-    } else if (key !== "name") {
-      merged[key] = value;
-    }
-  }
-  // Fields declared where there were none, or all removed: that case's default applies, as with PUT.
-  const hadFields = current.fields.length > 0;
-  const hasFields = Array.isArray(merged.fields) && merged.fields.length > 0;
-  if (patch.additionalFields === undefined && hasFields !== hadFields) delete merged.additionalFields;
-  return parseDefinition(merged);
 }
 
 function viewField(field: ItemDef & { name?: string; key?: string }): Raw {
