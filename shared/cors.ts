@@ -17,6 +17,8 @@ export const CORS_ALLOW_HEADERS = [
   // urBackend's SDK sets its own User-Agent, which Firefox sends (and so asks for in the preflight).
   "user-agent",
 ];
+/** A header saying what a successful answer could not do and what to do (a login that set no refresh cookie). */
+export const HINT_HEADER = "x-edgeback-hint";
 export const CORS_EXPOSE_HEADERS = [
   "x-request-id",
   "etag",
@@ -27,6 +29,8 @@ export const CORS_EXPOSE_HEADERS = [
   "x-ratelimit-limit",
   "x-ratelimit-remaining",
   "x-ratelimit-reset",
+  // Read by the page's own code too.
+  HINT_HEADER,
   // Served files.
   "accept-ranges",
   "content-range",

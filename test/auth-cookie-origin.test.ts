@@ -199,6 +199,29 @@ it("each project has its own cookie: another tenant's login form, or a sign-in t
   expect([other.status, other.json.data?.user.email]).toEqual([200, "attacker@evil.example"]);
 });
 
+it("with an empty allowlist a page's login sets no cookie and says why in x-edgeback-hint; its refresh names allowedOrigins", async () => {
+  env = await authTestEnv();
+  const DEV = "http://localhost:5173"; // a Vite page; allowedOrigins is empty, the default
+  await env.signup("dev@example.com");
+  const body = { email: "dev@example.com", password: PASSWORD };
+  const login = await env.api("POST", "/login", { headers: { origin: DEV }, body });
+  expect([login.status, env.cookie.value(login), login.json.data.refreshToken]).toEqual([200, undefined, undefined]);
+  expect(login.headers.get("x-edgeback-hint")).toMatch(
+    /^no refresh cookie is set for http:\/\/localhost:5173: the project's allowedOrigins is empty\. Add http:\/\/localhost:5173 to the project's allowedOrigins, or .*x-refresh-token-mode: header/,
+  );
+  expect(login.headers.get("access-control-expose-headers")?.split(",")).toContain("x-edgeback-hint");
+  const missing = await env.api("POST", "/refresh-token", { headers: { origin: DEV } });
+  expect([missing.status, missing.json.code]).toEqual([401, "REFRESH_TOKEN_INVALID"]);
+  expect(missing.json.message).toMatch(
+    /^Refresh token missing: no refresh cookie is set for http:\/\/localhost:5173: the project's allowedOrigins is empty\. Add http:\/\/localhost:5173 .*x-refresh-token-mode: header/,
+  );
+  // Header mode has the token in the body, and a server gets the cookie: no hint for either.
+  const header = await env.api("POST", "/login", { headers: { origin: DEV, "x-refresh-token-mode": "header" }, body });
+  const server = await env.api("POST", "/login", { body });
+  expect([header.json.data.refreshToken !== undefined, header.headers.get("x-edgeback-hint")]).toEqual([true, null]);
+  expect([env.cookie.value(server) !== undefined, server.headers.get("x-edgeback-hint")]).toEqual([true, null]);
+});
+
 it("a refresh with no token from a page on another site says why no cookie came and names header mode", async () => {
   env = await authTestEnv();
   const DEV = "http://localhost:5173"; // a Vite page against the API's http://localhost: another site for a browser

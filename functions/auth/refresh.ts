@@ -25,7 +25,7 @@ export function refreshRoutes(rt: AuthRuntime): Hono<AppEnv> {
     const scope = await scopeOf(c, rt);
     const { settings, cols, now } = scope;
     const sent = readRefreshToken(c, await readJson(c), scope.project.id);
-    if (!sent) throw refreshTokenMissing(c, rt.deps.config.publicUrl);
+    if (!sent) throw refreshTokenMissing(c, scope.project.allowedOrigins, rt.deps.config.publicUrl);
     if (sent.source === "cookie") assertCookieOrigin(c, scope.project.allowedOrigins, rt.deps.config.publicUrl);
     // Several copies of the cookie: spending the first could sign the browser in to the account of
     // whoever planted it (login CSRF), so none is spent.

@@ -11,7 +11,7 @@ import { parse } from "hono/utils/cookie";
 import type { Config } from "../../shared/config.js";
 import { sha256Hex, timingSafeEqual } from "../../shared/crypto.js";
 import { ApiError } from "../../shared/errors.js";
-import { loopbackHost, originNamedOverTls } from "../../shared/origin.js";
+import { loopbackHost, originNamedOverTls, parseOrigin } from "../../shared/origin.js";
 import type { ResolvedProject } from "../../shared/principal.js";
 
 const COOKIE_PATH = "/api/userAuth";
@@ -92,14 +92,45 @@ const ownOrigin = (c: Context, origin: string, publicUrl: string | undefined) =>
   [new URL(c.req.url).origin, publicUrl && new URL(publicUrl).origin].includes(origin);
 
 /**
- * 401 for a refresh that carries no token at all. A page on another origin is told why its cookie
- * may not have come: a browser neither stores nor sends a SameSite=Lax cookie on a cross-site fetch
- * (localhost:5173 against 127.0.0.1:8787, an app's domain against workers.dev), and some block
- * third-party cookies whatever SameSite says; header mode needs no cookie.
+ * Why no refresh cookie was set for the request's origin, and what to do; undefined when the origin
+ * may use the cookie, or is no origin an allowlist could name (then the cause is something else).
+ * Built only when failing or withholding the cookie.
  */
-export function refreshTokenMissing(c: Context, publicUrl: string | undefined): ApiError {
+export function cookieWithheldReason(
+  c: Context,
+  allowedOrigins: readonly string[],
+  publicUrl: string | undefined,
+): string | undefined {
+  const origin = c.req.header("origin");
+  if (!origin || !parseOrigin(origin) || cookieOriginAllowed(c, allowedOrigins, publicUrl)) return undefined;
+  // Only a bare-host or wildcard entry over plain http (not localhost) names an origin without
+  // naming it for the cookie: an unlisted origin is refused before (ORIGIN_NOT_ALLOWED).
+  const why =
+    allowedOrigins.length === 0
+      ? "the project's allowedOrigins is empty"
+      : "the project's allowedOrigins names it only by a hostname or wildcard entry, which counts over https alone";
+  return (
+    `no refresh cookie is set for ${origin}: ${why}. Add ${origin} to the project's allowedOrigins, ` +
+    "or sign in with `x-refresh-token-mode: header` and send the refresh token in `x-refresh-token`"
+  );
+}
+
+/**
+ * 401 for a refresh that carries no token at all. A page on another origin is told why its cookie
+ * did not come: the allowlist does not name its origin, so none was set (cookieWithheldReason); or,
+ * named, a browser neither stores nor sends a SameSite=Lax cookie on a cross-site fetch (localhost:5173
+ * against 127.0.0.1:8787, an app's domain against workers.dev), and some block third-party cookies
+ * whatever SameSite says; header mode needs no cookie.
+ */
+export function refreshTokenMissing(
+  c: Context,
+  allowedOrigins: readonly string[],
+  publicUrl: string | undefined,
+): ApiError {
   const origin = c.req.header("origin");
   if (!origin || ownOrigin(c, origin, publicUrl)) return new ApiError("REFRESH_TOKEN_INVALID", "Refresh token missing");
+  const withheld = cookieWithheldReason(c, allowedOrigins, publicUrl);
+  if (withheld) return new ApiError("REFRESH_TOKEN_INVALID", `Refresh token missing: ${withheld}`);
   return new ApiError(
     "REFRESH_TOKEN_INVALID",
     "Refresh token missing: no refresh cookie came with this request. A page on another site gets none " +
@@ -146,6 +177,7 @@ function secureFor(c: Context, config: Pick<Config, "publicUrl">, sameSite: Conf
 /**
  * Sets the project's refresh-token cookie for `maxAgeSeconds`, where the request's origin may use it
  * (cookieOriginAllowed); another origin gets the token in the body only, when it asks for it.
+ * Whether it was set.
  */
 export function setRefreshCookie(
   c: Context,
@@ -153,8 +185,8 @@ export function setRefreshCookie(
   project: Pick<ResolvedProject, "id" | "allowedOrigins">,
   token: string,
   maxAgeSeconds: number,
-): void {
-  if (!cookieOriginAllowed(c, project.allowedOrigins, config.publicUrl)) return;
+): boolean {
+  if (!cookieOriginAllowed(c, project.allowedOrigins, config.publicUrl)) return false;
   setCookie(c, refreshCookieName(project.id), token, {
     httpOnly: true,
     secure: secureFor(c, config, config.cookieSameSite),
@@ -162,6 +194,7 @@ export function setRefreshCookie(
     path: COOKIE_PATH,
     maxAge: maxAgeSeconds,
   });
+  return true;
 }
 
 /** Clears the project's refresh-token cookie. */
