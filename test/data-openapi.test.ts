@@ -511,3 +511,37 @@ describe("list parameters", () => {
     expect(dotted.json.data.items.map((item: Doc) => item.count)).toEqual([6]);
   });
 });
+
+describe("patterns say what the API takes", () => {
+  it("the {id} parameter is lower-case hex, as the API takes ids; an upper-case one is refused by both", async () => {
+    await env.defineCollection(posts);
+    const doc: Doc = (await env.sk("GET", OPENAPI)).json;
+    const parameter = doc.paths["/api/data/posts/{id}"].parameters.find((p: Doc) => p.name === "id");
+    const pattern = new RegExp(parameter.schema.pattern);
+    const created = await env.sk("POST", "/api/data/posts", { title: "one" });
+    const id: string = created.json.data._id;
+    expect([pattern.test(id), (await env.sk("GET", `/api/data/posts/${id}`)).status]).toEqual([true, 200]);
+    const upper = await env.sk("GET", `/api/data/posts/${id.toUpperCase()}`);
+    expect([pattern.test(id.toUpperCase()), upper.status, upper.json.code]).toEqual([false, 400, "INVALID_ID"]);
+  });
+
+  it("a username in capitals fits the signup and update-profile bodies, as the API takes it (lower-cased)", async () => {
+    const fits = bodyChecker((await env.pk("GET", OPENAPI)).json);
+    const auth = createAuthApp(env.deps);
+    const body = { email: "jane@example.com", password: "correct horse", username: "Jane.Doe" };
+    expect(fits("/api/userAuth/signup", "post", body)).toBeNull();
+    const signup = await call(auth, "POST", "/api/userAuth/signup", { key: env.project.pk, body });
+    expect([signup.status, signup.json.data.user.username]).toEqual([201, "jane.doe"]);
+    expect(fits("/api/userAuth/update-profile", "put", { username: "Jane_D" })).toBeNull();
+    const token = signup.json.data.accessToken;
+    const update = await call(auth, "PUT", "/api/userAuth/update-profile", {
+      key: env.project.pk,
+      token,
+      body: { username: "Jane_D" },
+    });
+    expect([update.status, update.json.data.user.username]).toEqual([200, "jane_d"]);
+    // What both refuse stays refused: too short, or starting with a dot.
+    for (const username of ["Jo", ".Jane"])
+      expect(fits("/api/userAuth/signup", "post", { ...body, username })).not.toBeNull();
+  });
+});

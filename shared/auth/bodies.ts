@@ -24,7 +24,8 @@ export const usernameSchema = z
   .string()
   .trim()
   .toLowerCase()
-  .regex(USERNAME_PATTERN, "must be 3–32 letters, digits, _ . or -, starting with a letter, digit or _");
+  .regex(USERNAME_PATTERN, "must be 3–32 letters, digits, _ . or -, starting with a letter, digit or _")
+  .describe("Case-insensitive: stored lower-cased");
 
 /** A one-time code: six digits (a number is accepted and read as its digits). */
 export const otpSchema = z.union([z.string().trim(), z.int().min(0).max(999_999)]).transform((v, ctx) => {

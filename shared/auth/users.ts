@@ -26,8 +26,12 @@ export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 /** Usernames are case-insensitive: stored trimmed and lower-cased. */
 export const normalizeUsername = (username: string) => username.trim().toLowerCase();
 
-/** 3–32 characters: letters, digits, `_`, `.`, `-`; starting with a letter, digit or `_`. */
-export const USERNAME_PATTERN = /^[a-z0-9_][a-z0-9_.-]{2,31}$/;
+/**
+ * 3–32 characters: letters, digits, `_`, `.`, `-`; starting with a letter, digit or `_`. Letters of
+ * either case: a username is lower-cased before this check, and the OpenAPI document publishes this
+ * pattern for what a client may send (`Jane.Doe`).
+ */
+export const USERNAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{2,31}$/;
 
 /** An account without its internal fields (the password hash) and any password stored as a profile field: what the account's own callers see. */
 export function accountView(doc: Doc): Record<string, unknown> {

@@ -73,11 +73,12 @@ function listParameters(def: CollectionDef, secret: boolean) {
   ];
 }
 
+/** Lower case only: a document's id is taken as written, and an upper-case one is 400 INVALID_ID (shared/ids.ts). */
 const idParameter = {
   name: "id",
   in: "path",
   required: true,
-  schema: { type: "string", pattern: "^[0-9a-fA-F]{24}$" },
+  schema: { type: "string", pattern: "^[0-9a-f]{24}$" },
 };
 const ifMatch = {
   name: "If-Match",
