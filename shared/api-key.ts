@@ -22,7 +22,7 @@ export function requireApiKey(
     const header = c.req.header("x-api-key");
     const query = header ? undefined : c.req.query("key");
     const key = header || query;
-    if (!key) throw new ApiError("API_KEY_MISSING");
+    if (!key) throw apiKeyMissing(c.req.header("authorization"));
     // A secret key in a URL ends up in logs and browser history: refuse it there (the message
     // follows from the key's prefix alone, so it tells nothing of whether the key is valid).
     const inUrl = header ? undefined : keyTypeOf(key);
@@ -48,6 +48,19 @@ export function requireApiKey(
       deps.inFlight.leave(projectId);
     }
   };
+}
+
+/**
+ * API_KEY_MISSING, saying where the key goes when it came as `Authorization: Bearer pk_…/sk_…` (where
+ * other services take theirs). Told by the prefix alone: the key is neither checked nor repeated.
+ */
+function apiKeyMissing(authorization: string | undefined): ApiError {
+  const bearer = bearerToken(authorization);
+  if (bearer === undefined || !/^(pk|sk)_/.test(bearer)) return new ApiError("API_KEY_MISSING");
+  return new ApiError(
+    "API_KEY_MISSING",
+    "API key missing: an API key came in Authorization: Bearer, which carries a user's access token here; send the key in the x-api-key header",
+  );
 }
 
 /** ORIGIN_NOT_ALLOWED saying which origin was refused (the caller's own; the allowlist stays unsaid). */

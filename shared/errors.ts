@@ -10,7 +10,8 @@ export const ERROR_CODES = {
   INVALID_QUERY: [400, "Invalid query"],
   INVALID_FIELD_NAME: [400, "Invalid field name"],
   INVALID_ID: [400, "Invalid id"],
-  OTP_INVALID: [400, "Invalid code"],
+  // The same for every account (no enumeration): whether it was ever right is not told.
+  OTP_INVALID: [400, "Invalid code: it is wrong, was used already, or a newer code replaced it"],
   OTP_EXPIRED: [400, "Code expired"],
   API_KEY_MISSING: [401, "API key missing"],
   // One answer for every reason (shared/api-key.ts), so it names them all: a rotated key reads like a typo.
@@ -170,6 +171,20 @@ export class ApiError extends Error {
     this.headers = options.headers;
   }
 }
+
+/**
+ * 401 AUTH_REQUIRED: its message is API.md's fixed text (apps and urBackend's SDK compare it), so
+ * what to send is said in `details`.
+ */
+export const authRequired = () =>
+  new ApiError("AUTH_REQUIRED", undefined, {
+    details: [
+      {
+        path: "authorization",
+        message: "send the signed-in user's access token (from signup or login) as Authorization: Bearer <accessToken>",
+      },
+    ],
+  });
 
 /** Shorthand for `new ApiError(...)`, for use in expressions. */
 export function apiError(code: ErrorCode, message?: string, details?: ErrorDetail[]): ApiError {

@@ -92,13 +92,17 @@ export function allowlistEntryRefusal(entry: string): string {
   return "must be an origin (https://app.example.com), a hostname (app.example.com) or *.example.com";
 }
 
+/** An origin followed by the root path's one `/`, as an address bar shows it (`http://localhost:5173/`). */
+const ORIGIN_WITH_ROOT = /^([a-z][a-z0-9+.-]*:\/\/[^/?#@\\\s]+)\/$/i;
+
 /**
- * The canonical text of a new allowlist entry (lower case, default port dropped); null when invalid
- * or refused: `null` (the opaque origin, which parseOrigin never matches) and a wildcard over an IP
- * address. Entries stored before those were refused still load: `*.127.0.0.1` matches 127.0.0.1.
+ * The canonical text of a new allowlist entry (lower case, default port dropped, the root path's `/`
+ * an address bar adds dropped); null when invalid or refused: `null` (the opaque origin, which
+ * parseOrigin never matches) and a wildcard over an IP address. Entries stored before those were
+ * refused still load: `*.127.0.0.1` matches 127.0.0.1.
  */
 export function normalizeAllowlistEntry(entry: string): string | null {
-  const value = entry.trim();
+  const value = entry.trim().replace(ORIGIN_WITH_ROOT, "$1");
   if (isOpaqueOrigin(value) || isIpWildcard(value)) return null;
   const parsed = parseAllowlistEntry(value);
   if (!parsed) return null;

@@ -1,4 +1,4 @@
-import { ApiError, type ErrorCode } from "./errors.js";
+import { ApiError, authRequired, type ErrorCode } from "./errors.js";
 import type { KeyType } from "./principal.js";
 import { type AccessRule, type CollectionDef, type Operation, SYSTEM_FIELDS } from "./schema/definition.js";
 
@@ -57,7 +57,7 @@ export function authorize(
   operation: Operation,
 ): string | null {
   const decision = decideAccess(caller, rulesFor(def)[operation], operation);
-  if (!decision.allowed) throw new ApiError(decision.code);
+  if (!decision.allowed) throw decision.code === "AUTH_REQUIRED" ? authRequired() : new ApiError(decision.code);
   return decision.ownerId;
 }
 

@@ -223,6 +223,12 @@ describe("projects", () => {
     ["unknown key", { name: "a", owner: "me" }, ""],
     ["origin with path", { name: "a", allowedOrigins: ["https://a.example.com/app"] }, "allowedOrigins.0"],
     ["origin with userinfo", { name: "a", allowedOrigins: ["https://x@a.example.com"] }, "allowedOrigins.0"],
+    ["origin with two slashes", { name: "a", allowedOrigins: ["https://a.example.com//"] }, "allowedOrigins.0"],
+    [
+      "origin with a path and a slash",
+      { name: "a", allowedOrigins: ["https://a.example.com/app/"] },
+      "allowedOrigins.0",
+    ],
     ["bare star", { name: "a", allowedOrigins: ["ok.example.com", "*"] }, "allowedOrigins.1"],
     ["star over a TLD", { name: "a", allowedOrigins: ["ok.example.com", "*.com"] }, "allowedOrigins.1"],
     ["star over a public suffix", { name: "a", allowedOrigins: ["*.CO.UK"] }, "allowedOrigins.0"],
@@ -283,6 +289,13 @@ describe("projects", () => {
       allowedOrigins: ["HTTPS://App.Example.com:443", "*.Example.org", "localhost", "localhost"],
     });
     expect(project.allowedOrigins).toEqual(["https://app.example.com", "*.example.org", "localhost"]);
+  });
+
+  it("drops the one trailing slash of an origin copied from the address bar, on create and PATCH", async () => {
+    const { project } = await createProject({ name: "a", allowedOrigins: ["http://localhost:5173/"] });
+    expect(project.allowedOrigins).toEqual(["http://localhost:5173"]);
+    const res = await admin("PATCH", `/projects/${project.id}`, { allowedOrigins: ["HTTPS://App.Example.com:443/ "] });
+    expect([res.status, res.json.data.allowedOrigins]).toEqual([200, ["https://app.example.com"]]);
   });
 
   it("refuses a wildcard over a public suffix on PATCH too, and takes one over a site under it or localhost", async () => {

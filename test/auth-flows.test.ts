@@ -851,6 +851,14 @@ describe("email verification", () => {
     const res = await env.api("POST", "/verify-email", { body: { email: "a@example.com", otp } });
     expect(res.status).toBe(200);
     expect((await env.api("GET", "/me", { token: session.accessToken })).json.data.emailVerified).toBe(true);
+    // The same code again is a miss like any other (no "already verified": that would tell who is),
+    // whose message names that case.
+    const again = await env.api("POST", "/verify-email", { body: { email: "a@example.com", otp } });
+    expect([again.status, again.json.code, again.json.message]).toEqual([
+      400,
+      "OTP_INVALID",
+      "Invalid code: it is wrong, was used already, or a newer code replaced it",
+    ]);
     // Verified: no more codes, and the same answer as for anyone.
     env.clock.advance(61_000);
     expect((await env.api("POST", "/resend-verification", { body: { email: "a@example.com" } })).status).toBe(200);

@@ -194,6 +194,21 @@ describe("list query", () => {
       expect([loose.status, loose.json.data?.items.length]).toEqual([200, 1]);
     });
 
+    it("an unknown parameter that looks like an offset or an operator suffix says what to use instead", async () => {
+      const skip = await list("skip=0");
+      expect([skip.status, skip.json.code]).toEqual([400, "INVALID_QUERY"]);
+      expect(skip.json.message).toMatch(/unknown field "skip".*to page, use page .*or cursor/);
+      const all = await list("tags_all=red,blue");
+      expect([all.status, all.json.code]).toEqual([400, "INVALID_QUERY"]);
+      expect(all.json.message).toContain(
+        '"_all" is not a filter suffix (they are _gte, _gt, _lte, _lt, _ne, _nin, _in, _exists, _regex)',
+      );
+      expect(all.json.message).toContain('filter={"tags":{"$all":[');
+      // The way it points to works; a key whose stem is no field either keeps the plain message.
+      expect((await list(`filter=${encodeURIComponent('{"tags":{"$all":["red"]}}')}`)).status).toBe(200);
+      expect((await list("nope_all=1")).json.message).toMatch(/does not declare it$/);
+    });
+
     it("never treats reserved names as filters", async () => {
       const res = await list("fields=&select=&search=&searchFields=&count=false&limit=100");
       expect(res.json.data.total).toBe(60);

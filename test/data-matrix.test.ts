@@ -309,9 +309,14 @@ describe("§4.2 key-behaviour matrix", () => {
       if (fixed) expect(res.json.message).toBe(fixed);
       // A bulk refused for one item names it (the second, or the first when every insert is denied).
       const itemCode = op.startsWith("bulk") && (want.code === "OWNER_MISMATCH" || want.code === "INSERT_DENIED");
-      expect(res.json.details?.map((d: { index: number }) => d.index)).toEqual(
-        itemCode ? [want.code === "INSERT_DENIED" ? 0 : 1] : undefined,
-      );
+      // AUTH_REQUIRED's details say what to send (its message is fixed).
+      if (want.code === "AUTH_REQUIRED") {
+        expect(res.json.details).toEqual([{ path: "authorization", message: expect.stringContaining("Bearer") }]);
+      } else {
+        expect(res.json.details?.map((d: { index: number }) => d.index)).toEqual(
+          itemCode ? [want.code === "INSERT_DENIED" ? 0 : 1] : undefined,
+        );
+      }
       // Nothing changed, and nothing stored was shown.
       expect(stored).toEqual(seeded);
       for (const doc of seeded) expect(res.text).not.toContain(doc._id);

@@ -88,7 +88,10 @@ describe("normalizeAllowlistEntry", () => {
     ["http://localhost:5173", "http://localhost:5173"],
     ["App.Example.com", "app.example.com"],
     ["*.Example.com", "*.example.com"],
-    ["https://app.example.com/", null],
+    ["https://app.example.com/", "https://app.example.com"], // as an address bar shows it
+    ["http://localhost:5173/", "http://localhost:5173"],
+    ["https://app.example.com//", null],
+    ["app.example.com/", null],
     ["https://app.example.com/path", null],
     ["https://user@app.example.com", null],
     ["https://*.example.com", null],

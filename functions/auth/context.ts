@@ -6,7 +6,7 @@ import { type AuthSettings, authSettingsOf } from "../../shared/auth/settings.js
 import type { AuthCollections, AuthStore } from "../../shared/auth/store.js";
 import type { UserDoc } from "../../shared/auth/users.js";
 import type { Deps } from "../../shared/deps.js";
-import { ApiError } from "../../shared/errors.js";
+import { ApiError, authRequired } from "../../shared/errors.js";
 import { isId } from "../../shared/ids.js";
 import type { oneAtATime } from "../../shared/one-at-a-time.js";
 import type { KeyType, ResolvedProject } from "../../shared/principal.js";
@@ -58,7 +58,7 @@ export async function projectScope(rt: AuthRuntime, project: ResolvedProject, ke
  */
 export async function requireUser(c: Context<AppEnv>, rt: AuthRuntime): Promise<UserScope> {
   const token = bearerToken(c.req.header("authorization"));
-  if (token === undefined) throw new ApiError("AUTH_REQUIRED");
+  if (token === undefined) throw authRequired();
   const scope = await scopeOf(c, rt);
   const { userId, claims } = await verifyAccessToken(scope.project, token, scope.now);
   const sessionId = claims.sid;

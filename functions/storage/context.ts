@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../../shared/app.js";
 import { callerOf } from "../../shared/caller.js";
 import type { Deps } from "../../shared/deps.js";
-import { ApiError } from "../../shared/errors.js";
+import { ApiError, authRequired } from "../../shared/errors.js";
 import { publicBaseUrl } from "../../shared/http.js";
 import type { ResolvedProject } from "../../shared/principal.js";
 import { randomFileKey, userFolder } from "../../shared/storage/paths.js";
@@ -42,7 +42,7 @@ export async function writer(c: Ctx, rt: StorageRuntime): Promise<Actor> {
   }
   const caller = await callerOf(c, rt.deps.clock);
   if (caller.tokenError) throw new ApiError(caller.tokenError);
-  if (!caller.userId) throw new ApiError("AUTH_REQUIRED");
+  if (!caller.userId) throw authRequired();
   return { project, policy, userId: caller.userId };
 }
 

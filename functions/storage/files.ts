@@ -5,7 +5,7 @@ import type { AppEnv } from "../../shared/app.js";
 import { callerOf } from "../../shared/caller.js";
 import { sha256Hex } from "../../shared/crypto.js";
 import { etagMatches } from "../../shared/documents.js";
-import { ApiError } from "../../shared/errors.js";
+import { ApiError, authRequired } from "../../shared/errors.js";
 import { ok, parseWith, publicBaseUrl, queryParams, readJson } from "../../shared/http.js";
 import { whileUnderWay } from "../../shared/in-flight.js";
 import { limitRequest } from "../../shared/ratelimit/middleware.js";
@@ -209,7 +209,7 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
     if (keyType === "publishable") {
       const caller = await callerOf(c, deps.clock);
       if (caller.tokenError) throw new ApiError(caller.tokenError);
-      if (!caller.userId) throw new ApiError("AUTH_REQUIRED");
+      if (!caller.userId) throw authRequired();
       if (file.ownerId !== caller.userId)
         throw new ApiError("FORBIDDEN", "Only its uploader or the secret key may delete this file");
     }

@@ -100,6 +100,26 @@ const OBJECT_TEXT = "[object Object]";
 const OBJECT_HINT =
   'got "[object Object]", an object turned into text: use an operator suffix (price_gt=3) or filter={"price":{"$gt":3}} (JSON)';
 
+/** Paging parameters of other APIs (urBackend's SDK documents `skip`), read here as filters. */
+const OFFSET_PARAMS: ReadonlySet<string> = new Set(["skip", "offset"]);
+const SUFFIX_LIST = SUFFIXES.map((op) => `_${op}`).join(", ");
+
+/**
+ * What a query-string key naming no declared field was probably meant as: an offset (pages here are
+ * `page` or `cursor`), or a field with an operator suffix this parser lacks (`tags_all`), which the
+ * JSON `filter` has. Built only for the error.
+ */
+function unknownParamHint(key: string, ctx: QueryContext): string | undefined {
+  if (OFFSET_PARAMS.has(key))
+    return `"${key}" is not an offset here: to page, use page (1, 2, … with limit) or cursor (the nextCursor of the previous page)`;
+  const cut = key.lastIndexOf("_");
+  if (cut <= 0 || !resolveField(key.slice(0, cut), ctx).known) return undefined;
+  return (
+    `"${key.slice(cut)}" is not a filter suffix (they are ${SUFFIX_LIST}): for other operators use the JSON ` +
+    `filter parameter, filter={"${key.slice(0, cut)}":{"$all":[…]}} ($all, $size, $elemMatch, $not and the suffixes' own)`
+  );
+}
+
 /** One clause per non-reserved query parameter (repeats of one key AND together); an object turned into text is refused. */
 export function paramFilterClauses(params: URLSearchParams, ctx: QueryContext): QueryFilter[] {
   const clauses: QueryFilter[] = [];
@@ -108,7 +128,7 @@ export function paramFilterClauses(params: URLSearchParams, ctx: QueryContext): 
     if (clauses.length === MAX_FILTER_PARAMS) throw invalidQuery(key, `at most ${MAX_FILTER_PARAMS} filter parameters`);
     if (raw === OBJECT_TEXT) throw invalidQuery(key, OBJECT_HINT);
     const { path, op } = splitKey(key, ctx);
-    assertPath(key, path, op === "exists" ? "shape" : "filter", ctx);
+    assertPath(key, path, op === "exists" ? "shape" : "filter", ctx, unknownParamHint);
     const clause = { [path]: condition(key, path, op, raw, ctx) };
     // A system field's suffix is always the operator: its index then serves the filter alone.
     const alsoAField = !ctx.fields?.size && EDGEBACK_SUFFIXES.has(op) && !SYSTEM_FIELDS.has(path);

@@ -147,12 +147,23 @@ export function restrictedFor(path: string, use: PathUse, ctx: QueryContext): bo
   });
 }
 
-/** Throws INVALID_QUERY unless the path is well-formed, usable by this caller, and one the collection can hold. */
-export function assertPath(param: string, path: string, use: PathUse, ctx: QueryContext): void {
+/**
+ * Throws INVALID_QUERY unless the path is well-formed, usable by this caller, and one the collection
+ * can hold. `unknownHint` may add what an unknown path was probably meant as (called only then).
+ */
+export function assertPath(
+  param: string,
+  path: string,
+  use: PathUse,
+  ctx: QueryContext,
+  unknownHint?: (path: string, ctx: QueryContext) => string | undefined,
+): void {
   const problem = pathProblem(path);
   if (problem) throw invalidQuery(param, `${problem} (${JSON.stringify(path.slice(0, 64))})`);
   if (restrictedFor(path, use, ctx)) throw invalidQuery(param, `field "${path}" is private`);
   if (ctx.closed && !resolveField(path, ctx).known) {
-    throw invalidQuery(param, `unknown field "${path}": the collection's definition does not declare it`);
+    const hint = unknownHint?.(path, ctx);
+    const unknown = `unknown field "${path}": the collection's definition does not declare it`;
+    throw invalidQuery(param, hint ? `${unknown}. ${hint}` : unknown);
   }
 }
