@@ -1,6 +1,7 @@
 /**
  * Readonly profile fields (an app's `plan`, set only by its server): a pk signup or update-profile
- * naming one (even `null`, nested too) is 400 and writes nothing; without it the default applies at
+ * changing one (`null` too, nested too) is 400 and writes nothing; one carrying it unchanged (the
+ * default at signup, the stored value on update-profile) passes; without it the default applies at
  * signup and update-profile keeps the stored value; the sk sets it; every view shows it (it is not
  * private). The pk OpenAPI bodies leave it out and `auth.User` marks it `readOnly`.
  */
@@ -55,6 +56,11 @@ describe("signup", () => {
     expect((await env.login("eve@example.com")).status).toBe(401);
   });
 
+  it("with the pk naming the default: it applies", async () => {
+    const session = await env.signup("ann@example.com", { name: "Ann", plan: "free" });
+    expect(await skView(session.accessToken)).toMatchObject({ name: "Ann", plan: "free" });
+  });
+
   it("with the pk not naming them: the default applies, and the pk sees it", async () => {
     const session = await env.signup("ann@example.com", { name: "Ann", settings: { theme: "dark" } });
     expect(session.user).toMatchObject({ name: "Ann", plan: "free", settings: { theme: "dark" } });
@@ -99,6 +105,24 @@ describe("update-profile", () => {
       expect(res.json).toMatchObject({ code: "VALIDATION_FAILED", details: [{ path, message: READONLY }] });
     }
     expect(await skView(token)).toMatchObject({ name: "Ann", plan: "pro", settings: { theme: "dark", tier: 2 } });
+  });
+
+  it("with the pk sending back the profile as read: 200, only what it changed changes", async () => {
+    const token = await ann();
+    const { name, plan, settings } = (await env.api("GET", "/me", { token })).json.data;
+    expect({ plan, settings }).toEqual({ plan: "pro", settings: { theme: "dark", tier: 2 } });
+    const res = await pkPut(token, { name: `${name}a`, plan, settings: { ...settings, theme: "light" } });
+    expect(res.status, res.text).toBe(200);
+    expect(await skView(token)).toMatchObject({
+      name: "Anna",
+      plan: "pro",
+      settings: { theme: "light", tier: 2 },
+      staffNote: "staff",
+    });
+    // The private staff note it never read is still refused as private, whatever its value.
+    const named = await pkPut(token, { plan, staffNote: "staff" });
+    expect(named.status).toBe(400);
+    expect(named.json.details).toEqual([{ path: "staffNote", message: "is private: only the secret key can set it" }]);
   });
 
   it("with the pk not naming them: the stored values stay, inside a replaced object too", async () => {

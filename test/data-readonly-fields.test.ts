@@ -1,9 +1,11 @@
 /**
- * Readonly fields (`readonly: true`, API.md §4.1): only the secret key writes them, at any depth. A
- * publishable-key insert, PUT, PATCH or bulk insert naming one (even `null`) is 400 and writes
- * nothing; without naming it, its default applies on insert and a PUT or PATCH keeps the stored
- * value. The definition shows the flag and keeps it through a GET → PUT round trip; the pk OpenAPI
- * document marks it `readOnly` and leaves it out of the pk bodies.
+ * Readonly fields (`readonly: true`, API.md §4.1): only the secret key changes them, at any depth. A
+ * publishable-key insert, PUT, PATCH or bulk insert that would change one (`null` too) is 400 and
+ * writes nothing; one that carries it unchanged (the stored value, the default on an insert or a new
+ * array item) passes, so a document read can be written back whole; without naming it, its default
+ * applies on insert and a PUT or PATCH keeps the stored value. The definition shows the flag and keeps
+ * it through a GET → PUT round trip; the pk OpenAPI document marks it `readOnly` and leaves it out of
+ * the pk bodies.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers.js";
@@ -72,6 +74,9 @@ const skCount = async () => (await env.sk("GET", "/api/data/orders?count=true"))
 const pkWrite = (method: string, path: string, body: unknown) =>
   env.pk(method, `/api/data/orders${path}`, { token, body });
 
+/** PAID as its owner reads it: without the private fraudScore. */
+const { fraudScore: _, ...AS_READ } = PAID;
+
 /** An order stored by the sk for OWNER, every readonly value set. */
 async function paidOrder(): Promise<string> {
   const res = await env.sk("POST", "/api/data/orders", { ...PAID, userId: OWNER });
@@ -79,12 +84,15 @@ async function paidOrder(): Promise<string> {
   return res.json.data._id;
 }
 
-describe("a publishable-key write naming a readonly field is 400 and writes nothing", () => {
+describe("a publishable-key write changing a readonly value is 400 and writes nothing", () => {
   it.each([
     [{ status: "paid" }, ["status"]],
     [{ status: null }, ["status"]],
     [{ payment: { method: "card", reference: "forged" } }, ["payment.reference"]],
-    [{ lines: [{ sku: "a" }, { sku: "b", price: 0 }] }, ["lines.price"]],
+    [{ lines: [{ sku: "a" }, { sku: "b", price: 1 }] }, ["lines.price"]],
+    [{ lines: [{ sku: "a", price: null }] }, ["lines.price"]],
+    // No default: nothing is what the server would set.
+    [{ payment: { method: "card", reference: "" } }, ["payment.reference"]],
     [{ fraudScore: 0 }, ["fraudScore"]],
     [
       { status: "paid", payment: { reference: null }, lines: [{ price: 1 }] },
@@ -113,9 +121,9 @@ describe("a publishable-key write naming a readonly field is 400 and writes noth
       ["PATCH", { status: "pending" }, ["status"]],
       ["PATCH", { status: null }, ["status"]],
       ["PATCH", { payment: { method: "cash", reference: null } }, ["payment.reference"]],
-      ["PATCH", { lines: [{ sku: "a", price: 0 }] }, ["lines.price"]],
-      ["PUT", { listing: "bike", status: "pending" }, ["status"]],
-      ["PUT", { listing: "bike", fraudScore: null }, ["fraudScore"]],
+      ["PATCH", { lines: [{ sku: "a", price: 5 }] }, ["lines.price"]],
+      ["PUT", { ...AS_READ, status: "pending" }, ["status"]],
+      ["PUT", { ...AS_READ, fraudScore: null }, ["fraudScore"]],
     ] as const) {
       const res = await pkWrite(method, `/${id}`, body);
       expect(res.status, `${method} ${JSON.stringify(body)} ${res.text}`).toBe(400);
@@ -210,6 +218,123 @@ describe("a publishable-key write that does not name them", () => {
     });
     expect((await env.sk("PATCH", `/api/data/orders/${id}`, { payment: null })).status).toBe(200);
     expect(await skStored(id)).not.toHaveProperty("payment");
+  });
+});
+
+describe("a publishable-key write carrying a readonly value unchanged passes and changes nothing by it", () => {
+  /** The order as its owner reads it (no fraudScore: private). */
+  const read = async (id: string) => {
+    const res = await pkWrite("GET", `/${id}`, undefined);
+    expect(res.status, res.text).toBe(200);
+    return res.json.data;
+  };
+  const withoutVersion = ({ updatedAt: _, ...doc }: Record<string, unknown>) => doc;
+
+  it("PUT of the document exactly as read: 200, nothing but the version changes", async () => {
+    const id = await paidOrder();
+    const before = await skStored(id);
+    const res = await pkWrite("PUT", `/${id}`, await read(id));
+    expect(res.status, res.text).toBe(200);
+    expect(withoutVersion(await skStored(id))).toEqual(withoutVersion(before));
+  });
+
+  it("PATCH with the same readonly values (nested, key order aside) and another field: 200", async () => {
+    const id = await paidOrder();
+    const body = { listing: "car", status: "paid", payment: { reference: "pi_123", method: "cash" } };
+    const res = await pkWrite("PATCH", `/${id}`, body);
+    expect(res.status, res.text).toBe(200);
+    expect(await skStored(id)).toMatchObject({
+      ...PAID,
+      listing: "car",
+      payment: { method: "cash", reference: "pi_123" },
+    });
+  });
+
+  it("PATCH with a different value, or one where none is stored: 400, as before", async () => {
+    const id = await paidOrder();
+    for (const [body, path] of [
+      [{ listing: "car", status: "pending" }, "status"],
+      [{ payment: { method: "card", reference: "pi_124" } }, "payment.reference"],
+    ] as const) {
+      const res = await pkWrite("PATCH", `/${id}`, body);
+      expect(res.status, res.text).toBe(400);
+      expect(res.json).toMatchObject(refused(path));
+    }
+    const bare = await pkWrite("POST", "", { listing: "bike" });
+    const none = await pkWrite("PATCH", `/${bare.json.data._id}`, { payment: { method: "card", reference: "pi_1" } });
+    expect(none.status, none.text).toBe(400);
+    expect(none.json).toMatchObject(refused("payment.reference"));
+    expect(await skStored(id)).toMatchObject(PAID);
+  });
+
+  it("insert naming the defaults (an array item's too): 201", async () => {
+    const res = await pkWrite("POST", "", { listing: "bike", status: "pending", lines: [{ sku: "a", price: 0 }] });
+    expect(res.status, res.text).toBe(201);
+    expect(res.json.data).toMatchObject({ status: "pending", lines: [{ sku: "a", price: 0 }] });
+    const bulk = await pkWrite("POST", "/bulk", [{ listing: "a", status: "pending" }, { listing: "b" }]);
+    expect(bulk.status, bulk.text).toBe(201);
+  });
+
+  it("array items: one sent back as read is that item; a new one may name the default; an edited price is 400", async () => {
+    const id = await paidOrder();
+    const { lines } = await read(id);
+    // Reordered, plus a new item at the default price.
+    const ok = await pkWrite("PATCH", `/${id}`, { lines: [lines[1], lines[0], { sku: "c", price: 0 }] });
+    expect(ok.status, ok.text).toBe(200);
+    expect((await skStored(id)).lines).toEqual([
+      { sku: "b", price: 20 },
+      { sku: "a", price: 10 },
+      { sku: "c", price: 0 },
+    ]);
+    const edited = await pkWrite("PATCH", `/${id}`, { lines: [{ sku: "b", price: 25 }, lines[0]] });
+    expect(edited.status, edited.text).toBe(400);
+    expect(edited.json).toMatchObject(refused("lines.price"));
+    // An item is its content: one edited (or priced at the default) is a new item, as one left out and added again.
+    const renewed = await pkWrite("PATCH", `/${id}`, { lines: [{ sku: "b", price: 0 }] });
+    expect(renewed.status, renewed.text).toBe(200);
+    expect((await skStored(id)).lines).toEqual([{ sku: "b", price: 0 }]);
+  });
+
+  it("readonly and private: never compared (the match would tell the value), so any value is 400", async () => {
+    const id = await paidOrder();
+    for (const fraudScore of [3, 4]) {
+      const res = await pkWrite("PATCH", `/${id}`, { fraudScore });
+      expect(res.status, res.text).toBe(400);
+      expect(res.json).toMatchObject(refused("fraudScore"));
+    }
+    // Private rules hold: a PUT of the document as read keeps it.
+    expect((await pkWrite("PUT", `/${id}`, await read(id))).status).toBe(200);
+    expect(await skStored(id)).toMatchObject({ fraudScore: 3 });
+  });
+
+  it("a blind writer (read rule secret) is never compared either: the stored value is 400 too", async () => {
+    await env.defineCollection({
+      name: "votes",
+      fields: [
+        { name: "choice", type: "string" },
+        { name: "weight", type: "number", readonly: true, default: 1 },
+      ],
+      permissions: { read: "secret", list: "secret", create: "guest", update: "guest" },
+    });
+    const id = (await env.sk("POST", "/api/data/votes", { choice: "a", weight: 5 })).json.data._id;
+    for (const weight of [5, 6]) {
+      const res = await env.pk("PATCH", `/api/data/votes/${id}`, { body: { choice: "b", weight } });
+      expect(res.status, res.text).toBe(400);
+      expect(res.json).toMatchObject(refused("weight"));
+    }
+    expect((await env.pk("POST", "/api/data/votes", { body: { choice: "c", weight: 1 } })).status).toBe(201);
+  });
+
+  it("as private values are: 404 for a missing document and 412 for a stale If-Match come first", async () => {
+    const id = await paidOrder();
+    const missing = await pkWrite("PATCH", "/65f0a1b2c3d4e5f6012345ff", { status: "pending" });
+    expect(missing.status, missing.text).toBe(404);
+    const stale = await env.pk("PUT", `/api/data/orders/${id}`, {
+      token,
+      body: { listing: "bike", status: "pending" },
+      headers: { "if-match": '"stale"' },
+    });
+    expect(stale.status, stale.text).toBe(412);
   });
 });
 

@@ -49,6 +49,16 @@ beforeAll(async () => {
     ],
     rls: { enabled: true, mode: "private" },
   });
+  await define({
+    name: "orders",
+    fields: [
+      { name: "item", type: "string" },
+      { name: "note", type: "string" },
+      { name: "status", type: "string", default: "pending", readonly: true },
+      { name: "userId", type: "string" },
+    ],
+    rls: { enabled: true, mode: "private" },
+  });
 });
 afterAll(async () => {
   await server.close();
@@ -173,6 +183,18 @@ describe("db with a publishable key and end-user tokens", () => {
     expect((await client.db.getAll<{ _id: string; text: string }>("notes")).map((n) => n.text)).toEqual(["b"]);
     expect(await client.db.delete("notes", mine._id).catch((e: unknown) => e)).toBeInstanceOf(NotFoundError);
     expect(await db.delete("notes", mine._id, aliceToken)).toEqual({ deleted: true });
+  });
+
+  it("update with the whole document as read passes a readonly field it carries unchanged", async () => {
+    type Order = { _id: string; item: string; note?: string; status: string };
+    const token = await userToken(deps, project, newUserId());
+    const { db } = urBackend({ apiKey: project.pk, baseUrl });
+    const order = await db.insert<Order>("orders", { item: "bike" }, token);
+    const read = await db.getOne<Order>("orders", order._id, {}, token);
+    const updated = await db.update<Order>("orders", order._id, { ...read, note: "x" }, token);
+    expect(updated).toMatchObject({ item: "bike", note: "x", status: "pending" });
+    const changed = await db.update("orders", order._id, { ...read, status: "paid" }, token).catch((e: unknown) => e);
+    expect(changed).toBeInstanceOf(ValidationError);
   });
 
   it("a publishable key cannot write definitions or data of a secret-only collection", async () => {

@@ -116,13 +116,9 @@ export function documentId(c: Ctx): string {
 
 /**
  * A write body: a JSON object whose keys are safe at every depth, and whose top-level keys are never
- * lookalikes of declared fields; a pk body names no readonly field. Costs O(size of the body) (and,
- * with readonly fields, of their paths), whatever the size of the definition.
+ * lookalikes of declared fields. Costs O(size of the body), whatever the size of the definition.
  */
-export function checkedBody(
-  body: unknown,
-  target: Pick<Target, "validators" | "isSecretKey">,
-): Record<string, unknown> {
+export function checkedBody(body: unknown, target: Pick<Target, "validators">): Record<string, unknown> {
   if (!isPlainObject(body)) {
     throw new ApiError("VALIDATION_FAILED", "Body must be a JSON object", {
       details: [{ path: "", message: "Expected a JSON object" }],
@@ -130,7 +126,6 @@ export function checkedBody(
   }
   assertSafeBody(body);
   target.validators.assertBodyKeys(body);
-  if (!target.isSecretKey) target.validators.refuseReadonly(body);
   return body;
 }
 

@@ -13,15 +13,16 @@ import { type Ctx, checkedBody, duplicate, type Target } from "./target.js";
 import { enterWrite } from "./write-target.js";
 
 /**
- * One insert body → the document to store: key checks (and none of the readonly fields for pk callers,
- * whose defaults apply), the owner rule for pk callers (owner injected for end users, OWNER_MISMATCH /
- * INSERT_DENIED), full validation with defaults, then the system fields.
+ * One insert body → the document to store: key checks (and for pk callers, readonly fields at their
+ * defaults only, which apply when left out), the owner rule for pk callers (owner injected for end users,
+ * OWNER_MISMATCH / INSERT_DENIED), full validation with defaults, then the system fields.
  * Client-sent system fields (`_id`, `createdAt`, `updatedAt`, `createdBy`) are ignored. The document
  * as stored is held to `maxBytes` (413), as PUT and PATCH hold it, so it can be written back unchanged.
  */
 export function prepareInsert(body: unknown, target: Target, now: number, maxBytes: number): Record<string, unknown> {
   const { def, validators, caller, isSecretKey } = target;
   const checked = checkedBody(body, target);
+  if (!isSecretKey) validators.refuseReadonly(checked);
   const owned = isSecretKey ? checked : ownedInsert(checked, def, caller.userId);
   const time = new Date(now).toISOString();
   const fields = { ...validators.insert(owned), createdAt: time, updatedAt: time };
@@ -127,12 +128,15 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
     try {
       const { def, validators, collection } = target;
       const owner = def.rls.ownerField;
+      const blind = !readsDocuments(target);
       const replaced = await writeAddressed(deps, c, target, ownerId, (current, guard) => {
         // PUT keeps the owner when the body leaves it out; changing it is refused below (pk).
         assertOwnerUnnamed(target, body);
         const kept =
           Object.hasOwn(body, owner) || !Object.hasOwn(current, owner) ? body : { ...body, [owner]: current[owner] };
-        const next = validators.replace(target.isSecretKey ? kept : validators.keepStored(kept, current, false));
+        const next = validators.replace(
+          target.isSecretKey ? kept : validators.keepStored(kept, current, { merge: false, blind }),
+        );
         if (!target.isSecretKey) assertOwnerKept(current, next, def);
         const system = { createdAt: current.createdAt, updatedAt: nextTimestamp(current.updatedAt, deps.clock.now()) };
         const createdBy = current.createdBy === undefined ? {} : { createdBy: current.createdBy };
@@ -154,9 +158,11 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
       const { def, validators, collection } = target;
       // A pk body is validated with the stored private and readonly values it does not name (required ones too).
       const checked = target.isSecretKey ? validators.patch(body) : undefined;
+      const blind = !readsDocuments(target);
       const patched = await writeAddressed(deps, c, target, ownerId, (current, guard) => {
         assertOwnerUnnamed(target, body);
-        const { set, unset } = checked ?? validators.patch(validators.keepStored(body, current, true));
+        const { set, unset } =
+          checked ?? validators.patch(validators.keepStored(body, current, { merge: true, blind }));
         const update: Update = { $set: { ...set, updatedAt: nextTimestamp(current.updatedAt, deps.clock.now()) } };
         if (unset.length > 0) update.$unset = Object.fromEntries(unset.map((field) => [field, ""] as const));
         // The document as the update leaves it (a top-level merge): checked for pk, measured for the quota.

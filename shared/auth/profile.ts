@@ -3,14 +3,14 @@
  * fields auth owns. No definition → any profile field is accepted (schemaless, as `additionalFields`
  * defaults for a collection without fields). Private fields, at any depth (object `fields`, array
  * `items` and their `fields`), are settable and visible with the secret key only, and never public;
- * readonly ones are settable with the secret key only.
+ * readonly ones are changed with the secret key only (a pk body may carry one unchanged:
+ * shared/schema/readonly-values.ts).
  */
 import type { Deps } from "../deps.js";
 import { ApiError, type ErrorDetail } from "../errors.js";
 import type { KeyType, ResolvedProject } from "../principal.js";
-import { isPlainObject } from "../sanitize.js";
 import { type CollectionDef, type FieldDef, fieldPaths, outermostPrivatePaths } from "../schema/definition.js";
-import { carries, readonlyPaths, readonlyWrites } from "../schema/readonly-values.js";
+import { carries } from "../schema/readonly-values.js";
 import { validatorsFor } from "../schema/validator.js";
 import { ACCOUNT_FIELDS, PROTECTED_USER_FIELDS } from "./fields.js";
 import { AUTH_USER_INDEXES } from "./store.js";
@@ -89,9 +89,6 @@ function privatePaths(def: CollectionDef): string[][] {
   return outermostPrivatePaths(fieldPaths(def)).map((path) => path.split("."));
 }
 
-/** Whether `path` is `prefix` or under it. */
-const within = (path: readonly string[], prefix: readonly string[]) => prefix.every((key, i) => path[i] === key);
-
 /** The profile rules of a project, from its current `users` definition (cached by the registry). */
 export async function profileSchema(deps: Pick<Deps, "collections">, project: ResolvedProject): Promise<ProfileSchema> {
   const entry = await deps.collections.get(project, "users");
@@ -107,27 +104,30 @@ export async function profileSchema(deps: Pick<Deps, "collections">, project: Re
   const hidden = privatePaths(def);
 
   /**
-   * With a publishable key, private and readonly fields cannot be written (not even `null`): one
-   * detail per path, a private one's saying so (a readonly field under a private one is refused as that).
+   * With a publishable key, private fields cannot be written (not even `null`): one detail per path.
+   * The readonly checks then see the body without them (a readonly field under a private one is
+   * refused as that, once).
    */
-  const pkWrites = (body: Record<string, unknown>, keyType: KeyType, details: ErrorDetail[]) => {
-    if (keyType === "secret") return;
+  const withoutPrivate = (body: Record<string, unknown>, details: ErrorDetail[]) => {
     for (const path of hidden) {
       if (carries(body, path))
         details.push({ path: path.join("."), message: "is private: only the secret key can set it" });
     }
-    const readonly = readonlyPaths(def.fields).filter((path) => !hidden.some((prefix) => within(path, prefix)));
-    details.push(...readonlyWrites(body, readonly));
+    return validators.strip(body, { isSecretKey: false });
   };
 
   return {
     create(body, keyType, details) {
-      pkWrites(body, keyType, details);
+      if (keyType !== "secret") {
+        const visible = withoutPrivate(body, details);
+        collect(details, undefined, () => validators.refuseReadonly(visible));
+      }
       return collect(details, {}, () => validators.insert(body));
     },
     update(body, keyType, current, details) {
-      pkWrites(body, keyType, details);
-      const kept = () => (keyType === "secret" ? body : validators.keepStored(body, current, true));
+      const options = { merge: true, blind: false };
+      const kept = () =>
+        keyType === "secret" ? body : validators.keepStored(withoutPrivate(body, details), current, options);
       return collect(details, { set: {}, unset: [] }, () => validators.patch(kept()));
     },
     view: (doc, keyType) => validators.strip(doc, { isSecretKey: keyType === "secret" }),

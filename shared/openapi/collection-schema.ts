@@ -2,7 +2,9 @@
  * A collection definition (API.md §4.1) as JSON Schema (2020-12, OpenAPI 3.1's dialect), in the
  * three shapes the data API uses: a document as answered, an insert (or PUT) body, a PATCH body.
  * They say what the validators in shared/schema/value-schema.ts accept and what the routes answer.
- * A publishable key's bodies leave out the readonly fields (refused), its documents mark them `readOnly`.
+ * A publishable key's bodies leave out the readonly fields, its documents mark them `readOnly`: a pk
+ * body may carry one only unchanged (readonly-values.ts), which writes nothing and which no schema
+ * can say, and listing them would offer them to generated clients as writable.
  */
 import { type CollectionDef, type FieldDef, type ItemDef, SYSTEM_FIELDS } from "../schema/definition.js";
 import { createdByPrivate, publicDefault } from "../schema/private-values.js";
@@ -109,7 +111,7 @@ function bodyProperty(field: FieldDef, shape: Shape): JsonSchema {
 const shownFields = (fields: readonly FieldDef[], secret: boolean) =>
   secret ? fields : fields.filter((field) => !field.private);
 
-/** The fields a body of the key lists: those it sees, and with a publishable key not the readonly ones (refused). */
+/** The fields a body of the key lists: those it sees, and with a publishable key not the readonly ones (it may not change them). */
 const writableFields = (fields: readonly FieldDef[], secret: boolean) =>
   secret ? fields : shownFields(fields, secret).filter((field) => !field.readonly);
 

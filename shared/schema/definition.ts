@@ -42,7 +42,7 @@ export interface FieldDef {
   items?: Omit<FieldDef, "name">;
   fields?: FieldDef[];
   private?: boolean;
-  /** Written by the secret key only: a publishable-key write naming it is refused (readonly-values.ts). */
+  /** Changed by the secret key only: a publishable-key write changing it is refused (readonly-values.ts). */
   readonly?: boolean;
   ref?: string;
 }

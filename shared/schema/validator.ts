@@ -12,10 +12,9 @@ import { ApiError } from "../errors.js";
 import { MAX_MATCH_WORK, metered } from "../linear-regexp.js";
 import { assertSafeBody, isPlainObject, lookalikeGuard } from "../sanitize.js";
 import { type CollectionDef, definitionSize, type FieldDef, fieldPaths, SYSTEM_FIELDS } from "./definition.js";
-import { keepStoredValues, keptTree } from "./kept-values.js";
+import { keepStoredValues, keepsReadonly, keptTree, refuseReadonlyInsert } from "./kept-values.js";
 import { createdByPrivate, privateTree, stripWith } from "./private-values.js";
 import { budgetSpent, charge, MAX_PROBLEMS, withinProblemBudget } from "./problem-budget.js";
-import { readonlyPaths, readonlyWrites } from "./readonly-values.js";
 import { check, issueDetails, objectSchema, valueSchema } from "./value-schema.js";
 
 /**
@@ -48,10 +47,15 @@ export interface Validators {
   strip(doc: Record<string, unknown>, opts: { isSecretKey: boolean }): Record<string, unknown>;
   /**
    * For publishable-key writes, before validation: the body with the stored document's private and
-   * readonly values kept; `merge` for PATCH-like writes (see kept-values.ts).
+   * readonly values kept, 400 VALIDATION_FAILED where it changes a readonly value; `merge` for
+   * PATCH-like writes, `blind` where the caller reads no document (see kept-values.ts).
    */
-  keepStored(body: Record<string, unknown>, stored: Record<string, unknown>, merge: boolean): Record<string, unknown>;
-  /** For publishable-key writes: 400 VALIDATION_FAILED when the body names a readonly field (readonly-values.ts). */
+  keepStored(
+    body: Record<string, unknown>,
+    stored: Record<string, unknown>,
+    options: { merge: boolean; blind: boolean },
+  ): Record<string, unknown>;
+  /** For publishable-key inserts: 400 VALIDATION_FAILED where the body names a readonly value other than its default. */
   refuseReadonly(body: Record<string, unknown>): void;
   /**
    * Refuses top-level body keys that look like a declared path (nested ones dotted) or the owner
@@ -78,7 +82,7 @@ export function compileValidators(def: CollectionDef): Validators {
   const hidden = privateTree(def.fields);
   if (createdByPrivate(def)) hidden.set("createdBy", null);
   const kept = keptTree(def.fields);
-  const readonly = readonlyPaths(def.fields);
+  const readonly = keepsReadonly(kept);
 
   /** Key checks, then the body without system fields. */
   function prepare(body: unknown): Record<string, unknown> {
@@ -142,13 +146,11 @@ export function compileValidators(def: CollectionDef): Validators {
       return stripWith(doc, hidden) as Record<string, unknown>;
     },
     assertBodyKeys,
-    keepStored(body, stored, merge) {
-      return kept.size === 0 ? body : keepStoredValues(kept, body, stored, merge);
+    keepStored(body, stored, options) {
+      return kept.size === 0 ? body : keepStoredValues(kept, body, stored, options);
     },
     refuseReadonly(body) {
-      if (readonly.length === 0) return;
-      const details = readonlyWrites(body, readonly);
-      if (details.length > 0) throw invalid(details);
+      if (readonly) refuseReadonlyInsert(kept, body);
     },
   };
 }
