@@ -17,8 +17,8 @@ afterEach(async () => {
   r = undefined;
 });
 
-/** A pending direct upload whose bytes contradict its type (left for a look to refuse), in model and store. */
-async function refusedPending() {
+/** A direct upload URL for 8 bytes declared image/png (the PUT's "good" bytes are not a PNG), in model and store. */
+async function fakePngUrl() {
   const real = await openReal({ onDisk: false, quota: 90 });
   r = real;
   const m = new Model(
@@ -35,6 +35,12 @@ async function refusedPending() {
     folder: "none",
   };
   await doSerial(m, real, presign);
+  return { real, m };
+}
+
+/** A pending direct upload whose bytes contradict its type (left for a look to refuse), in model and store. */
+async function refusedPending() {
+  const { real, m } = await fakePngUrl();
   await doSerial(m, real, { kind: "put", pick: 0, variant: "good" }); // 200, pending: not a PNG
   // Both looks find the file pending: the first one's removal of it waits until the second's has run.
   const second = deferred();
@@ -73,3 +79,46 @@ it("a read and a confirm that both found refused bytes both answer 415: the mode
     { kind: "confirm", caller: "sk", pick: 0, size: "right" },
   ]);
 });
+
+/**
+ * Soak finding (storage-model, seed 1486079223): a look that found the not-PNG bytes a PUT wrote,
+ * while that PUT still held its claim (`uploading`), removed the file; the PUT then answered 403 "This
+ * upload URL has expired or its file was deleted" for the very bytes the look judged, which no serial
+ * order gives. docs/choices.md: a look leaves a file a PUT holds a live claim on pending.
+ */
+it.each([
+  ["read", { kind: "read", caller: "sk", pick: 0, method: "GET", range: {} }],
+  ["confirm", { kind: "confirm", caller: "sk", pick: 0, size: "right" }],
+] as const)(
+  "a %s that finds refused bytes while their PUT still holds its claim leaves the file pending",
+  async (_, look) => {
+    const { real, m } = await fakePngUrl();
+    // The PUT claims the file and writes its bytes; only then does the look read the record, and the PUT
+    // lets go of its claim once the look has tried to remove the file (or after 500 ms, should it not try).
+    const written = deferred();
+    const looked = deferred();
+    let lookReads = 0;
+    aroundPlatform(real.deps, async ({ collection, method, args }, run) => {
+      if (collection !== "files") return run();
+      const filter = (args[0] ?? {}) as Record<string, unknown>;
+      const update = (args[1] ?? {}) as { $unset?: Record<string, unknown> };
+      if (method === "updateOne" && "uploading" in filter && update.$unset && "uploading" in update.$unset) {
+        written.resolve(); // the PUT's letGo: its bytes are stored
+        await Promise.race([looked.promise, new Promise((done) => setTimeout(done, 500))]);
+        return run();
+      }
+      if (method === "findOne" && lookReads++ === 0) await written.promise; // the look's read of the record
+      const out = await run();
+      if (method === "deleteOne" && filter.status === "pending") looked.resolve();
+      return out;
+    });
+    await doConcurrent(m, real, [{ kind: "put", pick: 0, variant: "good" }, look as Abstract]);
+    // The PUT stored its bytes (200); the look found the file pending (a read 404, a confirm 400).
+    const [put, looking] = ["put good", look.kind].map((name) => real.trace.find((line) => line.startsWith(name)));
+    expect(put).toMatch(/-> 200 /);
+    expect(looking).toMatch(look.kind === "read" ? /-> 404 / : /-> 400 /);
+    // Once the PUT let go of its claim, the next look refuses the bytes and removes the file.
+    await doSerial(m, real, look as Abstract);
+    expect(real.trace.at(-1)).toMatch(/-> 415 .*UNSUPPORTED_MEDIA_TYPE/);
+  },
+);

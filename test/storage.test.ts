@@ -14,7 +14,7 @@ import { fsBlobStore } from "../shared/storage/fs.js";
 import { memoryBlobStore } from "../shared/storage/memory.js";
 import type { BlobStore } from "../shared/storage/types.js";
 import { signAccessToken } from "../shared/tokens.js";
-import { ADMIN_TOKEN, deferred, fakeClock, testDeps } from "./helpers.js";
+import { ADMIN_TOKEN, aroundPlatform, deferred, fakeClock, testDeps } from "./helpers.js";
 import { PNG } from "./png.js";
 
 let clock: ReturnType<typeof fakeClock>;
@@ -1101,6 +1101,43 @@ describe.each([
       expect(put.status).toBe(200);
       expect(await (await fetchFile(issued.path, auth(a.sk))).text()).toBe("bytes");
       await expectReserved(a, 16);
+    });
+
+    it("a look that read the record before a PUT begun before expiry claimed it leaves the file to that PUT", async () => {
+      const issued = await presignText("upload-url", auth(a.sk), 5);
+      clock.advance(PAST_EXPIRY - 30_000); // 30 s before the URL expires
+      // The PUT's URL is checked; the confirm reads the record (no claim yet); the URL expires; the PUT
+      // claims the file; only then does the confirm, which found no bytes, try to release it.
+      const [claiming, lookRead, claimed, looked] = [deferred(), deferred(), deferred(), deferred()];
+      aroundPlatform(deps, async ({ collection, method, args }, run) => {
+        if (collection !== "files") return run();
+        const [filter, update] = args as [Record<string, unknown>, { $set?: Record<string, unknown> }];
+        if (method === "updateOne" && update?.$set?.uploading && "$or" in filter) {
+          claiming.resolve();
+          await lookRead.promise;
+          clock.advance(45_000); // the URL expires; the PUT's lease (a minute) is live
+          const out = await run();
+          claimed.resolve();
+          return out;
+        }
+        if (method === "updateOne" && update?.$set?.uploading) await looked.promise; // the PUT's renewal, before it writes
+        if (method === "deleteOne" && filter.status === "pending") await claimed.promise;
+        const out = await run();
+        if (method === "findOne") lookRead.resolve();
+        if (method === "deleteOne") looked.resolve();
+        return out;
+      });
+      const put = putTo(issued.url, "bytes");
+      await claiming.promise;
+      const confirm = await post("upload-confirm", auth(a.sk), { filePath: issued.path, size: 5 });
+      // Found as while its URL was valid: pending, not uploaded yet (400), not released (404).
+      expect([confirm.status, (await json(confirm)).details]).toEqual([
+        400,
+        [expect.objectContaining({ message: "the file was not uploaded" })],
+      ]);
+      expect((await put).status).toBe(200);
+      expect(await (await fetchFile(issued.path, auth(a.sk))).text()).toBe("bytes");
+      await expectReserved(a, 5);
     });
 
     it("bytes still streaming in when their pending file is deleted or released are not kept", async () => {

@@ -14,7 +14,7 @@ import { stagingKey } from "../../shared/storage/paths.js";
 import { assertMagicBytes, SIGNATURE_BYTES } from "../../shared/storage/policy.js";
 import { type Counted, removeAndRelease, reserveBytes } from "../../shared/storage/quota.js";
 import { BlobStoreUnavailableError } from "../../shared/storage/types.js";
-import type { Doc } from "../../shared/store/types.js";
+import type { Doc, Filter } from "../../shared/store/types.js";
 import { firstBytes } from "./body.js";
 import type { StorageRuntime } from "./context.js";
 import { lockSettle, type SettleLock, unlockSettle } from "./settle-lock.js";
@@ -54,22 +54,33 @@ function unseenWritesUntil(rt: StorageRuntime, file: FileDoc): string | undefine
 }
 
 /**
+ * Matches a record no PUT holds a live claim on, or the one whose claim `hold` is. A look (read,
+ * confirm, sweep) never settles a file a PUT holds a live claim on, nor removes it for its bytes (or
+ * their absence): that PUT may write other bytes over the ones seen, and settles the file itself.
+ */
+function unclaimedOr(rt: StorageRuntime, hold: Partial<Claim>): Filter {
+  if (hold.uploading) return { uploading: hold.uploading };
+  const now = new Date(rt.deps.clock.now()).toISOString();
+  return { $or: [{ uploading: { $exists: false } }, { uploading: { $lte: now } }] };
+}
+
+/**
  * Removes a pending file (refused, or never uploaded): atomically, so of concurrent callers one wins.
  * While bytes may still reach it unseen (unseenWritesUntil) its record becomes a tombstone holding
  * the reservation, whose sweep deletes them; otherwise the record goes and its bytes are released.
- * Its bytes in the store go at once. False when it was no longer pending.
+ * Its bytes in the store go at once. False when it was no longer pending, or did not meet `only`: a
+ * look that judged its bytes (or their absence) passes unclaimedOr, a confirm of the wrong size, which
+ * judges no bytes, removes it as a DELETE would.
  */
-export async function discardPending(rt: StorageRuntime, file: FileDoc): Promise<boolean> {
+export async function discardPending(rt: StorageRuntime, file: FileDoc, only: Filter = {}): Promise<boolean> {
   const files = fileRecords(rt.deps);
+  const discardable = { _id: file._id, status: "pending", ...only };
   const until = unseenWritesUntil(rt, file);
   if (until) {
-    const buried = await files.updateOne(
-      { _id: file._id, status: "pending" },
-      { $set: { status: "deleted", expiresAt: until } },
-    );
+    const buried = await files.updateOne(discardable, { $set: { status: "deleted", expiresAt: until } });
     if (!buried) return false;
   } else {
-    const remove = () => files.deleteOne({ _id: file._id, status: "pending" });
+    const remove = () => files.deleteOne(discardable);
     if (!(await removeAndRelease(rt.deps, file.projectId, remove))) return false;
   }
   await deleteBlobs(rt.blobs, file);
@@ -103,7 +114,7 @@ async function storedRefusal(rt: StorageRuntime, file: FileDoc, size: number): P
  * upload completed while the URL was valid: an S3 PUT is refused after expiry, the storage function's
  * own PUT settles before it answers). Bytes of the wrong size or type remove the file (400/415). A pending
  * file without bytes stays pending while its URL is valid and is released after: null. Null also when
- * the file was removed meanwhile.
+ * the file was removed meanwhile. A file a live PUT's claim keeps stays pending (unclaimedOr).
  *
  * A bucket URL (S3) stores at the file's staging key: its bytes become the file's by a server-side copy,
  * checked at the file's path and made by one look at a time, so what the URL stores once the file was
@@ -153,15 +164,17 @@ async function settleStored(rt: StorageRuntime, file: FileDoc, lock: Hold): Prom
   const stored = await rt.blobs.head(file._id);
   if (stored) {
     const refused = await storedRefusal(rt, file, stored.size);
-    if (refused) {
-      if (!(await discardPending(rt, file))) await deleteIfGone(rt, file._id);
-      throw refused;
-    }
-    return markReady(rt, file, lock);
+    if (!refused) return markReady(rt, file, lock);
+    if (await discardPending(rt, file, unclaimedOr(rt, lock))) throw refused;
+    // Removed by another look meanwhile, which found the bytes refused too: so does this one. Kept by
+    // a live PUT's claim (or settled by it): the file as it is now, as markReady answers.
+    const now = await deleteIfGone(rt, file._id);
+    if (!now) throw refused;
+    return now;
   }
   if (rt.deps.clock.now() < expiryOf(file)) return file;
-  await discardPending(rt, file);
-  return null;
+  // A PUT begun before the URL expired may have claimed it since it was read: pending until that PUT settles it.
+  return (await discardPending(rt, file, unclaimedOr(rt, lock))) ? null : deleteIfGone(rt, file._id);
 }
 
 /** What a look or PUT that marks a file ready holds: a settle lock (S3), the PUT's claim (fs/memory), or nothing. */
@@ -173,13 +186,10 @@ type Hold = Partial<SettleLock & Claim>;
  * as it is now, as deleteIfGone finds it.
  */
 export async function markReady(rt: StorageRuntime, file: FileDoc, lock: Hold = {}): Promise<FileDoc | null> {
-  // A look (read, confirm, sweep) never settles a file a PUT holds a live claim on: that PUT may write
-  // its bytes over the ones seen (a ready file's bytes never change), and settles the file itself.
-  const now = new Date(rt.deps.clock.now()).toISOString();
-  const unclaimed = lock.uploading ? {} : { $or: [{ uploading: { $exists: false } }, { uploading: { $lte: now } }] };
+  // Not a file a live PUT's claim keeps (unclaimedOr): a ready file's bytes never change.
   // A file with a bucket URL stays due: its staging object is deleted once the URL has expired.
   const ready = await fileRecords(rt.deps).updateOne(
-    { _id: file._id, status: "pending", ...lock, ...unclaimed },
+    { _id: file._id, status: "pending", ...lock, ...unclaimedOr(rt, lock) },
     {
       $set: { status: "ready" },
       $unset: { uploading: "", settlingUntil: "", ...(file.presignedUntil ? {} : { expiresAt: "" }) },
