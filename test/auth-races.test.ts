@@ -70,14 +70,16 @@ it("a login whose password check overlapped a reset is refused", async () => {
   expect(await sessions()).toEqual([]);
 });
 
-/** Holds the next call of `method` on an auth collection until `release`; `entered` resolves when it arrives. */
-function heldCall(collection: string, method: string) {
+/**
+ * Holds the `nth` next call (the next one by default) of `method` on an auth collection until
+ * `release`; `entered` resolves when it arrives.
+ */
+function heldCall(collection: string, method: string, nth = 1) {
   const entered = deferred();
   const gate = deferred();
-  let armed = true;
+  let calls = 0;
   aroundCollections(env.deps, { [collection]: [method] }, async (run) => {
-    if (armed) {
-      armed = false;
+    if (++calls === nth) {
       entered.resolve();
       await gate.promise;
     }
@@ -173,6 +175,49 @@ it("a refresh whose session check comes after a password reset gets no tokens (t
   const refreshed = await refreshing;
   expect([refreshed.status, refreshed.json.code]).toEqual([401, "REFRESH_TOKEN_INVALID"]);
   expect(await sessions()).toEqual([]);
+});
+
+it("a refresh whose session is extended before a reset writes the account answers the account as before the reset (soak: it answered the reset's)", async () => {
+  // Serial orders: refresh → reset (200, the unverified account, no passwordChangedAt) or reset → refresh (401).
+  const session = await env.signup("ann@example.com");
+  await env.api("POST", "/request-password-reset", { body: { email: "ann@example.com" } });
+  const otp = env.otpFor("ann@example.com", "reset");
+  const extended = deferred(); // the refresh extended its session
+  const resetWrote = deferred();
+  let afterExtend = false;
+  aroundCollections(
+    env.deps,
+    { users: ["findOne", "updateOne"], _auth_sessions: ["updateOne"] },
+    async (run, { collection, method, args }) => {
+      const filter = (args[0] ?? {}) as Record<string, unknown>;
+      const set = ((args[1] ?? {}) as { $set?: Record<string, unknown> }).$set ?? {};
+      const isResetWrite = collection === "users" && method === "updateOne" && "passwordChangedAt" in set;
+      if (isResetWrite) await extended.promise;
+      // An account read by id after the extend (the refresh's, read that late) waits for the reset's write.
+      if (collection === "users" && method === "findOne" && afterExtend && Object.keys(filter).join() === "_id") {
+        afterExtend = false;
+        await resetWrote.promise;
+      }
+      const out = await run();
+      if (collection === "_auth_sessions" && "lastUsedAt" in set) {
+        afterExtend = true;
+        extended.resolve();
+      }
+      if (isResetWrite) resetWrote.resolve();
+      return out;
+    },
+  );
+  const [refreshed, reset] = await Promise.all([
+    env.api("POST", "/refresh-token", { headers: { "x-refresh-token": session.refreshToken! } }),
+    env.api("POST", "/reset-password", {
+      body: { email: "ann@example.com", otp, newPassword: "a brand new password" },
+    }),
+  ]);
+  expect(reset.status).toBe(200);
+  expect(refreshed.status, refreshed.text).toBe(200);
+  const user = refreshed.json.data.user as Record<string, unknown>;
+  expect([user.emailVerified, user.passwordChangedAt]).toEqual([false, undefined]);
+  expect(await sessions()).toEqual([]); // the reset, ordered after, ended the session
 });
 
 it("a refresh that passed its session check before a logout is ordered before it: 200, and its tokens lead nowhere", async () => {
@@ -271,6 +316,50 @@ it.each([
     const res = await login;
     expect([res.status, res.json.code]).toEqual([401, "INVALID_CREDENTIALS"]);
     expect(res.text).not.toContain("accessToken");
+  },
+);
+
+/** What sets ann's password to `next` from her session `own`, and ends her other sessions. */
+const passwordWriters: Record<string, (own: { accessToken: string }, next: string) => Promise<CallResult>> = {
+  "a password change": (own, next) =>
+    env.api("PUT", "/change-password", {
+      token: own.accessToken,
+      body: { currentPassword: PASSWORD, newPassword: next },
+    }),
+  "a password reset": async (_, next) => {
+    await env.api("POST", "/request-password-reset", { body: { email: "ann@example.com" } });
+    const otp = env.otpFor("ann@example.com", "reset");
+    return env.api("POST", "/reset-password", { body: { email: "ann@example.com", otp, newPassword: next } });
+  },
+};
+
+it.each([
+  ["a password change", "brand new password 2", "before its first delete", 1],
+  ["a password change", "brand new password 2", "between its two deletes", 2],
+  ["a password change", PASSWORD, "between its two deletes", 2], // the soak's counterexample: the same password again
+  ["a password reset", "reset password 3", "before its first delete", 1],
+  ["a password reset", "reset password 3", "between its two deletes", 2],
+])(
+  "a login with the new password whose session is stored after %s (to %j) wrote it, %s, keeps that session (soak: it answered 200 with ended tokens)",
+  async (what, next, _, nth) => {
+    // Serial orders: the writer, then the login (200, its session lives; revokedSessions 1, the other login's).
+    const own = await env.signup("ann@example.com");
+    expect((await env.login("ann@example.com")).status).toBe(200); // another session: the writer ends it
+    const held = heldCall("_auth_sessions", "deleteMany", nth); // the writer's revoke, after its hash write
+    const writing = passwordWriters[what]!(own, next);
+    await held.entered;
+    const login = await env.login("ann@example.com", next);
+    expect(login.status, login.text).toBe(200);
+    held.release();
+    const written = await writing;
+    expect(written.status, written.text).toBe(200);
+    if (what === "a password change") expect(written.json.data.revokedSessions).toBe(1);
+    const { accessToken, refreshToken } = login.json.data as { accessToken: string; refreshToken: string };
+    expect((await env.api("GET", "/me", { token: accessToken })).status).toBe(200);
+    const refreshed = await env.api("POST", "/refresh-token", { headers: { "x-refresh-token": refreshToken } });
+    expect(refreshed.status, refreshed.text).toBe(200);
+    // The login's, and the changer's own: no session of the old password is left.
+    expect(await sessions()).toHaveLength(what === "a password change" ? 2 : 1);
   },
 );
 

@@ -47,9 +47,12 @@ export function loginRoutes(rt: AuthRuntime): Hono<AppEnv> {
       now,
       ttlMs: settings.refreshTokenTtl * 1000,
       userAgent: c.req.header("user-agent"),
+      checkedHash: current.passwordHash,
     });
     // Those revoke sessions after they change the account: one that changed it after the update
     // above but before this session existed is seen here; one that changes it later revokes this.
+    // One that changed it before the update (this login checked its new hash) keeps this session:
+    // the session remembers the hash it was checked against (revokeUserSessions).
     // Refused even where that writer revoked this session already: the old password never buys a
     // token after a reset (a password change may then count this session in revokedSessions).
     if (!(await cols.users.findOne(checked))) {

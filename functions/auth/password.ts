@@ -52,7 +52,7 @@ export function passwordRoutes(rt: AuthRuntime): Hono<AppEnv> {
       { $set: { passwordHash, emailVerified: true, passwordChangedAt: at, updatedAt: at } },
     );
     if (!user) throw new ApiError("OTP_INVALID");
-    await revokeUserSessions(cols, userId, { now });
+    await revokeUserSessions(cols, userId, { now, newPasswordHash: passwordHash });
     await clearLoginAttempts(cols, email);
     return ok(c, { passwordReset: true }, 200, "Password reset; sign in with the new password");
   });
@@ -79,7 +79,11 @@ export function passwordRoutes(rt: AuthRuntime): Hono<AppEnv> {
         { $set: { passwordHash, passwordChangedAt: at, updatedAt: at } },
       );
       if (!changed) throw new ApiError("INVALID_CREDENTIALS", "Current password is incorrect");
-      const revoked = await revokeUserSessions(cols, user._id, { now, exceptSessionId: scope.sessionId });
+      const revoked = await revokeUserSessions(cols, user._id, {
+        now,
+        exceptSessionId: scope.sessionId,
+        newPasswordHash: passwordHash,
+      });
       // A reset, social link or deletion that landed since the write above ends every session itself
       // (after its own write), and the count misses those it ended first: it is ordered before this
       // change, which answers as it would after it (its session ended). The end state is the same.

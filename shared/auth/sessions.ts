@@ -6,7 +6,9 @@
  * number of concurrent refreshes exactly one wins. Presenting a spent token again is reuse: the
  * whole family (the session) is revoked — except within REFRESH_REUSE_WINDOW_MS of the spend while
  * the successor it issued is unspent (a client's own parallel refreshes). Revoking a session
- * deletes it; its tokens, spent or not, then lead nowhere (REFRESH_TOKEN_INVALID).
+ * deletes it; its tokens, spent or not, then lead nowhere (REFRESH_TOKEN_INVALID). A login's session
+ * remembers a fingerprint of the password hash the login checked, so a reset or change ends the
+ * sessions from before its hash write and never one signed in with the password it wrote.
  */
 import { randomToken, sha256Hex } from "../crypto.js";
 import { ApiError } from "../errors.js";
@@ -45,6 +47,12 @@ type RotateCols = Pick<AuthCollections, "sessions" | "refreshTokens" | "users">;
 const tokenHash = (projectId: string, token: string) => sha256Hex(`${projectId}\u0000${token}`);
 
 /**
+ * What a session remembers of the password hash its login checked: enough to tell hashes apart
+ * (bcrypt salts each one, so setting the same password again gives another), never the hash itself.
+ */
+const credentialOf = (passwordHash: string) => sha256Hex(passwordHash);
+
+/**
  * How long after its spend a refresh token that comes again is taken for the same client's parallel
  * refreshes (each request of a burst that met an expired access token refreshes with the one stored
  * token) rather than for theft: still 401 REFRESH_TOKEN_REUSED, so exactly one refresh succeeds, but
@@ -73,10 +81,20 @@ async function insertRefreshToken(
   return { sessionId, userId, refreshToken, expiresAt };
 }
 
-/** Starts a session for a user; also clears that user's expired sessions and tokens. */
+/**
+ * Starts a session for a user; also clears that user's expired sessions and tokens. `checkedHash`:
+ * the password hash a login checked (see revokeUserSessions).
+ */
 export async function createSession(
   cols: Cols,
-  input: { projectId: string; userId: string; now: number; ttlMs: number; userAgent: string | undefined },
+  input: {
+    projectId: string;
+    userId: string;
+    now: number;
+    ttlMs: number;
+    userAgent: string | undefined;
+    checkedHash?: string;
+  },
 ): Promise<IssuedRefresh> {
   const { projectId, userId, now, ttlMs } = input;
   await cols.sessions.deleteMany({ userId, expiresAt: { $lte: iso(now) } });
@@ -89,6 +107,7 @@ export async function createSession(
     lastUsedAt: iso(now),
     expiresAt: iso(now + ttlMs),
     userAgent: input.userAgent ? input.userAgent.slice(0, MAX_USER_AGENT) : null,
+    ...(input.checkedHash === undefined ? {} : { credential: credentialOf(input.checkedHash) }),
   });
   return insertRefreshToken(cols, { projectId, id: newId(now), sessionId, userId, now, ttlMs });
 }
@@ -116,18 +135,20 @@ export async function rotateRefreshToken(
   const live = { _id: sessionId, expiresAt: { $gt: iso(now) } };
   let spent: Doc | null = known;
   if (known.spent !== true) {
-    // The session is extended before the spend, and only while it lives: a spend is then always
-    // answered 200, so a logout, reset or account deletion landing in between is ordered after this
-    // refresh (its successor leads nowhere), and a concurrent refresh that saw the spend never sees it undone.
-    const extended = { lastUsedAt: iso(now), expiresAt: iso(now + ttlMs) };
-    if (!(await cols.sessions.updateOne(live, { $set: extended }))) throw new ApiError("REFRESH_TOKEN_INVALID");
-    // The account too is read before the spend (an account deleted since is no one's session).
+    // The account is read before the session is extended, which orders this refresh before a reset
+    // landing later: read after, it could answer the account as that reset left it (an account
+    // deleted since is no one's session; its deletion also ends the session, failing the extend).
     const userId = String(known.userId);
     const user = (await cols.users.findOne({ _id: userId })) as UserDoc | null;
     if (!user) {
       await cols.sessions.deleteOne({ _id: sessionId });
       throw new ApiError("REFRESH_TOKEN_INVALID");
     }
+    // The session is extended before the spend, and only while it lives: a spend is then always
+    // answered 200, so a logout, reset or account deletion landing in between is ordered after this
+    // refresh (its successor leads nowhere), and a concurrent refresh that saw the spend never sees it undone.
+    const extended = { lastUsedAt: iso(now), expiresAt: iso(now + ttlMs) };
+    if (!(await cols.sessions.updateOne(live, { $set: extended }))) throw new ApiError("REFRESH_TOKEN_INVALID");
     // The successor's id is recorded with the spend, so a reuse can tell whether the family moved on.
     const successorId = newId(now);
     const spend = { spent: true, spentAt: iso(now), successorId };
@@ -181,15 +202,22 @@ export async function revokeSession(cols: Cols, sessionId: string, userId?: stri
 /**
  * Revokes every session of a user, or every one but `exceptSessionId`; how many of them were live
  * (as GET /sessions lists them): an expired one a login had not swept yet is deleted uncounted, so a
- * concurrent login's sweep never changes the count.
+ * concurrent login's sweep never changes the count. `newPasswordHash`: the hash a reset or change
+ * has just written. It runs after that write, so a login that read the new hash may have stored its
+ * session already: that session is kept (and not counted), as it would be had the login come after.
+ * A login that checked the old hash is ended here, or refused by its own re-check (functions/auth/login.ts).
  */
 export async function revokeUserSessions(
   cols: Cols,
   userId: string,
-  input: { now: number; exceptSessionId?: string },
+  input: { now: number; exceptSessionId?: string; newPasswordHash?: string },
 ): Promise<number> {
-  const { now, exceptSessionId } = input;
-  const filter = exceptSessionId === undefined ? { userId } : { userId, _id: { $ne: exceptSessionId } };
+  const { now, exceptSessionId, newPasswordHash } = input;
+  const filter = {
+    userId,
+    ...(exceptSessionId === undefined ? {} : { _id: { $ne: exceptSessionId } }),
+    ...(newPasswordHash === undefined ? {} : { credential: { $ne: credentialOf(newPasswordHash) } }),
+  };
   const live = await cols.sessions.deleteMany({ ...filter, expiresAt: { $gt: iso(now) } });
   await cols.sessions.deleteMany(filter);
   return live;
