@@ -8,7 +8,7 @@ import { prelude } from "./auth-model/commands.js";
 import { doConcurrent } from "./auth-model/concurrent.js";
 import { closeReal, openReal, type Real } from "./auth-model/harness.js";
 import { Model } from "./auth-model/model.js";
-import type { Op } from "./auth-model/ops.js";
+import { type Op, resolve, settleMails } from "./auth-model/ops.js";
 import { aroundCollections, deferred } from "./helpers.js";
 
 let r: Real | undefined;
@@ -151,3 +151,82 @@ it("GET /sessions whose account is deleted while it lists, beside a login the de
   expect(answers).toMatch(/GET \/sessions .* -> 401 .*TOKEN_INVALID/);
   expect(Object.keys(m.s.sessions)).toEqual([]);
 });
+
+it("a login that swept the account's expired sessions and tokens, then was refused by a reset beside it: the model reads the sweep back (soak, seed 729524449)", async () => {
+  const real = await openReal({ requireVerify: false, maxFailed: 3, quota: undefined });
+  r = real;
+  const m = new Model(real.clock.now());
+  await prelude(m, real); // ann: her signup session (handle 0) and a login's
+  const week = 7 * 24 * 3_600_000 + 1; // both sessions and their tokens expire, unswept
+  real.clock.advance(week);
+  m.s.now += week;
+  await doConcurrent(m, real, [resolve(m, { k: "requestReset", e: 0, shout: false })]);
+  settleMails(m, real); // the model learns the mailed code
+  // The login checks the password and sweeps; the reset then writes the hash and ends the sessions;
+  // only then does the login store its session, and its re-check refuses it.
+  const loginSwept = deferred();
+  const resetRevoked = deferred();
+  aroundCollections(
+    real.deps,
+    { users: ["updateOne"], _auth_sessions: ["insertOne", "deleteMany"], _auth_refresh_tokens: ["deleteMany"] },
+    async (run, { collection, method, args }) => {
+      const filter = (args[0] ?? {}) as Record<string, unknown>;
+      const key = `${collection}.${method}`;
+      if (key === "users.updateOne" && "passwordChangedAt" in ((args[1] as { $set?: object }).$set ?? {}))
+        await loginSwept.promise;
+      if (key === "_auth_sessions.insertOne") await resetRevoked.promise;
+      const out = await run();
+      if (key === "_auth_refresh_tokens.deleteMany") loginSwept.resolve(); // createSession's sweep, its last step
+      if (key === "_auth_sessions.deleteMany" && !("expiresAt" in filter)) resetRevoked.resolve(); // the reset's last delete
+      return out;
+    },
+  );
+  await doConcurrent(m, real, [
+    resolve(m, { k: "login", e: 0, pw: "right", shout: false }),
+    resolve(m, { k: "reset", e: 0, code: "right", pw: 1 }),
+  ]);
+  const answers = real.trace.slice(-2).join("\n");
+  expect(answers).toMatch(/\/login .* -> 401 .*INVALID_CREDENTIALS/);
+  expect(answers).toMatch(/\/reset-password .* -> 200/);
+  expect([Object.keys(m.s.sessions), Object.keys(m.s.tokens)]).toEqual([[], []]);
+});
+
+it.each([
+  ["password-one", "password-two"],
+  ["password-one", "password-one"], // the soak's counterexample: the same password again
+])(
+  "a login with the new password whose session is stored before the change (%s -> %s) ends the sessions keeps it: the model judges the order change, login (soak, seed 1307907726)",
+  async (current, next) => {
+    const real = await openReal({ requireVerify: false, maxFailed: 3, quota: undefined });
+    r = real;
+    const m = new Model(real.clock.now());
+    await prelude(m, real); // ann: her signup session (handle 0) and a login's
+    // The change writes the new hash; the login reads it, checks it and stores its session; only
+    // then does the change end the other sessions.
+    const changeWrote = deferred();
+    const loginStored = deferred();
+    aroundCollections(
+      real.deps,
+      { users: ["findOne", "updateOne"], _auth_sessions: ["insertOne", "deleteMany"] },
+      async (run, { collection, method, args }) => {
+        const filter = (args[0] ?? {}) as Record<string, unknown>;
+        const key = `${collection}.${method}`;
+        if (key === "users.findOne" && "email" in filter) await changeWrote.promise; // the login's read
+        if (key === "_auth_sessions.deleteMany" && "_id" in filter) await loginStored.promise; // the change's revoke
+        const out = await run();
+        if (key === "users.updateOne" && "passwordChangedAt" in ((args[1] as { $set?: object }).$set ?? {}))
+          changeWrote.resolve();
+        if (key === "_auth_sessions.insertOne") loginStored.resolve();
+        return out;
+      },
+    );
+    await doConcurrent(m, real, [
+      { k: "changePw", access: m.s.handles[0]!.access.at(-1), current, next },
+      { k: "login", email: "ann@ex.io", norm: "ann@ex.io", password: next },
+    ]);
+    const answers = real.trace.slice(-2).join("\n");
+    expect(answers).toContain('"revokedSessions":1');
+    expect(answers).toMatch(/\/login .* -> 200/);
+    expect(Object.keys(m.s.sessions)).toHaveLength(2); // the changer's and the login's
+  },
+);

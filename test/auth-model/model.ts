@@ -86,6 +86,8 @@ export class Model {
   resyncOtp = new Set<string>();
   /** In a race: logins refused because a password write landed during their check, per email, judged so far */
   refusedLogins: Record<string, number> = {};
+  /** In a race: users whose expired sessions and tokens a refused login may or may not have swept: read back */
+  resyncSwept = new Set<string>();
   constructor(now: number) {
     this.s = {
       now,

@@ -429,6 +429,10 @@ export function judge(m: Model, r: Real, op: Op, res: CallResult) {
       if (racedPasswordWrite(m, res, op.norm)) {
         // Its session may have been stored and then revoked, and counted, by a change beside it.
         m.refusedLogins[op.norm] = (m.refusedLogins[op.norm] ?? 0) + 1;
+        // Refused before or after it started that session, it may or may not have swept the
+        // account's expired sessions and tokens (invisible to clients): read back.
+        const id = m.before?.accounts[op.norm]?.id;
+        if (id) m.resyncSwept.add(id);
         return;
       }
       const limited = countLogin(m, r, op.norm);

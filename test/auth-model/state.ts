@@ -153,6 +153,24 @@ export function compareState(
   }
 }
 
+/**
+ * Reads back, from the snapshot, what a race left unknowable before the state is compared: whether
+ * the expired sessions and tokens of `m.resyncSwept`'s users were swept (the model drops those the
+ * store no longer holds; live ones are still compared).
+ */
+export function readBackSweeps(m: Model, r: Real, snap: Snapshot) {
+  const now = m.s.now;
+  const sessions = new Set(snap.sessions.map((s) => s._id));
+  const tokens = new Set(snap.tokens.map((t) => String(t.hash)));
+  for (const [sid, s] of Object.entries(m.s.sessions))
+    if (m.resyncSwept.has(s.userId) && s.expiresAt <= now && !sessions.has(sid)) delete m.s.sessions[sid];
+  for (const [value, t] of Object.entries(m.s.tokens)) {
+    const gone = !tokens.has(sha256Hex(`${r.project.id}\u0000${value}`));
+    if (m.resyncSwept.has(t.userId) && t.expiresAt <= now && gone) delete m.s.tokens[value];
+  }
+  m.resyncSwept = new Set();
+}
+
 /** Reads back what a race left unknowable: login counts and code budgets. */
 export async function readBack(m: Model, r: Real) {
   const db = r.deps.store.tenant({ projectId: r.project.id });
