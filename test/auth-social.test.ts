@@ -140,6 +140,28 @@ describe("GitHub, the whole way", () => {
     expect(c).not.toHaveProperty("plan");
   });
 
+  it("the provider's values, which the user chooses there, go into no readonly or private field", async () => {
+    const define = (fields: unknown[]) =>
+      call(createDataApp(env.deps), "PUT", "/api/schemas/users", { key: env.project.sk, body: { fields } });
+    const fields = [
+      { name: "name", type: "string", readonly: true, default: "unverified" },
+      { name: "avatarUrl", type: "string", private: true },
+    ];
+    expect((await define(fields)).status).toBe(200);
+    providers.accounts.set("code-a", {
+      id: "1",
+      email: "a@example.com",
+      verified: true,
+      name: "Chosen Name",
+      avatarUrl: "https://example.com/a.png",
+    });
+    const { token, error } = landed(await signIn("github", "code-a"));
+    expect(error).toBeNull();
+    const me = await call(app, "GET", "/api/userAuth/me", { key: env.project.sk, token });
+    expect(me.json.data).toMatchObject({ email: "a@example.com", name: "unverified" });
+    expect(me.json.data).not.toHaveProperty("avatarUrl");
+  });
+
   it("a unique profile field whose provider value someone else holds: the account opens without that value", async () => {
     const fields = [
       { name: "name", type: "string", unique: true },

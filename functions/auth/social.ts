@@ -97,13 +97,15 @@ class SignInRefused extends Error {}
  * The profile fields of a new account: the provider's name and picture where the project's profile
  * fields take them as they are (both, else either, else neither), with the defaults; nothing when the
  * project requires fields the provider does not give (the user fills them in with update-profile).
+ * Taken as a publishable-key signup takes them: the user sets them at the provider, so a private or
+ * readonly field refuses them and keeps its default.
  */
 function providerProfile(schema: ProfileSchema, given: Record<string, unknown>): Record<string, unknown> {
   const present = Object.entries(given).filter(([, value]) => value !== undefined);
   const singly = present.length > 1 ? present.map((entry) => [entry]) : [];
   for (const entries of [present, ...singly, []]) {
     const details: ErrorDetail[] = [];
-    const fields = schema.create(Object.fromEntries(entries), "secret", details);
+    const fields = schema.create(Object.fromEntries(entries), "publishable", details);
     if (details.length === 0) return fields;
   }
   return {};
