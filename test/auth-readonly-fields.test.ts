@@ -137,6 +137,19 @@ describe("update-profile", () => {
       staffNote: "staff",
     });
   });
+
+  it("with the pk not naming one the stored object lacks: it stays lacking, no default fills it", async () => {
+    const { accessToken: token } = await env.signup("bo@example.com", { settings: { theme: "dark" } });
+    const tier = { name: "tier", type: "integer", readonly: true, default: 1 };
+    const settings = { name: "settings", type: "object", fields: [{ name: "theme", type: "string" }, tier] };
+    const fields = USERS.fields.map((field) => (field.name === "settings" ? settings : field));
+    const data = createDataApp(env.deps);
+    const redefined = await call(data, "PUT", "/api/schemas/users", { key: env.project.sk, body: { fields } });
+    expect(redefined.status, redefined.text).toBe(200);
+    const res = await pkPut(token, { settings: { theme: "light" } });
+    expect(res.status, res.text).toBe(200);
+    expect((await skView(token)).settings).toEqual({ theme: "light" });
+  });
 });
 
 describe("the OpenAPI document", () => {

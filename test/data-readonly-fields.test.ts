@@ -221,6 +221,42 @@ describe("a publishable-key write that does not name them", () => {
   });
 });
 
+describe("a readonly value the stored document lacks stays lacking on a pk PUT or PATCH (no default)", () => {
+  it("top level (the sk unset it), in a kept object and in a stored array item; new items take the default", async () => {
+    const tips = (box: unknown[], item: unknown[]) => ({
+      name: "tips",
+      fields: [
+        { name: "text", type: "string" },
+        { name: "tier", type: "string", readonly: true, default: "free" },
+        { name: "box", type: "object", fields: [{ name: "note", type: "string" }, ...box] },
+        { name: "items", type: "array", items: { type: "object", fields: [{ name: "sku", type: "string" }, ...item] } },
+      ],
+      rls: { enabled: true, mode: "private" },
+    });
+    await env.defineCollection(tips([], []));
+    const body = { text: "a", tier: "gold", box: { note: "n" }, items: [{ sku: "a" }], userId: OWNER };
+    const id = (await env.sk("POST", "/api/data/tips", body)).json.data._id;
+    expect((await env.sk("PATCH", `/api/data/tips/${id}`, { tier: null })).status).toBe(200);
+    // Added later: the stored object and item lack them.
+    const level = { name: "level", type: "integer", readonly: true, default: 1 };
+    const price = { name: "price", type: "number", readonly: true, default: 0 };
+    const { name: _name, ...later } = tips([level], [price]);
+    expect((await env.sk("PUT", "/api/schemas/tips", later)).status).toBe(200);
+    const put = await env.pk("PUT", `/api/data/tips/${id}`, {
+      token,
+      body: { text: "b", box: { note: "m" }, items: [{ sku: "a" }, { sku: "new" }] },
+    });
+    expect(put.status, put.text).toBe(200);
+    const stored = (await env.sk("GET", `/api/data/tips/${id}`)).json.data;
+    expect(stored).not.toHaveProperty("tier");
+    expect(stored.box).toEqual({ note: "m" });
+    expect(stored.items).toEqual([{ sku: "a" }, { sku: "new", price: 0 }]);
+    const patch = await env.pk("PATCH", `/api/data/tips/${id}`, { token, body: { box: { note: "p" } } });
+    expect(patch.status, patch.text).toBe(200);
+    expect((await env.sk("GET", `/api/data/tips/${id}`)).json.data.box).toEqual({ note: "p" });
+  });
+});
+
 describe("a publishable-key write carrying a readonly value unchanged passes and changes nothing by it", () => {
   /** The order as its owner reads it (no fraudScore: private). */
   const read = async (id: string) => {
@@ -305,6 +341,37 @@ describe("a publishable-key write carrying a readonly value unchanged passes and
     // Private rules hold: a PUT of the document as read keeps it.
     expect((await pkWrite("PUT", `/${id}`, await read(id))).status).toBe(200);
     expect(await skStored(id)).toMatchObject({ fraudScore: 3 });
+  });
+
+  it("under a private field (an array, an object), an item naming one is 400 whatever its value: no oracle", async () => {
+    const approved = { name: "approved", type: "boolean", readonly: true, default: false };
+    const flag = { type: "object", fields: [{ name: "kind", type: "string" }, approved] };
+    await env.defineCollection({
+      name: "accounts",
+      fields: [
+        { name: "label", type: "string" },
+        { name: "flags", type: "array", private: true, items: flag },
+        { name: "review", type: "object", private: true, fields: [{ name: "steps", type: "array", items: flag }] },
+      ],
+      rls: { enabled: true, mode: "private" },
+    });
+    const stored = { flags: [{ kind: "kyc", approved: true }], review: { steps: [{ kind: "id", approved: true }] } };
+    const ins = await env.sk("POST", "/api/data/accounts", { label: "x", ...stored, userId: OWNER });
+    const id = ins.json.data._id;
+    const patch = (body: unknown) => env.pk("PATCH", `/api/data/accounts/${id}`, { token, body });
+    // The stored item and a wrong guess get the same answer: whether it matched would tell the value.
+    for (const guess of [true, false]) {
+      const flags = await patch({ flags: [{ kind: "kyc", approved: guess }] });
+      expect(flags.status, flags.text).toBe(400);
+      expect(flags.json).toMatchObject(refused("flags.approved"));
+      const steps = await patch({ review: { steps: [{ kind: "id", approved: guess }] } });
+      expect(steps.status, steps.text).toBe(400);
+      expect(steps.json).toMatchObject(refused("review.steps.approved"));
+    }
+    // Without it, the item is the stored one (its value kept), as a blind write's.
+    const kept = await patch({ flags: [{ kind: "kyc" }], review: { steps: [{ kind: "id" }] } });
+    expect(kept.status, kept.text).toBe(200);
+    expect((await env.sk("GET", `/api/data/accounts/${id}`)).json.data).toMatchObject(stored);
   });
 
   it("a blind writer (read rule secret) is never compared either: the stored value is 400 too", async () => {

@@ -7,11 +7,14 @@
  * - an object keeps the stored private and readonly values the body does not name, even where it
  *   replaces the object (`{"bio": {...}}` keeps `bio.phone`), over defaults too; a private object
  *   the body names keeps the readonly values inside it; a readonly value the body names must be the
- *   stored one (else 400), and one where nothing is stored is refused;
+ *   stored one (else 400), and one where nothing is stored is refused; one a stored object lacks
+ *   stays lacking (NO_VALUE: no default), as the stored item an array item is;
  * - an array item equal to a stored item, as the caller reads it (without its private values) or
  *   without its kept values, is that item, its kept values included; an edited or removed item is a
  *   new item, without the stored one's: as on an insert, it may name a readonly value at its default
- *   only, and its readonly fields not named take their defaults;
+ *   only, and its readonly fields not named take their defaults. Where the caller reads no item
+ *   (under a private field, or a blind write), only the form without kept values matches: matching
+ *   the stored item with its readonly values would tell them;
  * - removing an object that holds such values (`null`, a PUT that leaves it out, a scalar in its
  *   place) is 400 VALIDATION_FAILED: only the secret key can.
  */
@@ -20,6 +23,7 @@ import { isPlainObject } from "../sanitize.js";
 import { canonical } from "./canonical-json.js";
 import { childFields, type FieldDef } from "./definition.js";
 import { isDefault, isStored, READONLY_MESSAGE, type ReadonlyRule, readonlyRule } from "./readonly-values.js";
+import { NO_VALUE } from "./value-schema.js";
 
 /** Why a stored value is kept when the body leaves it out: the caller does not see it, or may not write it. */
 type KeptBecause = "private" | "readonly";
@@ -37,9 +41,13 @@ interface KeptNode {
 /** The fields whose stored values a pk write keeps, as a tree (an array's items are descended into at any depth). */
 export type KeptTree = Map<string, KeptNode>;
 
+/** The trees under a private field: the caller reads none of their values (sameItems). */
+const unseenTrees = new WeakSet<KeptTree>();
+
 /** `underPrivate`: inside a private object, which the body may give as it likes, only readonly values are kept. */
 export function keptTree(fields: readonly FieldDef[], underPrivate = false): KeptTree {
   const tree: KeptTree = new Map();
+  if (underPrivate) unseenTrees.add(tree);
   for (const field of fields) {
     const whole = field.private && !underPrivate ? "private" : field.readonly ? "readonly" : undefined;
     // Nothing inside a readonly field is ever named: it is kept whole.
@@ -193,8 +201,10 @@ function keepKey(
       if (isHeld && isStored(node.readonly, out[key], before, walk.blind)) out[key] = before;
       else refuse(walk, path);
     } else if (node.inner) out[key] = keepIn(out[key], before, node.inner, path, walk);
-  } else if (!isHeld) return;
-  else if (node.whole) out[key] = before;
+  } else if (!isHeld) {
+    // A readonly value a stored object lacks is kept lacking: a default would change it.
+    if (node.readonly) out[key] = NO_VALUE;
+  } else if (node.whole) out[key] = before;
   else {
     const because = node.inner && held(before, node.inner, false);
     if (because) walk.details.push({ path, message: removed(because) });
@@ -215,9 +225,10 @@ function keepIn(value: unknown, before: unknown, tree: KeptTree, path: string, w
 }
 
 /**
- * Items of `value` that equal a stored item as the caller reads it (not for a blind write: the match
- * would tell the readonly values) or without its kept values are that stored item, each used once;
- * the others are new items (checkNew).
+ * Items of `value` that equal a stored item as the caller reads it (not for a blind write or under a
+ * private field: the match would tell the readonly values) or without its kept values are that
+ * stored item (its missing readonly values kept missing), each used once; the others are new items
+ * (checkNew).
  */
 function sameItems(value: unknown[], before: unknown[], tree: KeptTree, path: string, walk: Walk): unknown[] {
   const forms = new Map<string, { indexes: number[]; next: number }>();
@@ -227,10 +238,12 @@ function sameItems(value: unknown[], before: unknown[], tree: KeptTree, path: st
     else forms.set(form, { indexes: [index], next: 0 });
   };
   for (const [index, item] of before.entries()) {
-    if (!held(item, tree, true)) continue;
+    // An item without kept values is its content, unless it lacks a readonly value (withMissingKept).
+    if (!keepsReadonly(tree) && !held(item, tree, true)) continue;
     const bare = canonical(withoutKept(item, tree));
     add(bare, index);
-    const read = walk.blind || !keepsReadonly(tree) ? bare : canonical(withoutKept(item, tree, "private"));
+    const unread = walk.blind || unseenTrees.has(tree) || !keepsReadonly(tree);
+    const read = unread ? bare : canonical(withoutKept(item, tree, "private"));
     if (read !== bare) add(read, index);
   }
   const used = new Set<number>();
@@ -241,9 +254,30 @@ function sameItems(value: unknown[], before: unknown[], tree: KeptTree, path: st
     const index = same?.indexes[same.next];
     if (index !== undefined) {
       used.add(index);
-      return before[index];
+      return keepsReadonly(tree) ? withMissingKept(before[index], tree) : before[index];
     }
     checkNew(item, tree, path, walk, true);
     return item;
   });
+}
+
+/** A stored value with NO_VALUE where it lacks a readonly value, at any depth, so that no default fills it. */
+function withMissingKept(value: unknown, tree: KeptTree): unknown {
+  if (Array.isArray(value)) {
+    const items = value.map((item) => withMissingKept(item, tree));
+    return items.some((item, i) => item !== value[i]) ? items : value;
+  }
+  if (!isPlainObject(value)) return value;
+  let out: Record<string, unknown> | undefined;
+  for (const [key, node] of tree) {
+    const isHeld = Object.hasOwn(value, key);
+    const before = isHeld ? value[key] : undefined;
+    let kept = before;
+    if (!isHeld) kept = node.readonly ? NO_VALUE : undefined;
+    else if (node.inner && keepsReadonly(node.inner)) kept = withMissingKept(before, node.inner);
+    if (kept === before) continue;
+    out ??= { ...value };
+    out[key] = kept;
+  }
+  return out ?? value;
 }

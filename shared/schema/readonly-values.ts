@@ -7,7 +7,8 @@
  * detail per path), as a pk signup naming a private profile field is: a value silently dropped would
  * look stored to the caller. A readonly value the caller cannot read (private, under a private
  * field, or a blind write) is compared with nothing: whether it matched would tell the value.
- * Without it, the default applies on insert and a PUT or PATCH keeps the stored value (kept-values.ts).
+ * Without it, the default applies on insert and a PUT or PATCH keeps the stored value, or its absence
+ * (kept-values.ts).
  */
 import { isPlainObject } from "../sanitize.js";
 import { canonical } from "./canonical-json.js";

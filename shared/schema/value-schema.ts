@@ -201,8 +201,15 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
 }
 
 /**
+ * A declared field's value meaning "none, and no default either": what a publishable-key PUT or PATCH
+ * keeps of a readonly value the stored object lacks (kept-values.ts). Never stored: the object is rebuilt.
+ */
+export const NO_VALUE: unique symbol = Symbol("no value");
+
+/**
  * The zod schema for an object with declared fields. A missing or `null` field gets its default
- * (deep-cloned, then validated) or is left out; a required one without default → "Required".
+ * (deep-cloned, then validated) or is left out; a required one without default → "Required";
+ * NO_VALUE is left out.
  * Undeclared keys are kept when `additionalFields`, else each is reported as "Unknown field".
  */
 export function objectSchema(fields: readonly FieldDef[], opts: ValueOptions): z.ZodType<Record<string, unknown>> {
@@ -217,6 +224,7 @@ export function objectSchema(fields: readonly FieldDef[], opts: ValueOptions): z
       const out: Record<string, unknown> = {};
       for (const { field, schema } of compiled) {
         let input = Object.hasOwn(value, field.name) ? value[field.name] : undefined;
+        if (input === NO_VALUE) continue;
         if (input === undefined || input === null) {
           if (field.default === undefined || field.default === null) {
             if (field.required && problem(ctx, "Required", [field.name])) return z.NEVER;
