@@ -39,6 +39,7 @@ describe("GET /api/admin/projects/:id/users", () => {
     ]);
     expect(res.json.data.items[0]).toEqual(alice.user);
     expect(res.text).not.toContain("passwordHash");
+    expect(res.text).not.toContain("passwordId");
     expect(res.text).not.toContain("$2");
     const page2 = await admin("GET", `/projects/${env.project.id}/users?page=2&limit=1`);
     expect(page2.json.data.items.map((u: { email: string }) => u.email)).toEqual(["bob@example.com"]);

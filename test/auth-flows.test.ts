@@ -173,7 +173,16 @@ describe("signup", () => {
   });
 
   it("never lets the user set protected fields", async () => {
-    for (const field of ["emailVerified", "roles", "_id", "githubId", "googleId", "passwordHash", "createdAt"]) {
+    for (const field of [
+      "emailVerified",
+      "roles",
+      "_id",
+      "githubId",
+      "googleId",
+      "passwordHash",
+      "passwordId",
+      "createdAt",
+    ]) {
       const res = await env.api("POST", "/signup", {
         body: { email: "a@example.com", password: PASSWORD, [field]: field === "emailVerified" ? true : ["admin"] },
       });

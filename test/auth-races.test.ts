@@ -363,6 +363,60 @@ it.each([
   },
 );
 
+/** A login of ann on another instance of the project, whose BCRYPT_COST is not the writer's. */
+function loginAtOtherCost(password: string) {
+  const other = createAuthApp({
+    ...env.deps,
+    config: { ...env.deps.config, bcryptCost: env.deps.config.bcryptCost + 1 },
+  });
+  return call(other, "POST", "/api/userAuth/login", {
+    key: env.project.pk,
+    body: { email: "ann@example.com", password },
+    headers: { "x-refresh-token-mode": "header" },
+  });
+}
+
+it.each(Object.keys(passwordWriters))(
+  "a login with the new password on an instance of another bcrypt cost, stored before %s's revoke, keeps its session though it rehashed the password (review: 200 with ended tokens)",
+  async (what) => {
+    // Serial order: the writer, then the login (200, its session lives; it rehashes at its own cost).
+    const own = await env.signup("ann@example.com");
+    const held = heldCall("_auth_sessions", "deleteMany"); // the writer's revoke, after its password write
+    const next = "brand new password 9";
+    const writing = passwordWriters[what]!(own, next);
+    await held.entered;
+    const login = await loginAtOtherCost(next);
+    expect(login.status, login.text).toBe(200);
+    held.release();
+    // A change's final check finds the password it wrote though the login rehashed it.
+    const written = await writing;
+    expect(written.status, written.text).toBe(200);
+    const { accessToken, refreshToken } = login.json.data as { accessToken: string; refreshToken: string };
+    expect((await env.api("GET", "/me", { token: accessToken })).status).toBe(200);
+    const refreshed = await env.api("POST", "/refresh-token", { headers: { "x-refresh-token": refreshToken } });
+    expect(refreshed.status, refreshed.text).toBe(200);
+    expect((await env.login("ann@example.com", next)).status).toBe(200);
+  },
+);
+
+it("an account stored before passwordId: a reset ends the session of a login that checked the old password, keeps one that checked the new", async () => {
+  const own = await env.signup("ann@example.com");
+  const users = env.deps.store.tenant({ projectId: env.project.id }).collection("users");
+  await users.updateOne({ _id: own.user._id }, { $unset: { passwordId: "" } });
+  const before = await env.login("ann@example.com"); // its session has no passwordId
+  expect(before.status).toBe(200);
+  const held = heldCall("_auth_sessions", "deleteMany"); // the reset's revoke, after its password write
+  const resetting = passwordWriters["a password reset"]!(own, "reset password 5");
+  await held.entered;
+  const after = await loginAtOtherCost("reset password 5"); // read the reset's hash and passwordId together
+  expect(after.status, after.text).toBe(200);
+  held.release();
+  expect((await resetting).status).toBe(200);
+  expect((await env.api("GET", "/me", { token: before.json.data.accessToken })).status).toBe(401);
+  expect((await env.api("GET", "/me", { token: after.json.data.accessToken })).status).toBe(200);
+  expect(await sessions()).toHaveLength(1);
+});
+
 /** What ends every session of ann after overwriting her password (or deleting her account). */
 const endEverything: Record<string, (userId: string) => Promise<CallResult>> = {
   "the account's deletion": (userId) =>

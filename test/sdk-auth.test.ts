@@ -68,6 +68,7 @@ describe("auth module of @urbackend/sdk", () => {
     const me = await auth.me();
     expect(me).toMatchObject({ _id: signed.user?._id, email: "sdk@example.com", emailVerified: false });
     expect(me).not.toHaveProperty("passwordHash");
+    expect(me).not.toHaveProperty("passwordId");
 
     const updated = (await auth.updateProfile({ name: "Sdk Renamed", bio: "hi" })) as unknown as {
       user: Record<string, unknown>;

@@ -5,7 +5,7 @@ import { loginBody } from "../../shared/auth/bodies.js";
 import { burnPasswordCheck, rehashIfOtherCost, verifyPassword } from "../../shared/auth/passwords.js";
 import { createSession, revokeSession } from "../../shared/auth/sessions.js";
 import { clearLoginAttempts, countLoginAttempt } from "../../shared/auth/throttle.js";
-import type { UserDoc } from "../../shared/auth/users.js";
+import { samePasswordAs, type UserDoc } from "../../shared/auth/users.js";
 import { ApiError } from "../../shared/errors.js";
 import { ok, parseWith } from "../../shared/http.js";
 import { type AuthRuntime, scopeOf } from "./context.js";
@@ -32,27 +32,28 @@ export function loginRoutes(rt: AuthRuntime): Hono<AppEnv> {
     if (settings.requireEmailVerification && user.emailVerified !== true) throw new ApiError("EMAIL_NOT_VERIFIED");
 
     // The password was checked against the account as read before bcrypt's long wait: a reset, a
-    // change or a deletion may have landed since, and must not be outlived by this session.
+    // change or a deletion may have landed since, and must not be outlived by this session. It is
+    // told by the passwordId read with that hash (samePasswordAs), which the rehash below keeps: a
+    // login on an instance of another BCRYPT_COST does not end what a writer's revoke keeps.
     const rehashed = await rehashIfOtherCost(password, user.passwordHash!, cost);
     const at = new Date(now).toISOString();
-    const current = (await cols.users.updateOne(
-      { _id: user._id, passwordHash: user.passwordHash },
-      { $set: { lastLoginAt: at, ...(rehashed ? { passwordHash: rehashed } : {}) } },
-    )) as UserDoc | null;
+    const checked = samePasswordAs(user);
+    const current = (await cols.users.updateOne(checked, {
+      $set: { lastLoginAt: at, ...(rehashed ? { passwordHash: rehashed } : {}) },
+    })) as UserDoc | null;
     if (!current) throw new ApiError("INVALID_CREDENTIALS");
-    const checked = { _id: user._id, passwordHash: current.passwordHash };
     const issued = await createSession(cols, {
       projectId: scope.project.id,
       userId: user._id,
       now,
       ttlMs: settings.refreshTokenTtl * 1000,
       userAgent: c.req.header("user-agent"),
-      checkedHash: current.passwordHash,
+      passwordId: user.passwordId,
     });
     // Those revoke sessions after they change the account: one that changed it after the update
     // above but before this session existed is seen here; one that changes it later revokes this.
-    // One that changed it before the update (this login checked its new hash) keeps this session:
-    // the session remembers the hash it was checked against (revokeUserSessions).
+    // One whose write this login read keeps this session (its passwordId is the one it wrote), unless
+    // another writer's revoke lands after that write (docs/choices.md, left open).
     // Refused even where that writer revoked this session already: the old password never buys a
     // token after a reset (a password change may then count this session in revokedSessions).
     if (!(await cols.users.findOne(checked))) {

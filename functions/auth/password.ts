@@ -3,10 +3,10 @@ import { Hono } from "hono";
 import type { AppEnv } from "../../shared/app.js";
 import { changePasswordBody, emailBody, resetPasswordBody } from "../../shared/auth/bodies.js";
 import { consumeOtp, issueOtp } from "../../shared/auth/otp.js";
-import { hashPassword, verifyPassword } from "../../shared/auth/passwords.js";
+import { hashPassword, newPasswordId, verifyPassword } from "../../shared/auth/passwords.js";
 import { revokeUserSessions } from "../../shared/auth/sessions.js";
 import { clearLoginAttempts, countLoginAttempt } from "../../shared/auth/throttle.js";
-import type { UserDoc } from "../../shared/auth/users.js";
+import { samePasswordAs, type UserDoc } from "../../shared/auth/users.js";
 import { ApiError } from "../../shared/errors.js";
 import { ok, parseWith } from "../../shared/http.js";
 import { type AuthRuntime, inUserTurn, requireUser, scopeOf, sessionEnded } from "./context.js";
@@ -47,12 +47,13 @@ export function passwordRoutes(rt: AuthRuntime): Hono<AppEnv> {
     });
     const at = new Date(now).toISOString();
     const passwordHash = await hashPassword(newPassword, rt.deps.config.bcryptCost);
+    const passwordId = newPasswordId();
     const user = await cols.users.updateOne(
       { _id: userId, email },
-      { $set: { passwordHash, emailVerified: true, passwordChangedAt: at, updatedAt: at } },
+      { $set: { passwordHash, passwordId, emailVerified: true, passwordChangedAt: at, updatedAt: at } },
     );
     if (!user) throw new ApiError("OTP_INVALID");
-    await revokeUserSessions(cols, userId, { now, newPasswordHash: passwordHash });
+    await revokeUserSessions(cols, userId, { now, passwordId });
     await clearLoginAttempts(cols, email);
     return ok(c, { passwordReset: true }, 200, "Password reset; sign in with the new password");
   });
@@ -72,22 +73,20 @@ export function passwordRoutes(rt: AuthRuntime): Hono<AppEnv> {
       await clearLoginAttempts(cols, user.email);
       const at = new Date(now).toISOString();
       const passwordHash = await hashPassword(newPassword, rt.deps.config.bcryptCost);
+      const passwordId = newPasswordId();
       // Only over the password checked above: a reset (or a social link) that landed during bcrypt's
-      // wait stands, and this change fails as if the current password were wrong.
-      const changed = await cols.users.updateOne(
-        { _id: user._id, passwordHash: user.passwordHash },
-        { $set: { passwordHash, passwordChangedAt: at, updatedAt: at } },
-      );
-      if (!changed) throw new ApiError("INVALID_CREDENTIALS", "Current password is incorrect");
-      const revoked = await revokeUserSessions(cols, user._id, {
-        now,
-        exceptSessionId: scope.sessionId,
-        newPasswordHash: passwordHash,
+      // wait stands, and this change fails as if the current password were wrong. A login's rehash
+      // of that same password keeps its passwordId, so it does not fail this.
+      const changed = await cols.users.updateOne(samePasswordAs(user), {
+        $set: { passwordHash, passwordId, passwordChangedAt: at, updatedAt: at },
       });
+      if (!changed) throw new ApiError("INVALID_CREDENTIALS", "Current password is incorrect");
+      const revoked = await revokeUserSessions(cols, user._id, { now, exceptSessionId: scope.sessionId, passwordId });
       // A reset, social link or deletion that landed since the write above ends every session itself
       // (after its own write), and the count misses those it ended first: it is ordered before this
       // change, which answers as it would after it (its session ended). The end state is the same.
-      if (!(await cols.users.findOne({ _id: user._id, passwordHash }))) throw sessionEnded();
+      // By passwordId, not the hash: a login with the new password may have rehashed it meanwhile.
+      if (!(await cols.users.findOne({ _id: user._id, passwordId }))) throw sessionEnded();
       return ok(c, { passwordChanged: true, revokedSessions: revoked }, 200, "Password changed");
     });
   });

@@ -5,7 +5,14 @@ import { deleteAccountBody, usernameSchema } from "../../shared/auth/bodies.js";
 import { verifyPassword } from "../../shared/auth/passwords.js";
 import { profileSchema } from "../../shared/auth/profile.js";
 import { clearLoginAttempts, countLoginAttempt } from "../../shared/auth/throttle.js";
-import { deleteUser, normalizeUsername, publicProfile, type UserDoc, writeUser } from "../../shared/auth/users.js";
+import {
+  deleteUser,
+  normalizeUsername,
+  publicProfile,
+  samePasswordAs,
+  type UserDoc,
+  writeUser,
+} from "../../shared/auth/users.js";
 import { afterUpdate, assertDocumentSize, nextTimestamp } from "../../shared/documents.js";
 import { ApiError, type ErrorDetail } from "../../shared/errors.js";
 import { ok, parseWith } from "../../shared/http.js";
@@ -105,8 +112,8 @@ export function profileRoutes(rt: AuthRuntime): Hono<AppEnv> {
       // Only the account as checked: a reset, a password change or a social link that landed meanwhile
       // stands and ends every session itself (after its write); this deletion is ordered after it and
       // answers as it would then (its session ended). So does one after a concurrent deletion.
-      const unchanged = { passwordHash: hash ?? { $exists: false } };
-      if (!(await deleteUser(rt.deps, project, cols, user._id, unchanged))) throw sessionEnded();
+      // (A login's rehash of the same password keeps its passwordId: it does not stop this.)
+      if (!(await deleteUser(rt.deps, project, cols, user._id, samePasswordAs(user)))) throw sessionEnded();
       const { config } = rt.deps;
       if (cookieOriginAllowed(c, project.allowedOrigins, config.publicUrl)) clearRefreshCookie(c, config, project.id);
       return ok(c, { _id: user._id, id: user._id, deleted: true }, 200, "Account deleted");

@@ -5,7 +5,7 @@ import type { AppEnv } from "../../shared/app.js";
 import { signupBody } from "../../shared/auth/bodies.js";
 import { isPasswordConfirmation } from "../../shared/auth/fields.js";
 import { issueOtp } from "../../shared/auth/otp.js";
-import { hashPassword } from "../../shared/auth/passwords.js";
+import { hashPassword, newPasswordId } from "../../shared/auth/passwords.js";
 import { profileSchema } from "../../shared/auth/profile.js";
 import { createSession } from "../../shared/auth/sessions.js";
 import { insertUser, type UserDoc } from "../../shared/auth/users.js";
@@ -44,6 +44,7 @@ export function signupRoutes(rt: AuthRuntime): Hono<AppEnv> {
       ...(username === undefined ? {} : { username }),
       ...profile,
       passwordHash: await hashPassword(password, rt.deps.config.bcryptCost),
+      passwordId: newPasswordId(),
       emailVerified: false,
       createdAt: at,
       updatedAt: at,
@@ -70,6 +71,7 @@ export function signupRoutes(rt: AuthRuntime): Hono<AppEnv> {
       now,
       ttlMs: settings.refreshTokenTtl * 1000,
       userAgent: c.req.header("user-agent"),
+      passwordId: user.passwordId,
     });
     return ok(c, await sessionPayload(c, rt, scope, user, issued), 201);
   });

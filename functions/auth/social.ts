@@ -134,7 +134,7 @@ async function userFor(rt: AuthRuntime, scope: AuthScope, provider: SocialProvid
       { _id: byEmail._id, [idField]: { $exists: false } },
       {
         $set: { [idField]: profile.providerUserId, updatedAt: at, passwordChangedAt: at },
-        $unset: { passwordHash: "" },
+        $unset: { passwordHash: "", passwordId: "" },
       },
     )) as UserDoc | null;
     if (!linked) throw new SignInRefused(`this account is linked to another ${provider} account`);

@@ -186,8 +186,9 @@ export function uploadRoutes(rt: StorageRuntime): Hono<AppEnv> {
       await discardPending(rt, found); // a ready file is never removed by a confirm
       throw refused("size mismatch");
     }
-    // Checks the stored size and signature (400/415 remove the file); an expired upload whose bytes
-    // never came was released: 404.
+    // Checks the stored size and signature (400/415 remove the file, unless a live PUT's claim keeps
+    // it: then it is still pending, 400 "not uploaded"); an expired upload whose bytes never came was
+    // released: 404.
     const file = await settle(rt, found);
     if (!file) throw new ApiError("FILE_NOT_FOUND");
     if (file.status === "pending") throw refused("the file was not uploaded");

@@ -4,7 +4,7 @@
  */
 
 /** Stored on the user but never in any response. */
-export const INTERNAL_USER_FIELDS: readonly string[] = ["passwordHash"];
+export const INTERNAL_USER_FIELDS: readonly string[] = ["passwordHash", "passwordId"];
 
 /** A key without case, spaces, `_` and `-`: `password_confirmation` → `passwordconfirmation`. */
 const folded = (key: string) => key.toLowerCase().replace(/[\s_-]/g, "");
@@ -49,6 +49,7 @@ export const PROTECTED_USER_FIELDS: readonly string[] = [
   "email",
   "password",
   "passwordHash",
+  "passwordId",
   "emailVerified",
   "roles",
   "role",

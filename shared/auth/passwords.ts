@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import bcrypt from "bcryptjs";
+import { randomToken } from "../crypto.js";
 
 const BCRYPT_MAX_BYTES = 72;
 const REDUCED_PREFIX = "sha256:";
@@ -21,6 +22,13 @@ function bcryptInput(password: string): string {
 export function hashPassword(password: string, cost: number): Promise<string> {
   return bcrypt.hash(bcryptInput(password), cost);
 }
+
+/**
+ * A new identity for a password write (signup, reset, change), stored beside the hash as the user's
+ * `passwordId`: a login's rehash replaces the hash but keeps it, so what a session was signed in with
+ * is told by this, not by the hash (revokeUserSessions).
+ */
+export const newPasswordId = () => randomToken(16);
 
 /** Whether a password matches a stored bcrypt hash. */
 export function verifyPassword(password: string, hash: string): Promise<boolean> {

@@ -7,8 +7,10 @@
  * whole family (the session) is revoked — except within REFRESH_REUSE_WINDOW_MS of the spend while
  * the successor it issued is unspent (a client's own parallel refreshes). Revoking a session
  * deletes it; its tokens, spent or not, then lead nowhere (REFRESH_TOKEN_INVALID). A login's session
- * remembers a fingerprint of the password hash the login checked, so a reset or change ends the
- * sessions from before its hash write and never one signed in with the password it wrote.
+ * remembers the passwordId of the password it checked, so a reset or change ends every session but
+ * those signed in with the password it wrote (a login that read it, even where that login rehashed
+ * it). A writer's revoke that lands after another writer's write still ends the other's sessions
+ * too (docs/choices.md).
  */
 import { randomToken, sha256Hex } from "../crypto.js";
 import { ApiError } from "../errors.js";
@@ -47,12 +49,6 @@ type RotateCols = Pick<AuthCollections, "sessions" | "refreshTokens" | "users">;
 const tokenHash = (projectId: string, token: string) => sha256Hex(`${projectId}\u0000${token}`);
 
 /**
- * What a session remembers of the password hash its login checked: enough to tell hashes apart
- * (bcrypt salts each one, so setting the same password again gives another), never the hash itself.
- */
-const credentialOf = (passwordHash: string) => sha256Hex(passwordHash);
-
-/**
  * How long after its spend a refresh token that comes again is taken for the same client's parallel
  * refreshes (each request of a burst that met an expired access token refreshes with the one stored
  * token) rather than for theft: still 401 REFRESH_TOKEN_REUSED, so exactly one refresh succeeds, but
@@ -82,8 +78,8 @@ async function insertRefreshToken(
 }
 
 /**
- * Starts a session for a user; also clears that user's expired sessions and tokens. `checkedHash`:
- * the password hash a login checked (see revokeUserSessions).
+ * Starts a session for a user; also clears that user's expired sessions and tokens. `passwordId`:
+ * that of the password the login checked, read with its hash (see revokeUserSessions).
  */
 export async function createSession(
   cols: Cols,
@@ -93,7 +89,7 @@ export async function createSession(
     now: number;
     ttlMs: number;
     userAgent: string | undefined;
-    checkedHash?: string;
+    passwordId?: string;
   },
 ): Promise<IssuedRefresh> {
   const { projectId, userId, now, ttlMs } = input;
@@ -107,7 +103,7 @@ export async function createSession(
     lastUsedAt: iso(now),
     expiresAt: iso(now + ttlMs),
     userAgent: input.userAgent ? input.userAgent.slice(0, MAX_USER_AGENT) : null,
-    ...(input.checkedHash === undefined ? {} : { credential: credentialOf(input.checkedHash) }),
+    ...(input.passwordId === undefined ? {} : { passwordId: input.passwordId }),
   });
   return insertRefreshToken(cols, { projectId, id: newId(now), sessionId, userId, now, ttlMs });
 }
@@ -202,21 +198,24 @@ export async function revokeSession(cols: Cols, sessionId: string, userId?: stri
 /**
  * Revokes every session of a user, or every one but `exceptSessionId`; how many of them were live
  * (as GET /sessions lists them): an expired one a login had not swept yet is deleted uncounted, so a
- * concurrent login's sweep never changes the count. `newPasswordHash`: the hash a reset or change
- * has just written. It runs after that write, so a login that read the new hash may have stored its
- * session already: that session is kept (and not counted), as it would be had the login come after.
- * A login that checked the old hash is ended here, or refused by its own re-check (functions/auth/login.ts).
+ * concurrent login's sweep never changes the count. `passwordId`: that of the password a reset or
+ * change has just written. It runs after that write, so a login that read the new password may have
+ * stored its session already: that session is kept (and not counted), as it would be had the login
+ * come after, even where its login rehashed the password (a rehash keeps the passwordId). A session
+ * without one (a login before the account had one, a signup stored before passwordId, a social
+ * sign-in) is ended. A login that checked an older password is ended here, or refused by its own
+ * re-check (functions/auth/login.ts).
  */
 export async function revokeUserSessions(
   cols: Cols,
   userId: string,
-  input: { now: number; exceptSessionId?: string; newPasswordHash?: string },
+  input: { now: number; exceptSessionId?: string; passwordId?: string },
 ): Promise<number> {
-  const { now, exceptSessionId, newPasswordHash } = input;
+  const { now, exceptSessionId, passwordId } = input;
   const filter = {
     userId,
     ...(exceptSessionId === undefined ? {} : { _id: { $ne: exceptSessionId } }),
-    ...(newPasswordHash === undefined ? {} : { credential: { $ne: credentialOf(newPasswordHash) } }),
+    ...(passwordId === undefined ? {} : { passwordId: { $ne: passwordId } }),
   };
   const live = await cols.sessions.deleteMany({ ...filter, expiresAt: { $gt: iso(now) } });
   await cols.sessions.deleteMany(filter);

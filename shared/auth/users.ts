@@ -15,6 +15,8 @@ export interface UserDoc extends Doc {
   email: string;
   username?: string;
   passwordHash?: string;
+  /** The identity of the password write that set passwordHash (newPasswordId); absent on accounts stored before it. */
+  passwordId?: string;
   emailVerified: boolean;
   createdAt: string;
   updatedAt: string;
@@ -33,7 +35,17 @@ export const normalizeUsername = (username: string) => username.trim().toLowerCa
  */
 export const USERNAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{2,31}$/;
 
-/** An account without its internal fields (the password hash) and any password stored as a profile field: what the account's own callers see. */
+/**
+ * Matches the account only while it holds the password `user` was read with: by its passwordId,
+ * which a login's rehash keeps (its hash it does not); an account stored before passwordId, or
+ * without a password, by its hash, while no reset or change has given it a passwordId.
+ */
+export function samePasswordAs(user: Pick<UserDoc, "_id" | "passwordHash" | "passwordId">): Filter {
+  if (user.passwordId !== undefined) return { _id: user._id, passwordId: user.passwordId };
+  return { _id: user._id, passwordHash: user.passwordHash ?? { $exists: false }, passwordId: { $exists: false } };
+}
+
+/** An account without its internal fields (the password hash and its passwordId) and any password stored as a profile field: what the account's own callers see. */
 export function accountView(doc: Doc): Record<string, unknown> {
   const view: Record<string, unknown> = { ...doc };
   for (const field of Object.keys(view)) {

@@ -293,7 +293,7 @@ function checkUser(r: Real, view: Record<string, unknown>, acc: Account, what: s
     { _id: acc.id, email: acc.email, emailVerified: acc.verified, name: acc.name },
     `${what}: user`,
   );
-  check(r, !("passwordHash" in view) && !("password" in view), `${what}: hash leaked`);
+  check(r, !("passwordHash" in view) && !("passwordId" in view) && !("password" in view), `${what}: hash leaked`);
 }
 
 /** A session payload (signup, login, refresh): checks it, returns its tokens. */
