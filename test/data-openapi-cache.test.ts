@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { openApiDocument } from "../shared/openapi/document.js";
 import { MAX_KEPT_DOCUMENTS } from "../shared/openapi/served-documents.js";
-import { type DataTestEnv, dataTestEnv } from "./data-helpers.js";
+import { createTestProject, type DataTestEnv, dataTestEnv } from "./data-helpers.js";
 
 // The generator, counted: how many documents were built.
 vi.mock("../shared/openapi/document.js", async (original) => {
@@ -44,7 +44,7 @@ describe("kept documents", () => {
     expect(built()).toBe(2);
   });
 
-  it("a change of a definition, the base URL or the project's auth settings is seen at once", async () => {
+  it("a change of a definition or the project's auth settings is seen at once; the base URL is each answer's own", async () => {
     await env.defineCollection({ name: "posts", fields: [{ name: "title", type: "string" }] });
     await fetchDocument(env.project.pk);
     const changed = await env.sk("PATCH", "/api/schemas/posts", {
@@ -63,9 +63,11 @@ describe("kept documents", () => {
     // Back to the definitions of a kept document: that one is answered.
     expect(JSON.parse((await fetchDocument(env.project.pk)).text).paths["/api/data/notes"]).toBeUndefined();
     expect(built()).toBe(3);
+    // Another base URL (a Host any caller may send) is answered from the same kept text.
     const elsewhere = JSON.parse((await fetchDocument(env.project.pk, "https://api.example.com")).text);
     expect(elsewhere.servers).toEqual([{ url: "https://api.example.com" }]);
-    expect(built()).toBe(4);
+    expect(elsewhere.paths["/api/data/posts"]).toBeDefined();
+    expect(built()).toBe(3);
 
     await env.deps.projects.update(env.project.id, { settings: { auth: { passwordMinLength: 12 } } });
     env.clock.advance(60_000); // past the resolved keys' cache
@@ -75,14 +77,15 @@ describe("kept documents", () => {
   });
 
   it(`keeps at most ${MAX_KEPT_DOCUMENTS} documents, the least recently used going first`, async () => {
-    const origins = Array.from({ length: MAX_KEPT_DOCUMENTS + 1 }, (_, i) => `https://h${i}.example.com`);
-    for (const origin of origins.slice(0, -1)) await fetchDocument(env.project.pk, origin);
-    await fetchDocument(env.project.pk, origins[0]); // used again: now the most recent
+    const projects = [env.project.pk];
+    for (let i = 0; i < MAX_KEPT_DOCUMENTS; i++) projects.push((await createTestProject(env.deps, `p${i}`)).pk);
+    for (const pk of projects.slice(0, -1)) await fetchDocument(pk);
+    await fetchDocument(projects[0] as string); // used again: now the most recent
     expect(built()).toBe(MAX_KEPT_DOCUMENTS);
-    await fetchDocument(env.project.pk, origins.at(-1)); // one too many: h1 goes
-    await fetchDocument(env.project.pk, origins[0]);
+    await fetchDocument(projects.at(-1) as string); // one too many: the second goes
+    await fetchDocument(projects[0] as string);
     expect(built()).toBe(MAX_KEPT_DOCUMENTS + 1);
-    await fetchDocument(env.project.pk, origins[1]);
+    await fetchDocument(projects[1] as string);
     expect(built()).toBe(MAX_KEPT_DOCUMENTS + 2);
   });
 });
@@ -102,14 +105,21 @@ describe("large documents", () => {
   it("kept within the byte bound; past 8 MB refused with the envelope (and not built again)", async () => {
     // ~110 KB of document per such collection: 55 make ~6 MB, three of them pass the 16 MB kept.
     for (let i = 0; i < 55; i++) await env.defineCollection(bigDefinition(`c${i}`));
-    const origins = ["https://a.example.com", "https://b.example.com", "https://c.example.com"];
-    for (const origin of origins) {
-      const { status, text } = await fetchDocument(env.project.pk, origin);
+    // Three documents: the pk's, the sk's, and the pk's under other auth settings.
+    const minLength = async (value: number | null) => {
+      await env.deps.projects.update(env.project.id, { settings: { auth: { passwordMinLength: value } } });
+      env.clock.advance(60_000); // past the resolved keys' cache
+    };
+    for (const key of [env.project.pk, env.project.sk]) {
+      const { status, text } = await fetchDocument(key);
       expect([status, Math.round(text.length / 1e6)]).toEqual([200, 6]);
     }
+    await minLength(12);
+    expect((await fetchDocument(env.project.pk)).status).toBe(200);
     expect(built()).toBe(3);
-    await fetchDocument(env.project.pk, origins[2]); // still kept
-    await fetchDocument(env.project.pk, origins[0]); // gone for the bytes, though fewer than 8 were kept
+    await fetchDocument(env.project.pk); // still kept
+    await minLength(null);
+    await fetchDocument(env.project.pk); // gone for the bytes, though fewer than 8 were kept
     expect(built()).toBe(4);
 
     for (let i = 55; i < 80; i++) await env.defineCollection(bigDefinition(`c${i}`));

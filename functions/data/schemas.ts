@@ -131,15 +131,21 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
     const { passwordMinLength, requireEmailVerification } = authSettingsOf(project);
     const input = {
       projectName: project.name,
-      baseUrl: publicBaseUrl(c, deps.config),
       secret: keyType === "secret",
       auth: { passwordMinLength, requireEmailVerification },
     };
-    // Everything the document is built from: the definitions by their revisions.
+    // Everything the document is built from: the definitions by their revisions. Not the base URL,
+    // which (without PUBLIC_URL) comes from the request's Host: any caller could make every request
+    // build anew. The kept text has no `servers`; each answer puts its own first.
     const fingerprint = [project.id, input, entries.map((entry) => [entry.def.name, entry.revision])];
-    const served = documents.get(fingerprint, () =>
-      openApiDocument({ ...input, collections: entries.map((entry) => entry.def) }),
-    );
+    const served = documents.get(fingerprint, () => {
+      const { servers, ...document } = openApiDocument({
+        ...input,
+        baseUrl: "",
+        collections: entries.map((entry) => entry.def),
+      });
+      return document;
+    });
     if (!served) {
       throw new ApiError(
         "PAYLOAD_TOO_LARGE",
@@ -147,7 +153,8 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
           "it grows with the collection definitions (GET /api/schemas lists them)",
       );
     }
-    return c.body(served.text, 200, { "content-type": "application/json" });
+    const servers = JSON.stringify([{ url: publicBaseUrl(c, deps.config) }]);
+    return c.body(`{"servers":${servers},${served.text.slice(1)}`, 200, { "content-type": "application/json" });
   });
 
   routes.get("/:name", async (c) => {

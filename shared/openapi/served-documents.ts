@@ -2,7 +2,7 @@
  * The OpenAPI documents this instance answers, as JSON text, kept for the next requests: building
  * one costs time and memory in proportion to the project's definitions, and any pk holder may ask.
  * A document is kept under a fingerprint of everything it is built from (the project, the key type,
- * the base URL and auth settings, each definition's revision), so a change of any of them is seen at
+ * the auth settings, each definition's revision; not the base URL, which each answer adds), so a change of any of them is seen at
  * once. A document past MAX_OPENAPI_BYTES is refused rather than cut, and that refusal is kept too.
  */
 import { sha256Hex } from "../crypto.js";
