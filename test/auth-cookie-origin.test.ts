@@ -207,7 +207,7 @@ it("with an empty allowlist a page's login sets no cookie and says why in x-edge
   const login = await env.api("POST", "/login", { headers: { origin: DEV }, body });
   expect([login.status, env.cookie.value(login), login.json.data.refreshToken]).toEqual([200, undefined, undefined]);
   expect(login.headers.get("x-edgeback-hint")).toMatch(
-    /^no refresh cookie is set for http:\/\/localhost:5173: the project's allowedOrigins is empty\. Add http:\/\/localhost:5173 to the project's allowedOrigins, or .*x-refresh-token-mode: header/,
+    /^no refresh cookie is set for http:\/\/localhost:5173: the project's allowedOrigins is empty\. Add http:\/\/localhost:5173 to the project's allowedOrigins \(from then on publishable-key requests from origins it does not name, and without an Origin, are refused\), or .*x-refresh-token-mode: header/,
   );
   expect(login.headers.get("access-control-expose-headers")?.split(",")).toContain("x-edgeback-hint");
   const missing = await env.api("POST", "/refresh-token", { headers: { origin: DEV } });

@@ -105,12 +105,16 @@ export function cookieWithheldReason(
   if (!origin || !parseOrigin(origin) || cookieOriginAllowed(c, allowedOrigins, publicUrl)) return undefined;
   // Only a bare-host or wildcard entry over plain http (not localhost) names an origin without
   // naming it for the cookie: an unlisted origin is refused before (ORIGIN_NOT_ALLOWED).
-  const why =
-    allowedOrigins.length === 0
-      ? "the project's allowedOrigins is empty"
-      : "the project's allowedOrigins names it only by a hostname or wildcard entry, which counts over https alone";
+  const empty = allowedOrigins.length === 0;
+  const why = empty
+    ? "the project's allowedOrigins is empty"
+    : "the project's allowedOrigins names it only by a hostname or wildcard entry, which counts over https alone";
+  // A first entry turns the origin check on: said, or the advice would lock out the project's other clients.
+  const effect = empty
+    ? " (from then on publishable-key requests from origins it does not name, and without an Origin, are refused)"
+    : "";
   return (
-    `no refresh cookie is set for ${origin}: ${why}. Add ${origin} to the project's allowedOrigins, ` +
+    `no refresh cookie is set for ${origin}: ${why}. Add ${origin} to the project's allowedOrigins${effect}, ` +
     "or sign in with `x-refresh-token-mode: header` and send the refresh token in `x-refresh-token`"
   );
 }
