@@ -417,6 +417,15 @@ it("an account stored before passwordId: a reset ends the session of a login tha
   expect(await sessions()).toHaveLength(1);
 });
 
+it("an account stored before passwordId signs in on an instance of another bcrypt cost, which rehashes its password (review: 401 at the first login)", async () => {
+  const own = await env.signup("ann@example.com");
+  const users = env.deps.store.tenant({ projectId: env.project.id }).collection("users");
+  await users.updateOne({ _id: own.user._id }, { $unset: { passwordId: "" } });
+  const login = await loginAtOtherCost(PASSWORD);
+  expect(login.status, login.text).toBe(200);
+  expect((await env.api("GET", "/me", { token: login.json.data.accessToken })).status).toBe(200);
+});
+
 /** What ends every session of ann after overwriting her password (or deleting her account). */
 const endEverything: Record<string, (userId: string) => Promise<CallResult>> = {
   "the account's deletion": (userId) =>

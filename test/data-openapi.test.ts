@@ -199,6 +199,27 @@ describe("the document", () => {
     expect(ourSignup.properties.nickname).toEqual({ type: ["string", "null"], maxLength: 40 });
     expect(ours.components.schemas["auth.User"].properties.nickname).toEqual({ type: "string", maxLength: 40 });
   });
+
+  it("leaves out the auth-owned fields a users definition declares: never answered, never taken from a body", async () => {
+    const declared = ["passwordId", "passwordHash", "role", "username", "nickname"];
+    const users = await env.sk("PUT", "/api/schemas/users", {
+      fields: declared.map((name) => ({ name, type: "string" })),
+    });
+    expect(users.status, users.text).toBe(200);
+    for (const key of [env.project.pk, env.project.sk]) {
+      const doc: Doc = (await call(env.app, "GET", OPENAPI, { key })).json;
+      const body = (path: string, method: string) =>
+        Object.keys(doc.paths[path][method].requestBody.content["application/json"].schema.properties);
+      const shown = Object.keys(doc.components.schemas["auth.User"].properties);
+      expect(shown).not.toContain("passwordId");
+      expect(shown).not.toContain("passwordHash");
+      expect(shown).toEqual(expect.arrayContaining(["role", "nickname", "username"]));
+      for (const fields of [body("/api/userAuth/signup", "post"), body("/api/userAuth/update-profile", "put")]) {
+        expect(fields).toContain("nickname");
+        for (const owned of ["passwordId", "passwordHash", "role"]) expect(fields).not.toContain(owned);
+      }
+    }
+  });
 });
 
 describe("real answers fit it", () => {

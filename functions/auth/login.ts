@@ -56,7 +56,9 @@ export function loginRoutes(rt: AuthRuntime): Hono<AppEnv> {
     // another writer's revoke lands after that write (docs/choices.md, left open).
     // Refused even where that writer revoked this session already: the old password never buys a
     // token after a reset (a password change may then count this session in revokedSessions).
-    if (!(await cols.users.findOne(checked))) {
+    // Checked against the account as this login left it: an account stored before passwordId is told
+    // by its hash, which the rehash above has just changed.
+    if (!(await cols.users.findOne(samePasswordAs(current)))) {
       await revokeSession(cols, issued.sessionId);
       throw new ApiError("INVALID_CREDENTIALS");
     }

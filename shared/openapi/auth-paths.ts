@@ -13,6 +13,7 @@ import {
   usernameSchema,
   verifyEmailBody,
 } from "../auth/bodies.js";
+import { ACCOUNT_FIELDS, INTERNAL_USER_FIELDS, isPasswordLike, PROTECTED_USER_FIELDS } from "../auth/fields.js";
 import type { CollectionDef } from "../schema/definition.js";
 import { collectionSchemas, type JsonSchema, orNull } from "./collection-schema.js";
 import { fromZod, jsonBody, jsonResponses, schemaRef, USER_SCHEMA } from "./common.js";
@@ -29,9 +30,20 @@ export const AUTH_TAG = "/api/userAuth";
 
 const TIMESTAMP = { type: "string", format: "date-time" };
 
+/** The `users` definition without the fields `drop` names (auth's own, which a definition may declare). */
+const withoutFields = (users: CollectionDef, drop: (name: string) => boolean): CollectionDef => ({
+  ...users,
+  fields: users.fields.filter((field) => !drop(field.name)),
+});
+/** Never in an answer (accountView). */
+const unshown = (name: string) => INTERNAL_USER_FIELDS.includes(name) || isPasswordLike(name);
+/** Never taken from a signup or update-profile body as a profile field (auth sets them, or reads them apart). */
+const unwritable = (name: string) =>
+  PROTECTED_USER_FIELDS.includes(name) || ACCOUNT_FIELDS.includes(name) || isPasswordLike(name);
+
 /** An account as the key sees it: auth's fields and the `users` profile fields (accounts may hold others too). */
 export function userSchema(users: CollectionDef, secret: boolean): JsonSchema {
-  const profile = collectionSchemas(users, secret).document;
+  const profile = collectionSchemas(withoutFields(users, unshown), secret).document;
   const { createdBy, ...profileProperties } = profile.properties as Record<string, JsonSchema>;
   return {
     ...profile,
@@ -81,7 +93,7 @@ const flag = { const: true };
 export function authPaths(users: CollectionDef, secret: boolean, auth: AuthShape): Record<string, unknown> {
   const op = (id: string, summary: string) => ({ tags: [AUTH_TAG], operationId: `auth.${id}`, summary });
   // A pk signup or update-profile carrying a private profile field is refused (docs/choices.md).
-  const profile = collectionSchemas(users, secret, { privateWritable: false });
+  const profile = collectionSchemas(withoutFields(users, unwritable), secret, { privateWritable: false });
   const account = fromZod(signupBody(auth.passwordMinLength));
   const signup = {
     ...account,
