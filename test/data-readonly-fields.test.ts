@@ -331,6 +331,27 @@ describe("a publishable-key write carrying a readonly value unchanged passes and
     expect((await skStored(id)).lines).toEqual([{ sku: "b", price: 0 }]);
   });
 
+  it("array items alike but for a readonly value: one as read and one without it are each a stored item, in any order", async () => {
+    const id = await paidOrder();
+    expect(
+      (
+        await env.sk("PATCH", `/api/data/orders/${id}`, {
+          lines: [
+            { sku: "a", price: 10 },
+            { sku: "a", price: 0 },
+          ],
+        })
+      ).status,
+    ).toBe(200);
+    // The bare item first: matched greedily it took the priced one, leaving the other item's 10 a change (400).
+    const res = await pkWrite("PATCH", `/${id}`, { lines: [{ sku: "a" }, { sku: "a", price: 10 }] });
+    expect(res.status, res.text).toBe(200);
+    expect((await skStored(id)).lines).toEqual([
+      { sku: "a", price: 0 },
+      { sku: "a", price: 10 },
+    ]);
+  });
+
   it("readonly and private: never compared (the match would tell the value), so any value is 400", async () => {
     const id = await paidOrder();
     for (const fraudScore of [3, 4]) {

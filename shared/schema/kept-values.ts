@@ -231,8 +231,9 @@ function keepIn(value: unknown, before: unknown, tree: KeptTree, path: string, w
  * (checkNew).
  */
 function sameItems(value: unknown[], before: unknown[], tree: KeptTree, path: string, walk: Walk): unknown[] {
-  const forms = new Map<string, { indexes: number[]; next: number }>();
-  const add = (form: string, index: number) => {
+  type Forms = Map<string, { indexes: number[]; next: number }>;
+  const [readForms, bareForms]: [Forms, Forms] = [new Map(), new Map()];
+  const add = (forms: Forms, form: string, index: number) => {
     const same = forms.get(form);
     if (same) same.indexes.push(index);
     else forms.set(form, { indexes: [index], next: 0 });
@@ -241,21 +242,28 @@ function sameItems(value: unknown[], before: unknown[], tree: KeptTree, path: st
     // An item without kept values is its content, unless it lacks a readonly value (withMissingKept).
     if (!keepsReadonly(tree) && !held(item, tree, true)) continue;
     const bare = canonical(withoutKept(item, tree));
-    add(bare, index);
+    add(bareForms, bare, index);
     const unread = walk.blind || unseenTrees.has(tree) || !keepsReadonly(tree);
     const read = unread ? bare : canonical(withoutKept(item, tree, "private"));
-    if (read !== bare) add(read, index);
+    if (read !== bare) add(readForms, read, index);
   }
   const used = new Set<number>();
-  return value.map((item) => {
-    const same = forms.size > 0 ? forms.get(canonical(item)) : undefined;
-    // An index used through the item's other form is skipped; each list is walked once in all.
+  /** The first unused stored item of this form; an index used through its other form is skipped, each list walked once. */
+  const take = (forms: Forms, form: string): number | undefined => {
+    const same = forms.get(form);
     while (same && same.next < same.indexes.length && used.has(same.indexes[same.next] as number)) same.next++;
     const index = same?.indexes[same.next];
-    if (index !== undefined) {
-      used.add(index);
-      return keepsReadonly(tree) ? withMissingKept(before[index], tree) : before[index];
-    }
+    if (index !== undefined) used.add(index);
+    return index;
+  };
+  // Items as read first, then items without kept values: `[{sku: a}, {sku: a, price: 10}]` sent back
+  // over the same two items is each its own, whichever order the bare one comes in.
+  const forms = value.map((item) => (bareForms.size > 0 ? canonical(item) : undefined));
+  const matched = forms.map((form) => (form !== undefined && readForms.size > 0 ? take(readForms, form) : undefined));
+  return value.map((item, i) => {
+    const form = forms[i];
+    const index = matched[i] ?? (form === undefined ? undefined : take(bareForms, form));
+    if (index !== undefined) return keepsReadonly(tree) ? withMissingKept(before[index], tree) : before[index];
     checkNew(item, tree, path, walk, true);
     return item;
   });
