@@ -41,6 +41,8 @@ export async function doConcurrent(m: Model, r: Real, abstracts: Abstract[], ref
   const race = {
     paths: new Set(ops.map(pathOf).filter((p): p is string => p !== undefined)),
     puts: new Set(puts.filter((p, i) => puts.indexOf(p) !== i)),
+    // A PUT refused for its Content-Type (415) never claimed its file.
+    putPaths: new Set(ops.flatMap((op, i) => (op.kind === "put" && answers[i]!.res.status !== 415 ? [op.path] : []))),
   };
   const explained = someSerialOrder(
     r,

@@ -203,6 +203,15 @@ function judgePut(m: Model, r: Real, op: OpOf<"put">, res: Res) {
   m.addDirs(op.path);
 }
 
+/**
+ * A look that found refused bytes while a PUT of the running group (to the same URL, which takes other
+ * bytes meanwhile) held its live claim: it leaves the file pending, refused bytes and all (a read 404,
+ * a confirm 400 "the file was not uploaded"), and the first look once that PUT let go refuses them
+ * (docs/choices.md, Storage, direct uploads; soak2).
+ */
+const claimedByAPut = (m: Model, f: MFile, res: Res, status: number) =>
+  !!f.refused && !!m.race?.putPaths.has(f.path) && res.status === status;
+
 /** A file another operation of the running group removed, as this one may have seen it before. */
 const staleView = (m: Model, path: string, res: Res) =>
   m.race?.paths.has(path) && res.status !== 404 ? m.s.gone[path] : undefined;
@@ -228,6 +237,11 @@ function judgeConfirm(m: Model, r: Real, op: OpOf<"confirm">, res: Res) {
   if (op.size !== f.size) {
     if (f.status === "pending") m.remove(op.path);
     return verdict(r, res, E(400, "VALIDATION_FAILED"), what);
+  }
+  if (claimedByAPut(m, f, res, 400)) {
+    verdict(r, res, E(400, "VALIDATION_FAILED"), `${what} (claimed by a PUT)`);
+    same(r, res.json.details, [{ path: "filePath", message: "the file was not uploaded" }], `${what}: details`);
+    return;
   }
   if (f.refused) {
     m.remove(op.path);
@@ -282,6 +296,8 @@ function judgeRead(m: Model, r: Real, op: OpOf<"read">, ans: Answer) {
   if (!validPath(op.path)) return verdict(r, res, E(400, "VALIDATION_FAILED"), what, head);
   if (!publicPath && target !== callerProject(op.caller)) return verdict(r, res, E(403, "FORBIDDEN"), what, head);
   const f = m.s.files[op.path];
+  if (f && claimedByAPut(m, f, res, 404))
+    return verdict(r, res, E(404, "FILE_NOT_FOUND"), `${what} (claimed by a PUT)`, head);
   if (f?.refused) {
     m.remove(op.path);
     return verdict(r, res, E(415, "UNSUPPORTED_MEDIA_TYPE"), what, head);

@@ -134,7 +134,10 @@ export interface MFile {
   exp?: number;
   /** Its record kept the claim of a PUT a close cut short (`uploading`): the URL refuses every PUT until then (epoch ms). */
   stuckUntil?: number;
-  /** Pending with `bytes` a PUT stored that contradict its type: a confirm or read refuses them (415), removing it. */
+  /**
+   * Pending with `bytes` a PUT stored that contradict its type: a confirm or read refuses them (415),
+   * removing it, unless a PUT of the running group holds its claim (Race.putPaths).
+   */
   refused?: boolean;
 }
 
@@ -159,6 +162,8 @@ export interface Race {
   paths: Set<string>;
   /** Paths that two or more PUTs of the group write to. */
   puts: Set<string>;
+  /** Paths that any PUT of the group may have claimed (a look may find its file claimed by that PUT). */
+  putPaths: Set<string>;
 }
 
 export class Model {
