@@ -1,7 +1,7 @@
 /** Reading auth request bodies: the key checks every account body gets (the bodies' schemas are in shared/auth/bodies.ts). */
 import type { Context } from "hono";
 import type { z } from "zod";
-import { ACCOUNT_FIELDS, isPasswordLike, PROTECTED_USER_FIELDS } from "../../shared/auth/fields.js";
+import { ACCOUNT_FIELDS, isPasswordLike, notProfileField, PROTECTED_USER_FIELDS } from "../../shared/auth/fields.js";
 import { ApiError, type ErrorDetail } from "../../shared/errors.js";
 import { readJson, requiredWhenMissing, zodDetails } from "../../shared/http.js";
 import { assertNoLookalikes, assertSafeBody, isPlainObject } from "../../shared/sanitize.js";
@@ -37,7 +37,7 @@ export function checkAccountKeys(body: Record<string, unknown>, allowed: readonl
 export function profilePart(body: Record<string, unknown>): Record<string, unknown> {
   const rest: Record<string, unknown> = {};
   for (const key of Object.keys(body)) {
-    if (!PROTECTED.has(key) && !ACCOUNT_FIELDS.includes(key) && !isPasswordLike(key)) {
+    if (!notProfileField(key)) {
       Object.defineProperty(rest, key, { value: body[key], enumerable: true, writable: true, configurable: true });
     }
   }

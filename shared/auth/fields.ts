@@ -68,6 +68,17 @@ export const PROTECTED_USER_FIELDS: readonly string[] = [
 /** Built-in account fields besides the protected ones: handled by auth, not by the profile schema. */
 export const ACCOUNT_FIELDS: readonly string[] = ["username"];
 
+const AUTH_OWNED = new Set([...PROTECTED_USER_FIELDS, ...ACCOUNT_FIELDS]);
+
+/** A field auth owns (protected or account): a `users` definition may name it, the profile rules leave it out. */
+export const isAuthOwned = (key: string) => AUTH_OWNED.has(key);
+
+/** Never a profile field of a signup or update-profile body: auth's own, and password-like keys. */
+export const notProfileField = (key: string) => AUTH_OWNED.has(key) || isPasswordLike(key);
+
+/** Never in an answer: internal fields, and a password-like key stored before (accountView). */
+export const neverShown = (key: string) => INTERNAL_USER_FIELDS.includes(key) || isPasswordLike(key);
+
 /** Public profile fields shown by `/public/:username` when the project names none. */
 export const DEFAULT_PUBLIC_PROFILE_FIELDS: readonly string[] = ["name", "displayName", "avatar", "avatarUrl", "bio"];
 

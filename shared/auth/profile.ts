@@ -12,10 +12,8 @@ import type { KeyType, ResolvedProject } from "../principal.js";
 import { type CollectionDef, type FieldDef, fieldPaths, outermostPrivatePaths } from "../schema/definition.js";
 import { carries } from "../schema/readonly-values.js";
 import { validatorsFor } from "../schema/validator.js";
-import { ACCOUNT_FIELDS, PROTECTED_USER_FIELDS } from "./fields.js";
+import { isAuthOwned } from "./fields.js";
 import { AUTH_USER_INDEXES } from "./store.js";
-
-const AUTH_OWNED = new Set([...PROTECTED_USER_FIELDS, ...ACCOUNT_FIELDS]);
 
 /**
  * Whether a users definition may give a field auth owns `rule`: its name, type and `index`, and
@@ -37,7 +35,7 @@ const declarable = (field: string, rule: string) =>
  */
 export function assertAuthFieldsDeclarable(fields: ReadonlyArray<FieldDef | undefined>, key = "fields"): void {
   const details = fields.flatMap((field, i) => {
-    if (!field || !AUTH_OWNED.has(field.name)) return [];
+    if (!field || !isAuthOwned(field.name)) return [];
     // false asks for nothing (`required: false`, urBackend's `unique: false`); a default of false is one.
     const rules = Object.entries(field)
       .filter(([rule, value]) => value !== undefined && (value !== false || rule === "default"))
@@ -95,7 +93,7 @@ export async function profileSchema(deps: Pick<Deps, "collections">, project: Re
   const declared = entry?.def;
   const def: CollectionDef = {
     name: "users",
-    fields: (declared?.fields ?? []).filter((field) => !AUTH_OWNED.has(field.name)),
+    fields: (declared?.fields ?? []).filter((field) => !isAuthOwned(field.name)),
     additionalFields: declared?.additionalFields ?? true,
     rls: { enabled: false, mode: "public-read", ownerField: "_id" },
     permissions: {},

@@ -5,7 +5,7 @@ import type { ResolvedProject } from "../principal.js";
 import { releaseUser, reserveUser } from "../quotas.js";
 import type { Doc, Filter } from "../store/types.js";
 import { DuplicateKeyError } from "../store/types.js";
-import { ALWAYS_PUBLIC_FIELDS, INTERNAL_USER_FIELDS, isPasswordLike } from "./fields.js";
+import { ALWAYS_PUBLIC_FIELDS, neverShown } from "./fields.js";
 import { dropOtps } from "./otp.js";
 import type { ProfileSchema } from "./profile.js";
 import type { AuthCollections } from "./store.js";
@@ -49,7 +49,7 @@ export function samePasswordAs(user: Pick<UserDoc, "_id" | "passwordHash" | "pas
 export function accountView(doc: Doc): Record<string, unknown> {
   const view: Record<string, unknown> = { ...doc };
   for (const field of Object.keys(view)) {
-    if (INTERNAL_USER_FIELDS.includes(field) || isPasswordLike(field)) delete view[field];
+    if (neverShown(field)) delete view[field];
   }
   return view;
 }

@@ -13,7 +13,7 @@ import {
   usernameSchema,
   verifyEmailBody,
 } from "../auth/bodies.js";
-import { ACCOUNT_FIELDS, INTERNAL_USER_FIELDS, isPasswordLike, PROTECTED_USER_FIELDS } from "../auth/fields.js";
+import { neverShown, notProfileField } from "../auth/fields.js";
 import type { CollectionDef } from "../schema/definition.js";
 import { collectionSchemas, type JsonSchema, orNull } from "./collection-schema.js";
 import { fromZod, jsonBody, jsonResponses, schemaRef, USER_SCHEMA } from "./common.js";
@@ -35,15 +35,10 @@ const withoutFields = (users: CollectionDef, drop: (name: string) => boolean): C
   ...users,
   fields: users.fields.filter((field) => !drop(field.name)),
 });
-/** Never in an answer (accountView). */
-const unshown = (name: string) => INTERNAL_USER_FIELDS.includes(name) || isPasswordLike(name);
-/** Never taken from a signup or update-profile body as a profile field (auth sets them, or reads them apart). */
-const unwritable = (name: string) =>
-  PROTECTED_USER_FIELDS.includes(name) || ACCOUNT_FIELDS.includes(name) || isPasswordLike(name);
 
 /** An account as the key sees it: auth's fields and the `users` profile fields (accounts may hold others too). */
 export function userSchema(users: CollectionDef, secret: boolean): JsonSchema {
-  const profile = collectionSchemas(withoutFields(users, unshown), secret).document;
+  const profile = collectionSchemas(withoutFields(users, neverShown), secret).document;
   const { createdBy, ...profileProperties } = profile.properties as Record<string, JsonSchema>;
   return {
     ...profile,
@@ -93,7 +88,7 @@ const flag = { const: true };
 export function authPaths(users: CollectionDef, secret: boolean, auth: AuthShape): Record<string, unknown> {
   const op = (id: string, summary: string) => ({ tags: [AUTH_TAG], operationId: `auth.${id}`, summary });
   // A pk signup or update-profile carrying a private profile field is refused (docs/choices.md).
-  const profile = collectionSchemas(withoutFields(users, unwritable), secret, { privateWritable: false });
+  const profile = collectionSchemas(withoutFields(users, notProfileField), secret, { privateWritable: false });
   const account = fromZod(signupBody(auth.passwordMinLength));
   const signup = {
     ...account,
