@@ -207,6 +207,12 @@ describe("list query", () => {
       // The way it points to works; a key whose stem is no field either keeps the plain message.
       expect((await list(`filter=${encodeURIComponent('{"tags":{"$all":["red"]}}')}`)).status).toBe(200);
       expect((await list("nope_all=1")).json.message).toMatch(/does not declare it$/);
+      // A private field's stem: the JSON filter would be refused to the pk too, so the hint says why.
+      const priv = await call(env.app, "GET", "/api/data/products?cost_all=1", { key: env.project.pk });
+      expect([priv.status, priv.json.message]).toEqual([
+        400,
+        'Invalid query parameter "cost_all": unknown field "cost_all": the collection\'s definition does not declare it. field "cost" is private: only the secret key filters on it',
+      ]);
     });
 
     it("never treats reserved names as filters", async () => {

@@ -10,7 +10,7 @@
 import { coerceTyped, expectation, looseCandidates, looseScalar } from "./coerce.js";
 import { invalidQuery } from "./fail.js";
 import { JSON_FILTER_PARAMS, MAX_LIST_VALUES } from "./json-filter.js";
-import { assertPath, resolveField, SYSTEM_FIELDS, type ValueKind } from "./paths.js";
+import { assertPath, resolveField, restrictedFor, SYSTEM_FIELDS, type ValueKind } from "./paths.js";
 import { ID_PATTERN_REFUSED, regexProblem } from "./regex.js";
 import type { QueryContext, QueryFilter } from "./types.js";
 
@@ -113,10 +113,12 @@ function unknownParamHint(key: string, ctx: QueryContext): string | undefined {
   if (OFFSET_PARAMS.has(key))
     return `"${key}" is not an offset here: to page, use page (1, 2, … with limit) or cursor (the nextCursor of the previous page)`;
   const cut = key.lastIndexOf("_");
-  if (cut <= 0 || !resolveField(key.slice(0, cut), ctx).known) return undefined;
+  const field = key.slice(0, cut);
+  if (cut <= 0 || !resolveField(field, ctx).known) return undefined;
+  if (restrictedFor(field, "filter", ctx)) return `field "${field}" is private: only the secret key filters on it`;
   return (
     `"${key.slice(cut)}" is not a filter suffix (they are ${SUFFIX_LIST}): for other operators use the JSON ` +
-    `filter parameter, filter={"${key.slice(0, cut)}":{"$all":[…]}} ($all, $size, $elemMatch, $not and the suffixes' own)`
+    `filter parameter, filter={"${field}":{"$all":[…]}} ($all, $size, $elemMatch, $not and the suffixes' own)`
   );
 }
 
