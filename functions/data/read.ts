@@ -5,6 +5,7 @@ import { etagMatches, etagOf } from "../../shared/documents.js";
 import { ApiError } from "../../shared/errors.js";
 import { ok, okDocument, okItems, queryParams } from "../../shared/http.js";
 import { encodeCursor, LIST_TIME_MS, type ListQuery, parseListQuery } from "../../shared/query.js";
+import { projectionOf, requestedPaths } from "../../shared/query/projection.js";
 import { authorize, readFilter } from "../../shared/rules.js";
 import { isPlainObject } from "../../shared/sanitize.js";
 import type { Doc } from "../../shared/store/types.js";
@@ -44,6 +45,10 @@ function withoutCursorKeys(doc: Doc, query: ListQuery): Doc {
     }
   }
   return out;
+}
+
+function withoutUpdatedAt({ updatedAt: _, ...rest }: Doc): Doc {
+  return rest;
 }
 
 /** GET list and GET by id (API.md §5, §5.1). */
@@ -89,16 +94,22 @@ export function readRoutes(deps: Deps): Hono<AppEnv> {
     const target = await resolveTarget(deps, c);
     const { def, caller, collection, present } = target;
     const ownerId = authorize(caller, def, "read");
-    const refs = populatedFields(queryParams(c), def);
-    const doc = await collection.findOne(and({ _id: documentId(c) }, readFilter(def, caller, ownerId)));
-    if (!doc) throw new ApiError("DOCUMENT_NOT_FOUND");
+    const params = queryParams(c);
+    const refs = populatedFields(params, def);
+    // fields=/select= as on a list; `updatedAt` is read for the ETag and shown only when selected.
+    const selected = requestedPaths(params, queryContext(def, target.isSecretKey));
+    const projection = projectionOf(selected, ["updatedAt"]);
+    const filter = and({ _id: documentId(c) }, readFilter(def, caller, ownerId));
+    const found = await collection.findOne(filter, projection && { projection });
+    if (!found) throw new ApiError("DOCUMENT_NOT_FOUND");
+    const doc = projection && !selected.includes("updatedAt") ? withoutUpdatedAt(found) : found;
     // The ETag is this document's version (and view), which says nothing of the documents populated into it:
     // such an answer gets no ETag (and never 304), so no cache keeps it past their changes.
     if (refs.length > 0) {
       const [shown] = await populate(deps, c, caller, [present(doc)], refs);
       return okDocument(c, shown!);
     }
-    const etag = etagOf(doc, target.entry.view);
+    const etag = etagOf(found, target.entry.view);
     c.header("etag", etag);
     // A browser may keep it, asking each time (If-None-Match); one copy per key and user, as what
     // they may read differs (private fields) while the ETag, the same for every caller, does not.
