@@ -67,7 +67,7 @@ function apiKeyMissing(authorization: string | undefined): ApiError {
 function originRefused(origin: string | null | undefined): ApiError {
   const message = origin
     ? `Origin ${JSON.stringify(origin.slice(0, 200))} is not in the project's allowedOrigins`
-    : "This project's publishable key is accepted only from its allowedOrigins, and the request named no origin (from a server, use the secret key)";
+    : "This project's publishable key is accepted only from its allowedOrigins, and the request named no origin (from a server, use the secret key; a native app sends an Origin header of its own that the list names, such as app://com.example.myapp)";
   return new ApiError("ORIGIN_NOT_ALLOWED", message);
 }
 
