@@ -31,6 +31,8 @@ export const CORS_EXPOSE_HEADERS = [
   "x-ratelimit-reset",
   // Read by the page's own code too.
   HINT_HEADER,
+  // An insert answered again under its Idempotency-Key.
+  "idempotent-replayed",
   // Served files.
   "accept-ranges",
   "content-range",

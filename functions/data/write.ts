@@ -9,6 +9,7 @@ import { assertOwnerKept, ownedInsert, ownsDocuments } from "../../shared/rules.
 import type { Doc, Update } from "../../shared/store/types.js";
 import { readsDocuments, writeAddressed } from "./addressed.js";
 import { bulkDuplicate, prepareBulk } from "./bulk.js";
+import { earlierInsert, idempotentIds, REPLAYED_HEADER } from "./idempotency.js";
 import { type Ctx, checkedBody, duplicate, type Target } from "./target.js";
 import { enterWrite } from "./write-target.js";
 
@@ -53,6 +54,21 @@ function assertOwnerUnnamed(target: Target, body: Record<string, unknown>): void
   }
 }
 
+/**
+ * Runs an insert; under an Idempotency-Key (`ids`), a retry that meets the documents of the key's
+ * earlier insert answers them instead (idempotency.ts), marked `Idempotent-Replayed: true`.
+ */
+async function inserting(c: Ctx, target: Target, ids: string[] | undefined, insert: () => Promise<Doc[]>) {
+  try {
+    return { docs: await insert(), replayed: false };
+  } catch (error) {
+    const earlier = ids && (await earlierInsert(target, ids, error));
+    if (!earlier) throw error;
+    c.header(REPLAYED_HEADER, "true");
+    return { docs: earlier, replayed: true };
+  }
+}
+
 /** POST insert and bulk, PUT replace, PATCH merge, DELETE (API.md §5). */
 export function writeRoutes(deps: Deps): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
@@ -86,15 +102,19 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
     const now = deps.clock.now();
     const prepare = (t: Target, body: unknown) =>
       prepareBulk(body, (item) => prepareInsert(item, t, now, deps.config.maxJsonBytes));
-    const { target, prepared: docs, epoch } = await enterWrite(deps, c, "create", prepare, { createIfMissing: true });
+    const { target, prepared, epoch } = await enterWrite(deps, c, "create", prepare, { createIfMissing: true });
     try {
+      const ids = idempotentIds(c, target, prepared.length, "bulk");
+      const docs = ids ? prepared.map((doc, index) => ({ _id: ids[index], ...doc })) : prepared;
       const project = c.get("principal").project;
       const release = await reserveDocumentBytes(deps, project, countedBytes(project, docs));
-      const inserted = await target.collection.insertMany(docs).catch(async (error) => {
-        await release();
-        return bulkDuplicate(error, docs, target.collection);
-      });
-      written(c, inserted.length);
+      const { docs: inserted, replayed } = await inserting(c, target, ids, () =>
+        target.collection.insertMany(docs).catch(async (error) => {
+          await release();
+          throw error;
+        }),
+      ).catch((error) => bulkDuplicate(error, docs, target.collection));
+      if (!replayed) written(c, inserted.length);
       return ok(c, { insertedCount: inserted.length, items: inserted.map(target.present) }, 201);
     } finally {
       fence.leave(epoch);
@@ -104,15 +124,20 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
   routes.post("/:collection", async (c) => {
     const now = deps.clock.now();
     const prepare = (t: Target, body: unknown) => prepareInsert(body, t, now, deps.config.maxJsonBytes);
-    const { target, prepared: doc, epoch } = await enterWrite(deps, c, "create", prepare, { createIfMissing: true });
+    const { target, prepared, epoch } = await enterWrite(deps, c, "create", prepare, { createIfMissing: true });
     try {
+      const ids = idempotentIds(c, target, 1, "one");
+      const doc = ids ? { _id: ids[0], ...prepared } : prepared;
       const project = c.get("principal").project;
       const release = await reserveDocumentBytes(deps, project, countedBytes(project, [doc]));
-      const inserted = await target.collection.insertOne(doc).catch(async (error) => {
-        await release();
-        return duplicate(error);
-      });
-      written(c, 1);
+      const { docs, replayed } = await inserting(c, target, ids, async () => [
+        await target.collection.insertOne(doc).catch(async (error) => {
+          await release();
+          throw error;
+        }),
+      ]).catch(duplicate);
+      const inserted = docs[0] as Doc;
+      if (!replayed) written(c, 1);
       c.header("etag", etagOf(inserted, target.entry.view));
       return ok(c, target.present(inserted), 201);
     } finally {

@@ -87,6 +87,15 @@ const ifMatch = {
   description: "The document's ETag: 412 PRECONDITION_FAILED when it changed",
 };
 
+const idempotencyKey = {
+  name: "Idempotency-Key",
+  in: "header",
+  schema: { type: "string", pattern: "^[\\x21-\\x7e]{1,255}$" },
+  description:
+    "A key of the client's (a UUID) naming this insert: a retry with it answers the documents the first attempt made " +
+    "(201, `Idempotent-Replayed: true`) instead of inserting again",
+};
+
 /** The list answer: a page of documents (API.md §5.1), or `{count}` when `count=true`. */
 function listAnswer(document: JsonSchema): JsonSchema {
   const page = {
@@ -130,6 +139,7 @@ export function collectionPaths(def: CollectionDef, secret: boolean): Record<str
       post: {
         ...op("insert"),
         summary: `Insert into ${def.name}`,
+        parameters: [idempotencyKey],
         requestBody: jsonBody(schemaRef(names.insert)),
         responses: jsonResponses(201, "The created document", document),
       },
@@ -138,6 +148,7 @@ export function collectionPaths(def: CollectionDef, secret: boolean): Record<str
       post: {
         ...op("bulkInsert"),
         summary: `Insert 1 to ${MAX_BULK} documents into ${def.name}, all or none`,
+        parameters: [idempotencyKey],
         requestBody: jsonBody({ type: "array", items: schemaRef(names.insert), minItems: 1, maxItems: MAX_BULK }),
         responses: jsonResponses(201, "The created documents", {
           type: "object",
@@ -151,7 +162,10 @@ export function collectionPaths(def: CollectionDef, secret: boolean): Record<str
       get: {
         ...op("get"),
         summary: `One document of ${def.name}`,
-        parameters: [query("populate", { type: "string" }, "Comma list of ref fields to populate")],
+        parameters: [
+          query("populate", { type: "string" }, "Comma list of ref fields to populate"),
+          query("fields", { type: "string" }, "Comma list of fields to answer (alias `select`); `_id` always comes"),
+        ],
         responses: jsonResponses(200, "The document (with its ETag)", document),
       },
       put: {

@@ -1,0 +1,138 @@
+/**
+ * Idempotency-Key on inserts (functions/data/idempotency.ts): a retried insert answers the documents
+ * the first attempt made instead of inserting again, per caller, atomically with the write.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type CallResult, type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers.js";
+
+let env: DataTestEnv;
+beforeEach(async () => {
+  env = await dataTestEnv();
+  await env.defineCollection({
+    name: "notes",
+    fields: [
+      { name: "text", type: "string" },
+      { name: "slug", type: "string", unique: true },
+      { name: "userId", type: "string" },
+    ],
+    rls: { enabled: true, mode: "public-read", ownerField: "userId" },
+  });
+});
+afterEach(() => env.close());
+
+const KEY = "7d0f6c2e-2b7e-4c55-9d5e-1f0b7c1e9a01";
+const keyed = (key = KEY) => ({ "idempotency-key": key });
+const total = async (collection = "notes") =>
+  (await env.sk("GET", `/api/data/${collection}?count=true`)).json.data.count;
+const replayed = (res: CallResult) => res.headers.get("idempotent-replayed");
+
+describe("Idempotency-Key on POST /:c", () => {
+  it("a retry answers the document the first attempt made, as it is now, and inserts nothing", async () => {
+    const first = await env.sk("POST", "/api/data/notes", { text: "a", slug: "a" }, keyed());
+    expect([first.status, replayed(first)]).toEqual([201, null]);
+    const again = await env.sk("POST", "/api/data/notes", { text: "a", slug: "a" }, keyed());
+    expect([again.status, replayed(again), again.json.data]).toEqual([201, "true", first.json.data]);
+    expect(again.headers.get("etag")).toBe(first.headers.get("etag"));
+    expect(await total()).toBe(1);
+    // As it is now, whatever the retry's body: a key names one insert.
+    await env.sk("PATCH", `/api/data/notes/${first.json.data._id}`, { text: "edited" });
+    const later = await env.sk("POST", "/api/data/notes", { text: "other" }, keyed());
+    expect([later.status, later.json.data._id, later.json.data.text]).toEqual([201, first.json.data._id, "edited"]);
+    expect(await total()).toBe(1);
+  });
+
+  it("without a key, or with another, inserts each time; after the document is deleted the key inserts again", async () => {
+    await env.sk("POST", "/api/data/notes", { text: "a" });
+    await env.sk("POST", "/api/data/notes", { text: "a" });
+    const one = await env.sk("POST", "/api/data/notes", { text: "a" }, keyed("k1"));
+    const two = await env.sk("POST", "/api/data/notes", { text: "a" }, keyed("k2"));
+    expect(one.json.data._id).not.toBe(two.json.data._id);
+    expect(await total()).toBe(4);
+    await env.sk("DELETE", `/api/data/notes/${one.json.data._id}`);
+    const anew = await env.sk("POST", "/api/data/notes", { text: "b" }, keyed("k1"));
+    expect([anew.status, replayed(anew), anew.json.data.text]).toEqual([201, null, "b"]);
+  });
+
+  it("is per caller: two users (and the secret key) with one key make a document each", async () => {
+    const [alice, bob] = [newUserId(), newUserId()];
+    const as = async (user: string) =>
+      env.pk("POST", "/api/data/notes", { body: { text: user }, token: await env.token(user), headers: keyed() });
+    const a = await as(alice);
+    const b = await as(bob);
+    const s = await env.sk("POST", "/api/data/notes", { text: "sk" }, keyed());
+    expect([a.status, b.status, s.status]).toEqual([201, 201, 201]);
+    expect(new Set([a.json.data._id, b.json.data._id, s.json.data._id]).size).toBe(3);
+    const again = await as(alice);
+    expect([again.status, replayed(again), again.json.data]).toEqual([201, "true", a.json.data]);
+    expect(await total()).toBe(3);
+  });
+
+  it("replays a key's document met before another unique value, where the retry collides on both", async () => {
+    await env.sk("POST", "/api/data/notes", { slug: "taken" }, keyed());
+    const again = await env.sk("POST", "/api/data/notes", { slug: "taken" }, keyed());
+    expect([again.status, replayed(again)]).toEqual([201, "true"]);
+    // Without the key, or under another, the unique value is the answer.
+    const other = await env.sk("POST", "/api/data/notes", { slug: "taken" }, keyed("other"));
+    expect([other.status, other.json.code, other.json.details[0].path]).toEqual([409, "DUPLICATE_VALUE", "slug"]);
+  });
+
+  it("is 409 where the caller's read rule does not show the key's document: a blind writer's retry", async () => {
+    await env.defineCollection({
+      name: "inbox",
+      fields: [{ name: "text", type: "string" }],
+      permissions: { create: "user", read: "secret", list: "secret" },
+    });
+    const token = await env.token(newUserId());
+    const send = () => env.pk("POST", "/api/data/inbox", { body: { text: "hi" }, token, headers: keyed() });
+    expect((await send()).status).toBe(201);
+    const again = await send();
+    expect([again.status, again.json.code, again.json.details]).toEqual([
+      409,
+      "DUPLICATE_VALUE",
+      [{ path: "Idempotency-Key", message: expect.stringContaining("cannot read") }],
+    ]);
+    expect(await total("inbox")).toBe(1);
+  });
+
+  it("refuses a key that is empty, too long or not visible ASCII, inserting nothing", async () => {
+    for (const key of ["", "a".repeat(256), "with space", "caf\u00e9"]) {
+      const res = await env.sk("POST", "/api/data/notes", { text: "x" }, keyed(key));
+      expect([JSON.stringify(key).slice(0, 20), res.status, res.json.code, res.json.details?.[0]?.path]).toEqual([
+        JSON.stringify(key).slice(0, 20),
+        400,
+        "VALIDATION_FAILED",
+        "Idempotency-Key",
+      ]);
+    }
+    expect(await total()).toBe(0);
+  });
+
+  it("parallel attempts with one key make one document, every answer 201 with it", async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => env.sk("POST", "/api/data/notes", { text: "burst" }, keyed())),
+    );
+    expect(new Set(answers.map((res) => res.status))).toEqual(new Set([201]));
+    expect(new Set(answers.map((res) => res.json.data._id)).size).toBe(1);
+    expect(answers.filter((res) => replayed(res) === null)).toHaveLength(1);
+    expect(await total()).toBe(1);
+  });
+});
+
+describe("Idempotency-Key on POST /:c/bulk", () => {
+  it("a retry answers the batch the first attempt made; a retry of another size is 409 and inserts nothing", async () => {
+    const batch = [{ text: "a" }, { text: "b" }];
+    const first = await env.sk("POST", "/api/data/notes/bulk", batch, keyed());
+    expect([first.status, first.json.data.insertedCount]).toEqual([201, 2]);
+    const again = await env.sk("POST", "/api/data/notes/bulk", batch, keyed());
+    expect([again.status, replayed(again), again.json.data]).toEqual([201, "true", first.json.data]);
+    const bigger = await env.sk("POST", "/api/data/notes/bulk", [...batch, { text: "c" }], keyed());
+    expect([bigger.status, bigger.json.code, bigger.json.details[0].path]).toEqual([
+      409,
+      "DUPLICATE_VALUE",
+      "Idempotency-Key",
+    ]);
+    // One insert and a bulk insert under one key are two inserts.
+    expect((await env.sk("POST", "/api/data/notes", { text: "one" }, keyed())).json.data.text).toBe("one");
+    expect(await total()).toBe(3);
+  });
+});
