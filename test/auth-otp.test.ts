@@ -2,11 +2,12 @@
  * One-time codes (API.md §6): 6 digits, hashed at rest, 10-minute validity, 5 wrong tries, single
  * use (also under concurrency), 60 s send cooldown for verification and reset alike, no enumeration.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createAdminApp } from "../functions/admin/app.js";
+import { AUTH_COLLECTIONS } from "../shared/auth/store.js";
 import { type AuthTestEnv, authTestEnv } from "./auth-helpers.js";
 import { call } from "./data-helpers.js";
-import { ADMIN_TOKEN } from "./helpers.js";
+import { ADMIN_TOKEN, aroundCollections } from "./helpers.js";
 
 let env: AuthTestEnv;
 beforeEach(async () => {
@@ -216,6 +217,82 @@ describe("resend cooldown", () => {
   });
 });
 
+describe("at most 10 codes per (purpose, email) in a day window", () => {
+  const DAY_MS = 24 * 3_600_000;
+  /** Seconds until the day window of the test clock's `now` ends (windows are slices of the clock). */
+  const toNextDay = () => String((DAY_MS - (env.clock.now() % DAY_MS)) / 1000);
+  const resetMails = (email: string) => env.mails(email).filter((m) => m.subject.includes("reset"));
+  const BOTH = ["a@example.com", "nobody@example.com"];
+  const ALL_200 = (n: number): number[] => Array(n).fill(200);
+  /** Ten rounds of a request for each of `emails`, each round after the previous one's cooldown; the statuses. */
+  async function tenRounds(request: (email: string) => ReturnType<typeof resend>, emails = ["a@example.com"]) {
+    const statuses = [];
+    for (let i = 0; i < 10; i++) {
+      for (const email of emails) statuses.push((await request(email)).status);
+      env.clock.advance(60_000);
+    }
+    return statuses;
+  }
+
+  it("resend-verification: the 11th is 429 OTP_COOLDOWN until the window ends, for a registered and an unknown email alike; the signup code is not counted", async () => {
+    expect(await tenRounds(resend, BOTH)).toEqual(ALL_200(20));
+    for (const email of BOTH) {
+      const refused = await resend(email);
+      expect([refused.status, refused.json.code], email).toEqual([429, "OTP_COOLDOWN"]);
+      expect(refused.headers.get("retry-after"), email).toBe(toNextDay());
+    }
+    expect(env.mails("a@example.com")).toHaveLength(11); // the signup's code and ten resends
+    expect(env.mails("nobody@example.com")).toHaveLength(0);
+    // A used-up budget then says the same wait (a new code cannot be had sooner).
+    env.clock.advance(10 * 60_000);
+    const code = env.otpFor("a@example.com");
+    for (let i = 0; i < 4; i++) expect((await verify(wrongCode(code))).json.code).toBe("OTP_INVALID");
+    const exhausted = await verify(wrongCode(code));
+    expect([exhausted.json.code, exhausted.headers.get("retry-after")]).toEqual(["OTP_ATTEMPTS_EXCEEDED", toNextDay()]);
+  });
+
+  it("request-password-reset: the 11th answers 200 and sends nothing, for a registered and an unknown email alike", async () => {
+    expect(await tenRounds(requestReset, BOTH)).toEqual(ALL_200(20));
+    for (const email of BOTH) {
+      const refused = await requestReset(email);
+      expect(refused.status, email).toBe(200);
+      expect(refused.json.message).toBe("If the account exists, a reset code is on its way");
+    }
+    expect(resetMails("a@example.com")).toHaveLength(10);
+    expect(resetMails("nobody@example.com")).toHaveLength(0);
+  });
+
+  it("holds however long the email is left alone within the window, and the next window allows 10 again", async () => {
+    await tenRounds(resend);
+    await tenRounds(requestReset);
+    env.clock.advance(2 * 3_600_000); // past the hour after which code records used to be dropped
+    expect((await resend()).status).toBe(429);
+    await requestReset();
+    expect(resetMails("a@example.com")).toHaveLength(10);
+    const records = await env.deps.store.tenant({ projectId: env.project.id }).collection("_auth_otps").find({});
+    expect(JSON.stringify(records)).not.toContain("a@example.com"); // a keyed hash of the email only
+    env.clock.advance(Number(toNextDay()) * 1000);
+    expect(await tenRounds(resend)).toEqual(ALL_200(10));
+    await tenRounds(requestReset);
+    expect(env.mails("a@example.com")).toHaveLength(1 + 10 + 20 + 10);
+  });
+
+  it("parallel requests never pass the count, at the 10th code nor at a new window", async () => {
+    for (let i = 0; i < 9; i++) {
+      expect((await resend()).status).toBe(200);
+      env.clock.advance(60_000);
+    }
+    const tenth = await Promise.all(Array.from({ length: 8 }, () => resend()));
+    expect(tenth.map((res) => res.status).sort()).toEqual([200, ...Array(7).fill(429)]);
+    env.clock.advance(60_000);
+    expect((await resend()).status).toBe(429);
+    env.clock.advance(Number(toNextDay()) * 1000);
+    const next = await Promise.all(Array.from({ length: 8 }, () => resend()));
+    expect(next.map((res) => res.status).sort()).toEqual([200, ...Array(7).fill(429)]);
+    expect(env.mails("a@example.com")).toHaveLength(1 + 10 + 1);
+  });
+});
+
 describe("password reset codes", () => {
   it("request-password-reset within the cooldown still answers 200 but sends nothing new", async () => {
     expect((await requestReset()).status).toBe(200);
@@ -285,9 +362,10 @@ describe("a third party spending someone's code", () => {
 /**
  * No account enumeration: every sequence a caller can send — requests for codes, wrong codes, waits —
  * gets exactly the same answers (status, headers, body) for a registered unverified account, a
- * registered verified one and an email nobody registered. Each probe runs in its own environment with
- * the same history (both accounts signed up at the start, one of them verified), so only the probed
- * email differs.
+ * registered verified one and an email nobody registered, from the same store calls (collection and
+ * method, in order): against a networked store each call is a round trip, so another count of calls
+ * is another response time. Each probe runs in its own environment with the same history (both
+ * accounts signed up at the start, one of them verified), so only the probed email differs.
  */
 describe("codes tell nothing about which accounts exist", () => {
   type Step = "request-reset" | "resend" | "reset" | "verify" | number;
@@ -316,6 +394,20 @@ describe("codes tell nothing about which accounts exist", () => {
         while (mailed.has(String(n).padStart(6, "0"))) n++;
         return String(n).padStart(6, "0");
       };
+      const calls: string[] = [];
+      const everyMethod = ["find", "findOne", "count", "insertOne", "insertMany", "updateOne", "replaceOne"].concat([
+        "deleteOne",
+        "deleteMany",
+        "aggregate",
+      ]);
+      aroundCollections(
+        probeEnv.deps,
+        Object.fromEntries(Object.values(AUTH_COLLECTIONS).map((name) => [name, everyMethod])),
+        (run, { collection, method }) => {
+          calls.push(`${collection}.${method}`);
+          return run();
+        },
+      );
       const answers: string[] = [];
       for (const step of steps) {
         if (typeof step === "number") {
@@ -332,10 +424,11 @@ describe("codes tell nothing about which accounts exist", () => {
         const res = await probeEnv.api("POST", path ?? `/${step === "reset" ? "reset-password" : "verify-email"}`, {
           body,
         });
-        answers.push(seen(res, email));
+        answers.push(`${seen(res, email)} ${calls.splice(0).join(" ")}`);
       }
       return answers;
     } finally {
+      vi.restoreAllMocks();
       await probeEnv.close();
     }
   }
@@ -384,6 +477,29 @@ describe("codes tell nothing about which accounts exist", () => {
       "reset-password without any request",
       [...times(6, "reset"), 60_000, "request-reset", "request-reset", "reset"] as Step[],
       [400, 400, 400, 400, 429, 429, 200, 200, 400],
+    ],
+    [
+      "request-password-reset asked once before, again after the cooldown, and after the hour",
+      ["request-reset", 61_000, "request-reset", 2 * 3_600_000, "request-reset"] as Step[],
+      [200, 200, 200],
+    ],
+    [
+      "resend-verification right after signup, after the cooldown, and after the hour",
+      ["resend", 61_000, "resend", 2 * 3_600_000, "resend", "resend"] as Step[],
+      [200, 200, 200, 429],
+    ],
+    [
+      "requests past the day's 10 codes, tries then, and the next day window",
+      [
+        ...Array.from({ length: 10 }, (): Step[] => ["resend", "request-reset", 60_000]).flat(),
+        "resend",
+        "request-reset",
+        ...times(5, "verify"),
+        24 * 3_600_000,
+        "resend",
+        "request-reset",
+      ] as Step[],
+      [...Array.from({ length: 20 }, () => 200), 429, 200, 400, 400, 400, 400, 429, 200, 200],
     ],
   ])("%s", async (_name, steps, expected) => {
     const traces = [];

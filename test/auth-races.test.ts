@@ -546,11 +546,11 @@ it.each(Object.keys(firstTries))(
   "two wrong codes at the first try of a window, %s: both 400, not 429 after 2 tries of 5 (soak8)",
   async (what) => {
     const tryCode = await firstTries[what]!();
-    // The first try's counted update found no record in this window; it is about to read the record.
-    const held = heldCall("_auth_otps", "findOne");
+    // The first try made sure of the record; it is about to move the record to this window.
+    const held = heldCall("_auth_otps", "updateOne");
     const first = tryCode();
     await held.entered;
-    const second = await tryCode(); // makes the record, or restarts its window: attempts 1
+    const second = await tryCode(); // moves the record to this window and counts: attempts 1
     held.release();
     // Serial orders: 400 OTP_INVALID twice (tries 1 and 2 of 5).
     const answers = [await first, second].map((res) => [res.status, res.json.code]);
@@ -558,5 +558,8 @@ it.each(Object.keys(firstTries))(
       [400, "OTP_INVALID"],
       [400, "OTP_INVALID"],
     ]);
+    // The late move started no fresh budget over the second try: both counted, the fifth try is 429.
+    const rest = [(await tryCode()).status, (await tryCode()).status, (await tryCode()).status];
+    expect(rest).toEqual([400, 400, 429]);
   },
 );

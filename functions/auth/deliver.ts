@@ -16,18 +16,19 @@ export const CODE_ANSWER_FLOOR_MS = 1500;
 /**
  * Sends a code. Where work may outlive the answer (Workers, Vercel, a Node server) the answer does not
  * wait for the provider, so it is the same, in content and time, whether or not a mail went out. On
- * Lambda the mail is sent before the answer (nothing runs after it); there `evenTime` holds the answer
- * to CODE_ANSWER_FLOOR_MS, for requests whose answer must not tell whether the account exists.
- * Failures are logged.
+ * Lambda the mail is sent before the answer (nothing runs after it); there `evenTimeFrom`, for
+ * requests whose answer must not tell whether the account exists, holds the answer to
+ * CODE_ANSWER_FLOOR_MS after it: the `performance.now()` of the route handler's start, so the store
+ * work before the mail is inside the floor too rather than added on top of it. Failures are logged.
  */
 export async function deliverOtp(
   c: Context<AppEnv>,
   rt: AuthRuntime,
   scope: AuthScope,
-  input: { purpose: OtpPurpose; to: string; code: string | null; evenTime?: boolean },
+  input: { purpose: OtpPurpose; to: string; code: string | null; evenTimeFrom?: number },
 ): Promise<void> {
-  const floor = input.evenTime && freezesAfterAnswer(c) ? sleep(CODE_ANSWER_FLOOR_MS) : undefined;
-  const { code } = input;
+  const { code, evenTimeFrom } = input;
+  const floor = evenTimeFrom !== undefined && freezesAfterAnswer(c) ? evenTimeFrom + CODE_ANSWER_FLOOR_MS : undefined;
   if (code !== null) {
     const mail = otpMail({ project: scope.project, ...input, code });
     const sending = rt.deps.mailer
@@ -42,7 +43,7 @@ export async function deliverOtp(
       });
     await finishWork(c, sending);
   }
-  await floor;
+  if (floor !== undefined) await sleep(floor - performance.now());
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -4,21 +4,27 @@
  *
  * One record per (purpose, email) holds two things:
  * - what any caller can observe, kept alike for every email, registered or not: the 60 s send
- *   cooldown (`sentAt`) and the budget of 5 tries (`attempts` in the 10-minute clock window
- *   `window`). Only requests for a code and wrong tries change it; signup, a right code and account
- *   deletion leave it as it was, so no sequence of answers tells which accounts exist. The windows
- *   are fixed slices of the clock, the same for every email: when a budget starts says nothing either.
+ *   cooldown (`sentAt`), the count of codes requested (`issued` in the 24-hour clock window `day`, at
+ *   most 10) and the budget of 5 tries (`attempts` in the 10-minute clock window `window`). Only
+ *   requests for a code and wrong tries change it; signup, a right code and account deletion leave it
+ *   as it was, so no sequence of answers tells which accounts exist. The windows are fixed slices of
+ *   the clock, the same for every email: when a budget or a count starts says nothing either.
  * - the code (`userId`, `codeHash`, `codeExpiresAt`, `codeTries`), which only its holder can observe.
  *   A code counts every try made while it exists and stops matching after 5, so no code meets more
  *   than 5 guesses, whichever windows they fell into.
  *
- * A request for a code (after the cooldown) replaces the code and starts a fresh budget.
+ * A request for a code (after the cooldown, within the day's count) replaces the code and starts a
+ * fresh budget.
+ *
+ * Each step makes the same store calls whether or not the email has an account or a record (signup
+ * makes one for registered emails only): against a networked store each call is a round trip, so a
+ * different count of calls would tell accounts apart by the answer's time.
  */
 import { sha256Hex, timingSafeEqual } from "../crypto.js";
 import { ApiError } from "../errors.js";
 import { newId } from "../ids.js";
-import { type Doc, DuplicateKeyError, type Filter } from "../store/types.js";
-import { OTP_COOLDOWN_MS, OTP_MAX_ATTEMPTS, OTP_TTL_MS } from "./settings.js";
+import { type Doc, DuplicateKeyError } from "../store/types.js";
+import { OTP_COOLDOWN_MS, OTP_DAILY_MAX, OTP_DAY_MS, OTP_MAX_ATTEMPTS, OTP_TTL_MS } from "./settings.js";
 import type { AuthCollections } from "./store.js";
 
 /** What a code is for. */
@@ -38,6 +44,10 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const NEVER = iso(0);
 /** The clock window a try falls into (budgets are counted per window). */
 const windowOf = (now: number) => Math.floor(now / OTP_TTL_MS);
+/** The clock window a request for a code falls into (codes issued are counted per day window). */
+const dayOf = (now: number) => Math.floor(now / OTP_DAY_MS);
+/** An id no account has (ids start with their creation time): a read by it costs what a read of an account does. */
+const NO_ACCOUNT = "0".repeat(24);
 const keyOf = (secret: string, purpose: OtpPurpose, email: string) =>
   sha256Hex(`${secret}\u0000${purpose}\u0000${email}`);
 const hashCode = (secret: string, key: string, code: string) => sha256Hex(`${secret}\u0000${key}\u0000${code}`);
@@ -53,14 +63,15 @@ export function randomCode(): string {
 
 /**
  * How long a record is kept after its last write: longer than anything it decides (code expiry, end
- * of the budget's window, cooldown end), so a swept record answers like a missing one; the holder of
- * an expired code is told OTP_EXPIRED for this long.
+ * of the budget's window, cooldown end), and to the end of the day window at least, which its count
+ * of codes issued covers, so a swept record answers like a missing one; the holder of an expired code
+ * is told OTP_EXPIRED for this long.
  */
 const KEEP_MS = 60 * 60_000;
-const keepUntil = (now: number) => iso(now + KEEP_MS);
+const keepUntil = (now: number) => iso(Math.max(now + KEEP_MS, (dayOf(now) + 1) * OTP_DAY_MS));
 const sweep = (cols: Otps, now: number) => cols.otps.deleteMany({ expiresAt: { $lte: iso(now) } });
 
-/** A new record: no cooldown, no budget in use, no code. */
+/** A new record: no cooldown, no code issued today, no budget in use, no code. */
 const blank = (key: string, now: number) => ({
   _id: newId(now),
   key,
@@ -70,32 +81,24 @@ const blank = (key: string, now: number) => ({
   codeTries: 0,
   attempts: 0,
   window: 0,
+  issued: 0,
+  day: 0,
   sentAt: NEVER,
   expiresAt: keepUntil(now),
 });
 
-/** Updates the record of `key` where `filter` holds, else inserts it if there is none; false: neither. */
-async function upsert(
-  cols: Otps,
-  key: string,
-  filter: Filter,
-  set: Record<string, unknown>,
-  now: number,
-): Promise<boolean> {
-  for (let round = 0; round < 3; round++) {
-    if (await cols.otps.updateOne({ ...filter, key }, { $set: set })) return true;
-    // A record there: the filter does not hold for it, or another call (a code's first try) made it
-    // after the update looked; a second update judges it as it is now.
-    if (await cols.otps.findOne({ key }))
-      return (await cols.otps.updateOne({ ...filter, key }, { $set: set })) !== null;
-    try {
-      await cols.otps.insertOne({ ...blank(key, now), ...set });
-      return true;
-    } catch (error) {
-      if (!(error instanceof DuplicateKeyError)) throw error; // inserted meanwhile: try the update again
-    }
+/**
+ * Sweeps expired records, then gives `key` a blank record unless it has one: one insert either way
+ * (refused when there is one), so the calls that follow, all updates of that record, are the same
+ * whether or not it had one.
+ */
+async function ensureRecord(cols: Otps, key: string, now: number): Promise<void> {
+  await sweep(cols, now);
+  try {
+    await cols.otps.insertOne(blank(key, now));
+  } catch (error) {
+    if (!(error instanceof DuplicateKeyError)) throw error;
   }
-  return false;
 }
 
 /**
@@ -117,7 +120,7 @@ export async function issueOtp(
 ): Promise<OtpIssue> {
   const { secret, purpose, email, userId, now } = input;
   const key = keyOf(secret, purpose, email);
-  await sweep(cols, now);
+  await ensureRecord(cols, key, now);
   const code = userId === null ? null : randomCode();
   const codeFields = {
     userId,
@@ -128,71 +131,76 @@ export async function issueOtp(
   };
   const issued = code === null ? ({ status: "none" } as const) : ({ status: "issued", code } as const);
   if (input.signup) {
-    return (await upsert(cols, key, {}, codeFields, now)) ? stillThere(cols, issued, userId) : { status: "none" };
+    const written = await cols.otps.updateOne({ key }, { $set: codeFields });
+    return written ? stillThere(cols, issued, userId) : { status: "none" };
   }
+  const day = dayOf(now);
+  // A new day window starts the count afresh; never back to an earlier one (an instance's clock
+  // behind). Records from before the count have no `day`.
+  await cols.otps.updateOne(
+    { key, $or: [{ day: { $lt: day } }, { day: { $exists: false } }] },
+    { $set: { day, issued: 0 } },
+  );
+  // One atomic update checks the cooldown and the count and counts the code: parallel requests cannot
+  // pass either.
+  const due = { key, sentAt: { $lte: iso(now - OTP_COOLDOWN_MS) }, day, issued: { $lt: OTP_DAILY_MAX } };
   const requested = { ...codeFields, attempts: 0, window: windowOf(now), sentAt: iso(now) };
-  const due = { sentAt: { $lte: iso(now - OTP_COOLDOWN_MS) } };
-  if (await upsert(cols, key, due, requested, now)) return stillThere(cols, issued, userId);
+  if (await cols.otps.updateOne(due, { $set: requested, $inc: { issued: 1 } })) return stillThere(cols, issued, userId);
   const current = await cols.otps.findOne({ key });
-  return { status: "cooldown", retryAfter: secondsUntil(String(current?.sentAt ?? NEVER), now) };
+  return { status: "cooldown", retryAfter: secondsUntil(nextRequestAt(current, now), now) };
 }
 
 /**
  * The caller read the account before the code was written: a deletion in between dropped the codes it
  * found, then this one was bound to the gone account (and would be mailed). Re-read once the code is
- * in; gone → drop it and issue none, as when the deletion came first.
+ * in; gone → drop it and issue none, as when the deletion came first. The read is made when no code
+ * was issued too (by an id no account has), so the calls are the same for every email.
  */
 async function stillThere(cols: OtpCols, issued: OtpIssue, userId: string | null): Promise<OtpIssue> {
-  if (issued.status !== "issued" || userId === null || (await cols.users.findOne({ _id: userId }))) return issued;
-  await dropOtps(cols, userId);
+  const bound = issued.status === "issued" && userId !== null ? userId : null;
+  const account = await cols.users.findOne({ _id: bound ?? NO_ACCOUNT });
+  if (bound === null || account) return issued;
+  await dropOtps(cols, bound);
   return { status: "none" };
 }
 
-/** Whole seconds (at least 1) until the cooldown of a code sent at `sentAt` is over. */
-const secondsUntil = (sentAt: string, now: number) =>
-  Math.max(1, Math.ceil((Date.parse(sentAt) + OTP_COOLDOWN_MS - now) / 1000));
+/**
+ * When a new code may be requested for `doc` (a record, or none): once its cooldown is over, and once
+ * its day window is over if that day's codes are all issued.
+ */
+function nextRequestAt(doc: Doc | null, now: number): number {
+  const cooldownEnd = Date.parse(String(doc?.sentAt ?? NEVER)) + OTP_COOLDOWN_MS;
+  const capped = doc?.day === dayOf(now) && (doc.issued as number) >= OTP_DAILY_MAX;
+  return capped ? Math.max(cooldownEnd, (dayOf(now) + 1) * OTP_DAY_MS) : cooldownEnd;
+}
+
+/** Whole seconds (at least 1) until `at`. */
+const secondsUntil = (at: number, now: number) => Math.max(1, Math.ceil((at - now) / 1000));
 
 /** The budget is used up: 429, and Retry-After says when a new code may be requested. */
-const otpExhausted = (sentAt: string, now: number) =>
+const otpExhausted = (doc: Doc | null, now: number) =>
   new ApiError("OTP_ATTEMPTS_EXCEEDED", "Too many wrong codes; request a new one", {
-    headers: { "retry-after": String(secondsUntil(sentAt, now)) },
+    headers: { "retry-after": String(secondsUntil(nextRequestAt(doc, now), now)) },
   });
 
 /**
  * Counts one try against the budget of `key` before the code is compared (so parallel tries cannot
  * exceed it), and against the current code; returns the record as counted. Budget used up → 429.
+ * The window is moved on first, then the try counted: the same two updates whether or not this is
+ * the window's first try (a right code, which only its holder can send, may have started it).
  */
 async function countTry(cols: Otps, key: string, now: number): Promise<Doc> {
   const window = windowOf(now);
-  for (let round = 0; round < 4; round++) {
-    const open = { key, window, attempts: { $lt: OTP_MAX_ATTEMPTS } };
-    const counted = await cols.otps.updateOne(open, { $inc: { attempts: 1, codeTries: 1 } });
-    if (counted) return counted;
-    const doc = await cols.otps.findOne({ key });
-    if (doc?.window === window) {
-      // Used up; or a parallel try made the record, or restarted its window, after the update looked:
-      // count again (refusing it would call 2 tries of 5 too many).
-      if ((doc.attempts as number) >= OTP_MAX_ATTEMPTS) throw otpExhausted(String(doc.sentAt), now);
-      continue;
-    }
-    const first = { attempts: 1, window, expiresAt: keepUntil(now) };
-    await sweep(cols, now); // on both paths below, so a first try costs the same with or without a record
-    if (doc) {
-      // The first try of this window (unless a parallel try was first).
-      const started = await cols.otps.updateOne(
-        { _id: doc._id, window: doc.window },
-        { $set: first, $inc: { codeTries: 1 } },
-      );
-      if (started) return started;
-      continue;
-    }
-    try {
-      return await cols.otps.insertOne({ ...blank(key, now), ...first, codeTries: 1 });
-    } catch (error) {
-      if (!(error instanceof DuplicateKeyError)) throw error;
-    }
-  }
-  throw otpExhausted(NEVER, now); // sustained contention on one email: refuse rather than loop
+  await ensureRecord(cols, key, now);
+  // A new window starts a fresh budget; never back to an earlier one (an instance's clock behind).
+  await cols.otps.updateOne(
+    { key, window: { $lt: window } },
+    { $set: { attempts: 0, window, expiresAt: keepUntil(now) } },
+  );
+  const open = { key, window, attempts: { $lt: OTP_MAX_ATTEMPTS } };
+  const counted = await cols.otps.updateOne(open, { $inc: { attempts: 1, codeTries: 1 } });
+  if (counted) return counted;
+  throw otpExhausted(await cols.otps.findOne({ key }), now);
 }
 
 /** Gives back the count of a try that was not a wrong one, if its window still runs. */
@@ -222,7 +230,7 @@ export async function consumeOtp(
   // One comparison whatever the record holds (a code or none), so timing does not tell them apart.
   const right = timingSafeEqual(given, usable ? (doc.codeHash as string) : "") && usable;
   if (!right) {
-    if ((doc.attempts as number) >= OTP_MAX_ATTEMPTS) throw otpExhausted(String(doc.sentAt), now);
+    if ((doc.attempts as number) >= OTP_MAX_ATTEMPTS) throw otpExhausted(doc, now);
     throw new ApiError("OTP_INVALID");
   }
   if (String(doc.codeExpiresAt) <= iso(now)) {

@@ -27,6 +27,9 @@ export const PASSWORD_MAX_LENGTH = 128;
 export const OTP_TTL_MS = 10 * 60_000;
 export const OTP_MAX_ATTEMPTS = 5;
 export const OTP_COOLDOWN_MS = 60_000;
+/** Codes issued per (purpose, email) in one day window (fixed slices of the clock): bounds guesses at a reset code, and mail to one inbox. */
+export const OTP_DAILY_MAX = 10;
+export const OTP_DAY_MS = 24 * 3_600_000;
 /** The window of the per-email login throttle. */
 export const LOGIN_WINDOW_MS = 15 * 60_000;
 

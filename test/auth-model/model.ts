@@ -10,6 +10,8 @@ export const OTP_TTL = 600_000;
 export const COOLDOWN = 60_000;
 export const KEEP = 3_600_000;
 export const MAX_TRIES = 5;
+export const DAILY_MAX = 10;
+export const DAY = 24 * 3_600_000;
 export const LOGIN_WINDOW = 900_000;
 export const REUSE_WINDOW = 10_000;
 export const ACCESS_TTL_S = 900;
@@ -54,6 +56,9 @@ export interface OtpRec {
   sentAt: number;
   attempts: number;
   window: number;
+  /** codes requested in the day window `day` */
+  issued: number;
+  day: number;
   keep: number;
   codeTries: number;
   code: CodeM | null;
@@ -157,7 +162,16 @@ export function retryAfter(r: Real, res: CallResult, seconds: number, what: stri
 
 export const iso = (ms: number) => new Date(ms).toISOString();
 export const windowOf = (now: number) => Math.floor(now / OTP_TTL);
-export const secondsUntil = (sentAt: number, now: number) => Math.max(1, Math.ceil((sentAt + COOLDOWN - now) / 1000));
+export const dayOf = (now: number) => Math.floor(now / DAY);
+/** Kept an hour after its last write, and to the end of that write's day window at least (the count of codes). */
+const keepFrom = (now: number) => Math.max(now + KEEP, (dayOf(now) + 1) * DAY);
+/** Seconds until a new code may be requested: the cooldown is over, and the day window too once its codes are used up. */
+export function secondsUntil(rec: Pick<OtpRec, "sentAt" | "issued" | "day"> | undefined, now: number) {
+  const cooldownEnd = (rec?.sentAt ?? 0) + COOLDOWN;
+  const capped = rec !== undefined && rec.day === dayOf(now) && rec.issued >= DAILY_MAX;
+  const at = capped ? Math.max(cooldownEnd, (dayOf(now) + 1) * DAY) : cooldownEnd;
+  return Math.max(1, Math.ceil((at - now) / 1000));
+}
 export const otpKey = (p: Purpose, email: string) => `${p}|${email}`;
 
 export function claims(token: string): { sid: string; sub: string; exp: number; iat: number } {
@@ -177,7 +191,9 @@ export const blank = (now: number): OtpRec => ({
   sentAt: 0,
   attempts: 0,
   window: 0,
-  keep: now + KEEP,
+  issued: 0,
+  day: 0,
+  keep: keepFrom(now),
   codeTries: 0,
   code: null,
   old: [],
@@ -196,15 +212,18 @@ export function issue(
   const key = otpKey(p, email);
   const now = m.s.now;
   let rec = liveRec(m, key);
-  if (rec && rec.sentAt > now - COOLDOWN) return { cooldown: secondsUntil(rec.sentAt, now) };
+  const issuedToday = rec?.day === dayOf(now) ? rec.issued : 0;
+  if (rec && (rec.sentAt > now - COOLDOWN || issuedToday >= DAILY_MAX)) return { cooldown: secondsUntil(rec, now) };
   rec ??= blank(now);
+  rec.issued = issuedToday + 1;
+  rec.day = dayOf(now);
   retire(rec);
   rec.code = userId ? { userId, expiresAt: now + OTP_TTL } : null;
   rec.codeTries = 0;
   rec.attempts = 0;
   rec.window = windowOf(now);
   rec.sentAt = now;
-  rec.keep = now + KEEP;
+  rec.keep = keepFrom(now);
   m.s.otps[key] = rec;
   if (userId) m.s.mails[key] = (m.s.mails[key] ?? 0) + 1;
   return { issued: userId !== null };
@@ -218,7 +237,7 @@ export function signupCode(m: Model, email: string, userId: string) {
   retire(rec);
   rec.code = { userId, expiresAt: now + OTP_TTL };
   rec.codeTries = 0;
-  rec.keep = now + KEEP;
+  rec.keep = keepFrom(now);
   m.s.otps[key] = rec;
   m.s.mails[key] = (m.s.mails[key] ?? 0) + 1;
 }
@@ -230,14 +249,13 @@ export function consume(m: Model, p: Purpose, email: string, code: string): Verd
   const w = windowOf(now);
   let rec = liveRec(m, key);
   if (rec && rec.window === w) {
-    if (rec.attempts >= MAX_TRIES)
-      return { status: 429, code: "OTP_ATTEMPTS_EXCEEDED", retry: secondsUntil(rec.sentAt, now) };
+    if (rec.attempts >= MAX_TRIES) return { status: 429, code: "OTP_ATTEMPTS_EXCEEDED", retry: secondsUntil(rec, now) };
     rec.attempts++;
     rec.codeTries++;
   } else if (rec) {
     rec.attempts = 1;
     rec.window = w;
-    rec.keep = now + KEEP;
+    rec.keep = keepFrom(now);
     rec.codeTries++;
   } else {
     rec = { ...blank(now), attempts: 1, window: w, codeTries: 1 };
@@ -246,8 +264,7 @@ export function consume(m: Model, p: Purpose, email: string, code: string): Verd
   const usable = rec.code !== null && rec.codeTries <= MAX_TRIES;
   const right = usable && rec.code?.value === code;
   if (!right) {
-    if (rec.attempts >= MAX_TRIES)
-      return { status: 429, code: "OTP_ATTEMPTS_EXCEEDED", retry: secondsUntil(rec.sentAt, now) };
+    if (rec.attempts >= MAX_TRIES) return { status: 429, code: "OTP_ATTEMPTS_EXCEEDED", retry: secondsUntil(rec, now) };
     return { status: 400, code: "OTP_INVALID" };
   }
   const refund = () => {

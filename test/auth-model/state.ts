@@ -6,7 +6,7 @@
 import { sha256Hex } from "../../shared/crypto.js";
 import type { Doc } from "../../shared/store/types.js";
 import type { Real } from "./harness.js";
-import { LOGIN_WINDOW, type Model, same, windowOf } from "./model.js";
+import { dayOf, LOGIN_WINDOW, type Model, same, windowOf } from "./model.js";
 import { EMAILS } from "./ops.js";
 
 export interface Snapshot {
@@ -98,13 +98,24 @@ export function compareState(
       const rec = m.s.otps[`${purpose}|${email}`];
       const loose = skipBudget.has(`${purpose}|${email}`);
       const view = (
-        x: { sentAt: number; attempts: number; window: number; code: boolean; tries: number } | undefined,
+        x:
+          | {
+              sentAt: number;
+              attempts: number;
+              window: number;
+              issued: number;
+              day: number;
+              code: boolean;
+              tries: number;
+            }
+          | undefined,
       ) =>
         x === undefined
           ? "none"
           : {
               cooldownUntil: Math.max(x.sentAt + 60_000, now),
               attempts: loose ? "read back" : x.window === w ? x.attempts : 0,
+              issuedToday: x.day === dayOf(now) ? x.issued : 0,
               code: x.code,
               tries: loose ? "read back" : x.code ? x.tries : 0,
             };
@@ -118,6 +129,8 @@ export function compareState(
                 sentAt: Date.parse(String(real.sentAt)),
                 attempts: real.attempts as number,
                 window: real.window as number,
+                issued: real.issued as number,
+                day: real.day as number,
                 code: typeof real.codeHash === "string" && typeof real.userId === "string",
                 tries: real.codeTries as number,
               }
@@ -129,6 +142,8 @@ export function compareState(
                 sentAt: rec.sentAt,
                 attempts: rec.attempts,
                 window: rec.window,
+                issued: rec.issued,
+                day: rec.day,
                 code: rec.code !== null,
                 tries: rec.codeTries,
               }
