@@ -104,6 +104,24 @@ describe("verification codes", () => {
     }
   });
 
+  it("an instance whose clock lags behind a window another moved the budget to counts its tries there, refusing none", async () => {
+    const fresh = await authTestEnv();
+    try {
+      fresh.clock.advance(10 * 60_000 - 1000); // a second before a window's end
+      await fresh.signup("b@example.com");
+      const code = fresh.otpFor("b@example.com");
+      const tryCode = (otp: string) => fresh.api("POST", "/verify-email", { body: { email: "b@example.com", otp } });
+      fresh.clock.advance(2000); // an instance ahead moves the budget to the next window...
+      expect((await tryCode(wrongCode(code))).status).toBe(400);
+      fresh.clock.advance(-2000); // ...and one two seconds behind tries next: counted, not 429
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await tryCode(wrongCode(code))).status);
+      expect(statuses).toEqual([400, 400, 400, 429]);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it("the fifth guess at a code may still be right, when the first four fell into an earlier window", async () => {
     const fresh = await authTestEnv();
     try {

@@ -143,7 +143,8 @@ export async function issueOtp(
   );
   // One atomic update checks the cooldown and the count and counts the code: parallel requests cannot
   // pass either.
-  const due = { key, sentAt: { $lte: iso(now - OTP_COOLDOWN_MS) }, day, issued: { $lt: OTP_DAILY_MAX } };
+  // A record another instance moved to a later day (its clock ahead) counts there.
+  const due = { key, sentAt: { $lte: iso(now - OTP_COOLDOWN_MS) }, day: { $gte: day }, issued: { $lt: OTP_DAILY_MAX } };
   const requested = { ...codeFields, attempts: 0, window: windowOf(now), sentAt: iso(now) };
   if (await cols.otps.updateOne(due, { $set: requested, $inc: { issued: 1 } })) return stillThere(cols, issued, userId);
   const current = await cols.otps.findOne({ key });
@@ -170,8 +171,9 @@ async function stillThere(cols: OtpCols, issued: OtpIssue, userId: string | null
  */
 function nextRequestAt(doc: Doc | null, now: number): number {
   const cooldownEnd = Date.parse(String(doc?.sentAt ?? NEVER)) + OTP_COOLDOWN_MS;
-  const capped = doc?.day === dayOf(now) && (doc.issued as number) >= OTP_DAILY_MAX;
-  return capped ? Math.max(cooldownEnd, (dayOf(now) + 1) * OTP_DAY_MS) : cooldownEnd;
+  const day = typeof doc?.day === "number" ? doc.day : 0;
+  const capped = day >= dayOf(now) && (doc?.issued as number) >= OTP_DAILY_MAX;
+  return capped ? Math.max(cooldownEnd, (day + 1) * OTP_DAY_MS) : cooldownEnd;
 }
 
 /** Whole seconds (at least 1) until `at`. */
@@ -197,7 +199,8 @@ async function countTry(cols: Otps, key: string, now: number): Promise<Doc> {
     { key, window: { $lt: window } },
     { $set: { attempts: 0, window, expiresAt: keepUntil(now) } },
   );
-  const open = { key, window, attempts: { $lt: OTP_MAX_ATTEMPTS } };
+  // A window another instance moved on (its clock ahead) takes the try: a lagging clock refuses none.
+  const open = { key, window: { $gte: window }, attempts: { $lt: OTP_MAX_ATTEMPTS } };
   const counted = await cols.otps.updateOne(open, { $inc: { attempts: 1, codeTries: 1 } });
   if (counted) return counted;
   throw otpExhausted(await cols.otps.findOne({ key }), now);
