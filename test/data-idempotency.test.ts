@@ -107,6 +107,38 @@ describe("Idempotency-Key on POST /:c", () => {
     expect(await total()).toBe(0);
   });
 
+  it("guests, who share one scope, are told apart by their bodies: the same key with another body inserts", async () => {
+    await env.defineCollection({
+      name: "orders",
+      fields: [{ name: "item", type: "string" }],
+      permissions: { create: "guest", read: "guest", list: "guest" },
+    });
+    const order = (item: string) => env.pk("POST", "/api/data/orders", { body: { item }, headers: keyed("order-1") });
+    const alice = await order("alice's");
+    const bob = await order("bob's");
+    expect([bob.status, replayed(bob), bob.json.data.item]).toEqual([201, null, "bob's"]);
+    const retried = await order("alice's");
+    expect([retried.status, replayed(retried), retried.json.data]).toEqual([201, "true", alice.json.data]);
+    expect(await total("orders")).toBe(2);
+  });
+
+  it("a retry after the first attempt filled the document quota is the replay, not 403", async () => {
+    await env.close();
+    env = await dataTestEnv({ settings: { quotas: { documentsBytes: 400 } } });
+    const body = { text: "x".repeat(150) };
+    const first = await env.sk("POST", "/api/data/notes", body, keyed());
+    expect(first.status).toBe(201);
+    expect((await env.sk("POST", "/api/data/notes", body)).json.code).toBe("QUOTA_EXCEEDED");
+    const again = await env.sk("POST", "/api/data/notes", body, keyed());
+    expect([again.status, replayed(again), again.json.data._id]).toEqual([201, "true", first.json.data._id]);
+  });
+
+  it("a malformed key is refused before an sk insert would create its collection", async () => {
+    const res = await env.sk("POST", "/api/data/fresh", { a: 1 }, keyed("with space"));
+    expect(res.status).toBe(400);
+    expect((await env.sk("GET", "/api/schemas/fresh")).status).toBe(404);
+  });
+
   it("parallel attempts with one key make one document, every answer 201 with it", async () => {
     const answers = await Promise.all(
       Array.from({ length: 20 }, () => env.sk("POST", "/api/data/notes", { text: "burst" }, keyed())),
@@ -131,8 +163,24 @@ describe("Idempotency-Key on POST /:c/bulk", () => {
       "DUPLICATE_VALUE",
       "Idempotency-Key",
     ]);
+    const smaller = await env.sk("POST", "/api/data/notes/bulk", batch.slice(0, 1), keyed());
+    expect([smaller.status, smaller.json.details[0].path]).toEqual([409, "Idempotency-Key"]);
     // One insert and a bulk insert under one key are two inserts.
     expect((await env.sk("POST", "/api/data/notes", { text: "one" }, keyed())).json.data.text).toBe("one");
     expect(await total()).toBe(3);
+  });
+
+  it("a retry after one of the batch was deleted is 409 saying so; a keyed batch lists in the order an unkeyed one does", async () => {
+    const batch = Array.from({ length: 8 }, (_, n) => ({ text: String(n) }));
+    const keyedBatch = await env.sk("POST", "/api/data/notes/bulk", batch, keyed());
+    await env.sk("POST", "/api/data/notes/bulk", batch);
+    const listed = (await env.sk("GET", "/api/data/notes?limit=100")).json.data.items.map(
+      (doc: { text: string }) => doc.text,
+    );
+    const newestFirst = batch.map((doc) => doc.text).reverse();
+    expect(listed).toEqual([...newestFirst, ...newestFirst]);
+    await env.sk("DELETE", `/api/data/notes/${keyedBatch.json.data.items[3]._id}`);
+    const again = await env.sk("POST", "/api/data/notes/bulk", batch, keyed());
+    expect([again.status, again.json.details[0].message]).toEqual([409, expect.stringContaining("deleted since")]);
   });
 });

@@ -2,17 +2,20 @@
  * `Idempotency-Key` on inserts (POST /:c and /:c/bulk). A client that lost an insert's answer (a
  * dropped connection, an app sent to the background) retries it with the same key; without one, the
  * retry inserts the documents again. The new documents' `_id`s derive from the key and who sends it
- * (project, collection, key type, user), so the retry meets the documents the first attempt made in
- * the store's unique `_id` index, atomically with the write: no record to keep beside the documents,
- * and none to lose between them. The retry then answers those documents as they are now (201,
- * `Idempotent-Replayed: true`), where this caller's read rule shows them; a key whose documents it
- * cannot read (a blind writer's, a guest's under another guest's key) is 409. A key is remembered as
- * long as its documents exist; it names one insert, whatever the retry's body.
+ * (project, collection, key type, user; for a guest, who has no identity, the body too), so the retry
+ * meets the documents the first attempt made: it looks for them first, and a parallel attempt that
+ * looked too early meets them in the store's unique `_id` index, atomically with its write. No record
+ * to keep beside the documents, none to lose between them. The retry answers those documents as they
+ * are now (201, `Idempotent-Replayed: true`), where this caller's read rule shows them all; else (a
+ * blind writer, documents deleted since, a batch of another size) it is 409. A key is remembered as
+ * long as its documents exist; for a signed-in caller or the secret key it names one insert, whatever
+ * the retry's body.
  */
 import { sha256Hex } from "../../shared/crypto.js";
 import { ApiError } from "../../shared/errors.js";
 import { decideAccess, readFilter, rulesFor } from "../../shared/rules.js";
-import { type Doc, DuplicateKeyError } from "../../shared/store/types.js";
+import { canonical } from "../../shared/schema/canonical-json.js";
+import type { Doc } from "../../shared/store/types.js";
 import { and, type Ctx, type Target } from "./target.js";
 
 const HEADER = "Idempotency-Key";
@@ -20,33 +23,47 @@ const HEADER = "Idempotency-Key";
 const KEY_SHAPE = /^[\x21-\x7e]{1,255}$/;
 export const REPLAYED_HEADER = "idempotent-replayed";
 
-/** The `_id`s of an insert's `count` documents under the request's key; undefined without one. */
-export function idempotentIds(c: Ctx, target: Target, count: number, route: "one" | "bulk"): string[] | undefined {
+const keyProblem = (message: string) =>
+  new ApiError("DUPLICATE_VALUE", `${HEADER} ${message}`, { details: [{ path: HEADER, message }] });
+
+/** The request's key, checked before anything is written; undefined without one. */
+export function idempotencyKey(c: Ctx): string | undefined {
   const key = c.req.header(HEADER);
-  if (key === undefined) return undefined;
-  if (!KEY_SHAPE.test(key)) {
-    const message = "must be 1 to 255 visible ASCII characters (a UUID, say)";
-    throw new ApiError("VALIDATION_FAILED", `${HEADER} ${message}`, { details: [{ path: HEADER, message }] });
-  }
-  const { project } = c.get("principal");
-  const { keyType, userId } = target.caller;
-  const scope = [project.id, target.def.name, keyType, userId, route, key];
-  return Array.from({ length: count }, (_, index) => sha256Hex(JSON.stringify([...scope, index])).slice(0, 24));
+  if (key === undefined || KEY_SHAPE.test(key)) return key;
+  const message = "must be 1 to 255 visible ASCII characters (a UUID, say)";
+  throw new ApiError("VALIDATION_FAILED", `${HEADER} ${message}`, { details: [{ path: HEADER, message }] });
 }
 
 /**
- * The documents an earlier insert under the same key made, when the write that failed with `error`
- * met them; undefined when it met none (`error` is then the answer: another unique value, say).
+ * The `_id`s of an insert of `count` documents under `key`, and one more (a larger batch's next):
+ * a hash of the scope, then the index, so the items of one batch sort as inserted (as ObjectIds made
+ * in turn do: lists break createdAt ties by `_id`).
  */
-export async function earlierInsert(target: Target, ids: string[], error: unknown): Promise<Doc[] | undefined> {
-  if (!(error instanceof DuplicateKeyError)) return undefined;
+export function idempotentIds(c: Ctx, target: Target, key: string, body: unknown, count: number): string[] {
+  const { keyType, userId } = target.caller;
+  const who = keyType === "publishable" && userId === null ? sha256Hex(canonical(body)) : userId;
+  const route = Array.isArray(body) ? "bulk" : "one";
+  const scope = sha256Hex(JSON.stringify([c.get("principal").project.id, target.def.name, keyType, who, route, key]));
+  return Array.from({ length: count + 1 }, (_, index) => scope.slice(0, 20) + index.toString(16).padStart(4, "0"));
+}
+
+/**
+ * The documents an earlier insert under the same key made (`ids` from idempotentIds); undefined when
+ * there are none. 409 when some are there but this attempt cannot be answered with them: not all
+ * (deleted since, or a smaller batch), one more (a larger batch), or not all readable by this caller.
+ */
+export async function earlierInsert(target: Target, ids: string[]): Promise<Doc[] | undefined> {
   const { caller, def, collection } = target;
+  const found = await collection.find({ _id: { $in: ids } }, { projection: { _id: 1 } });
+  if (found.length === 0) return undefined;
+  const wanted = ids.slice(0, -1);
+  if (found.length !== wanted.length || found.some((doc) => doc._id === ids.at(-1))) {
+    throw keyProblem("was used for another insert (other documents, or some deleted since): send a new key");
+  }
   const read = decideAccess(caller, rulesFor(def).read, "read");
   const shown = read.allowed
-    ? await collection.find(and({ _id: { $in: ids } }, readFilter(def, caller, read.ownerId)))
+    ? await collection.find(and({ _id: { $in: wanted } }, readFilter(def, caller, read.ownerId)))
     : [];
-  if (shown.length === ids.length) return ids.map((id) => shown.find((doc) => doc._id === id) as Doc);
-  if (shown.length === 0 && (await collection.count({ _id: { $in: ids } })) === 0) return undefined;
-  const message = "was used for another insert, whose documents this caller cannot read; send a new key";
-  throw new ApiError("DUPLICATE_VALUE", `${HEADER} ${message}`, { details: [{ path: HEADER, message }] });
+  if (shown.length < wanted.length) throw keyProblem("was used for an insert whose documents this caller cannot read");
+  return wanted.map((id) => shown.find((doc) => doc._id === id) as Doc);
 }

@@ -6,10 +6,10 @@ import { ApiError } from "../../shared/errors.js";
 import { ok } from "../../shared/http.js";
 import { countedBytes, releaseDocumentBytes, reserveDocumentBytes } from "../../shared/quotas.js";
 import { assertOwnerKept, ownedInsert, ownsDocuments } from "../../shared/rules.js";
-import type { Doc, Update } from "../../shared/store/types.js";
+import { type Doc, DuplicateKeyError, type Update } from "../../shared/store/types.js";
 import { readsDocuments, writeAddressed } from "./addressed.js";
 import { bulkDuplicate, prepareBulk } from "./bulk.js";
-import { earlierInsert, idempotentIds, REPLAYED_HEADER } from "./idempotency.js";
+import { earlierInsert, idempotencyKey, idempotentIds, REPLAYED_HEADER } from "./idempotency.js";
 import { type Ctx, checkedBody, duplicate, type Target } from "./target.js";
 import { enterWrite } from "./write-target.js";
 
@@ -55,18 +55,22 @@ function assertOwnerUnnamed(target: Target, body: Record<string, unknown>): void
 }
 
 /**
- * Runs an insert; under an Idempotency-Key (`ids`), a retry that meets the documents of the key's
- * earlier insert answers them instead (idempotency.ts), marked `Idempotent-Replayed: true`.
+ * Runs an insert; under an Idempotency-Key (`ids`: idempotency.ts), the documents of the key's earlier
+ * insert, looked for before and met by a write that lost a race to it, are the answer instead, marked
+ * `Idempotent-Replayed: true`.
  */
 async function inserting(c: Ctx, target: Target, ids: string[] | undefined, insert: () => Promise<Doc[]>) {
-  try {
-    return { docs: await insert(), replayed: false };
-  } catch (error) {
-    const earlier = ids && (await earlierInsert(target, ids, error));
-    if (!earlier) throw error;
-    c.header(REPLAYED_HEADER, "true");
-    return { docs: earlier, replayed: true };
+  let earlier = ids && (await earlierInsert(target, ids));
+  if (!earlier) {
+    try {
+      return { docs: await insert(), replayed: false };
+    } catch (error) {
+      earlier = error instanceof DuplicateKeyError && ids ? await earlierInsert(target, ids) : undefined;
+      if (!earlier) throw error;
+    }
   }
+  c.header(REPLAYED_HEADER, "true");
+  return { docs: earlier, replayed: true };
 }
 
 /** POST insert and bulk, PUT replace, PATCH merge, DELETE (API.md §5). */
@@ -93,6 +97,12 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
     return result;
   }
 
+  /** Reserves the project's document bytes for new documents; the answer gives them back. */
+  const reserve = (c: Ctx, docs: Array<Record<string, unknown>>) => {
+    const project = c.get("principal").project;
+    return reserveDocumentBytes(deps, project, countedBytes(project, docs));
+  };
+
   /** Counts written documents in the project's usage (inserted, replaced, patched or deleted). */
   const written = (c: Ctx, count: number) => deps.usage.count(c.get("principal").project.id, "documentsWritten", count);
 
@@ -100,20 +110,22 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
 
   routes.post("/:collection/bulk", async (c) => {
     const now = deps.clock.now();
-    const prepare = (t: Target, body: unknown) =>
-      prepareBulk(body, (item) => prepareInsert(item, t, now, deps.config.maxJsonBytes));
+    const key = idempotencyKey(c);
+    const prepare = (t: Target, body: unknown) => {
+      const docs = prepareBulk(body, (item) => prepareInsert(item, t, now, deps.config.maxJsonBytes));
+      return { docs, ids: key === undefined ? undefined : idempotentIds(c, t, key, body, docs.length) };
+    };
     const { target, prepared, epoch } = await enterWrite(deps, c, "create", prepare, { createIfMissing: true });
     try {
-      const ids = idempotentIds(c, target, prepared.length, "bulk");
-      const docs = ids ? prepared.map((doc, index) => ({ _id: ids[index], ...doc })) : prepared;
-      const project = c.get("principal").project;
-      const release = await reserveDocumentBytes(deps, project, countedBytes(project, docs));
-      const { docs: inserted, replayed } = await inserting(c, target, ids, () =>
-        target.collection.insertMany(docs).catch(async (error) => {
+      const { ids } = prepared;
+      const docs = ids ? prepared.docs.map((doc, index) => ({ _id: ids[index], ...doc })) : prepared.docs;
+      const { docs: inserted, replayed } = await inserting(c, target, ids, async () => {
+        const release = await reserve(c, docs);
+        return target.collection.insertMany(docs).catch(async (error) => {
           await release();
           throw error;
-        }),
-      ).catch((error) => bulkDuplicate(error, docs, target.collection));
+        });
+      }).catch((error) => bulkDuplicate(error, docs, target.collection));
       if (!replayed) written(c, inserted.length);
       return ok(c, { insertedCount: inserted.length, items: inserted.map(target.present) }, 201);
     } finally {
@@ -123,19 +135,24 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
 
   routes.post("/:collection", async (c) => {
     const now = deps.clock.now();
-    const prepare = (t: Target, body: unknown) => prepareInsert(body, t, now, deps.config.maxJsonBytes);
+    const key = idempotencyKey(c);
+    const prepare = (t: Target, body: unknown) => {
+      const doc = prepareInsert(body, t, now, deps.config.maxJsonBytes);
+      return { doc, ids: key === undefined ? undefined : idempotentIds(c, t, key, body, 1) };
+    };
     const { target, prepared, epoch } = await enterWrite(deps, c, "create", prepare, { createIfMissing: true });
     try {
-      const ids = idempotentIds(c, target, 1, "one");
-      const doc = ids ? { _id: ids[0], ...prepared } : prepared;
-      const project = c.get("principal").project;
-      const release = await reserveDocumentBytes(deps, project, countedBytes(project, [doc]));
-      const { docs, replayed } = await inserting(c, target, ids, async () => [
-        await target.collection.insertOne(doc).catch(async (error) => {
-          await release();
-          throw error;
-        }),
-      ]).catch(duplicate);
+      const { ids } = prepared;
+      const doc = ids ? { _id: ids[0], ...prepared.doc } : prepared.doc;
+      const { docs, replayed } = await inserting(c, target, ids, async () => {
+        const release = await reserve(c, [doc]);
+        return [
+          await target.collection.insertOne(doc).catch(async (error) => {
+            await release();
+            throw error;
+          }),
+        ];
+      }).catch(duplicate);
       const inserted = docs[0] as Doc;
       if (!replayed) written(c, 1);
       c.header("etag", etagOf(inserted, target.entry.view));

@@ -232,12 +232,14 @@ export async function openMongoStore(config: {
           } catch (error) {
             // Ordered: everything before the first failing document may have gone in (all of the
             // batch, when the connection was lost); take it out again. The failure is what is told.
+            // Each is matched whole: a caller's own `_id` (an Idempotency-Key's) may name a document
+            // an earlier call stored, which this one must not take out.
             const failedAt =
               error instanceof mongo.MongoBulkWriteError ? [error.writeErrors].flat()[0]?.index : undefined;
-            const maybeIn = stored.slice(0, failedAt ?? stored.length).map((doc) => doc._id);
+            const maybeIn = stored.slice(0, failedAt ?? stored.length);
             if (maybeIn.length > 0)
               await col()
-                .deleteMany({ _id: { $in: maybeIn } })
+                .deleteMany({ $or: maybeIn })
                 .catch(() => undefined);
             throw error;
           }
