@@ -12,9 +12,9 @@ const DOCS = 10_000;
 const STATUSES = ["active", "inactive", "pending"];
 
 async function seed(c: Collection): Promise<string[]> {
-  await c.createIndex("status");
-  await c.createIndex("score");
-  await c.createIndex("createdAt");
+  await c.createIndex(["status"]);
+  await c.createIndex(["score"]);
+  await c.createIndex(["createdAt"]);
   const ids: string[] = [];
   for (let at = 0; at < DOCS; at += 1000) {
     const batch = Array.from({ length: 1000 }, (_, j) => {

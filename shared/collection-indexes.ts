@@ -5,20 +5,26 @@ import { pathPrefixes } from "./query/paths.js";
 import { ownsDocuments } from "./rules.js";
 import { type CollectionDef, indexedFields } from "./schema/definition.js";
 import { isUsersCollection } from "./schema/names.js";
-import { type Collection, DuplicateKeyError } from "./store/types.js";
+import { type Collection, DuplicateKeyError, type IndexSpec } from "./store/types.js";
 
 /** Every data collection is indexed on createdAt, the default sort. */
 const ALWAYS_INDEXED = ["createdAt"];
 
+/** An index's name here: its fields joined by NUL (no field name holds one), a single field's being the field. */
+const keyName = (fields: readonly string[]) => fields.join("\0");
+
 /**
- * The indexes a definition wants (field → unique): createdAt; the owner field of a collection whose
+ * The indexes a definition wants, by `keyName`: createdAt; the owner field of a collection whose
  * documents have owners, which an owner rule's every list and total filter on (`_id` has its own);
- * each `unique` or `index` field.
+ * each `unique` or `index` field; each `uniqueTogether` group, unique over its fields together.
  */
-function wantedIndexes(def: CollectionDef): Map<string, boolean> {
-  const wanted = new Map<string, boolean>(ALWAYS_INDEXED.map((field) => [field, false]));
-  if (ownsDocuments(def) && def.rls.ownerField !== "_id") wanted.set(def.rls.ownerField, false);
-  for (const { field, unique } of indexedFields(def)) wanted.set(field, unique);
+function wantedIndexes(def: CollectionDef): Map<string, IndexSpec> {
+  const wanted = new Map<string, IndexSpec>();
+  const want = (fields: string[], unique: boolean) => wanted.set(keyName(fields), { fields, unique });
+  for (const field of ALWAYS_INDEXED) want([field], false);
+  if (ownsDocuments(def) && def.rls.ownerField !== "_id") want([def.rls.ownerField], false);
+  for (const { field, unique } of indexedFields(def)) want([field], unique);
+  for (const group of def.uniqueTogether ?? []) want([...group], true);
   return wanted;
 }
 
@@ -33,38 +39,42 @@ const NONE: ReadonlyMap<string, boolean> = new Map();
  * was stored.
  *
  * What can fail is built first: each new unique index (existing duplicates → 409, arrays → 400). One
- * field has one index, so a plain one turning unique is dropped first and made again when the unique
+ * key has one index, so a plain one turning unique is dropped first and made again when the unique
  * one fails. Only then are indexes dropped or made plain, which no data can refuse. A failure may
  * leave unique indexes built: the caller syncs the definition that stays (see `changeIndexes`).
  */
 export async function syncIndexes(collection: Collection, def: CollectionDef): Promise<void> {
   const theirs = isUsersCollection(def.name) ? AUTH_USER_INDEXES : NONE;
   const wanted = wantedIndexes(def);
-  for (const field of theirs.keys()) wanted.delete(field);
-  const existing = new Map((await collection.listIndexes()).map((index) => [index.field, index.unique]));
-  for (const [field, unique] of wanted) {
-    if (unique && existing.get(field) !== true) await buildUnique(collection, field, existing.has(field));
+  for (const field of theirs.keys()) wanted.delete(keyName([field]));
+  const existing = new Map((await collection.listIndexes()).map((index) => [keyName(index.fields), index]));
+  for (const [name, { fields, unique }] of wanted) {
+    if (unique && existing.get(name)?.unique !== true) await buildUnique(collection, fields, existing.has(name));
   }
-  for (const [field, unique] of existing) {
-    const keep = theirs.has(field)
-      ? theirs.get(field) === unique
-      : wanted.get(field) === true || wanted.get(field) === unique;
-    if (!keep) await collection.dropIndex(field);
+  for (const [name, { fields, unique }] of existing) {
+    const keep = theirs.has(name)
+      ? theirs.get(name) === unique
+      : wanted.get(name)?.unique === true || wanted.get(name)?.unique === unique;
+    if (!keep) await collection.dropIndex(fields);
   }
-  for (const [field, unique] of wanted)
-    if (!unique && existing.get(field) !== false) await collection.createIndex(field);
+  for (const [name, { fields, unique }] of wanted)
+    if (!unique && existing.get(name)?.unique !== false) await collection.createIndex(fields);
 }
 
-/** Builds a new unique index on `field`, in place of its plain one when it has one (put back if it fails). */
-async function buildUnique(collection: Collection, field: string, replacesPlain: boolean): Promise<void> {
-  await assertNoArrays(collection, field);
-  if (replacesPlain) await collection.dropIndex(field);
+/** How a message names a unique index: `unique field "slug"`, `unique fields "listingId", "buyerId"`. */
+const uniqueIndexName = (fields: readonly string[]) =>
+  `unique field${fields.length > 1 ? "s" : ""} ${fields.map((field) => `"${field}"`).join(", ")}`;
+
+/** Builds a new unique index on `fields`, in place of its plain one when it has one (put back if it fails). */
+async function buildUnique(collection: Collection, fields: readonly string[], replacesPlain: boolean): Promise<void> {
+  for (const field of fields) await assertNoArrays(collection, fields, field);
+  if (replacesPlain) await collection.dropIndex(fields);
   try {
-    await collection.createIndex(field, { unique: true });
+    await collection.createIndex(fields, { unique: true });
   } catch (error) {
-    if (replacesPlain) await collection.createIndex(field);
+    if (replacesPlain) await collection.createIndex(fields);
     if (error instanceof DuplicateKeyError) {
-      throw new ApiError("DUPLICATE_VALUE", `Existing documents hold duplicate values for unique field "${field}"`);
+      throw new ApiError("DUPLICATE_VALUE", `Existing documents hold duplicate values for ${uniqueIndexName(fields)}`);
     }
     throw error;
   }
@@ -73,13 +83,15 @@ async function buildUnique(collection: Collection, field: string, replacesPlain:
 /**
  * A new unique index needs single values: MongoDB would index an array's elements one by one (two
  * documents sharing one element clash) where the embedded store compares whole arrays, so arrays
- * stored at the field or on its path (before it was declared) are refused on both stores alike.
+ * stored at a field of it or on its path (before it was declared) are refused on both stores alike.
  */
-async function assertNoArrays(collection: Collection, field: string): Promise<void> {
+async function assertNoArrays(collection: Collection, fields: readonly string[], field: string): Promise<void> {
   const holding = await collection.count({ $or: pathPrefixes(field).map((path) => ({ [path]: { $type: "array" } })) });
   if (holding === 0) return;
-  const message = `unique field "${field}": ${holding} document(s) hold an array there; a unique field takes single values, so change or unset them first`;
-  throw new ApiError("VALIDATION_FAILED", message, { details: [{ path: "fields", message }] });
+  const where = fields.length > 1 ? `at "${field}"` : "there";
+  const message = `${uniqueIndexName(fields)}: ${holding} document(s) hold an array ${where}; a unique field takes single values, so change or unset them first`;
+  const path = fields.length > 1 ? "uniqueTogether" : "fields";
+  throw new ApiError("VALIDATION_FAILED", message, { details: [{ path, message }] });
 }
 
 /**

@@ -117,7 +117,7 @@ export function createCollectionRegistry(options: {
     const collection = database(project).collection(DEFINITIONS);
     const where = databaseKey(project);
     if (!indexedDefinitions.has(where)) {
-      await collection.createIndex("name", { unique: true });
+      await collection.createIndex(["name"], { unique: true });
       if (indexedDefinitions.size >= MAX_CACHED_DEFINITIONS) indexedDefinitions.clear();
       indexedDefinitions.add(where);
     }

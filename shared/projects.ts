@@ -196,7 +196,7 @@ export function createProjectService(opts: {
   const indexesMade = setupOnce();
   const ensureIndexes = () =>
     indexesMade("keys", () =>
-      Promise.all([keys().createIndex("hash", { unique: true }), keys().createIndex("projectId")]),
+      Promise.all([keys().createIndex(["hash"], { unique: true }), keys().createIndex(["projectId"])]),
     );
 
   /** Seals the secrets (SECRET_SETTINGS) in a validated settings value (create input or PATCH patch). */

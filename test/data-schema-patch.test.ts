@@ -24,7 +24,9 @@ const stored = async (name = "items") => (await env.sk("GET", `/api/schemas/${na
 const names = (def: { fields: Array<{ name: string }> }) => def.fields.map((field) => field.name);
 const indexes = async () => {
   const project = (await env.deps.projects.resolveKey(env.project.sk))!.project;
-  return (await env.deps.collections.database(project).collection("items").listIndexes()).map((i) => i.field).sort();
+  return (await env.deps.collections.database(project).collection("items").listIndexes())
+    .map((i) => i.fields.join())
+    .sort();
 };
 
 /** Two documents, listed by price. */

@@ -567,8 +567,9 @@ describe("PUT replaces, PATCH merges", () => {
 
   it("the owner field is indexed while the documents have owners, as the definition changes", async () => {
     const notes = env.deps.store.tenant({ projectId: env.project.id }).collection("notes");
-    const indexes = async () => (await notes.listIndexes()).sort((a, b) => a.field.localeCompare(b.field));
-    const plain = (...fields: string[]) => fields.map((field) => ({ field, unique: false }));
+    const indexes = async () =>
+      (await notes.listIndexes()).sort((a, b) => a.fields.join().localeCompare(b.fields.join()));
+    const plain = (...fields: string[]) => fields.map((field) => ({ fields: [field], unique: false }));
     const text = { name: "text", type: "string" };
     await env.defineCollection({ name: "notes", fields: [text], rls: { enabled: true, mode: "private" } });
     await env.sk("POST", "/api/data/notes", { text: "a", userId: "65f0a1b2c3d4e5f601234567" });
@@ -584,7 +585,7 @@ describe("PUT replaces, PATCH merges", () => {
     await put({ rls: { enabled: true, ownerField: "_id" } });
     expect(await indexes()).toEqual(plain("createdAt"));
     await put({ fields: [text, { name: "userId", type: "string", unique: true }], rls: { enabled: true } });
-    expect(await indexes()).toEqual([...plain("createdAt"), { field: "userId", unique: true }]);
+    expect(await indexes()).toEqual([...plain("createdAt"), { fields: ["userId"], unique: true }]);
   });
 });
 
@@ -719,7 +720,7 @@ describe("the users collection", () => {
     const project = (await env.deps.projects.resolveKey(env.project.sk))!.project;
     const users = env.deps.collections.database(project).collection("users");
     // What the auth function keeps: accounts with a unique email index.
-    await users.createIndex("email", { unique: true });
+    await users.createIndex(["email"], { unique: true });
     await users.insertOne({ email: "a@example.com", createdAt: "2026-01-01T00:00:00.000Z" });
     await env.defineCollection({ name: "users", fields: [{ name: "bio", type: "string", index: true }] });
     await env.sk("PUT", "/api/schemas/users", {
@@ -728,12 +729,12 @@ describe("the users collection", () => {
         { name: "email", type: "email", index: true },
       ],
     });
-    expect(await users.listIndexes()).toContainEqual({ field: "email", unique: true });
-    expect(await users.listIndexes()).not.toContainEqual(expect.objectContaining({ field: "bio" }));
+    expect(await users.listIndexes()).toContainEqual({ fields: ["email"], unique: true });
+    expect(await users.listIndexes()).not.toContainEqual(expect.objectContaining({ fields: ["bio"] }));
     const res = await env.sk("DELETE", "/api/schemas/users");
     expect(res.status).toBe(200);
     expect(await users.count()).toBe(1);
-    expect(await users.listIndexes()).toContainEqual({ field: "email", unique: true });
+    expect(await users.listIndexes()).toContainEqual({ fields: ["email"], unique: true });
   });
 
   it("never makes an index of the auth function's fields, even before the auth function made its own", async () => {
@@ -743,44 +744,44 @@ describe("the users collection", () => {
     expect(
       (await env.sk("PUT", "/api/schemas/users", { fields: [...fields, { name: "bio", type: "string" }] })).status,
     ).toBe(200);
-    const made = (await users.listIndexes()).map((index) => index.field);
+    const made = (await users.listIndexes()).map((index) => index.fields.join());
     for (const field of ["email", "username", "githubId", "googleId"]) expect(made).not.toContain(field);
   });
 
   it("drops an index on an auth field that is not the auth function's; the auth function makes its own", async () => {
     const project = (await env.deps.projects.resolveKey(env.project.sk))!.project;
     const users = env.deps.collections.database(project).collection("users");
-    await users.createIndex("username"); // non-unique, as an older definition could have made it
+    await users.createIndex(["username"]); // non-unique, as an older definition could have made it
     expect((await env.sk("PUT", "/api/schemas/users", { fields: [{ name: "bio", type: "string" }] })).status).toBe(200);
-    expect(await users.listIndexes()).not.toContainEqual(expect.objectContaining({ field: "username" }));
+    expect(await users.listIndexes()).not.toContainEqual(expect.objectContaining({ fields: ["username"] }));
     const signup = await call(createAuthApp(env.deps), "POST", "/api/userAuth/signup", {
       key: env.project.pk,
       body: { email: "u@example.com", password: "correct horse battery" },
     });
     expect(signup.status).toBe(201);
-    expect(await users.listIndexes()).toContainEqual({ field: "username", unique: true });
+    expect(await users.listIndexes()).toContainEqual({ fields: ["username"], unique: true });
   });
 
   it("its declared indexes go with its definition, and a refused first definition leaves none", async () => {
     const project = (await env.deps.projects.resolveKey(env.project.sk))!.project;
     const users = env.deps.collections.database(project).collection("users");
-    await users.createIndex("email", { unique: true });
+    await users.createIndex(["email"], { unique: true });
     const fields = (names: string[]) => names.map((name) => ({ name, type: "string", unique: true }));
     expect((await env.sk("PUT", "/api/schemas/users", { fields: fields(["nick", "email"]) })).status).toBe(200);
-    expect(await users.listIndexes()).toContainEqual({ field: "nick", unique: true });
+    expect(await users.listIndexes()).toContainEqual({ fields: ["nick"], unique: true });
     expect((await env.sk("DELETE", "/api/schemas/users")).status).toBe(200);
     const left = await users.listIndexes();
-    expect(left).not.toContainEqual(expect.objectContaining({ field: "nick" }));
-    expect(left).toContainEqual({ field: "email", unique: true }); // the auth function's
+    expect(left).not.toContainEqual(expect.objectContaining({ fields: ["nick"] }));
+    expect(left).toContainEqual({ fields: ["email"], unique: true }); // the auth function's
 
     await users.insertOne({ email: "a@example.com", nick: "x1", team: "red" });
     await users.insertOne({ email: "b@example.com", nick: "x2", team: "red" });
     const refused = await env.sk("PUT", "/api/schemas/users", { fields: fields(["nick", "team"]) });
     expect([refused.status, refused.json.code]).toEqual([409, "DUPLICATE_VALUE"]);
     const after = await users.listIndexes();
-    expect(after).not.toContainEqual(expect.objectContaining({ field: "nick" }));
-    expect(after).not.toContainEqual(expect.objectContaining({ field: "team" }));
-    expect(after).toContainEqual({ field: "email", unique: true });
+    expect(after).not.toContainEqual(expect.objectContaining({ fields: ["nick"] }));
+    expect(after).not.toContainEqual(expect.objectContaining({ fields: ["team"] }));
+    expect(after).toContainEqual({ fields: ["email"], unique: true });
     expect((await env.sk("GET", "/api/schemas/users")).json.data.collection.implicit).toBe(true);
   });
 });

@@ -94,8 +94,8 @@ function guardCollection(collection: Collection, found: string[]): Collection {
       walk(pipeline, () => undefined, "", found);
       return collection.aggregate(pipeline, o);
     },
-    createIndex: (field, o) => collection.createIndex(field, o),
-    dropIndex: (field) => collection.dropIndex(field),
+    createIndex: (fields, o) => collection.createIndex(fields, o),
+    dropIndex: (fields) => collection.dropIndex(fields),
     listIndexes: () => collection.listIndexes(),
   };
 }

@@ -72,7 +72,7 @@ describe("usage counters", () => {
     await deps.usage.flush();
     for (const name of [USAGE_COLLECTION, LOG_COLLECTION]) {
       const indexes = await deps.store.platform().collection(name).listIndexes();
-      expect(indexes.map((index) => index.field)).toContain("projectId");
+      expect(indexes.map((index) => index.fields.join())).toContain("projectId");
     }
   });
 

@@ -3,6 +3,7 @@ import { ApiError, type ErrorDetail } from "../../shared/errors.js";
 import { budgetSpent } from "../../shared/schema/problem-budget.js";
 import { withinBudgets } from "../../shared/schema/validator.js";
 import { type Collection, DuplicateKeyError } from "../../shared/store/types.js";
+import { duplicateDetails, duplicateMessage } from "./duplicate.js";
 
 type Prepared = Record<string, unknown>;
 
@@ -55,31 +56,32 @@ const valueAt = (doc: Prepared, path: string): unknown =>
 
 /**
  * A unique index refused a bulk insert (nothing was stored): 409 DUPLICATE_VALUE naming the item —
- * the later of two equal items in the batch, or the first item that clashes with a stored document.
+ * the later of two items holding the same values in the batch, or the first item that clashes with
+ * a stored document. An item lacking any field of the index never clashes.
  */
 export async function bulkDuplicate(error: unknown, docs: Prepared[], collection: Collection): Promise<never> {
   if (!(error instanceof DuplicateKeyError)) throw error;
-  const field = error.field;
-  const values = docs.map((doc) => valueAt(doc, field));
-  const seen = new Map<string, number>();
-  let index = -1;
-  values.forEach((value, i) => {
-    if (value === undefined || index >= 0) return;
-    const key = JSON.stringify(value);
-    if (seen.has(key)) index = i;
-    else seen.set(key, i);
+  const { fields } = error;
+  const tuples = docs.map((doc) => {
+    const values = fields.map((field) => valueAt(doc, field));
+    return values.includes(undefined) ? undefined : values;
+  });
+  const seen = new Set<string>();
+  let index = tuples.findIndex((tuple) => {
+    if (tuple === undefined) return false;
+    const key = JSON.stringify(tuple);
+    if (seen.has(key)) return true;
+    seen.add(key);
+    return false;
   });
   if (index < 0) {
-    const present = values.filter((value) => value !== undefined);
-    const clash = present.length > 0 ? await collection.findOne({ [field]: { $in: present } }) : null;
-    const held = clash ? JSON.stringify(valueAt(clash, field)) : undefined;
-    index = held === undefined ? -1 : values.findIndex((value) => JSON.stringify(value) === held);
+    const present = tuples.filter((tuple) => tuple !== undefined);
+    const equal = (tuple: unknown[]) => Object.fromEntries(fields.map((field, i) => [field, tuple[i]]));
+    const clash = present.length > 0 ? await collection.findOne({ $or: present.map(equal) }) : null;
+    const held = clash ? JSON.stringify(fields.map((field) => valueAt(clash, field))) : undefined;
+    index = held === undefined ? -1 : tuples.findIndex((tuple) => JSON.stringify(tuple) === held);
   }
-  const details =
-    index < 0
-      ? [{ path: field, message: "must be unique" }]
-      : [{ path: `${index}.${field}`, message: "must be unique", index }];
-  throw new ApiError("DUPLICATE_VALUE", `A document with this ${field} already exists; nothing was inserted`, {
-    details,
+  throw new ApiError("DUPLICATE_VALUE", `${duplicateMessage(fields)}; nothing was inserted`, {
+    details: duplicateDetails(fields, index < 0 ? undefined : index),
   });
 }

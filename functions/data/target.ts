@@ -18,6 +18,7 @@ import { implicitDefinition, parseCollectionName } from "../../shared/schema/nam
 import { createdByPrivate } from "../../shared/schema/private-values.js";
 import type { Validators } from "../../shared/schema/validator.js";
 import { type Collection, type Doc, DuplicateKeyError, type Filter } from "../../shared/store/types.js";
+import { duplicateDetails, duplicateMessage } from "./duplicate.js";
 
 export type Ctx = Context<AppEnv>;
 
@@ -129,12 +130,10 @@ export function checkedBody(body: unknown, target: Pick<Target, "validators">): 
   return body;
 }
 
-/** A unique index refused the write → 409 DUPLICATE_VALUE naming the field; anything else is rethrown. */
+/** A unique index refused the write → 409 DUPLICATE_VALUE naming its fields; anything else is rethrown. */
 export function duplicate(error: unknown): never {
   if (error instanceof DuplicateKeyError) {
-    throw new ApiError("DUPLICATE_VALUE", `A document with this ${error.field} already exists`, {
-      details: [{ path: error.field, message: "must be unique" }],
-    });
+    throw new ApiError("DUPLICATE_VALUE", duplicateMessage(error.fields), { details: duplicateDetails(error.fields) });
   }
   throw error;
 }

@@ -79,7 +79,7 @@ export function createAuthStore(deps: Pick<Deps, "collections">): AuthStore {
       await ensured(key, async () => {
         for (const [role, indexes] of Object.entries(INDEXES)) {
           for (const [field, unique] of indexes) {
-            await cols[role as keyof AuthCollections].createIndex(field, { unique });
+            await cols[role as keyof AuthCollections].createIndex([field], { unique });
           }
         }
       });

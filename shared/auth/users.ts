@@ -73,10 +73,11 @@ export function publicProfile(
 
 /** The conflict a unique index reported: EMAIL_TAKEN, USERNAME_TAKEN, or DUPLICATE_VALUE for a profile field. */
 export function conflictError(error: DuplicateKeyError): ApiError {
-  if (error.field === "email") return new ApiError("EMAIL_TAKEN");
-  if (error.field === "username") return new ApiError("USERNAME_TAKEN");
-  return new ApiError("DUPLICATE_VALUE", `Duplicate value for unique field "${error.field}"`, {
-    details: [{ path: error.field, message: "already taken" }],
+  const [field] = error.fields;
+  if (error.fields.length === 1 && field === "email") return new ApiError("EMAIL_TAKEN");
+  if (error.fields.length === 1 && field === "username") return new ApiError("USERNAME_TAKEN");
+  return new ApiError("DUPLICATE_VALUE", error.message, {
+    details: error.fields.map((path) => ({ path, message: "already taken" })),
   });
 }
 

@@ -72,6 +72,11 @@ export interface CollectionDef {
   rls: RlsConfig;
   permissions: Partial<Record<Operation, AccessRule>>;
   aggregate?: { publishable: boolean };
+  /**
+   * Groups of fields unique together (`[["listingId", "buyerId"]]`): no two documents that have
+   * every field of a group hold the same values in all of them. Absent when there are none.
+   */
+  uniqueTogether?: string[][];
 }
 
 /** Fields the server owns on every document; never declared, never taken from a body. */
@@ -89,6 +94,11 @@ export const MAX_TOTAL_FIELDS = 1000;
  * field and, on `users`, the auth function's own.
  */
 export const MAX_INDEXED_FIELDS = 25;
+/** Most `uniqueTogether` groups of one collection (each also counts toward MAX_INDEXED_FIELDS: it is one more index). */
+export const MAX_UNIQUE_GROUPS = 16;
+/** Fields of one `uniqueTogether` group: at least two (one alone is a `unique` field), at most eight. */
+export const MIN_GROUP_FIELDS = 2;
+export const MAX_GROUP_FIELDS = 8;
 /** Largest definition, in bytes of its JSON as stored and answered (`definitionView`). */
 export const MAX_DEFINITION_BYTES = 64 * 1024;
 /** Most RE2 instructions the `pattern`s of one definition compile to, together (`.{1000}` alone takes 1002). */
@@ -327,6 +337,15 @@ export const definitionSchema: z.ZodType<CollectionDef> = z
     rls: rlsSchema.nullish(),
     permissions: permissionsSchema.nullish(),
     aggregate: z.strictObject({ publishable: z.boolean() }).nullish(),
+    uniqueTogether: z
+      .array(
+        z
+          .array(z.string())
+          .min(MIN_GROUP_FIELDS, `A group names at least ${MIN_GROUP_FIELDS} fields (one alone: declare it unique)`)
+          .max(MAX_GROUP_FIELDS, `A group names at most ${MAX_GROUP_FIELDS} fields`),
+      )
+      .max(MAX_UNIQUE_GROUPS, `At most ${MAX_UNIQUE_GROUPS} uniqueTogether groups`)
+      .nullish(),
   })
   .transform((raw, ctx): CollectionDef => {
     if (raw.fields && raw.model) issue(ctx, ["model"], "Give fields or model, not both");
@@ -354,11 +373,80 @@ export const definitionSchema: z.ZodType<CollectionDef> = z
       permissions,
     };
     if (raw.aggregate) def.aggregate = { publishable: raw.aggregate.publishable };
-    if (indexedFields(def).length > MAX_INDEXED_FIELDS) {
-      issue(ctx, [raw.fields ? "fields" : "model"], `At most ${MAX_INDEXED_FIELDS} fields may be indexed or unique`);
+    if (raw.uniqueTogether?.length) def.uniqueTogether = uniqueGroupsOf(raw.uniqueTogether, fields, rls, owned, ctx);
+    const groups = def.uniqueTogether?.length ?? 0;
+    if (indexedFields(def).length + groups > MAX_INDEXED_FIELDS) {
+      const also = groups > 0 ? `, uniqueTogether groups included (each is one index)` : "";
+      const path = groups > 0 ? ["uniqueTogether"] : [raw.fields ? "fields" : "model"];
+      issue(ctx, path, `At most ${MAX_INDEXED_FIELDS} fields may be indexed or unique${also}`);
     }
     return def;
   });
+
+/**
+ * Why a `uniqueTogether` path cannot be in a group, or undefined when it can: it must name a declared
+ * field that could itself be `unique` (scalar, not inside an array; a dotted path for a field of a
+ * nested object), or the owner field of a collection whose documents have owners (the server writes
+ * the owner's id there, declared or not, whatever type it is declared with).
+ */
+function groupPathProblem(
+  path: string,
+  fields: readonly FieldDef[],
+  ownerField: string | undefined,
+): string | undefined {
+  if (path === ownerField) return undefined;
+  const parts = path.split(".");
+  let level: readonly FieldDef[] | undefined = fields;
+  for (const [i, part] of parts.entries()) {
+    const field: FieldDef | undefined = level?.find((f) => f.name === part);
+    const at = parts.slice(0, i + 1).join(".");
+    if (!field) {
+      return `"${at}" is not a declared field: a group names declared fields (take it out of the group, or the group out, with the field)`;
+    }
+    if (i === parts.length - 1) {
+      if (NOT_UNIQUE.has(field.type)) {
+        return `"${at}" is of type ${field.type}: a group takes scalar fields outside arrays, as unique does`;
+      }
+      return undefined;
+    }
+    if (field.type !== "object") {
+      return `"${at}" is of type ${field.type}: a dotted path goes through object fields only (a group takes no field inside an array)`;
+    }
+    level = field.fields;
+  }
+  return undefined;
+}
+
+/**
+ * The `uniqueTogether` groups, checked against the fields: each path one `groupPathProblem` allows,
+ * no path twice in a group, no group twice (the same fields in the same order). Problems are at
+ * `uniqueTogether.<group>.<position>` (`uniqueTogether.<group>` for a repeated group).
+ */
+function uniqueGroupsOf(
+  groups: string[][],
+  fields: readonly FieldDef[],
+  rls: Pick<RlsConfig, "ownerField">,
+  owned: boolean,
+  ctx: Ctx,
+): string[][] {
+  const ownerField = owned && rls.ownerField !== "_id" ? rls.ownerField : undefined;
+  const seen = new Map<string, number>();
+  groups.forEach((group, g) => {
+    group.forEach((path, i) => {
+      const first = group.indexOf(path);
+      const problem =
+        first < i
+          ? `"${path}" is already in this group (position ${first})`
+          : groupPathProblem(path, fields, ownerField);
+      if (problem) issue(ctx, ["uniqueTogether", g, i], problem);
+    });
+    const key = JSON.stringify(group);
+    const earlier = seen.get(key);
+    if (earlier === undefined) seen.set(key, g);
+    else issue(ctx, ["uniqueTogether", g], `The same group as uniqueTogether.${earlier}`);
+  });
+  return groups.map((group) => [...group]);
+}
 
 /** The types that hold a user id (the server writes the owner's, a 24-hex string, into the owner field). */
 const OWNER_TYPES = new Set<FieldType>(["string", "ref", "any"]);
@@ -536,6 +624,7 @@ export function definitionView(def: CollectionDef): Raw {
     permissions: { ...def.permissions },
   };
   if (def.aggregate) view.aggregate = { ...def.aggregate };
+  if (def.uniqueTogether) view.uniqueTogether = def.uniqueTogether.map((group) => [...group]);
   return view;
 }
 

@@ -3,7 +3,7 @@
  * write keeps of the private values it cannot see is in kept-values.ts.
  */
 import { isPlainObject } from "../sanitize.js";
-import { childFields, type FieldDef, type ItemDef } from "./definition.js";
+import { type CollectionDef, childFields, type FieldDef, fieldPaths, type ItemDef } from "./definition.js";
 
 /** Private fields as a tree: `null` = this key is private; a subtree = descend into the object (or each array element, at any depth). */
 export type PrivateTree = Map<string, PrivateTree | null>;
@@ -75,4 +75,15 @@ export function publicFields(fields: FieldDef[]): FieldDef[] {
     ...(field.items ? { items: open(field.items) } : {}),
   });
   return fields.filter((field) => !field.private).map(open);
+}
+
+/**
+ * The definition as a publishable-key caller is shown it: without private fields, nor the
+ * `uniqueTogether` groups that name one (or a field under one), as a private `unique` field is not shown.
+ */
+export function publicDefinition(def: CollectionDef): CollectionDef {
+  const paths = fieldPaths(def);
+  const { uniqueTogether, ...rest } = def;
+  const groups = uniqueTogether?.filter((group) => group.every((path) => paths.get(path)?.private !== true));
+  return { ...rest, fields: publicFields(def.fields), ...(groups?.length ? { uniqueTogether: groups } : {}) };
 }

@@ -68,7 +68,7 @@ const expiryIndexed = new WeakSet<DocumentStore>();
 /** Up to `limit` of a project's records that are due by now (see expiresAt), oldest first. */
 export async function dueFiles(deps: FileDeps, projectId: string, limit: number): Promise<FileDoc[]> {
   if (!expiryIndexed.has(deps.store)) {
-    await fileRecords(deps).createIndex("expiresAt");
+    await fileRecords(deps).createIndex(["expiresAt"]);
     expiryIndexed.add(deps.store);
   }
   const now = new Date(deps.clock.now()).toISOString();
@@ -97,7 +97,7 @@ export async function deleteBlobs(blobs: BlobStore, file: FileDoc): Promise<void
  * failure can be retried (see ProjectService.remove).
  */
 export async function removeProjectFiles(deps: FileDeps, blobs: BlobStore, projectId: string): Promise<void> {
-  await fileRecords(deps).createIndex("projectId"); // each batch is found without a scan of every file
+  await fileRecords(deps).createIndex(["projectId"]); // each batch is found without a scan of every file
   for (;;) {
     const batch = await fileRecords(deps).find({ projectId }, { limit: 100 });
     if (batch.length === 0) break;

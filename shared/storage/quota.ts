@@ -47,7 +47,7 @@ const countedOf = (doc: Doc): Counted => ({ projectId: doc._id, gen: doc.gen as 
  * Read here rather than aggregated: the embedded store runs aggregations one at a time in a worker.
  */
 async function storedBytes(deps: QuotaDeps, projectId: string, except?: string): Promise<number> {
-  await fileRecords(deps).createIndex("projectId"); // found without a scan of every project's files
+  await fileRecords(deps).createIndex(["projectId"]); // found without a scan of every project's files
   const filter = except ? { projectId, reservedIn: { $ne: except } } : { projectId };
   const records = await fileRecords(deps).find(filter, { projection: { size: 1 } });
   return records.reduce((sum, record) => sum + (record.size as number), 0);

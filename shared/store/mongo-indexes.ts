@@ -1,33 +1,51 @@
 import * as mongo from "mongodb";
-import { type IndexSpec, StoreUnavailableError } from "./types.js";
+import { type IndexFields, type IndexSpec, StoreUnavailableError, sameIndexFields } from "./types.js";
 
 /**
  * The port's index on a field is, on MongoDB, `{f: 1, _id: 1}`, which serves a filter on the field
  * and a sort on it with its `_id` tie-break in either direction (every list sorts so); a unique one
  * is also a unique `{f: 1}`, partial on `$exists` so that documents lacking the field never collide
- * (a partial index serves no sort, hence the pair).
+ * (a partial index serves no sort, hence the pair). A compound key (`[a, b]`) has the same shapes,
+ * `{a: 1, b: 1, _id: 1}` and a unique `{a: 1, b: 1}` partial on `$exists` of each field, except that
+ * a unique one is that index alone: it is there for uniqueness (lists sort by one field), and each
+ * index costs every write.
  */
 interface Shaped {
   name: string;
-  field: string;
-  /** `{f: 1}` rather than `{f: 1, _id: 1}`. */
+  fields: string[];
+  /** `{a: 1}` rather than `{a: 1, _id: 1}`. */
   single: boolean;
   unique: boolean;
   /**
-   * Made by the adapter: the pair, or a unique `{f: 1}` partial on `$exists`. A plain `{f: 1}` (the
+   * Made by the adapter: the pair, or a unique key partial on `$exists`. A plain `{f: 1}` (the
    * shape before the pair, or the database's own) or a unique one that is not partial (the
    * database's own, in a project's own MongoDB) is never dropped as the port's.
    */
   ours: boolean;
 }
 
-/** The field of an index key of either shape, `{f: 1}` or `{f: 1, _id: 1}`; undefined for any other key. */
-function shapedField(key: Record<string, unknown>): { field: string; single: boolean } | undefined {
-  const [first, second, ...rest] = Object.entries(key);
-  if (!first || first[0] === "_id" || first[1] !== 1 || rest.length > 0) return undefined;
-  if (second && (second[0] !== "_id" || second[1] !== 1)) return undefined;
-  return { field: first[0], single: second === undefined };
+/** The fields of an index key of either shape, `{a: 1, ...}` or `{a: 1, ..., _id: 1}`; undefined for any other key. */
+function shapedFields(key: Record<string, unknown>): { fields: string[]; single: boolean } | undefined {
+  const entries = Object.entries(key);
+  if (entries.some(([, order]) => order !== 1)) return undefined;
+  const names = entries.map(([field]) => field);
+  const single = names.at(-1) !== "_id";
+  const fields = single ? names : names.slice(0, -1);
+  return fields.length === 0 || fields.includes("_id") ? undefined : { fields, single };
 }
+
+/** The MongoDB key of an index on `fields` (ascending), with the `_id` tie-break when `sortable`. */
+const keyOf = (fields: IndexFields, sortable: boolean): Record<string, 1> =>
+  Object.fromEntries([...fields, ...(sortable ? ["_id"] : [])].map((field) => [field, 1]));
+
+/** The name MongoDB would give that key: `a_1_b_1`, `a_1__id_1`. */
+const nameOf = (key: Record<string, 1>) =>
+  Object.keys(key)
+    .map((field) => `${field}_1`)
+    .join("_");
+
+/** The partial filter of a unique index: documents that have every field of it. */
+const havingAll = (fields: IndexFields) => Object.fromEntries(fields.map((field) => [field, { $exists: true }]));
 
 /** Whether a driver error is one of `codes`. */
 const isCode = (error: unknown, ...codes: number[]) =>
@@ -37,10 +55,10 @@ const isCode = (error: unknown, ...codes: number[]) =>
 async function shapedIndexes(col: mongo.Collection): Promise<Shaped[]> {
   const all = await col.indexes().catch((error: unknown) => (isCode(error, 26) ? [] : Promise.reject(error)));
   return all.flatMap((index) => {
-    const shape = shapedField(index.key);
+    const shape = shapedFields(index.key);
     if (!shape) return [];
     const unique = index.unique === true;
-    const partialOnExists = sameKey(index.partialFilterExpression ?? {}, { [shape.field]: { $exists: true } });
+    const partialOnExists = sameKey(index.partialFilterExpression ?? {}, havingAll(shape.fields));
     return [{ name: index.name as string, ...shape, unique, ours: !shape.single || (unique && partialOnExists) }];
   });
 }
@@ -83,38 +101,42 @@ async function ensureIndex(
 }
 
 /**
- * The port's indexes: one per field that has the pair or a unique `{f: 1}`, unique when such a
- * `{f: 1}` is (the database's own included: it is what the database enforces).
+ * The port's indexes: one per key that has the pair or a unique `{a: 1, ...}`, unique when such an
+ * index is (the database's own included: it is what the database enforces).
  */
 export async function listPortIndexes(col: mongo.Collection): Promise<IndexSpec[]> {
-  const unique = new Map<string, boolean>();
+  const unique = new Map<string, { fields: string[]; unique: boolean }>();
   for (const index of await shapedIndexes(col)) {
     if (index.single && !index.unique) continue;
-    unique.set(index.field, unique.get(index.field) === true || index.unique);
+    // Named by the key's name: field names hold no NUL, so the fields joined by it name one key.
+    const name = index.fields.join("\0");
+    unique.set(name, { fields: index.fields, unique: unique.get(name)?.unique === true || index.unique });
   }
-  return [...unique].map(([field, isUnique]) => ({ field, unique: isUnique }));
+  return [...unique.values()];
 }
 
 /**
- * Makes the port's index on `field`. The unique part goes first, so that duplicates leave no index
- * behind. A non-unique `{f: 1}` (the shape before `{f: 1, _id: 1}`) is dropped once the pair's
+ * Makes the port's index on `fields`. The unique part goes first, so that duplicates leave no index
+ * behind. A non-unique `{a: 1}` (the shape before `{a: 1, _id: 1}`) is dropped once the pair's
  * sortable index is there: it serves nothing the new one does not.
  */
-export async function createPortIndex(col: mongo.Collection, field: string, unique: boolean): Promise<void> {
+export async function createPortIndex(col: mongo.Collection, fields: IndexFields, unique: boolean): Promise<void> {
   if (unique) {
-    const partialFilterExpression = { [field]: { $exists: true } };
-    await ensureIndex(col, { [field]: 1 }, { name: `${field}_1`, unique, partialFilterExpression });
+    const key = keyOf(fields, false);
+    await ensureIndex(col, key, { name: nameOf(key), unique, partialFilterExpression: havingAll(fields) });
+    if (fields.length > 1) return;
   }
-  await ensureIndex(col, { [field]: 1, _id: 1 }, { name: `${field}_1__id_1` });
+  const sortable = keyOf(fields, true);
+  await ensureIndex(col, sortable, { name: nameOf(sortable) });
   if (unique) return;
   for (const old of await shapedIndexes(col)) {
-    if (old.field === field && old.single && !old.unique) await dropNamed(col, old.name);
+    if (sameIndexFields(old.fields, fields) && old.single && !old.unique) await dropNamed(col, old.name);
   }
 }
 
-/** Drops the port's index on `field`: the ones the adapter made (see `Shaped.ours`). */
-export async function dropPortIndex(col: mongo.Collection, field: string): Promise<void> {
+/** Drops the port's index on `fields`: the ones the adapter made (see `Shaped.ours`). */
+export async function dropPortIndex(col: mongo.Collection, fields: IndexFields): Promise<void> {
   for (const index of await shapedIndexes(col)) {
-    if (index.field === field && index.ours) await dropNamed(col, index.name);
+    if (sameIndexFields(index.fields, fields) && index.ours) await dropNamed(col, index.name);
   }
 }

@@ -125,20 +125,26 @@ function readOptions({ projection: p, maxTimeMs, ...rest }: FindOptions) {
 }
 
 /**
- * The field a duplicate-key error names: keyPattern when the server sends it, else the index's name
- * (`<field>_1`, `_id_`) from the message, as in bulk write errors, which carry no keyPattern. A
- * field's name, and so its index's, may hold spaces.
+ * The fields of the index a duplicate-key error names: its keyPattern when the server sends it (on
+ * the error, or on a bulk write's first write error), else read from the index's name in the
+ * message (`<a>_1`, `<a>_1_<b>_1`, `_id_`), as in bulk write errors the driver builds without one. A
+ * field's name, and so its index's, may hold spaces; one holding `_1_` reads as two from a name.
  */
-function duplicateField(error: mongo.MongoError): string {
-  const pattern = (error as { keyPattern?: Record<string, unknown> }).keyPattern;
-  const first = pattern && Object.keys(pattern)[0];
-  if (first) return first;
-  return / index: (.+?) dup key: /.exec(error.message)?.[1]?.replace(/_-?1$|_$/, "") ?? "unknown";
+function duplicateFields(error: mongo.MongoError): string[] {
+  const firstWrite = error instanceof mongo.MongoBulkWriteError ? [error.writeErrors].flat()[0] : undefined;
+  const pattern = ((error as { keyPattern?: Record<string, unknown> }).keyPattern ??
+    (firstWrite?.err as { keyPattern?: Record<string, unknown> } | undefined)?.keyPattern) as
+    | Record<string, unknown>
+    | undefined;
+  const fields = pattern ? Object.keys(pattern) : [];
+  if (fields.length > 0) return fields;
+  const name = / index: (.+?) dup key: /.exec(error.message)?.[1];
+  if (name === undefined) return ["unknown"];
+  return name === "_id_" ? ["_id"] : name.replace(/_-?1$/, "").split(/_-?1_/);
 }
-
 /** Maps driver errors onto the port's errors; anything else passes through unchanged. */
 function mapError(error: unknown): unknown {
-  if (error instanceof mongo.MongoError && error.code === 11000) return new DuplicateKeyError(duplicateField(error));
+  if (error instanceof mongo.MongoError && error.code === 11000) return new DuplicateKeyError(duplicateFields(error));
   if (error instanceof mongo.MongoError && error.code === 50) return new QueryTimeoutError(); // MaxTimeMSExpired
   if (isUnavailable(error)) {
     return new StoreUnavailableError(`Document store unavailable: ${(error as Error).message}`, { cause: error });

@@ -49,10 +49,20 @@ export interface FindOptions {
   maxTimeMs?: number;
 }
 
+/**
+ * An index's fields: the (dotted) fields it orders by, in order — one for a single-field index, several
+ * for a compound one (`["listingId", "buyerId"]`). No field name holds a NUL character.
+ */
+export type IndexFields = readonly string[];
+
 export interface IndexSpec {
-  field: string;
+  fields: string[];
   unique: boolean;
 }
+
+/** Whether two index keys are the same fields in the same order. */
+export const sameIndexFields = (a: IndexFields, b: IndexFields): boolean =>
+  a.length === b.length && a.every((field, i) => field === b[i]);
 
 /** One collection of one database. Every write is atomic per call and durable once it resolves. */
 export interface Collection {
@@ -87,9 +97,12 @@ export interface Collection {
     pipeline: Array<Record<string, unknown>>,
     options?: { maxTimeMs?: number; maxBytes?: number },
   ): Promise<Array<Record<string, unknown>>>;
-  /** Creates a secondary index on a (dotted) field; `unique` only among documents that have it. */
-  createIndex(field: string, options?: { unique?: boolean }): Promise<void>;
-  dropIndex(field: string): Promise<void>;
+  /**
+   * Creates a secondary index on a key; `unique` only among documents that have every field of it
+   * (a compound unique index compares the fields' values together).
+   */
+  createIndex(key: IndexFields, options?: { unique?: boolean }): Promise<void>;
+  dropIndex(key: IndexFields): Promise<void>;
   listIndexes(): Promise<IndexSpec[]>;
 }
 
@@ -122,10 +135,14 @@ export interface DocumentStore {
   close(): Promise<void>;
 }
 
-/** Thrown by every adapter when a unique index rejects a write. */
+/** Thrown by every adapter when a unique index rejects a write; `fields` is the index's key. */
 export class DuplicateKeyError extends Error {
-  constructor(readonly field: string) {
-    super(`Duplicate value for unique field "${field}"`);
+  constructor(readonly fields: IndexFields) {
+    super(
+      fields.length === 1
+        ? `Duplicate value for unique field "${fields[0]}"`
+        : `Duplicate value for unique fields ${fields.map((field) => `"${field}"`).join(", ")}`,
+    );
     this.name = "DuplicateKeyError";
   }
 }

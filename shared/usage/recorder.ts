@@ -177,7 +177,7 @@ export function createUsageRecorder(
     const [projectId, day] = key.split("|") as [string, string];
     const usage = store.platform().collection(USAGE_COLLECTION);
     // The usage route reads a project's days and a deletion removes them: by projectId, not a scan.
-    await indexesMade("usage", () => usage.createIndex("projectId"));
+    await indexesMade("usage", () => usage.createIndex(["projectId"]));
     const _id = `${projectId}:${day}`;
     if (await usage.updateOne({ _id }, { $inc: inc })) return;
     try {
@@ -195,7 +195,7 @@ export function createUsageRecorder(
    */
   const writeLog = async (projectId: string, all: LogColumns) => {
     const buckets = store.platform().collection(LOG_COLLECTION);
-    await indexesMade("logs", () => Promise.all([buckets.createIndex("projectId"), buckets.createIndex("time")]));
+    await indexesMade("logs", () => Promise.all([buckets.createIndex(["projectId"]), buckets.createIndex(["time"])]));
     const log = newest(all, LOG_RETENTION.entries);
     const time = new Date(log.time.at(-1) as number).toISOString();
     await buckets.insertOne({ projectId, time, count: log.time.length, log });

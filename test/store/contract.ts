@@ -28,14 +28,14 @@ const PROJECT_B = "projectb";
 /** A fixed 24-hex id; ids of the fixtures sort by their number. */
 const hex = (n: number) => n.toString(16).padStart(24, "0");
 
-/** Awaits a write that a unique index must refuse with DuplicateKeyError naming `field`. */
-async function duplicate(write: Promise<unknown>, field: string): Promise<void> {
+/** Awaits a write that a unique index must refuse with DuplicateKeyError naming its fields (`field` or a compound key). */
+async function duplicate(write: Promise<unknown>, field: string | string[]): Promise<void> {
   const error = await write.then(
     () => new Error("expected DuplicateKeyError, but the write succeeded"),
     (e: unknown) => e,
   );
   expect(error).toBeInstanceOf(DuplicateKeyError);
-  expect((error as DuplicateKeyError).field).toBe(field);
+  expect((error as DuplicateKeyError).fields).toEqual(typeof field === "string" ? [field] : field);
 }
 
 /** Tries to mutate a returned document; a frozen one (TypeError) is fine too. */
@@ -47,7 +47,7 @@ function mutate(change: () => void): void {
   }
 }
 
-const byField = (specs: IndexSpec[]) => [...specs].sort((a, b) => a.field.localeCompare(b.field));
+const byField = (specs: IndexSpec[]) => [...specs].sort((a, b) => a.fields.join().localeCompare(b.fields.join()));
 
 /** Filter fixtures: ids 1..5, inserted out of id order. */
 const PEOPLE: Doc[] = [
@@ -235,7 +235,7 @@ export function storeContract(
           const c = things();
           if (indexed) {
             for (const field of ["name", "age", "nick", "tags", "meta.lang", "meta.score", "items.qty"]) {
-              await c.createIndex(field);
+              await c.createIndex([field]);
             }
           }
           await c.insertMany(insertionOrder(PEOPLE));
@@ -251,7 +251,7 @@ export function storeContract(
       for (const indexed of [false, true]) {
         it(`sorts on one and several fields with _id as tie-breaker${indexed ? " (fields indexed)" : ""}`, async () => {
           const c = things();
-          if (indexed) for (const field of ["g", "n"]) await c.createIndex(field);
+          if (indexed) for (const field of ["g", "n"]) await c.createIndex([field]);
           await c.insertMany(ROWS.map(([id, g, n]) => ({ _id: hex(id), g, n })));
           for (const [sort, ids] of SORT_CASES) {
             const found = (await c.find({}, { sort })).map((d) => d._id);
@@ -289,7 +289,7 @@ export function storeContract(
       for (const indexed of [false, true]) {
         it(`orders arrays by their smallest element ascending, largest descending, [] first${indexed ? " (indexed)" : ""}`, async () => {
           const c = things();
-          if (indexed) await c.createIndex("s");
+          if (indexed) await c.createIndex(["s"]);
           const rows: Array<[number, unknown]> = [
             [1, [1, 9]],
             [2, [5]],
@@ -526,7 +526,7 @@ export function storeContract(
 
       it("insertMany is all-or-nothing on a duplicate inside the batch or against stored documents", async () => {
         const c = things();
-        await c.createIndex("email", { unique: true });
+        await c.createIndex(["email"], { unique: true });
         await duplicate(c.insertMany([{ email: "a" }, { email: "b" }, { email: "a" }]), "email");
         expect(await c.count()).toBe(0);
         await c.insertOne({ _id: hex(1), email: "x" });
@@ -650,25 +650,25 @@ export function storeContract(
       it("createIndex is idempotent; listIndexes and dropIndex", async () => {
         const c = things();
         expect(await c.listIndexes()).toEqual([]);
-        await c.createIndex("status");
-        await c.createIndex("email", { unique: true });
-        await c.createIndex("email", { unique: true });
-        await c.createIndex("status");
+        await c.createIndex(["status"]);
+        await c.createIndex(["email"], { unique: true });
+        await c.createIndex(["email"], { unique: true });
+        await c.createIndex(["status"]);
         expect(byField(await c.listIndexes())).toEqual([
-          { field: "email", unique: true },
-          { field: "status", unique: false },
+          { fields: ["email"], unique: true },
+          { fields: ["status"], unique: false },
         ]);
         await c.insertMany([{ status: "a" }, { status: "a" }]);
-        await c.dropIndex("email");
-        expect(await c.listIndexes()).toEqual([{ field: "status", unique: false }]);
+        await c.dropIndex(["email"]);
+        expect(await c.listIndexes()).toEqual([{ fields: ["status"], unique: false }]);
         await c.insertMany([{ email: "same" }, { email: "same" }]);
-        await c.dropIndex("never-indexed");
+        await c.dropIndex(["never-indexed"]);
         expect(await c.count()).toBe(4);
       });
 
       it("a unique index rejects duplicate inserts, updates and replaces with DuplicateKeyError", async () => {
         const c = things();
-        await c.createIndex("email", { unique: true });
+        await c.createIndex(["email"], { unique: true });
         const a = await c.insertOne({ email: "a@x", n: 1 });
         const b = await c.insertOne({ email: "b@x", n: 2 });
         await duplicate(c.insertOne({ email: "a@x" }), "email");
@@ -687,7 +687,7 @@ export function storeContract(
       it("documents lacking the unique field never collide", async () => {
         const c = things();
         await c.insertMany([{ n: 1 }, { n: 2 }]);
-        await c.createIndex("email", { unique: true });
+        await c.createIndex(["email"], { unique: true });
         await c.insertMany([{ n: 3 }, { n: 4 }, { email: "e" }]);
         const e = await c.findOne({ email: "e" });
         await c.updateOne({ _id: e!._id }, { $unset: { email: "" } });
@@ -699,18 +699,18 @@ export function storeContract(
 
       it("a unique index works on a dotted field", async () => {
         const c = things();
-        await c.createIndex("profile.handle", { unique: true });
+        await c.createIndex(["profile.handle"], { unique: true });
         await c.insertMany([{ profile: { handle: "x" } }, { profile: {} }, { profile: {} }, {}]);
         await duplicate(c.insertOne({ profile: { handle: "x", other: 1 } }), "profile.handle");
         const other = await c.insertOne({ profile: { handle: "y" } });
         await duplicate(c.updateOne({ _id: other._id }, { $set: { "profile.handle": "x" } }), "profile.handle");
-        expect(byField(await c.listIndexes())).toEqual([{ field: "profile.handle", unique: true }]);
+        expect(byField(await c.listIndexes())).toEqual([{ fields: ["profile.handle"], unique: true }]);
         expect(await c.count()).toBe(5);
       });
 
       it("a duplicate names its field when the field's name has a space, in a batch too", async () => {
         const c = things();
-        await c.createIndex("first name", { unique: true });
+        await c.createIndex(["first name"], { unique: true });
         await c.insertOne({ "first name": "x" });
         await duplicate(c.insertOne({ "first name": "x" }), "first name");
         await duplicate(c.insertMany([{ "first name": "y" }, { "first name": "x" }]), "first name");
@@ -720,7 +720,7 @@ export function storeContract(
       it("creating a unique index over existing duplicates fails and leaves no index behind", async () => {
         const c = things();
         await c.insertMany([{ email: "d" }, { email: "d" }, { email: "e" }]);
-        await duplicate(c.createIndex("email", { unique: true }), "email");
+        await duplicate(c.createIndex(["email"], { unique: true }), "email");
         expect(await c.listIndexes()).toEqual([]);
         await c.insertOne({ email: "e" });
         expect(await c.count()).toBe(4);
@@ -728,10 +728,125 @@ export function storeContract(
 
       it("a non-unique index accepts equal values", async () => {
         const c = things();
-        await c.createIndex("status");
+        await c.createIndex(["status"]);
         await c.insertMany([{ status: "a" }, { status: "a" }]);
         await c.insertOne({ status: "a" });
         expect(await c.count({ status: "a" })).toBe(3);
+      });
+
+      describe("compound unique indexes", () => {
+        const PAIR = ["listing", "buyer"];
+
+        it("are listed with their fields in order beside single-field ones, idempotent, and dropped alone", async () => {
+          const c = things();
+          await c.createIndex(["listing"]);
+          await c.createIndex(PAIR, { unique: true });
+          await c.createIndex(PAIR, { unique: true });
+          await c.createIndex(["buyer", "listing"], { unique: true });
+          expect(byField(await c.listIndexes())).toEqual([
+            { fields: ["buyer", "listing"], unique: true },
+            { fields: ["listing"], unique: false },
+            { fields: PAIR, unique: true },
+          ]);
+          await c.dropIndex(PAIR);
+          await c.dropIndex(["listing", "never"]);
+          expect(byField(await c.listIndexes())).toEqual([
+            { fields: ["buyer", "listing"], unique: true },
+            { fields: ["listing"], unique: false },
+          ]);
+        });
+
+        it("refuse the same values in every field (insert, batch, update of one field, replace), not in some", async () => {
+          const c = things();
+          await c.createIndex(PAIR, { unique: true });
+          const first = await c.insertOne({ listing: "l1", buyer: "b1", n: 1 });
+          await c.insertMany([
+            { listing: "l1", buyer: "b2" },
+            { listing: "l2", buyer: "b1" },
+          ]);
+          await duplicate(c.insertOne({ listing: "l1", buyer: "b1" }), PAIR);
+          await duplicate(
+            c.insertMany([
+              { listing: "l3", buyer: "b3" },
+              { listing: "l1", buyer: "b1" },
+            ]),
+            PAIR,
+          );
+          await duplicate(
+            c.insertMany([
+              { listing: "l4", buyer: "b4" },
+              { listing: "l4", buyer: "b4" },
+            ]),
+            PAIR,
+          );
+          const other = await c.insertOne({ listing: "l9", buyer: "b1" });
+          await duplicate(c.updateOne({ _id: other._id }, { $set: { listing: "l1" } }), PAIR);
+          await duplicate(c.replaceOne({ _id: other._id }, { listing: "l1", buyer: "b1" }), PAIR);
+          expect(await c.updateOne({ _id: first._id }, { $set: { n: 2 } })).toMatchObject({ n: 2 });
+          await c.updateOne({ _id: first._id }, { $set: { buyer: "b5" } });
+          await c.updateOne({ _id: other._id }, { $set: { listing: "l1" } });
+          await c.deleteOne({ _id: other._id });
+          await c.insertOne({ listing: "l1", buyer: "b1" });
+          expect(await c.count()).toBe(4);
+        });
+
+        it("hold only documents that have every field; null is a value; values compare as MongoDB's (1 = 1.0, a ≠ A, 1 ≠ '1')", async () => {
+          const c = things();
+          await c.createIndex(PAIR, { unique: true });
+          await c.insertMany([{ listing: "l" }, { listing: "l" }, { buyer: "b" }, { buyer: "b" }, {}]);
+          await c.insertOne({ listing: null, buyer: "b" });
+          await duplicate(c.insertOne({ listing: null, buyer: "b" }), PAIR);
+          await c.insertOne({ listing: 1, buyer: "b" });
+          await duplicate(c.insertOne({ listing: 1.0, buyer: "b" }), PAIR);
+          await c.insertMany([
+            { listing: "1", buyer: "b" },
+            { listing: "L", buyer: "b" },
+            { listing: "l", buyer: "b" },
+            { listing: true, buyer: "b" },
+          ]);
+          const held = await c.insertOne({ listing: "x", buyer: "b" });
+          await c.updateOne({ _id: held._id }, { $unset: { buyer: "" } });
+          await c.insertOne({ listing: "x", buyer: "b" });
+          expect(await c.count()).toBe(13);
+        });
+
+        it("work on dotted fields", async () => {
+          const c = things();
+          await c.createIndex(["meta.listing", "buyer"], { unique: true });
+          await c.insertMany([
+            { meta: { listing: "l" }, buyer: "b" },
+            { meta: {}, buyer: "b" },
+            { meta: {}, buyer: "b" },
+          ]);
+          await duplicate(c.insertOne({ meta: { listing: "l", other: 1 }, buyer: "b" }), ["meta.listing", "buyer"]);
+          expect(await c.count()).toBe(3);
+        });
+
+        it("over existing duplicates fail and leave no index behind", async () => {
+          const c = things();
+          await c.insertMany([
+            { listing: "l", buyer: "b" },
+            { listing: "l", buyer: "b" },
+            { listing: "l", buyer: "c" },
+          ]);
+          await duplicate(c.createIndex(PAIR, { unique: true }), PAIR);
+          expect(await c.listIndexes()).toEqual([]);
+          await c.insertOne({ listing: "l", buyer: "c" });
+          expect(await c.count()).toBe(4);
+        });
+
+        it("of 100 concurrent inserts of the same values exactly one succeeds", async () => {
+          const c = things();
+          await c.createIndex(PAIR, { unique: true });
+          const settled = await Promise.allSettled(
+            Array.from({ length: 100 }, (_, i) => c.insertOne({ listing: "l", buyer: "b", i })),
+          );
+          expect(settled.filter((s) => s.status === "fulfilled")).toHaveLength(1);
+          for (const s of settled.filter((s) => s.status === "rejected")) {
+            expect((s.reason as DuplicateKeyError).fields).toEqual(PAIR);
+          }
+          expect(await c.count()).toBe(1);
+        });
       });
     });
 
@@ -799,7 +914,7 @@ export function storeContract(
         await platform.collection("shared").insertOne({ owner: "platform" });
         await a.collection("shared").insertOne({ owner: "a" });
         await a.collection("only_a").insertOne({ owner: "a" });
-        await a.collection("shared").createIndex("email", { unique: true });
+        await a.collection("shared").createIndex(["email"], { unique: true });
         await a.collection("shared").insertOne({ email: "x@y" });
         expect(await b.collection("shared").count()).toBe(0);
         expect(await b.listCollections()).toEqual([]);
@@ -834,7 +949,7 @@ export function storeContract(
         const platform = store.platform();
         const a = store.tenant({ projectId: PROJECT_A });
         const b = store.tenant({ projectId: PROJECT_B });
-        await a.collection("c1").createIndex("email", { unique: true });
+        await a.collection("c1").createIndex(["email"], { unique: true });
         await a.collection("c1").insertMany([{ email: "1" }, { email: "2" }]);
         await a.collection("c2").insertOne({ n: 1 });
         await b.collection("c1").insertOne({ n: 1 });
@@ -869,7 +984,7 @@ export function storeContract(
 
       it("of 200 concurrent inserts of the same unique value exactly one succeeds", async () => {
         const c = things();
-        await c.createIndex("email", { unique: true });
+        await c.createIndex(["email"], { unique: true });
         const settled = await Promise.allSettled(
           Array.from({ length: 200 }, (_, i) => c.insertOne({ email: "same@x", i })),
         );
@@ -878,7 +993,7 @@ export function storeContract(
         expect(rejected).toHaveLength(199);
         for (const reason of rejected) {
           expect(reason).toBeInstanceOf(DuplicateKeyError);
-          expect((reason as DuplicateKeyError).field).toBe("email");
+          expect((reason as DuplicateKeyError).fields).toEqual(["email"]);
         }
         expect(await c.count()).toBe(1);
       });
@@ -917,15 +1032,16 @@ export function storeContract(
 
         it("reopening restores documents, updates, deletions, dropped collections and indexes", async () => {
           const users = () => store.platform().collection("users");
-          await users().createIndex("email", { unique: true });
-          await users().createIndex("age");
-          await users().createIndex("gone");
+          await users().createIndex(["email"], { unique: true });
+          await users().createIndex(["age"]);
+          await users().createIndex(["gone"]);
+          await users().createIndex(["age", "email"], { unique: true });
           const docs = await users().insertMany(Array.from({ length: 10 }, (_, i) => ({ email: `u${i}@x`, age: i })));
           await users().updateOne({ _id: docs[0]!._id }, { $set: { name: "changed" }, $unset: { age: "" } });
           await users().replaceOne({ _id: docs[1]!._id }, { email: "r@x", replaced: true });
           await users().deleteOne({ _id: docs[2]!._id });
           expect(await users().deleteMany({ age: { $gte: 8 } })).toBe(2);
-          await users().dropIndex("gone");
+          await users().dropIndex(["gone"]);
           await store
             .tenant({ projectId: PROJECT_A })
             .collection("posts")
@@ -941,10 +1057,12 @@ export function storeContract(
             await reopen();
             expect({ round, docs: await users().find({}, { sort: { _id: 1 } }) }).toEqual({ round, docs: before });
             expect(byField(await users().listIndexes())).toEqual([
-              { field: "age", unique: false },
-              { field: "email", unique: true },
+              { fields: ["age"], unique: false },
+              { fields: ["age", "email"], unique: true },
+              { fields: ["email"], unique: true },
             ]);
             await duplicate(users().insertOne({ email: "u3@x" }), "email");
+            await duplicate(users().updateOne({ email: "u4@x" }, { $set: { age: 3, email: "u3@x" } }), "email");
             expect(await users().findOne({ _id: docs[2]!._id })).toBeNull();
             expect(await users().count({ age: { $gte: 3 } })).toBe(5);
             expect(await store.platform().listCollections()).toEqual(["users"]);
@@ -985,8 +1103,8 @@ export function storeContract(
       const stored: Doc[] = [];
       for (let at = 0; at < data.length; at += 1000) {
         if (at === 5000) {
-          await c.createIndex("status");
-          await c.createIndex("score");
+          await c.createIndex(["status"]);
+          await c.createIndex(["score"]);
         }
         stored.push(...(await c.insertMany(data.slice(at, at + 1000))));
       }

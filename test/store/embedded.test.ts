@@ -184,7 +184,7 @@ describe("one process per data directory", () => {
   it("a unique index loaded over duplicate values (two processes wrote them) is logged", async () => {
     const store = await openEmbeddedStore({ dataDir });
     const c = store.platform().collection("people");
-    await c.createIndex("email", { unique: true });
+    await c.createIndex(["email"], { unique: true });
     await c.insertMany([
       { _id: "a", email: "x" },
       { _id: "b", email: "y" },
@@ -204,6 +204,57 @@ describe("one process per data directory", () => {
       ),
     );
     logged.mockRestore();
+    await reopened.close();
+  });
+});
+
+describe("a data directory written before compound index keys", () => {
+  let dataDir: string;
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), "edgeback-old-indexes-"));
+  });
+  afterEach(() => rm(dataDir, { recursive: true, force: true }));
+
+  it("loads unchanged: each index row's one field is an index of that field, enforced, and a compound one adds to them", async () => {
+    // The tables and rows as the store wrote them when an index op carried a single `field`.
+    const { createClient } = await import("@libsql/client");
+    const client = createClient({ url: `file:${join(dataDir, "edgeback.db")}` });
+    await client.executeMultiple(`
+      CREATE TABLE collections (db TEXT NOT NULL, coll TEXT NOT NULL, PRIMARY KEY (db, coll)) WITHOUT ROWID;
+      CREATE TABLE docs (db TEXT NOT NULL, coll TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (db, coll, id)) WITHOUT ROWID;
+      CREATE TABLE meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE indexes (db TEXT NOT NULL, coll TEXT NOT NULL, field TEXT NOT NULL, is_unique INTEGER NOT NULL, PRIMARY KEY (db, coll, field)) WITHOUT ROWID;
+      INSERT INTO collections VALUES ('platform', 'people');
+      INSERT INTO docs VALUES ('platform', 'people', 'a', '{"_id":"a","email":"x","age":1,"profile":{"handle":"h"}}');
+      INSERT INTO docs VALUES ('platform', 'people', 'b', '{"_id":"b","email":"y","age":1}');
+      INSERT INTO indexes VALUES ('platform', 'people', 'email', 1), ('platform', 'people', 'age', 0), ('platform', 'people', 'profile.handle', 1);
+    `);
+    client.close();
+
+    const store = await openEmbeddedStore({ dataDir });
+    const people = () => store.platform().collection("people");
+    const sorted = async () =>
+      (await people().listIndexes()).sort((a, b) => a.fields.join().localeCompare(b.fields.join()));
+    expect(await sorted()).toEqual([
+      { fields: ["age"], unique: false },
+      { fields: ["email"], unique: true },
+      { fields: ["profile.handle"], unique: true },
+    ]);
+    await expect(people().insertOne({ email: "x" })).rejects.toThrow('Duplicate value for unique field "email"');
+    await expect(people().insertOne({ profile: { handle: "h" } })).rejects.toThrow('unique field "profile.handle"');
+    await people().createIndex(["age", "email"], { unique: true });
+    await people().dropIndex(["profile.handle"]);
+    await store.close();
+
+    const reopened = await openEmbeddedStore({ dataDir });
+    const again = reopened.platform().collection("people");
+    expect((await again.listIndexes()).map((index) => index.fields.join("+")).sort()).toEqual([
+      "age",
+      "age+email",
+      "email",
+    ]);
+    await expect(again.updateOne({ _id: "b" }, { $set: { email: "x" } })).rejects.toThrow('unique field "email"');
+    expect(await again.insertOne({ profile: { handle: "h" } })).toMatchObject({ profile: { handle: "h" } });
     await reopened.close();
   });
 });

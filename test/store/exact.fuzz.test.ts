@@ -35,8 +35,8 @@ describe("embedded store: index-exact filters match mingo", () => {
         const store = await openEmbeddedStore({ dataDir: null });
         try {
           const c = store.platform().collection("fuzz");
-          await c.createIndex("a");
-          await c.createIndex("b");
+          await c.createIndex(["a"]);
+          await c.createIndex(["b"]);
           const stored = await c.insertMany(
             arrays ? docs : docs.map((d) => Object.fromEntries(Object.entries(d).filter(([, v]) => !Array.isArray(v)))),
           );
@@ -71,7 +71,7 @@ describe("embedded store: index-exact filters match mingo", () => {
           const store = await openEmbeddedStore({ dataDir: null });
           try {
             const c = store.platform().collection("fuzz");
-            await c.createIndex("a");
+            await c.createIndex(["a"]);
             const stored = await c.insertMany([...docs.map(withoutNullA), ...fillers]);
             for (const dir of [1, -1] as const) {
               const expected = new Query(where).find<Doc>(stored).sort({ a: dir, _id: dir }).skip(3).limit(5).all();
@@ -92,7 +92,7 @@ describe("embedded store: index-exact filters match mingo", () => {
     const store = await openEmbeddedStore({ dataDir: null });
     try {
       const c = store.platform().collection("nums");
-      await c.createIndex("a");
+      await c.createIndex(["a"]);
       const stored = await c.insertMany(Array.from({ length: 2000 }, (_, i) => ({ a: i % 3 })));
       for (const [x, y] of [
         [

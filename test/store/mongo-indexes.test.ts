@@ -17,21 +17,111 @@ beforeAll(() => {
 const ID_INDEX = { v: 2, key: { _id: 1 }, name: "_id_" };
 
 describe("mongo adapter indexes (driver calls intercepted, no server)", () => {
-  it("an index on other keys than one field (compound, descending, text) is not taken for a port index, nor dropped", async () => {
+  it("an index on other keys (descending, text, _id inside) is not taken for a port index, nor dropped; a unique compound one of the database's own is listed, never dropped", async () => {
     driver.answers.indexes = async () => [
       ID_INDEX,
       { v: 2, key: { email: 1, tenant: 1 }, name: "email_1_tenant_1", unique: true },
       { v: 2, key: { email: -1 }, name: "email_-1" },
+      { v: 2, key: { a: 1, _id: 1, b: 1 }, name: "a_1__id_1_b_1" },
       { v: 2, key: { _fts: "text", _ftsx: 1 }, name: "bio_text" },
     ];
-    expect(await c.listIndexes()).toEqual([]);
-    await c.dropIndex("email");
+    expect(await c.listIndexes()).toEqual([{ fields: ["email", "tenant"], unique: true }]);
+    await c.dropIndex(["email"]);
+    await c.dropIndex(["email", "tenant"]);
     expect(sent("dropIndex")).toEqual([]);
   });
 
+  it("a unique compound port index is {a: 1, b: 1} alone, named as MongoDB would, partial on $exists of every field", async () => {
+    await c.createIndex(["listingId", "buyer.id"], { unique: true });
+    expect(sent("createIndex")).toEqual([
+      [
+        { listingId: 1, "buyer.id": 1 },
+        {
+          name: "listingId_1_buyer.id_1",
+          unique: true,
+          partialFilterExpression: { listingId: { $exists: true }, "buyer.id": { $exists: true } },
+        },
+      ],
+    ]);
+    expect(sent("dropIndex")).toEqual([]);
+  });
+
+  it("a compound port index is listed with its fields in order and dropped alone, not the single-field ones it starts with", async () => {
+    driver.answers.indexes = async () => [
+      ID_INDEX,
+      {
+        v: 2,
+        key: { listingId: 1, buyerId: 1 },
+        name: "listingId_1_buyerId_1",
+        unique: true,
+        partialFilterExpression: { listingId: { $exists: true }, buyerId: { $exists: true } },
+      },
+      { v: 2, key: { listingId: 1, _id: 1 }, name: "listingId_1__id_1" },
+      { v: 2, key: { buyerId: 1, listingId: 1 }, name: "buyerId_1_listingId_1", unique: true },
+    ];
+    expect(await c.listIndexes()).toEqual([
+      { fields: ["listingId", "buyerId"], unique: true },
+      { fields: ["listingId"], unique: false },
+      { fields: ["buyerId", "listingId"], unique: true },
+    ]);
+    await c.dropIndex(["listingId", "buyerId"]);
+    await c.dropIndex(["buyerId", "listingId"]); // the database's own (not partial): kept
+    expect(sent("dropIndex")).toEqual([["listingId_1_buyerId_1"]]);
+  });
+
+  it("a duplicate on a compound index names its fields: from keyPattern, or from the index name of a bulk error", async () => {
+    driver.answers.insertOne = async () => {
+      throw new mongo.MongoServerError({
+        code: 11000,
+        errmsg:
+          'E11000 duplicate key error collection: t_platform.things index: listingId_1_buyerId_1 dup key: { listingId: "l", buyerId: "b" }',
+        keyPattern: { listingId: 1, buyerId: 1 },
+        keyValue: { listingId: "l", buyerId: "b" },
+      });
+    };
+    const one = await c.insertOne({ listingId: "l", buyerId: "b" }).catch((e: unknown) => e);
+    expect([one instanceof DuplicateKeyError, (one as DuplicateKeyError).fields]).toEqual([
+      true,
+      ["listingId", "buyerId"],
+    ]);
+    expect((one as Error).message).toBe('Duplicate value for unique fields "listingId", "buyerId"');
+    for (const [index, fields] of [
+      ["listingId_1_buyerId_1", ["listingId", "buyerId"]],
+      ["meta.a_1_first name_1_c_1", ["meta.a", "first name", "c"]],
+    ] as const) {
+      driver.answers.insertMany = async () => {
+        throw new mongo.MongoBulkWriteError(
+          // As the driver builds it from the server's write errors: no keyPattern.
+          {
+            message: `E11000 duplicate key error collection: t_platform.things index: ${index} dup key: { : "x" }`,
+            code: 11000,
+            writeErrors: [{ index: 0, code: 11000, errmsg: "E11000" }],
+          } as never,
+          {} as never,
+        );
+      };
+      const bulk = await c.insertMany([{ a: 1 }]).catch((e: unknown) => e);
+      expect([bulk instanceof DuplicateKeyError, (bulk as DuplicateKeyError).fields]).toEqual([true, fields]);
+    }
+  });
+
+  it("a unique compound index over duplicates is DuplicateKeyError naming its fields", async () => {
+    driver.answers.createIndex = async () => {
+      throw new mongo.MongoServerError({
+        code: 11000,
+        errmsg:
+          "Index build failed: E11000 duplicate key error collection: t_platform.things index: a_1_b_1 dup key: { a: 1, b: 2 }",
+        keyPattern: { a: 1, b: 1 },
+      });
+    };
+    const error = await c.createIndex(["a", "b"], { unique: true }).catch((e: unknown) => e);
+    expect([error instanceof DuplicateKeyError, (error as DuplicateKeyError).fields]).toEqual([true, ["a", "b"]]);
+    expect(sent("createIndex")).toHaveLength(1);
+  });
+
   it("a port index is {f: 1, _id: 1} (sortable with the _id tie-break); a unique one first adds a partial unique {f: 1}", async () => {
-    await c.createIndex("email", { unique: true });
-    await c.createIndex("status");
+    await c.createIndex(["email"], { unique: true });
+    await c.createIndex(["status"]);
     expect(sent("createIndex")).toEqual([
       [{ email: 1 }, { name: "email_1", unique: true, partialFilterExpression: { email: { $exists: true } } }],
       [{ email: 1, _id: 1 }, { name: "email_1__id_1" }],
@@ -49,11 +139,11 @@ describe("mongo adapter indexes (driver calls intercepted, no server)", () => {
       { v: 2, key: { old: 1 }, name: "old_1" },
     ];
     expect(await c.listIndexes()).toEqual([
-      { field: "email", unique: true },
-      { field: "status", unique: false },
+      { fields: ["email"], unique: true },
+      { fields: ["status"], unique: false },
     ]);
-    await c.dropIndex("email");
-    await c.dropIndex("old");
+    await c.dropIndex(["email"]);
+    await c.dropIndex(["old"]);
     expect(sent("dropIndex")).toEqual([["email_1"], ["email_1__id_1"]]);
   });
 
@@ -63,8 +153,8 @@ describe("mongo adapter indexes (driver calls intercepted, no server)", () => {
       { v: 2, key: { sku: 1 }, name: "sku_1", unique: true },
       { v: 2, key: { sku: 1, _id: 1 }, name: "sku_1__id_1" },
     ];
-    expect(await c.listIndexes()).toEqual([{ field: "sku", unique: true }]);
-    await c.dropIndex("sku");
+    expect(await c.listIndexes()).toEqual([{ fields: ["sku"], unique: true }]);
+    await c.dropIndex(["sku"]);
     expect(sent("dropIndex")).toEqual([["sku_1__id_1"]]);
   });
 
@@ -75,8 +165,8 @@ describe("mongo adapter indexes (driver calls intercepted, no server)", () => {
       { v: 2, key: { status: 1, _id: 1 }, name: "status_1__id_1" },
       { v: 2, key: { email: 1 }, name: "email_1", unique: true },
     ];
-    await c.createIndex("status");
-    await c.createIndex("email");
+    await c.createIndex(["status"]);
+    await c.createIndex(["email"]);
     expect(driver.calls().map(([method, args]) => [method, args[0]])).toEqual([
       ["createIndex", { status: 1, _id: 1 }],
       ["indexes", undefined],
@@ -91,7 +181,7 @@ describe("mongo adapter indexes (driver calls intercepted, no server)", () => {
     driver.answers.dropIndex = async () => {
       throw new mongo.MongoServerError({ code: 27, codeName: "IndexNotFound", errmsg: "index not found" });
     };
-    await expect(c.dropIndex("status")).resolves.toBeUndefined();
+    await expect(c.dropIndex(["status"])).resolves.toBeUndefined();
   });
 
   it("a unique index over duplicates is DuplicateKeyError, and no other index is made", async () => {
@@ -102,8 +192,8 @@ describe("mongo adapter indexes (driver calls intercepted, no server)", () => {
           'Index build failed: E11000 duplicate key error collection: t_platform.things index: email_1 dup key: { email: "d" }',
       });
     };
-    const error = await c.createIndex("email", { unique: true }).catch((e: unknown) => e);
-    expect([error instanceof DuplicateKeyError, (error as DuplicateKeyError).field]).toEqual([true, "email"]);
+    const error = await c.createIndex(["email"], { unique: true }).catch((e: unknown) => e);
+    expect([error instanceof DuplicateKeyError, (error as DuplicateKeyError).fields]).toEqual([true, ["email"]]);
     expect(sent("createIndex")).toHaveLength(1);
   });
 
@@ -116,29 +206,29 @@ describe("mongo adapter indexes (driver calls intercepted, no server)", () => {
   it("an index of the database's own on exactly that key with the same uniqueness does the work (a BYO users.email_1 {unique: true}, not partial)", async () => {
     driver.answers.createIndex = conflict(86);
     driver.answers.indexes = async () => [ID_INDEX, { v: 2, key: { email: 1 }, name: "email_1", unique: true }];
-    await expect(c.createIndex("email", { unique: true })).rejects.toBeInstanceOf(StoreUnavailableError); // no {email: 1, _id: 1}
+    await expect(c.createIndex(["email"], { unique: true })).rejects.toBeInstanceOf(StoreUnavailableError); // no {email: 1, _id: 1}
     driver.answers.indexes = async () => [
       ID_INDEX,
       { v: 2, key: { email: 1 }, name: "email_1", unique: true },
       { v: 2, key: { email: 1, _id: 1 }, name: "by_email" },
     ];
-    await expect(c.createIndex("email", { unique: true })).resolves.toBeUndefined();
+    await expect(c.createIndex(["email"], { unique: true })).resolves.toBeUndefined();
     driver.answers.createIndex = conflict(85);
-    await expect(c.createIndex("email", { unique: true })).resolves.toBeUndefined();
-    expect(await c.listIndexes()).toEqual([{ field: "email", unique: true }]);
+    await expect(c.createIndex(["email"], { unique: true })).resolves.toBeUndefined();
+    expect(await c.listIndexes()).toEqual([{ fields: ["email"], unique: true }]);
   });
 
   it("any other index in the way is StoreUnavailableError (503) naming the index asked for; other errors pass through", async () => {
     driver.answers.createIndex = conflict(85);
     driver.answers.indexes = async () => [ID_INDEX, { v: 2, key: { email: 1 }, name: "email_1" }];
-    const error = await c.createIndex("email", { unique: true }).catch((e: unknown) => e);
+    const error = await c.createIndex(["email"], { unique: true }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect((error as Error).message).toContain('things has an index in the way of email_1 {"email":1} (unique)');
     driver.answers.indexes = async () => [ID_INDEX, { v: 2, key: { email: 1, _id: 1 }, name: "x", unique: true }];
-    await expect(c.createIndex("email")).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(c.createIndex(["email"])).rejects.toBeInstanceOf(StoreUnavailableError);
     driver.answers.createIndex = async () => {
       throw new mongo.MongoServerError({ code: 67, codeName: "CannotCreateIndex", errmsg: "no" });
     };
-    await expect(c.createIndex("email")).rejects.toMatchObject({ code: 67 });
+    await expect(c.createIndex(["email"])).rejects.toMatchObject({ code: 67 });
   });
 });

@@ -71,7 +71,7 @@ describe("mongo adapter translation (driver calls intercepted, no server)", () =
     };
     const error = await c.insertMany([{ a: 1 }, { a: 2 }, { a: 3 }]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DuplicateKeyError);
-    expect((error as DuplicateKeyError).field).toBe("slug");
+    expect((error as DuplicateKeyError).fields).toEqual(["slug"]);
     const [[filter]] = sent("deleteMany") as [[{ $or: Array<Record<string, unknown>> }]];
     expect(filter.$or).toEqual([expect.objectContaining({ a: 1 })]);
   });
@@ -95,7 +95,7 @@ describe("mongo adapter translation (driver calls intercepted, no server)", () =
       };
       const error = await c.insertMany([{ [field as string]: "x" }]).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(DuplicateKeyError);
-      expect((error as DuplicateKeyError).field).toBe(field);
+      expect((error as DuplicateKeyError).fields).toEqual([field]);
     }
   });
 

@@ -38,8 +38,8 @@ describe("embedded store: keyset-cursor pages match mingo", () => {
           const store = await openEmbeddedStore({ dataDir: null });
           try {
             const c = store.platform().collection("fuzz");
-            await c.createIndex("a");
-            await c.createIndex("b");
+            await c.createIndex(["a"]);
+            await c.createIndex(["b"]);
             // Documents without `a` or with `a: null`, not both (MongoDB sorts them as one; the index would not walk).
             const withoutA = docs.some((d) => !("a" in d));
             const stored = await c.insertMany([

@@ -9,6 +9,7 @@ import {
   DuplicateKeyError,
   type Filter,
   type FindOptions,
+  type IndexFields,
   type IndexSpec,
   type Projection,
   QueryTimeoutError,
@@ -23,6 +24,7 @@ import type { PipelineJob } from "./pipeline.js";
 import { type Plan, planQuery } from "./planner.js";
 import { sortDocuments } from "./sort-documents.js";
 import { indexValue, SortedIndex } from "./sorted-index.js";
+import { TupleIndex } from "./tuple-index.js";
 import { applyUpdate } from "./update.js";
 import type { WriteOp } from "./write-ops.js";
 
@@ -103,11 +105,23 @@ function queryTest(filter: Filter): (doc: Doc) => boolean {
  */
 const leadingMatchMs = (left: number | undefined) => (left === undefined ? undefined : Math.min(left, 1000));
 
+/** A compound index's name among the collection's: its fields joined by NUL, which no field name holds. */
+const tupleName = (fields: IndexFields) => fields.join("\0");
+
+/** Refuses an index key the store cannot name: no field, an empty field name, or one holding NUL. */
+function assertIndexFields(fields: IndexFields): void {
+  if (fields.length === 0 || fields.some((field) => field === "" || field.includes("\0"))) {
+    throw new TypeError(`Invalid index key ${JSON.stringify(fields)}`);
+  }
+}
+
 export class EmbeddedCollection implements Collection {
   private readonly docs = new Map<string, Doc>();
   /** Counts by filter, valid until the next write to this collection. */
   private readonly counts = new Map<string, number>();
   private readonly indexes = new Map<string, SortedIndex>([["_id", new SortedIndex("_id", true)]]);
+  /** Compound indexes, by `tupleName`: checked on every write, never used by the query planner. */
+  private readonly tuples = new Map<string, TupleIndex>();
   private loaded: Promise<void> | undefined;
   /** Moves on each clear(): a load that started before it must not fill the cleared collection. */
   private generation = 0;
@@ -127,6 +141,7 @@ export class EmbeddedCollection implements Collection {
     this.counts.clear();
     this.indexes.clear();
     this.indexes.set("_id", new SortedIndex("_id", true));
+    this.tuples.clear();
     this.loaded = Promise.resolve();
   }
 
@@ -151,15 +166,18 @@ export class EmbeddedCollection implements Collection {
     }
     this.rebuild(this.indexes.get("_id") as SortedIndex);
     for (const spec of indexes) {
-      const index = new SortedIndex(spec.field, spec.unique);
-      const clash = this.rebuild(index);
+      const [field] = spec.fields;
+      const single = spec.fields.length === 1 && field !== undefined;
+      const index = single ? new SortedIndex(field, spec.unique) : new TupleIndex(spec.fields, spec.unique);
+      const clash = index instanceof SortedIndex ? this.rebuild(index) : index.rebuild(this.docs.values());
       // Only two processes on one data directory could have stored this; the index is kept, so a
       // write to either duplicate is refused until one of them is changed or removed.
       if (clash !== undefined)
         console.error(
-          `Embedded store: unique index "${spec.field}" of ${this.host.db}.${this.name} holds duplicate values (document ${clash} among them)`,
+          `Embedded store: unique index ${spec.fields.map((field) => `"${field}"`).join(", ")} of ${this.host.db}.${this.name} holds duplicate values (document ${clash} among them)`,
         );
-      this.indexes.set(spec.field, index);
+      if (index instanceof SortedIndex) this.indexes.set(index.field, index);
+      else this.tuples.set(tupleName(index.fields), index);
     }
   }
 
@@ -225,11 +243,14 @@ export class EmbeddedCollection implements Collection {
   }
 
   private assertUnique(doc: Doc, isNew: boolean): void {
-    if (isNew && this.docs.has(doc._id)) throw new DuplicateKeyError("_id");
+    if (isNew && this.docs.has(doc._id)) throw new DuplicateKeyError(["_id"]);
     for (const index of this.indexes.values()) {
       if (index.unique && index.field !== "_id" && index.clashes(doc._id, indexValue(doc, index.field))) {
-        throw new DuplicateKeyError(index.field);
+        throw new DuplicateKeyError([index.field]);
       }
+    }
+    for (const index of this.tuples.values()) {
+      if (index.unique && index.clashes(doc._id, index.entryOf(doc))) throw new DuplicateKeyError(index.fields);
     }
   }
 
@@ -237,12 +258,14 @@ export class EmbeddedCollection implements Collection {
     this.counts.clear();
     this.docs.set(doc._id, doc);
     for (const index of this.indexes.values()) index.add(doc._id, indexValue(doc, index.field));
+    for (const index of this.tuples.values()) index.add(doc._id, index.entryOf(doc));
   }
 
   private detach(doc: Doc): void {
     this.counts.clear();
     this.docs.delete(doc._id);
     for (const index of this.indexes.values()) index.remove(doc._id, indexValue(doc, index.field));
+    for (const index of this.tuples.values()) index.remove(doc._id, index.entryOf(doc));
   }
 
   /** Swaps a stored document for its new version, atomically with the unique checks. */
@@ -255,6 +278,12 @@ export class EmbeddedCollection implements Collection {
     for (const index of this.indexes.values()) {
       const [before, after] = [indexValue(current, index.field), indexValue(doc, index.field)];
       // An unchanged key keeps its entry: moving it costs two splices of the whole index.
+      if (before === after) continue;
+      index.remove(doc._id, before);
+      index.add(doc._id, after);
+    }
+    for (const index of this.tuples.values()) {
+      const [before, after] = [index.entryOf(current), index.entryOf(doc)];
       if (before === after) continue;
       index.remove(doc._id, before);
       index.add(doc._id, after);
@@ -384,26 +413,43 @@ export class EmbeddedCollection implements Collection {
     });
   }
 
-  async createIndex(field: string, options: { unique?: boolean } = {}): Promise<void> {
+  async createIndex(fields: IndexFields, options: { unique?: boolean } = {}): Promise<void> {
+    assertIndexFields(fields);
     await this.ready();
     const unique = options.unique === true;
-    if (field === "_id" || this.indexes.get(field)?.unique === unique) return;
-    const index = new SortedIndex(field, unique);
-    if (this.rebuild(index) !== undefined) throw new DuplicateKeyError(field);
-    this.indexes.set(field, index);
-    await this.host.write(this.name, [{ op: "createIndex", field, unique }]);
+    const [field] = fields;
+    if (fields.length === 1 && field !== undefined) {
+      if (field === "_id" || this.indexes.get(field)?.unique === unique) return;
+      const index = new SortedIndex(field, unique);
+      if (this.rebuild(index) !== undefined) throw new DuplicateKeyError(fields);
+      this.indexes.set(field, index);
+    } else {
+      if (this.tuples.get(tupleName(fields))?.unique === unique) return;
+      const index = new TupleIndex([...fields], unique);
+      if (index.rebuild(this.docs.values()) !== undefined) throw new DuplicateKeyError(fields);
+      this.tuples.set(tupleName(fields), index);
+    }
+    await this.host.write(this.name, [{ op: "createIndex", fields: [...fields], unique }]);
   }
 
-  async dropIndex(field: string): Promise<void> {
+  async dropIndex(fields: IndexFields): Promise<void> {
+    assertIndexFields(fields);
     await this.ready();
-    if (field === "_id" || !this.indexes.delete(field)) return;
-    await this.host.write(this.name, [{ op: "dropIndex", field }]);
+    const [field] = fields;
+    const dropped =
+      fields.length === 1 && field !== undefined
+        ? field !== "_id" && this.indexes.delete(field)
+        : this.tuples.delete(tupleName(fields));
+    if (dropped) await this.host.write(this.name, [{ op: "dropIndex", fields: [...fields] }]);
   }
 
   async listIndexes(): Promise<IndexSpec[]> {
     await this.ready();
-    return [...this.indexes.values()]
-      .filter((i) => i.field !== "_id")
-      .map((i) => ({ field: i.field, unique: i.unique }));
+    return [
+      ...[...this.indexes.values()]
+        .filter((i) => i.field !== "_id")
+        .map((i) => ({ fields: [i.field], unique: i.unique })),
+      ...[...this.tuples.values()].map((i) => ({ fields: [...i.fields], unique: i.unique })),
+    ];
   }
 }

@@ -28,6 +28,15 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT N
 CREATE TABLE IF NOT EXISTS indexes (db TEXT NOT NULL, coll TEXT NOT NULL, field TEXT NOT NULL, is_unique INTEGER NOT NULL, PRIMARY KEY (db, coll, field)) WITHOUT ROWID;
 `;
 
+/**
+ * An index's row names its key in the `field` column: the fields joined by NUL, which no field name
+ * holds. A single-field index's row holds that field alone, as every row did before compound keys,
+ * so a data directory written then loads unchanged. It is read as a BLOB: @libsql/client ends a
+ * TEXT value it reads at its first NUL.
+ */
+const keyColumn = (fields: readonly string[]) => fields.join("\0");
+const keyFields = (column: ArrayBuffer) => new TextDecoder().decode(column).split("\0");
+
 /** Rows per multi-row statement (4 values each, far below SQLite's limit on bound values). */
 const MAX_ROWS = 500;
 
@@ -106,9 +115,12 @@ function batchStatements(writes: readonly StoredWrite[], registered: Set<string>
           op.op === "createIndex"
             ? {
                 sql: "INSERT INTO indexes (db, coll, field, is_unique) VALUES (?, ?, ?, ?) ON CONFLICT (db, coll, field) DO UPDATE SET is_unique = excluded.is_unique",
-                args: [db, coll, op.field, op.unique ? 1 : 0],
+                args: [db, coll, keyColumn(op.fields), op.unique ? 1 : 0],
               }
-            : { sql: "DELETE FROM indexes WHERE db = ? AND coll = ? AND field = ?", args: [db, coll, op.field] },
+            : {
+                sql: "DELETE FROM indexes WHERE db = ? AND coll = ? AND field = ?",
+                args: [db, coll, keyColumn(op.fields)],
+              },
         );
       }
     }
@@ -265,14 +277,17 @@ export async function openSqlitePersistence(dataDir: string): Promise<Persistenc
       const [docs, indexes] = await client.batch(
         [
           { sql: "SELECT doc FROM docs WHERE db = ? AND coll = ?", args: [db, coll] },
-          { sql: "SELECT field, is_unique FROM indexes WHERE db = ? AND coll = ?", args: [db, coll] },
+          {
+            sql: "SELECT CAST(field AS BLOB) AS field, is_unique FROM indexes WHERE db = ? AND coll = ?",
+            args: [db, coll],
+          },
         ],
         "read",
       );
       return {
         docs: (docs?.rows ?? []).map((row) => String(row.doc)),
         indexes: (indexes?.rows ?? []).map((row) => ({
-          field: String(row.field),
+          fields: keyFields(row.field as ArrayBuffer),
           unique: Number(row.is_unique) === 1,
         })),
       };

@@ -4,8 +4,8 @@ import type { IndexSpec } from "../types.js";
 export type WriteOp =
   | { op: "put"; id: string; json: string }
   | { op: "delete"; id: string }
-  | { op: "createIndex"; field: string; unique: boolean }
-  | { op: "dropIndex"; field: string };
+  | { op: "createIndex"; fields: string[]; unique: boolean }
+  | { op: "dropIndex"; fields: string[] };
 
 /** A unit the persistence commits: a collection's ops, or a drop of a collection or a database. */
 export type StoredWrite =
