@@ -33,6 +33,32 @@ describe("parallel writes", () => {
     expect((await env.sk("GET", "/api/data/accounts?count=true")).json.data.count).toBe(1);
   });
 
+  for (const jitter of [false, true]) {
+    it(`50 parallel inserts of one uniqueTogether pair${jitter ? " (store calls jittered, FUZZ_JITTER)" : ""}: exactly one 201, the rest 409`, async () => {
+      const before = process.env.FUZZ_JITTER;
+      if (jitter) process.env.FUZZ_JITTER = "1";
+      const own = await dataTestEnv().finally(() => {
+        if (before === undefined) delete process.env.FUZZ_JITTER;
+        else process.env.FUZZ_JITTER = before;
+      });
+      try {
+        const pair = [
+          { name: "listingId", type: "string" },
+          { name: "buyerId", type: "string" },
+        ];
+        await own.defineCollection({ name: "reviews", fields: pair, uniqueTogether: [["listingId", "buyerId"]] });
+        const results = await Promise.all(
+          Array.from({ length: 50 }, () => own.sk("POST", "/api/data/reviews", { listingId: "l", buyerId: "b" })),
+        );
+        expect(statuses(results)).toEqual({ 201: 1, 409: 49 });
+        expect(results.filter((r) => r.status === 409).every((r) => r.json.code === "DUPLICATE_VALUE")).toBe(true);
+        expect((await own.sk("GET", "/api/data/reviews?count=true")).json.data.count).toBe(1);
+      } finally {
+        await own.close();
+      }
+    });
+  }
+
   it("100 parallel bulk inserts that share one unique value: exactly one batch lands, whole", async () => {
     const results = await Promise.all(
       Array.from({ length: 100 }, (_, n) =>
