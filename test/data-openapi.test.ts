@@ -111,6 +111,29 @@ describe("the document", () => {
     }
   });
 
+  it("says the uniqueTogether groups in the descriptions of the document and bodies; pk's leave out a group naming a private field", async () => {
+    await env.defineCollection({
+      ...notes,
+      uniqueTogether: [
+        ["text", "bio.phone"],
+        ["text", "tag"],
+      ],
+      fields: [...notes.fields, { name: "tag", type: "string" }],
+      permissions: { read: "guest", create: "guest" },
+    });
+    const schemas = async (key: string) => (await call(env.app, "GET", OPENAPI, { key })).json.components.schemas;
+    const sk = await schemas(env.project.sk);
+    const both = "Unique together: (text, bio.phone); (text, tag).";
+    for (const name of ["notes", "notes.insert", "notes.patch"]) expect(sk[name].description).toContain(both);
+    expect(sk.notes.description).toMatch(/a write that would is 409 DUPLICATE_VALUE$/);
+    const pk = await schemas(env.project.pk);
+    for (const name of ["notes", "notes.insert", "notes.patch"]) {
+      expect(pk[name].description).toContain("Unique together: (text, tag).");
+      expect(pk[name].description).not.toContain("phone");
+    }
+    expect(await openApiProblems((await call(env.app, "GET", OPENAPI, { key: env.project.pk })).json)).toBe("");
+  });
+
   it("serves from the origin the request came to", async () => {
     const res = await env.app.request(`https://api.example.com${OPENAPI}`, {
       headers: { "x-api-key": env.project.pk },

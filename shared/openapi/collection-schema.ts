@@ -7,7 +7,7 @@
  * can say, and listing them would offer them to generated clients as writable.
  */
 import { type CollectionDef, type FieldDef, type ItemDef, SYSTEM_FIELDS } from "../schema/definition.js";
-import { createdByPrivate, publicDefault } from "../schema/private-values.js";
+import { createdByPrivate, publicDefault, publicGroups } from "../schema/private-values.js";
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -204,5 +204,14 @@ export function collectionSchemas(
       return [field.name, field.required ? value : orNull(value)];
     }),
   );
-  return { document, insert, patch };
+  const groups = secret ? (def.uniqueTogether ?? []) : publicGroups(def);
+  if (groups.length === 0) return { document, insert, patch };
+  const note = uniqueTogetherNote(groups);
+  return { document: described(document, note), insert: described(insert, note), patch: described(patch, note) };
+}
+
+/** Says the `uniqueTogether` groups, which JSON Schema cannot express. */
+function uniqueTogetherNote(groups: readonly string[][]): string {
+  const listed = groups.map((group) => `(${group.join(", ")})`).join("; ");
+  return `Unique together: ${listed}. No two documents that have every field of a group hold the same values in all of them: a write that would is 409 DUPLICATE_VALUE`;
 }

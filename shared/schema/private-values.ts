@@ -78,12 +78,17 @@ export function publicFields(fields: FieldDef[]): FieldDef[] {
 }
 
 /**
- * The definition as a publishable-key caller is shown it: without private fields, nor the
- * `uniqueTogether` groups that name one (or a field under one), as a private `unique` field is not shown.
+ * The `uniqueTogether` groups a publishable-key caller is shown: those naming no private field (nor
+ * one under a private object), as a private `unique` field is not shown.
  */
-export function publicDefinition(def: CollectionDef): CollectionDef {
+export function publicGroups(def: CollectionDef): string[][] {
   const paths = fieldPaths(def);
+  return (def.uniqueTogether ?? []).filter((group) => group.every((path) => paths.get(path)?.private !== true));
+}
+
+/** The definition as a publishable-key caller is shown it: no private fields, nor groups naming one. */
+export function publicDefinition(def: CollectionDef): CollectionDef {
   const { uniqueTogether, ...rest } = def;
-  const groups = uniqueTogether?.filter((group) => group.every((path) => paths.get(path)?.private !== true));
-  return { ...rest, fields: publicFields(def.fields), ...(groups?.length ? { uniqueTogether: groups } : {}) };
+  const groups = publicGroups(def);
+  return { ...rest, fields: publicFields(def.fields), ...(groups.length > 0 ? { uniqueTogether: groups } : {}) };
 }
