@@ -89,9 +89,9 @@ const MAX_PATTERN_LENGTH = 1024;
 /** Most field descriptions in one definition, every level together (an array's `items` counts as one). */
 export const MAX_TOTAL_FIELDS = 1000;
 /**
- * Most `index` or `unique` fields of one collection, every level together: MongoDB keeps at most 64
- * indexes per collection, and there a unique field takes two, beside `_id`, `createdAt`, the owner
- * field and, on `users`, the auth function's own.
+ * Most `index` or `unique` fields of one collection, every level together, and `uniqueTogether`
+ * groups: MongoDB keeps at most 64 indexes per collection, and there a unique field takes two (a
+ * group one), beside `_id`, `createdAt`, the owner field and, on `users`, the auth function's own.
  */
 export const MAX_INDEXED_FIELDS = 25;
 /** Most `uniqueTogether` groups of one collection (each also counts toward MAX_INDEXED_FIELDS: it is one more index). */
