@@ -5,22 +5,19 @@ import { pathPrefixes } from "./query/paths.js";
 import { ownsDocuments } from "./rules.js";
 import { type CollectionDef, indexedFields } from "./schema/definition.js";
 import { isUsersCollection } from "./schema/names.js";
-import { type Collection, DuplicateKeyError, type IndexSpec } from "./store/types.js";
+import { type Collection, DuplicateKeyError, type IndexSpec, indexKeyName, uniqueIndexName } from "./store/types.js";
 
 /** Every data collection is indexed on createdAt, the default sort. */
 const ALWAYS_INDEXED = ["createdAt"];
 
-/** An index's name here: its fields joined by NUL (no field name holds one), a single field's being the field. */
-const keyName = (fields: readonly string[]) => fields.join("\0");
-
 /**
- * The indexes a definition wants, by `keyName`: createdAt; the owner field of a collection whose
+ * The indexes a definition wants, by `indexKeyName`: createdAt; the owner field of a collection whose
  * documents have owners, which an owner rule's every list and total filter on (`_id` has its own);
  * each `unique` or `index` field; each `uniqueTogether` group, unique over its fields together.
  */
 function wantedIndexes(def: CollectionDef): Map<string, IndexSpec> {
   const wanted = new Map<string, IndexSpec>();
-  const want = (fields: string[], unique: boolean) => wanted.set(keyName(fields), { fields, unique });
+  const want = (fields: string[], unique: boolean) => wanted.set(indexKeyName(fields), { fields, unique });
   for (const field of ALWAYS_INDEXED) want([field], false);
   if (ownsDocuments(def) && def.rls.ownerField !== "_id") want([def.rls.ownerField], false);
   for (const { field, unique } of indexedFields(def)) want([field], unique);
@@ -46,8 +43,8 @@ const NONE: ReadonlyMap<string, boolean> = new Map();
 export async function syncIndexes(collection: Collection, def: CollectionDef): Promise<void> {
   const theirs = isUsersCollection(def.name) ? AUTH_USER_INDEXES : NONE;
   const wanted = wantedIndexes(def);
-  for (const field of theirs.keys()) wanted.delete(keyName([field]));
-  const existing = new Map((await collection.listIndexes()).map((index) => [keyName(index.fields), index]));
+  for (const field of theirs.keys()) wanted.delete(indexKeyName([field]));
+  const existing = new Map((await collection.listIndexes()).map((index) => [indexKeyName(index.fields), index]));
   for (const [name, { fields, unique }] of wanted) {
     if (unique && existing.get(name)?.unique !== true) await buildUnique(collection, fields, existing.has(name));
   }
@@ -60,10 +57,6 @@ export async function syncIndexes(collection: Collection, def: CollectionDef): P
   for (const [name, { fields, unique }] of wanted)
     if (!unique && existing.get(name)?.unique !== false) await collection.createIndex(fields);
 }
-
-/** How a message names a unique index: `unique field "slug"`, `unique fields "listingId", "buyerId"`. */
-const uniqueIndexName = (fields: readonly string[]) =>
-  `unique field${fields.length > 1 ? "s" : ""} ${fields.map((field) => `"${field}"`).join(", ")}`;
 
 /** Builds a new unique index on `fields`, in place of its plain one when it has one (put back if it fails). */
 async function buildUnique(collection: Collection, fields: readonly string[], replacesPlain: boolean): Promise<void> {

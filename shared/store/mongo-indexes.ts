@@ -1,48 +1,64 @@
 import * as mongo from "mongodb";
-import { type IndexFields, type IndexSpec, StoreUnavailableError, sameIndexFields } from "./types.js";
+import { sha256Hex } from "../crypto.js";
+import {
+  assertIndexKey,
+  DuplicateKeyError,
+  type IndexFields,
+  type IndexSpec,
+  indexKeyName,
+  StoreUnavailableError,
+  sameIndexFields,
+} from "./types.js";
 
 /**
  * The port's index on a field is, on MongoDB, `{f: 1, _id: 1}`, which serves a filter on the field
  * and a sort on it with its `_id` tie-break in either direction (every list sorts so); a unique one
  * is also a unique `{f: 1}`, partial on `$exists` so that documents lacking the field never collide
- * (a partial index serves no sort, hence the pair). A compound key (`[a, b]`) has the same shapes,
- * `{a: 1, b: 1, _id: 1}` and a unique `{a: 1, b: 1}` partial on `$exists` of each field, except that
- * a unique one is that index alone: it is there for uniqueness (lists sort by one field), and each
- * index costs every write.
+ * (a partial index serves no sort, hence the pair). A compound key (`[a, b]`) is only ever unique:
+ * a unique `{a: 1, b: 1}` partial on `$exists` of each field, alone (it is there for uniqueness, lists
+ * sort by one field, and each index costs every write).
  */
 interface Shaped {
   name: string;
   fields: string[];
-  /** `{a: 1}` rather than `{a: 1, _id: 1}`. */
-  single: boolean;
+  /** `{f: 1, _id: 1}` rather than `{f: 1}` or `{a: 1, b: 1}`. */
+  sortable: boolean;
   unique: boolean;
   /**
-   * Made by the adapter: the pair, or a unique key partial on `$exists`. A plain `{f: 1}` (the
-   * shape before the pair, or the database's own) or a unique one that is not partial (the
-   * database's own, in a project's own MongoDB) is never dropped as the port's.
+   * Made by the adapter: the sortable `{f: 1, _id: 1}`, or a unique key partial on `$exists` of each
+   * field. A plain key (`{f: 1}`, the shape before the pair, or the database's own) or a unique one
+   * that is not partial (the database's own, in a project's own MongoDB) is never dropped as the port's.
    */
   ours: boolean;
 }
 
-/** The fields of an index key of either shape, `{a: 1, ...}` or `{a: 1, ..., _id: 1}`; undefined for any other key. */
-function shapedFields(key: Record<string, unknown>): { fields: string[]; single: boolean } | undefined {
+/**
+ * The fields of an index key of a port shape, `{a: 1, ...}` or `{f: 1, _id: 1}`; undefined for any
+ * other key (descending, `_id` inside, or `_id` after several fields: a project's own index).
+ */
+function shapedFields(key: Record<string, unknown>): { fields: string[]; sortable: boolean } | undefined {
   const entries = Object.entries(key);
   if (entries.some(([, order]) => order !== 1)) return undefined;
   const names = entries.map(([field]) => field);
-  const single = names.at(-1) !== "_id";
-  const fields = single ? names : names.slice(0, -1);
-  return fields.length === 0 || fields.includes("_id") ? undefined : { fields, single };
+  const sortable = names.length === 2 && names[1] === "_id";
+  const fields = sortable ? names.slice(0, 1) : names;
+  return fields.length === 0 || fields.includes("_id") ? undefined : { fields, sortable };
 }
 
 /** The MongoDB key of an index on `fields` (ascending), with the `_id` tie-break when `sortable`. */
 const keyOf = (fields: IndexFields, sortable: boolean): Record<string, 1> =>
   Object.fromEntries([...fields, ...(sortable ? ["_id"] : [])].map((field) => [field, 1]));
 
-/** The name MongoDB would give that key: `a_1_b_1`, `a_1__id_1`. */
-const nameOf = (key: Record<string, 1>) =>
-  Object.keys(key)
-    .map((field) => `${field}_1`)
-    .join("_");
+/**
+ * The name of the port's index on `fields`. A single field's is the one MongoDB would give (`f_1`,
+ * `f_1__id_1`). A compound key's is `unique_together_` and 16 hex digits of a hash of its fields:
+ * MongoDB's `a_1_b_1` would also be the name of the unique field `a_1_b` (a field name may hold `_1_`),
+ * and no name ending in a hex digit ends in `_1`. Indexes are found by key, never by name.
+ */
+function nameOf(fields: IndexFields, sortable: boolean): string {
+  if (fields.length > 1) return `unique_together_${sha256Hex(JSON.stringify(fields)).slice(0, 16)}`;
+  return [...fields, ...(sortable ? ["_id"] : [])].map((field) => `${field}_1`).join("_");
+}
 
 /** The partial filter of a unique index: documents that have every field of it. */
 const havingAll = (fields: IndexFields) => Object.fromEntries(fields.map((field) => [field, { $exists: true }]));
@@ -51,7 +67,7 @@ const havingAll = (fields: IndexFields) => Object.fromEntries(fields.map((field)
 const isCode = (error: unknown, ...codes: number[]) =>
   error instanceof mongo.MongoError && typeof error.code === "number" && codes.includes(error.code);
 
-/** The collection's indexes of either shape (none when the collection does not exist yet: 26 NamespaceNotFound). */
+/** The collection's indexes of a port shape (none when the collection does not exist yet: 26 NamespaceNotFound). */
 async function shapedIndexes(col: mongo.Collection): Promise<Shaped[]> {
   const all = await col.indexes().catch((error: unknown) => (isCode(error, 26) ? [] : Promise.reject(error)));
   return all.flatMap((index) => {
@@ -59,7 +75,7 @@ async function shapedIndexes(col: mongo.Collection): Promise<Shaped[]> {
     if (!shape) return [];
     const unique = index.unique === true;
     const partialOnExists = sameKey(index.partialFilterExpression ?? {}, havingAll(shape.fields));
-    return [{ name: index.name as string, ...shape, unique, ours: !shape.single || (unique && partialOnExists) }];
+    return [{ name: index.name as string, ...shape, unique, ours: shape.sortable || (unique && partialOnExists) }];
   });
 }
 
@@ -101,36 +117,38 @@ async function ensureIndex(
 }
 
 /**
- * The port's indexes: one per key that has the pair or a unique `{a: 1, ...}`, unique when such an
- * index is (the database's own included: it is what the database enforces).
+ * The port's indexes: one per key that has the sortable `{f: 1, _id: 1}` or a unique `{a: 1, ...}`,
+ * unique when such an index is (the database's own included: it is what the database enforces).
  */
 export async function listPortIndexes(col: mongo.Collection): Promise<IndexSpec[]> {
-  const unique = new Map<string, { fields: string[]; unique: boolean }>();
+  const byKey = new Map<string, IndexSpec>();
   for (const index of await shapedIndexes(col)) {
-    if (index.single && !index.unique) continue;
-    // Named by the key's name: field names hold no NUL, so the fields joined by it name one key.
-    const name = index.fields.join("\0");
-    unique.set(name, { fields: index.fields, unique: unique.get(name)?.unique === true || index.unique });
+    if (!index.sortable && !index.unique) continue;
+    const name = indexKeyName(index.fields);
+    byKey.set(name, { fields: index.fields, unique: byKey.get(name)?.unique === true || index.unique });
   }
-  return [...unique.values()];
+  return [...byKey.values()];
 }
 
 /**
- * Makes the port's index on `fields`. The unique part goes first, so that duplicates leave no index
- * behind. A non-unique `{a: 1}` (the shape before `{a: 1, _id: 1}`) is dropped once the pair's
+ * Makes the port's index on `fields` (several only when unique: `assertIndexKey`). The unique part
+ * goes first, so that duplicates leave no index behind: DuplicateKeyError on `fields`, whatever the
+ * server says of them. A non-unique `{f: 1}` (the shape before `{f: 1, _id: 1}`) is dropped once the
  * sortable index is there: it serves nothing the new one does not.
  */
 export async function createPortIndex(col: mongo.Collection, fields: IndexFields, unique: boolean): Promise<void> {
+  assertIndexKey(fields, { unique });
   if (unique) {
-    const key = keyOf(fields, false);
-    await ensureIndex(col, key, { name: nameOf(key), unique, partialFilterExpression: havingAll(fields) });
+    const options = { name: nameOf(fields, false), unique, partialFilterExpression: havingAll(fields) };
+    await ensureIndex(col, keyOf(fields, false), options).catch((error: unknown) => {
+      throw isCode(error, 11000) ? new DuplicateKeyError(fields) : error;
+    });
     if (fields.length > 1) return;
   }
-  const sortable = keyOf(fields, true);
-  await ensureIndex(col, sortable, { name: nameOf(sortable) });
+  await ensureIndex(col, keyOf(fields, true), { name: nameOf(fields, true) });
   if (unique) return;
   for (const old of await shapedIndexes(col)) {
-    if (sameIndexFields(old.fields, fields) && old.single && !old.unique) await dropNamed(col, old.name);
+    if (sameIndexFields(old.fields, fields) && !old.sortable && !old.unique) await dropNamed(col, old.name);
   }
 }
 

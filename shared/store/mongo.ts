@@ -125,23 +125,30 @@ function readOptions({ projection: p, maxTimeMs, ...rest }: FindOptions) {
 }
 
 /**
- * The fields of the index a duplicate-key error names: its keyPattern when the server sends it (on
- * the error, or on a bulk write's first write error), else read from the index's name in the
- * message (`<a>_1`, `<a>_1_<b>_1`, `_id_`), as in bulk write errors the driver builds without one. A
- * field's name, and so its index's, may hold spaces; one holding `_1_` reads as two from a name.
+ * The fields of the index a single-document write's duplicate-key error names: its keyPattern, which
+ * the server sends with every one (MongoDB 4.2 on).
  */
 function duplicateFields(error: mongo.MongoError): string[] {
-  const firstWrite = error instanceof mongo.MongoBulkWriteError ? [error.writeErrors].flat()[0] : undefined;
-  const pattern = ((error as { keyPattern?: Record<string, unknown> }).keyPattern ??
-    (firstWrite?.err as { keyPattern?: Record<string, unknown> } | undefined)?.keyPattern) as
-    | Record<string, unknown>
-    | undefined;
+  const pattern = (error as { keyPattern?: Record<string, unknown> }).keyPattern;
   const fields = pattern ? Object.keys(pattern) : [];
-  if (fields.length > 0) return fields;
-  const name = / index: (.+?) dup key: /.exec(error.message)?.[1];
-  if (name === undefined) return ["unknown"];
-  return name === "_id_" ? ["_id"] : name.replace(/_-?1$/, "").split(/_-?1_/);
+  return fields.length > 0 ? fields : ["unknown"];
 }
+
+/**
+ * The port's error for an insertMany that failed on a duplicate key, naming the index's fields; any
+ * other error as it is. The driver builds a bulk write's errors from the server's `index`, `code`,
+ * `errmsg`, `errInfo` and `op` only, without keyPattern: the fields are those of the index the
+ * message names (`... index: <name> dup key: ...`), looked up by name among the collection's indexes
+ * (a name cannot be read back into fields: a field's name may hold `_1_`).
+ */
+async function bulkWriteError(col: mongo.Collection, error: unknown): Promise<unknown> {
+  if (!(error instanceof mongo.MongoBulkWriteError) || error.code !== 11000) return error;
+  const name = / index: (.+?) dup key: /.exec(error.message)?.[1];
+  const indexes = name === undefined ? [] : await col.indexes().catch(() => []);
+  const key = indexes.find((index) => index.name === name)?.key;
+  return new DuplicateKeyError(key ? Object.keys(key) : ["unknown"]);
+}
+
 /** Maps driver errors onto the port's errors; anything else passes through unchanged. */
 function mapError(error: unknown): unknown {
   if (error instanceof mongo.MongoError && error.code === 11000) return new DuplicateKeyError(duplicateFields(error));
@@ -247,7 +254,7 @@ export async function openMongoStore(config: {
               await col()
                 .deleteMany({ $or: maybeIn })
                 .catch(() => undefined);
-            throw error;
+            throw await bulkWriteError(col(), error);
           }
           return stored.map(fromMongo);
         }),

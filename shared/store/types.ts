@@ -64,6 +64,30 @@ export interface IndexSpec {
 export const sameIndexFields = (a: IndexFields, b: IndexFields): boolean =>
   a.length === b.length && a.every((field, i) => field === b[i]);
 
+/** A key as one string (a map key, a stored column): its fields joined by NUL, which no field name holds. */
+export const indexKeyName = (fields: IndexFields): string => fields.join("\0");
+
+/** Fields as a message names them: `"listingId", "buyerId"`. */
+export const quotedFields = (fields: IndexFields): string => fields.map((field) => `"${field}"`).join(", ");
+
+/** How a message names a unique index: `unique field "slug"`, `unique fields "listingId", "buyerId"`. */
+export const uniqueIndexName = (fields: IndexFields): string =>
+  `unique field${fields.length > 1 ? "s" : ""} ${quotedFields(fields)}`;
+
+/**
+ * Refuses a key no adapter indexes (a TypeError: a programming error): no field, an empty field name
+ * or one holding NUL; and, for a new index, several fields that are not `unique` (a compound index is
+ * there for uniqueness only: lists sort by one field).
+ */
+export function assertIndexKey(fields: IndexFields, create?: { unique: boolean }): void {
+  if (fields.length === 0 || fields.some((field) => field === "" || field.includes("\0"))) {
+    throw new TypeError(`Invalid index key ${JSON.stringify(fields)}`);
+  }
+  if (create && !create.unique && fields.length > 1) {
+    throw new TypeError(`A compound index is unique: ${JSON.stringify(fields)}`);
+  }
+}
+
 /** One collection of one database. Every write is atomic per call and durable once it resolves. */
 export interface Collection {
   find(filter: Filter, options?: FindOptions): Promise<Doc[]>;
@@ -99,7 +123,8 @@ export interface Collection {
   ): Promise<Array<Record<string, unknown>>>;
   /**
    * Creates a secondary index on a key; `unique` only among documents that have every field of it
-   * (a compound unique index compares the fields' values together).
+   * (a compound unique index compares the fields' values together). A key of several fields must be
+   * `unique` (TypeError otherwise: see `assertIndexKey`).
    */
   createIndex(key: IndexFields, options?: { unique?: boolean }): Promise<void>;
   dropIndex(key: IndexFields): Promise<void>;
@@ -138,11 +163,7 @@ export interface DocumentStore {
 /** Thrown by every adapter when a unique index rejects a write; `fields` is the index's key. */
 export class DuplicateKeyError extends Error {
   constructor(readonly fields: IndexFields) {
-    super(
-      fields.length === 1
-        ? `Duplicate value for unique field "${fields[0]}"`
-        : `Duplicate value for unique fields ${fields.map((field) => `"${field}"`).join(", ")}`,
-    );
+    super(`Duplicate value for ${uniqueIndexName(fields)}`);
     this.name = "DuplicateKeyError";
   }
 }

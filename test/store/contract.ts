@@ -756,6 +756,13 @@ export function storeContract(
           ]);
         });
 
+        it("are unique only: a key of several fields that is not unique is refused (a TypeError), and nothing is made", async () => {
+          const c = things();
+          await expect(c.createIndex(PAIR)).rejects.toBeInstanceOf(TypeError);
+          await expect(c.createIndex(PAIR, { unique: false })).rejects.toBeInstanceOf(TypeError);
+          expect(await c.listIndexes()).toEqual([]);
+        });
+
         it("refuse the same values in every field (insert, batch, update of one field, replace), not in some", async () => {
           const c = things();
           await c.createIndex(PAIR, { unique: true });

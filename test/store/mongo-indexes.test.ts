@@ -5,6 +5,8 @@
  */
 import * as mongo from "mongodb";
 import { beforeAll, describe, expect, it } from "vitest";
+import { syncIndexes } from "../../shared/collection-indexes.js";
+import { parseDefinition } from "../../shared/schema/definition.js";
 import { type Collection, DuplicateKeyError, StoreUnavailableError } from "../../shared/store/types.js";
 import { interceptDriver } from "./mongo-intercept.js";
 
@@ -31,18 +33,45 @@ describe("mongo adapter indexes (driver calls intercepted, no server)", () => {
     expect(sent("dropIndex")).toEqual([]);
   });
 
-  it("a unique compound port index is {a: 1, b: 1} alone, named as MongoDB would, partial on $exists of every field", async () => {
+  it("a unique compound port index is {a: 1, b: 1} alone, partial on $exists of every field, named unique_together_<hash of its fields>", async () => {
     await c.createIndex(["listingId", "buyer.id"], { unique: true });
-    expect(sent("createIndex")).toEqual([
-      [
-        { listingId: 1, "buyer.id": 1 },
-        {
-          name: "listingId_1_buyer.id_1",
-          unique: true,
-          partialFilterExpression: { listingId: { $exists: true }, "buyer.id": { $exists: true } },
-        },
-      ],
-    ]);
+    const [[key, options]] = sent("createIndex") as [[unknown, { name: string }]];
+    expect(key).toEqual({ listingId: 1, "buyer.id": 1 });
+    expect(options).toEqual({
+      name: expect.stringMatching(/^unique_together_[0-9a-f]{16}$/),
+      unique: true,
+      partialFilterExpression: { listingId: { $exists: true }, "buyer.id": { $exists: true } },
+    });
+    expect(sent("dropIndex")).toEqual([]);
+  });
+
+  it("a group's index and a unique field's never share a name (MongoDB's a_1_b_1 names the field a_1_b too: 86 on a server)", async () => {
+    for (const fields of [["x_1_y"], ["x", "y"], ["a_1_b", "c"], ["a", "b_1_c"], ["y", "x"]]) {
+      await c.createIndex(fields, { unique: true });
+    }
+    const names = sent("createIndex").map(([, options]) => (options as { name: string }).name);
+    expect(names.slice(0, 2)).toEqual(["x_1_y_1", "x_1_y_1__id_1"]);
+    const groups = names.slice(2);
+    expect(new Set(groups).size).toBe(4);
+    expect(groups.every((name) => /^unique_together_[0-9a-f]{16}$/.test(name))).toBe(true);
+  });
+
+  it("a non-unique compound key is refused (a TypeError): nothing is sent", async () => {
+    await expect(c.createIndex(["a", "b"])).rejects.toBeInstanceOf(TypeError);
+    expect(driver.calls()).toEqual([]);
+  });
+
+  it("a project's own {a: 1, b: 1, _id: 1} or plain {a: 1, b: 1} is not the port's: neither listed, nor dropped by index sync", async () => {
+    driver.answers.indexes = async () => [
+      ID_INDEX,
+      { v: 2, key: { createdAt: 1, _id: 1 }, name: "createdAt_1__id_1" },
+      { v: 2, key: { status: 1, createdAt: 1, _id: 1 }, name: "my_status_by_date" },
+      { v: 2, key: { status: 1, kind: 1 }, name: "my_status_kind" },
+    ];
+    expect(await c.listIndexes()).toEqual([{ fields: ["createdAt"], unique: false }]);
+    await syncIndexes(c, parseDefinition({ name: "things", fields: [{ name: "status", type: "string" }] }));
+    await c.dropIndex(["status", "createdAt"]);
+    await c.dropIndex(["status", "kind"]);
     expect(sent("dropIndex")).toEqual([]);
   });
 
@@ -52,7 +81,7 @@ describe("mongo adapter indexes (driver calls intercepted, no server)", () => {
       {
         v: 2,
         key: { listingId: 1, buyerId: 1 },
-        name: "listingId_1_buyerId_1",
+        name: "unique_together_0123456789abcdef",
         unique: true,
         partialFilterExpression: { listingId: { $exists: true }, buyerId: { $exists: true } },
       },
@@ -66,15 +95,15 @@ describe("mongo adapter indexes (driver calls intercepted, no server)", () => {
     ]);
     await c.dropIndex(["listingId", "buyerId"]);
     await c.dropIndex(["buyerId", "listingId"]); // the database's own (not partial): kept
-    expect(sent("dropIndex")).toEqual([["listingId_1_buyerId_1"]]);
+    expect(sent("dropIndex")).toEqual([["unique_together_0123456789abcdef"]]);
   });
 
-  it("a duplicate on a compound index names its fields: from keyPattern, or from the index name of a bulk error", async () => {
+  it("a duplicate on a compound index names its fields: from keyPattern, or from the key of the index a bulk error names", async () => {
     driver.answers.insertOne = async () => {
       throw new mongo.MongoServerError({
         code: 11000,
         errmsg:
-          'E11000 duplicate key error collection: t_platform.things index: listingId_1_buyerId_1 dup key: { listingId: "l", buyerId: "b" }',
+          'E11000 duplicate key error collection: t_platform.things index: unique_together_0123456789abcdef dup key: { listingId: "l", buyerId: "b" }',
         keyPattern: { listingId: 1, buyerId: 1 },
         keyValue: { listingId: "l", buyerId: "b" },
       });
@@ -85,9 +114,14 @@ describe("mongo adapter indexes (driver calls intercepted, no server)", () => {
       ["listingId", "buyerId"],
     ]);
     expect((one as Error).message).toBe('Duplicate value for unique fields "listingId", "buyerId"');
+    driver.answers.indexes = async () => [
+      ID_INDEX,
+      { v: 2, key: { "meta.a": 1, "first name": 1, c: 1 }, name: "unique_together_0123456789abcdef", unique: true },
+      { v: 2, key: { address_1: 1, zip: 1 }, name: "unique_together_fedcba9876543210", unique: true },
+    ];
     for (const [index, fields] of [
-      ["listingId_1_buyerId_1", ["listingId", "buyerId"]],
-      ["meta.a_1_first name_1_c_1", ["meta.a", "first name", "c"]],
+      ["unique_together_0123456789abcdef", ["meta.a", "first name", "c"]],
+      ["unique_together_fedcba9876543210", ["address_1", "zip"]],
     ] as const) {
       driver.answers.insertMany = async () => {
         throw new mongo.MongoBulkWriteError(

@@ -6,7 +6,7 @@
 import { MongoClient, type Sort } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openMongoStore } from "../../shared/store/mongo.js";
-import { type DocumentStore, StoreUnavailableError } from "../../shared/store/types.js";
+import { type DocumentStore, type DuplicateKeyError, StoreUnavailableError } from "../../shared/store/types.js";
 
 const uri = process.env.MONGODB_URI;
 
@@ -65,6 +65,25 @@ describe.skipIf(!uri)("mongo adapter indexes on a server (MONGODB_URI)", () => {
     await c.dropIndex(["email"]);
     await c.dropIndex(["email", "tenant"]);
     expect(await names("compound")).toContain("email_1_tenant_1");
+  });
+
+  it("a unique field named x_1_y and a group [x, y] both get their index; a bulk duplicate names the fields of either", async () => {
+    const c = store.platform().collection("clash");
+    await c.createIndex(["x_1_y"], { unique: true });
+    await c.createIndex(["x", "y"], { unique: true });
+    expect(await c.listIndexes()).toHaveLength(2);
+    await c.insertOne({ x_1_y: 1, x: 1, y: 1 });
+    const field = await c.insertMany([{ x_1_y: 1 }]).catch((e: unknown) => e);
+    const group = await c.insertMany([{ x: 1, y: 1 }]).catch((e: unknown) => e);
+    expect([(field as DuplicateKeyError).fields, (group as DuplicateKeyError).fields]).toEqual([["x_1_y"], ["x", "y"]]);
+  });
+
+  it("an index of the project's own on {a: 1, b: 1, _id: 1} is neither listed nor dropped", async () => {
+    await raw("mine").createIndex({ status: 1, createdAt: 1, _id: 1 }, { name: "my_status_by_date" });
+    const c = store.platform().collection("mine");
+    expect(await c.listIndexes()).toEqual([]);
+    await c.dropIndex(["status", "createdAt"]);
+    expect(await names("mine")).toContain("my_status_by_date");
   });
 
   it("a unique index of the database's own under the adapter's name (not partial) does the work; a non-unique one is in the way (503)", async () => {

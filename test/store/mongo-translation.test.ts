@@ -69,6 +69,7 @@ describe("mongo adapter translation (driver calls intercepted, no server)", () =
     driver.answers.deleteMany = async () => {
       throw new mongo.MongoNetworkError("connection reset");
     };
+    driver.answers.indexes = async () => [{ v: 2, key: { slug: 1 }, name: "slug_1", unique: true }];
     const error = await c.insertMany([{ a: 1 }, { a: 2 }, { a: 3 }]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DuplicateKeyError);
     expect((error as DuplicateKeyError).fields).toEqual(["slug"]);
@@ -76,11 +77,19 @@ describe("mongo adapter translation (driver calls intercepted, no server)", () =
     expect(filter.$or).toEqual([expect.objectContaining({ a: 1 })]);
   });
 
-  it("a duplicate in a batch names its field from the index name in the message, spaces and _id included", async () => {
+  it("a duplicate in a batch names the fields of the index its message names, looked up among the collection's (a name is never read back into fields)", async () => {
+    driver.answers.indexes = async () => [
+      { v: 2, key: { _id: 1 }, name: "_id_" },
+      { v: 2, key: { "first name": 1 }, name: "first name_1", unique: true },
+      { v: 2, key: { "profile.handle": 1 }, name: "profile.handle_1", unique: true },
+      { v: 2, key: { x_1_y: 1 }, name: "x_1_y_1", unique: true },
+    ];
     for (const [index, field] of [
       ["first name_1", "first name"],
       ["profile.handle_1", "profile.handle"],
       ["_id_", "_id"],
+      ["x_1_y_1", "x_1_y"], // a field's name may hold `_1_`
+      ["dropped_meanwhile_1", "unknown"],
     ]) {
       driver.answers.insertMany = async () => {
         throw new mongo.MongoBulkWriteError(

@@ -3,6 +3,7 @@ import { Query } from "mingo/query";
 import { newId } from "../../ids.js";
 import { assertDefinedFilter, assertDefinedPipeline } from "../defined-filter.js";
 import {
+  assertIndexKey,
   type Collection,
   DOCUMENT_JSON,
   type Doc,
@@ -11,8 +12,10 @@ import {
   type FindOptions,
   type IndexFields,
   type IndexSpec,
+  indexKeyName,
   type Projection,
   QueryTimeoutError,
+  quotedFields,
   type Update,
 } from "../types.js";
 import { withinBudget } from "./budget.js";
@@ -105,22 +108,12 @@ function queryTest(filter: Filter): (doc: Doc) => boolean {
  */
 const leadingMatchMs = (left: number | undefined) => (left === undefined ? undefined : Math.min(left, 1000));
 
-/** A compound index's name among the collection's: its fields joined by NUL, which no field name holds. */
-const tupleName = (fields: IndexFields) => fields.join("\0");
-
-/** Refuses an index key the store cannot name: no field, an empty field name, or one holding NUL. */
-function assertIndexFields(fields: IndexFields): void {
-  if (fields.length === 0 || fields.some((field) => field === "" || field.includes("\0"))) {
-    throw new TypeError(`Invalid index key ${JSON.stringify(fields)}`);
-  }
-}
-
 export class EmbeddedCollection implements Collection {
   private readonly docs = new Map<string, Doc>();
   /** Counts by filter, valid until the next write to this collection. */
   private readonly counts = new Map<string, number>();
   private readonly indexes = new Map<string, SortedIndex>([["_id", new SortedIndex("_id", true)]]);
-  /** Compound indexes, by `tupleName`: checked on every write, never used by the query planner. */
+  /** Compound (unique) indexes, by `indexKeyName`: checked on every write, never used by the query planner. */
   private readonly tuples = new Map<string, TupleIndex>();
   private loaded: Promise<void> | undefined;
   /** Moves on each clear(): a load that started before it must not fill the cleared collection. */
@@ -168,16 +161,16 @@ export class EmbeddedCollection implements Collection {
     for (const spec of indexes) {
       const [field] = spec.fields;
       const single = spec.fields.length === 1 && field !== undefined;
-      const index = single ? new SortedIndex(field, spec.unique) : new TupleIndex(spec.fields, spec.unique);
+      const index = single ? new SortedIndex(field, spec.unique) : new TupleIndex(spec.fields);
       const clash = index instanceof SortedIndex ? this.rebuild(index) : index.rebuild(this.docs.values());
       // Only two processes on one data directory could have stored this; the index is kept, so a
       // write to either duplicate is refused until one of them is changed or removed.
       if (clash !== undefined)
         console.error(
-          `Embedded store: unique index ${spec.fields.map((field) => `"${field}"`).join(", ")} of ${this.host.db}.${this.name} holds duplicate values (document ${clash} among them)`,
+          `Embedded store: unique index ${quotedFields(spec.fields)} of ${this.host.db}.${this.name} holds duplicate values (document ${clash} among them)`,
         );
       if (index instanceof SortedIndex) this.indexes.set(index.field, index);
-      else this.tuples.set(tupleName(index.fields), index);
+      else this.tuples.set(indexKeyName(index.fields), index);
     }
   }
 
@@ -250,7 +243,7 @@ export class EmbeddedCollection implements Collection {
       }
     }
     for (const index of this.tuples.values()) {
-      if (index.unique && index.clashes(doc._id, index.entryOf(doc))) throw new DuplicateKeyError(index.fields);
+      if (index.clashes(doc._id, index.entryOf(doc))) throw new DuplicateKeyError(index.fields);
     }
   }
 
@@ -414,9 +407,9 @@ export class EmbeddedCollection implements Collection {
   }
 
   async createIndex(fields: IndexFields, options: { unique?: boolean } = {}): Promise<void> {
-    assertIndexFields(fields);
-    await this.ready();
     const unique = options.unique === true;
+    assertIndexKey(fields, { unique });
+    await this.ready();
     const [field] = fields;
     if (fields.length === 1 && field !== undefined) {
       if (field === "_id" || this.indexes.get(field)?.unique === unique) return;
@@ -424,22 +417,22 @@ export class EmbeddedCollection implements Collection {
       if (this.rebuild(index) !== undefined) throw new DuplicateKeyError(fields);
       this.indexes.set(field, index);
     } else {
-      if (this.tuples.get(tupleName(fields))?.unique === unique) return;
-      const index = new TupleIndex([...fields], unique);
+      if (this.tuples.has(indexKeyName(fields))) return;
+      const index = new TupleIndex([...fields]);
       if (index.rebuild(this.docs.values()) !== undefined) throw new DuplicateKeyError(fields);
-      this.tuples.set(tupleName(fields), index);
+      this.tuples.set(indexKeyName(fields), index);
     }
     await this.host.write(this.name, [{ op: "createIndex", fields: [...fields], unique }]);
   }
 
   async dropIndex(fields: IndexFields): Promise<void> {
-    assertIndexFields(fields);
+    assertIndexKey(fields);
     await this.ready();
     const [field] = fields;
     const dropped =
       fields.length === 1 && field !== undefined
         ? field !== "_id" && this.indexes.delete(field)
-        : this.tuples.delete(tupleName(fields));
+        : this.tuples.delete(indexKeyName(fields));
     if (dropped) await this.host.write(this.name, [{ op: "dropIndex", fields: [...fields] }]);
   }
 
@@ -449,7 +442,7 @@ export class EmbeddedCollection implements Collection {
       ...[...this.indexes.values()]
         .filter((i) => i.field !== "_id")
         .map((i) => ({ fields: [i.field], unique: i.unique })),
-      ...[...this.tuples.values()].map((i) => ({ fields: [...i.fields], unique: i.unique })),
+      ...[...this.tuples.values()].map((i) => ({ fields: [...i.fields], unique: true })),
     ];
   }
 }

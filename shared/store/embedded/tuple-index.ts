@@ -2,20 +2,17 @@ import type { Doc } from "../types.js";
 import { indexValue } from "./sorted-index.js";
 
 /**
- * A compound index: several (dotted) fields whose values count together (`["listingId", "buyerId"]`).
- * It holds only documents that have every field, so one lacking any of them never clashes (MongoDB's
- * unique index partial on `$exists` for each field); `null` is a value like any other. It answers
- * only "is this combination taken": the query planner does not use it (a filter or sort on one of
- * its fields uses that field's own index, when it has one).
+ * A compound index, always unique (the port makes no other): several (dotted) fields whose values
+ * count together (`["listingId", "buyerId"]`). It holds only documents that have every field, so one
+ * lacking any of them never clashes (MongoDB's unique index partial on `$exists` for each field);
+ * `null` is a value like any other. It answers only "is this combination taken": the query planner
+ * does not use it (a filter or sort on one of its fields uses that field's own index, when it has one).
  */
 export class TupleIndex {
-  /** Entry → the documents holding it (more than one only in a non-unique index, or a data directory two processes wrote). */
+  /** Entry → the documents holding it (more than one only in a data directory two processes wrote). */
   private readonly holders = new Map<string, Set<string>>();
 
-  constructor(
-    readonly fields: readonly string[],
-    readonly unique: boolean,
-  ) {}
+  constructor(readonly fields: readonly string[]) {}
 
   /**
    * A document's entry: its values as JSON, so values are equal as MongoDB compares these scalars
@@ -49,13 +46,13 @@ export class TupleIndex {
     return ids !== undefined && (ids.size > 1 || !ids.has(id));
   }
 
-  /** Replaces the whole content; for a unique index, returns the id of a clashing document. */
+  /** Replaces the whole content; returns the id of a clashing document, if any. */
   rebuild(docs: Iterable<Doc>): string | undefined {
     this.holders.clear();
     let clash: string | undefined;
     for (const doc of docs) {
       const entry = this.entryOf(doc);
-      if (this.unique && clash === undefined && this.clashes(doc._id, entry)) clash = doc._id;
+      if (clash === undefined && this.clashes(doc._id, entry)) clash = doc._id;
       this.add(doc._id, entry);
     }
     return clash;
