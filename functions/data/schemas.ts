@@ -14,7 +14,7 @@ import { isPlainObject } from "../../shared/sanitize.js";
 import { type CollectionDef, definitionView, parseDefinition, urBackendModel } from "../../shared/schema/definition.js";
 import { fieldsWritten, mergeDefinition } from "../../shared/schema/merge-definition.js";
 import { isUsersCollection, parseCollectionName, USERS } from "../../shared/schema/names.js";
-import { publicDefinition } from "../../shared/schema/private-values.js";
+import { publicFields } from "../../shared/schema/private-values.js";
 import type { Collection } from "../../shared/store/types.js";
 
 /**
@@ -73,7 +73,8 @@ async function store(
 
 /** What a key may see of a definition: pk callers do not see private fields. */
 function view(entry: CollectionEntry, keyType: KeyType) {
-  const def: CollectionDef = keyType === "secret" ? entry.def : publicDefinition(entry.def);
+  const def: CollectionDef =
+    keyType === "secret" ? entry.def : { ...entry.def, fields: publicFields(entry.def.fields) };
   return {
     ...definitionView(def),
     model: urBackendModel(def.fields),

@@ -7,7 +7,7 @@
  * can say, and listing them would offer them to generated clients as writable.
  */
 import { type CollectionDef, type FieldDef, type ItemDef, SYSTEM_FIELDS } from "../schema/definition.js";
-import { createdByPrivate, publicDefault, publicGroups } from "../schema/private-values.js";
+import { createdByPrivate, publicDefault } from "../schema/private-values.js";
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -204,7 +204,7 @@ export function collectionSchemas(
       return [field.name, field.required ? value : orNull(value)];
     }),
   );
-  const groups = secret ? (def.uniqueTogether ?? []) : publicGroups(def);
+  const groups = def.uniqueTogether ?? [];
   if (groups.length === 0) return { document, insert, patch };
   const note = uniqueTogetherNote(groups);
   return { document: described(document, note), insert: described(insert, note), patch: described(patch, note) };

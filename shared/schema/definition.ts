@@ -386,15 +386,16 @@ export const definitionSchema: z.ZodType<CollectionDef> = z
 /**
  * Why a `uniqueTogether` path cannot be in a group, or undefined when it can: it must name a declared
  * field that could itself be `unique` (scalar, not inside an array; a dotted path for a field of a
- * nested object), or the owner field of a collection whose documents have owners (the server writes
- * the owner's id there, declared or not, whatever type it is declared with).
+ * nested object) and is not private, nor under a private object. The owner field of a collection
+ * whose documents have owners may be left undeclared (the server writes the owner's id there); when
+ * declared, it is checked as any other field.
  */
 function groupPathProblem(
   path: string,
   fields: readonly FieldDef[],
   ownerField: string | undefined,
 ): string | undefined {
-  if (path === ownerField) return undefined;
+  if (path === ownerField && !fields.some((field) => field.name === path)) return undefined;
   const parts = path.split(".");
   let level: readonly FieldDef[] | undefined = fields;
   for (const [i, part] of parts.entries()) {
@@ -402,6 +403,11 @@ function groupPathProblem(
     const at = parts.slice(0, i + 1).join(".");
     if (!field) {
       return `"${at}" is not a declared field: a group names declared fields (take it out of the group, or the group out, with the field)`;
+    }
+    if (field.private) {
+      // A 409 names every field of the group, and a publishable-key write of public fields would be
+      // refused through the private value stored beside them: a way to learn what it cannot read.
+      return `"${at}" is private: a group names public fields only (a duplicate names its fields to every caller)`;
     }
     if (i === parts.length - 1) {
       if (NOT_UNIQUE.has(field.type)) {
@@ -419,8 +425,9 @@ function groupPathProblem(
 
 /**
  * The `uniqueTogether` groups, checked against the fields: each path one `groupPathProblem` allows,
- * no path twice in a group, no group twice (the same fields in the same order). Problems are at
- * `uniqueTogether.<group>.<position>` (`uniqueTogether.<group>` for a repeated group).
+ * no path twice in a group, no group twice, not even in another order (`[a, b]` and `[b, a]` are one
+ * constraint, which would cost two indexes). Problems are at `uniqueTogether.<group>.<position>`
+ * (`uniqueTogether.<group>` for a repeated group).
  */
 function uniqueGroupsOf(
   groups: string[][],
@@ -440,10 +447,16 @@ function uniqueGroupsOf(
           : groupPathProblem(path, fields, ownerField);
       if (problem) issue(ctx, ["uniqueTogether", g, i], problem);
     });
-    const key = JSON.stringify(group);
+    const key = JSON.stringify([...group].sort());
     const earlier = seen.get(key);
     if (earlier === undefined) seen.set(key, g);
-    else issue(ctx, ["uniqueTogether", g], `The same group as uniqueTogether.${earlier}`);
+    else {
+      const message =
+        JSON.stringify(group) === JSON.stringify(groups[earlier])
+          ? `The same group as uniqueTogether.${earlier}`
+          : `The fields of uniqueTogether.${earlier} in another order: the same constraint (give it once)`;
+      issue(ctx, ["uniqueTogether", g], message);
+    }
   });
   return groups.map((group) => [...group]);
 }

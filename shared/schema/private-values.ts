@@ -3,7 +3,7 @@
  * write keeps of the private values it cannot see is in kept-values.ts.
  */
 import { isPlainObject } from "../sanitize.js";
-import { type CollectionDef, childFields, type FieldDef, fieldPaths, type ItemDef } from "./definition.js";
+import { childFields, type FieldDef, type ItemDef } from "./definition.js";
 
 /** Private fields as a tree: `null` = this key is private; a subtree = descend into the object (or each array element, at any depth). */
 export type PrivateTree = Map<string, PrivateTree | null>;
@@ -75,20 +75,4 @@ export function publicFields(fields: FieldDef[]): FieldDef[] {
     ...(field.items ? { items: open(field.items) } : {}),
   });
   return fields.filter((field) => !field.private).map(open);
-}
-
-/**
- * The `uniqueTogether` groups a publishable-key caller is shown: those naming no private field (nor
- * one under a private object), as a private `unique` field is not shown.
- */
-export function publicGroups(def: CollectionDef): string[][] {
-  const paths = fieldPaths(def);
-  return (def.uniqueTogether ?? []).filter((group) => group.every((path) => paths.get(path)?.private !== true));
-}
-
-/** The definition as a publishable-key caller is shown it: no private fields, nor groups naming one. */
-export function publicDefinition(def: CollectionDef): CollectionDef {
-  const { uniqueTogether, ...rest } = def;
-  const groups = publicGroups(def);
-  return { ...rest, fields: publicFields(def.fields), ...(groups.length > 0 ? { uniqueTogether: groups } : {}) };
 }
