@@ -23,8 +23,8 @@ const HEADER = "Idempotency-Key";
 const KEY_SHAPE = /^[\x21-\x7e]{1,255}$/;
 export const REPLAYED_HEADER = "idempotent-replayed";
 
-const keyProblem = (message: string) =>
-  new ApiError("DUPLICATE_VALUE", `${HEADER} ${message}`, { details: [{ path: HEADER, message }] });
+const keyProblem = (message: string, headers?: Record<string, string>) =>
+  new ApiError("DUPLICATE_VALUE", `${HEADER} ${message}`, { details: [{ path: HEADER, message }], headers });
 
 /** The request's key, checked before anything is written; undefined without one. */
 export function idempotencyKey(c: Ctx): string | undefined {
@@ -57,8 +57,13 @@ export async function earlierInsert(target: Target, ids: string[]): Promise<Doc[
   const found = await collection.find({ _id: { $in: ids } }, { projection: { _id: 1 } });
   if (found.length === 0) return undefined;
   const wanted = ids.slice(0, -1);
-  if (found.length !== wanted.length || found.some((doc) => doc._id === ids.at(-1))) {
-    throw keyProblem("was used for another insert (other documents, or some deleted since): send a new key");
+  if (found.some((doc) => doc._id === ids.at(-1))) throw keyProblem("was used for a larger batch: send a new key");
+  if (found.length !== wanted.length) {
+    // A batch going in (MongoDB inserts one document at a time), one being taken out after a failure,
+    // or one some of which were deleted since: only a later retry can tell.
+    const message =
+      "names a batch only partly stored: retry with the same key shortly; if it stays so, some of its documents were deleted since (or it was a smaller batch): send a new key";
+    throw keyProblem(message, { "retry-after": "1" });
   }
   const read = decideAccess(caller, rulesFor(def).read, "read");
   const shown = read.allowed

@@ -149,6 +149,35 @@ async function bulkWriteError(col: mongo.Collection, error: unknown): Promise<un
   return new DuplicateKeyError(key ? Object.keys(key) : ["unknown"]);
 }
 
+/** Most BSON bytes of one cleanup filter: well under MongoDB's 16 MiB for a command. */
+const CLEANUP_FILTER_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Takes out what an ordered insertMany that failed may have stored, so a batch goes in whole or not
+ * at all. Before its first failing document, each went in by this call: by `_id`. When the connection
+ * was lost, any of the batch may have gone in, and a caller's own `_id` (an Idempotency-Key's) may
+ * name a document another call stored: each is matched whole, in filters of bounded size.
+ */
+async function takeOutBatch(col: mongo.Collection, stored: mongo.Document[], error: unknown): Promise<void> {
+  const failedAt = error instanceof mongo.MongoBulkWriteError ? [error.writeErrors].flat()[0]?.index : undefined;
+  if (failedAt !== undefined) {
+    if (failedAt > 0) await col.deleteMany({ _id: { $in: stored.slice(0, failedAt).map((doc) => doc._id) } });
+    return;
+  }
+  let chunk: mongo.Document[] = [];
+  let bytes = 0;
+  for (const doc of stored) {
+    const size = mongo.BSON.calculateObjectSize(doc);
+    if (chunk.length > 0 && bytes + size > CLEANUP_FILTER_BYTES) {
+      await col.deleteMany({ $or: chunk });
+      [chunk, bytes] = [[], 0];
+    }
+    chunk.push(doc);
+    bytes += size;
+  }
+  if (chunk.length > 0) await col.deleteMany({ $or: chunk });
+}
+
 /** Maps driver errors onto the port's errors; anything else passes through unchanged. */
 function mapError(error: unknown): unknown {
   if (error instanceof mongo.MongoError && error.code === 11000) return new DuplicateKeyError(duplicateFields(error));
@@ -243,17 +272,7 @@ export async function openMongoStore(config: {
           try {
             await col().insertMany(stored, { ordered: true });
           } catch (error) {
-            // Ordered: everything before the first failing document may have gone in (all of the
-            // batch, when the connection was lost); take it out again. The failure is what is told.
-            // Each is matched whole: a caller's own `_id` (an Idempotency-Key's) may name a document
-            // an earlier call stored, which this one must not take out.
-            const failedAt =
-              error instanceof mongo.MongoBulkWriteError ? [error.writeErrors].flat()[0]?.index : undefined;
-            const maybeIn = stored.slice(0, failedAt ?? stored.length);
-            if (maybeIn.length > 0)
-              await col()
-                .deleteMany({ $or: maybeIn })
-                .catch(() => undefined);
+            await takeOutBatch(col(), stored, error).catch(() => undefined);
             throw await bulkWriteError(col(), error);
           }
           return stored.map(fromMongo);
