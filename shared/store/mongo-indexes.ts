@@ -26,7 +26,7 @@ interface Shaped {
   unique: boolean;
   /**
    * Made by the adapter: the sortable `{f: 1, _id: 1}`, or a unique key partial on `$exists` of each
-   * field. A plain key (`{f: 1}`, the shape before the pair, or the database's own) or a unique one
+   * field (a compound one under the port's name). A plain key (`{f: 1}`, the shape before the pair, or the database's own) or a unique one
    * that is not partial (the database's own, in a project's own MongoDB) is never dropped as the port's.
    */
   ours: boolean;
@@ -75,7 +75,11 @@ async function shapedIndexes(col: mongo.Collection): Promise<Shaped[]> {
     if (!shape) return [];
     const unique = index.unique === true;
     const partialOnExists = sameKey(index.partialFilterExpression ?? {}, havingAll(shape.fields));
-    return [{ name: index.name as string, ...shape, unique, ours: shape.sortable || (unique && partialOnExists) }];
+    // A compound key is the port's only under the port's name: compound keys have no older shape of
+    // the adapter's, so any other is the database's own, even unique and partial on $exists.
+    const named = shape.fields.length === 1 || index.name === nameOf(shape.fields, false);
+    const ours = shape.sortable || (unique && partialOnExists && named);
+    return [{ name: index.name as string, ...shape, unique, ours }];
   });
 }
 

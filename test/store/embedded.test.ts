@@ -256,6 +256,17 @@ describe("a data directory written before compound index keys", () => {
     await expect(again.updateOne({ _id: "b" }, { $set: { email: "x" } })).rejects.toThrow('unique field "email"');
     expect(await again.insertOne({ profile: { handle: "h" } })).toMatchObject({ profile: { handle: "h" } });
     await reopened.close();
+
+    // Read as that release read its rows (TEXT, which @libsql/client ends at a NUL), the compound key
+    // is "": an index on no field, refusing nothing, not a unique index on its first field, `age`.
+    const client2 = createClient({ url: `file:${join(dataDir, "edgeback.db")}` });
+    const rows = (await client2.execute("SELECT field, is_unique FROM indexes WHERE coll = 'people'")).rows;
+    client2.close();
+    expect(rows.map((row) => [String(row.field), Number(row.is_unique)]).sort()).toEqual([
+      ["", 1],
+      ["age", 0],
+      ["email", 1],
+    ]);
   });
 });
 

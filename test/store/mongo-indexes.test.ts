@@ -6,6 +6,7 @@
 import * as mongo from "mongodb";
 import { beforeAll, describe, expect, it } from "vitest";
 import { syncIndexes } from "../../shared/collection-indexes.js";
+import { sha256Hex } from "../../shared/crypto.js";
 import { parseDefinition } from "../../shared/schema/definition.js";
 import { type Collection, DuplicateKeyError, StoreUnavailableError } from "../../shared/store/types.js";
 import { interceptDriver } from "./mongo-intercept.js";
@@ -17,6 +18,8 @@ beforeAll(() => {
   c = driver.store.platform().collection("things");
 });
 const ID_INDEX = { v: 2, key: { _id: 1 }, name: "_id_" };
+/** The port's name of the group [listingId, buyerId]. */
+const GROUP_NAME = `unique_together_${sha256Hex(JSON.stringify(["listingId", "buyerId"])).slice(0, 16)}`;
 
 describe("mongo adapter indexes (driver calls intercepted, no server)", () => {
   it("an index on other keys (descending, text, _id inside) is not taken for a port index, nor dropped; a unique compound one of the database's own is listed, never dropped", async () => {
@@ -75,13 +78,29 @@ describe("mongo adapter indexes (driver calls intercepted, no server)", () => {
     expect(sent("dropIndex")).toEqual([]);
   });
 
+  it("a project's own unique compound index partial on $exists, under a name of its own, is not dropped by index sync", async () => {
+    driver.answers.indexes = async () => [
+      ID_INDEX,
+      { v: 2, key: { createdAt: 1, _id: 1 }, name: "createdAt_1__id_1" },
+      {
+        v: 2,
+        key: { tenant: 1, email: 1 },
+        name: "tenant_email_unique",
+        unique: true,
+        partialFilterExpression: { tenant: { $exists: true }, email: { $exists: true } },
+      },
+    ];
+    await syncIndexes(c, parseDefinition({ name: "things", fields: [{ name: "status", type: "string" }] }));
+    expect(sent("dropIndex")).toEqual([]);
+  });
+
   it("a compound port index is listed with its fields in order and dropped alone, not the single-field ones it starts with", async () => {
     driver.answers.indexes = async () => [
       ID_INDEX,
       {
         v: 2,
         key: { listingId: 1, buyerId: 1 },
-        name: "unique_together_0123456789abcdef",
+        name: GROUP_NAME,
         unique: true,
         partialFilterExpression: { listingId: { $exists: true }, buyerId: { $exists: true } },
       },
@@ -95,7 +114,7 @@ describe("mongo adapter indexes (driver calls intercepted, no server)", () => {
     ]);
     await c.dropIndex(["listingId", "buyerId"]);
     await c.dropIndex(["buyerId", "listingId"]); // the database's own (not partial): kept
-    expect(sent("dropIndex")).toEqual([["unique_together_0123456789abcdef"]]);
+    expect(sent("dropIndex")).toEqual([[GROUP_NAME]]);
   });
 
   it("a duplicate on a compound index names its fields: from keyPattern, or from the key of the index a bulk error names", async () => {

@@ -2,7 +2,7 @@ import { constants } from "node:fs";
 import { access, mkdir, readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { InStatement, InValue } from "@libsql/client";
-import { indexKeyName, StoreUnavailableError } from "../types.js";
+import { type IndexFields, indexKeyName, StoreUnavailableError } from "../types.js";
 import type { Persistence, StoredWrite } from "./write-ops.js";
 
 /**
@@ -29,12 +29,15 @@ CREATE TABLE IF NOT EXISTS indexes (db TEXT NOT NULL, coll TEXT NOT NULL, field 
 `;
 
 /**
- * An index's row names its key in the `field` column: `indexKeyName`, the fields joined by NUL. A
- * single-field index's row holds that field alone, as every row did before compound keys, so a data
- * directory written then loads unchanged. It is read as a BLOB: @libsql/client ends a TEXT value it
- * reads at its first NUL.
+ * An index's row names its key in the `field` column. A single-field index's row holds that field
+ * alone, as every row did before compound keys, so a data directory written then loads unchanged. A
+ * compound key is a NUL, then its fields joined by NUL (`indexKeyName`): read as a BLOB here, since
+ * @libsql/client ends a TEXT value it reads at its first NUL, while a release from before compound
+ * keys, rolled back to, reads it as "" (an index on no field, which refuses nothing) rather than as a
+ * unique index on the group's first field.
  */
-const keyFields = (column: ArrayBuffer) => new TextDecoder().decode(column).split("\0");
+const storedKey = (fields: IndexFields) => (fields.length > 1 ? `\0${indexKeyName(fields)}` : indexKeyName(fields));
+const keyFields = (column: ArrayBuffer) => new TextDecoder().decode(column).replace(/^\0/, "").split("\0");
 
 /** Rows per multi-row statement (4 values each, far below SQLite's limit on bound values). */
 const MAX_ROWS = 500;
@@ -114,11 +117,11 @@ function batchStatements(writes: readonly StoredWrite[], registered: Set<string>
           op.op === "createIndex"
             ? {
                 sql: "INSERT INTO indexes (db, coll, field, is_unique) VALUES (?, ?, ?, ?) ON CONFLICT (db, coll, field) DO UPDATE SET is_unique = excluded.is_unique",
-                args: [db, coll, indexKeyName(op.fields), op.unique ? 1 : 0],
+                args: [db, coll, storedKey(op.fields), op.unique ? 1 : 0],
               }
             : {
                 sql: "DELETE FROM indexes WHERE db = ? AND coll = ? AND field = ?",
-                args: [db, coll, indexKeyName(op.fields)],
+                args: [db, coll, storedKey(op.fields)],
               },
         );
       }
