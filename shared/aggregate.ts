@@ -1,9 +1,10 @@
 import { ApiError } from "./errors.js";
 import { regexProblem } from "./query/regex.js";
 import { isPlainObject } from "./sanitize.js";
+import type { CollectionDef } from "./schema/definition.js";
 
 /** Stages an aggregation may use (API.md §5): no joins, no writes, no JavaScript. */
-const ALLOWED_STAGES = new Set([
+export const ALLOWED_STAGES: ReadonlySet<string> = new Set([
   "$match",
   "$group",
   "$sort",
@@ -43,6 +44,13 @@ const namesPrototype = (path: string) => path.split(".").some((segment) => PROTO
  * `$$CLUSTER_TIME`, ...); user variables (`$let`, `$map`, ...) start with a lowercase letter.
  */
 const SYSTEM_VARIABLES = new Set(["ROOT", "CURRENT", "REMOVE", "NOW"]);
+
+/**
+ * Whether publishable keys may aggregate a collection: its definition's `aggregate.publishable` when
+ * set, else the project setting `data.publishableAggregate` (`projectAllows`, default false).
+ */
+export const publishableAggregates = (def: Pick<CollectionDef, "aggregate">, projectAllows: boolean): boolean =>
+  def.aggregate ? def.aggregate.publishable : projectAllows;
 
 export const MAX_STAGES = 20;
 /** Every aggregation's output is cut at this many items. */

@@ -132,6 +132,27 @@ describe("the document", () => {
     expect(await openApiProblems((await call(env.app, "GET", OPENAPI, { key: env.project.pk })).json)).toBe("");
   });
 
+  it("lists /aggregate where the key may aggregate: the sk always, the pk where the definition or project allows it", async () => {
+    await env.defineCollection(notes);
+    await env.defineCollection({ ...posts, aggregate: { publishable: true } });
+    const paths = async (key: string) => Object.keys((await call(env.app, "GET", OPENAPI, { key })).json.paths);
+    expect((await paths(env.project.sk)).filter((path) => path.endsWith("/aggregate"))).toEqual([
+      "/api/data/notes/aggregate",
+      "/api/data/posts/aggregate",
+    ]);
+    expect((await paths(env.project.pk)).filter((path) => path.endsWith("/aggregate"))).toEqual([
+      "/api/data/posts/aggregate",
+    ]);
+    const doc = (await env.pk("GET", OPENAPI)).json;
+    expect(await openApiProblems(doc)).toBe("");
+    const answered = await env.pk("POST", "/api/data/posts/aggregate", { body: { pipeline: [{ $count: "n" }] } });
+    expect(answered.status).toBe(200);
+    expect(answerChecker(doc)("/api/data/posts/aggregate", "post", 200, answered.json)).toBeNull();
+    // The project's setting decides where a definition does not, and the kept document follows it.
+    await env.deps.projects.update(env.project.id, { settings: { data: { publishableAggregate: true } } });
+    expect((await paths(env.project.pk)).filter((path) => path.endsWith("/aggregate"))).toHaveLength(2);
+  });
+
   it("serves from the origin the request came to", async () => {
     const res = await env.app.request(`https://api.example.com${OPENAPI}`, {
       headers: { "x-api-key": env.project.pk },

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { AGGREGATE_TIME_MS, MAX_AGGREGATE_BYTES, vetPipeline } from "../../shared/aggregate.js";
+import { AGGREGATE_TIME_MS, MAX_AGGREGATE_BYTES, publishableAggregates, vetPipeline } from "../../shared/aggregate.js";
 import type { AppEnv } from "../../shared/app.js";
 import type { Deps } from "../../shared/deps.js";
 import { ApiError } from "../../shared/errors.js";
@@ -12,12 +12,8 @@ import type { CollectionDef } from "../../shared/schema/definition.js";
 import { type Doc, ResultTooLargeError, StoreUnavailableError } from "../../shared/store/types.js";
 import { queryContext, resolveTarget } from "./target.js";
 
-/**
- * Whether publishable keys may aggregate a collection: its definition's `aggregate.publishable`
- * when set, else the project setting `data.publishableAggregate` (default false).
- */
-function publishableAggregate(project: ResolvedProject, def: CollectionDef): boolean {
-  if (def.aggregate) return def.aggregate.publishable;
+/** The project setting `data.publishableAggregate` (default false). */
+export function projectAllowsAggregates(project: ResolvedProject): boolean {
   const data = project.settings.data;
   return isPlainObject(data) && data.publishableAggregate === true;
 }
@@ -34,7 +30,7 @@ export function aggregateRoutes(deps: Deps): Hono<AppEnv> {
 
   routes.post("/:collection/aggregate", async (c) => {
     const { def, caller, collection, isSecretKey, present } = await resolveTarget(deps, c);
-    if (!isSecretKey && !publishableAggregate(c.get("principal").project, def)) {
+    if (!isSecretKey && !publishableAggregates(def, projectAllowsAggregates(c.get("principal").project))) {
       throw new ApiError("READ_BLOCKED", publishableAggregateOff(def));
     }
     const ownerId = authorize(caller, def, "list");

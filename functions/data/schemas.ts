@@ -16,6 +16,7 @@ import { fieldsWritten, mergeDefinition } from "../../shared/schema/merge-defini
 import { isUsersCollection, parseCollectionName, USERS } from "../../shared/schema/names.js";
 import { publicFields } from "../../shared/schema/private-values.js";
 import type { Collection } from "../../shared/store/types.js";
+import { projectAllowsAggregates } from "./aggregate.js";
 
 /**
  * `users` exists in every project (API.md §4): until its profile fields are defined it stands as an
@@ -133,6 +134,7 @@ export function schemaRoutes(deps: Deps): Hono<AppEnv> {
       projectName: project.name,
       secret: keyType === "secret",
       auth: { passwordMinLength, requireEmailVerification },
+      publishableAggregate: projectAllowsAggregates(project),
     };
     // Everything the document is built from: the definitions by their revisions. Not the base URL,
     // which (without PUBLIC_URL) comes from the request's Host: any caller could make every request

@@ -1,4 +1,5 @@
 /** The data API of one collection (API.md §5) as OpenAPI paths: list, insert, bulk, and one document's routes. */
+import { ALLOWED_STAGES, MAX_STAGES } from "../aggregate.js";
 import { MAX_BULK } from "../documents.js";
 import { DEFAULT_LIMIT, MAX_LIMIT } from "../query/paging.js";
 import { RESERVED_PARAMS } from "../query/params-filter.js";
@@ -116,8 +117,29 @@ function listAnswer(document: JsonSchema): JsonSchema {
   return { anyOf: [page, count] };
 }
 
-/** The paths of one collection, for a secret or a publishable key. */
-export function collectionPaths(def: CollectionDef, secret: boolean): Record<string, unknown> {
+/** `POST /aggregate` (API.md §5), where the key may aggregate the collection. */
+function aggregatePath(def: CollectionDef, operationId: string) {
+  const stage = { type: "object", description: `One stage: ${[...ALLOWED_STAGES].join(", ")}` };
+  const pipeline = { type: "array", items: stage, maxItems: MAX_STAGES };
+  return {
+    post: {
+      tags: [def.name],
+      operationId,
+      summary: `Aggregate ${def.name} (the read rules apply first)`,
+      requestBody: jsonBody({
+        anyOf: [{ type: "object", properties: { pipeline }, required: ["pipeline"] }, pipeline],
+      }),
+      responses: jsonResponses(200, "The pipeline's output", {
+        type: "object",
+        properties: { items: { type: "array", items: { type: "object" } } },
+        required: ["items"],
+      }),
+    },
+  };
+}
+
+/** The paths of one collection, for a secret or a publishable key (`aggregates`: the key may aggregate it). */
+export function collectionPaths(def: CollectionDef, secret: boolean, aggregates: boolean): Record<string, unknown> {
   const names = collectionComponents(def.name);
   const document = schemaRef(names.document);
   const tags = [def.name];
@@ -157,6 +179,7 @@ export function collectionPaths(def: CollectionDef, secret: boolean): Record<str
         }),
       },
     },
+    ...(aggregates ? { [`${base}/aggregate`]: aggregatePath(def, `data.${def.name}.aggregate`) } : {}),
     [`${base}/{id}`]: {
       parameters: [idParameter],
       get: {

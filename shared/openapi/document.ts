@@ -3,6 +3,7 @@
  * data routes and schemas, and the fixed auth and storage routes. Pure: definitions in, document
  * out, so it is tested without a server.
  */
+import { publishableAggregates } from "../aggregate.js";
 import type { CollectionDef } from "../schema/definition.js";
 import { implicitDefinition, isUsersCollection, USERS } from "../schema/names.js";
 import { AUTH_TAG, type AuthShape, authPaths, SESSION_SCHEMA, sessionSchema, userSchema } from "./auth-paths.js";
@@ -21,6 +22,8 @@ export interface OpenApiInput {
   /** Every collection the key sees (`users` among them, for the account's profile fields). */
   collections: readonly CollectionDef[];
   auth: AuthShape;
+  /** The project setting `data.publishableAggregate`: whether a pk may aggregate where a definition does not say. */
+  publishableAggregate: boolean;
 }
 
 /** The project's OpenAPI 3.1 document. */
@@ -41,7 +44,8 @@ export function openApiDocument(input: OpenApiInput): Record<string, unknown> {
     const names = collectionComponents(def.name);
     const { document, insert, patch } = collectionSchemas(def, secret);
     Object.assign(schemas, { [names.document]: document, [names.insert]: insert, [names.patch]: patch });
-    Object.assign(paths, collectionPaths(def, secret));
+    const aggregates = secret || publishableAggregates(def, input.publishableAggregate);
+    Object.assign(paths, collectionPaths(def, secret, aggregates));
   }
   Object.assign(paths, authPaths(users, secret, input.auth), storagePaths());
   return {
