@@ -2,7 +2,7 @@ import { MAX_BULK } from "../../shared/documents.js";
 import { ApiError, type ErrorDetail } from "../../shared/errors.js";
 import { budgetSpent } from "../../shared/schema/problem-budget.js";
 import { withinBudgets } from "../../shared/schema/validator.js";
-import { type Collection, DuplicateKeyError } from "../../shared/store/types.js";
+import { DuplicateKeyError } from "../../shared/store/types.js";
 import { duplicateDetails, duplicateMessage } from "./duplicate.js";
 
 type Prepared = Record<string, unknown>;
@@ -48,40 +48,14 @@ export function prepareBulk(body: unknown, prepare: (item: unknown) => Prepared)
   return docs;
 }
 
-const valueAt = (doc: Prepared, path: string): unknown =>
-  path.split(".").reduce<unknown>((value, key) => {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
-    return Object.hasOwn(value, key) ? (value as Prepared)[key] : undefined;
-  }, doc);
-
 /**
- * A unique index refused a bulk insert (nothing was stored): 409 DUPLICATE_VALUE naming the item —
- * the later of two items holding the same values in the batch, or the first item that clashes with
- * a stored document. An item lacking any field of the index never clashes.
+ * A unique index refused a bulk insert (nothing was stored): 409 DUPLICATE_VALUE naming the item the
+ * store refused — the later of two items holding the same values in the batch, or the first item
+ * that clashes with a stored document.
  */
-export async function bulkDuplicate(error: unknown, docs: Prepared[], collection: Collection): Promise<never> {
+export function bulkDuplicate(error: unknown): never {
   if (!(error instanceof DuplicateKeyError)) throw error;
-  const { fields } = error;
-  const tuples = docs.map((doc) => {
-    const values = fields.map((field) => valueAt(doc, field));
-    return values.includes(undefined) ? undefined : values;
-  });
-  const seen = new Set<string>();
-  let index = tuples.findIndex((tuple) => {
-    if (tuple === undefined) return false;
-    const key = JSON.stringify(tuple);
-    if (seen.has(key)) return true;
-    seen.add(key);
-    return false;
-  });
-  if (index < 0) {
-    const present = tuples.filter((tuple) => tuple !== undefined);
-    const equal = (tuple: unknown[]) => Object.fromEntries(fields.map((field, i) => [field, tuple[i]]));
-    const clash = present.length > 0 ? await collection.findOne({ $or: present.map(equal) }) : null;
-    const held = clash ? JSON.stringify(fields.map((field) => valueAt(clash, field))) : undefined;
-    index = held === undefined ? -1 : tuples.findIndex((tuple) => JSON.stringify(tuple) === held);
-  }
-  throw new ApiError("DUPLICATE_VALUE", `${duplicateMessage(fields)}; nothing was inserted`, {
-    details: duplicateDetails(fields, index < 0 ? undefined : index),
+  throw new ApiError("DUPLICATE_VALUE", `${duplicateMessage(error.fields)}; nothing was inserted`, {
+    details: duplicateDetails(error.fields, error.index),
   });
 }

@@ -125,7 +125,7 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
           await release();
           throw error;
         });
-      }).catch((error) => bulkDuplicate(error, docs, target.collection));
+      }).catch(bulkDuplicate);
       if (!replayed) written(c, inserted.length);
       return ok(c, { insertedCount: inserted.length, items: inserted.map(target.present) }, 201);
     } finally {

@@ -146,7 +146,8 @@ async function bulkWriteError(col: mongo.Collection, error: unknown): Promise<un
   const name = / index: (.+?) dup key: /.exec(error.message)?.[1];
   const indexes = name === undefined ? [] : await col.indexes().catch(() => []);
   const key = indexes.find((index) => index.name === name)?.key;
-  return new DuplicateKeyError(key ? Object.keys(key) : ["unknown"]);
+  const index = [error.writeErrors].flat()[0]?.index;
+  return new DuplicateKeyError(key ? Object.keys(key) : ["unknown"], index);
 }
 
 /** Most BSON bytes of one cleanup filter: well under MongoDB's 16 MiB for a command. */

@@ -162,7 +162,11 @@ export interface DocumentStore {
 
 /** Thrown by every adapter when a unique index rejects a write; `fields` is the index's key. */
 export class DuplicateKeyError extends Error {
-  constructor(readonly fields: IndexFields) {
+  constructor(
+    readonly fields: IndexFields,
+    /** In an insertMany, the position of the document refused (the later of two equal ones in the batch). */
+    readonly index?: number,
+  ) {
     super(`Duplicate value for ${uniqueIndexName(fields)}`);
     this.name = "DuplicateKeyError";
   }

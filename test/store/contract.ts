@@ -684,6 +684,20 @@ export function storeContract(
         expect((await c.find({}, { sort: { email: 1 } })).map((d) => d.email)).toEqual(["a@x", "b@x", "c@x"]);
       });
 
+      it("an insertMany refused by a unique index names the document refused: the later of two equal ones, or one equal to a stored one", async () => {
+        const c = things();
+        await c.createIndex(["email"], { unique: true });
+        await c.insertOne({ email: "taken" });
+        const refused = async (docs: Array<Record<string, unknown>>) => {
+          const error = await c.insertMany(docs).catch((e: unknown) => e);
+          expect(error).toBeInstanceOf(DuplicateKeyError);
+          return (error as DuplicateKeyError).index;
+        };
+        expect(await refused([{ email: "a" }, { n: 1 }, { email: "b" }, { email: "a" }])).toBe(3);
+        expect(await refused([{ email: "a" }, { email: "taken" }, { email: "taken" }])).toBe(1);
+        expect(await c.count()).toBe(1);
+      });
+
       it("documents lacking the unique field never collide", async () => {
         const c = things();
         await c.insertMany([{ n: 1 }, { n: 2 }]);

@@ -88,6 +88,7 @@ describe("mongo adapter translation (driver calls intercepted, no server)", () =
     const error = await c.insertMany([{ a: 1 }, { a: 2 }, { a: 3 }]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DuplicateKeyError);
     expect((error as DuplicateKeyError).fields).toEqual(["slug"]);
+    expect((error as DuplicateKeyError).index).toBe(1);
     // Before the failing document each went in by this call: taken out by `_id`.
     const [[filter]] = sent("deleteMany") as [[{ _id: { $in: mongo.ObjectId[] } }]];
     expect(filter._id.$in).toHaveLength(1);

@@ -331,7 +331,7 @@ export class EmbeddedCollection implements Collection {
       }
     } catch (error) {
       for (const doc of attached) this.detach(doc);
-      throw error;
+      throw error instanceof DuplicateKeyError ? new DuplicateKeyError(error.fields, attached.length) : error;
     }
     await this.host.write(
       this.name,
