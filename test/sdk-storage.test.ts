@@ -54,6 +54,18 @@ describe("@urbackend/sdk storage module", () => {
     expect((await fetch(uploaded.url, { headers: { "x-api-key": keys.secret }, redirect: "manual" })).status).toBe(404);
   });
 
+  it("uploads an empty text file (as POST /upload takes one) and reads it back empty", async () => {
+    const { storage } = urBackend({ apiKey: keys.secret, baseUrl });
+    const uploaded = (await storage.upload(new Blob([], { type: "text/plain" }), "empty.txt")) as unknown as {
+      path: string;
+      url: string;
+      size: number;
+    };
+    expect(uploaded.size).toBe(0);
+    const read = await fetch(uploaded.url, { headers: { "x-api-key": keys.secret } });
+    expect([read.status, await read.text()]).toEqual([200, ""]);
+  });
+
   it("a signed-in end user uploads with the publishable key into their own folder", async () => {
     const userId = "c".repeat(24);
     const client = urBackend({ apiKey: keys.publishable, baseUrl });

@@ -13,7 +13,8 @@ export const directUploadBody = z.object({
     .min(1)
     .max(255)
     .regex(/^[\x20-\x7e]+$/, "must be a header value: visible ASCII characters and spaces"),
-  size: z.number().int().positive(),
+  // 0 too: an empty text or CSV export is a file (POST /upload takes one; a type with a signature refuses it, 415).
+  size: z.number().int().nonnegative(),
   folder: z.string().max(200).optional(),
 });
 

@@ -141,7 +141,7 @@ function judgePresign(m: Model, r: Real, op: OpOf<"presign">, res: Res) {
   const what = `${op.route} ${op.caller} ${JSON.stringify(op.content)} size=${op.size} folder=${op.folder}`;
   const refused = writerRefusal(op.caller);
   if (refused) return verdict(r, res, refused, what);
-  if (op.size <= 0) return verdict(r, res, E(400, "VALIDATION_FAILED"), what);
+  if (op.size < 0) return verdict(r, res, E(400, "VALIDATION_FAILED"), what);
   const admitted = admitWrite(m, op, op.size);
   if (admitted.refusal) return verdict(r, res, admitted.refusal, what);
   const { project, type, quota, base, name } = admitted;
