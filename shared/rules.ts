@@ -1,6 +1,13 @@
 import { ApiError, authRequired, type ErrorCode } from "./errors.js";
+import { isId } from "./ids.js";
 import type { KeyType } from "./principal.js";
-import { type AccessRule, type CollectionDef, type Operation, SYSTEM_FIELDS } from "./schema/definition.js";
+import {
+  type AccessRule,
+  type CollectionDef,
+  type Operation,
+  ownerIsList,
+  SYSTEM_FIELDS,
+} from "./schema/definition.js";
 
 /**
  * Access rules (API.md §4.2) as pure decisions. `rls` sets the defaults, `permissions` overrides
@@ -61,7 +68,11 @@ export function authorize(
   return decision.ownerId;
 }
 
-/** The store filter that confines an allowed operation to the owner's documents ({} when unconfined). */
+/**
+ * The store filter that confines an allowed operation to the owner's documents ({} when unconfined).
+ * On a member list (an owner field declared `array`) the same equality matches a list holding the
+ * id, on MongoDB and mingo alike: the user owns every document whose list names them.
+ */
 export function ownerFilter(def: Pick<CollectionDef, "rls">, ownerId: string | null): Record<string, unknown> {
   return ownerId === null ? {} : { [def.rls.ownerField]: ownerId };
 }
@@ -88,17 +99,24 @@ export function ownsDocuments(def: Pick<CollectionDef, "rls" | "permissions">): 
   return def.rls.enabled || Object.values(def.permissions).includes("owner");
 }
 
+/** Whether a stored owner value makes `userId` an owner: the value itself, or an element of a member list. */
+export function ownedBy(value: unknown, userId: string): boolean {
+  return value === userId || (Array.isArray(value) && value.includes(userId));
+}
+
 /**
  * The body a publishable-key caller may insert into a collection whose documents have owners: an
  * end user's id fills an absent owner field, and a body naming anyone else is refused
  * (OWNER_MISMATCH); a guest, who is no one, may name no owner at all (OWNER_MISMATCH); with `_id`
  * as the owner field every end-user insert is refused (INSERT_DENIED). A body names no owner when
  * it leaves the field out, sets it to null ("no value") or the field is a system field (`_id`,
- * `createdBy`: never taken from a body; the server sets `createdBy`). Secret-key inserts skip this.
+ * `createdBy`: never taken from a body; the server sets `createdBy`). On a member list the caller
+ * stands for the list `[id]`, and a list the body names is checked by `checkedMembers`.
+ * Secret-key inserts skip this.
  */
 export function ownedInsert(
   body: Record<string, unknown>,
-  def: Pick<CollectionDef, "rls" | "permissions">,
+  def: Pick<CollectionDef, "rls" | "permissions" | "fields">,
   userId: string | null,
 ): Record<string, unknown> {
   if (!ownsDocuments(def)) return body;
@@ -111,14 +129,42 @@ export function ownedInsert(
   }
   if (field === "_id") throw new ApiError("INSERT_DENIED");
   if (system) return body;
-  if (!named) return { ...body, [field]: userId };
-  if (body[field] !== userId) throw new ApiError("OWNER_MISMATCH");
+  const list = ownerIsList(def);
+  if (!named) return { ...body, [field]: list ? [userId] : userId };
+  if (list) checkedMembers(field, body[field], userId);
+  else if (body[field] !== userId) throw new ApiError("OWNER_MISMATCH");
   return body;
+}
+
+const notMembers = (field: string, message: string) =>
+  new ApiError("VALIDATION_FAILED", undefined, { details: [{ path: field, message }] });
+
+/**
+ * A member list an end user's insert names: a list (else 400) that holds the caller (else 403
+ * OWNER_MISMATCH: no one creates a document only others own), of user ids (24-hex, lower case), each
+ * once (else 400: a repeated id would count twice toward the list's length, and a server removing a
+ * member would have to find every copy). Its length is the definition's to check (maxLength).
+ */
+function checkedMembers(field: string, value: unknown, userId: string): void {
+  if (!Array.isArray(value)) throw notMembers(field, "Expected a list of user ids (the members)");
+  if (!value.includes(userId)) throw new ApiError("OWNER_MISMATCH");
+  const at = value.findIndex((member, i) => !isId(member) || value.indexOf(member) !== i);
+  if (at === -1) return;
+  const message = isId(value[at]) ? "Each member is named once" : "Expected a user id (24 lower-case hex characters)";
+  throw notMembers(`${field}.${at}`, message);
+}
+
+/** Whether two owner values are the same: equal ids, or member lists holding the same ids in the same order. */
+function sameOwner(a: unknown, b: unknown): boolean {
+  if (!Array.isArray(a) || !Array.isArray(b)) return a === b;
+  return a.length === b.length && a.every((member, i) => member === b[i]);
 }
 
 /**
  * Refuses an end-user update that would change (or drop) the owner field. An owner field that is
- * a system field (`_id`, `createdBy`) is never taken from a body, so it cannot change.
+ * a system field (`_id`, `createdBy`) is never taken from a body, so it cannot change. A member list
+ * is compared by value: sent back as stored it passes; any change (a member added, removed or
+ * moved) is the secret key's to make.
  */
 export function assertOwnerKept(
   current: Record<string, unknown>,
@@ -127,5 +173,5 @@ export function assertOwnerKept(
 ): void {
   const field = def.rls.ownerField;
   if (!ownsDocuments(def) || SYSTEM_FIELDS.includes(field)) return;
-  if (next[field] !== current[field]) throw new ApiError("OWNER_IMMUTABLE");
+  if (!sameOwner(next[field], current[field])) throw new ApiError("OWNER_IMMUTABLE");
 }

@@ -5,6 +5,7 @@ import {
   authorize,
   type Caller,
   decideAccess,
+  ownedBy,
   ownedInsert,
   ownerFilter,
   ownsDocuments,
@@ -13,11 +14,12 @@ import {
 import type { AccessRule, CollectionDef, Operation } from "../shared/schema/definition.js";
 import { thrown } from "./helpers.js";
 
-type RuleDef = Pick<CollectionDef, "rls" | "permissions">;
+type RuleDef = Pick<CollectionDef, "rls" | "permissions" | "fields">;
 
 const def = (rls: Partial<CollectionDef["rls"]> = {}, permissions: CollectionDef["permissions"] = {}): RuleDef => ({
   rls: { enabled: false, mode: "public-read", ownerField: "userId", ...rls },
   permissions,
+  fields: [],
 });
 
 const OPS: Operation[] = ["list", "read", "create", "update", "delete"];
@@ -258,5 +260,69 @@ describe("assertOwnerKept", () => {
     const byCreator = def({ enabled: true, ownerField: "createdBy" });
     expect(() => assertOwnerKept({ _id: ALICE }, {}, byId)).not.toThrow();
     expect(() => assertOwnerKept({ createdBy: ALICE }, { title: "x" }, byCreator)).not.toThrow();
+  });
+});
+
+describe("member lists (an owner field declared array)", () => {
+  const CAROL = "c".repeat(24);
+  const channels: RuleDef = {
+    ...def({ enabled: true, mode: "private", ownerField: "members" }),
+    fields: [{ name: "members", type: "array", items: { type: "string" } }],
+  };
+
+  it("an insert without the list names its creator alone", () => {
+    expect(ownedInsert({ title: "x" }, channels, ALICE)).toEqual({ title: "x", members: [ALICE] });
+    expect(ownedInsert({ members: null }, channels, ALICE)).toEqual({ members: [ALICE] });
+  });
+
+  it("keeps a list that holds the creator, others too", () => {
+    const body = { members: [BOB, ALICE, CAROL] };
+    expect(ownedInsert(body, channels, ALICE)).toBe(body);
+  });
+
+  it("refuses a list without the creator (403) and one that is not a list of distinct ids (400)", () => {
+    expect(thrown(() => ownedInsert({ members: [BOB] }, channels, ALICE)).code).toBe("OWNER_MISMATCH");
+    expect(thrown(() => ownedInsert({ members: [] }, channels, ALICE)).code).toBe("OWNER_MISMATCH");
+    for (const members of [ALICE, { 0: ALICE }]) {
+      expect(thrown(() => ownedInsert({ members }, channels, ALICE))).toMatchObject({
+        code: "VALIDATION_FAILED",
+        details: [{ path: "members" }],
+      });
+    }
+    for (const [members, at] of [
+      [[ALICE, "nope"], "members.1"],
+      [[ALICE, BOB.toUpperCase()], "members.1"],
+      [[ALICE, 7], "members.1"],
+      [[BOB, ALICE, BOB], "members.2"],
+    ] as const) {
+      expect(thrown(() => ownedInsert({ members }, channels, ALICE))).toMatchObject({
+        code: "VALIDATION_FAILED",
+        details: [{ path: at }],
+      });
+    }
+  });
+
+  it("lets a guest name no member at all", () => {
+    const guests: RuleDef = { ...channels, permissions: { create: "guest" } };
+    expect(ownedInsert({ title: "x" }, guests, null)).toEqual({ title: "x" });
+    expect(thrown(() => ownedInsert({ members: [BOB] }, guests, null)).code).toBe("OWNER_MISMATCH");
+  });
+
+  it("an update keeps the list by value: the same list passes, any change is refused", () => {
+    expect(() => assertOwnerKept({ members: [ALICE, BOB] }, { members: [ALICE, BOB] }, channels)).not.toThrow();
+    for (const members of [[ALICE], [ALICE, BOB, CAROL], [BOB, ALICE], [], null, ALICE]) {
+      expect(thrown(() => assertOwnerKept({ members: [ALICE, BOB] }, { members }, channels)).code).toBe(
+        "OWNER_IMMUTABLE",
+      );
+    }
+    expect(thrown(() => assertOwnerKept({ members: [ALICE] }, {}, channels)).code).toBe("OWNER_IMMUTABLE");
+  });
+
+  it("ownedBy: the id itself or an element of the list", () => {
+    expect(ownedBy(ALICE, ALICE)).toBe(true);
+    expect(ownedBy([BOB, ALICE], ALICE)).toBe(true);
+    expect(ownedBy([BOB], ALICE)).toBe(false);
+    expect(ownedBy(BOB, ALICE)).toBe(false);
+    expect(ownedBy(undefined, ALICE)).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 import type { Deps } from "../../shared/deps.js";
 import { etagMatches, etagOf } from "../../shared/documents.js";
 import { ApiError } from "../../shared/errors.js";
-import { decideAccess, ownerFilter, readFilter, rulesFor } from "../../shared/rules.js";
+import { decideAccess, ownedBy, ownerFilter, readFilter, rulesFor } from "../../shared/rules.js";
 import type { Doc, Filter } from "../../shared/store/types.js";
 import { and, type Ctx, documentId, type Target } from "./target.js";
 
@@ -56,7 +56,7 @@ export async function writeAddressed<T>(
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const current = await collection.findOne(and({ _id: id }, visible));
     if (!current) throw new ApiError("DOCUMENT_NOT_FOUND");
-    if (ownerId !== null && current[def.rls.ownerField] !== ownerId) throw new ApiError("OWNER_MISMATCH");
+    if (ownerId !== null && !ownedBy(current[def.rls.ownerField], ownerId)) throw new ApiError("OWNER_MISMATCH");
     if (ifMatch !== undefined && !etagMatches(ifMatch, etagOf(current, target.entry.view))) {
       throw new ApiError("PRECONDITION_FAILED");
     }

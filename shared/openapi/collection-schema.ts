@@ -6,7 +6,7 @@
  * body may carry one only unchanged (readonly-values.ts), which writes nothing and which no schema
  * can say, and listing them would offer them to generated clients as writable.
  */
-import { type CollectionDef, type FieldDef, type ItemDef, SYSTEM_FIELDS } from "../schema/definition.js";
+import { type CollectionDef, type FieldDef, type ItemDef, ownerIsList, SYSTEM_FIELDS } from "../schema/definition.js";
 import { createdByPrivate, publicDefault } from "../schema/private-values.js";
 
 export type JsonSchema = Record<string, unknown>;
@@ -204,10 +204,37 @@ export function collectionSchemas(
       return [field.name, field.required ? value : orNull(value)];
     }),
   );
+  if (ownerIsList(def)) {
+    const owner = def.rls.ownerField;
+    memberList(document, owner, secret ? MEMBERS : MEMBERS_FOR_PK, false);
+    for (const body of [insert, patch]) memberList(body, owner, secret ? MEMBERS : PK_BODY, !secret);
+  }
   const groups = def.uniqueTogether ?? [];
   if (groups.length === 0) return { document, insert, patch };
   const note = uniqueTogetherNote(groups);
   return { document: described(document, note), insert: described(insert, note), patch: described(patch, note) };
+}
+
+const MEMBERS = "The members: the user ids that own the document (a member list, docs/choices.md)";
+const MEMBERS_FOR_PK = `${MEMBERS}; a publishable-key PUT or PATCH may send it only unchanged (the secret key changes it)`;
+const PK_BODY =
+  `${MEMBERS}. An insert without it names the caller alone; one with it must name the caller, each id once. ` +
+  "A PUT or PATCH may send it only unchanged: members change through the secret key";
+
+/**
+ * Marks the member list among a schema's properties (in place): described, and in a publishable
+ * key's bodies a list of distinct user ids (what ownedInsert takes; the secret key writes what the
+ * definition allows, so its documents and bodies keep the declared items).
+ */
+function memberList(schema: JsonSchema, owner: string, note: string, pkBody: boolean): void {
+  const properties = schema.properties as Record<string, JsonSchema> | undefined;
+  const property = properties?.[owner];
+  if (!properties || !property) return;
+  const ids = (value: JsonSchema): JsonSchema =>
+    value.type === "null" ? value : { ...value, items: { ...ID }, uniqueItems: true };
+  const anyOf = property.anyOf;
+  const marked = !pkBody ? property : Array.isArray(anyOf) ? { ...property, anyOf: anyOf.map(ids) } : ids(property);
+  properties[owner] = described(marked, note);
 }
 
 /** Says the `uniqueTogether` groups, which JSON Schema cannot express. */

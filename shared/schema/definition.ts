@@ -349,12 +349,12 @@ export const definitionSchema: z.ZodType<CollectionDef> = z
   })
   .transform((raw, ctx): CollectionDef => {
     if (raw.fields && raw.model) issue(ctx, ["model"], "Give fields or model, not both");
-    const fields = raw.fields ?? raw.model ?? [];
-    const additionalFields = raw.additionalFields ?? fields.length === 0;
-    if (!additionalFields) strictDefaultProblems(fields, [raw.fields ? "fields" : "model"], ctx);
+    const given = raw.fields ?? raw.model ?? [];
+    const additionalFields = raw.additionalFields ?? given.length === 0;
+    if (!additionalFields) strictDefaultProblems(given, [raw.fields ? "fields" : "model"], ctx);
     const mode = raw.rls?.mode === "private" ? "private" : "public-read";
     const rls = { enabled: raw.rls?.enabled ?? false, mode, ownerField: raw.rls?.ownerField ?? "userId" } as const;
-    const lookalike = fields.find((f) => f.name !== rls.ownerField && foldName(f.name) === foldName(rls.ownerField));
+    const lookalike = given.find((f) => f.name !== rls.ownerField && foldName(f.name) === foldName(rls.ownerField));
     if (lookalike)
       issue(ctx, ["rls", "ownerField"], `ownerField "${rls.ownerField}" looks like the field "${lookalike.name}"`);
     const permissions: Partial<Record<Operation, AccessRule>> = {};
@@ -363,7 +363,8 @@ export const definitionSchema: z.ZodType<CollectionDef> = z
       if (rule != null) permissions[op] = rule;
     }
     const owned = rls.enabled || Object.values(permissions).includes("owner");
-    if (owned) ownerFieldProblems(fields, rls.ownerField, [raw.fields ? "fields" : "model"], ctx);
+    if (owned) ownerFieldProblems(given, rls.ownerField, [raw.fields ? "fields" : "model"], ctx);
+    const fields = owned ? withMemberLimit(given, rls.ownerField) : given;
     const publicWhen = raw.rls?.publicWhen ? publicWhenOf(raw.rls.publicWhen, fields, owned, ctx) : undefined;
     const def: CollectionDef = {
       name: raw.name,
@@ -463,26 +464,70 @@ function uniqueGroupsOf(
 
 /** The types that hold a user id (the server writes the owner's, a 24-hex string, into the owner field). */
 const OWNER_TYPES = new Set<FieldType>(["string", "ref", "any"]);
+/** The element types of a member list (an owner field declared `array`): each element is a user id. */
+const MEMBER_TYPES = new Set<FieldType>(["string", "ref"]);
+/** Most members in one member list: its `maxLength` when not declared, and the most it may declare. */
+export const MAX_MEMBERS = 100;
+const ID_LENGTH = 24;
+
+/**
+ * Whether the owner field is a member list: a declared top-level `array` of user ids, each of whom
+ * owns the document (shared/rules.ts). Any other owner field holds one id.
+ */
+export function ownerIsList(def: Pick<CollectionDef, "fields" | "rls">): boolean {
+  return def.fields.some((field) => field.name === def.rls.ownerField && field.type === "array");
+}
 
 /**
  * A declared owner field must take any user id, or every end-user insert is refused on a field the
  * user never sent: a type that holds no string, an `enum`, or lengths that leave out 24 characters
  * are refused here. (A `pattern` is left to the operator, who may write one that user ids match.)
+ * A member list is checked the same way on its `items` (string or ref), and must take a list of one
+ * (the creator's, written when an insert leaves it out) and at most MAX_MEMBERS.
  */
 function ownerFieldProblems(fields: readonly FieldDef[], ownerField: string, path: PropertyKey[], ctx: Ctx): void {
   const at = fields.findIndex((field) => field.name === ownerField);
   const owner = fields[at];
   if (!owner) return;
+  if (owner.type === "array") return memberListProblems(owner, [...path, at], ctx);
   const holds = `The owner field "${ownerField}" holds the owner's user id (a string)`;
   if (!OWNER_TYPES.has(owner.type)) {
-    issue(ctx, [...path, at, "type"], `${holds}: its type must be string, ref or any`);
+    issue(ctx, [...path, at, "type"], `${holds}: its type must be string, ref or any (or array, for a member list)`);
   }
-  if (owner.enum) issue(ctx, [...path, at, "enum"], `${holds}: an enum would refuse the users' ids`);
-  const ID_LENGTH = 24;
-  if ((owner.minLength ?? 0) > ID_LENGTH || (owner.maxLength ?? ID_LENGTH) < ID_LENGTH) {
-    const rule = (owner.minLength ?? 0) > ID_LENGTH ? "minLength" : "maxLength";
-    issue(ctx, [...path, at, rule], `${holds}: ids are ${ID_LENGTH} characters long`);
+  idProblems(owner, holds, [...path, at], ctx);
+}
+
+/** An `enum` or lengths that leave out a 24-character id, on an owner field or a member list's items. */
+function idProblems(field: ItemDef, holds: string, path: PropertyKey[], ctx: Ctx): void {
+  if (field.enum) issue(ctx, [...path, "enum"], `${holds}: an enum would refuse the users' ids`);
+  if ((field.minLength ?? 0) > ID_LENGTH || (field.maxLength ?? ID_LENGTH) < ID_LENGTH) {
+    const rule = (field.minLength ?? 0) > ID_LENGTH ? "minLength" : "maxLength";
+    issue(ctx, [...path, rule], `${holds}: ids are ${ID_LENGTH} characters long`);
   }
+}
+
+function memberListProblems(owner: FieldDef, path: PropertyKey[], ctx: Ctx): void {
+  const holds = `The owner field "${owner.name}" is a member list (the user ids of its owners)`;
+  if ((owner.minLength ?? 0) > 1) {
+    issue(ctx, [...path, "minLength"], `${holds}: it must take one member (an insert without it names its creator)`);
+  }
+  if (owner.maxLength !== undefined && (owner.maxLength < 1 || owner.maxLength > MAX_MEMBERS)) {
+    issue(ctx, [...path, "maxLength"], `${holds}: maxLength must be between 1 and ${MAX_MEMBERS}`);
+  }
+  if (!owner.items || !MEMBER_TYPES.has(owner.items.type)) {
+    issue(ctx, [...path, "items", "type"], `${holds}: its items must be of type string or ref`);
+    return;
+  }
+  idProblems(owner.items, holds, [...path, "items"], ctx);
+}
+
+/** The fields with a member list's `maxLength` set to MAX_MEMBERS where the definition leaves it out. */
+function withMemberLimit(fields: FieldDef[], ownerField: string): FieldDef[] {
+  return fields.map((field) =>
+    field.name === ownerField && field.type === "array" && field.maxLength === undefined
+      ? { ...field, maxLength: MAX_MEMBERS }
+      : field,
+  );
 }
 
 /** The field types a `publicWhen` value may match: one scalar, compared for equality as stored. */
