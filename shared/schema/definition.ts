@@ -489,7 +489,10 @@ function ownerFieldProblems(fields: readonly FieldDef[], ownerField: string, pat
   const at = fields.findIndex((field) => field.name === ownerField);
   const owner = fields[at];
   if (!owner) return;
-  if (owner.type === "array") return memberListProblems(owner, [...path, at], ctx);
+  if (owner.type === "array") {
+    memberListProblems(owner, [...path, at], ctx);
+    return;
+  }
   const holds = `The owner field "${ownerField}" holds the owner's user id (a string)`;
   if (!OWNER_TYPES.has(owner.type)) {
     issue(ctx, [...path, at, "type"], `${holds}: its type must be string, ref or any (or array, for a member list)`);
