@@ -7,6 +7,7 @@
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import { type CallResult, call, type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers.js";
+import { answerChecker, bodyChecker, openApiProblems } from "./openapi-helpers.js";
 
 let env: DataTestEnv;
 let alice: string;
@@ -304,6 +305,30 @@ describe("per-channel messages: the client copies the channel's list", () => {
     // A copy must still name its sender: carol cannot post into a list she is not in.
     const res = await as("carol", "POST", "/api/data/messages", { ...body, text: "let me in" });
     expect(res.json.code).toBe("OWNER_MISMATCH");
+  });
+});
+
+describe("OpenAPI", () => {
+  it("shows the list as user ids, and pk bodies as distinct ids that real answers and bodies fit", async () => {
+    const doc = (await as("alice", "GET", "/api/schemas/openapi.json")).json;
+    expect(await openApiProblems(doc)).toBe("");
+    const { schemas } = doc.components;
+    expect(schemas["channels.insert"].properties.members).toMatchObject({
+      type: ["array", "null"],
+      items: { pattern: "^[0-9a-fA-F]{24}$" },
+      uniqueItems: true,
+      maxItems: 100,
+      description: expect.stringMatching(/must name the caller.*only unchanged/),
+    });
+    expect(schemas["channels.patch"].properties.members).toMatchObject({ uniqueItems: true });
+    expect(schemas.channels.properties.members.description).toMatch(/only unchanged/);
+    const body = bodyChecker(doc);
+    expect(body("/api/data/channels", "post", { name: "x", members: [alice, bob] })).toBeNull();
+    expect(body("/api/data/channels", "post", { members: [alice, alice] })).not.toBeNull();
+    const got = await as("alice", "GET", `/api/data/channels/${ids.shared}`);
+    expect(answerChecker(doc)("/api/data/channels/{id}", "get", 200, got.json)).toBeNull();
+    const secret = (await as("sk", "GET", "/api/schemas/openapi.json")).json.components.schemas;
+    expect(secret["channels.insert"].properties.members.uniqueItems).toBeUndefined();
   });
 });
 
