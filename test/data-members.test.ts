@@ -114,11 +114,23 @@ describe("the definition", () => {
   it("keeps a declared maxLength up to 100, and a private list", async () => {
     await env.defineCollection({
       name: "rooms",
-      fields: [{ name: "members", type: "array", maxLength: 3, private: true, items: { type: "string" } }],
+      fields: [
+        { name: "topic", type: "string" },
+        { name: "members", type: "array", maxLength: 3, private: true, items: { type: "string" } },
+      ],
       rls: { enabled: true, mode: "public-read", ownerField: "members" },
     });
-    const stored = (await env.sk("GET", "/api/schemas/rooms")).json.data.collection.fields[0];
+    const stored = (await env.sk("GET", "/api/schemas/rooms")).json.data.collection.fields[1];
     expect(stored).toMatchObject({ maxLength: 3, private: true });
+    // Private: a member's reads and writes work without ever showing who is in it.
+    const room = await insertAs("alice", "/api/data/rooms", { members: [alice, bob] });
+    const got = await as("bob", "PATCH", `/api/data/rooms/${room}`, { topic: "x" });
+    expect(got.status, got.text).toBe(200);
+    expect(got.text).not.toContain(alice);
+    expect((await as("carol", "PATCH", `/api/data/rooms/${room}`, { topic: "y" })).json.code).toBe("OWNER_MISMATCH");
+    expect((await as("sk", "GET", `/api/data/rooms/${room}`)).json.data).toMatchObject({ members: [alice, bob] });
+    const four = [alice, bob, carol, newUserId()];
+    expect((await as("sk", "PATCH", `/api/data/rooms/${room}`, { members: four })).status).toBe(400);
   });
 });
 
