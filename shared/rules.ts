@@ -4,6 +4,7 @@ import type { KeyType } from "./principal.js";
 import {
   type AccessRule,
   type CollectionDef,
+  MAX_MEMBERS,
   type Operation,
   ownerIsList,
   SYSTEM_FIELDS,
@@ -99,9 +100,12 @@ export function ownsDocuments(def: Pick<CollectionDef, "rls" | "permissions">): 
   return def.rls.enabled || Object.values(def.permissions).includes("owner");
 }
 
-/** Whether a stored owner value makes `userId` an owner: the value itself, or an element of a member list. */
-export function ownedBy(value: unknown, userId: string): boolean {
-  return value === userId || (Array.isArray(value) && value.includes(userId));
+/**
+ * Whether a stored owner value makes `userId` an owner: the value itself, or, where the owner field is
+ * a member list, an element of it (an owner field of another type keeps one owner, whatever it holds).
+ */
+export function ownedBy(def: Pick<CollectionDef, "fields" | "rls">, value: unknown, userId: string): boolean {
+  return value === userId || (ownerIsList(def) && Array.isArray(value) && value.includes(userId));
 }
 
 /**
@@ -147,18 +151,19 @@ const notMembers = (field: string, message: string) =>
  */
 function checkedMembers(field: string, value: unknown, userId: string): void {
   if (!Array.isArray(value)) throw notMembers(field, "Expected a list of user ids (the members)");
+  // Before the checks below, which are linear in the list's length: a body may hold a long one.
+  if (value.length > MAX_MEMBERS) throw notMembers(field, `At most ${MAX_MEMBERS} members`);
   if (!value.includes(userId)) throw new ApiError("OWNER_MISMATCH");
-  const at = value.findIndex((member, i) => !isId(member) || value.indexOf(member) !== i);
+  const seen = new Set<unknown>();
+  const at = value.findIndex((member) => !isId(member) || seen.size === seen.add(member).size);
   if (at === -1) return;
   const message = isId(value[at]) ? "Each member is named once" : "Expected a user id (24 lower-case hex characters)";
   throw notMembers(`${field}.${at}`, message);
 }
 
-/** Whether two owner values are the same: equal ids, or member lists holding the same ids in the same order. */
-function sameOwner(a: unknown, b: unknown): boolean {
-  if (!Array.isArray(a) || !Array.isArray(b)) return a === b;
-  return a.length === b.length && a.every((member, i) => member === b[i]);
-}
+/** Whether two member lists hold the same ids in the same order. */
+const sameMembers = (a: unknown, b: unknown): boolean =>
+  Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((member, i) => member === b[i]);
 
 /**
  * Refuses an end-user update that would change (or drop) the owner field. An owner field that is
@@ -169,9 +174,10 @@ function sameOwner(a: unknown, b: unknown): boolean {
 export function assertOwnerKept(
   current: Record<string, unknown>,
   next: Record<string, unknown>,
-  def: Pick<CollectionDef, "rls" | "permissions">,
+  def: Pick<CollectionDef, "rls" | "permissions" | "fields">,
 ): void {
   const field = def.rls.ownerField;
   if (!ownsDocuments(def) || SYSTEM_FIELDS.includes(field)) return;
-  if (!sameOwner(next[field], current[field])) throw new ApiError("OWNER_IMMUTABLE");
+  const kept = ownerIsList(def) ? sameMembers(next[field], current[field]) : next[field] === current[field];
+  if (!kept) throw new ApiError("OWNER_IMMUTABLE");
 }

@@ -327,7 +327,7 @@ describe("OpenAPI", () => {
     const { schemas } = doc.components;
     expect(schemas["channels.insert"].properties.members).toMatchObject({
       type: ["array", "null"],
-      items: { pattern: "^[0-9a-fA-F]{24}$" },
+      items: { pattern: "^[0-9a-f]{24}$" },
       uniqueItems: true,
       maxItems: 100,
       description: expect.stringMatching(/must name the caller.*only unchanged/),
@@ -376,5 +376,47 @@ describe("paging by a member on the embedded store", () => {
     }
     const filtered = await as("sk", "GET", `/api/data/channels?members=${bob}&count=true`);
     expect(filtered.json.data.count).toBe(docs.filter((_, i) => i % 5 === 0).length + 1);
+  });
+});
+
+describe("what a member list does not tell or change", () => {
+  it("a private list cannot be confirmed by a guess: a pk body naming it is refused, right or wrong", async () => {
+    await env.defineCollection({
+      name: "dms",
+      fields: [
+        { name: "topic", type: "string" },
+        { name: "members", type: "array", private: true, items: { type: "string" } },
+      ],
+      rls: { enabled: true, mode: "public-read", ownerField: "members" },
+      permissions: { update: "user" },
+    });
+    const id = (await as("alice", "POST", "/api/data/dms", { topic: "t", members: [alice, bob] })).json.data._id;
+    expect((await as("carol", "GET", `/api/data/dms/${id}`)).json.data.members).toBeUndefined();
+    for (const guess of [
+      [alice, carol],
+      [alice, bob],
+    ]) {
+      for (const caller of ["carol", "alice"] as const) {
+        const res = await as(caller, "PATCH", `/api/data/dms/${id}`, { members: guess });
+        expect([caller, res.status, res.json.code]).toEqual([caller, 403, "OWNER_IMMUTABLE"]);
+      }
+    }
+    // Without the list, a write keeps it.
+    expect((await as("alice", "PATCH", `/api/data/dms/${id}`, { topic: "u" })).status).toBe(200);
+    expect((await as("sk", "GET", `/api/data/dms/${id}`)).json.data.members).toEqual([alice, bob]);
+  });
+
+  it("an owner field that is not a declared list keeps one owner, whatever the secret key stored in it", async () => {
+    await env.defineCollection({
+      name: "notes",
+      fields: [
+        { name: "n", type: "string" },
+        { name: "userId", type: "any" },
+      ],
+      rls: { enabled: true, mode: "public-read" },
+    });
+    const id = (await as("sk", "POST", "/api/data/notes", { n: "x", userId: [alice, bob] })).json.data._id;
+    expect((await as("bob", "PUT", `/api/data/notes/${id}`, { n: "bob was here" })).json.code).toBe("OWNER_MISMATCH");
+    expect((await as("bob", "DELETE", `/api/data/notes/${id}`)).json.code).toBe("OWNER_MISMATCH");
   });
 });

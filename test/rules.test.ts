@@ -318,11 +318,21 @@ describe("member lists (an owner field declared array)", () => {
     expect(thrown(() => assertOwnerKept({ members: [ALICE] }, {}, channels)).code).toBe("OWNER_IMMUTABLE");
   });
 
-  it("ownedBy: the id itself or an element of the list", () => {
-    expect(ownedBy(ALICE, ALICE)).toBe(true);
-    expect(ownedBy([BOB, ALICE], ALICE)).toBe(true);
-    expect(ownedBy([BOB], ALICE)).toBe(false);
-    expect(ownedBy(BOB, ALICE)).toBe(false);
-    expect(ownedBy(undefined, ALICE)).toBe(false);
+  it("ownedBy: the id itself or an element of the list; an owner field of another type keeps one owner", () => {
+    expect(ownedBy(channels, ALICE, ALICE)).toBe(true);
+    expect(ownedBy(channels, [BOB, ALICE], ALICE)).toBe(true);
+    expect(ownedBy(channels, [BOB], ALICE)).toBe(false);
+    expect(ownedBy(channels, BOB, ALICE)).toBe(false);
+    expect(ownedBy(channels, undefined, ALICE)).toBe(false);
+    const single: RuleDef = { ...channels, fields: [{ name: "members", type: "any" }] };
+    expect(ownedBy(single, [BOB, ALICE], ALICE)).toBe(false);
+    expect(() => assertOwnerKept({ members: [ALICE] }, { members: [ALICE] }, single)).toThrow();
+  });
+
+  it("a list longer than 100 members is refused before it is searched", () => {
+    const long = [ALICE, ...Array.from({ length: 40_000 }, (_, n) => n.toString(16).padStart(24, "0"))];
+    expect(thrown(() => ownedInsert({ members: long }, channels, ALICE)).details).toEqual([
+      { path: "members", message: "At most 100 members" },
+    ]);
   });
 });

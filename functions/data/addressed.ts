@@ -56,7 +56,7 @@ export async function writeAddressed<T>(
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const current = await collection.findOne(and({ _id: id }, visible));
     if (!current) throw new ApiError("DOCUMENT_NOT_FOUND");
-    if (ownerId !== null && !ownedBy(current[def.rls.ownerField], ownerId)) throw new ApiError("OWNER_MISMATCH");
+    if (ownerId !== null && !ownedBy(def, current[def.rls.ownerField], ownerId)) throw new ApiError("OWNER_MISMATCH");
     if (ifMatch !== undefined && !etagMatches(ifMatch, etagOf(current, target.entry.view))) {
       throw new ApiError("PRECONDITION_FAILED");
     }

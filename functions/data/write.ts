@@ -6,6 +6,7 @@ import { ApiError } from "../../shared/errors.js";
 import { ok } from "../../shared/http.js";
 import { countedBytes, releaseDocumentBytes, reserveDocumentBytes } from "../../shared/quotas.js";
 import { assertOwnerKept, ownedInsert, ownsDocuments } from "../../shared/rules.js";
+import { createdByPrivate } from "../../shared/schema/private-values.js";
 import { type Doc, DuplicateKeyError, type Update } from "../../shared/store/types.js";
 import { readsDocuments, writeAddressed } from "./addressed.js";
 import { bulkDuplicate, prepareBulk } from "./bulk.js";
@@ -44,12 +45,14 @@ function answerWritten(c: Ctx, target: Target, doc: Doc) {
 }
 
 /**
- * A blind writer (a caller whose read rule refuses it) may not name the owner field at all: whether the
- * value it named matched the stored owner would tell it who owns the document, which a GET does not.
+ * A caller who cannot read the owner field — a blind writer (whose read rule refuses it), or any pk
+ * caller where the field is private — may not name it at all: whether the value it named matched the
+ * stored owner (a member list guessed) would tell it who owns the document, which a GET does not.
  */
 function assertOwnerUnnamed(target: Target, body: Record<string, unknown>): void {
   const { def, isSecretKey } = target;
-  if (!isSecretKey && ownsDocuments(def) && !readsDocuments(target) && Object.hasOwn(body, def.rls.ownerField)) {
+  const unseen = !readsDocuments(target) || createdByPrivate(def);
+  if (!isSecretKey && ownsDocuments(def) && unseen && Object.hasOwn(body, def.rls.ownerField)) {
     throw new ApiError("OWNER_IMMUTABLE");
   }
 }
