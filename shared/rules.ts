@@ -178,6 +178,6 @@ export function assertOwnerKept(
 ): void {
   const field = def.rls.ownerField;
   if (!ownsDocuments(def) || SYSTEM_FIELDS.includes(field)) return;
-  const kept = ownerIsList(def) ? sameMembers(next[field], current[field]) : next[field] === current[field];
+  const kept = next[field] === current[field] || (ownerIsList(def) && sameMembers(next[field], current[field]));
   if (!kept) throw new ApiError("OWNER_IMMUTABLE");
 }

@@ -420,3 +420,44 @@ describe("what a member list does not tell or change", () => {
     expect((await as("bob", "DELETE", `/api/data/notes/${id}`)).json.code).toBe("OWNER_MISMATCH");
   });
 });
+
+describe("owner fields the caller cannot read, after review", () => {
+  it("a pk PUT of the document as read keeps a private or readonly owner it does not send (scalar and list)", async () => {
+    for (const [name, owner] of [
+      ["scalar", { name: "userId", type: "string", private: true, readonly: true }],
+      ["list", { name: "members", type: "array", private: true, readonly: true, items: { type: "string" } }],
+    ] as const) {
+      await env.defineCollection({
+        name,
+        fields: [{ name: "topic", type: "string" }, owner],
+        rls: { enabled: true, mode: "private", ownerField: owner.name },
+      });
+      const id = (await as("alice", "POST", `/api/data/${name}`, { topic: "a" })).json.data._id;
+      const put = await as("alice", "PUT", `/api/data/${name}/${id}`, { topic: "b" });
+      expect([name, put.status, put.json.data?.topic]).toEqual([name, 200, "b"]);
+      expect((await as("sk", "GET", `/api/data/${name}/${id}`)).json.data[owner.name]).toEqual(
+        owner.type === "array" ? [alice] : alice,
+      );
+    }
+  });
+
+  it("an owner naming their own id in a private scalar owner field passes (only an owner may update: no guess to confirm)", async () => {
+    await env.defineCollection({
+      name: "notes",
+      fields: [
+        { name: "topic", type: "string" },
+        { name: "userId", type: "string", private: true },
+      ],
+      rls: { enabled: true, mode: "private", ownerField: "userId" },
+    });
+    const id = (await as("alice", "POST", "/api/data/notes", { topic: "a", userId: alice })).json.data._id;
+    expect((await as("alice", "PATCH", `/api/data/notes/${id}`, { topic: "b", userId: alice })).status).toBe(200);
+  });
+
+  it("a pk PATCH of a document whose list the secret key left out (or stored before the field was a list) keeps it", async () => {
+    await env.defineCollection({ ...CHANNELS, name: "open", permissions: { update: "user", read: "user" } });
+    const id = (await as("sk", "POST", "/api/data/open", { name: "no list" })).json.data._id;
+    const patched = await as("bob", "PATCH", `/api/data/open/${id}`, { name: "renamed" });
+    expect([patched.status, patched.json.data?.name]).toEqual([200, "renamed"]);
+  });
+});

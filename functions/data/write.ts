@@ -6,6 +6,7 @@ import { ApiError } from "../../shared/errors.js";
 import { ok } from "../../shared/http.js";
 import { countedBytes, releaseDocumentBytes, reserveDocumentBytes } from "../../shared/quotas.js";
 import { assertOwnerKept, ownedInsert, ownsDocuments } from "../../shared/rules.js";
+import { ownerIsList } from "../../shared/schema/definition.js";
 import { createdByPrivate } from "../../shared/schema/private-values.js";
 import { type Doc, DuplicateKeyError, type Update } from "../../shared/store/types.js";
 import { readsDocuments, writeAddressed } from "./addressed.js";
@@ -45,16 +46,17 @@ function answerWritten(c: Ctx, target: Target, doc: Doc) {
 }
 
 /**
- * A caller who cannot read the owner field — a blind writer (whose read rule refuses it), or any pk
- * caller where the field is private — may not name it at all: whether the value it named matched the
- * stored owner (a member list guessed) would tell it who owns the document, which a GET does not.
+ * A caller who cannot read the owner field may not name it at all: whether the value it named matched
+ * the stored owner would tell it who owns the document, which a GET does not. That is a blind writer
+ * (whose read rule refuses it), and, where the owner field is private (shown to no pk caller), any pk
+ * caller the update rule does not confine to their own documents (`ownerId` null), and any member of
+ * a list (a guessed list confirmed by a 200 told who was in it). An owner naming their own id passes.
  */
-function assertOwnerUnnamed(target: Target, body: Record<string, unknown>): void {
+function assertOwnerUnnamed(target: Target, body: Record<string, unknown>, ownerId: string | null): void {
   const { def, isSecretKey } = target;
-  const unseen = !readsDocuments(target) || createdByPrivate(def);
-  if (!isSecretKey && ownsDocuments(def) && unseen && Object.hasOwn(body, def.rls.ownerField)) {
-    throw new ApiError("OWNER_IMMUTABLE");
-  }
+  if (isSecretKey || !ownsDocuments(def) || !Object.hasOwn(body, def.rls.ownerField)) return;
+  const hidden = createdByPrivate(def) && (ownerId === null || ownerIsList(def));
+  if (!readsDocuments(target) || hidden) throw new ApiError("OWNER_IMMUTABLE");
 }
 
 /**
@@ -176,12 +178,15 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
       const blind = !readsDocuments(target);
       const replaced = await writeAddressed(deps, c, target, ownerId, (current, guard) => {
         // PUT keeps the owner when the body leaves it out; changing it is refused below (pk).
-        assertOwnerUnnamed(target, body);
+        assertOwnerUnnamed(target, body, ownerId);
+        // The stored private and readonly values first (a private or readonly owner among them), so
+        // the owner filled in below is never taken for a value the caller sent.
+        const stored = target.isSecretKey ? body : validators.keepStored(body, current, { merge: false, blind });
         const kept =
-          Object.hasOwn(body, owner) || !Object.hasOwn(current, owner) ? body : { ...body, [owner]: current[owner] };
-        const next = validators.replace(
-          target.isSecretKey ? kept : validators.keepStored(kept, current, { merge: false, blind }),
-        );
+          Object.hasOwn(stored, owner) || !Object.hasOwn(current, owner)
+            ? stored
+            : { ...stored, [owner]: current[owner] };
+        const next = validators.replace(kept);
         if (!target.isSecretKey) assertOwnerKept(current, next, def);
         const system = { createdAt: current.createdAt, updatedAt: nextTimestamp(current.updatedAt, deps.clock.now()) };
         const createdBy = current.createdBy === undefined ? {} : { createdBy: current.createdBy };
@@ -205,7 +210,7 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
       const checked = target.isSecretKey ? validators.patch(body) : undefined;
       const blind = !readsDocuments(target);
       const patched = await writeAddressed(deps, c, target, ownerId, (current, guard) => {
-        assertOwnerUnnamed(target, body);
+        assertOwnerUnnamed(target, body, ownerId);
         const { set, unset } =
           checked ?? validators.patch(validators.keepStored(body, current, { merge: true, blind }));
         const update: Update = { $set: { ...set, updatedAt: nextTimestamp(current.updatedAt, deps.clock.now()) } };
