@@ -21,11 +21,7 @@ export function fsBlobStore(root: string): BlobStore {
     kind: "fs",
     async put(path, bytes, contentType) {
       const file = fileOf(path);
-      await mkdir(dirname(file), { recursive: true }).catch((error: NodeJS.ErrnoException) => {
-        // A folder of the path is a stored file: `uploads/<random>-notes`, then a folder of that name.
-        if (error.code === "EEXIST" || error.code === "ENOTDIR") throw folderIsAFile();
-        throw unavailable(error);
-      });
+      await makeFolder(dirname(file));
       // The type first: a file that is there has its type.
       await writeWhole(`${file}.type`, contentType).catch((error: NodeJS.ErrnoException) => {
         throw unavailable(error);
@@ -99,6 +95,25 @@ const fileIsAFolder = () =>
   new ApiError("DUPLICATE_VALUE", "A folder has this upload's name: upload the file again under another path", {
     details: [{ path: "filePath", message: "names a folder" }],
   });
+
+/**
+ * Makes the folders of a path. A folder of it that is a stored file (`uploads/<random>-notes`, then
+ * a folder of that name) is 409; one a DELETE removes while mkdir looks at it (ENOENT: it saw a
+ * file, then found nothing) is looked at again, and is then made.
+ */
+async function makeFolder(folder: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await mkdir(folder, { recursive: true });
+      return;
+    } catch (error) {
+      const { code } = error as NodeJS.ErrnoException;
+      if (code === "ENOENT" && attempt < 3) continue;
+      if (code === "EEXIST" || code === "ENOTDIR") throw folderIsAFile();
+      throw unavailable(error as NodeJS.ErrnoException);
+    }
+  }
+}
 
 /** Errors of a disk that is full or that this process may not write: no request can store now. */
 const UNWRITABLE = new Set(["ENOSPC", "EDQUOT", "EROFS", "EACCES"]);
