@@ -9,14 +9,14 @@ import { envelope, type StorageEnv, storageEnv } from "./storage-helpers.js";
 const mkdirFails = vi.hoisted(() => ({ once: false }));
 vi.mock("node:fs/promises", async (original) => {
   const fs = await original<typeof import("node:fs/promises")>();
-  const mkdir: typeof fs.mkdir = async (...args: Parameters<typeof fs.mkdir>) => {
+  const mkdir = async (...args: Parameters<typeof fs.mkdir>) => {
     if (mkdirFails.once) {
       mkdirFails.once = false;
       throw Object.assign(new Error("ENOENT: no such file or directory, mkdir"), { code: "ENOENT", syscall: "mkdir" });
     }
     return fs.mkdir(...args);
   };
-  return { ...fs, mkdir };
+  return { ...fs, mkdir: mkdir as typeof fs.mkdir };
 });
 
 describe("fs store: a folder's stored file removed while the upload makes the folder", () => {
