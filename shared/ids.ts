@@ -1,6 +1,6 @@
 /** ObjectId-compatible ids: 4-byte seconds timestamp, 5 random bytes, 3-byte counter, as 24 hex. */
 
-const ID_PATTERN = /^[0-9a-f]{24}$/;
+export const ID_PATTERN = /^[0-9a-f]{24}$/;
 const hex = (value: number, width: number) => value.toString(16).padStart(width, "0");
 
 // Drawn on first use, not at import: Workers forbid random values in global scope.

@@ -8,6 +8,7 @@
  */
 import { type CollectionDef, type FieldDef, type ItemDef, ownerIsList, SYSTEM_FIELDS } from "../schema/definition.js";
 import { createdByPrivate, publicDefault } from "../schema/private-values.js";
+import { ID_SCHEMA } from "./common.js";
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -15,8 +16,6 @@ export type JsonSchema = Record<string, unknown>;
 type Mode = "read" | "write";
 
 const ID = { type: "string", pattern: "^[0-9a-fA-F]{24}$" } as const;
-/** A user id as a member list takes it: lower case only (ownedInsert), where a ref field takes either. */
-const USER_ID = { type: "string", pattern: "^[0-9a-f]{24}$" } as const;
 const TIMESTAMP = { type: "string", format: "date-time" } as const;
 
 /** The value also takes `null`, which a body sends for "no value" (the default applies, or PATCH removes it). */
@@ -233,7 +232,7 @@ function memberList(schema: JsonSchema, owner: string, note: string, pkBody: boo
   const property = properties?.[owner];
   if (!properties || !property) return;
   const ids = (value: JsonSchema): JsonSchema =>
-    value.type === "null" ? value : { ...value, items: { ...USER_ID }, uniqueItems: true };
+    value.type === "null" ? value : { ...value, items: { ...ID_SCHEMA }, uniqueItems: true };
   const anyOf = property.anyOf;
   const marked = !pkBody ? property : Array.isArray(anyOf) ? { ...property, anyOf: anyOf.map(ids) } : ids(property);
   properties[owner] = described(marked, note);

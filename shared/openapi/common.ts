@@ -3,6 +3,7 @@
  * answer, references, and turning the routes' zod body schemas into JSON Schema.
  */
 import { z } from "zod";
+import { ID_PATTERN } from "../ids.js";
 import type { JsonSchema } from "./collection-schema.js";
 
 /**
@@ -14,6 +15,9 @@ export const ERROR_RESPONSE = "api.Error";
 export const USER_SCHEMA = "auth.User";
 
 /** A reference to a component schema. */
+/** An id as the API takes and answers it (a document's, a user's): lower-case hex (shared/ids.ts). */
+export const ID_SCHEMA = { type: "string", pattern: ID_PATTERN.source } as const;
+
 export const schemaRef = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
 
 /** The success envelope around `data`: `{success: true, data, message?}`. */

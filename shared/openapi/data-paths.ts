@@ -5,7 +5,7 @@ import { DEFAULT_LIMIT, MAX_LIMIT } from "../query/paging.js";
 import { RESERVED_PARAMS } from "../query/params-filter.js";
 import { type CollectionDef, fieldPaths, indexedFields } from "../schema/definition.js";
 import type { JsonSchema } from "./collection-schema.js";
-import { jsonBody, jsonResponses, schemaRef } from "./common.js";
+import { ID_SCHEMA, jsonBody, jsonResponses, schemaRef } from "./common.js";
 
 /** Component names of a collection's schemas (a collection's own name, and with a suffix no other name has). */
 export const collectionComponents = (name: string) => ({
@@ -79,7 +79,7 @@ const idParameter = {
   name: "id",
   in: "path",
   required: true,
-  schema: { type: "string", pattern: "^[0-9a-f]{24}$" },
+  schema: { ...ID_SCHEMA },
 };
 const ifMatch = {
   name: "If-Match",

@@ -134,6 +134,10 @@ function duplicateFields(error: mongo.MongoError): string[] {
   return fields.length > 0 ? fields : ["unknown"];
 }
 
+/** The position of the first document an ordered insertMany refused; undefined when none was (a lost connection). */
+const failedAt = (error: unknown): number | undefined =>
+  error instanceof mongo.MongoBulkWriteError ? [error.writeErrors].flat()[0]?.index : undefined;
+
 /**
  * The port's error for an insertMany that failed on a duplicate key, naming the index's fields; any
  * other error as it is. The driver builds a bulk write's errors from the server's `index`, `code`,
@@ -146,8 +150,7 @@ async function bulkWriteError(col: mongo.Collection, error: unknown): Promise<un
   const name = / index: (.+?) dup key: /.exec(error.message)?.[1];
   const indexes = name === undefined ? [] : await col.indexes().catch(() => []);
   const key = indexes.find((index) => index.name === name)?.key;
-  const index = [error.writeErrors].flat()[0]?.index;
-  return new DuplicateKeyError(key ? Object.keys(key) : ["unknown"], index);
+  return new DuplicateKeyError(key ? Object.keys(key) : ["unknown"], failedAt(error));
 }
 
 /** Most BSON bytes of one cleanup filter: well under MongoDB's 16 MiB for a command. */
@@ -160,9 +163,9 @@ const CLEANUP_FILTER_BYTES = 8 * 1024 * 1024;
  * name a document another call stored: each is matched whole, in filters of bounded size.
  */
 async function takeOutBatch(col: mongo.Collection, stored: mongo.Document[], error: unknown): Promise<void> {
-  const failedAt = error instanceof mongo.MongoBulkWriteError ? [error.writeErrors].flat()[0]?.index : undefined;
-  if (failedAt !== undefined) {
-    if (failedAt > 0) await col.deleteMany({ _id: { $in: stored.slice(0, failedAt).map((doc) => doc._id) } });
+  const refused = failedAt(error);
+  if (refused !== undefined) {
+    if (refused > 0) await col.deleteMany({ _id: { $in: stored.slice(0, refused).map((doc) => doc._id) } });
     return;
   }
   let chunk: mongo.Document[] = [];

@@ -65,6 +65,9 @@ function seal(doc: object): { doc: Doc; json: string } {
   return { doc: storedDocument(json), json };
 }
 
+/** The field of a single-field key (a SortedIndex's); undefined for a compound key (a TupleIndex's). */
+const singleField = (fields: IndexFields): string | undefined => (fields.length === 1 ? fields[0] : undefined);
+
 /** A collection held in memory, indexed, with mingo as the judge of MongoDB semantics. */
 const MAX_CACHED_COUNTS = 256;
 /** Documents parsed between two yields to the event loop while a collection loads. */
@@ -159,9 +162,8 @@ export class EmbeddedCollection implements Collection {
     }
     this.rebuild(this.indexes.get("_id") as SortedIndex);
     for (const spec of indexes) {
-      const [field] = spec.fields;
-      const single = spec.fields.length === 1 && field !== undefined;
-      const index = single ? new SortedIndex(field, spec.unique) : new TupleIndex(spec.fields);
+      const field = singleField(spec.fields);
+      const index = field !== undefined ? new SortedIndex(field, spec.unique) : new TupleIndex(spec.fields);
       const clash = index instanceof SortedIndex ? this.rebuild(index) : index.rebuild(this.docs.values());
       // Only two processes on one data directory could have stored this; the index is kept, so a
       // write to either duplicate is refused until one of them is changed or removed.
@@ -410,8 +412,8 @@ export class EmbeddedCollection implements Collection {
     const unique = options.unique === true;
     assertIndexKey(fields, { unique });
     await this.ready();
-    const [field] = fields;
-    if (fields.length === 1 && field !== undefined) {
+    const field = singleField(fields);
+    if (field !== undefined) {
       if (field === "_id" || this.indexes.get(field)?.unique === unique) return;
       const index = new SortedIndex(field, unique);
       if (this.rebuild(index) !== undefined) throw new DuplicateKeyError(fields);
@@ -428,11 +430,9 @@ export class EmbeddedCollection implements Collection {
   async dropIndex(fields: IndexFields): Promise<void> {
     assertIndexKey(fields);
     await this.ready();
-    const [field] = fields;
+    const field = singleField(fields);
     const dropped =
-      fields.length === 1 && field !== undefined
-        ? field !== "_id" && this.indexes.delete(field)
-        : this.tuples.delete(indexKeyName(fields));
+      field !== undefined ? field !== "_id" && this.indexes.delete(field) : this.tuples.delete(indexKeyName(fields));
     if (dropped) await this.host.write(this.name, [{ op: "dropIndex", fields: [...fields] }]);
   }
 
