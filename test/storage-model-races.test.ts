@@ -58,23 +58,28 @@ async function refusedPending() {
   return { real, m };
 }
 
-/** Runs the group and expects every look to have answered 415, as docs/choices.md says (soak9). */
-async function allRefused(m: Model, real: Real, group: Abstract[]) {
+/**
+ * Runs the group: the look that removed the refused bytes answers 415, the other found them removed
+ * meanwhile and answers 404, as it would after that removal (it answered 415 too before soak 4 of
+ * session 11, which a concurrent DELETE made unexplainable: a 415 for a file the DELETE took).
+ */
+async function oneRefused(m: Model, real: Real, group: Abstract[]) {
   await doConcurrent(m, real, group);
-  for (const line of real.trace.slice(-group.length)) expect(line).toMatch(/-> 415 .*UNSUPPORTED_MEDIA_TYPE/);
+  const answers = real.trace.slice(-group.length).map((line) => line.match(/-> (\d+) /)?.[1]);
+  expect(answers.sort()).toEqual(["404", "415"]);
 }
 
-it("two reads that both found refused bytes both answer 415: the model accepts it (documented; soak9)", async () => {
+it("two reads that both found refused bytes: the one that removed them answers 415, the other 404", async () => {
   const { real, m } = await refusedPending();
-  await allRefused(m, real, [
+  await oneRefused(m, real, [
     { kind: "read", caller: "sk", pick: 0, method: "GET", range: {} },
     { kind: "read", caller: "B", pick: 0, method: "GET", range: {} },
   ]);
 });
 
-it("a read and a confirm that both found refused bytes both answer 415: the model accepts it (documented; soak9)", async () => {
+it("a read and a confirm that both found refused bytes: the one that removed them answers 415, the other 404", async () => {
   const { real, m } = await refusedPending();
-  await allRefused(m, real, [
+  await oneRefused(m, real, [
     { kind: "read", caller: "sk", pick: 0, method: "GET", range: {} },
     { kind: "confirm", caller: "sk", pick: 0, size: "right" },
   ]);

@@ -166,11 +166,10 @@ async function settleStored(rt: StorageRuntime, file: FileDoc, lock: Hold): Prom
     const refused = await storedRefusal(rt, file, stored.size);
     if (!refused) return markReady(rt, file, lock);
     if (await discardPending(rt, file, unclaimedOr(rt, lock))) throw refused;
-    // Removed by another look meanwhile, which found the bytes refused too: so does this one. Kept by
-    // a live PUT's claim (or settled by it): the file as it is now, as markReady answers.
-    const now = await deleteIfGone(rt, file._id);
-    if (!now) throw refused;
-    return now;
+    // Removed meanwhile (by another look that refused the bytes too, or by a DELETE): gone, as a look
+    // after that removal finds it. Kept by a live PUT's claim (or settled by it): the file as it is now,
+    // as markReady answers.
+    return deleteIfGone(rt, file._id);
   }
   if (rt.deps.clock.now() < expiryOf(file)) return file;
   // A PUT begun before the URL expired may have claimed it since it was read: pending until that PUT settles it.

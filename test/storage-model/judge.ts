@@ -226,9 +226,7 @@ function judgeConfirm(m: Model, r: Real, op: OpOf<"confirm">, res: Res) {
   if (!f || (isUser(op.caller) && f.owner !== op.caller)) {
     const stale = staleView(m, op.path, res);
     if (stale && (!isUser(op.caller) || stale.owner === op.caller)) {
-      // It looked before another operation of the group removed the file: answered as then, no effect
-      // (refused bytes: 415, as every look that found them answers, the first to remove them or not).
-      if (op.size === stale.size && stale.refused) return verdict(r, res, E(415), `${what} (stale)`);
+      // It looked before another operation of the group removed the file: answered as then, no effect.
       const status = op.size !== stale.size || stale.status !== "ready" ? 400 : 200;
       return verdict(r, res, E(status), `${what} (stale)`);
     }
@@ -303,8 +301,6 @@ function judgeRead(m: Model, r: Real, op: OpOf<"read">, ans: Answer) {
     return verdict(r, res, E(415, "UNSUPPORTED_MEDIA_TYPE"), what, head);
   }
   const view = f ?? staleView(m, op.path, res);
-  // It found the refused bytes before another look of the group removed them: 415 too, no effect.
-  if (view?.refused) return verdict(r, res, E(415, "UNSUPPORTED_MEDIA_TYPE"), what, head);
   if (view?.status !== "ready") {
     if (f && m.released(f)) m.remove(op.path);
     return verdict(r, res, E(404, "FILE_NOT_FOUND"), what, head);
