@@ -21,7 +21,7 @@ afterEach(async () => {
 it("a login refused because a password change revoked its new session, counted in the change's revokedSessions: the model accepts it (documented; soak8)", async () => {
   const real = await openReal({ requireVerify: false, maxFailed: 3, quota: undefined });
   r = real;
-  const m = new Model(real.clock.now());
+  const m = new Model(real.clock.now(), real.project.jwtSecret);
   await prelude(m, real); // ann: her signup session (handle 0) and a login's
   // The login checks the old password and stores its session; the change then writes the new hash
   // and revokes the other sessions, the login's new one included; the login's re-check refuses it.
@@ -70,7 +70,7 @@ it.each([
   async (route, k, subject) => {
     const real = await openReal({ requireVerify: false, maxFailed: 3, quota: 2 });
     r = real;
-    const m = new Model(real.clock.now());
+    const m = new Model(real.clock.now(), real.project.jwtSecret);
     // A reset is for a verified account, a resend for an unverified one (its signup code sets no cooldown).
     const signup: Op = { k: "signup", email: "ann@ex.io", norm: "ann@ex.io", password: "password-one" };
     if (k === "requestReset") await prelude(m, real);
@@ -108,7 +108,7 @@ it.each([
 it("GET /sessions whose account is deleted while it lists, beside a login the deletion refuses, is 401, never a list of the login's short-lived session (soak9)", async () => {
   const real = await openReal({ requireVerify: false, maxFailed: 3, quota: undefined });
   r = real;
-  const m = new Model(real.clock.now());
+  const m = new Model(real.clock.now(), real.project.jwtSecret);
   await prelude(m, real); // ann: her signup session (handle 0) and a login's
   const ann = m.s.accounts["ann@ex.io"]!;
   // The login checks the password; /sessions passes requireUser; the deletion removes the account and
@@ -155,7 +155,7 @@ it("GET /sessions whose account is deleted while it lists, beside a login the de
 it("a login that swept the account's expired sessions and tokens, then was refused by a reset beside it: the model reads the sweep back (soak, seed 729524449)", async () => {
   const real = await openReal({ requireVerify: false, maxFailed: 3, quota: undefined });
   r = real;
-  const m = new Model(real.clock.now());
+  const m = new Model(real.clock.now(), real.project.jwtSecret);
   await prelude(m, real); // ann: her signup session (handle 0) and a login's
   const week = 7 * 24 * 3_600_000 + 1; // both sessions and their tokens expire, unswept
   real.clock.advance(week);
@@ -199,7 +199,7 @@ it.each([
   async (current, next) => {
     const real = await openReal({ requireVerify: false, maxFailed: 3, quota: undefined });
     r = real;
-    const m = new Model(real.clock.now());
+    const m = new Model(real.clock.now(), real.project.jwtSecret);
     await prelude(m, real); // ann: her signup session (handle 0) and a login's
     // The change writes the new hash; the login reads it, checks it and stores its session; only
     // then does the change end the other sessions.

@@ -50,7 +50,7 @@ const MAX_COMMANDS = 40;
 function modelRuns(setup: Setup, concurrent: boolean, numRuns: number) {
   return runAgainstModel(commandsArb(concurrent, MAX_COMMANDS), numRuns, {
     open: () => openReal(setup),
-    model: (real) => new Model(real.clock.now()),
+    model: (real) => new Model(real.clock.now(), real.project.jwtSecret),
     before: prelude,
     check: fullCheck,
     close: closeReal,

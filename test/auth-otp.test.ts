@@ -295,6 +295,20 @@ describe("at most 10 codes per (purpose, email) in a day window", () => {
     expect(env.mails("a@example.com")).toHaveLength(1 + 10 + 20 + 10);
   });
 
+  it("the records of a day expire over the next day, a part at each sweep, not all at midnight", async () => {
+    const otps = () => env.deps.store.tenant({ projectId: env.project.id }).collection("_auth_otps").find({});
+    for (let i = 0; i < 60; i++) expect((await requestReset(`u${i}@example.com`)).status).toBe(200);
+    const made = (await otps()).length; // and a@example.com's, from its signup
+    env.clock.advance(Number(toNextDay()) * 1000 + 12 * 3_600_000); // noon of the next day
+    await requestReset("sweeper@example.com");
+    const left = (await otps()).length - 1;
+    expect(left).toBeGreaterThan(made * 0.15); // each stays a random part of the day: about half left
+    expect(left).toBeLessThan(made * 0.85);
+    env.clock.advance(Number(toNextDay()) * 1000); // past the end of the next day
+    await requestReset("sweeper@example.com");
+    expect(await otps()).toHaveLength(1); // the sweeper's own, renewed
+  });
+
   it("parallel requests never pass the count, at the 10th code nor at a new window", async () => {
     for (let i = 0; i < 9; i++) {
       expect((await resend()).status).toBe(200);

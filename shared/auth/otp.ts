@@ -65,10 +65,13 @@ export function randomCode(): string {
  * How long a record is kept after its last write: longer than anything it decides (code expiry, end
  * of the budget's window, cooldown end), and to the end of the day window at least, which its count
  * of codes issued covers, so a swept record answers like a missing one; the holder of an expired code
- * is told OTP_EXPIRED for this long.
+ * is told OTP_EXPIRED for this long. Past the day window, each record stays a part of a day its key
+ * decides, so the day's records expire over the next day, a few at each sweep, not all at midnight.
  */
 const KEEP_MS = 60 * 60_000;
-const keepUntil = (now: number) => iso(Math.max(now + KEEP_MS, (dayOf(now) + 1) * OTP_DAY_MS));
+const spreadOf = (key: string) => (Number.parseInt(key.slice(0, 8), 16) % 1440) * 60_000;
+const keepUntil = (key: string, now: number) =>
+  iso(Math.max(now + KEEP_MS, (dayOf(now) + 1) * OTP_DAY_MS + spreadOf(key)));
 const sweep = (cols: Otps, now: number) => cols.otps.deleteMany({ expiresAt: { $lte: iso(now) } });
 
 /** A new record: no cooldown, no code issued today, no budget in use, no code. */
@@ -84,7 +87,7 @@ const blank = (key: string, now: number) => ({
   issued: 0,
   day: 0,
   sentAt: NEVER,
-  expiresAt: keepUntil(now),
+  expiresAt: keepUntil(key, now),
 });
 
 /**
@@ -127,7 +130,7 @@ export async function issueOtp(
     codeHash: code === null ? null : hashCode(secret, key, code),
     codeExpiresAt: iso(now + OTP_TTL_MS),
     codeTries: 0,
-    expiresAt: keepUntil(now),
+    expiresAt: keepUntil(key, now),
   };
   const issued = code === null ? ({ status: "none" } as const) : ({ status: "issued", code } as const);
   if (input.signup) {
@@ -197,7 +200,7 @@ async function countTry(cols: Otps, key: string, now: number): Promise<Doc> {
   // A new window starts a fresh budget; never back to an earlier one (an instance's clock behind).
   await cols.otps.updateOne(
     { key, window: { $lt: window } },
-    { $set: { attempts: 0, window, expiresAt: keepUntil(now) } },
+    { $set: { attempts: 0, window, expiresAt: keepUntil(key, now) } },
   );
   // A window another instance moved on (its clock ahead) takes the try: a lagging clock refuses none.
   const open = { key, window: { $gte: window }, attempts: { $lt: OTP_MAX_ATTEMPTS } };

@@ -106,7 +106,7 @@ const advance = fc
     { weight: 6, arbitrary: fc.constantFrom(1_000, 5_000, 9_000, 11_000) },
     { weight: 4, arbitrary: fc.constantFrom(61_000, 5 * 60_000) },
     { weight: 3, arbitrary: fc.constantFrom(10 * 60_000, 16 * 60_000) },
-    { weight: 1, arbitrary: fc.constantFrom(3_600_000, 7 * 24 * 3_600_000 + 1) },
+    { weight: 1, arbitrary: fc.constantFrom(3_600_000, 12 * 3_600_000, 7 * 24 * 3_600_000 + 1) },
   )
   .map((ms) =>
     command(label("advance", ms), async (m, r) => {

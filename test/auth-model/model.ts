@@ -3,6 +3,7 @@
  * their refresh-token families, the clients' handles on them, one-time-code records per
  * (purpose, email), the per-email login throttle, the users quota and the mails that went out.
  */
+import { sha256Hex } from "../../shared/crypto.js";
 import { check, fail, same } from "../model/operations.js";
 import type { CallResult, Real } from "./harness.js";
 
@@ -93,7 +94,11 @@ export class Model {
   refusedLogins: Record<string, number> = {};
   /** In a race: users whose expired sessions and tokens a refused login may or may not have swept: read back */
   resyncSwept = new Set<string>();
-  constructor(now: number) {
+  /** The project's code secret, which keys the server's record of each (purpose, email). */
+  constructor(
+    now: number,
+    readonly secret: string,
+  ) {
     this.s = {
       now,
       accounts: {},
@@ -108,7 +113,7 @@ export class Model {
     };
   }
   trial(group: { k: string; norm?: string; access?: string; userId?: string }[]): Model {
-    const t = new Model(this.s.now);
+    const t = new Model(this.s.now, this.secret);
     t.s = structuredClone(this.s);
     t.inRace = true;
     t.before = this.s;
@@ -163,8 +168,16 @@ export function retryAfter(r: Real, res: CallResult, seconds: number, what: stri
 export const iso = (ms: number) => new Date(ms).toISOString();
 export const windowOf = (now: number) => Math.floor(now / OTP_TTL);
 export const dayOf = (now: number) => Math.floor(now / DAY);
-/** Kept an hour after its last write, and to the end of that write's day window at least (the count of codes). */
-const keepFrom = (now: number) => Math.max(now + KEEP, (dayOf(now) + 1) * DAY);
+/**
+ * Kept an hour after its last write, and to the end of that write's day window at least (the count of
+ * codes), plus past that end the part of a day the server's key of the record (purpose, email) picks.
+ */
+function keepFrom(m: Model, key: string, now: number) {
+  const [p, email] = key.split("|") as [Purpose, string];
+  const hashed = sha256Hex(`${m.secret}\u0000${p === "verify" ? "verify-email" : "password-reset"}\u0000${email}`);
+  const spread = (Number.parseInt(hashed.slice(0, 8), 16) % 1440) * 60_000;
+  return Math.max(now + KEEP, (dayOf(now) + 1) * DAY + spread);
+}
 /** Seconds until a new code may be requested: the cooldown is over, and the day window too once its codes are used up. */
 export function secondsUntil(rec: Pick<OtpRec, "sentAt" | "issued" | "day"> | undefined, now: number) {
   const cooldownEnd = (rec?.sentAt ?? 0) + COOLDOWN;
@@ -187,13 +200,13 @@ export function liveRec(m: Model, key: string): OtpRec | undefined {
   }
   return rec;
 }
-export const blank = (now: number): OtpRec => ({
+export const blank = (keep: number): OtpRec => ({
   sentAt: 0,
   attempts: 0,
   window: 0,
   issued: 0,
   day: 0,
-  keep: keepFrom(now),
+  keep,
   codeTries: 0,
   code: null,
   old: [],
@@ -214,7 +227,7 @@ export function issue(
   let rec = liveRec(m, key);
   const issuedToday = rec?.day === dayOf(now) ? rec.issued : 0;
   if (rec && (rec.sentAt > now - COOLDOWN || issuedToday >= DAILY_MAX)) return { cooldown: secondsUntil(rec, now) };
-  rec ??= blank(now);
+  rec ??= blank(keepFrom(m, key, now));
   rec.issued = issuedToday + 1;
   rec.day = dayOf(now);
   retire(rec);
@@ -223,7 +236,7 @@ export function issue(
   rec.attempts = 0;
   rec.window = windowOf(now);
   rec.sentAt = now;
-  rec.keep = keepFrom(now);
+  rec.keep = keepFrom(m, key, now);
   m.s.otps[key] = rec;
   if (userId) m.s.mails[key] = (m.s.mails[key] ?? 0) + 1;
   return { issued: userId !== null };
@@ -233,11 +246,11 @@ export function issue(
 export function signupCode(m: Model, email: string, userId: string) {
   const key = otpKey("verify", email);
   const now = m.s.now;
-  const rec = liveRec(m, key) ?? blank(now);
+  const rec = liveRec(m, key) ?? blank(keepFrom(m, key, now));
   retire(rec);
   rec.code = { userId, expiresAt: now + OTP_TTL };
   rec.codeTries = 0;
-  rec.keep = keepFrom(now);
+  rec.keep = keepFrom(m, key, now);
   m.s.otps[key] = rec;
   m.s.mails[key] = (m.s.mails[key] ?? 0) + 1;
 }
@@ -255,10 +268,10 @@ export function consume(m: Model, p: Purpose, email: string, code: string): Verd
   } else if (rec) {
     rec.attempts = 1;
     rec.window = w;
-    rec.keep = keepFrom(now);
+    rec.keep = keepFrom(m, key, now);
     rec.codeTries++;
   } else {
-    rec = { ...blank(now), attempts: 1, window: w, codeTries: 1 };
+    rec = { ...blank(keepFrom(m, key, now)), attempts: 1, window: w, codeTries: 1 };
     m.s.otps[key] = rec;
   }
   const usable = rec.code !== null && rec.codeTries <= MAX_TRIES;

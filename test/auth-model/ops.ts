@@ -602,7 +602,7 @@ export function judge(m: Model, r: Real, op: Op, res: CallResult) {
       // listed: the list lies between the states before and after (benign; noted), and holds its
       // own session (one that ended before the list is 401, as after the revocation).
       if (m.inRace && m.before && res.status === 200) {
-        const b = new Model(m.s.now);
+        const b = new Model(m.s.now, m.secret);
         b.s = m.before;
         const u0 = requireUser(b, op.access);
         const u1 = requireUser(m, op.access);
@@ -636,7 +636,7 @@ export function judge(m: Model, r: Real, op: Op, res: CallResult) {
       // Passed requireUser, then its target (its own session) was revoked by a parallel request before
       // its delete: 404 where any serial order says 401 or 200 (benign; noted).
       if (m.inRace && m.before && res.status === 404 && !m.s.sessions[op.target]) {
-        const b = new Model(m.s.now);
+        const b = new Model(m.s.now, m.secret);
         b.s = m.before;
         const u0 = requireUser(b, op.access);
         if (!isVerdict(u0) && m.before.sessions[op.target]?.userId === u0.user.id) {
