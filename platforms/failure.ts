@@ -6,6 +6,9 @@
  */
 import { isPreflight, reflectedCors } from "../shared/cors.js";
 
+/** A message with the `user:password@` of any URI it quotes left out (a driver's error may quote its URI). */
+const withoutCredentials = (text: string) => text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@"']*@/gi, "$1…@");
+
 /** An error envelope for a failure before the app runs; `error` goes to the log only. */
 export function failure(request: Request, status: 500 | 503, code: string, message: string, error: unknown): Response {
   const origin = request.headers.get("origin");
@@ -13,9 +16,8 @@ export function failure(request: Request, status: 500 | 503, code: string, messa
     Boolean(origin) && isPreflight(request.method, request.headers.get("access-control-request-method"));
   const cors = origin ? reflectedCors(origin, preflight) : [];
   if (preflight) return new Response(null, { status: 204, headers: [["vary", "Origin"], ...cors] });
-  console.error(
-    JSON.stringify({ level: "error", message, cause: error instanceof Error ? error.message : String(error) }),
-  );
+  const cause = error instanceof Error ? error.message : String(error);
+  console.error(JSON.stringify({ level: "error", message, cause: withoutCredentials(cause) }));
   const requestId = crypto.randomUUID();
   return Response.json(
     { success: false, message, code, requestId },

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DRIVER_REFUSES_URI, driverOptions } from "./mongo-uri.js";
 import { loadRateLimitConfig, RATE_LIMIT_VARIABLES, type RateLimitConfig } from "./ratelimit/config.js";
 import { loadS3Config, S3_VARIABLES } from "./storage/config.js";
 import type { S3Config } from "./storage/s3.js";
@@ -72,7 +73,9 @@ const envSchema = z.object({
   MONGODB_URI: optionalString.pipe(
     z
       .string()
-      .regex(/^mongodb(\+srv)?:\/\//, "must start with mongodb:// or mongodb+srv://")
+      .regex(/^mongodb(\+srv)?:\/\//, { message: "must start with mongodb:// or mongodb+srv://", abort: true })
+      // A host left out (`…@$HOST/db` with HOST unset) is refused here, not by the store on each request.
+      .refine((uri) => driverOptions(uri) !== undefined, DRIVER_REFUSES_URI)
       .optional(),
   ),
   MONGODB_DB_PREFIX: z

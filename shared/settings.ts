@@ -1,6 +1,6 @@
-import { MongoClient } from "mongodb";
 import { z } from "zod";
 import { mayBePublic } from "./auth/fields.js";
+import { DRIVER_REFUSES_URI, driverOptions } from "./mongo-uri.js";
 import { parseRule } from "./ratelimit/rule.js";
 import { isPlainObject, unsafeKeyReason } from "./sanitize.js";
 import { storageSettingsShape } from "./storage/policy.js";
@@ -35,13 +35,8 @@ function databaseUriProblem(uri: string): string | undefined {
   if (!/^mongodb(\+srv)?:\/\/\S+$/.test(uri)) return "must be a mongodb:// or mongodb+srv:// URI";
   // Without one the driver quietly uses a database named `test`.
   if (!/^mongodb(\+srv)?:\/\/[^/?#]+\/[^/?#]+/.test(uri)) return "must name its database (…/<database>)";
-  let options: MongoClient["options"];
-  try {
-    options = new MongoClient(uri).options; // parses it, connects nothing
-  } catch {
-    // Not the driver's message: it can quote parts of the URI, the password's included.
-    return "is not a URI MongoDB's driver takes (percent-encode reserved characters such as @ : / in the user name and password)";
-  }
+  const options = driverOptions(uri);
+  if (!options) return DRIVER_REFUSES_URI;
   const file = FILE_OPTIONS.find((name) => options[name] !== undefined);
   if (file) return `must not set ${file}: it makes the server read one of its own files`;
   // The names of the deployment's own databases (`<prefix>_platform`, `<prefix>_<project id>`): on the

@@ -102,6 +102,30 @@ describe.each([
     expect([admin.status, admin.json.message]).toEqual([503, "Service unavailable"]); // built; no database here
   });
 
+  it("with a MONGODB_URI the driver refuses (a host left out): misconfigured, naming it, its password never logged", async () => {
+    vi.stubEnv("NODE_ENV", "production");
+    vi.stubEnv("ENCRYPTION_KEY", "ab".repeat(32));
+    vi.stubEnv("ADMIN_TOKEN", "admin-token-0123456789");
+    for (const uri of [
+      "mongodb://edgeback:S3CRET-db-password@/eb",
+      "mongodb+srv://edgeback:S3CRET-db-password@h:1/eb",
+    ]) {
+      vi.stubEnv("MONGODB_URI", uri);
+      const res = await call("admin");
+      expect([res.status, res.json.message]).toEqual([500, "Server misconfigured"]);
+      expect(log()).toMatch(/MONGODB_URI: is not a URI MongoDB's driver takes/);
+      expect(log()).not.toContain("S3CRET");
+    }
+  });
+
+  it("logs a failure's cause without the user and password of a URI it quotes", async () => {
+    const { unavailable } = await import("../platforms/failure.js");
+    const cause = new Error('failed to connect to "mongodb+srv://edgeback:S3CRET-db-password@h.example.net/eb"');
+    expect(unavailable(new Request("http://x/api/health"), cause).status).toBe(503);
+    expect(log()).toContain("mongodb+srv://…@h.example.net/eb");
+    expect(log()).not.toContain("S3CRET");
+  });
+
   it("whose store cannot be opened serves requests once it can be", async () => {
     const dir = await mkdtemp(join(tmpdir(), "edgeback-failures-"));
     const dataDir = join(dir, "data");

@@ -1,0 +1,14 @@
+import { MongoClient } from "mongodb";
+
+/** Why the driver refuses a URI, in words of ours: the driver's own message can quote the password. */
+export const DRIVER_REFUSES_URI =
+  "is not a URI MongoDB's driver takes (percent-encode reserved characters such as @ : / in the user name and password)";
+
+/** The driver's reading of a URI (parsing connects nothing); undefined when the driver refuses it. */
+export function driverOptions(uri: string): MongoClient["options"] | undefined {
+  try {
+    return new MongoClient(uri).options;
+  } catch {
+    return undefined;
+  }
+}
