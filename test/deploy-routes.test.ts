@@ -60,6 +60,12 @@ describe.each([
   });
 });
 
+describe("wrangler.toml", () => {
+  it("ends every route in a wildcard: Cloudflare matches the whole URL, so `/api/health` alone misses `/api/health?probe=1`", () => {
+    for (const [pattern] of wranglerRoutes()) expect(pattern, pattern).toMatch(/\*$/);
+  });
+});
+
 describe("serverless.yml", () => {
   it("sends every method of each route to the function (a CORS preflight or a HEAD to /api/health too)", () => {
     const routes = read("serverless.yml")
