@@ -166,6 +166,15 @@ const sameMembers = (a: unknown, b: unknown): boolean =>
   Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((member, i) => member === b[i]);
 
 /**
+ * A stored owner in the shape the owner field now declares: a single id stored before the field
+ * became a member list is the list of that one member (it owns the document either way, ownedBy),
+ * so a PUT that keeps the owner writes a document the definition takes.
+ */
+export function ownerAsDeclared(def: Pick<CollectionDef, "fields" | "rls">, stored: unknown): unknown {
+  return ownerIsList(def) && typeof stored === "string" ? [stored] : stored;
+}
+
+/**
  * Refuses an end-user update that would change (or drop) the owner field. An owner field that is
  * a system field (`_id`, `createdBy`) is never taken from a body, so it cannot change. A member list
  * is compared by value: sent back as stored it passes; any change (a member added, removed or
@@ -178,6 +187,7 @@ export function assertOwnerKept(
 ): void {
   const field = def.rls.ownerField;
   if (!ownsDocuments(def) || SYSTEM_FIELDS.includes(field)) return;
-  const kept = next[field] === current[field] || (ownerIsList(def) && sameMembers(next[field], current[field]));
+  const stored = ownerAsDeclared(def, current[field]);
+  const kept = next[field] === current[field] || (ownerIsList(def) && sameMembers(next[field], stored));
   if (!kept) throw new ApiError("OWNER_IMMUTABLE");
 }

@@ -460,4 +460,33 @@ describe("owner fields the caller cannot read, after review", () => {
     const patched = await as("bob", "PATCH", `/api/data/open/${id}`, { name: "renamed" });
     expect([patched.status, patched.json.data?.name]).toEqual([200, "renamed"]);
   });
+
+  it("a PUT of a document stored while its owner field held one id makes that id the list (the owner field became a list since)", async () => {
+    const notes = (ownerType: Record<string, unknown>) => ({
+      name: "notes",
+      fields: [
+        { name: "title", type: "string" },
+        { name: "userId", ...ownerType },
+      ],
+      rls: { enabled: true, mode: "private", ownerField: "userId" },
+    });
+    await env.defineCollection(notes({ type: "string" }));
+    const [left, asRead, bySk] = await Promise.all(
+      [1, 2, 3].map(async () => (await as("alice", "POST", "/api/data/notes", { title: "a" })).json.data._id),
+    );
+    const change = await as("sk", "PATCH", "/api/schemas/notes", {
+      fields: [notes({ type: "array", items: { type: "string" } }).fields[1]],
+    });
+    expect(change.status).toBe(200);
+    const puts = [
+      await as("alice", "PUT", `/api/data/notes/${left}`, { title: "b" }), // the SDK's update, owner left out
+      await as("alice", "PUT", `/api/data/notes/${asRead}`, { title: "b", userId: alice }), // sent back as read
+      await as("sk", "PUT", `/api/data/notes/${bySk}`, { title: "b" }),
+    ];
+    expect(puts.map((res) => [res.status, res.json.data?.userId])).toEqual(Array(3).fill([200, [alice]]));
+    expect((await as("bob", "PUT", `/api/data/notes/${left}`, { title: "c" })).status).toBe(404);
+    expect((await as("alice", "PUT", `/api/data/notes/${left}`, { title: "c", userId: [alice, bob] })).json.code).toBe(
+      "OWNER_IMMUTABLE",
+    );
+  });
 });

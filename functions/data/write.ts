@@ -5,7 +5,7 @@ import { afterUpdate, assertDocumentSize, etagOf, nextTimestamp } from "../../sh
 import { ApiError } from "../../shared/errors.js";
 import { ok } from "../../shared/http.js";
 import { countedBytes, releaseDocumentBytes, reserveDocumentBytes } from "../../shared/quotas.js";
-import { assertOwnerKept, ownedInsert, ownsDocuments } from "../../shared/rules.js";
+import { assertOwnerKept, ownedInsert, ownerAsDeclared, ownsDocuments } from "../../shared/rules.js";
 import { ownerIsList } from "../../shared/schema/definition.js";
 import { createdByPrivate } from "../../shared/schema/private-values.js";
 import { type Doc, DuplicateKeyError, type Update } from "../../shared/store/types.js";
@@ -182,10 +182,12 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
         // The stored private and readonly values first (a private or readonly owner among them), so
         // the owner filled in below is never taken for a value the caller sent.
         const stored = target.isSecretKey ? body : validators.keepStored(body, current, { merge: false, blind });
+        // Left out, or sent back as stored: the stored owner, in the shape the definition now declares.
+        const unchanged = !Object.hasOwn(stored, owner) || stored[owner] === current[owner];
         const kept =
-          Object.hasOwn(stored, owner) || !Object.hasOwn(current, owner)
-            ? stored
-            : { ...stored, [owner]: current[owner] };
+          Object.hasOwn(current, owner) && unchanged
+            ? { ...stored, [owner]: ownerAsDeclared(def, current[owner]) }
+            : stored;
         const next = validators.replace(kept);
         if (!target.isSecretKey) assertOwnerKept(current, next, def);
         const system = { createdAt: current.createdAt, updatedAt: nextTimestamp(current.updatedAt, deps.clock.now()) };
