@@ -1,6 +1,11 @@
 import { z } from "zod";
 import { DRIVER_REFUSES_URI, driverOptions } from "./mongo-uri.js";
-import { loadRateLimitConfig, RATE_LIMIT_VARIABLES, type RateLimitConfig } from "./ratelimit/config.js";
+import {
+  loadRateLimitConfig,
+  RATE_LIMIT_VARIABLES,
+  type RateLimitConfig,
+  UPSTASH_VARIABLES,
+} from "./ratelimit/config.js";
 import { loadS3Config, S3_VARIABLES } from "./storage/config.js";
 import type { S3Config } from "./storage/s3.js";
 
@@ -178,16 +183,16 @@ export function loadConfig(rawEnv: Env, options: LoadOptions = {}): Config {
       if (!present(name)) problems.push(`${name}: required when MAIL_PROVIDER=resend`);
     }
   }
-  const rateLimits = loadRateLimitConfig(env);
+  const rateLimits = loadRateLimitConfig(env, { manyInstances: production && options.diskless === true });
   const s3 = loadS3Config(env);
   problems.push(...rateLimits.problems, ...s3.problems);
   // Files last in the bucket, or beside the embedded store on a disk (openBlobStore chooses the same way).
   const filesOnDisk = !present("MONGODB_URI") && !options.diskless && present("DATA_DIR");
   if (production && options.files && !s3.s3 && !filesOnDisk) problems.push(S3_REQUIRED);
   const limited = Object.values(rateLimits.config.rules).some((rule) => rule !== "off");
-  if (production && options.diskless && options.rateLimited !== false && limited && !rateLimits.config.upstash) {
+  if (options.rateLimited !== false && limited && rateLimits.config.countedPerInstance) {
     problems.push(
-      "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN: required in production on this platform, where " +
+      `${UPSTASH_VARIABLES}: required in production on this platform, where ` +
         "every instance would otherwise count on its own (or set RATE_LIMIT_PK, RATE_LIMIT_AUTH and RATE_LIMIT_SK to off)",
     );
   }

@@ -44,6 +44,7 @@ describe("loadConfig", () => {
         failOpen: { pk: true, auth: false, sk: true },
         upstash: undefined,
         trustedProxy: "none",
+        countedPerInstance: false,
       },
     });
     expect(Object.isFrozen(config)).toBe(true);

@@ -15,6 +15,7 @@ import { forgetStorageCounter } from "../../shared/storage/quota.js";
 import type { BlobStore } from "../../shared/storage/types.js";
 import { forgetUsage } from "../../shared/usage/recorder.js";
 import { refuseWildcardsOverPublicSuffixes } from "./origins.js";
+import { refuseLimitsCountedPerInstance } from "./rate-limits.js";
 import { usageRoutes } from "./usage.js";
 import { projectUserRoutes } from "./users.js";
 
@@ -31,9 +32,6 @@ const checkId: MiddlewareHandler = async (c, next) => {
   await next();
 };
 
-const createBody = createProjectSchema.superRefine(refuseWildcardsOverPublicSuffixes);
-const updateBody = updateProjectSchema.superRefine(refuseWildcardsOverPublicSuffixes);
-
 function found<T>(value: T | null | false): T {
   if (value === null || value === false) throw new ApiError("PROJECT_NOT_FOUND");
   return value;
@@ -44,6 +42,10 @@ export function createAdminApp(deps: Deps, options: { blobs?: BlobStore } = {}):
   const app = createBaseApp(deps);
   const { projects } = deps;
   const blobs = options.blobs ?? openCleanupBlobStore(deps.config);
+  // Per app: whether a project's own rate limit would hold depends on this function's configuration.
+  const limitsHold = refuseLimitsCountedPerInstance(deps.config);
+  const createBody = createProjectSchema.superRefine(refuseWildcardsOverPublicSuffixes).superRefine(limitsHold);
+  const updateBody = updateProjectSchema.superRefine(refuseWildcardsOverPublicSuffixes).superRefine(limitsHold);
 
   app.use("/api/admin/*", requireAdmin(deps));
 

@@ -13,7 +13,16 @@ export interface RateLimitConfig {
   readonly failOpen: Readonly<Record<RuleName, boolean>>;
   readonly upstash: { readonly url: string; readonly token: string } | undefined;
   readonly trustedProxy: TrustedProxy;
+  /**
+   * Each of the platform's many instances counts in its own memory (production on a diskless
+   * platform, without Upstash): a limit then holds per instance, each granting the whole budget.
+   * loadConfig refuses the environment's rules then, the admin API a project's own.
+   */
+  readonly countedPerInstance: boolean;
 }
+
+/** The variables that make limits hold across instances, as messages name them. */
+export const UPSTASH_VARIABLES = "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN";
 
 const DEFAULT_RULES: Record<RuleName, string> = { pk: "100/15m", auth: "20/15m", sk: "1000/1m" };
 /** Reads stay up when Redis is down; auth, the brute-force target, closes. */
@@ -28,8 +37,14 @@ export const RATE_LIMIT_VARIABLES: readonly string[] = [
   "TRUSTED_PROXY",
 ];
 
-/** Reads RATE_LIMIT_PK|AUTH|SK, RATE_LIMIT_ON_FAILURE_*, UPSTASH_REDIS_REST_URL/_TOKEN and TRUSTED_PROXY. */
-export function loadRateLimitConfig(env: Record<string, string | undefined>): {
+/**
+ * Reads RATE_LIMIT_PK|AUTH|SK, RATE_LIMIT_ON_FAILURE_*, UPSTASH_REDIS_REST_URL/_TOKEN and TRUSTED_PROXY.
+ * `manyInstances`: the function runs as many instances at once (production on a diskless platform).
+ */
+export function loadRateLimitConfig(
+  env: Record<string, string | undefined>,
+  options: { manyInstances?: boolean } = {},
+): {
   config: RateLimitConfig;
   problems: string[];
 } {
@@ -50,16 +65,17 @@ export function loadRateLimitConfig(env: Record<string, string | undefined>): {
   const url = value("UPSTASH_REDIS_REST_URL");
   const token = value("UPSTASH_REDIS_REST_TOKEN");
   if (url && !/^https?:\/\/\S+$/.test(url)) problems.push("UPSTASH_REDIS_REST_URL: must be an http(s) URL");
-  if (Boolean(url) !== Boolean(token))
-    problems.push("UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN: set both or neither");
+  if (Boolean(url) !== Boolean(token)) problems.push(`${UPSTASH_VARIABLES}: set both or neither`);
   const proxy = (value("TRUSTED_PROXY") ?? "none") as TrustedProxy;
   if (!PROXIES.includes(proxy)) problems.push(`TRUSTED_PROXY: must be one of ${PROXIES.join(", ")}`);
+  const upstash = url && token ? Object.freeze({ url, token }) : undefined;
   return {
     config: Object.freeze({
       rules: Object.freeze(rules),
       failOpen: Object.freeze(failOpen),
-      upstash: url && token ? Object.freeze({ url, token }) : undefined,
+      upstash,
       trustedProxy: proxy,
+      countedPerInstance: options.manyInstances === true && !upstash,
     }),
     problems,
   };

@@ -3,10 +3,10 @@ import type { AppEnv } from "../app.js";
 import { handToRuntime } from "../background.js";
 import { clientIp, rateLimitSubject } from "../client-ip.js";
 import { sha256Hex } from "../crypto.js";
-import type { Deps } from "../deps.js";
+import type { Deps, Logger } from "../deps.js";
 import { ApiError } from "../errors.js";
 import type { Principal } from "../principal.js";
-import type { RuleName } from "./config.js";
+import { type RuleName, UPSTASH_VARIABLES } from "./config.js";
 import { type LimitRule, parseRule, ruleId, windowText } from "./rule.js";
 import { LimiterUnavailableError, type RateLimiter } from "./types.js";
 
@@ -34,6 +34,27 @@ function ownRule(principal: Principal, name: RuleName): LimitRule | undefined {
   return (typeof own === "string" && parseRule(own)) || undefined;
 }
 
+/** The `<project id>:<rule>` pairs warned about below: once each per instance (this module's lifetime). */
+const warnedCountedPerInstance = new Set<string>();
+
+/**
+ * The admin API refuses a project's own rule where each instance counts on its own, but one stored
+ * before (or set through an admin function configured otherwise) still reaches here: it is counted
+ * all the same (some protection beats none), and the operator told, once per instance and rule.
+ */
+function warnCountedPerInstance(log: Logger, projectId: string, name: RuleName): void {
+  const key = `${projectId}:${name}`;
+  if (warnedCountedPerInstance.has(key)) return;
+  warnedCountedPerInstance.add(key);
+  log.warn(
+    `a project's own rate limit is counted per instance: set ${UPSTASH_VARIABLES} for it to hold across instances`,
+    {
+      projectId,
+      rule: name,
+    },
+  );
+}
+
 /** In development, how to turn a limit off: the 429 a developer meets on the local server says it. */
 function developmentHint(deps: Pick<Deps, "config">, principal: Principal, name: RuleName): string {
   if (deps.config.nodeEnv !== "development") return "";
@@ -54,8 +75,10 @@ export async function limitRequest(
   apiKey: string,
 ): Promise<void> {
   const name = ruleFor(c, principal);
-  const rule = ownRule(principal, name) ?? deps.config.rateLimits.rules[name];
+  const own = ownRule(principal, name);
+  const rule = own ?? deps.config.rateLimits.rules[name];
   if (rule === "off") return;
+  if (own && deps.config.rateLimits.countedPerInstance) warnCountedPerInstance(deps.log, principal.project.id, name);
   const subject =
     name === "sk"
       ? `key:${sha256Hex(apiKey).slice(0, 16)}`
