@@ -183,7 +183,7 @@ export function loadConfig(rawEnv: Env, options: LoadOptions = {}): Config {
       if (!present(name)) problems.push(`${name}: required when MAIL_PROVIDER=resend`);
     }
   }
-  const rateLimits = loadRateLimitConfig(env, { manyInstances: production && options.diskless === true });
+  const rateLimits = loadRateLimitConfig(env, { production, diskless: options.diskless });
   const s3 = loadS3Config(env);
   problems.push(...rateLimits.problems, ...s3.problems);
   // Files last in the bucket, or beside the embedded store on a disk (openBlobStore chooses the same way).

@@ -439,6 +439,24 @@ describe("rules and configuration", () => {
     ]);
   });
 
+  it("in production, an Upstash URL is https, or http to this machine only (the token goes with every request)", () => {
+    const problems = (url: string, production = true) =>
+      loadRateLimitConfig({ UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: "t" }, { production }).problems;
+    expect(problems("http://eu1-redis.upstash.io")).toEqual([
+      "UPSTASH_REDIS_REST_URL: must be https:// in production (http:// would send the token in the clear)",
+    ]);
+    expect(problems("http://localhost.evil.example:8079")).toHaveLength(1);
+    for (const url of [
+      "https://eu1-redis.upstash.io",
+      "http://127.0.0.1:8079",
+      "http://localhost",
+      "http://[::1]:80/",
+    ]) {
+      expect(problems(url), url).toEqual([]);
+    }
+    expect(problems("http://eu1-redis.upstash.io", false)).toEqual([]);
+  });
+
   it("without a trusted proxy, client-sent X-Forwarded-For is ignored (one bucket for all)", async () => {
     const env = await instances("memory", { RATE_LIMIT_PK: "2/1m", TRUSTED_PROXY: "none" });
     const statuses = [];

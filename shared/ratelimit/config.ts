@@ -39,11 +39,11 @@ export const RATE_LIMIT_VARIABLES: readonly string[] = [
 
 /**
  * Reads RATE_LIMIT_PK|AUTH|SK, RATE_LIMIT_ON_FAILURE_*, UPSTASH_REDIS_REST_URL/_TOKEN and TRUSTED_PROXY.
- * `manyInstances`: the function runs as many instances at once (production on a diskless platform).
+ * `diskless`: the platform runs the function as many instances at once (Workers, Lambda, Vercel).
  */
 export function loadRateLimitConfig(
   env: Record<string, string | undefined>,
-  options: { manyInstances?: boolean } = {},
+  { production = false, diskless = false } = {},
 ): {
   config: RateLimitConfig;
   problems: string[];
@@ -65,6 +65,10 @@ export function loadRateLimitConfig(
   const url = value("UPSTASH_REDIS_REST_URL");
   const token = value("UPSTASH_REDIS_REST_TOKEN");
   if (url && !/^https?:\/\/\S+$/.test(url)) problems.push("UPSTASH_REDIS_REST_URL: must be an http(s) URL");
+  // The token goes with every request: in the clear over http, but to this machine (a local proxy).
+  else if (production && url && !/^(https:|http:\/\/(localhost|127\.0\.0\.1|\[::1\])[:/])/.test(`${url}/`)) {
+    problems.push("UPSTASH_REDIS_REST_URL: must be https:// in production (http:// would send the token in the clear)");
+  }
   if (Boolean(url) !== Boolean(token)) problems.push(`${UPSTASH_VARIABLES}: set both or neither`);
   const proxy = (value("TRUSTED_PROXY") ?? "none") as TrustedProxy;
   if (!PROXIES.includes(proxy)) problems.push(`TRUSTED_PROXY: must be one of ${PROXIES.join(", ")}`);
@@ -75,7 +79,7 @@ export function loadRateLimitConfig(
       failOpen: Object.freeze(failOpen),
       upstash,
       trustedProxy: proxy,
-      countedPerInstance: options.manyInstances === true && !upstash,
+      countedPerInstance: production && diskless && !upstash,
     }),
     problems,
   };
