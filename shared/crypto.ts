@@ -38,6 +38,10 @@ export const sha256Hex = (text: string): string => sha256(text, "hex");
 /** SHA-256 of a UTF-8 string, base64url encoded without padding (a PKCE S256 code challenge). */
 export const sha256Base64url = (text: string): string => sha256(text, "base64url");
 
+/** HMAC-SHA-256 of a UTF-8 string under a secret key, as lower-case hex (synchronous, as sha256 above). */
+export const hmacSha256Hex = (key: string, text: string): string =>
+  nodeCrypto.createHmac("sha256", key).update(text).digest("hex");
+
 /** Compares two strings without an early exit (their length is not secret); unequal lengths are unequal. */
 export function timingSafeEqual(a: string, b: string): boolean {
   const x = encoder.encode(a);

@@ -14,7 +14,10 @@ export interface ResolvedProject {
   settings: ProjectSettings;
   /** The per-project HS256 secret for end-user access tokens (plaintext, in memory only). */
   jwtSecret: string;
-  /** The per-project key of its one-time codes' hashes: the first jwtSecret, kept when that is renewed. */
+  /**
+   * The per-project key of its one-time codes' hashes and of its Idempotency-Key ids (each under a
+   * label of its own): the first jwtSecret, kept when that is renewed.
+   */
   codeSecret: string;
   /** The project's own MongoDB URI (bring your own database), opened. */
   databaseUri: string | undefined;

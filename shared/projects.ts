@@ -125,7 +125,10 @@ interface ProjectDoc extends Doc {
   /** As given, except `database.uri`, which is sealed with the secret box. */
   settings: ProjectSettings;
   jwtSecret: string;
-  /** Set when jwtSecret is first renewed (rotateTokenSecret): the one before, still keying code hashes. */
+  /**
+   * Set when jwtSecret is first renewed (rotateTokenSecret): the one before, still keying code hashes
+   * and Idempotency-Key ids.
+   */
   codeSecret?: string;
   createdAt: string;
   updatedAt: string;

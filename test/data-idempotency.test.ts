@@ -2,7 +2,9 @@
  * Idempotency-Key on inserts (functions/data/idempotency.ts): a retried insert answers the documents
  * the first attempt made instead of inserting again, per caller, atomically with the write.
  */
+import { createHash } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { canonical } from "../shared/schema/canonical-json.js";
 import { type CallResult, type DataTestEnv, dataTestEnv, newUserId } from "./data-helpers.js";
 
 let env: DataTestEnv;
@@ -190,5 +192,123 @@ describe("Idempotency-Key on POST /:c/bulk", () => {
       "1",
       expect.stringMatching(/retry with the same key shortly.*deleted since/),
     ]);
+  });
+});
+
+describe("Idempotency-Key: a retry the server would now refuse", () => {
+  const alice = newUserId();
+  const as = async (path: string, body: unknown, key = KEY) =>
+    env.pk("POST", path, { body, token: await env.token(alice), headers: keyed(key) });
+
+  it("replays the stored insert after a field became required, and refuses the body under a key never used", async () => {
+    const first = await as("/api/data/notes", { text: "hi" });
+    expect(first.status).toBe(201);
+    const change = await env.sk("PATCH", "/api/schemas/notes", {
+      fields: [{ name: "room", type: "string", required: true }],
+    });
+    expect(change.status).toBe(200);
+    const retry = await as("/api/data/notes", { text: "hi" });
+    expect([retry.status, replayed(retry), retry.json.data._id]).toEqual([201, "true", first.json.data._id]);
+    const fresh = await as("/api/data/notes", { text: "hi" }, "another-key");
+    expect([fresh.status, fresh.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    expect(await total()).toBe(1);
+  });
+
+  it("replays the stored insert whatever the retry's body, valid or not", async () => {
+    const first = await as("/api/data/notes", { text: "hi" });
+    for (const body of [{ text: 5 }, [{ text: "hi" }], { userId: newUserId() }]) {
+      const retry = await as("/api/data/notes", body);
+      expect([JSON.stringify(body), retry.status, replayed(retry), retry.json.data?._id]).toEqual([
+        JSON.stringify(body),
+        201,
+        "true",
+        first.json.data._id,
+      ]);
+    }
+    expect(await total()).toBe(1);
+  });
+
+  it("replays a stored batch after a field became readonly; a batch never stored is still refused", async () => {
+    const batch = [{ text: "a" }, { text: "b" }];
+    const first = await as("/api/data/notes/bulk", batch);
+    expect(first.status).toBe(201);
+    await env.sk("PATCH", "/api/schemas/notes", { fields: [{ name: "text", type: "string", readonly: true }] });
+    const retry = await as("/api/data/notes/bulk", batch);
+    expect([retry.status, replayed(retry), retry.json.data]).toEqual([201, "true", first.json.data]);
+    // Other checks of the replay stand: a retry of another size is 409, a body not a batch is 400.
+    const bigger = await as("/api/data/notes/bulk", [...batch, { text: "c" }]);
+    expect([bigger.status, bigger.json.code]).toEqual([409, "DUPLICATE_VALUE"]);
+    const notBatch = await as("/api/data/notes/bulk", { text: "a" });
+    expect([notBatch.status, notBatch.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    const fresh = await as("/api/data/notes/bulk", batch, "another-key");
+    expect([fresh.status, fresh.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    expect(await total()).toBe(2);
+  });
+
+  it("a keyed sk insert refused into a missing collection does not create it", async () => {
+    const res = await env.sk("POST", "/api/data/fresh", [{ a: 1 }], keyed());
+    expect([res.status, res.json.code]).toEqual([400, "VALIDATION_FAILED"]);
+    expect((await env.sk("GET", "/api/schemas/fresh")).status).toBe(404);
+  });
+});
+
+describe("Idempotency-Key: the derived _ids tell nothing of who inserted", () => {
+  /** The unkeyed formula the ids had: a hash anyone who knows the project id could recompute. */
+  const plainId = (...scope: unknown[]) =>
+    `${createHash("sha256").update(JSON.stringify(scope)).digest("hex").slice(0, 20)}0000`;
+
+  it("a reader cannot test candidate creators against an _id where the owner list is private", async () => {
+    const [alice, bob, carol] = [newUserId(), newUserId(), newUserId()];
+    await env.defineCollection({
+      name: "docs",
+      fields: [
+        { name: "title", type: "string" },
+        { name: "members", type: "array", private: true, items: { type: "string" } },
+      ],
+      rls: { enabled: true, mode: "public-read", ownerField: "members" },
+    });
+    const key = "create-doc-1";
+    const body = { title: "salary review", members: [alice, bob] };
+    const made = await env.pk("POST", "/api/data/docs", { body, token: await env.token(alice), headers: keyed(key) });
+    expect(made.status).toBe(201);
+    const seen = await env.pk("GET", `/api/data/docs/${made.json.data._id}`, { token: await env.token(carol) });
+    expect([seen.status, seen.json.data.members, seen.json.data.createdBy]).toEqual([200, undefined, undefined]);
+    const id = seen.json.data._id;
+    expect(id).toMatch(/^[0-9a-f]{20}0000$/);
+    const creator = [alice, bob, carol].find(
+      (user) => plainId(env.project.id, "docs", "publishable", user, "one", key) === id,
+    );
+    expect(creator).toBeUndefined();
+  });
+
+  it("a guest document's _id does not confirm a guess of its private field", async () => {
+    await env.defineCollection({
+      name: "wall",
+      fields: [
+        { name: "text", type: "string" },
+        { name: "email", type: "email", private: true },
+      ],
+      permissions: { create: "guest", read: "guest", list: "guest" },
+    });
+    const key = "post-1";
+    const made = await env.pk("POST", "/api/data/wall", {
+      body: { text: "great app", email: "ceo@example.com" },
+      headers: keyed(key),
+    });
+    expect(made.status).toBe(201);
+    const guess = ["someone@example.com", "ceo@example.com"].find((email) => {
+      const who = createHash("sha256")
+        .update(canonical({ email, text: "great app" }))
+        .digest("hex");
+      return plainId(env.project.id, "wall", "publishable", who, "one", key) === made.json.data._id;
+    });
+    expect(guess).toBeUndefined();
+  });
+
+  it("a retry after the project's token secret was renewed still replays", async () => {
+    const first = await env.sk("POST", "/api/data/notes", { text: "a" }, keyed());
+    expect(await env.deps.projects.rotateTokenSecret(env.project.id)).toBe(true);
+    const again = await env.sk("POST", "/api/data/notes", { text: "a" }, keyed());
+    expect([again.status, replayed(again), again.json.data._id]).toEqual([201, "true", first.json.data._id]);
   });
 });

@@ -7,26 +7,31 @@ import { duplicateDetails, duplicateMessage } from "./duplicate.js";
 
 type Prepared = Record<string, unknown>;
 
-/**
- * Prepares every item of a bulk body, all or nothing, within one body's budgets (validator.ts).
- * Every failing item is reported (until a budget is spent), each detail carrying its `index` and a
- * path prefixed with it (`3.title`); the error's code is that of the first failing item (VALIDATION_FAILED,
- * INVALID_FIELD_NAME, ...). Any other failure (a denial, 403; an item too large, 413) stops at once:
- * it is the answer unless items before it failed already.
- */
-export function prepareBulk(body: unknown, prepare: (item: unknown) => Prepared): Prepared[] {
+/** A bulk body's items: an array of 1 to MAX_BULK, else 400. */
+export function bulkItems(body: unknown): unknown[] {
   if (!Array.isArray(body) || body.length < 1 || body.length > MAX_BULK) {
     throw new ApiError("VALIDATION_FAILED", `Body must be an array of 1 to ${MAX_BULK} documents`, {
       details: [{ path: "", message: `Expected an array of 1 to ${MAX_BULK} documents` }],
     });
   }
+  return body;
+}
+
+/**
+ * Prepares every item of a bulk body (`bulkItems`), all or nothing, within one body's budgets (validator.ts).
+ * Every failing item is reported (until a budget is spent), each detail carrying its `index` and a
+ * path prefixed with it (`3.title`); the error's code is that of the first failing item (VALIDATION_FAILED,
+ * INVALID_FIELD_NAME, ...). Any other failure (a denial, 403; an item too large, 413) stops at once:
+ * it is the answer unless items before it failed already.
+ */
+export function prepareBulk(items: unknown[], prepare: (item: unknown) => Prepared): Prepared[] {
   const details: ErrorDetail[] = [];
   let first: ApiError | undefined;
   const rejected = () =>
     new ApiError((first as ApiError).code, "Bulk insert rejected; nothing was inserted", { details });
   const docs: Prepared[] = [];
   withinBudgets(() => {
-    for (const [index, item] of body.entries()) {
+    for (const [index, item] of items.entries()) {
       try {
         docs.push(prepare(item));
       } catch (error) {

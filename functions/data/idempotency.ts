@@ -9,9 +9,10 @@
  * are now (201, `Idempotent-Replayed: true`), where this caller's read rule shows them all; else (a
  * blind writer, documents deleted since, a batch of another size) it is 409. A key is remembered as
  * long as its documents exist; for a signed-in caller or the secret key it names one insert, whatever
- * the retry's body.
+ * the retry's body: a retry this attempt would refuse (its body, or a definition changed since) is
+ * still the replay when the first attempt's documents are there (`preparedUnderKey`).
  */
-import { sha256Hex } from "../../shared/crypto.js";
+import { hmacSha256Hex, sha256Hex } from "../../shared/crypto.js";
 import { ApiError } from "../../shared/errors.js";
 import { decideAccess, readFilter, rulesFor } from "../../shared/rules.js";
 import { canonical } from "../../shared/schema/canonical-json.js";
@@ -35,16 +36,58 @@ export function idempotencyKey(c: Ctx): string | undefined {
 }
 
 /**
- * The `_id`s of an insert of `count` documents under `key`, and one more (a larger batch's next):
- * a hash of the scope, then the index, so the items of one batch sort as inserted (as ObjectIds made
- * in turn do: lists break createdAt ties by `_id`).
+ * Which insert route a key is used on, named by the route, not the body's shape (a refused body may
+ * have either): a key names one insert on each.
  */
-export function idempotentIds(c: Ctx, target: Target, key: string, body: unknown, count: number): string[] {
+export type InsertRoute = "one" | "bulk";
+
+/** Sets the idempotent ids' hashes apart from the one-time codes' hashes, which the same secret keys. */
+const ID_LABEL = "edgeback idempotency-key ids";
+
+/**
+ * The `_id`s of an insert of `count` documents under `key`, and one more (a larger batch's next):
+ * a keyed hash of the scope, then the index, so the items of one batch sort as inserted (as ObjectIds
+ * made in turn do: lists break createdAt ties by `_id`). Keyed (HMAC) with the project's secret, as a
+ * plain hash of who inserted would let any reader of an `_id` test a guessed creator against it (for
+ * a guest, a guessed private value of the body). The secret is `codeSecret`, which is never renewed,
+ * so a retry after the token secret was renewed still finds its first attempt.
+ */
+export function idempotentIds(c: Ctx, target: Target, key: string, body: unknown, route: InsertRoute, count: number) {
+  const { project } = c.get("principal");
   const { keyType, userId } = target.caller;
   const who = keyType === "publishable" && userId === null ? sha256Hex(canonical(body)) : userId;
-  const route = Array.isArray(body) ? "bulk" : "one";
-  const scope = sha256Hex(JSON.stringify([c.get("principal").project.id, target.def.name, keyType, who, route, key]));
-  return Array.from({ length: count + 1 }, (_, index) => scope.slice(0, 20) + index.toString(16).padStart(4, "0"));
+  const scope = JSON.stringify([ID_LABEL, project.id, target.def.name, keyType, who, route, key]);
+  const prefix = hmacSha256Hex(project.codeSecret, scope).slice(0, 20);
+  return Array.from({ length: count + 1 }, (_, index) => prefix + index.toString(16).padStart(4, "0"));
+}
+
+/** An insert's prepared body, and under a key its `ids`; `value` throws the refusal a key held back. */
+export interface KeyedInsert<T> {
+  ids: string[] | undefined;
+  value: () => T;
+}
+
+/**
+ * Prepares an insert's body. Under a key, a refusal of the body (400, 403, 413) is held back: the
+ * attempt may be the retry of an insert stored before the refusal's cause (a field made required or
+ * readonly since, a retry's body of its own), whose answer is the replay; `value` throws it once the
+ * earlier insert was looked for and not found. Told 400, a client would take it that nothing was
+ * written, and insert again under a new key.
+ */
+export function preparedUnderKey<T>(target: Target, ids: string[] | undefined, prepare: () => T): KeyedInsert<T> {
+  try {
+    const value = prepare();
+    return { ids, value: () => value };
+  } catch (error) {
+    // A collection not created yet (an sk insert's) holds no earlier insert, and a refused body does not create it.
+    if (!ids || target.provisional || !(error instanceof ApiError) || error.status >= 500) throw error;
+    return {
+      ids,
+      value: () => {
+        throw error;
+      },
+    };
+  }
 }
 
 /**

@@ -10,8 +10,15 @@ import { ownerIsList } from "../../shared/schema/definition.js";
 import { createdByPrivate } from "../../shared/schema/private-values.js";
 import { type Doc, DuplicateKeyError, type Update } from "../../shared/store/types.js";
 import { readsDocuments, writeAddressed } from "./addressed.js";
-import { bulkDuplicate, prepareBulk } from "./bulk.js";
-import { earlierInsert, idempotencyKey, idempotentIds, REPLAYED_HEADER } from "./idempotency.js";
+import { bulkDuplicate, bulkItems, prepareBulk } from "./bulk.js";
+import {
+  earlierInsert,
+  idempotencyKey,
+  idempotentIds,
+  type KeyedInsert,
+  preparedUnderKey,
+  REPLAYED_HEADER,
+} from "./idempotency.js";
 import { type Ctx, checkedBody, duplicate, type Target } from "./target.js";
 import { enterWrite } from "./write-target.js";
 
@@ -60,15 +67,17 @@ function assertOwnerUnnamed(target: Target, body: Record<string, unknown>, owner
 }
 
 /**
- * Runs an insert; under an Idempotency-Key (`ids`: idempotency.ts), the documents of the key's earlier
- * insert, looked for before and met by a write that lost a race to it, are the answer instead, marked
- * `Idempotent-Replayed: true`.
+ * Runs an insert of the prepared body; under an Idempotency-Key (`ids`: idempotency.ts), the documents
+ * of the key's earlier insert, looked for before and met by a write that lost a race to it, are the
+ * answer instead, marked `Idempotent-Replayed: true`. A refusal of the body held back under the key is
+ * thrown only when there is no earlier insert.
  */
-async function inserting(c: Ctx, target: Target, ids: string[] | undefined, insert: () => Promise<Doc[]>) {
+async function inserting<T>(c: Ctx, target: Target, prepared: KeyedInsert<T>, insert: (value: T) => Promise<Doc[]>) {
+  const { ids } = prepared;
   let earlier = ids && (await earlierInsert(target, ids));
   if (!earlier) {
     try {
-      return { docs: await insert(), replayed: false };
+      return { docs: await insert(prepared.value()), replayed: false };
     } catch (error) {
       earlier = error instanceof DuplicateKeyError && ids ? await earlierInsert(target, ids) : undefined;
       if (!earlier) throw error;
@@ -117,14 +126,17 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
     const now = deps.clock.now();
     const key = idempotencyKey(c);
     const prepare = (t: Target, body: unknown) => {
-      const docs = prepareBulk(body, (item) => prepareInsert(item, t, now, deps.config.maxJsonBytes));
-      return { docs, ids: key === undefined ? undefined : idempotentIds(c, t, key, body, docs.length) };
+      const items = bulkItems(body);
+      const ids = key === undefined ? undefined : idempotentIds(c, t, key, body, "bulk", items.length);
+      return preparedUnderKey(t, ids, () =>
+        prepareBulk(items, (item) => prepareInsert(item, t, now, deps.config.maxJsonBytes)),
+      );
     };
     const { target, prepared, epoch } = await enterWrite(deps, c, "create", prepare, { createIfMissing: true });
     try {
       const { ids } = prepared;
-      const docs = ids ? prepared.docs.map((doc, index) => ({ _id: ids[index], ...doc })) : prepared.docs;
-      const { docs: inserted, replayed } = await inserting(c, target, ids, async () => {
+      const { docs: inserted, replayed } = await inserting(c, target, prepared, async (bodies) => {
+        const docs = ids ? bodies.map((doc, index) => ({ _id: ids[index], ...doc })) : bodies;
         const release = await reserve(c, docs);
         return target.collection.insertMany(docs).catch(async (error) => {
           await release();
@@ -142,14 +154,14 @@ export function writeRoutes(deps: Deps): Hono<AppEnv> {
     const now = deps.clock.now();
     const key = idempotencyKey(c);
     const prepare = (t: Target, body: unknown) => {
-      const doc = prepareInsert(body, t, now, deps.config.maxJsonBytes);
-      return { doc, ids: key === undefined ? undefined : idempotentIds(c, t, key, body, 1) };
+      const ids = key === undefined ? undefined : idempotentIds(c, t, key, body, "one", 1);
+      return preparedUnderKey(t, ids, () => prepareInsert(body, t, now, deps.config.maxJsonBytes));
     };
     const { target, prepared, epoch } = await enterWrite(deps, c, "create", prepare, { createIfMissing: true });
     try {
       const { ids } = prepared;
-      const doc = ids ? { _id: ids[0], ...prepared.doc } : prepared.doc;
-      const { docs, replayed } = await inserting(c, target, ids, async () => {
+      const { docs, replayed } = await inserting(c, target, prepared, async (body) => {
+        const doc = ids ? { _id: ids[0], ...body } : body;
         const release = await reserve(c, [doc]);
         return [
           await target.collection.insertOne(doc).catch(async (error) => {
