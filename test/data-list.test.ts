@@ -483,6 +483,17 @@ describe("list query", () => {
       expect([res.status, res.json.code]).toEqual([400, "INVALID_QUERY"]);
     });
 
+    it("searchFields naming a number, boolean or date field is 400 saying to filter it (a text pattern never matches one)", async () => {
+      for (const field of ["price", "createdAt"]) {
+        const res = await list(`search=12&searchFields=${field}`);
+        expect([res.status, res.json.code, res.json.details?.[0]?.message], field).toEqual([
+          400,
+          "INVALID_QUERY",
+          expect.stringContaining(`filter it with ${field}=<value>`),
+        ]);
+      }
+    });
+
     it("a schemaless collection is searched only with searchFields", async () => {
       await env.sk("POST", "/api/data/jottings", { text: "hello there" });
       await env.sk("POST", "/api/data/jottings", { text: "bye" });

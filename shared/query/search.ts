@@ -45,7 +45,15 @@ function requestedFields(params: URLSearchParams, ctx: QueryContext): string[] |
   if (fields.length > MAX_SEARCH_FIELDS) throw invalidQuery("searchFields", `at most ${MAX_SEARCH_FIELDS} fields`);
   for (const path of fields) {
     assertPath("searchFields", path, "filter", ctx);
-    if (resolveField(path, ctx).kind === "id") throw invalidQuery("searchFields", ID_PATTERN_REFUSED);
+    const { kind } = resolveField(path, ctx);
+    if (kind === "id") throw invalidQuery("searchFields", ID_PATTERN_REFUSED);
+    // A number, boolean or date never matches a text pattern: nothing would ever be found.
+    if (kind !== null && !TEXT_TYPES.has(kind)) {
+      throw invalidQuery(
+        "searchFields",
+        `"${path}" is a ${kind} field: search matches text (string, email, url); filter it with ${path}=<value>`,
+      );
+    }
   }
   return fields;
 }
