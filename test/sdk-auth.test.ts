@@ -255,13 +255,18 @@ describe("@urbackend/sdk in a notes app", () => {
   it("a refused upload says why: an extension of no known type, or a type the project does not allow (and where to allow it)", async () => {
     const { auth, storage } = client();
     await auth.signUp({ email: email("md"), password: PASSWORD });
-    const named = (await storage.upload(Buffer.from("# hi\n"), "notes.md").catch((e: unknown) => e)) as Error;
+    const named = (await storage.upload(Buffer.from("# hi\n"), "notes.xyz").catch((e: unknown) => e)) as Error;
     expect(named).toMatchObject({ statusCode: 415 });
-    expect(named.message).toContain('".md" names no type known here; send the file\'s type');
+    expect(named.message).toContain('".xyz" names no type known here; send the file\'s type');
     const typed = (await storage
       .upload(new Blob(["# hi\n"], { type: "text/markdown" }), "notes.md")
       .catch((e: unknown) => e)) as Error;
     expect(typed).toMatchObject({ statusCode: 415 });
     expect(typed.message).toContain("settings.storage.allowedContentTypes");
+    // A known type the project does not take says so at once, not "send the type" (which would not help).
+    for (const name of ["logo.svg", "notes.md", "page.html"]) {
+      const refused = (await storage.upload(Buffer.from("<svg/>"), name).catch((e: unknown) => e)) as Error;
+      expect(refused.message, name).toContain("are not accepted by this project");
+    }
   });
 });

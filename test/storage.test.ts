@@ -648,6 +648,17 @@ describe.each([
     }
   });
 
+  it("untyped bytes named for a type the project does not take: 415 naming that type; taken as bytes where the project takes any", async () => {
+    const untyped = (name: string) => upload(auth(a.sk), new Blob(["<svg/>"]), name);
+    for (const name of ["logo.svg", "notes.md", "bundle.zip"]) {
+      const res = await untyped(name);
+      expect([res.status, (await json(res)).message], name).toEqual([415, expect.stringContaining("by this project")]);
+    }
+    await deps.projects.update(a.id, { settings: { storage: { allowedContentTypes: ["application/octet-stream"] } } });
+    const res = await untyped("bundle.zip");
+    expect([res.status, (await json(res)).data.contentType]).toEqual([201, "application/octet-stream"]);
+  });
+
   it("an SVG the project allows is a sandboxed download, never a page that runs on the API's origin", async () => {
     await deps.projects.update(a.id, { settings: { storage: { allowedContentTypes: ["image/svg+xml"] } } });
     const svg = new Blob(['<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'], {

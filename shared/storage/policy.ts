@@ -88,8 +88,19 @@ const EXTENSION_TYPES = new Map(
     webm: "video/webm",
     mov: "video/quicktime",
     m4a: "audio/mp4",
+    // Not accepted by default, named so that a refusal says the type rather than "send the type".
+    svg: "image/svg+xml",
+    md: "text/markdown",
+    html: "text/html",
+    htm: "text/html",
+    css: "text/css",
+    js: "text/javascript",
+    xml: "application/xml",
+    zip: "application/zip",
   }),
 );
+
+const OCTET_STREAM = "application/octet-stream";
 
 /** A content type as sent, normalised: parameters dropped, lower case; "" when there is none. */
 export function mediaType(declared: unknown): string {
@@ -104,9 +115,16 @@ export function mediaType(declared: unknown): string {
 export function acceptedType(policy: StoragePolicy, declared: unknown, filename = ""): string {
   let type = mediaType(declared);
   const extension = /\.([a-z0-9]+)$/i.exec(filename)?.[1]?.toLowerCase();
-  if (type === "" || type === "application/octet-stream") type = EXTENSION_TYPES.get(extension ?? "") ?? type;
+  const named = EXTENSION_TYPES.get(extension ?? "");
+  // Untyped bytes are taken as the type their name says, or as bytes where the project takes any.
+  if ((type === "" || type === OCTET_STREAM) && named) {
+    type =
+      policy.allowedContentTypes.includes(named) || !policy.allowedContentTypes.includes(OCTET_STREAM)
+        ? named
+        : OCTET_STREAM;
+  }
   if (!type || !policy.allowedContentTypes.includes(type)) {
-    const untyped = type === "" || type === "application/octet-stream";
+    const untyped = type === "" || type === OCTET_STREAM;
     const hint = !untyped
       ? " by this project (its operator may add types to settings.storage.allowedContentTypes)"
       : extension
