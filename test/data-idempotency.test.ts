@@ -124,6 +124,24 @@ describe("Idempotency-Key on POST /:c", () => {
     expect(await total("orders")).toBe(2);
   });
 
+  it("a guest's keyed body nested too deep is refused as without a key (its body is hashed only once checked), not a 500", async () => {
+    await env.defineCollection({
+      name: "wall",
+      fields: [{ name: "text", type: "string" }],
+      permissions: { create: "guest", read: "guest", list: "guest" },
+    });
+    const deep = `{"text":"x","a":${"[".repeat(100_000)}${"]".repeat(100_000)}}`;
+    const unkeyed = await env.pk("POST", "/api/data/wall", { body: deep });
+    expect(unkeyed.status).toBe(400);
+    for (const [path, body] of [
+      ["/api/data/wall", deep],
+      ["/api/data/wall/bulk", `[${deep}]`],
+    ] as const) {
+      const res = await env.pk("POST", path, { body, headers: keyed("deep") });
+      expect([res.status, res.json.code], path).toEqual([400, unkeyed.json.code]);
+    }
+  });
+
   it("a retry after the first attempt filled the document quota is the replay, not 403", async () => {
     await env.close();
     env = await dataTestEnv({ settings: { quotas: { documentsBytes: 400 } } });

@@ -15,6 +15,7 @@
 import { hmacSha256Hex, sha256Hex } from "../../shared/crypto.js";
 import { ApiError } from "../../shared/errors.js";
 import { decideAccess, readFilter, rulesFor } from "../../shared/rules.js";
+import { assertSafeBody } from "../../shared/sanitize.js";
 import { canonical } from "../../shared/schema/canonical-json.js";
 import type { Doc } from "../../shared/store/types.js";
 import { and, type Ctx, type Target } from "./target.js";
@@ -55,10 +56,19 @@ const ID_LABEL = "edgeback idempotency-key ids";
 export function idempotentIds(c: Ctx, target: Target, key: string, body: unknown, route: InsertRoute, count: number) {
   const { project } = c.get("principal");
   const { keyType, userId } = target.caller;
-  const who = keyType === "publishable" && userId === null ? sha256Hex(canonical(body)) : userId;
+  const who = keyType === "publishable" && userId === null ? guestScope(body) : userId;
   const scope = JSON.stringify([ID_LABEL, project.id, target.def.name, keyType, who, route, key]);
   const prefix = hmacSha256Hex(project.codeSecret, scope).slice(0, 20);
   return Array.from({ length: count + 1 }, (_, index) => prefix + index.toString(16).padStart(4, "0"));
+}
+
+/**
+ * A guest's stand-in for who inserted: the body itself. Checked first (depth, keys), as the body
+ * is not yet and `canonical` recurses: a body nested past the limit would overflow the stack (500).
+ */
+function guestScope(body: unknown): string {
+  assertSafeBody(body);
+  return sha256Hex(canonical(body));
 }
 
 /** An insert's prepared body, and under a key its `ids`; `value` throws the refusal a key held back. */
