@@ -5,9 +5,7 @@
  * alike.
  */
 import { isPreflight, reflectedCors } from "../shared/cors.js";
-
-/** A message with the `user:password@` of any URI it quotes left out (a driver's error may quote its URI). */
-const withoutCredentials = (text: string) => text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@"']*@/gi, "$1…@");
+import { withoutCredentials } from "../shared/redact.js";
 
 /** An error envelope for a failure before the app runs; `error` goes to the log only. */
 export function failure(request: Request, status: 500 | 503, code: string, message: string, error: unknown): Response {

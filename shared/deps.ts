@@ -7,6 +7,7 @@ import { createProjectService, type ProjectService } from "./projects.js";
 import { memoryLimiter } from "./ratelimit/memory.js";
 import type { RateLimiter } from "./ratelimit/types.js";
 import { upstashLimiter } from "./ratelimit/upstash.js";
+import { withoutCredentials } from "./redact.js";
 import { openStore } from "./store/index.js";
 import type { DocumentStore } from "./store/types.js";
 import { createUsageRecorder, type UsageRecorder } from "./usage/recorder.js";
@@ -43,16 +44,19 @@ export interface Deps {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
+/** One log line: JSON, errors with their stack, no URI's `user:password@` (a driver's error may quote one). */
+const logLine = (level: string, message: string, fields: Record<string, unknown> | undefined) =>
+  withoutCredentials(
+    JSON.stringify({ level, message, ...fields }, (_key, value) =>
+      value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value,
+    ),
+  );
+
 /** Logs one JSON line per event; errors keep their stack in the log, never in a response. */
 export const consoleLogger: Logger = {
-  info: (message, fields) => console.log(JSON.stringify({ level: "info", message, ...fields })),
-  warn: (message, fields) => console.warn(JSON.stringify({ level: "warn", message, ...fields })),
-  error: (message, fields) =>
-    console.error(
-      JSON.stringify({ level: "error", message, ...fields }, (_key, value) =>
-        value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value,
-      ),
-    ),
+  info: (message, fields) => console.log(logLine("info", message, fields)),
+  warn: (message, fields) => console.warn(logLine("warn", message, fields)),
+  error: (message, fields) => console.error(logLine("error", message, fields)),
 };
 
 /** Wires the dependencies for a configuration; `overrides` replace single parts (tests, platforms). */

@@ -6,6 +6,9 @@ export const DRIVER_REFUSES_URI =
 
 /** The driver's reading of a URI (parsing connects nothing); undefined when the driver refuses it. */
 export function driverOptions(uri: string): MongoClient["options"] | undefined {
+  // An `@` left unencoded in the password: the driver takes the rest of it for the host, and its
+  // errors then quote that ("getaddrinfo ENOTFOUND <the rest of the password>").
+  if (/^[^:]+:\/\/[^/?#]*@[^/?#]*@/.test(uri)) return undefined;
   try {
     return new MongoClient(uri).options;
   } catch {

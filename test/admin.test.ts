@@ -469,6 +469,8 @@ describe("projects", () => {
     ],
     ["authMechanism=GSSAPI", "mongodb://me%40EXAMPLE.NET@db.example.net/app?authMechanism=GSSAPI"],
     ["proxyHost", "mongodb://db.example.net/app?proxyHost=10.0.0.1&proxyPort=1080"],
+    // An @ left unencoded in the password: the driver reads the rest as the host, and its errors quote it.
+    ["percent-encode", "mongodb://app:pass@word@db.example.net/app"],
     ['"…_platform"', "mongodb://127.0.0.1:27017/edgeback_platform"],
     ['"…_platform"', "mongodb+srv://u:p@cluster0.example.net/Acme_Platform?retryWrites=true"],
     ['"…_<project id>"', "mongodb://127.0.0.1:27017/edgeback_65f0a1b2c3d4e5f601234567"],

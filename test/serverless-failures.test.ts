@@ -109,6 +109,7 @@ describe.each([
     for (const uri of [
       "mongodb://edgeback:S3CRET-db-password@/eb",
       "mongodb+srv://edgeback:S3CRET-db-password@h:1/eb",
+      "mongodb://edgeback:S3CRET-db@password@h.example.net/eb", // an @ left unencoded: the rest read as the host
     ]) {
       vi.stubEnv("MONGODB_URI", uri);
       const res = await call("admin");
@@ -118,11 +119,13 @@ describe.each([
     }
   });
 
-  it("logs a failure's cause without the user and password of a URI it quotes", async () => {
+  it("logs a failure's cause, and any error, without the user and password of a URI it quotes", async () => {
     const { unavailable } = await import("../platforms/failure.js");
+    const { consoleLogger } = await import("../shared/deps.js");
     const cause = new Error('failed to connect to "mongodb+srv://edgeback:S3CRET-db-password@h.example.net/eb"');
     expect(unavailable(new Request("http://x/api/health"), cause).status).toBe(503);
-    expect(log()).toContain("mongodb+srv://…@h.example.net/eb");
+    consoleLogger.error("request failed", { error: cause });
+    expect(log().match(/mongodb\+srv:\/\/…@h\.example\.net/g)).toHaveLength(3); // the failure's cause; the error's message and stack
     expect(log()).not.toContain("S3CRET");
   });
 
