@@ -446,6 +446,7 @@ describe("rules and configuration", () => {
       "UPSTASH_REDIS_REST_URL: must be https:// in production (http:// would send the token in the clear)",
     ]);
     expect(problems("http://localhost.evil.example:8079")).toHaveLength(1);
+    expect(problems("http://localhost:8079@eu1-redis.upstash.io")).toHaveLength(1);
     for (const url of [
       "https://eu1-redis.upstash.io",
       "http://127.0.0.1:8079",

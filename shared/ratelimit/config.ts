@@ -21,6 +21,18 @@ export interface RateLimitConfig {
   readonly countedPerInstance: boolean;
 }
 
+/** Whether requests to a URL keep their token private: https, or http to this machine. */
+function sentPrivately(url: string): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  if (parsed.username || parsed.password) return false; // fetch refuses a URL with credentials
+  return parsed.protocol === "https:" || ["localhost", "127.0.0.1", "[::1]"].includes(parsed.hostname);
+}
+
 /** The variables that make limits hold across instances, as messages name them. */
 export const UPSTASH_VARIABLES = "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN";
 
@@ -66,7 +78,7 @@ export function loadRateLimitConfig(
   const token = value("UPSTASH_REDIS_REST_TOKEN");
   if (url && !/^https?:\/\/\S+$/.test(url)) problems.push("UPSTASH_REDIS_REST_URL: must be an http(s) URL");
   // The token goes with every request: in the clear over http, but to this machine (a local proxy).
-  else if (production && url && !/^(https:|http:\/\/(localhost|127\.0\.0\.1|\[::1\])[:/])/.test(`${url}/`)) {
+  else if (production && url && !sentPrivately(url)) {
     problems.push("UPSTASH_REDIS_REST_URL: must be https:// in production (http:// would send the token in the clear)");
   }
   if (Boolean(url) !== Boolean(token)) problems.push(`${UPSTASH_VARIABLES}: set both or neither`);
