@@ -225,7 +225,10 @@ function judgeConfirm(m: Model, r: Real, op: OpOf<"confirm">, res: Res) {
   const f = m.s.files[op.path];
   if (!f || (isUser(op.caller) && f.owner !== op.caller)) {
     const stale = staleView(m, op.path, res);
-    if (stale && (!isUser(op.caller) || stale.owner === op.caller)) {
+    // Refused bytes found by a confirm that was overtaken answer 404 (judged as now, below), unless a
+    // PUT of the group held the file (a confirm then finds it pending: 400 "not uploaded").
+    const overtakenRefusal = stale?.refused && op.size === stale.size && !m.race?.putPaths.has(op.path);
+    if (stale && !overtakenRefusal && (!isUser(op.caller) || stale.owner === op.caller)) {
       // It looked before another operation of the group removed the file: answered as then, no effect.
       const status = op.size !== stale.size || stale.status !== "ready" ? 400 : 200;
       return verdict(r, res, E(status), `${what} (stale)`);
