@@ -16,7 +16,7 @@ import {
 import { neverShown, notProfileField } from "../auth/fields.js";
 import type { CollectionDef } from "../schema/definition.js";
 import { collectionSchemas, type JsonSchema, orNull } from "./collection-schema.js";
-import { fromZod, jsonBody, jsonResponses, schemaRef, USER_SCHEMA } from "./common.js";
+import { fromZod, jsonBody, jsonResponses, schemaRef, USER_ONLY, USER_SCHEMA } from "./common.js";
 
 /** What of the project's auth settings the document shows. */
 export interface AuthShape {
@@ -72,9 +72,6 @@ export const sessionSchema: JsonSchema = {
   },
   required: ["user", "userId", "accessToken", "token", "tokenType", "expiresIn", "expiresAt"],
 };
-
-/** Operations that need an end user's access token beside the key. */
-const USER_ONLY = [{ apiKey: [], bearerAuth: [] }];
 
 const object = (properties: Record<string, JsonSchema>): JsonSchema => ({
   type: "object",

@@ -14,11 +14,14 @@ export const ERROR_SCHEMA = "api.Error";
 export const ERROR_RESPONSE = "api.Error";
 export const USER_SCHEMA = "auth.User";
 
-/** A reference to a component schema. */
 /** An id as the API takes and answers it (a document's, a user's): lower-case hex (shared/ids.ts). */
 export const ID_SCHEMA = { type: "string", pattern: ID_PATTERN.source } as const;
 
+/** A reference to a component schema. */
 export const schemaRef = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
+
+/** The security of operations that need an end user's access token beside the key. */
+export const USER_ONLY = [{ apiKey: [], bearerAuth: [] }];
 
 /** The success envelope around `data`: `{success: true, data, message?}`. */
 export function envelope(data: JsonSchema): JsonSchema {

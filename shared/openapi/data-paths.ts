@@ -3,9 +3,10 @@ import { ALLOWED_STAGES, MAX_STAGES } from "../aggregate.js";
 import { MAX_BULK } from "../documents.js";
 import { DEFAULT_LIMIT, MAX_LIMIT } from "../query/paging.js";
 import { RESERVED_PARAMS } from "../query/params-filter.js";
-import { type CollectionDef, fieldPaths, indexedFields } from "../schema/definition.js";
+import { type CollectionDef, fieldPaths, indexedFields, type Operation } from "../schema/definition.js";
 import type { JsonSchema } from "./collection-schema.js";
-import { ID_SCHEMA, jsonBody, jsonResponses, schemaRef } from "./common.js";
+import { ID_SCHEMA, jsonBody, jsonResponses, schemaRef, USER_ONLY } from "./common.js";
+import { keyAccess } from "./key-access.js";
 
 /** Component names of a collection's schemas (a collection's own name, and with a suffix no other name has). */
 export const collectionComponents = (name: string) => ({
@@ -117,57 +118,69 @@ function listAnswer(document: JsonSchema): JsonSchema {
   return { anyOf: [page, count] };
 }
 
-/** `POST /aggregate` (API.md §5), where the key may aggregate the collection. */
-function aggregatePath(def: CollectionDef, operationId: string) {
+/** The `POST /aggregate` operation (API.md §5). */
+function aggregateOperation(def: CollectionDef, operationId: string) {
   const stage = { type: "object", description: `One stage: ${[...ALLOWED_STAGES].join(", ")}` };
   const pipeline = { type: "array", items: stage, maxItems: MAX_STAGES };
   return {
-    post: {
-      tags: [def.name],
-      operationId,
-      summary: `Aggregate ${def.name} (the read rules apply first)`,
-      requestBody: jsonBody({
-        anyOf: [{ type: "object", properties: { pipeline }, required: ["pipeline"] }, pipeline],
-      }),
-      responses: jsonResponses(200, "The pipeline's output", {
-        type: "object",
-        properties: { items: { type: "array", items: { type: "object" } } },
-        required: ["items"],
-      }),
-    },
+    tags: [def.name],
+    operationId,
+    summary: `Aggregate ${def.name} (the read rules apply first)`,
+    requestBody: jsonBody({
+      anyOf: [{ type: "object", properties: { pipeline }, required: ["pipeline"] }, pipeline],
+    }),
+    responses: jsonResponses(200, "The pipeline's output", {
+      type: "object",
+      properties: { items: { type: "array", items: { type: "object" } } },
+      required: ["items"],
+    }),
   };
 }
 
-/** The paths of one collection, for a secret or a publishable key (`aggregates`: the key may aggregate it). */
+/** Whether a path item still holds an operation (every other key of one is a method). */
+const hasOperations = (item: object) => Object.keys(item).some((key) => key !== "parameters");
+
+/**
+ * The paths of one collection, for a secret or a publishable key (`aggregates`: the key may aggregate
+ * it). Each operation is offered as the collection's rules let the key perform it: left out where no
+ * caller with the key ever may (a generated client would offer a call that is always 403), and
+ * needing an end user's token beside the key where the rule asks for a signed-in user or an owner.
+ */
 export function collectionPaths(def: CollectionDef, secret: boolean, aggregates: boolean): Record<string, unknown> {
   const names = collectionComponents(def.name);
   const document = schemaRef(names.document);
   const tags = [def.name];
   const op = (id: string) => ({ tags, operationId: `data.${def.name}.${id}` });
+  /** `{[method]: operation}` as the rule of `rule` lets the key perform it, or nothing. */
+  const offered = (method: string, rule: Operation, operation: Record<string, unknown>) => {
+    const access = keyAccess(def, secret ? "secret" : "publishable", rule);
+    if (access === "never") return {};
+    return { [method]: access === "user" ? { ...operation, security: USER_ONLY } : operation };
+  };
   const deleted = {
     type: "object",
     properties: { _id: { type: "string" }, id: { type: "string" }, deleted: { const: true } },
     required: ["_id", "id", "deleted"],
   };
   const base = `/api/data/${def.name}`;
-  return {
+  const paths = {
     [base]: {
-      get: {
+      ...offered("get", "list", {
         ...op("list"),
         summary: `List ${def.name}`,
         parameters: listParameters(def, secret),
         responses: jsonResponses(200, "A page of documents", listAnswer(document)),
-      },
-      post: {
+      }),
+      ...offered("post", "create", {
         ...op("insert"),
         summary: `Insert into ${def.name}`,
         parameters: [idempotencyKey],
         requestBody: jsonBody(schemaRef(names.insert)),
         responses: jsonResponses(201, "The created document", document),
-      },
+      }),
     },
     [`${base}/bulk`]: {
-      post: {
+      ...offered("post", "create", {
         ...op("bulkInsert"),
         summary: `Insert 1 to ${MAX_BULK} documents into ${def.name}, all or none`,
         parameters: [idempotencyKey],
@@ -177,12 +190,15 @@ export function collectionPaths(def: CollectionDef, secret: boolean, aggregates:
           properties: { insertedCount: { type: "integer" }, items: { type: "array", items: document } },
           required: ["insertedCount", "items"],
         }),
-      },
+      }),
     },
-    ...(aggregates ? { [`${base}/aggregate`]: aggregatePath(def, `data.${def.name}.aggregate`) } : {}),
+    // The route authorizes an aggregate as a list.
+    [`${base}/aggregate`]: aggregates
+      ? offered("post", "list", aggregateOperation(def, `data.${def.name}.aggregate`))
+      : {},
     [`${base}/{id}`]: {
       parameters: [idParameter],
-      get: {
+      ...offered("get", "read", {
         ...op("get"),
         summary: `One document of ${def.name}`,
         parameters: [
@@ -190,27 +206,28 @@ export function collectionPaths(def: CollectionDef, secret: boolean, aggregates:
           query("fields", { type: "string" }, "Comma list of fields to answer (alias `select`); `_id` always comes"),
         ],
         responses: jsonResponses(200, "The document (with its ETag)", document),
-      },
-      put: {
+      }),
+      ...offered("put", "update", {
         ...op("replace"),
         summary: `Replace a document of ${def.name}`,
         parameters: [ifMatch],
         requestBody: jsonBody(schemaRef(names.insert)),
         responses: jsonResponses(200, "The replaced document", document),
-      },
-      patch: {
+      }),
+      ...offered("patch", "update", {
         ...op("update"),
         summary: `Update fields of a document of ${def.name}`,
         parameters: [ifMatch],
         requestBody: jsonBody(schemaRef(names.patch)),
         responses: jsonResponses(200, "The merged document", document),
-      },
-      delete: {
+      }),
+      ...offered("delete", "delete", {
         ...op("delete"),
         summary: `Delete a document of ${def.name}`,
         parameters: [ifMatch],
         responses: jsonResponses(200, "The document is deleted", deleted),
-      },
+      }),
     },
   };
+  return Object.fromEntries(Object.entries(paths).filter(([, item]) => hasOperations(item)));
 }
