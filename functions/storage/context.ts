@@ -40,10 +40,18 @@ export async function writer(c: Ctx, rt: StorageRuntime): Promise<Actor> {
       "Uploads with a publishable key need settings.storage.allowUserUploads (or use the secret key)",
     );
   }
+  return { project, policy, userId: await endUser(c, rt) };
+}
+
+/**
+ * The end user a publishable-key call acts for: its token's user. A bad token → its 401; none → 401
+ * AUTH_REQUIRED (a guest owns no file).
+ */
+export async function endUser(c: Ctx, rt: StorageRuntime): Promise<string> {
   const caller = await callerOf(c, rt.deps.clock);
   if (caller.tokenError) throw new ApiError(caller.tokenError);
   if (!caller.userId) throw authRequired();
-  return { project, policy, userId: caller.userId };
+  return caller.userId;
 }
 
 /** Where a client reads a file: the storage function's file route (it streams or redirects). */

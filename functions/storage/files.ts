@@ -2,10 +2,9 @@
 import { Hono } from "hono";
 import { requireApiKey } from "../../shared/api-key.js";
 import type { AppEnv } from "../../shared/app.js";
-import { callerOf } from "../../shared/caller.js";
 import { sha256Hex } from "../../shared/crypto.js";
 import { etagMatches } from "../../shared/documents.js";
-import { ApiError, authRequired } from "../../shared/errors.js";
+import { ApiError } from "../../shared/errors.js";
 import { ok, parseWith, publicBaseUrl, queryParams, readJson } from "../../shared/http.js";
 import { whileUnderWay } from "../../shared/in-flight.js";
 import { limitRequest } from "../../shared/ratelimit/middleware.js";
@@ -15,7 +14,7 @@ import { parseFilePath } from "../../shared/storage/paths.js";
 import { mediaType, SIGNATURE_BYTES, signatureFits, storagePolicy } from "../../shared/storage/policy.js";
 import type { Validity } from "../../shared/storage/types.js";
 import { readLimited } from "./body.js";
-import type { Ctx, StorageRuntime } from "./context.js";
+import { type Ctx, endUser, type StorageRuntime } from "./context.js";
 import { deleteFile, deleteIfGone, settle, settleForDelete } from "./pending.js";
 import { requestedRange } from "./range.js";
 
@@ -206,13 +205,8 @@ export function fileRoutes(rt: StorageRuntime): Hono<AppEnv> {
     const found = (await fileRecords(deps).findOne({ _id: path })) as FileDoc | null;
     const file = found && (await settleForDelete(rt, found));
     if (!file) throw new ApiError("FILE_NOT_FOUND");
-    if (keyType === "publishable") {
-      const caller = await callerOf(c, deps.clock);
-      if (caller.tokenError) throw new ApiError(caller.tokenError);
-      if (!caller.userId) throw authRequired();
-      if (file.ownerId !== caller.userId)
-        throw new ApiError("FORBIDDEN", "Only its uploader or the secret key may delete this file");
-    }
+    if (keyType === "publishable" && file.ownerId !== (await endUser(c, rt)))
+      throw new ApiError("FORBIDDEN", "Only its uploader or the secret key may delete this file");
     await deleteFile(rt, file);
     return ok(c, { path, deleted: true });
   });

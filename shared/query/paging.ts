@@ -28,12 +28,21 @@ function integer(params: URLSearchParams, name: string, fallback: number, min: n
   return value;
 }
 
-/** Parses page (≥ 1, default 1), limit (≥ 1, default 20; more than 100 gives 100, as urBackend does) and count (true|false). */
+/** Refuses any of `names` given more than once: which one a list would use is not for it to guess. */
+export function assertSingle(params: URLSearchParams, names: readonly string[]): void {
+  for (const name of names) if (params.getAll(name).length > 1) throw invalidQuery(name, "given more than once");
+}
+
+/** Parses limit: ≥ 1, default 20; more than 100 gives 100, as urBackend does. */
+export function parseLimit(params: URLSearchParams): number {
+  return Math.min(integer(params, "limit", DEFAULT_LIMIT, 1), MAX_LIMIT);
+}
+
+/** Parses page (≥ 1, default 1), limit (see parseLimit) and count (true|false). */
 export function parsePaging(params: URLSearchParams): { page: number; limit: number; count: boolean } {
-  for (const name of SINGLE_PARAMS)
-    if (params.getAll(name).length > 1) throw invalidQuery(name, "given more than once");
+  assertSingle(params, SINGLE_PARAMS);
   const page = integer(params, "page", 1, 1, MAX_PAGE);
-  const limit = Math.min(integer(params, "limit", DEFAULT_LIMIT, 1), MAX_LIMIT);
+  const limit = parseLimit(params);
   const count = params.get("count");
   if (count !== null && count !== "true" && count !== "false") throw invalidQuery("count", "must be true or false");
   return { page, limit, count: count === "true" };
