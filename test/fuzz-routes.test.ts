@@ -128,6 +128,7 @@ const PARAMS = [
   "meta.lang",
   "secret",
   "path",
+  "prefix",
   "op",
   "sig",
   "$where",
@@ -190,7 +191,7 @@ const route = fc.oneof(
   ),
   fc.tuple(fc.constantFrom("POST", "PUT"), fc.constantFrom("/api/storage/upload", "/api/storage/blob")),
   fc.tuple(fc.constantFrom("GET", "DELETE"), fc.constant("/api/storage/file")),
-  fc.tuple(fc.constant("GET"), fc.constant("/api/storage/blob")),
+  fc.tuple(fc.constant("GET"), fc.constantFrom("/api/storage/blob", "/api/storage/files")),
   fc.tuple(
     fc.constant("GET"),
     fc.constantFrom(

@@ -8,6 +8,7 @@ import { blobSigner } from "../../shared/storage/signing.js";
 import type { BlobStore } from "../../shared/storage/types.js";
 import type { StorageRuntime } from "./context.js";
 import { fileRoutes } from "./files.js";
+import { listRoutes } from "./list.js";
 import { uploadRoutes } from "./upload.js";
 
 const PREFIX = "/api/storage";
@@ -27,10 +28,11 @@ export function createStorageApp(deps: Deps, options: { blobs?: BlobStore } = {}
   const jsonLimit = jsonBodyLimit(deps.config.maxJsonBytes);
   for (const path of ["upload-url", "upload-request", "upload-confirm", "file"])
     app.use(`${PREFIX}/${path}`, jsonLimit);
-  for (const path of ["upload", "upload-url", "upload-request", "upload-confirm"]) {
+  for (const path of ["upload", "upload-url", "upload-request", "upload-confirm", "files"]) {
     app.use(`${PREFIX}/${path}`, requireApiKey(deps));
   }
   app.route(PREFIX, uploadRoutes(rt));
   app.route(PREFIX, fileRoutes(rt));
+  app.route(PREFIX, listRoutes(rt));
   return app;
 }

@@ -2,6 +2,7 @@
  * The storage API (API.md §7) as OpenAPI paths under /api/storage. JSON bodies come from the zod
  * schemas the routes parse with (shared/storage/bodies.ts).
  */
+import { DEFAULT_LIMIT, MAX_LIMIT } from "../query/paging.js";
 import { deleteFileBody, directUploadBody, uploadConfirmBody } from "../storage/bodies.js";
 import type { JsonSchema } from "./collection-schema.js";
 import { ERROR_RESPONSE, fromZod, jsonBody, jsonResponses, schemaRef } from "./common.js";
@@ -10,21 +11,47 @@ export const FILE_SCHEMA = "storage.File";
 /** The tag of the storage routes: a slash, which no collection name (each its own tag) has. */
 export const STORAGE_TAG = "/api/storage";
 
+/** What the upload routes and the list say of a file. */
+const fileFields = {
+  path: { type: "string", description: "`<projectId>/<folder>/<random>-<name>`" },
+  url: { type: "string", format: "uri", description: "Where the file is read (GET /api/storage/file)" },
+  size: { type: "integer" },
+  contentType: { type: "string" },
+};
+
 /** A stored file as the upload routes answer it. */
 export const fileSchema: JsonSchema = {
   type: "object",
-  properties: {
-    path: { type: "string", description: "`<projectId>/<folder>/<random>-<name>`" },
-    url: { type: "string", format: "uri", description: "Where the file is read (GET /api/storage/file)" },
-    size: { type: "integer" },
-    contentType: { type: "string" },
-    provider: { type: "string", enum: ["internal", "external"] },
-  },
+  properties: { ...fileFields, provider: { type: "string", enum: ["internal", "external"] } },
   required: ["path", "url", "size", "contentType"],
 };
 
 /** sk, or pk with an end user's token where the project allows user uploads. */
 const WRITERS = [{ apiKey: [] }, { apiKey: [], bearerAuth: [] }];
+
+/** A listed file: what an upload answers, and when it was stored. */
+const listedFile: JsonSchema = {
+  type: "object",
+  properties: { ...fileFields, createdAt: { type: "string", format: "date-time" } },
+  required: ["path", "url", "size", "contentType", "createdAt"],
+};
+
+/** GET /files's query (an addition to the contract). */
+const listParameters = [
+  {
+    name: "prefix",
+    in: "query",
+    schema: { type: "string" },
+    description: "A folder: `avatars/`, `users/<userId>/` or `<projectId>/avatars/` (default: every file)",
+  },
+  {
+    name: "limit",
+    in: "query",
+    schema: { type: "integer", minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT },
+    description: "Page size",
+  },
+  { name: "cursor", in: "query", schema: { type: "string" }, description: "The `nextCursor` of the previous page" },
+];
 
 /** The storage paths. */
 export function storagePaths(): Record<string, unknown> {
@@ -94,6 +121,21 @@ export function storagePaths(): Record<string, unknown> {
         security: WRITERS,
         requestBody: jsonBody(fromZod(uploadConfirmBody)),
         responses: jsonResponses(200, "The stored file", schemaRef(FILE_SCHEMA)),
+      },
+    },
+    [`${p}/files`]: {
+      get: {
+        ...op("listFiles", "List a folder's files by path (pk: only the end user's own)"),
+        security: WRITERS,
+        parameters: listParameters,
+        responses: jsonResponses(200, "A page of ready files, in path order", {
+          type: "object",
+          properties: {
+            items: { type: "array", items: listedFile },
+            nextCursor: { type: ["string", "null"], description: "null on the last page" },
+          },
+          required: ["items", "nextCursor"],
+        }),
       },
     },
     [`${p}/file`]: {

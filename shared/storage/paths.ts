@@ -1,4 +1,5 @@
 import { ApiError } from "../errors.js";
+import { invalidQuery } from "../query/fail.js";
 
 /** A path segment; never starting with `.`, so no file path can reach a staging key (below). */
 const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
@@ -67,6 +68,22 @@ export function parseFilePath(value: unknown, projectId: string): string {
   }
   if (segments[0] !== projectId) throw new ApiError("FORBIDDEN", "This file belongs to another project");
   return value;
+}
+
+/**
+ * The folder a list names (GET /files?prefix=) as `<projectId>/<segments…>/`: given within the project
+ * (`avatars`, `users/<userId>/`) or, as the paths the routes answer, after the project's id (a first
+ * segment that is the id is taken so; a folder named like it is named after it). Empty: the whole
+ * project. Its segments are those of file paths; a trailing `/` is optional. Bad → 400 INVALID_QUERY.
+ */
+export function parseFolderPrefix(value: string, projectId: string): string {
+  if (value === "") return `${projectId}/`;
+  const segments = value.replace(/\/$/, "").split("/");
+  if (value.length > MAX_PATH || !segments.every((s) => SEGMENT.test(s) && s !== "." && s !== "..")) {
+    throw invalidQuery("prefix", "must be a folder: segments of letters, digits, ., _ and - without '..' or '//'");
+  }
+  const within = segments[0] === projectId ? segments.slice(1) : segments;
+  return [projectId, ...within, ""].join("/");
 }
 
 /**
