@@ -254,13 +254,16 @@ function budgetRace(m: Model, op: Op): boolean {
   m.resyncOtp.add(key);
   return true;
 }
-/** A right code spent while its account was deleted in parallel: 400 with its count given back (benign). */
-function deletedMeanwhile(m: Model, op: Op) {
-  if (!m.inRace || !m.before || (op.k !== "verify" && op.k !== "reset")) return;
+/**
+ * A right code spent while its account was deleted in parallel: 400 with its count given back
+ * (benign); whether the group deletes the account (its count is then read back).
+ */
+function deletedMeanwhile(m: Model, op: Op): boolean {
+  if (!m.inRace || !m.before || (op.k !== "verify" && op.k !== "reset")) return false;
   const id = m.before.accounts[op.norm]?.id;
-  if (id && m.group.some((o) => o.k === "delete" && o.userId === id)) {
-    m.resyncOtp.add(otpKey(op.k === "verify" ? "verify" : "reset", op.norm));
-  }
+  if (!id || !m.group.some((o) => o.k === "delete" && o.userId === id)) return false;
+  m.resyncOtp.add(otpKey(op.k === "verify" ? "verify" : "reset", op.norm));
+  return true;
 }
 /**
  * A code request for the same email beside the try (resend beside verify, requestReset beside reset)
@@ -406,9 +409,13 @@ function tryCode(m: Model, r: Real, op: Extract<Op, { k: "verify" | "reset" }>, 
   const out = consume(m, op.k, op.norm, op.code);
   if (isVerdict(out) && racedOtpBudget(m, op, res, out)) return undefined;
   budgetRace(m, op);
-  deletedMeanwhile(m, op);
+  const deleting = deletedMeanwhile(m, op);
   if (isVerdict(out)) return void expectError(r, res, out, op.k);
   const acc = m.accountById(out.userId);
+  // The code was right, and the account went before it was spent (soak, seed 396123391).
+  if (deleting && res.status === 400 && res.json?.code === "OTP_INVALID") {
+    return void verdict(r, res, { status: 400, code: "OTP_INVALID" }, op.k);
+  }
   if (acc && acc.email === op.norm) return acc;
   verdict(r, res, { status: 400, code: "OTP_INVALID" }, op.k);
   return undefined;
