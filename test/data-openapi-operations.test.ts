@@ -149,3 +149,37 @@ describe("data operations the rules allow", () => {
     expect(checked).toHaveLength(24);
   });
 });
+
+describe("a write reaches only what the read rule shows", () => {
+  it.each([
+    ["private mode", { rls: { enabled: true, mode: "private", ownerField: "userId" } }],
+    ["a user read rule", { permissions: { list: "user", read: "user" } }],
+  ])("%s with guest update and delete: those need the token, as a guest addresses nothing", async (_label, rules) => {
+    const { permissions = {}, ...rest } = rules as { permissions?: Record<string, string> };
+    await env.defineCollection(
+      collection("notes", { ...rest, permissions: { ...permissions, update: "guest", delete: "guest" } }),
+    );
+    const userId = newUserId();
+    const token = await env.token(userId);
+    const id = (await env.sk("POST", "/api/data/notes", { title: "t", userId })).json.data._id;
+    const guest = await env.pk("PATCH", `/api/data/notes/${id}`, { body: { title: "g" } });
+    const user = await env.pk("PATCH", `/api/data/notes/${id}`, { token, body: { title: "u" } });
+    expect([guest.status, user.status]).toEqual([404, 200]);
+    const item = (await env.pk("GET", OPENAPI)).json.paths["/api/data/notes/{id}"];
+    for (const method of ["put", "patch", "delete"]) expect(item[method].security, method).toEqual(USER_ONLY);
+  });
+});
+
+describe("storage operations", () => {
+  it("take an end user's token beside a publishable key, the secret key alone", async () => {
+    const [pk, sk] = [(await env.pk("GET", OPENAPI)).json, (await env.sk("GET", OPENAPI)).json];
+    for (const [path, method] of [
+      ["/api/storage/files", "get"],
+      ["/api/storage/upload", "post"],
+      ["/api/storage/file", "delete"],
+    ] as const) {
+      expect(pk.paths[path][method].security, path).toEqual(USER_ONLY);
+      expect(sk.paths[path][method].security, path).toEqual([{ apiKey: [] }]);
+    }
+  });
+});

@@ -47,7 +47,7 @@ export function openApiDocument(input: OpenApiInput): Record<string, unknown> {
     const aggregates = secret || publishableAggregates(def, input.publishableAggregate);
     Object.assign(paths, collectionPaths(def, secret, aggregates));
   }
-  Object.assign(paths, authPaths(users, secret, input.auth), storagePaths());
+  Object.assign(paths, authPaths(users, secret, input.auth), storagePaths(secret));
   return {
     openapi: "3.1.0",
     info: {

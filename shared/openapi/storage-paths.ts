@@ -5,7 +5,7 @@
 import { DEFAULT_LIMIT, MAX_LIMIT } from "../query/paging.js";
 import { deleteFileBody, directUploadBody, uploadConfirmBody } from "../storage/bodies.js";
 import type { JsonSchema } from "./collection-schema.js";
-import { ERROR_RESPONSE, fromZod, jsonBody, jsonResponses, schemaRef } from "./common.js";
+import { ERROR_RESPONSE, fromZod, jsonBody, jsonResponses, schemaRef, USER_ONLY } from "./common.js";
 
 export const FILE_SCHEMA = "storage.File";
 /** The tag of the storage routes: a slash, which no collection name (each its own tag) has. */
@@ -25,9 +25,6 @@ export const fileSchema: JsonSchema = {
   properties: { ...fileFields, provider: { type: "string", enum: ["internal", "external"] } },
   required: ["path", "url", "size", "contentType"],
 };
-
-/** sk, or pk with an end user's token where the project allows user uploads. */
-const WRITERS = [{ apiKey: [] }, { apiKey: [], bearerAuth: [] }];
 
 /** A listed file: what an upload answers, and when it was stored. */
 const listedFile: JsonSchema = {
@@ -53,8 +50,12 @@ const listParameters = [
   { name: "cursor", in: "query", schema: { type: "string" }, description: "The `nextCursor` of the previous page" },
 ];
 
-/** The storage paths. */
-export function storagePaths(): Record<string, unknown> {
+/**
+ * The storage paths, for a secret or a publishable key: uploads, deletions and lists take the secret
+ * key alone, or a publishable key with an end user's token (uploads where the project allows them).
+ */
+export function storagePaths(secret: boolean): Record<string, unknown> {
+  const writers = secret ? [{ apiKey: [] }] : USER_ONLY;
   const op = (id: string, summary: string) => ({ tags: [STORAGE_TAG], operationId: `storage.${id}`, summary });
   const direct = jsonBody(fromZod(directUploadBody));
   const p = "/api/storage";
@@ -62,7 +63,7 @@ export function storagePaths(): Record<string, unknown> {
     [`${p}/upload`]: {
       post: {
         ...op("upload", "Upload a file (multipart/form-data)"),
-        security: WRITERS,
+        security: writers,
         requestBody: {
           required: true,
           content: {
@@ -84,7 +85,7 @@ export function storagePaths(): Record<string, unknown> {
     [`${p}/upload-url`]: {
       post: {
         ...op("uploadUrl", "A presigned URL for a direct upload"),
-        security: WRITERS,
+        security: writers,
         requestBody: direct,
         responses: jsonResponses(200, "Send the file to uploadUrl with this method and these headers", {
           type: "object",
@@ -102,7 +103,7 @@ export function storagePaths(): Record<string, unknown> {
     [`${p}/upload-request`]: {
       post: {
         ...op("uploadRequest", "urBackend's direct upload: a signed URL, then /upload-confirm"),
-        security: WRITERS,
+        security: writers,
         requestBody: direct,
         responses: jsonResponses(200, "PUT the file to signedUrl", {
           type: "object",
@@ -118,7 +119,7 @@ export function storagePaths(): Record<string, unknown> {
     [`${p}/upload-confirm`]: {
       post: {
         ...op("uploadConfirm", "Confirm a direct upload (its size is checked)"),
-        security: WRITERS,
+        security: writers,
         requestBody: jsonBody(fromZod(uploadConfirmBody)),
         responses: jsonResponses(200, "The stored file", schemaRef(FILE_SCHEMA)),
       },
@@ -126,7 +127,7 @@ export function storagePaths(): Record<string, unknown> {
     [`${p}/files`]: {
       get: {
         ...op("listFiles", "List a folder's files by path (pk: only the end user's own)"),
-        security: WRITERS,
+        security: writers,
         parameters: listParameters,
         responses: jsonResponses(200, "A page of ready files, in path order", {
           type: "object",
@@ -151,7 +152,7 @@ export function storagePaths(): Record<string, unknown> {
       },
       delete: {
         ...op("deleteFile", "Delete a file (pk: only the end user's own)"),
-        security: WRITERS,
+        security: writers,
         requestBody: jsonBody(fromZod(deleteFileBody)),
         responses: jsonResponses(200, "Deleted", {
           type: "object",
