@@ -46,11 +46,10 @@ export const systemClock: Clock = { now: () => Date.now() };
 
 /** One log line: JSON, errors with their stack, no URI's `user:password@` (a driver's error may quote one). */
 const logLine = (level: string, message: string, fields: Record<string, unknown> | undefined) =>
-  withoutCredentials(
-    JSON.stringify({ level, message, ...fields }, (_key, value) =>
-      value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value,
-    ),
-  );
+  JSON.stringify({ level, message, ...fields }, (_key, value) => {
+    if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
+    return typeof value === "string" ? withoutCredentials(value) : value;
+  });
 
 /** Logs one JSON line per event; errors keep their stack in the log, never in a response. */
 export const consoleLogger: Logger = {

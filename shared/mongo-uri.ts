@@ -9,6 +9,9 @@ export function driverOptions(uri: string): MongoClient["options"] | undefined {
   // An `@` left unencoded in the password: the driver takes the rest of it for the host, and its
   // errors then quote that ("getaddrinfo ENOTFOUND <the rest of the password>").
   if (/^[^:]+:\/\/[^/?#]*@[^/?#]*@/.test(uri)) return undefined;
+  // Nor a space in the user name or password (unencoded): a log line could not tell where the URI's
+  // credentials begin, to leave them out.
+  if (/^[^:]+:\/\/[^/?#@]*\s[^/?#@]*@/.test(uri)) return undefined;
   try {
     return new MongoClient(uri).options;
   } catch {

@@ -119,6 +119,19 @@ describe.each([
     }
   });
 
+  it("logs no password the MongoDB driver takes (quotes in it), keeps a URL whose query holds an @, and refuses a space in one", async () => {
+    const { consoleLogger } = await import("../shared/deps.js");
+    const { driverOptions } = await import("../shared/mongo-uri.js");
+    for (const uri of ["mongodb://app:s3cr'et@db.example.com/app", 'mongodb://app:s3cr"et@db.example.com/app']) {
+      expect(driverOptions(uri), uri).toBeDefined();
+      consoleLogger.error(`connect failed: ${uri}`, { error: new Error(`connect failed: ${uri}`) });
+    }
+    expect(log()).not.toContain("s3cr");
+    consoleLogger.error("webhook https://hooks.example.com?to=bob@example.com failed");
+    expect(log()).toContain("https://hooks.example.com?to=bob@example.com");
+    expect(driverOptions("mongodb://app:s3cr et@db.example.com/app")).toBeUndefined();
+  });
+
   it("logs a failure's cause, and any error, without the user and password of a URI it quotes", async () => {
     const { unavailable } = await import("../platforms/failure.js");
     const { consoleLogger } = await import("../shared/deps.js");
