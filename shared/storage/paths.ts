@@ -3,6 +3,8 @@ import { invalidQuery } from "../query/fail.js";
 
 /** A path segment; never starting with `.`, so no file path can reach a staging key (below). */
 const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+/** Whether a path's segments are all safe: no `.` or `..`, no empty one (`//`), no special character. */
+const safeSegments = (segments: string[]) => segments.every((s) => SEGMENT.test(s) && s !== "." && s !== "..");
 const MAX_PATH = 512;
 const STAGING = ".staging";
 
@@ -60,7 +62,7 @@ export function parseFilePath(value: unknown, projectId: string): string {
     throw invalidPath("path", "must be a file path");
   }
   const segments = value.split("/");
-  if (!segments.every((s) => SEGMENT.test(s) && s !== "." && s !== "..") || segments.length < 3) {
+  if (!safeSegments(segments) || segments.length < 3) {
     throw invalidPath("path", "must be <projectId>/<folder>/<file> without '..', '//' or special characters");
   }
   if (!/^[0-9a-f]{24}$/.test(segments[0] ?? "")) {
@@ -79,7 +81,7 @@ export function parseFilePath(value: unknown, projectId: string): string {
 export function parseFolderPrefix(value: string, projectId: string): string {
   if (value === "") return `${projectId}/`;
   const segments = value.replace(/\/$/, "").split("/");
-  if (value.length > MAX_PATH || !segments.every((s) => SEGMENT.test(s) && s !== "." && s !== "..")) {
+  if (value.length > MAX_PATH || !safeSegments(segments)) {
     throw invalidQuery("prefix", "must be a folder: segments of letters, digits, ., _ and - without '..' or '//'");
   }
   const within = segments[0] === projectId ? segments.slice(1) : segments;
