@@ -5,7 +5,7 @@
  * alike.
  */
 import { isPreflight, reflectedCors } from "../shared/cors.js";
-import { withoutCredentials } from "../shared/redact.js";
+import { consoleLogger } from "../shared/deps.js";
 
 /** An error envelope for a failure before the app runs; `error` goes to the log only. */
 export function failure(request: Request, status: 500 | 503, code: string, message: string, error: unknown): Response {
@@ -14,8 +14,7 @@ export function failure(request: Request, status: 500 | 503, code: string, messa
     Boolean(origin) && isPreflight(request.method, request.headers.get("access-control-request-method"));
   const cors = origin ? reflectedCors(origin, preflight) : [];
   if (preflight) return new Response(null, { status: 204, headers: [["vary", "Origin"], ...cors] });
-  const cause = error instanceof Error ? error.message : String(error);
-  console.error(JSON.stringify({ level: "error", message, cause: withoutCredentials(cause) }));
+  consoleLogger.error(message, { cause: error instanceof Error ? error.message : String(error) });
   const requestId = crypto.randomUUID();
   return Response.json(
     { success: false, message, code, requestId },
